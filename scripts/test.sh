@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this): installs dependencies, builds with
+# warnings as errors, runs the unit and integration tests (ctest), builds the unit tests again
+# with AddressSanitizer + UndefinedBehaviorSanitizer and runs them, then runs every fuzz target
+# for a bounded time. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+fuzz_seconds=${LEAKHUNT_FUZZ_SECONDS:-20}
+
+echo "== dependencies"
+scripts/install-deps.sh
+
+echo "== build (warnings are errors)"
+scripts/build.sh
+
+echo "== unit and integration tests"
+(cd build && ctest -j"$jobs" --output-on-failure)
+
+echo "== unit tests under ASan + UBSan"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLEAKHUNT_SANITIZE=ON -DLEAKHUNT_WERROR=ON \
+  -DLEAKHUNT_BUILD_BENCH=OFF > build-asan.log 2>&1 || { cat build-asan.log; exit 1; }
+cmake --build build-asan -j"$jobs" --target util_test proc_test series_test trend_test \
+  >> build-asan.log 2>&1 || { grep -E "error" -A3 build-asan.log | head -60; exit 1; }
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -L unit -j"$jobs" --output-on-failure)
+
+echo "== fuzz targets (${fuzz_seconds}s each)"
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DLEAKHUNT_BUILD_FUZZ=ON -DLEAKHUNT_BUILD_BENCH=OFF -DLEAKHUNT_WERROR=OFF \
+  > build-fuzz.log 2>&1 || { cat build-fuzz.log; exit 1; }
+targets=$(ls tests/fuzz/*.cpp | xargs -n1 basename | sed 's/\.cpp$//')
+cmake --build build-fuzz -j"$jobs" --target $targets >> build-fuzz.log 2>&1 \
+  || { grep -E "error" -A3 build-fuzz.log | head -60; exit 1; }
+fuzz_failed=0
+for t in $targets; do
+  work=$(mktemp -d)
+  cp -r tests/fuzz/corpus/"$t"/. "$work"/ 2>/dev/null || true
+  seeds=("$work")
+  [ -d tests/fuzz/regressions/"$t" ] && seeds+=(tests/fuzz/regressions/"$t")
+  if build-fuzz/bin/"$t" -max_total_time="$fuzz_seconds" -print_final_stats=0 "${seeds[@]}" \
+       > "build-fuzz/$t.log" 2>&1; then
+    echo "fuzz $t: ok"
+  else
+    echo "fuzz $t: FAILED"; tail -40 "build-fuzz/$t.log"; fuzz_failed=1
+  fi
+  rm -rf "$work"
+done
+[ "$fuzz_failed" -eq 0 ]
+echo "== all tests passed"

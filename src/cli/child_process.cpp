@@ -1,0 +1,152 @@
+// Starting, polling and stopping child processes in their own process groups.
+#include "cli/child_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "util/error.hpp"
+
+namespace leakhunt::cli {
+namespace {
+
+pid_t fork_exec(const std::vector<std::string>& argv, const std::string& description) {
+    if (argv.empty()) throw util::Error("no command given");
+    std::vector<char*> cargv;
+    for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) != 0) {
+        throw util::Error("cannot start {}: {}", description, util::errno_text(errno));
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        int e = errno;
+        ::close(pipefd[0]);
+        ::close(pipefd[1]);
+        throw util::Error("cannot start {}: {}", description, util::errno_text(e));
+    }
+    if (pid == 0) {
+        // Child: own process group, default signal state, then exec. Only async-signal-safe calls.
+        ::setpgid(0, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::signal(SIGPIPE, SIG_DFL);
+        ::signal(SIGINT, SIG_DFL);
+        ::signal(SIGTERM, SIG_DFL);
+        ::execvp(cargv[0], cargv.data());
+        int e = errno;
+        ssize_t ignored = ::write(pipefd[1], &e, sizeof e);
+        (void)ignored;
+        ::_exit(127);
+    }
+    ::setpgid(pid, pid);  // also from the parent, so the group exists before we signal it
+    ::close(pipefd[1]);
+    int child_errno = 0;
+    ssize_t n;
+    do {
+        n = ::read(pipefd[0], &child_errno, sizeof child_errno);
+    } while (n < 0 && errno == EINTR);
+    ::close(pipefd[0]);
+    if (n == sizeof child_errno) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        throw util::Error("cannot start {}: {} (check the program name and PATH)", description,
+                          util::errno_text(child_errno));
+    }
+    return pid;
+}
+
+}  // namespace
+
+std::string describe_wait_status(int status) {
+    if (WIFEXITED(status)) return fmt::format("exited with code {}", WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char* name = sigabbrev_np(sig);
+        return fmt::format("killed by signal {} (SIG{})", sig, name != nullptr ? name : "?");
+    }
+    return "ended";
+}
+
+ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv) {
+    ChildProcess c;
+    c.m_description = argv.empty() ? "" : argv.front();
+    c.m_pid = fork_exec(argv, c.m_description);
+    return c;
+}
+
+ChildProcess ChildProcess::spawn_shell(const std::string& command) {
+    ChildProcess c;
+    c.m_description = "'" + command + "'";
+    c.m_pid = fork_exec({"/bin/sh", "-c", command}, c.m_description);
+    return c;
+}
+
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept
+    : m_pid(other.m_pid), m_status(other.m_status), m_description(std::move(other.m_description)) {
+    other.m_pid = -1;
+}
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
+    if (this != &other) {
+        if (m_pid > 0 && !m_status) stop(1.0);
+        m_pid = other.m_pid;
+        m_status = other.m_status;
+        m_description = std::move(other.m_description);
+        other.m_pid = -1;
+    }
+    return *this;
+}
+
+ChildProcess::~ChildProcess() {
+    if (m_pid > 0 && !m_status) stop(2.0);
+}
+
+bool ChildProcess::running() {
+    if (m_pid <= 0 || m_status) return false;
+    int status = 0;
+    pid_t r = ::waitpid(m_pid, &status, WNOHANG);
+    if (r == m_pid) {
+        m_status = status;
+        return false;
+    }
+    return true;
+}
+
+std::string ChildProcess::exit_text() const {
+    return m_status ? describe_wait_status(*m_status) : std::string("still running");
+}
+
+void ChildProcess::stop(double grace_s) {
+    if (m_pid <= 0) return;
+    if (!running()) {
+        ::kill(-m_pid, SIGTERM);  // the group may outlive its leader (a shell's background jobs)
+        return;
+    }
+    ::kill(-m_pid, SIGTERM);
+    ::kill(m_pid, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (!running()) {
+            ::kill(-m_pid, SIGKILL);  // leftovers in the group
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(-m_pid, SIGKILL);
+    ::kill(m_pid, SIGKILL);
+    int status = 0;
+    if (::waitpid(m_pid, &status, 0) == m_pid) m_status = status;
+}
+
+}  // namespace leakhunt::cli

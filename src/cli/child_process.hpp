@@ -1,0 +1,49 @@
+// Child processes that leakhunt starts: the program under watch (`watch -- CMD`, `soak -- CMD`)
+// and load generators (`soak --load 'CMD'`). Each runs in its own process group so that stopping
+// it also stops what it started (a shell's children, wrk's threads). Not thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace leakhunt::cli {
+
+class ChildProcess {
+public:
+    // Starts argv[0] (searched in PATH) with its arguments. Throws util::Error if it cannot be
+    // started (the message names the program and the reason).
+    static ChildProcess spawn(const std::vector<std::string>& argv);
+    // Starts `/bin/sh -c command`.
+    static ChildProcess spawn_shell(const std::string& command);
+
+    ChildProcess() = default;
+    ChildProcess(ChildProcess&& other) noexcept;
+    ChildProcess& operator=(ChildProcess&& other) noexcept;
+    ChildProcess(const ChildProcess&) = delete;
+    ChildProcess& operator=(const ChildProcess&) = delete;
+    ~ChildProcess();  // stops the child if still running
+
+    pid_t pid() const { return m_pid; }
+    const std::string& description() const { return m_description; }
+    // Reaps the child if it has exited; true while it runs.
+    bool running();
+    // The wait status once exited.
+    std::optional<int> wait_status() const { return m_status; }
+    // "exited with code 1", "killed by signal 9 (SIGKILL)".
+    std::string exit_text() const;
+    // SIGTERM to the process group, then SIGKILL after `grace_s`; reaps.
+    void stop(double grace_s = 5.0);
+
+private:
+    pid_t m_pid = -1;
+    std::optional<int> m_status;
+    std::string m_description;
+};
+
+// "exited with code 1" / "killed by signal 9 (SIGKILL)" for a wait status.
+std::string describe_wait_status(int status);
+
+}  // namespace leakhunt::cli

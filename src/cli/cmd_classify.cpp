@@ -1,0 +1,91 @@
+// `leakhunt classify FILE...`: the verdict for every series of recorded memory data (series CSV,
+// JSON lines, Prometheus range-query JSON). Exit 3 with --fail-on-leak when any series leaks.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "report/verdict_report.hpp"
+#include "series/reader.hpp"
+#include "trend/classify.hpp"
+#include "util/error.hpp"
+
+namespace leakhunt::cli {
+namespace {
+
+struct ClassifyArgs {
+    std::vector<std::string> files;
+    bool json = false;
+    bool replay = false;
+    bool fail_on_leak = false;
+    std::string limit;
+    std::string min_rate;
+};
+
+int run_classify(const ClassifyArgs& args) {
+    trend::ClassifyOptions options;
+    if (!args.limit.empty()) options.engine.limit_bytes = parse_bytes_option("--limit", args.limit);
+    if (!args.min_rate.empty()) {
+        options.engine.min_rate_bytes_per_hour = parse_rate_option("--min-rate", args.min_rate);
+    }
+    const report::Style style{report::color_for_fd(1)};
+    bool any_leak = false;
+    bool any_error = false;
+    for (const auto& file : args.files) {
+        series::ReadResult read;
+        try {
+            read = series::read_series(file);
+        } catch (const util::Error& e) {
+            std::fprintf(stderr, "leakhunt: error: %s\n", e.what());
+            any_error = true;
+            continue;
+        }
+        for (const auto& w : read.warnings) warn(w);
+        for (const auto& s : read.series) {
+            trend::Classification c = trend::classify(s, options);
+            any_leak = any_leak || c.memory.verdict == trend::Verdict::leak;
+            std::vector<trend::VerdictChange> changes;
+            if (args.replay) changes = trend::replay(s, options.engine);
+            if (args.json) {
+                nlohmann::json j = report::verdict_json(s, c);
+                j["file"] = file;
+                if (args.replay) j["replay"] = report::replay_json(changes);
+                std::printf("%s\n", j.dump().c_str());
+            } else {
+                std::printf("%s", report::verdict_text(s, c, style).c_str());
+                if (args.replay) {
+                    std::printf("  verdict over time:\n%s", report::replay_text(s, changes).c_str());
+                }
+            }
+            std::fflush(stdout);
+        }
+    }
+    if (any_error) return k_exit_error;
+    if (args.fail_on_leak && any_leak) return k_exit_leak;
+    return k_exit_ok;
+}
+
+}  // namespace
+
+Runner add_classify(CLI::App& app) {
+    auto args = std::make_shared<ClassifyArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "classify", "Judge recorded memory series: leak, bounded, healthy or inconclusive");
+    cmd->add_option("files", args->files,
+                    "Series CSV (t_seconds|timestamp,rss_bytes,...), JSON lines from "
+                    "`watch --json`, or Prometheus /api/v1/query_range JSON")
+        ->required();
+    cmd->add_flag("--json", args->json, "One verdict JSON object per series and line");
+    cmd->add_flag("--replay", args->replay,
+                  "Also show each change of verdict over time (the engine fed growing prefixes)");
+    cmd->add_flag("--fail-on-leak", args->fail_on_leak, "Exit with code 3 if any series leaks");
+    cmd->add_option("--limit", args->limit,
+                    "Memory limit for the time-to-limit projection, e.g. 2G (default: the "
+                    "series' cgroup_limit_bytes)");
+    cmd->add_option("--min-rate", args->min_rate,
+                    "Do not report growth below this rate, e.g. 1M/h or 10k/s");
+    return [args] { return run_classify(*args); };
+}
+
+}  // namespace leakhunt::cli

@@ -1,0 +1,136 @@
+// `leakhunt watch`: follows processes (PIDs, --name regex across restarts, --cgroup, or a command
+// it starts), records their memory into the database, CSV and JSON lines, and shows a live
+// verdict per process.
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/child_process.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/watch_view.hpp"
+#include "cli/watcher.hpp"
+#include "report/verdict_report.hpp"
+#include "series/store.hpp"
+#include "util/error.hpp"
+#include "util/units.hpp"
+
+namespace leakhunt::cli {
+namespace {
+
+struct WatchArgs {
+    std::vector<std::string> pids;
+    std::vector<std::string> names;
+    std::vector<std::string> cgroups;
+    std::string interval = "1s";
+    std::string duration;
+    std::string db;
+    bool no_db = false;
+    std::string csv;
+    bool json = false;
+    bool smaps = false;
+    std::string limit;
+    std::string min_rate;
+    std::string on_leak;
+    bool fail_on_leak = false;
+};
+
+int run_watch(const WatchArgs& args) {
+    std::vector<TargetSpec> specs;
+    for (const auto& p : args.pids) {
+        char* end = nullptr;
+        long v = std::strtol(p.c_str(), &end, 10);
+        if (end == p.c_str() || *end != '\0' || v <= 0) {
+            throw util::UsageError("'{}' is not a PID (use --name REGEX to match command lines)",
+                                   p);
+        }
+        specs.push_back({TargetSpec::Kind::pid, static_cast<pid_t>(v), {}});
+    }
+    for (const auto& n : args.names) specs.push_back({TargetSpec::Kind::name, 0, n});
+    for (const auto& c : args.cgroups) specs.push_back({TargetSpec::Kind::cgroup, 0, c});
+    const auto& command = trailing_command();
+    if (specs.empty() && command.empty()) {
+        throw util::UsageError(
+            "nothing to watch: give PIDs, --name REGEX, --cgroup PATH or -- COMMAND ARGS");
+    }
+
+    WatchConfig config;
+    config.json_lines = args.json;
+    config.smaps = args.smaps;
+    config.on_leak = args.on_leak;
+    if (!args.no_db) config.db = args.db.empty() ? series::default_db_path() : std::filesystem::path(args.db);
+    if (!args.csv.empty()) config.csv = args.csv;
+    if (!args.limit.empty()) config.engine.limit_bytes = parse_bytes_option("--limit", args.limit);
+    if (!args.min_rate.empty()) {
+        config.engine.min_rate_bytes_per_hour = parse_rate_option("--min-rate", args.min_rate);
+    }
+    LoopOptions loop;
+    loop.interval_s = parse_duration_option("--interval", args.interval);
+    if (!args.duration.empty()) loop.duration_s = parse_duration_option("--duration", args.duration);
+
+    ChildProcess child;
+    if (!command.empty()) {
+        child = ChildProcess::spawn(command);
+        specs.push_back({TargetSpec::Kind::command, child.pid(), {}});
+        loop.command = &child;
+    }
+    Watcher watcher(config, specs);
+    ViewMode mode = args.json ? ViewMode::quiet
+                              : (::isatty(1) != 0 ? ViewMode::tty : ViewMode::lines);
+    WatchView view(mode);
+    const LoopEnd end = run_watch_loop(watcher, view, loop);
+    if (!command.empty() && child.running()) child.stop();
+
+    const auto results = watcher.finish();
+    bool any_leak = false;
+    FILE* out = args.json ? stderr : stdout;
+    const report::Style style{args.json ? report::Color::off : report::color_for_fd(1)};
+    std::fprintf(out, "\n%s after %s:\n",
+                 end == LoopEnd::interrupted ? "Stopped" : "Finished",
+                 util::format_duration(unix_now() - watcher.t0()).c_str());
+    for (size_t i = 0; i < results.size(); ++i) {
+        const auto& t = watcher.targets()[i];
+        series::Series s = watcher.judged_series(t);
+        std::fprintf(out, "%s", report::verdict_text(s, results[i], style).c_str());
+        any_leak = any_leak || results[i].memory.verdict == trend::Verdict::leak;
+    }
+    if (config.db) std::fprintf(out, "samples stored in %s\n", config.db->c_str());
+    if (config.csv) std::fprintf(out, "series written to %s\n", config.csv->c_str());
+    return args.fail_on_leak && any_leak ? k_exit_leak : k_exit_ok;
+}
+
+}  // namespace
+
+Runner add_watch(CLI::App& app) {
+    auto args = std::make_shared<WatchArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "watch", "Watch the memory of processes over time and say whether they leak");
+    cmd->add_option("pids", args->pids, "PIDs to watch");
+    cmd->add_option("--name", args->names,
+                    "Follow the process whose command line matches this regex (POSIX extended), "
+                    "across restarts; repeatable");
+    cmd->add_option("--cgroup", args->cgroups,
+                    "Watch a cgroup (v1 or v2): a directory or a path under /sys/fs/cgroup");
+    cmd->add_option("--interval", args->interval, "Time between samples (default 1s)");
+    cmd->add_option("--duration", args->duration, "Stop after this long (default: until ^C)");
+    cmd->add_option("--db", args->db,
+                    "SQLite database of samples (default $LEAKHUNT_DB or "
+                    "~/.local/state/leakhunt/watch.db); a later watch of the same target resumes");
+    cmd->add_flag("--no-db", args->no_db, "Do not store samples in a database");
+    cmd->add_option("--csv", args->csv, "Append samples to this series CSV");
+    cmd->add_flag("--json", args->json, "Write one JSON object per sample to stdout");
+    cmd->add_flag("--smaps", args->smaps,
+                  "Also read smaps_rollup for PSS and USS (costs kernel time on big processes)");
+    cmd->add_option("--limit", args->limit, "Memory limit for the projection, e.g. 2G");
+    cmd->add_option("--min-rate", args->min_rate, "Do not report growth below this rate, e.g. 1M/h");
+    cmd->add_option("--on-leak", args->on_leak,
+                    "Shell command run once per target when it turns leak; facts in LEAKHUNT_* "
+                    "environment variables");
+    cmd->add_flag("--fail-on-leak", args->fail_on_leak, "Exit with code 3 if any target leaks");
+    cmd->footer("  -- CMD ARGS   start CMD and watch it");
+    return [args] { return run_watch(*args); };
+}
+
+}  // namespace leakhunt::cli

@@ -1,0 +1,18 @@
+// The subcommands. Each add_* registers its options on `app` and returns the function that runs
+// it after parsing; the function returns the exit code.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace leakhunt::cli {
+
+using Runner = std::function<int()>;
+
+Runner add_classify(CLI::App& app);
+Runner add_watch(CLI::App& app);
+Runner add_soak(CLI::App& app);
+Runner add_history(CLI::App& app);
+
+}  // namespace leakhunt::cli

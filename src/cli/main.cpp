@@ -1,0 +1,60 @@
+// leakhunt: the command-line entry point. Parses the subcommand, runs it, and turns errors into
+// one line and an exit code (DESIGN.md: 1 error, 2 usage, 3 leak found).
+#include <cstdio>
+#include <map>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "util/error.hpp"
+
+int main(int argc, char** argv) {
+    using namespace leakhunt;
+    CLI::App app{"leakhunt: finds memory leaks in long-running Linux processes", "leakhunt"};
+    app.set_version_flag("--version", "leakhunt 0.1.0");
+    app.require_subcommand(1);
+    std::map<CLI::App*, cli::Runner> runners;
+    try {
+        for (auto add : {cli::add_watch, cli::add_classify, cli::add_soak, cli::add_history}) {
+            size_t before = app.get_subcommands({}).size();
+            cli::Runner run = add(app);
+            runners[app.get_subcommands({}).at(before)] = std::move(run);
+        }
+        // Everything after the first "--" is the command to start (watch, soak).
+        int own = argc;
+        for (int i = 1; i < argc; ++i) {
+            if (std::string_view(argv[i]) == "--") {
+                own = i;
+                cli::set_trailing_command(std::vector<std::string>(argv + i + 1, argv + argc));
+                break;
+            }
+        }
+        try {
+            app.parse(own, argv);
+        } catch (const CLI::CallForHelp& e) {
+            return app.exit(e);
+        } catch (const CLI::CallForAllHelp& e) {
+            return app.exit(e);
+        } catch (const CLI::CallForVersion& e) {
+            return app.exit(e);
+        } catch (const CLI::ParseError& e) {
+            std::fprintf(stderr, "leakhunt: usage error: %s (see leakhunt --help)\n", e.what());
+            return cli::k_exit_usage;
+        }
+        for (auto& [sub, run] : runners) {
+            if (sub->parsed()) return run();
+        }
+        return cli::k_exit_usage;
+    } catch (const util::UsageError& e) {
+        std::fprintf(stderr, "leakhunt: usage error: %s\n", e.what());
+        return cli::k_exit_usage;
+    } catch (const util::Error& e) {
+        std::fprintf(stderr, "leakhunt: error: %s\n", e.what());
+        return cli::k_exit_error;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "leakhunt: internal error: %s (please report this)\n", e.what());
+        return cli::k_exit_error;
+    }
+}

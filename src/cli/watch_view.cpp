@@ -1,0 +1,157 @@
+// Rendering of the live view and the sampling loop.
+#include "cli/watch_view.hpp"
+
+#include <signal.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "cli/common.hpp"
+#include "report/terminal.hpp"
+#include "report/verdict_report.hpp"
+#include "util/units.hpp"
+
+namespace leakhunt::cli {
+namespace {
+
+std::string row(const TargetState& t, const report::Style& style) {
+    const auto& rss = t.series.columns.at("rss_bytes");
+    std::vector<double> recent;
+    for (size_t i = rss.size() > 240 ? rss.size() - 240 : 0; i < rss.size(); ++i) {
+        if (std::isfinite(rss[i])) recent.push_back(rss[i]);
+    }
+    std::string rss_text = recent.empty() ? "-" : util::format_bytes(recent.back());
+    std::string growth = "-";
+    if (t.live.verdict == trend::Verdict::leak || t.live.verdict == trend::Verdict::bounded) {
+        growth = util::format_rate(t.live.growth_bytes_per_hour);
+    }
+    std::string pid = t.pid != 0 ? std::to_string(t.pid) : "-";
+    std::string name = t.display.size() > 28 ? t.display.substr(0, 27) + "~" : t.display;
+    std::string verdict = t.ended ? t.status : std::string(trend::to_string(t.live.verdict));
+    std::string verdict_col = fmt::format("{:<13}", verdict);
+    if (!t.ended) {
+        std::string word(trend::to_string(t.live.verdict));
+        verdict_col = report::verdict_word(t.live.verdict, style) +
+                      std::string(13 > word.size() ? 13 - word.size() : 1, ' ');
+    }
+    return fmt::format("{:<28} {:>7} {:>10} {:>14} {}{:>7} {}", name, pid, rss_text, growth,
+                       verdict_col, t.series.size(), report::sparkline(recent, 30));
+}
+
+}  // namespace
+
+std::string WatchView::table(const Watcher& w, double now) const {
+    const report::Style style{m_mode == ViewMode::tty ? report::Color::on : report::Color::off};
+    std::string out = style.bold(fmt::format("{:<28} {:>7} {:>10} {:>14} {:<13}{:>7} {}", "TARGET",
+                                             "PID", "RSS", "GROWTH", "VERDICT", "SAMPLES",
+                                             "TREND")) +
+                      "\n";
+    for (const auto& t : w.targets()) out += row(t, style) + "\n";
+    out += style.dim(fmt::format("watching for {} · {} targets · ^C to stop",
+                                 util::format_duration(now - w.t0()), w.targets().size())) +
+           "\n";
+    return out;
+}
+
+void WatchView::update(Watcher& w, double now) {
+    auto notices = w.take_notices();
+    if (m_mode == ViewMode::quiet) {
+        for (const auto& n : notices) std::fprintf(stderr, "leakhunt: %s\n", n.c_str());
+        return;
+    }
+    if (m_mode == ViewMode::tty) {
+        std::string out;
+        if (m_lines > 0) out += fmt::format("\x1b[{}F\x1b[J", m_lines);
+        for (const auto& n : notices) out += "leakhunt: " + n + "\n";
+        std::string tbl = table(w, now);
+        m_lines = static_cast<size_t>(std::count(tbl.begin(), tbl.end(), '\n'));
+        out += tbl;
+        std::fputs(out.c_str(), stdout);
+        std::fflush(stdout);
+        return;
+    }
+    // Plain lines: events at once, the state of every target when its verdict changes or every
+    // 10 seconds.
+    for (const auto& n : notices) std::printf("leakhunt: %s\n", n.c_str());
+    const bool periodic = now - m_last_lines_at >= 10;
+    const report::Style plain{};
+    for (const auto& t : w.targets()) {
+        auto it = m_shown.find(t.key);
+        const bool changed = it == m_shown.end() || it->second != t.live.verdict;
+        if ((changed && !t.series.t.empty()) || (periodic && !t.ended)) {
+            std::printf("%s\n", row(t, plain).c_str());
+            m_shown[t.key] = t.live.verdict;
+        }
+    }
+    if (periodic) m_last_lines_at = now;
+    std::fflush(stdout);
+}
+
+void WatchView::close() { m_lines = 0; }
+
+LoopEnd run_watch_loop(Watcher& w, WatchView& view, const LoopOptions& options) {
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    ::sigprocmask(SIG_BLOCK, &set, &old);
+    const auto start = std::chrono::steady_clock::now();
+    auto next = start;
+    const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(options.interval_s));
+    LoopEnd end = LoopEnd::interrupted;
+    for (;;) {
+        const double now = unix_now();
+        w.tick(now);
+        if (options.command != nullptr && !options.command->running()) {
+            w.command_ended(options.command->exit_text());
+        }
+        view.update(w, now);
+        if (w.all_ended()) {
+            end = LoopEnd::targets_ended;
+            break;
+        }
+        if (options.keep_going && !options.keep_going(now)) {
+            end = LoopEnd::stopped;
+            break;
+        }
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (options.duration_s && elapsed + 1e-9 >= *options.duration_s) {
+            end = LoopEnd::duration;
+            break;
+        }
+        next += interval;
+        auto wait = next - std::chrono::steady_clock::now();
+        if (wait < std::chrono::steady_clock::duration::zero()) {
+            next = std::chrono::steady_clock::now();  // fell behind: don't burst to catch up
+            wait = std::chrono::steady_clock::duration::zero();
+        }
+        if (options.duration_s) {
+            auto until_end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                         std::chrono::duration<double>(*options.duration_s)) -
+                             std::chrono::steady_clock::now();
+            if (until_end < wait && until_end > std::chrono::steady_clock::duration::zero()) {
+                wait = until_end;
+                next = std::chrono::steady_clock::now() + wait;
+            }
+        }
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+        timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+        int sig = ::sigtimedwait(&set, nullptr, &ts);
+        if (sig > 0) {
+            end = LoopEnd::interrupted;
+            break;
+        }
+    }
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    view.close();
+    return end;
+}
+
+}  // namespace leakhunt::cli

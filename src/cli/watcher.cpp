@@ -1,0 +1,489 @@
+// The Watcher: targets, sampling, outputs and live verdicts for `watch` and `soak`.
+#include "cli/watcher.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/common.hpp"
+#include "proc/process_list.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+#include "util/units.hpp"
+
+namespace leakhunt::cli {
+namespace {
+
+constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
+
+double opt(const std::optional<std::uint64_t>& v) {
+    return v ? static_cast<double>(*v) : k_nan;
+}
+
+std::optional<int64_t> row_value(const std::optional<std::uint64_t>& v) {
+    if (!v) return std::nullopt;
+    return static_cast<int64_t>(*v);
+}
+
+// Our own pid and every ancestor's: the shell that started `leakhunt watch --name x` has "x" in
+// its command line too, and must not be followed.
+std::set<pid_t> self_and_ancestors() {
+    std::set<pid_t> out;
+    pid_t p = ::getpid();
+    for (int depth = 0; p > 1 && depth < 64; ++depth) {
+        out.insert(p);
+        FILE* f = std::fopen(fmt::format("/proc/{}/stat", p).c_str(), "r");
+        if (f == nullptr) break;
+        char buf[1024];
+        size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+        std::fclose(f);
+        buf[n] = '\0';
+        const char* close = std::strrchr(buf, ')');
+        int ppid = 0;
+        char state = 0;
+        if (close == nullptr || std::sscanf(close + 1, " %c %d", &state, &ppid) != 2) break;
+        p = ppid;
+    }
+    return out;
+}
+
+pid_t reap_any(std::vector<pid_t>& pids) {
+    pid_t reaped = 0;
+    std::erase_if(pids, [&](pid_t p) {
+        int status = 0;
+        if (::waitpid(p, &status, WNOHANG) == p) {
+            reaped = p;
+            return true;
+        }
+        return false;
+    });
+    return reaped;
+}
+
+std::vector<pid_t> g_on_leak_children;
+
+}  // namespace
+
+const std::vector<std::string>& watch_columns() {
+    static const std::vector<std::string> cols = {
+        "rss_bytes",      "anon_bytes",         "rss_file_bytes",     "rss_shmem_bytes",
+        "pss_bytes",      "uss_bytes",          "swap_bytes",         "vm_hwm_bytes",
+        "fds",            "threads",            "cgroup_usage_bytes", "cgroup_working_set_bytes",
+        "cgroup_limit_bytes", "cgroup_oom_kills"};
+    return cols;
+}
+
+Watcher::Watcher(WatchConfig config, std::vector<TargetSpec> targets)
+    : m_config(std::move(config)),
+      m_sampler([&] {
+          proc::SamplerOptions o;
+          o.smaps = m_config.smaps ? proc::ReadSmaps::yes : proc::ReadSmaps::no;
+          o.cgroup = targets.size() <= 50 ? proc::ReadCgroup::yes : proc::ReadCgroup::no;
+          return o;
+      }()),
+      m_t0(unix_now()) {
+    if (m_config.db) m_store = std::make_unique<series::Store>(*m_config.db);
+    if (m_config.csv) m_csv = std::make_unique<series::CsvAppender>(*m_config.csv, watch_columns());
+    for (auto& spec : targets) {
+        TargetState t;
+        t.spec = spec;
+        switch (spec.kind) {
+            case TargetSpec::Kind::pid:
+            case TargetSpec::Kind::command:
+                t.key = fmt::format("pid:{}", spec.pid);
+                t.display = fmt::format("pid {}", spec.pid);
+                break;
+            case TargetSpec::Kind::name:
+                try {
+                    t.regex.emplace(spec.pattern, std::regex::extended);
+                } catch (const std::regex_error& e) {
+                    throw util::UsageError("--name '{}': not a valid regular expression ({})",
+                                           spec.pattern, e.what());
+                }
+                t.key = "name:" + spec.pattern;
+                t.display = spec.pattern;
+                t.status = "waiting for a match";
+                break;
+            case TargetSpec::Kind::cgroup:
+                t.cgroup_dir = m_cgroups.resolve(spec.pattern);
+                t.key = "cgroup:" + t.cgroup_dir.string();
+                t.display = t.cgroup_dir.filename().string();
+                t.status = "running";
+                break;
+        }
+        t.series.name = t.display;
+        for (const auto& c : watch_columns()) t.series.columns[c];
+        t.series.epoch_offset = m_t0;
+        if (m_store) {
+            t.store_target = m_store->get_or_create_target(t.key, t.display);
+            // Resume: a watch of the same target continues its series.
+            if (spec.kind == TargetSpec::Kind::name || spec.kind == TargetSpec::Kind::cgroup) {
+                series::Series old = m_store->load_series(t.store_target);
+                const double shift = old.epoch_offset.value_or(m_t0) - m_t0;
+                for (size_t i = 0; i < old.t.size(); ++i) {
+                    t.series.t.push_back(old.t[i] + shift);
+                    for (const auto& c : watch_columns()) {
+                        const auto* col = old.column(c);
+                        t.series.columns[c].push_back(col != nullptr ? (*col)[i] : k_nan);
+                    }
+                }
+                for (double r : old.restart_times) t.series.restart_times.push_back(r + shift);
+                if (!old.t.empty()) {
+                    notice(fmt::format("{}: resuming its series from {} ({} samples already recorded)",
+                                       t.display, m_store->path().string(), old.t.size()));
+                    // The gap until now is a restart of the watch, perhaps of the process too.
+                    t.series.restart_times.push_back(0.0);
+                }
+            }
+        }
+        m_targets.push_back(std::move(t));
+    }
+    for (auto& t : m_targets) {
+        if (t.spec.kind == TargetSpec::Kind::pid || t.spec.kind == TargetSpec::Kind::command) {
+            auto s = m_sampler.sample(t.spec.pid);
+            if (!s) {
+                if (t.spec.kind == TargetSpec::Kind::pid) {
+                    throw util::Error("no process with pid {} (check the pid with `ps -p {}`)",
+                                      t.spec.pid, t.spec.pid);
+                }
+                t.ended = true;
+                t.status = "exited";
+                continue;
+            }
+            std::string cmdline;
+            if (auto c = util::try_read_file(fmt::format("/proc/{}/cmdline", t.spec.pid))) {
+                cmdline = *c;
+                std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+                while (!cmdline.empty() && cmdline.back() == ' ') cmdline.pop_back();
+            }
+            if (!cmdline.empty()) {
+                std::string first = cmdline.substr(0, cmdline.find(' '));
+                t.display = fmt::format("{} ({})", first.substr(first.rfind('/') + 1), t.spec.pid);
+                t.series.name = t.display;
+            }
+            attach(t, t.spec.pid, s->starttime, cmdline, m_t0);
+        }
+    }
+}
+
+Watcher::~Watcher() { reap_any(g_on_leak_children); }
+
+void Watcher::notice(std::string text) { m_notices.push_back(std::move(text)); }
+
+std::vector<std::string> Watcher::take_notices() { return std::exchange(m_notices, {}); }
+
+void Watcher::attach(TargetState& t, pid_t pid, std::uint64_t starttime, const std::string& cmdline,
+                     double now) {
+    t.pid = pid;
+    t.starttime = starttime;
+    t.status = "running";
+    t.smaps_warned = false;
+    if (m_store) {
+        t.store_instance = m_store->start_instance(t.store_target, pid,
+                                                   static_cast<int64_t>(starttime), cmdline, now);
+    }
+}
+
+void Watcher::detach(TargetState& t, double now, const std::string& why) {
+    if (m_store && t.store_instance != 0) {
+        m_store->end_instance(t.store_instance, now);
+        m_store->add_event(t.store_target, now, series::EventKind::exit, why);
+    }
+    t.store_instance = 0;
+    t.pid = 0;
+}
+
+void Watcher::command_ended(const std::string& how) {
+    for (auto& t : m_targets) {
+        if (t.spec.kind == TargetSpec::Kind::command && !t.ended) {
+            detach(t, unix_now(), how);
+            t.ended = true;
+            t.status = how;
+            notice(fmt::format("{}: the command {}", t.display, how));
+        }
+    }
+}
+
+void Watcher::find_name_matches(double now) {
+    bool wanted = false;
+    for (const auto& t : m_targets) wanted = wanted || (t.regex && t.pid == 0);
+    if (!wanted) return;
+    const auto procs = proc::list_processes();
+    const auto exclude = self_and_ancestors();
+    for (auto& t : m_targets) {
+        if (!t.regex || t.pid != 0) continue;
+        const proc::ProcessInfo* best = nullptr;
+        size_t matches = 0;
+        for (const auto& p : procs) {
+            if (p.kernel_thread || exclude.count(p.pid) != 0) continue;
+            if (!std::regex_search(p.display(), *t.regex)) continue;
+            ++matches;
+            if (best == nullptr || p.starttime < best->starttime) best = &p;
+        }
+        if (best == nullptr) continue;
+        if (matches > 1) {
+            notice(fmt::format("{}: {} processes match; following the oldest, pid {} ({}); use a "
+                               "tighter --name or list PIDs to watch each",
+                               t.display, matches, best->pid, best->display()));
+        }
+        const bool restart = !t.series.t.empty();
+        if (restart) {
+            ++t.restarts;
+            t.series.restart_times.push_back(now - m_t0);
+            if (m_store) m_store->add_event(t.store_target, now, series::EventKind::restart,
+                                            fmt::format("pid {}", best->pid));
+            notice(fmt::format("{}: restarted as pid {}", t.display, best->pid));
+        } else {
+            notice(fmt::format("{}: following pid {} ({})", t.display, best->pid, best->display()));
+        }
+        attach(t, best->pid, best->starttime, best->display(), now);
+    }
+}
+
+void Watcher::record(TargetState& t, double now, const proc::MemorySample* s,
+                     const proc::CgroupMemory* cg, std::vector<series::SampleRow>& rows) {
+    std::vector<double> values;
+    if (s != nullptr) {
+        values = {opt(s->rss),  opt(s->rss_anon), opt(s->rss_file), opt(s->rss_shmem),
+                  opt(s->pss),  opt(s->uss),      opt(s->swap),     opt(s->vm_hwm),
+                  opt(s->fds),  opt(s->threads),  opt(s->cgroup_usage),
+                  opt(s->cgroup_working_set),     opt(s->cgroup_limit), opt(s->cgroup_oom_kills)};
+    } else {
+        // A cgroup: its working set is what grows towards the limit and what OOM kills act on.
+        const double ws = opt(cg->working_set ? cg->working_set : cg->usage);
+        values = {ws,    opt(cg->anon), opt(cg->file), k_nan, k_nan,          k_nan,
+                  opt(cg->swap), k_nan, k_nan,         k_nan, opt(cg->usage), opt(cg->working_set),
+                  opt(cg->limit), opt(cg->oom_kills)};
+    }
+    const auto& cols = watch_columns();
+    t.series.t.push_back(now - m_t0);
+    for (size_t i = 0; i < cols.size(); ++i) t.series.columns[cols[i]].push_back(values[i]);
+
+    if (m_store) {
+        series::SampleRow r;
+        r.instance_id = t.store_instance;
+        r.t = now;
+        if (s != nullptr) {
+            r.rss = row_value(s->rss);
+            r.rss_anon = row_value(s->rss_anon);
+            r.rss_file = row_value(s->rss_file);
+            r.rss_shmem = row_value(s->rss_shmem);
+            r.pss = row_value(s->pss);
+            r.uss = row_value(s->uss);
+            r.swap = row_value(s->swap);
+            r.vm_hwm = row_value(s->vm_hwm);
+            r.fds = row_value(s->fds);
+            r.threads = row_value(s->threads);
+            r.cgroup_usage = row_value(s->cgroup_usage);
+            r.cgroup_working_set = row_value(s->cgroup_working_set);
+            r.cgroup_limit = row_value(s->cgroup_limit);
+            r.cgroup_oom_kills = row_value(s->cgroup_oom_kills);
+        } else {
+            r.rss = row_value(cg->working_set ? cg->working_set : cg->usage);
+            r.rss_anon = row_value(cg->anon);
+            r.rss_file = row_value(cg->file);
+            r.swap = row_value(cg->swap);
+            r.cgroup_usage = row_value(cg->usage);
+            r.cgroup_working_set = row_value(cg->working_set);
+            r.cgroup_limit = row_value(cg->limit);
+            r.cgroup_oom_kills = row_value(cg->oom_kills);
+        }
+        if (r.instance_id != 0) rows.push_back(r);
+    }
+    if (m_csv) {
+        m_csv->append({series::CsvAppender::Row{now, t.display, t.pid, values}});
+    }
+    if (m_config.json_lines) {
+        nlohmann::json j;
+        j["t"] = now;
+        j["target"] = t.display;
+        if (t.pid != 0) j["pid"] = t.pid;
+        for (size_t i = 0; i < cols.size(); ++i) {
+            if (std::isfinite(values[i])) j[cols[i]] = values[i];
+        }
+        j["verdict"] = std::string(trend::to_string(t.live.verdict));
+        j["growth_bytes_per_hour"] = std::round(t.live.growth_bytes_per_hour);
+        std::printf("%s\n", j.dump().c_str());
+    }
+}
+
+void Watcher::sample_process(TargetState& t, double now, std::vector<series::SampleRow>& rows) {
+    auto s = m_sampler.sample(t.pid);
+    if (!s || (t.starttime != 0 && s->starttime != 0 && s->starttime != t.starttime) ||
+        s->state == 'Z') {
+        const pid_t old = t.pid;
+        detach(t, now, "exited");
+        if (t.spec.kind == TargetSpec::Kind::name) {
+            t.status = "waiting for a restart";
+            notice(fmt::format("{}: pid {} exited; waiting for a new process to match", t.display,
+                               old));
+        } else if (t.spec.kind == TargetSpec::Kind::pid) {
+            t.ended = true;
+            t.status = "exited";
+            notice(fmt::format("{}: exited after {} samples", t.display, t.series.size()));
+        }
+        return;
+    }
+    if (s->smaps_denied() && !t.smaps_warned) {
+        t.smaps_warned = true;
+        notice(proc::smaps_error_message("/proc", t.pid, s->smaps_errno));
+    }
+    record(t, now, &*s, nullptr, rows);
+}
+
+void Watcher::sample_cgroup(TargetState& t, double now, std::vector<series::SampleRow>& rows) {
+    auto cg = m_cgroups.read(t.cgroup_dir);
+    if (!cg) {
+        t.ended = true;
+        t.status = "cgroup removed";
+        notice(fmt::format("{}: the cgroup {} is gone", t.display, t.cgroup_dir.string()));
+        return;
+    }
+    if (t.store_instance == 0 && m_store) {
+        t.store_instance =
+            m_store->start_instance(t.store_target, 0, 0, t.cgroup_dir.string(), now);
+    }
+    record(t, now, nullptr, &*cg, rows);
+}
+
+void Watcher::tick(double now) {
+    find_name_matches(now);
+    std::vector<series::SampleRow> rows;
+    for (auto& t : m_targets) {
+        if (t.ended) continue;
+        if (t.spec.kind == TargetSpec::Kind::cgroup) {
+            sample_cgroup(t, now, rows);
+        } else if (t.pid != 0) {
+            sample_process(t, now, rows);
+        }
+    }
+    if (m_store && !rows.empty()) m_store->add_samples(rows);
+    // Judge a share of the targets each tick, so that hundreds cost little.
+    const size_t stride = std::clamp<size_t>(m_targets.size() / 8, 1, 30);
+    for (size_t i = 0; i < m_targets.size(); ++i) {
+        if ((m_ticks + i) % stride == 0) judge(m_targets[i], now);
+    }
+    reap_any(g_on_leak_children);
+    if (m_config.json_lines) std::fflush(stdout);
+    ++m_ticks;
+}
+
+series::Series Watcher::judged_series(const TargetState& t) const {
+    series::Series out;
+    out.name = t.series.name;
+    out.labels = t.series.labels;
+    out.epoch_offset = t.series.epoch_offset;
+    for (const auto& [name, col] : t.series.columns) out.columns[name];
+    for (size_t i = 0; i < t.series.t.size(); ++i) {
+        if (t.series.t[i] < m_config.judge_from_s) continue;
+        out.t.push_back(t.series.t[i]);
+        for (const auto& [name, col] : t.series.columns) out.columns[name].push_back(col[i]);
+    }
+    for (double r : t.series.restart_times) {
+        if (r >= m_config.judge_from_s) out.restart_times.push_back(r);
+    }
+    return out;
+}
+
+void Watcher::judge(TargetState& t, double now) {
+    std::vector<double> ts, vs;
+    const auto& rss = t.series.columns.at("rss_bytes");
+    for (size_t i = 0; i < t.series.t.size(); ++i) {
+        if (t.series.t[i] >= m_config.judge_from_s && std::isfinite(rss[i])) {
+            ts.push_back(t.series.t[i]);
+            vs.push_back(rss[i]);
+        }
+    }
+    const trend::Verdict before = t.live.verdict;
+    t.live = trend::assess(ts, vs, m_config.engine, t.series.restart_times);
+    if (t.live.verdict == trend::Verdict::leak && before != trend::Verdict::leak) {
+        if (!t.first_leak_at_s) t.first_leak_at_s = now - m_t0;
+        if (m_store) {
+            m_store->add_event(t.store_target, now, series::EventKind::leak,
+                               fmt::format("{}", util::format_rate(t.live.growth_bytes_per_hour)));
+        }
+        notice(fmt::format("{}: LEAK {} after {} of watching", t.display,
+                           util::format_rate(t.live.growth_bytes_per_hour),
+                           util::format_duration(now - m_t0)));
+        if (!m_config.on_leak.empty() && !t.on_leak_fired) {
+            t.on_leak_fired = true;
+            fire_on_leak(t);
+        }
+    }
+}
+
+void Watcher::fire_on_leak(const TargetState& t) {
+    // The facts go into the environment, so the command needs no parsing.
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+    const auto& rss = t.series.columns.at("rss_bytes");
+    std::string evidence;
+    for (const auto& e : t.live.evidence) evidence += e + "\n";
+    env_strings.push_back(fmt::format("LEAKHUNT_TARGET={}", t.display));
+    env_strings.push_back(fmt::format("LEAKHUNT_KEY={}", t.key));
+    env_strings.push_back(fmt::format("LEAKHUNT_PID={}", t.pid));
+    env_strings.push_back("LEAKHUNT_VERDICT=leak");
+    env_strings.push_back(fmt::format("LEAKHUNT_RSS_BYTES={:.0f}", rss.empty() ? 0.0 : rss.back()));
+    env_strings.push_back(
+        fmt::format("LEAKHUNT_GROWTH_BYTES_PER_HOUR={:.0f}", t.live.growth_bytes_per_hour));
+    env_strings.push_back(fmt::format("LEAKHUNT_CONFIDENCE={:.3f}", t.live.confidence));
+    env_strings.push_back(fmt::format("LEAKHUNT_SAMPLES={}", t.live.samples));
+    env_strings.push_back("LEAKHUNT_EVIDENCE=" + evidence);
+    if (t.live.projected_limit_at_s) {
+        env_strings.push_back(fmt::format("LEAKHUNT_PROJECTED_LIMIT_AT={:.0f}",
+                                          *t.live.projected_limit_at_s + m_t0));
+    }
+    std::vector<char*> envp;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    std::string cmd = m_config.on_leak;
+    const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
+        ::_exit(127);
+    }
+    if (pid < 0) {
+        notice(fmt::format("--on-leak: cannot start /bin/sh: {}", util::errno_text(errno)));
+        return;
+    }
+    g_on_leak_children.push_back(pid);
+    notice(fmt::format("{}: ran --on-leak command (pid {})", t.display, pid));
+}
+
+bool Watcher::all_ended() const {
+    return std::all_of(m_targets.begin(), m_targets.end(), [](const TargetState& t) {
+        return t.ended;
+    });
+}
+
+std::vector<trend::Classification> Watcher::finish() {
+    std::vector<trend::Classification> out;
+    for (auto& t : m_targets) {
+        trend::ClassifyOptions o;
+        o.engine = m_config.engine;
+        out.push_back(trend::classify(judged_series(t), o));
+    }
+    // Give --on-leak commands a moment to finish, so their work is not cut short by our exit.
+    for (pid_t p : g_on_leak_children) {
+        int status = 0;
+        ::waitpid(p, &status, 0);
+    }
+    g_on_leak_children.clear();
+    return out;
+}
+
+}  // namespace leakhunt::cli

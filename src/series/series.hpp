@@ -1,0 +1,48 @@
+// The time series model shared by every reader, writer and the verdict engine: one target's
+// samples over time, a set of named value columns (rss_bytes, fds, ...) and known restarts.
+// A plain value type; not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace leakhunt::series {
+
+// Column names of the series CSV contract (DESIGN.md). rss_bytes is the one required column.
+inline constexpr std::string_view k_rss = "rss_bytes";
+inline constexpr std::string_view k_pss = "pss_bytes";
+inline constexpr std::string_view k_anon = "anon_bytes";
+inline constexpr std::string_view k_heap_inuse = "heap_inuse_bytes";
+inline constexpr std::string_view k_fds = "fds";
+inline constexpr std::string_view k_threads = "threads";
+inline constexpr std::string_view k_cgroup_usage = "cgroup_usage_bytes";
+inline constexpr std::string_view k_cgroup_limit = "cgroup_limit_bytes";
+
+struct Series {
+    // Display name: "mem.csv", "api (pid 4242)", or a Prometheus series' label set.
+    std::string name;
+    // Labels that identify the series (Prometheus labels, target, pid); may be empty.
+    std::map<std::string, std::string> labels;
+    // Sample times in seconds, strictly increasing. Relative to epoch_offset when that is set.
+    std::vector<double> t;
+    // If the source had absolute times (RFC 3339, Unix time), t[i] + epoch_offset is Unix time.
+    std::optional<double> epoch_offset;
+    // Value columns, each t.size() long; NaN marks a missing value.
+    std::map<std::string, std::vector<double>, std::less<>> columns;
+    // Times at which a new process instance started (known restarts, e.g. a new PID in `watch`).
+    std::vector<double> restart_times;
+
+    size_t size() const { return t.size(); }
+    bool empty() const { return t.empty(); }
+    // The column, or nullptr if absent.
+    const std::vector<double>* column(std::string_view column_name) const {
+        auto it = columns.find(column_name);
+        return it == columns.end() ? nullptr : &it->second;
+    }
+};
+
+}  // namespace leakhunt::series

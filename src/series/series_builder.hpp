@@ -1,0 +1,84 @@
+// Turns validated rows from a line-oriented source (CSV, JSON lines) into Series: groups rows by
+// target, records restarts when the pid changes, keeps the last of rows with the same time,
+// drops rows without rss_bytes, rejects time going backwards, and makes absolute times relative
+// with epoch_offset. The readers own the syntax; this class owns the rules they share, so both
+// formats word their errors and warnings the same way. Not thread-safe; one per parse.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "series/series.hpp"
+
+namespace leakhunt::series {
+
+// What a reader returns: the series of the source, and sentences about input it repaired or
+// skipped (dropped rows, duplicate times, ignored columns) that the CLI may show as warnings.
+struct ReadResult {
+    std::vector<Series> series;
+    std::vector<std::string> warnings;
+};
+
+// Whether a row's time is Unix seconds (RFC 3339 or a Unix number) or seconds from an unknown
+// origin (t_seconds).
+enum class TimeKind { relative, absolute };
+
+class SeriesBuilder {
+public:
+    // `source` names the input in messages ("mem.csv"); series are named after its file name.
+    explicit SeriesBuilder(std::string source);
+
+    // The index of a value column, adding it (NaN in all earlier rows) if new.
+    size_t column(std::string_view name);
+    size_t column_count() const { return m_columns.size(); }
+
+    // One input row. `values` holds column_count() values (NaN = missing); `target` groups rows
+    // into series; `pid`, when present and different from the previous row of the same target,
+    // records a restart. Throws util::Error if time goes backwards within the target.
+    void add_row(size_t line, double t, TimeKind kind, std::string_view target,
+                 std::optional<std::string_view> pid, const std::vector<double>& values);
+
+    // Number of rows passed to add_row so far.
+    size_t rows_seen() const { return m_rows_seen; }
+
+    // Finishes: throws util::Error("no samples") if no row had an rss_bytes value.
+    // `header_line` (0 if the format has none) is the line that errors without a row point to.
+    ReadResult finish(std::vector<std::string> warnings, size_t header_line) &&;
+
+private:
+    struct Group {
+        std::string target;
+        Series series;
+        std::vector<std::vector<double>> values;  // per column
+        double last_t = 0;                        // last row's time, kept or not
+        size_t last_line = 0;
+        bool any_row = false;
+        std::string last_pid;
+    };
+
+    Group& group(std::string_view target);
+    void add_column_to(Group& g, size_t count) const;
+
+    std::string m_source;
+    std::string m_display;
+    std::vector<std::string> m_columns;
+    size_t m_rss = 0;
+    std::vector<Group> m_groups;
+    std::unordered_map<std::string, size_t> m_group_index;
+    size_t m_last_group = 0;
+    std::optional<TimeKind> m_kind;
+    size_t m_rows_seen = 0;
+    size_t m_dropped = 0;
+    size_t m_first_dropped_line = 0;
+    size_t m_duplicates = 0;
+    size_t m_first_duplicate_line = 0;
+};
+
+// A time for messages: "12.5 s" or "2026-11-21T06:19:15.000Z".
+std::string describe_time(double t, TimeKind kind);
+
+}  // namespace leakhunt::series

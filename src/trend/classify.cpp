@@ -1,0 +1,143 @@
+// classify() and replay(): the memory verdict, flags, limit and detection latency of a Series.
+#include "trend/classify.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "trend/segment.hpp"
+#include "util/units.hpp"
+
+namespace leakhunt::trend {
+namespace {
+
+struct Clean {
+    std::vector<double> t, v;
+};
+
+// Samples of one column without missing values.
+Clean column_values(const series::Series& s, std::string_view name) {
+    Clean c;
+    const auto* col = s.column(name);
+    if (col == nullptr) return c;
+    for (size_t i = 0; i < s.t.size() && i < col->size(); ++i) {
+        if (std::isfinite((*col)[i])) {
+            c.t.push_back(s.t[i]);
+            c.v.push_back((*col)[i]);
+        }
+    }
+    return c;
+}
+
+std::optional<double> last_finite(const series::Series& s, std::string_view name) {
+    const auto* col = s.column(name);
+    if (col == nullptr) return std::nullopt;
+    for (auto it = col->rbegin(); it != col->rend(); ++it) {
+        if (std::isfinite(*it) && *it > 0) return *it;
+    }
+    return std::nullopt;
+}
+
+Verdict verdict_at(const Clean& c, size_t end, const Options& o, std::span<const double> restarts) {
+    return assess(std::span<const double>(c.t).first(end), std::span<const double>(c.v).first(end),
+                  o, restarts)
+        .verdict;
+}
+
+// Evaluation points for a replay: every `stride` samples from the first that can say anything.
+size_t replay_stride(size_t n, size_t points) { return std::max<size_t>(1, n / points); }
+
+void add_flag(Assessment& a, const series::Series& s, std::string_view column,
+              std::string_view flag, std::string_view what) {
+    Clean c = column_values(s, column);
+    if (c.t.size() < k_min_samples_leak) return;
+    Options o;
+    o.bytes = false;
+    o.what = what;
+    Assessment r = assess(c.t, c.v, o, s.restart_times);
+    if (r.verdict != Verdict::leak) return;
+    a.flags.emplace_back(flag);
+    a.evidence.push_back(fmt::format("{} grow too: from {:.0f} to {:.0f} ({:+.1f}/h)", what,
+                                     c.v.front(), c.v.back(), r.growth_bytes_per_hour));
+}
+
+}  // namespace
+
+Classification classify(const series::Series& s, const ClassifyOptions& options) {
+    Classification out;
+    Options o = options.engine;
+    if (!o.limit_bytes) o.limit_bytes = last_finite(s, series::k_cgroup_limit);
+    out.limit_bytes = o.limit_bytes;
+    Clean c = column_values(s, series::k_rss);
+    out.memory = assess(c.t, c.v, o, s.restart_times);
+    Assessment& a = out.memory;
+
+    add_flag(a, s, series::k_fds, "fd_growth", "open fds");
+    add_flag(a, s, series::k_threads, "thread_growth", "threads");
+    if (a.verdict == Verdict::leak) {
+        Clean heap = column_values(s, series::k_heap_inuse);
+        if (heap.t.size() >= k_min_samples_settled) {
+            Assessment h = assess(heap.t, heap.v, o, s.restart_times);
+            if (h.verdict != Verdict::leak) {
+                a.flags.emplace_back("fragmentation");
+                a.evidence.push_back(fmt::format(
+                    "the allocator's in-use bytes do not grow ({}): RSS growth looks like "
+                    "fragmentation or allocator caching rather than live objects",
+                    to_string(h.verdict)));
+            }
+        }
+    }
+
+    if (options.detection_latency && a.verdict == Verdict::leak) {
+        const size_t n = c.t.size();
+        const size_t stride = replay_stride(n, 240);
+        size_t prev = 0;
+        for (size_t end = k_min_samples_leak; end <= n; end += stride) {
+            if (verdict_at(c, end, o, s.restart_times) == Verdict::leak) {
+                // Refine between the previous evaluation and this one.
+                size_t lo = std::max(prev + 1, k_min_samples_leak);
+                size_t step = std::max<size_t>(1, (end - lo) / 16);
+                size_t found = end;
+                for (size_t e = lo; e < end; e += step) {
+                    if (verdict_at(c, e, o, s.restart_times) == Verdict::leak) {
+                        found = e;
+                        break;
+                    }
+                }
+                out.first_leak_at_s = c.t[found - 1];
+                break;
+            }
+            prev = end;
+            if (end + stride > n && end != n) end = n - stride;  // always evaluate the full series
+        }
+        if (!out.first_leak_at_s) out.first_leak_at_s = c.t.back();
+        a.evidence.push_back(fmt::format("first judged a leak {} into the series (at t = {:.0f} s)",
+                                         util::format_duration(*out.first_leak_at_s - c.t.front()),
+                                         *out.first_leak_at_s));
+    }
+    return out;
+}
+
+std::vector<VerdictChange> replay(const series::Series& s, const Options& options, size_t points) {
+    std::vector<VerdictChange> changes;
+    Options o = options;
+    if (!o.limit_bytes) o.limit_bytes = last_finite(s, series::k_cgroup_limit);
+    Clean c = column_values(s, series::k_rss);
+    const size_t n = c.t.size();
+    if (n == 0) return changes;
+    const size_t stride = replay_stride(n, points);
+    std::vector<size_t> ends;
+    for (size_t end = std::min<size_t>(n, 2); end < n; end += stride) ends.push_back(end);
+    ends.push_back(n);
+    for (size_t end : ends) {
+        Assessment a = assess(std::span<const double>(c.t).first(end),
+                              std::span<const double>(c.v).first(end), o, s.restart_times);
+        if (changes.empty() || changes.back().verdict != a.verdict) {
+            changes.push_back({c.t[end - 1], end, a.verdict, a.growth_bytes_per_hour});
+        }
+    }
+    return changes;
+}
+
+}  // namespace leakhunt::trend

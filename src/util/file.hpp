@@ -1,0 +1,41 @@
+// Small file helpers: whole-file reads that say why they failed, and atomic writes (temporary
+// name + rename in the same directory) so a crash never leaves a half-written output file.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace leakhunt::util {
+
+// Reads a whole file; throws Error naming the path and the reason.
+std::string read_file(const std::filesystem::path& path);
+
+// Reads a whole file; returns nullopt (and the errno in *err if given) instead of throwing.
+// For /proc files, which vanish when a process exits.
+std::optional<std::string> try_read_file(const std::filesystem::path& path, int* err = nullptr);
+
+// Writes `content` to `path` atomically: `path.tmp.<pid>` is written, fsynced and renamed.
+void write_file_atomic(const std::filesystem::path& path, std::string_view content);
+
+// An output file that appears under its final name only on commit(); destroyed uncommitted, the
+// temporary is removed. Not thread-safe.
+class AtomicFile {
+public:
+    explicit AtomicFile(std::filesystem::path path);
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+    ~AtomicFile();
+
+    void write(std::string_view data);
+    void commit();
+    const std::filesystem::path& path() const { return m_path; }
+
+private:
+    std::filesystem::path m_path;
+    std::filesystem::path m_tmp;
+    int m_fd = -1;
+};
+
+}  // namespace leakhunt::util

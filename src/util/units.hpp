@@ -1,0 +1,28 @@
+// Human units: bytes ("1.5 GiB"), durations ("20m", "1h30m"), rates; parsing and formatting.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace leakhunt::util {
+
+// "512", "64k", "1.5M", "2GiB", "3g" -> bytes (powers of 1024). nullopt if malformed.
+std::optional<double> parse_bytes(std::string_view s);
+
+// "90", "90s", "20m", "1h30m", "2d", "500ms" -> seconds. A bare number is seconds. nullopt if
+// malformed or negative.
+std::optional<double> parse_duration(std::string_view s);
+
+// 1536 -> "1.5 KiB"; negative values keep their sign.
+std::string format_bytes(double bytes);
+
+// bytes per hour -> "+12.3 MiB/h" (sign always shown).
+std::string format_rate(double bytes_per_hour);
+
+// 5400 -> "1h30m", 42.5 -> "42.5s", 2 days -> "2d0h".
+std::string format_duration(double seconds);
+
+}  // namespace leakhunt::util

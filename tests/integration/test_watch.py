@@ -1,0 +1,107 @@
+"""`leakhunt watch` on real processes: a leaking and a steady victim, a process that exits
+mid-watch, --name across restarts, --on-leak, JSON lines, the database and history, fd growth."""
+import json
+import os
+import sqlite3
+import unittest
+
+from harness import Case, binary, json_lines, run
+
+
+class Watch(Case):
+    def test_command_that_leaks(self):
+        db, csv = self.path("w.db"), self.path("w.csv")
+        r = run(["watch", "--db", db, "--csv", csv, "--interval", "0.05", "--duration", "8",
+                 "--fail-on-leak", "--", binary("victim_leak"), "--rate", "8M"])
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn(": LEAK +", r.stdout)
+        self.assertIn("first judged a leak", r.stdout)
+        with open(csv) as f:
+            rows = f.read().splitlines()
+        self.assertTrue(rows[0].startswith("timestamp,target,pid,rss_bytes"))
+        self.assertGreater(len(rows), 100)
+        con = sqlite3.connect(db)
+        (n,) = con.execute("select count(*) from samples").fetchone()
+        self.assertEqual(n, len(rows) - 1)
+        # The recorded CSV classifies the same way.
+        c = run(["classify", "--json", csv])
+        self.assertEqual(json_lines(c.stdout)[0]["verdict"], "leak")
+        # history lists and judges the stored target.
+        h = run(["history", "--db", db])
+        self.assertEqual(h.returncode, 0, h.stderr)
+        self.assertIn("LEAK", h.stdout)
+
+    def test_steady_process_is_not_a_leak(self):
+        p = self.start([binary("victim_steady"), "--live", "16M"])
+        r = run(["watch", str(p.pid), "--no-db", "--interval", "0.02", "--duration", "10"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("LEAK", r.stdout)
+        self.assertRegex(r.stdout, r"\((\d+)\): (HEALTHY|BOUNDED)")
+
+    def test_process_exiting_mid_watch_is_recorded_and_others_go_on(self):
+        steady = self.start([binary("victim_steady"), "--live", "4M"])
+        short = self.start([binary("victim_exit"), "--seconds", "1"])
+        r = run(["watch", str(steady.pid), str(short.pid), "--no-db", "--interval", "0.1",
+                 "--duration", "3"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("exited after", r.stdout)
+        self.assertIn(f"({steady.pid}):", r.stdout)
+
+    def test_missing_pid_is_an_error(self):
+        r = run(["watch", "12abc", "--no-db", "--duration", "1"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("'12abc' is not a PID", r.stderr)
+        r = run(["watch", "4194000", "--no-db", "--duration", "1"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no process with pid 4194000", r.stderr)
+
+    def test_name_follows_restarts(self):
+        self.start([binary("victim_spawner"), "--restart-delay", "0.5", "--",
+                    binary("victim_exit"), "--seconds", "1.5"])
+        db = self.path("n.db")
+        r = run(["watch", "--name", "^[^ ]*victim_exi[t]", "--db", db, "--interval", "0.1",
+                 "--duration", "6", "--json"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("restarted as pid", r.stderr)
+        lines = json_lines(r.stdout)
+        pids = {o["pid"] for o in lines if "pid" in o}
+        self.assertGreaterEqual(len(pids), 2)
+        for o in lines:
+            self.assertIn("rss_bytes", o)
+            self.assertEqual(o["target"], "^[^ ]*victim_exi[t]")
+        con = sqlite3.connect(db)
+        (instances,) = con.execute("select count(*) from instances").fetchone()
+        self.assertGreaterEqual(instances, 2)
+        # A second watch of the same name resumes the stored series.
+        r2 = run(["watch", "--name", "^[^ ]*victim_exi[t]", "--db", db, "--interval", "0.1",
+                  "--duration", "1"])
+        self.assertIn("resuming its series", r2.stdout + r2.stderr)
+
+    def test_on_leak_runs_once_with_facts(self):
+        out = self.path("facts.txt")
+        r = run(["watch", "--no-db", "--interval", "0.05", "--duration", "8",
+                 "--on-leak", f"env | grep ^LEAKHUNT_ >> {out}",
+                 "--", binary("victim_leak"), "--rate", "8M"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out) as f:
+            facts = f.read()
+        self.assertEqual(facts.count("LEAKHUNT_VERDICT=leak"), 1)
+        self.assertIn("LEAKHUNT_PID=", facts)
+        self.assertIn("LEAKHUNT_GROWTH_BYTES_PER_HOUR=", facts)
+
+    def test_fd_growth_is_flagged(self):
+        r = run(["watch", "--no-db", "--interval", "0.05", "--duration", "8",
+                 "--", binary("victim_fds"), "--fds-per-sec", "40"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("fd_growth", r.stdout)
+
+    def test_nothing_to_watch_is_a_usage_error(self):
+        r = run(["watch", "--no-db"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("nothing to watch", r.stderr)
+        r = run(["watch", "--no-db", "--name", "(", "--duration", "1"])
+        self.assertEqual(r.returncode, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,172 @@
+// Tests for the verdict engine on generated series with known shapes: the same shape at two time
+// scales, restarts, spikes, warm-up, too little data, the limit projection and --min-rate.
+#include "trend/verdict.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "trend/classify.hpp"
+
+namespace leakhunt::trend {
+namespace {
+
+struct Gen {
+    std::vector<double> t, v;
+};
+
+// n samples every dt seconds of f(t) plus Gaussian noise (fixed seed).
+template <typename F>
+Gen make(size_t n, double dt, F f, double noise, unsigned seed = 7) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<double> nd(0.0, noise);
+    Gen g;
+    for (size_t i = 0; i < n; ++i) {
+        double t = static_cast<double>(i) * dt;
+        g.t.push_back(t);
+        g.v.push_back(f(t) + nd(rng));
+    }
+    return g;
+}
+
+constexpr double MB = 1e6;
+
+}  // namespace
+
+TEST(Assess, LinearLeakIsLeakWithRate) {
+    // 20 MB/h on 300 MB, 3 MB noise, 8 h at 10 s.
+    Gen g = make(2880, 10, [](double t) { return 300 * MB + 20 * MB * t / 3600; }, 3 * MB);
+    Assessment a = assess(g.t, g.v, Options{});
+    EXPECT_EQ(a.verdict, Verdict::leak);
+    EXPECT_NEAR(a.growth_bytes_per_hour, 20 * MB, 1 * MB);
+    EXPECT_GT(a.confidence, 0.9);
+    EXPECT_FALSE(a.evidence.empty());
+}
+
+TEST(Assess, SameShapeAtAnotherTimeScaleGivesSameVerdict) {
+    // 200 KB/s for 4 minutes at 0.5 s on a 40 MB process: the same shape as a slow leak.
+    Gen fast = make(480, 0.5, [](double t) { return 40 * MB + 0.2 * MB * t; }, 0.5 * MB);
+    Assessment a = assess(fast.t, fast.v, Options{});
+    EXPECT_EQ(a.verdict, Verdict::leak);
+    EXPECT_NEAR(a.growth_bytes_per_hour, 0.2 * MB * 3600, 0.05 * 0.2 * MB * 3600);
+    // Stretch time by 120x: verdict and rate-per-duration unchanged.
+    Gen slow = fast;
+    for (double& t : slow.t) t *= 120;
+    Assessment b = assess(slow.t, slow.v, Options{});
+    EXPECT_EQ(b.verdict, Verdict::leak);
+    EXPECT_NEAR(b.growth_bytes_per_hour * 120, a.growth_bytes_per_hour, 1e-6 * a.growth_bytes_per_hour);
+}
+
+TEST(Assess, FlatNoiseIsHealthy) {
+    Gen g = make(2000, 10, [](double) { return 500 * MB; }, 20 * MB);
+    EXPECT_EQ(assess(g.t, g.v, Options{}).verdict, Verdict::healthy);
+}
+
+TEST(Assess, WarmupThenFlatIsBounded) {
+    Gen g = make(2880, 10, [](double t) { return 200 * MB + 500 * MB * (1 - std::exp(-t / 2400)); },
+                 5 * MB);
+    EXPECT_EQ(assess(g.t, g.v, Options{}).verdict, Verdict::bounded);
+}
+
+TEST(Assess, TooFewSamplesIsInconclusiveAndSaysHowLong) {
+    Gen g = make(20, 10, [](double) { return 300 * MB; }, 1 * MB);
+    Assessment a = assess(g.t, g.v, Options{});
+    EXPECT_EQ(a.verdict, Verdict::inconclusive);
+    ASSERT_TRUE(a.watch_more_s.has_value());
+    EXPECT_DOUBLE_EQ(*a.watch_more_s, 400.0);  // 40 more samples at 10 s
+}
+
+TEST(Assess, SpikesThatReturnAreHealthy) {
+    Gen g = make(2880, 10,
+                 [](double t) {
+                     double phase = std::fmod(t, 3600);
+                     return 300 * MB + (phase < 600 ? 800 * MB : 0.0);
+                 },
+                 5 * MB);
+    EXPECT_EQ(assess(g.t, g.v, Options{}).verdict, Verdict::healthy);
+}
+
+TEST(Assess, RestartsAreDetectedAndEachLifetimeJudged) {
+    // 200 MB/h from 260 MB, killed at 1.5 GB: restarts every 6.2 h.
+    Gen g = make(2880, 30, [](double t) { return 260 * MB + std::fmod(200 * MB * t / 3600, 1240 * MB); },
+                 5 * MB);
+    Assessment a = assess(g.t, g.v, Options{});
+    EXPECT_EQ(a.verdict, Verdict::leak);
+    EXPECT_EQ(a.restarts_s.size(), 3u);
+    EXPECT_NEAR(a.growth_bytes_per_hour, 200 * MB, 10 * MB);
+    bool cadence = false;
+    for (const auto& e : a.evidence) cadence = cadence || e.find("restarted 3 times") != std::string::npos;
+    EXPECT_TRUE(cadence);
+}
+
+TEST(Assess, KnownRestartsSplitTheSeries) {
+    Gen g = make(600, 1, [](double t) { return 100 * MB + (t < 300 ? t : t - 300) * 0.1 * MB; },
+                 0.2 * MB);
+    std::vector<double> restarts{300.0};
+    Assessment a = assess(g.t, g.v, Options{}, restarts);
+    ASSERT_EQ(a.restarts_s.size(), 1u);
+    EXPECT_DOUBLE_EQ(a.restarts_s[0], 300.0);
+}
+
+TEST(Assess, ProjectsTimeToLimit) {
+    Gen g = make(2880, 10, [](double t) { return 300 * MB + 36 * MB * t / 3600; }, 0.0);
+    Options o;
+    o.limit_bytes = 1000 * MB;
+    Assessment a = assess(g.t, g.v, o);
+    ASSERT_EQ(a.verdict, Verdict::leak);
+    ASSERT_TRUE(a.projected_limit_at_s.has_value());
+    // Now at 300 + 36*8 = 588 MB; 412 MB left at 36 MB/h = 41200 s after the last sample.
+    const double last = g.t.back();
+    const double high = g.v.back();
+    EXPECT_NEAR(*a.projected_limit_at_s, last + (1000 * MB - high) / (a.growth_bytes_per_hour / 3600), 1.0);
+    EXPECT_NEAR(*a.projected_limit_at_s - last, 41200, 500);
+}
+
+TEST(Assess, MinRateSuppressesSlowGrowth) {
+    Gen g = make(2880, 10, [](double t) { return 300 * MB + 20 * MB * t / 3600; }, 1 * MB);
+    Options o;
+    o.min_rate_bytes_per_hour = 50 * MB;
+    Assessment a = assess(g.t, g.v, o);
+    EXPECT_EQ(a.verdict, Verdict::healthy);
+}
+
+TEST(Classify, FlagsFdGrowth) {
+    Gen g = make(600, 1, [](double) { return 50 * MB; }, 0.1 * MB);
+    series::Series s;
+    s.t = g.t;
+    s.columns["rss_bytes"] = g.v;
+    std::vector<double> fds;
+    for (size_t i = 0; i < g.t.size(); ++i) fds.push_back(10.0 + static_cast<double>(i / 5));
+    s.columns["fds"] = fds;
+    Classification c = classify(s, ClassifyOptions{});
+    EXPECT_EQ(c.memory.verdict, Verdict::healthy);
+    ASSERT_EQ(c.memory.flags.size(), 1u);
+    EXPECT_EQ(c.memory.flags[0], "fd_growth");
+}
+
+TEST(Classify, LimitComesFromCgroupColumn) {
+    Gen g = make(2880, 10, [](double t) { return 300 * MB + 36 * MB * t / 3600; }, 1 * MB);
+    series::Series s;
+    s.t = g.t;
+    s.columns["rss_bytes"] = g.v;
+    s.columns["cgroup_limit_bytes"] = std::vector<double>(g.t.size(), 2000 * MB);
+    Classification c = classify(s, ClassifyOptions{});
+    ASSERT_TRUE(c.limit_bytes.has_value());
+    EXPECT_DOUBLE_EQ(*c.limit_bytes, 2000 * MB);
+    EXPECT_TRUE(c.memory.projected_limit_at_s.has_value());
+    ASSERT_TRUE(c.first_leak_at_s.has_value());
+    EXPECT_LT(*c.first_leak_at_s, g.t.back() * 0.25);
+}
+
+TEST(PatienceSamples, FallsWithTheRelativeRise) {
+    Gen g = make(100, 1, [](double t) { return 100 * MB + 0.01 * MB * t; }, 0.05 * MB);
+    // 1% rise over 100 samples: inconclusive or healthy, never leak.
+    EXPECT_NE(assess(g.t, g.v, Options{}).verdict, Verdict::leak);
+    // Memory tripling in 100 samples is a leak.
+    Gen h = make(100, 1, [](double t) { return 10 * MB + 0.3 * MB * t; }, 0.05 * MB);
+    EXPECT_EQ(assess(h.t, h.v, Options{}).verdict, Verdict::leak);
+}
+
+}  // namespace leakhunt::trend
