@@ -30,9 +30,30 @@ double opt(const std::optional<std::uint64_t>& v) {
     return v ? static_cast<double>(*v) : k_nan;
 }
 
-std::optional<int64_t> row_value(const std::optional<std::uint64_t>& v) {
-    if (!v) return std::nullopt;
-    return static_cast<int64_t>(*v);
+// A store row from the values of one sample, aligned with watch_columns().
+series::SampleRow sample_row(int64_t instance, double now, const std::vector<double>& v) {
+    auto at = [&](size_t i) -> std::optional<int64_t> {
+        if (!std::isfinite(v[i])) return std::nullopt;
+        return static_cast<int64_t>(v[i]);
+    };
+    series::SampleRow r;
+    r.instance_id = instance;
+    r.t = now;
+    r.rss = at(0);
+    r.rss_anon = at(1);
+    r.rss_file = at(2);
+    r.rss_shmem = at(3);
+    r.pss = at(4);
+    r.uss = at(5);
+    r.swap = at(6);
+    r.vm_hwm = at(7);
+    r.fds = at(8);
+    r.threads = at(9);
+    r.cgroup_usage = at(10);
+    r.cgroup_working_set = at(11);
+    r.cgroup_limit = at(12);
+    r.cgroup_oom_kills = at(13);
+    return r;
 }
 
 // Our own pid and every ancestor's: the shell that started `leakhunt watch --name x` has "x" in
@@ -269,37 +290,7 @@ void Watcher::record(TargetState& t, double now, const proc::MemorySample* s,
     t.series.t.push_back(now - m_t0);
     for (size_t i = 0; i < cols.size(); ++i) t.series.columns[cols[i]].push_back(values[i]);
 
-    if (m_store) {
-        series::SampleRow r;
-        r.instance_id = t.store_instance;
-        r.t = now;
-        if (s != nullptr) {
-            r.rss = row_value(s->rss);
-            r.rss_anon = row_value(s->rss_anon);
-            r.rss_file = row_value(s->rss_file);
-            r.rss_shmem = row_value(s->rss_shmem);
-            r.pss = row_value(s->pss);
-            r.uss = row_value(s->uss);
-            r.swap = row_value(s->swap);
-            r.vm_hwm = row_value(s->vm_hwm);
-            r.fds = row_value(s->fds);
-            r.threads = row_value(s->threads);
-            r.cgroup_usage = row_value(s->cgroup_usage);
-            r.cgroup_working_set = row_value(s->cgroup_working_set);
-            r.cgroup_limit = row_value(s->cgroup_limit);
-            r.cgroup_oom_kills = row_value(s->cgroup_oom_kills);
-        } else {
-            r.rss = row_value(cg->working_set ? cg->working_set : cg->usage);
-            r.rss_anon = row_value(cg->anon);
-            r.rss_file = row_value(cg->file);
-            r.swap = row_value(cg->swap);
-            r.cgroup_usage = row_value(cg->usage);
-            r.cgroup_working_set = row_value(cg->working_set);
-            r.cgroup_limit = row_value(cg->limit);
-            r.cgroup_oom_kills = row_value(cg->oom_kills);
-        }
-        if (r.instance_id != 0) rows.push_back(r);
-    }
+    if (m_store && t.store_instance != 0) rows.push_back(sample_row(t.store_instance, now, values));
     if (m_csv) {
         m_csv->append({series::CsvAppender::Row{now, t.display, t.pid, values}});
     }
