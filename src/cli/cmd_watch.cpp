@@ -31,6 +31,7 @@ struct WatchArgs {
     std::string csv;
     bool json = false;
     bool smaps = false;
+    bool no_smaps = false;
     std::string limit;
     std::string min_rate;
     std::string on_leak;
@@ -58,7 +59,9 @@ int run_watch(const WatchArgs& args) {
 
     WatchConfig config;
     config.json_lines = args.json;
-    config.smaps = args.smaps;
+    if (args.smaps && args.no_smaps) throw util::UsageError("--smaps and --no-smaps contradict each other");
+    if (args.smaps) config.smaps = true;
+    if (args.no_smaps) config.smaps = false;
     config.on_leak = args.on_leak;
     if (!args.no_db) config.db = args.db.empty() ? series::default_db_path() : std::filesystem::path(args.db);
     if (!args.csv.empty()) config.csv = args.csv;
@@ -122,7 +125,9 @@ Runner add_watch(CLI::App& app) {
     cmd->add_option("--csv", args->csv, "Append samples to this series CSV");
     cmd->add_flag("--json", args->json, "Write one JSON object per sample to stdout");
     cmd->add_flag("--smaps", args->smaps,
-                  "Also read smaps_rollup for PSS and USS (costs kernel time on big processes)");
+                  "Read smaps_rollup for PSS and USS (default: only when watching up to 20 "
+                  "targets; it costs kernel time on big processes)");
+    cmd->add_flag("--no-smaps", args->no_smaps, "Never read smaps_rollup");
     cmd->add_option("--limit", args->limit, "Memory limit for the projection, e.g. 2G");
     cmd->add_option("--min-rate", args->min_rate, "Do not report growth below this rate, e.g. 1M/h");
     cmd->add_option("--on-leak", args->on_leak,

@@ -25,6 +25,8 @@ namespace leakhunt::cli {
 namespace {
 
 constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
+// Up to this many targets, PSS and USS are read by default.
+constexpr size_t k_smaps_auto_targets = 20;
 
 double opt(const std::optional<std::uint64_t>& v) {
     return v ? static_cast<double>(*v) : k_nan;
@@ -108,7 +110,8 @@ Watcher::Watcher(WatchConfig config, std::vector<TargetSpec> targets)
     : m_config(std::move(config)),
       m_sampler([&] {
           proc::SamplerOptions o;
-          o.smaps = m_config.smaps ? proc::ReadSmaps::yes : proc::ReadSmaps::no;
+          const bool smaps = m_config.smaps.value_or(targets.size() <= k_smaps_auto_targets);
+          o.smaps = smaps ? proc::ReadSmaps::yes : proc::ReadSmaps::no;
           o.cgroup = targets.size() <= 50 ? proc::ReadCgroup::yes : proc::ReadCgroup::no;
           return o;
       }()),

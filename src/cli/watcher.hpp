@@ -33,7 +33,9 @@ struct WatchConfig {
     std::optional<std::filesystem::path> db;   // empty: no database
     std::optional<std::filesystem::path> csv;  // append-only series CSV
     bool json_lines = false;                   // one JSON object per sample on stdout
-    bool smaps = false;                        // read smaps_rollup (PSS, USS)
+    // Read smaps_rollup (PSS, USS): yes, no, or unset = only for small watches (it costs kernel
+    // time proportional to the process's size; see proc::SamplerOptions).
+    std::optional<bool> smaps;
     trend::Options engine;
     std::string on_leak;  // shell command run once per target when it turns leak
     // Samples before this series time are recorded but not judged (soak --warmup).

@@ -8,6 +8,30 @@ import unittest
 from harness import Case, binary, json_lines, run
 
 
+def make_memory_cgroup(name, limit):
+    """Creates a memory cgroup (v2 if mounted with the memory controller, else v1) with a limit;
+    returns its directory, or None when this machine does not allow it (not root, no memory
+    controller)."""
+    v2 = "/sys/fs/cgroup"
+    try:
+        if os.path.exists(os.path.join(v2, "cgroup.controllers")):
+            with open(os.path.join(v2, "cgroup.subtree_control")) as f:
+                if "memory" not in f.read().split():
+                    return None
+            d = os.path.join(v2, name)
+            os.mkdir(d)
+            with open(os.path.join(d, "memory.max"), "w") as f:
+                f.write(str(limit))
+            return d
+        d = os.path.join(v2, "memory", name)
+        os.mkdir(d)
+        with open(os.path.join(d, "memory.limit_in_bytes"), "w") as f:
+            f.write(str(limit))
+        return d
+    except OSError:
+        return None
+
+
 class Watch(Case):
     def test_command_that_leaks(self):
         db, csv = self.path("w.db"), self.path("w.csv")
@@ -94,6 +118,33 @@ class Watch(Case):
                  "--", binary("victim_fds"), "--fds-per-sec", "40"])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("fd_growth", r.stdout)
+
+    def test_cgroup_with_limit(self):
+        limit = 256 * 1024 * 1024
+        d = make_memory_cgroup(f"leakhunt-test-{os.getpid()}", limit)
+        if d is None:
+            self.skipTest("cannot create a memory cgroup here (needs root and a memory controller)")
+        try:
+            leak = self.start([binary("victim_leak"), "--rate", "8M"])
+            with open(os.path.join(d, "cgroup.procs"), "w") as f:
+                f.write(str(leak.pid))
+            csv = self.path("cg.csv")
+            r = run(["watch", "--cgroup", d, "--no-db", "--csv", csv, "--interval", "0.05",
+                     "--duration", "8"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("LEAK", r.stdout)
+            self.assertIn("reaches its limit of 256 MiB", r.stdout)
+            c = run(["classify", "--json", csv])
+            obj = json_lines(c.stdout)[0]
+            self.assertEqual(obj["verdict"], "leak")
+            self.assertEqual(obj["limit_bytes"], limit)
+            self.assertIsNotNone(obj["projected_limit_at_s"])
+        finally:
+            for p in self.procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            os.rmdir(d)
 
     def test_nothing_to_watch_is_a_usage_error(self):
         r = run(["watch", "--no-db"])
