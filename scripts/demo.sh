@@ -10,7 +10,7 @@ port=${LEAKHUNT_DEMO_PORT:-18080}
 set +e
 build/bin/leakhunt soak --duration 45s --warmup 5s --ready-port "$port" \
   --load "wrk -t2 -c8 -d120s http://127.0.0.1:$port/session?user=42" \
-  -o demo-out -- build/bin/leaky_service --port "$port" --mode leak
+  -o demo-out -- build/bin/leaky_service --port "$port" --mode leak --leak-bytes 256
 code=$?
 set -e
 echo

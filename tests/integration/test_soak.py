@@ -23,7 +23,7 @@ class Soak(Case):
         load = f"wrk -t1 -c4 -d60s http://127.0.0.1:{port}/session?user=7"
         r = run(["soak", "--duration", duration, "--warmup", "2s", "--ready-port", str(port),
                  "--load", load, "-o", out, "--", binary("leaky_service"), "--port", str(port),
-                 "--mode", mode], timeout=180)
+                 "--mode", mode, "--leak-bytes", "512"], timeout=180)
         return r, out
 
     def test_leaking_service_fails_the_gate(self):

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <set>
 #include <sstream>
 #include <string>
@@ -20,6 +21,9 @@ namespace {
 struct Labelled {
     std::string dir, name, label;
 };
+
+// Test names and failure messages show the trace's name, not the struct's bytes.
+[[maybe_unused]] void PrintTo(const Labelled& l, std::ostream* os) { *os << l.name; }
 
 std::vector<Labelled> read_labels(const std::string& dir) {
     std::vector<Labelled> out;
