@@ -88,7 +88,8 @@ public:
     series::Series judged_series(const TargetState& t) const;
 
 private:
-    void sample_process(TargetState& t, double now, std::vector<series::SampleRow>& rows);
+    void sample_process(TargetState& t, double now, std::vector<series::SampleRow>& rows,
+                        proc::SampleDetail detail);
     void sample_cgroup(TargetState& t, double now, std::vector<series::SampleRow>& rows);
     void find_name_matches(double now);
     void attach(TargetState& t, pid_t pid, std::uint64_t starttime, const std::string& cmdline,
@@ -99,6 +100,7 @@ private:
     void judge(TargetState& t, double now);
     void fire_on_leak(const TargetState& t);
     void notice(std::string text);
+    void flush_store(double now);
 
     WatchConfig m_config;
     std::vector<TargetState> m_targets;
@@ -107,6 +109,8 @@ private:
     std::unique_ptr<series::Store> m_store;
     std::unique_ptr<series::CsvAppender> m_csv;
     std::vector<std::string> m_notices;
+    std::vector<series::SampleRow> m_pending;  // rows not yet in the store
+    double m_last_flush = 0;
     double m_t0 = 0;
     size_t m_ticks = 0;
 };

@@ -35,7 +35,8 @@ ProcessSampler::ProcessSampler(SamplerOptions options)
 ProcessSampler::ProcessSampler(fs::path proc_root)
     : ProcessSampler(SamplerOptions{.proc_root = std::move(proc_root)}) {}
 
-std::optional<MemorySample> ProcessSampler::sample(Pid pid, ReadSmaps smaps) {
+std::optional<MemorySample> ProcessSampler::sample(Pid pid, ReadSmaps smaps, SampleDetail detail) {
+    const bool full = detail == SampleDetail::full;
     if (pid <= 0) return std::nullopt;
     std::array<char, 16> name{};
     const auto [end, ec] = std::to_chars(name.data(), name.data() + name.size() - 1, pid);
@@ -67,13 +68,15 @@ std::optional<MemorySample> ProcessSampler::sample(Pid pid, ReadSmaps smaps) {
         out.threads = stat.num_threads;
     }
 
-    err = m_buf.read_at(dir.get(), "status");
-    if (err != 0) {
-        if (is_gone(err)) return std::nullopt;
-        throw util::Error("cannot read {}/{}/status: {}", m_options.proc_root.string(), pid,
-                          util::errno_text(err));
-    }
-    {
+    // A light sample skips status: statm below gives RSS and VM size from the same kernel
+    // counters as VmRSS and VmSize.
+    if (full) {
+        err = m_buf.read_at(dir.get(), "status");
+        if (err != 0) {
+            if (is_gone(err)) return std::nullopt;
+            throw util::Error("cannot read {}/{}/status: {}", m_options.proc_root.string(), pid,
+                              util::errno_text(err));
+        }
         const StatusInfo status = parse_status(m_buf.view());
         out.rss = status.vm_rss;
         out.rss_anon = status.rss_anon;
@@ -85,7 +88,7 @@ std::optional<MemorySample> ProcessSampler::sample(Pid pid, ReadSmaps smaps) {
         if (status.threads) out.threads = status.threads;
     }
 
-    if (smaps == ReadSmaps::yes) {
+    if (full && smaps == ReadSmaps::yes) {
         err = m_buf.read_at(dir.get(), "smaps_rollup");
         if (err == 0) {
             const SmapsRollup rollup = parse_smaps_rollup(m_buf.view());
@@ -113,12 +116,12 @@ std::optional<MemorySample> ProcessSampler::sample(Pid pid, ReadSmaps smaps) {
         }
     }
 
-    if (m_options.fds == ReadFds::yes) {
+    if (full && m_options.fds == ReadFds::yes) {
         const long n = detail::count_dir_entries(dir.get(), "fd");
         if (n >= 0) out.fds = static_cast<std::uint64_t>(n);
     }
 
-    if (m_options.cgroup == ReadCgroup::yes && m_buf.read_at(dir.get(), "cgroup") == 0) {
+    if (full && m_options.cgroup == ReadCgroup::yes && m_buf.read_at(dir.get(), "cgroup") == 0) {
         const std::string_view text = m_buf.view();
         auto it = m_cgroups.find(text);
         if (it == m_cgroups.end()) {

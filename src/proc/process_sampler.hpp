@@ -63,6 +63,10 @@ struct MemorySample {
 };
 
 enum class ReadSmaps { no, yes };
+// full: everything the options ask for. light: only stat and statm (RSS, VM size, threads,
+// identity), about half the kernel time of full; for watching hundreds of processes, where the
+// caller takes a full sample every few rounds.
+enum class SampleDetail { full, light };
 enum class ReadFds { no, yes };
 enum class ReadCgroup { no, yes };
 
@@ -93,7 +97,8 @@ class ProcessSampler {
     // being gone (e.g. status unreadable for another reason).
     std::optional<MemorySample> sample(Pid pid) { return sample(pid, m_options.smaps); }
     // Same, overriding SamplerOptions::smaps for this call.
-    std::optional<MemorySample> sample(Pid pid, ReadSmaps smaps);
+    std::optional<MemorySample> sample(Pid pid, ReadSmaps smaps,
+                                       SampleDetail detail = SampleDetail::full);
 
     const SamplerOptions& options() const { return m_options; }
 

@@ -403,10 +403,11 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
     r.evidence.push_back(fmt::format("baseline is flat: {} over {} ({}, not significant)",
                                      format_growth(fit.slope * 3600, options), over,
                                      p_text(mk.p_up)));
-    const double spread = quantile(v, 0.99) - level;
+    const double high = quantile(bins.hi, 0.99);
+    const double spread = high - level;
     if (spread > 10 * std::max(noise, 1.0) && spread > 0.2 * level) {
         r.evidence.push_back(fmt::format("memory rises up to {} at times and comes back to {}",
-                                         format_amount(quantile(v, 0.99), options),
+                                         format_amount(high, options),
                                          format_amount(level, options)));
     }
     return r;

@@ -126,6 +126,10 @@ std::optional<size_t> estimate_period(std::span<const double> y, double min_corr
         }
     }
     if (best < 2) return std::nullopt;
+    // A real cycle is anti-correlated with itself half a period away (a sawtooth about -0.5, a
+    // sine -1, hourly 10-minute spikes -0.2); a chance peak in the autocorrelation of a wandering
+    // series is not.
+    if (acf[best / 2] > -0.1) return std::nullopt;
     return best;
 }
 
