@@ -18,7 +18,8 @@
 namespace leakhunt::cli {
 namespace {
 
-pid_t fork_exec(const std::vector<std::string>& argv, const std::string& description) {
+pid_t fork_exec(const std::vector<std::string>& argv, const std::string& description,
+                bool stdout_to_stderr = false) {
     if (argv.empty()) throw util::Error("no command given");
     std::vector<char*> cargv;
     for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
@@ -43,6 +44,7 @@ pid_t fork_exec(const std::vector<std::string>& argv, const std::string& descrip
         ::signal(SIGPIPE, SIG_DFL);
         ::signal(SIGINT, SIG_DFL);
         ::signal(SIGTERM, SIG_DFL);
+        if (stdout_to_stderr) ::dup2(2, 1);
         ::execvp(cargv[0], cargv.data());
         int e = errno;
         ssize_t ignored = ::write(pipefd[1], &e, sizeof e);
@@ -78,10 +80,10 @@ std::string describe_wait_status(int status) {
     return "ended";
 }
 
-ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv) {
+ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, Stdout out) {
     ChildProcess c;
     c.m_description = argv.empty() ? "" : argv.front();
-    c.m_pid = fork_exec(argv, c.m_description);
+    c.m_pid = fork_exec(argv, c.m_description, out == Stdout::to_stderr);
     return c;
 }
 

@@ -15,7 +15,10 @@ class ChildProcess {
 public:
     // Starts argv[0] (searched in PATH) with its arguments. Throws util::Error if it cannot be
     // started (the message names the program and the reason).
-    static ChildProcess spawn(const std::vector<std::string>& argv);
+    // Where the child's stdout goes: inherited, or to our stderr (when our stdout carries JSON).
+    enum class Stdout { inherit, to_stderr };
+    static ChildProcess spawn(const std::vector<std::string>& argv,
+                              Stdout out = Stdout::inherit);
     // Starts `/bin/sh -c command`.
     static ChildProcess spawn_shell(const std::string& command);
 

@@ -95,7 +95,8 @@ int run_soak(const SoakArgs& args) {
 
     const report::Style style{report::color_for_fd(2)};
     std::fprintf(stderr, "leakhunt: starting %s\n", command.front().c_str());
-    ChildProcess service = ChildProcess::spawn(command);
+    ChildProcess service = ChildProcess::spawn(
+        command, args.json ? ChildProcess::Stdout::to_stderr : ChildProcess::Stdout::inherit);
     if (args.ready_port > 0) {
         wait_ready(service, args.ready_port,
                    parse_duration_option("--ready-timeout", args.ready_timeout));
@@ -123,7 +124,7 @@ int run_soak(const SoakArgs& args) {
         if (!args.load.empty() && !load_reported && !load.running()) {
             load_reported = true;
             warnf("the load command {} after {}; the service is watched without load from now",
-                  load.exit_text(), util::format_duration(unix_now() - watcher.t0()));
+                  load.exit_text(), util::format_duration(watcher.now() - watcher.t0()));
         }
         return true;
     };
@@ -162,7 +163,7 @@ int run_soak(const SoakArgs& args) {
     if (died) {
         throw util::Error("the service {} {} into the soak, before it ended (partial results are "
                           "in {})",
-                          service_end, util::format_duration(unix_now() - watcher.t0()),
+                          service_end, util::format_duration(watcher.now() - watcher.t0()),
                           dir.string());
     }
     return result.memory.verdict == trend::Verdict::leak ? k_exit_leak : k_exit_ok;

@@ -75,7 +75,8 @@ int run_watch(const WatchArgs& args) {
 
     ChildProcess child;
     if (!command.empty()) {
-        child = ChildProcess::spawn(command);
+        child = ChildProcess::spawn(command, args.json ? ChildProcess::Stdout::to_stderr
+                                                       : ChildProcess::Stdout::inherit);
         specs.push_back({TargetSpec::Kind::command, child.pid(), {}});
         loop.command = &child;
     }
@@ -92,7 +93,7 @@ int run_watch(const WatchArgs& args) {
     const report::Style style{args.json ? report::Color::off : report::color_for_fd(1)};
     std::fprintf(out, "\n%s after %s:\n",
                  end == LoopEnd::interrupted ? "Stopped" : "Finished",
-                 util::format_duration(unix_now() - watcher.t0()).c_str());
+                 util::format_duration(watcher.now() - watcher.t0()).c_str());
     for (size_t i = 0; i < results.size(); ++i) {
         const auto& t = watcher.targets()[i];
         series::Series s = watcher.judged_series(t);

@@ -106,7 +106,7 @@ LoopEnd run_watch_loop(Watcher& w, WatchView& view, const LoopOptions& options) 
         std::chrono::duration<double>(options.interval_s));
     LoopEnd end = LoopEnd::interrupted;
     for (;;) {
-        const double now = unix_now();
+        const double now = w.now();
         w.tick(now);
         if (options.command != nullptr && !options.command->running()) {
             w.command_ended(options.command->exit_text());

@@ -207,11 +207,15 @@ Watcher::Watcher(WatchConfig config, std::vector<TargetSpec> targets)
 
 Watcher::~Watcher() {
     try {
-        flush_store(unix_now());
+        flush_store(now());
     } catch (const util::Error&) {
         // Destructors don't throw; finish() reports store errors.
     }
     reap_any(g_on_leak_children);
+}
+
+double Watcher::now() const {
+    return m_t0 + std::chrono::duration<double>(std::chrono::steady_clock::now() - m_steady0).count();
 }
 
 void Watcher::notice(std::string text) { m_notices.push_back(std::move(text)); }
@@ -242,7 +246,7 @@ void Watcher::detach(TargetState& t, double now, const std::string& why) {
 void Watcher::command_ended(const std::string& how) {
     for (auto& t : m_targets) {
         if (t.spec.kind == TargetSpec::Kind::command && !t.ended) {
-            detach(t, unix_now(), how);
+            detach(t, now(), how);
             t.ended = true;
             t.status = how;
             notice(fmt::format("{}: the command {}", t.display, how));
@@ -495,7 +499,7 @@ bool Watcher::all_ended() const {
 }
 
 std::vector<trend::Classification> Watcher::finish() {
-    flush_store(unix_now());
+    flush_store(now());
     std::vector<trend::Classification> out;
     for (auto& t : m_targets) {
         trend::ClassifyOptions o;

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -79,6 +80,9 @@ public:
 
     const std::vector<TargetState>& targets() const { return m_targets; }
     double t0() const { return m_t0; }
+    // Unix time now, advanced by the monotonic clock since the start: a step of the wall clock
+    // (NTP, a manual change) cannot make a series go backwards or jump.
+    double now() const;
     size_t ticks() const { return m_ticks; }
     // Messages for the user gathered since the last call (restarts, exits, smaps fallbacks).
     std::vector<std::string> take_notices();
@@ -112,6 +116,7 @@ private:
     std::vector<series::SampleRow> m_pending;  // rows not yet in the store
     double m_last_flush = 0;
     double m_t0 = 0;
+    std::chrono::steady_clock::time_point m_steady0 = std::chrono::steady_clock::now();
     size_t m_ticks = 0;
 };
 

@@ -24,6 +24,10 @@ constexpr double k_min_rise_fraction = 0.02;
 constexpr double k_min_lag_rise_fraction = 0.05;
 // Growth in the second half below this fraction of the first half's: it is levelling off.
 constexpr double k_slowing_ratio = 0.4;
+// A healthy verdict needs the baseline trend to be at least this far from significant.
+constexpr double k_hint_alpha = 0.01;
+// A baseline noisier than this fraction of its level cannot be called flat.
+constexpr double k_max_flat_noise = 0.05;
 // Patience: see patience_samples().
 constexpr size_t k_patience = 400;
 constexpr double k_patience_rise = 0.5;
@@ -281,6 +285,11 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
         } else if (n < k_min_samples_settled) {
             r.verdict = Verdict::inconclusive;
             r.watch_more_s = dt * static_cast<double>(k_min_samples_settled - n);
+        } else if (positive == chunks && shift > 0) {
+            // Every stretch is higher than a cycle before, but by too little to count yet.
+            r.verdict = Verdict::inconclusive;
+            r.watch_more_s = period_s;
+            r.evidence.push_back("every cycle starts a little higher; another cycle will tell");
         } else {
             r.verdict = Verdict::healthy;
             r.confidence = std::min(1.0, 0.4 + 0.2 * cycles);
@@ -394,6 +403,27 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
             "{} warmed up by {} in the first {}, then stayed near {}", options.what,
             format_amount(grown, options), util::format_duration(base.t[reached] - t.front()),
             format_amount(late, options)));
+        return r;
+    }
+    if (mk.p_up < k_hint_alpha && fit.slope > 0) {
+        // Not enough for a leak, too much for flat.
+        r.verdict = Verdict::inconclusive;
+        r.watch_more_s = span;
+        r.evidence.push_back(base_text);
+        r.evidence.push_back(fmt::format(
+            "it may be growing ({}), but not yet clearly enough to call it a leak",
+            p_text(mk.p_up)));
+        return r;
+    }
+    if (noise > k_max_flat_noise * std::fabs(level)) {
+        // Windows shorter than an undetected cycle follow its ramps: such a baseline cannot
+        // show that memory is flat.
+        r.verdict = Verdict::inconclusive;
+        r.watch_more_s = span;
+        r.evidence.push_back(base_text);
+        r.evidence.push_back(fmt::format(
+            "the baseline swings by {} ({:.0f}% of its level): too much to call it flat yet",
+            format_amount(noise, options), 100 * noise / std::fabs(level)));
         return r;
     }
     r.verdict = Verdict::healthy;

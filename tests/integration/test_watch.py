@@ -2,10 +2,12 @@
 mid-watch, --name across restarts, --on-leak, JSON lines, the database and history, fd growth."""
 import json
 import os
+import shutil
 import sqlite3
+import subprocess
 import unittest
 
-from harness import Case, binary, json_lines, run
+from harness import LEAKHUNT, Case, binary, json_lines, run
 
 
 def make_memory_cgroup(name, limit):
@@ -145,6 +147,37 @@ class Watch(Case):
                     p.kill()
                     p.wait()
             os.rmdir(d)
+
+    def test_json_lines_stay_clean_and_classify_reads_them(self):
+        out = self.path("w.jsonl")
+        r = run(["watch", "--no-db", "--json", "--interval", "0.05", "--duration", "8", "--",
+                 binary("victim_leak"), "--rate", "8M"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertGreater(len(lines), 100)
+        for line in lines:
+            json.loads(line)  # the child's "ready" went to stderr, not into the JSON stream
+        self.assertIn("ready", r.stderr)
+        with open(out, "w") as f:
+            f.write(r.stdout)
+        c = run(["classify", "--json", out])
+        self.assertEqual(c.returncode, 0, c.stderr)
+        self.assertEqual(json_lines(c.stdout)[0]["verdict"], "leak")
+
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("runuser"),
+                         "needs root to run leakhunt as another user")
+    def test_smaps_permission_denied_is_said_once(self):
+        steady = self.start([binary("victim_steady"), "--live", "4M"])
+        r = subprocess.run(["runuser", "-u", "nobody", "--", LEAKHUNT, "watch", "--no-db",
+                            "--interval", "0.05", "--duration", "2", str(steady.pid)],
+                           capture_output=True, text=True, timeout=60)
+        if "Permission denied" in r.stderr and "leakhunt" in r.stderr.split(":")[0]:
+            self.skipTest("nobody cannot execute the build tree here")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        msg = f"cannot read /proc/{steady.pid}/smaps_rollup: permission denied"
+        self.assertEqual(r.stdout.count(msg), 1, r.stdout)
+        self.assertIn("falling back to statm", r.stdout)
+        self.assertIn(f"({steady.pid}):", r.stdout)
 
     def test_nothing_to_watch_is_a_usage_error(self):
         r = run(["watch", "--no-db"])
