@@ -19,7 +19,7 @@ namespace leakhunt::cli {
 namespace {
 
 pid_t fork_exec(const std::vector<std::string>& argv, const std::string& description,
-                bool stdout_to_stderr = false) {
+                bool stdout_to_stderr = false, bool own_group = true) {
     if (argv.empty()) throw util::Error("no command given");
     std::vector<char*> cargv;
     for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
@@ -37,7 +37,7 @@ pid_t fork_exec(const std::vector<std::string>& argv, const std::string& descrip
     }
     if (pid == 0) {
         // Child: own process group, default signal state, then exec. Only async-signal-safe calls.
-        ::setpgid(0, 0);
+        if (own_group) ::setpgid(0, 0);
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -51,7 +51,7 @@ pid_t fork_exec(const std::vector<std::string>& argv, const std::string& descrip
         (void)ignored;
         ::_exit(127);
     }
-    ::setpgid(pid, pid);  // also from the parent, so the group exists before we signal it
+    if (own_group) ::setpgid(pid, pid);  // also from the parent, so the group exists at once
     ::close(pipefd[1]);
     int child_errno = 0;
     ssize_t n;
@@ -80,10 +80,11 @@ std::string describe_wait_status(int status) {
     return "ended";
 }
 
-ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, Stdout out) {
+ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, Stdout out, Group group) {
     ChildProcess c;
     c.m_description = argv.empty() ? "" : argv.front();
-    c.m_pid = fork_exec(argv, c.m_description, out == Stdout::to_stderr);
+    c.m_own_group = group == Group::own;
+    c.m_pid = fork_exec(argv, c.m_description, out == Stdout::to_stderr, c.m_own_group);
     return c;
 }
 
@@ -95,7 +96,10 @@ ChildProcess ChildProcess::spawn_shell(const std::string& command) {
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
-    : m_pid(other.m_pid), m_status(other.m_status), m_description(std::move(other.m_description)) {
+    : m_pid(other.m_pid),
+      m_status(other.m_status),
+      m_description(std::move(other.m_description)),
+      m_own_group(other.m_own_group) {
     other.m_pid = -1;
 }
 
@@ -105,6 +109,7 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
         m_pid = other.m_pid;
         m_status = other.m_status;
         m_description = std::move(other.m_description);
+        m_own_group = other.m_own_group;
         other.m_pid = -1;
     }
     return *this;
@@ -132,20 +137,20 @@ std::string ChildProcess::exit_text() const {
 void ChildProcess::stop(double grace_s) {
     if (m_pid <= 0) return;
     if (!running()) {
-        ::kill(-m_pid, SIGTERM);  // the group may outlive its leader (a shell's background jobs)
+        if (m_own_group) ::kill(-m_pid, SIGTERM);  // the group may outlive its leader
         return;
     }
-    ::kill(-m_pid, SIGTERM);
+    if (m_own_group) ::kill(-m_pid, SIGTERM);
     ::kill(m_pid, SIGTERM);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
     while (std::chrono::steady_clock::now() < deadline) {
         if (!running()) {
-            ::kill(-m_pid, SIGKILL);  // leftovers in the group
+            if (m_own_group) ::kill(-m_pid, SIGKILL);  // leftovers in the group
             return;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    ::kill(-m_pid, SIGKILL);
+    if (m_own_group) ::kill(-m_pid, SIGKILL);
     ::kill(m_pid, SIGKILL);
     int status = 0;
     if (::waitpid(m_pid, &status, 0) == m_pid) m_status = status;

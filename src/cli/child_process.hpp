@@ -17,8 +17,11 @@ public:
     // started (the message names the program and the reason).
     // Where the child's stdout goes: inherited, or to our stderr (when our stdout carries JSON).
     enum class Stdout { inherit, to_stderr };
+    // Process group: its own (so stopping it stops what it started), or ours (an interactive
+    // program under `record` keeps the terminal and gets ^C as it would without us).
+    enum class Group { own, same };
     static ChildProcess spawn(const std::vector<std::string>& argv,
-                              Stdout out = Stdout::inherit);
+                              Stdout out = Stdout::inherit, Group group = Group::own);
     // Starts `/bin/sh -c command`.
     static ChildProcess spawn_shell(const std::string& command);
 
@@ -44,6 +47,7 @@ private:
     pid_t m_pid = -1;
     std::optional<int> m_status;
     std::string m_description;
+    bool m_own_group = true;
 };
 
 // "exited with code 1" / "killed by signal 9 (SIGKILL)" for a wait status.

@@ -1,0 +1,100 @@
+// The agent's life cycle: at load, read the configuration, keep or drop itself from LD_PRELOAD
+// for programs that will be exec'd, start the writer; around fork, hold every lock so the child
+// inherits none held by a thread that does not exist there, and give the child its own writer
+// and output files; at exit, stop the writer and write the final snapshot. On an internal failure
+// the agent disables itself with one line on stderr and never takes the program down.
+#include <pthread.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "agent/config.hpp"
+#include "agent/guard.hpp"
+#include "agent/recorder.hpp"
+#include "agent/unwind.hpp"
+#include "agent/writer.hpp"
+
+extern char** environ;
+
+namespace leakhunt::agent {
+namespace {
+
+void say(const char* text) {
+    char line[600];
+    const int n = std::snprintf(line, sizeof line, "leakhunt agent (pid %d): %s\n", ::getpid(), text);
+    ssize_t ignored = ::write(2, line, static_cast<std::size_t>(n));
+    (void)ignored;
+}
+
+// Removes this library from LD_PRELOAD in our own environment (in place, no allocation), so that
+// programs we exec run without the agent unless LEAKHUNT_FOLLOW_CHILDREN=1.
+void drop_from_ld_preload() {
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        if (std::strncmp(*e, "LD_PRELOAD=", 11) != 0) continue;
+        char* list = *e + 11;
+        char* out = list;
+        char* p = list;
+        while (*p != '\0') {
+            while (*p == ' ' || *p == ':') ++p;
+            char* start = p;
+            while (*p != '\0' && *p != ' ' && *p != ':') ++p;
+            const std::size_t len = static_cast<std::size_t>(p - start);
+            if (len == 0) break;
+            const bool ours = std::strstr(start, "libleakhunt_agent") != nullptr &&
+                              static_cast<std::size_t>(std::strstr(start, "libleakhunt_agent") - start) < len;
+            if (!ours) {
+                if (out != list) *out++ = ':';
+                std::memmove(out, start, len);
+                out += len;
+            }
+        }
+        *out = '\0';
+    }
+}
+
+void before_fork() {
+    t_in_agent = true;  // nothing this thread does until the fork returns is recorded
+    stacks().lock_all();
+    live().lock_all();
+}
+
+void after_fork_parent() {
+    live().unlock_all();
+    stacks().unlock_all();
+    t_in_agent = false;
+}
+
+void after_fork_child() {
+    live().unlock_all();
+    stacks().unlock_all();
+    t_in_agent = false;
+    if (g_active) writer_after_fork_child();
+}
+
+__attribute__((constructor(101))) void agent_init() {
+    RecursionGuard guard;
+    read_config(g_config);
+    if (!g_config.follow_children) drop_from_ld_preload();
+    if (!g_config.enabled()) return;
+    init_unwind();
+    live().set_full(g_config.full());
+    if (pthread_atfork(before_fork, after_fork_parent, after_fork_child) != 0) {
+        say("cannot register fork handlers; the agent is disabled");
+        return;
+    }
+    start_writer();
+    g_active = true;
+}
+
+__attribute__((destructor(101))) void agent_fini() {
+    if (!g_active) return;
+    RecursionGuard guard;
+    stop_writer();
+    char msg[4300];
+    if (!write_snapshot("exit", msg, sizeof msg)) say(msg);
+    // Hooks keep working for later destructors; only the writing is over.
+}
+
+}  // namespace
+}  // namespace leakhunt::agent

@@ -1,0 +1,36 @@
+// The agent's configuration, read once from the environment at load time (leakhunt record sets
+// these; they can also be set by hand with LD_PRELOAD):
+//   LEAKHUNT_OUT              output directory (default: the current directory)
+//   LEAKHUNT_SAMPLE_INTERVAL  mean bytes between samples; 1 = every allocation (full mode);
+//                             0 = recording off (default 524288)
+//   LEAKHUNT_SNAPSHOT_EVERY   seconds between periodic snapshots; 0 = only on request and at exit
+//   LEAKHUNT_DEPTH            maximum stack depth (default 64, at most 256)
+//   LEAKHUNT_FOLLOW_CHILDREN  1 = keep the agent in LD_PRELOAD for programs this one execs
+//   LEAKHUNT_SEED             seed of the sampler (for reproducible tests; default: random)
+// Plain data; written once before any thread exists.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace leakhunt::agent {
+
+struct Config {
+    char out_dir[4096] = ".";
+    std::uint64_t sample_interval = 512 * 1024;
+    double snapshot_every_s = 0;
+    std::size_t depth = 64;
+    bool follow_children = false;
+    std::uint64_t seed = 0;
+    bool full() const { return sample_interval == 1; }
+    bool enabled() const { return sample_interval != 0; }
+};
+
+inline constexpr std::size_t k_max_depth = 256;
+
+// Fills `c` from the environment; never allocates.
+void read_config(Config& c);
+
+extern Config g_config;
+
+}  // namespace leakhunt::agent

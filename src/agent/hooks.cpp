@@ -1,0 +1,311 @@
+// Every interposed allocation function, in this one file. The C functions are listed once in
+// LEAKHUNT_C_HOOKS; their originals are resolved with dlsym(RTLD_NEXT) into g_orig. Each
+// replacement has the same shape: call the original, then record under a recursion guard; free
+// and its kin record first, so the address cannot be handed out again before the record is gone.
+// Allocations made before the originals are resolved (dlsym's own calloc) are served from a small
+// static arena and recognised when freed. Every replacement is noexcept and never throws: the
+// throwing operator new variants, on failure, defer to the original operator new, which runs the
+// new-handler and throws std::bad_alloc as the program expects.
+#include <dlfcn.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+
+#include "agent/guard.hpp"
+#include "agent/recorder.hpp"
+
+#define LEAKHUNT_EXPORT extern "C" __attribute__((visibility("default")))
+
+// name, return type, parameters
+#define LEAKHUNT_C_HOOKS(X)                                        \
+    X(malloc, void*, (size_t))                                     \
+    X(free, void, (void*))                                         \
+    X(calloc, void*, (size_t, size_t))                             \
+    X(realloc, void*, (void*, size_t))                             \
+    X(reallocarray, void*, (void*, size_t, size_t))                \
+    X(posix_memalign, int, (void**, size_t, size_t))               \
+    X(aligned_alloc, void*, (size_t, size_t))                      \
+    X(memalign, void*, (size_t, size_t))                           \
+    X(valloc, void*, (size_t))                                     \
+    X(pvalloc, void*, (size_t))
+
+namespace leakhunt::agent {
+
+thread_local bool t_in_agent __attribute__((tls_model("initial-exec"))) = false;
+
+namespace {
+
+struct Originals {
+#define LEAKHUNT_DECLARE(name, ret, params) ret(*name) params = nullptr;
+    LEAKHUNT_C_HOOKS(LEAKHUNT_DECLARE)
+#undef LEAKHUNT_DECLARE
+    // The throwing operator new variants, used only when our allocation failed.
+    void* (*new_plain)(size_t) = nullptr;
+    void* (*new_aligned)(size_t, std::align_val_t) = nullptr;
+};
+
+Originals g_orig;
+std::atomic<int> g_resolve_state{0};  // 0 not yet, 1 in progress, 2 done
+
+// ---- bootstrap arena: dlsym may allocate before the originals exist ----
+
+constexpr std::size_t k_arena_bytes = 1 << 20;
+alignas(64) std::uint8_t g_arena[k_arena_bytes];
+std::atomic<std::size_t> g_arena_used{0};
+
+bool in_arena(const void* p) {
+    const auto* b = static_cast<const std::uint8_t*>(p);
+    return b >= g_arena && b < g_arena + k_arena_bytes;
+}
+
+// Blocks are [size_t size][padding][data], data 16-aligned (or `align`-aligned).
+void* arena_alloc(std::size_t n, std::size_t align = 16) {
+    if (align < 16) align = 16;
+    std::size_t used = g_arena_used.load(std::memory_order_relaxed);
+    for (;;) {
+        const std::size_t start = (used + sizeof(std::size_t) + align - 1) & ~(align - 1);
+        const std::size_t end = start + n;
+        if (end > k_arena_bytes) return nullptr;
+        if (g_arena_used.compare_exchange_weak(used, end)) {
+            std::memcpy(g_arena + start - sizeof(std::size_t), &n, sizeof n);
+            return g_arena + start;
+        }
+    }
+}
+
+std::size_t arena_size(const void* p) {
+    std::size_t n = 0;
+    std::memcpy(&n, static_cast<const std::uint8_t*>(p) - sizeof n, sizeof n);
+    return n;
+}
+
+bool resolve() {
+    int expected = 0;
+    if (!g_resolve_state.compare_exchange_strong(expected, 1)) {
+        // Another call is resolving (possibly this thread, from inside dlsym).
+        while (g_resolve_state.load() == 1) {
+            if (t_in_agent) return false;  // our own dlsym: use the arena
+        }
+        return true;
+    }
+    {
+        RecursionGuard guard;
+#define LEAKHUNT_RESOLVE(name, ret, params) \
+    g_orig.name = reinterpret_cast<ret(*) params>(dlsym(RTLD_NEXT, #name));
+        LEAKHUNT_C_HOOKS(LEAKHUNT_RESOLVE)
+#undef LEAKHUNT_RESOLVE
+        g_orig.new_plain = reinterpret_cast<void* (*)(size_t)>(dlsym(RTLD_NEXT, "_Znwm"));
+        g_orig.new_aligned = reinterpret_cast<void* (*)(size_t, std::align_val_t)>(
+            dlsym(RTLD_NEXT, "_ZnwmSt11align_val_t"));
+    }
+    g_resolve_state.store(2);
+    return g_orig.malloc != nullptr && g_orig.free != nullptr;
+}
+
+inline bool ready() { return g_resolve_state.load(std::memory_order_acquire) == 2 || resolve(); }
+
+inline bool should_record() { return g_active && !t_in_agent; }
+
+inline void after_alloc(void* p, std::size_t size) {
+    if (p == nullptr || !should_record()) return;
+    RecursionGuard guard;
+    record_alloc(p, size);
+}
+
+inline void before_free(void* p) {
+    if (p == nullptr || !should_record()) return;
+    RecursionGuard guard;
+    record_free(p);
+}
+
+void* do_malloc(std::size_t n) {
+    if (!ready()) return arena_alloc(n);
+    void* p = g_orig.malloc(n);
+    after_alloc(p, n);
+    return p;
+}
+
+void do_free(void* p) {
+    if (p == nullptr || in_arena(p)) return;
+    if (!ready()) return;  // cannot happen: nothing was allocated before resolution but arena
+    before_free(p);
+    g_orig.free(p);
+}
+
+void* do_aligned(std::size_t align, std::size_t n) {
+    if (!ready()) return arena_alloc(n, align);
+    void* p = nullptr;
+    if (g_orig.posix_memalign(&p, align, n) != 0) return nullptr;
+    after_alloc(p, n);
+    return p;
+}
+
+}  // namespace
+}  // namespace leakhunt::agent
+
+using namespace leakhunt::agent;  // NOLINT: this file only defines C entry points
+
+LEAKHUNT_EXPORT void* malloc(size_t n) noexcept { return do_malloc(n); }
+
+LEAKHUNT_EXPORT void free(void* p) noexcept { do_free(p); }
+
+LEAKHUNT_EXPORT void* calloc(size_t count, size_t size) noexcept {
+    size_t total = 0;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        errno = ENOMEM;
+        return nullptr;
+    }
+    if (!ready()) return arena_alloc(total);  // the arena is zeroed static memory
+    void* p = g_orig.calloc(count, size);
+    after_alloc(p, total);
+    return p;
+}
+
+LEAKHUNT_EXPORT void* realloc(void* old, size_t n) noexcept {
+    if (old != nullptr && in_arena(old)) {
+        void* p = do_malloc(n);
+        if (p != nullptr) {
+            const size_t keep = arena_size(old) < n ? arena_size(old) : n;
+            std::memcpy(p, old, keep);
+        }
+        return p;
+    }
+    if (!ready()) return arena_alloc(n);
+    if (old == nullptr) return do_malloc(n);
+    // Take the old record first; give it back if the realloc fails and the old block stays.
+    std::uint64_t old_size = 0;
+    std::uint32_t old_stack = 0;
+    bool had = false;
+    if (should_record()) {
+        RecursionGuard guard;
+        had = record_take(old, old_size, old_stack);
+    }
+    void* p = g_orig.realloc(old, n);
+    if (p == nullptr && n != 0) {
+        if (had) {
+            RecursionGuard guard;
+            record_restore(old, old_size, old_stack);
+        }
+        return nullptr;
+    }
+    if (had) {
+        RecursionGuard guard;
+        count_free(old_size, old_stack);
+    }
+    after_alloc(p, n);  // realloc(p, 0) may return NULL (glibc frees p): nothing to record
+    return p;
+}
+
+LEAKHUNT_EXPORT void* reallocarray(void* old, size_t count, size_t size) noexcept {
+    size_t total = 0;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        errno = ENOMEM;
+        return nullptr;
+    }
+    return realloc(old, total);
+}
+
+LEAKHUNT_EXPORT int posix_memalign(void** out, size_t align, size_t n) noexcept {
+    if (!ready()) {
+        *out = arena_alloc(n, align);
+        return *out != nullptr ? 0 : ENOMEM;
+    }
+    const int r = g_orig.posix_memalign(out, align, n);
+    if (r == 0) after_alloc(*out, n);
+    return r;
+}
+
+LEAKHUNT_EXPORT void* aligned_alloc(size_t align, size_t n) noexcept {
+    if (!ready()) return arena_alloc(n, align);
+    void* p = g_orig.aligned_alloc(align, n);
+    after_alloc(p, n);
+    return p;
+}
+
+LEAKHUNT_EXPORT void* memalign(size_t align, size_t n) noexcept {
+    if (!ready()) return arena_alloc(n, align);
+    void* p = g_orig.memalign(align, n);
+    after_alloc(p, n);
+    return p;
+}
+
+LEAKHUNT_EXPORT void* valloc(size_t n) noexcept {
+    if (!ready()) return arena_alloc(n, 4096);
+    void* p = g_orig.valloc(n);
+    after_alloc(p, n);
+    return p;
+}
+
+LEAKHUNT_EXPORT void* pvalloc(size_t n) noexcept {
+    if (!ready()) return arena_alloc(n, 4096);
+    void* p = g_orig.pvalloc(n);
+    after_alloc(p, n);
+    return p;
+}
+
+// ---- operator new and delete: every variant ----
+
+namespace {
+
+void* new_or_throw(std::size_t n) {
+    void* p = do_malloc(n == 0 ? 1 : n);
+    if (p == nullptr && g_orig.new_plain != nullptr) {
+        // Out of memory: the original runs the new-handler and throws std::bad_alloc.
+        p = g_orig.new_plain(n);
+        after_alloc(p, n);
+    }
+    return p;
+}
+
+void* new_aligned_or_throw(std::size_t n, std::align_val_t a) {
+    void* p = do_aligned(static_cast<std::size_t>(a), n == 0 ? 1 : n);
+    if (p == nullptr && g_orig.new_aligned != nullptr) {
+        p = g_orig.new_aligned(n, a);
+        after_alloc(p, n);
+    }
+    return p;
+}
+
+}  // namespace
+
+#define LEAKHUNT_NEW __attribute__((visibility("default")))
+LEAKHUNT_NEW void* operator new(size_t n) { return new_or_throw(n); }
+LEAKHUNT_NEW void* operator new[](size_t n) { return new_or_throw(n); }
+LEAKHUNT_NEW void* operator new(size_t n, const std::nothrow_t&) noexcept {
+    return do_malloc(n == 0 ? 1 : n);
+}
+LEAKHUNT_NEW void* operator new[](size_t n, const std::nothrow_t&) noexcept {
+    return do_malloc(n == 0 ? 1 : n);
+}
+LEAKHUNT_NEW void* operator new(size_t n, std::align_val_t a) { return new_aligned_or_throw(n, a); }
+LEAKHUNT_NEW void* operator new[](size_t n, std::align_val_t a) {
+    return new_aligned_or_throw(n, a);
+}
+LEAKHUNT_NEW void* operator new(size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+    return do_aligned(static_cast<size_t>(a), n == 0 ? 1 : n);
+}
+LEAKHUNT_NEW void* operator new[](size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+    return do_aligned(static_cast<size_t>(a), n == 0 ? 1 : n);
+}
+LEAKHUNT_NEW void operator delete(void* p) noexcept { do_free(p); }
+LEAKHUNT_NEW void operator delete[](void* p) noexcept { do_free(p); }
+LEAKHUNT_NEW void operator delete(void* p, size_t) noexcept { do_free(p); }
+LEAKHUNT_NEW void operator delete[](void* p, size_t) noexcept { do_free(p); }
+LEAKHUNT_NEW void operator delete(void* p, std::align_val_t) noexcept { do_free(p); }
+LEAKHUNT_NEW void operator delete[](void* p, std::align_val_t) noexcept { do_free(p); }
+LEAKHUNT_NEW void operator delete(void* p, size_t, std::align_val_t) noexcept { do_free(p); }
+LEAKHUNT_NEW void operator delete[](void* p, size_t, std::align_val_t) noexcept { do_free(p); }
+LEAKHUNT_NEW void operator delete(void* p, const std::nothrow_t&) noexcept { do_free(p); }
+LEAKHUNT_NEW void operator delete[](void* p, const std::nothrow_t&) noexcept { do_free(p); }
+LEAKHUNT_NEW void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+    do_free(p);
+}
+LEAKHUNT_NEW void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+    do_free(p);
+}

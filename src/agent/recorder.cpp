@@ -1,0 +1,55 @@
+// Recording allocations and frees.
+#include "agent/recorder.hpp"
+
+#include "agent/config.hpp"
+#include "agent/sampler.hpp"
+#include "agent/unwind.hpp"
+
+namespace leakhunt::agent {
+namespace {
+
+StackTable g_stacks;
+LiveTable g_live;
+thread_local Sampler t_sampler __attribute__((tls_model("initial-exec")));
+
+}  // namespace
+
+bool g_active = false;
+
+StackTable& stacks() { return g_stacks; }
+LiveTable& live() { return g_live; }
+
+void record_alloc(void* p, std::size_t size) {
+    if (!t_sampler.sample(size, g_config.sample_interval, g_config.seed)) return;
+    std::uintptr_t ips[k_max_depth];
+    const std::size_t depth = capture_stack(ips, g_config.depth);
+    const auto d = static_cast<std::uint32_t>(depth);
+    const std::uint32_t id = g_stacks.intern(ips, d, hash_stack(ips, d));
+    if (id == 0) return;  // table full: the allocation goes unrecorded
+    StackRecord* rec = g_stacks.get(id);
+    if (!g_live.insert(reinterpret_cast<std::uintptr_t>(p), size, id)) return;
+    rec->alloc_count.fetch_add(1, std::memory_order_relaxed);
+    rec->alloc_bytes.fetch_add(size, std::memory_order_relaxed);
+}
+
+void count_free(std::uint64_t size, std::uint32_t stack) {
+    StackRecord* rec = g_stacks.get(stack);
+    rec->free_count.fetch_add(1, std::memory_order_relaxed);
+    rec->free_bytes.fetch_add(size, std::memory_order_relaxed);
+}
+
+bool record_take(void* p, std::uint64_t& size, std::uint32_t& stack) {
+    return g_live.remove(reinterpret_cast<std::uintptr_t>(p), size, stack);
+}
+
+void record_free(void* p) {
+    std::uint64_t size = 0;
+    std::uint32_t stack = 0;
+    if (record_take(p, size, stack)) count_free(size, stack);
+}
+
+void record_restore(void* p, std::uint64_t size, std::uint32_t stack) {
+    g_live.insert(reinterpret_cast<std::uintptr_t>(p), size, stack);
+}
+
+}  // namespace leakhunt::agent

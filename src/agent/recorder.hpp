@@ -1,0 +1,30 @@
+// What the hooks call after (allocation) or before (free) the real allocator: decides whether
+// the allocation is sampled, captures and interns its stack, and keeps the live table and the
+// per-stack counters. Callers hold a RecursionGuard that was not nested. Thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "agent/live_table.hpp"
+#include "agent/stack_table.hpp"
+
+namespace leakhunt::agent {
+
+void record_alloc(void* p, std::size_t size);
+// Call before the memory is released, so the address cannot be reused first.
+void record_free(void* p);
+// Forget p without counting a free (a realloc that failed keeps the old block: re-record it).
+void record_restore(void* p, std::uint64_t size, std::uint32_t stack);
+// Removes p's record, returning its size and stack; false if it was not recorded.
+bool record_take(void* p, std::uint64_t& size, std::uint32_t& stack);
+void count_free(std::uint64_t size, std::uint32_t stack);
+
+StackTable& stacks();
+LiveTable& live();
+
+// Set once the agent is initialised; before, and after a fatal internal error, hooks only
+// forward to the allocator.
+extern bool g_active;
+
+}  // namespace leakhunt::agent

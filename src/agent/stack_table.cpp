@@ -1,0 +1,119 @@
+// The stack table: interning and fork-time locking.
+#include "agent/stack_table.hpp"
+
+#include <sys/mman.h>
+
+#include <cstring>
+#include <new>
+
+#include "agent/memory.hpp"
+
+namespace leakhunt::agent {
+namespace {
+
+constexpr std::size_t k_chunk_bytes = 1 << 20;
+
+std::uint64_t mix(std::uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+}  // namespace
+
+std::uint64_t hash_stack(const std::uintptr_t* ips, std::uint32_t depth) {
+    std::uint64_t h = 0xcbf29ce484222325ull ^ depth;
+    for (std::uint32_t i = 0; i < depth; ++i) h = mix(h ^ ips[i]);
+    return h == 0 ? 1 : h;
+}
+
+bool StackTable::ensure_index() {
+    if (m_records != nullptr) return true;
+    // Reserved, not committed: pages are touched only as ids are handed out.
+    void* p = ::mmap(nullptr, sizeof(StackRecord*) * k_max_stacks, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return false;
+    m_records = static_cast<StackRecord**>(p);
+    return true;
+}
+
+StackRecord* StackTable::store(const std::uintptr_t* ips, std::uint32_t depth, std::uint64_t hash) {
+    const std::size_t bytes = sizeof(StackRecord) + sizeof(std::uintptr_t) * depth;
+    if (bytes > m_chunk_left) {
+        void* chunk = map_memory(k_chunk_bytes);
+        if (chunk == nullptr) return nullptr;
+        m_chunk = static_cast<std::uint8_t*>(chunk);
+        m_chunk_left = k_chunk_bytes;
+    }
+    auto* rec = new (m_chunk) StackRecord{hash, depth, 0, {0}, {0}, {0}, {0}};
+    std::memcpy(rec->ips(), ips, sizeof(std::uintptr_t) * depth);
+    m_chunk += bytes;
+    m_chunk_left -= bytes;
+    return rec;
+}
+
+bool StackTable::grow(Shard& s) {
+    const std::size_t cap = s.capacity == 0 ? 64 : s.capacity * 2;
+    auto* slots = static_cast<Slot*>(map_memory(sizeof(Slot) * cap));
+    if (slots == nullptr) return false;
+    for (std::size_t i = 0; i < s.capacity; ++i) {
+        const Slot& old = s.slots[i];
+        if (old.id == 0) continue;
+        std::size_t j = (old.hash >> 8) & (cap - 1);
+        while (slots[j].id != 0) j = (j + 1) & (cap - 1);
+        slots[j] = old;
+    }
+    unmap_memory(s.slots, sizeof(Slot) * s.capacity);
+    s.slots = slots;
+    s.capacity = cap;
+    return true;
+}
+
+std::uint32_t StackTable::intern(const std::uintptr_t* ips, std::uint32_t depth,
+                                 std::uint64_t hash) {
+    Shard& s = m_shards[hash & (k_shards - 1)];
+    LockHolder hold(s.lock);
+    if (s.capacity != 0) {
+        for (std::size_t j = (hash >> 8) & (s.capacity - 1);; j = (j + 1) & (s.capacity - 1)) {
+            const Slot& slot = s.slots[j];
+            if (slot.id == 0) break;
+            if (slot.hash != hash) continue;
+            const StackRecord* rec = get(slot.id);
+            if (rec->depth == depth &&
+                std::memcmp(rec->ips(), ips, sizeof(std::uintptr_t) * depth) == 0) {
+                return slot.id;
+            }
+        }
+    }
+    if ((s.used + 1) * 4 > s.capacity * 3 && !grow(s)) return 0;
+    std::uint32_t id = 0;
+    {
+        LockHolder arena(m_arena_lock);
+        const std::uint32_t n = m_count.load(std::memory_order_relaxed);
+        if (n >= k_max_stacks || !ensure_index()) return 0;
+        StackRecord* rec = store(ips, depth, hash);
+        if (rec == nullptr) return 0;
+        m_records[n] = rec;
+        id = n + 1;
+        m_count.store(id, std::memory_order_release);
+    }
+    std::size_t j = (hash >> 8) & (s.capacity - 1);
+    while (s.slots[j].id != 0) j = (j + 1) & (s.capacity - 1);
+    s.slots[j] = Slot{hash, id, 0};
+    ++s.used;
+    return id;
+}
+
+void StackTable::lock_all() {
+    for (auto& s : m_shards) s.lock.lock();
+    m_arena_lock.lock();
+}
+
+void StackTable::unlock_all() {
+    m_arena_lock.unlock();
+    for (auto& s : m_shards) s.lock.unlock();
+}
+
+}  // namespace leakhunt::agent

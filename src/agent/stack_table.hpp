@@ -1,0 +1,71 @@
+// Interned call stacks with their allocation counters. A stack is stored once (instruction
+// pointers in an append-only mmap arena) and named by a 32-bit id; each carries relaxed atomic
+// counters of the allocations and frees recorded for it, so the writer thread reads a snapshot
+// without taking any lock the allocation hooks need. The hash index is sharded, each shard under
+// a spinlock. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "agent/spinlock.hpp"
+
+namespace leakhunt::agent {
+
+struct StackRecord {
+    std::uint64_t hash;
+    std::uint32_t depth;
+    std::uint32_t reserved;
+    std::atomic<std::uint64_t> alloc_count;
+    std::atomic<std::uint64_t> alloc_bytes;
+    std::atomic<std::uint64_t> free_count;
+    std::atomic<std::uint64_t> free_bytes;
+    // `depth` instruction pointers follow the record.
+    const std::uintptr_t* ips() const { return reinterpret_cast<const std::uintptr_t*>(this + 1); }
+    std::uintptr_t* ips() { return reinterpret_cast<std::uintptr_t*>(this + 1); }
+};
+
+class StackTable {
+public:
+    static constexpr std::uint32_t k_max_stacks = 1u << 22;  // 4M distinct stacks
+
+    // The id of this stack (1-based), inserting it if new; 0 if the table is full.
+    std::uint32_t intern(const std::uintptr_t* ips, std::uint32_t depth, std::uint64_t hash);
+    StackRecord* get(std::uint32_t id) const { return m_records[id - 1]; }
+    std::uint32_t count() const { return m_count.load(std::memory_order_acquire); }
+
+    // Around fork(): no lock may be held by another thread in the child.
+    void lock_all();
+    void unlock_all();
+
+private:
+    static constexpr std::size_t k_shards = 256;
+    struct Slot {
+        std::uint64_t hash;
+        std::uint32_t id;  // 0 = empty
+        std::uint32_t pad;
+    };
+    struct Shard {
+        SpinLock lock;
+        Slot* slots = nullptr;
+        std::size_t capacity = 0;  // power of two
+        std::size_t used = 0;
+    };
+
+    StackRecord* store(const std::uintptr_t* ips, std::uint32_t depth, std::uint64_t hash);
+    bool grow(Shard& s);
+    bool ensure_index();
+
+    Shard m_shards[k_shards];
+    SpinLock m_arena_lock;  // also guards m_records growth and m_count
+    std::uint8_t* m_chunk = nullptr;
+    std::size_t m_chunk_left = 0;
+    StackRecord** m_records = nullptr;
+    std::atomic<std::uint32_t> m_count{0};
+};
+
+// FNV-1a style mix of the instruction pointers.
+std::uint64_t hash_stack(const std::uintptr_t* ips, std::uint32_t depth);
+
+}  // namespace leakhunt::agent

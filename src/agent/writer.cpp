@@ -1,0 +1,464 @@
+// Snapshots (pprof), the timeline, the control socket and the writer thread.
+#include "agent/writer.hpp"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "agent/config.hpp"
+#include "agent/guard.hpp"
+#include "agent/memory.hpp"
+#include "agent/recorder.hpp"
+#include "format/gzip.hpp"
+#include "format/pprof_encoder.hpp"
+
+namespace leakhunt::agent {
+namespace {
+
+// ---- buffers that grow with mremap ----
+
+bool grow_mapped(format::Buffer& b, std::size_t need) {
+    std::size_t cap = b.capacity == 0 ? 1 << 16 : b.capacity;
+    while (cap < need) cap *= 2;
+    void* p = b.data == nullptr
+                  ? ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                  : ::mremap(b.data, b.capacity, cap, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) return false;
+    b.data = static_cast<std::uint8_t*>(p);
+    b.capacity = cap;
+    return true;
+}
+
+struct MappedBuffer {
+    format::Buffer b{nullptr, 0, 0, grow_mapped, false};
+    MappedBuffer() = default;
+    MappedBuffer(const MappedBuffer&) = delete;
+    MappedBuffer& operator=(const MappedBuffer&) = delete;
+    ~MappedBuffer() {
+        if (b.data != nullptr) ::munmap(b.data, b.capacity);
+    }
+};
+
+// A typed array in mmap'd memory.
+template <typename T>
+struct MappedArray {
+    T* data = nullptr;
+    std::size_t n = 0;
+    explicit MappedArray(std::size_t count) : n(count) {
+        if (count > 0) data = static_cast<T*>(map_memory(sizeof(T) * count));
+    }
+    MappedArray(const MappedArray&) = delete;
+    MappedArray& operator=(const MappedArray&) = delete;
+    ~MappedArray() { unmap_memory(data, sizeof(T) * n); }
+    bool ok() const { return n == 0 || data != nullptr; }
+};
+
+// ---- the module map ----
+
+struct Module {
+    std::uint64_t start, limit, offset;
+    char path[512];
+    char build_id[130];
+};
+
+constexpr std::size_t k_max_modules = 1024;
+
+struct ModuleList {
+    Module* items;
+    std::size_t count;
+};
+
+void hex(const std::uint8_t* p, std::size_t n, char* out, std::size_t out_size) {
+    static const char digits[] = "0123456789abcdef";
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < n && j + 2 < out_size; ++i) {
+        out[j++] = digits[p[i] >> 4];
+        out[j++] = digits[p[i] & 15];
+    }
+    out[j] = '\0';
+}
+
+// The GNU build ID from the object's PT_NOTE segments, which are mapped in memory.
+void build_id_of(const dl_phdr_info* info, char* out, std::size_t out_size) {
+    out[0] = '\0';
+    for (int i = 0; i < info->dlpi_phnum; ++i) {
+        const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+        if (ph.p_type != PT_NOTE) continue;
+        const auto* p = reinterpret_cast<const std::uint8_t*>(info->dlpi_addr + ph.p_vaddr);
+        const std::uint8_t* end = p + ph.p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            ElfW(Nhdr) nh;
+            std::memcpy(&nh, p, sizeof nh);
+            const std::uint8_t* name = p + sizeof nh;
+            const std::uint8_t* desc = name + ((nh.n_namesz + 3) & ~3u);
+            const std::uint8_t* next = desc + ((nh.n_descsz + 3) & ~3u);
+            if (next > end) break;
+            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+                std::memcmp(name, "GNU", 4) == 0) {
+                hex(desc, nh.n_descsz, out, out_size);
+                return;
+            }
+            p = next;
+        }
+    }
+}
+
+int collect_module(dl_phdr_info* info, size_t, void* data) {
+    auto* list = static_cast<ModuleList*>(data);
+    char path[512];
+    const char* name = info->dlpi_name;
+    if (name == nullptr || name[0] == '\0') {
+        const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+        path[n > 0 ? n : 0] = '\0';
+    } else {
+        std::snprintf(path, sizeof path, "%s", name);
+    }
+    char build_id[130];
+    build_id_of(info, build_id, sizeof build_id);
+    const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    for (int i = 0; i < info->dlpi_phnum && list->count < k_max_modules; ++i) {
+        const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+        if (ph.p_type != PT_LOAD || (ph.p_flags & PF_X) == 0) continue;
+        Module& m = list->items[list->count++];
+        const std::uint64_t start = info->dlpi_addr + ph.p_vaddr;
+        m.start = start & ~(page - 1);
+        m.limit = start + ph.p_memsz;
+        m.offset = ph.p_offset - (start - m.start);
+        std::snprintf(m.path, sizeof m.path, "%s", path);
+        std::snprintf(m.build_id, sizeof m.build_id, "%s", build_id);
+    }
+    return 0;
+}
+
+// ---- snapshot ----
+
+struct Totals {
+    std::int64_t inuse_bytes = 0, inuse_objects = 0;
+};
+
+// Go's un-sampling (runtime/pprof scaleHeapSample); see sampler.hpp.
+void scale(std::uint64_t count, std::uint64_t bytes, std::int64_t& out_count,
+           std::int64_t& out_bytes) {
+    if (count == 0 || bytes == 0) {
+        out_count = static_cast<std::int64_t>(count);
+        out_bytes = static_cast<std::int64_t>(bytes);
+        return;
+    }
+    if (g_config.sample_interval <= 1) {
+        out_count = static_cast<std::int64_t>(count);
+        out_bytes = static_cast<std::int64_t>(bytes);
+        return;
+    }
+    const double avg = static_cast<double>(bytes) / static_cast<double>(count);
+    const double s = 1.0 / (1.0 - std::exp(-avg / static_cast<double>(g_config.sample_interval)));
+    out_count = static_cast<std::int64_t>(static_cast<double>(count) * s);
+    out_bytes = static_cast<std::int64_t>(static_cast<double>(bytes) * s);
+}
+
+double now_s(clockid_t clock) {
+    timespec ts{};
+    ::clock_gettime(clock, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+std::uint64_t rss_bytes() {
+    char buf[128];
+    const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    unsigned long long size = 0, resident = 0;
+    if (std::sscanf(buf, "%llu %llu", &size, &resident) != 2) return 0;
+    return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+double g_start_s = 0;
+unsigned g_seq = 0;
+pthread_mutex_t g_snapshot_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+bool write_all(int fd, const std::uint8_t* p, std::size_t n) {
+    while (n > 0) {
+        const ssize_t w = ::write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        p += w;
+        n -= static_cast<std::size_t>(w);
+    }
+    return true;
+}
+
+void append_timeline(const char* reason, const char* file, const Totals& t) {
+    char path[4200];
+    std::snprintf(path, sizeof path, "%s/timeline.%d.csv", g_config.out_dir, ::getpid());
+    const int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    char line[1024];
+    int n = 0;
+    if (::lseek(fd, 0, SEEK_END) == 0) {
+        n = std::snprintf(line, sizeof line,
+                          "timestamp,rss_bytes,heap_inuse_bytes,heap_inuse_objects,"
+                          "agent_bytes,reason,snapshot\n");
+        write_all(fd, reinterpret_cast<const std::uint8_t*>(line), static_cast<std::size_t>(n));
+    }
+    n = std::snprintf(line, sizeof line, "%.3f,%llu,%lld,%lld,%llu,%s,%s\n", now_s(CLOCK_REALTIME),
+                      static_cast<unsigned long long>(rss_bytes()),
+                      static_cast<long long>(t.inuse_bytes),
+                      static_cast<long long>(t.inuse_objects),
+                      static_cast<unsigned long long>(agent_memory_bytes()), reason, file);
+    write_all(fd, reinterpret_cast<const std::uint8_t*>(line), static_cast<std::size_t>(n));
+    ::close(fd);
+}
+
+bool encode_snapshot(format::Buffer& pprof, Totals& totals) {
+    StackTable& st = stacks();
+    const std::uint32_t n = st.count();
+    std::size_t frames = 0;
+    for (std::uint32_t id = 1; id <= n; ++id) frames += st.get(id)->depth;
+
+    // Unique addresses, sorted: location id = index + 1.
+    MappedArray<std::uint64_t> addrs(frames);
+    MappedArray<Module> modules(k_max_modules);
+    MappedArray<std::uint64_t> ids(k_max_depth);
+    if (!addrs.ok() || !modules.ok() || !ids.ok()) return false;
+    std::size_t k = 0;
+    for (std::uint32_t id = 1; id <= n; ++id) {
+        const StackRecord* rec = st.get(id);
+        for (std::uint32_t i = 0; i < rec->depth; ++i) addrs.data[k++] = rec->ips()[i];
+    }
+    std::sort(addrs.data, addrs.data + k);
+    const std::size_t unique = static_cast<std::size_t>(std::unique(addrs.data, addrs.data + k) - addrs.data);
+
+    ModuleList list{modules.data, 0};
+    dl_iterate_phdr(collect_module, &list);
+    std::sort(list.items, list.items + list.count,
+              [](const Module& a, const Module& b) { return a.start < b.start; });
+
+    MappedBuffer strings;
+    format::HeapProfileEncoder enc(pprof, strings.b);
+    const double now = now_s(CLOCK_REALTIME);
+    enc.header(static_cast<std::int64_t>(now * 1e9),
+               static_cast<std::int64_t>((now_s(CLOCK_MONOTONIC) - g_start_s) * 1e9),
+               static_cast<std::int64_t>(g_config.sample_interval));
+    for (std::size_t i = 0; i < list.count; ++i) {
+        const Module& m = list.items[i];
+        enc.mapping({i + 1, m.start, m.limit, m.offset, m.path, m.build_id});
+    }
+    for (std::size_t i = 0; i < unique; ++i) {
+        const std::uint64_t a = addrs.data[i];
+        // The last module starting at or below a, if a is inside it.
+        Module* end = list.items + list.count;
+        Module* it = std::upper_bound(list.items, end, a, [](std::uint64_t x, const Module& m) {
+            return x < m.start;
+        });
+        std::uint64_t mapping = 0;
+        if (it != list.items && a < (it - 1)->limit) {
+            mapping = static_cast<std::uint64_t>(it - list.items);
+        }
+        enc.location(i + 1, mapping, a);
+    }
+    for (std::uint32_t id = 1; id <= n; ++id) {
+        const StackRecord* rec = st.get(id);
+        const std::uint64_t ac = rec->alloc_count.load(std::memory_order_relaxed);
+        if (ac == 0) continue;
+        const std::uint64_t ab = rec->alloc_bytes.load(std::memory_order_relaxed);
+        const std::uint64_t fc = rec->free_count.load(std::memory_order_relaxed);
+        const std::uint64_t fb = rec->free_bytes.load(std::memory_order_relaxed);
+        std::int64_t values[format::k_heap_values];
+        scale(ac, ab, values[format::k_alloc_objects], values[format::k_alloc_space]);
+        scale(ac >= fc ? ac - fc : 0, ab >= fb ? ab - fb : 0, values[format::k_inuse_objects],
+              values[format::k_inuse_space]);
+        totals.inuse_objects += values[format::k_inuse_objects];
+        totals.inuse_bytes += values[format::k_inuse_space];
+        for (std::uint32_t i = 0; i < rec->depth; ++i) {
+            ids.data[i] = static_cast<std::uint64_t>(
+                std::lower_bound(addrs.data, addrs.data + unique, rec->ips()[i]) - addrs.data + 1);
+        }
+        enc.sample(ids.data, rec->depth, values);
+    }
+    enc.comment(g_config.full() ? "leakhunt agent: every allocation recorded"
+                                : "leakhunt agent: sampled allocations, values un-sampled");
+    enc.finish();
+    return !pprof.failed && !strings.b.failed;
+}
+
+// ---- the thread and the control socket ----
+
+pthread_t g_thread;
+bool g_running = false;
+int g_stop_fd = -1;
+int g_listen_fd = -1;
+
+void close_fds() {
+    if (g_stop_fd >= 0) ::close(g_stop_fd);
+    if (g_listen_fd >= 0) ::close(g_listen_fd);
+    g_stop_fd = g_listen_fd = -1;
+}
+
+int open_control_socket() {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    // Abstract namespace: sun_path[0] = '\0', no file to clean up.
+    const int len = std::snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1,
+                                  "leakhunt-agent.%d", ::getpid());
+    const auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 +
+                                             static_cast<std::size_t>(len));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), size) != 0 || ::listen(fd, 4) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void serve_client(int listen_fd) {
+    const int c = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) return;
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    char reply[4400];
+    if (::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+        (cred.uid != 0 && cred.uid != ::getuid())) {
+        std::snprintf(reply, sizeof reply, "error permission denied\n");
+    } else {
+        pollfd p{c, POLLIN, 0};
+        char cmd[64] = {};
+        if (::poll(&p, 1, 2000) == 1) {
+            const ssize_t n = ::read(c, cmd, sizeof cmd - 1);
+            cmd[n > 0 ? n : 0] = '\0';
+        }
+        if (std::strncmp(cmd, "snapshot", 8) == 0) {
+            char msg[4300];
+            const bool ok = write_snapshot("request", msg, sizeof msg);
+            std::snprintf(reply, sizeof reply, "%s %s\n", ok ? "ok" : "error", msg);
+        } else if (std::strncmp(cmd, "status", 6) == 0) {
+            std::snprintf(reply, sizeof reply, "ok pid=%d interval=%llu out=%s\n", ::getpid(),
+                          static_cast<unsigned long long>(g_config.sample_interval),
+                          g_config.out_dir);
+        } else {
+            std::snprintf(reply, sizeof reply, "error unknown command (try: snapshot, status)\n");
+        }
+    }
+    write_all(c, reinterpret_cast<const std::uint8_t*>(reply), std::strlen(reply));
+    ::close(c);
+}
+
+void* writer_main(void*) {
+    t_in_agent = true;  // everything this thread allocates is the agent's own
+    double next = g_config.snapshot_every_s > 0 ? now_s(CLOCK_MONOTONIC) + g_config.snapshot_every_s
+                                                : 0;
+    for (;;) {
+        int timeout = -1;
+        if (next > 0) {
+            const double left = next - now_s(CLOCK_MONOTONIC);
+            timeout = left <= 0 ? 0 : static_cast<int>(left * 1000) + 1;
+        }
+        pollfd fds[2] = {{g_stop_fd, POLLIN, 0}, {g_listen_fd, POLLIN, 0}};
+        const int r = ::poll(fds, g_listen_fd >= 0 ? 2 : 1, timeout);
+        if (r < 0 && errno != EINTR) break;
+        if ((fds[0].revents & POLLIN) != 0) break;
+        if (r > 0 && g_listen_fd >= 0 && (fds[1].revents & POLLIN) != 0) serve_client(g_listen_fd);
+        if (next > 0 && now_s(CLOCK_MONOTONIC) >= next) {
+            char msg[4300];
+            write_snapshot("periodic", msg, sizeof msg);
+            next += g_config.snapshot_every_s;
+            if (next < now_s(CLOCK_MONOTONIC)) next = now_s(CLOCK_MONOTONIC) + g_config.snapshot_every_s;
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+bool write_snapshot(const char* reason, char* msg, std::size_t msg_size) {
+    RecursionGuard guard;
+    pthread_mutex_lock(&g_snapshot_mutex);
+    MappedBuffer pprof, gz;
+    Totals totals;
+    bool ok = encode_snapshot(pprof.b, totals);
+    char path[4200], tmp[4300];
+    std::snprintf(path, sizeof path, "%s/heap.%d.%04u.pb.gz", g_config.out_dir, ::getpid(),
+                  g_seq++);
+    if (ok) {
+        format::gzip_stored(pprof.b.data, pprof.b.size, gz.b);
+        ok = !gz.b.failed;
+    }
+    if (ok) {
+        std::snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        const int fd = ::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ok = fd >= 0 && write_all(fd, gz.b.data, gz.b.size);
+        if (fd >= 0) ::close(fd);
+        ok = ok && ::rename(tmp, path) == 0;
+        if (!ok) {
+            std::snprintf(msg, msg_size, "cannot write %s: %s", path, std::strerror(errno));
+            ::unlink(tmp);
+        }
+    } else {
+        std::snprintf(msg, msg_size, "out of memory while encoding the snapshot");
+    }
+    if (ok) {
+        std::snprintf(msg, msg_size, "%s", path);
+        const char* base = std::strrchr(path, '/');
+        append_timeline(reason, base != nullptr ? base + 1 : path, totals);
+    }
+    pthread_mutex_unlock(&g_snapshot_mutex);
+    return ok;
+}
+
+void start_writer() {
+    RecursionGuard guard;
+    if (g_start_s == 0) g_start_s = now_s(CLOCK_MONOTONIC);
+    g_stop_fd = ::eventfd(0, EFD_CLOEXEC);
+    g_listen_fd = open_control_socket();
+    if (g_stop_fd < 0) {
+        close_fds();
+        return;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    g_running = pthread_create(&g_thread, nullptr, writer_main, nullptr) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (!g_running) close_fds();
+}
+
+void stop_writer() {
+    if (!g_running) return;
+    const std::uint64_t one = 1;
+    ssize_t ignored = ::write(g_stop_fd, &one, sizeof one);
+    (void)ignored;
+    pthread_join(g_thread, nullptr);
+    g_running = false;
+    close_fds();
+}
+
+void writer_after_fork_child() {
+    // The parent's thread and descriptors belong to the parent: forget them, start afresh.
+    g_running = false;
+    close_fds();
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    g_snapshot_mutex = fresh;
+    g_seq = 0;
+    start_writer();
+}
+
+}  // namespace leakhunt::agent

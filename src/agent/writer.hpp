@@ -1,0 +1,24 @@
+// The agent's one background thread: writes a heap snapshot (gzip pprof) every
+// LEAKHUNT_SNAPSHOT_EVERY seconds and whenever `leakhunt snapshot PID` asks through the control
+// socket (the abstract unix socket "leakhunt-agent.<pid>", same user or root only), and appends a
+// line per snapshot to the timeline (timeline.<pid>.csv: time, heap in-use bytes and objects, RSS,
+// the agent's own memory). Started with all signals blocked; stopped through an eventfd that its
+// poll() waits on (no sleep loop). The final snapshot at exit is written by the caller's thread.
+// Thread-safe.
+#pragma once
+
+#include <cstddef>
+
+namespace leakhunt::agent {
+
+// Starts the thread (and the control socket). Safe to call again in a forked child.
+void start_writer();
+// Stops and joins the thread, if running.
+void stop_writer();
+// After fork(), in the child: the parent's thread does not exist here; start our own.
+void writer_after_fork_child();
+// Writes a snapshot now; `reason` goes into the timeline. Returns false on failure, with the
+// path (or the error) in `msg`.
+bool write_snapshot(const char* reason, char* msg, std::size_t msg_size);
+
+}  // namespace leakhunt::agent

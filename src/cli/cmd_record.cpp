@@ -1,0 +1,160 @@
+// `leakhunt record -- CMD ARGS`: runs a program under the preloaded agent and says what it wrote:
+// heap snapshots (gzip pprof) every --snapshot-every seconds, on `leakhunt snapshot PID` and at
+// exit, and the timeline of heap in-use against RSS. Exits with the program's own exit status.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "cli/agent_files.hpp"
+#include "cli/child_process.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "util/error.hpp"
+#include "util/units.hpp"
+
+namespace leakhunt::cli {
+namespace {
+
+struct RecordArgs {
+    std::string out_dir = "leakhunt-record";
+    bool all = false;
+    std::string sample_interval;
+    std::string snapshot_every;
+    int depth = 64;
+    bool follow_children = false;
+};
+
+int run_record(const RecordArgs& args) {
+    const auto& command = trailing_command();
+    if (command.empty()) throw util::UsageError("record needs a program to run: -- CMD ARGS");
+    if (args.all && !args.sample_interval.empty()) {
+        throw util::UsageError("--all and --sample-interval contradict each other (--all = "
+                               "--sample-interval 1)");
+    }
+    if (args.depth < 1 || args.depth > 256) {
+        throw util::UsageError("--depth {}: use 1 to 256", args.depth);
+    }
+    std::uint64_t interval = 512 * 1024;
+    if (args.all) interval = 1;
+    if (!args.sample_interval.empty()) {
+        interval = static_cast<std::uint64_t>(
+            parse_bytes_option("--sample-interval", args.sample_interval));
+    }
+    double every = 0;
+    if (!args.snapshot_every.empty()) {
+        every = parse_duration_option("--snapshot-every", args.snapshot_every);
+    }
+    const std::filesystem::path agent = agent_library();
+    std::error_code ec;
+    std::filesystem::create_directories(args.out_dir, ec);
+    if (ec) throw util::Error("cannot create {}: {}", args.out_dir, ec.message());
+    const std::filesystem::path dir = std::filesystem::absolute(args.out_dir);
+
+    std::string preload = agent.string();
+    if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0') {
+        preload += ":" + std::string(old);
+    }
+    ::setenv("LD_PRELOAD", preload.c_str(), 1);
+    ::setenv("LEAKHUNT_OUT", dir.c_str(), 1);
+    ::setenv("LEAKHUNT_SAMPLE_INTERVAL", std::to_string(interval).c_str(), 1);
+    ::setenv("LEAKHUNT_SNAPSHOT_EVERY", fmt::format("{}", every).c_str(), 1);
+    ::setenv("LEAKHUNT_DEPTH", std::to_string(args.depth).c_str(), 1);
+    ::setenv("LEAKHUNT_FOLLOW_CHILDREN", args.follow_children ? "1" : "0", 1);
+
+    // The program keeps our terminal and process group: ^C reaches it directly, as without us;
+    // we wait for it to end rather than die first.
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGCHLD);
+    ::sigprocmask(SIG_BLOCK, &set, &old);
+    ChildProcess child =
+        ChildProcess::spawn(command, ChildProcess::Stdout::inherit, ChildProcess::Group::same);
+    ::unsetenv("LD_PRELOAD");
+    std::fprintf(stderr, "leakhunt: recording pid %d (%s) into %s\n", child.pid(),
+                 interval == 1 ? "every allocation"
+                               : ("sampling every " + util::format_bytes(static_cast<double>(interval)) + " on average").c_str(),
+                 dir.c_str());
+    while (child.running()) {
+        timespec ts{0, 200 * 1000 * 1000};
+        const int sig = ::sigtimedwait(&set, nullptr, &ts);
+        if (sig == SIGTERM) ::kill(child.pid(), SIGTERM);  // ^C went to the group already
+    }
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    const int status = *child.wait_status();
+
+    size_t snapshots = 0;
+    for (pid_t pid : recorded_pids(dir)) {
+        const auto rows = read_timeline(dir, pid);
+        snapshots += rows.size();
+        if (rows.empty()) continue;
+        const auto& last = rows.back();
+        std::fprintf(stderr,
+                     "leakhunt: pid %d: %zu snapshot%s; last (%s): %s in use in %.0f objects, "
+                     "RSS %s, agent %s -> %s\n",
+                     pid, rows.size(), rows.size() == 1 ? "" : "s", last.reason.c_str(),
+                     util::format_bytes(last.heap_inuse_bytes).c_str(), last.heap_inuse_objects,
+                     util::format_bytes(last.rss_bytes).c_str(),
+                     util::format_bytes(last.agent_bytes).c_str(),
+                     (dir / last.snapshot).c_str());
+    }
+    if (snapshots == 0) {
+        warn("no snapshot was written: the program may be statically linked or setuid (LD_PRELOAD "
+             "does not apply to those), or it ended through _exit or a signal before any "
+             "--snapshot-every interval passed");
+    }
+    std::fprintf(stderr, "leakhunt: the program %s\n", describe_wait_status(status).c_str());
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return k_exit_error;
+}
+
+struct SnapshotArgs {
+    int pid = 0;
+    std::string timeout = "30s";
+};
+
+int run_snapshot(const SnapshotArgs& args) {
+    if (args.pid <= 0) throw util::UsageError("snapshot needs a PID");
+    const std::string path = request_snapshot(args.pid, parse_duration_option("--timeout", args.timeout));
+    std::printf("%s\n", path.c_str());
+    return k_exit_ok;
+}
+
+}  // namespace
+
+Runner add_record(CLI::App& app) {
+    auto args = std::make_shared<RecordArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "record", "Run a program under the allocation agent and write heap profiles (pprof)");
+    cmd->add_option("-o,--out", args->out_dir, "Output directory (default ./leakhunt-record)");
+    cmd->add_flag("--all", args->all,
+                  "Record every allocation (exact; slower) instead of sampling");
+    cmd->add_option("--sample-interval", args->sample_interval,
+                    "Mean bytes between samples (default 512K; 1 = every allocation)");
+    cmd->add_option("--snapshot-every", args->snapshot_every,
+                    "Also write a snapshot every this long, e.g. 30s (default: only at exit and "
+                    "on `leakhunt snapshot PID`)");
+    cmd->add_option("--depth", args->depth, "Maximum stack depth (default 64, at most 256)");
+    cmd->add_flag("--follow-children", args->follow_children,
+                  "Keep the agent in programs this one execs (forked children always have it)");
+    cmd->footer("  -- CMD ARGS   the program to run");
+    return [args] { return run_record(*args); };
+}
+
+Runner add_snapshot(CLI::App& app) {
+    auto args = std::make_shared<SnapshotArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "snapshot", "Ask a program running under the agent for a heap snapshot now");
+    cmd->add_option("pid", args->pid, "The process (started with `leakhunt record`)")->required();
+    cmd->add_option("--timeout", args->timeout, "How long to wait for the agent (default 30s)");
+    return [args] { return run_snapshot(*args); };
+}
+
+}  // namespace leakhunt::cli
