@@ -8,7 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   pkg-config libunwind-dev libdw-dev libelf-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   golang-go
-  wrk
+  wrk redis-server redis-tools git
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -235,18 +235,22 @@ LEAKHUNT_EXPORT void* memalign(size_t align, size_t n) noexcept {
     return p;
 }
 
+// valloc and pvalloc are built from the next allocator's posix_memalign rather than its own
+// valloc/pvalloc: jemalloc and others export no pvalloc, and dlsym would then find glibc's, whose
+// blocks the other allocator's free cannot take.
 LEAKHUNT_EXPORT void* valloc(size_t n) noexcept {
-    if (!ready()) return arena_alloc(n, 4096);
-    void* p = g_orig.valloc(n);
-    after_alloc(p, n);
-    return p;
+    return do_aligned(static_cast<size_t>(::sysconf(_SC_PAGESIZE)), n);
 }
 
 LEAKHUNT_EXPORT void* pvalloc(size_t n) noexcept {
-    if (!ready()) return arena_alloc(n, 4096);
-    void* p = g_orig.pvalloc(n);
-    after_alloc(p, n);
-    return p;
+    const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    size_t rounded = 0;
+    if (__builtin_add_overflow(n, page - 1, &rounded)) {
+        errno = ENOMEM;
+        return nullptr;
+    }
+    rounded &= ~(page - 1);
+    return do_aligned(page, rounded == 0 ? page : rounded);
 }
 
 // ---- operator new and delete: every variant ----

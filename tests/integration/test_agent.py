@@ -1,0 +1,241 @@
+"""libleakhunt_agent.so and `leakhunt record` / `snapshot` on real processes: every victim
+(fork, exec, posix_spawn, vfork, dlopen, constructors and destructors, exit paths, signal
+handlers that allocate, threads, jemalloc and tcmalloc) keeps its exit status and output under the
+agent in both modes; real programs run unchanged; snapshots are written on request, periodically,
+at exit and by forked children; --follow-children carries the agent across exec."""
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import agent_victims
+from harness import BIN, LEAKHUNT, Case, binary, run
+
+AGENT = os.path.join(os.path.dirname(BIN), "lib", "libleakhunt_agent.so")
+
+
+def agent_env(out_dir, interval):
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = AGENT
+    env["LEAKHUNT_OUT"] = out_dir
+    env["LEAKHUNT_SAMPLE_INTERVAL"] = str(interval)
+    return env
+
+
+def timelines(out_dir):
+    return sorted(glob.glob(os.path.join(out_dir, "timeline.*.csv")))
+
+
+def timeline_rows(path):
+    with open(path) as f:
+        lines = f.read().splitlines()
+    header = lines[0].split(",")
+    return [dict(zip(header, line.split(","))) for line in lines[1:]]
+
+
+class Victims(Case):
+    def check_victim(self, name, interval):
+        v = agent_victims.VICTIMS[name]
+        if not agent_victims.available(name):
+            self.skipTest(f"{v['binary']} was not built")
+        cmd = agent_victims.argv(name)
+        base = subprocess.run(cmd, capture_output=True, text=True, timeout=v["timeout"])
+        self.assertEqual(base.returncode, v["returncode"], f"{name} without the agent")
+        out = self.path(f"{name}-{interval}")
+        os.mkdir(out)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=v["timeout"] * 4,
+                           env=agent_env(out, interval))
+        self.assertEqual(r.returncode, v["returncode"], f"{name} under the agent: {r.stderr}")
+        if v["stdout_identical"]:
+            self.assertEqual(r.stdout, base.stdout, name)
+        self.assertNotIn("leakhunt agent", r.stderr, name)  # the agent had nothing to complain of
+        return out
+
+    def test_every_victim_in_full_mode(self):
+        for name in agent_victims.VICTIMS:
+            with self.subTest(name=name):
+                self.check_victim(name, 1)
+
+    def test_every_victim_in_sampled_mode(self):
+        for name in agent_victims.VICTIMS:
+            with self.subTest(name=name):
+                self.check_victim(name, 4096)
+
+    def test_exit_snapshot_is_written_for_normal_exits(self):
+        out = self.check_victim("fork", 1)
+        # The parent writes at exit; children leave through _exit and write nothing.
+        self.assertEqual(len(timelines(out)), 1)
+
+
+def have(tool):
+    return shutil.which(tool) is not None
+
+
+class RealPrograms(Case):
+    """Real programs give the same output with and without the agent, in both modes."""
+
+    def same(self, cmd, interval, cwd=None, env_extra=None, timeout=300, input_text=None):
+        env = dict(os.environ)
+        if env_extra:
+            env.update(env_extra)
+        base = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                              env=env, input=input_text)
+        out = tempfile.mkdtemp(dir=self.dir)
+        aenv = agent_env(out, interval)
+        if env_extra:
+            aenv.update(env_extra)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                           env=aenv, input=input_text)
+        self.assertEqual(r.returncode, base.returncode, f"{cmd}: {r.stderr[-2000:]}")
+        self.assertEqual(r.stdout, base.stdout, cmd)
+        self.assertTrue(timelines(out), f"{cmd}: the agent wrote nothing")
+        return r
+
+    def test_python(self):
+        script = ("import hashlib, json\n"
+                  "d = {str(i): [i] * (i % 7) for i in range(200000)}\n"
+                  "print(hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest())\n")
+        for interval in (1, 524288):
+            self.same([sys.executable, "-c", script], interval)
+
+    @unittest.skipUnless(have("node"), "node is not installed")
+    def test_node(self):
+        js = ("const m = new Map(); for (let i = 0; i < 200000; i++) m.set('k' + i, {i, s: 'x'.repeat(i % 50)});"
+              "let t = 0; for (const [k, v] of m) t += v.s.length + k.length; console.log(m.size, t);")
+        for interval in (1, 524288):
+            self.same(["node", "-e", js], interval)
+
+    @unittest.skipUnless(have("git"), "git is not installed")
+    def test_git(self):
+        repo = os.path.join(self.dir, "repo")
+        os.mkdir(repo)
+        env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+               "GIT_COMMITTER_EMAIL": "t@t", "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+               "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
+        subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+        for i in range(20):
+            with open(os.path.join(repo, f"f{i}.txt"), "w") as f:
+                f.write("line\n" * (i + 1))
+        subprocess.run(["git", "add", "."], cwd=repo, check=True)
+        subprocess.run(["git", "commit", "-qm", "one"], cwd=repo, check=True, env={**os.environ, **env})
+        for interval in (1, 524288):
+            self.same(["git", "log", "--stat", "--format=%H %s"], interval, cwd=repo)
+            self.same(["git", "fsck", "--full"], interval, cwd=repo)
+
+    @unittest.skipUnless(have("g++"), "g++ is not installed")
+    def test_gxx(self):
+        src = os.path.join(self.dir, "prog.cpp")
+        with open(src, "w") as f:
+            f.write("#include <map>\n#include <string>\n#include <iostream>\n"
+                    "int main() { std::map<std::string, int> m; for (int i = 0; i < 1000; ++i)"
+                    " m[std::to_string(i)] = i; std::cout << m.size() << '\\n'; }\n")
+        for interval in (1, 524288):
+            exe = os.path.join(self.dir, f"prog{interval}")
+            self.same(["g++", "-O1", "-o", exe, src], interval, env_extra={"LEAKHUNT_FOLLOW_CHILDREN": "1"})
+            self.assertEqual(subprocess.run([exe], capture_output=True, text=True).stdout, "1000\n")
+
+    @unittest.skipUnless(have("redis-server") and have("redis-cli"), "redis is not installed")
+    def test_redis_server(self):
+        for interval in (1, 524288):
+            out = tempfile.mkdtemp(dir=self.dir)
+            port = 6400 + interval % 100
+            server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "",
+                                       "--appendonly", "no", "--bind", "127.0.0.1"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      env=agent_env(out, interval))
+            try:
+                for _ in range(100):
+                    if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True,
+                                      text=True).stdout.strip() == "PONG":
+                        break
+                    time.sleep(0.1)
+                cmds = "".join(f"SET k{i} {'v' * (i % 40 + 1)}\n" for i in range(2000))
+                r = subprocess.run(["redis-cli", "-p", str(port)], input=cmds + "DBSIZE\nGET k1999\n",
+                                   capture_output=True, text=True, timeout=60)
+                self.assertTrue(r.stdout.strip().endswith("2000\n" + "v" * 40), r.stdout[-200:])
+                snap = run(["snapshot", str(server.pid)])
+                self.assertEqual(snap.returncode, 0, snap.stderr)
+                self.assertTrue(os.path.exists(snap.stdout.strip()))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            self.assertTrue(timelines(out))
+
+
+class Record(Case):
+    def test_periodic_request_and_exit_snapshots(self):
+        out = self.path("rec")
+        p = subprocess.Popen([LEAKHUNT, "record", "-o", out, "--snapshot-every", "0.5", "--",
+                              binary("victim_leak"), "--rate", "4M", "--seconds", "3"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        self.assertEqual(p.stdout.readline().strip(), "ready")
+        time.sleep(1.0)
+        pid = int(subprocess.run(["pgrep", "-n", "-x", "victim_leak"], capture_output=True,
+                                 text=True).stdout.split()[0])
+        snap = run(["snapshot", str(pid)])
+        self.assertEqual(snap.returncode, 0, snap.stderr)
+        _, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        rows = timeline_rows(os.path.join(out, f"timeline.{pid}.csv"))
+        reasons = [r["reason"] for r in rows]
+        self.assertGreaterEqual(reasons.count("periodic"), 4)
+        self.assertEqual(reasons.count("request"), 1)
+        self.assertEqual(reasons[-1], "exit")
+        for r in rows:
+            self.assertTrue(os.path.exists(os.path.join(out, r["snapshot"])))
+        # The heap grows between snapshots, and the timeline reads as a series.
+        self.assertGreater(float(rows[-1]["heap_inuse_bytes"]), float(rows[0]["heap_inuse_bytes"]))
+        self.assertIn("snapshots; last (exit)", err)
+        self.assertFalse(glob.glob(os.path.join(out, "*.tmp")))
+
+    def test_exit_status_is_passed_through(self):
+        r = run(["record", "-o", self.path("x"), "--", binary("victim_exit"), "--seconds", "0.1",
+                 "--code", "7"])
+        self.assertEqual(r.returncode, 7)
+        r = run(["record", "-o", self.path("y"), "--", binary("agent_exit_paths"), "--mode", "abort"])
+        self.assertEqual(r.returncode, 128 + signal.SIGABRT)
+
+    def test_forked_child_gets_its_own_output(self):
+        out = self.path("fork")
+        script = ("import os, time\n"
+                  "pid = os.fork()\n"
+                  "data = [bytes(1000) for _ in range(1000)]\n"
+                  "if pid == 0:\n    time.sleep(0.2)\n"
+                  "else:\n    os.waitpid(pid, 0)\n")
+        r = run(["record", "-o", out, "--all", "--", sys.executable, "-c", script])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(timelines(out)), 2, os.listdir(out))
+
+    def test_follow_children(self):
+        # bash, not dash: dash leaves through _exit, which writes no exit snapshot.
+        script = f"{sys.executable} -c 'print(1)'; true"
+        out = self.path("nofollow")
+        run(["record", "-o", out, "--", "bash", "-c", script])
+        self.assertEqual(len(timelines(out)), 1)  # the shell only
+        out = self.path("follow")
+        run(["record", "-o", out, "--follow-children", "--", "bash", "-c", script])
+        self.assertEqual(len(timelines(out)), 2)  # the shell and python
+
+    def test_usage_and_errors(self):
+        self.assertEqual(run(["record"]).returncode, 2)
+        r = run(["record", "--all", "--sample-interval", "1K", "--", "true"])
+        self.assertEqual(r.returncode, 2)
+        r = run(["snapshot", "1"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no leakhunt agent answers in process 1", r.stderr)
+        r = run(["snapshot", "4194000"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no process with pid 4194000", r.stderr)
+        r = run(["record", "-o", self.path("z"), "--", "/nonexistent/prog"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot start /nonexistent/prog", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
