@@ -113,13 +113,13 @@ inline bool ready() { return g_resolve_state.load(std::memory_order_acquire) == 
 inline bool should_record() { return g_active && !t_in_agent; }
 
 inline void after_alloc(void* p, std::size_t size) {
-    if (p == nullptr || !should_record()) return;
+    if (p == nullptr || !should_record() || !should_sample(size)) return;
     RecursionGuard guard;
     record_alloc(p, size);
 }
 
 inline void before_free(void* p) {
-    if (p == nullptr || !should_record()) return;
+    if (p == nullptr || !should_record() || !maybe_recorded(p)) return;
     RecursionGuard guard;
     record_free(p);
 }
@@ -182,7 +182,7 @@ LEAKHUNT_EXPORT void* realloc(void* old, size_t n) noexcept {
     std::uint64_t old_size = 0;
     std::uint32_t old_stack = 0;
     bool had = false;
-    if (should_record()) {
+    if (should_record() && maybe_recorded(old)) {
         RecursionGuard guard;
         had = record_take(old, old_size, old_stack);
     }

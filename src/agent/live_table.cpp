@@ -49,7 +49,7 @@ bool LiveTable::insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t sta
     }
     m_entries.fetch_add(1, std::memory_order_relaxed);
     if (!m_full) {
-        auto& f = m_filter[(h >> 40) & (k_filter - 1)];
+        auto& f = m_filter[filter_index(ptr)];
         std::uint8_t v = f.load(std::memory_order_relaxed);
         // Saturates at 255 and then stays (never decremented again): only a lost optimisation.
         while (v != 255 && !f.compare_exchange_weak(v, static_cast<std::uint8_t>(v + 1))) {
@@ -61,7 +61,7 @@ bool LiveTable::insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t sta
 bool LiveTable::remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& stack) {
     const std::uint64_t h = hash(ptr);
     if (!m_full) {
-        if (m_filter[(h >> 40) & (k_filter - 1)].load(std::memory_order_relaxed) == 0) return false;
+        if (m_filter[filter_index(ptr)].load(std::memory_order_relaxed) == 0) return false;
     }
     Shard& s = m_shards[h & (k_shards - 1)];
     {
@@ -90,7 +90,7 @@ bool LiveTable::remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& s
     }
     m_entries.fetch_sub(1, std::memory_order_relaxed);
     if (!m_full) {
-        auto& f = m_filter[(h >> 40) & (k_filter - 1)];
+        auto& f = m_filter[filter_index(ptr)];
         std::uint8_t v = f.load(std::memory_order_relaxed);
         while (v != 255 && v != 0 && !f.compare_exchange_weak(v, static_cast<std::uint8_t>(v - 1))) {
         }

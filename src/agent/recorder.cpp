@@ -19,8 +19,13 @@ bool g_active = false;
 StackTable& stacks() { return g_stacks; }
 LiveTable& live() { return g_live; }
 
+bool should_sample(std::size_t size) {
+    return t_sampler.sample(size, g_config.sample_interval, g_config.seed);
+}
+
+bool maybe_recorded(void* p) { return g_live.maybe_present(reinterpret_cast<std::uintptr_t>(p)); }
+
 void record_alloc(void* p, std::size_t size) {
-    if (!t_sampler.sample(size, g_config.sample_interval, g_config.seed)) return;
     std::uintptr_t ips[k_max_depth];
     const std::size_t depth = capture_stack(ips, g_config.depth);
     const auto d = static_cast<std::uint32_t>(depth);

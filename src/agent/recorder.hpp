@@ -11,7 +11,14 @@
 
 namespace leakhunt::agent {
 
+// True if this allocation is to be recorded: the sampler's inline fast path (one subtraction),
+// so unsampled allocations cost nothing more.
+bool should_sample(std::size_t size);
+// Records an allocation that should_sample() chose.
 void record_alloc(void* p, std::size_t size);
+// False if p is certainly not recorded (sampled mode's lock-free filter; always true in full
+// mode): most frees stop here.
+bool maybe_recorded(void* p);
 // Call before the memory is released, so the address cannot be reused first.
 void record_free(void* p);
 // Forget p without counting a free (a realloc that failed keeps the old block: re-record it).

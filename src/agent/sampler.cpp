@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <ctime>
 
@@ -32,7 +33,9 @@ bool Sampler::slow_path(std::int64_t size, std::uint64_t interval, std::uint64_t
     if (!m_started) {
         m_started = true;
         if (seed != 0) {
-            m_rng = seed ^ static_cast<std::uint64_t>(::syscall(SYS_gettid)) * 0x9E3779B97F4A7C15ull;
+            // Reproducible: the n-th thread to sample gets the n-th stream of this seed.
+            static std::atomic<std::uint64_t> threads{0};
+            m_rng = seed + threads.fetch_add(1, std::memory_order_relaxed) * 0x9E3779B97F4A7C15ull;
         } else {
             timespec ts{};
             ::clock_gettime(CLOCK_MONOTONIC, &ts);

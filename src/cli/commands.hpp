@@ -14,6 +14,7 @@ Runner add_classify(CLI::App& app);
 Runner add_watch(CLI::App& app);
 Runner add_soak(CLI::App& app);
 Runner add_history(CLI::App& app);
+Runner add_top(CLI::App& app);
 Runner add_record(CLI::App& app);
 Runner add_snapshot(CLI::App& app);
 

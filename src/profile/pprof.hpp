@@ -1,0 +1,32 @@
+// Reading and writing pprof profiles (profile.proto), gzip-compressed on disk as the format asks,
+// so that `go tool pprof`, Pyroscope and Parca read what leakhunt writes and leakhunt reads what
+// Go's runtime/pprof and our agent write. Input is untrusted: every index and id is checked and a
+// bad file is one util::Error naming it. Stateless; thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "profile/profile.hpp"
+
+namespace leakhunt::profile {
+
+// Reads a pprof file: gzip-compressed (starts with 1f 8b) or raw protobuf.
+Profile read_profile(const std::filesystem::path& path);
+
+// Parses pprof bytes (gzip-compressed or raw). `source_name` names the input in errors. The
+// result has dense ids (see profile.hpp): mappings, locations and functions are renumbered
+// 1..N in file order and every reference follows.
+Profile parse_profile(std::string_view bytes, std::string_view source_name);
+
+// The protobuf encoding of `p`, uncompressed; ids are written as they are.
+std::string encode_profile(const Profile& p);
+
+// encode_profile, gzip-compressed: the bytes of a .pb.gz file.
+std::string serialize_profile(const Profile& p);
+
+// Writes serialize_profile(p) to `path` atomically (temporary name, then rename).
+void write_profile(const std::filesystem::path& path, const Profile& p);
+
+}  // namespace leakhunt::profile

@@ -1,0 +1,56 @@
+// Lookups over the profile model and the empty Go-style heap profile.
+#include "profile/profile.hpp"
+
+#include <algorithm>
+
+namespace leakhunt::profile {
+namespace {
+
+// Works for const and mutable vectors alike; returns a pointer of matching constness.
+template <typename Vector>
+auto find_by_id(Vector& items, uint64_t id) -> decltype(items.data()) {
+    if (id == 0) return nullptr;
+    if (id <= items.size() && items[id - 1].id == id) return &items[id - 1];
+    auto it = std::find_if(items.begin(), items.end(), [id](const auto& t) { return t.id == id; });
+    return it == items.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+const Mapping* find_mapping(const Profile& p, uint64_t id) {
+    return find_by_id(p.mappings, id);
+}
+const Location* find_location(const Profile& p, uint64_t id) {
+    return find_by_id(p.locations, id);
+}
+const Function* find_function(const Profile& p, uint64_t id) {
+    return find_by_id(p.functions, id);
+}
+Mapping* find_mapping(Profile& p, uint64_t id) {
+    return find_by_id(p.mappings, id);
+}
+Location* find_location(Profile& p, uint64_t id) {
+    return find_by_id(p.locations, id);
+}
+Function* find_function(Profile& p, uint64_t id) {
+    return find_by_id(p.functions, id);
+}
+
+std::optional<size_t> sample_type_index(const Profile& p, std::string_view type) {
+    for (size_t i = 0; i < p.sample_types.size(); ++i) {
+        if (p.sample_types[i].type == type) return i;
+    }
+    return std::nullopt;
+}
+
+Profile make_heap_profile() {
+    Profile p;
+    p.sample_types = {{"alloc_objects", "count"},
+                      {"alloc_space", "bytes"},
+                      {"inuse_objects", "count"},
+                      {"inuse_space", "bytes"}};
+    p.period_type = {"space", "bytes"};
+    return p;
+}
+
+}  // namespace leakhunt::profile

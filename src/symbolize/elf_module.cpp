@@ -1,0 +1,215 @@
+// libdwfl in offline mode: each file is reported alone with dwfl_report_elf at its own p_vaddr
+// (bias 0 for ET_DYN and ET_EXEC alike), so module addresses are ELF virtual addresses and the
+// caller's file-offset -> vaddr conversion is all the relocation needed. Inline frames follow
+// eu-addr2line -i: dwarf_getscopes finds the innermost scope at the pc, dwarf_getscopes_die its
+// concrete parents; the innermost function takes its line from the line table, each caller takes
+// the DW_AT_call_file/line of its callee's inlined scope.
+#include "symbolize/elf_module.hpp"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "util/error.hpp"
+
+namespace leakhunt::symbolize {
+namespace {
+
+// Offline callbacks: the ELF comes from dwfl_report_elf; debug info from .gnu_debuglink or
+// the build-ID tree under the default path (":.debug:/usr/lib/debug").
+const Dwfl_Callbacks k_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = nullptr,
+};
+
+std::string dwfl_error_text() {
+    const char* msg = dwfl_errmsg(-1);
+    return msg != nullptr ? msg : "unknown libdwfl error";
+}
+
+std::string attr_string(Dwarf_Die* die, unsigned int name) {
+    Dwarf_Attribute attr;
+    if (dwarf_attr_integrate(die, name, &attr) == nullptr) return {};
+    const char* s = dwarf_formstring(&attr);
+    return s != nullptr ? s : std::string{};
+}
+
+int64_t attr_udata(Dwarf_Die* die, unsigned int name) {
+    Dwarf_Attribute attr;
+    Dwarf_Word value = 0;
+    if (dwarf_attr(die, name, &attr) == nullptr || dwarf_formudata(&attr, &value) != 0) return 0;
+    return static_cast<int64_t>(value);
+}
+
+bool is_function_scope(Dwarf_Die* die) {
+    const int tag = dwarf_tag(die);
+    return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+           tag == DW_TAG_entry_point;
+}
+
+// The function's name: the demangled linkage name (qualified, with parameters) if there is one,
+// else DW_AT_name (C functions). Follows DW_AT_abstract_origin and DW_AT_specification.
+void name_frame(Dwarf_Die* die, Frame& frame) {
+    std::string linkage = attr_string(die, DW_AT_linkage_name);
+    if (linkage.empty()) linkage = attr_string(die, DW_AT_MIPS_linkage_name);
+    if (!linkage.empty()) {
+        frame.system_name = linkage;
+        frame.function = demangle(linkage);
+        return;
+    }
+    frame.function = attr_string(die, DW_AT_name);
+    frame.system_name = frame.function;
+}
+
+// The source file at index `index` of the CU's file table, or "".
+std::string call_file(Dwarf_Die* cudie, int64_t index) {
+    Dwarf_Files* files = nullptr;
+    size_t count = 0;
+    if (index <= 0 || dwarf_getsrcfiles(cudie, &files, &count) != 0) return {};
+    if (static_cast<uint64_t>(index) >= count) return {};
+    const char* name = dwarf_filesrc(files, static_cast<size_t>(index), nullptr, nullptr);
+    return name != nullptr ? name : std::string{};
+}
+
+}  // namespace
+
+void ElfModule::DwflDeleter::operator()(Dwfl* d) const {
+    dwfl_end(d);
+}
+
+ElfModule::ElfModule(const std::filesystem::path& path) : m_dwfl(dwfl_begin(&k_callbacks)) {
+    if (!m_dwfl) {
+        throw util::Error("cannot symbolize {}: libdwfl failed to start ({})", path.string(),
+                          dwfl_error_text());
+    }
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        throw util::Error(
+            "cannot open {} for symbols: {} (frames in it stay unsymbolized; pass "
+            "the profile on the host that ran the program)",
+            path.string(), util::errno_text(errno));
+    }
+    // On success libdwfl owns fd; on failure we close it.
+    dwfl_report_begin(m_dwfl.get());
+    m_module = dwfl_report_elf(m_dwfl.get(), path.filename().c_str(), path.c_str(), fd, 0, true);
+    if (m_module == nullptr) {
+        ::close(fd);
+        throw util::Error("cannot read {} for symbols: {} (is it an ELF file?)", path.string(),
+                          dwfl_error_text());
+    }
+    dwfl_report_end(m_dwfl.get(), nullptr, nullptr);
+
+    GElf_Addr bias = 0;
+    Elf* elf = dwfl_module_getelf(m_module, &bias);
+    if (elf == nullptr) {
+        throw util::Error("cannot read {} for symbols: {}", path.string(), dwfl_error_text());
+    }
+    m_bias = bias;
+    size_t phnum = 0;
+    if (elf_getphdrnum(elf, &phnum) == 0) {
+        for (size_t i = 0; i < phnum; ++i) {
+            GElf_Phdr phdr;
+            if (gelf_getphdr(elf, static_cast<int>(i), &phdr) == nullptr) continue;
+            if (phdr.p_type != PT_LOAD) continue;
+            m_segments.push_back(
+                {phdr.p_offset, phdr.p_filesz, phdr.p_vaddr, (phdr.p_flags & PF_X) != 0});
+        }
+    }
+    const unsigned char* bits = nullptr;
+    GElf_Addr note_vaddr = 0;
+    const int len = dwfl_module_build_id(m_module, &bits, &note_vaddr);
+    for (int i = 0; i < len; ++i) m_build_id += fmt::format("{:02x}", bits[i]);
+}
+
+ElfModule::~ElfModule() = default;
+
+std::optional<uint64_t> ElfModule::vaddr_of_offset(uint64_t file_offset) const {
+    for (bool want_exec : {true, false}) {
+        for (const auto& s : m_segments) {
+            if (s.executable != want_exec) continue;
+            if (file_offset >= s.offset && file_offset - s.offset < s.filesz) {
+                return s.vaddr + (file_offset - s.offset);
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+std::vector<Frame> ElfModule::lookup(uint64_t vaddr) const {
+    const Dwarf_Addr addr = vaddr + m_bias;
+    std::vector<Frame> frames;
+
+    // The line table gives the innermost file:line.
+    std::string leaf_file;
+    int64_t leaf_line = 0;
+    if (Dwfl_Line* line = dwfl_module_getsrc(m_module, addr)) {
+        int lineno = 0;
+        Dwarf_Addr line_addr = 0;
+        if (const char* file =
+                dwfl_lineinfo(line, &line_addr, &lineno, nullptr, nullptr, nullptr)) {
+            leaf_file = file;
+            leaf_line = lineno;
+        }
+    }
+
+    Dwarf_Addr cu_bias = 0;
+    if (Dwarf_Die* cudie = dwfl_module_addrdie(m_module, addr, &cu_bias)) {
+        // dwarf_getscopes stops at an inlined instance and continues in its abstract origin;
+        // the callers are the concrete parents of the innermost scope (as eu-addr2line -i does).
+        Dwarf_Die* scopes = nullptr;
+        int n = dwarf_getscopes(cudie, addr - cu_bias, &scopes);
+        if (n > 0) {
+            Dwarf_Die innermost = scopes[0];
+            std::free(scopes);
+            scopes = nullptr;
+            n = dwarf_getscopes_die(&innermost, &scopes);
+        }
+        std::string file = leaf_file;
+        int64_t line = leaf_line;
+        for (int i = 0; i < n; ++i) {
+            Dwarf_Die* scope = &scopes[i];
+            if (!is_function_scope(scope)) continue;
+            Frame frame;
+            name_frame(scope, frame);
+            frame.file = file;
+            frame.line = line;
+            frames.push_back(std::move(frame));
+            if (dwarf_tag(scope) != DW_TAG_inlined_subroutine) break;
+            // The caller's position is where this inlined call was made.
+            file = call_file(cudie, attr_udata(scope, DW_AT_call_file));
+            line = attr_udata(scope, DW_AT_call_line);
+        }
+        std::free(scopes);
+    }
+
+    // Without DWARF (or when it has no name here), the symbol table names the function.
+    if (frames.empty() || frames.back().function.empty()) {
+        GElf_Off offset = 0;
+        GElf_Sym sym;
+        const char* name =
+            dwfl_module_addrinfo(m_module, addr, &offset, &sym, nullptr, nullptr, nullptr);
+        if (name != nullptr) {
+            if (frames.empty()) {
+                Frame frame;
+                frame.file = leaf_file;
+                frame.line = leaf_line;
+                frames.push_back(std::move(frame));
+            }
+            frames.back().system_name = name;
+            frames.back().function = demangle(name);
+        }
+    }
+    return frames;
+}
+
+}  // namespace leakhunt::symbolize

@@ -1,0 +1,61 @@
+// One ELF file opened for offline symbolization with elfutils libdwfl: its loadable segments (to
+// turn a file offset into an ELF virtual address), its build ID, and lookups of an address into
+// frames with inline expansion from DWARF, falling back to the ELF symbol table. Separate debug
+// files are found the standard way (.gnu_debuglink, /usr/lib/debug/.build-id). Owns its Dwfl
+// session; not thread-safe (libdwfl caches lazily).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "symbolize/frame.hpp"
+
+// libdwfl's handles (elfutils/libdwfl.h), declared here so that libdw stays out of our headers.
+struct Dwfl;
+struct Dwfl_Module;
+
+namespace leakhunt::symbolize {
+
+class ElfModule {
+  public:
+    // Opens `path`; throws util::Error naming the file and the reason.
+    explicit ElfModule(const std::filesystem::path& path);
+    ElfModule(const ElfModule&) = delete;
+    ElfModule& operator=(const ElfModule&) = delete;
+    ~ElfModule();
+
+    // NT_GNU_BUILD_ID as lower-case hex; empty if the file has none.
+    const std::string& build_id() const { return m_build_id; }
+
+    // The ELF virtual address at `file_offset`, from the PT_LOAD segment containing it
+    // (executable segments first); nullopt if no segment maps that offset.
+    std::optional<uint64_t> vaddr_of_offset(uint64_t file_offset) const;
+
+    // Frames at ELF virtual address `vaddr`, innermost (inlined callee) first, the function that
+    // contains them last; empty when neither DWARF nor the symbol table knows the address.
+    // Module name and offset are left for the caller to fill.
+    std::vector<Frame> lookup(uint64_t vaddr) const;
+
+  private:
+    struct Segment {
+        uint64_t offset = 0;
+        uint64_t filesz = 0;
+        uint64_t vaddr = 0;
+        bool executable = false;
+    };
+    struct DwflDeleter {
+        void operator()(::Dwfl* d) const;
+    };
+
+    std::unique_ptr<::Dwfl, DwflDeleter> m_dwfl;
+    ::Dwfl_Module* m_module = nullptr;
+    uint64_t m_bias = 0;  // libdwfl address = ELF vaddr + m_bias
+    std::vector<Segment> m_segments;
+    std::string m_build_id;
+};
+
+}  // namespace leakhunt::symbolize

@@ -1,0 +1,83 @@
+// Symbolizer: mapping -> ElfModule (opened once per file and build ID) -> cached frames.
+#include "symbolize/symbolizer.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "symbolize/elf_module.hpp"
+#include "util/error.hpp"
+
+namespace leakhunt::symbolize {
+namespace {
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+// "[vdso]", "[heap]", "" and other pseudo files have no ELF on disk.
+bool is_pseudo_file(const std::string& filename) {
+    return filename.empty() || filename.front() == '[' || filename.rfind("/memfd:", 0) == 0 ||
+           filename.rfind("//anon", 0) == 0;
+}
+
+}  // namespace
+
+Symbolizer::Symbolizer() = default;
+Symbolizer::~Symbolizer() = default;
+
+Symbolizer::ModuleEntry& Symbolizer::entry_for(const profile::Mapping& mapping) {
+    auto key = std::make_pair(mapping.filename, lower(mapping.build_id));
+    auto [it, inserted] = m_modules.try_emplace(key);
+    ModuleEntry& entry = it->second;
+    if (!inserted) return entry;
+    try {
+        auto module = std::make_unique<ElfModule>(mapping.filename);
+        if (!key.second.empty() && !module->build_id().empty() &&
+            module->build_id() != key.second) {
+            m_warnings.push_back(fmt::format(
+                "{} has build ID {} but the profile recorded {}: the file changed since the "
+                "profile was taken, so its frames are left unsymbolized (symbolize on the host "
+                "and build that ran the program)",
+                mapping.filename, module->build_id(), key.second));
+        } else {
+            entry.module = std::move(module);
+        }
+    } catch (const util::Error& e) {
+        m_warnings.emplace_back(e.what());
+    }
+    return entry;
+}
+
+std::vector<Frame> Symbolizer::symbolize(const profile::Mapping& mapping, uint64_t address) {
+    const uint64_t offset = address - mapping.memory_start + mapping.file_offset;
+    const std::string module_name = std::filesystem::path(mapping.filename).filename().string();
+    Frame unknown;
+    unknown.module = module_name;
+    unknown.module_offset = offset;
+    if (is_pseudo_file(mapping.filename)) {
+        if (mapping.filename.empty()) unknown.module_offset = address;
+        return {unknown};
+    }
+    ModuleEntry& entry = entry_for(mapping);
+    if (!entry.module) return {unknown};
+    auto& cache = entry.frames;
+    auto cached = cache.find(offset);
+    if (cached != cache.end()) return cached->second;
+
+    std::vector<Frame> frames;
+    if (auto vaddr = entry.module->vaddr_of_offset(offset)) frames = entry.module->lookup(*vaddr);
+    if (frames.empty()) frames.push_back(unknown);
+    for (auto& f : frames) {
+        f.module = module_name;
+        f.module_offset = offset;
+    }
+    cache.emplace(offset, frames);
+    return frames;
+}
+
+}  // namespace leakhunt::symbolize

@@ -1,0 +1,3 @@
+module leakhunt/goheap
+
+go 1.19
