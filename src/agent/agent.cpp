@@ -55,6 +55,7 @@ void drop_from_ld_preload() {
 
 void before_fork() {
     t_in_agent = true;  // nothing this thread does until the fork returns is recorded
+    unwind_gate_lock();
     stacks().lock_all();
     live().lock_all();
 }
@@ -62,12 +63,14 @@ void before_fork() {
 void after_fork_parent() {
     live().unlock_all();
     stacks().unlock_all();
+    unwind_gate_unlock();
     t_in_agent = false;
 }
 
 void after_fork_child() {
     live().unlock_all();
     stacks().unlock_all();
+    unwind_gate_reset_in_child();
     t_in_agent = false;
     if (g_active) writer_after_fork_child();
 }

@@ -110,7 +110,7 @@ bool resolve() {
 
 inline bool ready() { return g_resolve_state.load(std::memory_order_acquire) == 2 || resolve(); }
 
-inline bool should_record() { return g_active && !t_in_agent; }
+inline bool should_record() { return g_active.load(std::memory_order_relaxed) && !t_in_agent; }
 
 inline void after_alloc(void* p, std::size_t size) {
     if (p == nullptr || !should_record() || !should_sample(size)) return;

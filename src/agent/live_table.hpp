@@ -33,7 +33,8 @@ public:
     void unlock_all();
 
 private:
-    static constexpr std::size_t k_shards = 4096;
+    // Each shard's first array is a page; 1024 of them is 4 MiB in full mode.
+    static constexpr std::size_t k_shards = 1024;
     // Small enough to stay in cache: every free in sampled mode reads it. With n sampled live
     // blocks a free takes the lock needlessly with probability about n / k_filter.
     static constexpr std::size_t k_filter = 1 << 15;

@@ -1,6 +1,11 @@
 // Recording allocations and frees.
 #include "agent/recorder.hpp"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+
 #include "agent/config.hpp"
 #include "agent/sampler.hpp"
 #include "agent/unwind.hpp"
@@ -14,7 +19,21 @@ thread_local Sampler t_sampler __attribute__((tls_model("initial-exec")));
 
 }  // namespace
 
-bool g_active = false;
+std::atomic<bool> g_active{false};
+
+void disable_agent(const char* why) {
+    static std::atomic<bool> said{false};
+    g_active = false;
+    if (said.exchange(true)) return;
+    char line[512];
+    const int n = std::snprintf(line, sizeof line,
+                                "leakhunt agent (pid %d): disabled: %s (the program goes on)\n",
+                                ::getpid(), why);
+    if (n > 0) {
+        ssize_t ignored = ::write(2, line, static_cast<std::size_t>(n));
+        (void)ignored;
+    }
+}
 
 StackTable& stacks() { return g_stacks; }
 LiveTable& live() { return g_live; }
@@ -30,9 +49,15 @@ void record_alloc(void* p, std::size_t size) {
     const std::size_t depth = capture_stack(ips, g_config.depth);
     const auto d = static_cast<std::uint32_t>(depth);
     const std::uint32_t id = g_stacks.intern(ips, d, hash_stack(ips, d));
-    if (id == 0) return;  // table full: the allocation goes unrecorded
+    if (id == 0) {
+        disable_agent("the stack table is full or out of memory; recording stops here");
+        return;
+    }
     StackRecord* rec = g_stacks.get(id);
-    if (!g_live.insert(reinterpret_cast<std::uintptr_t>(p), size, id)) return;
+    if (!g_live.insert(reinterpret_cast<std::uintptr_t>(p), size, id)) {
+        disable_agent("no memory for the live-allocation table; recording stops here");
+        return;
+    }
     rec->alloc_count.fetch_add(1, std::memory_order_relaxed);
     rec->alloc_bytes.fetch_add(size, std::memory_order_relaxed);
 }

@@ -3,6 +3,7 @@
 // per-stack counters. Callers hold a RecursionGuard that was not nested. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -32,6 +33,10 @@ LiveTable& live();
 
 // Set once the agent is initialised; before, and after a fatal internal error, hooks only
 // forward to the allocator.
-extern bool g_active;
+extern std::atomic<bool> g_active;
+
+// An internal failure (no memory for the agent's tables): stop recording, say why once on stderr,
+// and leave the program running as it would without the agent.
+void disable_agent(const char* why);
 
 }  // namespace leakhunt::agent

@@ -6,11 +6,14 @@
 #include <libunwind.h>
 #include <link.h>
 
+#include <pthread.h>
+
 #include "agent/config.hpp"
 
 namespace leakhunt::agent {
 namespace {
 
+pthread_rwlock_t g_gate = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 std::uintptr_t g_self_lo = 0;
 std::uintptr_t g_self_hi = 0;
 
@@ -41,7 +44,9 @@ void init_unwind() {
 std::size_t capture_stack(std::uintptr_t* out, std::size_t max) {
     void* frames[k_max_depth + 16];
     const std::size_t want = max + 16 < k_max_depth + 16 ? max + 16 : k_max_depth + 16;
+    pthread_rwlock_rdlock(&g_gate);
     const int n = unw_backtrace(frames, static_cast<int>(want));
+    pthread_rwlock_unlock(&g_gate);
     std::size_t kept = 0;
     for (int i = 0; i < n && kept < max; ++i) {
         const auto ip = reinterpret_cast<std::uintptr_t>(frames[i]);
@@ -49,6 +54,13 @@ std::size_t capture_stack(std::uintptr_t* out, std::size_t max) {
         out[kept++] = ip - 1;
     }
     return kept;
+}
+
+void unwind_gate_lock() { pthread_rwlock_wrlock(&g_gate); }
+void unwind_gate_unlock() { pthread_rwlock_unlock(&g_gate); }
+void unwind_gate_reset_in_child() {
+    pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+    g_gate = fresh;
 }
 
 }  // namespace leakhunt::agent

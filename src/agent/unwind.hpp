@@ -15,4 +15,11 @@ void init_unwind();
 // Up to `max` caller frames, innermost first; returns how many.
 std::size_t capture_stack(std::uintptr_t* out, std::size_t max);
 
+// Around fork(): libunwind takes locks of its own while unwinding; a thread caught mid-unwind by
+// fork() would leave the child's unwinder locked forever. Unwinds hold this gate shared; the fork
+// handlers hold it exclusively, so fork waits for running unwinds to finish.
+void unwind_gate_lock();
+void unwind_gate_unlock();
+void unwind_gate_reset_in_child();
+
 }  // namespace leakhunt::agent

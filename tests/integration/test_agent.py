@@ -67,6 +67,17 @@ class Victims(Case):
             with self.subTest(name=name):
                 self.check_victim(name, 4096)
 
+    def test_agent_failure_says_one_line_and_the_program_goes_on(self):
+        cmd = agent_victims.argv("ctor_dtor")
+        base = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
+                           env=agent_env("/nonexistent/leakhunt-out", 1))
+        self.assertEqual(r.returncode, base.returncode)
+        self.assertEqual(r.stdout, base.stdout)
+        lines = [l for l in r.stderr.splitlines() if l.startswith("leakhunt agent")]
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn("cannot write /nonexistent/leakhunt-out/heap.", lines[0])
+
     def test_exit_snapshot_is_written_for_normal_exits(self):
         out = self.check_victim("fork", 1)
         # The parent writes at exit; children leave through _exit and write nothing.
