@@ -18,9 +18,10 @@ echo "== unit and integration tests"
 (cd build && ctest -j"$jobs" --output-on-failure)
 
 echo "== unit tests under ASan + UBSan"
+unit_tests="util_test format_test proc_test series_test trend_test profile_test symbolize_test"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLEAKHUNT_SANITIZE=ON -DLEAKHUNT_WERROR=ON \
   -DLEAKHUNT_BUILD_BENCH=OFF > build-asan.log 2>&1 || { cat build-asan.log; exit 1; }
-cmake --build build-asan -j"$jobs" --target util_test proc_test series_test trend_test \
+cmake --build build-asan -j"$jobs" --target $unit_tests \
   >> build-asan.log 2>&1 || { grep -E "error" -A3 build-asan.log | head -60; exit 1; }
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -L unit -j"$jobs" --output-on-failure)

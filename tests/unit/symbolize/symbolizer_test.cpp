@@ -2,6 +2,7 @@
 // their /proc/self/maps mapping, inline frames, unknown frames and build-ID mismatches.
 #include "symbolize/symbolizer.hpp"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -134,8 +135,13 @@ namespace leakhunt::symbolize {
 // libc carries no DWARF here, so this exercises the symbol table and a shared library's load
 // bias.
 TEST(Symbolizer, SharedLibraryFunctionFromTheSymbolTable) {
-    void* (*volatile fn)(size_t) = &::malloc;
-    const auto address = reinterpret_cast<uint64_t>(fn);
+    // libc's own malloc, not whatever `malloc` resolves to here (libasan's, in the sanitizer
+    // build).
+    void* libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    ASSERT_NE(libc, nullptr);
+    const auto address = reinterpret_cast<uint64_t>(dlsym(libc, "malloc"));
+    dlclose(libc);
+    ASSERT_NE(address, 0U);
     const profile::Mapping mapping = testing::self_mapping(address);
     ASSERT_NE(mapping.filename.find("libc"), std::string::npos) << mapping.filename;
     Symbolizer s;
