@@ -10,11 +10,13 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -306,10 +308,36 @@ pthread_t g_thread;
 bool g_running = false;
 int g_stop_fd = -1;
 int g_listen_fd = -1;
+ino_t g_listen_ino = 0;
+std::atomic<bool> g_stop{false};
+
+// The program may close every descriptor (daemons do) and reuse the numbers. Ours are moved high,
+// and checked before use: the socket by its inode, the eventfd by what /proc says it is.
+int move_high(int fd) {
+    if (fd < 0) return fd;
+    const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 700);
+    if (high < 0) return fd;
+    ::close(fd);
+    return high;
+}
+
+bool still_our_socket(int fd) {
+    struct stat st {};
+    return fd >= 0 && ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == g_listen_ino;
+}
+
+bool still_an_eventfd(int fd) {
+    char path[64], target[64];
+    std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    const ssize_t n = ::readlink(path, target, sizeof target - 1);
+    if (n <= 0) return false;
+    target[n] = '\0';
+    return std::strcmp(target, "anon_inode:[eventfd]") == 0;
+}
 
 void close_fds() {
-    if (g_stop_fd >= 0) ::close(g_stop_fd);
-    if (g_listen_fd >= 0) ::close(g_listen_fd);
+    if (g_stop_fd >= 0 && still_an_eventfd(g_stop_fd)) ::close(g_stop_fd);
+    if (still_our_socket(g_listen_fd)) ::close(g_listen_fd);
     g_stop_fd = g_listen_fd = -1;
 }
 
@@ -358,7 +386,9 @@ void serve_client(int listen_fd) {
             std::snprintf(reply, sizeof reply, "error unknown command (try: snapshot, status)\n");
         }
     }
-    write_all(c, reinterpret_cast<const std::uint8_t*>(reply), std::strlen(reply));
+    // send(MSG_NOSIGNAL): a client that went away must not raise SIGPIPE in the host program.
+    ssize_t ignored = ::send(c, reply, std::strlen(reply), MSG_NOSIGNAL);
+    (void)ignored;
     ::close(c);
 }
 
@@ -366,17 +396,27 @@ void* writer_main(void*) {
     t_in_agent = true;  // everything this thread allocates is the agent's own
     double next = g_config.snapshot_every_s > 0 ? now_s(CLOCK_MONOTONIC) + g_config.snapshot_every_s
                                                 : 0;
-    for (;;) {
-        int timeout = -1;
+    while (!g_stop.load()) {
+        // Woken by the eventfd at once; the 1 s cap only matters if the program closed it.
+        int timeout = 1000;
         if (next > 0) {
             const double left = next - now_s(CLOCK_MONOTONIC);
-            timeout = left <= 0 ? 0 : static_cast<int>(left * 1000) + 1;
+            const int until = left <= 0 ? 0 : static_cast<int>(left * 1000) + 1;
+            if (until < timeout) timeout = until;
         }
+        if (g_listen_fd >= 0 && !still_our_socket(g_listen_fd)) g_listen_fd = -1;  // not ours now
         pollfd fds[2] = {{g_stop_fd, POLLIN, 0}, {g_listen_fd, POLLIN, 0}};
-        const int r = ::poll(fds, g_listen_fd >= 0 ? 2 : 1, timeout);
+        const int r = ::poll(fds, 2, timeout);
         if (r < 0 && errno != EINTR) break;
-        if ((fds[0].revents & POLLIN) != 0) break;
-        if (r > 0 && g_listen_fd >= 0 && (fds[1].revents & POLLIN) != 0) serve_client(g_listen_fd);
+        if ((fds[0].revents & POLLIN) != 0 || g_stop.load()) break;
+        if ((fds[0].revents & POLLNVAL) != 0) g_stop_fd = -1;  // closed by the program
+        if ((fds[1].revents & POLLNVAL) != 0) g_listen_fd = -1;
+        // poll() keeps a descriptor's file alive while it waits, so re-check that the number is
+        // still our socket before accepting on it.
+        if (r > 0 && g_listen_fd >= 0 && (fds[1].revents & POLLIN) != 0 &&
+            still_our_socket(g_listen_fd)) {
+            serve_client(g_listen_fd);
+        }
         if (next > 0 && now_s(CLOCK_MONOTONIC) >= next) {
             char msg[4300];
             write_snapshot("periodic", msg, sizeof msg);
@@ -427,8 +467,11 @@ bool write_snapshot(const char* reason, char* msg, std::size_t msg_size) {
 void start_writer() {
     RecursionGuard guard;
     if (g_start_s == 0) g_start_s = now_s(CLOCK_MONOTONIC);
-    g_stop_fd = ::eventfd(0, EFD_CLOEXEC);
-    g_listen_fd = open_control_socket();
+    g_stop.store(false);
+    g_stop_fd = move_high(::eventfd(0, EFD_CLOEXEC));
+    g_listen_fd = move_high(open_control_socket());
+    struct stat st {};
+    g_listen_ino = g_listen_fd >= 0 && ::fstat(g_listen_fd, &st) == 0 ? st.st_ino : 0;
     if (g_stop_fd < 0) {
         close_fds();
         return;
@@ -443,9 +486,12 @@ void start_writer() {
 
 void stop_writer() {
     if (!g_running) return;
-    const std::uint64_t one = 1;
-    ssize_t ignored = ::write(g_stop_fd, &one, sizeof one);
-    (void)ignored;
+    g_stop.store(true);
+    if (g_stop_fd >= 0 && still_an_eventfd(g_stop_fd)) {
+        const std::uint64_t one = 1;
+        ssize_t ignored = ::write(g_stop_fd, &one, sizeof one);
+        (void)ignored;
+    }
     pthread_join(g_thread, nullptr);
     g_running = false;
     close_fds();

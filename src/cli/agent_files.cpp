@@ -101,7 +101,7 @@ std::string request_snapshot(pid_t pid, double timeout_s) {
                           pid, util::errno_text(e), "<build>/lib/libleakhunt_agent.so");
     }
     const char cmd[] = "snapshot\n";
-    if (::write(fd, cmd, sizeof cmd - 1) < 0) {
+    if (::send(fd, cmd, sizeof cmd - 1, MSG_NOSIGNAL) < 0) {
         const int e = errno;
         ::close(fd);
         throw util::Error("cannot talk to the agent in process {}: {}", pid, util::errno_text(e));
@@ -119,7 +119,10 @@ std::string request_snapshot(pid_t pid, double timeout_s) {
     while (!reply.empty() && (reply.back() == '\n' || reply.back() == '\r')) reply.pop_back();
     if (reply.rfind("ok ", 0) == 0) return reply.substr(3);
     if (reply.empty()) {
-        throw util::Error("the agent in process {} did not answer within {:.0f} s", pid, timeout_s);
+        throw util::Error("the agent in process {} did not answer within {:.0f} s, or closed the "
+                          "connection (a program that closes all its descriptors also closes "
+                          "the agent's control socket; use --snapshot-every instead)",
+                          pid, timeout_s);
     }
     throw util::Error("the agent in process {} could not write a snapshot: {}", pid,
                       reply.rfind("error ", 0) == 0 ? reply.substr(6) : reply);

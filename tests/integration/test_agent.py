@@ -78,6 +78,25 @@ class Victims(Case):
         self.assertEqual(len(lines), 1, r.stderr)
         self.assertIn("cannot write /nonexistent/leakhunt-out/heap.", lines[0])
 
+    def test_program_that_closes_every_descriptor(self):
+        """The agent's descriptors vanish under it: no spinning, no stolen connections, no SIGPIPE;
+        `snapshot` fails with a clear message and the exit snapshot is still written."""
+        out = self.path("daemon")
+        os.mkdir(out)
+        script = os.path.join(os.path.dirname(__file__), "daemon_closes_fds.py")
+        p = subprocess.Popen([sys.executable, script], stdout=subprocess.PIPE, text=True,
+                             env=agent_env(out, 4096))
+        time.sleep(0.8)
+        snap = run(["snapshot", str(p.pid), "--timeout", "3s"])
+        self.assertEqual(snap.returncode, 1, snap.stderr)
+        self.assertIn(f"agent in process {p.pid}", snap.stderr)
+        _, status, usage = os.wait4(p.pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        self.assertEqual(p.stdout.read(), "ok\n")
+        p.stdout.close()
+        self.assertLess(usage.ru_utime + usage.ru_stime, 1.0)  # it sleeps 1.5 s: no busy loop
+        self.assertEqual(len(timelines(out)), 1)
+
     def test_exit_snapshot_is_written_for_normal_exits(self):
         out = self.check_victim("fork", 1)
         # The parent writes at exit; children leave through _exit and write nothing.
