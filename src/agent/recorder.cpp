@@ -17,6 +17,27 @@ StackTable g_stacks;
 LiveTable g_live;
 thread_local Sampler t_sampler __attribute__((tls_model("initial-exec")));
 
+// Recently interned stacks of this thread, by hash: a hit skips the shard lock and the
+// comparison of every frame. Trusts the 64-bit hash (a false hit needs two different stacks of
+// one thread with equal hashes in the same slot). Zero-initialised TLS.
+struct StackCache {
+    std::uint64_t hash[256];
+    std::uint32_t id[256];
+};
+thread_local StackCache t_stack_cache __attribute__((tls_model("initial-exec")));
+
+std::uint32_t intern_cached(const std::uintptr_t* ips, std::uint32_t depth) {
+    const std::uint64_t h = hash_stack(ips, depth);
+    const std::size_t slot = h & 255;
+    if (t_stack_cache.hash[slot] == h) return t_stack_cache.id[slot];
+    const std::uint32_t id = g_stacks.intern(ips, depth, h);
+    if (id != 0) {
+        t_stack_cache.hash[slot] = h;
+        t_stack_cache.id[slot] = id;
+    }
+    return id;
+}
+
 }  // namespace
 
 std::atomic<bool> g_active{false};
@@ -48,7 +69,7 @@ void record_alloc(void* p, std::size_t size) {
     std::uintptr_t ips[k_max_depth];
     const std::size_t depth = capture_stack(ips, g_config.depth);
     const auto d = static_cast<std::uint32_t>(depth);
-    const std::uint32_t id = g_stacks.intern(ips, d, hash_stack(ips, d));
+    const std::uint32_t id = intern_cached(ips, d);
     if (id == 0) {
         disable_agent("the stack table is full or out of memory; recording stops here");
         return;

@@ -65,7 +65,7 @@ private:
     std::atomic<std::uint32_t> m_count{0};
 };
 
-// FNV-1a style mix of the instruction pointers.
+// A 64-bit hash of the instruction pointers.
 std::uint64_t hash_stack(const std::uintptr_t* ips, std::uint32_t depth);
 
 }  // namespace leakhunt::agent

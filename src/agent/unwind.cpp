@@ -39,6 +39,9 @@ int find_self(dl_phdr_info* info, size_t, void* data) {
 
 void init_unwind() {
     dl_iterate_phdr(find_self, reinterpret_cast<void*>(&capture_stack));
+    // libunwind's default cache is global and locked on every unwind; per thread it is not.
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    unw_set_cache_size(unw_local_addr_space, 1024, 0);
 }
 
 std::size_t capture_stack(std::uintptr_t* out, std::size_t max) {
