@@ -5,12 +5,13 @@
 
 namespace leakhunt::agent {
 
-std::uint64_t LiveTable::hash(std::uintptr_t p) {
-    std::uint64_t x = p >> 4;  // allocations are at least 16-byte aligned
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    return x;
+// Locality over scatter: a shard is a 64 KiB region of the address space (threads allocating
+// from their own arenas meet on few locks) and neighbouring blocks get neighbouring slots (a
+// probe touches a cache line the last one likely loaded). The higher bits folded in keep
+// page-aligned blocks from piling onto the same slots.
+std::size_t LiveTable::shard_of(std::uintptr_t p) { return (p >> 16) & (k_shards - 1); }
+std::size_t LiveTable::slot_of(std::uintptr_t p, std::size_t mask) {
+    return static_cast<std::size_t>((p >> 4) ^ (p >> 20) ^ (p >> 36)) & mask;
 }
 
 bool LiveTable::grow(Shard& s) {
@@ -20,7 +21,7 @@ bool LiveTable::grow(Shard& s) {
     for (std::size_t i = 0; i < s.capacity; ++i) {
         const Slot& old = s.slots[i];
         if (old.ptr == 0) continue;
-        std::size_t j = (hash(old.ptr) >> 12) & (cap - 1);
+        std::size_t j = slot_of(old.ptr, cap - 1);
         while (slots[j].ptr != 0) j = (j + 1) & (cap - 1);
         slots[j] = old;
     }
@@ -31,12 +32,11 @@ bool LiveTable::grow(Shard& s) {
 }
 
 bool LiveTable::insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t stack) {
-    const std::uint64_t h = hash(ptr);
-    Shard& s = m_shards[h & (k_shards - 1)];
+    Shard& s = m_shards[shard_of(ptr)];
     {
         LockHolder hold(s.lock);
         if ((s.used + 1) * 4 > s.capacity * 3 && !grow(s)) return false;
-        std::size_t j = (h >> 12) & (s.capacity - 1);
+        std::size_t j = slot_of(ptr, s.capacity - 1);
         while (s.slots[j].ptr != 0) {
             if (s.slots[j].ptr == ptr) {  // the allocator handed out a block we missed the free of
                 s.slots[j] = Slot{ptr, size, stack, 0};
@@ -47,7 +47,6 @@ bool LiveTable::insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t sta
         s.slots[j] = Slot{ptr, size, stack, 0};
         ++s.used;
     }
-    m_entries.fetch_add(1, std::memory_order_relaxed);
     if (!m_full) {
         auto& f = m_filter[filter_index(ptr)];
         std::uint8_t v = f.load(std::memory_order_relaxed);
@@ -59,16 +58,15 @@ bool LiveTable::insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t sta
 }
 
 bool LiveTable::remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& stack) {
-    const std::uint64_t h = hash(ptr);
     if (!m_full) {
         if (m_filter[filter_index(ptr)].load(std::memory_order_relaxed) == 0) return false;
     }
-    Shard& s = m_shards[h & (k_shards - 1)];
+    Shard& s = m_shards[shard_of(ptr)];
     {
         LockHolder hold(s.lock);
         if (s.capacity == 0) return false;
         const std::size_t mask = s.capacity - 1;
-        std::size_t j = (h >> 12) & mask;
+        std::size_t j = slot_of(ptr, mask);
         while (s.slots[j].ptr != ptr) {
             if (s.slots[j].ptr == 0) return false;
             j = (j + 1) & mask;
@@ -78,7 +76,7 @@ bool LiveTable::remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& s
         // Backward-shift deletion: pull later entries of the probe run into the hole.
         std::size_t hole = j;
         for (std::size_t k = (j + 1) & mask; s.slots[k].ptr != 0; k = (k + 1) & mask) {
-            const std::size_t home = (hash(s.slots[k].ptr) >> 12) & mask;
+            const std::size_t home = slot_of(s.slots[k].ptr, mask);
             const bool movable = hole <= k ? (home <= hole || home > k) : (home <= hole && home > k);
             if (movable) {
                 s.slots[hole] = s.slots[k];
@@ -88,7 +86,6 @@ bool LiveTable::remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& s
         s.slots[hole] = Slot{0, 0, 0, 0};
         --s.used;
     }
-    m_entries.fetch_sub(1, std::memory_order_relaxed);
     if (!m_full) {
         auto& f = m_filter[filter_index(ptr)];
         std::uint8_t v = f.load(std::memory_order_relaxed);

@@ -1,7 +1,7 @@
 // The live allocations that were recorded: pointer -> (size, stack id). In full mode this is the
 // exact live set (the heap scan of a later issue walks it); in sampled mode only the sampled
-// blocks. Sharded open addressing with backward-shift deletion (no tombstones), each shard under a
-// spinlock, memory from mmap. In sampled mode a counting filter answers "certainly not recorded"
+// blocks. Sharded by address region, open addressing by address with backward-shift deletion (no
+// tombstones), each shard under a spinlock, memory from mmap. In sampled mode a counting filter answers "certainly not recorded"
 // for most frees without taking a lock. Thread-safe.
 #pragma once
 
@@ -22,7 +22,6 @@ public:
     bool insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t stack);
     // Removes ptr; true (and its size and stack) if it was recorded.
     bool remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& stack);
-    std::uint64_t size() const { return m_entries.load(std::memory_order_relaxed); }
     // False if ptr is certainly not in the table (lock-free; always true in full mode).
     bool maybe_present(std::uintptr_t ptr) const {
         return m_full ||
@@ -56,12 +55,12 @@ private:
         std::size_t used = 0;
     };
 
-    static std::uint64_t hash(std::uintptr_t p);
+    static std::size_t shard_of(std::uintptr_t p);
+    static std::size_t slot_of(std::uintptr_t p, std::size_t mask);
     bool grow(Shard& s);
 
     Shard m_shards[k_shards];
     std::atomic<std::uint8_t> m_filter[k_filter] = {};
-    std::atomic<std::uint64_t> m_entries{0};
     bool m_full = false;
 };
 

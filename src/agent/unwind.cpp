@@ -7,13 +7,36 @@
 #include <link.h>
 
 #include <pthread.h>
+#include <sched.h>
+
+#include <atomic>
 
 #include "agent/config.hpp"
 
 namespace leakhunt::agent {
 namespace {
 
-pthread_rwlock_t g_gate = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+// The fork gate: unwinders count themselves in one of 64 slots (each on its own cache line, so
+// threads don't contend); fork raises g_forking and waits for every slot to drain. The locked
+// increment orders against the g_forking load (Dekker style, sequentially consistent).
+struct alignas(64) GateSlot {
+    std::atomic<int> active{0};
+};
+GateSlot g_gate[64];
+std::atomic<bool> g_forking{false};
+std::atomic<unsigned> g_next_slot{0};
+thread_local unsigned t_gate_slot __attribute__((tls_model("initial-exec"))) = ~0u;
+
+GateSlot& enter_gate() {
+    if (t_gate_slot == ~0u) t_gate_slot = g_next_slot.fetch_add(1) & 63;
+    GateSlot& slot = g_gate[t_gate_slot];
+    for (;;) {
+        slot.active.fetch_add(1);
+        if (!g_forking.load()) return slot;
+        slot.active.fetch_sub(1);
+        while (g_forking.load()) sched_yield();  // a fork is in progress: let it finish
+    }
+}
 std::uintptr_t g_self_lo = 0;
 std::uintptr_t g_self_hi = 0;
 
@@ -47,9 +70,9 @@ void init_unwind() {
 std::size_t capture_stack(std::uintptr_t* out, std::size_t max) {
     void* frames[k_max_depth + 16];
     const std::size_t want = max + 16 < k_max_depth + 16 ? max + 16 : k_max_depth + 16;
-    pthread_rwlock_rdlock(&g_gate);
+    GateSlot& gate = enter_gate();
     const int n = unw_backtrace(frames, static_cast<int>(want));
-    pthread_rwlock_unlock(&g_gate);
+    gate.active.fetch_sub(1);
     std::size_t kept = 0;
     for (int i = 0; i < n && kept < max; ++i) {
         const auto ip = reinterpret_cast<std::uintptr_t>(frames[i]);
@@ -59,11 +82,22 @@ std::size_t capture_stack(std::uintptr_t* out, std::size_t max) {
     return kept;
 }
 
-void unwind_gate_lock() { pthread_rwlock_wrlock(&g_gate); }
-void unwind_gate_unlock() { pthread_rwlock_unlock(&g_gate); }
+void unwind_gate_lock() {
+    // One fork at a time; the forking thread holds the agent's guard, so it unwinds nothing here.
+    bool expected = false;
+    while (!g_forking.compare_exchange_weak(expected, true)) {
+        expected = false;
+        sched_yield();
+    }
+    for (auto& slot : g_gate) {
+        while (slot.active.load() != 0) sched_yield();
+    }
+}
+void unwind_gate_unlock() { g_forking.store(false); }
 void unwind_gate_reset_in_child() {
-    pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
-    g_gate = fresh;
+    // Only the forking thread exists in the child; no unwind is in progress.
+    for (auto& slot : g_gate) slot.active.store(0);
+    g_forking.store(false);
 }
 
 }  // namespace leakhunt::agent
