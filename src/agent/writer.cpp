@@ -26,6 +26,7 @@
 #include "agent/guard.hpp"
 #include "agent/memory.hpp"
 #include "agent/recorder.hpp"
+#include "format/agent_protocol.hpp"
 #include "format/gzip.hpp"
 #include "format/pprof_encoder.hpp"
 
@@ -213,15 +214,12 @@ void append_timeline(const char* reason, const char* file, const Totals& t) {
     std::snprintf(path, sizeof path, "%s/timeline.%d.csv", g_config.out_dir, ::getpid());
     const int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return;
-    char line[1024];
-    int n = 0;
     if (::lseek(fd, 0, SEEK_END) == 0) {
-        n = std::snprintf(line, sizeof line,
-                          "timestamp,rss_bytes,heap_inuse_bytes,heap_inuse_objects,"
-                          "agent_bytes,reason,snapshot\n");
-        write_all(fd, reinterpret_cast<const std::uint8_t*>(line), static_cast<std::size_t>(n));
+        write_all(fd, reinterpret_cast<const std::uint8_t*>(format::k_timeline_header),
+                  sizeof format::k_timeline_header - 1);
     }
-    n = std::snprintf(line, sizeof line, "%.3f,%llu,%lld,%lld,%llu,%s,%s\n", now_s(CLOCK_REALTIME),
+    char line[1024];
+    const int n = std::snprintf(line, sizeof line, "%.3f,%llu,%lld,%lld,%llu,%s,%s\n", now_s(CLOCK_REALTIME),
                       static_cast<unsigned long long>(rss_bytes()),
                       static_cast<long long>(t.inuse_bytes),
                       static_cast<long long>(t.inuse_objects),
@@ -344,13 +342,9 @@ void close_fds() {
 int open_control_socket() {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return -1;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    // Abstract namespace: sun_path[0] = '\0', no file to clean up.
-    const int len = std::snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1,
-                                  "leakhunt-agent.%d", ::getpid());
-    const auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 +
-                                             static_cast<std::size_t>(len));
+    sockaddr_un addr;
+    // Abstract namespace: no file to clean up.
+    const socklen_t size = format::control_socket_address(addr, ::getpid());
     if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), size) != 0 || ::listen(fd, 4) != 0) {
         ::close(fd);
         return -1;

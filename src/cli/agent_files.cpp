@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "format/agent_protocol.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 
@@ -87,12 +88,8 @@ std::string request_snapshot(pid_t pid, double timeout_s) {
     }
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) throw util::Error("cannot create a socket: {}", util::errno_text(errno));
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    const int len = std::snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1,
-                                  "leakhunt-agent.%d", pid);
-    const auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 +
-                                             static_cast<size_t>(len));
+    sockaddr_un addr;
+    const socklen_t size = format::control_socket_address(addr, pid);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), size) != 0) {
         const int e = errno;
         ::close(fd);
