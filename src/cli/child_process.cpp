@@ -15,15 +15,23 @@
 
 #include "util/error.hpp"
 
+extern char** environ;
+
 namespace leakhunt::cli {
 namespace {
 
 pid_t fork_exec(const std::vector<std::string>& argv, const std::string& description,
-                bool stdout_to_stderr = false, bool own_group = true) {
+                bool stdout_to_stderr = false, bool own_group = true,
+                const std::vector<std::string>& extra_env = {}) {
     if (argv.empty()) throw util::Error("no command given");
     std::vector<char*> cargv;
     for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
     cargv.push_back(nullptr);
+    // The environment is built before fork: the child may only exec.
+    std::vector<char*> envp;
+    for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+    for (const auto& e : extra_env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) {
         throw util::Error("cannot start {}: {}", description, util::errno_text(errno));
@@ -45,7 +53,7 @@ pid_t fork_exec(const std::vector<std::string>& argv, const std::string& descrip
         ::signal(SIGINT, SIG_DFL);
         ::signal(SIGTERM, SIG_DFL);
         if (stdout_to_stderr) ::dup2(2, 1);
-        ::execvp(cargv[0], cargv.data());
+        ::execvpe(cargv[0], cargv.data(), envp.data());
         int e = errno;
         ssize_t ignored = ::write(pipefd[1], &e, sizeof e);
         (void)ignored;
@@ -88,10 +96,11 @@ ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, Stdout ou
     return c;
 }
 
-ChildProcess ChildProcess::spawn_shell(const std::string& command) {
+ChildProcess ChildProcess::spawn_shell(const std::string& command,
+                                       const std::vector<std::string>& extra_env) {
     ChildProcess c;
     c.m_description = "'" + command + "'";
-    c.m_pid = fork_exec({"/bin/sh", "-c", command}, c.m_description);
+    c.m_pid = fork_exec({"/bin/sh", "-c", command}, c.m_description, false, true, extra_env);
     return c;
 }
 
@@ -132,6 +141,16 @@ bool ChildProcess::running() {
 
 std::string ChildProcess::exit_text() const {
     return m_status ? describe_wait_status(*m_status) : std::string("still running");
+}
+
+void ChildProcess::wait() {
+    if (m_pid <= 0 || m_status) return;
+    int status = 0;
+    pid_t r;
+    do {
+        r = ::waitpid(m_pid, &status, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r == m_pid) m_status = status;
 }
 
 void ChildProcess::stop(double grace_s) {

@@ -22,8 +22,9 @@ public:
     enum class Group { own, same };
     static ChildProcess spawn(const std::vector<std::string>& argv,
                               Stdout out = Stdout::inherit, Group group = Group::own);
-    // Starts `/bin/sh -c command`.
-    static ChildProcess spawn_shell(const std::string& command);
+    // Starts `/bin/sh -c command`, with `extra_env` ("NAME=value") added to our environment.
+    static ChildProcess spawn_shell(const std::string& command,
+                                    const std::vector<std::string>& extra_env = {});
 
     ChildProcess() = default;
     ChildProcess(ChildProcess&& other) noexcept;
@@ -40,6 +41,8 @@ public:
     std::optional<int> wait_status() const { return m_status; }
     // "exited with code 1", "killed by signal 9 (SIGKILL)".
     std::string exit_text() const;
+    // Waits until the child exits and reaps it.
+    void wait();
     // SIGTERM to the process group, then SIGKILL after `grace_s`; reaps.
     void stop(double grace_s = 5.0);
 

@@ -1,8 +1,6 @@
 // The Watcher: targets, sampling, outputs and live verdicts for `watch` and `soak`.
 #include "cli/watcher.hpp"
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -85,20 +83,6 @@ std::set<pid_t> self_and_ancestors() {
     return out;
 }
 
-pid_t reap_any(std::vector<pid_t>& pids) {
-    pid_t reaped = 0;
-    std::erase_if(pids, [&](pid_t p) {
-        int status = 0;
-        if (::waitpid(p, &status, WNOHANG) == p) {
-            reaped = p;
-            return true;
-        }
-        return false;
-    });
-    return reaped;
-}
-
-std::vector<pid_t> g_on_leak_children;
 
 }  // namespace
 
@@ -211,7 +195,6 @@ Watcher::~Watcher() {
     } catch (const util::Error&) {
         // Destructors don't throw; finish() reports store errors.
     }
-    reap_any(g_on_leak_children);
 }
 
 double Watcher::now() const {
@@ -395,7 +378,7 @@ void Watcher::tick(double now) {
     for (size_t i = 0; i < m_targets.size(); ++i) {
         if ((m_ticks + i) % stride == 0) judge(m_targets[i], now);
     }
-    reap_any(g_on_leak_children);
+    std::erase_if(m_on_leak, [](ChildProcess& c) { return !c.running(); });  // reaps
     if (m_config.json_lines) std::fflush(stdout);
     ++m_ticks;
 }
@@ -446,44 +429,30 @@ void Watcher::judge(TargetState& t, double now) {
 
 void Watcher::fire_on_leak(const TargetState& t) {
     // The facts go into the environment, so the command needs no parsing.
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
     const auto& rss = t.series.columns.at("rss_bytes");
     std::string evidence;
     for (const auto& e : t.live.evidence) evidence += e + "\n";
-    env_strings.push_back(fmt::format("LEAKHUNT_TARGET={}", t.display));
-    env_strings.push_back(fmt::format("LEAKHUNT_KEY={}", t.key));
-    env_strings.push_back(fmt::format("LEAKHUNT_PID={}", t.pid));
-    env_strings.push_back("LEAKHUNT_VERDICT=leak");
-    env_strings.push_back(fmt::format("LEAKHUNT_RSS_BYTES={:.0f}", rss.empty() ? 0.0 : rss.back()));
-    env_strings.push_back(
-        fmt::format("LEAKHUNT_GROWTH_BYTES_PER_HOUR={:.0f}", t.live.growth_bytes_per_hour));
-    env_strings.push_back(fmt::format("LEAKHUNT_CONFIDENCE={:.3f}", t.live.confidence));
-    env_strings.push_back(fmt::format("LEAKHUNT_SAMPLES={}", t.live.samples));
-    env_strings.push_back("LEAKHUNT_EVIDENCE=" + evidence);
+    std::vector<std::string> env = {
+        fmt::format("LEAKHUNT_TARGET={}", t.display),
+        fmt::format("LEAKHUNT_KEY={}", t.key),
+        fmt::format("LEAKHUNT_PID={}", t.pid),
+        "LEAKHUNT_VERDICT=leak",
+        fmt::format("LEAKHUNT_RSS_BYTES={:.0f}", rss.empty() ? 0.0 : rss.back()),
+        fmt::format("LEAKHUNT_GROWTH_BYTES_PER_HOUR={:.0f}", t.live.growth_bytes_per_hour),
+        fmt::format("LEAKHUNT_CONFIDENCE={:.3f}", t.live.confidence),
+        fmt::format("LEAKHUNT_SAMPLES={}", t.live.samples),
+        "LEAKHUNT_EVIDENCE=" + evidence};
     if (t.live.projected_limit_at_s) {
-        env_strings.push_back(fmt::format("LEAKHUNT_PROJECTED_LIMIT_AT={:.0f}",
-                                          *t.live.projected_limit_at_s + m_t0));
+        env.push_back(fmt::format("LEAKHUNT_PROJECTED_LIMIT_AT={:.0f}",
+                                  *t.live.projected_limit_at_s + m_t0));
     }
-    std::vector<char*> envp;
-    for (auto& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::string cmd = m_config.on_leak;
-    const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
-        ::_exit(127);
+    try {
+        m_on_leak.push_back(ChildProcess::spawn_shell(m_config.on_leak, env));
+        notice(fmt::format("{}: ran --on-leak command (pid {})", t.display,
+                           m_on_leak.back().pid()));
+    } catch (const util::Error& e) {
+        notice(fmt::format("--on-leak: {}", e.what()));
     }
-    if (pid < 0) {
-        notice(fmt::format("--on-leak: cannot start /bin/sh: {}", util::errno_text(errno)));
-        return;
-    }
-    g_on_leak_children.push_back(pid);
-    notice(fmt::format("{}: ran --on-leak command (pid {})", t.display, pid));
 }
 
 void Watcher::flush_store(double now) {
@@ -506,12 +475,9 @@ std::vector<trend::Classification> Watcher::finish() {
         o.engine = m_config.engine;
         out.push_back(trend::classify(judged_series(t), o));
     }
-    // Give --on-leak commands a moment to finish, so their work is not cut short by our exit.
-    for (pid_t p : g_on_leak_children) {
-        int status = 0;
-        ::waitpid(p, &status, 0);
-    }
-    g_on_leak_children.clear();
+    // Let --on-leak commands finish, so their work is not cut short by our exit.
+    for (auto& c : m_on_leak) c.wait();
+    m_on_leak.clear();
     return out;
 }
 

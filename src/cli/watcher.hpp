@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/child_process.hpp"
 #include "proc/cgroup_reader.hpp"
 #include "proc/process_sampler.hpp"
 #include "series/csv.hpp"
@@ -113,6 +114,7 @@ private:
     std::unique_ptr<series::Store> m_store;
     std::unique_ptr<series::CsvAppender> m_csv;
     std::vector<std::string> m_notices;
+    std::vector<ChildProcess> m_on_leak;  // --on-leak commands still running
     std::vector<series::SampleRow> m_pending;  // rows not yet in the store
     double m_last_flush = 0;
     double m_t0 = 0;
