@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 
 #include <fmt/format.h>
@@ -228,10 +227,6 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
         window_word, format_amount(fit.at(base.t.front()), options),
         format_amount(fit.at(base.t.back()), options), over);
 
-#ifdef LEAKHUNT_TREND_DEBUG
-    std::fprintf(stderr, "n=%zu nb=%zu period=%zu cycles=%.1f k=%zu p=%.2g rise=%.3g noise=%.3g level=%.3g\n",
-                 n, nb, period_bins ? *period_bins : 0, cycles, k, mk.p_up, rise, noise, level);
-#endif
     const double relative_rise = level > 0 ? rise / level : 0.0;
     const size_t patience = patience_samples(relative_rise);
     const bool significant = k >= 8 && mk.p_up < k_alpha && rise > k_min_rise_sigmas * noise &&
@@ -299,8 +294,6 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
     }
 
     if (period_bins && cycles >= 8) {
-        const double amplitude = median(bins.hi) - median(bins.lo);
-        (void)amplitude;
         r.evidence.push_back(fmt::format("memory moves in cycles of {} ({:.0f} cycles seen)",
                                          util::format_duration(*r.period_s), cycles));
     }
@@ -427,7 +420,7 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
         return r;
     }
     r.verdict = Verdict::healthy;
-    r.confidence = std::clamp((1.0 - std::min(1.0, mk.p_up * 0 + std::fabs(mk.tau))) *
+    r.confidence = std::clamp((1.0 - std::min(1.0, std::fabs(mk.tau))) *
                                   std::min(1.0, static_cast<double>(n) / 200.0),
                               0.0, 1.0);
     r.evidence.push_back(fmt::format("baseline is flat: {} over {} ({}, not significant)",
