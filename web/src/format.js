@@ -1,0 +1,55 @@
+// Number and time formatting shared by the sections: bytes in binary units (as the CLI prints
+// them), rates per hour, durations, and percentages.
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB']
+
+export function formatBytes (v) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–'
+  const neg = v < 0
+  let x = Math.abs(v)
+  let u = 0
+  while (x >= 1024 && u < UNITS.length - 1) { x /= 1024; u++ }
+  const digits = u === 0 ? 0 : (x < 10 ? 2 : (x < 100 ? 1 : 0))
+  return (neg ? '-' : '') + x.toFixed(digits) + ' ' + UNITS[u]
+}
+
+export function formatRate (bytesPerHour) {
+  if (bytesPerHour === null || bytesPerHour === undefined || !Number.isFinite(bytesPerHour)) return '–'
+  return (bytesPerHour >= 0 ? '+' : '') + formatBytes(bytesPerHour) + '/h'
+}
+
+export function formatDuration (s) {
+  if (s === null || s === undefined || !Number.isFinite(s)) return '–'
+  const neg = s < 0
+  s = Math.abs(s)
+  let out
+  if (s < 60) out = s.toFixed(s < 10 ? 1 : 0) + 's'
+  else if (s < 3600) out = Math.floor(s / 60) + 'm' + String(Math.floor(s % 60)).padStart(2, '0') + 's'
+  else if (s < 86400) out = Math.floor(s / 3600) + 'h' + String(Math.floor((s % 3600) / 60)).padStart(2, '0') + 'm'
+  else out = Math.floor(s / 86400) + 'd' + String(Math.floor((s % 86400) / 3600)).padStart(2, '0') + 'h'
+  return (neg ? '-' : '') + out
+}
+
+export function formatPercent (fraction) {
+  if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return '–'
+  return (100 * fraction).toFixed(1) + '%'
+}
+
+// A DOM element with text content only: every piece of data goes through textContent, never
+// innerHTML, because process names, symbols and file names are untrusted.
+export function el (tag, attrs, ...children) {
+  const e = document.createElement(tag)
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === null || v === undefined || v === false) continue
+      if (k === 'class') e.className = v
+      else if (k === 'text') e.textContent = v
+      else e.setAttribute(k, v)
+    }
+  }
+  for (const c of children) {
+    if (c === null || c === undefined) continue
+    e.append(typeof c === 'string' ? document.createTextNode(c) : c)
+  }
+  return e
+}

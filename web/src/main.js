@@ -1,0 +1,194 @@
+// The report page: reads the report data (ReportData JSON, built by src/report) from the
+// embedded <script id="leakhunt-data"> block, or, when served live, from the URL in the app
+// element's data-url attribute or the page's ?data= parameter (same origin only), re-fetched
+// every few seconds. Sections appear only when their data is present. What was drawn is exposed
+// as window.leakhunt for tests and benchmarks.
+import 'uplot/dist/uPlot.min.css'
+import 'd3-flame-graph/src/flamegraph.css'
+import './style.css'
+import { el } from './format.js'
+import { Timeline } from './timeline.js'
+import { Flame } from './flame.js'
+import { renderHeader, renderNotes, renderVerdict, renderSuspects, renderPaths } from './sections.js'
+
+const state = {
+  ready: false,
+  renders: 0,
+  live: false,
+  timelinePoints: 0,
+  timelineDrawnPoints: 0,
+  timelineSeries: [],
+  timelineZoom: null,
+  flameRoot: null,
+  flameTopFunction: null,
+  flameZoomedRoot: null,
+  diffRoot: null,
+  diffZoomedRoot: null,
+  suspectsRows: 0,
+  pathsCount: 0,
+  missing: [],
+  drawnAt: null,
+  error: null
+}
+window.leakhunt = state
+
+function section (id, extraClass) {
+  const s = el('section', { id, class: extraClass })
+  s.hidden = true
+  return s
+}
+
+// The leaf function holding the most bytes: the sum of each frame name's self value.
+function topFunction (tree) {
+  const self = new Map()
+  const stack = [tree]
+  while (stack.length) {
+    const n = stack.pop()
+    const kids = n.c || []
+    let childSum = 0
+    for (const k of kids) { childSum += k.v; stack.push(k) }
+    const own = n.v - childSum
+    if (n !== tree && own > 0 && n.n !== 'other') self.set(n.n, (self.get(n.n) || 0) + own)
+  }
+  let best = null
+  let bestV = -1
+  for (const [k, v] of self) if (v > bestV || (v === bestV && k < best)) { best = k; bestV = v }
+  return best
+}
+
+class Page {
+  constructor (app) {
+    this.app = app
+    this.header = el('header')
+    this.status = el('p', { class: 'status' })
+    this.status.hidden = true
+    this.notes = section('notes', 'notes')
+    this.verdict = section('verdict')
+    this.timelineSec = section('timeline')
+    this.timelineBox = el('div', { class: 'chart' })
+    this.timelineSec.append(el('h2', { text: 'Memory over time' }),
+      el('p', { class: 'hint', text: 'Drag to zoom, double-click to reset.' }), this.timelineBox)
+    this.suspects = section('suspects')
+    this.flameSec = section('flame')
+    this.flameTitle = el('h2')
+    this.flameDetails = el('p', { class: 'details' })
+    this.flameBox = el('div', { class: 'flame' })
+    this.flameSec.append(this.flameTitle, el('p', { class: 'hint', text: 'Click a frame to zoom, click the root to zoom out.' }), this.flameBox, this.flameDetails)
+    this.diffSec = section('diff-flame')
+    this.diffTitle = el('h2')
+    this.diffDetails = el('p', { class: 'details' })
+    this.diffBox = el('div', { class: 'flame' })
+    this.diffSec.append(this.diffTitle, el('p', { class: 'hint', text: 'Width: in-use bytes in the later snapshot; red: grew, blue: shrank, orange: new.' }), this.diffBox, this.diffDetails)
+    this.paths = section('paths')
+    app.replaceChildren(this.header, this.status, this.notes, this.verdict, this.timelineSec, this.suspects, this.flameSec, this.diffSec, this.paths)
+    this.timeline = new Timeline(this.timelineBox, state)
+    this.flame = new Flame(this.flameBox, this.flameDetails, 'inuse', (names) => { state.flameZoomedRoot = names[names.length - 1] })
+    this.diff = new Flame(this.diffBox, this.diffDetails, 'diff', (names) => { state.diffZoomedRoot = names[names.length - 1] })
+  }
+
+  render (data) {
+    renderHeader(this.header, data)
+    if (data.title) document.title = data.title
+    renderNotes(this.notes, data)
+    state.missing = data.missing || []
+
+    this.verdict.hidden = !data.verdict
+    if (data.verdict) renderVerdict(this.verdict, data.verdict)
+
+    const tl = data.timeline
+    this.timelineSec.hidden = !(tl && Array.isArray(tl.t) && tl.t.length > 0)
+    if (!this.timelineSec.hidden) this.timeline.render(tl)
+
+    const suspects = Array.isArray(data.suspects) ? data.suspects : null
+    this.suspects.hidden = !(suspects && suspects.length)
+    if (!this.suspects.hidden) renderSuspects(this.suspects, suspects)
+    state.suspectsRows = suspects ? suspects.length : 0
+
+    const fl = data.flame
+    this.flameSec.hidden = !(fl && fl.root)
+    if (fl && fl.root) {
+      this.flameTitle.textContent = `In-use memory by call stack: ${fl.file || ''}`
+      this.flame.render(fl.root)
+      state.flameRoot = { name: fl.root.n, value: fl.root.v }
+      state.flameTopFunction = topFunction(fl.root)
+      if (!state.flameZoomedRoot) state.flameZoomedRoot = fl.root.n
+    }
+
+    const df = data.diff_flame
+    this.diffSec.hidden = !(df && df.root)
+    if (df && df.root) {
+      this.diffTitle.textContent = `Change between snapshots: ${df.from || ''} → ${df.to || ''}`
+      this.diff.render(df.root)
+      state.diffRoot = { name: df.root.n, value: df.root.v, delta: df.root.d }
+      if (!state.diffZoomedRoot) state.diffZoomedRoot = df.root.n
+    }
+
+    const paths = Array.isArray(data.retention_paths) ? data.retention_paths : null
+    this.paths.hidden = !(paths && paths.length)
+    if (!this.paths.hidden) renderPaths(this.paths, paths)
+    state.pathsCount = paths ? paths.length : 0
+
+    state.renders++
+    if (!state.ready) {
+      state.ready = true
+      performance.mark('leakhunt-drawn')
+      state.drawnAt = performance.now()
+    }
+  }
+
+  showStatus (text) {
+    this.status.hidden = !text
+    this.status.textContent = text || ''
+  }
+}
+
+function liveUrl (app) {
+  const param = new URLSearchParams(window.location.search).get('data')
+  const raw = param || app.dataset.url
+  if (!raw) return null
+  const url = new URL(raw, window.location.href)
+  if (url.origin !== window.location.origin) throw new Error(`refusing to load report data from another origin: ${url.origin}`)
+  return url
+}
+
+async function poll (page, url, everyMs) {
+  try {
+    const response = await fetch(url, { cache: 'no-store' })
+    if (!response.ok) throw new Error(`${url.pathname}: HTTP ${response.status}`)
+    page.render(await response.json())
+    page.showStatus(`live: updated ${new Date().toLocaleTimeString()}`)
+  } catch (e) {
+    state.error = String(e.message || e)
+    page.showStatus(`live: cannot update (${state.error}); retrying`)
+  }
+  setTimeout(() => poll(page, url, everyMs), everyMs)
+}
+
+function boot () {
+  const app = document.getElementById('leakhunt-app') || document.body.appendChild(el('div', { id: 'leakhunt-app' }))
+  const page = new Page(app)
+  let url
+  try {
+    url = liveUrl(app)
+  } catch (e) {
+    state.error = e.message
+    page.showStatus(e.message)
+    return
+  }
+  if (url) {
+    state.live = true
+    const every = Math.max(500, Number(app.dataset.refreshMs) || 5000)
+    poll(page, url, every)
+    return
+  }
+  const block = document.getElementById('leakhunt-data')
+  if (!block) {
+    state.error = 'this page has no report data (no leakhunt-data block and no data-url)'
+    page.showStatus(state.error)
+    return
+  }
+  page.render(JSON.parse(block.textContent))
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot)
+else boot()

@@ -1,0 +1,150 @@
+// The memory timeline: RSS and heap in-use over time (uPlot), the memory limit as a line, the
+// fitted baseline trend over the stretch it was fitted on, restarts as dashed markers and the
+// moment the leak was first detected as a red marker. Drag to zoom, double-click to reset; the
+// data is downsampled per pixel for the visible range on every zoom. A redraw with new data
+// (live mode) keeps the zoomed range.
+import uPlot from 'uplot'
+import { downsample } from './downsample.js'
+import { formatBytes, formatDuration } from './format.js'
+
+const COLORS = { rss: '#c0392b', heap: '#2471a3', limit: '#7f8c8d', trend: '#e67e22' }
+
+function markersPlugin (getMarkers) {
+  return {
+    hooks: {
+      draw: [(u) => {
+        const { ctx } = u
+        const { top, height } = u.bbox
+        ctx.save()
+        for (const m of getMarkers()) {
+          const x = Math.round(u.valToPos(m.x, 'x', true))
+          if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue
+          ctx.strokeStyle = m.color
+          ctx.lineWidth = m.width * uPlot.pxRatio
+          ctx.setLineDash(m.dash.map((d) => d * uPlot.pxRatio))
+          ctx.beginPath()
+          ctx.moveTo(x, top)
+          ctx.lineTo(x, top + height)
+          ctx.stroke()
+          if (m.label) {
+            ctx.setLineDash([])
+            ctx.fillStyle = m.color
+            ctx.font = `${11 * uPlot.pxRatio}px sans-serif`
+            ctx.fillText(m.label, x + 4 * uPlot.pxRatio, top + 12 * uPlot.pxRatio)
+          }
+        }
+        ctx.restore()
+      }]
+    }
+  }
+}
+
+export class Timeline {
+  constructor (container, state) {
+    this.container = container
+    this.state = state
+    this.plot = null
+    this.raw = null
+    this.inHook = false
+  }
+
+  // Raw arrays of the data's timeline: x values, the value columns and their labels.
+  prepare (tl) {
+    const offset = Number.isFinite(tl.epoch_offset_s) ? tl.epoch_offset_s : 0
+    const t = offset ? tl.t.map((x) => x + offset) : tl.t
+    const columns = [tl.rss_bytes]
+    const labels = ['RSS']
+    const colors = [COLORS.rss]
+    if (Array.isArray(tl.heap_inuse_bytes)) {
+      columns.push(tl.heap_inuse_bytes)
+      labels.push('heap in use')
+      colors.push(COLORS.heap)
+    }
+    return { t, columns, labels, colors, offset, tl }
+  }
+
+  // uPlot's data for [min, max]: time, value columns, then limit and trend computed per x.
+  dataFor (min, max) {
+    const r = this.raw
+    const width = Math.max(200, Math.floor(this.container.clientWidth || 1000))
+    const ds = downsample(r.t, r.columns, min, max, width)
+    const out = [ds.t, ...ds.columns]
+    const limit = r.tl.limit_bytes
+    if (Number.isFinite(limit)) out.push(ds.t.map(() => limit))
+    const tr = r.tl.trend
+    if (tr) {
+      const from = tr.from_s + r.offset
+      const to = tr.to_s + r.offset
+      out.push(ds.t.map((x) => (x >= from && x <= to) ? tr.intercept + tr.slope_per_s * (x - r.offset) : null))
+    }
+    this.state.timelineDrawnPoints = ds.t.length
+    return out
+  }
+
+  markers () {
+    const r = this.raw
+    if (!r) return []
+    const ms = []
+    for (const s of r.tl.restarts_s || []) ms.push({ x: s + r.offset, color: '#8e44ad', width: 1.5, dash: [5, 4], label: 'restart' })
+    if (Number.isFinite(r.tl.first_leak_at_s)) ms.push({ x: r.tl.first_leak_at_s + r.offset, color: '#e74c3c', width: 2, dash: [], label: 'leak first detected' })
+    return ms
+  }
+
+  render (tl) {
+    const previous = this.plot
+    let keep = null
+    if (previous && this.raw) {
+      const { min, max } = previous.scales.x
+      const t = this.raw.t
+      if (min > t[0] + 1e-9 || max < t[t.length - 1] - 1e-9) keep = { min, max }
+    }
+    this.raw = this.prepare(tl)
+    const r = this.raw
+    this.state.timelinePoints = r.t.length
+    this.state.timelineSeries = r.labels.slice()
+    const n = r.t.length
+    const min = keep ? keep.min : r.t[0]
+    const max = keep ? keep.max : r.t[n - 1]
+    const data = this.dataFor(min, max)
+    if (previous && previous.series.length === data.length) {
+      this.inHook = true
+      previous.setData(data, !keep)
+      if (keep) previous.setScale('x', keep)
+      this.inHook = false
+      this.state.timelineZoom = keep
+      return
+    }
+    if (previous) previous.destroy()
+    const series = [{ label: r.offset ? 'time' : 'time (s)', value: (u, v) => v === null ? '–' : (r.offset ? new Date(v * 1000).toISOString().replace('T', ' ').slice(0, 19) : formatDuration(v)) }]
+    r.labels.forEach((label, i) => series.push({ label, stroke: r.colors[i], width: 1.5, value: (u, v) => formatBytes(v) }))
+    if (Number.isFinite(tl.limit_bytes)) series.push({ label: 'limit', stroke: COLORS.limit, width: 1.5, dash: [8, 4], value: (u, v) => formatBytes(v) })
+    if (tl.trend) series.push({ label: 'fitted trend', stroke: COLORS.trend, width: 2, dash: [3, 3], value: (u, v) => formatBytes(v), spanGaps: false })
+    const opts = {
+      width: Math.max(300, this.container.clientWidth || 1000),
+      height: 320,
+      series,
+      scales: { x: { time: !!r.offset } },
+      axes: [
+        r.offset ? {} : { values: (u, vals) => vals.map((v) => formatDuration(v)) },
+        { size: 80, values: (u, vals) => vals.map((v) => formatBytes(v)) }
+      ],
+      cursor: { drag: { x: true, y: false } },
+      plugins: [markersPlugin(() => this.markers())],
+      hooks: {
+        setScale: [(u, key) => {
+          if (key !== 'x' || this.inHook || !this.raw) return
+          this.inHook = true
+          u.setData(this.dataFor(u.scales.x.min, u.scales.x.max), false)
+          this.inHook = false
+          const t = this.raw.t
+          const zoomed = u.scales.x.min > t[0] + 1e-9 || u.scales.x.max < t[t.length - 1] - 1e-9
+          this.state.timelineZoom = zoomed ? { min: u.scales.x.min, max: u.scales.x.max } : null
+        }]
+      }
+    }
+    this.inHook = true
+    this.plot = new uPlot(opts, data, this.container)
+    this.inHook = false
+    if (keep) this.plot.setScale('x', keep)
+  }
+}
