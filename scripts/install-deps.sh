@@ -9,7 +9,13 @@ packages=(
   pkg-config libunwind-dev libdw-dev libelf-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   golang-go
   wrk redis-server redis-tools git
+  chromium
 )
+# The HTML report's front-end is bundled with npm at build time (node 18 or newer: Debian 12's
+# nodejs is 18.20). A node installed another way (e.g. NodeSource's, which bundles npm) is kept.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -70,7 +70,7 @@ function cppArray (name, text) {
   for (let i = 0; i < bytes.length; i += 24) {
     lines.push('    ' + Array.from(bytes.subarray(i, i + 24), (b) => b + ',').join(''))
   }
-  return `constexpr char ${name}[] = {\n${lines.join('\n')}\n    0};\n`
+  return `constexpr unsigned char ${name}[] = {\n${lines.join('\n')}\n    0};\n`
 }
 
 if (args.cpp) {
@@ -89,8 +89,8 @@ ${cppArray('k_js', outputs.js)}
 ${cppArray('k_css', outputs.css)}
 }  // namespace
 
-std::string_view web_js() { return {k_js, sizeof(k_js) - 1}; }
-std::string_view web_css() { return {k_css, sizeof(k_css) - 1}; }
+std::string_view web_js() { return {reinterpret_cast<const char*>(k_js), sizeof(k_js) - 1}; }
+std::string_view web_css() { return {reinterpret_cast<const char*>(k_css), sizeof(k_css) - 1}; }
 
 }  // namespace leakhunt::report
 `

@@ -1,0 +1,113 @@
+// `leakhunt report INPUT... -o report.html`: one self-contained HTML file (no network needed to
+// open it) from whatever is given: a record directory, a watch database, a series file, heap
+// profiles, suspects and retention-path JSON (src/report/report_inputs.hpp tells them apart).
+// Prints what it included; the page says what is missing.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "report/html_report.hpp"
+#include "report/report_inputs.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+#include "util/units.hpp"
+
+namespace leakhunt::cli {
+namespace {
+
+struct ReportArgs {
+    std::vector<std::string> inputs;
+    std::string output;
+    std::string data_output;
+    std::string title;
+    std::string target;
+    std::string limit;
+    std::string live_url;
+    int refresh_ms = 5000;
+};
+
+int run_report(const ReportArgs& args) {
+    if (!args.live_url.empty()) {
+        if (!args.inputs.empty()) {
+            throw util::UsageError("--live writes a page without data: give no inputs with it");
+        }
+        const std::string title = args.title.empty() ? "leakhunt (live)" : args.title;
+        util::write_file_atomic(args.output,
+                                report::render_live_html(args.live_url, title, args.refresh_ms));
+        std::printf("wrote %s: loads %s every %d ms\n", args.output.c_str(), args.live_url.c_str(),
+                    args.refresh_ms);
+        return k_exit_ok;
+    }
+    if (args.inputs.empty()) {
+        throw util::UsageError("give at least one input (a record directory, a watch database, a "
+                               "series, a profile, ...)");
+    }
+    report::InputOptions options;
+    options.target = args.target;
+    if (!args.limit.empty()) {
+        options.classify.engine.limit_bytes = parse_bytes_option("--limit", args.limit);
+    }
+    const std::string title =
+        args.title.empty()
+            ? fmt::format("leakhunt report: {}",
+                          std::filesystem::path(args.inputs.front()).filename().string())
+            : args.title;
+    report::ReportBuilder builder(title);
+    for (const auto& input : args.inputs) {
+        const report::InputKind kind = report::add_input(builder, input, options);
+        std::printf("read %s (%s)\n", input.c_str(), std::string(report::to_string(kind)).c_str());
+    }
+    symbolize::Symbolizer symbolizer;
+    const nlohmann::json data = builder.build(symbolizer);
+    const std::string html = report::render_report_html(data);
+    util::write_file_atomic(args.output, html);
+    if (!args.data_output.empty()) {
+        util::write_file_atomic(args.data_output, report::script_safe_json(data) + "\n");
+    }
+    for (const auto& line : builder.summary()) std::printf("  included %s\n", line.c_str());
+    for (const auto& m : data["missing"]) {
+        std::printf("  missing  %s\n", m.get<std::string>().c_str());
+    }
+    for (const auto& w : symbolizer.warnings()) warn(w);
+    std::printf("wrote %s (%s)\n", args.output.c_str(),
+                util::format_bytes(static_cast<double>(html.size())).c_str());
+    std::fflush(stdout);
+    return k_exit_ok;
+}
+
+}  // namespace
+
+Runner add_report(CLI::App& app) {
+    auto args = std::make_shared<ReportArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "report", "Write one self-contained HTML report (verdict, timeline, flame graphs, ...)");
+    cmd->add_option("inputs", args->inputs,
+                    "Record directories, watch databases, series files (CSV, JSON lines, "
+                    "Prometheus JSON), pprof heap profiles, suspects or retention-path JSON");
+    cmd->add_option("-o,--output", args->output, "The HTML file to write")->required();
+    cmd->add_option("--title", args->title, "Page title (default: from the first input)");
+    cmd->add_option("--target", args->target,
+                    "Which series to draw when an input holds several: a watch target's key or "
+                    "name, a series name or label value, or a PID of a record directory");
+    cmd->add_option("--limit", args->limit,
+                    "Memory limit for the verdict's projection, e.g. 2G (default: the series' "
+                    "cgroup limit)");
+    cmd->add_option("--data", args->data_output,
+                    "Also write the report data as JSON (what the page draws; for scripts and "
+                    "the live page)");
+    cmd->add_option("--live", args->live_url,
+                    "Instead, write a page without data that loads report data (as written by "
+                    "--data) from this same-origin URL and redraws it every --refresh-ms");
+    cmd->add_option("--refresh-ms", args->refresh_ms, "Refresh period of a --live page")
+        ->check(CLI::Range(500, 3600000))
+        ->capture_default_str();
+    return [args] { return run_report(*args); };
+}
+
+}  // namespace leakhunt::cli

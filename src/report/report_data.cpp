@@ -1,0 +1,212 @@
+// ReportBuilder: series -> timeline + verdict, profiles -> flame trees, and the list of what is
+// missing.
+#include "report/report_data.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "report/verdict_report.hpp"
+#include "series/timestamp.hpp"
+#include "util/error.hpp"
+
+namespace leakhunt::report {
+namespace {
+
+nlohmann::json finite_or_null(std::optional<double> v) {
+    if (v && std::isfinite(*v)) return *v;
+    return nullptr;
+}
+
+// A column as JSON numbers, NaN (missing) as null.
+nlohmann::json column_json(const std::vector<double>& v) {
+    nlohmann::json arr = nlohmann::json::array();
+    arr.get_ref<nlohmann::json::array_t&>().reserve(v.size());
+    for (double x : v) {
+        if (std::isfinite(x)) arr.push_back(x);
+        else arr.push_back(nullptr);
+    }
+    return arr;
+}
+
+std::string now_rfc3339() {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    return series::format_rfc3339(std::chrono::duration<double>(now).count());
+}
+
+}  // namespace
+
+ReportBuilder::ReportBuilder(std::string title) : m_title(std::move(title)) {}
+
+void ReportBuilder::add_source(std::string kind, std::string path, std::string detail) {
+    nlohmann::json s = {{"kind", std::move(kind)}, {"path", std::move(path)}};
+    if (!detail.empty()) s["detail"] = std::move(detail);
+    m_sources.push_back(std::move(s));
+}
+
+void ReportBuilder::set_series(series::Series s, const trend::ClassifyOptions& options) {
+    if (m_series) {
+        note(fmt::format("only one memory series is drawn: {} is shown, {} is not",
+                         m_series->name, s.name));
+        return;
+    }
+    m_series = std::move(s);
+    m_classify = options;
+}
+
+void ReportBuilder::add_profile(std::string name, profile::Profile p) {
+    m_profiles.emplace_back(std::move(name), std::move(p));
+}
+
+void ReportBuilder::set_suspects(nlohmann::json rows, const std::string& source_name) {
+    if (!rows.is_array()) {
+        throw util::Error("{}: suspects must be a JSON array of objects (the output of "
+                          "`leakhunt suspects --json`)",
+                          source_name);
+    }
+    for (const auto& r : rows) {
+        if (!r.is_object() || !r.contains("function")) {
+            throw util::Error("{}: every suspect must be an object with at least \"function\"",
+                              source_name);
+        }
+    }
+    if (m_suspects) note(fmt::format("only the first suspects list is shown; {} is not", source_name));
+    else m_suspects = std::move(rows);
+}
+
+void ReportBuilder::set_retention_paths(nlohmann::json paths, const std::string& source_name) {
+    if (!paths.is_array()) {
+        throw util::Error("{}: retention paths must be a JSON array of {{root, hops, blocks, bytes}}",
+                          source_name);
+    }
+    for (const auto& p : paths) {
+        if (!p.is_object() || !p.contains("root") || !p.contains("hops") || !p["hops"].is_array()) {
+            throw util::Error("{}: every retention path must be an object with \"root\" and a "
+                              "\"hops\" array",
+                              source_name);
+        }
+    }
+    if (m_paths) note(fmt::format("only the first retention-path list is shown; {} is not", source_name));
+    else m_paths = std::move(paths);
+}
+
+nlohmann::json ReportBuilder::timeline_json(const trend::Classification& c) const {
+    const series::Series& s = *m_series;
+    nlohmann::json tl;
+    tl["name"] = s.name;
+    tl["t"] = column_json(s.t);
+    tl["epoch_offset_s"] = finite_or_null(s.epoch_offset);
+    tl["rss_bytes"] = column_json(*s.column(series::k_rss));
+    if (const auto* heap = s.column(series::k_heap_inuse)) tl["heap_inuse_bytes"] = column_json(*heap);
+    tl["limit_bytes"] = finite_or_null(c.limit_bytes);
+    tl["restarts_s"] = c.memory.restarts_s;
+    tl["first_leak_at_s"] = finite_or_null(c.first_leak_at_s);
+    const trend::Assessment& a = c.memory;
+    if (a.fit_to_s > a.fit_from_s && std::isfinite(a.baseline_fit.slope) &&
+        std::isfinite(a.baseline_fit.intercept)) {
+        tl["trend"] = {{"from_s", a.fit_from_s},
+                       {"to_s", a.fit_to_s},
+                       {"slope_per_s", a.baseline_fit.slope},
+                       {"intercept", a.baseline_fit.intercept}};
+    } else {
+        tl["trend"] = nullptr;
+    }
+    return tl;
+}
+
+nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const FlameOptions& flame,
+                                    std::string generated_at) {
+    m_summary.clear();
+    nlohmann::json missing = nlohmann::json::array();
+    nlohmann::json doc;
+    doc["format"] = "leakhunt-report";
+    doc["version"] = k_report_version;
+    doc["title"] = m_title;
+    doc["generated_at"] = generated_at.empty() ? now_rfc3339() : std::move(generated_at);
+    doc["leakhunt_version"] = "0.1.0";
+    doc["sources"] = m_sources;
+
+    if (m_series && m_series->column(series::k_rss) != nullptr && !m_series->empty()) {
+        const trend::Classification c = trend::classify(*m_series, m_classify);
+        doc["verdict"] = verdict_json(*m_series, c);
+        doc["timeline"] = timeline_json(c);
+        m_summary.push_back(fmt::format("verdict and timeline: {}, {} samples", m_series->name,
+                                        m_series->size()));
+    } else {
+        doc["verdict"] = nullptr;
+        doc["timeline"] = nullptr;
+        missing.push_back(
+            m_series ? fmt::format("verdict and memory timeline: the series {} has no samples",
+                                   m_series->name)
+                     : std::string("verdict and memory timeline: no memory series was given (a "
+                                   "`leakhunt record` directory, a watch database, or a series "
+                                   "CSV, JSON lines or Prometheus JSON file)"));
+    }
+
+    if (m_suspects && !m_suspects->empty()) {
+        doc["suspects"] = *m_suspects;
+        m_summary.push_back(fmt::format("suspects: {} rows", m_suspects->size()));
+    } else {
+        doc["suspects"] = nullptr;
+        missing.push_back(m_suspects ? "suspects: the suspects list given is empty"
+                                     : "suspects: no suspects list was given (pass the output of "
+                                       "`leakhunt suspects DIR --json` as a .json file)");
+    }
+
+    if (!m_profiles.empty()) {
+        const auto& [name, p] = m_profiles.back();
+        FlameNode root = build_flame_tree(p, symbolizer, name, flame);
+        const size_t nodes = count_nodes(root);
+        doc["flame"] = {{"file", name},
+                        {"sample_type", flame.sample_type},
+                        {"total", root.value},
+                        {"stacks", p.samples.size()},
+                        {"nodes", nodes},
+                        {"root", flame_json(root, WithDelta::no)}};
+        m_summary.push_back(fmt::format("flame graph: {} ({} stacks, {} nodes)", name,
+                                        p.samples.size(), nodes));
+    } else {
+        doc["flame"] = nullptr;
+        missing.push_back("flame graph: no heap profile was given (a `leakhunt record` directory "
+                          "or a pprof heap profile)");
+    }
+
+    if (m_profiles.size() >= 2) {
+        const auto& [from_name, from] = m_profiles.front();
+        const auto& [to_name, to] = m_profiles.back();
+        FlameNode root = build_diff_tree(from, from_name, to, to_name, symbolizer, flame);
+        const size_t nodes = count_nodes(root);
+        doc["diff_flame"] = {{"from", from_name},
+                             {"to", to_name},
+                             {"sample_type", flame.sample_type},
+                             {"total", root.value},
+                             {"delta", root.delta},
+                             {"nodes", nodes},
+                             {"root", flame_json(root, WithDelta::yes)}};
+        m_summary.push_back(fmt::format("diff flame graph: {} -> {} ({} nodes)", from_name,
+                                        to_name, nodes));
+    } else {
+        doc["diff_flame"] = nullptr;
+        missing.push_back(fmt::format("diff flame graph: needs two heap snapshots, {} given",
+                                      m_profiles.size()));
+    }
+
+    if (m_paths && !m_paths->empty()) {
+        doc["retention_paths"] = *m_paths;
+        m_summary.push_back(fmt::format("retention paths: {}", m_paths->size()));
+    } else {
+        doc["retention_paths"] = nullptr;
+        missing.push_back(m_paths ? "retention paths: the list given is empty"
+                                  : "retention paths: none were given (pass the JSON of a heap "
+                                    "scan, `leakhunt paths SNAPSHOT --json`)");
+    }
+
+    std::vector<std::string> notes = m_notes;
+    for (const auto& w : symbolizer.warnings()) notes.push_back("symbols: " + w);
+    doc["missing"] = std::move(missing);
+    doc["notes"] = notes;
+    return doc;
+}
+
+}  // namespace leakhunt::report

@@ -1,0 +1,79 @@
+// The data behind the HTML report and the live page: ReportBuilder collects what the user gave
+// (a memory series, heap snapshots, suspects, retention paths) and builds one JSON document
+// (ReportData) that web/src/main.js draws. Whatever is missing is said in its "missing" list, so
+// a report never shows a silently empty section. Layout of the document (every part optional
+// except format, version, title, sources, missing and notes):
+//   verdict         verdict_json() of the series (DESIGN.md's verdict JSON)
+//   timeline        {name, t[], epoch_offset_s, rss_bytes[], heap_inuse_bytes[], limit_bytes,
+//                    restarts_s[], first_leak_at_s, trend {from_s, to_s, slope_per_s, intercept}}
+//   suspects        the rows of `leakhunt suspects --json` (function, file, line,
+//                    growth_bytes_per_hour, share_of_growth, shape, confidence)
+//   flame           {file, sample_type, total, stacks, nodes, root} of the last snapshot
+//   diff_flame      {from, to, sample_type, total, delta, nodes, root} between first and last
+//   retention_paths [{root, hops: [{site, offset}], blocks, bytes}]
+// Not thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "profile/profile.hpp"
+#include "report/flame_tree.hpp"
+#include "series/series.hpp"
+#include "symbolize/symbolizer.hpp"
+#include "trend/classify.hpp"
+
+namespace leakhunt::report {
+
+inline constexpr int k_report_version = 1;
+
+class ReportBuilder {
+  public:
+    explicit ReportBuilder(std::string title);
+
+    // kind: "record directory", "watch database", "series", "profile", "suspects",
+    // "retention paths"; detail: what was taken from it.
+    void add_source(std::string kind, std::string path, std::string detail = {});
+
+    // The series of the timeline and the verdict. A second call keeps the first and notes it.
+    void set_series(series::Series s, const trend::ClassifyOptions& options = {});
+    bool has_series() const { return m_series.has_value(); }
+
+    // Heap snapshots, in time order: the last is drawn as a flame graph, first to last as the
+    // diff flame graph.
+    void add_profile(std::string name, profile::Profile p);
+    size_t profile_count() const { return m_profiles.size(); }
+
+    // Rows of `leakhunt suspects --json`; an array of objects. Throws util::Error otherwise.
+    void set_suspects(nlohmann::json rows, const std::string& source_name);
+    // An array of {root, hops, blocks, bytes}. Throws util::Error naming the source otherwise.
+    void set_retention_paths(nlohmann::json paths, const std::string& source_name);
+
+    void note(std::string text) { m_notes.push_back(std::move(text)); }
+
+    // Classifies the series, folds the profiles (symbolized with `symbolizer`) and returns the
+    // document. `generated_at` is an RFC 3339 time (empty: now).
+    nlohmann::json build(symbolize::Symbolizer& symbolizer, const FlameOptions& flame = {},
+                         std::string generated_at = {});
+
+    // One line per part included, for the CLI ("timeline: mem.csv, 3600 samples").
+    const std::vector<std::string>& summary() const { return m_summary; }
+
+  private:
+    nlohmann::json timeline_json(const trend::Classification& c) const;
+
+    std::string m_title;
+    nlohmann::json m_sources = nlohmann::json::array();
+    std::optional<series::Series> m_series;
+    trend::ClassifyOptions m_classify;
+    std::vector<std::pair<std::string, profile::Profile>> m_profiles;
+    std::optional<nlohmann::json> m_suspects;
+    std::optional<nlohmann::json> m_paths;
+    std::vector<std::string> m_notes;
+    std::vector<std::string> m_summary;
+};
+
+}  // namespace leakhunt::report

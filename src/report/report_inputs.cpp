@@ -1,0 +1,297 @@
+// Input detection by content and loading into a ReportBuilder.
+#include "report/report_inputs.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "profile/pprof.hpp"
+#include "series/jsonl.hpp"
+#include "series/prometheus.hpp"
+#include "series/reader.hpp"
+#include "series/store.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+
+namespace leakhunt::report {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::string_view k_accepted =
+    "a `leakhunt record` directory, a watch database, a series (CSV with rss_bytes, JSON lines, "
+    "Prometheus query_range JSON), a pprof heap profile, or suspects / retention-path JSON";
+
+std::string head_of(const fs::path& path, size_t n) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw util::Error("cannot open {}: {}", path.string(), util::errno_text(errno));
+    std::string buf(n, '\0');
+    in.read(buf.data(), static_cast<std::streamsize>(n));
+    buf.resize(static_cast<size_t>(in.gcount()));
+    return buf;
+}
+
+std::string_view trim_left(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' ||
+                          s.front() == '\t' || s.front() == '\xEF' || s.front() == '\xBB' ||
+                          s.front() == '\xBF')) {
+        s.remove_prefix(1);
+    }
+    return s;
+}
+
+// A JSON document as rows: an array as it is; an object with a "paths" or "suspects" array as
+// that array; another single object as a one-row array; else JSON lines (one object per line).
+nlohmann::json json_rows(std::string_view text, const fs::path& path) {
+    text = trim_left(text);
+    nlohmann::json whole = nlohmann::json::parse(text, nullptr, false);
+    if (!whole.is_discarded()) {
+        if (whole.is_array()) return whole;
+        if (whole.is_object()) {
+            for (const char* key : {"paths", "suspects"}) {
+                if (whole.contains(key) && whole[key].is_array()) return whole[key];
+            }
+            return nlohmann::json::array({whole});
+        }
+        throw util::Error("{}: a JSON {} where an array or objects were expected", path.string(),
+                          whole.type_name());
+    }
+    nlohmann::json rows = nlohmann::json::array();
+    size_t line_no = 0;
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        ++line_no;
+        std::string_view line = trim_left(text.substr(start, end - start));
+        start = end + 1;
+        if (line.empty()) continue;
+        nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded()) {
+            throw util::Error("{}:{}: not valid JSON (expected a JSON array or one object per line)",
+                              path.string(), line_no);
+        }
+        rows.push_back(std::move(j));
+    }
+    return rows;
+}
+
+struct RecordFiles {
+    std::map<long, fs::path> timelines;                     // pid -> timeline
+    std::map<long, std::map<long, fs::path>> snapshots;    // pid -> seq -> file
+};
+
+// heap.PID.NNNN.pb.gz and timeline.PID.csv, as the agent names them (src/format).
+RecordFiles scan_record_dir(const fs::path& dir) {
+    RecordFiles out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        long pid = 0;
+        long seq = 0;
+        int used = 0;
+        if (std::sscanf(name.c_str(), "timeline.%ld.csv%n", &pid, &used) == 1 &&
+            static_cast<size_t>(used) == name.size()) {
+            out.timelines[pid] = e.path();
+        } else if (std::sscanf(name.c_str(), "heap.%ld.%ld.pb.gz%n", &pid, &seq, &used) == 2 &&
+                   static_cast<size_t>(used) == name.size()) {
+            out.snapshots[pid][seq] = e.path();
+        }
+    }
+    if (ec) throw util::Error("cannot list {}: {}", dir.string(), ec.message());
+    return out;
+}
+
+bool series_matches(const series::Series& s, const std::string& target) {
+    if (s.name == target) return true;
+    return std::any_of(s.labels.begin(), s.labels.end(),
+                       [&](const auto& kv) { return kv.second == target; });
+}
+
+void add_series_file(ReportBuilder& b, const fs::path& path, std::string_view text,
+                     const InputOptions& options) {
+    series::ReadResult read = series::parse_series(text, path.filename().string());
+    for (const auto& w : read.warnings) b.note(fmt::format("{}: {}", path.string(), w));
+    if (read.series.empty()) throw util::Error("{} holds no series", path.string());
+    size_t pick = 0;
+    if (!options.target.empty()) {
+        auto it = std::find_if(read.series.begin(), read.series.end(),
+                               [&](const auto& s) { return series_matches(s, options.target); });
+        if (it == read.series.end()) {
+            throw util::UsageError("--target {}: no series of {} has that name or label (it has {})",
+                                   options.target, path.string(), read.series.front().name);
+        }
+        pick = static_cast<size_t>(it - read.series.begin());
+    } else if (read.series.size() > 1) {
+        b.note(fmt::format("{} has {} series; {} is shown (choose another with --target)",
+                           path.string(), read.series.size(), read.series.front().name));
+    }
+    b.add_source("series", path.string(),
+                 fmt::format("{}, {} samples", read.series[pick].name, read.series[pick].size()));
+    b.set_series(std::move(read.series[pick]), options.classify);
+}
+
+void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& options) {
+    RecordFiles files = scan_record_dir(dir);
+    std::vector<long> pids;
+    for (const auto& [pid, _] : files.timelines) pids.push_back(pid);
+    for (const auto& [pid, _] : files.snapshots) {
+        if (!files.timelines.count(pid)) pids.push_back(pid);
+    }
+    if (pids.empty()) {
+        throw util::Error("{} has no timeline.PID.csv and no heap.PID.NNNN.pb.gz: is it a "
+                          "`leakhunt record -o DIR` directory?",
+                          dir.string());
+    }
+    long pid = 0;
+    if (!options.target.empty()) {
+        char* end = nullptr;
+        pid = std::strtol(options.target.c_str(), &end, 10);
+        if (*end != '\0' || std::find(pids.begin(), pids.end(), pid) == pids.end()) {
+            throw util::UsageError("--target {}: {} has no recording of that PID", options.target,
+                                   dir.string());
+        }
+    } else {
+        // The process with the most snapshots (the recorded program, not a short-lived child).
+        pid = *std::max_element(pids.begin(), pids.end(), [&](long a, long c) {
+            const size_t na = files.snapshots.count(a) ? files.snapshots[a].size() : 0;
+            const size_t nc = files.snapshots.count(c) ? files.snapshots[c].size() : 0;
+            return na < nc || (na == nc && a > c);
+        });
+        if (pids.size() > 1) {
+            b.note(fmt::format("{} holds {} recorded processes; PID {} is shown (choose another "
+                               "with --target PID)",
+                               dir.string(), pids.size(), pid));
+        }
+    }
+    const auto& snaps = files.snapshots[pid];
+    b.add_source("record directory", dir.string(),
+                 fmt::format("PID {}, {} snapshots", pid, snaps.size()));
+    if (auto it = files.timelines.find(pid); it != files.timelines.end()) {
+        series::ReadResult read = series::read_series(it->second);
+        for (const auto& w : read.warnings) b.note(fmt::format("{}: {}", it->second.string(), w));
+        if (!read.series.empty()) {
+            read.series.front().name = it->second.filename().string();
+            b.set_series(std::move(read.series.front()), options.classify);
+        }
+    }
+    for (const auto& [seq, file] : snaps) {
+        b.add_profile(file.filename().string(), profile::read_profile(file));
+    }
+}
+
+void add_watch_db(ReportBuilder& b, const fs::path& path, const InputOptions& options) {
+    series::Store store(path, series::OpenMode::existing);
+    const auto targets = store.list_targets();
+    if (targets.empty()) throw util::Error("{}: the watch database has no targets yet", path.string());
+    const series::TargetInfo* found = nullptr;
+    if (!options.target.empty()) {
+        for (const auto& t : targets) {
+            if (t.key == options.target || t.display == options.target) found = &t;
+        }
+        if (found == nullptr) {
+            throw util::UsageError("--target {}: {} has no such target (see `leakhunt history "
+                                   "--db {}`)",
+                                   options.target, path.string(), path.string());
+        }
+    } else if (targets.size() == 1) {
+        found = &targets.front();
+    } else {
+        std::string keys;
+        for (size_t i = 0; i < targets.size() && i < 8; ++i) {
+            keys += (i ? ", " : "") + targets[i].key;
+        }
+        throw util::UsageError("{} holds {} targets ({}{}): choose one with --target KEY",
+                               path.string(), targets.size(), keys, targets.size() > 8 ? ", ..." : "");
+    }
+    series::Series s = store.load_series(found->id);
+    s.name = found->display.empty() ? found->key : found->display;
+    b.add_source("watch database", path.string(),
+                 fmt::format("target {}, {} samples", found->key, s.size()));
+    b.set_series(std::move(s), options.classify);
+}
+
+}  // namespace
+
+std::string_view to_string(InputKind kind) {
+    switch (kind) {
+        case InputKind::record_dir: return "record directory";
+        case InputKind::watch_db: return "watch database";
+        case InputKind::series: return "series";
+        case InputKind::profile: return "profile";
+        case InputKind::suspects: return "suspects";
+        case InputKind::retention_paths: return "retention paths";
+    }
+    return "?";
+}
+
+InputKind detect_input(const fs::path& path) {
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    if (ec || !fs::exists(st)) {
+        throw util::Error("{}: no such file or directory (expected {})", path.string(), k_accepted);
+    }
+    if (fs::is_directory(st)) return InputKind::record_dir;
+    const std::string head = head_of(path, 4096);
+    if (head.starts_with(std::string_view("SQLite format 3\0", 16))) return InputKind::watch_db;
+    if (head.size() >= 2 && head[0] == '\x1f' && head[1] == '\x8b') return InputKind::profile;
+    const std::string ext = path.extension().string();
+    if (ext == ".pprof" || ext == ".pb" || ext == ".prof") return InputKind::profile;
+    const std::string_view text = trim_left(head);
+    if (text.starts_with("{") || text.starts_with("[")) {
+        if (series::looks_like_prometheus_json(head)) return InputKind::series;
+        nlohmann::json rows;
+        try {
+            rows = json_rows(util::read_file(path), path);
+        } catch (const util::Error&) {
+            rows = nlohmann::json::array();  // not JSON rows: maybe a series; judged below
+        }
+        if (rows.is_array() && !rows.empty() && rows.front().is_object()) {
+            const nlohmann::json& first = rows.front();
+            if (first.contains("function")) return InputKind::suspects;
+            if (first.contains("hops") && first.contains("root")) return InputKind::retention_paths;
+        }
+        if (series::looks_like_jsonl(head)) return InputKind::series;
+        throw util::Error("{}: JSON, but neither a series (JSON lines of `watch --json`, "
+                          "Prometheus query_range), suspects (objects with \"function\") nor "
+                          "retention paths (objects with \"root\" and \"hops\")",
+                          path.string());
+    }
+    const size_t eol = head.find('\n');
+    const std::string_view first_line = std::string_view(head).substr(0, eol);
+    if (first_line.find("rss_bytes") != std::string_view::npos) return InputKind::series;
+    throw util::Error("cannot tell what {} is: expected {}", path.string(), k_accepted);
+}
+
+InputKind add_input(ReportBuilder& b, const fs::path& path, const InputOptions& options) {
+    const InputKind kind = detect_input(path);
+    switch (kind) {
+        case InputKind::record_dir: add_record_dir(b, path, options); break;
+        case InputKind::watch_db: add_watch_db(b, path, options); break;
+        case InputKind::series: add_series_file(b, path, util::read_file(path), options); break;
+        case InputKind::profile: {
+            profile::Profile p = profile::read_profile(path);
+            b.add_source("profile", path.string(), fmt::format("{} stacks", p.samples.size()));
+            b.add_profile(path.filename().string(), std::move(p));
+            break;
+        }
+        case InputKind::suspects: {
+            nlohmann::json rows = json_rows(util::read_file(path), path);
+            b.add_source("suspects", path.string(), fmt::format("{} rows", rows.size()));
+            b.set_suspects(std::move(rows), path.string());
+            break;
+        }
+        case InputKind::retention_paths: {
+            nlohmann::json rows = json_rows(util::read_file(path), path);
+            b.add_source("retention paths", path.string(), fmt::format("{} paths", rows.size()));
+            b.set_retention_paths(std::move(rows), path.string());
+            break;
+        }
+    }
+    return kind;
+}
+
+}  // namespace leakhunt::report

@@ -1,0 +1,193 @@
+// Browser tests of the HTML report and the live page, in headless Chromium (Debian's chromium
+// driven by playwright-core). Run by ctest (tests/browser/CMakeLists.txt) as
+//   node --test tests/browser/report_test.mjs
+// with LEAKHUNT_BIN, LEAKHUNT_WEB_MODULES, LEAKHUNT_ARTIFACTS and LEAKHUNT_TEST_DATA set. Reports
+// come from a real `leakhunt record` run of victim_leak and from a corpus trace; screenshots are
+// kept in LEAKHUNT_ARTIFACTS.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync, copyFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { ARTIFACTS, BIN, launch, leakhunt, openPage, state, heapProfile } from './support.mjs'
+
+const TEST_DATA = process.env.LEAKHUNT_TEST_DATA
+const HOSTILE = '<img src=x onerror="window.__pwned=1">'
+let dir
+let browser
+const rec = {}
+
+function csvRows (path) {
+  return readFileSync(path, 'utf8').trim().split('\n').length - 1
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'leakhunt-browser-'))
+  // A real recording: victim_leak leaks 4 MB/s for 4 s, a snapshot every 0.5 s.
+  rec.dir = join(dir, 'rec')
+  leakhunt(['record', '-o', rec.dir, '--snapshot-every', '0.5', '--', join(BIN, 'victim_leak'), '--rate', '4M', '--seconds', '4'])
+  const timeline = readdirSync(rec.dir).find((f) => /^timeline\.\d+\.csv$/.test(f))
+  rec.points = csvRows(join(rec.dir, timeline))
+  const heaps = readdirSync(rec.dir).filter((f) => /^heap\.\d+\.\d+\.pb\.gz$/.test(f)).sort()
+  rec.lastHeap = join(rec.dir, heaps[heaps.length - 1])
+  rec.top = JSON.parse(leakhunt(['top', '--json', '--top', '1', rec.lastHeap]).trim().split('\n')[0])
+  rec.html = join(dir, 'rec.html')
+  rec.json = join(dir, 'rec.json')
+  leakhunt(['report', rec.dir, '-o', rec.html, '--data', rec.json, '--title', 'victim_leak'])
+  browser = await launch()
+})
+
+after(async () => {
+  if (browser) await browser.close()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+// Clicks the middle of the first frame at `depth` of the flame graph in `selector`; returns its name.
+async function clickFrame (page, selector, depth) {
+  const box = await page.evaluate(({ selector, depth }) => {
+    for (const g of document.querySelectorAll(`${selector} g.frame`)) {
+      const d = g.__data__
+      if (d && d.depth === depth) {
+        const r = g.querySelector('rect').getBoundingClientRect()
+        if (r.width > 4) return { x: r.x + r.width / 2, y: r.y + r.height / 2, name: d.data.n }
+      }
+    }
+    return null
+  }, { selector, depth })
+  assert.ok(box, `a frame at depth ${depth} in ${selector}`)
+  await page.mouse.click(box.x, box.y)
+  return box.name
+}
+
+test('record report: timeline, flame graph top frame, zoom, no console errors', async () => {
+  const page = await openPage(browser, pathToFileURL(rec.html).href)
+  const s = await state(page)
+  assert.deepEqual(page.errors, [])
+  assert.equal(s.timelinePoints, rec.points)
+  assert.deepEqual(s.timelineSeries, ['RSS', 'heap in use'])
+  assert.equal(s.flameRoot.name, 'all')
+  assert.equal(s.flameTopFunction, rec.top.function)
+  assert.ok(s.missing.some((m) => m.startsWith('suspects:')), 'the page says suspects are missing')
+  assert.equal(await page.isVisible('#diff-flame'), true)
+  assert.equal(await page.isVisible('#suspects'), false)
+  assert.equal(await page.locator('#notes').textContent().then((t) => t.includes('Not in this report')), true)
+  // The flame graph is drawn: one <g class=frame> per node at least for the root.
+  assert.ok(await page.locator('#flame g.frame').count() >= 3)
+  await page.screenshot({ path: join(ARTIFACTS, 'report-record.png'), fullPage: true })
+  const zoomed = await clickFrame(page, '#flame', 1)
+  await page.waitForFunction((n) => window.leakhunt.flameZoomedRoot === n, zoomed)
+  assert.notEqual(zoomed, 'all')
+  const diffZoomed = await clickFrame(page, '#diff-flame', 1)
+  await page.waitForFunction((n) => window.leakhunt.diffZoomedRoot === n, diffZoomed)
+  assert.deepEqual(page.errors, [])
+  await page.close()
+})
+
+test('corpus series report: every sample of the trace, verdict leak', async () => {
+  const csv = join(TEST_DATA, 'traces', 'service_leak.csv')
+  const html = join(dir, 'corpus.html')
+  leakhunt(['report', csv, '-o', html])
+  const page = await openPage(browser, pathToFileURL(html).href)
+  const s = await state(page)
+  assert.deepEqual(page.errors, [])
+  assert.equal(s.timelinePoints, csvRows(csv))
+  assert.ok(s.timelineDrawnPoints <= 2 * 1280 + 4, `downsampled to at most two points per pixel, got ${s.timelineDrawnPoints}`)
+  assert.equal(await page.locator('#verdict .verdict').textContent(), 'LEAK')
+  assert.equal(await page.isVisible('#flame'), false)
+  // Drag on the chart zooms the timeline.
+  const over = await page.locator('#timeline .u-over').boundingBox()
+  await page.mouse.move(over.x + over.width * 0.3, over.y + over.height / 2)
+  await page.mouse.down()
+  await page.mouse.move(over.x + over.width * 0.6, over.y + over.height / 2, { steps: 5 })
+  await page.mouse.up()
+  await page.waitForFunction(() => window.leakhunt.timelineZoom !== null)
+  await page.screenshot({ path: join(ARTIFACTS, 'report-corpus.png'), fullPage: true })
+  assert.deepEqual(page.errors, [])
+  await page.close()
+})
+
+test('hostile process names and symbols are shown as text', async () => {
+  const csv = join(dir, 'hostile.csv')
+  let rows = 't_seconds,target,rss_bytes\n'
+  for (let i = 0; i < 100; i++) rows += `${i},"${HOSTILE.replace(/"/g, '""')}",${1e8 + i * 1e6}\n`
+  writeFileSync(csv, rows)
+  const prof = join(dir, 'hostile.pb.gz')
+  writeFileSync(prof, heapProfile([{ frames: [HOSTILE, 'main'], bytes: 1 << 20 }, { frames: ['ok_function', 'main'], bytes: 1 << 10 }]))
+  const html = join(dir, 'hostile.html')
+  leakhunt(['report', csv, prof, '-o', html, '--title', HOSTILE])
+  const page = await openPage(browser, pathToFileURL(html).href)
+  const s = await state(page)
+  assert.deepEqual(page.errors, [])
+  assert.equal(await page.evaluate(() => window.__pwned), undefined)
+  assert.equal(await page.evaluate(() => document.querySelectorAll('img').length), 0)
+  assert.equal(await page.title(), HOSTILE)
+  assert.equal(await page.locator('#verdict .series-name').textContent(), ' ' + HOSTILE)
+  assert.equal(s.flameTopFunction, HOSTILE)
+  const label = await page.evaluate((h) => {
+    for (const g of document.querySelectorAll('#flame g.frame')) if (g.getAttribute('name') === h) return g.querySelector('div').textContent
+    return null
+  }, HOSTILE)
+  assert.equal(label, HOSTILE)
+  await page.screenshot({ path: join(ARTIFACTS, 'report-hostile.png'), fullPage: true })
+  await page.close()
+})
+
+// python3 -m http.server on loopback, port chosen by the kernel.
+function serve (root) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', root], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    const timer = setTimeout(() => reject(new Error(`http.server did not start: ${out}`)), 10000)
+    child.stdout.on('data', (d) => {
+      out += d
+      const m = /port (\d+)/.exec(out)
+      if (m) { clearTimeout(timer); resolve({ child, port: Number(m[1]) }) }
+    })
+    child.on('error', reject)
+  })
+}
+
+test('live page: fetches the data URL, redraws and keeps the zoom', async () => {
+  const root = join(dir, 'live')
+  mkdirSync(join(root, 'data'), { recursive: true })
+  leakhunt(['report', '--live', '/data/report.json', '--refresh-ms', '500', '-o', join(root, 'index.html')])
+  copyFileSync(rec.json, join(root, 'data', 'report.json'))
+  const { child, port } = await serve(root)
+  try {
+    const page = await openPage(browser, `http://127.0.0.1:${port}/index.html`)
+    let s = await state(page)
+    assert.equal(s.live, true)
+    assert.equal(s.timelinePoints, rec.points)
+    assert.equal(s.flameTopFunction, rec.top.function)
+    const zoomed = await clickFrame(page, '#flame', 1)
+    await page.waitForFunction((n) => window.leakhunt.flameZoomedRoot === n, zoomed)
+    // New data: one more timeline point and one more flame node.
+    const data = JSON.parse(readFileSync(rec.json, 'utf8'))
+    const tl = data.timeline
+    tl.t.push(tl.t[tl.t.length - 1] + 1)
+    tl.rss_bytes.push(tl.rss_bytes[tl.rss_bytes.length - 1])
+    if (tl.heap_inuse_bytes) tl.heap_inuse_bytes.push(null)
+    data.flame.root.c.push({ n: 'new_frame', v: 1 })
+    data.flame.root.v += 1
+    writeFileSync(join(root, 'data', 'report.json'), JSON.stringify(data))
+    await page.waitForFunction((n) => window.leakhunt.timelinePoints === n, rec.points + 1, { timeout: 15000 })
+    s = await state(page)
+    assert.equal(s.flameZoomedRoot, zoomed)
+    // Still zoomed: the zoomed frame spans the whole chart width.
+    const widths = await page.evaluate((n) => {
+      const svg = document.querySelector('#flame svg')
+      for (const g of document.querySelectorAll('#flame g.frame')) {
+        if (g.__data__.depth === 1 && g.__data__.data.n === n) return [Number(g.querySelector('rect').getAttribute('width')), Number(svg.getAttribute('width'))]
+      }
+      return null
+    }, zoomed)
+    assert.ok(widths && Math.abs(widths[0] - widths[1]) < 1, `zoomed frame spans the chart: ${widths}`)
+    assert.deepEqual(page.errors, [])
+    await page.screenshot({ path: join(ARTIFACTS, 'report-live.png'), fullPage: true })
+    await page.close()
+  } finally {
+    child.kill()
+  }
+})

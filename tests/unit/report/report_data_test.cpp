@@ -1,0 +1,186 @@
+// Tests for ReportBuilder and the input detection: exact point counts and values of the
+// timeline, flame totals, what the "missing" list says, and errors that name the file.
+#include "report/report_data.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "report/report_inputs.hpp"
+#include "test_profiles.hpp"
+#include "util/error.hpp"
+
+namespace leakhunt::report {
+namespace {
+
+namespace fs = std::filesystem;
+
+// 600 samples, 1 s apart, RSS 100 MB + 10 kB/s, one missing heap value.
+series::Series linear_series() {
+    series::Series s;
+    s.name = "mem.csv";
+    auto& rss = s.columns["rss_bytes"];
+    auto& heap = s.columns["heap_inuse_bytes"];
+    for (int i = 0; i < 600; ++i) {
+        s.t.push_back(i);
+        rss.push_back(100e6 + 10e3 * i);
+        heap.push_back(i == 5 ? std::nan("") : 50e6 + 10e3 * i);
+    }
+    return s;
+}
+
+class TempDir {
+  public:
+    TempDir() {
+        m_path = fs::temp_directory_path() /
+                 ("leakhunt-report-test-" + std::to_string(::getpid()) + "-" +
+                  std::to_string(s_count++));
+        fs::create_directories(m_path);
+    }
+    ~TempDir() { fs::remove_all(m_path); }
+    fs::path write(const std::string& name, const std::string& content) const {
+        std::ofstream(m_path / name, std::ios::binary) << content;
+        return m_path / name;
+    }
+    const fs::path& path() const { return m_path; }
+
+  private:
+    static inline int s_count = 0;
+    fs::path m_path;
+};
+
+std::string error_of(const fs::path& p) {
+    try {
+        detect_input(p);
+    } catch (const util::Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST(ReportBuilder, TimelineHasEverySampleAndTheVerdict) {
+    ReportBuilder b("t");
+    b.set_series(linear_series());
+    symbolize::Symbolizer s;
+    const nlohmann::json doc = b.build(s, {}, "2026-01-01T00:00:00.000Z");
+    EXPECT_EQ(doc["format"], "leakhunt-report");
+    EXPECT_EQ(doc["version"], 1);
+    EXPECT_EQ(doc["generated_at"], "2026-01-01T00:00:00.000Z");
+    const auto& tl = doc["timeline"];
+    ASSERT_EQ(tl["t"].size(), 600U);
+    ASSERT_EQ(tl["rss_bytes"].size(), 600U);
+    ASSERT_EQ(tl["heap_inuse_bytes"].size(), 600U);
+    EXPECT_EQ(tl["t"][599], 599.0);
+    EXPECT_EQ(tl["rss_bytes"][1], 100010000.0);
+    EXPECT_TRUE(tl["heap_inuse_bytes"][5].is_null());  // NaN: missing
+    EXPECT_TRUE(tl["epoch_offset_s"].is_null());
+    EXPECT_EQ(doc["verdict"]["verdict"], "leak");
+    EXPECT_EQ(doc["verdict"]["series"], "mem.csv");
+    ASSERT_TRUE(tl["trend"].is_object());
+    // The fitted baseline: 10 kB/s.
+    EXPECT_NEAR(tl["trend"]["slope_per_s"].get<double>(), 10e3, 100);
+    EXPECT_TRUE(tl["first_leak_at_s"].is_number());
+    EXPECT_TRUE(doc["flame"].is_null());
+    EXPECT_TRUE(doc["diff_flame"].is_null());
+    EXPECT_TRUE(doc["suspects"].is_null());
+    EXPECT_TRUE(doc["retention_paths"].is_null());
+    ASSERT_EQ(doc["missing"].size(), 4U);
+    EXPECT_EQ(doc["missing"][0].get<std::string>().rfind("suspects: no suspects list", 0), 0U);
+    EXPECT_EQ(doc["missing"][1].get<std::string>().rfind("flame graph: no heap profile", 0), 0U);
+    EXPECT_EQ(doc["missing"][2], "diff flame graph: needs two heap snapshots, 0 given");
+    EXPECT_EQ(b.summary().at(0), "verdict and timeline: mem.csv, 600 samples");
+}
+
+TEST(ReportBuilder, ProfilesGiveFlameAndDiff) {
+    ReportBuilder b("t");
+    b.add_profile("heap.1.0001.pb.gz", testing::small_heap(true));
+    b.add_profile("heap.1.0002.pb.gz", testing::small_heap());
+    symbolize::Symbolizer s;
+    const nlohmann::json doc = b.build(s);
+    EXPECT_EQ(doc["flame"]["file"], "heap.1.0002.pb.gz");
+    EXPECT_EQ(doc["flame"]["total"], 2900);
+    EXPECT_EQ(doc["flame"]["stacks"], 4);
+    EXPECT_EQ(doc["flame"]["nodes"], 4);
+    EXPECT_EQ(doc["flame"]["root"]["n"], "all");
+    EXPECT_EQ(doc["flame"]["root"]["c"][0]["n"], "main");
+    EXPECT_FALSE(doc["flame"]["root"].contains("d"));
+    EXPECT_EQ(doc["diff_flame"]["from"], "heap.1.0001.pb.gz");
+    EXPECT_EQ(doc["diff_flame"]["delta"], 2400);
+    EXPECT_EQ(doc["diff_flame"]["root"]["d"], 2400);
+    EXPECT_TRUE(doc["timeline"].is_null());
+    EXPECT_EQ(doc["missing"][0].get<std::string>().rfind("verdict and memory timeline: no memory "
+                                                          "series",
+                                                          0),
+              0U);
+}
+
+TEST(ReportBuilder, SuspectsAndPathsAreCheckedAndKept) {
+    ReportBuilder b("t");
+    b.set_suspects(nlohmann::json::parse(R"([{"function":"f","growth_bytes_per_hour":1}])"), "s.json");
+    b.set_retention_paths(nlohmann::json::parse(R"([{"root":"g","hops":[],"blocks":1,"bytes":8}])"),
+                          "p.json");
+    EXPECT_THROW(b.set_suspects(nlohmann::json::parse(R"([{"x":1}])"), "bad.json"), util::Error);
+    EXPECT_THROW(b.set_retention_paths(nlohmann::json::parse(R"({"root":"g"})"), "bad.json"),
+                 util::Error);
+    symbolize::Symbolizer s;
+    const nlohmann::json doc = b.build(s);
+    EXPECT_EQ(doc["suspects"].size(), 1U);
+    EXPECT_EQ(doc["retention_paths"][0]["bytes"], 8);
+}
+
+TEST(DetectInput, TellsKindsApartByContent) {
+    TempDir d;
+    EXPECT_EQ(detect_input(d.write("m.txt", "t_seconds,rss_bytes\n0,1\n")), InputKind::series);
+    EXPECT_EQ(detect_input(d.write("s.json", R"([{"function":"f","file":"a.c"}])")),
+              InputKind::suspects);
+    EXPECT_EQ(detect_input(d.write("s.jsonl", "{\"function\":\"f\"}\n{\"function\":\"g\"}\n")),
+              InputKind::suspects);
+    EXPECT_EQ(detect_input(d.write("p.json", "{\n \"paths\": [{\"root\": \"g\", \"hops\": []}]\n}\n")),
+              InputKind::retention_paths);
+    EXPECT_EQ(detect_input(d.write("w.jsonl", "{\"t\":1,\"rss_bytes\":5}\n")), InputKind::series);
+    EXPECT_EQ(detect_input(d.write("h.gz", std::string("\x1f\x8b\x08\x00", 4))), InputKind::profile);
+    EXPECT_EQ(detect_input(d.path()), InputKind::record_dir);
+}
+
+TEST(DetectInput, UnknownInputNamesTheFile) {
+    TempDir d;
+    const fs::path notes = d.write("notes.txt", "hello\n");
+    EXPECT_EQ(error_of(notes).rfind("cannot tell what " + notes.string() + " is: expected", 0), 0U)
+        << error_of(notes);
+    EXPECT_NE(error_of(d.path() / "nope").find("no such file or directory"), std::string::npos);
+    const fs::path other = d.write("o.json", R"([{"a":1}])");
+    EXPECT_NE(error_of(other).find(other.string() + ": JSON, but neither"), std::string::npos)
+        << error_of(other);
+}
+
+TEST(AddInput, EmptyDirectoryIsNotARecording) {
+    TempDir d;
+    ReportBuilder b("t");
+    try {
+        add_input(b, d.path(), {});
+        FAIL() << "expected an error";
+    } catch (const util::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("has no timeline.PID.csv"), std::string::npos);
+    }
+}
+
+TEST(AddInput, SeriesFileWithSeveralTargets) {
+    TempDir d;
+    const fs::path f = d.write("m.csv", "t_seconds,target,rss_bytes\n0,a,1\n0,b,2\n1,a,3\n1,b,4\n");
+    ReportBuilder b("t");
+    InputOptions o;
+    o.target = "b";
+    EXPECT_EQ(add_input(b, f, o), InputKind::series);
+    symbolize::Symbolizer s;
+    const nlohmann::json doc = b.build(s);
+    EXPECT_EQ(doc["timeline"]["rss_bytes"], nlohmann::json::parse("[2.0, 4.0]"));
+    o.target = "zzz";
+    ReportBuilder b2("t");
+    EXPECT_THROW(add_input(b2, f, o), util::UsageError);
+}
+
+}  // namespace leakhunt::report
