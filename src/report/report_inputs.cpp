@@ -114,7 +114,7 @@ bool series_matches(const series::Series& s, const std::string& target) {
 void add_series_file(ReportBuilder& b, const fs::path& path, std::string_view text,
                      const InputOptions& options) {
     series::ReadResult read = series::parse_series(text, path.filename().string());
-    for (const auto& w : read.warnings) b.note(fmt::format("{}: {}", path.string(), w));
+    for (const auto& w : read.warnings) b.note(w);
     if (read.series.empty()) throw util::Error("{} holds no series", path.string());
     size_t pick = 0;
     if (!options.target.empty()) {
@@ -172,7 +172,13 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
                  fmt::format("PID {}, {} snapshots", pid, snaps.size()));
     if (auto it = files.timelines.find(pid); it != files.timelines.end()) {
         series::ReadResult read = series::read_series(it->second);
-        for (const auto& w : read.warnings) b.note(fmt::format("{}: {}", it->second.string(), w));
+        for (const auto& w : read.warnings) {
+            // The timeline's text columns (reason, snapshot) are expected, not worth a note.
+            if (w.find("column reason ") == std::string::npos &&
+                w.find("column snapshot ") == std::string::npos) {
+                b.note(w);
+            }
+        }
         if (!read.series.empty()) {
             read.series.front().name = it->second.filename().string();
             b.set_series(std::move(read.series.front()), options.classify);

@@ -49,7 +49,8 @@ async function clickFrame (page, selector, depth) {
   const box = await page.evaluate(({ selector, depth }) => {
     for (const g of document.querySelectorAll(`${selector} g.frame`)) {
       const d = g.__data__
-      if (d && d.depth === depth) {
+      if (d && d.depth === depth && g.querySelector('rect').getBoundingClientRect().width > 4) {
+        g.scrollIntoView({ block: 'center' })
         const r = g.querySelector('rect').getBoundingClientRect()
         if (r.width > 4) return { x: r.x + r.width / 2, y: r.y + r.height / 2, name: d.data.n }
       }
@@ -123,7 +124,7 @@ test('hostile process names and symbols are shown as text', async () => {
   assert.equal(await page.evaluate(() => window.__pwned), undefined)
   assert.equal(await page.evaluate(() => document.querySelectorAll('img').length), 0)
   assert.equal(await page.title(), HOSTILE)
-  assert.equal(await page.locator('#verdict .series-name').textContent(), ' ' + HOSTILE)
+  assert.equal(await page.locator('#verdict .series-name').textContent(), ' hostile.csv:' + HOSTILE)
   assert.equal(s.flameTopFunction, HOSTILE)
   const label = await page.evaluate((h) => {
     for (const g of document.querySelectorAll('#flame g.frame')) if (g.getAttribute('name') === h) return g.querySelector('div').textContent

@@ -5,11 +5,11 @@
 import { createRequire } from 'node:module'
 import { execFileSync } from 'node:child_process'
 import { gzipSync } from 'node:zlib'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 
-export const BIN = process.env.LEAKHUNT_BIN || join(process.cwd(), 'bin')
-export const MODULES = process.env.LEAKHUNT_WEB_MODULES || join(process.cwd(), 'web', 'node_modules')
-export const ARTIFACTS = process.env.LEAKHUNT_ARTIFACTS || process.cwd()
+export const BIN = resolve(process.env.LEAKHUNT_BIN || 'bin')
+export const MODULES = resolve(process.env.LEAKHUNT_WEB_MODULES || join('web', 'node_modules'))
+export const ARTIFACTS = resolve(process.env.LEAKHUNT_ARTIFACTS || '.')
 export const CHROMIUM = process.env.LEAKHUNT_CHROMIUM || '/usr/bin/chromium'
 
 const require = createRequire(join(MODULES, 'noop.js'))
@@ -59,7 +59,8 @@ const packed = (no, values) => bytesField(no, Buffer.concat(values.map(varint)))
 // sample types and symbolized functions.
 export function heapProfile (stacks) {
   const strings = ['']
-  const str = (s) => { let i = strings.indexOf(s); if (i < 0) { i = strings.length; strings.push(s) } return i }
+  const index = new Map([['', 0]])
+  const str = (s) => { let i = index.get(s); if (i === undefined) { i = strings.length; strings.push(s); index.set(s, i) } return i }
   const parts = []
   for (const [t, u] of [['alloc_objects', 'count'], ['alloc_space', 'bytes'], ['inuse_objects', 'count'], ['inuse_space', 'bytes']]) {
     parts.push(bytesField(1, Buffer.concat([uintField(1, str(t)), uintField(2, str(u))])))

@@ -130,9 +130,13 @@ class Page {
 
     state.renders++
     if (!state.ready) {
-      state.ready = true
-      performance.mark('leakhunt-drawn')
-      state.drawnAt = performance.now()
+      // Drawn means painted: the frame after this one has started, so the browser has laid out
+      // and painted what was built (uPlot also draws on the next animation frame).
+      requestAnimationFrame(() => setTimeout(() => {
+        performance.mark('leakhunt-drawn')
+        state.drawnAt = performance.now()
+        state.ready = true
+      }, 0))
     }
   }
 
