@@ -6,7 +6,7 @@
 // kept in LEAKHUNT_ARTIFACTS.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync, copyFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -191,4 +191,19 @@ test('live page: fetches the data URL, redraws and keeps the zoom', async () => 
   } finally {
     child.kill()
   }
+})
+
+test('bad inputs: one line naming the file, exit 1; usage errors exit 2', () => {
+  const run = (args) => spawnSync(join(BIN, 'leakhunt'), args, { encoding: 'utf8' })
+  const notes = join(dir, 'notes.txt')
+  writeFileSync(notes, 'hello\n')
+  let r = run(['report', notes, '-o', join(dir, 'x.html')])
+  assert.equal(r.status, 1)
+  assert.equal(r.stderr.trim().split('\n').length, 1)
+  assert.ok(r.stderr.startsWith(`leakhunt: error: cannot tell what ${notes} is: expected`), r.stderr)
+  r = run(['report', '-o', join(dir, 'x.html')])
+  assert.equal(r.status, 2)
+  r = run(['report', rec.dir, '--target', '1', '-o', join(dir, 'x.html')])
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /has no recording of that PID/)
 })
