@@ -3,12 +3,9 @@
 // its control socket. Functions are thread-safe.
 #pragma once
 
-#include <sys/types.h>
-
 #include <filesystem>
-#include <optional>
-#include <string>
-#include <vector>
+
+#include "proc/agent_control.hpp"
 
 namespace leakhunt::cli {
 
@@ -16,24 +13,10 @@ namespace leakhunt::cli {
 // naming what was tried if it does not exist.
 std::filesystem::path agent_library();
 
-struct TimelineRow {
-    double unix_time = 0;
-    double rss_bytes = 0;
-    double heap_inuse_bytes = 0;
-    double heap_inuse_objects = 0;
-    double agent_bytes = 0;
-    std::string reason;
-    std::string snapshot;  // file name in the same directory
-};
-
-// DIR/timeline.PID.csv; empty if absent.
-std::vector<TimelineRow> read_timeline(const std::filesystem::path& dir, pid_t pid);
-
-// PIDs that wrote a timeline in DIR (the recorded process and its forked children).
-std::vector<pid_t> recorded_pids(const std::filesystem::path& dir);
-
-// Asks the agent in `pid` for a snapshot; returns the path it wrote. Throws util::Error when no
-// agent listens there or it reports a failure.
-std::string request_snapshot(pid_t pid, double timeout_s);
+// The timeline, the recorded processes and the control socket live in proc (serve needs them too).
+using proc::read_timeline;
+using proc::recorded_pids;
+using proc::request_snapshot;
+using proc::TimelineRow;
 
 }  // namespace leakhunt::cli

@@ -18,5 +18,8 @@ Runner add_top(CLI::App& app);
 Runner add_record(CLI::App& app);
 Runner add_snapshot(CLI::App& app);
 Runner add_report(CLI::App& app);
+Runner add_serve(CLI::App& app);
+Runner add_rules(CLI::App& app);
+Runner add_scan(CLI::App& app);
 
 }  // namespace leakhunt::cli

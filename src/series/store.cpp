@@ -414,7 +414,13 @@ std::vector<TargetInfo> Store::list_targets() {
     Stmt s = prepare(
         "SELECT g.id, g.key, g.display, g.created_at, "
         "  (SELECT count(*) FROM instances WHERE target_id = g.id), "
-        "  count(x.t), min(x.t), max(x.t) "
+        "  count(x.t), min(x.t), max(x.t), "
+        "  (SELECT pid FROM instances WHERE target_id = g.id ORDER BY first_t DESC, id DESC "
+        "   LIMIT 1), "
+        "  (SELECT exit_t IS NULL FROM instances WHERE target_id = g.id "
+        "   ORDER BY first_t DESC, id DESC LIMIT 1), "
+        "  (SELECT cmdline FROM instances WHERE target_id = g.id "
+        "   ORDER BY first_t DESC, id DESC LIMIT 1) "
         "FROM targets g "
         "LEFT JOIN instances i ON i.target_id = g.id "
         "LEFT JOIN samples x ON x.instance_id = i.id "
@@ -433,10 +439,22 @@ std::vector<TargetInfo> Store::list_targets() {
             info.first_t = sqlite3_column_double(s.get(), 6);
             info.last_t = sqlite3_column_double(s.get(), 7);
         }
+        if (sqlite3_column_type(s.get(), 8) != SQLITE_NULL) {
+            info.last_pid = sqlite3_column_int64(s.get(), 8);
+            info.running = sqlite3_column_int64(s.get(), 9) != 0;
+            info.last_cmdline = text_column(s.get(), 10);
+        }
         out.push_back(std::move(info));
     }
     if (rc != SQLITE_DONE) fail("cannot list targets", rc);
     return out;
+}
+
+int64_t Store::data_version() {
+    Stmt s = prepare("PRAGMA data_version");
+    const int rc = sqlite3_step(s.get());
+    if (rc != SQLITE_ROW) fail("cannot read PRAGMA data_version", rc);
+    return sqlite3_column_int64(s.get(), 0);
 }
 
 Series Store::load_series(int64_t target_id) {

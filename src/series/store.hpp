@@ -52,6 +52,9 @@ struct TargetInfo {
     int64_t instances = 0;
     int64_t samples = 0;
     std::optional<double> first_t, last_t;  // sample time range, if any samples
+    std::optional<int64_t> last_pid;         // pid of the latest instance, if any
+    bool running = false;                    // the latest instance has not exited
+    std::string last_cmdline;                // of the latest instance
 };
 
 // Whether opening may create the database.
@@ -83,6 +86,9 @@ public:
     void add_event(int64_t target_id, double t, EventKind kind, std::string_view detail);
     std::vector<Event> events(int64_t target_id);
     std::vector<TargetInfo> list_targets();
+    // PRAGMA data_version: changes when another connection commits to the database, so a
+    // reader can tell cheaply whether anything was written since it last looked.
+    int64_t data_version();
     // The target's samples over all its instances: t relative to the first sample,
     // epoch_offset set, restart_times = start of every instance after the first, columns
     // named per the CSV contract (rss_bytes, anon_bytes, ...), columns with no value at all
