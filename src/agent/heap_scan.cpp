@@ -33,6 +33,7 @@ constexpr std::size_t k_max_modules = 1024;
 constexpr std::size_t k_max_threads = 8192;
 constexpr std::size_t k_max_roots = 1u << 20;
 constexpr std::size_t k_max_maps = 1u << 16;
+constexpr std::size_t k_max_return_addresses = 1u << 16;  // per stack
 constexpr std::uint32_t k_max_shape_depth = 48;
 // Bytes of the thread control block scanned above the thread pointer (glibc's struct pthread
 // is about 2.3 KiB on x86-64; it holds the pthread_setspecific values).
@@ -56,14 +57,14 @@ struct Scratch {
         void* p = nullptr;
         std::size_t n = 0;
     };
-    Area areas[16];
+    Area areas[20];
     int count = 0;
     std::uint64_t bytes = 0;
     template <typename T>
     T* get(std::size_t n) {
         const std::size_t size = sizeof(T) * (n == 0 ? 1 : n);
         void* p = map_memory(size);
-        if (p == nullptr || count == 16) {
+        if (p == nullptr || count == 20) {
             unmap_memory(p, size);
             return nullptr;
         }
@@ -323,10 +324,13 @@ bool write_heap_scan(const char* path, const char* reason, bool caller_is_root, 
         s.threads = scratch.get<ScanThread>(s.cap_threads);
         s.roots = scratch.get<ScanRoot>(s.cap_roots);
         s.maps = scratch.get<MapRange>(s.cap_maps);
+        s.cap_ra = k_max_return_addresses;
+        s.ra_slot = scratch.get<std::uint64_t>(2 * s.cap_ra);
+        s.ra_pc = s.ra_slot == nullptr ? nullptr : s.ra_slot + s.cap_ra;
         if (s.modules == nullptr || s.blocks == nullptr || s.parent == nullptr ||
             s.offset == nullptr || s.order == nullptr || s.dir == nullptr ||
             s.clusters == nullptr || s.threads == nullptr || s.roots == nullptr ||
-            s.maps == nullptr) {
+            s.maps == nullptr || s.ra_slot == nullptr) {
             std::snprintf(msg, msg_size, "no memory for the heap scan (%llu blocks)",
                           static_cast<unsigned long long>(want));
             return false;

@@ -227,24 +227,11 @@ void mark_all(ScanState& s) {
             return m.new_root(static_cast<std::uint8_t>(RootKind::tls), ti, 0, slot - th.fs, 0);
         });
     }
-    // 3. Registers.
-    for (std::size_t t = 0; t < s.nthreads; ++t) {
-        const ScanThread& th = s.threads[t];
-        if (!th.have_regs) continue;
-        std::uint32_t root = k_unreached;
-        for (std::uint32_t r = 0; r < th.nregs; ++r) {
-            const std::uint32_t j = m.unreached_target(th.regs[r]);
-            if (j == k_unreached) continue;
-            if (root == k_unreached) {
-                root = m.new_root(static_cast<std::uint8_t>(RootKind::registers),
-                                  static_cast<std::uint32_t>(t), 0, 0, th.pc);
-            }
-            m.reach(j, k_root_bit | root, r * 8u);
-        }
-    }
-    // 4. Stacks, from the stack pointer (minus the red zone) to the end of its mapping. A slot
-    // belongs to the function of the nearest return address below it (the call that function is
-    // making); below the first one, to the thread's own PC.
+    // 3. Stacks, from the stack pointer (minus the red zone) to the end of its mapping, scanned
+    // from the outermost frame down: a pointer that a function keeps and its callees copy (a
+    // callee-saved register spilled, an argument) is credited to the function that owns it. A
+    // slot belongs to the function of the nearest return address below it (the call that
+    // function is making); below the first one, to the thread's own PC.
     for (std::size_t t = 0; t < s.nthreads; ++t) {
         const ScanThread& th = s.threads[t];
         if (th.sp == 0) continue;
@@ -264,25 +251,50 @@ void mark_all(ScanState& s) {
         if (th.fs > sp && th.fs < hi_end) hi_end = th.fs;
         const std::uint64_t a = sp - lo_end >= k_red_zone ? sp - k_red_zone : lo_end;
         const std::uint64_t b = hi_end - sp > k_max_stack_scan ? sp + k_max_stack_scan : hi_end;
-        std::uint64_t pc = th.pc;
-        std::uint32_t root = k_unreached;
-        std::uint64_t root_pc = 0;
         s.root_bytes += b - a;
-        for (std::uint64_t p = a; p + 8 <= b; p += 8) {
+        std::size_t nra = 0;
+        for (std::uint64_t p = sp; p + 8 <= b && nra < s.cap_ra; p += 8) {
             std::uint64_t w;
             std::memcpy(&w, reinterpret_cast<const void*>(p), 8);
-            if (p >= sp && looks_like_return_address(exec, w)) {
-                pc = w - 1;
-                continue;
+            if (looks_like_return_address(exec, w)) {
+                s.ra_slot[nra] = p;
+                s.ra_pc[nra] = w - 1;
+                ++nra;
             }
+        }
+        std::uint32_t root = k_unreached;
+        std::uint64_t root_pc = 0;
+        std::size_t k = nra;  // ra_slot[k - 1] is the nearest return address below p
+        for (std::uint64_t p = ((b - a) / 8 - 1) * 8 + a; p >= a && p + 8 <= b; p -= 8) {
+            while (k > 0 && s.ra_slot[k - 1] >= p) --k;
+            const std::uint64_t pc = k > 0 ? s.ra_pc[k - 1] : th.pc;
+            std::uint64_t w;
+            std::memcpy(&w, reinterpret_cast<const void*>(p), 8);
             const std::uint32_t j = m.unreached_target(w);
-            if (j == k_unreached) continue;
-            if (root == k_unreached || root_pc != pc) {
-                root = m.new_root(static_cast<std::uint8_t>(RootKind::stack),
-                                  static_cast<std::uint32_t>(t), 0, p, pc);
-                root_pc = pc;
+            if (j != k_unreached) {
+                if (root == k_unreached || root_pc != pc) {
+                    root = m.new_root(static_cast<std::uint8_t>(RootKind::stack),
+                                      static_cast<std::uint32_t>(t), 0, p, pc);
+                    root_pc = pc;
+                }
+                m.reach(j, k_root_bit | root, s.roots[root].address - p);
             }
-            m.reach(j, k_root_bit | root, p - s.roots[root].address);
+            if (p < a + 8) break;
+        }
+    }
+    // 4. Registers, last: a callee-saved register usually holds a copy of what a frame owns.
+    for (std::size_t t = 0; t < s.nthreads; ++t) {
+        const ScanThread& th = s.threads[t];
+        if (!th.have_regs) continue;
+        std::uint32_t root = k_unreached;
+        for (std::uint32_t r = 0; r < th.nregs; ++r) {
+            const std::uint32_t j = m.unreached_target(th.regs[r]);
+            if (j == k_unreached) continue;
+            if (root == k_unreached) {
+                root = m.new_root(static_cast<std::uint8_t>(RootKind::registers),
+                                  static_cast<std::uint32_t>(t), 0, 0, th.pc);
+            }
+            m.reach(j, k_root_bit | root, r * 8u);
         }
     }
     // 5. The heap, breadth-first.

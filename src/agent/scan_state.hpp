@@ -91,6 +91,9 @@ struct ScanState {
     ScanThread* threads;
     ScanRoot* roots;
     MapRange* maps;  // readable ranges of the address space, sorted
+    std::uint64_t* ra_slot;  // a stack's return addresses: where they are, ascending
+    std::uint64_t* ra_pc;    // and the address minus one (inside the call)
+    std::size_t cap_ra;
 
     // ---- results ----
     std::size_t nblocks, norder, nthreads, nroots, nmaps, nclusters;

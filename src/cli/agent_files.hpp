@@ -32,8 +32,9 @@ std::vector<TimelineRow> read_timeline(const std::filesystem::path& dir, pid_t p
 // PIDs that wrote a timeline in DIR (the recorded process and its forked children).
 std::vector<pid_t> recorded_pids(const std::filesystem::path& dir);
 
-// Asks the agent in `pid` for a snapshot; returns the path it wrote. Throws util::Error when no
-// agent listens there or it reports a failure.
-std::string request_snapshot(pid_t pid, double timeout_s);
+// Asks the agent in `pid` for a snapshot; returns the path it wrote (with `command` "snapshot
+// scan": the path, then " scan=PATH pause_ms=..." or " scan-error=WHY"). Throws util::Error when
+// no agent listens there or it reports a failure.
+std::string request_snapshot(pid_t pid, double timeout_s, const char* command = "snapshot");
 
 }  // namespace leakhunt::cli
