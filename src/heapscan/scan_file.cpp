@@ -17,7 +17,7 @@ public:
     uint64_t varint() {
         uint64_t v = 0;
         for (int shift = 0; shift < 64; shift += 7) {
-            if (m_pos >= m_data.size()) fail("ends inside a number");
+            if (m_pos >= m_data.size()) fail("is truncated (ends inside a number)");
             const auto b = static_cast<uint8_t>(m_data[m_pos++]);
             v |= static_cast<uint64_t>(b & 0x7f) << shift;
             if ((b & 0x80) == 0) return v;
@@ -25,7 +25,7 @@ public:
         fail("has a number longer than 64 bits");
     }
     std::string_view bytes(uint64_t n) {
-        if (n > m_data.size() - m_pos) fail("ends inside a field");
+        if (n > m_data.size() - m_pos) fail("is truncated (ends inside a field)");
         const std::string_view v = m_data.substr(m_pos, n);
         m_pos += n;
         return v;

@@ -8,11 +8,13 @@
 //           two 64-byte Link blocks that only point to each other (indirect)
 // Prints "ready" and then blocks reading stdin (a process blocked in a syscall); exits on EOF or
 // a line "exit". With --churn N, N threads allocate and free at full speed meanwhile; with
-// --forbid-ptrace, a seccomp filter makes ptrace fail with EPERM for every thread.
+// --forbid-ptrace, a seccomp filter makes ptrace fail with EPERM for every thread; with --fork,
+// a thread forks children (that exit at once) in a loop.
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -135,6 +137,14 @@ void churn() {
     for (void* p : keep) std::free(p);
 }
 
+void fork_loop() {
+    while (!g_stop.load(std::memory_order_relaxed)) {
+        const pid_t pid = ::fork();
+        if (pid == 0) ::_exit(0);
+        if (pid > 0) ::waitpid(pid, nullptr, 0);
+    }
+}
+
 void forbid_ptrace() {
     sock_filter filter[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
@@ -152,9 +162,11 @@ void forbid_ptrace() {
 
 int main(int argc, char** argv) {
     int churners = 0;
+    bool forking = false;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--churn") == 0 && i + 1 < argc) churners = std::atoi(argv[++i]);
         if (std::strcmp(argv[i], "--forbid-ptrace") == 0) forbid_ptrace();
+        if (std::strcmp(argv[i], "--fork") == 0) forking = true;
     }
     fill_sessions();
     leak_buffers();
@@ -166,6 +178,7 @@ int main(int argc, char** argv) {
     while (g_ready.load() < 2) ::usleep(1000);
     std::vector<std::thread> churn_threads;
     for (int i = 0; i < churners; ++i) churn_threads.emplace_back(churn);
+    if (forking) churn_threads.emplace_back(fork_loop);
     std::printf("ready\n");
     std::fflush(stdout);
     char line[64];
