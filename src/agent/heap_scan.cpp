@@ -30,8 +30,11 @@ namespace leakhunt::agent {
 namespace {
 
 constexpr std::size_t k_max_modules = 1024;
-constexpr std::size_t k_max_threads = 8192;
-constexpr std::size_t k_max_roots = 1u << 20;
+constexpr std::size_t k_max_threads = 4096;
+constexpr std::size_t k_max_roots = 1u << 18;
+constexpr std::size_t k_max_clusters = 1u << 18;
+// Distinct path shapes kept; past it, blocks count with their discoverer's shape.
+constexpr std::size_t k_max_shapes = 1u << 18;
 constexpr std::size_t k_max_maps = 1u << 16;
 constexpr std::size_t k_max_return_addresses = 1u << 16;  // per stack
 constexpr std::uint32_t k_max_shape_depth = 48;
@@ -310,8 +313,8 @@ bool write_heap_scan(const char* path, const char* reason, bool caller_is_root, 
             unmap_memory(scratch.areas[scratch.count].p, scratch.areas[scratch.count].n);
         }
         s.cap_blocks = want;
-        s.cap_dir = 4 * want + 64;
-        s.cap_clusters = want + 16;
+        s.cap_clusters = want + 16 < k_max_clusters ? want + 16 : k_max_clusters;
+        s.cap_dir = 2 * want + 2 * s.cap_clusters + 64;
         s.cap_threads = k_max_threads;
         s.cap_roots = k_max_roots;
         s.cap_maps = k_max_maps;
@@ -355,7 +358,6 @@ bool write_heap_scan(const char* path, const char* reason, bool caller_is_root, 
         }
         return false;
     }
-    const std::uint64_t scratch_bytes = scratch.bytes;
 
     // ---- with the program running again: per-site totals and shapes ----
     std::uint32_t max_stack = 0;
@@ -365,23 +367,18 @@ bool write_heap_scan(const char* path, const char* reason, bool caller_is_root, 
     auto* site = scratch.get<std::uint64_t>((max_stack + 1) * 6);  // reach n/b, direct n/b, indirect n/b
     auto* used_root = scratch.get<std::uint8_t>(s.nroots + 1);
     Shapes sh{};
-    sh.cap = s.norder + 1;
+    sh.cap = s.norder + 1 < k_max_shapes ? s.norder + 1 : k_max_shapes;
     sh.index_cap = 16;
     while (sh.index_cap < 2 * sh.cap) sh.index_cap *= 2;
     const std::size_t words = sh.cap + 1;
     sh.parent = scratch.get<std::uint32_t>(words * 6);
     sh.count = scratch.get<std::uint64_t>(words * 4);
-    sh.index = s.dir;  // the directory is no longer needed; it has room for 4 n + 64 entries
-    if (site == nullptr || used_root == nullptr || sh.parent == nullptr || sh.count == nullptr ||
-        sh.index_cap > s.cap_dir) {
-        sh.index = sh.index_cap <= s.cap_dir ? s.dir : nullptr;
-    }
+    sh.index = scratch.get<std::uint32_t>(sh.index_cap);
     if (site == nullptr || used_root == nullptr || sh.parent == nullptr || sh.count == nullptr ||
         sh.index == nullptr) {
         std::snprintf(msg, msg_size, "no memory for the heap scan's summary");
         return false;
     }
-    std::memset(sh.index, 0, sizeof(std::uint32_t) * sh.index_cap);
     sh.root = sh.parent + words;
     sh.stack = sh.root + words;
     sh.offset = sh.stack + words;
@@ -446,6 +443,7 @@ bool write_heap_scan(const char* path, const char* reason, bool caller_is_root, 
     fig.bytes = s.total_bytes;
 
     // ---- the file ----
+    const std::uint64_t scratch_bytes = scratch.bytes;  // mapped; untouched pages cost nothing
     format::Buffer out{nullptr, 0, 0, grow_mapped, false};
     namespace pb = format::pb;
     using format::ScanTag;
