@@ -526,6 +526,10 @@ bool write_heap_scan(const char* path, const char* reason, bool caller_is_root, 
             pb::varint(o, root.address);
             pb::varint(o, root.pc);
             pb::varint(o, root.tls_module);
+            std::uint64_t ncallers = 0;
+            while (ncallers < 3 && root.callers[ncallers] != 0) ++ncallers;
+            pb::varint(o, ncallers);
+            for (std::uint64_t c = 0; c < ncallers; ++c) pb::varint(o, root.callers[c]);
         });
         ++records;
     }

@@ -64,7 +64,7 @@ struct Marker {
     std::uint32_t new_root(std::uint8_t kind, std::uint32_t owner, std::uint32_t tls_module,
                            std::uint64_t address, std::uint64_t pc) {
         if (s.nroots == s.cap_roots) return static_cast<std::uint32_t>(s.nroots - 1);
-        s.roots[s.nroots] = ScanRoot{kind, owner, tls_module, address, pc};
+        s.roots[s.nroots] = ScanRoot{kind, owner, tls_module, address, pc, {0, 0, 0}};
         return static_cast<std::uint32_t>(s.nroots++);
     }
 
@@ -276,6 +276,9 @@ void mark_all(ScanState& s) {
                     root = m.new_root(static_cast<std::uint8_t>(RootKind::stack),
                                       static_cast<std::uint32_t>(t), 0, p, pc);
                     root_pc = pc;
+                    for (std::size_t c = 0; c < 3 && k + c < nra; ++c) {
+                        s.roots[root].callers[c] = s.ra_pc[k + c];
+                    }
                 }
                 m.reach(j, k_root_bit | root, s.roots[root].address - p);
             }

@@ -45,6 +45,7 @@ struct ScanRoot {
     std::uint32_t tls_module;  // TLS roots: module index + 1; 0 = the thread control block
     std::uint64_t address;    // the slot (TLS: offset inside the module's block)
     std::uint64_t pc;         // stack roots: an address inside the frame's function
+    std::uint64_t callers[3];  // stack roots: the return addresses above it (its callers), 0 = none
 };
 
 struct ScanBlock {

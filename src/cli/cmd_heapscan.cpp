@@ -136,8 +136,11 @@ int run_paths(const PathsArgs& args) {
             }
             std::printf("  %s (%s): %s\n", blocks_text(p.count).c_str(), bytes_text(p.bytes).c_str(),
                         p.root.c_str());
-            for (const auto& h : p.hops) {
-                std::printf("      -> at %s: %s%s\n", offset_text(h).c_str(), h.site.label().c_str(),
+            for (size_t k = 0; k < p.hops.size(); ++k) {
+                const auto& h = p.hops[k];
+                // The first hop's pointer is the root's own slot, named above.
+                const std::string at = k == 0 ? "" : "at " + offset_text(h) + ": ";
+                std::printf("      -> %s%s%s\n", at.c_str(), h.site.label().c_str(),
                             h.repeated ? " [a chain of these]" : "");
             }
         }

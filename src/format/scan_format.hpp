@@ -19,7 +19,8 @@
 //   root      id, kind (RootKind), owner (module index for globals, thread index otherwise),
 //             address (runtime slot address; for TLS: offset in the module's TLS block), pc
 //             (stack roots: an address in the frame's function, 0 if unknown), tls_module
-//             (TLS roots: module index + 1, 0 = the thread control block)
+//             (TLS roots: module index + 1, 0 = the thread control block), ncallers, ncallers x
+//             pc (stack roots: return addresses above the slot, the frame's callers, minus one)
 //   shape     id, parent (shape id, 0 = starts at a root), root (root id when parent is 0),
 //             stack (allocation site of the blocks at this hop), offset (of the pointer inside
 //             the parent block or from the root slot), flags (1 = offsets differ between the

@@ -149,6 +149,9 @@ ScanFile parse_scan_file(std::string_view data, const std::string& name) {
                 r.address = c.varint();
                 r.pc = c.varint();
                 r.tls_module = c.varint();
+                const uint64_t ncallers = c.varint();
+                if (ncallers > 16) c.fail("has too many callers");
+                for (uint64_t i = 0; i < ncallers; ++i) r.callers.push_back(c.varint());
                 f.roots[r.id] = r;
                 break;
             }

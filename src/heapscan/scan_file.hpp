@@ -53,6 +53,7 @@ struct ScanRoot {
     uint64_t address = 0;  // slot address; TLS: offset in the module's TLS block or the TCB
     uint64_t pc = 0;       // stack: an address in the frame's function
     uint64_t tls_module = 0;  // TLS: module index + 1; 0 = thread control block
+    std::vector<uint64_t> callers;  // stack: the frame's callers (return address - 1), nearest first
 };
 
 struct ScanShape {

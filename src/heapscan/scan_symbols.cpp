@@ -24,6 +24,14 @@ bool is_library_frame(const symbolize::Frame& f) {
            n.starts_with("__cxx");
 }
 
+// The C and C++ runtime and the loader: frames there are rarely the holder the user means.
+bool is_system_module(const std::string& module) {
+    return module.starts_with("libc.so") || module.starts_with("libc-") ||
+           module.starts_with("ld-linux") || module.starts_with("libpthread") ||
+           module.starts_with("libstdc++") || module.starts_with("libgcc_s") ||
+           module.starts_with("libm.so");
+}
+
 }  // namespace
 
 std::string short_function(const std::string& name) {
@@ -190,15 +198,25 @@ std::string ScanSymbols::root(const ScanRoot& r) {
         case RootKind::registers:
             return fmt::format("registers of {}", thread_name(r.owner));
         case RootKind::stack: {
-            std::string where;
-            if (r.pc != 0) {
-                const auto fs = frames(r.pc);
-                // The outermost function at that pc: inlined helpers are folded into it.
-                const auto& f = fs.back();
-                where = f.function.empty() ? f.display_name() : short_function(f.function);
-                if (!f.file.empty() && f.line > 0) {
+            // The slot's frame, or, when that is the C library's (a callee-saved register spilled
+            // by clock_nanosleep, say), the first caller in the program's own code.
+            std::vector<uint64_t> chain;
+            if (r.pc != 0) chain.push_back(r.pc);
+            chain.insert(chain.end(), r.callers.begin(), r.callers.end());
+            std::string where, inner;
+            for (size_t i = 0; i < chain.size() && where.empty(); ++i) {
+                const auto fs = frames(chain[i]);
+                const auto& f = fs.back();  // the outermost function: inlined helpers fold into it
+                const std::string name = f.function.empty() ? f.display_name() : short_function(f.function);
+                if (is_system_module(f.module) && i + 1 < chain.size()) {
+                    if (inner.empty()) inner = name;
+                    continue;
+                }
+                where = name;
+                if (!fs.front().file.empty() && fs.front().line > 0) {
                     where += fmt::format(" ({}:{})", base_name(fs.front().file), fs.front().line);
                 }
+                if (!inner.empty()) where += fmt::format(" (the slot is in the frame of {}, which it called)", inner);
             }
             return where.empty() ? fmt::format("stack of {}", thread_name(r.owner))
                                  : fmt::format("stack of {} in {}", thread_name(r.owner), where);

@@ -23,10 +23,10 @@ ScanFile scan() {
         .record(ScanTag::stack, 1u, 1u, 0x10100u)
         .record(ScanTag::stack, 2u, 1u, 0x10200u)
         // two slots of one global (same name: one path), a worker's stack, its TLS block
-        .record(ScanTag::root, 0u, 1u, 0u, 0x10040u, 0u, 0u)
-        .record(ScanTag::root, 1u, 1u, 0u, 0x10040u, 0u, 0u)
-        .record(ScanTag::root, 2u, 4u, 1u, 0x7ff0u, 0u, 0u)
-        .record(ScanTag::root, 3u, 2u, 1u, 0x10u, 0u, 1u)
+        .record(ScanTag::root, 0u, 1u, 0u, 0x10040u, 0u, 0u, 0u)
+        .record(ScanTag::root, 1u, 1u, 0u, 0x10040u, 0u, 0u, 0u)
+        .record(ScanTag::root, 2u, 4u, 1u, 0x7ff0u, 0u, 0u, 0u)
+        .record(ScanTag::root, 3u, 2u, 1u, 0x10u, 0u, 1u, 0u)
         // global -> stack 1 (array) -> stack 2 (x300), via both slots
         .record(ScanTag::shape, 1u, 0u, 0u, 1u, 0u, 0u, 1u, 4096u, 301u, 4096u + 300u * 64u)
         .record(ScanTag::shape, 2u, 1u, 0u, 2u, 8u, 1u, 300u, 300u * 64u, 300u, 300u * 64u)

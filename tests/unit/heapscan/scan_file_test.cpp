@@ -29,7 +29,7 @@ ScanBuilder valid() {
                 0x1000u, 0x2000u, 5u, 0x3000u, 0x4000u, 3u)
         .record(ScanTag::thread, 0u, 42u, std::string("app"))
         .record(ScanTag::stack, 1u, 2u, 0x1100u, 0x1200u)
-        .record(ScanTag::root, 3u, 1u, 0u, 0x3010u, 0u, 0u)
+        .record(ScanTag::root, 3u, 1u, 0u, 0x3010u, 0u, 0u, 0u)
         .record(ScanTag::shape, 1u, 0u, 3u, 1u, 0u, 0u, 1u, 100u, 5u, 500u)
         .record(ScanTag::shape, 2u, 1u, 0u, 1u, 8u, 3u, 4u, 400u, 4u, 400u)
         .record(ScanTag::leak, 1u, 2u, 64u, 3u, 96u)
@@ -91,7 +91,7 @@ TEST(ParseScanFile, RejectsDanglingReferences) {
     c.summary().record(ScanTag::shape, 2u, 0u, 0u, 1u, 0u, 0u, 1u, 8u, 1u, 8u);
     EXPECT_NE(error_of(c.finish()).find("shape record is out of order"), std::string::npos);
     ScanBuilder d;
-    d.summary().record(ScanTag::root, 1u, 4u, 3u, 0u, 0u, 0u);
+    d.summary().record(ScanTag::root, 1u, 4u, 3u, 0u, 0u, 0u, 0u);
     EXPECT_NE(error_of(d.finish()).find("root 1 names thread 3"), std::string::npos);
 }
 
