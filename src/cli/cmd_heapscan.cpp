@@ -5,6 +5,7 @@
 // prints the unreachable blocks in the format of LeakSanitizer.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 
@@ -48,6 +49,7 @@ nlohmann::json site_json(const heapscan::SiteName& s) {
 struct PathsArgs {
     std::string file;
     std::string site;
+    std::string base;
     int top = 5;
     int paths = 5;
     bool json = false;
@@ -77,6 +79,16 @@ int run_paths(const PathsArgs& args) {
                                    e.what());
         }
     }
+    std::optional<heapscan::ScanFile> base;
+    if (!args.base.empty()) {
+        base = heapscan::read_scan_file(heapscan::scan_path_for(args.base));
+        if (base->summary.pid != scan.summary.pid) {
+            throw util::UsageError("--base {} is a scan of pid {}, not of pid {}: allocation "
+                                   "sites can only be compared within one process",
+                                   args.base, base->summary.pid, scan.summary.pid);
+        }
+        options.base = &*base;
+    }
     const auto report = heapscan::build_retention(scan, symbols, options);
     for (const auto& w : symbols.warnings()) warn(w);
     const auto max_paths = static_cast<size_t>(args.paths);
@@ -102,6 +114,7 @@ int run_paths(const PathsArgs& args) {
             }
             std::printf("%s\n", nlohmann::json{{"type", "site"}, {"site", site_json(s.site)},
                                                {"count", s.count}, {"bytes", s.bytes},
+                                               {"growth_bytes", s.growth_bytes},
                                                {"paths", paths}}
                                     .dump()
                                     .c_str());
@@ -124,8 +137,12 @@ int run_paths(const PathsArgs& args) {
     if (report.holders.size() > 10) std::printf("  ... and %zu more roots\n", report.holders.size() - 10);
     std::printf("\n");
     for (const auto& s : report.sites) {
-        std::printf("%s (%s) allocated in %s are held by:\n", blocks_text(s.count).c_str(),
-                    bytes_text(s.bytes).c_str(), s.site.label().c_str());
+        const std::string grew =
+            base ? fmt::format(", {}{} since the base scan", s.growth_bytes >= 0 ? "+" : "",
+                               util::format_bytes(static_cast<double>(s.growth_bytes)))
+                 : "";
+        std::printf("%s (%s%s) allocated in %s are held by:\n", blocks_text(s.count).c_str(),
+                    bytes_text(s.bytes).c_str(), grew.c_str(), s.site.label().c_str());
         uint64_t rest_count = 0, rest_bytes = 0;
         for (size_t i = 0; i < s.paths.size(); ++i) {
             const auto& p = s.paths[i];
@@ -250,6 +267,9 @@ Runner add_paths(CLI::App& app) {
         ->required();
     cmd->add_option("--site", args->site,
                     "Only allocation sites with a frame whose function matches this regex");
+    cmd->add_option("--base", args->base,
+                    "An earlier scan of the same process: rank the sites by how much they grew "
+                    "since (default: by the bytes they hold)");
     cmd->add_option("--top", args->top, "Show this many allocation sites (default 5; 0: all)")
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--paths", args->paths, "Paths shown per site (default 5; 0: all)")

@@ -26,8 +26,19 @@ RetentionReport build_retention(const ScanFile& scan, ScanSymbols& symbols,
         return a.bytes != b.bytes ? a.bytes > b.bytes : a.root < b.root;
     });
 
+    // Stack ids are interned once per process and never reused, so the same id names the same
+    // site in an earlier scan of the same process.
+    std::map<uint64_t, uint64_t> before;
+    if (options.base != nullptr) {
+        for (const auto& site : options.base->sites) before[site.stack] = site.bytes;
+    }
+    auto growth = [&](const ScanSite& s) {
+        auto it = before.find(s.stack);
+        return static_cast<int64_t>(s.bytes) - static_cast<int64_t>(it == before.end() ? 0 : it->second);
+    };
     std::vector<ScanSite> sites = scan.sites;
-    std::sort(sites.begin(), sites.end(), [](const ScanSite& a, const ScanSite& b) {
+    std::sort(sites.begin(), sites.end(), [&](const ScanSite& a, const ScanSite& b) {
+        if (options.base != nullptr && growth(a) != growth(b)) return growth(a) > growth(b);
         return a.bytes != b.bytes ? a.bytes > b.bytes : a.stack < b.stack;
     });
     report.sites_total = sites.size();
@@ -50,6 +61,7 @@ RetentionReport build_retention(const ScanFile& scan, ScanSymbols& symbols,
         out.site = symbols.site(site.stack);
         out.count = site.count;
         out.bytes = site.bytes;
+        out.growth_bytes = growth(site);
         std::map<std::string, RetentionPath> paths;
         for (const ScanShape* end : by_stack[site.stack]) {
             std::vector<const ScanShape*> chain;

@@ -39,6 +39,7 @@ struct SiteRetention {
     uint64_t stack = 0;
     SiteName site;
     uint64_t count = 0, bytes = 0;  // reachable blocks allocated at this site
+    int64_t growth_bytes = 0;        // bytes - bytes in the base scan (with a base)
     std::vector<RetentionPath> paths;  // biggest first
 };
 
@@ -51,6 +52,8 @@ struct RetentionReport {
 struct RetentionOptions {
     std::optional<std::regex> site;  // keep sites with a frame whose function matches
     size_t top = 5;                  // sites shown; 0 = all
+    // An earlier scan of the same process: sites are then ranked by how much they grew since.
+    const ScanFile* base = nullptr;
 };
 
 RetentionReport build_retention(const ScanFile& scan, ScanSymbols& symbols,

@@ -91,6 +91,15 @@ class HeapScan(Case):
 
     def test_names_global_tls_and_stack_holders(self):
         p = self.start_victim()
+        # The main thread is blocked in read(2) on its stdin pipe while it is scanned; finish()
+        # then proves the read went on (the interrupted syscall was restarted).
+        for _ in range(100):
+            with open(f"/proc/{p.pid}/syscall") as f:
+                if f.read().startswith("0 "):
+                    break
+            time.sleep(0.02)
+        else:
+            self.fail("the victim's main thread is not blocked in read")
         scan = self.scan(p.pid)
         # (a) the global vector: g_sessions -> its buffer -> 1000 Session blocks
         s = self.paths(scan, "^make_session")
@@ -125,6 +134,12 @@ class HeapScan(Case):
         self.assertIn("global g_sessions", holders)
         self.assertIn("1,000 blocks (78.1 KiB) allocated in make_session (heapscan_holders.cpp:",
                       r.stdout)
+        # A second scan against the first: nothing grew.
+        later = self.scan(p.pid)
+        r = run(["paths", later, "--base", scan, "--site", "^make_session", "--json"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        site = [x for x in json_lines(r.stdout) if x["type"] == "site"][0]
+        self.assertEqual(site["growth_bytes"], 0)
         self.finish(p)
 
     def test_leaks_direct_indirect_and_cycles(self):

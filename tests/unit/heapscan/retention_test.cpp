@@ -86,6 +86,22 @@ TEST(BuildRetention, SiteFilterAndTop) {
     EXPECT_EQ(r.sites[0].stack, 2u);
 }
 
+TEST(BuildRetention, RanksByGrowthSinceABase) {
+    const ScanFile f = scan();
+    // In the base, stack 2 already held all its bytes and stack 1 none: stack 1 grew most.
+    ScanBuilder b;
+    b.summary().record(ScanTag::site, 2u, 311u, 311u * 64u);
+    const ScanFile base = parse_scan_file(b.finish(), "base.scan");
+    ScanSymbols symbols(f);
+    RetentionOptions o;
+    o.base = &base;
+    const auto r = build_retention(f, symbols, o);
+    ASSERT_EQ(r.sites.size(), 2u);
+    EXPECT_EQ(r.sites[0].stack, 1u);
+    EXPECT_EQ(r.sites[0].growth_bytes, 8192);
+    EXPECT_EQ(r.sites[1].growth_bytes, 0);
+}
+
 TEST(BuildLeaks, DirectFirstThenBiggest) {
     const auto r = build_leaks(scan());
     ASSERT_EQ(r.entries.size(), 3u);
