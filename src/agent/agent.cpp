@@ -95,7 +95,9 @@ __attribute__((destructor(101))) void agent_fini() {
     RecursionGuard guard;
     stop_writer();
     char msg[4300];
-    if (!write_snapshot("exit", msg, sizeof msg)) say(msg);
+    const SnapshotScan scan = g_config.leak_check ? SnapshotScan::yes : SnapshotScan::no;
+    if (!write_snapshot("exit", msg, sizeof msg, scan)) say(msg);
+    else if (const char* err = std::strstr(msg, " scan-error="); err != nullptr) say(err + 1);
     // Hooks keep working for later destructors; only the writing is over.
 }
 

@@ -40,6 +40,9 @@ void read_config(Config& c) {
         c.follow_children = std::strcmp(f, "1") == 0;
     }
     if (parse_u64(std::getenv("LEAKHUNT_SEED"), v)) c.seed = v;
+    if (const char* f = std::getenv("LEAKHUNT_LEAK_CHECK"); f != nullptr) {
+        c.leak_check = std::strcmp(f, "1") == 0;
+    }
 }
 
 }  // namespace leakhunt::agent

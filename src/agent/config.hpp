@@ -7,6 +7,7 @@
 //   LEAKHUNT_DEPTH            maximum stack depth (default 64, at most 256)
 //   LEAKHUNT_FOLLOW_CHILDREN  1 = keep the agent in LD_PRELOAD for programs this one execs
 //   LEAKHUNT_SEED             seed of the sampler (for reproducible tests; default: random)
+//   LEAKHUNT_LEAK_CHECK       1 = scan the heap at exit (full mode only) and write the scan file
 // Plain data; written once before any thread exists.
 #pragma once
 
@@ -22,6 +23,7 @@ struct Config {
     std::size_t depth = 64;
     bool follow_children = false;
     std::uint64_t seed = 0;
+    bool leak_check = false;
     bool full() const { return sample_interval == 1; }
     bool enabled() const { return sample_interval != 0; }
 };

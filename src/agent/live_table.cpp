@@ -103,4 +103,17 @@ void LiveTable::unlock_all() {
     for (auto& s : m_shards) s.lock.unlock();
 }
 
+bool LiveTable::any_locked() const {
+    for (const auto& s : m_shards) {
+        if (s.lock.is_locked()) return true;
+    }
+    return false;
+}
+
+std::size_t LiveTable::approx_count() const {
+    std::size_t n = 0;
+    for (const auto& s : m_shards) n += s.used;
+    return n;
+}
+
 }  // namespace leakhunt::agent

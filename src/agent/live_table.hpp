@@ -31,6 +31,21 @@ public:
     void lock_all();
     void unlock_all();
 
+    // For the heap scan, with every other thread stopped: true if a stopped thread holds a
+    // shard's lock (the table may then be mid-update and must not be read).
+    bool any_locked() const;
+    // Recorded blocks, with the other threads stopped and no lock held: f(ptr, size, stack).
+    template <typename F>
+    void for_each(F&& f) const {
+        for (const auto& s : m_shards) {
+            for (std::size_t i = 0; i < s.capacity; ++i) {
+                if (s.slots[i].ptr != 0) f(s.slots[i].ptr, s.slots[i].size, s.slots[i].stack);
+            }
+        }
+    }
+    // Blocks recorded now (racy, a sizing hint).
+    std::size_t approx_count() const;
+
 private:
     // Each shard's first array is a page; 1024 of them is 4 MiB in full mode.
     static constexpr std::size_t k_shards = 1024;

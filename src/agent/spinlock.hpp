@@ -27,6 +27,8 @@ public:
         }
     }
     void unlock() { m_locked.store(false, std::memory_order_release); }
+    // For the heap scan, which looks at the locks of stopped threads.
+    bool is_locked() const { return m_locked.load(std::memory_order_acquire); }
 
 private:
     std::atomic<bool> m_locked{false};

@@ -117,6 +117,14 @@ void StackTable::lock_all() {
     m_arena_lock.lock();
 }
 
+bool StackTable::any_locked() const {
+    if (m_arena_lock.is_locked()) return true;
+    for (const auto& s : m_shards) {
+        if (s.lock.is_locked()) return true;
+    }
+    return false;
+}
+
 void StackTable::unlock_all() {
     m_arena_lock.unlock();
     for (auto& s : m_shards) s.lock.unlock();

@@ -38,6 +38,8 @@ public:
     // Around fork(): no lock may be held by another thread in the child.
     void lock_all();
     void unlock_all();
+    // For the heap scan, with every other thread stopped: a stopped thread holds a lock.
+    bool any_locked() const;
 
 private:
     static constexpr std::size_t k_shards = 256;

@@ -24,6 +24,7 @@
 
 #include "agent/config.hpp"
 #include "agent/guard.hpp"
+#include "agent/heap_scan.hpp"
 #include "agent/memory.hpp"
 #include "agent/recorder.hpp"
 #include "format/agent_protocol.hpp"
@@ -370,7 +371,9 @@ void serve_client(int listen_fd) {
         }
         if (std::strncmp(cmd, "snapshot", 8) == 0) {
             char msg[4300];
-            const bool ok = write_snapshot("request", msg, sizeof msg);
+            const bool scan = std::strncmp(cmd, "snapshot scan", 13) == 0;
+            const bool ok = write_snapshot("request", msg, sizeof msg,
+                                           scan ? SnapshotScan::yes : SnapshotScan::no);
             std::snprintf(reply, sizeof reply, "%s %s\n", ok ? "ok" : "error", msg);
         } else if (std::strncmp(cmd, "status", 6) == 0) {
             std::snprintf(reply, sizeof reply, "ok pid=%d interval=%llu out=%s\n", ::getpid(),
@@ -423,15 +426,41 @@ void* writer_main(void*) {
 
 }  // namespace
 
-bool write_snapshot(const char* reason, char* msg, std::size_t msg_size) {
+bool write_snapshot(const char* reason, char* msg, std::size_t msg_size, SnapshotScan scan) {
     RecursionGuard guard;
     pthread_mutex_lock(&g_snapshot_mutex);
+    const unsigned seq = g_seq++;
+    // The scan first (the pprof then counts the same stacks); the snapshot is written even if the
+    // scan fails, and the reply says why.
+    char scan_note[4300] = "";
+    if (scan == SnapshotScan::yes) {
+        char scan_path[4200], scan_msg[4000];
+        std::snprintf(scan_path, sizeof scan_path, "%s/heap.%d.%04u.scan", g_config.out_dir,
+                      ::getpid(), seq);
+        ScanFigures fig;
+        if (!g_config.full()) {
+            std::snprintf(scan_note, sizeof scan_note,
+                          " scan-error=the heap scan needs full mode (record --all, "
+                          "LEAKHUNT_SAMPLE_INTERVAL=1)");
+        } else if (write_heap_scan(scan_path, reason, std::strcmp(reason, "exit") == 0, fig,
+                                   scan_msg, sizeof scan_msg)) {
+            std::snprintf(scan_note, sizeof scan_note,
+                          " scan=%s pause_ms=%.1f blocks=%llu direct_leaks=%llu direct_bytes=%llu "
+                          "indirect_leaks=%llu indirect_bytes=%llu",
+                          scan_path, fig.pause_ms, static_cast<unsigned long long>(fig.blocks),
+                          static_cast<unsigned long long>(fig.direct_count),
+                          static_cast<unsigned long long>(fig.direct_bytes),
+                          static_cast<unsigned long long>(fig.indirect_count),
+                          static_cast<unsigned long long>(fig.indirect_bytes));
+        } else {
+            std::snprintf(scan_note, sizeof scan_note, " scan-error=%s", scan_msg);
+        }
+    }
     MappedBuffer pprof, gz;
     Totals totals;
     bool ok = encode_snapshot(pprof.b, totals);
     char path[4200], tmp[4300];
-    std::snprintf(path, sizeof path, "%s/heap.%d.%04u.pb.gz", g_config.out_dir, ::getpid(),
-                  g_seq++);
+    std::snprintf(path, sizeof path, "%s/heap.%d.%04u.pb.gz", g_config.out_dir, ::getpid(), seq);
     if (ok) {
         format::gzip_stored(pprof.b.data, pprof.b.size, gz.b);
         ok = !gz.b.failed;
@@ -450,7 +479,7 @@ bool write_snapshot(const char* reason, char* msg, std::size_t msg_size) {
         std::snprintf(msg, msg_size, "out of memory while encoding the snapshot");
     }
     if (ok) {
-        std::snprintf(msg, msg_size, "%s", path);
+        std::snprintf(msg, msg_size, "%s%s", path, scan_note);
         const char* base = std::strrchr(path, '/');
         append_timeline(reason, base != nullptr ? base + 1 : path, totals);
     }

@@ -17,8 +17,13 @@ void start_writer();
 void stop_writer();
 // After fork(), in the child: the parent's thread does not exist here; start our own.
 void writer_after_fork_child();
+enum class SnapshotScan { no, yes };
+
 // Writes a snapshot now; `reason` goes into the timeline. Returns false on failure, with the
-// path (or the error) in `msg`.
-bool write_snapshot(const char* reason, char* msg, std::size_t msg_size);
+// path (or the error) in `msg`. With a scan (full mode only), the heap scan file
+// heap.PID.NNNN.scan is written too and `msg` goes on with " scan=PATH pause_ms=..." or
+// " scan-error=WHY" (the snapshot itself is written either way).
+bool write_snapshot(const char* reason, char* msg, std::size_t msg_size,
+                    SnapshotScan scan = SnapshotScan::no);
 
 }  // namespace leakhunt::agent

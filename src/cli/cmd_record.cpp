@@ -12,6 +12,7 @@
 #include "cli/agent_files.hpp"
 #include "cli/child_process.hpp"
 #include "cli/commands.hpp"
+#include "cli/heapscan_view.hpp"
 #include "cli/common.hpp"
 #include "util/error.hpp"
 #include "util/units.hpp"
@@ -26,7 +27,28 @@ struct RecordArgs {
     std::string snapshot_every;
     int depth = 64;
     bool follow_children = false;
+    bool leak_check = false;
 };
+
+// --leak-check: the LeakSanitizer-style report of each process's exit scan; true if any leaked.
+bool report_exit_leaks(const std::filesystem::path& dir) {
+    bool leaked = false, any = false;
+    for (pid_t pid : recorded_pids(dir)) {
+        for (const auto& row : read_timeline(dir, pid)) {
+            if (row.reason != "exit") continue;
+            std::string scan = row.snapshot;
+            if (scan.ends_with(".pb.gz")) scan = scan.substr(0, scan.size() - 6) + ".scan";
+            if (!std::filesystem::exists(dir / scan)) continue;
+            any = true;
+            leaked = print_leaks(dir / scan, stderr, false) > 0 || leaked;
+        }
+    }
+    if (!any) {
+        warn("--leak-check: no exit scan was written (the program ended through _exit or a "
+             "signal, or the scan failed: see the agent's message above)");
+    }
+    return leaked;
+}
 
 int run_record(const RecordArgs& args) {
     const auto& command = trailing_command();
@@ -34,6 +56,9 @@ int run_record(const RecordArgs& args) {
     if (args.all && !args.sample_interval.empty()) {
         throw util::UsageError("--all and --sample-interval contradict each other (--all = "
                                "--sample-interval 1)");
+    }
+    if (args.leak_check && !args.all && args.sample_interval != "1") {
+        throw util::UsageError("--leak-check needs --all: the heap scan must know every live block");
     }
     if (args.depth < 1 || args.depth > 256) {
         throw util::UsageError("--depth {}: use 1 to 256", args.depth);
@@ -64,6 +89,7 @@ int run_record(const RecordArgs& args) {
     ::setenv("LEAKHUNT_SNAPSHOT_EVERY", fmt::format("{}", every).c_str(), 1);
     ::setenv("LEAKHUNT_DEPTH", std::to_string(args.depth).c_str(), 1);
     ::setenv("LEAKHUNT_FOLLOW_CHILDREN", args.follow_children ? "1" : "0", 1);
+    ::setenv("LEAKHUNT_LEAK_CHECK", args.leak_check ? "1" : "0", 1);
 
     // The program keeps our terminal and process group: ^C reaches it directly, as without us;
     // we wait for it to end rather than die first.
@@ -110,6 +136,8 @@ int run_record(const RecordArgs& args) {
              "--snapshot-every interval passed");
     }
     std::fprintf(stderr, "leakhunt: the program %s\n", describe_wait_status(status).c_str());
+    const bool leaked = args.leak_check && report_exit_leaks(dir);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && leaked) return k_exit_leak;
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return k_exit_error;
@@ -118,12 +146,42 @@ int run_record(const RecordArgs& args) {
 struct SnapshotArgs {
     int pid = 0;
     std::string timeout = "30s";
+    bool scan = false;
 };
+
+// "key=value" from the agent's reply, up to the next " key=" (values are paths and numbers; an
+// error text runs to the end).
+std::string reply_field(const std::string& reply, const std::string& key) {
+    const size_t at = reply.find(" " + key + "=");
+    if (at == std::string::npos) return {};
+    const size_t start = at + key.size() + 2;
+    if (key == "scan-error") return reply.substr(start);
+    return reply.substr(start, reply.find(' ', start) - start);
+}
 
 int run_snapshot(const SnapshotArgs& args) {
     if (args.pid <= 0) throw util::UsageError("snapshot needs a PID");
-    const std::string path = request_snapshot(args.pid, parse_duration_option("--timeout", args.timeout));
-    std::printf("%s\n", path.c_str());
+    const double timeout = parse_duration_option("--timeout", args.timeout);
+    const std::string reply =
+        request_snapshot(args.pid, timeout, args.scan ? "snapshot scan" : "snapshot");
+    std::printf("%s\n", reply.substr(0, reply.find(' ')).c_str());
+    if (!args.scan) return k_exit_ok;
+    if (const std::string err = reply_field(reply, "scan-error"); !err.empty()) {
+        std::fflush(stdout);
+        throw util::Error("the snapshot was written, but the heap scan of process {} failed: {}",
+                          args.pid, err);
+    }
+    const std::string scan = reply_field(reply, "scan");
+    std::printf("%s\n", scan.c_str());
+    std::fprintf(stderr,
+                 "leakhunt: heap scan of pid %d: %s blocks, threads stopped for %s ms; leaks: %s "
+                 "direct (%s bytes), %s indirect (%s bytes). Next: leakhunt paths %s; leakhunt "
+                 "leaks %s\n",
+                 args.pid, reply_field(reply, "blocks").c_str(),
+                 reply_field(reply, "pause_ms").c_str(), reply_field(reply, "direct_leaks").c_str(),
+                 reply_field(reply, "direct_bytes").c_str(),
+                 reply_field(reply, "indirect_leaks").c_str(),
+                 reply_field(reply, "indirect_bytes").c_str(), scan.c_str(), scan.c_str());
     return k_exit_ok;
 }
 
@@ -144,6 +202,9 @@ Runner add_record(CLI::App& app) {
     cmd->add_option("--depth", args->depth, "Maximum stack depth (default 64, at most 256)");
     cmd->add_flag("--follow-children", args->follow_children,
                   "Keep the agent in programs this one execs (forked children always have it)");
+    cmd->add_flag("--leak-check", args->leak_check,
+                  "With --all: scan the heap at exit and print the unreachable blocks as "
+                  "LeakSanitizer does (exit 3 if the program exited 0 but leaked)");
     cmd->footer("  -- CMD ARGS   the program to run");
     return [args] { return run_record(*args); };
 }
@@ -154,6 +215,9 @@ Runner add_snapshot(CLI::App& app) {
         "snapshot", "Ask a program running under the agent for a heap snapshot now");
     cmd->add_option("pid", args->pid, "The process (started with `leakhunt record`)")->required();
     cmd->add_option("--timeout", args->timeout, "How long to wait for the agent (default 30s)");
+    cmd->add_flag("--scan", args->scan,
+                  "Also scan the heap (program recorded with --all): stop the threads, find what "
+                  "is reachable from the roots, write heap.PID.NNNN.scan for `paths` and `leaks`");
     return [args] { return run_snapshot(*args); };
 }
 

@@ -21,5 +21,7 @@ Runner add_report(CLI::App& app);
 Runner add_serve(CLI::App& app);
 Runner add_rules(CLI::App& app);
 Runner add_scan(CLI::App& app);
+Runner add_paths(CLI::App& app);
+Runner add_leaks(CLI::App& app);
 
 }  // namespace leakhunt::cli

@@ -100,7 +100,7 @@ std::string agent_out_dir(pid_t pid) {
     return "";
 }
 
-std::string request_snapshot(pid_t pid, double timeout_s) {
+std::string request_snapshot(pid_t pid, double timeout_s, const char* command) {
     if (::kill(pid, 0) != 0 && errno == ESRCH) {
         throw util::Error("no process with pid {}", pid);
     }
@@ -115,8 +115,8 @@ std::string request_snapshot(pid_t pid, double timeout_s) {
                           "`leakhunt record -- CMD`, or with LD_PRELOAD={}",
                           pid, util::errno_text(e), "<build>/lib/libleakhunt_agent.so");
     }
-    const char cmd[] = "snapshot\n";
-    if (::send(fd, cmd, sizeof cmd - 1, MSG_NOSIGNAL) < 0) {
+    const std::string cmd = std::string(command) + "\n";
+    if (::send(fd, cmd.data(), cmd.size(), MSG_NOSIGNAL) < 0) {
         const int e = errno;
         ::close(fd);
         throw util::Error("cannot talk to the agent in process {}: {}", pid, util::errno_text(e));

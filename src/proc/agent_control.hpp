@@ -36,8 +36,9 @@ std::vector<pid_t> agent_pids();
 // cannot be read (another user's process) or is not set.
 std::string agent_out_dir(pid_t pid);
 
-// Asks the agent in `pid` for a snapshot; returns the path it wrote. Throws util::Error when no
-// agent listens there or it reports a failure.
-std::string request_snapshot(pid_t pid, double timeout_s);
+// Asks the agent in `pid` for a snapshot; returns the path it wrote (with `command` "snapshot
+// scan": the path, then " scan=PATH pause_ms=..." or " scan-error=WHY"). Throws util::Error when
+// no agent listens there or it reports a failure.
+std::string request_snapshot(pid_t pid, double timeout_s, const char* command = "snapshot");
 
 }  // namespace leakhunt::proc

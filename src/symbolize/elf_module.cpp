@@ -212,4 +212,37 @@ std::vector<Frame> ElfModule::lookup(uint64_t vaddr) const {
     return frames;
 }
 
+namespace {
+
+// The symbol of type `type` whose [value, value + size) contains `at`; the smallest such.
+std::optional<ElfModule::DataSymbol> find_symbol(Dwfl_Module* module, uint64_t at, int type,
+                                                 uint64_t bias) {
+    const int n = dwfl_module_getsymtab(module);
+    std::optional<ElfModule::DataSymbol> best;
+    uint64_t best_size = 0;
+    for (int i = 1; i < n; ++i) {
+        GElf_Sym sym;
+        GElf_Addr addr = 0;
+        const char* name = dwfl_module_getsym_info(module, i, &sym, &addr, nullptr, nullptr, nullptr);
+        if (name == nullptr || GELF_ST_TYPE(sym.st_info) != type) continue;
+        const uint64_t start = type == STT_TLS ? sym.st_value : addr - bias;
+        const uint64_t size = sym.st_size == 0 ? 1 : sym.st_size;
+        if (at < start || at - start >= size) continue;
+        if (best && size >= best_size) continue;
+        best = ElfModule::DataSymbol{demangle(name), at - start};
+        best_size = size;
+    }
+    return best;
+}
+
+}  // namespace
+
+std::optional<ElfModule::DataSymbol> ElfModule::data_symbol(uint64_t vaddr) const {
+    return find_symbol(m_module, vaddr, STT_OBJECT, m_bias);
+}
+
+std::optional<ElfModule::DataSymbol> ElfModule::tls_symbol(uint64_t offset) const {
+    return find_symbol(m_module, offset, STT_TLS, m_bias);
+}
+
 }  // namespace leakhunt::symbolize

@@ -40,6 +40,16 @@ class ElfModule {
     // Module name and offset are left for the caller to fill.
     std::vector<Frame> lookup(uint64_t vaddr) const;
 
+    // A data symbol (a global variable) from the ELF symbol table: the object containing ELF
+    // virtual address `vaddr`, or a TLS variable (STT_TLS) at `offset` inside the module's TLS
+    // block. Demangled. For the heap scan's roots.
+    struct DataSymbol {
+        std::string name;
+        uint64_t offset = 0;  // of the address inside the object
+    };
+    std::optional<DataSymbol> data_symbol(uint64_t vaddr) const;
+    std::optional<DataSymbol> tls_symbol(uint64_t offset) const;
+
   private:
     struct Segment {
         uint64_t offset = 0;

@@ -1,0 +1,563 @@
+// The writer's side of a heap scan: scratch memory sized from the live table, the module map
+// (taken with dl_iterate_phdr before the stop, since the loader's lock may be held by a stopped
+// thread), the stop itself (stop_world.cpp), then, with the program running again, the path
+// shapes and the per-site totals, encoded into the scan file. A shape is a path from a root
+// through allocation sites: a block's shape is its discoverer's shape extended by its own site,
+// except that a run of the same site (a linked list) collapses into one hop.
+#include "agent/heap_scan.hpp"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "agent/memory.hpp"
+#include "agent/recorder.hpp"
+#include "agent/scan_state.hpp"
+#include "format/buffer.hpp"
+#include "format/protobuf.hpp"
+#include "format/scan_format.hpp"
+
+namespace leakhunt::agent {
+namespace {
+
+constexpr std::size_t k_max_modules = 1024;
+constexpr std::size_t k_max_threads = 4096;
+constexpr std::size_t k_max_roots = 1u << 18;
+constexpr std::size_t k_max_clusters = 1u << 18;
+// Distinct path shapes kept; past it, blocks count with their discoverer's shape.
+constexpr std::size_t k_max_shapes = 1u << 18;
+constexpr std::size_t k_max_maps = 1u << 16;
+constexpr std::size_t k_max_return_addresses = 1u << 16;  // per stack
+constexpr std::uint32_t k_max_shape_depth = 48;
+// Bytes of the thread control block scanned above the thread pointer (glibc's struct pthread
+// is about 2.3 KiB on x86-64; it holds the pthread_setspecific values).
+constexpr std::uint64_t k_tcb_bytes = 2560;
+
+bool grow_mapped(format::Buffer& b, std::size_t need) {
+    std::size_t cap = b.capacity == 0 ? 1 << 16 : b.capacity;
+    while (cap < need) cap *= 2;
+    void* p = b.data == nullptr
+                  ? ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                  : ::mremap(b.data, b.capacity, cap, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) return false;
+    b.data = static_cast<std::uint8_t*>(p);
+    b.capacity = cap;
+    return true;
+}
+
+// Scratch arrays, all from mmap; freed by the destructor.
+struct Scratch {
+    struct Area {
+        void* p = nullptr;
+        std::size_t n = 0;
+    };
+    Area areas[20];
+    int count = 0;
+    std::uint64_t bytes = 0;
+    template <typename T>
+    T* get(std::size_t n) {
+        const std::size_t size = sizeof(T) * (n == 0 ? 1 : n);
+        void* p = map_memory(size);
+        if (p == nullptr || count == 20) {
+            unmap_memory(p, size);
+            return nullptr;
+        }
+        areas[count++] = Area{p, size};
+        bytes += size;
+        return static_cast<T*>(p);
+    }
+    void release() {
+        for (int i = 0; i < count; ++i) unmap_memory(areas[i].p, areas[i].n);
+        count = 0;
+        bytes = 0;
+    }
+    ~Scratch() { release(); }
+};
+
+struct ModuleList {
+    ScanModule* items;
+    std::uint32_t n;
+    std::uintptr_t self;
+    std::uintptr_t tp;
+};
+
+void build_id_of(const dl_phdr_info* info, char* out, std::size_t size) {
+    static const char digits[] = "0123456789abcdef";
+    out[0] = '\0';
+    for (int i = 0; i < info->dlpi_phnum; ++i) {
+        const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+        if (ph.p_type != PT_NOTE) continue;
+        const auto* p = reinterpret_cast<const std::uint8_t*>(info->dlpi_addr + ph.p_vaddr);
+        const std::uint8_t* end = p + ph.p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            ElfW(Nhdr) nh;
+            std::memcpy(&nh, p, sizeof nh);
+            const std::uint8_t* name = p + sizeof nh;
+            const std::uint8_t* desc = name + ((nh.n_namesz + 3) & ~3u);
+            const std::uint8_t* next = desc + ((nh.n_descsz + 3) & ~3u);
+            if (next > end) break;
+            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0) {
+                std::size_t j = 0;
+                for (std::uint32_t k = 0; k < nh.n_descsz && j + 2 < size; ++k) {
+                    out[j++] = digits[desc[k] >> 4];
+                    out[j++] = digits[desc[k] & 15];
+                }
+                out[j] = '\0';
+                return;
+            }
+            p = next;
+        }
+    }
+}
+
+int collect_module(dl_phdr_info* info, size_t, void* data) {
+    auto* list = static_cast<ModuleList*>(data);
+    if (list->n == k_max_modules) return 1;
+    ScanModule& m = list->items[list->n];
+    m = ScanModule{};
+    m.bias = info->dlpi_addr;
+    const char* name = info->dlpi_name;
+    if (name == nullptr || name[0] == '\0') {
+        if (list->n != 0) return 0;  // the vDSO and other nameless objects: no data of interest
+        const ssize_t k = ::readlink("/proc/self/exe", m.path, sizeof m.path - 1);
+        m.path[k > 0 ? k : 0] = '\0';
+    } else {
+        std::snprintf(m.path, sizeof m.path, "%s", name);
+    }
+    build_id_of(info, m.build_id, sizeof m.build_id);
+    for (int i = 0; i < info->dlpi_phnum; ++i) {
+        const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+        if (ph.p_type == PT_TLS && info->dlpi_tls_data != nullptr) {
+            const auto data_at = reinterpret_cast<std::uintptr_t>(info->dlpi_tls_data);
+            // Static TLS lies below the thread pointer (x86-64 variant II); dynamic TLS elsewhere.
+            if (list->tp != 0 && data_at < list->tp && list->tp - data_at < (64u << 20)) {
+                m.tls_offset = list->tp - data_at;
+                m.tls_size = ph.p_memsz;
+            }
+        }
+        if (ph.p_type != PT_LOAD || m.nseg == ScanModule::k_max_segments) continue;
+        ScanSegment& g = m.seg[m.nseg++];
+        g.start = info->dlpi_addr + ph.p_vaddr;
+        g.end = g.start + ph.p_memsz;
+        g.flags = ((ph.p_flags & PF_R) != 0 ? format::k_seg_read : 0) |
+                  ((ph.p_flags & PF_W) != 0 ? format::k_seg_write : 0) |
+                  ((ph.p_flags & PF_X) != 0 ? format::k_seg_exec : 0);
+        if (list->self >= g.start && list->self < g.end) m.own = true;
+    }
+    ++list->n;
+    return 0;
+}
+
+std::uint64_t thread_pointer() {
+#if defined(__x86_64__)
+    std::uint64_t fs = 0;
+    asm volatile("mov %%fs:0, %0" : "=r"(fs));
+    return fs;
+#else
+    return 0;
+#endif
+}
+
+// ---- shapes ----
+
+struct Shapes {
+    std::uint32_t* parent;
+    std::uint32_t* root;
+    std::uint32_t* stack;
+    std::uint32_t* offset;
+    std::uint32_t* flags;
+    std::uint32_t* depth;
+    std::uint64_t* count;
+    std::uint64_t* bytes;
+    std::uint64_t* rcount;
+    std::uint64_t* rbytes;
+    std::uint32_t* index;  // open addressing: shape id + 1, 0 = empty
+    std::size_t cap, index_cap, n;
+
+    std::uint32_t intern(std::uint32_t par, std::uint32_t rt, std::uint32_t st, std::uint32_t off,
+                         std::uint32_t dep) {
+        std::uint64_t h = (static_cast<std::uint64_t>(par) * 0x9e3779b97f4a7c15ull) ^
+                          (static_cast<std::uint64_t>(rt) * 0xc2b2ae3d27d4eb4full) ^
+                          (static_cast<std::uint64_t>(st) * 0x165667b19e3779f9ull);
+        h ^= h >> 29;
+        for (std::size_t j = h & (index_cap - 1);; j = (j + 1) & (index_cap - 1)) {
+            if (index[j] == 0) {
+                if (n == cap) return par != 0 ? par : 0;  // full: the blocks stay with the parent
+                const auto id = static_cast<std::uint32_t>(++n);  // ids from 1
+                parent[id] = par;
+                root[id] = rt;
+                stack[id] = st;
+                offset[id] = off;
+                flags[id] = 0;
+                depth[id] = dep;
+                index[j] = id;
+                return id;
+            }
+            const std::uint32_t id = index[j];
+            if (parent[id] == par && root[id] == rt && stack[id] == st) {
+                if (offset[id] != off) flags[id] |= format::k_shape_offsets_vary;
+                return id;
+            }
+        }
+    }
+};
+
+// ---- encoding ----
+
+template <typename Body>
+void record(format::Buffer& out, format::ScanTag tag, Body&& body) {
+    format::pb::Counter c;
+    body(c);
+    out.put(static_cast<std::uint8_t>(tag));
+    format::pb::varint(out, c.n);
+    body(out);
+}
+
+template <typename Sink>
+void str(Sink& s, const char* p) {
+    const std::size_t n = std::strlen(p);
+    format::pb::varint(s, n);
+    s.put(p, n);
+}
+
+double now_s(clockid_t clock) {
+    timespec ts{};
+    ::clock_gettime(clock, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+bool write_file(const char* path, const format::Buffer& b, char* msg, std::size_t msg_size) {
+    char tmp[4400];
+    std::snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    const int fd = ::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    bool ok = fd >= 0;
+    for (std::size_t done = 0; ok && done < b.size;) {
+        const ssize_t w = ::write(fd, b.data + done, b.size - done);
+        if (w < 0 && errno == EINTR) continue;
+        ok = w > 0;
+        if (ok) done += static_cast<std::size_t>(w);
+    }
+    if (fd >= 0) ::close(fd);
+    ok = ok && ::rename(tmp, path) == 0;
+    if (!ok) {
+        std::snprintf(msg, msg_size, "cannot write %s: %s", path, std::strerror(errno));
+        ::unlink(tmp);
+    }
+    return ok;
+}
+
+// Why ptrace was refused, for the message: Yama, seccomp, capabilities, dumpable.
+void explain_ptrace(char* out, std::size_t size) {
+    char yama[16] = "absent";
+    const int fd = ::open("/proc/sys/kernel/yama/ptrace_scope", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        const ssize_t n = ::read(fd, yama, sizeof yama - 1);
+        yama[n > 0 ? n : 0] = '\0';
+        for (char* c = yama; *c != '\0'; ++c) {
+            if (*c == '\n') *c = '\0';
+        }
+        ::close(fd);
+    }
+    char status[4096] = {};
+    const int sfd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (sfd >= 0) {
+        const ssize_t n = ::read(sfd, status, sizeof status - 1);
+        status[n > 0 ? n : 0] = '\0';
+        ::close(sfd);
+    }
+    int seccomp = 0;
+    unsigned long long capeff = 0;
+    if (const char* p = std::strstr(status, "Seccomp:")) std::sscanf(p + 8, "%d", &seccomp);
+    if (const char* p = std::strstr(status, "CapEff:")) std::sscanf(p + 7, "%llx", &capeff);
+    std::snprintf(out, size,
+                  "yama ptrace_scope=%s, seccomp mode %d%s, CAP_SYS_PTRACE %s, dumpable=%d",
+                  yama, seccomp, seccomp == 2 ? " (a filter may forbid ptrace)" : "",
+                  (capeff >> 19) & 1 ? "yes" : "no", ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+}
+
+}  // namespace
+
+bool write_heap_scan(const char* path, const char* reason, bool caller_is_root, ScanFigures& fig,
+                     char* msg, std::size_t msg_size) {
+    Scratch scratch;
+    ScanState* sp = scratch.get<ScanState>(1);
+    if (sp == nullptr) {
+        std::snprintf(msg, msg_size, "no memory for the heap scan");
+        return false;
+    }
+    ScanState& s = *sp;
+    s.modules = scratch.get<ScanModule>(k_max_modules);
+    ModuleList list{s.modules, 0, reinterpret_cast<std::uintptr_t>(&write_heap_scan), thread_pointer()};
+    if (s.modules != nullptr) dl_iterate_phdr(collect_module, &list);
+    s.nmodules = list.n;
+    s.tls_tcb_bytes = k_tcb_bytes;
+    s.caller_sp = caller_is_root ? reinterpret_cast<std::uint64_t>(__builtin_frame_address(0)) : 0;
+
+    std::size_t want = live().approx_count();
+    bool ok = false;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        want = want + want / 4 + 4096;
+        // Keep the module map across retries: release everything allocated after it.
+        while (scratch.count > 2) {
+            --scratch.count;
+            scratch.bytes -= scratch.areas[scratch.count].n;
+            unmap_memory(scratch.areas[scratch.count].p, scratch.areas[scratch.count].n);
+        }
+        s.cap_blocks = want;
+        s.cap_clusters = want + 16 < k_max_clusters ? want + 16 : k_max_clusters;
+        s.cap_dir = 2 * want + 2 * s.cap_clusters + 64;
+        s.cap_threads = k_max_threads;
+        s.cap_roots = k_max_roots;
+        s.cap_maps = k_max_maps;
+        s.blocks = scratch.get<ScanBlock>(s.cap_blocks);
+        s.parent = scratch.get<std::uint32_t>(s.cap_blocks);
+        s.offset = scratch.get<std::uint32_t>(s.cap_blocks);
+        s.order = scratch.get<std::uint32_t>(s.cap_blocks);
+        s.dir = scratch.get<std::uint32_t>(s.cap_dir);
+        s.clusters = scratch.get<ScanCluster>(s.cap_clusters);
+        s.threads = scratch.get<ScanThread>(s.cap_threads);
+        s.roots = scratch.get<ScanRoot>(s.cap_roots);
+        s.maps = scratch.get<MapRange>(s.cap_maps);
+        s.cap_ra = k_max_return_addresses;
+        s.ra_slot = scratch.get<std::uint64_t>(2 * s.cap_ra);
+        s.ra_pc = s.ra_slot == nullptr ? nullptr : s.ra_slot + s.cap_ra;
+        if (s.modules == nullptr || s.blocks == nullptr || s.parent == nullptr ||
+            s.offset == nullptr || s.order == nullptr || s.dir == nullptr ||
+            s.clusters == nullptr || s.threads == nullptr || s.roots == nullptr ||
+            s.maps == nullptr || s.ra_slot == nullptr) {
+            std::snprintf(msg, msg_size, "no memory for the heap scan (%llu blocks)",
+                          static_cast<unsigned long long>(want));
+            return false;
+        }
+        ok = run_stopped_scan(s);
+        if (ok || !s.need_more_blocks) break;
+        want = s.nblocks;
+    }
+    if (!ok) {
+        if (s.need_more_blocks) {
+            std::snprintf(msg, msg_size, "the heap kept growing faster than the scan could size it");
+        } else if (s.error == EPERM || s.error == EACCES) {
+            char why[512];
+            explain_ptrace(why, sizeof why);
+            std::snprintf(msg, msg_size,
+                          "cannot stop the threads to scan the heap: %s: %s (%s); no thread was "
+                          "left stopped",
+                          s.msg, std::strerror(s.error), why);
+        } else {
+            std::snprintf(msg, msg_size, "heap scan failed: %s: %s; no thread was left stopped",
+                          s.msg, std::strerror(s.error));
+        }
+        return false;
+    }
+
+    // ---- with the program running again: per-site totals and shapes ----
+    std::uint32_t max_stack = 0;
+    for (std::size_t i = 0; i < s.nblocks; ++i) {
+        if (s.blocks[i].stack > max_stack) max_stack = s.blocks[i].stack;
+    }
+    auto* site = scratch.get<std::uint64_t>((max_stack + 1) * 6);  // reach n/b, direct n/b, indirect n/b
+    auto* used_root = scratch.get<std::uint8_t>(s.nroots + 1);
+    Shapes sh{};
+    sh.cap = s.norder + 1 < k_max_shapes ? s.norder + 1 : k_max_shapes;
+    sh.index_cap = 16;
+    while (sh.index_cap < 2 * sh.cap) sh.index_cap *= 2;
+    const std::size_t words = sh.cap + 1;
+    sh.parent = scratch.get<std::uint32_t>(words * 6);
+    sh.count = scratch.get<std::uint64_t>(words * 4);
+    sh.index = scratch.get<std::uint32_t>(sh.index_cap);
+    if (site == nullptr || used_root == nullptr || sh.parent == nullptr || sh.count == nullptr ||
+        sh.index == nullptr) {
+        std::snprintf(msg, msg_size, "no memory for the heap scan's summary");
+        return false;
+    }
+    sh.root = sh.parent + words;
+    sh.stack = sh.root + words;
+    sh.offset = sh.stack + words;
+    sh.flags = sh.offset + words;
+    sh.depth = sh.flags + words;
+    sh.bytes = sh.count + words;
+    sh.rcount = sh.bytes + words;
+    sh.rbytes = sh.rcount + words;
+    // Shapes in breadth-first order: a block's discoverer came before it, and its entry in
+    // `parent` already holds the discoverer's shape id (written below; ids never have the root
+    // bit and are never k_unreached).
+    for (std::size_t q = 0; q < s.norder; ++q) {
+        const std::uint32_t i = s.order[q];
+        const std::uint32_t p = s.parent[i];
+        const std::uint32_t st = s.blocks[i].stack;
+        std::uint32_t id;
+        if ((p & k_root_bit) != 0) {
+            used_root[p & ~k_root_bit] = 1;
+            id = sh.intern(0, p & ~k_root_bit, st, s.offset[i], 1);
+        } else {
+            const std::uint32_t ps = s.parent[p];
+            if (sh.stack[ps] == st) {
+                sh.flags[ps] |= format::k_shape_repeated;
+                id = ps;
+            } else if (sh.depth[ps] >= k_max_shape_depth) {
+                id = ps;
+            } else {
+                id = sh.intern(ps, 0, st, s.offset[i], sh.depth[ps] + 1);
+            }
+        }
+        s.parent[i] = id;
+        sh.count[id] += 1;
+        sh.bytes[id] += s.blocks[i].size;
+        site[st * 6 + 0] += 1;
+        site[st * 6 + 1] += s.blocks[i].size;
+    }
+    // Retained totals: children have higher ids than their parents.
+    for (std::uint32_t id = static_cast<std::uint32_t>(sh.n); id >= 1; --id) {
+        sh.rcount[id] += sh.count[id];
+        sh.rbytes[id] += sh.bytes[id];
+        if (sh.parent[id] != 0) {
+            sh.rcount[sh.parent[id]] += sh.rcount[id];
+            sh.rbytes[sh.parent[id]] += sh.rbytes[id];
+        }
+    }
+    for (std::size_t i = 0; i < s.nblocks; ++i) {
+        if (s.parent[i] != k_unreached) continue;
+        const std::uint32_t st = s.blocks[i].stack;
+        const std::uint32_t k = s.offset[i] == 1 ? 4 : 2;
+        site[st * 6 + k] += 1;
+        site[st * 6 + k + 1] += s.blocks[i].size;
+        if (k == 2) {
+            fig.direct_count += 1;
+            fig.direct_bytes += s.blocks[i].size;
+        } else {
+            fig.indirect_count += 1;
+            fig.indirect_bytes += s.blocks[i].size;
+        }
+    }
+    fig.pause_ms = static_cast<double>(s.pause_ns) / 1e6;
+    fig.blocks = s.nblocks;
+    fig.bytes = s.total_bytes;
+
+    // ---- the file ----
+    const std::uint64_t scratch_bytes = scratch.bytes;  // mapped; untouched pages cost nothing
+    format::Buffer out{nullptr, 0, 0, grow_mapped, false};
+    namespace pb = format::pb;
+    using format::ScanTag;
+    out.put(format::k_scan_magic, sizeof format::k_scan_magic);
+    pb::varint(out, format::k_scan_version);
+    std::uint64_t records = 0;
+    record(out, ScanTag::summary, [&](auto& o) {
+        pb::varint(o, static_cast<std::uint64_t>(s.pid));
+        pb::varint(o, static_cast<std::uint64_t>(now_s(CLOCK_REALTIME) * 1000));
+        pb::varint(o, s.pause_ns / 1000);
+        pb::varint(o, s.mark_ns / 1000);
+        pb::varint(o, s.nthreads);
+        pb::varint(o, s.nblocks);
+        pb::varint(o, s.total_bytes);
+        pb::varint(o, s.norder);
+        pb::varint(o, s.reachable_bytes);
+        pb::varint(o, s.root_bytes);
+        str(o, reason);
+        pb::varint(o, scratch_bytes);
+    });
+    ++records;
+    for (std::uint32_t k = 0; k < s.nmodules; ++k) {
+        const ScanModule& m = s.modules[k];
+        record(out, ScanTag::module, [&](auto& o) {
+            pb::varint(o, k);
+            pb::varint(o, m.bias);
+            str(o, m.path);
+            str(o, m.build_id);
+            pb::varint(o, m.nseg);
+            for (std::uint32_t g = 0; g < m.nseg; ++g) {
+                pb::varint(o, m.seg[g].start);
+                pb::varint(o, m.seg[g].end);
+                pb::varint(o, m.seg[g].flags);
+            }
+        });
+        ++records;
+    }
+    for (std::size_t t = 0; t < s.nthreads; ++t) {
+        record(out, ScanTag::thread, [&](auto& o) {
+            pb::varint(o, t);
+            pb::varint(o, static_cast<std::uint64_t>(s.threads[t].tid));
+            str(o, s.threads[t].name);
+        });
+        ++records;
+    }
+    StackTable& stacks_table = stacks();
+    for (std::uint32_t id = 1; id <= max_stack; ++id) {
+        const std::uint64_t* v = site + id * 6;
+        if (v[0] + v[2] + v[4] == 0) continue;
+        const StackRecord* rec = stacks_table.get(id);
+        record(out, ScanTag::stack, [&](auto& o) {
+            pb::varint(o, id);
+            pb::varint(o, rec->depth);
+            for (std::uint32_t i = 0; i < rec->depth; ++i) pb::varint(o, rec->ips()[i]);
+        });
+        ++records;
+        if (v[0] != 0) {
+            record(out, ScanTag::site, [&](auto& o) {
+                pb::varint(o, id);
+                pb::varint(o, v[0]);
+                pb::varint(o, v[1]);
+            });
+            ++records;
+        }
+        if (v[2] + v[4] != 0) {
+            record(out, ScanTag::leak, [&](auto& o) {
+                pb::varint(o, id);
+                for (int k = 2; k < 6; ++k) pb::varint(o, v[k]);
+            });
+            ++records;
+        }
+    }
+    for (std::size_t r = 0; r < s.nroots; ++r) {
+        if (used_root[r] == 0) continue;
+        const ScanRoot& root = s.roots[r];
+        record(out, ScanTag::root, [&](auto& o) {
+            pb::varint(o, r);
+            pb::varint(o, root.kind);
+            pb::varint(o, root.owner);
+            pb::varint(o, root.address);
+            pb::varint(o, root.pc);
+            pb::varint(o, root.tls_module);
+            std::uint64_t ncallers = 0;
+            while (ncallers < 3 && root.callers[ncallers] != 0) ++ncallers;
+            pb::varint(o, ncallers);
+            for (std::uint64_t c = 0; c < ncallers; ++c) pb::varint(o, root.callers[c]);
+        });
+        ++records;
+    }
+    for (std::uint32_t id = 1; id <= sh.n; ++id) {
+        record(out, ScanTag::shape, [&](auto& o) {
+            pb::varint(o, id);
+            pb::varint(o, sh.parent[id]);
+            pb::varint(o, sh.root[id]);
+            pb::varint(o, sh.stack[id]);
+            pb::varint(o, sh.offset[id]);
+            pb::varint(o, sh.flags[id]);
+            pb::varint(o, sh.count[id]);
+            pb::varint(o, sh.bytes[id]);
+            pb::varint(o, sh.rcount[id]);
+            pb::varint(o, sh.rbytes[id]);
+        });
+        ++records;
+    }
+    record(out, ScanTag::end, [&](auto& o) { pb::varint(o, records); });
+    out.put(format::k_scan_end_magic, sizeof format::k_scan_end_magic);
+    bool written = false;
+    if (out.failed) {
+        std::snprintf(msg, msg_size, "out of memory while encoding the heap scan");
+    } else {
+        written = write_file(path, out, msg, msg_size);
+    }
+    if (out.data != nullptr) ::munmap(out.data, out.capacity);
+    return written;
+}
+
+}  // namespace leakhunt::agent

@@ -1,0 +1,294 @@
+// `leakhunt paths SNAPSHOT` and `leakhunt leaks SNAPSHOT`: the heap scan written beside a snapshot
+// (`snapshot PID --scan`, `record --all --leak-check`) read back. `paths` answers "what is still
+// holding it?": for the biggest (or chosen) allocation sites, the paths from roots to their
+// blocks, grouped and counted, and the holders ranked by the bytes reached through them. `leaks`
+// prints the unreachable blocks in the format of LeakSanitizer.
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/heapscan_view.hpp"
+#include "heapscan/retention.hpp"
+#include "heapscan/scan_file.hpp"
+#include "heapscan/scan_symbols.hpp"
+#include "util/error.hpp"
+#include "util/units.hpp"
+
+namespace leakhunt::cli {
+namespace {
+
+std::string blocks_text(uint64_t n) {
+    // 12034 -> "12,034 blocks"
+    std::string digits = std::to_string(n), out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out + (n == 1 ? " block" : " blocks");
+}
+
+std::string bytes_text(uint64_t b) { return util::format_bytes(static_cast<double>(b)); }
+
+std::string offset_text(const heapscan::PathHop& h) {
+    return h.offsets_vary ? fmt::format("+{:#x} (and other offsets)", h.offset)
+                          : fmt::format("+{:#x}", h.offset);
+}
+
+nlohmann::json site_json(const heapscan::SiteName& s) {
+    return {{"function", s.function}, {"via", s.via}, {"file", s.file}, {"line", s.line},
+            {"label", s.label()}};
+}
+
+struct PathsArgs {
+    std::string file;
+    std::string site;
+    std::string base;
+    int top = 5;
+    int paths = 5;
+    bool json = false;
+};
+
+void print_summary(const heapscan::ScanFile& scan, const std::string& name) {
+    const auto& s = scan.summary;
+    std::printf("Scan: %s (pid %lld, %s)\n", name.c_str(), static_cast<long long>(s.pid),
+                s.reason.c_str());
+    std::printf("Heap: %s in %s; %s reachable in %s; threads stopped for %.1f ms (%llu threads)\n\n",
+                bytes_text(s.bytes).c_str(), blocks_text(s.blocks).c_str(),
+                bytes_text(s.reachable_bytes).c_str(), blocks_text(s.reachable_blocks).c_str(),
+                static_cast<double>(s.pause_us) / 1000.0, static_cast<unsigned long long>(s.threads));
+}
+
+int run_paths(const PathsArgs& args) {
+    const auto path = heapscan::scan_path_for(args.file);
+    const heapscan::ScanFile scan = heapscan::read_scan_file(path);
+    heapscan::ScanSymbols symbols(scan);
+    heapscan::RetentionOptions options;
+    options.top = static_cast<size_t>(args.top);
+    if (!args.site.empty()) {
+        try {
+            options.site = std::regex(args.site);
+        } catch (const std::regex_error& e) {
+            throw util::UsageError("--site {}: not a valid regular expression ({})", args.site,
+                                   e.what());
+        }
+    }
+    std::optional<heapscan::ScanFile> base;
+    if (!args.base.empty()) {
+        base = heapscan::read_scan_file(heapscan::scan_path_for(args.base));
+        if (base->summary.pid != scan.summary.pid) {
+            throw util::UsageError("--base {} is a scan of pid {}, not of pid {}: allocation "
+                                   "sites can only be compared within one process",
+                                   args.base, base->summary.pid, scan.summary.pid);
+        }
+        options.base = &*base;
+    }
+    const auto report = heapscan::build_retention(scan, symbols, options);
+    for (const auto& w : symbols.warnings()) warn(w);
+    const auto max_paths = static_cast<size_t>(args.paths);
+
+    if (args.json) {
+        for (const auto& h : report.holders) {
+            std::printf("%s\n", nlohmann::json{{"type", "holder"}, {"root", h.root},
+                                               {"count", h.count}, {"bytes", h.bytes}}
+                                    .dump()
+                                    .c_str());
+        }
+        for (const auto& s : report.sites) {
+            nlohmann::json paths = nlohmann::json::array();
+            for (size_t i = 0; i < s.paths.size() && (max_paths == 0 || i < max_paths); ++i) {
+                const auto& p = s.paths[i];
+                nlohmann::json hops = nlohmann::json::array();
+                for (const auto& h : p.hops) {
+                    hops.push_back({{"site", site_json(h.site)}, {"offset", h.offset},
+                                    {"offsets_vary", h.offsets_vary}, {"repeated", h.repeated}});
+                }
+                paths.push_back({{"root", p.root}, {"hops", hops}, {"count", p.count},
+                                 {"bytes", p.bytes}});
+            }
+            std::printf("%s\n", nlohmann::json{{"type", "site"}, {"site", site_json(s.site)},
+                                               {"count", s.count}, {"bytes", s.bytes},
+                                               {"growth_bytes", s.growth_bytes},
+                                               {"paths", paths}}
+                                    .dump()
+                                    .c_str());
+        }
+        return k_exit_ok;
+    }
+
+    print_summary(scan, path.string());
+    if (report.sites.empty()) {
+        std::printf(args.site.empty() ? "No reachable blocks.\n"
+                                      : "No reachable blocks allocated where --site matches.\n");
+        return k_exit_ok;
+    }
+    std::printf("Holders (bytes reached first through each root, biggest first):\n");
+    for (size_t i = 0; i < report.holders.size() && i < 10; ++i) {
+        const auto& h = report.holders[i];
+        std::printf("  %12s in %-16s %s\n", bytes_text(h.bytes).c_str(),
+                    blocks_text(h.count).c_str(), h.root.c_str());
+    }
+    if (report.holders.size() > 10) std::printf("  ... and %zu more roots\n", report.holders.size() - 10);
+    std::printf("\n");
+    for (const auto& s : report.sites) {
+        const std::string grew =
+            base ? fmt::format(", {}{} since the base scan", s.growth_bytes >= 0 ? "+" : "",
+                               util::format_bytes(static_cast<double>(s.growth_bytes)))
+                 : "";
+        std::printf("%s (%s%s) allocated in %s are held by:\n", blocks_text(s.count).c_str(),
+                    bytes_text(s.bytes).c_str(), grew.c_str(), s.site.label().c_str());
+        uint64_t rest_count = 0, rest_bytes = 0;
+        for (size_t i = 0; i < s.paths.size(); ++i) {
+            const auto& p = s.paths[i];
+            if (max_paths != 0 && i >= max_paths) {
+                rest_count += p.count;
+                rest_bytes += p.bytes;
+                continue;
+            }
+            std::printf("  %s (%s): %s\n", blocks_text(p.count).c_str(), bytes_text(p.bytes).c_str(),
+                        p.root.c_str());
+            for (size_t k = 0; k < p.hops.size(); ++k) {
+                const auto& h = p.hops[k];
+                // The first hop's pointer is the root's own slot, named above.
+                const std::string at = k == 0 ? "" : "at " + offset_text(h) + ": ";
+                std::printf("      -> %s%s%s\n", at.c_str(), h.site.label().c_str(),
+                            h.repeated ? " [a chain of these]" : "");
+            }
+        }
+        if (rest_count > 0) {
+            std::printf("  ... and %zu more paths: %s (%s)\n", s.paths.size() - max_paths,
+                        blocks_text(rest_count).c_str(), bytes_text(rest_bytes).c_str());
+        }
+        std::printf("\n");
+    }
+    if (report.sites.size() < report.sites_total && args.site.empty()) {
+        std::printf("(%zu of %zu allocation sites shown; --top 0 shows all, --site REGEX chooses)\n",
+                    report.sites.size(), report.sites_total);
+    }
+    return k_exit_ok;
+}
+
+struct LeaksArgs {
+    std::string file;
+    bool json = false;
+};
+
+int run_leaks(const LeaksArgs& args) {
+    const uint64_t leaked = print_leaks(heapscan::scan_path_for(args.file), stdout, args.json);
+    std::fflush(stdout);
+    return leaked > 0 ? k_exit_leak : k_exit_ok;
+}
+
+}  // namespace
+
+uint64_t print_leaks(const std::filesystem::path& scan_path, std::FILE* out, bool json) {
+    const heapscan::ScanFile scan = heapscan::read_scan_file(scan_path);
+    heapscan::ScanSymbols symbols(scan);
+    const auto report = heapscan::build_leaks(scan);
+    std::vector<std::string> lines;
+    for (const auto& e : report.entries) {
+        const auto it = scan.stacks.find(e.stack);
+        nlohmann::json frames = nlohmann::json::array();
+        std::string text = fmt::format("{} leak of {} byte(s) in {} object(s) allocated from:\n",
+                                       e.direct ? "Direct" : "Indirect", e.bytes, e.count);
+        int n = 0;
+        if (it != scan.stacks.end()) {
+            for (uint64_t ip : it->second) {
+                for (const auto& f : symbols.frames(ip)) {
+                    std::string where;
+                    if (!f.file.empty()) {
+                        where = f.line > 0 ? fmt::format(" {}:{}", f.file, f.line) : " " + f.file;
+                    } else if (!f.module.empty()) {
+                        where = fmt::format(" ({}+{:#x})", f.module, f.module_offset);
+                    }
+                    text += fmt::format("    #{} {:#x} in {}{}\n", n++, ip + 1, f.display_name(), where);
+                    frames.push_back({{"function", f.display_name()}, {"file", f.file},
+                                      {"line", f.line}, {"module", f.module},
+                                      {"address", ip + 1}});
+                }
+            }
+        }
+        if (json) {
+            std::fprintf(out, "%s\n",
+                         nlohmann::json{{"type", e.direct ? "direct" : "indirect"},
+                                        {"bytes", e.bytes}, {"objects", e.count},
+                                        {"site", site_json(symbols.site(e.stack))},
+                                        {"frames", frames}}
+                             .dump()
+                             .c_str());
+        } else {
+            lines.push_back(std::move(text));
+        }
+    }
+    for (const auto& w : symbols.warnings()) warn(w);
+    const uint64_t bytes = report.direct_bytes + report.indirect_bytes;
+    const uint64_t count = report.direct_count + report.indirect_count;
+    if (json) {
+        std::fprintf(out, "%s\n",
+                     nlohmann::json{{"type", "summary"}, {"bytes", bytes}, {"objects", count},
+                                    {"direct_bytes", report.direct_bytes},
+                                    {"direct_objects", report.direct_count},
+                                    {"indirect_bytes", report.indirect_bytes},
+                                    {"indirect_objects", report.indirect_count},
+                                    {"pid", scan.summary.pid}}
+                         .dump()
+                         .c_str());
+        return bytes;
+    }
+    std::fprintf(out, "=================================================================\n");
+    std::fprintf(out, "==%lld==leakhunt: heap scan %s (%s)\n",
+                 static_cast<long long>(scan.summary.pid), scan_path.string().c_str(),
+                 scan.summary.reason.c_str());
+    if (count == 0) {
+        std::fprintf(out, "\nNo leaks: every one of %s is reachable from a root.\n",
+                     blocks_text(scan.summary.blocks).c_str());
+        return 0;
+    }
+    for (const auto& l : lines) std::fprintf(out, "\n%s", l.c_str());
+    std::fprintf(out, "\nSUMMARY: leakhunt: %llu byte(s) leaked in %llu allocation(s).\n",
+                 static_cast<unsigned long long>(bytes), static_cast<unsigned long long>(count));
+    return bytes;
+}
+
+Runner add_paths(CLI::App& app) {
+    auto args = std::make_shared<PathsArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "paths", "What holds the heap: paths from roots (globals, stacks, TLS) to the blocks of "
+                 "the biggest allocation sites, from a heap scan");
+    cmd->add_option("snapshot", args->file,
+                    "heap.PID.NNNN.scan, or the snapshot heap.PID.NNNN.pb.gz beside it (written "
+                    "by `leakhunt snapshot PID --scan`)")
+        ->required();
+    cmd->add_option("--site", args->site,
+                    "Only allocation sites with a frame whose function matches this regex");
+    cmd->add_option("--base", args->base,
+                    "An earlier scan of the same process: rank the sites by how much they grew "
+                    "since (default: by the bytes they hold)");
+    cmd->add_option("--top", args->top, "Show this many allocation sites (default 5; 0: all)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--paths", args->paths, "Paths shown per site (default 5; 0: all)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_flag("--json", args->json,
+                  "JSON lines: one {\"type\":\"holder\"} per root, one {\"type\":\"site\"} per site");
+    return [args] { return run_paths(*args); };
+}
+
+Runner add_leaks(CLI::App& app) {
+    auto args = std::make_shared<LeaksArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "leaks", "Unreachable blocks from a heap scan, direct and indirect, reported as "
+                 "LeakSanitizer does (exit 3 if any)");
+    cmd->add_option("snapshot", args->file,
+                    "heap.PID.NNNN.scan, or the snapshot heap.PID.NNNN.pb.gz beside it")
+        ->required();
+    cmd->add_flag("--json", args->json, "JSON lines: one object per leak, then a summary");
+    return [args] { return run_leaks(*args); };
+}
+
+}  // namespace leakhunt::cli

@@ -1,0 +1,228 @@
+// Symbolizing the scan file's addresses through the ELF files it names.
+#include "heapscan/scan_symbols.hpp"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "symbolize/elf_module.hpp"
+#include "util/error.hpp"
+
+namespace leakhunt::heapscan {
+namespace {
+
+std::string base_name(const std::string& path) {
+    return std::filesystem::path(path).filename().string();
+}
+
+// Frames of the allocator and the standard library, skipped when naming a site.
+bool is_library_frame(const symbolize::Frame& f) {
+    const std::string& n = f.function;
+    return n.empty() || n.starts_with("std::") || n.starts_with("__gnu_cxx::") ||
+           n.starts_with("operator new") || n.starts_with("__") || n == "malloc" ||
+           n == "calloc" || n == "realloc" || n.starts_with("void std::") ||
+           n.starts_with("__cxx");
+}
+
+// The C and C++ runtime and the loader: frames there are rarely the holder the user means.
+bool is_system_module(const std::string& module) {
+    return module.starts_with("libc.so") || module.starts_with("libc-") ||
+           module.starts_with("ld-linux") || module.starts_with("libpthread") ||
+           module.starts_with("libstdc++") || module.starts_with("libgcc_s") ||
+           module.starts_with("libm.so");
+}
+
+}  // namespace
+
+std::string short_function(const std::string& name) {
+    std::string out;
+    int depth = 0;
+    for (size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        if (c == '<') {
+            // "operator<" and "operator<<" are names, not template arguments.
+            if (out.ends_with("operator") || out.ends_with("operator<")) {
+                out += c;
+                continue;
+            }
+            ++depth;
+            continue;
+        }
+        if (c == '>' && depth > 0) {
+            --depth;
+            continue;
+        }
+        if (depth > 0) continue;
+        if (c == '(' && !out.ends_with("operator")) break;  // the parameter list
+        out += c;
+    }
+    // A leading return type ("void std::foo") is dropped.
+    if (const size_t sp = out.rfind(' '); sp != std::string::npos && out.find("operator") == std::string::npos) {
+        out = out.substr(sp + 1);
+    }
+    return out.empty() ? name : out;
+}
+
+std::string SiteName::label() const {
+    std::string s = via.empty() ? function : fmt::format("{} in {}", via, function);
+    if (!file.empty()) s += line > 0 ? fmt::format(" ({}:{})", file, line) : fmt::format(" ({})", file);
+    return s;
+}
+
+ScanSymbols::ScanSymbols(const ScanFile& scan) : m_scan(scan) {}
+ScanSymbols::~ScanSymbols() = default;
+
+const ScanModule* ScanSymbols::module_of(uint64_t address) const {
+    for (const auto& m : m_scan.modules) {
+        for (const auto& g : m.segments) {
+            if (address >= g.start && address < g.end) return &m;
+        }
+    }
+    return nullptr;
+}
+
+symbolize::ElfModule* ScanSymbols::elf(const ScanModule& m) {
+    auto it = m_elves.find(m.index);
+    if (it != m_elves.end()) return it->second.get();
+    std::unique_ptr<symbolize::ElfModule> e;
+    try {
+        e = std::make_unique<symbolize::ElfModule>(m.path);
+        if (!m.build_id.empty() && !e->build_id().empty() && e->build_id() != m.build_id) {
+            m_warnings.push_back(fmt::format("{} was rebuilt since the scan (build ID {} != {}); "
+                                             "its frames are left unnamed",
+                                             m.path, e->build_id(), m.build_id));
+            e.reset();
+        }
+    } catch (const util::Error& err) {
+        m_warnings.push_back(err.what());
+    }
+    return m_elves.emplace(m.index, std::move(e)).first->second.get();
+}
+
+std::vector<symbolize::Frame> ScanSymbols::frames(uint64_t address) {
+    if (auto it = m_frames.find(address); it != m_frames.end()) return it->second;
+    std::vector<symbolize::Frame> out;
+    const ScanModule* m = module_of(address);
+    if (m != nullptr) {
+        if (symbolize::ElfModule* e = elf(*m)) out = e->lookup(address - m->bias);
+        for (auto& f : out) {
+            f.module = base_name(m->path);
+            f.module_offset = address - m->bias;
+        }
+    }
+    if (out.empty()) {
+        symbolize::Frame f;
+        if (m != nullptr) {
+            f.module = base_name(m->path);
+            f.module_offset = address - m->bias;
+        } else {
+            f.module_offset = address;
+        }
+        out.push_back(std::move(f));
+    }
+    m_frames.emplace(address, out);
+    return out;
+}
+
+std::vector<std::string> ScanSymbols::stack_functions(uint64_t stack_id) {
+    std::vector<std::string> names;
+    auto it = m_scan.stacks.find(stack_id);
+    if (it == m_scan.stacks.end()) return names;
+    for (uint64_t ip : it->second) {
+        for (const auto& f : frames(ip)) names.push_back(f.display_name());
+    }
+    return names;
+}
+
+SiteName ScanSymbols::site(uint64_t stack_id) {
+    SiteName s;
+    auto it = m_scan.stacks.find(stack_id);
+    if (it == m_scan.stacks.end() || it->second.empty()) {
+        s.function = fmt::format("stack {}", stack_id);
+        return s;
+    }
+    std::vector<symbolize::Frame> all;
+    for (uint64_t ip : it->second) {
+        for (auto& f : frames(ip)) all.push_back(std::move(f));
+    }
+    size_t user = 0;
+    while (user < all.size() && is_library_frame(all[user])) ++user;
+    if (user == all.size()) user = 0;
+    const auto& f = all[user];
+    s.function = f.function.empty() ? f.display_name() : short_function(f.function);
+    if (user > 0 && !all[user - 1].function.empty()) s.via = short_function(all[user - 1].function);
+    s.file = base_name(f.file);
+    s.line = f.line;
+    return s;
+}
+
+std::string ScanSymbols::thread_name(uint64_t index) const {
+    const ScanThread& t = m_scan.threads.at(index);
+    std::string who = t.tid == m_scan.summary.pid ? "main, " : "";
+    if (!t.name.empty()) who += fmt::format("'{}', ", t.name);
+    return fmt::format("thread {} ({}tid {})", index + 1, who, t.tid);
+}
+
+std::string ScanSymbols::root(const ScanRoot& r) {
+    using format::RootKind;
+    switch (r.kind) {
+        case RootKind::global: {
+            const ScanModule& m = m_scan.modules.at(r.owner);
+            const uint64_t vaddr = r.address - m.bias;
+            std::string name = fmt::format("{}+{:#x}", base_name(m.path), vaddr);
+            if (symbolize::ElfModule* e = elf(m)) {
+                if (auto sym = e->data_symbol(vaddr)) {
+                    name = sym->offset == 0 ? sym->name : fmt::format("{}+{:#x}", sym->name, sym->offset);
+                    return fmt::format("global {} ({})", name, base_name(m.path));
+                }
+            }
+            return fmt::format("global data at {}", name);
+        }
+        case RootKind::tls: {
+            if (r.tls_module == 0) {
+                return fmt::format("thread control block of {} (+{:#x}: pthread_setspecific "
+                                   "values, dynamic TLS)",
+                                   thread_name(r.owner), r.address);
+            }
+            const ScanModule& m = m_scan.modules.at(r.tls_module - 1);
+            if (symbolize::ElfModule* e = elf(m)) {
+                if (auto sym = e->tls_symbol(r.address)) {
+                    const std::string name = sym->offset == 0 ? sym->name
+                                                              : fmt::format("{}+{:#x}", sym->name, sym->offset);
+                    return fmt::format("TLS {} ({}) of {}", name, base_name(m.path), thread_name(r.owner));
+                }
+            }
+            return fmt::format("TLS of {} ({} TLS block +{:#x})", thread_name(r.owner),
+                               base_name(m.path), r.address);
+        }
+        case RootKind::registers:
+            return fmt::format("registers of {}", thread_name(r.owner));
+        case RootKind::stack: {
+            // The slot's frame, or, when that is the C library's (a callee-saved register spilled
+            // by clock_nanosleep, say), the first caller in the program's own code.
+            std::vector<uint64_t> chain;
+            if (r.pc != 0) chain.push_back(r.pc);
+            chain.insert(chain.end(), r.callers.begin(), r.callers.end());
+            std::string where, inner;
+            for (size_t i = 0; i < chain.size() && where.empty(); ++i) {
+                const auto fs = frames(chain[i]);
+                const auto& f = fs.back();  // the outermost function: inlined helpers fold into it
+                const std::string name = f.function.empty() ? f.display_name() : short_function(f.function);
+                if (is_system_module(f.module) && i + 1 < chain.size()) {
+                    if (inner.empty()) inner = name;
+                    continue;
+                }
+                where = name;
+                if (!fs.front().file.empty() && fs.front().line > 0) {
+                    where += fmt::format(" ({}:{})", base_name(fs.front().file), fs.front().line);
+                }
+                if (!inner.empty()) where += fmt::format(" (the slot is in the frame of {}, which it called)", inner);
+            }
+            return where.empty() ? fmt::format("stack of {}", thread_name(r.owner))
+                                 : fmt::format("stack of {} in {}", thread_name(r.owner), where);
+        }
+    }
+    return "unknown root";
+}
+
+}  // namespace leakhunt::heapscan
