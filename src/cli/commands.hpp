@@ -17,5 +17,6 @@ Runner add_history(CLI::App& app);
 Runner add_top(CLI::App& app);
 Runner add_record(CLI::App& app);
 Runner add_snapshot(CLI::App& app);
+Runner add_symbolize(CLI::App& app);
 
 }  // namespace leakhunt::cli
