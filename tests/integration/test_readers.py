@@ -90,6 +90,21 @@ class NativeAllocators(Case):
         self.assertEqual(rows[0]["inuse_bytes"], 300 * 4096)
         self.assertEqual(rows[0]["inuse_objects"], 300)
 
+    @unittest.skipUnless(os.path.exists(JEMALLOC), "libjemalloc2 missing")
+    def test_jemalloc_sampled_is_unsampled(self):
+        # lg_prof_sample:16 samples every 64 KiB on average: 2000 blocks of 64 KiB give ~1264
+        # samples, each standing for 1/(1-e^-1) = 1.58 blocks; the estimate's standard error is
+        # ~1.3%, so 10% is > 7 sigma.
+        conf = ("prof:true,lg_prof_sample:16,prof_final:true,"
+                f"prof_prefix:{self.path('je')}")
+        self.victim({"LD_PRELOAD": JEMALLOC, "MALLOC_CONF": conf}, "2000", "65536")
+        heap = glob.glob(self.path("je.*.heap"))[0]
+        with open(heap) as f:
+            self.assertEqual(f.readline().strip(), "heap_v2/65536")
+        rows = top_rows(heap)
+        self.assertEqual(rows[0]["function"], "leak_blocks")
+        self.assertAlmostEqual(rows[0]["inuse_bytes"] / (2000 * 65536), 1.0, delta=0.1)
+
     @unittest.skipUnless(GO, "go (golang-go) is not installed")
     def test_pprof_agrees_on_the_agents_raw_snapshot(self):
         out = self.path("rec")
