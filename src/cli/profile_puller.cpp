@@ -1,7 +1,9 @@
 // The pull loop: fetch, check, write the snapshot atomically, append to the timeline, sleep in
-// sigtimedwait until the next tick so that SIGINT/SIGTERM end it at once. The snapshot id is this
-// recorder's PID: the service's PID is not known over HTTP, and the id only has to be a number
-// that no agent in the same directory uses.
+// sigtimedwait until the next tick so that SIGINT/SIGTERM end it at once. When the URL points at
+// this host (loopback) and the process listening on its port is visible in /proc, the snapshot
+// id is that service's PID and its RSS goes into the timeline, as the agent writes for a native
+// program; otherwise the id is this recorder's PID (a number no agent in the directory uses) and
+// rss_bytes stays empty.
 #include "cli/profile_puller.hpp"
 
 #include <signal.h>
@@ -10,11 +12,15 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "cli/common.hpp"
 #include "format/agent_protocol.hpp"
+#include "proc/listeners.hpp"
+#include "proc/proc_files.hpp"
+#include "proc/system_info.hpp"
 #include "profile/fetch.hpp"
 #include "profile/gzip.hpp"
 #include "profile/legacy_heap.hpp"
@@ -58,9 +64,30 @@ std::string snapshot_bytes(const std::string& body, const profile::Profile& p) {
     return profile::serialize_profile(p);
 }
 
+bool is_loopback(const std::string& host) {
+    return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+// The local process serving `url`, if it is on this host and visible to us.
+std::optional<pid_t> local_service(const std::string& url) {
+    const profile::Url u = profile::parse_url(url);
+    if (!is_loopback(u.host)) return std::nullopt;
+    return proc::find_listener(static_cast<std::uint16_t>(u.port));
+}
+
+// RSS of `pid` from /proc/PID/statm; empty when it cannot be read (the process ended).
+std::string rss_cell(std::optional<pid_t> pid) {
+    if (!pid) return "";
+    const auto text = util::try_read_file(fmt::format("/proc/{}/statm", *pid));
+    if (!text) return "";
+    const auto statm = proc::parse_statm(*text, proc::page_size());
+    return statm.resident ? std::to_string(*statm.resident) : "";
+}
+
 class Puller {
   public:
-    explicit Puller(const PullOptions& o) : m_o(o), m_id(::getpid()) {
+    explicit Puller(const PullOptions& o)
+        : m_o(o), m_service(local_service(o.url)), m_id(m_service.value_or(::getpid())) {
         m_timeline_path = m_o.dir / fmt::format("timeline.{}.csv", m_id);
         m_timeline = format::k_timeline_header;
     }
@@ -75,8 +102,8 @@ class Puller {
             const InUse t = in_use(p, m_o.url);
             const std::string name = fmt::format("heap.{}.{:04}.pb.gz", m_id, m_written + 1);
             util::write_file_atomic(m_o.dir / name, snapshot_bytes(body, p));
-            m_timeline += fmt::format("{:.3f},,{},{},,periodic,{}\n", unix_now(), t.bytes,
-                                      t.objects, name);
+            m_timeline += fmt::format("{:.3f},{},{},{},,periodic,{}\n", unix_now(),
+                                      rss_cell(m_service), t.bytes, t.objects, name);
             util::write_file_atomic(m_timeline_path, m_timeline);
             ++m_written;
             m_last = t;
@@ -99,6 +126,13 @@ class Puller {
         ::sigprocmask(SIG_BLOCK, &set, &old);
         std::fprintf(stderr, "leakhunt: pulling %s every %gs into %s\n", m_o.url.c_str(),
                      m_o.every_s, m_o.dir.c_str());
+        if (m_service) {
+            std::fprintf(stderr, "leakhunt: the service is pid %d on this host: its RSS goes into "
+                                 "the timeline\n", *m_service);
+        } else {
+            warn("the service is not a process on this host that leakhunt can see, so the "
+                 "timeline has no RSS (rss_bytes stays empty; its heap_inuse_bytes is filled)");
+        }
         const auto start = Clock::now();
         const auto every = std::chrono::duration_cast<Clock::duration>(
             std::chrono::duration<double>(m_o.every_s));
@@ -167,6 +201,7 @@ class Puller {
     }
 
     const PullOptions& m_o;
+    std::optional<pid_t> m_service;
     pid_t m_id;
     std::filesystem::path m_timeline_path;
     std::string m_timeline;

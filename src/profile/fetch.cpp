@@ -73,14 +73,18 @@ Url parse_url(std::string_view url) {
     if (host.empty() || host == "[]") throw util::Error("{}: the URL has no host", url);
     if (authority.find_first_of(" \t") != std::string_view::npos)
         throw util::Error("{}: the host contains a space", url);
+    int port_number = scheme == "https" ? 443 : 80;
     if (!port.empty() || authority.ends_with(":")) {
         int n = 0;
         const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
         if (ec != std::errc{} || ptr != port.data() + port.size() || n < 1 || n > 65535) {
             throw util::Error("{}: the port `{}` is not a number from 1 to 65535", url, port);
         }
+        port_number = n;
     }
-    return {std::string(scheme) + "://" + std::string(authority), std::move(path)};
+    if (host.starts_with("[")) host = host.substr(1, host.size() - 2);
+    return {std::string(scheme) + "://" + std::string(authority), std::move(path),
+            std::string(host), port_number};
 }
 
 std::string fetch_url(std::string_view url, const FetchOptions& options) {

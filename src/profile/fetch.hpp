@@ -20,6 +20,8 @@ bool is_url(std::string_view s);
 struct Url {
     std::string scheme_host_port;
     std::string path_and_query;
+    std::string host;  // as written, IPv6 without brackets
+    int port = 0;      // 80 or 443 when the URL has none
 };
 
 // Splits an http:// or https:// URL; throws util::Error naming it when the host is missing,

@@ -173,6 +173,14 @@ class GoService(Case):
             self.assertEqual(top_rows(saved, "--sample-index", "alloc_space")[0]["function"],
                              theirs, text)
 
+    def test_a_page_that_is_not_a_profile_is_one_clear_error(self):
+        url = self.start_go().replace("/heap", "/")  # the HTML index of net/http/pprof
+        r = run(["top", url])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn(f"cannot read {url}: not a heap profile leakhunt can read", r.stderr)
+        self.assertIn('the file starts with "<html>', r.stderr)
+
     def test_reads_the_debug1_text_over_http(self):
         url = self.start_go("-rate", "4096")
         rows = top_rows(url + "?debug=1")
@@ -189,12 +197,17 @@ class GoService(Case):
         self.assertEqual(len(snaps), 3, os.listdir(out))
         self.assertFalse(glob.glob(os.path.join(out, "*.tmp*")))
         pid = re.match(r"heap\.(\d+)\.0001\.pb\.gz", os.path.basename(snaps[0])).group(1)
+        # The service is on this host: its PID names the files and its RSS is in the timeline.
+        self.assertEqual(int(pid), self.procs[-1].pid)
+        self.assertIn(f"the service is pid {pid} on this host", r.stderr)
         with open(os.path.join(out, f"timeline.{pid}.csv")) as f:
             lines = f.read().splitlines()
         self.assertEqual(lines[0], "timestamp,rss_bytes,heap_inuse_bytes,heap_inuse_objects,"
                                    "agent_bytes,reason,snapshot")
         self.assertEqual(len(lines), 4)
         inuse = [int(l.split(",")[2]) for l in lines[1:]]
+        rss = [int(l.split(",")[1]) for l in lines[1:]]
+        self.assertTrue(all(r > i for r, i in zip(rss, inuse)), lines)
         self.assertEqual([l.split(",")[6] for l in lines[1:]],
                          [os.path.basename(s) for s in snaps])
         self.assertLess(inuse[0], inuse[2])  # the leak grows

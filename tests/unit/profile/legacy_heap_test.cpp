@@ -2,7 +2,11 @@
 // format probe of parse_profile: real files written by the allocators (tests/data/profile/*.heap,
 // made by tests/victims/victim_heapprof.cpp and tests/victims/go/leaky_go.go; see the README
 // there), hand-written edge cases with exact un-sampled values, and every kind of bad input.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <string>
@@ -219,6 +223,33 @@ TEST(FetchUrl, ConnectionRefusedNamesTheUrl) {
                   std::string::npos)
             << e.what();
     }
+}
+
+TEST(FetchUrl, SilentServerTimesOut) {
+    // A listening socket that never answers: the kernel completes the connection from the
+    // backlog, and the read times out.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    ASSERT_EQ(::listen(fd, 4), 0);
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    const std::string url =
+        "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/debug/pprof/heap";
+    FetchOptions options;
+    options.read_timeout = std::chrono::milliseconds(300);
+    std::string error;
+    try {
+        fetch_url(url, options);
+    } catch (const util::Error& e) {
+        error = e.what();
+    }
+    ::close(fd);
+    EXPECT_NE(error.find("cannot fetch " + url), std::string::npos) << error;
+    EXPECT_NE(error.find("did not answer within 0.3 s"), std::string::npos) << error;
 }
 
 }  // namespace leakhunt::profile
