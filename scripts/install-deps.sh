@@ -7,7 +7,7 @@ packages=(
   libfmt-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   pkg-config libunwind-dev libdw-dev libelf-dev libprotobuf-dev protobuf-compiler zlib1g-dev
-  golang-go prometheus
+  golang-go prometheus libgoogle-perftools-dev libjemalloc-dev
   wrk redis-server redis-tools git
   chromium
 )

@@ -1,6 +1,8 @@
 // `leakhunt record -- CMD ARGS`: runs a program under the preloaded agent and says what it wrote:
 // heap snapshots (gzip pprof) every --snapshot-every seconds, on `leakhunt snapshot PID` and at
 // exit, and the timeline of heap in-use against RSS. Exits with the program's own exit status.
+// With --pprof-url it runs nothing and pulls a running service's heap profile instead
+// (profile_puller.hpp).
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +16,8 @@
 #include "cli/commands.hpp"
 #include "cli/heapscan_view.hpp"
 #include "cli/common.hpp"
+#include "cli/profile_puller.hpp"
+#include "profile/fetch.hpp"
 #include "util/error.hpp"
 #include "util/units.hpp"
 
@@ -21,14 +25,58 @@ namespace leakhunt::cli {
 namespace {
 
 struct RecordArgs {
-    std::string out_dir = "leakhunt-record";
+    std::string out_dir;  // empty: ./leakhunt-record (required with --pprof-url)
     bool all = false;
     std::string sample_interval;
     std::string snapshot_every;
     int depth = 64;
     bool follow_children = false;
     bool leak_check = false;
+    std::string pprof_url;
+    std::string duration;
+    long count = 0;
+    int max_failures = 5;
+    CLI::App* cmd = nullptr;
 };
+
+int run_pull(const RecordArgs& args) {
+    if (!trailing_command().empty()) {
+        throw util::UsageError("--pprof-url pulls a running service's profile; it runs no "
+                               "program, so drop `-- CMD ARGS` (or drop --pprof-url)");
+    }
+    for (const char* agent_only :
+         {"--all", "--sample-interval", "--depth", "--follow-children", "--leak-check"}) {
+        if (args.cmd->count(agent_only) > 0) {
+            throw util::UsageError("{} configures the agent and does not apply to --pprof-url",
+                                   agent_only);
+        }
+    }
+    if (args.out_dir.empty()) {
+        throw util::UsageError("--pprof-url needs -o DIR, the directory for the snapshots");
+    }
+    try {
+        (void)profile::parse_url(args.pprof_url);
+    } catch (const util::Error& e) {
+        throw util::UsageError("--pprof-url {}", e.what());
+    }
+    if (args.count < 0) throw util::UsageError("--count {}: use a positive number", args.count);
+    if (args.max_failures < 1) {
+        throw util::UsageError("--max-failures {}: use 1 or more", args.max_failures);
+    }
+    PullOptions o;
+    o.url = args.pprof_url;
+    o.every_s = args.snapshot_every.empty()
+                    ? 30.0
+                    : parse_duration_option("--snapshot-every", args.snapshot_every);
+    if (!args.duration.empty()) o.duration_s = parse_duration_option("--duration", args.duration);
+    o.count = args.count;
+    o.max_failures = args.max_failures;
+    std::error_code ec;
+    std::filesystem::create_directories(args.out_dir, ec);
+    if (ec) throw util::Error("cannot create {}: {}", args.out_dir, ec.message());
+    o.dir = std::filesystem::absolute(args.out_dir);
+    return pull_profiles(o);
+}
 
 // --leak-check: the LeakSanitizer-style report of each process's exit scan; true if any leaked.
 bool report_exit_leaks(const std::filesystem::path& dir) {
@@ -51,6 +99,11 @@ bool report_exit_leaks(const std::filesystem::path& dir) {
 }
 
 int run_record(const RecordArgs& args) {
+    if (!args.pprof_url.empty()) return run_pull(args);
+    if (!args.duration.empty() || args.count != 0 || args.cmd->count("--max-failures") > 0) {
+        throw util::UsageError("--duration, --count and --max-failures apply to --pprof-url only "
+                               "(a recorded program runs until it exits)");
+    }
     const auto& command = trailing_command();
     if (command.empty()) throw util::UsageError("record needs a program to run: -- CMD ARGS");
     if (args.all && !args.sample_interval.empty()) {
@@ -75,9 +128,10 @@ int run_record(const RecordArgs& args) {
     }
     const std::filesystem::path agent = agent_library();
     std::error_code ec;
-    std::filesystem::create_directories(args.out_dir, ec);
-    if (ec) throw util::Error("cannot create {}: {}", args.out_dir, ec.message());
-    const std::filesystem::path dir = std::filesystem::absolute(args.out_dir);
+    const std::string out_dir = args.out_dir.empty() ? "leakhunt-record" : args.out_dir;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec) throw util::Error("cannot create {}: {}", out_dir, ec.message());
+    const std::filesystem::path dir = std::filesystem::absolute(out_dir);
 
     std::string preload = agent.string();
     if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0') {
@@ -205,7 +259,18 @@ Runner add_record(CLI::App& app) {
     cmd->add_flag("--leak-check", args->leak_check,
                   "With --all: scan the heap at exit and print the unreachable blocks as "
                   "LeakSanitizer does (exit 3 if the program exited 0 but leaked)");
-    cmd->footer("  -- CMD ARGS   the program to run");
+    cmd->add_option("--pprof-url", args->pprof_url,
+                    "Run nothing: pull a running service's heap profile from this URL every "
+                    "--snapshot-every (default 30s), e.g. http://127.0.0.1:6060/debug/pprof/heap");
+    cmd->add_option("--duration", args->duration,
+                    "With --pprof-url: stop after this long, e.g. 10m (default: until ^C)");
+    cmd->add_option("--count", args->count,
+                    "With --pprof-url: stop after this many snapshots (default: no limit)");
+    cmd->add_option("--max-failures", args->max_failures,
+                    "With --pprof-url: give up (exit 1) after this many failed pulls in a row "
+                    "(default 5)");
+    cmd->footer("  -- CMD ARGS   the program to run (not with --pprof-url)");
+    args->cmd = cmd;
     return [args] { return run_record(*args); };
 }
 

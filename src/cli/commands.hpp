@@ -23,5 +23,6 @@ Runner add_rules(CLI::App& app);
 Runner add_scan(CLI::App& app);
 Runner add_paths(CLI::App& app);
 Runner add_leaks(CLI::App& app);
+Runner add_symbolize(CLI::App& app);
 
 }  // namespace leakhunt::cli

@@ -1,5 +1,5 @@
 // Reading and writing pprof profiles (profile.proto), gzip-compressed on disk as the format asks,
-// so that `go tool pprof`, Pyroscope and Parca read what leakhunt writes and leakhunt reads what
+// and reading the older text heap formats of gperftools and jemalloc, so that `go tool pprof`, Pyroscope and Parca read what leakhunt writes and leakhunt reads what
 // Go's runtime/pprof and our agent write. Input is untrusted: every index and id is checked and a
 // bad file is one util::Error naming it. Stateless; thread-safe.
 #pragma once
@@ -12,12 +12,15 @@
 
 namespace leakhunt::profile {
 
-// Reads a pprof file: gzip-compressed (starts with 1f 8b) or raw protobuf.
+// Reads a heap profile file in any format parse_profile reads. A path that is an http:// or
+// https:// URL is fetched instead (see fetch.hpp: load_profile).
 Profile read_profile(const std::filesystem::path& path);
 
-// Parses pprof bytes (gzip-compressed or raw). `source_name` names the input in errors. The
-// result has dense ids (see profile.hpp): mappings, locations and functions are renumbered
-// 1..N in file order and every reference follows.
+// Parses a heap profile: pprof protobuf (gzip-compressed or raw), or, probed by its first line,
+// a gperftools or jemalloc text heap profile (legacy_heap.hpp), also gzip-compressed or not.
+// `source_name` names the input in errors; anything else is one util::Error quoting the start of
+// the input. The result has dense ids (see profile.hpp): mappings, locations and functions are
+// numbered 1..N in file order and every reference follows.
 Profile parse_profile(std::string_view bytes, std::string_view source_name);
 
 // The protobuf encoding of `p`, uncompressed; ids are written as they are.

@@ -1,12 +1,18 @@
-// pprof decoding: gunzip, protobuf parse, then a checked conversion into the model that resolves
-// every string index and renumbers ids densely. The protobuf classes never leave this file.
+// Heap profile decoding: gunzip, a format probe (the text heap formats go to legacy_heap.hpp),
+// protobuf parse, then a checked conversion into the model that resolves every string index and
+// renumbers ids densely. The protobuf classes never leave this file.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include <fmt/format.h>
+
 #include "profile.pb.h"
+#include "profile/fetch.hpp"
 #include "profile/gzip.hpp"
+#include "profile/legacy_heap.hpp"
 #include "profile/pprof.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -194,12 +200,41 @@ class Converter {
     IdMap m_function_ids;
 };
 
+// The start of `bytes` as a short printable string for an error message.
+std::string starts_with_excerpt(std::string_view bytes) {
+    std::string out;
+    for (char c : bytes.substr(0, 24)) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u >= 0x20 && u < 0x7f) {
+            out += c;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += fmt::format("\\x{:02x}", u);
+        }
+    }
+    return out;
+}
+
+// True when the first bytes look like text: a protobuf Profile starts with a field key and a
+// length, which are control bytes, so a text start cannot be a pprof profile.
+bool looks_like_text(std::string_view bytes) {
+    const std::string_view head = bytes.substr(0, 32);
+    return std::all_of(head.begin(), head.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u >= 0x20 && u < 0x7f) || c == '\n' || c == '\r' || c == '\t';
+    });
+}
+
 }  // namespace
 
 Profile parse_profile(std::string_view bytes, std::string_view source_name) {
     if (bytes.empty()) {
         throw util::Error(
-            "cannot read {}: the file is empty (expected a pprof profile; take the "
+            "cannot read {}: the file is empty (expected a heap profile; take the "
             "profile again)",
             source_name);
     }
@@ -207,6 +242,19 @@ Profile parse_profile(std::string_view bytes, std::string_view source_name) {
     if (is_gzip(bytes)) {
         inflated = gunzip(bytes, source_name);
         bytes = inflated;
+        if (bytes.empty()) {
+            throw util::Error("cannot read {}: it decompresses to nothing (expected a heap "
+                              "profile; take the profile again)",
+                              source_name);
+        }
+    }
+    if (is_legacy_heap(bytes)) return parse_legacy_heap(bytes, source_name);
+    if (looks_like_text(bytes)) {
+        throw util::Error(
+            "cannot read {}: not a heap profile leakhunt can read (expected pprof protobuf, "
+            "gzip-compressed or raw, a gperftools heap profile or a jemalloc heap_v2 profile; "
+            "the file starts with \"{}\")",
+            source_name, starts_with_excerpt(bytes));
     }
     if (bytes.size() > static_cast<size_t>(INT32_MAX)) {
         throw util::Error(
@@ -219,13 +267,15 @@ Profile parse_profile(std::string_view bytes, std::string_view source_name) {
         throw util::Error(
             "cannot read {}: it is not a pprof profile (the protobuf data is "
             "invalid or truncated; pass a .pb.gz file written by the agent, Go's "
-            "runtime/pprof or another pprof producer)",
-            source_name);
+            "runtime/pprof or another pprof producer, or a gperftools/jemalloc heap profile; "
+            "the file starts with \"{}\")",
+            source_name, starts_with_excerpt(bytes));
     }
     return Converter(message, source_name).convert();
 }
 
 Profile read_profile(const std::filesystem::path& path) {
+    if (is_url(path.native())) return load_profile(path.native());
     const std::string bytes = util::read_file(path);
     return parse_profile(bytes, path.string());
 }

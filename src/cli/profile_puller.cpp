@@ -1,0 +1,221 @@
+// The pull loop: fetch, check, write the snapshot atomically, append to the timeline, sleep in
+// sigtimedwait until the next tick so that SIGINT/SIGTERM end it at once. When the URL points at
+// this host (loopback) and the process listening on its port is visible in /proc, the snapshot
+// id is that service's PID and its RSS goes into the timeline, as the agent writes for a native
+// program; otherwise the id is this recorder's PID (a number no agent in the directory uses) and
+// rss_bytes stays empty.
+#include "cli/profile_puller.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "cli/common.hpp"
+#include "format/agent_protocol.hpp"
+#include "proc/listeners.hpp"
+#include "proc/proc_files.hpp"
+#include "proc/system_info.hpp"
+#include "profile/fetch.hpp"
+#include "profile/gzip.hpp"
+#include "profile/legacy_heap.hpp"
+#include "profile/pprof.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+#include "util/units.hpp"
+
+namespace leakhunt::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct InUse {
+    int64_t bytes = 0;
+    int64_t objects = 0;
+};
+
+InUse in_use(const profile::Profile& p, const std::string& url) {
+    const auto bytes = profile::sample_type_index(p, "inuse_space");
+    const auto objects = profile::sample_type_index(p, "inuse_objects");
+    if (!bytes || !objects) {
+        throw util::Error("{} is not a heap profile: it has no inuse_space/inuse_objects sample "
+                          "types (point --pprof-url at /debug/pprof/heap)",
+                          url);
+    }
+    InUse t;
+    for (const auto& s : p.samples) {
+        t.bytes += s.values[*bytes];
+        t.objects += s.values[*objects];
+    }
+    return t;
+}
+
+// The bytes to store: Go's gzip pprof as served, anything else re-encoded as gzip pprof.
+std::string snapshot_bytes(const std::string& body, const profile::Profile& p) {
+    if (profile::is_gzip(body)) {
+        const std::string inflated = profile::gunzip(body, "reply");
+        if (!profile::is_legacy_heap(inflated)) return body;
+    }
+    return profile::serialize_profile(p);
+}
+
+bool is_loopback(const std::string& host) {
+    return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+// The local process serving `url`, if it is on this host and visible to us.
+std::optional<pid_t> local_service(const std::string& url) {
+    const profile::Url u = profile::parse_url(url);
+    if (!is_loopback(u.host)) return std::nullopt;
+    return proc::find_listener(static_cast<std::uint16_t>(u.port));
+}
+
+// RSS of `pid` from /proc/PID/statm; empty when it cannot be read (the process ended).
+std::string rss_cell(std::optional<pid_t> pid) {
+    if (!pid) return "";
+    const auto text = util::try_read_file(fmt::format("/proc/{}/statm", *pid));
+    if (!text) return "";
+    const auto statm = proc::parse_statm(*text, proc::page_size());
+    return statm.resident ? std::to_string(*statm.resident) : "";
+}
+
+class Puller {
+  public:
+    explicit Puller(const PullOptions& o)
+        : m_o(o), m_service(local_service(o.url)), m_id(m_service.value_or(::getpid())) {
+        m_timeline_path = m_o.dir / fmt::format("timeline.{}.csv", m_id);
+        m_timeline = format::k_timeline_header;
+    }
+
+    // One pull; returns false (after a warning) when it failed.
+    bool pull_once() {
+        ++m_pulls;
+        try {
+            const std::string body = profile::fetch_url(m_o.url);
+            if (body.empty()) throw util::Error("{} sent an empty reply", m_o.url);
+            const profile::Profile p = profile::parse_profile(body, m_o.url);
+            const InUse t = in_use(p, m_o.url);
+            const std::string name = fmt::format("heap.{}.{:04}.pb.gz", m_id, m_written + 1);
+            util::write_file_atomic(m_o.dir / name, snapshot_bytes(body, p));
+            m_timeline += fmt::format("{:.3f},{},{},{},,periodic,{}\n", unix_now(),
+                                      rss_cell(m_service), t.bytes, t.objects, name);
+            util::write_file_atomic(m_timeline_path, m_timeline);
+            ++m_written;
+            m_last = t;
+            m_last_name = name;
+            m_failures = 0;
+            return true;
+        } catch (const util::Error& e) {
+            ++m_failures;
+            warnf("pull {} failed ({} in a row): {}", m_pulls, m_failures,
+                  e.what());
+            return false;
+        }
+    }
+
+    int run() {
+        sigset_t set, old;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        ::sigprocmask(SIG_BLOCK, &set, &old);
+        std::fprintf(stderr, "leakhunt: pulling %s every %gs into %s\n", m_o.url.c_str(),
+                     m_o.every_s, m_o.dir.c_str());
+        if (m_service) {
+            std::fprintf(stderr, "leakhunt: the service is pid %d on this host: its RSS goes into "
+                                 "the timeline\n", *m_service);
+        } else {
+            warn("the service is not a process on this host that leakhunt can see, so the "
+                 "timeline has no RSS (rss_bytes stays empty; its heap_inuse_bytes is filled)");
+        }
+        const auto start = Clock::now();
+        const auto every = std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(m_o.every_s));
+        const auto deadline =
+            m_o.duration_s > 0 ? start + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(m_o.duration_s))
+                               : Clock::time_point::max();
+        int code = k_exit_ok;
+        std::string why = "stopped";
+        for (long tick = 0;; ++tick) {
+            pull_once();
+            if (m_failures >= m_o.max_failures) {
+                why = fmt::format("gave up after {} failed pulls in a row", m_failures);
+                code = k_exit_error;
+                break;
+            }
+            if (m_o.count > 0 && static_cast<long>(m_written) >= m_o.count) {
+                why = fmt::format("--count {} reached", m_o.count);
+                break;
+            }
+            const auto next = start + every * (tick + 1);
+            if (next > deadline) {
+                why = "--duration reached";
+                break;
+            }
+            const int sig = wait_until(set, next);
+            if (sig != 0) {
+                why = sig == SIGINT ? "interrupted" : "terminated";
+                break;
+            }
+        }
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        if (m_written > 0) {
+            std::fprintf(stderr,
+                         "leakhunt: %s: wrote %zu snapshot%s and %s; last: %s in use in %lld "
+                         "objects -> %s\n",
+                         why.c_str(), m_written, m_written == 1 ? "" : "s",
+                         m_timeline_path.c_str(),
+                         util::format_bytes(static_cast<double>(m_last.bytes)).c_str(),
+                         static_cast<long long>(m_last.objects),
+                         (m_o.dir / m_last_name).c_str());
+        } else {
+            std::fprintf(stderr, "leakhunt: %s: no snapshot was written\n", why.c_str());
+        }
+        if (code != k_exit_ok) {
+            throw util::Error("cannot pull {}: {} (is the service running, and is the URL its "
+                              "heap profile endpoint?)",
+                              m_o.url, why);
+        }
+        return code;
+    }
+
+  private:
+    // Sleeps until `when` unless a signal of `set` arrives first; returns it, or 0.
+    static int wait_until(const sigset_t& set, Clock::time_point when) {
+        while (true) {
+            const auto now = Clock::now();
+            if (now >= when) return 0;
+            const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(when - now);
+            timespec ts{static_cast<time_t>(left.count() / 1000000000),
+                        static_cast<long>(left.count() % 1000000000)};
+            const int sig = ::sigtimedwait(&set, nullptr, &ts);
+            if (sig > 0) return sig;
+            // EAGAIN: the time passed; EINTR: another signal, wait again.
+        }
+    }
+
+    const PullOptions& m_o;
+    std::optional<pid_t> m_service;
+    pid_t m_id;
+    std::filesystem::path m_timeline_path;
+    std::string m_timeline;
+    size_t m_written = 0;
+    size_t m_pulls = 0;
+    int m_failures = 0;
+    InUse m_last;
+    std::string m_last_name;
+};
+
+}  // namespace
+
+int pull_profiles(const PullOptions& options) {
+    return Puller(options).run();
+}
+
+}  // namespace leakhunt::cli

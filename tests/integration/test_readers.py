@@ -1,0 +1,279 @@
+"""Integration tests of the heap profile readers against the real producers: gperftools'
+libtcmalloc (HEAPPROFILE, heap_v2 sample), jemalloc (prof:true), a real Go service
+(tests/victims/go/leaky_go.go) served over loopback HTTP, and `record --pprof-url`. `go tool
+pprof -top` (Debian's golang-go) checks that pprof and leakhunt agree on the top function."""
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import unittest
+import urllib.request
+
+from harness import BIN, Case, binary, json_lines, run
+
+LIBDIR = "/usr/lib/x86_64-linux-gnu"
+TCMALLOC = os.path.join(LIBDIR, "libtcmalloc.so.4")
+JEMALLOC = os.path.join(LIBDIR, "libjemalloc.so.2")
+GO = shutil.which("go")
+LEAKY_GO = binary("leaky_go")
+
+
+def top_rows(target, *extra):
+    r = run(["top", "--json", target, *extra])
+    if r.returncode != 0:
+        raise AssertionError(f"leakhunt top {target} failed: {r.stderr}")
+    return json_lines(r.stdout)
+
+
+def pprof_top(case, path, sample_index="inuse_space"):
+    """The first function of `go tool pprof -top` on path (offline, caches in the test dir)."""
+    env = dict(os.environ, GOFLAGS="", GOCACHE=case.path("gocache"), HOME=case.dir,
+               PPROF_TMPDIR=case.dir, GOPROXY="off")
+    r = subprocess.run([GO, "tool", "pprof", "-top", f"-sample_index={sample_index}", path],
+                       capture_output=True, text=True, timeout=120, env=env)
+    case.assertEqual(r.returncode, 0, r.stderr)
+    lines = r.stdout.splitlines()
+    header = next(i for i, l in enumerate(lines) if l.strip().startswith("flat"))
+    # flat flat% sum% cum cum% name...
+    return lines[header + 1].split(None, 5)[5].strip(), r.stdout
+
+
+class NativeAllocators(Case):
+    """Profiles written by libtcmalloc and libjemalloc about victim_heapprof, whose leak is known:
+    leak_blocks() keeps COUNT blocks of BYTES."""
+
+    def victim(self, env, *args):
+        r = subprocess.run([binary("victim_heapprof"), *args], capture_output=True, text=True,
+                           timeout=60, env=dict(os.environ, **env))
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    @unittest.skipUnless(os.path.exists(TCMALLOC), "libtcmalloc (libgoogle-perftools4) missing")
+    def test_gperftools_heapprofile_exact(self):
+        self.victim({"LD_PRELOAD": TCMALLOC, "HEAPPROFILE": self.path("tc")}, "300", "4096")
+        files = glob.glob(self.path("tc.*.heap"))
+        self.assertEqual(len(files), 1, files)
+        rows = top_rows(files[0])
+        self.assertIn("leak_blocks", rows[0]["function"])
+        self.assertEqual(rows[0]["inuse_bytes"], 300 * 4096)
+        self.assertEqual(rows[0]["inuse_objects"], 300)
+        self.assertTrue(rows[0]["file"].endswith("victim_heapprof.cpp"), rows[0])
+
+    @unittest.skipUnless(os.path.exists(TCMALLOC), "libtcmalloc (libgoogle-perftools4) missing")
+    def test_gperftools_heap_v2_sample(self):
+        out = self.path("sample.heap")
+        r = subprocess.run([binary("victim_tcmalloc_sample"), "1000", "65536", out],
+                           capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, TCMALLOC_SAMPLE_PARAMETER="65536"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out) as f:
+            self.assertTrue(f.readline().rstrip().endswith("@ heap_v2/65536"))
+        rows = top_rows(out)
+        self.assertIn("leak_blocks", rows[0]["function"])
+        # Sampled: each sampled 64 KiB block stands for 1/(1-e^-1) = 1.58 blocks. gperftools
+        # samples less than its nominal rate at the start; the estimate is within 50%.
+        self.assertGreater(rows[0]["inuse_bytes"], 0.5 * 1000 * 65536)
+        self.assertLess(rows[0]["inuse_bytes"], 1.5 * 1000 * 65536)
+
+    @unittest.skipUnless(os.path.exists(JEMALLOC), "libjemalloc2 missing")
+    def test_jemalloc_heap_v2_exact(self):
+        conf = f"prof:true,lg_prof_sample:0,prof_final:true,prof_prefix:{self.path('je')}"
+        self.victim({"LD_PRELOAD": JEMALLOC, "MALLOC_CONF": conf}, "300", "4096")
+        files = glob.glob(self.path("je.*.heap"))
+        self.assertEqual(len(files), 1, files)
+        with open(files[0]) as f:
+            self.assertEqual(f.readline().strip(), "heap_v2/1")
+        rows = top_rows(files[0])
+        self.assertIn("leak_blocks", rows[0]["function"])
+        self.assertEqual(rows[0]["inuse_bytes"], 300 * 4096)
+        self.assertEqual(rows[0]["inuse_objects"], 300)
+
+    @unittest.skipUnless(os.path.exists(JEMALLOC), "libjemalloc2 missing")
+    def test_jemalloc_sampled_is_unsampled(self):
+        # lg_prof_sample:16 samples every 64 KiB on average: 2000 blocks of 64 KiB give ~1264
+        # samples, each standing for 1/(1-e^-1) = 1.58 blocks; the estimate's standard error is
+        # ~1.3%, so 10% is > 7 sigma.
+        conf = ("prof:true,lg_prof_sample:16,prof_final:true,"
+                f"prof_prefix:{self.path('je')}")
+        self.victim({"LD_PRELOAD": JEMALLOC, "MALLOC_CONF": conf}, "2000", "65536")
+        heap = glob.glob(self.path("je.*.heap"))[0]
+        with open(heap) as f:
+            self.assertEqual(f.readline().strip(), "heap_v2/65536")
+        rows = top_rows(heap)
+        self.assertEqual(rows[0]["function"], "leak_blocks")
+        self.assertAlmostEqual(rows[0]["inuse_bytes"] / (2000 * 65536), 1.0, delta=0.1)
+
+    @unittest.skipUnless(GO, "go (golang-go) is not installed")
+    def test_pprof_agrees_on_the_agents_raw_snapshot(self):
+        out = self.path("rec")
+        r = run(["record", "--all", "-o", out, "--", binary("victim_heapprof"), "300", "4096"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        snaps = sorted(glob.glob(os.path.join(out, "heap.*.pb.gz")))
+        self.assertTrue(snaps, r.stderr)
+        top = top_rows(snaps[-1])[0]
+        self.assertEqual(top["function"], "leak_blocks")
+        self.assertEqual(top["inuse_bytes"], 300 * 4096)
+        # (a) The raw snapshot: Debian's go tool pprof (1.19) symbolizes it itself from the
+        # binary, but its DWARF reader leaves GCC's C/C++ functions nameless, so it can only
+        # agree on the binary; its flat bytes are ours.
+        theirs, text = pprof_top(self, snaps[-1])
+        self.assertEqual(theirs, "[victim_heapprof]", text)
+        self.assertIn("1200kB", text)
+        # (b) The same snapshot symbolized by leakhunt: pprof names the same function.
+        sym = self.path("sym.pb.gz")
+        r = run(["symbolize", snaps[-1], "-o", sym])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        theirs, text = pprof_top(self, sym)
+        self.assertEqual(theirs, top["function"], text)
+
+    @unittest.skipUnless(GO and os.path.exists(JEMALLOC), "go or libjemalloc2 missing")
+    def test_jemalloc_profile_symbolized_for_pprof(self):
+        conf = f"prof:true,lg_prof_sample:0,prof_final:true,prof_prefix:{self.path('je')}"
+        self.victim({"LD_PRELOAD": JEMALLOC, "MALLOC_CONF": conf}, "300", "4096")
+        heap = glob.glob(self.path("je.*.heap"))[0]
+        sym = self.path("je.pb.gz")
+        r = run(["symbolize", heap, "-o", sym])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        theirs, text = pprof_top(self, sym)
+        self.assertEqual(theirs, top_rows(heap)[0]["function"], text)
+        self.assertEqual(theirs, "leak_blocks", text)
+
+
+@unittest.skipUnless(os.path.exists(LEAKY_GO), "leaky_go was not built (go missing)")
+class GoService(Case):
+    """leaky_go leaks 64 KiB blocks in main.leakyCache and serves net/http/pprof on loopback."""
+
+    def start_go(self, *args):
+        p = subprocess.Popen([LEAKY_GO, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True, start_new_session=True)
+        self.procs.append(p)
+        line = p.stdout.readline().strip()
+        self.assertTrue(line.startswith("ready http://"), line)
+        base = line.split(" ", 1)[1]
+        time.sleep(0.3)  # a few leaks in
+        return base + "/debug/pprof/heap"
+
+    def test_reads_the_profile_over_http_and_agrees_with_pprof(self):
+        url = self.start_go()
+        rows = top_rows(url)
+        self.assertEqual(rows[0]["function"], "main.leakyCache")
+        self.assertGreaterEqual(rows[0]["inuse_bytes"], 65536)
+        self.assertEqual(rows[0]["file"].rsplit("/", 1)[-1], "leaky_go.go")
+        # The same bytes, saved, read by us and by go tool pprof.
+        saved = self.path("go.pb.gz")
+        with urllib.request.urlopen(url, timeout=30) as reply, open(saved, "wb") as f:
+            f.write(reply.read())
+        ours = top_rows(saved)[0]
+        if GO:
+            theirs, text = pprof_top(self, saved)
+            self.assertEqual(ours["function"], theirs, text)
+            theirs, text = pprof_top(self, saved, "alloc_space")
+            self.assertEqual(top_rows(saved, "--sample-index", "alloc_space")[0]["function"],
+                             theirs, text)
+
+    def test_a_page_that_is_not_a_profile_is_one_clear_error(self):
+        url = self.start_go().replace("/heap", "/")  # the HTML index of net/http/pprof
+        r = run(["top", url])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn(f"cannot read {url}: not a heap profile leakhunt can read", r.stderr)
+        self.assertIn('the file starts with "<html>', r.stderr)
+
+    def test_reads_the_debug1_text_over_http(self):
+        url = self.start_go("-rate", "4096")
+        rows = top_rows(url + "?debug=1")
+        self.assertEqual(rows[0]["function"], "main.leakyCache")
+
+    def test_record_pprof_url_writes_count_snapshots(self):
+        url = self.start_go()
+        out = self.path("rec")
+        r = run(["record", "--pprof-url", url, "--snapshot-every", "0.2s", "--count", "3",
+                 "-o", out])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("--count 3 reached: wrote 3 snapshots", r.stderr)
+        snaps = sorted(glob.glob(os.path.join(out, "heap.*.0*.pb.gz")))
+        self.assertEqual(len(snaps), 3, os.listdir(out))
+        self.assertFalse(glob.glob(os.path.join(out, "*.tmp*")))
+        pid = re.match(r"heap\.(\d+)\.0001\.pb\.gz", os.path.basename(snaps[0])).group(1)
+        # The service is on this host: its PID names the files and its RSS is in the timeline.
+        self.assertEqual(int(pid), self.procs[-1].pid)
+        self.assertIn(f"the service is pid {pid} on this host", r.stderr)
+        with open(os.path.join(out, f"timeline.{pid}.csv")) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "timestamp,rss_bytes,heap_inuse_bytes,heap_inuse_objects,"
+                                   "agent_bytes,reason,snapshot")
+        self.assertEqual(len(lines), 4)
+        inuse = [int(l.split(",")[2]) for l in lines[1:]]
+        rss = [int(l.split(",")[1]) for l in lines[1:]]
+        self.assertTrue(all(r > i for r, i in zip(rss, inuse)), lines)
+        self.assertEqual([l.split(",")[6] for l in lines[1:]],
+                         [os.path.basename(s) for s in snaps])
+        self.assertLess(inuse[0], inuse[2])  # the leak grows
+        # The last snapshot's in-use total is the sum leakhunt top reports.
+        rows = top_rows(snaps[-1])
+        self.assertEqual(sum(r["inuse_bytes"] for r in rows), inuse[2])
+        self.assertEqual(rows[0]["function"], "main.leakyCache")
+        if GO:
+            theirs, text = pprof_top(self, snaps[-1])
+            self.assertEqual(theirs, "main.leakyCache", text)
+
+    def test_record_pprof_url_stops_on_sigterm(self):
+        url = self.start_go()
+        out = self.path("rec")
+        p = subprocess.Popen([os.path.join(BIN, "leakhunt"), "record", "--pprof-url", url,
+                              "--snapshot-every", "0.2s", "-o", out],
+                             stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 30
+        while not glob.glob(os.path.join(out, "heap.*.0002.pb.gz")) and time.time() < deadline:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("terminated: wrote", err)
+
+    def test_record_pprof_url_gives_up_after_failures(self):
+        url = self.start_go()
+        r = run(["record", "--pprof-url", url.replace("/heap", "/nope"), "--snapshot-every",
+                 "0.1s", "--max-failures", "3", "-o", self.path("rec")])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stderr.count("leakhunt: warning: pull"), 3, r.stderr)
+        self.assertIn("the server answered HTTP 404", r.stderr)
+        self.assertIn("gave up after 3 failed pulls in a row", r.stderr)
+
+
+class RecordUsage(Case):
+    def test_usage_errors_exit_2(self):
+        url = "http://127.0.0.1:1/debug/pprof/heap"
+        for args in (["record", "--pprof-url", url],
+                     ["record", "--pprof-url", url, "-o", self.path("x"), "--", "true"],
+                     ["record", "--pprof-url", "ftp://x/y", "-o", self.path("x")],
+                     ["record", "--pprof-url", "http://host:0/x", "-o", self.path("x")],
+                     ["record", "--pprof-url", url, "--all", "-o", self.path("x")],
+                     ["record", "--count", "3", "--", "true"]):
+            r = run(args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn("usage error", r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+    def test_unreachable_url_is_one_clear_error(self):
+        r = run(["top", "http://127.0.0.1:1/debug/pprof/heap"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("leakhunt: error: cannot fetch http://127.0.0.1:1/debug/pprof/heap",
+                      r.stderr)
+
+    def test_bad_files_are_one_clear_error(self):
+        cases = {"empty.heap": b"", "text.txt": b"hello world, not a profile\n",
+                 "trunc.heap": b"heap_v2/1\n  t*: 1: 2 [0: 0]\n@ 0x1\n"}
+        for name, content in cases.items():
+            with open(self.path(name), "wb") as f:
+                f.write(content)
+            r = run(["top", self.path(name)])
+            self.assertEqual(r.returncode, 1, name)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertIn(f"cannot read {self.path(name)}", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
