@@ -17,5 +17,7 @@ Runner add_history(CLI::App& app);
 Runner add_top(CLI::App& app);
 Runner add_record(CLI::App& app);
 Runner add_snapshot(CLI::App& app);
+Runner add_diff(CLI::App& app);
+Runner add_suspects(CLI::App& app);
 
 }  // namespace leakhunt::cli

@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
     std::map<CLI::App*, cli::Runner> runners;
     try {
         for (auto add : {cli::add_watch, cli::add_classify, cli::add_soak, cli::add_history,
-                         cli::add_record, cli::add_snapshot, cli::add_top}) {
+                         cli::add_record, cli::add_snapshot, cli::add_top, cli::add_diff,
+                         cli::add_suspects}) {
             size_t before = app.get_subcommands({}).size();
             cli::Runner run = add(app);
             runners[app.get_subcommands({}).at(before)] = std::move(run);
