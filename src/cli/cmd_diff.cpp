@@ -152,10 +152,10 @@ int run_diff(DiffArgs& args) {
     std::printf("Base: %s (%s)\nCurrent: %s (%s)\nType: %s\n", args.base.c_str(),
                 format_value(type, bt).c_str(), args.cur.c_str(), format_value(type, ct).c_str(),
                 type.c_str());
-    std::printf("Total change %s%s (%s); %zu of %zu %s changed: %zu grew, %zu shrank\n",
+    std::printf("Total change %s%s (%s); %zu %s changed: %zu grew, %zu shrank\n",
                 ct >= bt ? "+" : "", format_value(type, ct - bt).c_str(), change(bt, ct).c_str(),
-                rows.size(), std::max(base_agg.rows.size(), cur_agg.rows.size()),
-                granularity_plural(args.options.by).c_str(), first_shrinker, shrinkers);
+                rows.size(), granularity_plural(args.options.by).c_str(), first_shrinker,
+                shrinkers);
     std::printf("%12s %14s %12s %12s %8s  %s\n", "delta", ("delta " + other).c_str(), "base",
                 "current", "change", granularity_plural(args.options.by).c_str());
     for (const DiffRow* d : shown) {

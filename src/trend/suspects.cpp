@@ -54,11 +54,10 @@ std::string sentence(const Suspect& s, size_t n, std::string_view unit) {
                                rate(t.slope_per_hour, unit), how, 100.0 * s.share_of_growth);
         }
         case SiteShape::plateau:
-            return fmt::format("{} grew from {} to {} and levelled off (plateau: {} late, {} "
-                               "early): {:.0f}% of all heap growth",
+            return fmt::format("{} grew from {} to {} and levelled off (plateau: {} over the "
+                               "late snapshots): {:.0f}% of all heap growth",
                                site, amount(t.first, unit), amount(t.last, unit),
-                               rate(t.late_slope_per_hour, unit),
-                               rate(t.early_slope_per_hour, unit), 100.0 * s.share_of_growth);
+                               rate(t.late_slope_per_hour, unit), 100.0 * s.share_of_growth);
         case SiteShape::churn:
             return fmt::format("{} goes up and down between {} and {} with no significant trend "
                                "(churn)",
@@ -67,8 +66,9 @@ std::string sentence(const Suspect& s, size_t n, std::string_view unit) {
             return fmt::format("{} shrinks {}, from {} to {}", site, rate(t.slope_per_hour, unit),
                                amount(t.first, unit), amount(t.last, unit));
         case SiteShape::flat:
-            return fmt::format("{} holds {}, unchanged over {} snapshots", site,
-                               amount(t.last, unit), n);
+            return fmt::format("{} holds {}, with no trend over {} snapshots (between {} and {})",
+                               site, amount(t.last, unit), n, amount(t.min, unit),
+                               amount(t.max, unit));
     }
     return site;
 }
@@ -115,9 +115,14 @@ SiteTrend site_trend(std::span<const double> t, std::span<const double> y) {
         const size_t late_begin = std::min(split - 1, n - 3);
         r.early_slope_per_hour = slope_per_hour(t.first(split), y.first(split));
         r.late_slope_per_hour = slope_per_hour(t.subspan(late_begin), y.subspan(late_begin));
-        const bool rose = r.early_slope_per_hour > 0 && r.last > r.first &&
-                          (r.p_up < k_suspect_significance || r.monotone >= 0.75);
-        plateau = rose && r.late_slope_per_hour <= k_plateau_slope_ratio * r.early_slope_per_hour;
+        // Grew, then stopped: it ended higher than it began by at least half its range, mostly
+        // going up, and over the late part the trend changed it by little next to that rise.
+        const double rise = r.last - r.first;
+        const double late_change = std::fabs(r.late_slope_per_hour) *
+                                   (t.back() - t[late_begin]) / k_seconds_per_hour;
+        plateau = rise > 0 && rise >= 0.5 * (r.max - r.min) &&
+                  (mk.p_up < k_suspect_significance || r.monotone >= 0.75) &&
+                  late_change <= k_plateau_change_ratio * rise;
         if (r.slope_per_hour > 0) {
             late_ratio = std::clamp(r.late_slope_per_hour / r.slope_per_hour, 0.0, 1.0);
         }
@@ -126,12 +131,15 @@ SiteTrend site_trend(std::span<const double> t, std::span<const double> y) {
     const bool all_down = up_steps == 0;
     if (plateau) {
         r.shape = SiteShape::plateau;
+        r.net_growth = r.last - r.first;  // its Theil-Sen slope understates a rise that stopped
     } else if (r.slope_per_hour > 0 &&
                ((mk.p_up < k_suspect_significance && r.monotone >= k_suspect_monotone) ||
                 all_up)) {
         r.shape = SiteShape::steady_growth;
     } else if (r.slope_per_hour < 0 && (mk.p_down < k_suspect_significance || all_down)) {
         r.shape = SiteShape::shrinking;
+    } else if (r.slope_per_hour == 0) {
+        r.shape = SiteShape::flat;  // most pairs of snapshots agree: a step or a rare blip
     } else {
         r.shape = SiteShape::churn;
     }

@@ -28,7 +28,7 @@ struct SiteTrend {
     double p_up = 1;                 // Mann-Kendall one-sided p-value for "increasing"
     double p_down = 1;               // ... for "decreasing"
     double monotone = 0;             // fraction of steps that did not go down, in [0, 1]
-    double net_growth = 0;           // slope x window: the trend's growth over the window
+    double net_growth = 0;  // growth over the window: slope x window; last - first for a plateau
     double first = 0, last = 0, min = 0, max = 0;
     SiteShape shape = SiteShape::flat;
     double confidence = 0;  // that the site grows steadily: (1 - p_up) x monotone x late/overall
@@ -39,17 +39,19 @@ struct SiteTrend {
 // snapshot series is often only a dozen points, so both bars are set higher than usual.
 inline constexpr double k_suspect_significance = 0.01;
 inline constexpr double k_suspect_monotone = 0.7;
-// A plateau: the late slope is at most this fraction of the early slope.
-inline constexpr double k_plateau_slope_ratio = 0.15;
+// A plateau: over the late snapshots the trend moved it by at most this fraction of its rise.
+inline constexpr double k_plateau_change_ratio = 0.15;
 
 // The trend of one site. `t_seconds` strictly increasing, same size as `values`, size >= 3.
-//  - flat: the values never change;
-//  - plateau (n >= 5): it rose (early slope > 0, last > first, up in most steps or significantly)
-//    and the late slope is at most k_plateau_slope_ratio of the early slope;
+//  - flat: the values never change (and see below);
+//  - plateau (n >= 5): it rose (last - first > 0 and at least half of max - min; up in 75% of
+//    the steps or significantly) and over the last 40% of the snapshots the Theil-Sen trend moved
+//    it by at most k_plateau_change_ratio of that rise (a cache that filled early or late);
 //  - steady growth: slope > 0 and Mann-Kendall says increasing at k_suspect_significance with
 //    k_suspect_monotone of the steps up, or every step went up or stayed (last > first), which
 //    is all 3 or 4 snapshots can show;
 //  - shrinking: the same downwards;
+//  - flat: a Theil-Sen slope of 0 otherwise (most pairs of snapshots agree: a step, a blip);
 //  - churn: anything else: up and down with no significant trend.
 SiteTrend site_trend(std::span<const double> t_seconds, std::span<const double> values);
 

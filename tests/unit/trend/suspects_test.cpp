@@ -56,6 +56,19 @@ TEST(SiteTrend, PlateauGrewThenStopped) {
     EXPECT_DOUBLE_EQ(t.confidence, 0.0);  // late / overall slope = 0
 }
 
+TEST(SiteTrend, PlateauThatFilledInTheFirstSnapshots) {
+    const std::vector<double> y = {1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3};
+    const SiteTrend t = site_trend(minutes(12), y);
+    EXPECT_EQ(t.shape, SiteShape::plateau);
+    EXPECT_DOUBLE_EQ(t.slope_per_hour, 0.0);  // most pairs are flat
+    EXPECT_DOUBLE_EQ(t.confidence, 0.0);
+}
+
+TEST(SiteTrend, AStepIsFlat) {
+    const SiteTrend t = site_trend(minutes(8), std::vector<double>{0, 0, 0, 0, 0, 0, 0, 4096});
+    EXPECT_EQ(t.shape, SiteShape::flat);
+}
+
 TEST(SiteTrend, ChurnGoesUpAndDown) {
     const std::vector<double> y = {5000, 1000, 6000, 500, 5500, 2000, 4000, 1500};
     const SiteTrend t = site_trend(minutes(8), y);
@@ -88,15 +101,16 @@ TEST(FindSuspects, RanksTheLeakFirstAndFiltersTheRest) {
     ASSERT_EQ(r.suspects.size(), 2U);
     EXPECT_EQ(r.suspects[0].site.function, "leak");
     EXPECT_EQ(r.suspects[1].site.function, "slow");
-    // growth over the window: leak 7000, slow 70, cache (plateau, Theil-Sen) 2566.67
-    EXPECT_DOUBLE_EQ(r.total_growth, 7000.0 + 70.0 + 22000.0 * 420.0 / 3600.0);
+    // growth over the window: leak 7000, slow 70, cache (plateau: last - first) 3000
+    EXPECT_DOUBLE_EQ(r.total_growth, 7000.0 + 70.0 + 3000.0);
     EXPECT_NEAR(r.suspects[0].share_of_growth, 7000.0 / r.total_growth, 1e-12);
     EXPECT_EQ(r.suspects[0].sentence,
               "std::string allocated in leak (cache.cpp:42) grows 1000 B/min, monotone over 8 "
-              "snapshots: 73% of all heap growth");
+              "snapshots: 70% of all heap growth");
     ASSERT_EQ(r.others.size(), 3U);
     EXPECT_EQ(r.others[0].site.function, "cache");
     EXPECT_EQ(r.others[0].trend.shape, SiteShape::plateau);
+    EXPECT_DOUBLE_EQ(r.others[0].share_of_growth, 3000.0 / 10070.0);
     EXPECT_EQ(r.others[1].site.function, "same");
     EXPECT_EQ(r.others[2].site.function, "churn");
     EXPECT_DOUBLE_EQ(r.others[2].share_of_growth, 0.0);
