@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/agent_files.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/profile_input.hpp"
@@ -64,7 +65,10 @@ const char* k_more_hint =
     "`leakhunt snapshot PID`";
 
 // The snapshot files of a record directory for one PID, in index order.
-std::vector<std::pair<std::string, unsigned>> directory_snapshots(const fs::path& dir, int want_pid) {
+// The exit snapshot is left out when 3 others remain: a program's exit often frees what it held
+// (destructors of static caches), which reads as a sudden drop; `left_out` counts them.
+std::vector<std::pair<std::string, unsigned>> directory_snapshots(const fs::path& dir, int want_pid,
+                                                                  size_t& left_out) {
     std::map<pid_t, std::vector<std::pair<std::string, unsigned>>> by_pid;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir, ec)) {
@@ -101,6 +105,19 @@ std::vector<std::pair<std::string, unsigned>> directory_snapshots(const fs::path
     }
     auto files = by_pid[pid];
     std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.second < b.second; });
+    std::vector<std::string> exits;
+    for (const auto& row : read_timeline(dir, pid)) {
+        if (row.reason == "exit") exits.push_back((dir / row.snapshot).string());
+    }
+    const auto kept = std::count_if(files.begin(), files.end(), [&](const auto& f) {
+        return std::find(exits.begin(), exits.end(), f.first) == exits.end();
+    });
+    if (kept >= static_cast<std::ptrdiff_t>(k_min_snapshots)) {
+        left_out = files.size() - static_cast<size_t>(kept);
+        std::erase_if(files, [&](const auto& f) {
+            return std::find(exits.begin(), exits.end(), f.first) != exits.end();
+        });
+    }
     return files;
 }
 
@@ -132,8 +149,9 @@ nlohmann::json to_json(const trend::Suspect& s, size_t rank, const std::string& 
 int run_suspects(const SuspectsArgs& args) {
     std::vector<std::pair<std::string, unsigned>> files;
     std::string source;
+    size_t left_out = 0;
     if (args.inputs.size() == 1 && fs::is_directory(args.inputs[0])) {
-        files = directory_snapshots(args.inputs[0], args.pid);
+        files = directory_snapshots(args.inputs[0], args.pid, left_out);
         source = fmt::format("{} (PID {})", args.inputs[0],
                              snapshot_name(fs::path(files.front().first).filename().string())->first);
     } else {
@@ -214,9 +232,10 @@ int run_suspects(const SuspectsArgs& args) {
     auto amount = [&](double v) {
         return unit == "bytes" ? util::format_bytes(v) : fmt::format("{:.0f} objects", v);
     };
-    std::printf("%zu snapshots of %s over %s; in-use heap %s -> %s\n", snaps.size(),
+    std::printf("%zu snapshots of %s over %s%s; in-use heap %s -> %s\n", snaps.size(),
                 source.c_str(), util::format_duration(report.window_seconds).c_str(),
-                amount(first).c_str(), amount(last).c_str());
+                left_out > 0 ? " (the exit snapshot left out)" : "", amount(first).c_str(),
+                amount(last).c_str());
     if (report.suspects.empty()) {
         std::printf("No allocation site grows steadily (%zu sites: none monotone and "
                     "significant).\n",
@@ -235,7 +254,7 @@ int run_suspects(const SuspectsArgs& args) {
     }
     std::map<std::string, size_t> counts;
     for (const auto& s : report.others) ++counts[std::string(trend::shape_name(s.trend.shape))];
-    if (args.all) {
+    if (args.all && !report.others.empty()) {
         std::printf("Not ranked:\n");
         for (const auto& s : report.others) {
             std::printf("    [%s] %s\n", std::string(trend::shape_name(s.trend.shape)).c_str(),

@@ -30,11 +30,16 @@ constexpr std::array<std::string_view, 9> k_runtime_modules = {
     "libc.so",  "libstdc++.so", "libc++.so",      "libc++abi.so", "libgcc_s.so",
     "libm.so",  "ld-linux",     "libpthread.so", "ld-musl"};
 
-bool is_library_frame(const Frame& f) {
+// `inlined`: the frame is not the location's outermost one. Inlined frames carry unqualified
+// names ("_M_create", "allocate"), so their source file tells; the outermost frame's file can be
+// a header too (a line of inlined code without its own DWARF scope) while the function is the
+// user's, so there only the module and the qualified name count.
+bool is_library_frame(const Frame& f, bool inlined) {
     for (auto m : k_runtime_modules) {
         if (f.module.starts_with(m)) return true;
     }
-    if (f.file.starts_with("/usr/include/") || f.file.find("/include/c++/") != std::string::npos) {
+    if (inlined &&
+        (f.file.starts_with("/usr/include/") || f.file.find("/include/c++/") != std::string::npos)) {
         return true;
     }
     return f.function.starts_with("std::") || f.function.starts_with("__gnu_cxx::");
@@ -194,12 +199,14 @@ class Builder {
 
     std::vector<FrameInfo> resolve(const profile::Location& location) {
         std::vector<FrameInfo> out;
-        for (const Frame& f : location_frames(m_profile, location, m_symbolizer)) {
+        const std::vector<Frame> frames = location_frames(m_profile, location, m_symbolizer);
+        for (size_t j = 0; j < frames.size(); ++j) {
+            const Frame& f = frames[j];
             FrameInfo info;
             const std::string display = f.display_name();
             info.agent = f.module.find(k_agent_library) != std::string::npos;
             info.skipped = info.agent || is_allocator_function(f.function);
-            info.library = is_library_frame(f);
+            info.library = is_library_frame(f, j + 1 < frames.size());
             if (!f.function.empty() && (!info.agent || is_allocator_function(f.function))) {
                 info.callee = intern_callee(f.function);
             }

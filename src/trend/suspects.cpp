@@ -32,8 +32,22 @@ std::string rate(double per_hour, std::string_view unit) {
     return util::format_bytes(per_hour) + "/h";
 }
 
+// "ns::Cache::insert(std::string const&) const" -> "ns::Cache::insert": sentences stay short.
+std::string without_parameters(const std::string& function) {
+    int depth = 0;
+    for (size_t i = 0; i < function.size(); ++i) {
+        if (function[i] == '<') ++depth;
+        if (function[i] == '>' && depth > 0) --depth;
+        if (function[i] == '(' && depth == 0 && i > 0 &&
+            !std::string_view(function).substr(0, i).ends_with("operator")) {
+            return function.substr(0, i);
+        }
+    }
+    return function;
+}
+
 std::string site_words(const SiteSeries& s, std::string_view unit) {
-    std::string where = s.function;
+    std::string where = without_parameters(s.function);
     if (!s.file.empty()) {
         where += s.line != 0 ? fmt::format(" ({}:{})", s.file, s.line) : fmt::format(" ({})", s.file);
     }
