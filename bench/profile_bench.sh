@@ -4,13 +4,15 @@
 #      unsymbolized profile with one location per address, beside `addr2line -i -f -C -e BIN` on
 #      the same addresses and `go tool pprof -top` on the same profile;
 #  (b) `leakhunt diff` of two profiles of 100,000 samples each (already symbolized, 12 frames).
-# Each command runs RUNS times (default 3); the script prints the wall time of each run.
+# Each command runs RUNS times (default 3); LOCATIONS (default 100000) sets the address count
+# of (a). The script prints the wall time of each run.
 # Usage: bench/profile_bench.sh [BUILD_DIR=build] [BINARY=BUILD_DIR/bin/leakhunt]
 set -euo pipefail
 build=${1:-build}
 bin=${2:-$build/bin/leakhunt}
 leakhunt=$build/bin/leakhunt
 runs=${RUNS:-3}
+locations=${LOCATIONS:-100000}
 work=$(mktemp -d /tmp/leakhunt-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 here=$(dirname "$0")
@@ -27,12 +29,12 @@ timeit() {  # label, command...: wall seconds of each run
     done
 }
 
-echo "binary: $bin ($(stat -c %s "$bin") bytes, .debug_info $(readelf -SW "$bin" | awk '$2==".debug_info"{print strtonum("0x"$6)}') bytes)"
-python3 "$here/gen_profile.py" --binary "$(realpath "$bin")" --locations 100000 \
+echo "binary: $bin ($(stat -c %s "$bin") bytes; $(readelf -SW "$bin" | grep -c ' .debug_') DWARF sections)"
+python3 "$here/gen_profile.py" --binary "$(realpath "$bin")" --locations "$locations" \
     --addresses "$work/addresses.txt" >"$work/addresses.pb.gz"
 echo "addresses: $(wc -l <"$work/addresses.txt") distinct"
 
-timeit "leakhunt top (symbolize 100k)" "$leakhunt" top --top 5 "$work/addresses.pb.gz"
+timeit "leakhunt top (symbolize $locations)" "$leakhunt" top --top 5 "$work/addresses.pb.gz"
 timeit "addr2line -i -f -C" bash -c "addr2line -i -f -C -e '$bin' <'$work/addresses.txt'"
 if command -v go >/dev/null; then
     export GOCACHE=$work/gocache HOME=$work
