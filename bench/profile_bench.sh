@@ -34,8 +34,10 @@ python3 "$here/gen_profile.py" --binary "$(realpath "$bin")" --locations "$locat
     --addresses "$work/addresses.txt" >"$work/addresses.pb.gz"
 echo "addresses: $(wc -l <"$work/addresses.txt") distinct"
 
-timeit "leakhunt top (symbolize $locations)" "$leakhunt" top --top 5 "$work/addresses.pb.gz"
-timeit "addr2line -i -f -C" bash -c "addr2line -i -f -C -e '$bin' <'$work/addresses.txt'"
+[ -n "${SKIP_LEAKHUNT_TOP:-}" ] ||
+    timeit "leakhunt top (symbolize $locations)" "$leakhunt" top --top 5 "$work/addresses.pb.gz"
+a2l() { addr2line -i -f -C -e "$bin" <"$work/addresses.txt"; }
+timeit "addr2line -i -f -C" a2l
 if command -v go >/dev/null; then
     export GOCACHE=$work/gocache HOME=$work
     timeit "go tool pprof -top" go tool pprof -top "$work/addresses.pb.gz"
