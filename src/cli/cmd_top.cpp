@@ -1,6 +1,7 @@
-// `leakhunt top PROFILE`: the functions that hold (or allocated) the most memory in a heap
-// profile, one row per function like `go tool pprof -top`. Symbolizes native frames offline;
-// --json prints one object per row and line.
+// `leakhunt top PROFILE`: the rows that hold (or allocated) the most memory in a heap profile,
+// by function, line, file or module, with flat and cumulative values like `go tool pprof -top`.
+// Symbolizes native frames offline; --json prints one object per row and line.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -10,10 +11,9 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "profile/pprof.hpp"
-#include "symbolize/flat.hpp"
+#include "cli/profile_input.hpp"
+#include "symbolize/aggregate.hpp"
 #include "symbolize/symbolizer.hpp"
-#include "util/units.hpp"
 
 namespace leakhunt::cli {
 namespace {
@@ -23,79 +23,84 @@ constexpr int k_default_text_rows = 20;
 struct TopArgs {
     std::string file;
     bool json = false;
-    std::string sample_index = "inuse_space";
+    bool cum = false;
+    std::string by = "function";
+    symbolize::AggregateOptions options;
     int top = -1;  // -1: the default (k_default_text_rows in text, all with --json); 0: all
 };
 
-bool is_bytes(const std::string& sample_index) {
-    return sample_index.ends_with("_space");
+double percent(int64_t v, int64_t total) {
+    return total == 0 ? 0.0 : 100.0 * static_cast<double>(v) / static_cast<double>(total);
 }
 
-std::string format_value(const std::string& sample_index, int64_t v) {
-    if (is_bytes(sample_index)) return util::format_bytes(static_cast<double>(v));
-    return std::to_string(v);
-}
-
-std::string where(const symbolize::FlatRow& row) {
-    if (row.file.empty()) return row.module;
-    if (row.line == 0) return row.file;
-    return fmt::format("{}:{}", row.file, row.line);
-}
-
-void print_text(const TopArgs& args, const std::vector<symbolize::FlatRow>& rows, size_t shown) {
-    int64_t total = 0;
-    for (const auto& r : rows) total += symbolize::row_value(r, args.sample_index);
+void print_text(const TopArgs& args, const symbolize::Aggregate& agg, size_t shown) {
+    const std::string& type = args.options.sort_by;
+    const int64_t total = agg.total.get(type);
     int64_t in_shown = 0;
-    for (size_t i = 0; i < shown; ++i) in_shown += symbolize::row_value(rows[i], args.sample_index);
-    auto percent = [total](int64_t v) {
-        return total == 0 ? 0.0 : 100.0 * static_cast<double>(v) / static_cast<double>(total);
-    };
-    // The companion column: objects beside bytes and bytes beside objects.
-    const std::string other = args.sample_index.starts_with("inuse")
-                                  ? (is_bytes(args.sample_index) ? "inuse_objects" : "inuse_space")
-                                  : (is_bytes(args.sample_index) ? "alloc_objects" : "alloc_space");
-    std::printf("File: %s\nType: %s\n", args.file.c_str(), args.sample_index.c_str());
-    std::printf("Showing %zu of %zu functions, %s (%.2f%%) of %s total\n", shown, rows.size(),
-                format_value(args.sample_index, in_shown).c_str(), percent(in_shown),
-                format_value(args.sample_index, total).c_str());
-    std::printf("%12s %7s %7s %14s  %s\n", "flat", "flat%", "sum%", other.c_str(), "function");
+    for (size_t i = 0; i < shown; ++i) in_shown += agg.rows[i].flat.get(type);
+    const std::string other = companion_type(type);
+    std::printf("File: %s\nType: %s\n", args.file.c_str(), type.c_str());
+    if (agg.samples_dropped > 0) {
+        std::printf("Focus/ignore kept %zu of %zu samples\n", agg.samples,
+                    agg.samples + agg.samples_dropped);
+    }
+    std::printf("Showing %zu of %zu %s, %s (%.2f%%) of %s total, sorted by %s\n", shown,
+                agg.rows.size(), granularity_plural(args.options.by).c_str(),
+                format_value(type, in_shown).c_str(), percent(in_shown, total),
+                format_value(type, total).c_str(), args.cum ? "cum" : "flat");
+    std::printf("%12s %7s %7s %12s %7s %14s  %s\n", "flat", "flat%", "sum%", "cum", "cum%",
+                other.c_str(), granularity_plural(args.options.by).c_str());
     int64_t sum = 0;
     for (size_t i = 0; i < shown; ++i) {
-        const auto& r = rows[i];
-        const int64_t v = symbolize::row_value(r, args.sample_index);
+        const auto& r = agg.rows[i];
+        const int64_t v = r.flat.get(type);
         sum += v;
-        std::printf("%12s %6.2f%% %6.2f%% %14s  %s  %s\n",
-                    format_value(args.sample_index, v).c_str(), percent(v), percent(sum),
-                    format_value(other, symbolize::row_value(r, other)).c_str(), r.function.c_str(),
-                    where(r).c_str());
+        std::string name = r.name;
+        if (args.options.by == symbolize::Granularity::function) name += "  " + where(r);
+        std::printf("%12s %6.2f%% %6.2f%% %12s %6.2f%% %14s  %s\n", format_value(type, v).c_str(),
+                    percent(v, total), percent(sum, total),
+                    format_value(type, r.cum.get(type)).c_str(), percent(r.cum.get(type), total),
+                    format_value(other, r.flat.get(other)).c_str(), name.c_str());
     }
 }
 
-int run_top(const TopArgs& args) {
-    profile::Profile p = profile::read_profile(args.file);
+int run_top(TopArgs& args) {
+    apply_granularity(args.options, args.by);
     symbolize::Symbolizer symbolizer;
-    const symbolize::SymbolizeStats stats = symbolize::symbolize_profile(p, symbolizer);
-    for (const auto& w : stats.warnings) warn(w);
-    const auto rows = symbolize::flat_by_function(p, symbolizer, args.sample_index, args.file);
+    const profile::Profile p = read_symbolized(args.file, symbolizer);
+    symbolize::Aggregate agg = symbolize::aggregate(p, symbolizer, args.options, args.file);
+    const std::string& type = args.options.sort_by;
+    // Rows that are only on stacks (cum) matter when sorting by cum; by flat they are noise.
+    if (args.cum) {
+        symbolize::sort_rows(agg.rows, type, symbolize::SortKey::cum);
+    } else {
+        std::erase_if(agg.rows, [](const auto& r) { return r.flat == symbolize::HeapValues{}; });
+    }
 
-    size_t shown = rows.size();
+    size_t shown = agg.rows.size();
     const int limit = args.top >= 0 ? args.top : (args.json ? 0 : k_default_text_rows);
     if (limit > 0) shown = std::min(shown, static_cast<size_t>(limit));
     if (args.json) {
+        const int64_t total = agg.total.get(type);
         for (size_t i = 0; i < shown; ++i) {
-            const auto& r = rows[i];
-            const nlohmann::json j = {{"function", r.function},
+            const auto& r = agg.rows[i];
+            const nlohmann::json j = {{"name", r.name},
+                                      {"function", r.function},
                                       {"file", r.file},
                                       {"line", r.line},
                                       {"module", r.module},
-                                      {"inuse_bytes", r.inuse_bytes},
-                                      {"inuse_objects", r.inuse_objects},
-                                      {"alloc_bytes", r.alloc_bytes},
-                                      {"alloc_objects", r.alloc_objects}};
+                                      {"flat", r.flat.get(type)},
+                                      {"flat%", percent(r.flat.get(type), total)},
+                                      {"cum", r.cum.get(type)},
+                                      {"cum%", percent(r.cum.get(type), total)},
+                                      {"inuse_bytes", r.flat.inuse_bytes},
+                                      {"inuse_objects", r.flat.inuse_objects},
+                                      {"alloc_bytes", r.flat.alloc_bytes},
+                                      {"alloc_objects", r.flat.alloc_objects}};
             std::printf("%s\n", j.dump().c_str());
         }
     } else {
-        print_text(args, rows, shown);
+        print_text(args, agg, shown);
     }
     std::fflush(stdout);
     return k_exit_ok;
@@ -106,17 +111,17 @@ int run_top(const TopArgs& args) {
 Runner add_top(CLI::App& app) {
     auto args = std::make_shared<TopArgs>();
     CLI::App* cmd = app.add_subcommand(
-        "top", "Functions holding the most heap memory in a pprof heap profile (like pprof -top)");
+        "top", "Functions (lines, files, modules) holding the most heap memory in a pprof heap "
+               "profile (like pprof -top)");
     cmd->add_option("profile", args->file,
                     "Heap profile: pprof protobuf, gzip-compressed or raw (from the agent, Go's "
                     "runtime/pprof or any pprof producer)")
         ->required();
-    cmd->add_flag("--json", args->json, "One JSON object per function and line");
-    cmd->add_option("--sample-index", args->sample_index, "The value to rank by")
-        ->check(CLI::IsMember({"inuse_space", "inuse_objects", "alloc_space", "alloc_objects"}))
-        ->capture_default_str();
+    cmd->add_flag("--json", args->json, "One JSON object per row and line");
+    cmd->add_flag("--cum", args->cum, "Sort by cumulative value (the row anywhere on the stack)");
+    add_aggregate_options(*cmd, args->options, args->by);
     cmd->add_option("--top", args->top,
-                    "Show this many functions (default: 20 in text, all with --json; 0: all)")
+                    "Show this many rows (default: 20 in text, all with --json; 0: all)")
         ->check(CLI::NonNegativeNumber);
     return [args] { return run_top(*args); };
 }

@@ -24,5 +24,7 @@ Runner add_scan(CLI::App& app);
 Runner add_paths(CLI::App& app);
 Runner add_leaks(CLI::App& app);
 Runner add_symbolize(CLI::App& app);
+Runner add_diff(CLI::App& app);
+Runner add_suspects(CLI::App& app);
 
 }  // namespace leakhunt::cli

@@ -1,37 +1,20 @@
-// flat_by_function: samples -> leaf user frame -> rows, with the hottest line per row.
+// flat_by_function (the flat rows of aggregate()), allocator names and a location's frames.
 #include "symbolize/flat.hpp"
 
 #include <algorithm>
 #include <array>
 #include <filesystem>
-#include <map>
-#include <optional>
-#include <utility>
 
-#include "util/error.hpp"
+#include "symbolize/aggregate.hpp"
 
 namespace leakhunt::symbolize {
 namespace {
-
-constexpr std::array<std::string_view, 4> k_heap_types = {"inuse_space", "inuse_objects",
-                                                          "alloc_space", "alloc_objects"};
 
 constexpr std::array<std::string_view, 16> k_allocators = {
     "malloc",         "calloc",         "realloc",         "reallocarray",
     "posix_memalign", "aligned_alloc",  "memalign",        "valloc",
     "pvalloc",        "operator new",   "operator new[]",  "__libc_malloc",
     "__libc_calloc",  "__libc_realloc", "__libc_memalign", "__posix_memalign"};
-
-constexpr std::string_view k_agent_library = "libleakhunt_agent";
-
-bool skipped_leaf(const Frame& f) {
-    return f.module.find(k_agent_library) != std::string::npos || is_allocator_function(f.function);
-}
-
-struct Accumulator {
-    FlatRow row;
-    std::map<std::pair<std::string, int64_t>, int64_t> by_line;  // (file, line) -> sort value
-};
 
 }  // namespace
 
@@ -86,61 +69,21 @@ std::vector<Frame> location_frames(const profile::Profile& p, const profile::Loc
 
 std::vector<FlatRow> flat_by_function(const profile::Profile& p, Symbolizer& symbolizer,
                                       std::string_view sort_by, std::string_view source_name) {
-    const std::optional<size_t> sort_index = profile::sample_type_index(p, sort_by);
-    if (!sort_index) {
-        std::string have;
-        for (const auto& t : p.sample_types) have += (have.empty() ? "" : ", ") + t.type;
-        throw util::Error(
-            "{} has no sample type {} (it has: {}); choose one of those with "
-            "--sample-index",
-            source_name, sort_by, have);
-    }
-    std::array<std::optional<size_t>, 4> index;
-    for (size_t i = 0; i < k_heap_types.size(); ++i) {
-        index[i] = profile::sample_type_index(p, k_heap_types[i]);
-    }
-
-    std::map<std::pair<std::string, std::string>, Accumulator> rows;  // (name, module)
-    std::vector<Frame> stack;
-    for (const auto& sample : p.samples) {
-        stack.clear();
-        for (uint64_t id : sample.location_ids) {
-            if (const profile::Location* loc = profile::find_location(p, id)) {
-                auto frames = location_frames(p, *loc, symbolizer);
-                stack.insert(stack.end(), frames.begin(), frames.end());
-            }
-        }
-        if (stack.empty()) continue;
-        auto leaf = std::find_if_not(stack.begin(), stack.end(), skipped_leaf);
-        if (leaf == stack.end()) leaf = stack.begin();  // only allocator frames: keep the leaf
-
-        Accumulator& acc = rows[{leaf->display_name(), leaf->module}];
-        FlatRow& row = acc.row;
-        if (row.function.empty()) {
-            row.function = leaf->display_name();
-            row.module = leaf->module;
-        }
-        auto value = [&](size_t i) { return index[i] ? sample.values.at(*index[i]) : 0; };
-        row.inuse_bytes += value(0);
-        row.inuse_objects += value(1);
-        row.alloc_bytes += value(2);
-        row.alloc_objects += value(3);
-        acc.by_line[{leaf->file, leaf->line}] += sample.values.at(*sort_index);
-    }
-
+    AggregateOptions options;
+    options.sort_by = std::string(sort_by);
+    const Aggregate agg = aggregate(p, symbolizer, options, source_name);
     std::vector<FlatRow> out;
-    out.reserve(rows.size());
-    for (auto& [key, acc] : rows) {
-        auto hottest =
-            std::max_element(acc.by_line.begin(), acc.by_line.end(),
-                             [](const auto& a, const auto& b) { return a.second < b.second; });
-        acc.row.file = hottest->first.first;
-        acc.row.line = hottest->first.second;
-        out.push_back(std::move(acc.row));
+    for (const auto& r : agg.rows) {
+        if (r.flat == HeapValues{}) continue;  // only on stacks, never a site
+        out.push_back({.function = r.function,
+                       .file = r.file,
+                       .line = r.line,
+                       .module = r.module,
+                       .inuse_bytes = r.flat.inuse_bytes,
+                       .inuse_objects = r.flat.inuse_objects,
+                       .alloc_bytes = r.flat.alloc_bytes,
+                       .alloc_objects = r.flat.alloc_objects});
     }
-    std::stable_sort(out.begin(), out.end(), [&](const FlatRow& a, const FlatRow& b) {
-        return row_value(a, sort_by) > row_value(b, sort_by);
-    });
     return out;
 }
 

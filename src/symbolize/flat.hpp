@@ -1,7 +1,7 @@
 // Flat per-function totals of a heap profile, as `leakhunt top` and `go tool pprof -top` show
-// them: each sample counts once, for the function that allocated. Frames of the leakhunt agent
-// and allocator entry points (malloc, operator new, ...) at the leaf are skipped so that the
-// row is the user's code. Stateless apart from the Symbolizer it is given; not thread-safe.
+// them: each sample counts once, for the function that allocated (its allocation site, see
+// aggregate.hpp: agent, allocator entry points and the runtime library's frames at the leaf are
+// skipped so that the row is the user's code). Stateless apart from the Symbolizer it is given; not thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,199 @@
+// `leakhunt diff BASE CUR`: growth per allocation site between two heap profiles (bytes, objects,
+// % change; "new" for sites the base lacks), largest growth first and shrinkers at the end; or,
+// with --format pprof, the difference as a profile that pprof tools open (profile/diff.hpp).
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/profile_input.hpp"
+#include "profile/diff.hpp"
+#include "profile/pprof.hpp"
+#include "symbolize/aggregate.hpp"
+#include "util/error.hpp"
+
+namespace leakhunt::cli {
+namespace {
+
+constexpr size_t k_default_text_rows = 20;
+
+struct DiffArgs {
+    std::string base;
+    std::string cur;
+    std::string by = "function";
+    symbolize::AggregateOptions options;
+    int top = -1;  // -1: 20 growing and 20 shrinking in text, all in JSON; 0: all
+    bool json = false;
+    std::string format = "text";
+    std::string out;
+};
+
+struct DiffRow {
+    symbolize::AggregateRow row;  // identity, from the current profile when it has the site
+    symbolize::HeapValues base;
+    symbolize::HeapValues cur;
+    symbolize::HeapValues delta;
+};
+
+std::vector<DiffRow> join(const symbolize::Aggregate& base, const symbolize::Aggregate& cur) {
+    std::map<std::string, DiffRow> rows;
+    for (const auto& r : cur.rows) {
+        DiffRow& d = rows[r.name];
+        d.row = r;
+        d.cur += r.flat;
+    }
+    for (const auto& r : base.rows) {
+        DiffRow& d = rows[r.name];
+        if (d.row.name.empty()) d.row = r;
+        d.base += r.flat;
+    }
+    std::vector<DiffRow> out;
+    for (auto& [name, d] : rows) {
+        d.delta = d.cur;
+        d.delta -= d.base;
+        if (d.delta == symbolize::HeapValues{}) continue;
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+// "+12.5%", "new", "gone".
+std::string change(int64_t base, int64_t cur) {
+    if (base == 0) return cur == 0 ? "0%" : "new";
+    if (cur == 0) return "gone";
+    return fmt::format("{:+.1f}%", 100.0 * static_cast<double>(cur - base) /
+                                       static_cast<double>(base));
+}
+
+nlohmann::json to_json(const DiffRow& d, const std::string& type) {
+    const std::string other = companion_type(type);
+    const bool space = type.ends_with("_space");
+    const std::string& bytes_type = space ? type : other;
+    const std::string& objects_type = space ? other : type;
+    nlohmann::json j = {{"name", d.row.name},
+                        {"function", d.row.function},
+                        {"file", d.row.file},
+                        {"line", d.row.line},
+                        {"module", d.row.module},
+                        {"delta", d.delta.get(type)},
+                        {"delta_bytes", d.delta.get(bytes_type)},
+                        {"delta_objects", d.delta.get(objects_type)},
+                        {"base_bytes", d.base.get(bytes_type)},
+                        {"cur_bytes", d.cur.get(bytes_type)},
+                        {"base_objects", d.base.get(objects_type)},
+                        {"cur_objects", d.cur.get(objects_type)},
+                        {"new", d.base.get(type) == 0 && d.cur.get(type) != 0}};
+    const int64_t base = d.base.get(type);
+    j["percent"] = base == 0 ? nlohmann::json(nullptr)
+                             : nlohmann::json(100.0 * static_cast<double>(d.delta.get(type)) /
+                                              static_cast<double>(base));
+    return j;
+}
+
+int write_pprof(const DiffArgs& args, const profile::Profile& base, const profile::Profile& cur) {
+    const profile::Profile diff = profile::diff_profile(base, cur, args.base, args.cur);
+    profile::write_profile(args.out, diff);
+    std::printf("wrote %s: %zu samples of %s and %zu of %s (negated, label pprof::base=true); "
+                "open it with `go tool pprof -top %s`\n",
+                args.out.c_str(), cur.samples.size(), args.cur.c_str(), base.samples.size(),
+                args.base.c_str(), args.out.c_str());
+    return k_exit_ok;
+}
+
+int run_diff(DiffArgs& args) {
+    apply_granularity(args.options, args.by);
+    if (args.json) args.format = "json";
+    if (args.format == "pprof" && args.out.empty()) {
+        throw util::UsageError("--format pprof writes a file: name it with -o FILE");
+    }
+    symbolize::Symbolizer symbolizer;
+    const profile::Profile base = read_symbolized(args.base, symbolizer);
+    const profile::Profile cur = read_symbolized(args.cur, symbolizer);
+    profile::check_same_sample_types(base, cur, args.base, args.cur);
+    if (args.format == "pprof") return write_pprof(args, base, cur);
+
+    const std::string& type = args.options.sort_by;
+    const auto base_agg = symbolize::aggregate(base, symbolizer, args.options, args.base);
+    const auto cur_agg = symbolize::aggregate(cur, symbolizer, args.options, args.cur);
+    std::vector<DiffRow> rows = join(base_agg, cur_agg);
+    std::sort(rows.begin(), rows.end(), [&](const DiffRow& a, const DiffRow& b) {
+        if (a.delta.get(type) != b.delta.get(type)) return a.delta.get(type) > b.delta.get(type);
+        return a.row.name < b.row.name;
+    });
+    // The largest growth first and the largest shrinkers last, each limited to --top.
+    const auto first_shrinker = static_cast<size_t>(
+        std::find_if(rows.begin(), rows.end(), [&](const DiffRow& d) { return d.delta.get(type) < 0; }) -
+        rows.begin());
+    const size_t limit = args.top > 0    ? static_cast<size_t>(args.top)
+                         : args.top == 0 ? rows.size()
+                                         : (args.format == "json" ? rows.size() : k_default_text_rows);
+    std::vector<const DiffRow*> shown;
+    for (size_t i = 0; i < std::min(first_shrinker, limit); ++i) shown.push_back(&rows[i]);
+    const size_t shrinkers = rows.size() - first_shrinker;
+    for (size_t i = rows.size() - std::min(shrinkers, limit); i < rows.size(); ++i) {
+        shown.push_back(&rows[i]);
+    }
+
+    if (args.format == "json") {
+        for (const DiffRow* d : shown) std::printf("%s\n", to_json(*d, type).dump().c_str());
+        std::fflush(stdout);
+        return k_exit_ok;
+    }
+    const std::string other = companion_type(type);
+    const int64_t bt = base_agg.total.get(type);
+    const int64_t ct = cur_agg.total.get(type);
+    std::printf("Base: %s (%s)\nCurrent: %s (%s)\nType: %s\n", args.base.c_str(),
+                format_value(type, bt).c_str(), args.cur.c_str(), format_value(type, ct).c_str(),
+                type.c_str());
+    std::printf("Total change %s%s (%s); %zu %s changed: %zu grew, %zu shrank\n",
+                ct >= bt ? "+" : "", format_value(type, ct - bt).c_str(), change(bt, ct).c_str(),
+                rows.size(), granularity_plural(args.options.by).c_str(), first_shrinker,
+                shrinkers);
+    std::printf("%12s %14s %12s %12s %8s  %s\n", "delta", ("delta " + other).c_str(), "base",
+                "current", "change", granularity_plural(args.options.by).c_str());
+    for (const DiffRow* d : shown) {
+        std::string name = d->row.name;
+        if (args.options.by == symbolize::Granularity::function) name += "  " + where(d->row);
+        const int64_t dv = d->delta.get(type);
+        const int64_t dother = d->delta.get(other);
+        std::printf("%12s %14s %12s %12s %8s  %s\n",
+                    ((dv > 0 ? "+" : "") + format_value(type, dv)).c_str(),
+                    ((dother > 0 ? "+" : "") + format_value(other, dother)).c_str(),
+                    format_value(type, d->base.get(type)).c_str(),
+                    format_value(type, d->cur.get(type)).c_str(),
+                    change(d->base.get(type), d->cur.get(type)).c_str(), name.c_str());
+    }
+    std::fflush(stdout);
+    return k_exit_ok;
+}
+
+}  // namespace
+
+Runner add_diff(CLI::App& app) {
+    auto args = std::make_shared<DiffArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "diff", "Growth per allocation site between two heap profiles (BASE then CUR)");
+    cmd->add_option("base", args->base, "The earlier heap profile (pprof)")->required();
+    cmd->add_option("cur", args->cur, "The later heap profile (pprof)")->required();
+    add_aggregate_options(*cmd, args->options, args->by);
+    cmd->add_option("--top", args->top,
+                    "Show this many growing and this many shrinking rows (default: 20 each in "
+                    "text, all in JSON; 0: all)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_flag("--json", args->json, "Same as --format json");
+    cmd->add_option("--format", args->format,
+                    "text (default), json (one object per row) or pprof (the difference as a "
+                    "profile, written to -o FILE)")
+        ->check(CLI::IsMember({"text", "json", "pprof"}));
+    cmd->add_option("-o,--out", args->out, "Output file for --format pprof");
+    return [args] { return run_diff(*args); };
+}
+
+}  // namespace leakhunt::cli

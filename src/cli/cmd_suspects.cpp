@@ -1,0 +1,296 @@
+// `leakhunt suspects SNAPSHOT... | DIR`: over three or more heap snapshots of one process, the
+// allocation sites whose in-use memory grows steadily, ranked, each said in a sentence
+// (trend/suspects.hpp). A DIR is a `leakhunt record` directory: its heap.PID.NNNN.pb.gz files of
+// one PID (--pid, else the PID with the most snapshots, said on stderr).
+#include <sys/types.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/agent_files.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/profile_input.hpp"
+#include "symbolize/aggregate.hpp"
+#include "trend/suspects.hpp"
+#include "util/error.hpp"
+#include "util/units.hpp"
+
+namespace leakhunt::cli {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr size_t k_min_snapshots = 3;
+constexpr size_t k_default_text_rows = 10;
+
+struct SuspectsArgs {
+    std::vector<std::string> inputs;
+    bool json = false;
+    bool all = false;
+    int top = -1;  // -1: 10 in text, all in JSON; 0: all
+    int pid = 0;
+    std::string sample_index = "inuse_space";
+};
+
+struct Snapshot {
+    std::string path;
+    unsigned index = 0;  // NNNN of heap.PID.NNNN.pb.gz, else the position on the command line
+    int64_t time_nanos = 0;
+    symbolize::Aggregate rows;
+};
+
+// heap.PID.NNNN.pb.gz -> (PID, NNNN); nullopt for other names.
+std::optional<std::pair<pid_t, unsigned>> snapshot_name(const std::string& name) {
+    unsigned pid = 0;
+    unsigned index = 0;
+    int used = 0;
+    if (std::sscanf(name.c_str(), "heap.%u.%u.pb.gz%n", &pid, &index, &used) == 2 &&
+        static_cast<size_t>(used) == name.size()) {
+        return std::pair{static_cast<pid_t>(pid), index};
+    }
+    return std::nullopt;
+}
+
+const char* k_more_hint =
+    "record longer with `leakhunt record --snapshot-every 30s -- CMD`, or take more with "
+    "`leakhunt snapshot PID`";
+
+// The snapshot files of a record directory for one PID, in index order.
+// The exit snapshot is left out when 3 others remain: a program's exit often frees what it held
+// (destructors of static caches), which reads as a sudden drop; `left_out` counts them.
+std::vector<std::pair<std::string, unsigned>> directory_snapshots(const fs::path& dir, int want_pid,
+                                                                  size_t& left_out) {
+    std::map<pid_t, std::vector<std::pair<std::string, unsigned>>> by_pid;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        if (const auto parsed = snapshot_name(e.path().filename().string())) {
+            by_pid[parsed->first].emplace_back(e.path().string(), parsed->second);
+        }
+    }
+    if (ec) throw util::Error("cannot list {}: {}", dir.string(), ec.message());
+    if (by_pid.empty()) {
+        throw util::Error("{} holds no heap.PID.NNNN.pb.gz snapshots; {}", dir.string(), k_more_hint);
+    }
+    pid_t pid = 0;
+    if (want_pid != 0) {
+        if (!by_pid.contains(want_pid)) {
+            std::string have;
+            for (const auto& [p, files] : by_pid) have += fmt::format("{}{}", have.empty() ? "" : ", ", p);
+            throw util::UsageError("{} has no snapshots of PID {} (it has PIDs {})", dir.string(),
+                                   want_pid, have);
+        }
+        pid = want_pid;
+    } else {
+        size_t most = 0;
+        for (const auto& [p, files] : by_pid) {
+            if (files.size() > most) {
+                most = files.size();
+                pid = p;
+            }
+        }
+        if (by_pid.size() > 1) {
+            warnf("{} holds snapshots of {} processes; using PID {} ({} snapshots, the most); "
+                  "choose another with --pid",
+                  dir.string(), by_pid.size(), pid, most);
+        }
+    }
+    auto files = by_pid[pid];
+    std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.second < b.second; });
+    std::vector<std::string> exits;
+    for (const auto& row : read_timeline(dir, pid)) {
+        if (row.reason == "exit") exits.push_back((dir / row.snapshot).string());
+    }
+    const auto kept = std::count_if(files.begin(), files.end(), [&](const auto& f) {
+        return std::find(exits.begin(), exits.end(), f.first) == exits.end();
+    });
+    if (kept >= static_cast<std::ptrdiff_t>(k_min_snapshots)) {
+        left_out = files.size() - static_cast<size_t>(kept);
+        std::erase_if(files, [&](const auto& f) {
+            return std::find(exits.begin(), exits.end(), f.first) != exits.end();
+        });
+    }
+    return files;
+}
+
+nlohmann::json to_json(const trend::Suspect& s, size_t rank, const std::string& unit) {
+    const trend::SiteTrend& t = s.trend;
+    nlohmann::json j = {{"rank", rank == 0 ? nlohmann::json(nullptr) : nlohmann::json(rank)},
+                        {"function", s.site.function},
+                        {"file", s.site.file},
+                        {"line", s.site.line},
+                        {"module", s.site.module},
+                        {"callee", s.site.callee},
+                        {"shape", trend::shape_name(t.shape)},
+                        {"growth_per_hour", t.slope_per_hour},
+                        {"unit", unit},
+                        {"share_of_growth", s.share_of_growth},
+                        {"confidence", t.confidence},
+                        {"monotone", t.monotone},
+                        {"tau", t.tau},
+                        {"p_value", t.p_up},
+                        {"first", t.first},
+                        {"last", t.last},
+                        {"min", t.min},
+                        {"max", t.max},
+                        {"sentence", s.sentence}};
+    j["growth_bytes_per_hour"] = unit == "bytes" ? nlohmann::json(t.slope_per_hour) : nlohmann::json(nullptr);
+    return j;
+}
+
+int run_suspects(const SuspectsArgs& args) {
+    std::vector<std::pair<std::string, unsigned>> files;
+    std::string source;
+    size_t left_out = 0;
+    if (args.inputs.size() == 1 && fs::is_directory(args.inputs[0])) {
+        files = directory_snapshots(args.inputs[0], args.pid, left_out);
+        source = fmt::format("{} (PID {})", args.inputs[0],
+                             snapshot_name(fs::path(files.front().first).filename().string())->first);
+    } else {
+        if (args.pid != 0) throw util::UsageError("--pid applies to a record directory only");
+        for (size_t i = 0; i < args.inputs.size(); ++i) {
+            if (fs::is_directory(args.inputs[i])) {
+                throw util::UsageError("{} is a directory: give one record directory, or snapshot "
+                                       "files only",
+                                       args.inputs[i]);
+            }
+            const auto parsed = snapshot_name(fs::path(args.inputs[i]).filename().string());
+            files.emplace_back(args.inputs[i], parsed ? parsed->second : static_cast<unsigned>(i));
+        }
+        source = fmt::format("{} files", files.size());
+    }
+    if (files.size() < k_min_snapshots) {
+        throw util::Error("suspects needs at least {} snapshots to see a trend, found {} in {}; {}",
+                          k_min_snapshots, files.size(), source, k_more_hint);
+    }
+
+    symbolize::Symbolizer symbolizer;
+    symbolize::AggregateOptions options;
+    options.sort_by = args.sample_index;
+    std::vector<Snapshot> snaps;
+    for (const auto& [path, index] : files) {
+        const profile::Profile p = read_symbolized(path, symbolizer);
+        snaps.push_back({path, index, p.time_nanos, symbolize::aggregate(p, symbolizer, options, path)});
+    }
+    std::stable_sort(snaps.begin(), snaps.end(), [](const Snapshot& a, const Snapshot& b) {
+        return a.time_nanos != b.time_nanos ? a.time_nanos < b.time_nanos : a.index < b.index;
+    });
+    std::vector<double> t;
+    for (size_t i = 0; i < snaps.size(); ++i) {
+        if (i > 0 && snaps[i].time_nanos <= snaps[i - 1].time_nanos) {
+            throw util::Error("{} and {} carry the same profile time ({} ns): suspects needs "
+                              "snapshots taken at different times",
+                              snaps[i - 1].path, snaps[i].path, snaps[i].time_nanos);
+        }
+        t.push_back(static_cast<double>(snaps[i].time_nanos - snaps.front().time_nanos) / 1e9);
+    }
+
+    // One series per site; identity from the latest snapshot holding it.
+    std::map<std::string, trend::SiteSeries> sites;
+    for (size_t i = 0; i < snaps.size(); ++i) {
+        for (const auto& r : snaps[i].rows.rows) {
+            const int64_t v = r.flat.get(args.sample_index);
+            if (v == 0) continue;
+            trend::SiteSeries& s = sites[r.name];
+            if (s.values.empty()) s.values.assign(snaps.size(), 0.0);
+            s.values[i] = static_cast<double>(v);
+            s.function = r.function;
+            s.file = r.file;
+            s.line = r.line;
+            s.module = r.module;
+            if (!r.callee.empty()) s.callee = r.callee;
+        }
+    }
+    std::vector<trend::SiteSeries> series;
+    for (auto& [name, s] : sites) series.push_back(std::move(s));
+    const std::string unit = args.sample_index == "inuse_space" ? "bytes" : "objects";
+    const trend::SuspectReport report = trend::find_suspects(t, std::move(series), unit);
+
+    const size_t limit = args.top > 0    ? static_cast<size_t>(args.top)
+                         : args.top == 0 ? SIZE_MAX
+                                         : (args.json ? SIZE_MAX : k_default_text_rows);
+    if (args.json) {
+        for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
+            std::printf("%s\n", to_json(report.suspects[i], i + 1, unit).dump().c_str());
+        }
+        if (args.all) {
+            for (const auto& s : report.others) std::printf("%s\n", to_json(s, 0, unit).dump().c_str());
+        }
+        std::fflush(stdout);
+        return k_exit_ok;
+    }
+    const double first = static_cast<double>(snaps.front().rows.total.get(args.sample_index));
+    const double last = static_cast<double>(snaps.back().rows.total.get(args.sample_index));
+    auto amount = [&](double v) {
+        return unit == "bytes" ? util::format_bytes(v) : fmt::format("{:.0f} objects", v);
+    };
+    std::printf("%zu snapshots of %s over %s%s; in-use heap %s -> %s\n", snaps.size(),
+                source.c_str(), util::format_duration(report.window_seconds).c_str(),
+                left_out > 0 ? " (the exit snapshot left out)" : "", amount(first).c_str(),
+                amount(last).c_str());
+    if (report.suspects.empty()) {
+        std::printf("No allocation site grows steadily (%zu sites: none monotone and "
+                    "significant).\n",
+                    report.others.size());
+    }
+    for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
+        const trend::Suspect& s = report.suspects[i];
+        std::printf("%2zu. %s\n    %s/h  share %.0f%%  %s  confidence %.2f  (Mann-Kendall tau "
+                    "%.2f, p %.2g)\n",
+                    i + 1, s.sentence.c_str(),
+                    (unit == "bytes" ? util::format_bytes(s.trend.slope_per_hour)
+                                     : fmt::format("{:.1f} objects", s.trend.slope_per_hour))
+                        .c_str(),
+                    100.0 * s.share_of_growth, std::string(trend::shape_name(s.trend.shape)).c_str(),
+                    s.trend.confidence, s.trend.tau, s.trend.p_up);
+    }
+    std::map<std::string, size_t> counts;
+    for (const auto& s : report.others) ++counts[std::string(trend::shape_name(s.trend.shape))];
+    if (args.all && !report.others.empty()) {
+        std::printf("Not ranked:\n");
+        for (const auto& s : report.others) {
+            std::printf("    [%s] %s\n", std::string(trend::shape_name(s.trend.shape)).c_str(),
+                        s.sentence.c_str());
+        }
+    } else if (!report.others.empty()) {
+        std::string summary;
+        for (const auto& [shape, n] : counts) {
+            summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", n, shape);
+        }
+        std::printf("Not ranked: %s (--all lists them)\n", summary.c_str());
+    }
+    std::fflush(stdout);
+    return k_exit_ok;
+}
+
+}  // namespace
+
+Runner add_suspects(CLI::App& app) {
+    auto args = std::make_shared<SuspectsArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "suspects", "Allocation sites whose in-use memory grows steadily over 3+ heap snapshots");
+    cmd->add_option("snapshots", args->inputs,
+                    "Heap snapshots (pprof) of one process, or a `leakhunt record` directory")
+        ->required();
+    cmd->add_flag("--json", args->json, "One JSON object per site");
+    cmd->add_flag("--all", args->all,
+                  "Also list the sites not ranked (plateau, churn, shrinking, flat)");
+    cmd->add_option("--top", args->top, "Show this many suspects (default: 10 in text, all in "
+                                         "JSON; 0: all)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--pid", args->pid, "In a record directory, the process to analyse");
+    cmd->add_option("--sample-index", args->sample_index, "The in-use value to follow")
+        ->check(CLI::IsMember({"inuse_space", "inuse_objects"}))
+        ->capture_default_str();
+    return [args] { return run_suspects(*args); };
+}
+
+}  // namespace leakhunt::cli

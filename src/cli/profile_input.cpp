@@ -1,0 +1,67 @@
+// Shared plumbing of the profile commands.
+#include "cli/profile_input.hpp"
+
+#include <fmt/format.h>
+
+#include "cli/common.hpp"
+#include "profile/pprof.hpp"
+#include "util/error.hpp"
+#include "util/units.hpp"
+
+namespace leakhunt::cli {
+
+profile::Profile read_symbolized(const std::string& path, symbolize::Symbolizer& symbolizer) {
+    profile::Profile p = profile::read_profile(path);
+    const size_t known = symbolizer.warnings().size();
+    const symbolize::SymbolizeStats stats = symbolize::symbolize_profile(p, symbolizer);
+    for (size_t i = known; i < stats.warnings.size(); ++i) warn(stats.warnings[i]);
+    return p;
+}
+
+void add_aggregate_options(CLI::App& cmd, symbolize::AggregateOptions& options, std::string& by) {
+    cmd.add_option("--by", by, "Rows by function, line (function and file:line), file or module")
+        ->check(CLI::IsMember({"function", "line", "file", "module"}))
+        ->capture_default_str();
+    cmd.add_option("--sample-index", options.sort_by, "The value to rank by")
+        ->check(CLI::IsMember({"inuse_space", "inuse_objects", "alloc_space", "alloc_objects"}))
+        ->capture_default_str();
+    cmd.add_option("--focus", options.focus,
+                   "Keep only samples with a frame whose function matches this regex");
+    cmd.add_option("--ignore", options.ignore,
+                   "Drop samples with a frame whose function matches this regex");
+}
+
+void apply_granularity(symbolize::AggregateOptions& options, const std::string& by) {
+    const auto g = symbolize::parse_granularity(by);
+    if (!g) throw util::UsageError("--by {}: choose function, line, file or module", by);
+    options.by = *g;
+}
+
+std::string format_value(const std::string& sample_index, int64_t v) {
+    if (sample_index.ends_with("_space")) return util::format_bytes(static_cast<double>(v));
+    return std::to_string(v);
+}
+
+std::string companion_type(const std::string& sample_index) {
+    const bool bytes = sample_index.ends_with("_space");
+    if (sample_index.starts_with("inuse")) return bytes ? "inuse_objects" : "inuse_space";
+    return bytes ? "alloc_objects" : "alloc_space";
+}
+
+std::string where(const symbolize::AggregateRow& row) {
+    if (row.file.empty()) return row.module;
+    if (row.line == 0) return row.file;
+    return fmt::format("{}:{}", row.file, row.line);
+}
+
+std::string granularity_plural(symbolize::Granularity by) {
+    switch (by) {
+        case symbolize::Granularity::function: return "functions";
+        case symbolize::Granularity::line: return "lines";
+        case symbolize::Granularity::file: return "files";
+        case symbolize::Granularity::module: return "modules";
+    }
+    return "rows";
+}
+
+}  // namespace leakhunt::cli

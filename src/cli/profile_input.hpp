@@ -1,0 +1,33 @@
+// What `top`, `diff` and `suspects` share: reading a profile and symbolizing it (warnings to
+// stderr), the --by/--sample-index/--focus/--ignore options, and how values are shown.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "profile/profile.hpp"
+#include "symbolize/aggregate.hpp"
+#include "symbolize/symbolizer.hpp"
+
+namespace leakhunt::cli {
+
+// read_profile(path), then symbolize_profile with `symbolizer`; each warning once on stderr.
+profile::Profile read_symbolized(const std::string& path, symbolize::Symbolizer& symbolizer);
+
+// Options shared by top and diff, bound to `options` (and `by`, the text of --by).
+void add_aggregate_options(CLI::App& cmd, symbolize::AggregateOptions& options, std::string& by);
+// Applies the text of --by; throws util::UsageError for an unknown one.
+void apply_granularity(symbolize::AggregateOptions& options, const std::string& by);
+
+// Bytes for *_space ("1.50 MiB"), a count for *_objects.
+std::string format_value(const std::string& sample_index, int64_t v);
+// Objects beside bytes and bytes beside objects: inuse_space -> inuse_objects, ...
+std::string companion_type(const std::string& sample_index);
+// "file:line", "file" or the module when the file is unknown.
+std::string where(const symbolize::AggregateRow& row);
+// "functions", "lines", "files", "modules".
+std::string granularity_plural(symbolize::Granularity by);
+
+}  // namespace leakhunt::cli

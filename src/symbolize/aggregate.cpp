@@ -1,0 +1,375 @@
+// aggregate: every location's frames are resolved once into interned row keys and flags (agent,
+// allocator, library, focus, ignore); each sample then costs a walk over small integers, so that
+// profiles of 100,000 samples aggregate in well under a second.
+#include "symbolize/aggregate.hpp"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <regex>
+#include <unordered_map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "symbolize/flat.hpp"
+#include "util/error.hpp"
+
+namespace leakhunt::symbolize {
+namespace {
+
+constexpr std::string_view k_agent_library = "libleakhunt_agent";
+constexpr uint32_t k_none = UINT32_MAX;
+
+constexpr std::array<std::string_view, 4> k_heap_types = {"inuse_space", "inuse_objects",
+                                                          "alloc_space", "alloc_objects"};
+
+// Modules and sources that are not the user's code: the C and C++ runtimes and the standard
+// library's headers (templates inlined into the user's binary).
+constexpr std::array<std::string_view, 9> k_runtime_modules = {
+    "libc.so",  "libstdc++.so", "libc++.so",      "libc++abi.so", "libgcc_s.so",
+    "libm.so",  "ld-linux",     "libpthread.so", "ld-musl"};
+
+// `inlined`: the frame is not the location's outermost one. Inlined frames carry unqualified
+// names ("_M_create", "allocate"), so their source file tells; the outermost frame's file can be
+// a header too (a line of inlined code without its own DWARF scope) while the function is the
+// user's, so there only the module and the qualified name count.
+bool is_library_frame(const Frame& f, bool inlined) {
+    for (auto m : k_runtime_modules) {
+        if (f.module.starts_with(m)) return true;
+    }
+    if (inlined &&
+        (f.file.starts_with("/usr/include/") || f.file.find("/include/c++/") != std::string::npos)) {
+        return true;
+    }
+    return f.function.starts_with("std::") || f.function.starts_with("__gnu_cxx::");
+}
+
+// Strips template arguments and the parameter list: "std::vector<int>::push_back(int const&)"
+// -> "std::vector::push_back".
+std::string strip_templates_and_parameters(std::string_view name) {
+    std::string out;
+    int depth = 0;
+    for (size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        // "operator<" and "operator<<" are names, not template brackets.
+        if (c == '(' && depth == 0 && !std::string_view(out).ends_with("operator")) break;
+        if (c == '<') {
+            if (std::string_view(out).ends_with("operator")) {
+                out += c;
+                continue;
+            }
+            ++depth;
+        } else if (c == '>') {
+            if (depth > 0) --depth;
+        } else if (depth == 0) {
+            out += c;
+        }
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+}
+
+std::string module_name(const Frame& f) { return f.module.empty() ? "[unknown]" : f.module; }
+
+// One frame of one location, resolved to what the sample loop needs.
+struct FrameInfo {
+    uint32_t row = 0;          // interned row key for the chosen granularity
+    uint32_t line = 0;         // interned (file, line) of the frame
+    uint32_t callee = k_none;  // interned short callee name, for the frame below a site
+    bool agent = false;
+    bool skipped = false;  // agent or allocator entry point
+    bool library = false;
+    bool focus = false;
+    bool ignore = false;
+};
+
+class Builder {
+  public:
+    Builder(const profile::Profile& p, Symbolizer& symbolizer, const AggregateOptions& options)
+        : m_profile(p), m_symbolizer(symbolizer), m_options(options) {
+        try {
+            if (!options.focus.empty()) m_focus.emplace(options.focus);
+            if (!options.ignore.empty()) m_ignore.emplace(options.ignore);
+        } catch (const std::regex_error& e) {
+            throw util::UsageError("--focus/--ignore: not a valid regular expression ({}): {}",
+                                   e.what(), m_focus ? options.ignore : options.focus);
+        }
+        m_locations.reserve(p.locations.size());
+        for (size_t i = 0; i < p.locations.size(); ++i) {
+            m_location_index.emplace(p.locations[i].id, i);
+            m_locations.push_back(resolve(p.locations[i]));
+        }
+    }
+
+    Aggregate run(size_t sort_index) {
+        std::array<std::optional<size_t>, 4> index;
+        for (size_t i = 0; i < k_heap_types.size(); ++i) {
+            index[i] = profile::sample_type_index(m_profile, k_heap_types[i]);
+        }
+        Aggregate out;
+        std::vector<HeapValues> flat(m_rows.size());
+        std::vector<HeapValues> cum(m_rows.size());
+        std::vector<size_t> stamp(m_rows.size(), SIZE_MAX);
+        std::unordered_map<uint64_t, int64_t> line_weight;    // row << 32 | line
+        std::unordered_map<uint64_t, int64_t> callee_weight;  // row << 32 | callee
+        std::vector<const FrameInfo*> stack;
+        for (size_t s = 0; s < m_profile.samples.size(); ++s) {
+            const profile::Sample& sample = m_profile.samples[s];
+            stack.clear();
+            for (uint64_t id : sample.location_ids) {
+                const auto it = m_location_index.find(id);
+                if (it == m_location_index.end()) continue;
+                for (const FrameInfo& f : m_locations[it->second]) stack.push_back(&f);
+            }
+            if (stack.empty()) continue;
+            if (m_focus && std::none_of(stack.begin(), stack.end(), [](auto f) { return f->focus; })) {
+                ++out.samples_dropped;
+                continue;
+            }
+            if (m_ignore && std::any_of(stack.begin(), stack.end(), [](auto f) { return f->ignore; })) {
+                ++out.samples_dropped;
+                continue;
+            }
+            ++out.samples;
+            auto value = [&](size_t i) { return index[i] ? sample.values.at(*index[i]) : 0; };
+            const HeapValues v{value(0), value(1), value(2), value(3)};
+            out.total += v;
+
+            const size_t site = site_of(stack);
+            const FrameInfo& sf = *stack[site];
+            flat[sf.row] += v;
+            const int64_t weight = sample.values.at(sort_index);
+            line_weight[(uint64_t{sf.row} << 32) | sf.line] += weight;
+            if (site > 0 && stack[site - 1]->callee != k_none) {
+                callee_weight[(uint64_t{sf.row} << 32) | stack[site - 1]->callee] += weight;
+            }
+            for (const FrameInfo* f : stack) {
+                if (f->agent || stamp[f->row] == s) continue;
+                stamp[f->row] = s;
+                cum[f->row] += v;
+            }
+        }
+
+        // The heaviest line and callee of each row; ties go to the first (file, line) in order.
+        std::vector<std::pair<int64_t, uint32_t>> best_line(m_rows.size(), {0, k_none});
+        for (const auto& [key, w] : line_weight) {
+            auto& best = best_line[key >> 32];
+            const auto line = static_cast<uint32_t>(key & 0xffffffffU);
+            if (best.second == k_none || w > best.first ||
+                (w == best.first && m_lines[line] < m_lines[best.second])) {
+                best = {w, line};
+            }
+        }
+        std::vector<std::pair<int64_t, uint32_t>> best_callee(m_rows.size(), {0, k_none});
+        for (const auto& [key, w] : callee_weight) {
+            auto& best = best_callee[key >> 32];
+            const auto callee = static_cast<uint32_t>(key & 0xffffffffU);
+            if (best.second == k_none || w > best.first ||
+                (w == best.first && m_callees[callee] < m_callees[best.second])) {
+                best = {w, callee};
+            }
+        }
+        for (size_t r = 0; r < m_rows.size(); ++r) {
+            if (stamp[r] == SIZE_MAX) continue;  // on no kept sample's stack
+            AggregateRow row = m_rows[r];
+            row.flat = flat[r];
+            row.cum = cum[r];
+            if (m_options.by == Granularity::function && best_line[r].second != k_none) {
+                std::tie(row.file, row.line) = m_lines[best_line[r].second];
+            }
+            if (best_callee[r].second != k_none) row.callee = m_callees[best_callee[r].second];
+            out.rows.push_back(std::move(row));
+        }
+        sort_rows(out.rows, m_options.sort_by, SortKey::flat);
+        return out;
+    }
+
+  private:
+    // The allocation site: the first frame past the agent and allocator entry points, then past
+    // library code when a frame of the user's code follows.
+    static size_t site_of(const std::vector<const FrameInfo*>& stack) {
+        size_t first = 0;
+        while (first < stack.size() && stack[first]->skipped) ++first;
+        if (first == stack.size()) return 0;  // only allocator frames: keep the leaf
+        size_t user = first;
+        while (user < stack.size() && stack[user]->library) ++user;
+        return user == stack.size() ? first : user;
+    }
+
+    std::vector<FrameInfo> resolve(const profile::Location& location) {
+        std::vector<FrameInfo> out;
+        const std::vector<Frame> frames = location_frames(m_profile, location, m_symbolizer);
+        for (size_t j = 0; j < frames.size(); ++j) {
+            const Frame& f = frames[j];
+            FrameInfo info;
+            const std::string display = f.display_name();
+            info.agent = f.module.find(k_agent_library) != std::string::npos;
+            info.skipped = info.agent || is_allocator_function(f.function);
+            info.library = is_library_frame(f, j + 1 < frames.size());
+            if (!f.function.empty() && (!info.agent || is_allocator_function(f.function))) {
+                info.callee = intern_callee(f.function);
+            }
+            info.focus = m_focus && std::regex_search(display, *m_focus);
+            info.ignore = m_ignore && std::regex_search(display, *m_ignore);
+            info.line = intern(m_line_ids, m_lines, std::pair{f.file, f.line});
+            info.row = intern_row(f, display);
+            out.push_back(info);
+        }
+        return out;
+    }
+
+    uint32_t intern_row(const Frame& f, const std::string& display) {
+        AggregateRow row;
+        row.module = f.module;
+        std::string key;
+        switch (m_options.by) {
+            case Granularity::function:
+                row.name = row.function = display;
+                row.file = f.file;
+                row.line = f.line;
+                key = display + '\0' + f.module;
+                break;
+            case Granularity::line:
+                row.function = display;
+                row.file = f.file;
+                row.line = f.line;
+                row.name = f.file.empty()    ? display
+                           : f.line == 0     ? fmt::format("{} {}", display, f.file)
+                                             : fmt::format("{} {}:{}", display, f.file, f.line);
+                key = row.name + '\0' + f.module;
+                break;
+            case Granularity::file:
+                row.file = f.file;
+                row.name = f.file.empty() ? module_name(f) : f.file;
+                key = row.name;
+                break;
+            case Granularity::module:
+                row.name = module_name(f);
+                key = row.name;
+                break;
+        }
+        const auto [it, inserted] = m_row_ids.try_emplace(key, static_cast<uint32_t>(m_rows.size()));
+        if (inserted) m_rows.push_back(std::move(row));
+        return it->second;
+    }
+
+    uint32_t intern_callee(const std::string& function) {
+        const auto found = m_callee_by_function.find(function);
+        if (found != m_callee_by_function.end()) return found->second;
+        const uint32_t id = intern(m_callee_ids, m_callees, short_callee(function));
+        m_callee_by_function.emplace(function, id);
+        return id;
+    }
+
+    template <typename T>
+    static uint32_t intern(std::map<T, uint32_t>& ids, std::vector<T>& values, T v) {
+        const auto [it, inserted] = ids.try_emplace(v, static_cast<uint32_t>(values.size()));
+        if (inserted) values.push_back(std::move(v));
+        return it->second;
+    }
+
+    const profile::Profile& m_profile;
+    Symbolizer& m_symbolizer;
+    const AggregateOptions& m_options;
+    std::optional<std::regex> m_focus;
+    std::optional<std::regex> m_ignore;
+    std::unordered_map<uint64_t, size_t> m_location_index;
+    std::vector<std::vector<FrameInfo>> m_locations;
+    std::unordered_map<std::string, uint32_t> m_row_ids;
+    std::vector<AggregateRow> m_rows;
+    std::map<std::pair<std::string, int64_t>, uint32_t> m_line_ids;
+    std::vector<std::pair<std::string, int64_t>> m_lines;
+    std::map<std::string, uint32_t> m_callee_ids;
+    std::vector<std::string> m_callees;
+    std::unordered_map<std::string, uint32_t> m_callee_by_function;
+};
+
+}  // namespace
+
+std::optional<Granularity> parse_granularity(std::string_view name) {
+    if (name == "function") return Granularity::function;
+    if (name == "line") return Granularity::line;
+    if (name == "file") return Granularity::file;
+    if (name == "module") return Granularity::module;
+    return std::nullopt;
+}
+
+int64_t HeapValues::get(std::string_view sample_type) const {
+    if (sample_type == "inuse_space") return inuse_bytes;
+    if (sample_type == "inuse_objects") return inuse_objects;
+    if (sample_type == "alloc_space") return alloc_bytes;
+    if (sample_type == "alloc_objects") return alloc_objects;
+    return 0;
+}
+
+HeapValues& HeapValues::operator+=(const HeapValues& o) {
+    inuse_bytes += o.inuse_bytes;
+    inuse_objects += o.inuse_objects;
+    alloc_bytes += o.alloc_bytes;
+    alloc_objects += o.alloc_objects;
+    return *this;
+}
+
+HeapValues& HeapValues::operator-=(const HeapValues& o) {
+    inuse_bytes -= o.inuse_bytes;
+    inuse_objects -= o.inuse_objects;
+    alloc_bytes -= o.alloc_bytes;
+    alloc_objects -= o.alloc_objects;
+    return *this;
+}
+
+std::string short_callee(std::string_view function) {
+    std::string name = strip_templates_and_parameters(function);
+    if (is_allocator_function(function)) {
+        return name.starts_with("__GI_") ? name.substr(5) : name;
+    }
+    if (!name.starts_with("std::")) return name;
+    // std::__cxx11::basic_string::_M_create -> the class: the first component after std:: and
+    // the inline namespaces (__cxx11, __detail), with the implementation names users know.
+    std::vector<std::string> parts;
+    for (size_t pos = 0; pos <= name.size();) {
+        const size_t next = name.find("::", pos);
+        parts.push_back(name.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
+        if (next == std::string::npos) break;
+        pos = next + 2;
+    }
+    size_t i = 1;
+    while (i + 1 < parts.size() && (parts[i] == "__cxx11" || parts[i] == "__detail" ||
+                                    parts[i] == "__cxx1998" || parts[i] == "__1")) {
+        ++i;
+    }
+    const std::string& cls = parts[std::min(i, parts.size() - 1)];
+    static const std::map<std::string, std::string, std::less<>> k_known = {
+        {"basic_string", "string"},   {"_Hashtable", "unordered_map"},
+        {"_Rb_tree", "map"},          {"_Vector_base", "vector"},
+        {"_Deque_base", "deque"},     {"__new_allocator", "allocator"},
+        {"_List_base", "list"},       {"__shared_count", "shared_ptr"},
+        {"_Function_base", "function"}};
+    const auto known = k_known.find(cls);
+    return "std::" + (known != k_known.end() ? known->second : cls);
+}
+
+void sort_rows(std::vector<AggregateRow>& rows, std::string_view sample_type, SortKey key) {
+    std::sort(rows.begin(), rows.end(), [&](const AggregateRow& a, const AggregateRow& b) {
+        const int64_t va = (key == SortKey::flat ? a.flat : a.cum).get(sample_type);
+        const int64_t vb = (key == SortKey::flat ? b.flat : b.cum).get(sample_type);
+        if (va != vb) return va > vb;
+        return a.name < b.name;
+    });
+}
+
+Aggregate aggregate(const profile::Profile& p, Symbolizer& symbolizer,
+                    const AggregateOptions& options, std::string_view source_name) {
+    const std::optional<size_t> sort_index = profile::sample_type_index(p, options.sort_by);
+    if (!sort_index) {
+        std::string have;
+        for (const auto& t : p.sample_types) have += (have.empty() ? "" : ", ") + t.type;
+        throw util::Error(
+            "{} has no sample type {} (it has: {}); choose one of those with --sample-index",
+            source_name, options.sort_by, have);
+    }
+    return Builder(p, symbolizer, options).run(*sort_index);
+}
+
+}  // namespace leakhunt::symbolize

@@ -1,0 +1,199 @@
+// find_suspects: site_trend per site, shares over the growing sites, ranking and sentences.
+#include "trend/suspects.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "trend/stats.hpp"
+#include "util/units.hpp"
+
+namespace leakhunt::trend {
+namespace {
+
+constexpr double k_seconds_per_hour = 3600.0;
+
+double slope_per_hour(std::span<const double> t, std::span<const double> y) {
+    return theil_sen(t, y).slope * k_seconds_per_hour;
+}
+
+std::string amount(double v, std::string_view unit) {
+    if (unit == "bytes") return util::format_bytes(v);
+    return fmt::format("{:.0f} objects", v);
+}
+
+std::string rate(double per_hour, std::string_view unit) {
+    const double per_minute = per_hour / 60.0;
+    if (std::fabs(per_minute) >= 1.0 || unit != "bytes") {
+        return unit == "bytes" ? util::format_bytes(per_minute) + "/min"
+                               : fmt::format("{:.1f} objects/min", per_minute);
+    }
+    return util::format_bytes(per_hour) + "/h";
+}
+
+// "ns::Cache::insert(std::string const&) const" -> "ns::Cache::insert": sentences stay short.
+std::string without_parameters(const std::string& function) {
+    int depth = 0;
+    for (size_t i = 0; i < function.size(); ++i) {
+        if (function[i] == '<') ++depth;
+        if (function[i] == '>' && depth > 0) --depth;
+        if (function[i] == '(' && depth == 0 && i > 0 &&
+            !std::string_view(function).substr(0, i).ends_with("operator")) {
+            return function.substr(0, i);
+        }
+    }
+    return function;
+}
+
+std::string site_words(const SiteSeries& s, std::string_view unit) {
+    std::string where = without_parameters(s.function);
+    if (!s.file.empty()) {
+        where += s.line != 0 ? fmt::format(" ({}:{})", s.file, s.line) : fmt::format(" ({})", s.file);
+    }
+    const std::string what = !s.callee.empty() ? s.callee : (unit == "bytes" ? "memory" : "objects");
+    return fmt::format("{} allocated in {}", what, where);
+}
+
+std::string sentence(const Suspect& s, size_t n, std::string_view unit) {
+    const SiteTrend& t = s.trend;
+    const std::string site = site_words(s.site, unit);
+    switch (t.shape) {
+        case SiteShape::steady_growth: {
+            const auto steps = static_cast<size_t>(std::lround(t.monotone * double(n - 1)));
+            const std::string how = steps == n - 1
+                                        ? fmt::format("monotone over {} snapshots", n)
+                                        : fmt::format("up in {} of {} intervals", steps, n - 1);
+            return fmt::format("{} grows {}, {}: {:.0f}% of all heap growth", site,
+                               rate(t.slope_per_hour, unit), how, 100.0 * s.share_of_growth);
+        }
+        case SiteShape::plateau:
+            return fmt::format("{} grew from {} to {} and levelled off (plateau: {} over the "
+                               "late snapshots): {:.0f}% of all heap growth",
+                               site, amount(t.first, unit), amount(t.last, unit),
+                               rate(t.late_slope_per_hour, unit), 100.0 * s.share_of_growth);
+        case SiteShape::churn:
+            return fmt::format("{} goes up and down between {} and {} with no significant trend "
+                               "(churn)",
+                               site, amount(t.min, unit), amount(t.max, unit));
+        case SiteShape::shrinking:
+            return fmt::format("{} shrinks {}, from {} to {}", site, rate(t.slope_per_hour, unit),
+                               amount(t.first, unit), amount(t.last, unit));
+        case SiteShape::flat:
+            return fmt::format("{} holds {}, with no trend over {} snapshots (between {} and {})",
+                               site, amount(t.last, unit), n, amount(t.min, unit),
+                               amount(t.max, unit));
+    }
+    return site;
+}
+
+}  // namespace
+
+std::string_view shape_name(SiteShape shape) {
+    switch (shape) {
+        case SiteShape::steady_growth: return "steady growth";
+        case SiteShape::plateau: return "plateau";
+        case SiteShape::churn: return "churn";
+        case SiteShape::shrinking: return "shrinking";
+        case SiteShape::flat: return "flat";
+    }
+    return "flat";
+}
+
+SiteTrend site_trend(std::span<const double> t, std::span<const double> y) {
+    SiteTrend r;
+    const size_t n = y.size();
+    r.first = y.front();
+    r.last = y.back();
+    r.min = *std::min_element(y.begin(), y.end());
+    r.max = *std::max_element(y.begin(), y.end());
+    size_t up_steps = 0;
+    for (size_t i = 1; i < n; ++i) if (y[i] >= y[i - 1]) ++up_steps;
+    r.monotone = static_cast<double>(up_steps) / static_cast<double>(n - 1);
+    if (r.max == r.min) {
+        r.shape = SiteShape::flat;
+        return r;
+    }
+    r.slope_per_hour = slope_per_hour(t, y);
+    r.net_growth = r.slope_per_hour * (t.back() - t.front()) / k_seconds_per_hour;
+    const MannKendall mk = mann_kendall(y);
+    r.tau = mk.tau;
+    r.p_up = mk.p_up;
+    r.p_down = mk.p_down;
+
+    double late_ratio = 1.0;
+    bool plateau = false;
+    if (n >= 5) {
+        // Early: the first 60% of the snapshots; late: the rest, sharing the boundary point.
+        const size_t split = std::max<size_t>(3, (n * 3 + 4) / 5);
+        const size_t late_begin = std::min(split - 1, n - 3);
+        r.early_slope_per_hour = slope_per_hour(t.first(split), y.first(split));
+        r.late_slope_per_hour = slope_per_hour(t.subspan(late_begin), y.subspan(late_begin));
+        // Grew, then stopped: it ended higher than it began by at least half its range, mostly
+        // going up, and over the late part the trend changed it by little next to that rise.
+        const double rise = r.last - r.first;
+        const double late_change = std::fabs(r.late_slope_per_hour) *
+                                   (t.back() - t[late_begin]) / k_seconds_per_hour;
+        plateau = rise > 0 && rise >= 0.5 * (r.max - r.min) &&
+                  (mk.p_up < k_suspect_significance || r.monotone >= 0.75) &&
+                  late_change <= k_plateau_change_ratio * rise;
+        if (r.slope_per_hour > 0) {
+            late_ratio = std::clamp(r.late_slope_per_hour / r.slope_per_hour, 0.0, 1.0);
+        }
+    }
+    const bool all_up = up_steps == n - 1 && r.last > r.first;
+    const bool all_down = up_steps == 0;
+    if (plateau) {
+        r.shape = SiteShape::plateau;
+        r.net_growth = r.last - r.first;  // its Theil-Sen slope understates a rise that stopped
+    } else if (r.slope_per_hour > 0 &&
+               ((mk.p_up < k_suspect_significance && r.monotone >= k_suspect_monotone) ||
+                all_up)) {
+        r.shape = SiteShape::steady_growth;
+    } else if (r.slope_per_hour < 0 && (mk.p_down < k_suspect_significance || all_down)) {
+        r.shape = SiteShape::shrinking;
+    } else if (r.slope_per_hour == 0) {
+        r.shape = SiteShape::flat;  // most pairs of snapshots agree: a step or a rare blip
+    } else {
+        r.shape = SiteShape::churn;
+    }
+    if (r.slope_per_hour > 0) r.confidence = (1.0 - mk.p_up) * r.monotone * late_ratio;
+    return r;
+}
+
+SuspectReport find_suspects(std::span<const double> t_seconds, std::vector<SiteSeries> sites,
+                            std::string_view unit) {
+    SuspectReport report;
+    report.snapshots = t_seconds.size();
+    report.window_seconds = t_seconds.back() - t_seconds.front();
+    std::vector<Suspect> all;
+    all.reserve(sites.size());
+    for (auto& site : sites) {
+        Suspect s;
+        s.trend = site_trend(t_seconds, site.values);
+        s.site = std::move(site);
+        all.push_back(std::move(s));
+    }
+    auto growing = [](const Suspect& s) {
+        return s.trend.shape == SiteShape::steady_growth || s.trend.shape == SiteShape::plateau;
+    };
+    for (const auto& s : all) {
+        if (growing(s)) report.total_growth += std::max(0.0, s.trend.net_growth);
+    }
+    for (auto& s : all) {
+        if (growing(s) && report.total_growth > 0) {
+            s.share_of_growth = std::max(0.0, s.trend.net_growth) / report.total_growth;
+        }
+        s.sentence = sentence(s, report.snapshots, unit);
+    }
+    std::stable_sort(all.begin(), all.end(), [](const Suspect& a, const Suspect& b) {
+        return a.trend.slope_per_hour > b.trend.slope_per_hour;
+    });
+    for (auto& s : all) {
+        (s.trend.shape == SiteShape::steady_growth ? report.suspects : report.others)
+            .push_back(std::move(s));
+    }
+    return report;
+}
+
+}  // namespace leakhunt::trend

@@ -1,0 +1,87 @@
+// Leak suspects from a series of heap snapshots: for each allocation site, the trend of what it
+// holds over time (Theil-Sen slope, Mann-Kendall monotonicity), the shape of that trend (steady
+// growth, a plateau that grew then stopped, churn that goes up and down with no net trend,
+// shrinking, flat), its share of all growth and a confidence, ranked so that the site that leaks
+// comes first, and said in a sentence a person can check. The site's identity comes in as plain
+// strings (the profile layer aggregates snapshots into SiteSeries); pure functions, thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace leakhunt::trend {
+
+enum class SiteShape { steady_growth, plateau, churn, shrinking, flat };
+
+// "steady growth", "plateau", "churn", "shrinking", "flat".
+std::string_view shape_name(SiteShape shape);
+
+struct SiteTrend {
+    double slope_per_hour = 0;       // Theil-Sen over the whole window, units per hour
+    double late_slope_per_hour = 0;  // Theil-Sen over the last 40% of the snapshots (n >= 5)
+    double early_slope_per_hour = 0; // Theil-Sen over the first 60% of the snapshots (n >= 5)
+    double tau = 0;                  // Mann-Kendall tau in [-1, 1]
+    double p_up = 1;                 // Mann-Kendall one-sided p-value for "increasing"
+    double p_down = 1;               // ... for "decreasing"
+    double monotone = 0;             // fraction of steps that did not go down, in [0, 1]
+    double net_growth = 0;  // growth over the window: slope x window; last - first for a plateau
+    double first = 0, last = 0, min = 0, max = 0;
+    SiteShape shape = SiteShape::flat;
+    double confidence = 0;  // that the site grows steadily: (1 - p_up) x monotone x late/overall
+};
+
+// Steady growth needs Mann-Kendall p below this and at least k_suspect_monotone of the steps up
+// (unless every step went up): a random series passes p < 0.05 one time in twenty, and a
+// snapshot series is often only a dozen points, so both bars are set higher than usual.
+inline constexpr double k_suspect_significance = 0.01;
+inline constexpr double k_suspect_monotone = 0.7;
+// A plateau: over the late snapshots the trend moved it by at most this fraction of its rise.
+inline constexpr double k_plateau_change_ratio = 0.15;
+
+// The trend of one site. `t_seconds` strictly increasing, same size as `values`, size >= 3.
+//  - flat: the values never change (and see below);
+//  - plateau (n >= 5): it rose (last - first > 0 and at least half of max - min; up in 75% of
+//    the steps or significantly) and over the last 40% of the snapshots the Theil-Sen trend moved
+//    it by at most k_plateau_change_ratio of that rise (a cache that filled early or late);
+//  - steady growth: slope > 0 and Mann-Kendall says increasing at k_suspect_significance with
+//    k_suspect_monotone of the steps up, or every step went up or stayed (last > first), which
+//    is all 3 or 4 snapshots can show;
+//  - shrinking: the same downwards;
+//  - flat: a Theil-Sen slope of 0 otherwise (most pairs of snapshots agree: a step, a blip);
+//  - churn: anything else: up and down with no significant trend.
+SiteTrend site_trend(std::span<const double> t_seconds, std::span<const double> values);
+
+// One allocation site across the snapshots.
+struct SiteSeries {
+    std::string function;  // the user's function holding the allocation site
+    std::string file;      // empty when unknown
+    int64_t line = 0;      // 0 when unknown
+    std::string module;
+    std::string callee;          // the library function that allocated for it, e.g. "std::string"
+    std::vector<double> values;  // in-use bytes (or objects) at each snapshot
+};
+
+struct Suspect {
+    SiteSeries site;
+    SiteTrend trend;
+    double share_of_growth = 0;  // of the summed positive growth of steady and plateau sites
+    std::string sentence;
+};
+
+struct SuspectReport {
+    std::vector<Suspect> suspects;  // steady growth, by slope descending
+    std::vector<Suspect> others;    // plateau, churn, shrinking, flat: by slope descending
+    double total_growth = 0;        // the denominator of share_of_growth
+    double window_seconds = 0;
+    size_t snapshots = 0;
+};
+
+// Analyses every site; `unit` is "bytes" or "objects" (how sentences show values).
+SuspectReport find_suspects(std::span<const double> t_seconds, std::vector<SiteSeries> sites,
+                            std::string_view unit);
+
+}  // namespace leakhunt::trend

@@ -1,0 +1,122 @@
+// Tests for site_trend and find_suspects on hand-built series with exact slopes, shapes, shares
+// and ranking.
+#include "trend/suspects.hpp"
+
+#include <gtest/gtest.h>
+
+namespace leakhunt::trend {
+namespace {
+
+std::vector<double> minutes(size_t n) {
+    std::vector<double> t;
+    for (size_t i = 0; i < n; ++i) t.push_back(60.0 * static_cast<double>(i));
+    return t;
+}
+
+SiteSeries site(const std::string& fn, std::vector<double> values) {
+    SiteSeries s;
+    s.function = fn;
+    s.file = fn == "leak" ? "cache.cpp" : "";
+    s.line = fn == "leak" ? 42 : 0;
+    s.callee = fn == "leak" ? "std::string" : "";
+    s.values = std::move(values);
+    return s;
+}
+
+}  // namespace
+
+TEST(SiteTrend, SteadyGrowth) {
+    const std::vector<double> y = {1000, 2000, 3000, 4000, 5000, 6000};
+    const SiteTrend t = site_trend(minutes(6), y);
+    EXPECT_EQ(t.shape, SiteShape::steady_growth);
+    EXPECT_DOUBLE_EQ(t.slope_per_hour, 60000.0);  // 1000 per minute
+    EXPECT_DOUBLE_EQ(t.early_slope_per_hour, 60000.0);
+    EXPECT_DOUBLE_EQ(t.late_slope_per_hour, 60000.0);
+    EXPECT_DOUBLE_EQ(t.net_growth, 5000.0);
+    EXPECT_DOUBLE_EQ(t.monotone, 1.0);
+    EXPECT_DOUBLE_EQ(t.tau, 1.0);
+    EXPECT_NEAR(t.p_up, 0.00433, 0.0001);  // S = 15, var = 28.33, z = 2.63
+    EXPECT_NEAR(t.confidence, 1.0 - t.p_up, 1e-12);
+}
+
+TEST(SiteTrend, ThreeMonotoneSnapshotsAreGrowthWithLowerConfidence) {
+    const SiteTrend t = site_trend(minutes(3), std::vector<double>{1, 2, 3});
+    EXPECT_EQ(t.shape, SiteShape::steady_growth);
+    EXPECT_NEAR(t.p_up, 0.148, 0.001);  // Mann-Kendall cannot be significant with n = 3
+    EXPECT_NEAR(t.confidence, 0.852, 0.001);
+}
+
+TEST(SiteTrend, PlateauGrewThenStopped) {
+    const std::vector<double> y = {0, 1000, 2000, 3000, 3000, 3000, 3000, 3000};
+    const SiteTrend t = site_trend(minutes(8), y);
+    EXPECT_EQ(t.shape, SiteShape::plateau);
+    EXPECT_DOUBLE_EQ(t.early_slope_per_hour, 60000.0);
+    EXPECT_DOUBLE_EQ(t.late_slope_per_hour, 0.0);
+    EXPECT_DOUBLE_EQ(t.slope_per_hour, 22000.0);
+    EXPECT_DOUBLE_EQ(t.confidence, 0.0);  // late / overall slope = 0
+}
+
+TEST(SiteTrend, PlateauThatFilledInTheFirstSnapshots) {
+    const std::vector<double> y = {1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3};
+    const SiteTrend t = site_trend(minutes(12), y);
+    EXPECT_EQ(t.shape, SiteShape::plateau);
+    EXPECT_DOUBLE_EQ(t.slope_per_hour, 0.0);  // most pairs are flat
+    EXPECT_DOUBLE_EQ(t.confidence, 0.0);
+}
+
+TEST(SiteTrend, AStepIsFlat) {
+    const SiteTrend t = site_trend(minutes(8), std::vector<double>{0, 0, 0, 0, 0, 0, 0, 4096});
+    EXPECT_EQ(t.shape, SiteShape::flat);
+}
+
+TEST(SiteTrend, ChurnGoesUpAndDown) {
+    const std::vector<double> y = {5000, 1000, 6000, 500, 5500, 2000, 4000, 1500};
+    const SiteTrend t = site_trend(minutes(8), y);
+    EXPECT_EQ(t.shape, SiteShape::churn);
+    EXPECT_DOUBLE_EQ(t.slope_per_hour, -15000.0);
+    EXPECT_DOUBLE_EQ(t.tau, -4.0 / 28.0);
+    EXPECT_DOUBLE_EQ(t.confidence, 0.0);
+    EXPECT_DOUBLE_EQ(t.min, 500.0);
+    EXPECT_DOUBLE_EQ(t.max, 6000.0);
+}
+
+TEST(SiteTrend, ShrinkingAndFlat) {
+    EXPECT_EQ(site_trend(minutes(6), std::vector<double>{6, 5, 4, 3, 2, 1}).shape,
+              SiteShape::shrinking);
+    const SiteTrend flat = site_trend(minutes(6), std::vector<double>{7, 7, 7, 7, 7, 7});
+    EXPECT_EQ(flat.shape, SiteShape::flat);
+    EXPECT_DOUBLE_EQ(flat.slope_per_hour, 0.0);
+}
+
+TEST(FindSuspects, RanksTheLeakFirstAndFiltersTheRest) {
+    std::vector<SiteSeries> sites = {
+        site("cache", {0, 1000, 2000, 3000, 3000, 3000, 3000, 3000}),
+        site("churn", {5000, 1000, 6000, 500, 5500, 2000, 4000, 1500}),
+        site("leak", {1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000}),
+        site("slow", {100, 110, 120, 130, 140, 150, 160, 170}),
+        site("same", {9, 9, 9, 9, 9, 9, 9, 9})};
+    const SuspectReport r = find_suspects(minutes(8), std::move(sites), "bytes");
+    EXPECT_EQ(r.snapshots, 8U);
+    EXPECT_DOUBLE_EQ(r.window_seconds, 420.0);
+    ASSERT_EQ(r.suspects.size(), 2U);
+    EXPECT_EQ(r.suspects[0].site.function, "leak");
+    EXPECT_EQ(r.suspects[1].site.function, "slow");
+    // growth over the window: leak 7000, slow 70, cache (plateau: last - first) 3000
+    EXPECT_DOUBLE_EQ(r.total_growth, 7000.0 + 70.0 + 3000.0);
+    EXPECT_NEAR(r.suspects[0].share_of_growth, 7000.0 / r.total_growth, 1e-12);
+    EXPECT_EQ(r.suspects[0].sentence,
+              "std::string allocated in leak (cache.cpp:42) grows 1000 B/min, monotone over 8 "
+              "snapshots: 70% of all heap growth");
+    ASSERT_EQ(r.others.size(), 3U);
+    EXPECT_EQ(r.others[0].site.function, "cache");
+    EXPECT_EQ(r.others[0].trend.shape, SiteShape::plateau);
+    EXPECT_DOUBLE_EQ(r.others[0].share_of_growth, 3000.0 / 10070.0);
+    EXPECT_EQ(r.others[1].site.function, "same");
+    EXPECT_EQ(r.others[2].site.function, "churn");
+    EXPECT_DOUBLE_EQ(r.others[2].share_of_growth, 0.0);
+    EXPECT_EQ(r.others[2].sentence,
+              "memory allocated in churn goes up and down between 500 B and 5.86 KiB with no "
+              "significant trend (churn)");
+}
+
+}  // namespace leakhunt::trend
