@@ -87,9 +87,10 @@ struct FrameInfo {
 // A hash for the memo tables keyed by two integers (ids, indexes, line numbers).
 struct PairHash {
     size_t operator()(const std::pair<uint64_t, int64_t>& k) const noexcept {
-        uint64_t h = k.first * 0x9e3779b97f4a7c15ULL;
-        h ^= static_cast<uint64_t>(k.second) + 0x632be59bd9b4e019ULL + (h << 6) + (h >> 2);
-        return static_cast<size_t>(h);
+        uint64_t h = k.first * 0x9e3779b97f4a7c15ULL ^ static_cast<uint64_t>(k.second);
+        h ^= h >> 31;
+        h *= 0xbf58476d1ce4e5b9ULL;
+        return static_cast<size_t>(h ^ (h >> 29));
     }
 };
 using PairMap = std::unordered_map<std::pair<uint64_t, int64_t>, uint32_t, PairHash>;
@@ -254,25 +255,24 @@ class Builder {
                 m_frames.push_back(frame_info(frames[j], inlined));
                 continue;
             }
-            const auto fn_index = static_cast<int64_t>(fn - m_profile.functions.data());
-            const std::pair<uint64_t, int64_t> key{location.mapping_id, fn_index * 2 + (inlined ? 1 : 0)};
-            auto [it, inserted] =
-                m_function_entry_ids.try_emplace(key, static_cast<uint32_t>(m_function_entries.size()));
+            const size_t slot =
+                static_cast<size_t>(fn - m_profile.functions.data()) * 2 + (inlined ? 1 : 0);
+            const auto [entry_id, inserted] = function_entry(slot, location.mapping_id);
             if (inserted) {
                 // The first frame of this function makes its rows, exactly as the slow path does.
                 if (frames.empty()) frames = location_frames(m_profile, location, m_symbolizer);
                 const FrameInfo info = frame_info(frames[j], inlined);
                 m_function_entries.push_back({info, intern_file(frames[j].file)});
-                m_line_rows.emplace(std::pair<uint64_t, int64_t>{it->second, line.line}, info.row);
+                m_line_rows.emplace(std::pair<uint64_t, int64_t>{entry_id, line.line}, info.row);
                 m_frames.push_back(info);
                 continue;
             }
-            const FunctionEntry& entry = m_function_entries[it->second];
+            const FunctionEntry& entry = m_function_entries[entry_id];
             FrameInfo info = entry.info;
             info.line = intern_line(entry.file, line.line);
             if (m_options.by == Granularity::line) {
                 auto [row, new_row] =
-                    m_line_rows.try_emplace(std::pair<uint64_t, int64_t>{it->second, line.line}, 0);
+                    m_line_rows.try_emplace(std::pair<uint64_t, int64_t>{entry_id, line.line}, 0);
                 if (new_row) {
                     if (frames.empty()) frames = location_frames(m_profile, location, m_symbolizer);
                     row->second = intern_row(frames[j], frames[j].display_name());
@@ -281,6 +281,22 @@ class Builder {
             }
             m_frames.push_back(info);
         }
+    }
+
+    // The entry of (function slot, mapping) and whether it is new (the caller fills it in). Most
+    // functions live in one mapping: the first one seen is kept in an array by slot, others in
+    // a hash map.
+    std::pair<uint32_t, bool> function_entry(size_t slot, uint64_t mapping_id) {
+        const auto next = static_cast<uint32_t>(m_function_entries.size());
+        if (m_first_entry.empty()) m_first_entry.resize(m_profile.functions.size() * 2, {0, k_none});
+        auto& first = m_first_entry[slot];
+        if (first.second == k_none) {
+            first = {mapping_id, next};
+            return {next, true};
+        }
+        if (first.first == mapping_id) return {first.second, false};
+        const auto [it, inserted] = m_function_entry_ids.try_emplace({mapping_id, static_cast<int64_t>(slot)}, next);
+        return {it->second, inserted};
     }
 
     FrameInfo frame_info(const Frame& f, bool inlined) {
@@ -366,7 +382,10 @@ class Builder {
     std::unordered_map<uint64_t, size_t> m_location_index;
     std::vector<uint32_t> m_location_begin;  // location i's frames: [begin[i], begin[i + 1])
     std::vector<FrameInfo> m_frames;
-    PairMap m_function_entry_ids;  // (mapping id, function index * 2 + inlined) -> entry
+    // Function slot (index * 2 + inlined) -> (mapping id, entry) of the first mapping seen;
+    // (mapping id, slot) -> entry for any other mapping.
+    std::vector<std::pair<uint64_t, uint32_t>> m_first_entry;
+    PairMap m_function_entry_ids;
     std::vector<FunctionEntry> m_function_entries;
     PairMap m_line_rows;  // (entry, line) -> row, for Granularity::line
     std::unordered_map<std::string, uint32_t> m_row_ids;
