@@ -116,6 +116,7 @@ class Builder {
         }
         m_location_begin.reserve(p.locations.size() + 1);
         m_frames.reserve(p.locations.size());
+        m_line_ids.reserve(p.locations.size());
         for (const auto& location : p.locations) {
             m_location_begin.push_back(static_cast<uint32_t>(m_frames.size()));
             resolve(location);
