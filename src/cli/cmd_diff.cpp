@@ -103,7 +103,8 @@ int write_pprof(const DiffArgs& args, const profile::Profile& base, const profil
     const profile::Profile diff = profile::diff_profile(base, cur, args.base, args.cur);
     // zlib's fastest level: deflate at the default level was half the command's time for two
     // 100,000-sample profiles, for a file ~15% smaller.
-    const std::string bytes = profile::gzip(profile::encode_profile(diff), profile::GzipLevel::fast);
+    const std::string bytes =
+        profile::gzip(profile::encode_profile(diff), profile::GzipLevel::fast);
     util::AtomicFile file(args.out);
     file.write(bytes);
     file.commit();

@@ -131,7 +131,8 @@ class Merger {
             for (Line& line : key.lines) {
                 if (line.function_id != 0) line.function_id = function_ids.at(line.function_id);
             }
-            auto [it, inserted] = m_locations.try_emplace(std::move(key), m_out.locations.size() + 1);
+            auto [it, inserted] =
+                m_locations.try_emplace(std::move(key), m_out.locations.size() + 1);
             if (inserted) {
                 m_out.locations.push_back({.id = it->second,
                                            .mapping_id = it->first.mapping_id,
@@ -156,7 +157,9 @@ void add_samples(Profile& out, const Profile& p, const LocationIds& ids, bool ba
         Sample copy;
         copy.location_ids.reserve(s.location_ids.size());
         for (uint64_t id : s.location_ids) {
-            if (const uint64_t merged = ids.find(id); merged != 0) copy.location_ids.push_back(merged);
+            if (const uint64_t merged = ids.find(id); merged != 0) {
+                copy.location_ids.push_back(merged);
+            }
         }
         copy.values = s.values;
         if (base) {

@@ -1,6 +1,8 @@
 // aggregate: every location's frames are resolved once into interned row keys and flags (agent,
 // allocator, library, focus, ignore); each sample then costs a walk over small integers, so that
-// profiles of 100,000 samples aggregate in well under a second.
+// profiles of 100,000 samples aggregate in well under a second. A function's flags and row are
+// computed once per (mapping, function, inlined) and reused for its other locations, so that
+// strings are built and hashed per function rather than per location.
 #include "symbolize/aggregate.hpp"
 
 #include <algorithm>
@@ -289,14 +291,17 @@ class Builder {
     // a hash map.
     std::pair<uint32_t, bool> function_entry(size_t slot, uint64_t mapping_id) {
         const auto next = static_cast<uint32_t>(m_function_entries.size());
-        if (m_first_entry.empty()) m_first_entry.resize(m_profile.functions.size() * 2, {0, k_none});
+        if (m_first_entry.empty()) {
+            m_first_entry.resize(m_profile.functions.size() * 2, {0, k_none});
+        }
         auto& first = m_first_entry[slot];
         if (first.second == k_none) {
             first = {mapping_id, next};
             return {next, true};
         }
         if (first.first == mapping_id) return {first.second, false};
-        const auto [it, inserted] = m_function_entry_ids.try_emplace({mapping_id, static_cast<int64_t>(slot)}, next);
+        const auto [it, inserted] =
+            m_function_entry_ids.try_emplace({mapping_id, static_cast<int64_t>(slot)}, next);
         return {it->second, inserted};
     }
 
@@ -317,7 +322,8 @@ class Builder {
     }
 
     uint32_t intern_file(const std::string& file) {
-        const auto [it, inserted] = m_file_ids.try_emplace(file, static_cast<uint32_t>(m_files.size()));
+        const auto [it, inserted] =
+            m_file_ids.try_emplace(file, static_cast<uint32_t>(m_files.size()));
         if (inserted) m_files.push_back(file);
         return it->second;
     }
@@ -367,8 +373,8 @@ class Builder {
     uint32_t intern_callee(const std::string& function) {
         const auto found = m_callee_by_function.find(function);
         if (found != m_callee_by_function.end()) return found->second;
-        const auto [it, inserted] =
-            m_callee_ids.try_emplace(short_callee(function), static_cast<uint32_t>(m_callees.size()));
+        const auto [it, inserted] = m_callee_ids.try_emplace(
+            short_callee(function), static_cast<uint32_t>(m_callees.size()));
         if (inserted) m_callees.push_back(it->first);
         m_callee_by_function.emplace(function, it->second);
         return it->second;

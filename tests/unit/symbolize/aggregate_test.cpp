@@ -203,7 +203,8 @@ TEST(Aggregate, OneFunctionInTwoMappingsIsTwoRows) {
                           .memory_start = 0x7e0000000000,
                           .memory_limit = 0x7e0000100000,
                           .filename = "/opt/app/libplugin.so"});
-    p.locations.push_back({.id = 9, .mapping_id = 3, .address = 0x7e0000000300, .lines = {{5, 11}}});
+    p.locations.push_back(
+        {.id = 9, .mapping_id = 3, .address = 0x7e0000000300, .lines = {{5, 11}}});
     p.samples.push_back({{7, 9, 5}, {1, 64, 1, 64}, {}});
     Symbolizer symbolizer;
     AggregateOptions o;
