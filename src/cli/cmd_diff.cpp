@@ -15,9 +15,11 @@
 #include "cli/common.hpp"
 #include "cli/profile_input.hpp"
 #include "profile/diff.hpp"
+#include "profile/gzip.hpp"
 #include "profile/pprof.hpp"
 #include "symbolize/aggregate.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 namespace leakhunt::cli {
 namespace {
@@ -99,7 +101,13 @@ nlohmann::json to_json(const DiffRow& d, const std::string& type) {
 
 int write_pprof(const DiffArgs& args, const profile::Profile& base, const profile::Profile& cur) {
     const profile::Profile diff = profile::diff_profile(base, cur, args.base, args.cur);
-    profile::write_profile(args.out, diff);
+    // zlib's fastest level: deflate at the default level was half the command's time for two
+    // 100,000-sample profiles, for a file ~15% smaller.
+    const std::string bytes =
+        profile::gzip(profile::encode_profile(diff), profile::GzipLevel::fast);
+    util::AtomicFile file(args.out);
+    file.write(bytes);
+    file.commit();
     std::printf("wrote %s: %zu samples of %s and %zu of %s (negated, label pprof::base=true); "
                 "open it with `go tool pprof -top %s`\n",
                 args.out.c_str(), cur.samples.size(), args.cur.c_str(), base.samples.size(),

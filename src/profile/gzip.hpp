@@ -20,7 +20,11 @@ bool is_gzip(std::string_view data);
 // k_max_decompressed_bytes.
 std::string gunzip(std::string_view data, std::string_view source_name);
 
+// How hard deflate works: zlib's default (level 6), or its fastest (level 1: about twice as
+// fast and some 15% larger on profiles; for large outputs that are written once and read once).
+enum class GzipLevel { normal, fast };
+
 // Deflates `data` into a single gzip member.
-std::string gzip(std::string_view data);
+std::string gzip(std::string_view data, GzipLevel level = GzipLevel::normal);
 
 }  // namespace leakhunt::profile

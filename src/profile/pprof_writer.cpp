@@ -5,6 +5,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <google/protobuf/arena.h>
+
 #include "profile.pb.h"
 #include "profile/gzip.hpp"
 #include "profile/pprof.hpp"
@@ -40,13 +42,19 @@ void set_value_type(pb::ValueType* out, const ValueType& in, StringTable& string
 }  // namespace
 
 std::string encode_profile(const Profile& p) {
-    pb::Profile out;
+    // An arena: one bump allocation per message instead of a malloc (and a free) per sample.
+    google::protobuf::ArenaOptions arena_options;
+    arena_options.start_block_size = size_t{1} << 20;
+    arena_options.max_block_size = size_t{16} << 20;
+    google::protobuf::Arena arena(arena_options);
+    pb::Profile& out = *google::protobuf::Arena::CreateMessage<pb::Profile>(&arena);
+    out.mutable_sample()->Reserve(static_cast<int>(p.samples.size()));
     StringTable strings(out);
     for (const auto& vt : p.sample_types) set_value_type(out.add_sample_type(), vt, strings);
     for (const auto& s : p.samples) {
         pb::Sample* ps = out.add_sample();
-        for (uint64_t id : s.location_ids) ps->add_location_id(id);
-        for (int64_t v : s.values) ps->add_value(v);
+        ps->mutable_location_id()->Add(s.location_ids.begin(), s.location_ids.end());
+        ps->mutable_value()->Add(s.values.begin(), s.values.end());
         for (const auto& l : s.labels) {
             pb::Label* pl = ps->add_label();
             pl->set_key(strings.intern(l.key));

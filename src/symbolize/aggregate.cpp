@@ -1,6 +1,8 @@
 // aggregate: every location's frames are resolved once into interned row keys and flags (agent,
 // allocator, library, focus, ignore); each sample then costs a walk over small integers, so that
-// profiles of 100,000 samples aggregate in well under a second.
+// profiles of 100,000 samples aggregate in well under a second. A function's flags and row are
+// computed once per (mapping, function, inlined) and reused for its other locations, so that
+// strings are built and hashed per function rather than per location.
 #include "symbolize/aggregate.hpp"
 
 #include <algorithm>
@@ -84,6 +86,17 @@ struct FrameInfo {
     bool ignore = false;
 };
 
+// A hash for the memo tables keyed by two integers (ids, indexes, line numbers).
+struct PairHash {
+    size_t operator()(const std::pair<uint64_t, int64_t>& k) const noexcept {
+        uint64_t h = k.first * 0x9e3779b97f4a7c15ULL ^ static_cast<uint64_t>(k.second);
+        h ^= h >> 31;
+        h *= 0xbf58476d1ce4e5b9ULL;
+        return static_cast<size_t>(h ^ (h >> 29));
+    }
+};
+using PairMap = std::unordered_map<std::pair<uint64_t, int64_t>, uint32_t, PairHash>;
+
 class Builder {
   public:
     Builder(const profile::Profile& p, Symbolizer& symbolizer, const AggregateOptions& options)
@@ -95,11 +108,22 @@ class Builder {
             throw util::UsageError("--focus/--ignore: not a valid regular expression ({}): {}",
                                    e.what(), m_focus ? options.ignore : options.focus);
         }
-        m_locations.reserve(p.locations.size());
-        for (size_t i = 0; i < p.locations.size(); ++i) {
-            m_location_index.emplace(p.locations[i].id, i);
-            m_locations.push_back(resolve(p.locations[i]));
+        for (size_t i = 0; i < p.locations.size() && m_dense; ++i) {
+            m_dense = p.locations[i].id == i + 1;
         }
+        if (!m_dense) {
+            for (size_t i = 0; i < p.locations.size(); ++i) {
+                m_location_index.emplace(p.locations[i].id, i);
+            }
+        }
+        m_location_begin.reserve(p.locations.size() + 1);
+        m_frames.reserve(p.locations.size());
+        m_line_ids.reserve(p.locations.size());
+        for (const auto& location : p.locations) {
+            m_location_begin.push_back(static_cast<uint32_t>(m_frames.size()));
+            resolve(location);
+        }
+        m_location_begin.push_back(static_cast<uint32_t>(m_frames.size()));
     }
 
     Aggregate run(size_t sort_index) {
@@ -113,14 +137,17 @@ class Builder {
         std::vector<size_t> stamp(m_rows.size(), SIZE_MAX);
         std::unordered_map<uint64_t, int64_t> line_weight;    // row << 32 | line
         std::unordered_map<uint64_t, int64_t> callee_weight;  // row << 32 | callee
+        line_weight.reserve(m_lines.size());
         std::vector<const FrameInfo*> stack;
         for (size_t s = 0; s < m_profile.samples.size(); ++s) {
             const profile::Sample& sample = m_profile.samples[s];
             stack.clear();
             for (uint64_t id : sample.location_ids) {
-                const auto it = m_location_index.find(id);
-                if (it == m_location_index.end()) continue;
-                for (const FrameInfo& f : m_locations[it->second]) stack.push_back(&f);
+                const size_t i = location_index(id);
+                if (i == SIZE_MAX) continue;
+                for (uint32_t k = m_location_begin[i]; k < m_location_begin[i + 1]; ++k) {
+                    stack.push_back(&m_frames[k]);
+                }
             }
             if (stack.empty()) continue;
             if (m_focus && std::none_of(stack.begin(), stack.end(), [](auto f) { return f->focus; })) {
@@ -186,6 +213,13 @@ class Builder {
     }
 
   private:
+    // A function's frames resolved once per (mapping, function, inlined or not): everything of
+    // a FrameInfo but the line (and, by line, the row), which come from the line number.
+    struct FunctionEntry {
+        FrameInfo info;
+        uint32_t file = 0;  // interned source file
+    };
+
     // The allocation site: the first frame past the agent and allocator entry points, then past
     // library code when a frame of the user's code follows.
     static size_t site_of(const std::vector<const FrameInfo*>& stack) {
@@ -197,26 +231,108 @@ class Builder {
         return user == stack.size() ? first : user;
     }
 
-    std::vector<FrameInfo> resolve(const profile::Location& location) {
-        std::vector<FrameInfo> out;
-        const std::vector<Frame> frames = location_frames(m_profile, location, m_symbolizer);
-        for (size_t j = 0; j < frames.size(); ++j) {
-            const Frame& f = frames[j];
-            FrameInfo info;
-            const std::string display = f.display_name();
-            info.agent = f.module.find(k_agent_library) != std::string::npos;
-            info.skipped = info.agent || is_allocator_function(f.function);
-            info.library = is_library_frame(f, j + 1 < frames.size());
-            if (!f.function.empty() && (!info.agent || is_allocator_function(f.function))) {
-                info.callee = intern_callee(f.function);
+    // The index of location `id` in the profile, or SIZE_MAX.
+    size_t location_index(uint64_t id) const {
+        if (m_dense) return id >= 1 && id <= m_profile.locations.size() ? id - 1 : SIZE_MAX;
+        const auto it = m_location_index.find(id);
+        return it == m_location_index.end() ? SIZE_MAX : it->second;
+    }
+
+    // Appends the location's frames to m_frames. Lines of a known, named function take the
+    // memoized path; anything else (unsymbolized, unknown function) is resolved from its Frame.
+    void resolve(const profile::Location& location) {
+        std::vector<Frame> frames;  // location_frames(), made on first need
+        if (location.lines.empty()) {
+            frames = location_frames(m_profile, location, m_symbolizer);
+            for (size_t j = 0; j < frames.size(); ++j) {
+                m_frames.push_back(frame_info(frames[j], j + 1 < frames.size()));
             }
-            info.focus = m_focus && std::regex_search(display, *m_focus);
-            info.ignore = m_ignore && std::regex_search(display, *m_ignore);
-            info.line = intern(m_line_ids, m_lines, std::pair{f.file, f.line});
-            info.row = intern_row(f, display);
-            out.push_back(info);
+            return;
         }
-        return out;
+        for (size_t j = 0; j < location.lines.size(); ++j) {
+            const bool inlined = j + 1 < location.lines.size();
+            const profile::Line& line = location.lines[j];
+            const profile::Function* fn = profile::find_function(m_profile, line.function_id);
+            if (fn == nullptr || fn->name.empty()) {
+                if (frames.empty()) frames = location_frames(m_profile, location, m_symbolizer);
+                m_frames.push_back(frame_info(frames[j], inlined));
+                continue;
+            }
+            const size_t slot =
+                static_cast<size_t>(fn - m_profile.functions.data()) * 2 + (inlined ? 1 : 0);
+            const auto [entry_id, inserted] = function_entry(slot, location.mapping_id);
+            if (inserted) {
+                // The first frame of this function makes its rows, exactly as the slow path does.
+                if (frames.empty()) frames = location_frames(m_profile, location, m_symbolizer);
+                const FrameInfo info = frame_info(frames[j], inlined);
+                m_function_entries.push_back({info, intern_file(frames[j].file)});
+                m_line_rows.emplace(std::pair<uint64_t, int64_t>{entry_id, line.line}, info.row);
+                m_frames.push_back(info);
+                continue;
+            }
+            const FunctionEntry& entry = m_function_entries[entry_id];
+            FrameInfo info = entry.info;
+            info.line = intern_line(entry.file, line.line);
+            if (m_options.by == Granularity::line) {
+                auto [row, new_row] =
+                    m_line_rows.try_emplace(std::pair<uint64_t, int64_t>{entry_id, line.line}, 0);
+                if (new_row) {
+                    if (frames.empty()) frames = location_frames(m_profile, location, m_symbolizer);
+                    row->second = intern_row(frames[j], frames[j].display_name());
+                }
+                info.row = row->second;
+            }
+            m_frames.push_back(info);
+        }
+    }
+
+    // The entry of (function slot, mapping) and whether it is new (the caller fills it in). Most
+    // functions live in one mapping: the first one seen is kept in an array by slot, others in
+    // a hash map.
+    std::pair<uint32_t, bool> function_entry(size_t slot, uint64_t mapping_id) {
+        const auto next = static_cast<uint32_t>(m_function_entries.size());
+        if (m_first_entry.empty()) {
+            m_first_entry.resize(m_profile.functions.size() * 2, {0, k_none});
+        }
+        auto& first = m_first_entry[slot];
+        if (first.second == k_none) {
+            first = {mapping_id, next};
+            return {next, true};
+        }
+        if (first.first == mapping_id) return {first.second, false};
+        const auto [it, inserted] =
+            m_function_entry_ids.try_emplace({mapping_id, static_cast<int64_t>(slot)}, next);
+        return {it->second, inserted};
+    }
+
+    FrameInfo frame_info(const Frame& f, bool inlined) {
+        FrameInfo info;
+        const std::string display = f.display_name();
+        info.agent = f.module.find(k_agent_library) != std::string::npos;
+        info.skipped = info.agent || is_allocator_function(f.function);
+        info.library = is_library_frame(f, inlined);
+        if (!f.function.empty() && (!info.agent || is_allocator_function(f.function))) {
+            info.callee = intern_callee(f.function);
+        }
+        info.focus = m_focus && std::regex_search(display, *m_focus);
+        info.ignore = m_ignore && std::regex_search(display, *m_ignore);
+        info.line = intern_line(intern_file(f.file), f.line);
+        info.row = intern_row(f, display);
+        return info;
+    }
+
+    uint32_t intern_file(const std::string& file) {
+        const auto [it, inserted] =
+            m_file_ids.try_emplace(file, static_cast<uint32_t>(m_files.size()));
+        if (inserted) m_files.push_back(file);
+        return it->second;
+    }
+
+    uint32_t intern_line(uint32_t file, int64_t line) {
+        const auto [it, inserted] =
+            m_line_ids.try_emplace({file, line}, static_cast<uint32_t>(m_lines.size()));
+        if (inserted) m_lines.emplace_back(m_files[file], line);
+        return it->second;
     }
 
     uint32_t intern_row(const Frame& f, const std::string& display) {
@@ -257,15 +373,10 @@ class Builder {
     uint32_t intern_callee(const std::string& function) {
         const auto found = m_callee_by_function.find(function);
         if (found != m_callee_by_function.end()) return found->second;
-        const uint32_t id = intern(m_callee_ids, m_callees, short_callee(function));
-        m_callee_by_function.emplace(function, id);
-        return id;
-    }
-
-    template <typename T>
-    static uint32_t intern(std::map<T, uint32_t>& ids, std::vector<T>& values, T v) {
-        const auto [it, inserted] = ids.try_emplace(v, static_cast<uint32_t>(values.size()));
-        if (inserted) values.push_back(std::move(v));
+        const auto [it, inserted] = m_callee_ids.try_emplace(
+            short_callee(function), static_cast<uint32_t>(m_callees.size()));
+        if (inserted) m_callees.push_back(it->first);
+        m_callee_by_function.emplace(function, it->second);
         return it->second;
     }
 
@@ -274,11 +385,21 @@ class Builder {
     const AggregateOptions& m_options;
     std::optional<std::regex> m_focus;
     std::optional<std::regex> m_ignore;
+    bool m_dense = true;  // locations[i].id == i + 1 for all i (m_location_index unused)
     std::unordered_map<uint64_t, size_t> m_location_index;
-    std::vector<std::vector<FrameInfo>> m_locations;
+    std::vector<uint32_t> m_location_begin;  // location i's frames: [begin[i], begin[i + 1])
+    std::vector<FrameInfo> m_frames;
+    // Function slot (index * 2 + inlined) -> (mapping id, entry) of the first mapping seen;
+    // (mapping id, slot) -> entry for any other mapping.
+    std::vector<std::pair<uint64_t, uint32_t>> m_first_entry;
+    PairMap m_function_entry_ids;
+    std::vector<FunctionEntry> m_function_entries;
+    PairMap m_line_rows;  // (entry, line) -> row, for Granularity::line
     std::unordered_map<std::string, uint32_t> m_row_ids;
     std::vector<AggregateRow> m_rows;
-    std::map<std::pair<std::string, int64_t>, uint32_t> m_line_ids;
+    std::unordered_map<std::string, uint32_t> m_file_ids;
+    std::vector<std::string> m_files;
+    PairMap m_line_ids;  // (file, line) -> index in m_lines
     std::vector<std::pair<std::string, int64_t>> m_lines;
     std::map<std::string, uint32_t> m_callee_ids;
     std::vector<std::string> m_callees;

@@ -44,4 +44,13 @@ TEST(Gunzip, CorruptAndTrailingDataAreErrors) {
     EXPECT_THROW(gunzip(std::string("\x1f\x8b", 2), "x"), util::Error);
 }
 
+TEST(Gzip, FastLevelRoundTripsToo) {
+    std::string data;
+    for (int i = 0; i < 100000; ++i) data += std::to_string(i % 977) + ',';
+    const std::string fast = gzip(data, GzipLevel::fast);
+    EXPECT_TRUE(is_gzip(fast));
+    EXPECT_EQ(gunzip(fast, "fast.gz"), data);
+    EXPECT_LT(fast.size(), data.size() / 2);
+}
+
 }  // namespace leakhunt::profile

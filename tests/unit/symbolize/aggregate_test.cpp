@@ -170,4 +170,57 @@ TEST(ShortCallee, LibraryNames) {
     EXPECT_EQ(short_callee("strdup"), "strdup");
 }
 
+// Hand-built profiles may number locations sparsely (no index lookup) and put one function in
+// two mappings (two memo entries): the rows are those of the dense profile.
+TEST(Aggregate, SparseLocationIdsGiveTheSameRows) {
+    profile::Profile sparse = heap();
+    for (auto& l : sparse.locations) l.id *= 10;
+    for (auto& s : sparse.samples) {
+        for (auto& id : s.location_ids) id *= 10;
+    }
+    for (const Granularity by :
+         {Granularity::function, Granularity::line, Granularity::file, Granularity::module}) {
+        Symbolizer symbolizer;
+        AggregateOptions o;
+        o.by = by;
+        const Aggregate dense = run(by);
+        const Aggregate a = aggregate(sparse, symbolizer, o, "sparse.pb.gz");
+        ASSERT_EQ(a.rows.size(), dense.rows.size());
+        for (size_t i = 0; i < a.rows.size(); ++i) {
+            EXPECT_EQ(a.rows[i].name, dense.rows[i].name);
+            EXPECT_EQ(a.rows[i].line, dense.rows[i].line);
+            EXPECT_EQ(a.rows[i].callee, dense.rows[i].callee);
+            EXPECT_EQ(a.rows[i].flat, dense.rows[i].flat);
+            EXPECT_EQ(a.rows[i].cum, dense.rows[i].cum);
+        }
+    }
+}
+
+TEST(Aggregate, OneFunctionInTwoMappingsIsTwoRows) {
+    profile::Profile p = heap();
+    // handle (function 5) also in a plugin's mapping, on line 11.
+    p.mappings.push_back({.id = 3,
+                          .memory_start = 0x7e0000000000,
+                          .memory_limit = 0x7e0000100000,
+                          .filename = "/opt/app/libplugin.so"});
+    p.locations.push_back(
+        {.id = 9, .mapping_id = 3, .address = 0x7e0000000300, .lines = {{5, 11}}});
+    p.samples.push_back({{7, 9, 5}, {1, 64, 1, 64}, {}});
+    Symbolizer symbolizer;
+    AggregateOptions o;
+    const Aggregate a = aggregate(p, symbolizer, o, "two.pb.gz");
+    std::vector<const AggregateRow*> handles;
+    for (const auto& r : a.rows) {
+        if (r.name == "handle") handles.push_back(&r);
+    }
+    ASSERT_EQ(handles.size(), 2U);
+    const AggregateRow& lib = handles[0]->module == "server" ? *handles[1] : *handles[0];
+    const AggregateRow& app = handles[0]->module == "server" ? *handles[0] : *handles[1];
+    EXPECT_EQ(lib.module, "libplugin.so");
+    EXPECT_EQ(lib.flat, (HeapValues{64, 1, 64, 1}));
+    EXPECT_EQ(lib.line, 11);
+    EXPECT_EQ(app.flat, (HeapValues{0, 0, 10, 1}));
+    EXPECT_EQ(app.line, 10);
+}
+
 }  // namespace leakhunt::symbolize
