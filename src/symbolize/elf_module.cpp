@@ -66,7 +66,8 @@ using DemangleCache = std::unordered_map<const char*, std::string>;
 // inlined copy of a function shares its linkage name string, so each is demangled once.
 void name_frame(Dwarf_Die* die, Frame& frame, DemangleCache& demangled) {
     const char* linkage = attr_cstring(die, DW_AT_linkage_name);
-    if (linkage == nullptr || *linkage == '\0') linkage = attr_cstring(die, DW_AT_MIPS_linkage_name);
+    if (linkage == nullptr || *linkage == '\0')
+        linkage = attr_cstring(die, DW_AT_MIPS_linkage_name);
     if (linkage != nullptr && *linkage != '\0') {
         frame.system_name = linkage;
         auto [it, inserted] = demangled.try_emplace(linkage);
@@ -196,8 +197,7 @@ void add_symbol_table_name(Dwfl_Module* module, Dwarf_Addr addr, const Position&
     if (!frames.empty() && !frames.back().function.empty()) return;
     GElf_Off offset = 0;
     GElf_Sym sym;
-    const char* name =
-        dwfl_module_addrinfo(module, addr, &offset, &sym, nullptr, nullptr, nullptr);
+    const char* name = dwfl_module_addrinfo(module, addr, &offset, &sym, nullptr, nullptr, nullptr);
     if (name == nullptr) return;
     if (frames.empty()) {
         Frame frame;
@@ -267,7 +267,8 @@ std::optional<ElfModule::DataSymbol> find_symbol(Dwfl_Module* module, uint64_t a
     for (int i = 1; i < n; ++i) {
         GElf_Sym sym;
         GElf_Addr addr = 0;
-        const char* name = dwfl_module_getsym_info(module, i, &sym, &addr, nullptr, nullptr, nullptr);
+        const char* name =
+            dwfl_module_getsym_info(module, i, &sym, &addr, nullptr, nullptr, nullptr);
         if (name == nullptr || GELF_ST_TYPE(sym.st_info) != type) continue;
         const uint64_t start = type == STT_TLS ? sym.st_value : addr - bias;
         const uint64_t size = sym.st_size == 0 ? 1 : sym.st_size;

@@ -80,9 +80,9 @@ TEST(ElfModule, IndexedLookupMatchesDwarfGetscopes) {
         }
         const auto fast = module.lookup(vaddr);
         const auto slow = module.lookup_by_scopes(vaddr);
-        ASSERT_EQ(fast.size(), slow.size())
-            << std::hex << "at 0x" << vaddr << "\nindex:\n" << describe(fast)
-            << "dwarf_getscopes:\n" << describe(slow);
+        ASSERT_EQ(fast.size(), slow.size()) << std::hex << "at 0x" << vaddr << "\nindex:\n"
+                                            << describe(fast) << "dwarf_getscopes:\n"
+                                            << describe(slow);
         for (size_t k = 0; k < fast.size(); ++k) {
             EXPECT_EQ(fast[k].function, slow[k].function) << std::hex << "0x" << vaddr;
             EXPECT_EQ(fast[k].system_name, slow[k].system_name) << std::hex << "0x" << vaddr;
