@@ -92,9 +92,14 @@ TEST(ElfModule, IndexedLookupMatchesDwarfGetscopes) {
         if (!fast.empty() && !fast.back().function.empty()) ++with_function;
         if (fast.size() > 1) ++with_inlines;
     }
-    // The sample must have exercised named functions and inline chains, not only padding.
+    // The sample must have exercised named functions and (in an optimized build, where GCC
+    // inlines) inline chains, not only padding.
     EXPECT_GT(with_function, count / 2);
+#ifdef __OPTIMIZE__
     EXPECT_GT(with_inlines, count / 20);
+#else
+    (void)with_inlines;
+#endif
 }
 
 TEST(ElfModule, RepeatedLookupsGiveTheSameFrames) {
