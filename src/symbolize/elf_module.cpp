@@ -1,9 +1,9 @@
 // libdwfl in offline mode: each file is reported alone with dwfl_report_elf at its own p_vaddr
 // (bias 0 for ET_DYN and ET_EXEC alike), so module addresses are ELF virtual addresses and the
 // caller's file-offset -> vaddr conversion is all the relocation needed. Inline frames follow
-// eu-addr2line -i: dwarf_getscopes finds the innermost scope at the pc, dwarf_getscopes_die its
-// concrete parents; the innermost function takes its line from the line table, each caller takes
-// the DW_AT_call_file/line of its callee's inlined scope.
+// eu-addr2line -i: the innermost function scope at the pc (from the CU's CuIndex; the reference
+// path asks dwarf_getscopes) and its concrete parents; the innermost function takes its line
+// from the line table, each caller takes the DW_AT_call_file/line of its callee's inlined scope.
 #include "symbolize/elf_module.hpp"
 
 #include <dwarf.h>
@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "symbolize/cu_index.hpp"
 #include "util/error.hpp"
 
 namespace leakhunt::symbolize {
@@ -37,11 +38,12 @@ std::string dwfl_error_text() {
     return msg != nullptr ? msg : "unknown libdwfl error";
 }
 
-std::string attr_string(Dwarf_Die* die, unsigned int name) {
+// A string attribute, following DW_AT_abstract_origin and DW_AT_specification; null if absent.
+// The pointer is into the DWARF data, stable while the Dwfl session lives.
+const char* attr_cstring(Dwarf_Die* die, unsigned int name) {
     Dwarf_Attribute attr;
-    if (dwarf_attr_integrate(die, name, &attr) == nullptr) return {};
-    const char* s = dwarf_formstring(&attr);
-    return s != nullptr ? s : std::string{};
+    if (dwarf_attr_integrate(die, name, &attr) == nullptr) return nullptr;
+    return dwarf_formstring(&attr);
 }
 
 int64_t attr_udata(Dwarf_Die* die, unsigned int name) {
@@ -57,17 +59,24 @@ bool is_function_scope(Dwarf_Die* die) {
            tag == DW_TAG_entry_point;
 }
 
+using DemangleCache = std::unordered_map<const char*, std::string>;
+
 // The function's name: the demangled linkage name (qualified, with parameters) if there is one,
-// else DW_AT_name (C functions). Follows DW_AT_abstract_origin and DW_AT_specification.
-void name_frame(Dwarf_Die* die, Frame& frame) {
-    std::string linkage = attr_string(die, DW_AT_linkage_name);
-    if (linkage.empty()) linkage = attr_string(die, DW_AT_MIPS_linkage_name);
-    if (!linkage.empty()) {
+// else DW_AT_name (C functions). Follows DW_AT_abstract_origin and DW_AT_specification. Every
+// inlined copy of a function shares its linkage name string, so each is demangled once.
+void name_frame(Dwarf_Die* die, Frame& frame, DemangleCache& demangled) {
+    const char* linkage = attr_cstring(die, DW_AT_linkage_name);
+    if (linkage == nullptr || *linkage == '\0')
+        linkage = attr_cstring(die, DW_AT_MIPS_linkage_name);
+    if (linkage != nullptr && *linkage != '\0') {
         frame.system_name = linkage;
-        frame.function = demangle(linkage);
+        auto [it, inserted] = demangled.try_emplace(linkage);
+        if (inserted) it->second = demangle(frame.system_name);
+        frame.function = it->second;
         return;
     }
-    frame.function = attr_string(die, DW_AT_name);
+    const char* name = attr_cstring(die, DW_AT_name);
+    frame.function = name != nullptr ? name : "";
     frame.system_name = frame.function;
 }
 
@@ -145,23 +154,85 @@ std::optional<uint64_t> ElfModule::vaddr_of_offset(uint64_t file_offset) const {
     return std::nullopt;
 }
 
-std::vector<Frame> ElfModule::lookup(uint64_t vaddr) const {
-    const Dwarf_Addr addr = vaddr + m_bias;
-    std::vector<Frame> frames;
+namespace {
 
-    // The line table gives the innermost file:line.
-    std::string leaf_file;
-    int64_t leaf_line = 0;
-    if (Dwfl_Line* line = dwfl_module_getsrc(m_module, addr)) {
+// The innermost file:line at `addr`, from the line table.
+struct Position {
+    std::string file;
+    int64_t line = 0;
+};
+
+Position line_table_position(Dwfl_Module* module, Dwarf_Addr addr) {
+    Position at;
+    if (Dwfl_Line* line = dwfl_module_getsrc(module, addr)) {
         int lineno = 0;
         Dwarf_Addr line_addr = 0;
         if (const char* file =
                 dwfl_lineinfo(line, &line_addr, &lineno, nullptr, nullptr, nullptr)) {
-            leaf_file = file;
-            leaf_line = lineno;
+            at.file = file;
+            at.line = lineno;
         }
     }
+    return at;
+}
 
+// Appends the frame of function scope `scope` at `at`; returns whether it was inlined, and then
+// sets `at` to its call site (the caller's position).
+bool add_frame(Dwarf_Die* cudie, Dwarf_Die* scope, Position& at, DemangleCache& demangled,
+               std::vector<Frame>& frames) {
+    Frame frame;
+    name_frame(scope, frame, demangled);
+    frame.file = at.file;
+    frame.line = at.line;
+    frames.push_back(std::move(frame));
+    if (dwarf_tag(scope) != DW_TAG_inlined_subroutine) return false;
+    at.file = call_file(cudie, attr_udata(scope, DW_AT_call_file));
+    at.line = attr_udata(scope, DW_AT_call_line);
+    return true;
+}
+
+// Without DWARF (or when it has no name here), the symbol table names the function.
+void add_symbol_table_name(Dwfl_Module* module, Dwarf_Addr addr, const Position& leaf,
+                           std::vector<Frame>& frames) {
+    if (!frames.empty() && !frames.back().function.empty()) return;
+    GElf_Off offset = 0;
+    GElf_Sym sym;
+    const char* name = dwfl_module_addrinfo(module, addr, &offset, &sym, nullptr, nullptr, nullptr);
+    if (name == nullptr) return;
+    if (frames.empty()) {
+        Frame frame;
+        frame.file = leaf.file;
+        frame.line = leaf.line;
+        frames.push_back(std::move(frame));
+    }
+    frames.back().system_name = name;
+    frames.back().function = demangle(name);
+}
+
+}  // namespace
+
+std::vector<Frame> ElfModule::lookup(uint64_t vaddr) const {
+    const Dwarf_Addr addr = vaddr + m_bias;
+    const Position leaf = line_table_position(m_module, addr);
+    std::vector<Frame> frames;
+    Dwarf_Addr cu_bias = 0;
+    if (Dwarf_Die* cudie = dwfl_module_addrdie(m_module, addr, &cu_bias)) {
+        auto& index = m_cu_indexes[dwarf_dieoffset(cudie)];
+        if (!index) index = std::make_unique<CuIndex>(cudie);
+        Position at = leaf;
+        for (int32_t s = index->innermost(addr - cu_bias); s >= 0; s = index->scope(s).parent) {
+            Dwarf_Die scope = index->scope(s).die;
+            if (!add_frame(cudie, &scope, at, m_demangled, frames)) break;
+        }
+    }
+    add_symbol_table_name(m_module, addr, leaf, frames);
+    return frames;
+}
+
+std::vector<Frame> ElfModule::lookup_by_scopes(uint64_t vaddr) const {
+    const Dwarf_Addr addr = vaddr + m_bias;
+    const Position leaf = line_table_position(m_module, addr);
+    std::vector<Frame> frames;
     Dwarf_Addr cu_bias = 0;
     if (Dwarf_Die* cudie = dwfl_module_addrdie(m_module, addr, &cu_bias)) {
         // dwarf_getscopes stops at an inlined instance and continues in its abstract origin;
@@ -174,41 +245,14 @@ std::vector<Frame> ElfModule::lookup(uint64_t vaddr) const {
             scopes = nullptr;
             n = dwarf_getscopes_die(&innermost, &scopes);
         }
-        std::string file = leaf_file;
-        int64_t line = leaf_line;
+        Position at = leaf;
         for (int i = 0; i < n; ++i) {
-            Dwarf_Die* scope = &scopes[i];
-            if (!is_function_scope(scope)) continue;
-            Frame frame;
-            name_frame(scope, frame);
-            frame.file = file;
-            frame.line = line;
-            frames.push_back(std::move(frame));
-            if (dwarf_tag(scope) != DW_TAG_inlined_subroutine) break;
-            // The caller's position is where this inlined call was made.
-            file = call_file(cudie, attr_udata(scope, DW_AT_call_file));
-            line = attr_udata(scope, DW_AT_call_line);
+            if (!is_function_scope(&scopes[i])) continue;
+            if (!add_frame(cudie, &scopes[i], at, m_demangled, frames)) break;
         }
         std::free(scopes);
     }
-
-    // Without DWARF (or when it has no name here), the symbol table names the function.
-    if (frames.empty() || frames.back().function.empty()) {
-        GElf_Off offset = 0;
-        GElf_Sym sym;
-        const char* name =
-            dwfl_module_addrinfo(m_module, addr, &offset, &sym, nullptr, nullptr, nullptr);
-        if (name != nullptr) {
-            if (frames.empty()) {
-                Frame frame;
-                frame.file = leaf_file;
-                frame.line = leaf_line;
-                frames.push_back(std::move(frame));
-            }
-            frames.back().system_name = name;
-            frames.back().function = demangle(name);
-        }
-    }
+    add_symbol_table_name(m_module, addr, leaf, frames);
     return frames;
 }
 
@@ -223,7 +267,8 @@ std::optional<ElfModule::DataSymbol> find_symbol(Dwfl_Module* module, uint64_t a
     for (int i = 1; i < n; ++i) {
         GElf_Sym sym;
         GElf_Addr addr = 0;
-        const char* name = dwfl_module_getsym_info(module, i, &sym, &addr, nullptr, nullptr, nullptr);
+        const char* name =
+            dwfl_module_getsym_info(module, i, &sym, &addr, nullptr, nullptr, nullptr);
         if (name == nullptr || GELF_ST_TYPE(sym.st_info) != type) continue;
         const uint64_t start = type == STT_TLS ? sym.st_value : addr - bias;
         const uint64_t size = sym.st_size == 0 ? 1 : sym.st_size;

@@ -1,8 +1,10 @@
 // One ELF file opened for offline symbolization with elfutils libdwfl: its loadable segments (to
 // turn a file offset into an ELF virtual address), its build ID, and lookups of an address into
 // frames with inline expansion from DWARF, falling back to the ELF symbol table. Separate debug
-// files are found the standard way (.gnu_debuglink, /usr/lib/debug/.build-id). Owns its Dwfl
-// session; not thread-safe (libdwfl caches lazily).
+// files are found the standard way (.gnu_debuglink, /usr/lib/debug/.build-id). Each compilation
+// unit's functions are indexed by address on the first lookup into it (CuIndex), so a lookup is a
+// few binary searches. Owns its Dwfl session and those indexes; not thread-safe (libdwfl and the
+// indexes fill lazily).
 #pragma once
 
 #include <cstdint>
@@ -10,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "symbolize/frame.hpp"
@@ -19,6 +22,8 @@ struct Dwfl;
 struct Dwfl_Module;
 
 namespace leakhunt::symbolize {
+
+class CuIndex;
 
 class ElfModule {
   public:
@@ -39,6 +44,11 @@ class ElfModule {
     // contains them last; empty when neither DWARF nor the symbol table knows the address.
     // Module name and offset are left for the caller to fill.
     std::vector<Frame> lookup(uint64_t vaddr) const;
+
+    // The same frames found the slow way: dwarf_getscopes and dwarf_getscopes_die walk the whole
+    // compilation unit's DIE tree for this one address (milliseconds in a large CU). Kept as the
+    // reference that the tests compare lookup() against; do not use it for real work.
+    std::vector<Frame> lookup_by_scopes(uint64_t vaddr) const;
 
     // A data symbol (a global variable) from the ELF symbol table: the object containing ELF
     // virtual address `vaddr`, or a TLS variable (STT_TLS) at `offset` inside the module's TLS
@@ -66,6 +76,10 @@ class ElfModule {
     uint64_t m_bias = 0;  // libdwfl address = ELF vaddr + m_bias
     std::vector<Segment> m_segments;
     std::string m_build_id;
+    // Caches of the logically const lookups: the CU indexes by the DIE offset of their CU, and
+    // demangled names by the address of their linkage name in the DWARF string data.
+    mutable std::unordered_map<uint64_t, std::unique_ptr<CuIndex>> m_cu_indexes;
+    mutable std::unordered_map<const char*, std::string> m_demangled;
 };
 
 }  // namespace leakhunt::symbolize

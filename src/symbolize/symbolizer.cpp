@@ -65,19 +65,39 @@ std::vector<Frame> Symbolizer::symbolize(const profile::Mapping& mapping, uint64
     }
     ModuleEntry& entry = entry_for(mapping);
     if (!entry.module) return {unknown};
-    auto& cache = entry.frames;
-    auto cached = cache.find(offset);
-    if (cached != cache.end()) return cached->second;
-
+    auto [cached, inserted] = entry.frames.try_emplace(offset);
+    if (inserted) {
+        std::vector<Frame> found;
+        if (auto vaddr = entry.module->vaddr_of_offset(offset))
+            found = entry.module->lookup(*vaddr);
+        cached->second.reserve(std::max<size_t>(found.size(), 1));
+        for (const auto& f : found) {
+            cached->second.push_back(
+                {intern(f.function), intern(f.system_name), intern(f.file), f.line});
+        }
+        if (found.empty()) cached->second.push_back({});
+    }
     std::vector<Frame> frames;
-    if (auto vaddr = entry.module->vaddr_of_offset(offset)) frames = entry.module->lookup(*vaddr);
-    if (frames.empty()) frames.push_back(unknown);
-    for (auto& f : frames) {
+    frames.reserve(cached->second.size());
+    for (const auto& c : cached->second) {
+        Frame& f = frames.emplace_back();
+        f.function = m_strings[c.function];
+        f.system_name = m_strings[c.system_name];
+        f.file = m_strings[c.file];
+        f.line = c.line;
         f.module = module_name;
         f.module_offset = offset;
     }
-    cache.emplace(offset, frames);
     return frames;
+}
+
+uint32_t Symbolizer::intern(const std::string& s) {
+    auto it = m_string_ids.find(std::string_view(s));
+    if (it != m_string_ids.end()) return it->second;
+    const auto id = static_cast<uint32_t>(m_strings.size());
+    m_strings.push_back(s);
+    m_string_ids.emplace(std::string_view(m_strings.back()), id);
+    return id;
 }
 
 }  // namespace leakhunt::symbolize

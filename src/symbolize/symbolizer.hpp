@@ -1,14 +1,18 @@
 // Turns runtime addresses of a profiled process into functions, files and lines, offline: each
 // mapping's ELF file is opened once (ElfModule) and every answer is cached. An unknown frame is
 // never an error: it comes back with an empty function and "module+0xoffset" as its display
-// name, and the reason (missing file, build-ID mismatch) is recorded once in warnings().
+// name, and the reason (missing file, build-ID mismatch) is recorded once in warnings(). The
+// cache keeps each frame's strings interned (one copy of a function's name however many
+// addresses fall in it: demangled template names run to hundreds of bytes).
 // Owns its modules and caches; not thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -34,17 +38,27 @@ class Symbolizer {
     const std::vector<std::string>& warnings() const { return m_warnings; }
 
   private:
+    // A cached frame: indexes into m_strings.
+    struct CachedFrame {
+        uint32_t function = 0;
+        uint32_t system_name = 0;
+        uint32_t file = 0;
+        int64_t line = 0;
+    };
     struct ModuleEntry {
         std::unique_ptr<ElfModule> module;  // null when the file cannot be used
-        std::unordered_map<uint64_t, std::vector<Frame>> frames;  // by file offset
+        std::unordered_map<uint64_t, std::vector<CachedFrame>> frames;  // by file offset
     };
     // The entry for `mapping`, opened on first use; its module is null (and a warning recorded
     // once) when the file cannot be used.
     ModuleEntry& entry_for(const profile::Mapping& mapping);
+    uint32_t intern(const std::string& s);
 
     // Keyed by (filename, build ID from the profile): a rebuilt file is judged per build ID.
     std::map<std::pair<std::string, std::string>, ModuleEntry> m_modules;
     std::vector<std::string> m_warnings;
+    std::deque<std::string> m_strings{std::string{}};  // a deque: its strings never move
+    std::unordered_map<std::string_view, uint32_t> m_string_ids{{std::string_view{}, 0}};
 };
 
 struct SymbolizeStats {
