@@ -146,12 +146,14 @@ test('record --all with a heap scan: the paths section names the holder', async 
   // heapscan_holders holds 1,000 sessions in the global g_sessions; it waits on stdin.
   const child = spawn(join(BIN, 'leakhunt'), ['record', '--all', '-o', out, '--', join(BIN, 'heapscan_holders')], { stdio: ['pipe', 'pipe', 'pipe'] })
   let stdout = ''
+  let stderr = ''
+  child.stderr.on('data', (d) => { stderr += d })
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`heapscan_holders did not start: ${stdout}`)), 30000)
+    const timer = setTimeout(() => reject(new Error(`heapscan_holders did not start: ${stdout} ${stderr}`)), 30000)
     child.stdout.on('data', (d) => { stdout += d; if (stdout.includes('ready')) { clearTimeout(timer); resolve() } })
-    child.on('exit', (code) => reject(new Error(`record exited with ${code}`)))
+    child.on('exit', (code) => reject(new Error(`record exited with ${code}: ${stderr}`)))
   })
-  const pid = readdirSync(out).map((f) => /^timeline\.(\d+)\.csv$/.exec(f)).find(Boolean)[1]
+  const pid = /recording pid (\d+)/.exec(stderr)[1]
   leakhunt(['snapshot', pid, '--scan'], { stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdin.end('exit\n')
   await new Promise((resolve) => child.on('close', resolve))

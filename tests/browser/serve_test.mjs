@@ -57,7 +57,7 @@ after(async () => {
 
 test('serve: / lists the targets, the live page draws and grows', async () => {
   const rec = join(dir, 'rec')
-  leakhunt(['record', '-o', rec, '--snapshot-every', '0.5', '--', join(BIN, 'victim_leak'), '--rate', '4M', '--seconds', '2'])
+  leakhunt(['record', '-o', rec, '--snapshot-every', '0.5', '--', join(BIN, 'victim_leak'), '--rate', '4M', '--seconds', '3'])
   const db = join(dir, 'watch.db')
   const watch = spawn(join(BIN, 'leakhunt'), ['watch', '--db', db, '--interval', '0.2', '--duration', '60', '--',
     join(BIN, 'victim_leak'), '--rate', '2M', '--seconds', '60'], { stdio: 'ignore' })
