@@ -40,6 +40,7 @@ for ((i = 0; i < RUNS; i++)); do
     miss+=("$(curl -s -o "$DIR/body" -w '%{time_total}' "$url")")
     hit+=("$(curl -s -o /dev/null -w '%{time_total}' "$url")")
 done
+grep -q '"format":"leakhunt-report"' "$DIR/body" || { echo "not a report: $(head -c 300 "$DIR/body")" >&2; exit 1; }
 echo "record directory: $snaps snapshots of victim_leak over ${SECONDS_RECORDED}s; document $(stat -c %s "$DIR/body") bytes"
 echo "miss (rebuilt): $(printf '%s\n' "${miss[@]}" | stats)"
 echo "hit (cached):   $(printf '%s\n' "${hit[@]}" | stats)"

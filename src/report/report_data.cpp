@@ -121,9 +121,10 @@ std::optional<nlohmann::json> ReportBuilder::computed_suspects(symbolize::Symbol
         }
     }
     if (snaps.size() < k_min_suspect_snapshots) {
-        why_not = fmt::format("suspects: {} has {} heap snapshots, {} are needed to see a trend "
-                              "(record longer, or with a shorter --snapshot-every)",
-                              *m_suspect_source, snaps.size(), k_min_suspect_snapshots);
+        why_not = fmt::format("suspects: {} has {} heap snapshot{}, {} are needed to see a "
+                              "trend (record longer, or with a shorter --snapshot-every)",
+                              *m_suspect_source, snaps.size(), snaps.size() == 1 ? "" : "s",
+                              k_min_suspect_snapshots);
         return std::nullopt;
     }
     const size_t used = snaps.size();
