@@ -7,9 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
+
+#include <fmt/format.h>
 
 #include "cli/agent_files.hpp"
 #include "cli/child_process.hpp"
@@ -17,6 +21,7 @@
 #include "cli/heapscan_view.hpp"
 #include "cli/common.hpp"
 #include "cli/profile_puller.hpp"
+#include "cli/progress.hpp"
 #include "profile/fetch.hpp"
 #include "util/error.hpp"
 #include "util/units.hpp"
@@ -216,8 +221,23 @@ std::string reply_field(const std::string& reply, const std::string& key) {
 int run_snapshot(const SnapshotArgs& args) {
     if (args.pid <= 0) throw util::UsageError("snapshot needs a PID");
     const double timeout = parse_duration_option("--timeout", args.timeout);
-    const std::string reply =
-        request_snapshot(args.pid, timeout, args.scan ? "snapshot scan" : "snapshot");
+    // A scan stops the process and walks its heap: seconds for a big one. The request runs on
+    // its own thread while a progress bar (stderr, terminals only) counts the seconds.
+    auto pending = std::async(std::launch::async, [&] {
+        return request_snapshot(args.pid, timeout, args.scan ? "snapshot scan" : "snapshot");
+    });
+    Progress bar = Progress::on_stderr(
+        fmt::format("waiting for the {} of pid {} (seconds)", args.scan ? "heap scan" : "snapshot",
+                    args.pid),
+        0);
+    const auto started = std::chrono::steady_clock::now();
+    while (pending.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+        bar.update(static_cast<uint64_t>(std::chrono::duration<double>(
+                                             std::chrono::steady_clock::now() - started)
+                                             .count()));
+    }
+    bar.finish();
+    const std::string reply = pending.get();
     std::printf("%s\n", reply.substr(0, reply.find(' ')).c_str());
     if (!args.scan) return k_exit_ok;
     if (const std::string err = reply_field(reply, "scan-error"); !err.empty()) {

@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/progress.hpp"
 #include "report/html_report.hpp"
 #include "report/report_inputs.hpp"
 #include "util/error.hpp"
@@ -64,7 +65,10 @@ int run_report(const ReportArgs& args) {
         std::printf("read %s (%s)\n", input.c_str(), std::string(report::to_string(kind)).c_str());
     }
     symbolize::Symbolizer symbolizer;
+    Progress bar = Progress::on_stderr("aggregating snapshots for the suspects", 0);
+    builder.set_progress(bar.callback());
     const nlohmann::json data = builder.build(symbolizer);
+    bar.finish();
     const std::string html = report::render_report_html(data);
     util::write_file_atomic(args.output, html);
     if (!args.data_output.empty()) {

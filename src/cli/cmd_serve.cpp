@@ -1,5 +1,5 @@
-// `leakhunt serve`: the HTTP server over watch databases and record directories (Prometheus
-// /metrics, /debug/pprof/heap, an index). Loopback by default; a remote --listen needs a token.
+// `leakhunt serve`: the HTTP server over watch databases and record directories (a live web UI
+// at /, Prometheus /metrics, /debug/pprof/heap, an endpoint index at /endpoints). Loopback by default; a remote --listen needs a token.
 // Stops cleanly on SIGINT and SIGTERM: the signals are blocked in every thread and one thread
 // waits for them with sigwait (no async-signal handler touches the server).
 #include <pthread.h>
@@ -15,6 +15,7 @@
 #include "cli/common.hpp"
 #include "server/safety.hpp"
 #include "server/server.hpp"
+#include "server/ui_routes.hpp"
 #include "series/store.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -30,6 +31,7 @@ struct ServeArgs {
     std::string token_file;
     std::string limit;
     bool verbose = false;
+    int refresh_ms = server::k_ui_refresh_ms;
 };
 
 std::string read_token(const ServeArgs& args) {
@@ -82,6 +84,7 @@ int run_serve(const ServeArgs& args) {
     }
     auto collector = std::make_shared<server::Collector>(sources);
     server::Server http(options, collector);
+    server::add_ui_routes(http, args.refresh_ms);
 
     // Block the stop signals before any thread starts, so that only sigwait sees them.
     sigset_t stop_signals;
@@ -135,6 +138,10 @@ Runner add_serve(CLI::App& app) {
                     "Memory limit for the time-to-limit projection, e.g. 2G (default: the "
                     "cgroup limit when watched)");
     cmd->add_flag("--verbose", args->verbose, "Log one line per request on stderr");
+    cmd->add_option("--refresh-ms", args->refresh_ms,
+                    "How often the live pages of the web UI (/) re-fetch their data")
+        ->check(CLI::Range(500, 3600000))
+        ->capture_default_str();
     return [args] { return run_serve(*args); };
 }
 

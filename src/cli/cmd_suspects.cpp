@@ -20,7 +20,8 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/profile_input.hpp"
-#include "symbolize/aggregate.hpp"
+#include "cli/progress.hpp"
+#include "report/snapshot_suspects.hpp"
 #include "trend/suspects.hpp"
 #include "util/error.hpp"
 #include "util/units.hpp"
@@ -29,7 +30,7 @@ namespace leakhunt::cli {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr size_t k_min_snapshots = 3;
+constexpr size_t k_min_snapshots = report::k_min_suspect_snapshots;
 constexpr size_t k_default_text_rows = 10;
 
 struct SuspectsArgs {
@@ -39,13 +40,6 @@ struct SuspectsArgs {
     int top = -1;  // -1: 10 in text, all in JSON; 0: all
     int pid = 0;
     std::string sample_index = "inuse_space";
-};
-
-struct Snapshot {
-    std::string path;
-    unsigned index = 0;  // NNNN of heap.PID.NNNN.pb.gz, else the position on the command line
-    int64_t time_nanos = 0;
-    symbolize::Aggregate rows;
 };
 
 // heap.PID.NNNN.pb.gz -> (PID, NNNN); nullopt for other names.
@@ -121,31 +115,6 @@ std::vector<std::pair<std::string, unsigned>> directory_snapshots(const fs::path
     return files;
 }
 
-nlohmann::json to_json(const trend::Suspect& s, size_t rank, const std::string& unit) {
-    const trend::SiteTrend& t = s.trend;
-    nlohmann::json j = {{"rank", rank == 0 ? nlohmann::json(nullptr) : nlohmann::json(rank)},
-                        {"function", s.site.function},
-                        {"file", s.site.file},
-                        {"line", s.site.line},
-                        {"module", s.site.module},
-                        {"callee", s.site.callee},
-                        {"shape", trend::shape_name(t.shape)},
-                        {"growth_per_hour", t.slope_per_hour},
-                        {"unit", unit},
-                        {"share_of_growth", s.share_of_growth},
-                        {"confidence", t.confidence},
-                        {"monotone", t.monotone},
-                        {"tau", t.tau},
-                        {"p_value", t.p_up},
-                        {"first", t.first},
-                        {"last", t.last},
-                        {"min", t.min},
-                        {"max", t.max},
-                        {"sentence", s.sentence}};
-    j["growth_bytes_per_hour"] = unit == "bytes" ? nlohmann::json(t.slope_per_hour) : nlohmann::json(nullptr);
-    return j;
-}
-
 int run_suspects(const SuspectsArgs& args) {
     std::vector<std::pair<std::string, unsigned>> files;
     std::string source;
@@ -173,66 +142,40 @@ int run_suspects(const SuspectsArgs& args) {
     }
 
     symbolize::Symbolizer symbolizer;
-    symbolize::AggregateOptions options;
-    options.sort_by = args.sample_index;
-    std::vector<Snapshot> snaps;
-    for (const auto& [path, index] : files) {
-        const profile::Profile p = read_symbolized(path, symbolizer);
-        snaps.push_back({path, index, p.time_nanos, symbolize::aggregate(p, symbolizer, options, path)});
+    std::vector<profile::Profile> profiles;
+    profiles.reserve(files.size());
+    for (const auto& [path, index] : files) profiles.push_back(read_symbolized(path, symbolizer));
+    std::vector<report::SuspectSnapshot> inputs;
+    for (size_t i = 0; i < files.size(); ++i) {
+        inputs.push_back({files[i].first, files[i].second, &profiles[i]});
     }
-    std::stable_sort(snaps.begin(), snaps.end(), [](const Snapshot& a, const Snapshot& b) {
-        return a.time_nanos != b.time_nanos ? a.time_nanos < b.time_nanos : a.index < b.index;
-    });
-    std::vector<double> t;
-    for (size_t i = 0; i < snaps.size(); ++i) {
-        if (i > 0 && snaps[i].time_nanos <= snaps[i - 1].time_nanos) {
-            throw util::Error("{} and {} carry the same profile time ({} ns): suspects needs "
-                              "snapshots taken at different times",
-                              snaps[i - 1].path, snaps[i].path, snaps[i].time_nanos);
-        }
-        t.push_back(static_cast<double>(snaps[i].time_nanos - snaps.front().time_nanos) / 1e9);
-    }
-
-    // One series per site; identity from the latest snapshot holding it.
-    std::map<std::string, trend::SiteSeries> sites;
-    for (size_t i = 0; i < snaps.size(); ++i) {
-        for (const auto& r : snaps[i].rows.rows) {
-            const int64_t v = r.flat.get(args.sample_index);
-            if (v == 0) continue;
-            trend::SiteSeries& s = sites[r.name];
-            if (s.values.empty()) s.values.assign(snaps.size(), 0.0);
-            s.values[i] = static_cast<double>(v);
-            s.function = r.function;
-            s.file = r.file;
-            s.line = r.line;
-            s.module = r.module;
-            if (!r.callee.empty()) s.callee = r.callee;
-        }
-    }
-    std::vector<trend::SiteSeries> series;
-    for (auto& [name, s] : sites) series.push_back(std::move(s));
-    const std::string unit = args.sample_index == "inuse_space" ? "bytes" : "objects";
-    const trend::SuspectReport report = trend::find_suspects(t, std::move(series), unit);
+    Progress bar = Progress::on_stderr("aggregating", files.size());
+    const report::SnapshotSuspects found = report::find_snapshot_suspects(
+        std::move(inputs), symbolizer, args.sample_index,
+        bar.callback());
+    bar.finish();
+    const trend::SuspectReport& report = found.report;
+    const std::string& unit = found.unit;
 
     const size_t limit = args.top > 0    ? static_cast<size_t>(args.top)
                          : args.top == 0 ? SIZE_MAX
                                          : (args.json ? SIZE_MAX : k_default_text_rows);
     if (args.json) {
         for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
-            std::printf("%s\n", to_json(report.suspects[i], i + 1, unit).dump().c_str());
+            std::printf("%s\n", report::suspect_json(report.suspects[i], i + 1, unit).dump().c_str());
         }
         if (args.all) {
-            for (const auto& s : report.others) std::printf("%s\n", to_json(s, 0, unit).dump().c_str());
+            for (const auto& s : report.others) std::printf("%s\n", report::suspect_json(s, 0, unit).dump().c_str());
         }
         std::fflush(stdout);
         return k_exit_ok;
     }
-    const double first = static_cast<double>(snaps.front().rows.total.get(args.sample_index));
-    const double last = static_cast<double>(snaps.back().rows.total.get(args.sample_index));
+    const auto first = static_cast<double>(found.first_total);
+    const auto last = static_cast<double>(found.last_total);
     auto amount = [&](double v) {
         return unit == "bytes" ? util::format_bytes(v) : fmt::format("{:.0f} objects", v);
     };
-    std::printf("%zu snapshots of %s over %s%s; in-use heap %s -> %s\n", snaps.size(),
+    std::printf("%zu snapshots of %s over %s%s; in-use heap %s -> %s\n", found.order.size(),
                 source.c_str(), util::format_duration(report.window_seconds).c_str(),
                 left_out > 0 ? " (the exit snapshot left out)" : "", amount(first).c_str(),
                 amount(last).c_str());

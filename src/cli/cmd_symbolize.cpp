@@ -9,9 +9,10 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/progress.hpp"
 #include "profile/fetch.hpp"
 #include "profile/pprof.hpp"
-#include "symbolize/symbolizer.hpp"
+#include "symbolize/symbolize_profile.hpp"
 
 namespace leakhunt::cli {
 namespace {
@@ -23,7 +24,10 @@ struct SymbolizeArgs {
 
 int run_symbolize(const SymbolizeArgs& args) {
     profile::Profile p = profile::load_profile(args.input);
-    const symbolize::SymbolizeStats stats = symbolize::symbolize_profile(p);
+    symbolize::Symbolizer symbolizer;
+    Progress bar = Progress::on_stderr("symbolizing", 0);
+    const symbolize::SymbolizeStats stats = symbolize::symbolize_profile(p, symbolizer, bar.callback());
+    bar.finish();
     for (const auto& w : stats.warnings) warn(w);
     profile::write_profile(args.output, p);
     std::fprintf(stderr, "leakhunt: %s: %zu of %zu locations symbolized -> %s\n",

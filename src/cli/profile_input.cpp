@@ -1,10 +1,14 @@
 // Shared plumbing of the profile commands.
 #include "cli/profile_input.hpp"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "cli/common.hpp"
+#include "cli/progress.hpp"
 #include "profile/pprof.hpp"
+#include "symbolize/symbolize_profile.hpp"
 #include "util/error.hpp"
 #include "util/units.hpp"
 
@@ -13,7 +17,10 @@ namespace leakhunt::cli {
 profile::Profile read_symbolized(const std::string& path, symbolize::Symbolizer& symbolizer) {
     profile::Profile p = profile::read_profile(path);
     const size_t known = symbolizer.warnings().size();
-    const symbolize::SymbolizeStats stats = symbolize::symbolize_profile(p, symbolizer);
+    Progress bar = Progress::on_stderr(
+        fmt::format("symbolizing {}", std::filesystem::path(path).filename().string()), 0);
+    const symbolize::SymbolizeStats stats = symbolize::symbolize_profile(p, symbolizer, bar.callback());
+    bar.finish();
     for (size_t i = known; i < stats.warnings.size(); ++i) warn(stats.warnings[i]);
     return p;
 }

@@ -3,10 +3,13 @@
 #include "report/report_data.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include <fmt/format.h>
 
+#include "report/snapshot_suspects.hpp"
 #include "report/verdict_report.hpp"
 #include "series/timestamp.hpp"
 #include "util/error.hpp"
@@ -91,6 +94,63 @@ void ReportBuilder::set_retention_paths(nlohmann::json paths, const std::string&
     else m_paths = std::move(paths);
 }
 
+void ReportBuilder::suspects_from_profiles(std::string source, std::vector<std::string> leave_out) {
+    m_suspect_source = std::move(source);
+    m_suspect_leave_out = std::move(leave_out);
+}
+
+std::optional<nlohmann::json> ReportBuilder::computed_suspects(symbolize::Symbolizer& symbolizer,
+                                                               std::string& why_not) {
+    std::vector<SuspectSnapshot> snaps;
+    for (size_t i = 0; i < m_profiles.size(); ++i) {
+        const auto& [name, p] = m_profiles[i];
+        if (std::find(m_suspect_leave_out.begin(), m_suspect_leave_out.end(), name) !=
+            m_suspect_leave_out.end()) {
+            continue;
+        }
+        unsigned pid = 0;
+        unsigned index = static_cast<unsigned>(i);
+        std::sscanf(name.c_str(), "heap.%u.%u.", &pid, &index);
+        snaps.push_back({name, index, &p});
+    }
+    // The exit snapshot only when it is needed to reach the minimum (as `leakhunt suspects`).
+    if (snaps.size() < k_min_suspect_snapshots && m_profiles.size() >= k_min_suspect_snapshots) {
+        snaps.clear();
+        for (size_t i = 0; i < m_profiles.size(); ++i) {
+            snaps.push_back({m_profiles[i].first, static_cast<unsigned>(i), &m_profiles[i].second});
+        }
+    }
+    if (snaps.size() < k_min_suspect_snapshots) {
+        why_not = fmt::format("suspects: {} has {} heap snapshot{}, {} are needed to see a "
+                              "trend (record longer, or with a shorter --snapshot-every)",
+                              *m_suspect_source, snaps.size(), snaps.size() == 1 ? "" : "s",
+                              k_min_suspect_snapshots);
+        return std::nullopt;
+    }
+    const size_t used = snaps.size();
+    try {
+        const SnapshotSuspects found =
+            find_snapshot_suspects(std::move(snaps), symbolizer, "inuse_space", m_progress);
+        nlohmann::json rows = nlohmann::json::array();
+        for (size_t i = 0; i < found.report.suspects.size(); ++i) {
+            rows.push_back(suspect_json(found.report.suspects[i], i + 1, found.unit));
+        }
+        if (rows.empty()) {
+            why_not = fmt::format("suspects: no allocation site grows steadily over the {} "
+                                  "snapshots of {} ({} sites: plateau, churn, shrinking or flat)",
+                                  used, *m_suspect_source, found.report.others.size());
+            return std::nullopt;
+        }
+        m_summary.push_back(fmt::format("suspects: {} of {} sites grow steadily over {} snapshots",
+                                        rows.size(),
+                                        rows.size() + found.report.others.size(), used));
+        return rows;
+    } catch (const util::Error& e) {
+        why_not = fmt::format("suspects: {}", e.what());
+        return std::nullopt;
+    }
+}
+
 nlohmann::json ReportBuilder::timeline_json(const trend::Classification& c) const {
     const series::Series& s = *m_series;
     nlohmann::json tl;
@@ -144,9 +204,17 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
                                    "CSV, JSON lines or Prometheus JSON file)"));
     }
 
+    std::string suspects_why_not;
+    std::optional<nlohmann::json> computed;
+    if (!m_suspects && m_suspect_source) computed = computed_suspects(symbolizer, suspects_why_not);
     if (m_suspects && !m_suspects->empty()) {
         doc["suspects"] = *m_suspects;
         m_summary.push_back(fmt::format("suspects: {} rows", m_suspects->size()));
+    } else if (computed) {
+        doc["suspects"] = std::move(*computed);
+    } else if (!suspects_why_not.empty()) {
+        doc["suspects"] = nullptr;
+        missing.push_back(suspects_why_not);
     } else {
         doc["suspects"] = nullptr;
         missing.push_back(m_suspects ? "suspects: the suspects list given is empty"

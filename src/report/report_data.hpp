@@ -7,13 +7,16 @@
 //   timeline        {name, t[], epoch_offset_s, rss_bytes[], heap_inuse_bytes[], limit_bytes,
 //                    restarts_s[], first_leak_at_s, trend {from_s, to_s, slope_per_s, intercept}}
 //   suspects        the rows of `leakhunt suspects --json` (function, file, line,
-//                    growth_bytes_per_hour, share_of_growth, shape, confidence)
+//                    growth_bytes_per_hour, share_of_growth, shape, confidence): given, or
+//                    computed from the snapshots of a record directory (3 or more)
 //   flame           {file, sample_type, total, stacks, nodes, root} of the last snapshot
 //   diff_flame      {from, to, sample_type, total, delta, nodes, root} between first and last
-//   retention_paths [{root, hops: [{site, offset}], blocks, bytes}]
+//   retention_paths [{root, hops: [{site, offset}], blocks, bytes}] (site: a label such as
+//                    "std::vector::reserve in fill_sessions (holders.cpp:60)")
 // Not thread-safe.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +50,16 @@ class ReportBuilder {
     void add_profile(std::string name, profile::Profile p);
     size_t profile_count() const { return m_profiles.size(); }
 
+    // Computes the suspects from the profiles when build() runs (as `leakhunt suspects` does),
+    // unless a suspects list is given: the profiles are snapshots of one process, the ones named
+    // in `leave_out` (an exit snapshot) are not used. `source` names them in messages.
+    void suspects_from_profiles(std::string source, std::vector<std::string> leave_out = {});
+
+    // Told (done, total) while build() aggregates the snapshots for the suspects.
+    void set_progress(std::function<void(size_t, size_t)> progress) {
+        m_progress = std::move(progress);
+    }
+
     // Rows of `leakhunt suspects --json`; an array of objects. Throws util::Error otherwise.
     void set_suspects(nlohmann::json rows, const std::string& source_name);
     // An array of {root, hops, blocks, bytes}. Throws util::Error naming the source otherwise.
@@ -64,6 +77,9 @@ class ReportBuilder {
 
   private:
     nlohmann::json timeline_json(const trend::Classification& c) const;
+    // The computed suspects, or the reason there are none (for "missing").
+    std::optional<nlohmann::json> computed_suspects(symbolize::Symbolizer& symbolizer,
+                                                    std::string& why_not);
 
     std::string m_title;
     nlohmann::json m_sources = nlohmann::json::array();
@@ -71,6 +87,9 @@ class ReportBuilder {
     trend::ClassifyOptions m_classify;
     std::vector<std::pair<std::string, profile::Profile>> m_profiles;
     std::optional<nlohmann::json> m_suspects;
+    std::optional<std::string> m_suspect_source;
+    std::vector<std::string> m_suspect_leave_out;
+    std::function<void(size_t, size_t)> m_progress;
     std::optional<nlohmann::json> m_paths;
     std::vector<std::string> m_notes;
     std::vector<std::string> m_summary;

@@ -9,7 +9,9 @@
 
 #include <fmt/format.h>
 
+#include "proc/agent_control.hpp"
 #include "profile/pprof.hpp"
+#include "report/scan_paths.hpp"
 #include "series/jsonl.hpp"
 #include "series/prometheus.hpp"
 #include "series/reader.hpp"
@@ -82,6 +84,7 @@ nlohmann::json json_rows(std::string_view text, const fs::path& path) {
 struct RecordFiles {
     std::map<long, fs::path> timelines;                     // pid -> timeline
     std::map<long, std::map<long, fs::path>> snapshots;    // pid -> seq -> file
+    std::map<long, std::map<long, fs::path>> scans;        // pid -> seq -> heap.PID.NNNN.scan
 };
 
 // heap.PID.NNNN.pb.gz and timeline.PID.csv, as the agent names them (src/format).
@@ -99,6 +102,9 @@ RecordFiles scan_record_dir(const fs::path& dir) {
         } else if (std::sscanf(name.c_str(), "heap.%ld.%ld.pb.gz%n", &pid, &seq, &used) == 2 &&
                    static_cast<size_t>(used) == name.size()) {
             out.snapshots[pid][seq] = e.path();
+        } else if (std::sscanf(name.c_str(), "heap.%ld.%ld.scan%n", &pid, &seq, &used) == 2 &&
+                   static_cast<size_t>(used) == name.size()) {
+            out.scans[pid][seq] = e.path();
         }
     }
     if (ec) throw util::Error("cannot list {}: {}", dir.string(), ec.message());
@@ -186,6 +192,36 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
     }
     for (const auto& [seq, file] : snaps) {
         b.add_profile(file.filename().string(), profile::read_profile(file));
+    }
+    // Suspects over the snapshots, leaving out the exit snapshot as `leakhunt suspects` does (a
+    // program's exit often frees what it held).
+    std::vector<std::string> exits;
+    if (files.timelines.count(pid)) {
+        try {
+            for (const auto& row : proc::read_timeline(dir, static_cast<pid_t>(pid))) {
+                if (row.reason == "exit" && !row.snapshot.empty()) {
+                    exits.push_back(fs::path(row.snapshot).filename().string());
+                }
+            }
+        } catch (const util::Error& e) {
+            b.note(e.what());
+        }
+    }
+    b.suspects_from_profiles(fmt::format("{} (PID {})", dir.string(), pid), std::move(exits));
+    // Retention paths of the latest heap scan, as `leakhunt paths` groups them.
+    if (auto it = files.scans.find(pid); it != files.scans.end() && !it->second.empty()) {
+        const fs::path& scan = it->second.rbegin()->second;
+        try {
+            std::vector<std::string> warnings;
+            nlohmann::json rows = scan_retention_rows(scan, warnings);
+            for (const auto& w : warnings) b.note("scan symbols: " + w);
+            b.add_source("heap scan", scan.string(),
+                         fmt::format("retention paths of the latest of {} scans: {} paths",
+                                     it->second.size(), rows.size()));
+            b.set_retention_paths(std::move(rows), scan.string());
+        } catch (const util::Error& e) {
+            b.note(fmt::format("retention paths: {}", e.what()));
+        }
     }
 }
 

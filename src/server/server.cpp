@@ -113,7 +113,7 @@ bool Server::run() { return m_http.listen_after_bind(); }
 void Server::stop() { m_http.stop(); }
 
 void Server::add_builtin_routes() {
-    get("/", "this page", [this](const auto& req, auto& res) { index(req, res); });
+    get("/endpoints", "this page: every endpoint, source and process", [this](const auto& req, auto& res) { index(req, res); });
     get("/metrics", "Prometheus metrics of every watched process (text format 0.0.4)",
         [this](const auto& req, auto& res) { metrics(req, res); });
     get("/debug/pprof/heap",

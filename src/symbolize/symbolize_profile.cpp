@@ -1,10 +1,11 @@
 // symbolize_profile: writes the Symbolizer's frames into a profile as pprof Functions and Lines
-// (callee first, as profile.proto orders inlined frames), deduplicating functions.
+// (callee first, as profile.proto orders inlined frames), deduplicating functions; with an
+// optional progress callback (symbolize_profile.hpp).
 #include <algorithm>
 #include <string>
 #include <unordered_map>
 
-#include "symbolize/symbolizer.hpp"
+#include "symbolize/symbolize_profile.hpp"
 
 namespace leakhunt::symbolize {
 namespace {
@@ -52,10 +53,25 @@ class FunctionTable {
 }  // namespace
 
 SymbolizeStats symbolize_profile(profile::Profile& p, Symbolizer& symbolizer) {
+    return symbolize_profile(p, symbolizer, SymbolizeProgress());
+}
+
+SymbolizeStats symbolize_profile(profile::Profile& p, Symbolizer& symbolizer,
+                                 const SymbolizeProgress& progress) {
     SymbolizeStats stats;
     FunctionTable functions(p);
+    size_t total = 0;
+    if (progress) {
+        total = static_cast<size_t>(std::count_if(
+            p.locations.begin(), p.locations.end(),
+            [](const profile::Location& l) { return l.lines.empty() && l.mapping_id != 0; }));
+        progress(0, total);
+    }
+    size_t done = 0;
     for (auto& location : p.locations) {
         if (!location.lines.empty() || location.mapping_id == 0) continue;
+        // Every 256 locations: the callback redraws a bar and is cheap, but not free.
+        if (progress && (++done & 255U) == 0) progress(done, total);
         profile::Mapping* mapping = profile::find_mapping(p, location.mapping_id);
         if (mapping == nullptr) continue;
         ++stats.locations;
@@ -70,6 +86,7 @@ SymbolizeStats symbolize_profile(profile::Profile& p, Symbolizer& symbolizer) {
             if (frame.line != 0) mapping->has_line_numbers = mapping->has_inline_frames = true;
         }
     }
+    if (progress) progress(total, total);
     stats.warnings = symbolizer.warnings();
     return stats;
 }

@@ -33,6 +33,7 @@ before(async () => {
   const heaps = readdirSync(rec.dir).filter((f) => /^heap\.\d+\.\d+\.pb\.gz$/.test(f)).sort()
   rec.lastHeap = join(rec.dir, heaps[heaps.length - 1])
   rec.top = JSON.parse(leakhunt(['top', '--json', '--top', '1', rec.lastHeap]).trim().split('\n')[0])
+  rec.suspects = leakhunt(['suspects', '--json', rec.dir]).trim().split('\n').map((l) => JSON.parse(l))
   rec.html = join(dir, 'rec.html')
   rec.json = join(dir, 'rec.json')
   leakhunt(['report', rec.dir, '-o', rec.html, '--data', rec.json, '--title', 'victim_leak'])
@@ -70,9 +71,14 @@ test('record report: timeline, flame graph top frame, zoom, no console errors', 
   assert.deepEqual(s.timelineSeries, ['RSS', 'heap in use'])
   assert.equal(s.flameRoot.name, 'all')
   assert.equal(s.flameTopFunction, rec.top.function)
-  assert.ok(s.missing.some((m) => m.startsWith('suspects:')), 'the page says suspects are missing')
+  assert.ok(!s.missing.some((m) => m.startsWith('suspects:')), 'suspects are computed from the snapshots')
+  assert.ok(s.missing.some((m) => m.startsWith('retention paths:')), 'the page says paths are missing (no scan)')
   assert.equal(await page.isVisible('#diff-flame'), true)
-  assert.equal(await page.isVisible('#suspects'), false)
+  assert.equal(await page.isVisible('#suspects'), true)
+  // The suspects table: the leaking function first, the same rows as `leakhunt suspects --json`.
+  const fns = await page.locator('#suspects table.suspects tbody td.fn').allTextContents()
+  assert.deepEqual(fns, rec.suspects.map((r) => r.function))
+  assert.equal(fns[0], rec.top.function)
   assert.equal(await page.locator('#notes').textContent().then((t) => t.includes('Not in this report')), true)
   // The flame graph is drawn: one <g class=frame> per node at least for the root.
   assert.ok(await page.locator('#flame g.frame').count() >= 3)
@@ -132,6 +138,38 @@ test('hostile process names and symbols are shown as text', async () => {
   }, HOSTILE)
   assert.equal(label, HOSTILE)
   await page.screenshot({ path: join(ARTIFACTS, 'report-hostile.png'), fullPage: true })
+  await page.close()
+})
+
+test('record --all with a heap scan: the paths section names the holder', async () => {
+  const out = join(dir, 'holders')
+  // heapscan_holders holds 1,000 sessions in the global g_sessions; it waits on stdin.
+  const child = spawn(join(BIN, 'leakhunt'), ['record', '--all', '-o', out, '--', join(BIN, 'heapscan_holders')], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stderr.on('data', (d) => { stderr += d })
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`heapscan_holders did not start: ${stdout} ${stderr}`)), 30000)
+    child.stdout.on('data', (d) => { stdout += d; if (stdout.includes('ready')) { clearTimeout(timer); resolve() } })
+    child.on('exit', (code) => reject(new Error(`record exited with ${code}: ${stderr}`)))
+  })
+  const pid = /recording pid (\d+)/.exec(stderr)[1]
+  leakhunt(['snapshot', pid, '--scan'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  child.stdin.end('exit\n')
+  await new Promise((resolve) => child.on('close', resolve))
+  assert.ok(readdirSync(out).some((f) => /^heap\.\d+\.\d+\.scan$/.test(f)), 'a scan file beside the snapshots')
+  const html = join(dir, 'holders.html')
+  const json = join(dir, 'holders.json')
+  leakhunt(['report', out, '-o', html, '--data', json])
+  const data = JSON.parse(readFileSync(json, 'utf8'))
+  assert.ok(Array.isArray(data.retention_paths) && data.retention_paths.length > 0, JSON.stringify(data.missing))
+  const page = await openPage(browser, pathToFileURL(html).href)
+  assert.deepEqual(page.errors, [])
+  assert.equal(await page.isVisible('#paths'), true)
+  const text = await page.locator('#paths').textContent()
+  assert.match(text, /global g_sessions \(heapscan_holders\)/)
+  assert.match(text, /make_session/)
+  await page.screenshot({ path: join(ARTIFACTS, 'report-paths.png'), fullPage: true })
   await page.close()
 })
 

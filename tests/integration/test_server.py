@@ -383,6 +383,31 @@ class Security(Case):
         page = body.decode()
         self.assertNotIn("<script>", page)
         self.assertIn("vic&lt;script&gt;alert(&quot;x&quot;)&#39;", page)
+        # The old endpoint index moved to /endpoints; the live UI's pages escape the name too.
+        s, _, body = http_get(f"http://127.0.0.1:{port}/endpoints")
+        self.assertEqual(s, 200)
+        self.assertIn("/metrics", body.decode())
+        s, _, body = http_get(f"http://127.0.0.1:{port}/api/targets.json")
+        targets = json.loads(body)
+        self.assertEqual(len(targets), 1)
+        self.assertEqual(targets[0]["name"], "vic<script>alert(\"x\")'")
+        s, _, body = http_get(f"http://127.0.0.1:{port}{targets[0]['url']}")
+        self.assertEqual(s, 200)
+        self.assertNotIn("<script>alert", body.decode())
+        s, h, body = http_get(f"http://127.0.0.1:{port}/api/report.json?"
+                              + targets[0]["url"].split("?", 1)[1])
+        self.assertEqual(s, 200)
+        self.assertEqual(h["X-Leakhunt-Cache"], "miss")
+        self.assertNotIn(b"<", body)
+        data = json.loads(body)
+        self.assertEqual(len(data["timeline"]["t"]), targets[0]["samples"])
+        s, h, body2 = http_get(f"http://127.0.0.1:{port}/api/report.json?"
+                               + targets[0]["url"].split("?", 1)[1])
+        self.assertEqual(h["X-Leakhunt-Cache"], "hit")
+        self.assertEqual(body2, body)
+        for bad in ("db=7&target=x", "dir=0&pid=1", "db=0", "db=../x&target=y", "db=0&target=nope"):
+            s, _, _ = http_get(f"http://127.0.0.1:{port}/api/report.json?{bad}")
+            self.assertIn(s, (400, 404), bad)
         self.assertEqual(stop(p), 0)
 
 

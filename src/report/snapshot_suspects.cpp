@@ -1,0 +1,107 @@
+// find_snapshot_suspects: aggregate each snapshot, one series per site, trend::find_suspects.
+#include "report/snapshot_suspects.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "symbolize/aggregate.hpp"
+#include "util/error.hpp"
+
+namespace leakhunt::report {
+namespace {
+
+struct Aggregated {
+    std::string name;
+    unsigned index = 0;
+    int64_t time_nanos = 0;
+    symbolize::Aggregate rows;
+};
+
+}  // namespace
+
+SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
+                                        symbolize::Symbolizer& symbolizer,
+                                        const std::string& sample_index,
+                                        const std::function<void(size_t, size_t)>& progress) {
+    if (snapshots.size() < k_min_suspect_snapshots) {
+        throw util::Error("suspects needs at least {} snapshots to see a trend, {} given",
+                          k_min_suspect_snapshots, snapshots.size());
+    }
+    symbolize::AggregateOptions options;
+    options.sort_by = sample_index;
+    std::vector<Aggregated> snaps;
+    snaps.reserve(snapshots.size());
+    for (const auto& s : snapshots) {
+        if (progress) progress(snaps.size(), snapshots.size());
+        snaps.push_back({s.name, s.index, s.profile->time_nanos,
+                         symbolize::aggregate(*s.profile, symbolizer, options, s.name)});
+    }
+    if (progress) progress(snaps.size(), snapshots.size());
+    std::stable_sort(snaps.begin(), snaps.end(), [](const Aggregated& a, const Aggregated& b) {
+        return a.time_nanos != b.time_nanos ? a.time_nanos < b.time_nanos : a.index < b.index;
+    });
+    SnapshotSuspects out;
+    std::vector<double> t;
+    for (size_t i = 0; i < snaps.size(); ++i) {
+        if (i > 0 && snaps[i].time_nanos <= snaps[i - 1].time_nanos) {
+            throw util::Error("{} and {} carry the same profile time ({} ns): suspects needs "
+                              "snapshots taken at different times",
+                              snaps[i - 1].name, snaps[i].name, snaps[i].time_nanos);
+        }
+        t.push_back(static_cast<double>(snaps[i].time_nanos - snaps.front().time_nanos) / 1e9);
+        out.order.push_back(snaps[i].name);
+    }
+
+    // One series per site; identity from the latest snapshot holding it.
+    std::map<std::string, trend::SiteSeries> sites;
+    for (size_t i = 0; i < snaps.size(); ++i) {
+        for (const auto& r : snaps[i].rows.rows) {
+            const int64_t v = r.flat.get(sample_index);
+            if (v == 0) continue;
+            trend::SiteSeries& s = sites[r.name];
+            if (s.values.empty()) s.values.assign(snaps.size(), 0.0);
+            s.values[i] = static_cast<double>(v);
+            s.function = r.function;
+            s.file = r.file;
+            s.line = r.line;
+            s.module = r.module;
+            if (!r.callee.empty()) s.callee = r.callee;
+        }
+    }
+    std::vector<trend::SiteSeries> series;
+    series.reserve(sites.size());
+    for (auto& [name, s] : sites) series.push_back(std::move(s));
+    out.unit = sample_index == "inuse_space" ? "bytes" : "objects";
+    out.report = trend::find_suspects(t, std::move(series), out.unit);
+    out.first_total = snaps.front().rows.total.get(sample_index);
+    out.last_total = snaps.back().rows.total.get(sample_index);
+    return out;
+}
+
+nlohmann::json suspect_json(const trend::Suspect& s, size_t rank, const std::string& unit) {
+    const trend::SiteTrend& t = s.trend;
+    nlohmann::json j = {{"rank", rank == 0 ? nlohmann::json(nullptr) : nlohmann::json(rank)},
+                        {"function", s.site.function},
+                        {"file", s.site.file},
+                        {"line", s.site.line},
+                        {"module", s.site.module},
+                        {"callee", s.site.callee},
+                        {"shape", trend::shape_name(t.shape)},
+                        {"growth_per_hour", t.slope_per_hour},
+                        {"unit", unit},
+                        {"share_of_growth", s.share_of_growth},
+                        {"confidence", t.confidence},
+                        {"monotone", t.monotone},
+                        {"tau", t.tau},
+                        {"p_value", t.p_up},
+                        {"first", t.first},
+                        {"last", t.last},
+                        {"min", t.min},
+                        {"max", t.max},
+                        {"sentence", s.sentence}};
+    j["growth_bytes_per_hour"] =
+        unit == "bytes" ? nlohmann::json(t.slope_per_hour) : nlohmann::json(nullptr);
+    return j;
+}
+
+}  // namespace leakhunt::report

@@ -1,0 +1,51 @@
+// Leak suspects over heap snapshots, as `leakhunt suspects` and the report compute them: each
+// snapshot aggregated by allocation site (symbolize/aggregate.hpp), one in-use series per site
+// over the snapshots' profile times, ranked by trend/suspects.hpp; and a suspect as the JSON row
+// of `leakhunt suspects --json` (what the report's suspects table draws). Not thread-safe (uses
+// the given Symbolizer).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "profile/profile.hpp"
+#include "symbolize/symbolizer.hpp"
+#include "trend/suspects.hpp"
+
+namespace leakhunt::report {
+
+// Fewer snapshots cannot show a trend.
+inline constexpr size_t k_min_suspect_snapshots = 3;
+
+struct SuspectSnapshot {
+    std::string name;  // file name or path, for messages
+    unsigned index = 0;  // NNNN of heap.PID.NNNN.pb.gz (orders snapshots with equal times)
+    const profile::Profile* profile = nullptr;
+};
+
+struct SnapshotSuspects {
+    trend::SuspectReport report;
+    std::string unit;            // "bytes" (inuse_space) or "objects" (inuse_objects)
+    int64_t first_total = 0;     // in-use value of the earliest snapshot
+    int64_t last_total = 0;      // ... of the latest
+    std::vector<std::string> order;  // snapshot names in time order
+};
+
+// The suspects of `snapshots` (at least k_min_suspect_snapshots, taken at different profile
+// times) by `sample_index` ("inuse_space" or "inuse_objects"). `progress` (optional) is told
+// (snapshots aggregated, total). Throws util::Error naming the files when there are too few or
+// two share a time.
+SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
+                                        symbolize::Symbolizer& symbolizer,
+                                        const std::string& sample_index,
+                                        const std::function<void(size_t, size_t)>& progress = {});
+
+// The row of `leakhunt suspects --json`; rank 0 (unranked sites) is written as null.
+nlohmann::json suspect_json(const trend::Suspect& s, size_t rank, const std::string& unit);
+
+}  // namespace leakhunt::report

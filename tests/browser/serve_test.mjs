@@ -1,0 +1,114 @@
+// Browser test of `leakhunt serve`'s live UI, in headless Chromium (Debian's chromium driven by
+// playwright-core). Run by ctest (tests/browser/CMakeLists.txt) as
+//   node --test tests/browser/serve_test.mjs
+// A real `leakhunt watch --db` of victim_leak keeps writing while `leakhunt serve --db DB --dir
+// REC` runs on a free port; the test opens /, follows the target's link to its live page and
+// checks that the timeline shows the database's points and grows on the next refresh. The
+// screenshot is kept in LEAKHUNT_ARTIFACTS.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ARTIFACTS, BIN, launch, leakhunt } from './support.mjs'
+
+const REFRESH_MS = 1000
+let dir
+let browser
+const children = []
+
+function sleep (ms) { return new Promise((resolve) => setTimeout(resolve, ms)) }
+
+// Starts `leakhunt serve ARGS --listen 127.0.0.1:0`; resolves with its base URL.
+function startServe (args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(BIN, 'leakhunt'), ['serve', '--listen', '127.0.0.1:0', '--refresh-ms', String(REFRESH_MS), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    children.push(child)
+    let out = ''
+    let err = ''
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out} ${err}`)), 15000)
+    child.stderr.on('data', (d) => { err += d })
+    child.stdout.on('data', (d) => {
+      out += d
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)
+      if (m) { clearTimeout(timer); resolve(m[1]) }
+    })
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)))
+  })
+}
+
+async function targets (base) {
+  const r = await fetch(`${base}/api/targets.json`)
+  assert.equal(r.status, 200)
+  return r.json()
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'leakhunt-serve-'))
+  browser = await launch()
+})
+
+after(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM')
+  if (browser) await browser.close()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+test('serve: / lists the targets, the live page draws and grows', async () => {
+  const rec = join(dir, 'rec')
+  leakhunt(['record', '-o', rec, '--snapshot-every', '0.5', '--', join(BIN, 'victim_leak'), '--rate', '4M', '--seconds', '3'])
+  const db = join(dir, 'watch.db')
+  const watch = spawn(join(BIN, 'leakhunt'), ['watch', '--db', db, '--interval', '0.2', '--duration', '60', '--',
+    join(BIN, 'victim_leak'), '--rate', '2M', '--seconds', '60'], { stdio: 'ignore' })
+  children.push(watch)
+  const base = await startServe(['--db', db, '--dir', rec])
+  // Wait until the database holds a few samples.
+  let rows = []
+  for (let i = 0; i < 100; i++) {
+    try {
+      rows = await targets(base)
+    } catch { rows = [] }
+    if (rows.some((r) => r.source === 'database' && r.samples >= 5)) break
+    await sleep(200)
+  }
+  const dbRow = rows.find((r) => r.source === 'database')
+  assert.ok(dbRow, `a database target: ${JSON.stringify(rows)}`)
+  const dirRow = rows.find((r) => r.source === 'record directory')
+  assert.ok(dirRow && dirRow.snapshots >= 3, `the record directory's process: ${JSON.stringify(rows)}`)
+
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  page.errors = []
+  page.on('console', (msg) => { if (msg.type() === 'error') page.errors.push(msg.text()) })
+  page.on('pageerror', (e) => page.errors.push(String(e)))
+  await page.goto(`${base}/`)
+  assert.equal(await page.locator('#targets a.target').count(), rows.length)
+  assert.equal(await page.locator('#targets').textContent().then((t) => t.includes('victim_leak')), true)
+  await page.screenshot({ path: join(ARTIFACTS, 'serve-index.png'), fullPage: true })
+
+  // Follow the database target's link to its live page.
+  const before = (await targets(base)).find((r) => r.target === dbRow.target).samples
+  await page.locator(`#targets a.target[href="${dbRow.url}"]`).click()
+  await page.waitForURL(/\/live\?db=0&target=/)
+  await page.waitForFunction(() => window.leakhunt && window.leakhunt.ready && window.leakhunt.timelinePoints > 0, null, { timeout: 30000 })
+  const first = await page.evaluate(() => window.leakhunt.timelinePoints)
+  const after1 = (await targets(base)).find((r) => r.target === dbRow.target).samples
+  assert.ok(first >= before && first <= after1, `timeline points ${first} between the database's ${before} and ${after1}`)
+  assert.equal(await page.evaluate(() => window.leakhunt.live), true)
+  // One refresh interval later (plus a margin), more points.
+  await page.waitForFunction((n) => window.leakhunt.timelinePoints > n, first, { timeout: 5 * REFRESH_MS + 10000 })
+  const second = await page.evaluate(() => window.leakhunt.timelinePoints)
+  assert.ok(second > first, `live: ${first} -> ${second}`)
+  assert.deepEqual(page.errors, [])
+  await page.screenshot({ path: join(ARTIFACTS, 'serve-live.png'), fullPage: true })
+
+  // The record directory's page: flame graph and the suspects of its snapshots.
+  await page.goto(`${base}${dirRow.url}`)
+  await page.waitForFunction(() => window.leakhunt && window.leakhunt.ready && window.leakhunt.timelinePoints > 0, null, { timeout: 30000 })
+  assert.equal(await page.isVisible('#flame'), true)
+  assert.equal(await page.isVisible('#suspects'), true)
+  assert.deepEqual(page.errors, [])
+  await page.screenshot({ path: join(ARTIFACTS, 'serve-live-record.png'), fullPage: true })
+  await page.close()
+  watch.kill('SIGTERM')
+})

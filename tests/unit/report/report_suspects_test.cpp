@@ -1,0 +1,140 @@
+// Tests for the suspects and retention paths of the report: suspects computed from the
+// snapshots of one process (as `leakhunt suspects` does), the exit snapshot left out, the reason
+// when there are too few, and retention rows flattened from a heapscan RetentionReport.
+#include <gtest/gtest.h>
+
+#include "report/report_data.hpp"
+#include "report/scan_paths.hpp"
+#include "report/snapshot_suspects.hpp"
+#include "util/error.hpp"
+
+namespace leakhunt::report {
+namespace {
+
+// A symbolized snapshot at `t_s` seconds: leaky (leak.cpp:10) holds `leaky_bytes`, steady
+// (keep.cpp:20) holds 5000, both called from main.
+profile::Profile snapshot(double t_s, int64_t leaky_bytes) {
+    profile::Profile p = profile::make_heap_profile();
+    p.time_nanos = 1'700'000'000'000'000'000 + static_cast<int64_t>(t_s * 1e9);
+    p.mappings = {{.id = 1, .memory_start = 0x1000, .memory_limit = 0x9000, .filename = "/opt/app"}};
+    p.functions = {{.id = 1, .name = "leaky", .filename = "leak.cpp"},
+                   {.id = 2, .name = "steady", .filename = "keep.cpp"},
+                   {.id = 3, .name = "main", .filename = "main.cpp"}};
+    p.locations = {{.id = 1, .mapping_id = 1, .address = 0x1100, .lines = {{1, 10}}},
+                   {.id = 2, .mapping_id = 1, .address = 0x1200, .lines = {{2, 20}}},
+                   {.id = 3, .mapping_id = 1, .address = 0x1300, .lines = {{3, 5}}}};
+    // alloc_objects, alloc_space, inuse_objects, inuse_space
+    p.samples = {{{1, 3}, {1, leaky_bytes, 1, leaky_bytes}, {}},
+                 {{2, 3}, {1, 5000, 1, 5000}, {}}};
+    return p;
+}
+
+TEST(ReportSuspects, ComputedFromSnapshotsWithTheLeakingFunctionFirst) {
+    ReportBuilder b("t");
+    // 100 bytes per second: 360000 bytes per hour.
+    for (int i = 0; i < 6; ++i) {
+        b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz", snapshot(10.0 * i, 1000 + 1000 * i));
+    }
+    // The exit snapshot frees everything; left out as `leakhunt suspects` does.
+    b.add_profile("heap.7.0006.pb.gz", snapshot(60, 0));
+    b.suspects_from_profiles("rec (PID 7)", {"heap.7.0006.pb.gz"});
+    symbolize::Symbolizer sym;
+    const nlohmann::json doc = b.build(sym, {}, "2026-01-01T00:00:00Z");
+    ASSERT_TRUE(doc["suspects"].is_array()) << doc["missing"].dump();
+    ASSERT_EQ(doc["suspects"].size(), 1u);
+    const nlohmann::json& row = doc["suspects"][0];
+    EXPECT_EQ(row["rank"], 1);
+    EXPECT_EQ(row["function"], "leaky");
+    EXPECT_EQ(row["file"], "leak.cpp");
+    EXPECT_EQ(row["line"], 10);
+    EXPECT_EQ(row["shape"], "steady growth");
+    EXPECT_DOUBLE_EQ(row["growth_bytes_per_hour"].get<double>(), 360000.0);
+    EXPECT_DOUBLE_EQ(row["share_of_growth"].get<double>(), 1.0);
+    EXPECT_DOUBLE_EQ(row["first"].get<double>(), 1000.0);
+    EXPECT_DOUBLE_EQ(row["last"].get<double>(), 6000.0);
+    for (const auto& m : doc["missing"]) EXPECT_FALSE(m.get<std::string>().starts_with("suspects"));
+}
+
+TEST(ReportSuspects, TooFewSnapshotsSaysHowMany) {
+    ReportBuilder b("t");
+    b.add_profile("heap.7.0000.pb.gz", snapshot(0, 1000));
+    b.add_profile("heap.7.0001.pb.gz", snapshot(10, 2000));
+    b.suspects_from_profiles("rec (PID 7)");
+    symbolize::Symbolizer sym;
+    const nlohmann::json doc = b.build(sym);
+    EXPECT_TRUE(doc["suspects"].is_null());
+    bool found = false;
+    for (const auto& m : doc["missing"]) {
+        if (m.get<std::string>() ==
+            "suspects: rec (PID 7) has 2 heap snapshots, 3 are needed to see a trend (record "
+            "longer, or with a shorter --snapshot-every)") {
+            found = true;
+        }
+    }
+    EXPECT_TRUE(found) << doc["missing"].dump();
+}
+
+TEST(ReportSuspects, NothingGrowingIsSaid) {
+    ReportBuilder b("t");
+    for (int i = 0; i < 4; ++i) b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz", snapshot(i, 1000));
+    b.suspects_from_profiles("rec (PID 7)");
+    symbolize::Symbolizer sym;
+    const nlohmann::json doc = b.build(sym);
+    EXPECT_TRUE(doc["suspects"].is_null());
+    EXPECT_EQ(doc["missing"][1],
+              "suspects: no allocation site grows steadily over the 4 snapshots of rec (PID 7) "
+              "(2 sites: plateau, churn, shrinking or flat)");
+}
+
+TEST(ReportSuspects, GivenSuspectsWinOverComputedOnes) {
+    ReportBuilder b("t");
+    for (int i = 0; i < 4; ++i) b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz", snapshot(i, 1000 * (i + 1)));
+    b.suspects_from_profiles("rec (PID 7)");
+    b.set_suspects(nlohmann::json::array({{{"function", "given"}}}), "s.json");
+    symbolize::Symbolizer sym;
+    const nlohmann::json doc = b.build(sym);
+    ASSERT_EQ(doc["suspects"].size(), 1u);
+    EXPECT_EQ(doc["suspects"][0]["function"], "given");
+}
+
+TEST(ReportSuspects, SameTimeIsAnErrorNamingTheFiles) {
+    std::vector<profile::Profile> ps = {snapshot(0, 1), snapshot(0, 2), snapshot(1, 3)};
+    symbolize::Symbolizer sym;
+    try {
+        find_snapshot_suspects({{"a.pb.gz", 0, &ps[0]}, {"b.pb.gz", 1, &ps[1]}, {"c.pb.gz", 2, &ps[2]}},
+                               sym, "inuse_space");
+        FAIL();
+    } catch (const util::Error& e) {
+        EXPECT_EQ(std::string(e.what()).substr(0, 30), "a.pb.gz and b.pb.gz carry the ");
+    }
+}
+
+TEST(ReportPaths, RetentionRowsFlattenSitesAndPaths) {
+    heapscan::RetentionReport r;
+    heapscan::SiteRetention site;
+    site.site = {.function = "fill_sessions", .via = "std::vector::reserve", .file = "holders.cpp", .line = 60};
+    site.count = 3;
+    site.bytes = 3000;
+    heapscan::RetentionPath p;
+    p.root = "global g_sessions (holders)";
+    p.hops = {{.site = {.function = "make_session", .file = "holders.cpp", .line = 40}, .offset = 8},
+              {.site = site.site, .offset = 16, .offsets_vary = true}};
+    p.count = 3;
+    p.bytes = 3000;
+    site.paths = {p, p};
+    r.sites = {site};
+    const nlohmann::json rows = retention_rows(r, 1);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0]["root"], "global g_sessions (holders)");
+    EXPECT_EQ(rows[0]["site"], site.site.label());
+    EXPECT_EQ(rows[0]["blocks"], 3);
+    EXPECT_EQ(rows[0]["bytes"], 3000);
+    ASSERT_EQ(rows[0]["hops"].size(), 2u);
+    EXPECT_EQ(rows[0]["hops"][0]["site"], "make_session (holders.cpp:40)");
+    EXPECT_EQ(rows[0]["hops"][1]["offset"], 16);
+    EXPECT_EQ(rows[0]["hops"][1]["offsets_vary"], true);
+    EXPECT_EQ(retention_rows(r, 0).size(), 2u);
+}
+
+}  // namespace
+}  // namespace leakhunt::report
