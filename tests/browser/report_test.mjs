@@ -147,16 +147,28 @@ test('record --all with a heap scan: the paths section names the holder', async 
   const child = spawn(join(BIN, 'leakhunt'), ['record', '--all', '-o', out, '--', join(BIN, 'heapscan_holders')], { stdio: ['pipe', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
-  child.stderr.on('data', (d) => { stderr += d })
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`heapscan_holders did not start: ${stdout} ${stderr}`)), 30000)
-    child.stdout.on('data', (d) => { stdout += d; if (stdout.includes('ready')) { clearTimeout(timer); resolve() } })
-    child.on('exit', (code) => reject(new Error(`record exited with ${code}: ${stderr}`)))
-  })
-  const pid = /recording pid (\d+)/.exec(stderr)[1]
-  leakhunt(['snapshot', pid, '--scan'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  child.stdin.end('exit\n')
-  await new Promise((resolve) => child.on('close', resolve))
+  const closed = new Promise((resolve) => child.on('close', resolve))
+  let pid
+  try {
+    // Both streams are needed: "ready" on the victim's stdout and the pid on record's stderr,
+    // which may arrive in either order.
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`heapscan_holders did not start: ${stdout} ${stderr}`)), 30000)
+      const check = () => {
+        const m = /recording pid (\d+)/.exec(stderr)
+        if (m && stdout.includes('ready')) { clearTimeout(timer); pid = m[1]; resolve() }
+      }
+      child.stderr.on('data', (d) => { stderr += d; check() })
+      child.stdout.on('data', (d) => { stdout += d; check() })
+      child.on('exit', (code) => reject(new Error(`record exited with ${code}: ${stderr}`)))
+    })
+    leakhunt(['snapshot', pid, '--scan'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdin.end('exit\n')
+  } catch (e) {
+    child.kill('SIGKILL')
+    throw e
+  }
+  await closed
   assert.ok(readdirSync(out).some((f) => /^heap\.\d+\.\d+\.scan$/.test(f)), 'a scan file beside the snapshots')
   const html = join(dir, 'holders.html')
   const json = join(dir, 'holders.json')
