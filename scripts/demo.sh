@@ -51,6 +51,6 @@ scan=$(ls demo-out/rec/heap."$pid".*.scan | tail -1)
 
 echo
 echo "== 4. show: leakhunt report -> demo-out/report.html"
-"$lh" report demo-out/rec demo-out/series.csv -o demo-out/report.html
+"$lh" report demo-out/series.csv demo-out/rec -o demo-out/report.html
 echo
 echo "demo: done. Open demo-out/report.html in a browser; the files are in demo-out/."

@@ -190,11 +190,8 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
             b.set_series(std::move(read.series.front()), options.classify);
         }
     }
-    for (const auto& [seq, file] : snaps) {
-        b.add_profile(file.filename().string(), profile::read_profile(file));
-    }
-    // Suspects over the snapshots, leaving out the exit snapshot as `leakhunt suspects` does (a
-    // program's exit often frees what it held).
+    // The exit snapshot is left out of the flame graphs and the suspects, as `leakhunt suspects`
+    // does (a program's exit often frees what it held), unless it is one of only two.
     std::vector<std::string> exits;
     if (files.timelines.count(pid)) {
         try {
@@ -206,6 +203,17 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
         } catch (const util::Error& e) {
             b.note(e.what());
         }
+    }
+    const bool drop_exit = snaps.size() > 2 && !exits.empty();
+    for (const auto& [seq, file] : snaps) {
+        const std::string name = file.filename().string();
+        if (drop_exit && std::find(exits.begin(), exits.end(), name) != exits.end()) {
+            b.note(fmt::format("the exit snapshot {} is left out of the flame graphs and the "
+                               "suspects (a program's exit often frees what it held)",
+                               name));
+            continue;
+        }
+        b.add_profile(name, profile::read_profile(file));
     }
     b.suspects_from_profiles(fmt::format("{} (PID {})", dir.string(), pid), std::move(exits));
     // Retention paths of the latest heap scan, as `leakhunt paths` groups them.
