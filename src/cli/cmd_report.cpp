@@ -60,10 +60,20 @@ int run_report(const ReportArgs& args) {
                           std::filesystem::path(args.inputs.front()).filename().string())
             : args.title;
     report::ReportBuilder builder(title);
+    // Reading a record directory reads every snapshot: a bar while the inputs are read, and the
+    // "read" lines after it, so that the bar never shares a line with them.
+    std::vector<std::string> read_lines;
+    Progress reading = Progress::on_stderr("reading inputs", args.inputs.size());
     for (const auto& input : args.inputs) {
+        reading.set_label(
+            fmt::format("reading {}", std::filesystem::path(input).filename().string()));
         const report::InputKind kind = report::add_input(builder, input, options);
-        std::printf("read %s (%s)\n", input.c_str(), std::string(report::to_string(kind)).c_str());
+        read_lines.push_back(
+            fmt::format("read {} ({})", input, std::string(report::to_string(kind))));
+        reading.advance();
     }
+    reading.finish();
+    for (const auto& line : read_lines) std::printf("%s\n", line.c_str());
     symbolize::Symbolizer symbolizer;
     Progress bar = Progress::on_stderr("aggregating snapshots for the suspects", 0);
     builder.set_progress(bar.callback());

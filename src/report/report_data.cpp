@@ -266,8 +266,10 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
     } else {
         doc["retention_paths"] = nullptr;
         missing.push_back(m_paths ? "retention paths: the list given is empty"
-                                  : "retention paths: none were given (pass the JSON of a heap "
-                                    "scan, `leakhunt paths SNAPSHOT --json`)");
+                                  : "retention paths: no heap scan was given (scan a process "
+                                    "recorded with --all: `leakhunt snapshot PID --scan`, then "
+                                    "report its record directory, or pass `leakhunt paths "
+                                    "SNAPSHOT --json`)");
     }
 
     std::vector<std::string> notes = m_notes;
