@@ -81,35 +81,6 @@ nlohmann::json json_rows(std::string_view text, const fs::path& path) {
     return rows;
 }
 
-struct RecordFiles {
-    std::map<long, fs::path> timelines;                     // pid -> timeline
-    std::map<long, std::map<long, fs::path>> snapshots;    // pid -> seq -> file
-    std::map<long, std::map<long, fs::path>> scans;        // pid -> seq -> heap.PID.NNNN.scan
-};
-
-// heap.PID.NNNN.pb.gz and timeline.PID.csv, as the agent names them (src/format).
-RecordFiles scan_record_dir(const fs::path& dir) {
-    RecordFiles out;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-        const std::string name = e.path().filename().string();
-        long pid = 0;
-        long seq = 0;
-        int used = 0;
-        if (std::sscanf(name.c_str(), "timeline.%ld.csv%n", &pid, &used) == 1 &&
-            static_cast<size_t>(used) == name.size()) {
-            out.timelines[pid] = e.path();
-        } else if (std::sscanf(name.c_str(), "heap.%ld.%ld.pb.gz%n", &pid, &seq, &used) == 2 &&
-                   static_cast<size_t>(used) == name.size()) {
-            out.snapshots[pid][seq] = e.path();
-        } else if (std::sscanf(name.c_str(), "heap.%ld.%ld.scan%n", &pid, &seq, &used) == 2 &&
-                   static_cast<size_t>(used) == name.size()) {
-            out.scans[pid][seq] = e.path();
-        }
-    }
-    if (ec) throw util::Error("cannot list {}: {}", dir.string(), ec.message());
-    return out;
-}
 
 bool series_matches(const series::Series& s, const std::string& target) {
     if (s.name == target) return true;
@@ -141,7 +112,7 @@ void add_series_file(ReportBuilder& b, const fs::path& path, std::string_view te
 }
 
 void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& options) {
-    RecordFiles files = scan_record_dir(dir);
+    RecordFiles files = list_record_dir(dir);
     std::vector<long> pids;
     for (const auto& [pid, _] : files.timelines) pids.push_back(pid);
     for (const auto& [pid, _] : files.snapshots) {
@@ -265,6 +236,29 @@ void add_watch_db(ReportBuilder& b, const fs::path& path, const InputOptions& op
 }
 
 }  // namespace
+
+RecordFiles list_record_dir(const fs::path& dir) {
+    RecordFiles out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        long pid = 0;
+        long seq = 0;
+        int used = 0;
+        if (std::sscanf(name.c_str(), "timeline.%ld.csv%n", &pid, &used) == 1 &&
+            static_cast<size_t>(used) == name.size()) {
+            out.timelines[pid] = e.path();
+        } else if (std::sscanf(name.c_str(), "heap.%ld.%ld.pb.gz%n", &pid, &seq, &used) == 2 &&
+                   static_cast<size_t>(used) == name.size()) {
+            out.snapshots[pid][seq] = e.path();
+        } else if (std::sscanf(name.c_str(), "heap.%ld.%ld.scan%n", &pid, &seq, &used) == 2 &&
+                   static_cast<size_t>(used) == name.size()) {
+            out.scans[pid][seq] = e.path();
+        }
+    }
+    if (ec) throw util::Error("cannot list {}: {}", dir.string(), ec.message());
+    return out;
+}
 
 std::string_view to_string(InputKind kind) {
     switch (kind) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -33,5 +34,15 @@ InputKind detect_input(const std::filesystem::path& path);
 // nothing) naming the file.
 InputKind add_input(ReportBuilder& builder, const std::filesystem::path& path,
                     const InputOptions& options);
+
+// The files of a `leakhunt record` directory by PID, as the agent names them (src/format):
+// timeline.PID.csv, heap.PID.NNNN.pb.gz and heap.PID.NNNN.scan (NNNN ascending). Throws
+// util::Error when the directory cannot be listed.
+struct RecordFiles {
+    std::map<long, std::filesystem::path> timelines;
+    std::map<long, std::map<long, std::filesystem::path>> snapshots;
+    std::map<long, std::map<long, std::filesystem::path>> scans;
+};
+RecordFiles list_record_dir(const std::filesystem::path& dir);
 
 }  // namespace leakhunt::report

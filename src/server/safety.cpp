@@ -7,25 +7,14 @@
 #include <cctype>
 #include <charconv>
 
+#include "report/html_report.hpp"
 #include "util/error.hpp"
 
 namespace leakhunt::server {
 namespace fs = std::filesystem;
 
 std::string html_escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
-        }
-    }
-    return out;
+    return report::html_escape(text);
 }
 
 ListenAddress parse_listen(std::string_view text) {

@@ -11,7 +11,8 @@
 
 namespace leakhunt::server {
 
-// &, <, >, " and ' as entities; safe in element content and in quoted attribute values.
+// &, <, >, " and ' as entities (report::html_escape); safe in element content and in quoted
+// attribute values.
 std::string html_escape(std::string_view text);
 
 // "127.0.0.1:9464" -> {host, port}; "[::1]:9464" and ":9464" (loopback) too. Throws

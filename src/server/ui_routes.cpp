@@ -144,23 +144,15 @@ struct RecordedProcess {
 
 std::map<long, RecordedProcess> recorded_processes(const fs::path& dir) {
     std::map<long, RecordedProcess> out;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-        const std::string name = e.path().filename().string();
-        long pid = 0;
-        long seq = 0;
-        int used = 0;
-        if (std::sscanf(name.c_str(), "timeline.%ld.csv%n", &pid, &used) == 1 &&
-            static_cast<size_t>(used) == name.size()) {
-            out[pid].timeline = true;
-        } else if (std::sscanf(name.c_str(), "heap.%ld.%ld.pb.gz%n", &pid, &seq, &used) == 2 &&
-                   static_cast<size_t>(used) == name.size()) {
-            ++out[pid].snapshots;
-        } else if (std::sscanf(name.c_str(), "heap.%ld.%ld.scan%n", &pid, &seq, &used) == 2 &&
-                   static_cast<size_t>(used) == name.size()) {
-            ++out[pid].scans;
-        }
+    report::RecordFiles files;
+    try {
+        files = report::list_record_dir(dir);
+    } catch (const util::Error&) {
+        return out;  // a directory that went away lists nothing; its source shows as down
     }
+    for (const auto& [pid, path] : files.timelines) out[pid].timeline = true;
+    for (const auto& [pid, seqs] : files.snapshots) out[pid].snapshots = seqs.size();
+    for (const auto& [pid, seqs] : files.scans) out[pid].scans = seqs.size();
     return out;
 }
 
