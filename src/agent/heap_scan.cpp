@@ -42,17 +42,6 @@ constexpr std::uint32_t k_max_shape_depth = 48;
 // is about 2.3 KiB on x86-64; it holds the pthread_setspecific values).
 constexpr std::uint64_t k_tcb_bytes = 2560;
 
-bool grow_mapped(format::Buffer& b, std::size_t need) {
-    std::size_t cap = b.capacity == 0 ? 1 << 16 : b.capacity;
-    while (cap < need) cap *= 2;
-    void* p = b.data == nullptr
-                  ? ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-                  : ::mremap(b.data, b.capacity, cap, MREMAP_MAYMOVE);
-    if (p == MAP_FAILED) return false;
-    b.data = static_cast<std::uint8_t*>(p);
-    b.capacity = cap;
-    return true;
-}
 
 // Scratch arrays, all from mmap; freed by the destructor.
 struct Scratch {
@@ -444,7 +433,8 @@ bool write_heap_scan(const char* path, const char* reason, bool caller_is_root, 
 
     // ---- the file ----
     const std::uint64_t scratch_bytes = scratch.bytes;  // mapped; untouched pages cost nothing
-    format::Buffer out{nullptr, 0, 0, grow_mapped, false};
+    MappedBuffer mapped;
+    format::Buffer& out = mapped.b;
     namespace pb = format::pb;
     using format::ScanTag;
     out.put(format::k_scan_magic, sizeof format::k_scan_magic);
@@ -556,7 +546,6 @@ bool write_heap_scan(const char* path, const char* reason, bool caller_is_root, 
     } else {
         written = write_file(path, out, msg, msg_size);
     }
-    if (out.data != nullptr) ::munmap(out.data, out.capacity);
     return written;
 }
 

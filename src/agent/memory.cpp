@@ -35,4 +35,20 @@ void unmap_memory(void* p, std::size_t bytes) {
 
 std::uint64_t agent_memory_bytes() { return g_mapped.load(std::memory_order_relaxed); }
 
+bool grow_mapped(format::Buffer& b, std::size_t need) {
+    std::size_t cap = b.capacity == 0 ? 1 << 16 : b.capacity;
+    while (cap < need) cap *= 2;
+    void* p = b.data == nullptr
+                  ? ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                  : ::mremap(b.data, b.capacity, cap, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) return false;
+    b.data = static_cast<std::uint8_t*>(p);
+    b.capacity = cap;
+    return true;
+}
+
+MappedBuffer::~MappedBuffer() {
+    if (b.data != nullptr) ::munmap(b.data, b.capacity);
+}
+
 }  // namespace leakhunt::agent

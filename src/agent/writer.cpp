@@ -34,29 +34,7 @@
 namespace leakhunt::agent {
 namespace {
 
-// ---- buffers that grow with mremap ----
 
-bool grow_mapped(format::Buffer& b, std::size_t need) {
-    std::size_t cap = b.capacity == 0 ? 1 << 16 : b.capacity;
-    while (cap < need) cap *= 2;
-    void* p = b.data == nullptr
-                  ? ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-                  : ::mremap(b.data, b.capacity, cap, MREMAP_MAYMOVE);
-    if (p == MAP_FAILED) return false;
-    b.data = static_cast<std::uint8_t*>(p);
-    b.capacity = cap;
-    return true;
-}
-
-struct MappedBuffer {
-    format::Buffer b{nullptr, 0, 0, grow_mapped, false};
-    MappedBuffer() = default;
-    MappedBuffer(const MappedBuffer&) = delete;
-    MappedBuffer& operator=(const MappedBuffer&) = delete;
-    ~MappedBuffer() {
-        if (b.data != nullptr) ::munmap(b.data, b.capacity);
-    }
-};
 
 // A typed array in mmap'd memory.
 template <typename T>
