@@ -30,7 +30,7 @@ std::uint32_t intern_cached(const std::uintptr_t* ips, std::uint32_t depth) {
     const std::uint64_t h = hash_stack(ips, depth);
     const std::size_t slot = h & 255;
     if (t_stack_cache.hash[slot] == h) return t_stack_cache.id[slot];
-    const std::uint32_t id = g_stacks.intern(ips, depth, h);
+    const std::uint32_t id = g_stacks.intern(ips, depth, h, thread_token());
     if (id != 0) {
         t_stack_cache.hash[slot] = h;
         t_stack_cache.id[slot] = id;
@@ -79,14 +79,11 @@ void record_alloc(void* p, std::size_t size) {
         disable_agent("no memory for the live-allocation table; recording stops here");
         return;
     }
-    rec->alloc_count.fetch_add(1, std::memory_order_relaxed);
-    rec->alloc_bytes.fetch_add(size, std::memory_order_relaxed);
+    rec->count_alloc(size, thread_token());
 }
 
 void count_free(std::uint64_t size, std::uint32_t stack) {
-    StackRecord* rec = g_stacks.get(stack);
-    rec->free_count.fetch_add(1, std::memory_order_relaxed);
-    rec->free_bytes.fetch_add(size, std::memory_order_relaxed);
+    g_stacks.get(stack)->count_free(size, thread_token());
 }
 
 bool record_take(void* p, std::uint64_t& size, std::uint32_t& stack) {

@@ -21,17 +21,39 @@ std::uint64_t mix(std::uint64_t x) {
     return x ^ (x >> 33);
 }
 
+std::atomic<std::uint32_t> g_next_token{1};
+thread_local std::uint32_t t_token __attribute__((tls_model("initial-exec"))) = 0;
+
 }  // namespace
 
+std::uint32_t thread_token() {
+    if (t_token == 0) t_token = g_next_token.fetch_add(1, std::memory_order_relaxed);
+    return t_token;
+}
+
 std::uint64_t hash_stack(const std::uintptr_t* ips, std::uint32_t depth) {
-    // One multiply and one shift per frame (this runs on every allocation in full mode), then a
-    // full mix at the end.
-    std::uint64_t h = 0xcbf29ce484222325ull ^ depth;
-    for (std::uint32_t i = 0; i < depth; ++i) {
-        h = (h ^ ips[i]) * 0x9E3779B97F4A7C15ull;
-        h ^= h >> 29;
+    // This runs on every allocation in full mode. Four independent lanes (frames i, i+4, ...),
+    // each one multiply and one shift per frame, so the multiplies overlap instead of forming one
+    // chain of `depth` dependent multiplies; then the lanes are mixed together.
+    const auto step = [](std::uint64_t h, std::uintptr_t ip) {
+        h = (h ^ ip) * 0x9E3779B97F4A7C15ull;
+        return h ^ (h >> 29);
+    };
+    std::uint64_t l0 = 0xcbf29ce484222325ull ^ depth, l1 = 0x84222325cbf29ce4ull,
+                  l2 = 0x9e3779b97f4a7c15ull, l3 = 0xc2b2ae3d27d4eb4full;  // in registers
+    std::uint32_t i = 0;
+    for (; i + 4 <= depth; i += 4) {
+        l0 = step(l0, ips[i]);
+        l1 = step(l1, ips[i + 1]);
+        l2 = step(l2, ips[i + 2]);
+        l3 = step(l3, ips[i + 3]);
     }
-    h = mix(h);
+    if (i < depth) l0 = step(l0, ips[i++]);
+    if (i < depth) l1 = step(l1, ips[i++]);
+    if (i < depth) l2 = step(l2, ips[i++]);
+    // Lanes 1-3 are mixed independently (in parallel), rotated apart, then mixed with lane 0.
+    const auto rotl = [](std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); };
+    const std::uint64_t h = mix(l0 ^ mix(l1) ^ rotl(mix(l2), 21) ^ rotl(mix(l3), 42));
     return h == 0 ? 1 : h;
 }
 
@@ -45,7 +67,8 @@ bool StackTable::ensure_index() {
     return true;
 }
 
-StackRecord* StackTable::store(const std::uintptr_t* ips, std::uint32_t depth, std::uint64_t hash) {
+StackRecord* StackTable::store(const std::uintptr_t* ips, std::uint32_t depth, std::uint64_t hash,
+                               std::uint32_t owner) {
     const std::size_t bytes = sizeof(StackRecord) + sizeof(std::uintptr_t) * depth;
     if (bytes > m_chunk_left) {
         void* chunk = map_memory(k_chunk_bytes);
@@ -53,7 +76,7 @@ StackRecord* StackTable::store(const std::uintptr_t* ips, std::uint32_t depth, s
         m_chunk = static_cast<std::uint8_t*>(chunk);
         m_chunk_left = k_chunk_bytes;
     }
-    auto* rec = new (m_chunk) StackRecord{hash, depth, 0, {0}, {0}, {0}, {0}};
+    auto* rec = new (m_chunk) StackRecord{hash, depth, owner, {{0}, {0}, {0}, {0}}, {{0}, {0}, {0}, {0}}};
     std::memcpy(rec->ips(), ips, sizeof(std::uintptr_t) * depth);
     m_chunk += bytes;
     m_chunk_left -= bytes;
@@ -78,7 +101,7 @@ bool StackTable::grow(Shard& s) {
 }
 
 std::uint32_t StackTable::intern(const std::uintptr_t* ips, std::uint32_t depth,
-                                 std::uint64_t hash) {
+                                 std::uint64_t hash, std::uint32_t owner) {
     Shard& s = m_shards[hash & (k_shards - 1)];
     LockHolder hold(s.lock);
     if (s.capacity != 0) {
@@ -99,7 +122,7 @@ std::uint32_t StackTable::intern(const std::uintptr_t* ips, std::uint32_t depth,
         LockHolder arena(m_arena_lock);
         const std::uint32_t n = m_count.load(std::memory_order_relaxed);
         if (n >= k_max_stacks || !ensure_index()) return 0;
-        StackRecord* rec = store(ips, depth, hash);
+        StackRecord* rec = store(ips, depth, hash, owner);
         if (rec == nullptr) return 0;
         m_records[n] = rec;
         id = n + 1;

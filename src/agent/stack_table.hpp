@@ -1,8 +1,10 @@
 // Interned call stacks with their allocation counters. A stack is stored once (instruction
 // pointers in an append-only mmap arena) and named by a 32-bit id; each carries relaxed atomic
 // counters of the allocations and frees recorded for it, so the writer thread reads a snapshot
-// without taking any lock the allocation hooks need. The hash index is sharded, each shard under
-// a spinlock. Thread-safe.
+// without taking any lock the allocation hooks need. The thread that interned a stack owns it:
+// its updates are plain single-writer stores to the record's `own` counters (no locked
+// read-modify-write on the hot path); every other thread adds to the `shared` ones atomically.
+// A reader sums both. The hash index is sharded, each shard under a spinlock. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -13,25 +15,65 @@
 
 namespace leakhunt::agent {
 
-struct StackRecord {
-    std::uint64_t hash;
-    std::uint32_t depth;
-    std::uint32_t reserved;
+// Allocation and free counters of one stack.
+struct StackCounters {
     std::atomic<std::uint64_t> alloc_count;
     std::atomic<std::uint64_t> alloc_bytes;
     std::atomic<std::uint64_t> free_count;
     std::atomic<std::uint64_t> free_bytes;
+};
+
+// A small number naming the calling thread, unique for the life of the process (never reused,
+// so a stack's owner can only ever be one thread); 1-based.
+std::uint32_t thread_token();
+
+struct StackRecord {
+    std::uint64_t hash;
+    std::uint32_t depth;
+    std::uint32_t owner;  // thread_token() of the thread that interned it
+    StackCounters own;     // written by the owner thread only (load + store, no RMW)
+    StackCounters shared;  // by every other thread (fetch_add)
+
+    void count_alloc(std::uint64_t bytes, std::uint32_t token) { add(token, 0, bytes); }
+    void count_free(std::uint64_t bytes, std::uint32_t token) { add(token, 2, bytes); }
+    // Totals (relaxed: a snapshot is racy with the hooks anyway).
+    std::uint64_t alloc_count() const { return sum(&StackCounters::alloc_count); }
+    std::uint64_t alloc_bytes() const { return sum(&StackCounters::alloc_bytes); }
+    std::uint64_t free_count() const { return sum(&StackCounters::free_count); }
+    std::uint64_t free_bytes() const { return sum(&StackCounters::free_bytes); }
     // `depth` instruction pointers follow the record.
     const std::uintptr_t* ips() const { return reinterpret_cast<const std::uintptr_t*>(this + 1); }
     std::uintptr_t* ips() { return reinterpret_cast<std::uintptr_t*>(this + 1); }
+
+private:
+    // which: 0 = alloc, 2 = free (the count, then the bytes).
+    void add(std::uint32_t token, int which, std::uint64_t bytes) {
+        auto* own_c = which == 0 ? &own.alloc_count : &own.free_count;
+        auto* own_b = which == 0 ? &own.alloc_bytes : &own.free_bytes;
+        if (token == owner) {
+            own_c->store(own_c->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+            own_b->store(own_b->load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+            return;
+        }
+        auto* c = which == 0 ? &shared.alloc_count : &shared.free_count;
+        auto* b = which == 0 ? &shared.alloc_bytes : &shared.free_bytes;
+        c->fetch_add(1, std::memory_order_relaxed);
+        b->fetch_add(bytes, std::memory_order_relaxed);
+    }
+    std::uint64_t sum(std::atomic<std::uint64_t> StackCounters::*field) const {
+        return (own.*field).load(std::memory_order_relaxed) +
+               (shared.*field).load(std::memory_order_relaxed);
+    }
 };
 
 class StackTable {
 public:
     static constexpr std::uint32_t k_max_stacks = 1u << 22;  // 4M distinct stacks
 
-    // The id of this stack (1-based), inserting it if new; 0 if the table is full.
-    std::uint32_t intern(const std::uintptr_t* ips, std::uint32_t depth, std::uint64_t hash);
+    // The id of this stack (1-based), inserting it if new (owned by thread `owner`); 0 if the
+    // table is full.
+    std::uint32_t intern(const std::uintptr_t* ips, std::uint32_t depth, std::uint64_t hash,
+                         std::uint32_t owner);
     StackRecord* get(std::uint32_t id) const { return m_records[id - 1]; }
     std::uint32_t count() const { return m_count.load(std::memory_order_acquire); }
 
@@ -55,7 +97,8 @@ private:
         std::size_t used = 0;
     };
 
-    StackRecord* store(const std::uintptr_t* ips, std::uint32_t depth, std::uint64_t hash);
+    StackRecord* store(const std::uintptr_t* ips, std::uint32_t depth, std::uint64_t hash,
+                       std::uint32_t owner);
     bool grow(Shard& s);
     bool ensure_index();
 

@@ -6,8 +6,11 @@
 #include <libunwind.h>
 #include <link.h>
 
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 
@@ -17,24 +20,65 @@ namespace leakhunt::agent {
 namespace {
 
 // The fork gate: unwinders count themselves in one of 64 slots (each on its own cache line, so
-// threads don't contend); fork raises g_forking and waits for every slot to drain. The locked
-// increment orders against the g_forking load (Dekker style, sequentially consistent).
+// threads don't contend); fork raises g_forking and waits for every slot to drain.
+// Where the kernel has membarrier(PRIVATE_EXPEDITED), the first k_plain_slots threads own a slot
+// each and enter with plain stores: the fork side's membarrier() makes every running thread
+// execute a full fence, which gives the store-load ordering (asymmetric Dekker, as in liburcu).
+// Other threads, or all of them without membarrier, share the remaining slots with locked
+// increments ordered against the g_forking load (Dekker style, sequentially consistent).
 struct alignas(64) GateSlot {
     std::atomic<int> active{0};
 };
-GateSlot g_gate[64];
+constexpr unsigned k_gate_slots = 64;
+constexpr unsigned k_plain_slots = 48;
+GateSlot g_gate[k_gate_slots];
 std::atomic<bool> g_forking{false};
 std::atomic<unsigned> g_next_slot{0};
+bool g_membarrier = false;  // set once at init, before any other thread unwinds
 thread_local unsigned t_gate_slot __attribute__((tls_model("initial-exec"))) = ~0u;
+thread_local bool t_gate_plain __attribute__((tls_model("initial-exec"))) = false;
+
+long membarrier(int cmd) { return ::syscall(SYS_membarrier, cmd, 0, 0); }
+
+// Registers for expedited private membarriers (per process: again in a forked child).
+bool register_membarrier() {
+    const long cmds = membarrier(MEMBARRIER_CMD_QUERY);
+    if (cmds < 0 || (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0 ||
+        (cmds & MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0) {
+        return false;
+    }
+    return membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+}
 
 GateSlot& enter_gate() {
-    if (t_gate_slot == ~0u) t_gate_slot = g_next_slot.fetch_add(1) & 63;
+    if (t_gate_slot == ~0u) {
+        const unsigned n = g_next_slot.fetch_add(1);
+        t_gate_plain = g_membarrier && n < k_plain_slots;
+        t_gate_slot = t_gate_plain ? n
+                                   : (g_membarrier ? k_plain_slots + n % (k_gate_slots - k_plain_slots)
+                                                   : n % k_gate_slots);
+    }
     GateSlot& slot = g_gate[t_gate_slot];
     for (;;) {
-        slot.active.fetch_add(1);
-        if (!g_forking.load()) return slot;
-        slot.active.fetch_sub(1);
+        if (t_gate_plain) {
+            slot.active.store(1, std::memory_order_relaxed);
+            std::atomic_signal_fence(std::memory_order_seq_cst);  // the CPU fence: membarrier
+            if (!g_forking.load(std::memory_order_relaxed)) return slot;
+            slot.active.store(0, std::memory_order_release);
+        } else {
+            slot.active.fetch_add(1);
+            if (!g_forking.load()) return slot;
+            slot.active.fetch_sub(1);
+        }
         while (g_forking.load()) sched_yield();  // a fork is in progress: let it finish
+    }
+}
+
+void leave_gate(GateSlot& slot) {
+    if (t_gate_plain) {
+        slot.active.store(0, std::memory_order_release);
+    } else {
+        slot.active.fetch_sub(1, std::memory_order_release);
     }
 }
 std::uintptr_t g_self_lo = 0;
@@ -65,6 +109,7 @@ void init_unwind() {
     // libunwind's default cache is global and locked on every unwind; per thread it is not.
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
     unw_set_cache_size(unw_local_addr_space, 1024, 0);
+    g_membarrier = register_membarrier();
 }
 
 std::size_t capture_stack(std::uintptr_t* out, std::size_t max) {
@@ -72,7 +117,7 @@ std::size_t capture_stack(std::uintptr_t* out, std::size_t max) {
     const std::size_t want = max + 16 < k_max_depth + 16 ? max + 16 : k_max_depth + 16;
     GateSlot& gate = enter_gate();
     const int n = unw_backtrace(frames, static_cast<int>(want));
-    gate.active.fetch_sub(1);
+    leave_gate(gate);
     std::size_t kept = 0;
     for (int i = 0; i < n && kept < max; ++i) {
         const auto ip = reinterpret_cast<std::uintptr_t>(frames[i]);
@@ -89,6 +134,12 @@ void unwind_gate_lock() {
         expected = false;
         sched_yield();
     }
+    // Every thread entering the gate with plain stores now sees g_forking, or its store of
+    // `active` is visible below. If the barrier fails (it cannot once registered), fall back to
+    // the global one, which needs no registration.
+    if (g_membarrier && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
+        (void)membarrier(MEMBARRIER_CMD_GLOBAL);
+    }
     for (auto& slot : g_gate) {
         while (slot.active.load() != 0) sched_yield();
     }
@@ -97,6 +148,12 @@ void unwind_gate_unlock() { g_forking.store(false); }
 void unwind_gate_reset_in_child() {
     // Only the forking thread exists in the child; no unwind is in progress.
     for (auto& slot : g_gate) slot.active.store(0);
+    // The child is a new mm: register again; if that fails, every thread (this one, the only
+    // one, and later ones) uses locked increments from now on.
+    if (g_membarrier && !register_membarrier()) {
+        g_membarrier = false;
+        t_gate_plain = false;
+    }
     g_forking.store(false);
 }
 

@@ -256,11 +256,11 @@ bool encode_snapshot(format::Buffer& pprof, Totals& totals) {
     }
     for (std::uint32_t id = 1; id <= n; ++id) {
         const StackRecord* rec = st.get(id);
-        const std::uint64_t ac = rec->alloc_count.load(std::memory_order_relaxed);
+        const std::uint64_t ac = rec->alloc_count();
         if (ac == 0) continue;
-        const std::uint64_t ab = rec->alloc_bytes.load(std::memory_order_relaxed);
-        const std::uint64_t fc = rec->free_count.load(std::memory_order_relaxed);
-        const std::uint64_t fb = rec->free_bytes.load(std::memory_order_relaxed);
+        const std::uint64_t ab = rec->alloc_bytes();
+        const std::uint64_t fc = rec->free_count();
+        const std::uint64_t fb = rec->free_bytes();
         std::int64_t values[format::k_heap_values];
         scale(ac, ab, values[format::k_alloc_objects], values[format::k_alloc_space]);
         scale(ac >= fc ? ac - fc : 0, ab >= fb ? ab - fb : 0, values[format::k_inuse_objects],
