@@ -9,7 +9,9 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -53,7 +55,7 @@ bool register_membarrier() {
 GateSlot& enter_gate() {
     if (t_gate_slot == ~0u) {
         const unsigned n = g_next_slot.fetch_add(1);
-        t_gate_plain = g_membarrier && n < k_plain_slots;
+        t_gate_plain = g_membarrier && n < k_plain_slots;  // for the thread's life
         t_gate_slot = t_gate_plain ? n
                                    : (g_membarrier ? k_plain_slots + n % (k_gate_slots - k_plain_slots)
                                                    : n % k_gate_slots);
@@ -136,21 +138,36 @@ void unwind_gate_lock() {
     }
     // Every thread entering the gate with plain stores now sees g_forking, or its store of
     // `active` is visible below. If the barrier fails (it cannot once registered), fall back to
-    // the global one, which needs no registration.
-    if (g_membarrier && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
-        (void)membarrier(MEMBARRIER_CMD_GLOBAL);
+    // the global one, which needs no registration. Under a seccomp filter (installed after our
+    // check at load) membarrier might be a killing syscall: not called; a plain entry racing
+    // with this fork is waited out twice, a millisecond apart (its store leaves the store
+    // buffer long before that; a practical bound, not a formal fence).
+    bool recheck = false;
+    if (g_membarrier) {
+        if (::prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0) {
+            recheck = true;
+        } else if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
+            (void)membarrier(MEMBARRIER_CMD_GLOBAL);
+        }
     }
-    for (auto& slot : g_gate) {
-        while (slot.active.load() != 0) sched_yield();
+    for (int pass = 0; pass < (recheck ? 2 : 1); ++pass) {
+        if (pass == 1) {
+            const timespec ms{0, 1000000};
+            ::nanosleep(&ms, nullptr);
+        }
+        for (auto& slot : g_gate) {
+            while (slot.active.load() != 0) sched_yield();
+        }
     }
 }
 void unwind_gate_unlock() { g_forking.store(false); }
 void unwind_gate_reset_in_child() {
     // Only the forking thread exists in the child; no unwind is in progress.
     for (auto& slot : g_gate) slot.active.store(0);
-    // The child is a new mm: register again; if that fails, every thread (this one, the only
-    // one, and later ones) uses locked increments from now on.
-    if (g_membarrier && !register_membarrier()) {
+    // The child is a new mm: register again (not under a seccomp filter, see above); if that
+    // fails, every thread (this one, the only one, and later ones) uses locked increments.
+    if (g_membarrier &&
+        (::prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0 || !register_membarrier())) {
         g_membarrier = false;
         t_gate_plain = false;
     }
