@@ -92,11 +92,14 @@ __attribute__((constructor(101))) void agent_init() {
 
 __attribute__((destructor(101))) void agent_fini() {
     if (!g_active) return;
+    // The heap scan's root on this thread's stack starts here: the frames below (ours) and the
+    // dead stack they reuse may still hold addresses of blocks the program has leaked.
+    const auto root_sp = reinterpret_cast<std::uint64_t>(__builtin_frame_address(0));
     RecursionGuard guard;
     stop_writer();
     char msg[4300];
     const SnapshotScan scan = g_config.leak_check ? SnapshotScan::yes : SnapshotScan::no;
-    if (!write_snapshot("exit", msg, sizeof msg, scan)) say(msg);
+    if (!write_snapshot("exit", msg, sizeof msg, scan, root_sp)) say(msg);
     else if (const char* err = std::strstr(msg, " scan-error="); err != nullptr) say(err + 1);
     // Hooks keep working for later destructors; only the writing is over.
 }

@@ -275,8 +275,8 @@ void explain_ptrace(char* out, std::size_t size) {
 
 }  // namespace
 
-bool write_heap_scan(const char* path, const char* reason, bool caller_is_root, ScanFigures& fig,
-                     char* msg, std::size_t msg_size) {
+bool write_heap_scan(const char* path, const char* reason, std::uint64_t caller_root_sp,
+                     ScanFigures& fig, char* msg, std::size_t msg_size) {
     Scratch scratch;
     ScanState* sp = scratch.get<ScanState>(1);
     if (sp == nullptr) {
@@ -289,7 +289,7 @@ bool write_heap_scan(const char* path, const char* reason, bool caller_is_root, 
     if (s.modules != nullptr) dl_iterate_phdr(collect_module, &list);
     s.nmodules = list.n;
     s.tls_tcb_bytes = k_tcb_bytes;
-    s.caller_sp = caller_is_root ? reinterpret_cast<std::uint64_t>(__builtin_frame_address(0)) : 0;
+    s.caller_sp = caller_root_sp;
 
     std::size_t want = live().approx_count();
     bool ok = false;

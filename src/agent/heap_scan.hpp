@@ -18,10 +18,12 @@ struct ScanFigures {
 };
 
 // Writes the scan to `path` (through path.tmp and a rename). `reason`: "request" or "exit".
-// At exit the calling thread's own stack is a root (from its current frame up); on request the
-// caller is the writer thread, whose stack holds nothing of the program's. False with a sentence
-// in `msg` on failure; every thread runs again either way.
-bool write_heap_scan(const char* path, const char* reason, bool caller_is_root, ScanFigures& fig,
-                     char* msg, std::size_t msg_size);
+// At exit the calling thread's own stack is a root from `caller_root_sp` up: the frame where the
+// program handed control to the agent (everything below it is the agent's own frames and what
+// they left behind, which must not keep a leak alive). 0: the calling thread's stack is no root
+// (on request the caller is the writer thread, which holds nothing of the program's). False with
+// a sentence in `msg` on failure; every thread runs again either way.
+bool write_heap_scan(const char* path, const char* reason, std::uint64_t caller_root_sp,
+                     ScanFigures& fig, char* msg, std::size_t msg_size);
 
 }  // namespace leakhunt::agent

@@ -249,7 +249,10 @@ void mark_all(ScanState& s) {
         // stack mapping, and the kernel may merge that mapping with an anonymous neighbour
         // above: the stack proper ends below the thread pointer.
         if (th.fs > sp && th.fs < hi_end) hi_end = th.fs;
-        const std::uint64_t a = sp - lo_end >= k_red_zone ? sp - k_red_zone : lo_end;
+        // A stopped thread may keep data in the red zone below its SP; the caller's SP is the
+        // frame where the program called into the agent, and below it is only the agent's.
+        const std::uint64_t red = th.caller ? 0 : k_red_zone;
+        const std::uint64_t a = sp - lo_end >= red ? sp - red : lo_end;
         const std::uint64_t b = hi_end - sp > k_max_stack_scan ? sp + k_max_stack_scan : hi_end;
         s.root_bytes += b - a;
         std::size_t nra = 0;

@@ -404,7 +404,8 @@ void* writer_main(void*) {
 
 }  // namespace
 
-bool write_snapshot(const char* reason, char* msg, std::size_t msg_size, SnapshotScan scan) {
+bool write_snapshot(const char* reason, char* msg, std::size_t msg_size, SnapshotScan scan,
+                    std::uint64_t caller_root_sp) {
     RecursionGuard guard;
     pthread_mutex_lock(&g_snapshot_mutex);
     const unsigned seq = g_seq++;
@@ -420,8 +421,8 @@ bool write_snapshot(const char* reason, char* msg, std::size_t msg_size, Snapsho
             std::snprintf(scan_note, sizeof scan_note,
                           " scan-error=the heap scan needs full mode (record --all, "
                           "LEAKHUNT_SAMPLE_INTERVAL=1)");
-        } else if (write_heap_scan(scan_path, reason, std::strcmp(reason, "exit") == 0, fig,
-                                   scan_msg, sizeof scan_msg)) {
+        } else if (write_heap_scan(scan_path, reason, caller_root_sp, fig, scan_msg,
+                                   sizeof scan_msg)) {
             std::snprintf(scan_note, sizeof scan_note,
                           " scan=%s pause_ms=%.1f blocks=%llu direct_leaks=%llu direct_bytes=%llu "
                           "indirect_leaks=%llu indirect_bytes=%llu",

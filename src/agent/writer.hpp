@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace leakhunt::agent {
 
@@ -22,8 +23,9 @@ enum class SnapshotScan { no, yes };
 // Writes a snapshot now; `reason` goes into the timeline. Returns false on failure, with the
 // path (or the error) in `msg`. With a scan (full mode only), the heap scan file
 // heap.PID.NNNN.scan is written too and `msg` goes on with " scan=PATH pause_ms=..." or
-// " scan-error=WHY" (the snapshot itself is written either way).
+// " scan-error=WHY" (the snapshot itself is written either way). `caller_root_sp`: see
+// write_heap_scan (at exit, the frame address of the agent's destructor; else 0).
 bool write_snapshot(const char* reason, char* msg, std::size_t msg_size,
-                    SnapshotScan scan = SnapshotScan::no);
+                    SnapshotScan scan = SnapshotScan::no, std::uint64_t caller_root_sp = 0);
 
 }  // namespace leakhunt::agent
