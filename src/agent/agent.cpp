@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "agent/config.hpp"
+#include "agent/fence.hpp"
 #include "agent/guard.hpp"
 #include "agent/recorder.hpp"
 #include "agent/unwind.hpp"
@@ -68,9 +69,10 @@ void after_fork_parent() {
 }
 
 void after_fork_child() {
-    live().unlock_all();
+    live().reset_in_child();
     stacks().unlock_all();
     unwind_gate_reset_in_child();
+    live().set_biased(remote_fence_ready());
     t_in_agent = false;
     if (g_active) writer_after_fork_child();
 }
@@ -82,6 +84,7 @@ __attribute__((constructor(101))) void agent_init() {
     if (!g_config.enabled()) return;
     init_unwind();
     live().set_full(g_config.full());
+    live().set_biased(remote_fence_ready());
     if (pthread_atfork(before_fork, after_fork_parent, after_fork_child) != 0) {
         say("cannot register fork handlers; the agent is disabled");
         return;

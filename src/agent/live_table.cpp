@@ -1,6 +1,7 @@
 // The live table: insert, remove, growth and fork-time locking.
 #include "agent/live_table.hpp"
 
+#include "agent/fence.hpp"
 #include "agent/memory.hpp"
 
 namespace leakhunt::agent {
@@ -31,21 +32,51 @@ bool LiveTable::grow(Shard& s) {
     return true;
 }
 
-bool LiveTable::insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t stack) {
+bool LiveTable::enter(Shard& s, std::uint32_t me) {
+    if (m_biased && s.owner.load(std::memory_order_relaxed) == me) {
+        s.busy.store(1, std::memory_order_relaxed);
+        // The CPU's store-load fence is the revoking thread's remote_fence().
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+        if (s.revoked.load(std::memory_order_relaxed) == k_biased) return true;
+        s.busy.store(0, std::memory_order_release);
+    }
+    s.lock.lock();
+    if (!m_biased) return false;
+    const std::uint32_t owner = s.owner.load(std::memory_order_relaxed);
+    if (owner == 0) {
+        s.owner.store(me, std::memory_order_relaxed);  // ours from the next entry on
+    } else if (owner != me && s.revoked.load(std::memory_order_relaxed) == k_biased) {
+        s.revoked.store(k_revoked, std::memory_order_relaxed);
+        const bool fenced = remote_fence();
+        for (int pass = 0; pass < (fenced ? 1 : 2); ++pass) {
+            if (pass == 1) remote_fence_fallback_sleep();
+            while (s.busy.load(std::memory_order_acquire) != 0) __builtin_ia32_pause();
+        }
+    }
+    return false;
+}
+
+bool LiveTable::insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t stack,
+                       std::uint32_t me) {
     Shard& s = m_shards[shard_of(ptr)];
     {
-        LockHolder hold(s.lock);
-        if ((s.used + 1) * 4 > s.capacity * 3 && !grow(s)) return false;
+        const bool as_owner = enter(s, me);
+        if ((s.used + 1) * 4 > s.capacity * 3 && !grow(s)) {
+            leave(s, as_owner);
+            return false;
+        }
         std::size_t j = slot_of(ptr, s.capacity - 1);
         while (s.slots[j].ptr != 0) {
             if (s.slots[j].ptr == ptr) {  // the allocator handed out a block we missed the free of
                 s.slots[j] = Slot{ptr, size, stack, 0};
+                leave(s, as_owner);
                 return true;
             }
             j = (j + 1) & (s.capacity - 1);
         }
         s.slots[j] = Slot{ptr, size, stack, 0};
         ++s.used;
+        leave(s, as_owner);
     }
     if (!m_full) {
         auto& f = m_filter[filter_index(ptr)];
@@ -57,18 +88,25 @@ bool LiveTable::insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t sta
     return true;
 }
 
-bool LiveTable::remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& stack) {
+bool LiveTable::remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& stack,
+                       std::uint32_t me) {
     if (!m_full) {
         if (m_filter[filter_index(ptr)].load(std::memory_order_relaxed) == 0) return false;
     }
     Shard& s = m_shards[shard_of(ptr)];
     {
-        LockHolder hold(s.lock);
-        if (s.capacity == 0) return false;
+        const bool as_owner = enter(s, me);
+        if (s.capacity == 0) {
+            leave(s, as_owner);
+            return false;
+        }
         const std::size_t mask = s.capacity - 1;
         std::size_t j = slot_of(ptr, mask);
         while (s.slots[j].ptr != ptr) {
-            if (s.slots[j].ptr == 0) return false;
+            if (s.slots[j].ptr == 0) {
+                leave(s, as_owner);
+                return false;
+            }
             j = (j + 1) & mask;
         }
         size = s.slots[j].size;
@@ -85,6 +123,7 @@ bool LiveTable::remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& s
         }
         s.slots[hole] = Slot{0, 0, 0, 0};
         --s.used;
+        leave(s, as_owner);
     }
     if (!m_full) {
         auto& f = m_filter[filter_index(ptr)];
@@ -96,16 +135,46 @@ bool LiveTable::remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& s
 }
 
 void LiveTable::lock_all() {
-    for (auto& s : m_shards) s.lock.lock();
+    bool biased = false;
+    for (auto& s : m_shards) {
+        s.lock.lock();
+        if (m_biased && s.revoked.load(std::memory_order_relaxed) == k_biased) {
+            s.revoked.store(k_forking, std::memory_order_relaxed);
+            biased = true;
+        }
+    }
+    if (!biased) return;
+    // One fence for all shards, then every owner inside one has left it.
+    const bool fenced = remote_fence();
+    for (int pass = 0; pass < (fenced ? 1 : 2); ++pass) {
+        if (pass == 1) remote_fence_fallback_sleep();
+        for (auto& s : m_shards) {
+            while (s.busy.load(std::memory_order_acquire) != 0) __builtin_ia32_pause();
+        }
+    }
 }
 
 void LiveTable::unlock_all() {
-    for (auto& s : m_shards) s.lock.unlock();
+    for (auto& s : m_shards) {
+        if (s.revoked.load(std::memory_order_relaxed) == k_forking) {
+            s.revoked.store(k_biased, std::memory_order_relaxed);
+        }
+        s.lock.unlock();
+    }
+}
+
+void LiveTable::reset_in_child() {
+    for (auto& s : m_shards) {
+        s.owner.store(0, std::memory_order_relaxed);
+        s.busy.store(0, std::memory_order_relaxed);
+        s.revoked.store(k_biased, std::memory_order_relaxed);
+        s.lock.unlock();
+    }
 }
 
 bool LiveTable::any_locked() const {
     for (const auto& s : m_shards) {
-        if (s.lock.is_locked()) return true;
+        if (s.lock.is_locked() || s.busy.load(std::memory_order_acquire) != 0) return true;
     }
     return false;
 }

@@ -1,8 +1,14 @@
 // The live allocations that were recorded: pointer -> (size, stack id). In full mode this is the
 // exact live set (the heap scan of a later issue walks it); in sampled mode only the sampled
 // blocks. Sharded by address region, open addressing by address with backward-shift deletion (no
-// tombstones), each shard under a spinlock, memory from mmap. In sampled mode a counting filter answers "certainly not recorded"
-// for most frees without taking a lock. Thread-safe.
+// tombstones), memory from mmap. In sampled mode a counting filter answers "certainly not
+// recorded" for most frees without taking a lock. Thread-safe.
+//
+// Each shard has a spinlock and, where membarrier is available (fence.hpp), an owner: the first
+// thread to use the shard enters it with plain stores (`busy`) instead of the lock's locked
+// exchange, until another thread needs the shard: that thread takes the lock, revokes the bias
+// for good (`revoked`, a remote fence, then it waits for `busy` to clear), and from then on every
+// thread uses the lock. fork() revokes every bias for its duration only.
 #pragma once
 
 #include <atomic>
@@ -18,10 +24,15 @@ public:
     // full: every allocation is recorded, so the filter is skipped.
     void set_full(bool full) { m_full = full; }
 
-    // False if memory for the table could not be had (the block is then not tracked).
-    bool insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t stack);
+    // Owner-biased locking (above): on where remote fences work; call at load and, after fork,
+    // in the child (after unlock_all).
+    void set_biased(bool on) { m_biased = on; }
+
+    // False if memory for the table could not be had (the block is then not tracked). `me`:
+    // the calling thread's thread_token().
+    bool insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t stack, std::uint32_t me);
     // Removes ptr; true (and its size and stack) if it was recorded.
-    bool remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& stack);
+    bool remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& stack, std::uint32_t me);
     // False if ptr is certainly not in the table (lock-free; always true in full mode).
     bool maybe_present(std::uintptr_t ptr) const {
         return m_full ||
@@ -31,8 +42,12 @@ public:
     void lock_all();
     void unlock_all();
 
+    // In the child after fork: every lock released and every bias dropped (the owners are gone).
+    void reset_in_child();
+
     // For the heap scan, with every other thread stopped: true if a stopped thread holds a
-    // shard's lock (the table may then be mid-update and must not be read).
+    // shard's lock or is inside one as its owner (the table may then be mid-update and must not
+    // be read).
     bool any_locked() const;
     // Recorded blocks, with the other threads stopped and no lock held: f(ptr, size, stack).
     template <typename F>
@@ -63,13 +78,26 @@ private:
         std::uint32_t stack;
         std::uint32_t pad;
     };
+    enum : std::uint8_t { k_biased = 0, k_revoked = 1, k_forking = 2 };
     struct Shard {
         SpinLock lock;
+        std::atomic<std::uint8_t> busy{0};     // the owner is inside (plain stores)
+        std::atomic<std::uint8_t> revoked{k_biased};
+        std::atomic<std::uint32_t> owner{0};   // thread token; 0: none yet (set under the lock)
         Slot* slots = nullptr;
         std::size_t capacity = 0;
         std::size_t used = 0;
     };
 
+    // Enters the shard: true if as its owner (leave with busy = 0), false under the lock.
+    bool enter(Shard& s, std::uint32_t me);
+    static void leave(Shard& s, bool as_owner) {
+        if (as_owner) {
+            s.busy.store(0, std::memory_order_release);
+        } else {
+            s.lock.unlock();
+        }
+    }
     static std::size_t shard_of(std::uintptr_t p);
     static std::size_t slot_of(std::uintptr_t p, std::size_t mask);
     bool grow(Shard& s);
@@ -77,6 +105,7 @@ private:
     Shard m_shards[k_shards];
     std::atomic<std::uint8_t> m_filter[k_filter] = {};
     bool m_full = false;
+    bool m_biased = false;
 };
 
 }  // namespace leakhunt::agent

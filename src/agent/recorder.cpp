@@ -75,11 +75,12 @@ void record_alloc(void* p, std::size_t size) {
         return;
     }
     StackRecord* rec = g_stacks.get(id);
-    if (!g_live.insert(reinterpret_cast<std::uintptr_t>(p), size, id)) {
+    const std::uint32_t me = thread_token();
+    if (!g_live.insert(reinterpret_cast<std::uintptr_t>(p), size, id, me)) {
         disable_agent("no memory for the live-allocation table; recording stops here");
         return;
     }
-    rec->count_alloc(size, thread_token());
+    rec->count_alloc(size, me);
 }
 
 void count_free(std::uint64_t size, std::uint32_t stack) {
@@ -87,7 +88,7 @@ void count_free(std::uint64_t size, std::uint32_t stack) {
 }
 
 bool record_take(void* p, std::uint64_t& size, std::uint32_t& stack) {
-    return g_live.remove(reinterpret_cast<std::uintptr_t>(p), size, stack);
+    return g_live.remove(reinterpret_cast<std::uintptr_t>(p), size, stack, thread_token());
 }
 
 void record_free(void* p) {
@@ -97,7 +98,7 @@ void record_free(void* p) {
 }
 
 void record_restore(void* p, std::uint64_t size, std::uint32_t stack) {
-    g_live.insert(reinterpret_cast<std::uintptr_t>(p), size, stack);
+    g_live.insert(reinterpret_cast<std::uintptr_t>(p), size, stack, thread_token());
 }
 
 }  // namespace leakhunt::agent

@@ -6,17 +6,14 @@
 #include <libunwind.h>
 #include <link.h>
 
-#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 
 #include "agent/config.hpp"
+#include "agent/fence.hpp"
 
 namespace leakhunt::agent {
 namespace {
@@ -36,29 +33,17 @@ constexpr unsigned k_plain_slots = 48;
 GateSlot g_gate[k_gate_slots];
 std::atomic<bool> g_forking{false};
 std::atomic<unsigned> g_next_slot{0};
-bool g_membarrier = false;  // set once at init, before any other thread unwinds
 thread_local unsigned t_gate_slot __attribute__((tls_model("initial-exec"))) = ~0u;
 thread_local bool t_gate_plain __attribute__((tls_model("initial-exec"))) = false;
-
-long membarrier(int cmd) { return ::syscall(SYS_membarrier, cmd, 0, 0); }
-
-// Registers for expedited private membarriers (per process: again in a forked child).
-bool register_membarrier() {
-    const long cmds = membarrier(MEMBARRIER_CMD_QUERY);
-    if (cmds < 0 || (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0 ||
-        (cmds & MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0) {
-        return false;
-    }
-    return membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
-}
 
 GateSlot& enter_gate() {
     if (t_gate_slot == ~0u) {
         const unsigned n = g_next_slot.fetch_add(1);
-        t_gate_plain = g_membarrier && n < k_plain_slots;  // for the thread's life
+        const bool fenced = remote_fence_ready();
+        t_gate_plain = fenced && n < k_plain_slots;  // for the thread's life
         t_gate_slot = t_gate_plain ? n
-                                   : (g_membarrier ? k_plain_slots + n % (k_gate_slots - k_plain_slots)
-                                                   : n % k_gate_slots);
+                                   : (fenced ? k_plain_slots + n % (k_gate_slots - k_plain_slots)
+                                             : n % k_gate_slots);
     }
     GateSlot& slot = g_gate[t_gate_slot];
     for (;;) {
@@ -111,7 +96,7 @@ void init_unwind() {
     // libunwind's default cache is global and locked on every unwind; per thread it is not.
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
     unw_set_cache_size(unw_local_addr_space, 1024, 0);
-    g_membarrier = register_membarrier();
+    init_remote_fence();
 }
 
 std::size_t capture_stack(std::uintptr_t* out, std::size_t max) {
@@ -137,24 +122,10 @@ void unwind_gate_lock() {
         sched_yield();
     }
     // Every thread entering the gate with plain stores now sees g_forking, or its store of
-    // `active` is visible below. If the barrier fails (it cannot once registered), fall back to
-    // the global one, which needs no registration. Under a seccomp filter (installed after our
-    // check at load) membarrier might be a killing syscall: not called; a plain entry racing
-    // with this fork is waited out twice, a millisecond apart (its store leaves the store
-    // buffer long before that; a practical bound, not a formal fence).
-    bool recheck = false;
-    if (g_membarrier) {
-        if (::prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0) {
-            recheck = true;
-        } else if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
-            (void)membarrier(MEMBARRIER_CMD_GLOBAL);
-        }
-    }
-    for (int pass = 0; pass < (recheck ? 2 : 1); ++pass) {
-        if (pass == 1) {
-            const timespec ms{0, 1000000};
-            ::nanosleep(&ms, nullptr);
-        }
+    // `active` is visible below (fence.hpp; without the fence, waited out twice).
+    const bool fenced = !remote_fence_ready() || remote_fence();
+    for (int pass = 0; pass < (fenced ? 1 : 2); ++pass) {
+        if (pass == 1) remote_fence_fallback_sleep();
         for (auto& slot : g_gate) {
             while (slot.active.load() != 0) sched_yield();
         }
@@ -164,13 +135,10 @@ void unwind_gate_unlock() { g_forking.store(false); }
 void unwind_gate_reset_in_child() {
     // Only the forking thread exists in the child; no unwind is in progress.
     for (auto& slot : g_gate) slot.active.store(0);
-    // The child is a new mm: register again (not under a seccomp filter, see above); if that
-    // fails, every thread (this one, the only one, and later ones) uses locked increments.
-    if (g_membarrier &&
-        (::prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0 || !register_membarrier())) {
-        g_membarrier = false;
-        t_gate_plain = false;
-    }
+    // The child is a new mm: register again; if that fails, every thread (this one, the only
+    // one, and later ones) uses locked increments.
+    remote_fence_reset_in_child();
+    if (!remote_fence_ready()) t_gate_plain = false;
     g_forking.store(false);
 }
 
