@@ -104,6 +104,7 @@ __attribute__((destructor(101))) void agent_fini() {
     const SnapshotScan scan = g_config.leak_check ? SnapshotScan::yes : SnapshotScan::no;
     if (!write_snapshot("exit", msg, sizeof msg, scan, root_sp)) say(msg);
     else if (const char* err = std::strstr(msg, " scan-error="); err != nullptr) say(err + 1);
+    report_unwind_check();
     // Hooks keep working for later destructors; only the writing is over.
 }
 

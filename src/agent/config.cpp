@@ -43,6 +43,10 @@ void read_config(Config& c) {
     if (const char* f = std::getenv("LEAKHUNT_LEAK_CHECK"); f != nullptr) {
         c.leak_check = std::strcmp(f, "1") == 0;
     }
+    if (const char* u = std::getenv("LEAKHUNT_UNWIND"); u != nullptr) {
+        if (std::strcmp(u, "libunwind") == 0) c.unwind = Config::Unwind::libunwind;
+        if (std::strcmp(u, "check") == 0) c.unwind = Config::Unwind::check;
+    }
 }
 
 }  // namespace leakhunt::agent

@@ -8,6 +8,9 @@
 //   LEAKHUNT_FOLLOW_CHILDREN  1 = keep the agent in LD_PRELOAD for programs this one execs
 //   LEAKHUNT_SEED             seed of the sampler (for reproducible tests; default: random)
 //   LEAKHUNT_LEAK_CHECK       1 = scan the heap at exit (full mode only) and write the scan file
+//   LEAKHUNT_UNWIND           libunwind = every stack by libunwind (default: the agent's own CFI
+//                             walker, libunwind where it gives up); check = both on every stack,
+//                             and the count of stacks that differ printed at exit (for tests)
 // Plain data; written once before any thread exists.
 #pragma once
 
@@ -24,6 +27,8 @@ struct Config {
     bool follow_children = false;
     std::uint64_t seed = 0;
     bool leak_check = false;
+    enum class Unwind : std::uint8_t { cfi, libunwind, check };
+    Unwind unwind = Unwind::cfi;
     bool full() const { return sample_interval == 1; }
     bool enabled() const { return sample_interval != 0; }
 };

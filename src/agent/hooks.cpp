@@ -17,6 +17,7 @@
 #include <cstring>
 #include <new>
 
+#include "agent/cfi_unwind.hpp"
 #include "agent/guard.hpp"
 #include "agent/recorder.hpp"
 
@@ -256,6 +257,22 @@ LEAKHUNT_EXPORT void* pvalloc(size_t n) noexcept {
     }
     rounded &= ~(page - 1);
     return do_aligned(page, rounded == 0 ? page : rounded);
+}
+
+// ---- dlclose: the stack walker's cached rules for the unloaded code must go ----
+
+LEAKHUNT_EXPORT int dlclose(void* handle) noexcept {
+    using Fn = int (*)(void*);
+    static std::atomic<Fn> next{nullptr};
+    Fn f = next.load(std::memory_order_acquire);
+    if (f == nullptr) {
+        f = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "dlclose"));
+        if (f == nullptr) return -1;  // cannot happen: libc exports it
+        next.store(f, std::memory_order_release);
+    }
+    const int r = f(handle);
+    cfi_forget_rules();  // after the unmapping: a library loaded later may reuse the range
+    return r;
 }
 
 // ---- operator new and delete: every variant ----

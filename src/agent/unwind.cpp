@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 
 #include "agent/config.hpp"
+#include "agent/cfi_unwind.hpp"
 #include "agent/fence.hpp"
 
 namespace leakhunt::agent {
@@ -99,7 +101,9 @@ void init_unwind() {
     init_remote_fence();
 }
 
-std::size_t capture_stack(std::uintptr_t* out, std::size_t max) {
+namespace {
+
+std::size_t libunwind_stack(std::uintptr_t* out, std::size_t max) {
     void* frames[k_max_depth + 16];
     const std::size_t want = max + 16 < k_max_depth + 16 ? max + 16 : k_max_depth + 16;
     GateSlot& gate = enter_gate();
@@ -112,6 +116,71 @@ std::size_t capture_stack(std::uintptr_t* out, std::size_t max) {
         out[kept++] = ip - 1;
     }
     return kept;
+}
+
+std::atomic<std::uint64_t> g_checked{0}, g_fell_back{0}, g_differ{0};
+
+void write_err(const char* s, std::size_t n) {
+    const ssize_t ignored = ::write(2, s, n);
+    (void)ignored;
+}
+
+// LEAKHUNT_UNWIND=check: both walkers on every stack; a difference is printed (the first few).
+void check_stacks(const std::uintptr_t* cfi, int ncfi, const std::uintptr_t* lib, std::size_t nlib,
+                  std::size_t max) {
+    g_checked.fetch_add(1, std::memory_order_relaxed);
+    if (ncfi < 0) {
+        g_fell_back.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    bool same = static_cast<std::size_t>(ncfi) == nlib ||
+                (static_cast<std::size_t>(ncfi) == max && nlib == max);
+    for (std::size_t i = 0; same && i < nlib && i < static_cast<std::size_t>(ncfi); ++i) {
+        same = cfi[i] - 1 == lib[i];
+    }
+    if (same) return;
+    if (g_differ.fetch_add(1, std::memory_order_relaxed) >= 3) return;
+    char line[8192];
+    int len = std::snprintf(line, sizeof line, "leakhunt agent: unwind check: stacks differ\n  cfi:");
+    for (int i = 0; i < ncfi && len < 7000; ++i) {
+        len += std::snprintf(line + len, sizeof line - static_cast<std::size_t>(len), " %lx",
+                             static_cast<unsigned long>(cfi[i] - 1));
+    }
+    len += std::snprintf(line + len, sizeof line - static_cast<std::size_t>(len), "\n  libunwind:");
+    for (std::size_t i = 0; i < nlib && len < 8000; ++i) {
+        len += std::snprintf(line + len, sizeof line - static_cast<std::size_t>(len), " %lx",
+                             static_cast<unsigned long>(lib[i]));
+    }
+    if (len < 8190) line[len++] = '\n';
+    write_err(line, static_cast<std::size_t>(len));
+}
+
+}  // namespace
+
+std::size_t capture_stack(std::uintptr_t* out, std::size_t max) {
+    if (g_config.unwind == Config::Unwind::libunwind) return libunwind_stack(out, max);
+    std::uintptr_t raw[k_max_depth];
+    const int n = cfi_backtrace(raw, static_cast<int>(max), g_self_lo, g_self_hi);
+    if (g_config.unwind == Config::Unwind::check) {
+        const std::size_t kept = libunwind_stack(out, max);
+        check_stacks(raw, n, out, kept, max);
+        return kept;
+    }
+    if (n < 0) return libunwind_stack(out, max);
+    for (int i = 0; i < n; ++i) out[i] = raw[i] - 1;  // into the call instruction
+    return static_cast<std::size_t>(n);
+}
+
+void report_unwind_check() {
+    if (g_config.unwind != Config::Unwind::check) return;
+    char line[256];
+    const int len = std::snprintf(
+        line, sizeof line,
+        "leakhunt agent (pid %d): unwind check: %llu stacks, %llu by libunwind alone, %llu differ\n",
+        ::getpid(), static_cast<unsigned long long>(g_checked.load()),
+        static_cast<unsigned long long>(g_fell_back.load()),
+        static_cast<unsigned long long>(g_differ.load()));
+    if (len > 0) write_err(line, static_cast<std::size_t>(len));
 }
 
 void unwind_gate_lock() {

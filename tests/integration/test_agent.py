@@ -6,6 +6,7 @@ at exit and by forked children; --follow-children carries the agent across exec.
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -196,6 +197,64 @@ class RealPrograms(Case):
                 server.terminate()
                 server.wait(timeout=30)
             self.assertTrue(timelines(out))
+
+
+UNWIND_LINE = r"unwind check: (\d+) stacks, (\d+) by libunwind alone, (\d+) differ"
+
+
+class Unwind(Case):
+    """The agent's own CFI walker gives, stack for stack, what libunwind gives
+    (LEAKHUNT_UNWIND=check runs both on every allocation and counts the stacks that differ)."""
+
+    def checked(self, cmd, timeout=300, cwd=None, env_extra=None):
+        out = tempfile.mkdtemp(dir=self.dir)
+        env = agent_env(out, 1)
+        env["LEAKHUNT_UNWIND"] = "check"
+        if env_extra:
+            env.update(env_extra)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
+        lines = re.findall(UNWIND_LINE, r.stderr)
+        self.assertNotIn("stacks differ", r.stderr, f"{cmd}: {r.stderr[-3000:]}")
+        totals = [sum(int(x[i]) for x in lines) for i in range(3)]
+        self.assertEqual(totals[2], 0, r.stderr[-3000:])
+        return r, lines, totals
+
+    def test_every_victim(self):
+        stacks = 0
+        for name, v in agent_victims.VICTIMS.items():
+            if not agent_victims.available(name):
+                continue
+            r, lines, totals = self.checked(agent_victims.argv(name), timeout=v["timeout"] * 4)
+            self.assertEqual(r.returncode, v["returncode"], f"{name}: {r.stderr[-2000:]}")
+            stacks += totals[0]
+            if name == "signal_alloc":
+                # Stacks through the signal trampoline are libunwind's (a signal frame).
+                self.assertGreaterEqual(totals[1], 1000, r.stderr[-500:])
+            if name in ("exact", "dlopen", "ctor_dtor", "threads_churn"):
+                self.assertTrue(lines and totals[0] > 0, f"{name}: {r.stderr[-500:]}")
+        self.assertGreater(stacks, 10000)
+
+    def test_real_programs(self):
+        script = "import json\nprint(len(json.dumps({str(i): [i] * (i % 7) for i in range(50000)})))\n"
+        r, lines, totals = self.checked([sys.executable, "-c", script])
+        self.assertGreater(totals[0], 1000)  # pymalloc serves most objects from its arenas
+        self.assertLess(totals[1], totals[0] // 100, "the CFI walker gave up on python")
+        if have("node"):
+            r, lines, totals = self.checked(
+                ["node", "-e", "const a = []; for (let i = 0; i < 50000; i++) a.push({i, s: 'v' + i});"
+                               "console.log(a.length);"])
+            self.assertEqual(r.stdout, "50000\n")
+            self.assertGreater(totals[0], 10000)
+        if have("g++"):
+            src = os.path.join(self.dir, "unwind.cpp")
+            with open(src, "w") as f:
+                f.write("#include <map>\n#include <string>\nint main() { std::map<std::string, int> m;"
+                        " m[\"a\"] = 1; return m.size() == 1 ? 0 : 1; }\n")
+            r, lines, totals = self.checked(["g++", "-O2", "-c", "-o", os.path.join(self.dir, "u.o"), src],
+                                            env_extra={"LEAKHUNT_FOLLOW_CHILDREN": "1"})
+            self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+            self.assertGreater(totals[0], 100000)  # cc1plus
+            self.assertLess(totals[1], totals[0] // 100, "the CFI walker gave up on cc1plus")
 
 
 def top_rows(profile):
