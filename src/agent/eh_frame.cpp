@@ -238,6 +238,18 @@ bool run_cfa(Reader r, CfaState& st, const CfaState& init, std::uintptr_t loc, s
     return r.ok;
 }
 
+// The body of the CIE or FDE at `addr` (after its 32-bit length) into `out`; false if it does not
+// lie inside [lo, hi) or has a length this decoder does not take (0: a terminator; 64-bit).
+bool entry_at(std::uintptr_t lo, std::uintptr_t hi, std::uintptr_t addr, Reader& out) {
+    if (!inside(lo, hi, addr, 8)) return false;
+    const auto* p = reinterpret_cast<const std::uint8_t*>(addr);
+    std::uint32_t len;
+    std::memcpy(&len, p, 4);
+    if (len == 0 || len == 0xffffffffu || !inside(lo, hi, addr + 4, len)) return false;
+    out = Reader{p + 4, p + 4 + len};
+    return true;
+}
+
 }  // namespace
 
 CfiRule decode_cfi_rule(const std::uint8_t* hdr, std::uintptr_t lo, std::uintptr_t hi,
@@ -268,26 +280,13 @@ CfiRule decode_cfi_rule(const std::uint8_t* hdr, std::uintptr_t lo, std::uintptr
     const std::uintptr_t fde_addr = add(hdr_addr, table[2 * first + 1]);
 
     // The FDE and its CIE.
-    if (!inside(lo, hi, fde_addr, 8)) return give_up;
-    const auto* fde = reinterpret_cast<const std::uint8_t*>(fde_addr);
-    std::uint32_t fde_len;
-    std::memcpy(&fde_len, fde, 4);
-    if (fde_len == 0 || fde_len == 0xffffffffu || !inside(lo, hi, fde_addr + 4, fde_len)) {
-        return give_up;
-    }
-    Reader f{fde + 4, fde + 4 + fde_len};
+    Reader f{nullptr, nullptr};
+    if (!entry_at(lo, hi, fde_addr, f)) return give_up;
     const auto cie_field = reinterpret_cast<std::uintptr_t>(f.p);
     const std::int32_t cie_delta = f.fixed<std::int32_t>();
     if (cie_delta == 0) return give_up;
-    const std::uintptr_t cie_addr = add(cie_field, -static_cast<std::int64_t>(cie_delta));
-    if (!inside(lo, hi, cie_addr, 8)) return give_up;
-    const auto* cie = reinterpret_cast<const std::uint8_t*>(cie_addr);
-    std::uint32_t cie_len;
-    std::memcpy(&cie_len, cie, 4);
-    if (cie_len == 0 || cie_len == 0xffffffffu || !inside(lo, hi, cie_addr + 4, cie_len)) {
-        return give_up;
-    }
-    Reader c{cie + 4, cie + 4 + cie_len};
+    Reader c{nullptr, nullptr};
+    if (!entry_at(lo, hi, add(cie_field, -static_cast<std::int64_t>(cie_delta)), c)) return give_up;
     if (c.fixed<std::uint32_t>() != 0) return give_up;  // not a CIE
     const std::uint8_t version = c.u8();
     if (version != 1 && version != 3) return give_up;

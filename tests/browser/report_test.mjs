@@ -47,6 +47,10 @@ after(async () => {
 
 // Clicks the middle of the first frame at `depth` of the flame graph in `selector`; returns its name.
 async function clickFrame (page, selector, depth) {
+  // The graph may still be painting (d3 applies sizes on its next timer tick): wait for the frame.
+  await page.waitForFunction(({ selector, depth }) => [...document.querySelectorAll(`${selector} g.frame`)]
+    .some((g) => g.__data__ && g.__data__.depth === depth && g.querySelector('rect').getBoundingClientRect().width > 4),
+  { selector, depth }, { timeout: 10000 }).catch(() => {})
   const box = await page.evaluate(({ selector, depth }) => {
     for (const g of document.querySelectorAll(`${selector} g.frame`)) {
       const d = g.__data__
@@ -88,6 +92,14 @@ test('record report: timeline, flame graph top frame, zoom, no console errors', 
   assert.notEqual(zoomed, 'all')
   const diffZoomed = await clickFrame(page, '#diff-flame', 1)
   await page.waitForFunction((n) => window.leakhunt.diffZoomedRoot === n, diffZoomed)
+  // A narrower window: the timeline and the flame graph follow its width, the zoom stays.
+  const wide = await page.evaluate(() => [window.leakhunt.timelineWidth, Number(document.querySelector('#flame svg').getAttribute('width'))])
+  await page.setViewportSize({ width: 800, height: 900 })
+  await page.waitForFunction((w) => window.leakhunt.timelineWidth < w - 200, wide[0])
+  await page.waitForFunction((w) => Number(document.querySelector('#flame svg').getAttribute('width')) < w - 200, wide[1])
+  const canvas = await page.evaluate(() => document.querySelector('#timeline canvas').getBoundingClientRect().width)
+  assert.ok(canvas <= 800, `the timeline's canvas is ${canvas} px wide in an 800 px window`)
+  assert.equal((await state(page)).flameZoomedRoot, zoomed)
   assert.deepEqual(page.errors, [])
   await page.close()
 })

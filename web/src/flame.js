@@ -31,6 +31,27 @@ export class Flame {
     this.chart = null
     this.signature = null
     this.zoomPath = null
+    // Follow the page's width (the graph keeps its zoom).
+    if (typeof ResizeObserver === 'function') {
+      this.resizer = new ResizeObserver(() => this.fit())
+      this.resizer.observe(container)
+    }
+  }
+
+  fit () {
+    if (!this.chart || !this.container.clientWidth) return  // hidden: nothing to fit
+    const width = Math.max(300, this.container.clientWidth)
+    if (Math.abs(width - this.chart.width()) < 2) return
+    this.chart.width(width)
+    this.chart.update()
+    this.zoomTo()
+  }
+
+  zoomTo () {
+    if (!this.zoomPath) return
+    const node = findPath(select(this.container).datum(), this.zoomPath)
+    if (node) this.chart.zoomTo(node)
+    else this.zoomPath = null
   }
 
   label (d) {
@@ -65,10 +86,6 @@ export class Flame {
     } else {
       this.chart.update(tree)
     }
-    if (this.zoomPath) {
-      const node = findPath(select(this.container).datum(), this.zoomPath)
-      if (node) this.chart.zoomTo(node)
-      else this.zoomPath = null
-    }
+    this.zoomTo()
   }
 }

@@ -46,6 +46,23 @@ export class Timeline {
     this.plot = null
     this.raw = null
     this.inHook = false
+    // Follow the page's width: resize the chart and thin the points again for the new width.
+    if (typeof ResizeObserver === 'function') {
+      this.resizer = new ResizeObserver(() => this.fit())
+      this.resizer.observe(container)
+    }
+  }
+
+  fit () {
+    const u = this.plot
+    if (!u || !this.raw || !this.container.clientWidth) return  // hidden: nothing to fit
+    const width = Math.max(300, this.container.clientWidth)
+    if (Math.abs(width - u.width) < 2) return
+    this.inHook = true
+    u.setSize({ width, height: u.height })
+    u.setData(this.dataFor(u.scales.x.min, u.scales.x.max), false)
+    this.inHook = false
+    this.state.timelineWidth = width
   }
 
   // Raw arrays of the data's timeline: x values, the value columns and their labels.
@@ -145,6 +162,7 @@ export class Timeline {
     this.inHook = true
     this.plot = new uPlot(opts, data, this.container)
     this.inHook = false
+    this.state.timelineWidth = opts.width
     if (keep) this.plot.setScale('x', keep)
   }
 }
