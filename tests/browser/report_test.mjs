@@ -27,7 +27,10 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'leakhunt-browser-'))
   // A real recording: victim_leak leaks 4 MB/s for 4 s, a snapshot every 0.5 s.
   rec.dir = join(dir, 'rec')
-  leakhunt(['record', '-o', rec.dir, '--snapshot-every', '0.5', '--', join(BIN, 'victim_leak'), '--rate', '4M', '--seconds', '4'])
+  // Sampled every 64 KiB on average with a fixed seed: at the default 512 KiB, 4 samples per
+  // snapshot made the leak's line noisy enough to pass for a plateau in ~7% of runs.
+  leakhunt(['record', '-o', rec.dir, '--snapshot-every', '0.5', '--sample-interval', '65536', '--', join(BIN, 'victim_leak'), '--rate', '4M', '--seconds', '4'],
+    { env: { ...process.env, LEAKHUNT_SEED: '7' } })
   const timeline = readdirSync(rec.dir).find((f) => /^timeline\.\d+\.csv$/.test(f))
   rec.points = csvRows(join(rec.dir, timeline))
   const heaps = readdirSync(rec.dir).filter((f) => /^heap\.\d+\.\d+\.pb\.gz$/.test(f)).sort()
