@@ -2,6 +2,7 @@
 #include "report/snapshot_suspects.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "symbolize/aggregate.hpp"
@@ -15,6 +16,7 @@ struct Aggregated {
     unsigned index = 0;
     int64_t time_nanos = 0;
     symbolize::Aggregate rows;
+    double period = 0;  // mean bytes between samples; 0: not a sampled heap profile
 };
 
 }  // namespace
@@ -33,8 +35,12 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
     snaps.reserve(snapshots.size());
     for (const auto& s : snapshots) {
         if (progress) progress(snaps.size(), snapshots.size());
-        snaps.push_back({s.name, s.index, s.profile->time_nanos,
-                         symbolize::aggregate(*s.profile, symbolizer, options, s.name)});
+        const profile::Profile& p = *s.profile;
+        snaps.push_back({s.name, s.index, p.time_nanos,
+                         symbolize::aggregate(p, symbolizer, options, s.name),
+                         p.period > 1 && p.period_type.type == "space"
+                             ? static_cast<double>(p.period)
+                             : 0.0});
     }
     if (progress) progress(snaps.size(), snapshots.size());
     std::stable_sort(snaps.begin(), snaps.end(), [](const Aggregated& a, const Aggregated& b) {
@@ -52,6 +58,12 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
         out.order.push_back(snaps[i].name);
     }
 
+    // Sampled profiles (pprof's period: mean bytes between samples) give estimates: v bytes from
+    // about v / period samples, a standard error of about sqrt(v * period) (less for blocks
+    // larger than the period, which are always sampled); objects get the same relative error.
+    const bool sampled =
+        std::all_of(snaps.begin(), snaps.end(), [](const Aggregated& a) { return a.period > 1; });
+
     // One series per site; identity from the latest snapshot holding it.
     std::map<std::string, trend::SiteSeries> sites;
     for (size_t i = 0; i < snaps.size(); ++i) {
@@ -61,6 +73,11 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
             trend::SiteSeries& s = sites[r.name];
             if (s.values.empty()) s.values.assign(snaps.size(), 0.0);
             s.values[i] = static_cast<double>(v);
+            if (sampled) {
+                if (s.stderr_values.empty()) s.stderr_values.assign(snaps.size(), 0.0);
+                const auto bytes = static_cast<double>(r.flat.get("inuse_space"));
+                if (bytes > 0) s.stderr_values[i] = s.values[i] * std::sqrt(snaps[i].period / bytes);
+            }
             s.function = r.function;
             s.file = r.file;
             s.line = r.line;

@@ -100,7 +100,8 @@ std::string_view shape_name(SiteShape shape) {
     return "flat";
 }
 
-SiteTrend site_trend(std::span<const double> t, std::span<const double> y) {
+SiteTrend site_trend(std::span<const double> t, std::span<const double> y,
+                     std::span<const double> se) {
     SiteTrend r;
     const size_t n = y.size();
     r.first = y.front();
@@ -137,6 +138,15 @@ SiteTrend site_trend(std::span<const double> t, std::span<const double> y) {
         plateau = rise > 0 && rise >= 0.5 * (r.max - r.min) &&
                   (mk.p_up < k_suspect_significance || r.monotone >= 0.75) &&
                   late_change <= k_plateau_change_ratio * rise;
+        if (plateau && se.size() == n) {
+            // Sampled: the late change is a difference of two estimates. It levelled off only if
+            // it fell short of what the early trend predicts by more than their noise.
+            const double late_seconds = t.back() - t[late_begin];
+            const double expected = r.early_slope_per_hour * late_seconds / k_seconds_per_hour;
+            const double observed = r.late_slope_per_hour * late_seconds / k_seconds_per_hour;
+            const double noise = std::sqrt(se[late_begin] * se[late_begin] + se.back() * se.back());
+            plateau = expected - observed > k_plateau_noise_sigmas * noise;
+        }
         if (r.slope_per_hour > 0) {
             late_ratio = std::clamp(r.late_slope_per_hour / r.slope_per_hour, 0.0, 1.0);
         }
@@ -170,7 +180,7 @@ SuspectReport find_suspects(std::span<const double> t_seconds, std::vector<SiteS
     all.reserve(sites.size());
     for (auto& site : sites) {
         Suspect s;
-        s.trend = site_trend(t_seconds, site.values);
+        s.trend = site_trend(t_seconds, site.values, site.stderr_values);
         s.site = std::move(site);
         all.push_back(std::move(s));
     }

@@ -41,19 +41,26 @@ inline constexpr double k_suspect_significance = 0.01;
 inline constexpr double k_suspect_monotone = 0.7;
 // A plateau: over the late snapshots the trend moved it by at most this fraction of its rise.
 inline constexpr double k_plateau_change_ratio = 0.15;
+// ... and, for sampled values, fell short of the early trend by more than this many standard
+// errors (about 2.3% one-sided).
+inline constexpr double k_plateau_noise_sigmas = 2.0;
 
 // The trend of one site. `t_seconds` strictly increasing, same size as `values`, size >= 3.
 //  - flat: the values never change (and see below);
 //  - plateau (n >= 5): it rose (last - first > 0 and at least half of max - min; up in 75% of
 //    the steps or significantly) and over the last 40% of the snapshots the Theil-Sen trend moved
-//    it by at most k_plateau_change_ratio of that rise (a cache that filled early or late);
+//    it by at most k_plateau_change_ratio of that rise (a cache that filled early or late); with
+//    `stderr_values` (the standard error of each value, for a sampled profile's estimates), the
+//    late part must also have fallen short of the early trend by more than k_plateau_noise_sigmas
+//    standard errors of its change, so that sampling noise is not taken for levelling off;
 //  - steady growth: slope > 0 and Mann-Kendall says increasing at k_suspect_significance with
 //    k_suspect_monotone of the steps up, or every step went up or stayed (last > first), which
 //    is all 3 or 4 snapshots can show;
 //  - shrinking: the same downwards;
 //  - flat: a Theil-Sen slope of 0 otherwise (most pairs of snapshots agree: a step, a blip);
 //  - churn: anything else: up and down with no significant trend.
-SiteTrend site_trend(std::span<const double> t_seconds, std::span<const double> values);
+SiteTrend site_trend(std::span<const double> t_seconds, std::span<const double> values,
+                     std::span<const double> stderr_values = {});
 
 // One allocation site across the snapshots.
 struct SiteSeries {
@@ -63,6 +70,9 @@ struct SiteSeries {
     std::string module;
     std::string callee;          // the library function that allocated for it, e.g. "std::string"
     std::vector<double> values;  // in-use bytes (or objects) at each snapshot
+    // The standard error of each value when the profiles are sampled (an estimate from a few
+    // samples); empty when the values are exact.
+    std::vector<double> stderr_values;
 };
 
 struct Suspect {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace leakhunt::trend {
 namespace {
 
@@ -62,6 +64,30 @@ TEST(SiteTrend, PlateauThatFilledInTheFirstSnapshots) {
     EXPECT_EQ(t.shape, SiteShape::plateau);
     EXPECT_DOUBLE_EQ(t.slope_per_hour, 0.0);  // most pairs are flat
     EXPECT_DOUBLE_EQ(t.confidence, 0.0);
+}
+
+// A sampled profile's estimates (512 KiB between samples): a steady 4 MB/s leak whose last
+// snapshots came out low by chance (a real recording of victim_leak). Taken as exact values it
+// looks like levelling off; with their standard errors, the shortfall is within the noise.
+TEST(SiteTrend, SamplingNoiseIsNotAPlateau) {
+    const std::vector<double> t = {0, 0.5, 1, 1.5, 2, 2.5, 3};
+    const std::vector<double> y = {2631693, 5789724, 8947756, 11579450, 12105788, 13158466, 13684804};
+    std::vector<double> se;
+    for (double v : y) se.push_back(std::sqrt(v * 524288));
+    EXPECT_EQ(site_trend(t, y).shape, SiteShape::plateau);
+    const SiteTrend sampled = site_trend(t, y, se);
+    EXPECT_EQ(sampled.shape, SiteShape::steady_growth);
+    EXPECT_DOUBLE_EQ(sampled.tau, 1.0);
+}
+
+// A cache that filled to 60 MB and stopped stays a plateau when sampled: the early trend
+// predicts far more than the noise could hide.
+TEST(SiteTrend, SampledPlateauStaysAPlateau) {
+    const std::vector<double> y = {0.5e6, 20e6, 40e6, 60e6, 60e6, 60.1e6, 60.1e6, 60.2e6};
+    std::vector<double> se;
+    for (double v : y) se.push_back(std::sqrt(v * 524288));
+    EXPECT_EQ(site_trend(minutes(8), y).shape, SiteShape::plateau);
+    EXPECT_EQ(site_trend(minutes(8), y, se).shape, SiteShape::plateau);
 }
 
 TEST(SiteTrend, AStepIsFlat) {
