@@ -34,6 +34,7 @@ struct ScanArgs {
     std::string step;
     std::string limit;
     std::string timeout = "60s";
+    std::string ca_cert;
     bool json = false;
     bool fail_on_leak = false;
     size_t top = 0;
@@ -107,6 +108,7 @@ int run_scan(const ScanArgs& args) {
 
     server::RangeQuery q;
     q.url = args.prometheus;
+    q.ca_cert = args.ca_cert;
     q.query = args.query;
     q.end_unix = std::floor(unix_now());
     q.start_unix = q.end_unix - range_s;
@@ -179,7 +181,8 @@ Runner add_scan(CLI::App& app) {
     auto args = std::make_shared<ScanArgs>();
     CLI::App* cmd = app.add_subcommand(
         "scan", "Judge every series of a Prometheus query and rank them: which services leak?");
-    cmd->add_option("--prometheus", args->prometheus, "Prometheus base URL, e.g. http://prom:9090")
+    cmd->add_option("--prometheus", args->prometheus,
+                    "Prometheus base URL, e.g. http://prom:9090 or https://prom.example")
         ->required();
     cmd->add_option("--query", args->query,
                     "PromQL selecting memory series, e.g. "
@@ -192,6 +195,8 @@ Runner add_scan(CLI::App& app) {
                     "points per series)");
     cmd->add_option("--limit", args->limit, "Memory limit for the time-to-limit column, e.g. 2G");
     cmd->add_option("--timeout", args->timeout, "HTTP timeout")->capture_default_str();
+    cmd->add_option("--ca-cert", args->ca_cert,
+                    "https: PEM file of the CA certificates to trust (default: the system's)");
     cmd->add_flag("--json", args->json, "One verdict JSON object per series and line, ranked");
     cmd->add_flag("--fail-on-leak", args->fail_on_leak, "Exit with code 3 if any series leaks");
     cmd->add_option("--top", args->top, "Show only the first N series (0: all)")

@@ -2,6 +2,7 @@
 #include "server/prometheus_client.hpp"
 
 #include <cmath>
+#include <filesystem>
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -32,17 +33,14 @@ struct Endpoint {
 };
 
 Endpoint parse_url(const std::string& url) {
-    constexpr std::string_view k_http = "http://";
-    if (url.starts_with("https://")) {
-        throw util::UsageError("--prometheus {}: https is not supported by this build of "
-                               "cpp-httplib (use http://, or a local proxy)",
-                               url);
+    const size_t scheme_end = url.find("://");
+    const std::string scheme = scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
+    if ((scheme != "http" && scheme != "https") || url.size() == scheme_end + 3) {
+        throw util::UsageError(
+            "--prometheus {}: expected a URL like http://localhost:9090 or https://prom.example",
+            url);
     }
-    if (!url.starts_with(k_http) || url.size() == k_http.size()) {
-        throw util::UsageError("--prometheus {}: expected a URL like http://localhost:9090",
-                               url);
-    }
-    const size_t slash = url.find('/', k_http.size());
+    const size_t slash = url.find('/', scheme_end + 3);
     Endpoint e;
     e.scheme_host_port = url.substr(0, slash);
     if (slash != std::string::npos) {
@@ -90,6 +88,13 @@ StepChoice choose_step(double range_s, std::optional<double> requested_step_s) {
 series::ReadResult query_range(const RangeQuery& q, const FetchProgress& progress) {
     const Endpoint e = parse_url(q.url);
     httplib::Client client(e.scheme_host_port);
+    if (!q.ca_cert.empty()) {
+        if (!std::filesystem::is_regular_file(q.ca_cert)) {
+            throw util::UsageError("--ca-cert {}: no such file (a PEM file of CA certificates)",
+                                   q.ca_cert);
+        }
+        client.set_ca_cert_path(q.ca_cert.c_str());
+    }
     const auto seconds = static_cast<time_t>(q.timeout_s);
     client.set_connection_timeout(std::min<time_t>(seconds, 10), 0);
     client.set_read_timeout(seconds, 0);
@@ -104,8 +109,12 @@ series::ReadResult query_range(const RangeQuery& q, const FetchProgress& progres
                                         })
                            : client.Get(path, headers);
     if (!result) {
-        throw util::Error("cannot reach Prometheus at {}: {} (is it running? check --prometheus)",
-                          q.url, httplib::to_string(result.error()));
+        const httplib::Error err = result.error();
+        const bool tls = err == httplib::Error::SSLConnection ||
+                         err == httplib::Error::SSLServerVerification;
+        throw util::Error("cannot reach Prometheus at {}: {} ({})", q.url, httplib::to_string(err),
+                          tls ? "TLS failed: check its certificate, or name its CA with --ca-cert"
+                              : "is it running? check --prometheus");
     }
     if (result->status != 200) {
         throw util::Error("Prometheus at {} rejected the query (HTTP {}): {}", q.url,

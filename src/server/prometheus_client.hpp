@@ -30,8 +30,9 @@ struct StepChoice {
 StepChoice choose_step(double range_s, std::optional<double> requested_step_s);
 
 struct RangeQuery {
-    std::string url;  // http://host:port[/prefix]
+    std::string url;  // http://host:port[/prefix] or https://...
     std::string query;
+    std::string ca_cert;  // https: a PEM file of CA certificates to trust instead of the system's
     double start_unix = 0;
     double end_unix = 0;
     double step_s = 60;

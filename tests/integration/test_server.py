@@ -12,6 +12,7 @@ import random
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -271,10 +272,71 @@ class ScanErrors(Case):
         self.assertEqual(r.returncode, 1)
         self.assertIn("cannot reach Prometheus at http://127.0.0.1:", r.stderr)
 
-    def test_https_is_a_usage_error(self):
-        r = run(["scan", "--prometheus", "https://prom:9090", "--query", "up"])
+    def test_other_schemes_are_a_usage_error(self):
+        r = run(["scan", "--prometheus", "ftp://prom:9090", "--query", "up"])
         self.assertEqual(r.returncode, 2)
-        self.assertIn("https is not supported", r.stderr)
+        self.assertIn("expected a URL like http://localhost:9090 or https://", r.stderr)
+        r = run(["scan", "--prometheus", "https://127.0.0.1:1", "--query", "up", "--ca-cert",
+                 "/no/such/ca.pem"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--ca-cert /no/such/ca.pem: no such file", r.stderr)
+
+
+@unittest.skipUnless(PROMETHEUS and PROMTOOL and shutil.which("openssl"),
+                     "needs Debian's prometheus and openssl")
+class ScanOverTls(Case):
+    """`scan` of a real Prometheus that serves https only (--web.config.file), with a
+    self-signed certificate for 127.0.0.1: trusted through --ca-cert, refused without it."""
+
+    def test_scan_over_https(self):
+        d = self.dir
+        cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        web = os.path.join(d, "web.yml")
+        with open(web, "w") as f:
+            f.write(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n")
+        config = os.path.join(d, "prometheus.yml")
+        with open(config, "w") as f:
+            f.write("global:\n  scrape_interval: 15s\n")
+        data = os.path.join(d, "data")
+        om = os.path.join(d, "fleet.om")
+        write_openmetrics(om, fleet_series(time.time()))
+        subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", om, data],
+                       check=True, capture_output=True, timeout=120)
+        port = free_port()
+        log = open(os.path.join(d, "prometheus.log"), "w")
+        prom = subprocess.Popen([PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={data}",
+                                 f"--web.listen-address=127.0.0.1:{port}", f"--web.config.file={web}",
+                                 "--log.level=warn"], stdout=log, stderr=log, start_new_session=True)
+        try:
+            url = f"https://127.0.0.1:{port}"
+            ctx = ssl.create_default_context(cafile=cert)
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                try:
+                    with urllib.request.urlopen(url + "/-/ready", timeout=2, context=ctx) as resp:
+                        if resp.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.2)
+            query = ["--query", 'fleet_memory_bytes{env="test"}', "--range", "1d", "--json"]
+            r = run(["scan", "--prometheus", url, "--ca-cert", cert] + query, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            rows = json_lines(r.stdout)
+            self.assertEqual([(o["labels"]["service"], o["verdict"]) for o in rows][:2],
+                             [("leaky", "leak"), ("slowleak", "leak")])
+            # Not trusted: one line that says TLS failed and what to do.
+            r = run(["scan", "--prometheus", url] + query, timeout=120,
+                    env={**os.environ, "SSL_CERT_FILE": os.devnull, "SSL_CERT_DIR": d})
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(f"cannot reach Prometheus at {url}: SSLServerVerification (TLS failed: "
+                          "check its certificate, or name its CA with --ca-cert)", r.stderr)
+        finally:
+            os.killpg(prom.pid, signal.SIGKILL)
+            prom.wait()
+            log.close()
 
 
 @unittest.skipUnless(PROMTOOL, "Debian's prometheus (promtool) is not installed")
