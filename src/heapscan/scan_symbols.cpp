@@ -173,6 +173,10 @@ std::string ScanSymbols::root(const ScanRoot& r) {
             if (symbolize::ElfModule* e = elf(m)) {
                 if (auto sym = e->data_symbol(vaddr)) {
                     name = sym->offset == 0 ? sym->name : fmt::format("{}+{:#x}", sym->name, sym->offset);
+                    if (!sym->file.empty()) {
+                        return fmt::format("global {} ({}) at {}:{}", name, base_name(m.path),
+                                           base_name(sym->file), sym->line);
+                    }
                     return fmt::format("global {} ({})", name, base_name(m.path));
                 }
             }

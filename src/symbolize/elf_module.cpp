@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -274,7 +275,7 @@ std::optional<ElfModule::DataSymbol> find_symbol(Dwfl_Module* module, uint64_t a
         const uint64_t size = sym.st_size == 0 ? 1 : sym.st_size;
         if (at < start || at - start >= size) continue;
         if (best && size >= best_size) continue;
-        best = ElfModule::DataSymbol{demangle(name), at - start};
+        best = ElfModule::DataSymbol{demangle(name), at - start, {}, 0};
         best_size = size;
     }
     return best;
@@ -283,7 +284,49 @@ std::optional<ElfModule::DataSymbol> find_symbol(Dwfl_Module* module, uint64_t a
 }  // namespace
 
 std::optional<ElfModule::DataSymbol> ElfModule::data_symbol(uint64_t vaddr) const {
-    return find_symbol(m_module, vaddr, STT_OBJECT, m_bias);
+    auto sym = find_symbol(m_module, vaddr, STT_OBJECT, m_bias);
+    if (!sym) return sym;
+    if (!m_variables) index_variables();
+    if (auto it = m_variables->find(vaddr - sym->offset); it != m_variables->end()) {
+        sym->file = it->second.file;
+        sym->line = it->second.line;
+    }
+    return sym;
+}
+
+void ElfModule::index_variables() const {
+    m_variables.emplace();
+    Dwarf_Addr dwarf_bias = 0;
+    for (Dwarf_Die* cu = dwfl_module_nextcu(m_module, nullptr, &dwarf_bias); cu != nullptr;
+         cu = dwfl_module_nextcu(m_module, cu, &dwarf_bias)) {
+        // Depth-first over the CU's DIEs, with an explicit stack of the DIEs to visit.
+        std::vector<Dwarf_Die> todo;
+        Dwarf_Die child;
+        if (dwarf_child(cu, &child) == 0) todo.push_back(child);
+        while (!todo.empty()) {
+            Dwarf_Die die = todo.back();
+            todo.pop_back();
+            Dwarf_Die next;
+            if (dwarf_siblingof(&die, &next) == 0) todo.push_back(next);
+            if (dwarf_haschildren(&die) > 0 && dwarf_child(&die, &child) == 0) {
+                todo.push_back(child);
+            }
+            if (dwarf_tag(&die) != DW_TAG_variable) continue;
+            Dwarf_Attribute attr;
+            Dwarf_Op* ops = nullptr;
+            size_t nops = 0;
+            if (dwarf_attr(&die, DW_AT_location, &attr) == nullptr ||
+                dwarf_getlocation(&attr, &ops, &nops) != 0 || nops != 1 ||
+                ops[0].atom != DW_OP_addr) {
+                continue;
+            }
+            const char* file = dwarf_decl_file(&die);  // follows DW_AT_specification
+            int line = 0;
+            if (file == nullptr || dwarf_decl_line(&die, &line) != 0) continue;
+            const uint64_t vaddr = ops[0].number + dwarf_bias - m_bias;
+            m_variables->try_emplace(vaddr, Declaration{file, line});
+        }
+    }
 }
 
 std::optional<ElfModule::DataSymbol> ElfModule::tls_symbol(uint64_t offset) const {

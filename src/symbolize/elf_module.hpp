@@ -52,10 +52,15 @@ class ElfModule {
 
     // A data symbol (a global variable) from the ELF symbol table: the object containing ELF
     // virtual address `vaddr`, or a TLS variable (STT_TLS) at `offset` inside the module's TLS
-    // block. Demangled. For the heap scan's roots.
+    // block. Demangled. For the heap scan's roots. A global's declaration (file and line) comes
+    // from DWARF when the module has it: the DW_TAG_variable located at the object's address
+    // (namespace members, class statics and function-local statics alike); found by one walk of
+    // every CU's DIE tree on the first such lookup.
     struct DataSymbol {
         std::string name;
         uint64_t offset = 0;  // of the address inside the object
+        std::string file;     // where it is declared; empty when unknown
+        int64_t line = 0;
     };
     std::optional<DataSymbol> data_symbol(uint64_t vaddr) const;
     std::optional<DataSymbol> tls_symbol(uint64_t offset) const;
@@ -80,6 +85,14 @@ class ElfModule {
     // demangled names by the address of their linkage name in the DWARF string data.
     mutable std::unordered_map<uint64_t, std::unique_ptr<CuIndex>> m_cu_indexes;
     mutable std::unordered_map<const char*, std::string> m_demangled;
+    // Declarations of the variables with a fixed address, by ELF virtual address (built on the
+    // first data_symbol lookup).
+    struct Declaration {
+        std::string file;
+        int64_t line = 0;
+    };
+    mutable std::optional<std::unordered_map<uint64_t, Declaration>> m_variables;
+    void index_variables() const;
 };
 
 }  // namespace leakhunt::symbolize

@@ -28,9 +28,14 @@ TEST(ChooseStep, KeepsARequestUnderTheLimitAndRaisesOneOver) {
 TEST(QueryRange, RejectsUrlsItCannotUse) {
     RangeQuery q;
     q.query = "up";
-    q.url = "https://prom:9090";
+    q.url = "ftp://prom:9090";
     EXPECT_THROW(query_range(q), util::UsageError);
     q.url = "prom:9090";
+    EXPECT_THROW(query_range(q), util::UsageError);
+    q.url = "https://";
+    EXPECT_THROW(query_range(q), util::UsageError);
+    q.url = "https://127.0.0.1:1";
+    q.ca_cert = "/no/such/ca.pem";  // checked before any connection
     EXPECT_THROW(query_range(q), util::UsageError);
 }
 
