@@ -54,7 +54,18 @@ void drop_from_ld_preload() {
     }
 }
 
+// fork() from a signal handler that interrupted the agent on this thread (the agent itself never
+// forks): this thread may hold the agent's locks, so taking them all would deadlock. The fork
+// then goes ahead without them, the parent carries on where it was interrupted, and the child,
+// whose copy of the agent's tables may be mid-update, runs without recording (quietly: its
+// output is the program's).
+thread_local bool t_fork_inside_agent __attribute__((tls_model("initial-exec"))) = false;
+
 void before_fork() {
+    if (t_in_agent) {
+        t_fork_inside_agent = true;
+        return;
+    }
     t_in_agent = true;  // nothing this thread does until the fork returns is recorded
     unwind_gate_lock();
     stacks().lock_all();
@@ -62,6 +73,10 @@ void before_fork() {
 }
 
 void after_fork_parent() {
+    if (t_fork_inside_agent) {
+        t_fork_inside_agent = false;
+        return;
+    }
     live().unlock_all();
     stacks().unlock_all();
     unwind_gate_unlock();
@@ -69,6 +84,11 @@ void after_fork_parent() {
 }
 
 void after_fork_child() {
+    if (t_fork_inside_agent) {
+        t_fork_inside_agent = false;
+        g_active = false;  // the hooks pass every call straight through from now on
+        return;
+    }
     live().reset_in_child();
     stacks().unlock_all();
     unwind_gate_reset_in_child();

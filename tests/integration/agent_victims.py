@@ -176,6 +176,17 @@ VICTIMS = {
                  "from another thread; both handlers malloc/free (10 blocks kept). stderr "
                  "counts the async handler allocations (varies).",
     },
+    "fork_in_signal": {
+        "binary": "agent_fork_in_signal",
+        "args": [],
+        "returncode": 0,
+        "stdout_identical": True,
+        "expected_stdout": "fork_in_signal: signals=300 handled=300 children_ok=300\n",
+        "timeout": 60,
+        "notes": "A worker thread mallocs/frees without pause; SIGUSR1 sent to it 300 times, its "
+                 "handler forks and reaps a child that _exits 7. The handler often interrupts the "
+                 "agent while it holds its locks: the fork must not deadlock.",
+    },
     "threads_churn": {
         "binary": "agent_threads_churn",
         "args": ["--seconds", "3"],
