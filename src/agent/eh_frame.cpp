@@ -8,10 +8,6 @@
 namespace leakhunt::agent {
 namespace {
 
-// Address arithmetic with a signed offset (wraps like the hardware's).
-inline std::uintptr_t add(std::uintptr_t a, std::int64_t off) {
-    return a + static_cast<std::uintptr_t>(off);
-}
 
 // True if [addr, addr + n) lies inside [lo, hi).
 inline bool inside(std::uintptr_t lo, std::uintptr_t hi, std::uintptr_t addr, std::uint64_t n) {
@@ -54,6 +50,11 @@ struct Reader {
         p += sizeof v;
         return v;
     }
+    // A signed fixed-size value, as an address offset.
+    template <typename T>
+    std::uintptr_t sign_extended() {
+        return static_cast<std::uintptr_t>(static_cast<std::int64_t>(fixed<T>()));
+    }
     std::uint64_t uleb() {
         std::uint64_t v = 0;
         for (unsigned shift = 0; shift < 64; shift += 7) {
@@ -89,8 +90,8 @@ struct Reader {
             case 0x03: v = fixed<std::uint32_t>(); break;
             case 0x04: v = fixed<std::uint64_t>(); break;
             case 0x09: v = static_cast<std::uintptr_t>(sleb()); break;
-            case 0x0a: v = static_cast<std::uintptr_t>(static_cast<std::int64_t>(fixed<std::int16_t>())); break;
-            case 0x0b: v = static_cast<std::uintptr_t>(static_cast<std::int64_t>(fixed<std::int32_t>())); break;
+            case 0x0a: v = sign_extended<std::int16_t>(); break;
+            case 0x0b: v = sign_extended<std::int32_t>(); break;
             case 0x0c: v = fixed<std::uint64_t>(); break;
             default: return fail();
         }
@@ -124,13 +125,17 @@ bool run_cfa(Reader r, CfaState& st, const CfaState& init, std::uintptr_t loc, s
              std::uint64_t code_align, std::int64_t data_align) {
     CfaState saved[8];
     int nsaved = 0;
+    // An unsigned factored offset, scaled by the data alignment (-8 on x86-64).
+    const auto factored = [&r, data_align] {
+        return static_cast<std::int64_t>(r.uleb()) * data_align;
+    };
     while (r.more()) {
         const std::uint8_t op = r.u8();
         const std::uint8_t low = op & 0x3f;
         std::uint64_t advance = 0;
         switch (op >> 6) {
             case 1: advance = low; break;
-            case 2: set_rule(st, low, RegRule::offset, static_cast<std::int64_t>(r.uleb()) * data_align); continue;
+            case 2: set_rule(st, low, RegRule::offset, factored()); continue;
             case 3:  // restore: back to the CIE's rule
                 if (low == k_reg_bp) st.bp = init.bp;
                 if (low == k_reg_ra) st.ra = init.ra;
@@ -148,7 +153,7 @@ bool run_cfa(Reader r, CfaState& st, const CfaState& init, std::uintptr_t loc, s
                 case 0x04: advance = r.fixed<std::uint32_t>(); break;
                 case 0x05: {  // offset_extended
                     const std::uint64_t reg = r.uleb();
-                    set_rule(st, reg, RegRule::offset, static_cast<std::int64_t>(r.uleb()) * data_align);
+                    set_rule(st, reg, RegRule::offset, factored());
                     break;
                 }
                 case 0x06: {  // restore_extended
@@ -223,7 +228,7 @@ bool run_cfa(Reader r, CfaState& st, const CfaState& init, std::uintptr_t loc, s
                 case 0x2e: (void)r.uleb(); break;  // GNU_args_size
                 case 0x2f: {                        // GNU_negative_offset_extended
                     const std::uint64_t reg = r.uleb();
-                    set_rule(st, reg, RegRule::offset, -static_cast<std::int64_t>(r.uleb()) * data_align);
+                    set_rule(st, reg, RegRule::offset, -factored());
                     break;
                 }
                 default: return false;
@@ -270,14 +275,14 @@ CfiRule decode_cfi_rule(const std::uint8_t* hdr, std::uintptr_t lo, std::uintptr
     std::size_t first = 0, past = count;  // the last entry whose start is <= pc
     while (past - first > 1) {
         const std::size_t mid = first + (past - first) / 2;
-        if (add(hdr_addr, table[2 * mid]) <= pc) {
+        if (add_offset(hdr_addr, table[2 * mid]) <= pc) {
             first = mid;
         } else {
             past = mid;
         }
     }
-    if (add(hdr_addr, table[2 * first]) > pc) return give_up;
-    const std::uintptr_t fde_addr = add(hdr_addr, table[2 * first + 1]);
+    if (add_offset(hdr_addr, table[2 * first]) > pc) return give_up;
+    const std::uintptr_t fde_addr = add_offset(hdr_addr, table[2 * first + 1]);
 
     // The FDE and its CIE.
     Reader f{nullptr, nullptr};
@@ -286,7 +291,8 @@ CfiRule decode_cfi_rule(const std::uint8_t* hdr, std::uintptr_t lo, std::uintptr
     const std::int32_t cie_delta = f.fixed<std::int32_t>();
     if (cie_delta == 0) return give_up;
     Reader c{nullptr, nullptr};
-    if (!entry_at(lo, hi, add(cie_field, -static_cast<std::int64_t>(cie_delta)), c)) return give_up;
+    const std::uintptr_t cie_addr = add_offset(cie_field, -static_cast<std::int64_t>(cie_delta));
+    if (!entry_at(lo, hi, cie_addr, c)) return give_up;
     if (c.fixed<std::uint32_t>() != 0) return give_up;  // not a CIE
     const std::uint8_t version = c.u8();
     if (version != 1 && version != 3) return give_up;

@@ -8,6 +8,11 @@
 
 namespace leakhunt::agent {
 
+// Address arithmetic with a signed offset (wraps like the hardware's).
+inline std::uintptr_t add_offset(std::uintptr_t a, std::int64_t off) {
+    return a + static_cast<std::uintptr_t>(off);
+}
+
 // How to get from a frame to its caller's.
 struct CfiRule {
     enum Kind : std::uint8_t { unknown = 0, step = 1, last = 2, give_up = 3 };

@@ -42,7 +42,6 @@ constexpr std::uint32_t k_max_shape_depth = 48;
 // is about 2.3 KiB on x86-64; it holds the pthread_setspecific values).
 constexpr std::uint64_t k_tcb_bytes = 2560;
 
-
 // Scratch arrays, all from mmap; freed by the destructor.
 struct Scratch {
     struct Area {

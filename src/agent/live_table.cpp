@@ -47,11 +47,9 @@ bool LiveTable::enter(Shard& s, std::uint32_t me) {
         s.owner.store(me, std::memory_order_relaxed);  // ours from the next entry on
     } else if (owner != me && s.revoked.load(std::memory_order_relaxed) == k_biased) {
         s.revoked.store(k_revoked, std::memory_order_relaxed);
-        const bool fenced = remote_fence();
-        for (int pass = 0; pass < (fenced ? 1 : 2); ++pass) {
-            if (pass == 1) remote_fence_fallback_sleep();
+        remote_fence_then_wait([&s] {
             while (s.busy.load(std::memory_order_acquire) != 0) __builtin_ia32_pause();
-        }
+        });
     }
     return false;
 }
@@ -60,23 +58,18 @@ bool LiveTable::insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t sta
                        std::uint32_t me) {
     Shard& s = m_shards[shard_of(ptr)];
     {
-        const bool as_owner = enter(s, me);
-        if ((s.used + 1) * 4 > s.capacity * 3 && !grow(s)) {
-            leave(s, as_owner);
-            return false;
-        }
+        ShardHolder hold(*this, s, me);
+        if ((s.used + 1) * 4 > s.capacity * 3 && !grow(s)) return false;
         std::size_t j = slot_of(ptr, s.capacity - 1);
         while (s.slots[j].ptr != 0) {
             if (s.slots[j].ptr == ptr) {  // the allocator handed out a block we missed the free of
                 s.slots[j] = Slot{ptr, size, stack, 0};
-                leave(s, as_owner);
                 return true;
             }
             j = (j + 1) & (s.capacity - 1);
         }
         s.slots[j] = Slot{ptr, size, stack, 0};
         ++s.used;
-        leave(s, as_owner);
     }
     if (!m_full) {
         auto& f = m_filter[filter_index(ptr)];
@@ -95,18 +88,12 @@ bool LiveTable::remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& s
     }
     Shard& s = m_shards[shard_of(ptr)];
     {
-        const bool as_owner = enter(s, me);
-        if (s.capacity == 0) {
-            leave(s, as_owner);
-            return false;
-        }
+        ShardHolder hold(*this, s, me);
+        if (s.capacity == 0) return false;
         const std::size_t mask = s.capacity - 1;
         std::size_t j = slot_of(ptr, mask);
         while (s.slots[j].ptr != ptr) {
-            if (s.slots[j].ptr == 0) {
-                leave(s, as_owner);
-                return false;
-            }
+            if (s.slots[j].ptr == 0) return false;
             j = (j + 1) & mask;
         }
         size = s.slots[j].size;
@@ -123,7 +110,6 @@ bool LiveTable::remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& s
         }
         s.slots[hole] = Slot{0, 0, 0, 0};
         --s.used;
-        leave(s, as_owner);
     }
     if (!m_full) {
         auto& f = m_filter[filter_index(ptr)];
@@ -145,13 +131,11 @@ void LiveTable::lock_all() {
     }
     if (!biased) return;
     // One fence for all shards, then every owner inside one has left it.
-    const bool fenced = remote_fence();
-    for (int pass = 0; pass < (fenced ? 1 : 2); ++pass) {
-        if (pass == 1) remote_fence_fallback_sleep();
+    remote_fence_then_wait([this] {
         for (auto& s : m_shards) {
             while (s.busy.load(std::memory_order_acquire) != 0) __builtin_ia32_pause();
         }
-    }
+    });
 }
 
 void LiveTable::unlock_all() {

@@ -25,7 +25,7 @@ public:
     void set_full(bool full) { m_full = full; }
 
     // Owner-biased locking (above): on where remote fences work; call at load and, after fork,
-    // in the child (after unlock_all).
+    // in the child (after reset_in_child).
     void set_biased(bool on) { m_biased = on; }
 
     // False if memory for the table could not be had (the block is then not tracked). `me`:
@@ -91,13 +91,25 @@ private:
 
     // Enters the shard: true if as its owner (leave with busy = 0), false under the lock.
     bool enter(Shard& s, std::uint32_t me);
-    static void leave(Shard& s, bool as_owner) {
-        if (as_owner) {
-            s.busy.store(0, std::memory_order_release);
-        } else {
-            s.lock.unlock();
+    // Inside a shard for its scope, as its owner or under its lock (LockHolder's twin).
+    class ShardHolder {
+    public:
+        ShardHolder(LiveTable& t, Shard& s, std::uint32_t me)
+            : m_shard(s), m_owner(t.enter(s, me)) {}
+        ~ShardHolder() {
+            if (m_owner) {
+                m_shard.busy.store(0, std::memory_order_release);
+            } else {
+                m_shard.lock.unlock();
+            }
         }
-    }
+        ShardHolder(const ShardHolder&) = delete;
+        ShardHolder& operator=(const ShardHolder&) = delete;
+
+    private:
+        Shard& m_shard;
+        bool m_owner;
+    };
     static std::size_t shard_of(std::uintptr_t p);
     static std::size_t slot_of(std::uintptr_t p, std::size_t mask);
     bool grow(Shard& s);

@@ -34,8 +34,12 @@ struct StackRecord {
     StackCounters own;     // written by the owner thread only (load + store, no RMW)
     StackCounters shared;  // by every other thread (fetch_add)
 
-    void count_alloc(std::uint64_t bytes, std::uint32_t token) { add(token, 0, bytes); }
-    void count_free(std::uint64_t bytes, std::uint32_t token) { add(token, 2, bytes); }
+    void count_alloc(std::uint64_t bytes, std::uint32_t token) {
+        add(token, &StackCounters::alloc_count, &StackCounters::alloc_bytes, bytes);
+    }
+    void count_free(std::uint64_t bytes, std::uint32_t token) {
+        add(token, &StackCounters::free_count, &StackCounters::free_bytes, bytes);
+    }
     // Totals (relaxed: a snapshot is racy with the hooks anyway).
     std::uint64_t alloc_count() const { return sum(&StackCounters::alloc_count); }
     std::uint64_t alloc_bytes() const { return sum(&StackCounters::alloc_bytes); }
@@ -46,21 +50,22 @@ struct StackRecord {
     std::uintptr_t* ips() { return reinterpret_cast<std::uintptr_t*>(this + 1); }
 
 private:
-    // which: 0 = alloc, 2 = free (the count, then the bytes).
-    void add(std::uint32_t token, int which, std::uint64_t bytes) {
-        auto* own_c = which == 0 ? &own.alloc_count : &own.free_count;
-        auto* own_b = which == 0 ? &own.alloc_bytes : &own.free_bytes;
+    using Field = std::atomic<std::uint64_t> StackCounters::*;
+    // One more event of `bytes` into the `count` and `total` fields of this thread's set.
+    void add(std::uint32_t token, Field count, Field total, std::uint64_t bytes) {
         if (token == owner) {
-            own_c->store(own_c->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-            own_b->store(own_b->load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+            bump(own.*count, 1);
+            bump(own.*total, bytes);
             return;
         }
-        auto* c = which == 0 ? &shared.alloc_count : &shared.free_count;
-        auto* b = which == 0 ? &shared.alloc_bytes : &shared.free_bytes;
-        c->fetch_add(1, std::memory_order_relaxed);
-        b->fetch_add(bytes, std::memory_order_relaxed);
+        (shared.*count).fetch_add(1, std::memory_order_relaxed);
+        (shared.*total).fetch_add(bytes, std::memory_order_relaxed);
     }
-    std::uint64_t sum(std::atomic<std::uint64_t> StackCounters::*field) const {
+    // A single writer's increment: load and store, no locked read-modify-write.
+    static void bump(std::atomic<std::uint64_t>& a, std::uint64_t v) {
+        a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+    }
+    std::uint64_t sum(Field field) const {
         return (own.*field).load(std::memory_order_relaxed) +
                (shared.*field).load(std::memory_order_relaxed);
     }

@@ -126,15 +126,13 @@ void write_err(const char* s, std::size_t n) {
 }
 
 // LEAKHUNT_UNWIND=check: both walkers on every stack; a difference is printed (the first few).
-void check_stacks(const std::uintptr_t* cfi, int ncfi, const std::uintptr_t* lib, std::size_t nlib,
-                  std::size_t max) {
+void check_stacks(const std::uintptr_t* cfi, int ncfi, const std::uintptr_t* lib, std::size_t nlib) {
     g_checked.fetch_add(1, std::memory_order_relaxed);
     if (ncfi < 0) {
         g_fell_back.fetch_add(1, std::memory_order_relaxed);
         return;
     }
-    bool same = static_cast<std::size_t>(ncfi) == nlib ||
-                (static_cast<std::size_t>(ncfi) == max && nlib == max);
+    bool same = static_cast<std::size_t>(ncfi) == nlib;  // both stop at `max` frames
     for (std::size_t i = 0; same && i < nlib && i < static_cast<std::size_t>(ncfi); ++i) {
         same = cfi[i] - 1 == lib[i];
     }
@@ -163,7 +161,7 @@ std::size_t capture_stack(std::uintptr_t* out, std::size_t max) {
     const int n = cfi_backtrace(raw, static_cast<int>(max), g_self_lo, g_self_hi);
     if (g_config.unwind == Config::Unwind::check) {
         const std::size_t kept = libunwind_stack(out, max);
-        check_stacks(raw, n, out, kept, max);
+        check_stacks(raw, n, out, kept);
         return kept;
     }
     if (n < 0) return libunwind_stack(out, max);
@@ -192,13 +190,11 @@ void unwind_gate_lock() {
     }
     // Every thread entering the gate with plain stores now sees g_forking, or its store of
     // `active` is visible below (fence.hpp; without the fence, waited out twice).
-    const bool fenced = !remote_fence_ready() || remote_fence();
-    for (int pass = 0; pass < (fenced ? 1 : 2); ++pass) {
-        if (pass == 1) remote_fence_fallback_sleep();
+    remote_fence_then_wait([] {
         for (auto& slot : g_gate) {
             while (slot.active.load() != 0) sched_yield();
         }
-    }
+    });
 }
 void unwind_gate_unlock() { g_forking.store(false); }
 void unwind_gate_reset_in_child() {

@@ -1,7 +1,8 @@
 // Stack capture for the hooks: DWARF CFI, so it works on binaries built without frame pointers;
 // the agent's own walker (cfi_unwind.hpp) for ordinary frames, libunwind's unw_backtrace for the
-// rest (signal frames, CFA expressions, code without unwind info). Frames inside the agent itself are dropped, and return addresses are
-// stored minus one so that they point into the call instruction, as pprof expects.
+// rest (signal frames, CFA expressions, code without unwind info). Frames inside the agent itself
+// are dropped, and return addresses are stored minus one so that they point into the call
+// instruction, as pprof expects.
 // Thread-safe; call only with the recursion guard set (libunwind may allocate on first use).
 #pragma once
 

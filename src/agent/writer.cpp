@@ -34,8 +34,6 @@
 namespace leakhunt::agent {
 namespace {
 
-
-
 // A typed array in mmap'd memory.
 template <typename T>
 struct MappedArray {

@@ -24,8 +24,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto lo = reinterpret_cast<std::uintptr_t>(image.get());
     const std::uintptr_t pc = lo + static_cast<std::uintptr_t>(pc_offset);
     using leakhunt::agent::CfiRule;
-    const CfiRule r = leakhunt::agent::decode_cfi_rule(image.get() + hdr_offset % n, lo, lo + n, pc);
-    if (r.kind != CfiRule::step && r.kind != CfiRule::last && r.kind != CfiRule::give_up) std::abort();
+    const CfiRule r =
+        leakhunt::agent::decode_cfi_rule(image.get() + hdr_offset % n, lo, lo + n, pc);
+    if (r.kind != CfiRule::step && r.kind != CfiRule::last && r.kind != CfiRule::give_up) {
+        std::abort();
+    }
     if (r.kind == CfiRule::step && r.cfa_off < 8) std::abort();
     return 0;
 }
