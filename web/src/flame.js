@@ -6,6 +6,7 @@ import { select } from 'd3-selection'
 import flamegraph from 'd3-flame-graph/src/flamegraph.js'
 import { differentialColorMapper } from 'd3-flame-graph/src/colorMapper.js'
 import { formatBytes } from './format.js'
+import { chartWidth, followWidth } from './width.js'
 
 function pathOf (node) {
   const names = []
@@ -32,16 +33,10 @@ export class Flame {
     this.signature = null
     this.zoomPath = null
     // Follow the page's width (the graph keeps its zoom).
-    if (typeof ResizeObserver === 'function') {
-      this.resizer = new ResizeObserver(() => this.fit())
-      this.resizer.observe(container)
-    }
+    followWidth(container, () => this.chart ? this.chart.width() : null, (width) => this.fit(width))
   }
 
-  fit () {
-    if (!this.chart || !this.container.clientWidth) return  // hidden: nothing to fit
-    const width = Math.max(300, this.container.clientWidth)
-    if (Math.abs(width - this.chart.width()) < 2) return
+  fit (width) {
     this.chart.width(width)
     this.chart.update()
     this.zoomTo()
@@ -67,7 +62,7 @@ export class Flame {
     if (signature === this.signature) return
     this.signature = signature
     this.rootValue = tree.v
-    const width = Math.max(300, this.container.clientWidth || 1000)
+    const width = chartWidth(this.container)
     if (!this.chart) {
       this.chart = flamegraph()
         .width(width)

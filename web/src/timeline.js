@@ -6,6 +6,7 @@
 import uPlot from 'uplot'
 import { downsample } from './downsample.js'
 import { formatBytes, formatDuration } from './format.js'
+import { chartWidth, followWidth } from './width.js'
 
 const COLORS = { rss: '#c0392b', heap: '#2471a3', limit: '#7f8c8d', trend: '#e67e22' }
 
@@ -47,17 +48,11 @@ export class Timeline {
     this.raw = null
     this.inHook = false
     // Follow the page's width: resize the chart and thin the points again for the new width.
-    if (typeof ResizeObserver === 'function') {
-      this.resizer = new ResizeObserver(() => this.fit())
-      this.resizer.observe(container)
-    }
+    followWidth(container, () => this.plot && this.raw ? this.plot.width : null, (width) => this.fit(width))
   }
 
-  fit () {
+  fit (width) {
     const u = this.plot
-    if (!u || !this.raw || !this.container.clientWidth) return  // hidden: nothing to fit
-    const width = Math.max(300, this.container.clientWidth)
-    if (Math.abs(width - u.width) < 2) return
     this.inHook = true
     u.setSize({ width, height: u.height })
     u.setData(this.dataFor(u.scales.x.min, u.scales.x.max), false)
@@ -137,7 +132,7 @@ export class Timeline {
     if (Number.isFinite(tl.limit_bytes)) series.push({ label: 'limit', stroke: COLORS.limit, width: 1.5, dash: [8, 4], value: (u, v) => formatBytes(v) })
     if (tl.trend) series.push({ label: 'fitted trend', stroke: COLORS.trend, width: 2, dash: [3, 3], value: (u, v) => formatBytes(v), spanGaps: false })
     const opts = {
-      width: Math.max(300, this.container.clientWidth || 1000),
+      width: chartWidth(this.container),
       height: 320,
       series,
       scales: { x: { time: !!r.offset } },
