@@ -108,8 +108,12 @@ SiteTrend site_trend(std::span<const double> t, std::span<const double> y,
     r.last = y.back();
     r.min = *std::min_element(y.begin(), y.end());
     r.max = *std::max_element(y.begin(), y.end());
-    size_t up_steps = 0;
-    for (size_t i = 1; i < n; ++i) if (y[i] >= y[i - 1]) ++up_steps;
+    size_t up_steps = 0;    // steps that did not go down
+    size_t down_steps = 0;  // steps that did not go up
+    for (size_t i = 1; i < n; ++i) {
+        if (y[i] >= y[i - 1]) ++up_steps;
+        if (y[i] <= y[i - 1]) ++down_steps;
+    }
     r.monotone = static_cast<double>(up_steps) / static_cast<double>(n - 1);
     if (r.max == r.min) {
         r.shape = SiteShape::flat;
@@ -160,7 +164,10 @@ SiteTrend site_trend(std::span<const double> t, std::span<const double> y,
                ((mk.p_up < k_suspect_significance && r.monotone >= k_suspect_monotone) ||
                 all_up)) {
         r.shape = SiteShape::steady_growth;
-    } else if (r.slope_per_hour < 0 && (mk.p_down < k_suspect_significance || all_down)) {
+    } else if (r.slope_per_hour < 0 &&
+               ((mk.p_down < k_suspect_significance &&
+                 static_cast<double>(down_steps) >= k_suspect_monotone * double(n - 1)) ||
+                all_down)) {
         r.shape = SiteShape::shrinking;
     } else if (r.slope_per_hour == 0) {
         r.shape = SiteShape::flat;  // most pairs of snapshots agree: a step or a rare blip

@@ -34,6 +34,16 @@ LEAKHUNT_SITE void* site_churn_block(std::size_t bytes) {
     return p;
 }
 
+// splitmix64: every output is a full mix of the counter, so the blocks live at one snapshot say
+// nothing about those at the next (an LCG's bits repeat in patterns that a snapshot period can
+// beat against).
+unsigned long long splitmix64(unsigned long long& state) {
+    unsigned long long z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 double now() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -63,9 +73,9 @@ int main(int argc, char** argv) {
     const timespec tick{0, 1000000};
     while (now() - start < seconds) {
         for (unsigned long i = 0; i < churn_per_ms; ++i) {
-            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-            const std::size_t slot = (state >> 33) % k_slots;
-            const std::size_t size = (64U << 10) + ((state >> 20) % (960U << 10));
+            const unsigned long long r = splitmix64(state);
+            const std::size_t slot = (r >> 60) % k_slots;
+            const std::size_t size = (64U << 10) + ((r & 0xffffffffULL) % (960U << 10));
             std::free(slots[slot]);
             slots[slot] = site_churn_block(size);
         }
