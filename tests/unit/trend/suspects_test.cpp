@@ -114,6 +114,20 @@ TEST(SiteTrend, ShrinkingAndFlat) {
     EXPECT_DOUBLE_EQ(flat.slope_per_hour, 0.0);
 }
 
+// A churning site recorded under agent_churn_leak: Mann-Kendall says "decreasing" (p < 0.001)
+// but only 7 of the 11 steps went down, which random noise does often: churn, as growth would be.
+TEST(SiteTrend, NoiseThatDriftsDownIsChurn) {
+    const std::vector<double> y = {10672751, 10156746, 10164140, 9641726, 9772601, 7861457,
+                                   9619806,  8703654,  8850300,  8524729, 6754107, 8525564};
+    const SiteTrend t = site_trend(minutes(12), y);
+    EXPECT_LT(t.p_down, k_suspect_significance);
+    EXPECT_DOUBLE_EQ(t.monotone, 5.0 / 11.0);
+    EXPECT_EQ(t.shape, SiteShape::churn);
+    // Down in 8 of 11 steps: shrinking.
+    const std::vector<double> down = {10, 9, 8, 8.5, 7, 6, 6.5, 5, 4, 4.5, 3, 2};
+    EXPECT_EQ(site_trend(minutes(12), down).shape, SiteShape::shrinking);
+}
+
 TEST(FindSuspects, RanksTheLeakFirstAndFiltersTheRest) {
     std::vector<SiteSeries> sites = {
         site("cache", {0, 1000, 2000, 3000, 3000, 3000, 3000, 3000}),
