@@ -135,13 +135,17 @@ SiteTrend site_trend(std::span<const double> t, std::span<const double> y,
         r.early_slope_per_hour = slope_per_hour(t.first(split), y.first(split));
         r.late_slope_per_hour = slope_per_hour(t.subspan(late_begin), y.subspan(late_begin));
         // Grew, then stopped: it ended higher than it began by at least half its range, mostly
-        // going up, and over the late part the trend changed it by little next to that rise.
+        // going up, and over the late part the trend changed it by little next to that rise,
+        // nor did the late values spread over much of it (noise that happened to end high
+        // spreads as wide late as early).
         const double rise = r.last - r.first;
         const double late_change = std::fabs(r.late_slope_per_hour) *
                                    (t.back() - t[late_begin]) / k_seconds_per_hour;
+        const auto [late_min, late_max] = std::minmax_element(y.subspan(late_begin).begin(), y.end());
         plateau = rise > 0 && rise >= 0.5 * (r.max - r.min) &&
                   (mk.p_up < k_suspect_significance || r.monotone >= 0.75) &&
-                  late_change <= k_plateau_change_ratio * rise;
+                  late_change <= k_plateau_change_ratio * rise &&
+                  *late_max - *late_min <= k_plateau_late_spread * rise;
         if (plateau && se.size() == n) {
             // Sampled: the late change is a difference of two estimates. It levelled off only if
             // it fell short of what the early trend predicts by more than their noise.

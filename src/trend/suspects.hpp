@@ -39,8 +39,10 @@ struct SiteTrend {
 // snapshot series is often only a dozen points, so both bars are set higher than usual.
 inline constexpr double k_suspect_significance = 0.01;
 inline constexpr double k_suspect_monotone = 0.7;
-// A plateau: over the late snapshots the trend moved it by at most this fraction of its rise.
+// A plateau: over the late snapshots the trend moved it by at most this fraction of its rise,
 inline constexpr double k_plateau_change_ratio = 0.15;
+// ... and the late values spread over at most this fraction of it.
+inline constexpr double k_plateau_late_spread = 0.5;
 // ... and, for sampled values, fell short of the early trend by more than this many standard
 // errors (about 2.3% one-sided).
 inline constexpr double k_plateau_noise_sigmas = 2.0;
@@ -49,7 +51,8 @@ inline constexpr double k_plateau_noise_sigmas = 2.0;
 //  - flat: the values never change (and see below);
 //  - plateau (n >= 5): it rose (last - first > 0 and at least half of max - min; up in 75% of
 //    the steps or significantly) and over the last 40% of the snapshots the Theil-Sen trend moved
-//    it by at most k_plateau_change_ratio of that rise (a cache that filled early or late); with
+//    it by at most k_plateau_change_ratio of that rise and its values spread over at most
+//    k_plateau_late_spread of it (a cache that filled early or late); with
 //    `stderr_values` (the standard error of each value, for a sampled profile's estimates), the
 //    late part must also have fallen short of the early trend by more than k_plateau_noise_sigmas
 //    standard errors of its change, so that sampling noise is not taken for levelling off;

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync, copyFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, renameSync, rmSync, copyFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -237,7 +237,9 @@ test('live page: fetches the data URL, redraws and keeps the zoom', async () => 
     if (tl.heap_inuse_bytes) tl.heap_inuse_bytes.push(null)
     data.flame.root.c.push({ n: 'new_frame', v: 1 })
     data.flame.root.v += 1
-    writeFileSync(join(root, 'data', 'report.json'), JSON.stringify(data))
+    // Replaced by a rename, as leakhunt writes it: the page's poll must never read half a file.
+    writeFileSync(join(root, 'data', 'report.json.tmp'), JSON.stringify(data))
+    renameSync(join(root, 'data', 'report.json.tmp'), join(root, 'data', 'report.json'))
     await page.waitForFunction((n) => window.leakhunt.timelinePoints === n, rec.points + 1, { timeout: 15000 })
     s = await state(page)
     assert.equal(s.flameZoomedRoot, zoomed)

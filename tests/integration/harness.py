@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -27,6 +28,13 @@ def run(args, timeout=120, env=None, **kw):
         full_env.update(env)
     return subprocess.run([LEAKHUNT] + args, capture_output=True, text=True, timeout=timeout,
                           env=full_env, stdin=subprocess.DEVNULL, **kw)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (bound to port 0, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def json_lines(text):

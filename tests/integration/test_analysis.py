@@ -12,7 +12,7 @@ import subprocess
 import time
 import unittest
 
-from harness import LEAKHUNT, Case, binary, json_lines, run
+from harness import LEAKHUNT, Case, binary, free_port, json_lines, run
 
 
 def snapshots(out):
@@ -65,8 +65,8 @@ class Suspects(Case):
 
     def test_leak_under_heavy_churn(self):
         # The churning site's total is new random noise at every snapshot. Over 12 snapshots such
-        # noise passes for a trend (shrinking, plateau, growth) about 1 time in 300; over 24 about
-        # 1 in 1500 (measured with site_trend on simulated series), so the test takes 24.
+        # noise passes for a trend (shrinking, plateau, growth) about 1 time in 350; over 24 about
+        # 1 in 45000 (trend_test NoiseIsChurnAlmostAlways), so the test takes 24.
         out = self.record("churn", [binary("agent_churn_leak"), "--seconds", "6"], "--all",
                           every=0.25)
         rows = suspects(out)
@@ -97,10 +97,7 @@ class Suspects(Case):
     def test_leaky_service(self):
         if shutil.which("wrk") is None:
             self.skipTest("wrk is not installed")
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
+        port = free_port()
         out = self.path("service")
         rec = subprocess.Popen([LEAKHUNT, "record", "-o", out, "--snapshot-every", "0.5",
                                 "--sample-interval", "64K", "--", binary("leaky_service"),

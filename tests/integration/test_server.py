@@ -11,7 +11,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -21,7 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from harness import BIN, LEAKHUNT, Case, binary, json_lines, run
+from harness import BIN, LEAKHUNT, Case, binary, free_port, json_lines, run
 
 AGENT = os.path.join(os.path.dirname(BIN), "lib", "libleakhunt_agent.so")
 PROMETHEUS = shutil.which("prometheus")
@@ -29,12 +28,6 @@ PROMTOOL = shutil.which("promtool")
 GO = shutil.which("go")
 MiB = 1 << 20
 LEAK_RATE = 4 * MiB  # bytes per second of victim_leak --rate 4M
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http_get(url, headers=None, method="GET", timeout=30):
