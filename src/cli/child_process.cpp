@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +37,7 @@ pid_t fork_exec(const std::vector<std::string>& argv, const std::string& descrip
     if (::pipe2(pipefd, O_CLOEXEC) != 0) {
         throw util::Error("cannot start {}: {}", description, util::errno_text(errno));
     }
+    const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
         int e = errno;
@@ -46,6 +48,11 @@ pid_t fork_exec(const std::vector<std::string>& argv, const std::string& descrip
     if (pid == 0) {
         // Child: own process group, default signal state, then exec. Only async-signal-safe calls.
         if (own_group) ::setpgid(0, 0);
+        // If leakhunt is killed outright (SIGKILL, the OOM killer), its program goes too, as
+        // stop() would have done: a leaking program left running fills the machine. The signal
+        // comes when the forking thread ends, and every caller forks from the main thread.
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != parent) ::_exit(127);  // it died before the line above
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);

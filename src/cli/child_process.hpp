@@ -1,6 +1,8 @@
 // Child processes that leakhunt starts: the program under watch (`watch -- CMD`, `soak -- CMD`)
 // and load generators (`soak --load 'CMD'`). Each runs in its own process group so that stopping
-// it also stops what it started (a shell's children, wrk's threads). Not thread-safe.
+// it also stops what it started (a shell's children, wrk's threads), and gets SIGTERM if leakhunt
+// dies without stopping it (PR_SET_PDEATHSIG; a shell's own children are not covered). Not
+// thread-safe; start children from the main thread (the death signal follows the forking thread).
 #pragma once
 
 #include <sys/types.h>

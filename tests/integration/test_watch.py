@@ -3,8 +3,10 @@ mid-watch, --name across restarts, --on-leak, JSON lines, the database and histo
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
+import time
 import unittest
 
 from harness import LEAKHUNT, Case, binary, json_lines, run
@@ -56,6 +58,39 @@ class Watch(Case):
         h = run(["history", "--db", db])
         self.assertEqual(h.returncode, 0, h.stderr)
         self.assertIn("LEAK", h.stdout)
+
+    def test_program_goes_when_leakhunt_is_killed(self):
+        """SIGKILL (or the OOM killer) gives leakhunt no chance to stop its program; the program
+        must not go on leaking with no one watching (it gets SIGTERM)."""
+        out = self.path("rec")
+        for argv in (["watch", "--no-db", "--interval", "0.2"], ["record", "-o", out],
+                     ["soak", "--duration", "60s", "-o", self.path("soak")]):
+            p = subprocess.Popen([LEAKHUNT] + argv + ["--", binary("victim_leak"), "--rate", "1M"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 start_new_session=True)
+            self.procs.append(p)
+            child = None
+            deadline = time.time() + 20
+            while child is None and time.time() < deadline:
+                found = subprocess.run(["pgrep", "-P", str(p.pid), "-x", "victim_leak"],
+                                       capture_output=True, text=True).stdout.split()
+                child = int(found[0]) if found else None
+                time.sleep(0.05)
+            self.assertIsNotNone(child, argv[0])
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                try:
+                    with open(f"/proc/{child}/stat") as f:
+                        if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                            break  # gone, waiting for init to reap it
+                except FileNotFoundError:
+                    break
+                time.sleep(0.05)
+            else:
+                os.kill(child, signal.SIGKILL)
+                self.fail(f"{argv[0]}: victim_leak {child} still runs after leakhunt was killed")
 
     def test_steady_process_is_not_a_leak(self):
         p = self.start([binary("victim_steady"), "--live", "16M"])
