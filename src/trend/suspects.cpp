@@ -138,9 +138,13 @@ SiteTrend site_trend(std::span<const double> t, std::span<const double> y,
         // going up, and over the late part the trend changed it by little next to that rise,
         // nor did the late values spread over much of it (noise that happened to end high
         // spreads as wide late as early).
+        // The late trend is taken over the late part's share of the snapshots, not its wall time:
+        // snapshots bunched at the end (requests, a stalled machine) must not make a steady rise
+        // look levelled off.
         const double rise = r.last - r.first;
+        const double late_share = double(n - 1 - late_begin) / double(n - 1);
         const double late_change = std::fabs(r.late_slope_per_hour) *
-                                   (t.back() - t[late_begin]) / k_seconds_per_hour;
+                                   (t.back() - t.front()) * late_share / k_seconds_per_hour;
         const auto [late_min, late_max] = std::minmax_element(y.subspan(late_begin).begin(), y.end());
         plateau = rise > 0 && rise >= 0.5 * (r.max - r.min) &&
                   (mk.p_up < k_suspect_significance || r.monotone >= 0.75) &&

@@ -164,6 +164,18 @@ TEST(SiteTrend, NoiseIsChurnAlmostAlways) {
     }
 }
 
+// A steady leak whose last snapshots came close together (requested ones, or a machine that
+// stalled the periodic ones): over the late snapshots it changed little in absolute terms, but at
+// the same rate as before. Steady growth, not a plateau.
+TEST(SiteTrend, BunchedLateSnapshotsOfALeakAreNotAPlateau) {
+    const std::vector<double> t = {0, 60, 120, 180, 240, 300, 306, 312, 318, 324};
+    std::vector<double> y;
+    for (double s : t) y.push_back(1000 + 10 * s);  // 10 bytes a second throughout
+    const SiteTrend r = site_trend(t, y);
+    EXPECT_DOUBLE_EQ(r.late_slope_per_hour, 36000.0);
+    EXPECT_EQ(r.shape, SiteShape::steady_growth);
+}
+
 TEST(FindSuspects, RanksTheLeakFirstAndFiltersTheRest) {
     std::vector<SiteSeries> sites = {
         site("cache", {0, 1000, 2000, 3000, 3000, 3000, 3000, 3000}),
