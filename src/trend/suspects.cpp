@@ -133,19 +133,19 @@ SiteTrend site_trend(std::span<const double> t, std::span<const double> y,
         const size_t split = std::max<size_t>(3, (n * 3 + 4) / 5);
         const size_t late_begin = std::min(split - 1, n - 3);
         r.early_slope_per_hour = slope_per_hour(t.first(split), y.first(split));
-        r.late_slope_per_hour = slope_per_hour(t.subspan(late_begin), y.subspan(late_begin));
+        const auto late = y.subspan(late_begin);
+        r.late_slope_per_hour = slope_per_hour(t.subspan(late_begin), late);
         // Grew, then stopped: it ended higher than it began by at least half its range, mostly
         // going up, and over the late part the trend changed it by little next to that rise,
         // nor did the late values spread over much of it (noise that happened to end high
-        // spreads as wide late as early).
-        // The late trend is taken over the late part's share of the snapshots, not its wall time:
-        // snapshots bunched at the end (requests, a stalled machine) must not make a steady rise
-        // look levelled off.
+        // spreads as wide late as early). The late change is the late trend over the late
+        // part's share of the snapshots, not its wall time: snapshots bunched at the end
+        // (requests, a stalled machine) must not make a steady rise look levelled off.
         const double rise = r.last - r.first;
         const double late_share = double(n - 1 - late_begin) / double(n - 1);
         const double late_change = std::fabs(r.late_slope_per_hour) *
                                    (t.back() - t.front()) * late_share / k_seconds_per_hour;
-        const auto [late_min, late_max] = std::minmax_element(y.subspan(late_begin).begin(), y.end());
+        const auto [late_min, late_max] = std::minmax_element(late.begin(), late.end());
         plateau = rise > 0 && rise >= 0.5 * (r.max - r.min) &&
                   (mk.p_up < k_suspect_significance || r.monotone >= 0.75) &&
                   late_change <= k_plateau_change_ratio * rise &&

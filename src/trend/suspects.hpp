@@ -50,8 +50,9 @@ inline constexpr double k_plateau_noise_sigmas = 2.0;
 // The trend of one site. `t_seconds` strictly increasing, same size as `values`, size >= 3.
 //  - flat: the values never change (and see below);
 //  - plateau (n >= 5): it rose (last - first > 0 and at least half of max - min; up in 75% of
-//    the steps or significantly) and over the last 40% of the snapshots the Theil-Sen trend moved
-//    it by at most k_plateau_change_ratio of that rise and its values spread over at most
+//    the steps or significantly), its Theil-Sen trend over the last 40% of the snapshots, applied
+//    to their share of the window (not their wall time, which bunched snapshots shrink), moved
+//    it by at most k_plateau_change_ratio of that rise, and those values spread over at most
 //    k_plateau_late_spread of it (a cache that filled early or late); with
 //    `stderr_values` (the standard error of each value, for a sampled profile's estimates), the
 //    late part must also have fallen short of the early trend by more than k_plateau_noise_sigmas
