@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <random>
 
 #include "agent_victim_support.hpp"
 
@@ -34,16 +35,6 @@ LEAKHUNT_SITE void* site_churn_block(std::size_t bytes) {
     return p;
 }
 
-// splitmix64: every output is a full mix of the counter, so the blocks live at one snapshot say
-// nothing about those at the next (an LCG's bits repeat in patterns that a snapshot period can
-// beat against).
-unsigned long long splitmix64(unsigned long long& state) {
-    unsigned long long z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 double now() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -61,7 +52,10 @@ int main(int argc, char** argv) {
     const std::size_t leak_bytes = flags.count("leak-bytes", 512);
     const double leak_every = flags.number("leak-every-ms", 5) / 1000.0;
     const unsigned long churn_per_ms = flags.count("churn-per-ms", 20);
-    unsigned long long state = flags.count("seed", 1);
+    // A full-quality generator, as the other victims use: the blocks live at one snapshot must say
+    // nothing about those at the next (an LCG's bits repeat in patterns a snapshot period can beat
+    // against).
+    std::mt19937_64 random(flags.count("seed", 1));
     flags.reject_unknown();
 
     constexpr std::size_t k_slots = 16;
@@ -73,9 +67,8 @@ int main(int argc, char** argv) {
     const timespec tick{0, 1000000};
     while (now() - start < seconds) {
         for (unsigned long i = 0; i < churn_per_ms; ++i) {
-            const unsigned long long r = splitmix64(state);
-            const std::size_t slot = (r >> 60) % k_slots;
-            const std::size_t size = (64U << 10) + ((r & 0xffffffffULL) % (960U << 10));
+            const std::size_t slot = random() % k_slots;
+            const std::size_t size = (64U << 10) + random() % (960U << 10);
             std::free(slots[slot]);
             slots[slot] = site_churn_block(size);
         }
