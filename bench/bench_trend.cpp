@@ -1,11 +1,13 @@
 // Micro-benchmarks of the verdict engine and the CSV reader on synthetic series: trend::assess at
 // 1k / 10k / 100k / 1M samples (a leak and a healthy shape), trend::classify (with and without the
-// detection-latency replay), trend::replay, and series::parse_csv of 1M rows.
+// detection-latency replay), trend::replay, series::parse_csv of 1M rows, and `suspects`'
+// find_suspects over 10,000 allocation sites (a profile's worth) at 12 / 24 / 48 snapshots.
 //
 // The series: one sample per second; 200 MiB baseline, a 40 MiB GC sawtooth with a 300 s period,
 // Gaussian noise (sd 2 MiB, fixed seed), plus 2 MiB/h of growth for the leak shape.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -15,6 +17,7 @@
 #include "series/csv.hpp"
 #include "series/series.hpp"
 #include "trend/classify.hpp"
+#include "trend/suspects.hpp"
 #include "trend/verdict.hpp"
 
 namespace {
@@ -118,6 +121,38 @@ void BM_parse_csv(benchmark::State& state) {
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(text.size()));
 }
 
+// 10,000 sites over n snapshots a minute apart: a tenth leak steadily, a tenth fill a cache and
+// stop, the rest churn (16 random blocks of 64 KiB..1 MiB each, as agent_churn_leak's churn).
+void BM_find_suspects(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    constexpr std::size_t k_sites = 10000;
+    std::mt19937_64 rng(42);
+    std::uniform_int_distribution<int> block(64 << 10, (1 << 20) - 1);
+    std::vector<double> t(n);
+    for (std::size_t i = 0; i < n; ++i) t[i] = 60.0 * static_cast<double>(i);
+    std::vector<leakhunt::trend::SiteSeries> sites(k_sites);
+    for (std::size_t s = 0; s < k_sites; ++s) {
+        sites[s].function = "site" + std::to_string(s);
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto fi = static_cast<double>(i);
+            double v = 0;
+            if (s % 10 == 0) {
+                v = 1e6 + 1e5 * fi;
+            } else if (s % 10 == 1) {
+                v = 1e5 * std::min(fi, static_cast<double>(n / 3));
+            } else {
+                for (int b = 0; b < 16; ++b) v += block(rng);
+            }
+            sites[s].values.push_back(v);
+        }
+    }
+    for (auto _ : state) {
+        auto r = leakhunt::trend::find_suspects(t, sites, "bytes");
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(k_sites));
+}
+
 }  // namespace
 
 BENCHMARK(BM_assess_leak)->RangeMultiplier(10)->Range(1000, 1000000)->Unit(benchmark::kMillisecond);
@@ -129,5 +164,6 @@ BENCHMARK(BM_classify_healthy_no_latency)->Arg(1000000)->Unit(benchmark::kMillis
 BENCHMARK(BM_replay_leak)->Arg(1000000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_replay_healthy)->Arg(1000000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_parse_csv)->Arg(1000000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_find_suspects)->Arg(12)->Arg(24)->Arg(48)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();
