@@ -11,7 +11,7 @@ import time
 import unittest
 
 BIN = os.environ.get("LEAKHUNT_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
-CORPUS = os.environ.get("LEAKHUNT_CORPUS", os.path.join(os.path.dirname(__file__), "../../../shared/corpus"))
+CORPUS = os.environ.get("LEAKHUNT_CORPUS", os.path.join(os.path.dirname(__file__), "../data/corpus"))
 TEST_DATA = os.environ.get("LEAKHUNT_TEST_DATA", os.path.join(os.path.dirname(__file__), "../data"))
 LEAKHUNT = os.path.join(BIN, "leakhunt")
 

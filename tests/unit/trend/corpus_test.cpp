@@ -1,4 +1,4 @@
-// The verdict engine on labelled traces: ../shared/corpus/traces (synthetic) and
+// The verdict engine on labelled traces: tests/data/corpus/traces (synthetic) and
 // tests/data/traces (recorded from real programs). For every trace: the final verdict equals the
 // label. Steady leaks are first called leak within the first 25% of the trace; healthy traces
 // are never called leak by the replay; bounded traces end bounded.
