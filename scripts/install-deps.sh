@@ -3,12 +3,12 @@
 # Idempotent: skips apt when everything is already installed.
 set -euo pipefail
 packages=(
-  build-essential cmake g++ clang libclang-rt-14-dev python3
+  build-essential cmake g++ clang libclang-rt-14-dev llvm python3
   libfmt-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   pkg-config libunwind-dev libdw-dev libelf-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   golang-go prometheus libgoogle-perftools-dev libjemalloc-dev
-  wrk redis-server redis-tools git
+  wrk redis-server redis-tools git debootstrap
   chromium
 )
 # The HTML report's front-end is bundled with npm at build time (node 18 or newer: Debian 12's

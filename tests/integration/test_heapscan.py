@@ -8,6 +8,7 @@ thread forks, while the process exits, and when ptrace is forbidden (the process
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -174,8 +175,12 @@ class HeapScan(Case):
     def test_agrees_with_leaksanitizer(self):
         if not os.path.exists(LSAN_BUILT):
             self.skipTest("heapscan_lsan_lsan not built (needs clang and libclang-rt-14-dev)")
+        # LeakSanitizer names frames only with llvm-symbolizer (scripts/install-deps.sh installs
+        # it); say so rather than compare against a report without function names.
+        symbolizer = shutil.which("llvm-symbolizer") or shutil.which("llvm-symbolizer-14")
+        self.assertIsNotNone(symbolizer, "llvm-symbolizer is missing: run scripts/install-deps.sh")
         env = dict(os.environ)
-        env["LSAN_OPTIONS"] = "exitcode=23"
+        env["LSAN_OPTIONS"] = f"exitcode=23:external_symbolizer_path={symbolizer}"
         lsan = subprocess.run([LSAN_BUILT], capture_output=True, text=True, timeout=120, env=env)
         if "LeakSanitizer does not work under ptrace" in lsan.stderr or (
                 lsan.returncode != 23 and "LeakSanitizer has encountered a fatal error" in lsan.stderr):
