@@ -26,6 +26,14 @@ cmake --build build-asan -j"$jobs" --target $unit_tests \
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -L unit -j"$jobs" --output-on-failure)
 
+echo "== the agent of the sanitizer build carries no sanitizer (it is preloaded into plain programs)"
+cmake --build build-asan -j"$jobs" --target leakhunt_agent >> build-asan.log 2>&1 \
+  || { grep -E "error" -A3 build-asan.log | head -60; exit 1; }
+if nm -D build-asan/lib/libleakhunt_agent.so | grep -q "__asan\|__ubsan"; then
+  echo "the agent was built with sanitizer flags"; exit 1
+fi
+LD_PRELOAD=$PWD/build-asan/lib/libleakhunt_agent.so /bin/true
+
 echo "== fuzz targets (${fuzz_seconds}s each)"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DLEAKHUNT_BUILD_FUZZ=ON -DLEAKHUNT_BUILD_BENCH=OFF -DLEAKHUNT_WERROR=OFF \
