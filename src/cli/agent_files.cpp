@@ -17,15 +17,19 @@ fs::path agent_library() {
         }
         return fs::absolute(env);
     }
+    // Installed: <prefix>/bin/leakhunt and <prefix>/lib/leakhunt/; in the build tree:
+    // build/bin/leakhunt and build/lib/.
     std::error_code ec;
-    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    const fs::path lib = exe.parent_path().parent_path() / "lib" / "libleakhunt_agent.so";
-    if (ec || !fs::exists(lib)) {
-        throw util::Error("cannot find the agent at {} (build it with `cmake --build build "
+    const fs::path prefix = fs::read_symlink("/proc/self/exe", ec).parent_path().parent_path();
+    const fs::path installed = prefix / "lib" / "leakhunt" / "libleakhunt_agent.so";
+    const fs::path built = prefix / "lib" / "libleakhunt_agent.so";
+    if (!ec && fs::exists(installed)) return installed;
+    if (ec || !fs::exists(built)) {
+        throw util::Error("cannot find the agent at {} or {} (build it with `cmake --build build "
                           "--target leakhunt_agent`, or set LEAKHUNT_AGENT to its path)",
-                          lib.string());
+                          installed.string(), built.string());
     }
-    return lib;
+    return built;
 }
 
 }  // namespace leakhunt::cli
