@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh leakhunt leakhunt_agent leaky_service
 lh=build/bin/leakhunt
 port=${LEAKHUNT_DEMO_PORT:-18080}
 rm -rf demo-out
