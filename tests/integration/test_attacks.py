@@ -13,7 +13,7 @@ import time
 import unittest
 
 from harness import LEAKHUNT, Case, binary, free_port, run
-from test_server import AGENT, http_get, start_serve, stop
+from test_server import AGENT, http_get, record_dir_with_one_timeline, start_serve, stop
 
 SETPRIV = shutil.which("setpriv")
 SQUATTER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "squatter.py")
@@ -236,11 +236,7 @@ class SlowClients(Case):
 
 class HostPaths(Case):
     def test_bodies_without_a_token_show_no_absolute_paths(self):
-        rec = self.path("rec")
-        os.mkdir(rec)
-        with open(os.path.join(rec, "timeline.4242.csv"), "w") as f:
-            f.write("timestamp,rss_bytes,heap_inuse_bytes,heap_inuse_objects,agent_bytes,"
-                    "reason,snapshot\n1700000000,1000,500,5,10,request,heap.4242.0000.pb.gz\n")
+        rec = record_dir_with_one_timeline(self.path("rec"))
         db = self.path("none.db")
         token = self.path("token")
         with open(token, "w") as f:
