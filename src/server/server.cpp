@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -226,7 +227,8 @@ void Server::pprof_heap(const httplib::Request& req, httplib::Response& res) {
     std::string bytes;
     proc::AgentSnapshot snap;
     try {
-        snap = proc::request_snapshot(pid, m_options.snapshot_timeout_s);
+        snap = ask_agent(pid, res);
+        if (snap.pid == 0) return;
         // The file name came from another process: it is read only inside the agent's
         // directory, without following links, and only if it belongs to the agent's user.
         bytes = snap.read(snap.file);
@@ -246,12 +248,32 @@ void Server::pprof_heap(const httplib::Request& req, httplib::Response& res) {
     res.set_content(std::move(bytes), "application/octet-stream");
 }
 
+proc::AgentSnapshot Server::ask_agent(pid_t pid, httplib::Response& res) {
+    // An agent that never answers holds a worker for snapshot_timeout_s: at most half the
+    // workers wait for agents, so the others always answer /metrics.
+    const std::size_t most = std::max<std::size_t>(1, m_http.limits().workers / 2);
+    if (m_agent_requests.fetch_add(1) >= most) {
+        m_agent_requests.fetch_sub(1);
+        res.set_header("Retry-After", "1");
+        fail(res, 503, fmt::format("{} snapshot requests are waiting for agents already; try "
+                                   "again in a second",
+                                   most));
+        return {};
+    }
+    struct Release {
+        std::atomic<std::size_t>& n;
+        ~Release() { n.fetch_sub(1); }
+    } release{m_agent_requests};
+    return proc::request_snapshot(pid, m_options.snapshot_timeout_s);
+}
+
 void Server::snapshot(const httplib::Request& req, httplib::Response& res) {
     auto pid = parse_pid(req.get_param_value("pid"));
     if (!pid) return fail(res, 400, "POST /api/snapshot?pid=N: pid must be a positive integer");
     proc::AgentSnapshot snap;
     try {
-        snap = proc::request_snapshot(*pid, m_options.snapshot_timeout_s);
+        snap = ask_agent(*pid, res);
+        if (snap.pid == 0) return;
     } catch (const util::Error& e) {
         return fail(res, 404, e.what());
     }

@@ -9,6 +9,7 @@
 // Thread-safety: routes run on httplib's worker threads; stop() may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include <httplib.h>
 
+#include "proc/agent_control.hpp"
 #include "server/collector.hpp"
 #include "server/connection_gate.hpp"
 
@@ -72,6 +74,9 @@ private:
     void snapshot(const httplib::Request& req, httplib::Response& res);
     void file(const httplib::Request& req, httplib::Response& res);
     bool authorized(const httplib::Request& req, httplib::Response& res) const;
+    // proc::request_snapshot, unless too many requests wait for agents already (then 503 is set
+    // and the result's pid is 0). Throws util::Error.
+    proc::AgentSnapshot ask_agent(pid_t pid, httplib::Response& res);
     // Cuts absolute host paths out of a text body for a request without the right token.
     void scrub(const httplib::Request& req, httplib::Response& res) const;
 
@@ -79,6 +84,7 @@ private:
     std::shared_ptr<Collector> m_collector;
     GatedServer m_http;
     std::vector<Route> m_routes;
+    std::atomic<std::size_t> m_agent_requests{0};
 };
 
 }  // namespace leakhunt::server

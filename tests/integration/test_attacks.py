@@ -6,6 +6,7 @@ host's absolute paths. The tests run as root and play the attacker as user nobod
 import os
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -132,6 +133,36 @@ class Squatter(Case):
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stdout, "")
         self.assertIn("not one of its snapshots", r.stderr)
+        self.assertEqual(stop(p), 0)
+
+    def test_an_agent_that_never_answers_holds_at_most_half_the_workers(self):
+        sq = self.squat("self", "silent")
+        p, port = start_serve(["--dir", self.rec], self.procs)
+        base = f"http://127.0.0.1:{port}"
+        waiting = []
+        for _ in range(8):  # as many as serve has workers
+            c = socket.create_connection(("127.0.0.1", port))
+            self.addCleanup(c.close)
+            c.sendall(f"GET /debug/pprof/heap?pid={sq.pid} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            waiting.append(c)
+        time.sleep(0.5)
+        for _ in range(4):
+            t = time.monotonic()
+            s, _, body = http_get(base + "/metrics", timeout=10)
+            self.assertEqual(s, 200)
+            self.assertLess(time.monotonic() - t, SCRAPE_BOUND_S)
+        # Four wait for the agent (10 s each); the others were told to come back.
+        answers = []
+        for c in waiting:
+            c.settimeout(0.2)
+            try:
+                answers.append(c.recv(200).split(b"\r\n")[0])
+            except socket.timeout:
+                answers.append(b"waiting")
+        self.assertEqual(sorted(answers), [b"HTTP/1.1 503 Service Unavailable"] * 4
+                         + [b"waiting"] * 4)
+        os.killpg(sq.pid, signal.SIGKILL)  # its connections close: the four waits end
+        sq.wait()
         self.assertEqual(stop(p), 0)
 
     def test_snapshot_as_another_user_says_who_may_ask(self):
