@@ -208,14 +208,14 @@ struct SnapshotArgs {
     bool scan = false;
 };
 
-// "key=value" from the agent's reply, up to the next " key=" (values are paths and numbers; an
-// error text runs to the end).
-std::string reply_field(const std::string& reply, const std::string& key) {
-    const size_t at = reply.find(" " + key + "=");
+// "key=value" from the rest of the agent's reply, up to the next " key=" (values are numbers;
+// an error text runs to the end).
+std::string reply_field(const std::string& details, const std::string& key) {
+    const size_t at = details.find(" " + key + "=");
     if (at == std::string::npos) return {};
     const size_t start = at + key.size() + 2;
-    if (key == "scan-error") return reply.substr(start);
-    return reply.substr(start, reply.find(' ', start) - start);
+    if (key == "scan-error") return details.substr(start);
+    return details.substr(start, details.find(' ', start) - start);
 }
 
 int run_snapshot(const SnapshotArgs& args) {
@@ -237,25 +237,25 @@ int run_snapshot(const SnapshotArgs& args) {
                                              .count()));
     }
     bar.finish();
-    const std::string reply = pending.get();
-    std::printf("%s\n", reply.substr(0, reply.find(' ')).c_str());
+    const proc::AgentSnapshot reply = pending.get();
+    std::printf("%s\n", reply.path().c_str());
     if (!args.scan) return k_exit_ok;
-    if (const std::string err = reply_field(reply, "scan-error"); !err.empty()) {
+    if (const std::string err = reply_field(reply.details, "scan-error"); !err.empty()) {
         std::fflush(stdout);
         throw util::Error("the snapshot was written, but the heap scan of process {} failed: {}",
                           args.pid, err);
     }
-    const std::string scan = reply_field(reply, "scan");
+    const std::string scan = reply.scan_path();
     std::printf("%s\n", scan.c_str());
+    const auto field = [&](const char* key) { return reply_field(reply.details, key); };
     std::fprintf(stderr,
                  "leakhunt: heap scan of pid %d: %s blocks, threads stopped for %s ms; leaks: %s "
                  "direct (%s bytes), %s indirect (%s bytes). Next: leakhunt paths %s; leakhunt "
                  "leaks %s\n",
-                 args.pid, reply_field(reply, "blocks").c_str(),
-                 reply_field(reply, "pause_ms").c_str(), reply_field(reply, "direct_leaks").c_str(),
-                 reply_field(reply, "direct_bytes").c_str(),
-                 reply_field(reply, "indirect_leaks").c_str(),
-                 reply_field(reply, "indirect_bytes").c_str(), scan.c_str(), scan.c_str());
+                 args.pid, field("blocks").c_str(), field("pause_ms").c_str(),
+                 field("direct_leaks").c_str(), field("direct_bytes").c_str(),
+                 field("indirect_leaks").c_str(), field("indirect_bytes").c_str(), scan.c_str(),
+                 scan.c_str());
     return k_exit_ok;
 }
 

@@ -36,9 +36,31 @@ std::vector<pid_t> agent_pids();
 // cannot be read (another user's process) or is not set.
 std::string agent_out_dir(pid_t pid);
 
-// Asks the agent in `pid` for a snapshot; returns the path it wrote (with `command` "snapshot
-// scan": the path, then " scan=PATH pause_ms=..." or " scan-error=WHY"). Throws util::Error when
-// no agent listens there or it reports a failure.
-std::string request_snapshot(pid_t pid, double timeout_s, const char* command = "snapshot");
+// What an agent wrote on request, after checking its answer. The paths come from another
+// process, so they are accepted only as file names of the form the agent writes
+// (heap.PID.NNNN.pb.gz, heap.PID.NNNN.scan) directly in the directory the process was started
+// with (its LEAKHUNT_OUT, "." when unset), and read only through read().
+struct AgentSnapshot {
+    pid_t pid = 0;
+    std::string dir;        // the agent's directory as the process names it
+    std::string file;       // the profile's file name in dir
+    std::string scan_file;  // the heap scan's file name in dir, when one was asked for and written
+    std::string details;    // the rest of the reply: " pause_ms=... blocks=..." or " scan-error=WHY"
+    std::vector<uid_t> owners;  // the uids the agent's files may belong to
+
+    std::string path() const { return dir + "/" + file; }
+    std::string scan_path() const { return scan_file.empty() ? "" : dir + "/" + scan_file; }
+    // The contents of `name` (file or scan_file): opened inside dir without following a symlink,
+    // a regular file of one of `owners` (util::read_file_in_dir). Throws util::Error.
+    std::string read(const std::string& name) const;
+};
+
+// Asks the agent in `pid` for a snapshot ("snapshot", or "snapshot scan" for a heap scan too).
+// The peer is authenticated first (SO_PEERCRED): the socket must have been opened by process
+// `pid` itself, as root or as one of its users, so another user cannot answer by squatting the
+// name. Throws util::Error when we may not ask (another user's process), no agent listens, the
+// peer is not the process, the answer names a file outside the agent's directory, or the agent
+// reports a failure.
+AgentSnapshot request_snapshot(pid_t pid, double timeout_s, const char* command = "snapshot");
 
 }  // namespace leakhunt::proc

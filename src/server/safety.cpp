@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <map>
 
 #include "report/html_report.hpp"
 #include "util/error.hpp"
@@ -55,6 +56,47 @@ bool is_loopback(std::string_view host) {
         return IN6_IS_ADDR_LOOPBACK(&v6) != 0;
     }
     return false;
+}
+
+std::string redact_host_paths(std::string_view text) {
+    constexpr std::string_view k_before = " \t\n\"'([=:,";
+    constexpr std::string_view k_end = " \t\r\n\"':,;)]<>";
+    std::map<std::string, bool, std::less<>> exists;  // first components seen, stat'ed once
+    std::string out;
+    out.reserve(text.size());
+    size_t i = 0;
+    while (i < text.size()) {
+        const bool starts =
+            text[i] == '/' && (i == 0 || k_before.find(text[i - 1]) != k_before.npos);
+        if (!starts) {
+            out += text[i++];
+            continue;
+        }
+        size_t end = text.find_first_of(k_end, i);
+        if (end == std::string_view::npos) end = text.size();
+        const std::string_view path = text.substr(i, end - i);
+        const std::string_view first = path.substr(1, path.find('/', 1) - 1);
+        bool host = false;
+        if (!first.empty() && first != "." && first != "..") {
+            auto it = exists.find(first);
+            if (it == exists.end()) {
+                std::error_code ec;
+                it = exists.emplace(std::string(first), fs::exists(fs::path("/") / first, ec))
+                         .first;
+            }
+            host = it->second;
+        }
+        if (host) {
+            std::string_view name = path;
+            while (name.size() > 1 && name.back() == '/') name.remove_suffix(1);
+            name = name.substr(name.rfind('/') + 1);
+            out += name.empty() ? std::string_view("...") : name;
+        } else {
+            out += path;
+        }
+        i = end;
+    }
+    return out;
 }
 
 Auth check_bearer(std::string_view header, std::string_view token) {

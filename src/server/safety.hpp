@@ -26,6 +26,14 @@ ListenAddress parse_listen(std::string_view text);
 // True for 127.0.0.0/8, ::1 and "localhost": addresses no other host can reach.
 bool is_loopback(std::string_view host);
 
+// `text` with every absolute path of this host cut to its last component ("cannot read
+// /srv/rec/heap.1.0001.pb.gz: ..." -> "cannot read heap.1.0001.pb.gz: ..."), for bodies served to
+// clients that sent no token. A path starts with '/' at the start of the text or after a space,
+// quote, '(', '[', '=', ':' or ',', runs to the next space, quote, ':', ',', ';', ')', ']', '<' or
+// '>', and counts only if its first component exists in / (so /api/snapshot and /metrics, which
+// name routes, stay).
+std::string redact_host_paths(std::string_view text);
+
 // The result of checking an Authorization header against the configured token.
 enum class Auth { ok, missing, wrong, no_token_configured };
 Auth check_bearer(std::string_view authorization_header, std::string_view token);

@@ -1,6 +1,10 @@
 // The HTTP server and its built-in routes.
 #include "server/server.hpp"
 
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <utility>
@@ -33,9 +37,19 @@ std::optional<pid_t> parse_pid(std::string_view text) {
 }  // namespace
 
 Server::Server(ServerOptions options, std::shared_ptr<Collector> collector)
-    : m_options(std::move(options)), m_collector(std::move(collector)) {
+    : m_options(std::move(options)), m_collector(std::move(collector)), m_http(m_options.limits) {
+    // httplib's default sets SO_REUSEPORT, with which a second `serve` on the same port starts
+    // and the kernel shares the connections between the two. SO_REUSEADDR alone still allows a
+    // restart while old connections linger in TIME_WAIT, but not two listeners.
+    m_http.set_socket_options([](socket_t sock) {
+        const int yes = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+    m_http.set_keep_alive_timeout(std::chrono::duration_cast<std::chrono::seconds>(
+                                      m_options.limits.request_timeout)
+                                      .count());
     m_http.set_exception_handler(
-        [this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
             try {
                 std::rethrow_exception(ep);
             } catch (const util::Error& e) {
@@ -43,6 +57,7 @@ Server::Server(ServerOptions options, std::shared_ptr<Collector> collector)
             } catch (const std::exception& e) {
                 fail(res, 500, fmt::format("internal error: {}", e.what()));
             }
+            scrub(req, res);
             if (m_options.log) m_options.log(fmt::format("error: {}", res.body));
         });
     if (m_options.log) {
@@ -61,9 +76,22 @@ void Server::fail(httplib::Response& res, int status, std::string_view message) 
     res.set_content(std::string(message) + "\n", k_text);
 }
 
+void Server::scrub(const httplib::Request& req, httplib::Response& res) const {
+    if (check_bearer(req.get_header_value("Authorization"), m_options.token) == Auth::ok) return;
+    // Profiles and record files are the data asked for; /metrics keeps its source labels (two
+    // databases of the same file name would otherwise make one series).
+    const std::string type = res.get_header_value("Content-Type");
+    if (type.starts_with("application/octet-stream") || type == k_exposition_content_type) return;
+    res.body = redact_host_paths(res.body);
+}
+
 void Server::get(const std::string& pattern, std::string description, Handler handler) {
     m_routes.push_back({"GET", pattern, std::move(description)});
-    m_http.Get(pattern, std::move(handler));
+    m_http.Get(pattern, [this, h = std::move(handler)](const httplib::Request& req,
+                                                        httplib::Response& res) {
+        h(req, res);
+        scrub(req, res);
+    });
 }
 
 void Server::post(const std::string& pattern, std::string description, Handler handler) {
@@ -71,6 +99,7 @@ void Server::post(const std::string& pattern, std::string description, Handler h
     m_http.Post(pattern, [this, h = std::move(handler)](const httplib::Request& req,
                                                          httplib::Response& res) {
         if (authorized(req, res)) h(req, res);
+        scrub(req, res);
     });
 }
 
@@ -94,6 +123,7 @@ bool Server::authorized(const httplib::Request& req, httplib::Response& res) con
 int Server::bind() {
     int port = m_options.port;
     bool ok = false;
+    errno = 0;
     if (port == 0) {
         port = m_http.bind_to_any_port(m_options.host);
         ok = port > 0;
@@ -101,16 +131,26 @@ int Server::bind() {
         ok = m_http.bind_to_port(m_options.host, port);
     }
     if (!ok) {
-        throw util::Error("cannot listen on {}:{} (is the port in use, or the address not one of "
-                          "this host's? choose another with --listen HOST:PORT)",
-                          m_options.host, m_options.port);
+        const int e = errno;
+        std::string why = "is the address one of this host's?";
+        if (e == EADDRINUSE) {
+            why = "the port is in use, by another `leakhunt serve` or another program (see "
+                  "`ss -ltnp`)";
+        } else if (e == EACCES) {
+            why = "ports below 1024 need root or CAP_NET_BIND_SERVICE";
+        } else if (e == EADDRNOTAVAIL) {
+            why = "the address is not one of this host's";
+        }
+        throw util::Error("cannot listen on {}:{}: {}{}; choose another with --listen HOST:PORT",
+                          m_options.host, m_options.port,
+                          e != 0 ? util::errno_text(e) + ": " : std::string(), why);
     }
     return port;
 }
 
-bool Server::run() { return m_http.listen_after_bind(); }
+bool Server::run() { return m_http.serve(); }
 
-void Server::stop() { m_http.stop(); }
+void Server::stop() { m_http.stop_serving(); }
 
 void Server::add_builtin_routes() {
     get("/endpoints", "this page: every endpoint, source and process", [this](const auto& req, auto& res) { index(req, res); });
@@ -184,39 +224,60 @@ void Server::pprof_heap(const httplib::Request& req, httplib::Response& res) {
         }
         pid = live.front();
     }
-    std::string path;
+    std::string bytes;
+    proc::AgentSnapshot snap;
     try {
-        path = proc::request_snapshot(pid, m_options.snapshot_timeout_s);
+        snap = ask_agent(pid, res);
+        if (snap.pid == 0) return;
+        // The file name came from another process: it is read only inside the agent's
+        // directory, without following links, and only if it belongs to the agent's user.
+        bytes = snap.read(snap.file);
     } catch (const util::Error& e) {
         return fail(res, 404, e.what());
     }
-    const bool symbolize = req.get_param_value("symbolize") != "0";
-    std::string bytes;
-    if (symbolize) {
+    if (req.get_param_value("symbolize") != "0") {
         // Like Go's handler, the profile comes with function names, so any pprof reader can
         // show it without the binaries; ?symbolize=0 keeps raw addresses and build IDs for
         // backends that symbolize themselves.
-        profile::Profile p = profile::read_profile(path);
+        profile::Profile p = profile::parse_profile(bytes, snap.file);
         symbolize::symbolize_profile(p);
         bytes = profile::serialize_profile(p);
-    } else {
-        bytes = util::read_file(path);
     }
     res.set_header("Content-Disposition", "attachment; filename=\"heap.pb.gz\"");
-    res.set_header("X-Leakhunt-Snapshot", path);
+    res.set_header("X-Leakhunt-Snapshot", snap.file);
     res.set_content(std::move(bytes), "application/octet-stream");
+}
+
+proc::AgentSnapshot Server::ask_agent(pid_t pid, httplib::Response& res) {
+    // An agent that never answers holds a worker for snapshot_timeout_s: at most half the
+    // workers wait for agents, so the others always answer /metrics.
+    const std::size_t most = std::max<std::size_t>(1, m_http.limits().workers / 2);
+    if (m_agent_requests.fetch_add(1) >= most) {
+        m_agent_requests.fetch_sub(1);
+        res.set_header("Retry-After", "1");
+        fail(res, 503, fmt::format("{} snapshot requests are waiting for agents already; try "
+                                   "again in a second",
+                                   most));
+        return {};
+    }
+    struct Release {
+        std::atomic<std::size_t>& n;
+        ~Release() { n.fetch_sub(1); }
+    } release{m_agent_requests};
+    return proc::request_snapshot(pid, m_options.snapshot_timeout_s);
 }
 
 void Server::snapshot(const httplib::Request& req, httplib::Response& res) {
     auto pid = parse_pid(req.get_param_value("pid"));
     if (!pid) return fail(res, 400, "POST /api/snapshot?pid=N: pid must be a positive integer");
-    std::string path;
+    proc::AgentSnapshot snap;
     try {
-        path = proc::request_snapshot(*pid, m_options.snapshot_timeout_s);
+        snap = ask_agent(*pid, res);
+        if (snap.pid == 0) return;
     } catch (const util::Error& e) {
         return fail(res, 404, e.what());
     }
-    nlohmann::json j{{"pid", *pid}, {"path", path}};
+    nlohmann::json j{{"pid", *pid}, {"path", snap.path()}};
     res.set_content(j.dump() + "\n", "application/json");
 }
 

@@ -2,10 +2,14 @@
 // Prometheus /metrics, /debug/pprof/heap for processes under the agent, POST /api/snapshot, and
 // /files/ for the record directories' files) and a way for other views to add routes (get /
 // post). POST routes always need `Authorization: Bearer TOKEN`; with no token configured they
-// answer 403. The server never prints: request lines go to the log callback (--verbose).
+// answer 403. Text bodies for requests without the token name no absolute path of the host
+// (redact_host_paths), except /metrics' source labels. Connections go through a GatedServer
+// (connection_gate.hpp), so slow or idle clients cannot keep a scrape from being answered.
+// The server never prints: request lines go to the log callback (--verbose).
 // Thread-safety: routes run on httplib's worker threads; stop() may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,7 +18,9 @@
 
 #include <httplib.h>
 
+#include "proc/agent_control.hpp"
 #include "server/collector.hpp"
+#include "server/connection_gate.hpp"
 
 namespace leakhunt::server {
 
@@ -25,6 +31,7 @@ struct ServerOptions {
     // Called once per request when set (serve --verbose), and for errors worth a line.
     std::function<void(std::string_view)> log;
     double snapshot_timeout_s = 10;
+    GateLimits limits;  // slow and idle clients, connections per client
 };
 
 class Server {
@@ -67,11 +74,17 @@ private:
     void snapshot(const httplib::Request& req, httplib::Response& res);
     void file(const httplib::Request& req, httplib::Response& res);
     bool authorized(const httplib::Request& req, httplib::Response& res) const;
+    // proc::request_snapshot, unless too many requests wait for agents already (then 503 is set
+    // and the result's pid is 0). Throws util::Error.
+    proc::AgentSnapshot ask_agent(pid_t pid, httplib::Response& res);
+    // Cuts absolute host paths out of a text body for a request without the right token.
+    void scrub(const httplib::Request& req, httplib::Response& res) const;
 
     ServerOptions m_options;
     std::shared_ptr<Collector> m_collector;
-    httplib::Server m_http;
+    GatedServer m_http;
     std::vector<Route> m_routes;
+    std::atomic<std::size_t> m_agent_requests{0};
 };
 
 }  // namespace leakhunt::server

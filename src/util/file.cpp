@@ -1,14 +1,42 @@
-// Whole-file reads and atomic writes.
+// Whole-file reads, confined reads and atomic writes.
 #include "util/file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "util/error.hpp"
 
 namespace leakhunt::util {
+
+namespace {
+
+// Reads `fd` to its end; returns false with errno set on a read error.
+bool read_all(int fd, std::string& out) {
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        if (n == 0) return true;
+        out.append(buf, static_cast<size_t>(n));
+    }
+}
+
+// Closes a descriptor when it goes out of scope.
+struct FdCloser {
+    int fd;
+    ~FdCloser() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+}  // namespace
 
 std::optional<std::string> try_read_file(const std::filesystem::path& path, int* err) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -17,19 +45,39 @@ std::optional<std::string> try_read_file(const std::filesystem::path& path, int*
         return std::nullopt;
     }
     std::string out;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (err != nullptr) *err = errno;
-            ::close(fd);
-            return std::nullopt;
-        }
-        if (n == 0) break;
-        out.append(buf, static_cast<size_t>(n));
+    const bool ok = read_all(fd, out);
+    if (!ok && err != nullptr) *err = errno;
+    ::close(fd);  // after errno was taken
+    if (!ok) return std::nullopt;
+    return out;
+}
+
+std::string read_file_in_dir(const std::filesystem::path& dir, std::string_view name,
+                             std::span<const uid_t> owners) {
+    if (name.empty() || name == "." || name == ".." ||
+        name.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos) {
+        throw Error("refusing to read \"{}\": not a plain file name", name);
     }
-    ::close(fd);
+    const FdCloser d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (d.fd < 0) throw Error("cannot open the directory of {}: {}", name, errno_text(errno));
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
+    const FdCloser f{::openat(d.fd, std::string(name).c_str(),
+                              O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)};
+    if (f.fd < 0) {
+        const int e = errno;
+        if (e == ELOOP) throw Error("refusing to read {}: it is a symbolic link", name);
+        throw Error("cannot read {}: {}", name, errno_text(e));
+    }
+    struct stat st {};
+    if (::fstat(f.fd, &st) != 0) throw Error("cannot read {}: {}", name, errno_text(errno));
+    if (!S_ISREG(st.st_mode)) throw Error("refusing to read {}: not a regular file", name);
+    if (!owners.empty() && std::find(owners.begin(), owners.end(), st.st_uid) == owners.end()) {
+        throw Error("refusing to read {}: it belongs to uid {}, not to the user of the process "
+                    "that named it",
+                    name, st.st_uid);
+    }
+    std::string out;
+    if (!read_all(f.fd, out)) throw Error("cannot read {}: {}", name, errno_text(errno));
     return out;
 }
 

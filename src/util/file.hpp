@@ -1,9 +1,13 @@
-// Small file helpers: whole-file reads that say why they failed, and atomic writes (temporary
-// name + rename in the same directory) so a crash never leaves a half-written output file.
+// Small file helpers: whole-file reads that say why they failed, reads confined to one directory
+// (for file names that come from another process), and atomic writes (temporary name + rename in
+// the same directory) so a crash never leaves a half-written output file.
 #pragma once
+
+#include <sys/types.h>
 
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -15,6 +19,15 @@ std::string read_file(const std::filesystem::path& path);
 // Reads a whole file; returns nullopt (and the errno in *err if given) instead of throwing.
 // For /proc files, which vanish when a process exits.
 std::optional<std::string> try_read_file(const std::filesystem::path& path, int* err = nullptr);
+
+// Reads the file `name` of the directory `dir` without leaving it: `name` must be one path
+// component (no '/', not "." or ".."), a symbolic link there is not followed (O_NOFOLLOW), only a
+// regular file is read (a FIFO or device is refused before it could block or feed the reader),
+// and, when `owners` is not empty, the file must belong to one of those uids. For names that
+// another process handed over, which must not lead to any other file. Throws Error naming `name`
+// (not the directory) and the reason.
+std::string read_file_in_dir(const std::filesystem::path& dir, std::string_view name,
+                             std::span<const uid_t> owners = {});
 
 // Writes `content` to `path` atomically: `path.tmp.<pid>` is written, fsynced and renamed.
 void write_file_atomic(const std::filesystem::path& path, std::string_view content);

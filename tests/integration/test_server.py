@@ -62,6 +62,15 @@ def start_serve(args, procs):
     return p, int(line.split("127.0.0.1:")[1].split("/")[0])
 
 
+def record_dir_with_one_timeline(rec):
+    """Makes `rec` with timeline.4242.csv (one row) in it; returns its path."""
+    os.mkdir(rec)
+    with open(os.path.join(rec, "timeline.4242.csv"), "w") as f:
+        f.write("timestamp,rss_bytes,heap_inuse_bytes,heap_inuse_objects,agent_bytes,"
+                "reason,snapshot\n1700000000,1000,500,5,10,request,heap.4242.0000.pb.gz\n")
+    return rec
+
+
 def stop(p):
     """SIGTERM, as systemd would: serve must exit 0."""
     p.send_signal(signal.SIGTERM)
@@ -390,11 +399,7 @@ class Security(Case):
         self.assertEqual(stop(p), 0)
 
     def test_files_outside_the_record_directory_are_refused(self):
-        rec = self.path("rec")
-        os.mkdir(rec)
-        with open(os.path.join(rec, "timeline.4242.csv"), "w") as f:
-            f.write("timestamp,rss_bytes,heap_inuse_bytes,heap_inuse_objects,agent_bytes,"
-                    "reason,snapshot\n1700000000,1000,500,5,10,request,heap.4242.0000.pb.gz\n")
+        rec = record_dir_with_one_timeline(self.path("rec"))
         with open(self.path("secret.txt"), "w") as f:
             f.write("secret")
         os.symlink(self.path("secret.txt"), os.path.join(rec, "link.txt"))

@@ -100,5 +100,19 @@ TEST_F(ResolveInside, RefusesEverythingOutside) {
     EXPECT_FALSE(resolve_inside(root, std::string("a.txt\0x", 7)));
 }
 
+TEST(RedactHostPaths, CutsHostPathsToTheirLastComponent) {
+    EXPECT_EQ(redact_host_paths("cannot read /tmp/rec/heap.1.0001.pb.gz: permission denied"),
+              "cannot read heap.1.0001.pb.gz: permission denied");
+    EXPECT_EQ(redact_host_paths("{\"source_path\":\"/tmp/rec\",\"x\":\"db:/etc/w.db\"}"),
+              "{\"source_path\":\"rec\",\"x\":\"db:w.db\"}");
+    EXPECT_EQ(redact_host_paths("<li>dir:/tmp/a/: ok</li> (/proc/1/environ)"),
+              "<li>dir:a: ok</li> (environ)");
+    // Routes are not host paths: their first component is not a directory of /.
+    EXPECT_EQ(redact_host_paths("POST /api/snapshot?pid=N; GET /metrics or /"),
+              "POST /api/snapshot?pid=N; GET /metrics or /");
+    // Only where a path can start: not inside a relative path or a URL.
+    EXPECT_EQ(redact_host_paths("rec/tmp/x http://h/tmp/x"), "rec/tmp/x http://h/tmp/x");
+}
+
 }  // namespace
 }  // namespace leakhunt::server

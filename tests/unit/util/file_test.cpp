@@ -2,12 +2,26 @@
 #include "util/file.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <span>
 
 #include "util/error.hpp"
 
 namespace leakhunt::util {
 namespace fs = std::filesystem;
+
+// Runs `f`, which must throw Error with exactly `message`.
+template <typename F>
+void expect_error(F f, const std::string& message) {
+    try {
+        f();
+        ADD_FAILURE() << "no error; expected: " << message;
+    } catch (const Error& e) {
+        EXPECT_EQ(e.what(), message);
+    }
+}
 
 class FileTest : public ::testing::Test {
 protected:
@@ -49,6 +63,36 @@ TEST_F(FileTest, ReadMissingFileNamesPathAndReason) {
 
 TEST_F(FileTest, WriteIntoMissingDirectoryFails) {
     EXPECT_THROW(write_file_atomic(m_dir / "nope" / "c.txt", "x"), Error);
+}
+
+TEST_F(FileTest, ReadFileInDirReadsARegularFileOfTheOwner) {
+    write_file_atomic(m_dir / "heap.1.0001.pb.gz", "profile");
+    EXPECT_EQ(read_file_in_dir(m_dir, "heap.1.0001.pb.gz"), "profile");
+    const uid_t me = ::geteuid();
+    EXPECT_EQ(read_file_in_dir(m_dir, "heap.1.0001.pb.gz", std::span(&me, 1)), "profile");
+}
+
+TEST_F(FileTest, ReadFileInDirRefusesOtherOwnersLinksFifosAndPaths) {
+    write_file_atomic(m_dir / "mine", "x");
+    const uid_t other = ::geteuid() + 1;
+    expect_error([&] { read_file_in_dir(m_dir, "mine", std::span(&other, 1)); },
+                 fmt::format("refusing to read mine: it belongs to uid {}, not to the user of the "
+                             "process that named it",
+                             ::geteuid()));
+    fs::create_symlink(m_dir / "mine", m_dir / "link");
+    expect_error([&] { read_file_in_dir(m_dir, "link"); },
+                 "refusing to read link: it is a symbolic link");
+    ASSERT_EQ(::mkfifo((m_dir / "fifo").c_str(), 0600), 0);
+    expect_error([&] { read_file_in_dir(m_dir, "fifo"); },
+                 "refusing to read fifo: not a regular file");
+    fs::create_directory(m_dir / "sub");
+    write_file_atomic(m_dir / "sub" / "f", "y");
+    for (const char* name : {"sub/f", "../mine", "..", ".", "", "/etc/passwd"}) {
+        expect_error([&] { read_file_in_dir(m_dir, name); },
+                     fmt::format("refusing to read \"{}\": not a plain file name", name));
+    }
+    expect_error([&] { read_file_in_dir(m_dir, "absent"); },
+                 "cannot read absent: no such file or directory");
 }
 
 }  // namespace leakhunt::util
