@@ -409,9 +409,10 @@ void Watcher::judge(TargetState& t, double now) {
             vs.push_back(rss[i]);
         }
     }
-    const trend::Verdict before = t.live.verdict;
     t.live = trend::assess(ts, vs, m_config.engine, t.series.restart_times);
-    if (t.live.verdict == trend::Verdict::leak && before != trend::Verdict::leak) {
+    // The live view, the JSON lines and --on-leak see the held verdict.
+    const bool changed = t.hysteresis.apply(t.live);
+    if (changed && t.live.verdict == trend::Verdict::leak) {
         if (!t.first_leak_at_s) t.first_leak_at_s = now - m_t0;
         if (m_store) {
             m_store->add_event(t.store_target, now, series::EventKind::leak,

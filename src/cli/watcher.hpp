@@ -21,6 +21,7 @@
 #include "series/series.hpp"
 #include "series/store.hpp"
 #include "trend/classify.hpp"
+#include "trend/hysteresis.hpp"
 
 namespace leakhunt::cli {
 
@@ -55,7 +56,8 @@ struct TargetState {
     bool ended = false;   // will not be sampled again (pid exited, cgroup removed)
     std::string status;   // "running", "exited", "waiting for a match", ...
     series::Series series;  // t = Unix time - Watcher::t0()
-    trend::Assessment live;  // latest judgement
+    trend::Assessment live;  // latest judgement, its verdict held by `hysteresis`
+    trend::VerdictHysteresis hysteresis;  // one change, not ten, when the judgement flaps
     std::optional<double> first_leak_at_s;
     bool on_leak_fired = false;
     bool smaps_warned = false;

@@ -13,6 +13,7 @@
 #include "report/verdict_report.hpp"
 #include "series/timestamp.hpp"
 #include "util/error.hpp"
+#include "util/units.hpp"
 
 namespace leakhunt::report {
 namespace {
@@ -31,6 +32,64 @@ nlohmann::json column_json(const std::vector<double>& v) {
         else arr.push_back(nullptr);
     }
     return arr;
+}
+
+// Suspects this confident (trend/suspects.hpp: (1 - p) x monotone x late/overall) are clear
+// growth, enough for the page's verdict when its timeline cannot decide.
+constexpr double k_clear_suspect_confidence = 0.5;
+
+// The page's verdict when its timeline could not decide (inconclusive) but the heap snapshots'
+// suspects grow clearly: a leak, at the suspects' summed growth, saying that it
+// comes from the snapshots and naming them. `snapshots` is 0 when not known (a given list).
+// Returns false (and leaves `verdict` alone) otherwise.
+bool verdict_from_suspects(nlohmann::json& verdict, const nlohmann::json& suspects,
+                           const std::string& source, size_t snapshots) {
+    if (!verdict.is_object() || verdict.value("verdict", "") != "inconclusive") return false;
+    if (!suspects.is_array()) return false;
+    double growth = 0;
+    double confidence = 0;
+    size_t growing = 0;
+    const nlohmann::json* top = nullptr;
+    for (const auto& row : suspects) {
+        const auto shape = row.find("shape");
+        const auto g = row.find("growth_bytes_per_hour");
+        const auto c = row.find("confidence");
+        if (shape == row.end() || *shape != "steady growth" || g == row.end() || !g->is_number() ||
+            c == row.end() || !c->is_number() || g->get<double>() <= 0) {
+            continue;
+        }
+        growth += g->get<double>();
+        ++growing;
+        if (c->get<double>() > confidence) {
+            confidence = c->get<double>();
+            top = &row;
+        }
+    }
+    if (top == nullptr || confidence < k_clear_suspect_confidence) return false;
+    std::vector<std::string> evidence;
+    evidence.push_back(fmt::format(
+        "from the heap snapshots: {} allocation site{} of {} grow{} steadily{}, {} in all",
+        growing, growing == 1 ? "" : "s", source, growing == 1 ? "s" : "",
+        snapshots > 0 ? fmt::format(" over {} snapshots", snapshots) : std::string(),
+        util::format_rate(growth)));
+    if (const auto sentence = top->find("sentence");
+        sentence != top->end() && sentence->is_string()) {
+        evidence.push_back("the clearest: " + sentence->get<std::string>());
+    }
+    const size_t samples = verdict.value("samples", size_t{0});
+    evidence.push_back(fmt::format(
+        "the memory timeline ({} sample{}) is too short or too noisy to decide on its own:",
+        samples, samples == 1 ? "" : "s"));
+    for (const auto& e : verdict.value("evidence", nlohmann::json::array())) {
+        if (e.is_string()) evidence.push_back("timeline: " + e.get<std::string>());
+    }
+    verdict["verdict"] = "leak";
+    verdict["based_on"] = "heap snapshots";
+    verdict["growth_bytes_per_hour"] = std::round(growth);
+    verdict["confidence"] = std::round(confidence * 1000) / 1000;
+    verdict["evidence"] = evidence;
+    verdict["watch_more_s"] = nullptr;
+    return true;
 }
 
 std::string now_rfc3339() {
@@ -141,6 +200,7 @@ std::optional<nlohmann::json> ReportBuilder::computed_suspects(symbolize::Symbol
                                   used, *m_suspect_source, found.report.others.size());
             return std::nullopt;
         }
+        m_suspect_snapshots = used;
         m_summary.push_back(fmt::format("suspects: {} of {} sites grow steadily over {} snapshots",
                                         rows.size(),
                                         rows.size() + found.report.others.size(), used));
@@ -220,6 +280,18 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
         missing.push_back(m_suspects ? "suspects: the suspects list given is empty"
                                      : "suspects: no suspects list was given (pass the output of "
                                        "`leakhunt suspects DIR --json` as a .json file)");
+    }
+
+    // The verdict uses what the page knows: a timeline too short to decide, beside snapshots
+    // whose suspects grow clearly, is a leak seen in the snapshots.
+    if (verdict_from_suspects(doc["verdict"], doc["suspects"],
+                              m_suspects || !m_suspect_source ? "the given suspects list"
+                                                              : *m_suspect_source,
+                              m_suspects ? 0 : m_suspect_snapshots)) {
+        m_summary.push_back(fmt::format("verdict: leak, {}, from the heap snapshots (the "
+                                        "timeline alone cannot decide)",
+                                        util::format_rate(doc["verdict"]["growth_bytes_per_hour"]
+                                                              .get<double>())));
     }
 
     if (!m_profiles.empty()) {

@@ -3,7 +3,9 @@
 // (ReportData) that web/src/main.js draws. Whatever is missing is said in its "missing" list, so
 // a report never shows a silently empty section. Layout of the document (every part optional
 // except format, version, title, sources, missing and notes):
-//   verdict         verdict_json() of the series (DESIGN.md's verdict JSON)
+//   verdict         verdict_json() of the series (DESIGN.md's verdict JSON); when the series
+//                   cannot decide (inconclusive) and the suspects grow clearly,
+//                   a leak at their summed growth with "based_on": "heap snapshots"
 //   timeline        {name, t[], epoch_offset_s, rss_bytes[], heap_inuse_bytes[], limit_bytes,
 //                    restarts_s[], first_leak_at_s, trend {from_s, to_s, slope_per_s, intercept}}
 //   suspects        the rows of `leakhunt suspects --json` (function, file, line,
@@ -89,6 +91,7 @@ class ReportBuilder {
     std::optional<nlohmann::json> m_suspects;
     std::optional<std::string> m_suspect_source;
     std::vector<std::string> m_suspect_leave_out;
+    size_t m_suspect_snapshots = 0;  // snapshots the computed suspects used
     std::function<void(size_t, size_t)> m_progress;
     std::optional<nlohmann::json> m_paths;
     std::vector<std::string> m_notes;

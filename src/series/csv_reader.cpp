@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "series/bounds.hpp"
 #include "series/csv.hpp"
 #include "series/timestamp.hpp"
 #include "util/error.hpp"
@@ -16,23 +17,12 @@ namespace leakhunt::series {
 namespace {
 
 constexpr std::string_view k_bom = "\xEF\xBB\xBF";
-constexpr std::string_view k_known[] = {k_rss,     k_pss,           k_anon,
-                                        k_heap_inuse, k_fds,      k_threads,
-                                        k_cgroup_usage, k_cgroup_limit};
-
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
         s.remove_suffix(1);
     }
     return s;
-}
-
-bool is_known(std::string_view name) {
-    for (auto k : k_known) {
-        if (k == name) return true;
-    }
-    return false;
 }
 
 // A shortened cell for messages, so a binary blob does not flood the terminal.
@@ -198,7 +188,7 @@ ReadResult parse_csv(std::string_view text, std::string_view source_name) {
         } else if (c.name == "event") {
             c.role = Role::event;
         } else {
-            c.role = is_known(c.name) ? Role::strict_value : Role::lenient_value;
+            c.role = is_known_column(c.name) ? Role::strict_value : Role::lenient_value;
             c.value_index = builder.column(c.name);
         }
         columns.push_back(std::move(c));
@@ -270,17 +260,12 @@ ReadResult parse_csv(std::string_view text, std::string_view source_name) {
                                   "123456 or 3.1e8; leave the cell empty for a missing value)",
                                   source, line_no, c.name, quote_cell(cell));
             }
-            if (c.name == k_rss && *v < 0) {
-                throw util::Error("{}:{}: rss_bytes is negative ({}); a memory size cannot be "
-                                  "(check how the file was produced)",
-                                  source, line_no, cell);
-            }
             values[c.value_index] = *v;
         }
         const std::string_view target = target_col ? fields[*target_col] : std::string_view();
         std::optional<std::string_view> pid;
         if (pid_col) pid = fields[*pid_col];
-        builder.add_row(line_no, *t, time_kind, target, pid, values);
+        builder.add_row(line_no, columns[*time_col].name, *t, time_kind, target, pid, values);
     }
     ReadResult result = std::move(builder).finish(std::move(warnings), header_line);
     for (const auto& c : columns) {

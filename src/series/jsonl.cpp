@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "series/bounds.hpp"
 #include "series/timestamp.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -17,10 +18,6 @@ namespace leakhunt::series {
 namespace {
 
 constexpr std::string_view k_bom = "\xEF\xBB\xBF";
-constexpr std::string_view k_known[] = {k_rss,          k_pss,           k_anon,
-                                        k_heap_inuse,   k_fds,           k_threads,
-                                        k_cgroup_usage, k_cgroup_limit};
-
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
         s.remove_prefix(1);
@@ -29,13 +26,6 @@ std::string_view trim(std::string_view s) {
         s.remove_suffix(1);
     }
     return s;
-}
-
-bool is_known(std::string_view name) {
-    for (auto k : k_known) {
-        if (k == name) return true;
-    }
-    return false;
 }
 
 const char* type_name(const nlohmann::json& j) { return j.type_name(); }
@@ -170,7 +160,7 @@ ReadResult parse_jsonl(std::string_view text, std::string_view source_name) {
             }
             if (std::find(ignored.begin(), ignored.end(), key) != ignored.end()) continue;
             const auto value = value_of(v);
-            const bool known = is_known(key);
+            const bool known = is_known_column(key);
             if (!value || std::isinf(*value)) {
                 if (known) {
                     throw util::Error("{}:{}: \"{}\" is not a number: {} (use a number, or null "
@@ -183,16 +173,11 @@ ReadResult parse_jsonl(std::string_view text, std::string_view source_name) {
                     key));
                 continue;
             }
-            if (key == k_rss && *value < 0) {
-                throw util::Error("{}:{}: rss_bytes is negative ({}); a memory size cannot be "
-                                  "(check how the file was produced)",
-                                  source, line_no, *value);
-            }
             const size_t idx = builder.column(key);
             if (idx >= values.size()) values.resize(idx + 1, nan);
             values[idx] = *value;
         }
-        builder.add_row(line_no, *t, kind, target, pid, values);
+        builder.add_row(line_no, time_key, *t, kind, target, pid, values);
     }
     if (!any_line) {
         throw util::Error("{} is empty: expected one JSON object per line such as "

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "series/bounds.hpp"
 #include "series/timestamp.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -192,6 +193,15 @@ ReadResult parse_prometheus_json(std::string_view text, std::string_view source_
             if (std::isinf(*v)) {
                 ++inf_count;
                 continue;
+            }
+            // The checks every reader makes (series/bounds.hpp): `scan` refuses what `classify`
+            // refuses.
+            auto problem = time_problem("the time", ts, TimeKind::absolute);
+            if (!problem && origin) problem = span_problem("the time", *origin, ts);
+            if (!problem) problem = value_problem(k_rss, *v, "the value");
+            if (problem) {
+                throw util::Error("{}: result {} ({}), sample {}: {}", source, index, s.name,
+                                  sample, *problem);
             }
             if (!origin) origin = ts;
             const double t = ts - *origin;

@@ -58,10 +58,21 @@ SeriesBuilder::Group& SeriesBuilder::group(std::string_view target) {
     return m_groups.back();
 }
 
-void SeriesBuilder::add_row(size_t line, double t, TimeKind kind, std::string_view target,
-                            std::optional<std::string_view> pid,
+void SeriesBuilder::add_row(size_t line, std::string_view time_column, double t, TimeKind kind,
+                            std::string_view target, std::optional<std::string_view> pid,
                             const std::vector<double>& values) {
     ++m_rows_seen;
+    if (auto problem = time_problem(time_column, t, kind)) {
+        throw util::Error("{}:{}: {}", m_source, line, *problem);
+    }
+    for (size_t c = 0; c < values.size() && c < m_columns.size(); ++c) {
+        // The cheap test first: a row of valid values costs two comparisons per column.
+        if (values[c] >= 0 && values[c] <= k_max_value) continue;
+        if (auto problem = value_problem(m_columns[c], values[c])) {
+            throw util::Error("{}:{}: {}", m_source, line, *problem);
+        }
+    }
+    if (m_time_column != time_column) m_time_column = time_column;
     if (m_kind && *m_kind != kind) {
         throw util::Error(
             "{}:{}: this row's time is {} but earlier rows' are {} (use either Unix/RFC 3339 "
@@ -76,6 +87,11 @@ void SeriesBuilder::add_row(size_t line, double t, TimeKind kind, std::string_vi
             "{}:{}: time goes backwards: {} comes after {} on line {}{} (sort the rows by time)",
             m_source, line, describe_time(t, kind), describe_time(g.last_t, kind), g.last_line,
             target.empty() ? std::string() : fmt::format(" for target {}", target));
+    }
+    if (!g.any_row) {
+        g.first_t = t;
+    } else if (auto problem = span_problem(time_column, g.first_t, t)) {
+        throw util::Error("{}:{}: {}", m_source, line, *problem);
     }
     g.any_row = true;
     g.last_t = t;
@@ -128,6 +144,9 @@ ReadResult SeriesBuilder::finish(std::vector<std::string> warnings, size_t heade
             continue;
         }
         Series s = std::move(g.series);
+        if (auto w = step_warning(s.name, m_time_column, s.t, m_kind.value_or(TimeKind::relative))) {
+            out.warnings.push_back(std::move(*w));
+        }
         for (size_t c = 0; c < m_columns.size(); ++c) {
             s.columns.emplace(m_columns[c], std::move(g.values[c]));
         }

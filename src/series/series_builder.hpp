@@ -1,7 +1,8 @@
 // Turns validated rows from a line-oriented source (CSV, JSON lines) into Series: groups rows by
 // target, records restarts when the pid changes, keeps the last of rows with the same time,
-// drops rows without rss_bytes, rejects time going backwards, and makes absolute times relative
-// with epoch_offset. The readers own the syntax; this class owns the rules they share, so both
+// drops rows without rss_bytes, rejects time going backwards and values or times outside the
+// bounds of series/bounds.hpp, warns about a time column in the wrong unit, and makes absolute
+// times relative with epoch_offset. The readers own the syntax; this class owns the rules they share, so both
 // formats word their errors and warnings the same way. Not thread-safe; one per parse.
 #pragma once
 
@@ -12,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "series/bounds.hpp"
 #include "series/series.hpp"
 
 namespace leakhunt::series {
@@ -23,10 +25,6 @@ struct ReadResult {
     std::vector<std::string> warnings;
 };
 
-// Whether a row's time is Unix seconds (RFC 3339 or a Unix number) or seconds from an unknown
-// origin (t_seconds).
-enum class TimeKind { relative, absolute };
-
 class SeriesBuilder {
 public:
     // `source` names the input in messages ("mem.csv"); series are named after its file name.
@@ -36,11 +34,14 @@ public:
     size_t column(std::string_view name);
     size_t column_count() const { return m_columns.size(); }
 
-    // One input row. `values` holds column_count() values (NaN = missing); `target` groups rows
-    // into series; `pid`, when present and different from the previous row of the same target,
-    // records a restart. Throws util::Error if time goes backwards within the target.
-    void add_row(size_t line, double t, TimeKind kind, std::string_view target,
-                 std::optional<std::string_view> pid, const std::vector<double>& values);
+    // One input row. `t` is the value of the row's `time_column`; `values` holds column_count()
+    // values (NaN = missing); `target` groups rows into series; `pid`, when present and
+    // different from the previous row of the same target, records a restart. Throws util::Error
+    // "SOURCE:LINE: ..." if time goes backwards within the target, or a time, the span or a
+    // value of a known column is out of bounds (series/bounds.hpp).
+    void add_row(size_t line, std::string_view time_column, double t, TimeKind kind,
+                 std::string_view target, std::optional<std::string_view> pid,
+                 const std::vector<double>& values);
 
     // Number of rows passed to add_row so far.
     size_t rows_seen() const { return m_rows_seen; }
@@ -54,6 +55,7 @@ private:
         std::string target;
         Series series;
         std::vector<std::vector<double>> values;  // per column
+        double first_t = 0;                       // first row's time
         double last_t = 0;                        // last row's time, kept or not
         size_t last_line = 0;
         bool any_row = false;
@@ -66,6 +68,7 @@ private:
     std::string m_source;
     std::string m_display;
     std::vector<std::string> m_columns;
+    std::string m_time_column;  // of the last row, for warnings
     size_t m_rss = 0;
     std::vector<Group> m_groups;
     std::unordered_map<std::string, size_t> m_group_index;

@@ -30,6 +30,9 @@ constexpr double k_max_flat_noise = 0.05;
 // Patience: see patience_samples().
 constexpr size_t k_patience = 400;
 constexpr double k_patience_rise = 0.5;
+// A cycle moves memory by more than this fraction of its level (about 4500 times the rounding
+// error of a double: what a straight line leaves after detrending).
+constexpr double k_min_cycle_fraction = 1e-12;
 // At most this many time bins (keeps every step O(bins^2) small).
 constexpr size_t k_max_bins = 480;
 
@@ -52,17 +55,19 @@ Bins make_bins(std::span<const double> t, std::span<const double> v) {
         b = std::min(b, m - 1);
         lo[b] = std::min(lo[b], v[i]);
         hi[b] = std::max(hi[b], v[i]);
-        sum[b] += v[i];
-        tsum[b] += t[i];
+        // Sums of offsets from the first sample: summing thousands of values near 2^60 directly
+        // would lose bytes to rounding, and the rounding pattern would pass for a cycle.
+        sum[b] += v[i] - v.front();
+        tsum[b] += t[i] - t0;
         ++count[b];
     }
     Bins bins;
     for (size_t b = 0; b < m; ++b) {
         if (count[b] == 0) continue;
         const auto c = static_cast<double>(count[b]);
-        bins.t.push_back(tsum[b] / c);
+        bins.t.push_back(t0 + tsum[b] / c);
         bins.lo.push_back(lo[b]);
-        bins.mean.push_back(sum[b] / c);
+        bins.mean.push_back(v.front() + sum[b] / c);
         bins.hi.push_back(hi[b]);
     }
     return bins;
@@ -132,6 +137,23 @@ size_t patience_samples(double relative_rise) {
 
 namespace {
 
+// How the baseline's growth in the second half compares with the first, in words that say what
+// the two numbers say (a leak's second half grows at least k_slowing_ratio as fast).
+std::string growth_change_text(double first_per_s, double second_per_s, const Options& options) {
+    const std::string rates =
+        fmt::format("{} in the first half, {} in the second", format_growth(first_per_s * 3600, options),
+                    format_growth(second_per_s * 3600, options));
+    if (first_per_s <= 0) return fmt::format("growth began in the second half: {}", rates);
+    const double change = second_per_s / first_per_s - 1;
+    if (std::fabs(change) < 0.1) return fmt::format("growth is steady: {}", rates);
+    if (change > 0) return fmt::format("growth sped up by {:.0f}%: {}", 100 * change, rates);
+    const double ratio = second_per_s / first_per_s;
+    return fmt::format("growth slowed by {:.0f}% ({}), {} levelling off (that needs a second half "
+                       "under {:.0f}% of the first half's rate)",
+                       -100 * change, rates, ratio >= 0.6 ? "still far from" : "but is not yet",
+                       100 * k_slowing_ratio);
+}
+
 std::string p_text(double p) {
     if (p < 1e-6) return "p < 1e-6";
     if (p < 0.001) return fmt::format("p = {:.1e}", p);
@@ -182,7 +204,25 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
         Line trend = theil_sen(st, sl);
         std::vector<double> detrended(nb);
         for (size_t i = 0; i < nb; ++i) detrended[i] = bins.mean[i] - trend.at(bins.t[i]);
-        period_bins = estimate_period(detrended);
+        // What is left of a straight line is rounding, which has patterns of its own: a cycle
+        // must move memory by more than k_min_cycle_fraction of its level.
+        const auto [lo, hi] = std::minmax_element(detrended.begin(), detrended.end());
+        const double scale = std::max(std::fabs(bins.mean.front()), std::fabs(bins.mean.back()));
+        size_t found = 0;
+        if (*hi - *lo > k_min_cycle_fraction * scale) {
+            found = estimate_period(detrended).value_or(0);
+        }
+        // A cycle faster than a bin leaves whole cycles in every bin, and the part of a cycle
+        // left over makes the bin means beat slowly: an alias, not a cycle of its own (a 1000 s
+        // sawtooth in 5.8 h bins read as "a cycle of 39d1h"). A real cycle moves the bin means
+        // by more than memory moves within a typical bin.
+        if (found != 0) {
+            std::vector<double> in_bin(nb);
+            for (size_t i = 0; i < nb; ++i) in_bin[i] = bins.hi[i] - bins.lo[i];
+            const double swing = quantile(detrended, 0.95) - quantile(detrended, 0.05);
+            if (swing < median(in_bin)) found = 0;
+        }
+        if (found != 0) period_bins = found;
     }
     const double cycles =
         period_bins ? static_cast<double>(nb) / static_cast<double>(*period_bins) : 0.0;
@@ -362,10 +402,7 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
             "{} of rise against {} of noise",
             mk.tau, p_text(mk.p_up), k, format_amount(rise, options),
             format_amount(noise, options)));
-        r.evidence.push_back(fmt::format("growth is not slowing: {} in the first half, {} in the "
-                                         "second",
-                                         format_growth(first.slope * 3600, options),
-                                         format_growth(second.slope * 3600, options)));
+        r.evidence.push_back(growth_change_text(first.slope, second.slope, options));
         return r;
     }
 

@@ -107,8 +107,12 @@ std::optional<size_t> estimate_period(std::span<const double> y, double min_corr
     for (double v : y) denom += (v - mean) * (v - mean);
     if (denom <= 0) return std::nullopt;
     const auto max_lag = static_cast<size_t>(static_cast<double>(n) / min_cycles);
-    std::vector<double> acf(max_lag + 1, 0.0);
-    for (size_t k = 1; k <= max_lag && k < n; ++k) {
+    // One lag past the last candidate, so that a candidate at max_lag must be a real peak too:
+    // an autocorrelation still rising at the end of the range is a trend or a beat longer than
+    // min_cycles fit, not a cycle.
+    const size_t last = std::min(max_lag + 1, n - 1);
+    std::vector<double> acf(last + 1, 0.0);
+    for (size_t k = 1; k <= last; ++k) {
         double num = 0;
         for (size_t i = 0; i + k < n; ++i) num += (y[i] - mean) * (y[i + k] - mean);
         // Normalise per overlapping pair so long lags are not penalised for their shorter overlap.
@@ -118,8 +122,8 @@ std::optional<size_t> estimate_period(std::span<const double> y, double min_corr
     while (k <= max_lag && acf[k] > 0) ++k;
     size_t best = 0;
     double best_value = min_correlation;
-    for (; k <= max_lag; ++k) {
-        bool local_peak = acf[k] >= acf[k - 1] && (k + 1 > max_lag || acf[k] >= acf[k + 1]);
+    for (; k <= max_lag && k < last; ++k) {
+        const bool local_peak = acf[k] >= acf[k - 1] && acf[k] >= acf[k + 1];
         if (local_peak && acf[k] > best_value) {
             best_value = acf[k];
             best = k;

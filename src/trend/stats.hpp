@@ -45,7 +45,11 @@ double normal_sf(double z);
 // Estimates the dominant period, in samples, of an equally spaced series (already detrended) from
 // its autocorrelation: the highest peak after the first zero crossing, if it exceeds
 // `min_correlation` and at least `min_cycles` periods fit in the series. nullopt otherwise.
+// Fewer than three repetitions cannot show that a pattern repeats (a slow wander makes such
+// peaks too), so a cycle longer than a third of the data is not a cycle: min_cycles is 2.8, as
+// the peak of a cycle seen exactly three times (a daily cycle over three days, less a sample)
+// can land a bin or two past a third.
 std::optional<size_t> estimate_period(std::span<const double> y, double min_correlation = 0.3,
-                                      double min_cycles = 2.0);
+                                      double min_cycles = 2.8);
 
 }  // namespace leakhunt::trend

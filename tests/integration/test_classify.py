@@ -115,6 +115,46 @@ class Classify(Case):
         self.assertIn("warning", r.stderr)
         self.assertIn("dropped", r.stderr)
 
+    def test_what_cannot_be_memory_or_time_is_refused_with_the_line(self):
+        def classify(name, header, row):
+            p = self.path(name)
+            with open(p, "w") as f:
+                f.write(header + "\n" + "".join(row(i) + "\n" for i in range(100)))
+            return run(["classify", p])
+
+        cases = [
+            ("huge.csv", "t_seconds,rss_bytes", lambda i: f"{i},{1e30 * (1 + i / 100)}",
+             ["huge.csv:2: rss_bytes is 1e+30, more than 2^60 bytes (1 EiB)"]),
+            ("stretched.csv", "t_seconds,rss_bytes", lambda i: f"{i * 1e300},{1e9 + i * 1e6}",
+             ["stretched.csv:3: t_seconds is 1e+300"]),
+            ("ns.csv", "timestamp,rss_bytes",
+             lambda i: f"{1795241955000000000 + i * 10**9},{1e9 + i * 1e6}",
+             ["ns.csv:2: timestamp", "if it is Unix nanoseconds, divide it by 1e9"]),
+        ]
+        for name, header, row, messages in cases:
+            r = classify(name, header, row)
+            self.assertEqual(r.returncode, 1, name)
+            self.assertNotIn("/h", r.stdout)
+            for m in messages:
+                self.assertIn(m, r.stderr)
+
+        r = classify("ms.csv", "t_seconds,rss_bytes", lambda i: f"{i * 1000},{1e9 + i * 1e6}")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("t_seconds advances by 1000 per row (median)", r.stderr)
+        self.assertIn("divide it by 1000", r.stderr)
+
+    def test_prometheus_negative_values_are_refused_as_in_csv(self):
+        values = [[1700000000 + 15 * i, str(300e6 - 1e9 * (i == 40))] for i in range(100)]
+        doc = {"status": "success", "data": {"resultType": "matrix", "result": [
+            {"metric": {"__name__": "mem", "pod": "api-1"}, "values": values}]}}
+        p = self.path("prom.json")
+        with open(p, "w") as f:
+            json.dump(doc, f)
+        r = run(["classify", p])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("sample 41: the value is negative (-700000000); a memory size cannot be",
+                      r.stderr)
+
     def test_usage_errors_exit_2(self):
         self.assertEqual(run(["classify"]).returncode, 2)
         self.assertEqual(run(["nonsense"]).returncode, 2)

@@ -3,6 +3,8 @@
 // when there are too few, and retention rows flattened from a heapscan RetentionReport.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "report/report_data.hpp"
 #include "report/scan_paths.hpp"
 #include "report/snapshot_suspects.hpp"
@@ -107,6 +109,57 @@ TEST(ReportSuspects, SameTimeIsAnErrorNamingTheFiles) {
     } catch (const util::Error& e) {
         EXPECT_EQ(std::string(e.what()).substr(0, 30), "a.pb.gz and b.pb.gz carry the ");
     }
+}
+
+// A timeline of `n` samples 1 s apart at a flat 100 MB: too short to decide.
+series::Series short_timeline(size_t n) {
+    series::Series s;
+    s.name = "timeline.7.csv";
+    for (size_t i = 0; i < n; ++i) {
+        s.t.push_back(static_cast<double>(i));
+        s.columns[std::string(series::k_rss)].push_back(100e6);
+    }
+    return s;
+}
+
+TEST(ReportVerdict, ATimelineTooShortToDecideTakesTheSnapshotsClearGrowth) {
+    // A record directory with 10 timeline rows and 6 snapshots in which one site grows 100 B/s:
+    // the page said INCONCLUSIVE "+0 B/h" beside suspects growing.
+    ReportBuilder b("t");
+    b.set_series(short_timeline(10));
+    for (int i = 0; i < 6; ++i) {
+        b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz", snapshot(10.0 * i, 1000 + 1000 * i));
+    }
+    b.suspects_from_profiles("rec (PID 7)");
+    symbolize::Symbolizer sym;
+    const nlohmann::json doc = b.build(sym, {}, "2026-01-01T00:00:00Z");
+    const nlohmann::json& v = doc["verdict"];
+    EXPECT_EQ(v["verdict"], "leak");
+    EXPECT_EQ(v["based_on"], "heap snapshots");
+    EXPECT_DOUBLE_EQ(v["growth_bytes_per_hour"].get<double>(), 360000.0);
+    EXPECT_EQ(v["samples"], 10);
+    ASSERT_GE(v["evidence"].size(), 4u);
+    EXPECT_EQ(v["evidence"][0],
+              "from the heap snapshots: 1 allocation site of rec (PID 7) grows steadily over 6 "
+              "snapshots, +352 KiB/h in all");
+    EXPECT_EQ(v["evidence"][1].get<std::string>().rfind("the clearest: ", 0), 0u);
+    EXPECT_EQ(v["evidence"][2],
+              "the memory timeline (10 samples) is too short or too noisy to decide on its own:");
+    EXPECT_EQ(v["evidence"][3].get<std::string>().rfind("timeline: only 10 samples", 0), 0u);
+    const std::string said = "verdict: leak, +352 KiB/h, from the heap snapshots (the timeline "
+                             "alone cannot decide)";
+    EXPECT_NE(std::find(b.summary().begin(), b.summary().end(), said), b.summary().end());
+}
+
+TEST(ReportVerdict, SnapshotsWithoutGrowthLeaveTheTimelineVerdict) {
+    ReportBuilder b("t");
+    b.set_series(short_timeline(10));
+    for (int i = 0; i < 4; ++i) b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz", snapshot(i, 1000));
+    b.suspects_from_profiles("rec (PID 7)");
+    symbolize::Symbolizer sym;
+    const nlohmann::json doc = b.build(sym);
+    EXPECT_EQ(doc["verdict"]["verdict"], "inconclusive");
+    EXPECT_FALSE(doc["verdict"].contains("based_on"));
 }
 
 TEST(ReportPaths, RetentionRowsFlattenSitesAndPaths) {

@@ -74,6 +74,18 @@ TEST(EstimatePeriod, FindsSawtoothPeriod) {
     EXPECT_EQ(*p, 20u);
 }
 
+TEST(EstimatePeriod, NoCycleLongerThanAThirdOfTheData) {
+    // 2.7 repetitions of a sawtooth of 75: fewer than three cannot show that it repeats.
+    std::vector<double> v;
+    for (int i = 0; i < 200; ++i) v.push_back(static_cast<double>(i % 75));
+    EXPECT_FALSE(estimate_period(v).has_value());
+    // 3.3 repetitions of 60 are a cycle.
+    v.clear();
+    for (int i = 0; i < 200; ++i) v.push_back(static_cast<double>(i % 60));
+    ASSERT_TRUE(estimate_period(v).has_value());
+    EXPECT_EQ(*estimate_period(v), 60u);
+}
+
 TEST(EstimatePeriod, NoneInNoise) {
     std::vector<double> v;
     unsigned state = 12345;

@@ -132,6 +132,59 @@ TEST(Assess, MinRateSuppressesSlowGrowth) {
     EXPECT_EQ(a.verdict, Verdict::healthy);
 }
 
+TEST(Assess, FastSawtoothOnARiseOverTenMillionRowsIsALeakNotASlowCycle) {
+    // 10,000,000 samples at 1 s (116 days) of a 1000 s GC sawtooth of 200 MB on a rise of
+    // 10 MB/h. Each of the 480 time bins holds 20.7 sawtooth cycles; the fraction left over makes
+    // the bin means beat with a period of about a third of the data, which passed for "memory
+    // follows a cycle of 39d1h" (3.0 cycles seen). Fewer than three repetitions are no cycle.
+    const size_t n = 10'000'000;
+    std::vector<double> t(n), v(n);
+    for (size_t i = 0; i < n; ++i) {
+        t[i] = static_cast<double>(i);
+        v[i] = 1000 * MB + 200 * MB * std::fmod(t[i], 1000.0) / 1000.0 + 10 * MB * t[i] / 3600;
+    }
+    Assessment a = assess(t, v, Options{});
+    EXPECT_EQ(a.verdict, Verdict::leak);
+    EXPECT_NEAR(a.growth_bytes_per_hour, 10 * MB, 0.01 * MB);
+    if (a.period_s) {
+        EXPECT_LE(*a.period_s, a.span_s / 3);
+    }
+    for (const auto& e : a.evidence) EXPECT_EQ(e.find("cycle of"), std::string::npos) << e;
+}
+
+TEST(Assess, AStraightLineOfLargeValuesHasNoCycle) {
+    // Near 2^60 a double's rounding of the bin sums has patterns of its own, which passed for
+    // cycles ("memory follows a cycle of 1760s" on a straight line).
+    for (double base : {1e15, 1e17, 1e18}) {
+        Gen g = make(5000, 1, [base](double t) { return base + 1e6 * t; }, 0.0);
+        Assessment a = assess(g.t, g.v, Options{});
+        EXPECT_FALSE(a.period_s.has_value()) << base << ": " << *a.period_s;
+    }
+}
+
+TEST(Assess, GrowthThatSlowedIsSaidToHaveSlowed) {
+    // 100 MB/h for 4 h, then 70 MB/h: still a leak, and the evidence says by how much it slowed
+    // (it said "growth is not slowing: +95.4 MiB/h in the first half, +66.8 MiB/h in the second").
+    Gen g = make(2880, 10,
+                 [](double t) {
+                     const double half = 14400;
+                     return 300 * MB + 100 * MB * std::min(t, half) / 3600 +
+                            70 * MB * std::max(0.0, t - half) / 3600;
+                 },
+                 0.0);
+    Assessment a = assess(g.t, g.v, Options{});
+    ASSERT_EQ(a.verdict, Verdict::leak);
+    ASSERT_FALSE(a.evidence.empty());
+    EXPECT_EQ(a.evidence.back(),
+              "growth slowed by 30% (+95.4 MiB/h in the first half, +66.8 MiB/h in the second), "
+              "still far from levelling off (that needs a second half under 40% of the first "
+              "half's rate)");
+    // A steady leak says so.
+    Gen s = make(2880, 10, [](double t) { return 300 * MB + 100 * MB * t / 3600; }, 0.0);
+    EXPECT_EQ(assess(s.t, s.v, Options{}).evidence.back(),
+              "growth is steady: +95.4 MiB/h in the first half, +95.4 MiB/h in the second");
+}
+
 TEST(Classify, FlagsFdGrowth) {
     Gen g = make(600, 1, [](double) { return 50 * MB; }, 0.1 * MB);
     series::Series s;
