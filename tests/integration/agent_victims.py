@@ -151,6 +151,16 @@ VICTIMS = {
         "notes": "A module opened with RTLD_DEEPBIND frees 1,000 of the program's blocks through "
                  "a lazy PLT slot and a GOT slot; the agent patches both at dlopen.",
     },
+    "deepbind_runpath": {
+        "binary": "agent_deepbind",
+        "args": ["--mode", "runpath"],
+        "returncode": 0,
+        "stdout_identical": True,
+        "expected_stdout": "deepbind: mode=runpath found=2\n",
+        "timeout": 30,
+        "notes": "dlopen by bare name, plain and RTLD_DEEPBIND, found only through the program's "
+                 "DT_RUNPATH: the agent's dlopen must keep the caller's return address.",
+    },
     "ctor_dtor": {
         "binary": "agent_ctor_dtor",
         "args": [],

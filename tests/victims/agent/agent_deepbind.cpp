@@ -5,7 +5,11 @@
 //   bypass    the program calls the C library's free directly (found with dlsym on libc.so.6),
 //             then allocates 1,000 blocks of the same size again (deepbind_site_again), which the
 //             allocator serves from the freed ones
-// Prints "deepbind: mode=MODE freed=1000" and exits 0. Under the agent in full mode the
+//   runpath   dlopen()s the module by its bare file name, plainly and with RTLD_DEEPBIND: only
+//             the program's own DT_RUNPATH (the module's directory) finds it, so an interposed
+//             dlopen must keep the caller's return address; prints "deepbind: mode=runpath
+//             found=2" and frees nothing
+// Otherwise prints "deepbind: mode=MODE freed=1000" and exits 0. Under the agent in full mode the
 // allocation site deepbind_site_alloc must show nothing in use at exit.
 #include <dlfcn.h>
 
@@ -37,11 +41,19 @@ LEAKHUNT_SITE void* deepbind_site_again(std::size_t size) { return deepbind_site
 
 int main(int argc, char** argv) {
     leakhunt::victims::agent::Flags flags({argv, static_cast<std::size_t>(argc)},
-                                          "usage: agent_deepbind --mode deepbind|bypass [--module PATH]");
+                                          "usage: agent_deepbind --mode deepbind|bypass|runpath [--module PATH]");
     const std::string mode = flags.text("mode", "deepbind");
     const std::string module = flags.text("module", AGENT_DEEPBIND_MODULE_PATH);
     flags.reject_unknown();
 
+    if (mode == "runpath") {
+        int found = 0;
+        for (int how : {RTLD_NOW, RTLD_NOW | RTLD_DEEPBIND}) {
+            if (dlopen("libagent_deepbind_module.so", how) != nullptr) ++found;
+        }
+        std::printf("deepbind: mode=runpath found=%d\n", found);
+        return 0;
+    }
     void* blocks[k_blocks];
     for (std::size_t i = 0; i < k_blocks; ++i) blocks[i] = deepbind_site_alloc(48);
     if (mode == "deepbind") {
