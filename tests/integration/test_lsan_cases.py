@@ -84,11 +84,12 @@ LSAN_DIFFERS = {
 
 # Cases this branch does not pass yet, and why. All three causes are the heap scan's (its roots
 # and what it counts as the program's blocks), which another branch changes.
-_ARENA_TOP = ("glibc's main_arena.top points 8 bytes before the end of a block whose size is not "
-              "a multiple of 16 (the next chunk's header overlaps its last bytes), and the scan "
-              "takes main_arena as an ordinary global root, so the leaked block looks reachable")
-_THREAD_DTV = ("each exited thread leaves its 304-byte DTV (allocated by the loader with malloc) "
-               "in glibc's stack cache; the scan reports 4 of them as direct leaks")
+_ARENA_TOP = ("glibc's main_arena.top points into the last bytes of a block whose size is not a "
+              "multiple of 16 (the next chunk's header overlaps them), and the scan takes "
+              "main_arena as an ordinary global root, so the leaked block looks reachable")
+_THREAD_DTV = ("each exited thread leaves its 304-byte DTV (calloc in allocate_dtv, from "
+               "pthread_create) in glibc's stack cache; the scan reports 4 of them as direct "
+               "leaks")
 EXPECTED_FAILURES = {
     "malloc_zero": "the leak totals agree (1 object, 0 bytes) but record --leak-check exits 0: "
                    "a leak of 0 bytes does not count as a leak for the exit status",
