@@ -2,10 +2,18 @@
 // for programs that will be exec'd, start the writer; around fork, hold every lock so the child
 // inherits none held by a thread that does not exist there, and give the child its own writer
 // and output files; at exit, stop the writer and write the final snapshot. On an internal failure
-// the agent disables itself with one line on stderr and never takes the program down.
+// the agent disables itself with one line on stderr and never takes the program down. A program
+// that a signal ends gets its exit snapshot too (see on_fatal_signal).
+#define UNW_LOCAL_ONLY
+#include <dlfcn.h>
+#include <libunwind.h>
+#include <link.h>
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -81,6 +89,7 @@ void after_fork_parent() {
     stacks().unlock_all();
     unwind_gate_unlock();
     t_in_agent = false;
+    left_agent();
 }
 
 void after_fork_child() {
@@ -95,6 +104,83 @@ void after_fork_child() {
     live().set_biased(remote_fence_ready());
     t_in_agent = false;
     if (g_active) writer_after_fork_child();
+    left_agent();
+}
+
+// ---- fatal signals: the exit snapshot of a program that a signal ends ----
+//
+// For each signal whose default action ends the process, a handler is installed at load only if
+// the disposition is still SIG_DFL (a handler or SIG_IGN the program inherited is left alone, and
+// a handler the program installs later replaces ours, as it would replace the default). The
+// handler writes the exit snapshot once (no heap scan: stopping the threads from inside a signal
+// handler is not safe), puts SIG_DFL back and lets the signal end the process as it would have
+// without us: a fault the kernel raised (SIGSEGV, SIGBUS, ...) recurs when the handler returns
+// and the instruction runs again; any other signal is raised again and delivered when the handler
+// returns, so the exit status, the core dump and the parent's view are unchanged. The snapshot
+// is put off when the signal interrupted the agent itself on this thread (its locks may be
+// held): the handler notes it and returns, and the signal is raised again as soon as the thread
+// leaves the agent (RecursionGuard); a fault inside the agent ends the process without a
+// snapshot. The snapshot path takes no lock the program can hold except the loader's
+// (dl_iterate_phdr), which is recursive, and allocates only with mmap.
+
+constexpr int k_fatal_signals[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGILL,  SIGTRAP, SIGABRT,
+                                   SIGBUS,  SIGFPE,  SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE,
+                                   SIGALRM, SIGTERM, SIGXCPU, SIGXFSZ, SIGSYS};
+
+std::atomic<bool> g_fatal_seen{false};
+
+bool is_fault(int sig) {
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP ||
+           sig == SIGSYS;
+}
+
+void on_fatal_signal(int sig, siginfo_t* info, void*) {
+    const int saved_errno = errno;
+    const bool fault = is_fault(sig) && info != nullptr && info->si_code > 0;
+    if (t_in_agent && !fault && t_pending_signal == 0) {
+        // The agent's locks may be held on this thread: finish its work first (left_agent()
+        // raises the signal again).
+        t_pending_signal = sig;
+        errno = saved_errno;
+        return;
+    }
+    if (!g_fatal_seen.exchange(true) && g_active.load() && !t_in_agent) {
+        char msg[4300];
+        if (!write_snapshot("exit", msg, sizeof msg)) say(msg);
+    }
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    ::sigaction(sig, &dfl, nullptr);
+    // A fault the kernel raised happens again on return; anything else (kill, raise, abort) is
+    // sent again, pending until this handler returns and the signal mask is restored.
+    if (!fault) ::raise(sig);
+    errno = saved_errno;
+}
+
+}  // namespace
+
+thread_local int t_pending_signal __attribute__((tls_model("initial-exec"))) = 0;
+
+void raise_pending_signal() {
+    const int sig = t_pending_signal;
+    t_pending_signal = 0;
+    ::raise(sig);
+}
+
+namespace {
+
+void install_fatal_handlers() {
+    for (int sig : k_fatal_signals) {
+        struct sigaction old {};
+        if (::sigaction(sig, nullptr, &old) != 0) continue;
+        if ((old.sa_flags & SA_SIGINFO) != 0 || old.sa_handler != SIG_DFL) continue;
+        struct sigaction ours {};
+        ours.sa_sigaction = on_fatal_signal;
+        ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+        sigemptyset(&ours.sa_mask);
+        ::sigaction(sig, &ours, nullptr);
+    }
 }
 
 __attribute__((constructor(101))) void agent_init() {
@@ -111,14 +197,53 @@ __attribute__((constructor(101))) void agent_init() {
     }
     start_writer();
     g_active = true;
+    install_fatal_handlers();
+}
+
+// The stack pointer, after the call, of the function that called exit() on this thread: the frames
+// below it (exit's own, the dead frames of whatever main or the exiting thread had called and
+// returned from) are not live, so the exit scan's root on this stack starts there, as
+// LeakSanitizer's exit-time check does. Found by unwinding from here to the frame whose return
+// address lies in the C library's exit (with libunwind: this runs once, at exit). 0 if exit is
+// not on this thread's stack (the destructors run from elsewhere) or the unwind fails.
+std::uint64_t exit_caller_sp() {
+    void* exit_fn = dlsym(RTLD_NEXT, "exit");
+    Dl_info info{};
+    void* entry = nullptr;  // the ElfW(Sym) of exit
+    if (exit_fn == nullptr || dladdr1(exit_fn, &info, &entry, RTLD_DL_SYMENT) == 0 ||
+        entry == nullptr) {
+        return 0;
+    }
+    const auto* sym = static_cast<const ElfW(Sym)*>(entry);
+    if (sym->st_size == 0) return 0;
+    const auto lo = reinterpret_cast<unw_word_t>(exit_fn);
+    const unw_word_t hi = lo + sym->st_size;
+    unw_context_t context;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return 0;
+    for (int depth = 0; depth < 64 && unw_step(&cursor) > 0; ++depth) {
+        unw_word_t ip = 0;
+        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0) return 0;
+        // A return address: exit's call is its last instruction (it does not return), so the
+        // address after it may be exit's end.
+        if (ip - 1 < lo || ip - 1 >= hi) continue;
+        unw_word_t sp = 0;
+        if (unw_step(&cursor) <= 0 || unw_get_reg(&cursor, UNW_REG_SP, &sp) != 0) return 0;
+        return sp;
+    }
+    return 0;
 }
 
 __attribute__((destructor(101))) void agent_fini() {
     if (!g_active) return;
-    // The heap scan's root on this thread's stack starts here: the frames below (ours) and the
-    // dead stack they reuse may still hold addresses of blocks the program has leaked.
-    const auto root_sp = reinterpret_cast<std::uint64_t>(__builtin_frame_address(0));
+    // From here on a fatal signal must not write a second exit snapshot.
+    if (g_fatal_seen.exchange(true)) return;
+    // The heap scan's root on this thread's stack starts where exit() was called, or failing
+    // that here: the frames below and the dead stack they reuse may still hold addresses of
+    // blocks the program has leaked.
     RecursionGuard guard;
+    std::uint64_t root_sp = g_config.leak_check ? exit_caller_sp() : 0;
+    if (root_sp == 0) root_sp = reinterpret_cast<std::uint64_t>(__builtin_frame_address(0));
     stop_writer();
     char msg[4300];
     const SnapshotScan scan = g_config.leak_check ? SnapshotScan::yes : SnapshotScan::no;

@@ -18,6 +18,7 @@
 #include <new>
 
 #include "agent/cfi_unwind.hpp"
+#include "agent/deep_bind.hpp"
 #include "agent/guard.hpp"
 #include "agent/recorder.hpp"
 
@@ -274,6 +275,85 @@ LEAKHUNT_EXPORT int dlclose(void* handle) noexcept {
     cfi_forget_rules();  // after the unmapping: a library loaded later may reuse the range
     return r;
 }
+
+// ---- dlopen: a library opened with RTLD_DEEPBIND binds malloc/free past us; patch its GOT ----
+//
+// dlopen looks at its caller's return address (the calling object's DT_RUNPATH, $ORIGIN, its
+// namespace), so an interposer that calls it from its own frame would change what it finds. Our
+// dlopen is therefore a stub that asks leakhunt_dlopen_route where to go and jumps there with the
+// caller's return address untouched: straight to the real dlopen for every ordinary call, and to
+// dlopen_deep (which calls dlopen from the agent, then patches) only for RTLD_DEEPBIND with a
+// path that contains '/' and no '$', where the caller plays no part in finding the file.
+
+namespace {
+
+using DlopenFn = void* (*)(const char*, int) noexcept;
+std::atomic<DlopenFn> g_next_dlopen{nullptr};
+
+DlopenFn next_dlopen() {
+    DlopenFn f = g_next_dlopen.load(std::memory_order_acquire);
+    if (f == nullptr) {
+        f = reinterpret_cast<DlopenFn>(dlsym(RTLD_NEXT, "dlopen"));
+        g_next_dlopen.store(f, std::memory_order_release);
+    }
+    return f;
+}
+
+void* dlopen_unavailable(const char*, int) noexcept { return nullptr; }
+
+void* dlopen_deep(const char* file, int mode) noexcept {
+    void* handle = next_dlopen()(file, mode);
+    if (handle == nullptr || !ready() || !g_active.load()) return handle;
+    RecursionGuard guard;
+    const HookTarget targets[] = {
+#define LEAKHUNT_TARGET(name, ret, params) \
+    {#name, reinterpret_cast<void*>(&::name), reinterpret_cast<void*>(g_orig.name)},
+        LEAKHUNT_C_HOOKS(LEAKHUNT_TARGET)
+#undef LEAKHUNT_TARGET
+    };
+    (void)redirect_deep_bound(handle, targets, sizeof targets / sizeof targets[0]);
+    return handle;
+}
+
+}  // namespace
+
+extern "C" __attribute__((used, visibility("hidden"))) void* leakhunt_dlopen_route(
+    const char* file, int mode) noexcept {
+    const DlopenFn next = next_dlopen();
+    if (next == nullptr) return reinterpret_cast<void*>(&dlopen_unavailable);
+    const bool deep = (mode & RTLD_DEEPBIND) != 0 && file != nullptr &&
+                      std::strchr(file, '/') != nullptr && std::strchr(file, '$') == nullptr;
+    return reinterpret_cast<void*>(deep ? &dlopen_deep : next);
+}
+
+#if defined(__x86_64__)
+// dlopen(file, mode): keep the arguments across the call (16-byte stack alignment at the call),
+// then tail-jump to the routed function.
+asm(R"(
+    .text
+    .globl dlopen
+    .type dlopen, @function
+    .p2align 4
+dlopen:
+    .cfi_startproc
+    pushq %rdi
+    .cfi_adjust_cfa_offset 8
+    pushq %rsi
+    .cfi_adjust_cfa_offset 8
+    subq $8, %rsp
+    .cfi_adjust_cfa_offset 8
+    call leakhunt_dlopen_route
+    addq $8, %rsp
+    .cfi_adjust_cfa_offset -8
+    popq %rsi
+    .cfi_adjust_cfa_offset -8
+    popq %rdi
+    .cfi_adjust_cfa_offset -8
+    jmp *%rax
+    .cfi_endproc
+    .size dlopen, .-dlopen
+)");
+#endif
 
 // ---- operator new and delete: every variant ----
 

@@ -55,7 +55,8 @@ bool LiveTable::enter(Shard& s, std::uint32_t me) {
 }
 
 bool LiveTable::insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t stack,
-                       std::uint32_t me) {
+                       std::uint32_t me, std::uint64_t& stale_size, std::uint32_t& stale_stack) {
+    stale_stack = 0;
     Shard& s = m_shards[shard_of(ptr)];
     {
         ShardHolder hold(*this, s, me);
@@ -63,6 +64,8 @@ bool LiveTable::insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t sta
         std::size_t j = slot_of(ptr, s.capacity - 1);
         while (s.slots[j].ptr != 0) {
             if (s.slots[j].ptr == ptr) {  // the allocator handed out a block we missed the free of
+                stale_size = s.slots[j].size;
+                stale_stack = s.slots[j].stack;
                 s.slots[j] = Slot{ptr, size, stack, 0};
                 return true;
             }

@@ -29,8 +29,11 @@ public:
     void set_biased(bool on) { m_biased = on; }
 
     // False if memory for the table could not be had (the block is then not tracked). `me`:
-    // the calling thread's thread_token().
-    bool insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t stack, std::uint32_t me);
+    // the calling thread's thread_token(). If ptr was already recorded (the allocator handed the
+    // address out again, so its free was never seen), the stale record is replaced and its size
+    // and stack are returned in `stale_size` and `stale_stack` (else stale_stack is 0).
+    bool insert(std::uintptr_t ptr, std::uint64_t size, std::uint32_t stack, std::uint32_t me,
+                std::uint64_t& stale_size, std::uint32_t& stale_stack);
     // Removes ptr; true (and its size and stack) if it was recorded.
     bool remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& stack, std::uint32_t me);
     // False if ptr is certainly not in the table (lock-free; always true in full mode).

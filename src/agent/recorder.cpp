@@ -38,9 +38,33 @@ std::uint32_t intern_cached(const std::uintptr_t* ips, std::uint32_t depth) {
     return id;
 }
 
+std::atomic<std::uint64_t> g_stale_retired{0};
+
+// The allocator handed out p while the agent still held a record of it: the block was freed by
+// code that called the allocator directly (a library opened with RTLD_DEEPBIND before its GOT
+// was patched, a static copy of the C library, a raw syscall). The old block is counted as freed
+// where it was allocated, and the first time the agent says so on stderr.
+void retire_stale(void* p, std::uint64_t size, std::uint32_t stack) {
+    g_stacks.get(stack)->count_free(size, thread_token());
+    if (g_stale_retired.fetch_add(1, std::memory_order_relaxed) != 0) return;
+    char line[400];
+    const int n = std::snprintf(
+        line, sizeof line,
+        "leakhunt agent (pid %d): the allocator returned %p, which the agent still held as in use "
+        "(its free bypassed the agent, e.g. in a library opened with RTLD_DEEPBIND); the stale "
+        "record is retired, and so will be any other\n",
+        ::getpid(), p);
+    if (n > 0) {
+        ssize_t ignored = ::write(2, line, static_cast<std::size_t>(n));
+        (void)ignored;
+    }
+}
+
 }  // namespace
 
 std::atomic<bool> g_active{false};
+
+std::uint64_t stale_records_retired() { return g_stale_retired.load(std::memory_order_relaxed); }
 
 void disable_agent(const char* why) {
     static std::atomic<bool> said{false};
@@ -76,10 +100,14 @@ void record_alloc(void* p, std::size_t size) {
     }
     StackRecord* rec = g_stacks.get(id);
     const std::uint32_t me = thread_token();
-    if (!g_live.insert(reinterpret_cast<std::uintptr_t>(p), size, id, me)) {
+    std::uint64_t stale_size = 0;
+    std::uint32_t stale_stack = 0;
+    if (!g_live.insert(reinterpret_cast<std::uintptr_t>(p), size, id, me, stale_size,
+                       stale_stack)) {
         disable_agent("no memory for the live-allocation table; recording stops here");
         return;
     }
+    if (stale_stack != 0) retire_stale(p, stale_size, stale_stack);
     rec->count_alloc(size, me);
 }
 
@@ -98,7 +126,10 @@ void record_free(void* p) {
 }
 
 void record_restore(void* p, std::uint64_t size, std::uint32_t stack) {
-    g_live.insert(reinterpret_cast<std::uintptr_t>(p), size, stack, thread_token());
+    std::uint64_t stale_size = 0;
+    std::uint32_t stale_stack = 0;
+    g_live.insert(reinterpret_cast<std::uintptr_t>(p), size, stack, thread_token(), stale_size,
+                  stale_stack);
 }
 
 }  // namespace leakhunt::agent

@@ -27,6 +27,9 @@ void record_restore(void* p, std::uint64_t size, std::uint32_t stack);
 // Removes p's record, returning its size and stack; false if it was not recorded.
 bool record_take(void* p, std::uint64_t& size, std::uint32_t& stack);
 void count_free(std::uint64_t size, std::uint32_t stack);
+// How many records were found stale (their block handed out again by the allocator, so its free
+// was not seen) and retired as freed.
+std::uint64_t stale_records_retired();
 
 StackTable& stacks();
 LiveTable& live();

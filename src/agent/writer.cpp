@@ -273,6 +273,14 @@ bool encode_snapshot(format::Buffer& pprof, Totals& totals) {
     }
     enc.comment(g_config.full() ? "leakhunt agent: every allocation recorded"
                                 : "leakhunt agent: sampled allocations, values un-sampled");
+    if (const std::uint64_t stale = stale_records_retired(); stale > 0) {
+        char note[200];
+        std::snprintf(note, sizeof note,
+                      "leakhunt agent: %llu blocks were freed past the agent (seen when the "
+                      "allocator handed their addresses out again) and counted as freed then",
+                      static_cast<unsigned long long>(stale));
+        enc.comment(note);
+    }
     enc.finish();
     return !pprof.failed && !strings.b.failed;
 }

@@ -191,8 +191,8 @@ int run_record(const RecordArgs& args) {
     }
     if (snapshots == 0) {
         warn("no snapshot was written: the program may be statically linked or setuid (LD_PRELOAD "
-             "does not apply to those), or it ended through _exit or a signal before any "
-             "--snapshot-every interval passed");
+             "does not apply to those), or it ended through _exit (or a signal it had its own "
+             "handler for) before any --snapshot-every interval passed");
     }
     std::fprintf(stderr, "leakhunt: the program %s\n", describe_wait_status(status).c_str());
     const bool leaked = args.leak_check && report_exit_leaks(dir);

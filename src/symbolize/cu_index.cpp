@@ -176,4 +176,28 @@ int32_t CuIndex::innermost(uint64_t pc) const {
     return m_owners[static_cast<size_t>(std::distance(m_starts.begin(), it) - 1)];
 }
 
+CuRanges::CuRanges(Dwfl_Module* module) {
+    Dwarf_Addr bias = 0;
+    for (Dwarf_Die* cu = dwfl_module_nextcu(module, nullptr, &bias); cu != nullptr;
+         cu = dwfl_module_nextcu(module, cu, &bias)) {
+        for (const auto& [lo, hi] : ranges_of(cu)) m_spans.push_back({lo + bias, hi + bias, cu, bias});
+    }
+    std::sort(m_spans.begin(), m_spans.end(),
+              [](const Span& a, const Span& b) { return a.lo < b.lo; });
+}
+
+Dwarf_Die* CuRanges::find(Dwarf_Addr addr, Dwarf_Addr* bias) const {
+    auto it = std::upper_bound(m_spans.begin(), m_spans.end(), addr,
+                               [](Dwarf_Addr a, const Span& s) { return a < s.lo; });
+    // The CUs' spans do not overlap (each byte of code belongs to one CU), so the nearest start
+    // at or below addr is the only candidate.
+    if (it == m_spans.begin()) return nullptr;
+    --it;
+    if (addr < it->hi) {
+        *bias = it->bias;
+        return it->cu;
+    }
+    return nullptr;
+}
+
 }  // namespace leakhunt::symbolize

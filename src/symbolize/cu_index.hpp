@@ -8,6 +8,7 @@
 #pragma once
 
 #include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
 
 #include <cstdint>
 #include <vector>
@@ -39,6 +40,32 @@ class CuIndex {
     // and belongs to scope m_owners[i] (-1: none).
     std::vector<uint64_t> m_starts;
     std::vector<int32_t> m_owners;
+};
+
+// The compilation units of one module by address, from each CU's own DW_AT_low_pc/high_pc or
+// DW_AT_ranges. elfutils' dwfl_module_addrdie (and dwfl_module_getsrc, which uses it) finds a CU
+// only through .debug_aranges, which clang does not emit by default (-gno-dwarf-aranges is its
+// default), so a clang-built CU is invisible to it: this index is the fallback. Holds the CU
+// handles of the Dwfl session that made them. Immutable after construction.
+class CuRanges {
+  public:
+    // Reads the ranges of every CU of `module` once.
+    explicit CuRanges(Dwfl_Module* module);
+
+    // The CU whose ranges contain the libdwfl address `addr`, with its bias (DWARF address =
+    // addr - bias) in `bias`, as dwfl_module_addrdie returns it; nullptr when no CU does.
+    Dwarf_Die* find(Dwarf_Addr addr, Dwarf_Addr* bias) const;
+
+    size_t span_count() const { return m_spans.size(); }
+
+  private:
+    struct Span {
+        uint64_t lo = 0;  // libdwfl addresses, [lo, hi)
+        uint64_t hi = 0;
+        Dwarf_Die* cu = nullptr;
+        Dwarf_Addr bias = 0;
+    };
+    std::vector<Span> m_spans;  // sorted by lo
 };
 
 }  // namespace leakhunt::symbolize

@@ -163,7 +163,10 @@ struct Position {
     int64_t line = 0;
 };
 
-Position line_table_position(Dwfl_Module* module, Dwarf_Addr addr) {
+// `cudie` is the CU at `addr` (or null); its line table answers when libdwfl's lookup, which
+// goes through .debug_aranges only, finds nothing.
+Position line_table_position(Dwfl_Module* module, Dwarf_Addr addr, Dwarf_Die* cudie,
+                             Dwarf_Addr cu_bias) {
     Position at;
     if (Dwfl_Line* line = dwfl_module_getsrc(module, addr)) {
         int lineno = 0;
@@ -172,6 +175,15 @@ Position line_table_position(Dwfl_Module* module, Dwarf_Addr addr) {
                 dwfl_lineinfo(line, &line_addr, &lineno, nullptr, nullptr, nullptr)) {
             at.file = file;
             at.line = lineno;
+        }
+    } else if (cudie != nullptr) {
+        if (Dwarf_Line* row = dwarf_getsrc_die(cudie, addr - cu_bias)) {
+            int lineno = 0;
+            const char* file = dwarf_linesrc(row, nullptr, nullptr);
+            if (file != nullptr && dwarf_lineno(row, &lineno) == 0) {
+                at.file = file;
+                at.line = lineno;
+            }
         }
     }
     return at;
@@ -190,6 +202,18 @@ bool add_frame(Dwarf_Die* cudie, Dwarf_Die* scope, Position& at, DemangleCache& 
     at.file = call_file(cudie, attr_udata(scope, DW_AT_call_file));
     at.line = attr_udata(scope, DW_AT_call_line);
     return true;
+}
+
+// The CU at `addr`: libdwfl's (from .debug_aranges), else from the CUs' own ranges (`ranges`,
+// built on first use).
+Dwarf_Die* cu_at(Dwfl_Module* module, std::unique_ptr<CuRanges>& ranges, Dwarf_Addr addr,
+                 Dwarf_Addr& cu_bias) {
+    Dwarf_Die* cudie = dwfl_module_addrdie(module, addr, &cu_bias);
+    if (cudie == nullptr) {
+        if (!ranges) ranges = std::make_unique<CuRanges>(module);
+        cudie = ranges->find(addr, &cu_bias);
+    }
+    return cudie;
 }
 
 // Without DWARF (or when it has no name here), the symbol table names the function.
@@ -214,10 +238,11 @@ void add_symbol_table_name(Dwfl_Module* module, Dwarf_Addr addr, const Position&
 
 std::vector<Frame> ElfModule::lookup(uint64_t vaddr) const {
     const Dwarf_Addr addr = vaddr + m_bias;
-    const Position leaf = line_table_position(m_module, addr);
-    std::vector<Frame> frames;
     Dwarf_Addr cu_bias = 0;
-    if (Dwarf_Die* cudie = dwfl_module_addrdie(m_module, addr, &cu_bias)) {
+    Dwarf_Die* cudie = cu_at(m_module, m_cu_ranges, addr, cu_bias);
+    const Position leaf = line_table_position(m_module, addr, cudie, cu_bias);
+    std::vector<Frame> frames;
+    if (cudie != nullptr) {
         auto& index = m_cu_indexes[dwarf_dieoffset(cudie)];
         if (!index) index = std::make_unique<CuIndex>(cudie);
         Position at = leaf;
@@ -232,10 +257,11 @@ std::vector<Frame> ElfModule::lookup(uint64_t vaddr) const {
 
 std::vector<Frame> ElfModule::lookup_by_scopes(uint64_t vaddr) const {
     const Dwarf_Addr addr = vaddr + m_bias;
-    const Position leaf = line_table_position(m_module, addr);
-    std::vector<Frame> frames;
     Dwarf_Addr cu_bias = 0;
-    if (Dwarf_Die* cudie = dwfl_module_addrdie(m_module, addr, &cu_bias)) {
+    Dwarf_Die* cudie = cu_at(m_module, m_cu_ranges, addr, cu_bias);
+    const Position leaf = line_table_position(m_module, addr, cudie, cu_bias);
+    std::vector<Frame> frames;
+    if (cudie != nullptr) {
         // dwarf_getscopes stops at an inlined instance and continues in its abstract origin;
         // the callers are the concrete parents of the innermost scope (as eu-addr2line -i does).
         Dwarf_Die* scopes = nullptr;

@@ -24,6 +24,7 @@ struct Dwfl_Module;
 namespace leakhunt::symbolize {
 
 class CuIndex;
+class CuRanges;
 
 class ElfModule {
   public:
@@ -84,6 +85,9 @@ class ElfModule {
     // Caches of the logically const lookups: the CU indexes by the DIE offset of their CU, and
     // demangled names by the address of their linkage name in the DWARF string data.
     mutable std::unordered_map<uint64_t, std::unique_ptr<CuIndex>> m_cu_indexes;
+    // Every CU by its own address ranges, for the CUs .debug_aranges does not list (built on the
+    // first address libdwfl cannot place).
+    mutable std::unique_ptr<CuRanges> m_cu_ranges;
     mutable std::unordered_map<const char*, std::string> m_demangled;
     // Declarations of the variables with a fixed address, by ELF virtual address (built on the
     // first data_symbol lookup).

@@ -141,6 +141,26 @@ VICTIMS = {
                  "--module PATH overrides). 10 blocks from module_site_allocate outlive the "
                  "module: their stacks point into unmapped code.",
     },
+    "deepbind": {
+        "binary": "agent_deepbind",
+        "args": ["--mode", "deepbind"],
+        "returncode": 0,
+        "stdout_identical": True,
+        "expected_stdout": "deepbind: mode=deepbind freed=1000\n",
+        "timeout": 30,
+        "notes": "A module opened with RTLD_DEEPBIND frees 1,000 of the program's blocks through "
+                 "a lazy PLT slot and a GOT slot; the agent patches both at dlopen.",
+    },
+    "deepbind_runpath": {
+        "binary": "agent_deepbind",
+        "args": ["--mode", "runpath"],
+        "returncode": 0,
+        "stdout_identical": True,
+        "expected_stdout": "deepbind: mode=runpath found=2\n",
+        "timeout": 30,
+        "notes": "dlopen by bare name, plain and RTLD_DEEPBIND, found only through the program's "
+                 "DT_RUNPATH: the agent's dlopen must keep the caller's return address.",
+    },
     "ctor_dtor": {
         "binary": "agent_ctor_dtor",
         "args": [],
@@ -161,6 +181,16 @@ VICTIMS = {
     "exit_exit": _exit_paths("exit", 3, "exit(3)."),
     "exit__exit": _exit_paths("_exit", 4, "_exit(4): no atexit handlers, no stdio flush."),
     "exit_abort": _exit_paths("abort", _SIGABRT, "abort(): SIGABRT."),
+    "exit_segv": _exit_paths("segv", -int(signal.SIGSEGV),
+                             "A store through a null pointer: SIGSEGV from the kernel; the "
+                             "agent's handler writes the exit snapshot and lets the fault "
+                             "recur under the default action."),
+    "exit_sigterm": _exit_paths("sigterm", -int(signal.SIGTERM),
+                                "kill(getpid(), SIGTERM): the agent writes the exit snapshot and "
+                                "raises the signal again under the default action."),
+    "exit_own_handler": _exit_paths("own_handler", 7,
+                                    "The program's own SIGTERM handler calls _exit(7): the agent "
+                                    "installs none of its own for SIGTERM."),
     "exit_throw": _exit_paths("throw", _SIGABRT,
                               "Uncaught std::runtime_error: std::terminate prints to stderr, "
                               "then SIGABRT."),

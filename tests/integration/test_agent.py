@@ -18,7 +18,7 @@ import unittest
 import agent_victims
 from harness import BIN, LEAKHUNT, Case, binary, free_port, json_lines, run
 
-AGENT = os.path.join(os.path.dirname(BIN), "lib", "libleakhunt_agent.so")
+AGENT = os.environ.get("LEAKHUNT_AGENT") or os.path.join(os.path.dirname(BIN), "lib", "libleakhunt_agent.so")
 
 
 def agent_env(out_dir, interval):
@@ -310,6 +310,99 @@ class Accuracy(Case):
                 self.assertLess(abs(est - t["inuse_bytes"]) / t["inuse_bytes"], 0.10,
                                 f"seed {seed}, {t['function']}: estimated {est}, "
                                 f"true {t['inuse_bytes']}")
+
+
+def run_for_status(cmd, env, cwd):
+    """Runs cmd in cwd with core dumps allowed; returns (raw wait status, stderr, core files)."""
+    import resource
+
+    def allow_core():
+        resource.setrlimit(resource.RLIMIT_CORE, (1 << 30, 1 << 30))
+
+    p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, preexec_fn=allow_core)
+    err = p.stderr.read()
+    p.stderr.close()
+    _, status, _ = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    cores = glob.glob(os.path.join(cwd, "core*"))
+    return status, err, cores
+
+
+class EndedBySignal(Case):
+    """A program that a signal ends gets its exit snapshot, and ends exactly as it would have
+    without the agent: the same signal, the same core dump."""
+
+    def check_mode(self, mode, sig):
+        cmd = [binary("agent_exit_paths"), "--mode", mode]
+        plain_dir = self.path(f"{mode}-plain")
+        agent_dir = self.path(f"{mode}-agent")
+        out = self.path(f"{mode}-out")
+        for d in (plain_dir, agent_dir, out):
+            os.mkdir(d)
+        base, _, base_cores = run_for_status(cmd, dict(os.environ), plain_dir)
+        status, err, cores = run_for_status(cmd, agent_env(out, 1), agent_dir)
+        self.assertTrue(os.WIFSIGNALED(base) and os.WTERMSIG(base) == sig, base)
+        self.assertEqual(status, base, f"{mode}: raw wait status with the agent: {err}")
+        self.assertEqual(bool(cores), bool(base_cores), mode)
+        self.assertNotIn("leakhunt agent", err)
+        rows = timeline_rows(timelines(out)[0])
+        self.assertEqual(rows[-1]["reason"], "exit", rows)
+        # The exit snapshot holds the 100 blocks the program kept (sizes 100..199).
+        top = top_rows(os.path.join(out, rows[-1]["snapshot"]))
+        self.assertGreaterEqual(top["exit_site_leak"]["inuse_objects"], 100)
+
+    def test_sigterm(self):
+        self.check_mode("sigterm", signal.SIGTERM)
+
+    def test_sigsegv(self):
+        self.check_mode("segv", signal.SIGSEGV)
+
+    def test_abort(self):
+        self.check_mode("abort", signal.SIGABRT)
+
+    def test_program_handler_is_left_alone(self):
+        out = self.path("own")
+        os.mkdir(out)
+        r = subprocess.run([binary("agent_exit_paths"), "--mode", "own_handler"],
+                           capture_output=True, text=True, timeout=60, env=agent_env(out, 1))
+        self.assertEqual(r.returncode, 7, r.stderr)
+
+    def test_record_reports_the_exit_snapshot(self):
+        out = self.path("rec")
+        r = run(["record", "-o", out, "--all", "--", binary("agent_exit_paths"), "--mode",
+                 "sigterm"])
+        self.assertEqual(r.returncode, 128 + signal.SIGTERM, r.stderr)
+        self.assertIn("snapshot; last (exit)", r.stderr)
+
+
+class BypassedFrees(Case):
+    """Frees that do not go through the agent's free: a library opened with RTLD_DEEPBIND (its
+    GOT is patched at dlopen), and the C library's free called directly (the stale records are
+    retired when the allocator hands the addresses out again)."""
+
+    def test_deepbind_library_frees_are_seen(self):
+        out = self.path("deep")
+        r = run(["record", "-o", out, "--all", "--", binary("agent_deepbind"), "--mode",
+                 "deepbind"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "deepbind: mode=deepbind freed=1000\n")
+        self.assertNotIn("leakhunt agent", r.stderr)  # seen at the free, not retired later
+        top = top_rows(sorted(glob.glob(os.path.join(out, "heap.*.pb.gz")))[-1])
+        site = top["deepbind_site_alloc"]
+        self.assertEqual((site["alloc_objects"], site["inuse_objects"], site["inuse_bytes"]),
+                         (1000, 0, 0))
+
+    def test_bypassed_frees_are_retired_when_the_address_returns(self):
+        out = self.path("bypass")
+        r = run(["record", "-o", out, "--all", "--", binary("agent_deepbind"), "--mode",
+                 "bypass"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr.count("the stale record is retired"), 1, r.stderr)
+        top = top_rows(sorted(glob.glob(os.path.join(out, "heap.*.pb.gz")))[-1])
+        # Both sites' blocks end in deepbind_site_alloc: the 1,000 bypassed and the 1,000 freed.
+        site = top["deepbind_site_alloc"]
+        self.assertEqual((site["alloc_objects"], site["inuse_objects"]), (2000, 0))
 
 
 class Record(Case):

@@ -8,9 +8,12 @@
 #include <elf.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -115,5 +118,114 @@ TEST(ElfModule, RepeatedLookupsGiveTheSameFrames) {
         EXPECT_EQ(first[k].line, second[k].line);
     }
 }
+
+#ifdef LEAKHUNT_CLANG_LINES
+namespace {
+
+struct Line {
+    std::string function;
+    std::string file;  // base name; "" when unknown
+    int64_t line = 0;
+    bool operator==(const Line&) const = default;
+};
+
+std::string base_name(const std::string& path) {
+    return std::filesystem::path(path).filename().string();
+}
+
+// addr2line -a -f -i for every address: the inline chain at each, innermost first.
+std::vector<std::vector<Line>> addr2line_chains(const std::string& binary,
+                                                const std::vector<uint64_t>& addrs) {
+    const std::string list = ::testing::TempDir() + "/clang_lines_addresses.txt";
+    {
+        std::ofstream out(list);
+        for (uint64_t a : addrs) out << std::hex << "0x" << a << "\n";
+    }
+    const std::string cmd = std::string(LEAKHUNT_ADDR2LINE) + " -a -f -i -e " + binary +
+                            " < " + list;
+    FILE* pipe = ::popen(cmd.c_str(), "r");
+    std::vector<std::vector<Line>> chains;
+    if (pipe == nullptr) return chains;
+    char buf[4096];
+    std::vector<std::string> lines;
+    while (std::fgets(buf, sizeof buf, pipe) != nullptr) {
+        std::string l(buf);
+        while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.pop_back();
+        lines.push_back(l);
+    }
+    ::pclose(pipe);
+    for (size_t i = 0; i < lines.size();) {
+        if (lines[i].rfind("0x", 0) != 0) {
+            ++i;
+            continue;
+        }
+        chains.emplace_back();
+        ++i;
+        while (i < lines.size() && lines[i].rfind("0x", 0) != 0) {
+            Line l;
+            l.function = lines[i] == "??" ? "" : lines[i];
+            std::string where = i + 1 < lines.size() ? lines[i + 1] : "??:0";
+            if (const auto d = where.find(" (discriminator"); d != std::string::npos) where.resize(d);
+            const auto colon = where.rfind(':');
+            const std::string file = where.substr(0, colon);
+            const std::string number = colon == std::string::npos ? "" : where.substr(colon + 1);
+            if (file != "??") l.file = base_name(file);
+            l.line = number.empty() || number == "?" ? 0 : std::stoll(number);
+            chains.back().push_back(l);
+            i += 2;
+        }
+    }
+    return chains;
+}
+
+}  // namespace
+
+// clang emits no .debug_aranges by default: every address of the clang-built program that
+// addr2line places in a source line must get the same inline chain (function, file, line) from
+// lookup(), at DWARF 4 and at DWARF 5.
+TEST(ElfModule, ClangBuiltCodeWithoutArangesGetsFileAndLine) {
+    for (const char* version : {"4", "5"}) {
+        const std::string path = std::string(LEAKHUNT_CLANG_LINES) + version;
+        ASSERT_TRUE(std::filesystem::exists(path)) << path;
+        std::vector<uint64_t> addrs;
+        for (const auto& [lo, hi] : code_segments(path)) {
+            for (uint64_t a = lo; a < hi; ++a) addrs.push_back(a);
+        }
+        const auto chains = addr2line_chains(path, addrs);
+        ASSERT_EQ(chains.size(), addrs.size()) << path;
+        const ElfModule module(path);
+        size_t with_line = 0;
+        size_t with_inlines = 0;
+        size_t padding = 0;
+        for (size_t i = 0; i < addrs.size(); ++i) {
+            const auto& want = chains[i];
+            if (want.empty() || want.front().line == 0) continue;  // no DWARF line here
+            std::vector<Line> got;
+            for (const auto& f : module.lookup(addrs[i])) {
+                got.push_back({f.function, f.file.empty() ? "" : base_name(f.file), f.line});
+            }
+            // Padding between functions: outside every function's DWARF ranges and symbol (the
+            // line table's last row still covers it for addr2line).
+            if (got.empty()) {
+                ++padding;
+                continue;
+            }
+            ++with_line;
+            if (want.size() > 1) ++with_inlines;
+            ASSERT_EQ(got.size(), want.size()) << "DWARF " << version << " at 0x" << std::hex
+                                               << addrs[i] << ": " << describe(module.lookup(addrs[i]));
+            for (size_t k = 0; k < got.size(); ++k) {
+                EXPECT_EQ(got[k].function, want[k].function) << std::hex << "0x" << addrs[i];
+                EXPECT_EQ(got[k].file, want[k].file) << std::hex << "0x" << addrs[i];
+                EXPECT_EQ(got[k].line, want[k].line) << std::hex << "0x" << addrs[i];
+            }
+        }
+        // The program's own functions (a good part of its code) and inlined calls were seen.
+        EXPECT_GT(with_line, 100u) << path;
+        EXPECT_GT(with_inlines, 5u) << path;
+        EXPECT_LT(padding, 40u) << path;
+    }
+}
+#endif
 
 }  // namespace leakhunt::symbolize
