@@ -34,8 +34,6 @@
 #error "HEAPSCAN_MODULE_PATH must name heapscan_findings_module.so"
 #endif
 
-namespace {
-
 __attribute__((noinline)) void scrub_stack() {
     volatile char junk[32768];
     for (std::size_t i = 0; i < sizeof junk; ++i) junk[i] = 0;
@@ -189,12 +187,8 @@ struct Node {
 constexpr int k_nodes = 2000;
 constexpr int k_buffers = 1620;
 
-}  // namespace
-
 char* held[k_buffers];
 Node* g_list = nullptr;
-
-namespace {
 
 __attribute__((noinline)) Node* make_node(Node* next) {
     auto* n = new Node{};
@@ -220,8 +214,6 @@ int run_holders() {
     while (g_list != nullptr) delete std::exchange(g_list, g_list->next);
     return 0;
 }
-
-}  // namespace
 
 int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
