@@ -44,11 +44,13 @@ def function_name(frame_text):
     return re.sub(r"\(.*$", "", frame_text).strip()
 
 
-class HeapScan(Case):
-    def start_victim(self, *args, interval=1):
+class ScanCase(Case):
+    """Helpers shared by the scan tests: a victim under the agent, its scans and leak reports."""
+
+    def start_binary(self, argv, interval=1):
         out = self.path("out")
         os.makedirs(out, exist_ok=True)
-        p = subprocess.Popen([HOLDERS, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, start_new_session=True,
                              env=agent_env(out, interval))
         self.procs.append(p)
@@ -59,7 +61,7 @@ class HeapScan(Case):
         """The victim still works: it reads stdin, ends its threads and exits 0."""
         out, err = p.communicate("exit\n", timeout=60)
         self.assertEqual(p.returncode, 0, err)
-        self.assertEqual(out.strip(), "done")
+        self.assertEqual(out.strip().splitlines()[-1], "done")
         self.assertNotIn("leakhunt agent", err)
 
     def scan(self, pid):
@@ -71,9 +73,10 @@ class HeapScan(Case):
         self.assertIn("threads stopped for", r.stderr)
         return scan
 
-    def leaks(self, scan):
+    def leaks(self, scan, status=3):
+        """{(type, function): (bytes, objects)} and the summary; `leaks` exits 3 if any leaked."""
         r = run(["leaks", scan, "--json"])
-        self.assertEqual(r.returncode, 3, r.stderr)  # leaks found
+        self.assertEqual(r.returncode, status, r.stdout + r.stderr)
         rows = json_lines(r.stdout)
         by_site = {}
         for row in rows[:-1]:
@@ -81,6 +84,11 @@ class HeapScan(Case):
             b, n = by_site.get(key, (0, 0))
             by_site[key] = (b + row["bytes"], n + row["objects"])
         return by_site, rows[-1]
+
+
+class HeapScan(ScanCase):
+    def start_victim(self, *args, interval=1):
+        return self.start_binary([HOLDERS, *args], interval)
 
     def paths(self, scan, site):
         r = run(["paths", scan, "--site", site, "--json", "--paths", "0"])
@@ -320,7 +328,7 @@ class HeapScan(Case):
         self.assertIn("has no heap scan beside it", r.stderr)
 
 
-class ScanFindings(Case):
+class ScanFindings(ScanCase):
     """heapscan_findings: the scan's roots. The loader's own blocks and a finished thread's
     descriptor are roots, glibc's main_arena is not, the program's own anonymous mappings are (but
     not malloc's mmap'd chunks), a leaked malloc(0) fails the check, and stale words in unrelated
@@ -328,36 +336,7 @@ class ScanFindings(Case):
     same program (built with clang -fsanitize=leak), both tools must agree."""
 
     def start(self, mode):
-        out = self.path("out")
-        os.makedirs(out, exist_ok=True)
-        p = subprocess.Popen([FINDINGS, mode], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True,
-                             env=agent_env(out))
-        self.procs.append(p)
-        self.assertEqual(p.stdout.readline().strip(), "ready")
-        return p
-
-    def finish(self, p):
-        out, err = p.communicate("exit\n", timeout=60)
-        self.assertEqual(p.returncode, 0, err)
-        self.assertEqual(out.strip().splitlines()[-1], "done")
-        self.assertNotIn("leakhunt agent", err)
-
-    def scan(self, pid):
-        r = run(["snapshot", str(pid), "--scan"], timeout=120)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return r.stdout.split()[1]
-
-    def leaks_json(self, scan, status):
-        r = run(["leaks", scan, "--json"])
-        self.assertEqual(r.returncode, status, r.stdout + r.stderr)
-        rows = json_lines(r.stdout)
-        by_site = {}
-        for row in rows[:-1]:
-            key = (row["type"], row["site"]["function"])
-            b, n = by_site.get(key, (0, 0))
-            by_site[key] = (b + row["bytes"], n + row["objects"])
-        return by_site, rows[-1]
+        return self.start_binary([FINDINGS, mode])
 
     def record(self, mode, status):
         """`record --all --leak-check` of a mode that exits: its report (HeapScan.lsan_report)."""
@@ -384,7 +363,7 @@ class ScanFindings(Case):
     def test_the_loaders_own_blocks_are_no_leak(self):
         r, scan = self.record("loader", 0)
         self.assertIn("No leaks: every one of", r.stderr)
-        summary = self.leaks_json(scan, 0)[1]
+        summary = self.leaks(scan, 0)[1]
         # 10 joined threads' DTVs at least, and the module's scope and TLS.
         self.assertGreaterEqual(summary["loader_blocks"], 10)
         self.assertEqual(self.lsan("loader").returncode, 0)
@@ -400,7 +379,7 @@ class ScanFindings(Case):
     def test_a_leaked_malloc0_fails_the_check(self):
         r, scan = self.record("malloc0", 3)
         self.assertIn("SUMMARY: leakhunt: 0 byte(s) leaked in 1 allocation(s).", r.stderr)
-        by_site, summary = self.leaks_json(scan, 3)
+        by_site, summary = self.leaks(scan, 3)
         self.assertEqual(by_site, {("direct", "leak_zero_bytes"): (0, 1)})
         lsan = self.lsan("malloc0")
         self.assertEqual(lsan.returncode, 23, lsan.stderr)
@@ -410,7 +389,7 @@ class ScanFindings(Case):
     def test_the_programs_own_mappings_are_roots(self):
         p = self.start("mapping")
         scan = self.scan(p.pid)
-        by_site, summary = self.leaks_json(scan, 3)
+        by_site, summary = self.leaks(scan, 3)
         # The 200 blocks held from the region it mapped are not leaks; malloc's own mmap'd chunk
         # is no root: it leaks with the 5 blocks only it points to.
         self.assertEqual(by_site, {("direct", "leak_small"): (144, 3),
@@ -441,7 +420,7 @@ class ScanFindings(Case):
 
     def test_a_finished_thread_not_yet_joined_holds_its_argument_and_result(self):
         p = self.start("unjoined")
-        by_site, summary = self.leaks_json(self.scan(p.pid), 0)
+        by_site, summary = self.leaks(self.scan(p.pid), 0)
         self.assertEqual(by_site, {})
         self.assertEqual(summary["finished_threads"], 1)
         self.finish(p)
