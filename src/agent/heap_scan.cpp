@@ -1,6 +1,7 @@
 // The writer's side of a heap scan: scratch memory sized from the live table, the module map
 // (taken with dl_iterate_phdr before the stop, since the loader's lock may be held by a stopped
-// thread), the stop itself (stop_world.cpp), then, with the program running again, the path
+// thread; with it the loader's code, malloc's module and, through dlsym, where glibc lists its
+// threads), the stop itself (stop_world.cpp), then, with the program running again, the path
 // shapes and the per-site totals, encoded into the scan file. A shape is a path from a root
 // through allocation sites: a block's shape is its discoverer's shape extended by its own site,
 // except that a run of the same site (a linked list) collapses into one hop.
@@ -160,8 +161,9 @@ bool thread_db_offset(const char* name, std::uint32_t& offset) {
     return true;
 }
 
-// Where glibc lists its threads, for threads that finished but were not joined.
-ThreadLists thread_lists() {
+// Where glibc lists its threads, for threads that finished but were not joined. Looked up once
+// (dlsym takes the loader's lock; later scans, at exit among them, need not).
+ThreadLists find_thread_lists() {
     ThreadLists l{};
     std::uint32_t used = 0, user = 0;
     const auto* rtld = static_cast<const std::uint8_t*>(::dlsym(RTLD_DEFAULT, "_rtld_global"));
@@ -174,6 +176,18 @@ ThreadLists thread_lists() {
     l.heads[0] = reinterpret_cast<std::uintptr_t>(rtld + used);
     l.heads[1] = reinterpret_cast<std::uintptr_t>(rtld + user);
     return l;
+}
+
+// Scans run one at a time (the snapshot mutex), so plain statics do.
+ThreadLists g_thread_lists{};
+bool g_thread_lists_known = false;
+
+ThreadLists thread_lists() {
+    if (!g_thread_lists_known) {
+        g_thread_lists = find_thread_lists();
+        g_thread_lists_known = true;
+    }
+    return g_thread_lists;
 }
 
 // The loader's code range and the module of malloc, from the module map.

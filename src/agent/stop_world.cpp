@@ -5,7 +5,9 @@
 // killed past it, and the kernel detaches its tracees). The tracer PTRACE_SEIZEs and
 // PTRACE_INTERRUPTs every other thread, listing /proc/PID/task until no new thread appears, reads
 // their registers, makes sure none holds a lock of the agent's tables (else resumes everyone,
-// waits a millisecond and tries again), copies the live blocks, marks, and detaches. It blocks
+// waits a millisecond and tries again), copies the live blocks (tagging those the dynamic loader
+// allocated), adds the threads that finished but were not joined (glibc's thread lists), lists
+// the agent's own mappings, marks, and detaches. It blocks
 // every signal, calls no malloc and takes no lock (ptrace(2), waitpid(2) "__WALL",
 // PR_SET_PTRACER in prctl(2), Documentation/admin-guide/LSM/Yama.rst).
 #include <dirent.h>
