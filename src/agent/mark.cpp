@@ -293,6 +293,18 @@ void scan_mappings(Marker& m) {
             stack = s.threads[t].sp >= a && s.threads[t].sp < b;
         }
         if (stack) continue;
+        // A module's .bss past its file's last page is an anonymous mapping: it was scanned as
+        // the module's globals (without malloc's state), and is no mapping root.
+        for (std::uint32_t k = 0; k < s.nmodules; ++k) {
+            const ScanModule& mod = s.modules[k];
+            for (std::uint32_t g = 0; g < mod.nseg; ++g) {
+                const std::uint64_t lo = mod.seg[g].start & ~std::uint64_t{4095};
+                const std::uint64_t hi = (mod.seg[g].end + 4095) & ~std::uint64_t{4095};
+                if (lo <= a && hi > a) a = hi;
+                if (lo < b && hi >= b) b = lo;
+            }
+        }
+        if (a >= b) continue;
         for (std::uint64_t h = (a + k_heap_max - 1) & ~(k_heap_max - 1); h < b; h += k_heap_max) {
             if (is_arena_heap(s, h)) {
                 b = h;
