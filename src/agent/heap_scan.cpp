@@ -1,6 +1,7 @@
 // The writer's side of a heap scan: scratch memory sized from the live table, the module map
 // (taken with dl_iterate_phdr before the stop, since the loader's lock may be held by a stopped
-// thread), the stop itself (stop_world.cpp), then, with the program running again, the path
+// thread; with it the loader's code, malloc's module and, through dlsym, where glibc lists its
+// threads), the stop itself (stop_world.cpp), then, with the program running again, the path
 // shapes and the per-site totals, encoded into the scan file. A shape is a path from a root
 // through allocation sites: a block's shape is its discoverer's shape extended by its own site,
 // except that a run of the same site (a linked list) collapses into one hop.
@@ -9,7 +10,10 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dlfcn.h>
 #include <link.h>
+#include <malloc.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -37,6 +41,7 @@ constexpr std::size_t k_max_clusters = 1u << 18;
 constexpr std::size_t k_max_shapes = 1u << 18;
 constexpr std::size_t k_max_maps = 1u << 16;
 constexpr std::size_t k_max_return_addresses = 1u << 16;  // per stack
+constexpr std::size_t k_max_own_maps = 1u << 15;  // the agent's mappings (memory.cpp's table)
 constexpr std::uint32_t k_max_shape_depth = 48;
 // Bytes of the thread control block scanned above the thread pointer (glibc's struct pthread
 // is about 2.3 KiB on x86-64; it holds the pthread_setspecific values).
@@ -48,14 +53,14 @@ struct Scratch {
         void* p = nullptr;
         std::size_t n = 0;
     };
-    Area areas[20];
+    Area areas[28];
     int count = 0;
     std::uint64_t bytes = 0;
     template <typename T>
     T* get(std::size_t n) {
         const std::size_t size = sizeof(T) * (n == 0 ? 1 : n);
         void* p = map_memory(size);
-        if (p == nullptr || count == 20) {
+        if (p == nullptr || count == 28) {
             unmap_memory(p, size);
             return nullptr;
         }
@@ -76,6 +81,7 @@ struct ModuleList {
     std::uint32_t n;
     std::uintptr_t self;
     std::uintptr_t tp;
+    std::uintptr_t loader_base;  // AT_BASE: where the kernel loaded the program's interpreter
 };
 
 void build_id_of(const dl_phdr_info* info, char* out, std::size_t size) {
@@ -122,6 +128,7 @@ int collect_module(dl_phdr_info* info, size_t, void* data) {
         std::snprintf(m.path, sizeof m.path, "%s", name);
     }
     build_id_of(info, m.build_id, sizeof m.build_id);
+    m.loader = list->n != 0 && list->loader_base != 0 && info->dlpi_addr == list->loader_base;
     for (int i = 0; i < info->dlpi_phnum; ++i) {
         const ElfW(Phdr)& ph = info->dlpi_phdr[i];
         if (ph.p_type == PT_TLS && info->dlpi_tls_data != nullptr) {
@@ -143,6 +150,60 @@ int collect_module(dl_phdr_info* info, size_t, void* data) {
     }
     ++list->n;
     return 0;
+}
+
+// The offsets libc publishes for libthread_db: `_thread_db_sizeof_*` is a uint32_t, a field's
+// descriptor three (size in bits, count, offset). 0 if absent.
+bool thread_db_offset(const char* name, std::uint32_t& offset) {
+    const auto* desc = static_cast<const std::uint32_t*>(::dlsym(RTLD_DEFAULT, name));
+    if (desc == nullptr) return false;
+    offset = desc[2];
+    return true;
+}
+
+// Where glibc lists its threads, for threads that finished but were not joined. Looked up once
+// (dlsym takes the loader's lock; later scans, at exit among them, need not).
+ThreadLists find_thread_lists() {
+    ThreadLists l{};
+    std::uint32_t used = 0, user = 0;
+    const auto* rtld = static_cast<const std::uint8_t*>(::dlsym(RTLD_DEFAULT, "_rtld_global"));
+    if (rtld == nullptr || !thread_db_offset("_thread_db_pthread_list", l.list_offset) ||
+        !thread_db_offset("_thread_db_pthread_tid", l.tid_offset) ||
+        !thread_db_offset("_thread_db_rtld_global__dl_stack_used", used) ||
+        !thread_db_offset("_thread_db_rtld_global__dl_stack_user", user)) {
+        return ThreadLists{};
+    }
+    l.heads[0] = reinterpret_cast<std::uintptr_t>(rtld + used);
+    l.heads[1] = reinterpret_cast<std::uintptr_t>(rtld + user);
+    return l;
+}
+
+// Scans run one at a time (the snapshot mutex), so plain statics do.
+ThreadLists g_thread_lists{};
+bool g_thread_lists_known = false;
+
+ThreadLists thread_lists() {
+    if (!g_thread_lists_known) {
+        g_thread_lists = find_thread_lists();
+        g_thread_lists_known = true;
+    }
+    return g_thread_lists;
+}
+
+// The loader's code range and the module of malloc, from the module map.
+void find_special_modules(ScanState& s) {
+    const auto malloc_at = reinterpret_cast<std::uintptr_t>(&::malloc_trim);
+    s.malloc_module = ~0u;
+    for (std::uint32_t k = 0; k < s.nmodules; ++k) {
+        const ScanModule& m = s.modules[k];
+        for (std::uint32_t g = 0; g < m.nseg; ++g) {
+            const ScanSegment& seg = m.seg[g];
+            if (malloc_at >= seg.start && malloc_at < seg.end) s.malloc_module = k;
+            if (!m.loader || (seg.flags & format::k_seg_exec) == 0) continue;
+            if (s.loader_lo == s.loader_hi || seg.start < s.loader_lo) s.loader_lo = seg.start;
+            if (seg.end > s.loader_hi) s.loader_hi = seg.end;
+        }
+    }
 }
 
 std::uint64_t thread_pointer() {
@@ -284,9 +345,12 @@ bool write_heap_scan(const char* path, const char* reason, std::uint64_t caller_
     }
     ScanState& s = *sp;
     s.modules = scratch.get<ScanModule>(k_max_modules);
-    ModuleList list{s.modules, 0, reinterpret_cast<std::uintptr_t>(&write_heap_scan), thread_pointer()};
+    ModuleList list{s.modules, 0, reinterpret_cast<std::uintptr_t>(&write_heap_scan), thread_pointer(),
+                    ::getauxval(AT_BASE)};
     if (s.modules != nullptr) dl_iterate_phdr(collect_module, &list);
     s.nmodules = list.n;
+    find_special_modules(s);
+    s.thread_lists = thread_lists();
     s.tls_tcb_bytes = k_tcb_bytes;
     s.caller_sp = caller_root_sp;
 
@@ -318,10 +382,17 @@ bool write_heap_scan(const char* path, const char* reason, std::uint64_t caller_
         s.cap_ra = k_max_return_addresses;
         s.ra_slot = scratch.get<std::uint64_t>(2 * s.cap_ra);
         s.ra_pc = s.ra_slot == nullptr ? nullptr : s.ra_slot + s.cap_ra;
+        s.dist = scratch.get<std::uint32_t>(s.cap_blocks);
+        s.cap_queue = 2 * s.cap_blocks + 64;
+        s.queue = scratch.get<std::uint32_t>(s.cap_queue);
+        s.cap_own_maps = k_max_own_maps;
+        s.own_maps = scratch.get<MapRange>(s.cap_own_maps);
+        s.own_tmp = scratch.get<std::uint64_t>(2 * s.cap_own_maps);
         if (s.modules == nullptr || s.blocks == nullptr || s.parent == nullptr ||
             s.offset == nullptr || s.order == nullptr || s.dir == nullptr ||
             s.clusters == nullptr || s.threads == nullptr || s.roots == nullptr ||
-            s.maps == nullptr || s.ra_slot == nullptr) {
+            s.maps == nullptr || s.ra_slot == nullptr || s.dist == nullptr ||
+            s.queue == nullptr || s.own_maps == nullptr || s.own_tmp == nullptr) {
             std::snprintf(msg, msg_size, "no memory for the heap scan (%llu blocks)",
                           static_cast<unsigned long long>(want));
             return false;
@@ -452,6 +523,10 @@ bool write_heap_scan(const char* path, const char* reason, std::uint64_t caller_
         pb::varint(o, s.root_bytes);
         str(o, reason);
         pb::varint(o, scratch_bytes);
+        pb::varint(o, s.mapping_roots);
+        pb::varint(o, s.mapping_root_bytes);
+        pb::varint(o, s.loader_blocks);
+        pb::varint(o, s.finished_threads);
     });
     ++records;
     for (std::uint32_t k = 0; k < s.nmodules; ++k) {

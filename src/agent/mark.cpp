@@ -3,9 +3,13 @@
 // that block reachable. Lookups go through a directory: the sorted blocks are cut into clusters
 // where the gaps are small (the main heap, each thread arena, each big mmap'd block) and each
 // cluster is divided into about as many granules as it has blocks, so a lookup is a cluster
-// search among a few, one directory read and a short scan. Breadth-first order gives each block
-// the shortest path from a root; the queue is the `order` array. Runs in the tracer: no malloc,
-// no locks, no libc calls that could take one.
+// search among a few, one directory read and a short scan. Each block gets the shortest path
+// from a root counted in shapes (a chain of one site's blocks is one hop, as `paths` shows it):
+// a stale word in an unrelated buffer then does not take a list's nodes from the global that
+// heads the list. `order` holds the reachable blocks, each after its parent. Runs in the tracer:
+// no malloc, no locks, no libc calls that could take one.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -57,9 +61,91 @@ bool looks_like_return_address(const ExecRanges& e, std::uint64_t w) {
 // Not on the tracer's small stack; one scan runs at a time (the snapshot mutex).
 ExecRanges g_exec;
 
+// [a, b) without the ranges of a sorted array of disjoint ones (ranges[i].start/.end via
+// start_of/end_of): visit(x, y) for each piece left.
+template <typename T, typename Start, typename End, typename Visit>
+void without(const T* ranges, std::size_t n, Start start_of, End end_of, std::uint64_t a,
+             std::uint64_t b, Visit&& visit) {
+    std::size_t lo = 0, hi = n;  // the first range ending above a
+    while (lo < hi) {
+        const std::size_t mid = (lo + hi) / 2;
+        if (end_of(ranges[mid]) <= a) lo = mid + 1;
+        else hi = mid;
+    }
+    std::uint64_t x = a;
+    for (std::size_t i = lo; i < n && x < b; ++i) {
+        const std::uint64_t rs = start_of(ranges[i]), re = end_of(ranges[i]);
+        if (rs >= b) break;
+        if (rs > x) visit(x, rs);
+        if (re > x) x = re;
+    }
+    if (x < b) visit(x, b);
+}
+
+// glibc's main_arena (struct malloc_state in the C library's data): its top chunk, bins and
+// fastbins point at chunk headers, which lie inside the tail of the block before them (a leaked
+// block right below the top chunk would look reachable), so it is no root. Found by its shape,
+// glibc 2.26 and later on 64-bit: `next` at +0x870 leads back to it through the other arenas,
+// and each of its 127 bins is empty (both links point 16 bytes below themselves) or linked.
+constexpr std::uint64_t k_arena_top = 0x60;
+constexpr std::uint64_t k_arena_bins = 0x70;
+constexpr std::uint64_t k_arena_nbins = 127;
+constexpr std::uint64_t k_arena_next = 0x870;
+constexpr std::uint64_t k_arena_size = 0x898;
+
+bool looks_like_main_arena(const ScanState& s, std::uint64_t m) {
+    std::uint64_t v = word_at(m + k_arena_next);
+    for (int hop = 0; v != m; ++hop) {
+        if (hop == 64 || v == 0 || (v & 7) != 0 || !readable(s, v + k_arena_next, 8)) return false;
+        v = word_at(v + k_arena_next);
+    }
+    if (word_at(m + k_arena_top) == 0) return false;
+    std::uint64_t empty = 0;
+    for (std::uint64_t k = 0; k < k_arena_nbins; ++k) {
+        const std::uint64_t at = m + k_arena_bins + 16 * k;
+        const std::uint64_t fd = word_at(at), bk = word_at(at + 8);
+        if (fd == at - 16 && bk == at - 16) ++empty;
+        else if (fd == 0 || bk == 0) return false;
+    }
+    return empty > 0;
+}
+
+// The main arena's address inside module `k`'s writable data, or 0.
+std::uint64_t find_main_arena(const ScanState& s, std::uint32_t k) {
+    if (k >= s.nmodules) return 0;
+    const ScanModule& mod = s.modules[k];
+    for (std::uint32_t g = 0; g < mod.nseg; ++g) {
+        if ((mod.seg[g].flags & format::k_seg_write) == 0) continue;
+        std::uint64_t found = 0;
+        for_each_readable(s, mod.seg[g].start, mod.seg[g].end, [&](std::uint64_t x, std::uint64_t y) {
+            for (std::uint64_t m = (x + 7) & ~std::uint64_t{7}; found == 0 && m + k_arena_size <= y; m += 8) {
+                if (looks_like_main_arena(s, m)) found = m;
+            }
+        });
+        if (found != 0) return found;
+    }
+    return 0;
+}
+
+// glibc's heaps of the other arenas are aligned to HEAP_MAX_SIZE (64 MiB on 64-bit) and start
+// with a heap_info: ar_ptr (the arena, right after it in an arena's first heap), prev (the
+// arena's previous heap, 0 in the first). Memory from there on is the allocator's, no root.
+constexpr std::uint64_t k_heap_max = 64u << 20;
+
+bool is_arena_heap(const ScanState& s, std::uint64_t h) {
+    if (!readable(s, h, 16)) return false;
+    const std::uint64_t ar = word_at(h), prev = word_at(h + 8);
+    if ((ar & 15) != 0) return false;
+    if (prev == 0) return ar > h && ar <= h + 128;
+    const std::uint64_t first = ar & ~(k_heap_max - 1);
+    return (prev & (k_heap_max - 1)) == 0 && first != h && readable(s, first, 16) &&
+           word_at(first) == ar && word_at(first + 8) == 0;
+}
+
 struct Marker {
     ScanState& s;
     std::uint64_t lo, hi;  // every block lies in [lo, hi)
+    std::size_t head = 0, queued = 0;  // the double-ended queue in s.queue
 
     std::uint32_t new_root(std::uint8_t kind, std::uint32_t owner, std::uint32_t tls_module,
                            std::uint64_t address, std::uint64_t pc) {
@@ -76,43 +162,187 @@ struct Marker {
         return j;
     }
 
+    void push(std::uint32_t j, bool front) {
+        if (queued == s.cap_queue) return;  // cannot happen: a block is queued at most twice
+        if (front) {
+            head = head == 0 ? s.cap_queue - 1 : head - 1;
+            s.queue[head] = j;
+        } else {
+            s.queue[(head + queued) % s.cap_queue] = j;
+        }
+        ++queued;
+    }
+
+    // Block j reached from a root: one hop.
     void reach(std::uint32_t j, std::uint32_t parent, std::uint64_t off) {
         s.parent[j] = parent;
         s.offset[j] = off > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(off);
-        s.order[s.norder++] = j;
+        s.dist[j] = 1;
+        push(j, false);
     }
 
-    // Words of a root range; root_for(slot) names the root of a discovery.
-    template <typename RootFor>
-    void scan_root(std::uint64_t a, std::uint64_t b, RootFor&& root_for) {
+    // Words of a root range; root_for(slot) names the root of a discovery, at_offset(slot) the
+    // offset recorded for it.
+    template <typename RootFor, typename Offset>
+    void scan_root(std::uint64_t a, std::uint64_t b, RootFor&& root_for, Offset&& at_offset) {
         for_each_readable(s, a, b, [&](std::uint64_t x, std::uint64_t y) {
             x = (x + 7) & ~std::uint64_t{7};
             s.root_bytes += y > x ? y - x : 0;
             for (std::uint64_t p = x; p + 8 <= y; p += 8) {
-                std::uint64_t w;
-                std::memcpy(&w, reinterpret_cast<const void*>(p), 8);
-                const std::uint32_t j = unreached_target(w);
-                if (j != k_unreached) reach(j, k_root_bit | root_for(p), 0);
+                const std::uint32_t j = unreached_target(word_at(p));
+                if (j != k_unreached) reach(j, k_root_bit | root_for(p), at_offset(p));
             }
         });
     }
+    template <typename RootFor>
+    void scan_root(std::uint64_t a, std::uint64_t b, RootFor&& root_for) {
+        scan_root(a, b, root_for, [](std::uint64_t) { return std::uint64_t{0}; });
+    }
 
+    // Shortest paths, where a hop to a block of the same site as its parent (a list's next node)
+    // costs nothing: 0-1 breadth-first search, the cheaper hops at the queue's front.
     void scan_block(std::uint32_t i) {
         const ScanBlock& b = s.blocks[i];
+        const std::uint32_t d = s.dist[i] & ~k_dist_done;
         auto words = [&](std::uint64_t x, std::uint64_t y) {
             x = (x + 7) & ~std::uint64_t{7};
             for (std::uint64_t p = x; p + 8 <= y; p += 8) {
-                std::uint64_t w;
-                std::memcpy(&w, reinterpret_cast<const void*>(p), 8);
-                const std::uint32_t j = unreached_target(w);
-                if (j != k_unreached) reach(j, i, p - b.ptr);
+                const std::uint64_t w = word_at(p);
+                if (w < lo || w >= hi) continue;
+                const std::uint32_t j = find_block(s, w);
+                if (j == k_unreached || (s.dist[j] & k_dist_done) != 0) continue;
+                const bool same = s.blocks[j].stack == b.stack;
+                const std::uint32_t nd = d + (same ? 0 : 1);
+                if (nd >= s.dist[j]) continue;
+                s.parent[j] = i;
+                const std::uint64_t off = p - b.ptr;
+                s.offset[j] = off > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(off);
+                s.dist[j] = nd;
+                push(j, same);
             }
         };
         // Big blocks are mmap'd chunks: make sure they are still mapped before reading them.
         if (b.size >= (64u << 10)) for_each_readable(s, b.ptr, b.ptr + b.size, words);
         else words(b.ptr, b.ptr + b.size);
     }
+
+    void drain() {
+        while (queued > 0) {
+            const std::uint32_t i = s.queue[head];
+            head = head + 1 == s.cap_queue ? 0 : head + 1;
+            --queued;
+            if ((s.dist[i] & k_dist_done) != 0) continue;  // reached again more cheaply before
+            s.dist[i] |= k_dist_done;
+            s.order[s.norder++] = i;
+            scan_block(i);
+        }
+    }
 };
+
+// The pages of [a, b) that were ever written (present or swapped out, from /proc/self/pagemap,
+// pagemap.rst): a page never touched reads as zeros and holds no pointer, and reading it would
+// fault it in (a thread's 8 MiB stack, a runtime's reservation). Without pagemap: all of [a, b).
+template <typename Visit>
+void for_each_touched(const ScanState& s, std::uint64_t a, std::uint64_t b, Visit&& visit) {
+    constexpr std::uint64_t k_page = 4096;
+    constexpr std::uint64_t k_present = 1ull << 63, k_swapped = 1ull << 62;
+    if (s.pagemap_fd < 0) {
+        visit(a, b);
+        return;
+    }
+    std::uint64_t entries[512];
+    std::uint64_t run = 0;  // start of the current run of touched pages; 0 = none
+    for (std::uint64_t page = a & ~(k_page - 1); page < b;) {
+        const std::uint64_t want = (b - page + k_page - 1) / k_page;
+        const std::size_t n = static_cast<std::size_t>(want < 512 ? want : 512);
+        const ssize_t got = ::pread(s.pagemap_fd, entries, n * 8, static_cast<off_t>(page / k_page * 8));
+        if (got != static_cast<ssize_t>(n * 8)) {  // unreadable: take the rest as touched
+            visit(run != 0 ? run : (page > a ? page : a), b);
+            return;
+        }
+        for (std::size_t i = 0; i < n; ++i, page += k_page) {
+            const bool touched = (entries[i] & (k_present | k_swapped)) != 0;
+            if (touched && run == 0) run = page > a ? page : a;
+            if (!touched && run != 0) {
+                visit(run, page);
+                run = 0;
+            }
+        }
+    }
+    if (run != 0) visit(run, b);
+}
+
+// The program's own writable anonymous mappings, as roots (valgrind's memcheck treats all
+// addressable memory so): a managed runtime's heap (V8, the JVM, pymalloc's arenas) or any arena
+// the program mapped keeps what it points to. Not roots: the allocator's memory (the brk heap is
+// [heap], not listed; other arenas' heaps; the blocks themselves, big ones being mmap'd chunks),
+// the agent's own mappings, and thread stacks (a live thread's is scanned from its stack pointer;
+// a finished thread's descriptor lies at the top of its stack, 64-byte aligned, pointing to
+// itself twice: tcb and self, and what lies below it is dead frames, in glibc's stack cache).
+void scan_mappings(Marker& m) {
+    ScanState& s = m.s;
+    using format::RootKind;
+    const auto own_start = [](const MapRange& x) { return x.start; };
+    const auto own_end = [](const MapRange& x) { return x.end; };
+    for (std::size_t r = 0; r < s.nmaps; ++r) {
+        if (s.maps[r].kind != k_map_anonymous) continue;
+        const std::uint64_t start = s.maps[r].start;
+        std::uint64_t a = start, b = s.maps[r].end;
+        bool stack = false;
+        for (std::size_t t = 0; t < s.nthreads && !stack; ++t) {
+            stack = s.threads[t].sp >= a && s.threads[t].sp < b;
+        }
+        if (stack) continue;
+        // A module's .bss past its file's last page is an anonymous mapping: it was scanned as
+        // the module's globals (without malloc's state), and is no mapping root.
+        for (std::uint32_t k = 0; k < s.nmodules; ++k) {
+            const ScanModule& mod = s.modules[k];
+            for (std::uint32_t g = 0; g < mod.nseg; ++g) {
+                const std::uint64_t lo = mod.seg[g].start & ~std::uint64_t{4095};
+                const std::uint64_t hi = (mod.seg[g].end + 4095) & ~std::uint64_t{4095};
+                if (lo <= a && hi > a) a = hi;
+                if (lo < b && hi >= b) b = lo;
+            }
+        }
+        if (a >= b) continue;
+        for (std::uint64_t h = (a + k_heap_max - 1) & ~(k_heap_max - 1); h < b; h += k_heap_max) {
+            if (is_arena_heap(s, h)) {
+                b = h;
+                break;
+            }
+        }
+        // The program's parts: not the agent's, and pages that were written.
+        auto program_pages = [&](std::uint64_t x, std::uint64_t y, auto&& visit) {
+            without(s.own_maps, s.nown_maps, own_start, own_end, x, y,
+                    [&](std::uint64_t u, std::uint64_t v) { for_each_touched(s, u, v, visit); });
+        };
+        program_pages(a, b, [&](std::uint64_t x, std::uint64_t y) {
+            for (std::uint64_t t = (x + 63) & ~std::uint64_t{63}; t + 24 <= y; t += 64) {
+                if (word_at(t) == t && word_at(t + 16) == t) a = t + s.tls_tcb_bytes;
+            }
+        });
+        if (a >= b) continue;
+        std::uint32_t root = k_unreached;
+        const std::uint64_t bytes_before = s.root_bytes;
+        program_pages(a, b, [&](std::uint64_t x, std::uint64_t y) {
+            without(s.blocks, s.nblocks, [](const ScanBlock& k) { return k.ptr; },
+                    [](const ScanBlock& k) { return k.ptr + k.size; }, x, y,
+                    [&](std::uint64_t u, std::uint64_t v) {
+                m.scan_root(u, v, [&](std::uint64_t) {
+                    if (root == k_unreached) {
+                        root = m.new_root(static_cast<std::uint8_t>(RootKind::mapping), 0, 0, start,
+                                          s.maps[r].end);
+                    }
+                    return root;
+                }, [&](std::uint64_t slot) { return slot - start; });
+            });
+        });
+        if (s.root_bytes > bytes_before) {
+            ++s.mapping_roots;
+            s.mapping_root_bytes += s.root_bytes - bytes_before;
+        }
+    }
+}
 
 }  // namespace
 
@@ -176,7 +406,10 @@ std::uint32_t find_block(const ScanState& s, std::uint64_t w) {
 }
 
 void mark_all(ScanState& s) {
-    for (std::size_t i = 0; i < s.nblocks; ++i) s.parent[i] = k_unreached;
+    for (std::size_t i = 0; i < s.nblocks; ++i) {
+        s.parent[i] = k_unreached;
+        s.dist[i] = k_dist_done - 1;
+    }
     s.norder = 0;
     s.nroots = 0;
     s.root_bytes = 0;
@@ -198,14 +431,20 @@ void mark_all(ScanState& s) {
     std::sort(exec.r, exec.r + exec.n,
               [](const MapRange& a, const MapRange& b) { return a.start < b.start; });
 
-    // 1. Globals: the writable segments of every module but the agent.
+    // 1. Globals: the writable segments of every module but the agent, without malloc's state.
+    const std::uint64_t arena = find_main_arena(s, s.malloc_module);
+    const MapRange not_roots[1] = {{arena, arena + k_arena_size, 0}};
     for (std::uint32_t k = 0; k < s.nmodules; ++k) {
         const ScanModule& mod = s.modules[k];
         if (mod.own) continue;
         for (std::uint32_t g = 0; g < mod.nseg; ++g) {
             if ((mod.seg[g].flags & format::k_seg_write) == 0) continue;
-            m.scan_root(mod.seg[g].start, mod.seg[g].end, [&](std::uint64_t slot) {
-                return m.new_root(static_cast<std::uint8_t>(RootKind::global), k, 0, slot, 0);
+            without(not_roots, arena != 0 ? 1 : 0, [](const MapRange& x) { return x.start; },
+                    [](const MapRange& x) { return x.end; }, mod.seg[g].start, mod.seg[g].end,
+                    [&](std::uint64_t x, std::uint64_t y) {
+                m.scan_root(x, y, [&](std::uint64_t slot) {
+                    return m.new_root(static_cast<std::uint8_t>(RootKind::global), k, 0, slot, 0);
+                });
             });
         }
     }
@@ -303,8 +542,24 @@ void mark_all(ScanState& s) {
             m.reach(j, k_root_bit | root, r * 8u);
         }
     }
-    // 5. The heap, breadth-first.
-    for (std::size_t q = 0; q < s.norder; ++q) m.scan_block(s.order[q]);
+    // 5. The program's own anonymous mappings.
+    s.mapping_roots = 0;
+    s.mapping_root_bytes = 0;
+    scan_mappings(m);
+    // 6. Blocks the dynamic loader allocated: its own state, a root whatever points to it.
+    s.loader_blocks = 0;
+    std::uint32_t loader_root = k_unreached;
+    for (std::uint32_t j = 0; j < s.nblocks; ++j) {
+        if ((s.blocks[j].flags & k_block_loader) == 0) continue;
+        ++s.loader_blocks;
+        if (s.parent[j] != k_unreached) continue;
+        if (loader_root == k_unreached) {
+            loader_root = m.new_root(static_cast<std::uint8_t>(RootKind::loader), 0, 0, 0, 0);
+        }
+        m.reach(j, k_root_bit | loader_root, 0);
+    }
+    // 7. The heap.
+    m.drain();
     std::uint64_t reachable = 0;
     for (std::size_t q = 0; q < s.norder; ++q) reachable += s.blocks[s.order[q]].size;
     s.reachable_bytes = reachable;

@@ -63,6 +63,7 @@ bool StackTable::ensure_index() {
     void* p = ::mmap(nullptr, sizeof(StackRecord*) * k_max_stacks, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) return false;
+    list_agent_mapping(p, sizeof(StackRecord*) * k_max_stacks);  // never a root of a heap scan
     m_records = static_cast<StackRecord**>(p);
     return true;
 }

@@ -5,7 +5,9 @@
 // killed past it, and the kernel detaches its tracees). The tracer PTRACE_SEIZEs and
 // PTRACE_INTERRUPTs every other thread, listing /proc/PID/task until no new thread appears, reads
 // their registers, makes sure none holds a lock of the agent's tables (else resumes everyone,
-// waits a millisecond and tries again), copies the live blocks, marks, and detaches. It blocks
+// waits a millisecond and tries again), copies the live blocks (tagging those the dynamic loader
+// allocated), adds the threads that finished but were not joined (glibc's thread lists), lists
+// the agent's own mappings, marks, and detaches. It blocks
 // every signal, calls no malloc and takes no lock (ptrace(2), waitpid(2) "__WALL",
 // PR_SET_PTRACER in prctl(2), Documentation/admin-guide/LSM/Yama.rst).
 #include <dirent.h>
@@ -24,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -224,6 +227,22 @@ void read_registers(ScanThread& t) {
 #endif
 }
 
+// k_map_anonymous if a maps line, from its permissions on, is "rw?p offset dev 0" with no
+// path or an [anon:NAME]; else 0.
+std::uint32_t anonymous_private_writable(const char* perms, const char* end) {
+    if (end - perms < 4 || perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p') return 0;
+    const char* p = perms;
+    for (int field = 0; field < 3; ++field) {  // perms, offset, dev
+        while (p < end && *p != ' ') ++p;
+        while (p < end && *p == ' ') ++p;
+    }
+    if (p >= end || *p != '0' || (p + 1 < end && p[1] != ' ')) return 0;  // inode 0
+    ++p;
+    while (p < end && *p == ' ') ++p;
+    if (p == end) return k_map_anonymous;
+    return end - p >= 6 && std::memcmp(p, "[anon:", 6) == 0 ? k_map_anonymous : 0;
+}
+
 bool read_maps(ScanState& s) {
     char path[64];
     put_str(put_num(put_str(path, "/proc/"), static_cast<unsigned long>(s.pid)), "/maps");
@@ -259,7 +278,9 @@ bool read_maps(ScanState& s) {
                                  ::memmem(buf + line, i - line, " /dev/", 6) != nullptr;
             // Kept one per mapping (not merged), so a stack's mapping can be told from its
             // neighbours.
-            if (readable && !special && a < b && s.nmaps < s.cap_maps) s.maps[s.nmaps++] = MapRange{a, b};
+            if (readable && !special && a < b && s.nmaps < s.cap_maps) {
+                s.maps[s.nmaps++] = MapRange{a, b, anonymous_private_writable(buf + k, buf + i)};
+            }
             line = i + 1;
         }
         std::memmove(buf, buf + line, have - line);
@@ -273,8 +294,21 @@ bool read_maps(ScanState& s) {
 bool copy_blocks(ScanState& s) {
     s.nblocks = 0;
     s.total_bytes = 0;
+    const StackTable& table = stacks();
+    const std::uint32_t nstacks = table.count();
     live().for_each([&](std::uint64_t ptr, std::uint64_t size, std::uint32_t stack) {
-        if (s.nblocks < s.cap_blocks) s.blocks[s.nblocks] = ScanBlock{ptr, size, stack, 0};
+        if (s.nblocks < s.cap_blocks) {
+            // The immediate caller of the allocator: the first frame kept (the agent's are not).
+            std::uint32_t flags = 0;
+            if (stack >= 1 && stack <= nstacks && s.loader_lo < s.loader_hi) {
+                const StackRecord* rec = table.get(stack);
+                if (rec != nullptr && rec->depth > 0 && rec->ips()[0] >= s.loader_lo &&
+                    rec->ips()[0] < s.loader_hi) {
+                    flags |= k_block_loader;
+                }
+            }
+            s.blocks[s.nblocks] = ScanBlock{ptr, size, stack, flags};
+        }
         ++s.nblocks;
         s.total_bytes += size;
     });
@@ -283,6 +317,52 @@ bool copy_blocks(ScanState& s) {
         return false;
     }
     return true;
+}
+
+// Threads that finished but were not joined: glibc keeps their descriptors on its lists of
+// threads in use until pthread_join, and the start argument and return value live there. Each
+// becomes a thread of the scan without registers or stack, whose descriptor and static TLS are
+// scanned as a live thread's are. A list that looks damaged (a stopped thread may be changing
+// it) is left alone.
+void add_finished_threads(ScanState& s) {
+    const ThreadLists& l = s.thread_lists;
+    const std::size_t live_threads = s.nthreads;
+    for (const std::uint64_t head : l.heads) {
+        if (head == 0 || !readable(s, head, 16)) continue;
+        std::uint64_t at = word_at(head);
+        for (int steps = 0; at != head && steps < 1 << 16; ++steps) {
+            if ((at & 7) != 0 || !readable(s, at, 16) || word_at(at + 8) == 0) break;
+            const std::uint64_t pd = at - l.list_offset;
+            bool alive = false;
+            for (std::size_t t = 0; t < live_threads && !alive; ++t) alive = s.threads[t].fs == pd;
+            // The kernel clears the descriptor's tid when the thread exits (CLONE_CHILD_CLEARTID):
+            // a tid that is still set is a thread that runs (the one that asked for the scan) or
+            // is exiting right now.
+            std::int32_t tid = -1;
+            if (readable(s, pd + l.tid_offset, 4)) {
+                std::memcpy(&tid, reinterpret_cast<const void*>(pd + l.tid_offset), 4);
+            }
+            if (!alive && tid == 0 && s.nthreads < s.cap_threads && readable(s, pd, s.tls_tcb_bytes)) {
+                ScanThread& t = s.threads[s.nthreads++];
+                t = ScanThread{};
+                put_str(t.name, "finished, unjoined");
+                t.fs = pd;
+                ++s.finished_threads;
+            }
+            at = word_at(at);
+        }
+    }
+}
+
+// The agent's mappings, sorted: no root is read from them.
+void list_agent_mappings(ScanState& s) {
+    const std::size_t n = agent_mappings(s.own_tmp, s.own_tmp + s.cap_own_maps, s.cap_own_maps);
+    for (std::size_t i = 0; i < n; ++i) {
+        s.own_maps[i] = MapRange{s.own_tmp[i], s.own_tmp[s.cap_own_maps + i], 0};
+    }
+    s.nown_maps = n;
+    std::sort(s.own_maps, s.own_maps + n,
+              [](const MapRange& x, const MapRange& y) { return x.start < y.start; });
 }
 
 int tracer_main(void* arg) {
@@ -326,6 +406,10 @@ int tracer_main(void* arg) {
         }
         const bool ok = read_maps(s) && copy_blocks(s);
         if (ok) {
+            s.finished_threads = 0;
+            add_finished_threads(s);
+            list_agent_mappings(s);
+            s.pagemap_fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
             const std::uint64_t m0 = now_ns();
             if (!build_block_index(s)) {
                 fail(s, ENOMEM, "the block directory did not fit");
@@ -333,6 +417,7 @@ int tracer_main(void* arg) {
                 mark_all(s);
                 classify_unreachable(s);
             }
+            if (s.pagemap_fd >= 0) ::close(s.pagemap_fd);
             s.mark_ns = now_ns() - m0;
         }
         detach_all(s);

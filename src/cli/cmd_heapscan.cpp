@@ -55,14 +55,32 @@ struct PathsArgs {
     bool json = false;
 };
 
+// What was scanned as roots besides globals, TLS, stacks and registers, in one sentence.
+std::string extra_roots_text(const heapscan::ScanSummary& s) {
+    std::string text = fmt::format(
+        "Roots: globals, TLS, thread stacks and registers, and {} writable anonymous mapping{} "
+        "of the program's own ({})",
+        s.mapping_roots, s.mapping_roots == 1 ? "" : "s",
+        bytes_text(s.mapping_root_bytes));
+    if (s.loader_blocks > 0) {
+        text += fmt::format("; {} allocated by the dynamic loader", blocks_text(s.loader_blocks));
+    }
+    if (s.finished_threads > 0) {
+        text += fmt::format("; the descriptors of {} finished thread{} not yet joined",
+                            s.finished_threads, s.finished_threads == 1 ? "" : "s");
+    }
+    return text + ".";
+}
+
 void print_summary(const heapscan::ScanFile& scan, const std::string& name) {
     const auto& s = scan.summary;
     std::printf("Scan: %s (pid %lld, %s)\n", name.c_str(), static_cast<long long>(s.pid),
                 s.reason.c_str());
-    std::printf("Heap: %s in %s; %s reachable in %s; threads stopped for %.1f ms (%llu threads)\n\n",
+    std::printf("Heap: %s in %s; %s reachable in %s; threads stopped for %.1f ms (%llu threads)\n",
                 bytes_text(s.bytes).c_str(), blocks_text(s.blocks).c_str(),
                 bytes_text(s.reachable_bytes).c_str(), blocks_text(s.reachable_blocks).c_str(),
                 static_cast<double>(s.pause_us) / 1000.0, static_cast<unsigned long long>(s.threads));
+    std::printf("%s\n\n", extra_roots_text(s).c_str());
 }
 
 int run_paths(const PathsArgs& args) {
@@ -128,7 +146,7 @@ int run_paths(const PathsArgs& args) {
                                       : "No reachable blocks allocated where --site matches.\n");
         return k_exit_ok;
     }
-    std::printf("Holders (bytes reached first through each root, biggest first):\n");
+    std::printf("Holders (bytes reached first through each variable or root, biggest first):\n");
     for (size_t i = 0; i < report.holders.size() && i < 10; ++i) {
         const auto& h = report.holders[i];
         std::printf("  %12s in %-16s %s\n", bytes_text(h.bytes).c_str(),
@@ -236,15 +254,20 @@ uint64_t print_leaks(const std::filesystem::path& scan_path, std::FILE* out, boo
                                     {"direct_objects", report.direct_count},
                                     {"indirect_bytes", report.indirect_bytes},
                                     {"indirect_objects", report.indirect_count},
-                                    {"pid", scan.summary.pid}}
+                                    {"pid", scan.summary.pid},
+                                    {"mapping_roots", scan.summary.mapping_roots},
+                                    {"mapping_root_bytes", scan.summary.mapping_root_bytes},
+                                    {"loader_blocks", scan.summary.loader_blocks},
+                                    {"finished_threads", scan.summary.finished_threads}}
                          .dump()
                          .c_str());
-        return bytes;
+        return count;
     }
     std::fprintf(out, "=================================================================\n");
-    std::fprintf(out, "==%lld==leakhunt: heap scan %s (%s)\n",
+    std::fprintf(out, "==%lld==leakhunt: heap scan %s (%s)\n==%lld==%s\n",
                  static_cast<long long>(scan.summary.pid), scan_path.string().c_str(),
-                 scan.summary.reason.c_str());
+                 scan.summary.reason.c_str(), static_cast<long long>(scan.summary.pid),
+                 extra_roots_text(scan.summary).c_str());
     if (count == 0) {
         std::fprintf(out, "\nNo leaks: every one of %s is reachable from a root.\n",
                      blocks_text(scan.summary.blocks).c_str());
@@ -253,7 +276,7 @@ uint64_t print_leaks(const std::filesystem::path& scan_path, std::FILE* out, boo
     for (const auto& l : lines) std::fprintf(out, "\n%s", l.c_str());
     std::fprintf(out, "\nSUMMARY: leakhunt: %llu byte(s) leaked in %llu allocation(s).\n",
                  static_cast<unsigned long long>(bytes), static_cast<unsigned long long>(count));
-    return bytes;
+    return count;
 }
 
 Runner add_paths(CLI::App& app) {

@@ -10,8 +10,8 @@
 
 namespace leakhunt::cli {
 
-// The LeakSanitizer-style report of `scan_path` on `out`; returns the number of leaked bytes
-// (direct + indirect).
+// The LeakSanitizer-style report of `scan_path` on `out`; returns the number of leaked objects
+// (direct + indirect): a leaked malloc(0) is a leak of 0 bytes, and still a leak.
 uint64_t print_leaks(const std::filesystem::path& scan_path, std::FILE* out, bool json);
 
 }  // namespace leakhunt::cli

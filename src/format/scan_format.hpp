@@ -12,18 +12,23 @@
 // Payloads, field by field (strings = varint length + bytes):
 //   summary   pid, unix_time_ms, pause_us, scan_us, threads, blocks, bytes, reachable_blocks,
 //             reachable_bytes, root_bytes_scanned, reason (string: "request" | "exit"),
-//             scratch_bytes (the scan's own memory)
+//             scratch_bytes (the scan's own memory), then (absent in older files: 0)
+//             mapping_roots (anonymous mappings scanned as roots), mapping_root_bytes,
+//             loader_blocks (blocks of the dynamic loader taken as roots), finished_threads
+//             (threads finished but not joined, whose descriptors were scanned)
 //   module    index, load_bias, path, build_id, nseg, nseg x (start, end, flags: 1 r, 2 w, 4 x)
 //   thread    index (1 = first listed, the main thread), tid, name
 //   stack     id, depth, depth x ip (return address - 1, runtime)
-//   root      id, kind (RootKind), owner (module index for globals, thread index otherwise),
-//             address (runtime slot address; for TLS: offset in the module's TLS block), pc
-//             (stack roots: an address in the frame's function, 0 if unknown), tls_module
+//   root      id, kind (RootKind), owner (module index for globals, thread index for TLS,
+//             stack and registers, 0 for mappings and the loader), address (runtime slot
+//             address; for TLS: offset in the module's TLS block; for a mapping: its start), pc
+//             (stack roots: an address in the frame's function, 0 if unknown; for a mapping:
+//             its end), tls_module
 //             (TLS roots: module index + 1, 0 = the thread control block), ncallers, ncallers x
 //             pc (stack roots: return addresses above the slot, the frame's callers, minus one)
 //   shape     id, parent (shape id, 0 = starts at a root), root (root id when parent is 0),
 //             stack (allocation site of the blocks at this hop), offset (of the pointer inside
-//             the parent block or from the root slot), flags (1 = offsets differ between the
+//             the parent block or from the root slot; for a mapping: from its start), flags (1 = offsets differ between the
 //             blocks, 2 = repeated run of the same site collapsed), count, bytes (blocks whose
 //             path ends at this shape), retained_count, retained_bytes (this shape and below)
 //   leak      stack, direct_count, direct_bytes, indirect_count, indirect_bytes
@@ -56,6 +61,8 @@ enum class RootKind : std::uint8_t {
     tls = 2,        // a thread's static TLS block or thread control block
     registers = 3,  // a stopped thread's registers
     stack = 4,      // a thread's stack, from its stack pointer up
+    mapping = 5,    // memory the program mapped itself (private, writable, anonymous)
+    loader = 6,     // blocks allocated by the dynamic loader (its DTVs, dlopen's scopes)
 };
 
 inline constexpr std::uint64_t k_shape_offsets_vary = 1;

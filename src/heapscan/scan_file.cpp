@@ -99,6 +99,12 @@ ScanFile parse_scan_file(std::string_view data, const std::string& name) {
                 s.root_bytes = c.varint();
                 s.reason = c.string();
                 s.scratch_bytes = c.varint();
+                if (!c.done()) {
+                    s.mapping_roots = c.varint();
+                    s.mapping_root_bytes = c.varint();
+                    s.loader_blocks = c.varint();
+                    s.finished_threads = c.varint();
+                }
                 have_summary = true;
                 break;
             }
@@ -143,7 +149,9 @@ ScanFile parse_scan_file(std::string_view data, const std::string& name) {
                 ScanRoot r;
                 r.id = c.varint();
                 const uint64_t kind = c.varint();
-                if (kind < 1 || kind > 4) c.fail("has an unknown root kind");
+                if (kind < 1 || kind > static_cast<uint64_t>(format::RootKind::loader)) {
+                    c.fail("has an unknown root kind");
+                }
                 r.kind = static_cast<format::RootKind>(kind);
                 r.owner = c.varint();
                 r.address = c.varint();
@@ -219,6 +227,7 @@ ScanFile parse_scan_file(std::string_view data, const std::string& name) {
         }
     }
     for (const auto& [id, r] : f.roots) {
+        if (r.kind == format::RootKind::mapping || r.kind == format::RootKind::loader) continue;
         const size_t limit = r.kind == format::RootKind::global ? f.modules.size() : f.threads.size();
         if (r.owner >= limit) {
             throw util::Error("{}: root {} names {} {}, which is not in the file", name, id,

@@ -26,6 +26,10 @@ struct ScanSummary {
     uint64_t root_bytes = 0;  // bytes of roots scanned
     std::string reason;       // "request" or "exit"
     uint64_t scratch_bytes = 0;
+    uint64_t mapping_roots = 0;       // the program's anonymous mappings scanned as roots
+    uint64_t mapping_root_bytes = 0;  // and their bytes
+    uint64_t loader_blocks = 0;       // blocks allocated by the dynamic loader (roots)
+    uint64_t finished_threads = 0;    // finished, not joined: their descriptors were roots
 };
 
 struct ScanSegment {
@@ -49,7 +53,8 @@ struct ScanThread {
 struct ScanRoot {
     uint64_t id = 0;
     format::RootKind kind = format::RootKind::global;
-    uint64_t owner = 0;    // module index (global) or thread index
+    uint64_t owner = 0;    // module index (global), thread index (TLS, stack, registers), or 0
+    // A mapping root: `address` is the mapping's start and `pc` its end.
     uint64_t address = 0;  // slot address; TLS: offset in the module's TLS block or the TCB
     uint64_t pc = 0;       // stack: an address in the frame's function
     uint64_t tls_module = 0;  // TLS: module index + 1; 0 = thread control block

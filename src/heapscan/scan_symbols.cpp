@@ -7,6 +7,7 @@
 
 #include "symbolize/elf_module.hpp"
 #include "util/error.hpp"
+#include "util/units.hpp"
 
 namespace leakhunt::heapscan {
 namespace {
@@ -169,31 +170,29 @@ std::string ScanSymbols::root(const ScanRoot& r) {
         case RootKind::global: {
             const ScanModule& m = m_scan.modules.at(r.owner);
             const uint64_t vaddr = r.address - m.bias;
-            std::string name = fmt::format("{}+{:#x}", base_name(m.path), vaddr);
             if (symbolize::ElfModule* e = elf(m)) {
                 if (auto sym = e->data_symbol(vaddr)) {
-                    name = sym->offset == 0 ? sym->name : fmt::format("{}+{:#x}", sym->name, sym->offset);
                     if (!sym->file.empty()) {
-                        return fmt::format("global {} ({}) at {}:{}", name, base_name(m.path),
+                        return fmt::format("global {} ({}) at {}:{}", sym->name, base_name(m.path),
                                            base_name(sym->file), sym->line);
                     }
-                    return fmt::format("global {} ({})", name, base_name(m.path));
+                    return fmt::format("global {} ({})", sym->name, base_name(m.path));
                 }
             }
-            return fmt::format("global data at {}", name);
+            // No symbol says which variable holds the slot: the slot itself.
+            return fmt::format("global data at {}+{:#x}", base_name(m.path), vaddr);
         }
         case RootKind::tls: {
             if (r.tls_module == 0) {
-                return fmt::format("thread control block of {} (+{:#x}: pthread_setspecific "
-                                   "values, dynamic TLS)",
-                                   thread_name(r.owner), r.address);
+                return fmt::format("thread control block of {} (pthread_setspecific values, "
+                                   "dynamic TLS, a thread's argument and result)",
+                                   thread_name(r.owner));
             }
             const ScanModule& m = m_scan.modules.at(r.tls_module - 1);
             if (symbolize::ElfModule* e = elf(m)) {
                 if (auto sym = e->tls_symbol(r.address)) {
-                    const std::string name = sym->offset == 0 ? sym->name
-                                                              : fmt::format("{}+{:#x}", sym->name, sym->offset);
-                    return fmt::format("TLS {} ({}) of {}", name, base_name(m.path), thread_name(r.owner));
+                    return fmt::format("TLS {} ({}) of {}", sym->name, base_name(m.path),
+                                       thread_name(r.owner));
                 }
             }
             return fmt::format("TLS of {} ({} TLS block +{:#x})", thread_name(r.owner),
@@ -201,6 +200,12 @@ std::string ScanSymbols::root(const ScanRoot& r) {
         }
         case RootKind::registers:
             return fmt::format("registers of {}", thread_name(r.owner));
+        case RootKind::mapping:
+            return fmt::format("anonymous mapping {:#x}-{:#x} ({}, mapped by the program: a "
+                               "runtime's heap or its own arena)",
+                               r.address, r.pc, util::format_bytes(static_cast<double>(r.pc - r.address)));
+        case RootKind::loader:
+            return "the dynamic loader's own blocks (DTVs, dlopen scopes)";
         case RootKind::stack: {
             // The slot's frame, or, when that is the C library's (a callee-saved register spilled
             // by clock_nanosleep, say), the first caller in the program's own code.

@@ -44,7 +44,9 @@ public:
     // All function names of stack `id`, for --site matching.
     std::vector<std::string> stack_functions(uint64_t stack_id);
     // A root in words: "global g_sessions (heapscan_holders)", "stack of thread 3 (worker,
-    // tid 812) in hold_on_stack (holders.cpp:71)", "TLS t_items of thread 2 (tid 811)".
+    // tid 812) in hold_on_stack (holders.cpp:71)", "TLS t_items of thread 2 (tid 811)". Slots of
+    // one variable (an array's elements, a struct's members) are one root: no "+0x18" (a slot no
+    // symbol covers is named by its address).
     std::string root(const ScanRoot& r);
 
     const std::vector<std::string>& warnings() const { return m_warnings; }

@@ -20,6 +20,8 @@ AGENT = os.path.join(os.path.dirname(BIN), "lib", "libleakhunt_agent.so")
 HOLDERS = binary("heapscan_holders")
 LSAN_PLAIN = binary("heapscan_lsan")
 LSAN_BUILT = binary("heapscan_lsan_lsan")
+FINDINGS = binary("heapscan_findings")
+FINDINGS_LSAN = binary("heapscan_findings_lsan")
 
 # heapscan_holders' leaks: (kind, function) -> (bytes, objects)
 HOLDERS_LEAKS = {
@@ -43,11 +45,13 @@ def function_name(frame_text):
     return re.sub(r"\(.*$", "", frame_text).strip()
 
 
-class HeapScan(Case):
-    def start_victim(self, *args, interval=1):
+class ScanCase(Case):
+    """Helpers shared by the scan tests: a victim under the agent, its scans and leak reports."""
+
+    def start_binary(self, argv, interval=1):
         out = self.path("out")
         os.makedirs(out, exist_ok=True)
-        p = subprocess.Popen([HOLDERS, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, start_new_session=True,
                              env=agent_env(out, interval))
         self.procs.append(p)
@@ -58,7 +62,7 @@ class HeapScan(Case):
         """The victim still works: it reads stdin, ends its threads and exits 0."""
         out, err = p.communicate("exit\n", timeout=60)
         self.assertEqual(p.returncode, 0, err)
-        self.assertEqual(out.strip(), "done")
+        self.assertEqual(out.strip().splitlines()[-1], "done")
         self.assertNotIn("leakhunt agent", err)
 
     def scan(self, pid):
@@ -70,9 +74,10 @@ class HeapScan(Case):
         self.assertIn("threads stopped for", r.stderr)
         return scan
 
-    def leaks(self, scan):
+    def leaks(self, scan, status=3):
+        """{(type, function): (bytes, objects)} and the summary; `leaks` exits 3 if any leaked."""
         r = run(["leaks", scan, "--json"])
-        self.assertEqual(r.returncode, 3, r.stderr)  # leaks found
+        self.assertEqual(r.returncode, status, r.stdout + r.stderr)
         rows = json_lines(r.stdout)
         by_site = {}
         for row in rows[:-1]:
@@ -80,6 +85,11 @@ class HeapScan(Case):
             b, n = by_site.get(key, (0, 0))
             by_site[key] = (b + row["bytes"], n + row["objects"])
         return by_site, rows[-1]
+
+
+class HeapScan(ScanCase):
+    def start_victim(self, *args, interval=1):
+        return self.start_binary([HOLDERS, *args], interval)
 
     def paths(self, scan, site):
         r = run(["paths", scan, "--site", site, "--json", "--paths", "0"])
@@ -321,6 +331,125 @@ class HeapScan(Case):
         r = run(["paths", snap])
         self.assertEqual(r.returncode, 1)
         self.assertIn("has no heap scan beside it", r.stderr)
+
+
+class ScanFindings(ScanCase):
+    """heapscan_findings: the scan's roots. The loader's own blocks and a finished thread's
+    descriptor are roots, glibc's main_arena is not, the program's own anonymous mappings are (but
+    not malloc's mmap'd chunks), a leaked malloc(0) fails the check, and stale words in unrelated
+    buffers do not take a list from the global that holds it. Where LeakSanitizer can judge the
+    same program (built with clang -fsanitize=leak), both tools must agree."""
+
+    def start(self, mode):
+        return self.start_binary([FINDINGS, mode])
+
+    def record(self, mode, status):
+        """`record --all --leak-check` of a mode that exits: its report (HeapScan.lsan_report)."""
+        out = self.path("rec-" + mode)
+        r = run(["record", "--all", "--leak-check", "-o", out, "--", FINDINGS, mode], timeout=120)
+        self.assertEqual(r.returncode, status, r.stderr)
+        scans = [f for f in os.listdir(out) if f.endswith(".scan")]
+        self.assertEqual(len(scans), 1, scans)
+        return r, os.path.join(out, scans[0])
+
+    def lsan(self, mode):
+        """LeakSanitizer's report of the same mode, or None (and the test skips) if it cannot run."""
+        if not os.path.exists(FINDINGS_LSAN):
+            self.skipTest("heapscan_findings_lsan not built (needs clang and libclang-rt-14-dev)")
+        env = dict(os.environ)
+        env["LSAN_OPTIONS"] = "exitcode=23"
+        r = subprocess.run([FINDINGS_LSAN, mode], capture_output=True, text=True, timeout=120,
+                           env=env)
+        if "LeakSanitizer does not work under ptrace" in r.stderr or (
+                r.returncode not in (0, 23) and "LeakSanitizer has encountered a fatal error" in r.stderr):
+            self.skipTest("LeakSanitizer cannot run here: " + r.stderr.strip()[:200])
+        return r
+
+    def test_the_loaders_own_blocks_are_no_leak(self):
+        r, scan = self.record("loader", 0)
+        self.assertIn("No leaks: every one of", r.stderr)
+        summary = self.leaks(scan, 0)[1]
+        # 10 joined threads' DTVs at least, and the module's scope and TLS.
+        self.assertGreaterEqual(summary["loader_blocks"], 10)
+        self.assertEqual(self.lsan("loader").returncode, 0)
+
+    def test_a_block_below_the_top_chunk_is_a_leak(self):
+        r, _ = self.record("top", 3)
+        ours = HeapScan.lsan_report(self, r.stderr)
+        self.assertEqual(ours, {("direct", "leak_last_block"): (1000, 1), "SUMMARY": (1000, 1)})
+        lsan = self.lsan("top")
+        self.assertEqual(lsan.returncode, 23, lsan.stderr)
+        self.assertEqual(HeapScan.lsan_report(self, lsan.stderr), ours)
+
+    def test_a_leaked_malloc0_fails_the_check(self):
+        r, scan = self.record("malloc0", 3)
+        self.assertIn("SUMMARY: leakhunt: 0 byte(s) leaked in 1 allocation(s).", r.stderr)
+        by_site, summary = self.leaks(scan, 3)
+        self.assertEqual(by_site, {("direct", "leak_zero_bytes"): (0, 1)})
+        lsan = self.lsan("malloc0")
+        self.assertEqual(lsan.returncode, 23, lsan.stderr)
+        # LeakSanitizer counts the object too (it rounds malloc(0) up to 1 byte).
+        self.assertEqual(HeapScan.lsan_report(self, lsan.stderr)["SUMMARY"][1], 1)
+
+    def test_the_programs_own_mappings_are_roots(self):
+        p = self.start("mapping")
+        scan = self.scan(p.pid)
+        by_site, summary = self.leaks(scan, 3)
+        # The 200 blocks held from the region it mapped are not leaks; malloc's own mmap'd chunk
+        # is no root: it leaks with the 5 blocks only it points to.
+        self.assertEqual(by_site, {("direct", "leak_small"): (144, 3),
+                                   ("direct", "leak_big_chunk"): (262144, 1),
+                                   ("indirect", "make_held_by_big"): (320, 5)})
+        self.assertGreaterEqual(summary["mapping_roots"], 1)
+        r = run(["paths", scan, "--site", r"^make_in_mapping\b", "--json"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        site = [x for x in json_lines(r.stdout) if x["type"] == "site"][0]
+        self.assertEqual((site["count"], site["bytes"]), (200, 200 * 96))
+        self.assertEqual(len(site["paths"]), 1)
+        self.assertRegex(site["paths"][0]["root"], r"^anonymous mapping 0x[0-9a-f]+-0x[0-9a-f]+ ")
+        r = run(["paths", scan])
+        self.assertRegex(r.stdout, r"Roots: globals, TLS, thread stacks and registers, and \d+ "
+                                   r"writable anonymous mappings? of the program's own")
+        # Growth held that way shows against a base scan.
+        p.stdin.write("more\n")
+        p.stdin.flush()
+        self.assertEqual(p.stdout.readline().strip(), "ready")
+        later = self.scan(p.pid)
+        r = run(["paths", later, "--base", scan, "--site", r"^make_in_mapping\b", "--json",
+                 "--top", "0"])
+        sites = [x for x in json_lines(r.stdout) if x["type"] == "site"]
+        # Two call sites of make_in_mapping: the first 200 blocks, then the 100 more.
+        self.assertEqual(sorted((x["count"], x["growth_bytes"]) for x in sites),
+                         [(100, 100 * 96), (200, 0)])
+        self.finish(p)
+
+    def test_a_finished_thread_not_yet_joined_holds_its_argument_and_result(self):
+        p = self.start("unjoined")
+        by_site, summary = self.leaks(self.scan(p.pid), 0)
+        self.assertEqual(by_site, {})
+        self.assertEqual(summary["finished_threads"], 1)
+        self.finish(p)
+
+    def test_stale_words_do_not_take_a_list_from_its_global(self):
+        p = self.start("holders")
+        scan = self.scan(p.pid)
+        r = run(["paths", scan, "--site", r"^make_node\b", "--json", "--paths", "0"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = json_lines(r.stdout)
+        site = [x for x in rows if x["type"] == "site"][0]
+        self.assertEqual((site["count"], site["bytes"]), (2000, 2000 * 32))
+        top = site["paths"][0]
+        self.assertTrue(top["root"].startswith("global g_list (heapscan_findings)"), top["root"])
+        self.assertEqual(top["count"], 2000)
+        self.assertTrue(top["hops"][-1]["repeated"])
+        # One holder per variable: held[]'s 1620 slots are one line.
+        holders = {h["root"]: h for h in rows if h["type"] == "holder"}
+        held = [h for name, h in holders.items() if name.startswith("global held ")]
+        self.assertEqual(len(held), 1, list(holders))
+        self.assertEqual((held[0]["count"], held[0]["bytes"]), (1620, 1620 * 64))
+        g_list = [h for name, h in holders.items() if name.startswith("global g_list ")]
+        self.assertEqual((g_list[0]["count"], g_list[0]["bytes"]), (2000, 2000 * 32))
+        self.finish(p)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,19 @@ TEST(BuildRetention, GroupsPathsByRootNameAndHops) {
     EXPECT_FALSE(symbols.warnings().empty());
 }
 
+TEST(ScanSymbols, NamesMappingAndLoaderRoots) {
+    ScanBuilder b;
+    b.summary()
+        .record(ScanTag::root, 1u, 5u, 0u, 0x7f0000000000u, 0x7f0000100000u, 0u, 0u)
+        .record(ScanTag::root, 2u, 6u, 0u, 0u, 0u, 0u, 0u);
+    const ScanFile f = parse_scan_file(b.finish(), "t.scan");
+    ScanSymbols symbols(f);
+    EXPECT_EQ(symbols.root(f.roots.at(1)),
+              "anonymous mapping 0x7f0000000000-0x7f0000100000 (1.00 MiB, mapped by the program: a "
+              "runtime's heap or its own arena)");
+    EXPECT_EQ(symbols.root(f.roots.at(2)), "the dynamic loader's own blocks (DTVs, dlopen scopes)");
+}
+
 TEST(BuildRetention, SiteFilterAndTop) {
     const ScanFile f = scan();
     ScanSymbols symbols(f);

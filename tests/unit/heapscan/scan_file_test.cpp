@@ -67,6 +67,27 @@ TEST(ParseScanFile, ReadsEveryRecord) {
     EXPECT_EQ(f.sites[0].bytes, 500u);
 }
 
+TEST(ParseScanFile, ReadsMappingAndLoaderRootsAndTheRootFigures) {
+    ScanBuilder b;
+    b.record(format::ScanTag::summary, 42u, 1700000000000u, 1500u, 900u, 2u, 10u, 1000u, 7u, 700u,
+             4096u, std::string("exit"), 65536u, 3u, 1048576u, 12u, 1u)
+        .record(ScanTag::root, 1u, 5u, 0u, 0x7f0000000000u, 0x7f0000100000u, 0u, 0u)
+        .record(ScanTag::root, 2u, 6u, 0u, 0u, 0u, 0u, 0u);
+    const ScanFile f = parse_scan_file(b.finish(), "x.scan");
+    EXPECT_EQ(f.summary.mapping_roots, 3u);
+    EXPECT_EQ(f.summary.mapping_root_bytes, 1048576u);
+    EXPECT_EQ(f.summary.loader_blocks, 12u);
+    EXPECT_EQ(f.summary.finished_threads, 1u);
+    EXPECT_EQ(f.roots.at(1).kind, format::RootKind::mapping);
+    EXPECT_EQ(f.roots.at(1).pc, 0x7f0000100000u);
+    EXPECT_EQ(f.roots.at(2).kind, format::RootKind::loader);
+    // A file without the figures (an older agent) reads them as 0.
+    EXPECT_EQ(parse_scan_file(valid().finish(), "x.scan").summary.mapping_roots, 0u);
+    ScanBuilder bad;
+    bad.summary().record(ScanTag::root, 1u, 7u, 0u, 0u, 0u, 0u, 0u);
+    EXPECT_THROW(parse_scan_file(bad.finish(), "x.scan"), util::Error);
+}
+
 TEST(ParseScanFile, RejectsOtherFiles) {
     EXPECT_NE(error_of("hello").find("x.scan: not a leakhunt heap scan file"), std::string::npos);
     std::string v = valid().finish();
