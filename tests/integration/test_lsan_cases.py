@@ -7,8 +7,8 @@ when the program exited 0). Where the -fsanitize=leak build of the same case exi
 and must report the same manifest, so the expectation does not rest on our reading alone.
 
 CASES is the manifest; LEFT_OUT names every upstream case not mirrored and why; EXPECTED_FAILURES
-names the cases this branch does not yet pass and why (the lead removes an entry when the fix
-lands, and unittest reports an unexpected success until then)."""
+names the cases that do not agree yet and why (empty: unittest reports an unexpected success if a
+listed case starts to agree)."""
 import os
 import re
 import subprocess
@@ -82,26 +82,8 @@ LSAN_DIFFERS = {
     "exit_stale_frame_explicit": (None, _NO_EXIT_BOUNDARY),
 }
 
-# Cases this branch does not pass yet, and why. All three causes are the heap scan's (its roots
-# and what it counts as the program's blocks), which another branch changes.
-_ARENA_TOP = ("glibc's main_arena.top points into the last bytes of a block whose size is not a "
-              "multiple of 16 (the next chunk's header overlaps them), and the scan takes "
-              "main_arena as an ordinary global root, so the leaked block looks reachable")
-_THREAD_DTV = ("each exited thread leaves its 304-byte DTV (calloc in allocate_dtv, from "
-               "pthread_create) in glibc's stack cache; the scan reports 4 of them as direct "
-               "leaks")
-EXPECTED_FAILURES = {
-    "malloc_zero": "the leak totals agree (1 object, 0 bytes) but record --leak-check exits 0: "
-                   "a leak of 0 bytes does not count as a leak for the exit status",
-    "exit_stale_frame": _ARENA_TOP,
-    "exit_stale_frame_explicit": _ARENA_TOP,
-    "coroutine_stack": _ARENA_TOP,
-    "thread_arg_retval_arg": _THREAD_DTV,
-    "thread_arg_retval_retval": _THREAD_DTV,
-    "thread_arg_retval_detach": _THREAD_DTV,
-    "thread_arg_retval_none": _THREAD_DTV,
-    "allocator_contention": _THREAD_DTV,
-}
+# Cases that do not agree yet, and why (none: every mirrored case agrees).
+EXPECTED_FAILURES = {}
 
 # Upstream cases not mirrored, and why.
 LEFT_OUT = {

@@ -60,4 +60,11 @@ TEST(FormatDuration, ReadsNaturally) {
     EXPECT_EQ(format_duration(2 * 86400 + 3 * 3600), "2d3h");
 }
 
+TEST(FormatDuration, AbsurdSpansDoNotWrapAround) {
+    // llround of 1e300 overflowed into "-30m-8s".
+    EXPECT_EQ(format_duration(1e300), "over 11574074d");
+    EXPECT_EQ(format_duration(-1e300), "-over 11574074d");
+    EXPECT_EQ(format_duration(1e12), "11574074d1h");
+}
+
 }  // namespace leakhunt::util
