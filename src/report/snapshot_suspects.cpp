@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <span>
 #include <string_view>
 
 #include <fmt/format.h>
 
 #include "symbolize/aggregate.hpp"
+#include "trend/stats.hpp"
 #include "util/error.hpp"
 #include "util/units.hpp"
 
@@ -40,12 +42,21 @@ std::string_view runtime_of(const profile::Profile& p) {
     return "";
 }
 
-// The sentence of SnapshotSuspects::growth_outside_heap, or "".
-std::string growth_outside_heap(const Aggregated& first, const Aggregated& last) {
-    if (first.rss_bytes <= 0 || last.rss_bytes <= 0) return "";
-    const double rss_growth = last.rss_bytes - first.rss_bytes;
-    const auto heap_growth =
-        static_cast<double>(last.rows.total.inuse_bytes - first.rows.total.inuse_bytes);
+// The sentence of SnapshotSuspects::growth_outside_heap, or "". Growth is the Theil-Sen trend
+// over the window, not last - first: a churning heap's total jumps by megabytes between
+// snapshots, and a leak beside it must not read as no growth.
+std::string growth_outside_heap(const std::vector<Aggregated>& snaps, std::span<const double> t) {
+    std::vector<double> rss;
+    std::vector<double> heap;
+    for (const auto& s : snaps) {
+        if (s.rss_bytes <= 0) return "";
+        rss.push_back(s.rss_bytes);
+        heap.push_back(static_cast<double>(s.rows.total.inuse_bytes));
+    }
+    const double window = t.back() - t.front();
+    const double rss_growth = trend::theil_sen(t, rss).slope * window;
+    const double heap_growth = trend::theil_sen(t, heap).slope * window;
+    const Aggregated& last = snaps.back();
     if (rss_growth < k_min_rss_growth_bytes ||
         heap_growth >= k_heap_share_of_rss_growth * rss_growth) {
         return "";
@@ -151,7 +162,7 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
     for (auto& [name, s] : sites) series.push_back(std::move(s));
     out.unit = sample_index == "inuse_space" ? "bytes" : "objects";
     out.report = trend::find_suspects(t, std::move(series), out.unit);
-    out.growth_outside_heap = growth_outside_heap(snaps.front(), snaps.back());
+    out.growth_outside_heap = growth_outside_heap(snaps, t);
     if (!out.growth_outside_heap.empty()) {
         // Not the leak: keep them listed (--all), ranked by nothing.
         auto& others = out.report.others;
