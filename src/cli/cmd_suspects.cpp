@@ -1,7 +1,9 @@
 // `leakhunt suspects SNAPSHOT... | DIR`: over three or more heap snapshots of one process, the
 // allocation sites whose in-use memory grows steadily, ranked, each said in a sentence
 // (trend/suspects.hpp). A DIR is a `leakhunt record` directory: its heap.PID.NNNN.pb.gz files of
-// one PID (--pid, else the PID with the most snapshots, said on stderr).
+// one PID (--pid, else the PID with the most snapshots, said on stderr), whose timeline gives the
+// RSS at each snapshot: when RSS grew and the profiled heap did not, that is said instead of a
+// ranking (report/snapshot_suspects.hpp).
 #include <sys/types.h>
 
 #include <algorithm>
@@ -119,10 +121,16 @@ int run_suspects(const SuspectsArgs& args) {
     std::vector<std::pair<std::string, unsigned>> files;
     std::string source;
     size_t left_out = 0;
+    std::map<std::string, double> rss_of;  // snapshot path -> RSS, from a directory's timeline
     if (args.inputs.size() == 1 && fs::is_directory(args.inputs[0])) {
         files = directory_snapshots(args.inputs[0], args.pid, left_out);
-        source = fmt::format("{} (PID {})", args.inputs[0],
-                             snapshot_name(fs::path(files.front().first).filename().string())->first);
+        const pid_t pid = snapshot_name(fs::path(files.front().first).filename().string())->first;
+        source = fmt::format("{} (PID {})", args.inputs[0], pid);
+        for (const auto& row : read_timeline(args.inputs[0], pid)) {
+            if (!row.snapshot.empty()) {
+                rss_of[(fs::path(args.inputs[0]) / row.snapshot).string()] = row.rss_bytes;
+            }
+        }
     } else {
         if (args.pid != 0) throw util::UsageError("--pid applies to a record directory only");
         for (size_t i = 0; i < args.inputs.size(); ++i) {
@@ -147,7 +155,9 @@ int run_suspects(const SuspectsArgs& args) {
     for (const auto& [path, index] : files) profiles.push_back(read_symbolized(path, symbolizer));
     std::vector<report::SuspectSnapshot> inputs;
     for (size_t i = 0; i < files.size(); ++i) {
-        inputs.push_back({files[i].first, files[i].second, &profiles[i]});
+        const auto rss = rss_of.find(files[i].first);
+        inputs.push_back({files[i].first, files[i].second, &profiles[i],
+                          rss == rss_of.end() ? 0.0 : rss->second});
     }
     Progress bar = Progress::on_stderr("aggregating", files.size());
     const report::SnapshotSuspects found = report::find_snapshot_suspects(
@@ -161,6 +171,7 @@ int run_suspects(const SuspectsArgs& args) {
                          : args.top == 0 ? SIZE_MAX
                                          : (args.json ? SIZE_MAX : k_default_text_rows);
     if (args.json) {
+        if (!found.growth_outside_heap.empty()) warn(found.growth_outside_heap);
         for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
             std::printf("%s\n", report::suspect_json(report.suspects[i], i + 1, unit).dump().c_str());
         }
@@ -179,7 +190,11 @@ int run_suspects(const SuspectsArgs& args) {
                 source.c_str(), util::format_duration(report.window_seconds).c_str(),
                 left_out > 0 ? " (the exit snapshot left out)" : "", amount(first).c_str(),
                 amount(last).c_str());
-    if (report.suspects.empty()) {
+    if (!found.growth_outside_heap.empty()) {
+        std::printf("%s.\nNo allocation site is ranked: what the profiled heap's sites do is not "
+                    "this growth.\n",
+                    found.growth_outside_heap.c_str());
+    } else if (report.suspects.empty()) {
         std::printf("No allocation site grows steadily (%zu sites: none monotone and "
                     "significant).\n",
                     report.others.size());

@@ -1,6 +1,9 @@
 // `leakhunt top PROFILE`: the rows that hold (or allocated) the most memory in a heap profile,
 // by function, line, file or module, with flat and cumulative values like `go tool pprof -top`.
-// Symbolizes native frames offline; --json prints one object per row and line.
+// Without --sample-index a heap profile is ranked by inuse_space and any other profile (a Go
+// goroutine profile) by its own preferred type, as pprof does. Samples with no frames are the
+// row "(unknown)", so the rows add up to the total. Symbolizes native frames offline; --json
+// prints one object per row and line.
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -27,6 +30,7 @@ struct TopArgs {
     std::string by = "function";
     symbolize::AggregateOptions options;
     int top = -1;  // -1: the default (k_default_text_rows in text, all with --json); 0: all
+    CLI::Option* sample_index = nullptr;  // not given: the profile's preferred sample type
 };
 
 double percent(int64_t v, int64_t total) {
@@ -50,6 +54,10 @@ void print_text(const TopArgs& args, const symbolize::Aggregate& agg, size_t sho
                 format_value(type, total).c_str(), args.cum ? "cum" : "flat");
     std::printf("%12s %7s %7s %12s %7s %14s  %s\n", "flat", "flat%", "sum%", "cum", "cum%",
                 other.c_str(), granularity_plural(args.options.by).c_str());
+    // A sample type that is not a Go heap one (goroutine, ...) has no companion column value.
+    auto companion = [&](const symbolize::AggregateRow& r) {
+        return other.empty() ? std::string() : format_value(other, r.flat.get(other));
+    };
     int64_t sum = 0;
     for (size_t i = 0; i < shown; ++i) {
         const auto& r = agg.rows[i];
@@ -60,7 +68,7 @@ void print_text(const TopArgs& args, const symbolize::Aggregate& agg, size_t sho
         std::printf("%12s %6.2f%% %6.2f%% %12s %6.2f%% %14s  %s\n", format_value(type, v).c_str(),
                     percent(v, total), percent(sum, total),
                     format_value(type, r.cum.get(type)).c_str(), percent(r.cum.get(type), total),
-                    format_value(other, r.flat.get(other)).c_str(), name.c_str());
+                    companion(r).c_str(), name.c_str());
     }
 }
 
@@ -68,6 +76,10 @@ int run_top(TopArgs& args) {
     apply_granularity(args.options, args.by);
     symbolize::Symbolizer symbolizer;
     const profile::Profile p = read_symbolized(args.file, symbolizer);
+    if (args.sample_index->count() == 0) {
+        const std::string preferred = profile::preferred_sample_type(p);
+        if (!preferred.empty()) args.options.sort_by = preferred;
+    }
     symbolize::Aggregate agg = symbolize::aggregate(p, symbolizer, args.options, args.file);
     const std::string& type = args.options.sort_by;
     // Rows that are only on stacks (cum) matter when sorting by cum; by flat they are noise.
@@ -114,12 +126,13 @@ Runner add_top(CLI::App& app) {
         "top", "Functions (lines, files, modules) holding the most heap memory in a pprof heap "
                "profile (like pprof -top)");
     cmd->add_option("profile", args->file,
-                    "Heap profile: pprof protobuf, gzip-compressed or raw (from the agent, Go's "
-                    "runtime/pprof or any pprof producer)")
+                    "Profile: pprof protobuf, gzip-compressed or raw (from the agent, Go's "
+                    "runtime/pprof or any pprof producer: heap, goroutine, ...), or a "
+                    "gperftools/jemalloc heap profile")
         ->required();
     cmd->add_flag("--json", args->json, "One JSON object per row and line");
     cmd->add_flag("--cum", args->cum, "Sort by cumulative value (the row anywhere on the stack)");
-    add_aggregate_options(*cmd, args->options, args->by);
+    args->sample_index = add_aggregate_options(*cmd, args->options, args->by);
     cmd->add_option("--top", args->top,
                     "Show this many rows (default: 20 in text, all with --json; 0: all)")
         ->check(CLI::NonNegativeNumber);

@@ -25,17 +25,23 @@ profile::Profile read_symbolized(const std::string& path, symbolize::Symbolizer&
     return p;
 }
 
-void add_aggregate_options(CLI::App& cmd, symbolize::AggregateOptions& options, std::string& by) {
+CLI::Option* add_aggregate_options(CLI::App& cmd, symbolize::AggregateOptions& options,
+                                   std::string& by) {
     cmd.add_option("--by", by, "Rows by function, line (function and file:line), file or module")
         ->check(CLI::IsMember({"function", "line", "file", "module"}))
         ->capture_default_str();
-    cmd.add_option("--sample-index", options.sort_by, "The value to rank by")
-        ->check(CLI::IsMember({"inuse_space", "inuse_objects", "alloc_space", "alloc_objects"}))
-        ->capture_default_str();
+    // Any sample type of the profile (goroutine, contentions, ...): aggregate() names the ones
+    // a profile has when it lacks the one asked for.
+    CLI::Option* sample_index = cmd.add_option(
+        "--sample-index", options.sort_by,
+        "The value to rank by: inuse_space, inuse_objects, alloc_space, alloc_objects, or any "
+        "other sample type of the profile (goroutine, ...)");
+    sample_index->capture_default_str();
     cmd.add_option("--focus", options.focus,
                    "Keep only samples with a frame whose function matches this regex");
     cmd.add_option("--ignore", options.ignore,
                    "Drop samples with a frame whose function matches this regex");
+    return sample_index;
 }
 
 void apply_granularity(symbolize::AggregateOptions& options, const std::string& by) {
@@ -50,9 +56,11 @@ std::string format_value(const std::string& sample_index, int64_t v) {
 }
 
 std::string companion_type(const std::string& sample_index) {
-    const bool bytes = sample_index.ends_with("_space");
-    if (sample_index.starts_with("inuse")) return bytes ? "inuse_objects" : "inuse_space";
-    return bytes ? "alloc_objects" : "alloc_space";
+    if (sample_index == "inuse_space") return "inuse_objects";
+    if (sample_index == "inuse_objects") return "inuse_space";
+    if (sample_index == "alloc_space") return "alloc_objects";
+    if (sample_index == "alloc_objects") return "alloc_space";
+    return "";
 }
 
 std::string where(const symbolize::AggregateRow& row) {

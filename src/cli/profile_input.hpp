@@ -16,14 +16,17 @@ namespace leakhunt::cli {
 // read_profile(path), then symbolize_profile with `symbolizer`; each warning once on stderr.
 profile::Profile read_symbolized(const std::string& path, symbolize::Symbolizer& symbolizer);
 
-// Options shared by top and diff, bound to `options` (and `by`, the text of --by).
-void add_aggregate_options(CLI::App& cmd, symbolize::AggregateOptions& options, std::string& by);
+// Options shared by top and diff, bound to `options` (and `by`, the text of --by). Returns the
+// --sample-index option (its count() says whether it was given).
+CLI::Option* add_aggregate_options(CLI::App& cmd, symbolize::AggregateOptions& options,
+                                   std::string& by);
 // Applies the text of --by; throws util::UsageError for an unknown one.
 void apply_granularity(symbolize::AggregateOptions& options, const std::string& by);
 
 // Bytes for *_space ("1.50 MiB"), a count for *_objects.
 std::string format_value(const std::string& sample_index, int64_t v);
-// Objects beside bytes and bytes beside objects: inuse_space -> inuse_objects, ...
+// Objects beside bytes and bytes beside objects: inuse_space -> inuse_objects, ...; "" for a
+// sample type that is not a Go heap one (it has no companion).
 std::string companion_type(const std::string& sample_index);
 // "file:line", "file" or the module when the file is unknown.
 std::string where(const symbolize::AggregateRow& row);

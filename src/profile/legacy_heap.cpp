@@ -8,7 +8,8 @@
 //                       t<N>: ...                                            (per thread; ignored)
 //                     @ 0x.. 0x..
 //                       t*: ...                                              (this stack's totals)
-//   both, then:       MAPPED_LIBRARIES:  followed by /proc/PID/maps lines
+//   both, then:       MAPPED_LIBRARIES: (or --- Memory map: ---) followed by /proc/PID/maps
+//                     lines, or pprof's short ones `START-END: PATH` (see parse_maps_line)
 //
 // KIND is `heapprofile` (every allocation recorded: no scaling), `heap_v2/RATE` or `heapz_v2/RATE`
 // (sampled on average every RATE bytes), or `heap/RATE` (Go's legacy text, whose header holds
@@ -23,6 +24,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -372,6 +374,31 @@ std::vector<Mapping> read_maps_section(Lines& lines, const Context& ctx) {
     return parse_proc_maps(lines.rest(), ctx.source(), lines.number() + 1);
 }
 
+// Throws unless KIND is one this reader knows. Other kinds share the header but are not what
+// the heap holds: gperftools' `growthz` lists the stacks that grew the heap (never freed, never
+// shrunk), `fragmentationz` the stacks behind fragmented pages. A well-formed file of those is
+// not corrupt, so the error says what it is instead of "take it again".
+void check_heap_kind(std::string_view kind, const Context& ctx) {
+    if (kind == "heapprofile" || kind == "heap" || kind == "heap_v2" || kind == "heapz_v2") return;
+    std::string shown(kind.substr(0, 40));  // untrusted: letters, digits and _ only
+    for (char& c : shown) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '?';
+    }
+    if (kind == "growthz" || kind == "growth" || kind == "fragmentationz" || kind == "fragmentation") {
+        throw util::Error(
+            "cannot read {}:1: it is a gperftools `{}` profile ({}), a kind leakhunt does not "
+            "read; give it a heap profile (`@ heapprofile`, `heap_v2/RATE` or `heapz_v2/RATE`: "
+            "HEAPPROFILE=, MallocExtension::GetHeapSample, /pprof/heap)",
+            ctx.source(), shown,
+            kind.starts_with("growth") ? "the stacks that grew the heap, not what it holds"
+                                       : "the stacks behind fragmented pages, not what the heap holds");
+    }
+    throw util::Error(
+        "cannot read {}:1: `heap profile: ... @ {}` is a kind of heap profile leakhunt does not "
+        "read (it reads heapprofile, heap/RATE, heap_v2/RATE and heapz_v2/RATE)",
+        ctx.source(), shown);
+}
+
 // "heap profile: A: B [C: D] @ KIND[/RATE]" and its sample lines.
 Profile parse_gperftools(Lines& lines, std::string_view header, const Context& ctx) {
     std::string_view h = trim(header);
@@ -383,17 +410,12 @@ Profile parse_gperftools(Lines& lines, std::string_view header, const Context& c
     skip_spaces(h);
     const size_t slash = h.find('/');
     const std::string_view kind = trim(h.substr(0, slash));
+    check_heap_kind(kind, ctx);
     int64_t rate = 0;
     if (slash != std::string_view::npos) {
         std::string_view r = h.substr(slash + 1);
         if (!take_int(r, rate) || !trim(r).empty() || rate < 0)
             ctx.fail(1, "the sampling rate after `{}/` is not a number", kind);
-    }
-    if (kind != "heapprofile" && kind != "heap" && kind != "heap_v2" && kind != "heapz_v2") {
-        ctx.fail(1,
-                 "unknown heap profile kind `{}` (leakhunt reads heapprofile, heap/RATE, "
-                 "heap_v2/RATE and heapz_v2/RATE)",
-                 kind);
     }
     Builder builder(ctx, sampling_of(totals, kind, rate));
     std::string_view line;
@@ -493,6 +515,115 @@ bool take_hex(std::string_view& s, uint64_t& out) {
     return true;
 }
 
+// The memory map section, in the forms pprof's legacy reader accepts (its parseMappingEntry):
+//   /proc/PID/maps:  START-END PERMS OFFSET DEV INODE [PATH]
+//   short:           START-END[:] [PERMS] [PATH] [(@OFFSET)] [BUILD_ID]
+//                    (gperftools' "--- Memory map: ---" section: `00400000-00fcb000: /bin/app`)
+//   attribute:       NAME=VALUE, after which `$NAME` in a path stands for VALUE
+//                    (`source=/home`, then `00400000-00fcb000: $source/app`)
+enum class MapsForm { mapping, attribute, bad };
+
+struct MapsLine {
+    uint64_t start = 0;
+    uint64_t end = 0;
+    uint64_t offset = 0;
+    bool executable = true;  // no PERMS: a short line, which lists code
+    std::string_view path;
+    std::string_view build_id;
+};
+
+// Attributes kept per memory map (later ones are ignored), and the longest value one may
+// expand to: values can refer to earlier ones, so without a bound a few lines could double a
+// value each.
+constexpr size_t k_max_attributes = 64;
+constexpr size_t k_max_expanded = 4096;
+
+std::string_view next_token(std::string_view& s) {
+    skip_spaces(s);
+    const size_t end = std::min(s.find_first_of(" \t"), s.size());
+    const std::string_view token = s.substr(0, end);
+    s.remove_prefix(end);
+    return token;
+}
+
+bool is_hex_token(std::string_view s) {
+    uint64_t v = 0;
+    return take_hex(s, v) && s.empty();
+}
+
+bool is_perms(std::string_view s) {
+    return !s.empty() && s.size() <= 4 &&
+           s.find_first_not_of("-rwxps") == std::string_view::npos;
+}
+
+// The /proc/PID/maps fields after PERMS: OFFSET DEV INODE [PATH].
+bool take_proc_maps_rest(std::string_view s, MapsLine& m) {
+    int64_t inode = 0;
+    skip_spaces(s);
+    if (!take_hex(s, m.offset)) return false;
+    const std::string_view dev = next_token(s);
+    if (dev.find(':') == std::string_view::npos || !take_int(s, inode) || inode < 0) return false;
+    m.path = trim(s);
+    if (m.path.ends_with(" (deleted)")) m.path = trim(m.path.substr(0, m.path.size() - 10));
+    return true;
+}
+
+MapsForm parse_maps_line(std::string_view line, MapsLine& m) {
+    std::string_view s = line;
+    take_prefix(s, "0x");
+    if (!take_hex(s, m.start) || !take_prefix(s, "-")) {
+        const size_t eq = line.find('=');
+        return eq != std::string_view::npos && !trim(line.substr(0, eq)).empty()
+                   ? MapsForm::attribute
+                   : MapsForm::bad;
+    }
+    take_prefix(s, "0x");
+    if (!take_hex(s, m.end) || m.end < m.start) return MapsForm::bad;
+    const bool short_form = take_prefix(s, ":");
+    if (!s.empty() && s.front() != ' ' && s.front() != '\t') return MapsForm::bad;
+    std::string_view token = next_token(s);
+    if (is_perms(token)) {
+        m.executable = token.find('x') != std::string_view::npos;
+        std::string_view after = s;
+        if (!short_form && is_hex_token(next_token(after))) {
+            // PERMS then an offset: the /proc/PID/maps form, all of whose fields must be there.
+            return take_proc_maps_rest(s, m) ? MapsForm::mapping : MapsForm::bad;
+        }
+        token = next_token(s);
+    }
+    m.path = token;
+    token = next_token(s);
+    if (token.starts_with("(@")) {
+        std::string_view offset = token.substr(2);
+        if (!take_hex(offset, m.offset) || offset != ")") return MapsForm::bad;
+        token = next_token(s);
+    }
+    if (is_hex_token(token)) m.build_id = token;  // anything after the path is optional to pprof
+    return MapsForm::mapping;
+}
+
+// `path` with each `$NAME` of `attributes` replaced by its value, in one pass (a value is not
+// expanded again); the first attribute that matches at a position wins, as in pprof. Stops once
+// longer than k_max_expanded (the caller says so).
+std::string substitute(std::string_view path,
+                       const std::vector<std::pair<std::string, std::string>>& attributes) {
+    std::string out;
+    while (!path.empty() && out.size() <= k_max_expanded) {
+        const auto match = path.front() != '$'
+                               ? attributes.end()
+                               : std::find_if(attributes.begin(), attributes.end(),
+                                              [&](const auto& a) { return path.starts_with(a.first); });
+        if (match == attributes.end()) {
+            out += path.front();
+            path.remove_prefix(1);
+        } else {
+            out += match->second;
+            path.remove_prefix(match->first.size());
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 bool is_legacy_heap(std::string_view bytes) {
@@ -519,49 +650,48 @@ std::vector<Mapping> parse_proc_maps(std::string_view text, std::string_view sou
                                      size_t first_line) {
     const Context ctx(source_name);
     std::vector<Mapping> out;
+    std::vector<std::pair<std::string, std::string>> attributes;  // ("$name", value)
     Lines lines(text);
     std::string_view line;
     while (lines.next(line)) {
         const size_t number = first_line + lines.number() - 1;
-        std::string_view s = trim(line);
-        if (s.empty()) continue;
-        // start-end perms offset dev inode [path]
-        uint64_t start = 0;
-        uint64_t end = 0;
-        uint64_t offset = 0;
-        int64_t inode = 0;
-        bool ok = take_hex(s, start) && take_prefix(s, "-") && take_hex(s, end);
-        std::string_view perms;
-        if (ok) {
-            skip_spaces(s);
-            perms = s.substr(0, std::min(s.find_first_of(" \t"), s.size()));
-            s.remove_prefix(perms.size());
-            skip_spaces(s);
-            ok = perms.size() == 4 && take_hex(s, offset);
+        const std::string_view t = trim(line);
+        if (t.empty()) continue;
+        MapsLine m;
+        switch (parse_maps_line(t, m)) {
+            case MapsForm::bad:
+                ctx.fail(number,
+                         "expected a /proc/PID/maps line `START-END PERMS OFFSET DEV INODE PATH`, "
+                         "a short one `START-END: PATH`, or `NAME=VALUE`, found `{}`",
+                         t.substr(0, 80));
+            case MapsForm::attribute: {
+                const size_t eq = t.find('=');
+                std::string name = "$" + std::string(trim(t.substr(0, eq)));
+                // pprof expands the whole line, so a value may use the attributes before it.
+                std::string value = substitute(trim(t.substr(eq + 1)), attributes);
+                if (value.size() > k_max_expanded) {
+                    ctx.fail(number, "`{}` expands to more than {} characters", name,
+                             k_max_expanded);
+                }
+                if (attributes.size() < k_max_attributes) {
+                    attributes.emplace_back(std::move(name), std::move(value));
+                }
+                continue;
+            }
+            case MapsForm::mapping: break;
         }
-        if (ok) {
-            skip_spaces(s);
-            const size_t colon = s.find_first_of(" \t");
-            const std::string_view dev = s.substr(0, std::min(colon, s.size()));
-            ok = dev.find(':') != std::string_view::npos;
-            s.remove_prefix(dev.size());
-            ok = ok && take_int(s, inode) && inode >= 0;
+        if (!m.executable || m.path.empty()) continue;  // only code can be in a stack
+        Mapping mapping;
+        mapping.id = out.size() + 1;
+        mapping.memory_start = m.start;
+        mapping.memory_limit = m.end;
+        mapping.file_offset = m.offset;
+        mapping.filename = substitute(m.path, attributes);
+        if (mapping.filename.size() > k_max_expanded) {
+            ctx.fail(number, "the path expands to more than {} characters", k_max_expanded);
         }
-        if (!ok || end < start) {
-            ctx.fail(number, "expected a /proc/PID/maps line `START-END PERMS OFFSET DEV INODE "
-                             "PATH`, found `{}`",
-                     trim(line).substr(0, 80));
-        }
-        std::string_view path = trim(s);
-        if (path.ends_with(" (deleted)")) path = trim(path.substr(0, path.size() - 10));
-        if (perms[2] != 'x' || path.empty()) continue;  // only code can be in a stack
-        Mapping m;
-        m.id = out.size() + 1;
-        m.memory_start = start;
-        m.memory_limit = end;
-        m.file_offset = offset;
-        m.filename = std::string(path);
-        out.push_back(std::move(m));
+        mapping.build_id = std::string(m.build_id);
+        out.push_back(std::move(mapping));
     }
     return out;
 }

@@ -25,8 +25,11 @@ bool is_legacy_heap(std::string_view bytes);
 // which jemalloc records) are dropped so that the first frame is the caller of malloc.
 Profile parse_legacy_heap(std::string_view text, std::string_view source_name);
 
-// Parses /proc/PID/maps lines into mappings of the executable file-backed entries, ids 1..N in
-// order. `first_line` numbers the first line in errors.
+// Parses a memory map section into mappings of the executable file-backed entries, ids 1..N in
+// order: /proc/PID/maps lines, pprof's short lines `START-END[:] [PERMS] PATH [(@OFFSET)]
+// [BUILD_ID]`, and `NAME=VALUE` lines that define `$NAME` for later paths (as gperftools writes
+// `source=/home` then `00400000-00fcb000: $source/app`). `first_line` numbers the first line in
+// errors.
 std::vector<Mapping> parse_proc_maps(std::string_view text, std::string_view source_name,
                                      size_t first_line = 1);
 

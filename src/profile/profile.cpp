@@ -43,6 +43,20 @@ std::optional<size_t> sample_type_index(const Profile& p, std::string_view type)
     return std::nullopt;
 }
 
+std::string sample_type_names(const Profile& p) {
+    std::string out;
+    for (const auto& t : p.sample_types) out += (out.empty() ? "" : ", ") + t.type;
+    return out;
+}
+
+std::string preferred_sample_type(const Profile& p) {
+    if (sample_type_index(p, "inuse_space")) return "inuse_space";
+    if (!p.default_sample_type.empty() && sample_type_index(p, p.default_sample_type)) {
+        return p.default_sample_type;
+    }
+    return p.sample_types.empty() ? std::string() : p.sample_types.back().type;
+}
+
 Profile make_heap_profile() {
     Profile p;
     p.sample_types = {{"alloc_objects", "count"},

@@ -105,6 +105,15 @@ Function* find_function(Profile& p, uint64_t id);
 // The index of the sample type named `type` (e.g. "inuse_space"), or nullopt.
 std::optional<size_t> sample_type_index(const Profile& p, std::string_view type);
 
+// The names of `p`'s sample types, comma-separated ("goroutine", "alloc_objects, ..."), for
+// messages that say which ones a profile has.
+std::string sample_type_names(const Profile& p);
+
+// The sample type to show when none is asked for: "inuse_space" when `p` has it (a heap
+// profile), else its default_sample_type when that is one of its types, else its last one
+// (pprof's choice: "goroutine" for a goroutine profile). "" when it has none.
+std::string preferred_sample_type(const Profile& p);
+
 // The sample types of a heap profile in Go's order: alloc_objects/count, alloc_space/bytes,
 // inuse_objects/count, inuse_space/bytes; period type space/bytes.
 Profile make_heap_profile();

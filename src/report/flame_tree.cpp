@@ -28,8 +28,7 @@ bool cut_at_leaf(const symbolize::Frame& f) {
 size_t value_index(const profile::Profile& p, std::string_view source_name,
                    const std::string& sample_type) {
     if (auto i = profile::sample_type_index(p, sample_type)) return *i;
-    std::string have;
-    for (const auto& t : p.sample_types) have += (have.empty() ? "" : ", ") + t.type;
+    const std::string have = profile::sample_type_names(p);
     throw util::Error("{} has no sample type {} (it has: {}); is it a heap profile?", source_name,
                       sample_type, have.empty() ? "none" : have);
 }

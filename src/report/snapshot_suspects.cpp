@@ -4,9 +4,15 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <span>
+#include <string_view>
+
+#include <fmt/format.h>
 
 #include "symbolize/aggregate.hpp"
+#include "trend/stats.hpp"
 #include "util/error.hpp"
+#include "util/units.hpp"
 
 namespace leakhunt::report {
 namespace {
@@ -17,7 +23,65 @@ struct Aggregated {
     int64_t time_nanos = 0;
     symbolize::Aggregate rows;
     double period = 0;  // mean bytes between samples; 0: not a sampled heap profile
+    double rss_bytes = 0;
+    const profile::Profile* profile = nullptr;
 };
+
+// The runtime whose own heap the process keeps, told by the code it mapped (profiles keep their
+// mappings' file names); "" for none known. Untrusted names are only compared, never shown.
+std::string_view runtime_of(const profile::Profile& p) {
+    for (const auto& m : p.mappings) {
+        const std::string_view file = m.filename;
+        const std::string_view base = file.substr(file.rfind('/') + 1);
+        if (base == "node" || base.starts_with("libnode.so")) return "Node.js";
+        if (base == "libjvm.so") return "Java";
+        if (base.starts_with("libpython") || base.starts_with("python3") || base == "python") {
+            return "Python";
+        }
+    }
+    return "";
+}
+
+// The sentence of SnapshotSuspects::growth_outside_heap, or "". Growth is the Theil-Sen trend
+// over the window, not last - first: a churning heap's total jumps by megabytes between
+// snapshots, and a leak beside it must not read as no growth.
+std::string growth_outside_heap(const std::vector<Aggregated>& snaps, std::span<const double> t) {
+    std::vector<double> rss;
+    std::vector<double> heap;
+    for (const auto& s : snaps) {
+        if (s.rss_bytes <= 0) return "";
+        rss.push_back(s.rss_bytes);
+        heap.push_back(static_cast<double>(s.rows.total.inuse_bytes));
+    }
+    const double window = t.back() - t.front();
+    const double rss_growth = trend::theil_sen(t, rss).slope * window;
+    const double heap_growth = trend::theil_sen(t, heap).slope * window;
+    const Aggregated& last = snaps.back();
+    if (rss_growth < k_min_rss_growth_bytes ||
+        heap_growth >= k_heap_share_of_rss_growth * rss_growth) {
+        return "";
+    }
+    const std::string said = fmt::format(
+        "RSS grew {}, the profiled heap {} ({:.2g}% of it): the growth is not in the heap these "
+        "snapshots profile",
+        util::format_bytes(rss_growth), util::format_bytes(heap_growth),
+        100.0 * std::max(0.0, heap_growth) / rss_growth);
+    const std::string_view runtime = runtime_of(*last.profile);
+    if (runtime == "Node.js") {
+        return said + "; it is in the Node.js runtime's own heap (V8): take a heap snapshot "
+                      "(node --heapsnapshot-signal=SIGUSR2, or the inspector)";
+    }
+    if (runtime == "Java") {
+        return said + "; it is in the JVM's own heap: take a heap dump (jcmd PID GC.heap_dump "
+                      "FILE.hprof)";
+    }
+    if (runtime == "Python") {
+        return said + "; it is in the Python runtime's own heap (pymalloc arenas): take "
+                      "tracemalloc snapshots or a gc object graph";
+    }
+    return said + "; it is in a runtime's own heap (take its heap snapshot), in memory mapped "
+                  "outside malloc, or in fragmentation (RSS grows while in-use bytes stay flat)";
+}
 
 }  // namespace
 
@@ -36,11 +100,19 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
     for (const auto& s : snapshots) {
         if (progress) progress(snaps.size(), snapshots.size());
         const profile::Profile& p = *s.profile;
+        if (!profile::sample_type_index(p, sample_index)) {
+            // aggregate() would say "choose one of those with --sample-index", which suspects
+            // cannot take: it follows what a heap holds.
+            throw util::Error("{} has no sample type {} (it has: {}): suspects follows the "
+                              "in-use values of heap profiles (inuse_space, inuse_objects)",
+                              s.name, sample_index, profile::sample_type_names(p));
+        }
         snaps.push_back({s.name, s.index, p.time_nanos,
                          symbolize::aggregate(p, symbolizer, options, s.name),
                          p.period > 1 && p.period_type.type == "space"
                              ? static_cast<double>(p.period)
-                             : 0.0});
+                             : 0.0,
+                         s.rss_bytes, &p});
     }
     if (progress) progress(snaps.size(), snapshots.size());
     std::stable_sort(snaps.begin(), snaps.end(), [](const Aggregated& a, const Aggregated& b) {
@@ -90,6 +162,14 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
     for (auto& [name, s] : sites) series.push_back(std::move(s));
     out.unit = sample_index == "inuse_space" ? "bytes" : "objects";
     out.report = trend::find_suspects(t, std::move(series), out.unit);
+    out.growth_outside_heap = growth_outside_heap(snaps, t);
+    if (!out.growth_outside_heap.empty()) {
+        // Not the leak: keep them listed (--all), ranked by nothing.
+        auto& others = out.report.others;
+        others.insert(others.begin(), std::make_move_iterator(out.report.suspects.begin()),
+                      std::make_move_iterator(out.report.suspects.end()));
+        out.report.suspects.clear();
+    }
     out.first_total = snaps.front().rows.total.get(sample_index);
     out.last_total = snaps.back().rows.total.get(sample_index);
     return out;

@@ -26,9 +26,23 @@ struct SuspectSnapshot {
     std::string name;  // file name or path, for messages
     unsigned index = 0;  // NNNN of heap.PID.NNNN.pb.gz (orders snapshots with equal times)
     const profile::Profile* profile = nullptr;
+    double rss_bytes = 0;  // the process's RSS when it was taken (the timeline's); 0: unknown
 };
 
+// RSS growth below this says nothing of where memory went.
+inline constexpr double k_min_rss_growth_bytes = 4.0 * 1024 * 1024;
+// The profiled heap's share of the RSS growth below which the growth is elsewhere. A native
+// leak beside heavy churn grows RSS about ten times its heap growth (fragmentation: victim
+// agent_churn_leak); Node's malloc heap grows 2% of its RSS as V8's heap grows.
+inline constexpr double k_heap_share_of_rss_growth = 0.05;
+
 struct SnapshotSuspects {
+    // Set when the RSS of every snapshot is known, its trend (Theil-Sen, over the window) grew
+    // it by at least k_min_rss_growth_bytes, and the trend of the profiled heap's in-use bytes
+    // by less than k_heap_share_of_rss_growth of that: one sentence saying so and where to look.
+    // Then no site is ranked (report.suspects is empty; they are in report.others): what the
+    // heap's sites do is not the leak.
+    std::string growth_outside_heap;
     trend::SuspectReport report;
     std::string unit;            // "bytes" (inuse_space) or "objects" (inuse_objects)
     int64_t first_total = 0;     // in-use value of the earliest snapshot
@@ -37,7 +51,8 @@ struct SnapshotSuspects {
 };
 
 // The suspects of `snapshots` (at least k_min_suspect_snapshots, taken at different profile
-// times) by `sample_index` ("inuse_space" or "inuse_objects"). `progress` (optional) is told
+// times) by `sample_index` ("inuse_space" or "inuse_objects"), after comparing the heap's growth
+// with the RSS's (see SnapshotSuspects::growth_outside_heap). `progress` (optional) is told
 // (snapshots aggregated, total). Throws util::Error naming the files when there are too few or
 // two share a time.
 SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,

@@ -16,6 +16,7 @@
 
 #include "symbolize/flat.hpp"
 #include "util/error.hpp"
+#include "util/function_name.hpp"
 
 namespace leakhunt::symbolize {
 namespace {
@@ -47,20 +48,21 @@ bool is_library_frame(const Frame& f, bool inlined) {
     return f.function.starts_with("std::") || f.function.starts_with("__gnu_cxx::");
 }
 
-// Strips template arguments and the parameter list: "std::vector<int>::push_back(int const&)"
-// -> "std::vector::push_back".
+// Strips the parameter list (util::without_parameters) and template arguments:
+// "std::vector<int>::push_back(int const&)" -> "std::vector::push_back".
 std::string strip_templates_and_parameters(std::string_view name) {
     std::string out;
     int depth = 0;
-    for (size_t i = 0; i < name.size(); ++i) {
-        const char c = name[i];
-        // "operator<" and "operator<<" are names, not template brackets.
-        if (c == '(' && depth == 0 && !std::string_view(out).ends_with("operator")) break;
+    for (const char c : util::without_parameters(name)) {
+        // "operator<", "operator<<" and "operator->" are names, not template brackets.
+        const std::string_view sofar = out;
+        if ((c == '<' || c == '>') &&
+            (sofar.ends_with("operator") || sofar.ends_with("operator<") ||
+             sofar.ends_with("operator>") || sofar.ends_with("operator-"))) {
+            out += c;
+            continue;
+        }
         if (c == '<') {
-            if (std::string_view(out).ends_with("operator")) {
-                out += c;
-                continue;
-            }
             ++depth;
         } else if (c == '>') {
             if (depth > 0) --depth;
@@ -131,7 +133,11 @@ class Builder {
         for (size_t i = 0; i < k_heap_types.size(); ++i) {
             index[i] = profile::sample_type_index(m_profile, k_heap_types[i]);
         }
+        const bool heap_type = std::find(k_heap_types.begin(), k_heap_types.end(),
+                                         m_options.sort_by) != k_heap_types.end();
         Aggregate out;
+        // Its row must exist before the tables below are sized (a row no sample uses is not shown).
+        unknown_frame();
         std::vector<HeapValues> flat(m_rows.size());
         std::vector<HeapValues> cum(m_rows.size());
         std::vector<size_t> stamp(m_rows.size(), SIZE_MAX);
@@ -149,7 +155,7 @@ class Builder {
                     stack.push_back(&m_frames[k]);
                 }
             }
-            if (stack.empty()) continue;
+            if (stack.empty()) stack.push_back(&unknown_frame());
             if (m_focus && std::none_of(stack.begin(), stack.end(), [](auto f) { return f->focus; })) {
                 ++out.samples_dropped;
                 continue;
@@ -160,7 +166,8 @@ class Builder {
             }
             ++out.samples;
             auto value = [&](size_t i) { return index[i] ? sample.values.at(*index[i]) : 0; };
-            const HeapValues v{value(0), value(1), value(2), value(3)};
+            const HeapValues v{value(0), value(1), value(2), value(3),
+                               heap_type ? 0 : sample.values.at(sort_index)};
             out.total += v;
 
             const size_t site = site_of(stack);
@@ -229,6 +236,16 @@ class Builder {
         size_t user = first;
         while (user < stack.size() && stack[user]->library) ++user;
         return user == stack.size() ? first : user;
+    }
+
+    // The frame of a sample with no frames: the row k_unknown_row.
+    const FrameInfo& unknown_frame() {
+        if (!m_unknown) {
+            Frame f;
+            f.function = std::string(k_unknown_row);
+            m_unknown = frame_info(f, false);
+        }
+        return *m_unknown;
     }
 
     // The index of location `id` in the profile, or SIZE_MAX.
@@ -389,6 +406,7 @@ class Builder {
     std::unordered_map<uint64_t, size_t> m_location_index;
     std::vector<uint32_t> m_location_begin;  // location i's frames: [begin[i], begin[i + 1])
     std::vector<FrameInfo> m_frames;
+    std::optional<FrameInfo> m_unknown;  // see unknown_frame()
     // Function slot (index * 2 + inlined) -> (mapping id, entry) of the first mapping seen;
     // (mapping id, slot) -> entry for any other mapping.
     std::vector<std::pair<uint64_t, uint32_t>> m_first_entry;
@@ -421,7 +439,7 @@ int64_t HeapValues::get(std::string_view sample_type) const {
     if (sample_type == "inuse_objects") return inuse_objects;
     if (sample_type == "alloc_space") return alloc_bytes;
     if (sample_type == "alloc_objects") return alloc_objects;
-    return 0;
+    return sample_type.empty() ? 0 : other;
 }
 
 HeapValues& HeapValues::operator+=(const HeapValues& o) {
@@ -429,6 +447,7 @@ HeapValues& HeapValues::operator+=(const HeapValues& o) {
     inuse_objects += o.inuse_objects;
     alloc_bytes += o.alloc_bytes;
     alloc_objects += o.alloc_objects;
+    other += o.other;
     return *this;
 }
 
@@ -437,6 +456,7 @@ HeapValues& HeapValues::operator-=(const HeapValues& o) {
     inuse_objects -= o.inuse_objects;
     alloc_bytes -= o.alloc_bytes;
     alloc_objects -= o.alloc_objects;
+    other -= o.other;
     return *this;
 }
 
@@ -484,11 +504,9 @@ Aggregate aggregate(const profile::Profile& p, Symbolizer& symbolizer,
                     const AggregateOptions& options, std::string_view source_name) {
     const std::optional<size_t> sort_index = profile::sample_type_index(p, options.sort_by);
     if (!sort_index) {
-        std::string have;
-        for (const auto& t : p.sample_types) have += (have.empty() ? "" : ", ") + t.type;
         throw util::Error(
             "{} has no sample type {} (it has: {}); choose one of those with --sample-index",
-            source_name, options.sort_by, have);
+            source_name, options.sort_by, profile::sample_type_names(p));
     }
     return Builder(p, symbolizer, options).run(*sort_index);
 }

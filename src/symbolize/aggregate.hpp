@@ -7,7 +7,8 @@
 // libc, std:: templates inlined from /usr/include) allocated on its behalf; the library frame it
 // called is kept as the row's `callee` ("std::string", "operator new"). focus/ignore follow
 // pprof: keep the samples with a frame whose function matches focus, then drop those with a frame
-// matching ignore. Stateless apart from the Symbolizer it is given; not thread-safe.
+// matching ignore. A sample with no frames is the row k_unknown_row (kept unless focus is set).
+// Stateless apart from the Symbolizer it is given; not thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -27,14 +28,17 @@ enum class Granularity { function, line, file, module };
 // "function", "line", "file", "module" -> the granularity; nullopt for anything else.
 std::optional<Granularity> parse_granularity(std::string_view name);
 
-// The four heap values of Go's heap profiles.
+// The four heap values of Go's heap profiles, and the value of the sample type ranked by
+// (AggregateOptions::sort_by) when it is none of them, such as a goroutine profile's count.
 struct HeapValues {
     int64_t inuse_bytes = 0;
     int64_t inuse_objects = 0;
     int64_t alloc_bytes = 0;
     int64_t alloc_objects = 0;
+    int64_t other = 0;  // sort_by's value when sort_by is not a Go heap sample type; else 0
 
-    // The value of a Go heap sample type ("inuse_space", ...); 0 for any other name.
+    // The value of a Go heap sample type ("inuse_space", ...); `other` for any other nonempty
+    // name (the only other name an Aggregate has values of is its sort_by); 0 for "".
     int64_t get(std::string_view sample_type) const;
     HeapValues& operator+=(const HeapValues& o);
     HeapValues& operator-=(const HeapValues& o);
@@ -52,9 +56,13 @@ struct AggregateRow {
     HeapValues cum;        // samples with this row anywhere on the stack
 };
 
+// The row of samples whose stack is empty (Go writes some): kept, so that rows add up to the
+// total as pprof's total does.
+inline constexpr std::string_view k_unknown_row = "(unknown)";
+
 struct AggregateOptions {
     Granularity by = Granularity::function;
-    std::string sort_by = "inuse_space";  // a Go heap sample type: picks the hottest line
+    std::string sort_by = "inuse_space";  // a sample type of the profile: picks the hottest line
     std::string focus;                    // ECMAScript regex over function names; empty: none
     std::string ignore;                   // the same; empty: none
 };

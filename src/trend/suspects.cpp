@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "trend/stats.hpp"
+#include "util/function_name.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::trend {
@@ -32,22 +33,9 @@ std::string rate(double per_hour, std::string_view unit) {
     return util::format_bytes(per_hour) + "/h";
 }
 
-// "ns::Cache::insert(std::string const&) const" -> "ns::Cache::insert": sentences stay short.
-std::string without_parameters(const std::string& function) {
-    int depth = 0;
-    for (size_t i = 0; i < function.size(); ++i) {
-        if (function[i] == '<') ++depth;
-        if (function[i] == '>' && depth > 0) --depth;
-        if (function[i] == '(' && depth == 0 && i > 0 &&
-            !std::string_view(function).substr(0, i).ends_with("operator")) {
-            return function.substr(0, i);
-        }
-    }
-    return function;
-}
-
 std::string site_words(const SiteSeries& s, std::string_view unit) {
-    std::string where = without_parameters(s.function);
+    // "ns::Cache::insert(std::string const&) const" -> "ns::Cache::insert": sentences stay short.
+    std::string where(util::without_parameters(s.function));
     if (!s.file.empty()) {
         where += s.line != 0 ? fmt::format(" ({}:{})", s.file, s.line) : fmt::format(" ({})", s.file);
     }
@@ -126,7 +114,6 @@ SiteTrend site_trend(std::span<const double> t, std::span<const double> y,
     r.p_up = mk.p_up;
     r.p_down = mk.p_down;
 
-    double late_ratio = 1.0;
     bool plateau = false;
     if (n >= 5) {
         // Early: the first 60% of the snapshots; late: the rest, sharing the boundary point.
@@ -159,9 +146,6 @@ SiteTrend site_trend(std::span<const double> t, std::span<const double> y,
             const double noise = std::sqrt(se[late_begin] * se[late_begin] + se.back() * se.back());
             plateau = expected - observed > k_plateau_noise_sigmas * noise;
         }
-        if (r.slope_per_hour > 0) {
-            late_ratio = std::clamp(r.late_slope_per_hour / r.slope_per_hour, 0.0, 1.0);
-        }
     }
     const bool all_up = up_steps == n - 1 && r.last > r.first;
     const bool all_down = up_steps == 0;
@@ -182,7 +166,10 @@ SiteTrend site_trend(std::span<const double> t, std::span<const double> y,
     } else {
         r.shape = SiteShape::churn;
     }
-    if (r.slope_per_hour > 0) r.confidence = (1.0 - mk.p_up) * r.monotone * late_ratio;
+    // Only the evidence of the test: scaling it by the monotone fraction or the late/overall
+    // slope ratio (as once done) made a leak seen over 9 snapshots less certain than over 4, and
+    // let a steady grower show 0. Those decide the shape; the confidence grows with evidence.
+    if (r.shape == SiteShape::steady_growth) r.confidence = 1.0 - mk.p_up;
     return r;
 }
 

@@ -31,7 +31,10 @@ struct SiteTrend {
     double net_growth = 0;  // growth over the window: slope x window; last - first for a plateau
     double first = 0, last = 0, min = 0, max = 0;
     SiteShape shape = SiteShape::flat;
-    double confidence = 0;  // that the site grows steadily: (1 - p_up) x monotone x late/overall
+    // That the site grows: 1 - p_up for steady growth, 0 for every other shape. For the same
+    // growth, more snapshots never lower it (Mann-Kendall's p only falls as concordant pairs
+    // accumulate); the monotone fraction and the late trend decide the shape, not this.
+    double confidence = 0;
 };
 
 // Steady growth needs Mann-Kendall p below this and at least k_suspect_monotone of the steps up

@@ -135,6 +135,30 @@ class Suspects(Case):
         self.assertIn("--snapshot-every", r.stderr)
         self.assertEqual(len(r.stderr.strip().splitlines()), 1)
 
+    @unittest.skipUnless(shutil.which("node"), "node is not installed")
+    def test_growth_in_the_runtimes_own_heap_is_said_not_ranked(self):
+        # Node keeps JS objects in V8's heap, mapped by V8 itself: RSS grows by tens of MB while
+        # the malloc heap the agent profiles barely moves. Ranking malloc's sites would be noise.
+        # It exits at once when done: V8's teardown would hand the memory back before the end.
+        script = ("const keep = []; const end = Date.now() + 5000;"
+                  "setInterval(() => { for (let i = 0; i < 20000; i++)"
+                  " keep.push({id: i, name: 'session-' + i + '-' + Date.now()});"
+                  " if (Date.now() > end) process.exit(0); }, 50);")
+        out = self.record("node", ["node", "-e", script])
+        r = run(["suspects", out])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"RSS grew [0-9.]+ MiB, the profiled heap .* \(.*% of it\): "
+                                   r"the growth is not in the heap these snapshots profile; it "
+                                   r"is in the Node.js runtime's own heap \(V8\): take a heap "
+                                   r"snapshot")
+        self.assertIn("No allocation site is ranked", r.stdout)
+        self.assertNotIn(" 1. ", r.stdout)
+        rows = suspects(out)
+        self.assertEqual([row for row in rows if row["rank"] is not None], [])
+        j = run(["suspects", "--json", out])
+        self.assertIn("the Node.js runtime's own heap", j.stderr)
+        self.assertEqual(j.stdout, "")
+
 
 class Diff(Case):
     def test_diff_matches_pprof(self):

@@ -12,7 +12,7 @@ import time
 import unittest
 import urllib.request
 
-from harness import BIN, Case, binary, json_lines, run
+from harness import BIN, TEST_DATA, Case, binary, json_lines, run
 
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
 TCMALLOC = os.path.join(LIBDIR, "libtcmalloc.so.4")
@@ -26,6 +26,19 @@ def top_rows(target, *extra):
     if r.returncode != 0:
         raise AssertionError(f"leakhunt top {target} failed: {r.stderr}")
     return json_lines(r.stdout)
+
+
+def pprof_env(case):
+    return dict(os.environ, GOFLAGS="", GOCACHE=case.path("gocache"), HOME=case.dir,
+                PPROF_TMPDIR=case.dir, GOPROXY="off")
+
+
+def pprof_total(case, path, sample_index):
+    """The exact total `go tool pprof -top -unit=B` gives (bytes, or a count)."""
+    r = subprocess.run([GO, "tool", "pprof", "-top", "-unit=B", f"-sample_index={sample_index}",
+                        path], capture_output=True, text=True, timeout=120, env=pprof_env(case))
+    case.assertEqual(r.returncode, 0, r.stderr)
+    return int(re.search(r"of (\d+)B? total", r.stdout).group(1)), r.stdout
 
 
 def pprof_top(case, path, sample_index="inuse_space"):
@@ -173,6 +186,26 @@ class GoService(Case):
             self.assertEqual(top_rows(saved, "--sample-index", "alloc_space")[0]["function"],
                              theirs, text)
 
+    def test_goroutine_profile_is_ranked_by_its_own_type(self):
+        url = self.start_go().replace("/heap", "/goroutine")
+        saved = self.path("goroutine.pb.gz")
+        with urllib.request.urlopen(url, timeout=30) as reply, open(saved, "wb") as f:
+            f.write(reply.read())
+        rows = top_rows(saved, "--top", "0")
+        self.assertEqual(rows, top_rows(saved, "--top", "0", "--sample-index", "goroutine"))
+        text = run(["top", saved])
+        self.assertEqual(text.returncode, 0, text.stderr)
+        self.assertIn("Type: goroutine", text.stdout)
+        r = run(["top", "--sample-index", "inuse_space", saved])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("has no sample type inuse_space (it has: goroutine); choose one of those "
+                      "with --sample-index", r.stderr)
+        if GO:
+            total, out = pprof_total(self, saved, "goroutine")
+            self.assertEqual(sum(row["flat"] for row in rows), total, out)
+            theirs, out = pprof_top(self, saved, "goroutine")
+            self.assertEqual(rows[0]["function"], theirs, out)
+
     def test_a_page_that_is_not_a_profile_is_one_clear_error(self):
         url = self.start_go().replace("/heap", "/")  # the HTML index of net/http/pprof
         r = run(["top", url])
@@ -241,6 +274,47 @@ class GoService(Case):
         self.assertEqual(r.stderr.count("leakhunt: warning: pull"), 3, r.stderr)
         self.assertIn("the server answered HTTP 404", r.stderr)
         self.assertIn("gave up after 3 failed pulls in a row", r.stderr)
+
+
+class PprofTestDataFormats(Case):
+    """Hand-written files in the layouts of pprof's own test data (tests/data/profile/README.md),
+    checked against `go tool pprof` where it is installed."""
+
+    def test_empty_stack_is_the_unknown_row_and_counts_in_the_total(self):
+        path = os.path.join(TEST_DATA, "profile", "go_legacy_empty_stack.heap")
+        rows = top_rows(path, "--top", "0")
+        unknown = [r for r in rows if r["name"] == "(unknown)"]
+        self.assertEqual(len(unknown), 1, rows)
+        self.assertEqual(unknown[0]["inuse_bytes"], 1048672)
+        self.assertEqual(sum(r["inuse_bytes"] for r in rows), 2402883)
+        self.assertAlmostEqual(sum(r["flat%"] for r in rows), 100.0, places=6)
+        text = run(["top", path])
+        self.assertIn("(100.00%) of 2.29 MiB total", text.stdout)
+        if GO:
+            total, out = pprof_total(self, path, "inuse_space")
+            self.assertEqual(total, 2402883, out)
+
+    def test_short_memory_map_with_source_attribute(self):
+        path = os.path.join(TEST_DATA, "profile", "gperftools_memory_map.heap")
+        rows = top_rows(path, "--top", "0")
+        self.assertEqual(sum(r["inuse_bytes"] for r in rows), 1065045 + 1577476)
+        # Unsymbolized (the binary is not here), but mapped: named after the mapping's file.
+        self.assertEqual({r["module"] for r in rows}, {"leaky_server"}, rows)
+        if GO:
+            total, out = pprof_total(self, path, "space")
+            self.assertEqual(total, 1065045 + 1577476, out)
+
+    def test_growthz_is_a_kind_not_read(self):
+        path = self.path("cpp.growth")
+        with open(path, "w") as f:
+            f.write("heap profile:     85: 178257920 [    85: 178257920] @ growthz\n"
+                    "     1:  2097152 [     1:  2097152] @ 0xb83003 0xb87d50 0xc635f0\n")
+        r = run(["top", path])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn(f"cannot read {path}:1: it is a gperftools `growthz` profile", r.stderr)
+        self.assertIn("a kind leakhunt does not read", r.stderr)
+        self.assertNotIn("corrupt", r.stderr)
 
 
 class RecordUsage(Case):

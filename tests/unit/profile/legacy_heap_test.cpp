@@ -163,6 +163,77 @@ TEST(ParseLegacyHeap, ProbeAcceptsOnlyKnownHeaders) {
     EXPECT_FALSE(is_legacy_heap("--- contention ---\n"));
 }
 
+TEST(ParseLegacyHeap, GperftoolsShortMemoryMapWithSourceAttribute) {
+    // heapz_v2 sampled every 524288 bytes, then pprof's short map lines after `--- Memory map:
+    // ---` and a `source=` line that the first path refers to as $source (the layout of
+    // gperftools' heapz output; see tests/data/profile/README.md). Values as `go tool pprof -raw`
+    // shows them: 2 x 16 KiB -> 65 objects, 1065045 bytes; 3 x 3 KiB -> 513, 1577476.
+    const Profile p = read_profile(k_dir + "gperftools_memory_map.heap");
+    ASSERT_EQ(p.samples.size(), 2U);
+    EXPECT_EQ(p.samples[0].values, (std::vector<int64_t>{65, 1065045, 65, 1065045}));
+    EXPECT_EQ(p.samples[1].values, (std::vector<int64_t>{513, 1577476, 513, 1577476}));
+    ASSERT_EQ(p.mappings.size(), 4U);
+    EXPECT_EQ(p.mappings[0].filename, "/opt/build/leaky_server");
+    EXPECT_EQ(p.mappings[0].memory_start, 0x400000U);
+    EXPECT_EQ(p.mappings[0].memory_limit, 0x402000U);
+    EXPECT_EQ(p.mappings[1].filename, "/lib/x86_64-linux-gnu/libc.so.6");
+    EXPECT_EQ(p.mappings[2].filename, "[vdso]");
+    EXPECT_EQ(find_location(p, p.samples[0].location_ids[0])->address, 0x401235U);
+    EXPECT_EQ(mapping_of(p, p.samples[0].location_ids[0]).filename, "/opt/build/leaky_server");
+    EXPECT_EQ(mapping_of(p, p.samples[0].location_ids[2]).filename,
+              "/lib/x86_64-linux-gnu/libc.so.6");
+}
+
+TEST(ParseProcMaps, ShortLinesPermsOffsetBuildIdAndAttributes) {
+    const auto maps = parse_proc_maps(
+        "root=/srv\n"
+        "lib = $root/lib\n"
+        "0x1000-0x2000 /bin/a\n"                       // pprof's recommended form
+        "3000-4000: r-xp $lib/b.so (@1f000) abc123\n"  // perms, offset, build id
+        "5000-6000: rw-p $lib/data\n"                  // not code: skipped
+        "7000-8000 r-xp 00002000 08:01 42 /bin/with space (deleted)\n"
+        "9000-a000: $root$rootx\n",                    // one pass, first match
+        "m");
+    ASSERT_EQ(maps.size(), 4U);
+    EXPECT_EQ(maps[0].filename, "/bin/a");
+    EXPECT_EQ(maps[0].memory_start, 0x1000U);
+    EXPECT_EQ(maps[1].filename, "/srv/lib/b.so");
+    EXPECT_EQ(maps[1].file_offset, 0x1f000U);
+    EXPECT_EQ(maps[1].build_id, "abc123");
+    EXPECT_EQ(maps[2].filename, "/bin/with space");
+    EXPECT_EQ(maps[2].file_offset, 0x2000U);
+    EXPECT_EQ(maps[3].filename, "/srv/srvx");
+    EXPECT_EQ(maps[3].id, 4U);
+}
+
+TEST(ParseLegacyHeap, GoEmptyStackSampleIsKept) {
+    // Go's legacy text can have a sample with no frames (`2: 192 [4: 384] @`); pprof keeps it in
+    // the total. Un-sampled with Go's rate 1048576 / 2 as `go tool pprof -raw` does.
+    const Profile p = read_profile(k_dir + "go_legacy_empty_stack.heap");
+    ASSERT_EQ(p.samples.size(), 4U);
+    EXPECT_TRUE(p.samples[1].location_ids.empty());
+    EXPECT_EQ(p.samples[1].values, (std::vector<int64_t>{21847, 2097344, 10923, 1048672}));
+    // go tool pprof -top -unit=B: "of 2402883B total".
+    EXPECT_EQ(total(p, "inuse_space"), 2402883);
+}
+
+TEST(ParseLegacyHeap, GrowthAndFragmentationProfilesAreAKindNotRead) {
+    const std::string growth = parse_error("heap profile: 85: 178257920 [ 85: 178257920] @ growthz\n"
+                                           "     1:  2097152 [     1:  2097152] @ 0xb83003\n");
+    EXPECT_EQ(growth,
+              "cannot read bad.heap:1: it is a gperftools `growthz` profile (the stacks that grew "
+              "the heap, not what it holds), a kind leakhunt does not read; give it a heap "
+              "profile (`@ heapprofile`, `heap_v2/RATE` or `heapz_v2/RATE`: HEAPPROFILE=, "
+              "MallocExtension::GetHeapSample, /pprof/heap)");
+    EXPECT_EQ(growth.find("corrupt"), std::string::npos);
+    EXPECT_NE(parse_error("heap profile: 1: 2 [1: 2] @ fragmentationz\n")
+                  .find("a gperftools `fragmentationz` profile (the stacks behind fragmented"),
+              std::string::npos);
+    // Untrusted bytes of the kind are not echoed as they are.
+    EXPECT_NE(parse_error("heap profile: 1: 2 [1: 2] @ he\x1b[2Jap\n").find("@ he??2Jap`"),
+              std::string::npos);
+}
+
 TEST(ParseProfileErrors, EachBadInputHasOneClearError) {
     EXPECT_EQ(parse_error(""),
               "cannot read bad.heap: the file is empty (expected a heap profile; take the "
@@ -177,10 +248,10 @@ TEST(ParseProfileErrors, EachBadInputHasOneClearError) {
     EXPECT_NE(parse_error(std::string("\x0a\x08\x08\x01\x10\x02\xff\xff", 8))
                   .find("it is not a pprof profile (the protobuf data is invalid or truncated"),
               std::string::npos);
-    EXPECT_EQ(parse_error("heap profile: 1: 2 [1: 2] @ growthz\n"),
-              "cannot read bad.heap:1: unknown heap profile kind `growthz` (leakhunt reads "
-              "heapprofile, heap/RATE, heap_v2/RATE and heapz_v2/RATE) (the heap profile is "
-              "corrupt or truncated; take it again)");
+    EXPECT_EQ(parse_error("heap profile: 1: 2 [1: 2] @ heapz\n"),
+              "cannot read bad.heap:1: `heap profile: ... @ heapz` is a kind of heap profile "
+              "leakhunt does not read (it reads heapprofile, heap/RATE, heap_v2/RATE and "
+              "heapz_v2/RATE)");
     EXPECT_NE(parse_error("heap profile: 1: 2 [1: 2] @ heapprofile\n1: 2 [1: 2] @ 0xZZ\n")
                   .find("bad.heap:2: expected `N: BYTES [N: BYTES] @ 0x... 0x...`"),
               std::string::npos);

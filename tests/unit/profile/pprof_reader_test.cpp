@@ -164,4 +164,20 @@ TEST(ParseProfile, RenumbersSparseIds) {
     EXPECT_EQ(q.mappings.at(0).filename, "/bin/x");
 }
 
+
+
+TEST(PreferredSampleType, HeapFirstThenTheProfilesOwnChoiceThenTheLast) {
+    Profile p = make_heap_profile();
+    EXPECT_EQ(preferred_sample_type(p), "inuse_space");
+    p.sample_types = {{"goroutine", "count"}};
+    EXPECT_EQ(preferred_sample_type(p), "goroutine");
+    p.sample_types = {{"contentions", "count"}, {"delay", "nanoseconds"}};
+    EXPECT_EQ(preferred_sample_type(p), "delay");  // pprof: the last one
+    p.default_sample_type = "contentions";
+    EXPECT_EQ(preferred_sample_type(p), "contentions");
+    p.default_sample_type = "no such type";
+    EXPECT_EQ(preferred_sample_type(p), "delay");
+    EXPECT_EQ(preferred_sample_type(Profile{}), "");
+}
+
 }  // namespace leakhunt::profile

@@ -162,6 +162,55 @@ TEST(ReportVerdict, SnapshotsWithoutGrowthLeaveTheTimelineVerdict) {
     EXPECT_FALSE(doc["verdict"].contains("based_on"));
 }
 
+// Five snapshots of a process whose RSS grows by `rss_step` per snapshot while the site `leaky`
+// of the profiled heap grows 1000 bytes per snapshot; `program` is the mapped executable.
+SnapshotSuspects rss_and_heap(double rss_step, const std::string& program,
+                              double rss_first = 50e6) {
+    std::vector<profile::Profile> ps;
+    for (int i = 0; i < 5; ++i) {
+        ps.push_back(snapshot(10.0 * i, 1000 + 1000 * i));
+        ps.back().mappings[0].filename = program;
+    }
+    std::vector<SuspectSnapshot> in;
+    for (size_t i = 0; i < ps.size(); ++i) {
+        in.push_back({"heap.7.000" + std::to_string(i) + ".pb.gz", static_cast<unsigned>(i), &ps[i],
+                      rss_first == 0 ? 0.0 : rss_first + rss_step * static_cast<double>(i)});
+    }
+    symbolize::Symbolizer sym;
+    return find_snapshot_suspects(std::move(in), sym, "inuse_space");
+}
+
+TEST(ReportSuspects, RssGrowthOutsideTheHeapIsSaidInsteadOfRanked) {
+    // RSS +60 MiB (15 MiB a snapshot), the malloc heap +4000 bytes: a Node process whose V8 heap
+    // grows. No site is ranked; the sentence says where the growth is not, and where to look.
+    const SnapshotSuspects s = rss_and_heap(15.0 * 1024 * 1024, "/usr/bin/node");
+    EXPECT_EQ(s.growth_outside_heap,
+              "RSS grew 60.0 MiB, the profiled heap 3.91 KiB (0.0064% of it): the growth is not in "
+              "the heap these snapshots profile; it is in the Node.js runtime's own heap (V8): "
+              "take a heap snapshot (node --heapsnapshot-signal=SIGUSR2, or the inspector)");
+    EXPECT_TRUE(s.report.suspects.empty());
+    ASSERT_FALSE(s.report.others.empty());
+    EXPECT_EQ(s.report.others[0].site.function, "leaky");
+    EXPECT_NE(rss_and_heap(15.0 * 1024 * 1024, "/usr/lib/jvm/java-17/lib/server/libjvm.so")
+                  .growth_outside_heap.find("the JVM's own heap: take a heap dump"),
+              std::string::npos);
+    EXPECT_NE(rss_and_heap(15.0 * 1024 * 1024, "/opt/app").growth_outside_heap.find(
+                  "in a runtime's own heap (take its heap snapshot), in memory mapped outside "
+                  "malloc, or in fragmentation"),
+              std::string::npos);
+}
+
+TEST(ReportSuspects, HeapGrowthThatExplainsTheRssIsRanked) {
+    // RSS +4000 bytes a snapshot, as much as the heap: nothing to say, the site is ranked.
+    SnapshotSuspects s = rss_and_heap(1000.0, "/usr/bin/node");
+    EXPECT_EQ(s.growth_outside_heap, "");
+    ASSERT_EQ(s.report.suspects.size(), 1u);
+    // RSS unknown (not from a record directory): no comparison.
+    s = rss_and_heap(15.0 * 1024 * 1024, "/usr/bin/node", 0);
+    EXPECT_EQ(s.growth_outside_heap, "");
+    EXPECT_EQ(s.report.suspects.size(), 1u);
+}
+
 TEST(ReportPaths, RetentionRowsFlattenSitesAndPaths) {
     heapscan::RetentionReport r;
     heapscan::SiteRetention site;

@@ -155,6 +155,57 @@ TEST(Aggregate, SortByCum) {
     EXPECT_EQ(a.rows[2].name, "SessionCache::insert(int)");
 }
 
+// Go writes samples with no frames: they are the row "(unknown)" and count in the total, so that
+// the rows add up to it as pprof's total does (go_legacy_empty_stack.heap: 2402883 bytes).
+TEST(Aggregate, EmptyStackIsTheUnknownRow) {
+    profile::Profile p = heap();
+    p.samples.push_back({{}, {4, 200, 2, 100}, {}});
+    Symbolizer s;
+    const Aggregate a = aggregate(p, s, AggregateOptions{}, "heap.pb.gz");
+    EXPECT_EQ(a.samples, 5U);
+    EXPECT_EQ(a.total, (HeapValues{950, 6, 1660, 12, 0}));
+    const AggregateRow& unknown = row(a, "(unknown)");
+    EXPECT_EQ(unknown.flat, (HeapValues{100, 2, 200, 4, 0}));
+    EXPECT_EQ(unknown.cum, unknown.flat);
+    int64_t sum = 0;
+    for (const auto& r : a.rows) sum += r.flat.inuse_bytes;
+    EXPECT_EQ(sum, a.total.inuse_bytes);
+    // --focus keeps only samples with a matching frame, which an empty stack lacks.
+    AggregateOptions focus;
+    focus.focus = "insert";
+    EXPECT_EQ(aggregate(p, s, focus, "heap.pb.gz").samples_dropped, 3U);
+}
+
+// A goroutine profile has one sample type, goroutine/count: ranked by it, each row's value is
+// `other`, which get() returns for that name.
+TEST(Aggregate, RanksByASampleTypeThatIsNotAHeapOne) {
+    profile::Profile p = heap();
+    p.sample_types = {{"goroutine", "count"}};
+    p.period_type = {"goroutine", "count"};
+    p.samples = {{{3, 4, 5}, {7}, {}}, {{6, 4, 5}, {2}, {}}, {{}, {1}, {}}};
+    Symbolizer s;
+    AggregateOptions o;
+    o.sort_by = "goroutine";
+    const Aggregate a = aggregate(p, s, o, "goroutine.pb.gz");
+    EXPECT_EQ(a.total.get("goroutine"), 10);
+    EXPECT_EQ(a.total.inuse_bytes, 0);
+    ASSERT_GE(a.rows.size(), 3U);
+    EXPECT_EQ(a.rows[0].name, "SessionCache::insert(int)");
+    EXPECT_EQ(a.rows[0].flat.get("goroutine"), 7);
+    EXPECT_EQ(a.rows[1].name, "recurse");
+    EXPECT_EQ(a.rows[2].name, "(unknown)");
+    EXPECT_EQ(row(a, "handle").cum.get("goroutine"), 9);
+    EXPECT_EQ(a.rows[0].flat.get(""), 0);
+    o.sort_by = "inuse_space";
+    try {
+        aggregate(p, s, o, "goroutine.pb.gz");
+        FAIL();
+    } catch (const util::Error& e) {
+        EXPECT_STREQ(e.what(), "goroutine.pb.gz has no sample type inuse_space (it has: "
+                               "goroutine); choose one of those with --sample-index");
+    }
+}
+
 TEST(ShortCallee, LibraryNames) {
     EXPECT_EQ(short_callee("std::__cxx11::basic_string<char, std::char_traits<char>, "
                            "std::allocator<char> >::_M_create(unsigned long&, unsigned long)"),

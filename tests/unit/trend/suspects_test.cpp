@@ -49,6 +49,56 @@ TEST(SiteTrend, ThreeMonotoneSnapshotsAreGrowthWithLowerConfidence) {
     EXPECT_NEAR(t.confidence, 0.852, 0.001);
 }
 
+// Confidence is evidence: for the same growth, one more snapshot never lowers it, and a steady
+// grower never shows 0. Property over 3..30 snapshots of growth patterns a leak makes: linear,
+// in bursts (every other snapshot, the rest flat), accelerating, and at uneven times.
+TEST(SiteTrend, ConfidenceNeverFallsWithMoreSnapshotsOfTheSameGrowth) {
+    struct Pattern {
+        const char* name;
+        double (*value)(size_t i);
+        double (*time)(size_t i);
+    };
+    const Pattern patterns[] = {
+        {"linear", [](size_t i) { return 4096.0 * double(i) + 1000; },
+         [](size_t i) { return 60.0 * double(i); }},
+        {"bursts", [](size_t i) { return 8192.0 * double((i + 1) / 2); },
+         [](size_t i) { return 30.0 * double(i); }},
+        {"accelerating", [](size_t i) { return 100.0 * double(i * i) + 50; },
+         [](size_t i) { return 10.0 * double(i); }},
+        {"uneven times", [](size_t i) { return 512.0 * double(i); },
+         [](size_t i) { return 60.0 * double(i) + (i % 3 == 0 ? 0.0 : 45.0); }},
+    };
+    for (const Pattern& p : patterns) {
+        double previous = 0;
+        for (size_t n = 3; n <= 30; ++n) {
+            std::vector<double> t;
+            std::vector<double> y;
+            for (size_t i = 0; i < n; ++i) {
+                t.push_back(p.time(i));
+                y.push_back(p.value(i));
+            }
+            const SiteTrend trend = site_trend(t, y);
+            ASSERT_EQ(trend.shape, SiteShape::steady_growth) << p.name << " n=" << n;
+            EXPECT_GT(trend.confidence, 0.5) << p.name << " n=" << n;
+            EXPECT_GE(trend.confidence, previous) << p.name << " n=" << n;
+            previous = trend.confidence;
+        }
+        EXPECT_GT(previous, 0.999) << p.name;
+    }
+}
+
+// The clear leak of the finding: 4 snapshots gave 0.96, 9 of the same leak 0.60.
+TEST(SiteTrend, NineSnapshotsOfALeakAreSurerThanFour) {
+    const std::vector<double> y = {10e6, 14e6, 18e6, 22e6, 23e6, 27e6, 31e6, 32e6, 36e6};
+    const SiteTrend four = site_trend(minutes(4), std::span(y).first(4));
+    const SiteTrend nine = site_trend(minutes(9), y);
+    ASSERT_EQ(four.shape, SiteShape::steady_growth);
+    ASSERT_EQ(nine.shape, SiteShape::steady_growth);
+    EXPECT_NEAR(four.confidence, 0.955, 0.001);  // S = 6, var = 8.67, z = 1.70
+    EXPECT_GT(nine.confidence, four.confidence);
+    EXPECT_NEAR(nine.confidence, 1.0 - nine.p_up, 1e-12);
+}
+
 TEST(SiteTrend, PlateauGrewThenStopped) {
     const std::vector<double> y = {0, 1000, 2000, 3000, 3000, 3000, 3000, 3000};
     const SiteTrend t = site_trend(minutes(8), y);
@@ -205,6 +255,27 @@ TEST(FindSuspects, RanksTheLeakFirstAndFiltersTheRest) {
     EXPECT_EQ(r.others[2].sentence,
               "memory allocated in churn goes up and down between 500 B and 5.86 KiB with no "
               "significant trend (churn)");
+}
+
+
+
+// Go's method names have a '(' that is not a parameter list: the sentence keeps them whole, and
+// still drops a C++ function's parameters.
+TEST(FindSuspects, SentencesKeepGoMethodNamesWhole) {
+    SiteSeries go;
+    go.function = "main.(*server).handleLookup";
+    go.file = "/src/app/server.go";
+    go.line = 88;
+    go.values = {0, 65536, 131072, 196608};
+    SiteSeries cxx;
+    cxx.function = "ns::Cache::insert(std::string const&) const";
+    cxx.values = {0, 100, 200, 300};
+    const SuspectReport r = find_suspects(minutes(4), {go, cxx}, "bytes");
+    ASSERT_EQ(r.suspects.size(), 2U);
+    EXPECT_EQ(r.suspects[0].sentence,
+              "memory allocated in main.(*server).handleLookup (/src/app/server.go:88) grows "
+              "64.0 KiB/min, monotone over 4 snapshots: 100% of all heap growth");
+    EXPECT_EQ(r.suspects[1].sentence.substr(0, 39), "memory allocated in ns::Cache::insert g");
 }
 
 }  // namespace leakhunt::trend
