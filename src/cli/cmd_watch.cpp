@@ -125,13 +125,11 @@ Runner add_watch(CLI::App& app) {
     cmd->add_option("--name", args->names,
                     "Follow the process whose command line matches this regex (POSIX extended), "
                     "across restarts; repeatable")
-        ->expected(1)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+        ->allow_extra_args(false);
     cmd->add_option("--cgroup", args->cgroups,
                     "Watch a cgroup (v1 or v2): a directory or a path under /sys/fs/cgroup; "
                     "repeatable")
-        ->expected(1)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+        ->allow_extra_args(false);
     cmd->add_option("--interval", args->interval, "Time between samples (default 1s)");
     cmd->add_option("--duration", args->duration, "Stop after this long (default: until ^C)");
     cmd->add_option("--db", args->db,

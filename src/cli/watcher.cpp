@@ -270,7 +270,14 @@ void Watcher::find_name_matches(double now) {
             ++matches;
             if (best == nullptr || p.starttime < best->starttime) best = &p;
         }
-        if (best == nullptr) continue;
+        if (best == nullptr) {
+            // Said once, so that a regex that matches nothing is not a silent 0 samples.
+            if (t.series.t.empty() && !t.no_match_said) {
+                t.no_match_said = true;
+                notice(fmt::format("{}: no process matches yet; waiting for one", t.display));
+            }
+            continue;
+        }
         if (matches > 1) {
             notice(fmt::format("{}: {} processes match; following the oldest, pid {} ({}); use a "
                                "tighter --name or list PIDs to watch each",

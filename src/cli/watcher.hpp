@@ -59,6 +59,7 @@ struct TargetState {
     std::optional<double> first_leak_at_s;
     bool on_leak_fired = false;
     bool smaps_warned = false;
+    bool no_match_said = false;  // "no process matches yet" said (name)
     int64_t store_target = 0;
     int64_t store_instance = 0;
     size_t restarts = 0;

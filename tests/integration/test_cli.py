@@ -51,7 +51,7 @@ class RecordWrappers(Case):
         os.chmod(script, 0o755)
         cases = [
             ["bash", "-c", 'exec "$0" --seconds 0.5', victim[0]],
-            ["sh", "-c", 'exec -a renamed "$0" --seconds 0.5', victim[0]],
+            ["bash", "-c", 'exec -a renamed "$0" --seconds 0.5', victim[0]],  # dash has no -a
             ["sh", "-c", '"$0" --seconds 0.5; true', victim[0]],  # forks, then waits
             ["env", "LEAKHUNT_TEST=1", *victim],
             ["nice", "-n", "1", *victim],

@@ -164,6 +164,7 @@ class Watch(Case):
         self.assertGreater(len(samples), 5)
         self.assertEqual({o["pid"] for o in samples}, {steady.pid})
         self.assertEqual({o["target"] for o in samples}, {f"victim_steady ({steady.pid})"})
+        self.assertIn("^no-such-program-xyz: no process matches yet; waiting for one", r.stderr)
         # A second regex needs its own --name.
         r = run(["watch", "--name", "a", "b", "--no-db", "--duration", "1"])
         self.assertEqual(r.returncode, 2)
