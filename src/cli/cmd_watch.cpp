@@ -1,6 +1,7 @@
 // `leakhunt watch`: follows processes (PIDs, --name regex across restarts, --cgroup, or a command
 // it starts), records their memory into the database, CSV and JSON lines, and shows a live
-// verdict per process.
+// verdict per process. A started program that fails (non-zero exit, a signal) makes it exit 1
+// after the verdicts, naming the exit status.
 #include <sys/wait.h>
 #include <unistd.h>
 
