@@ -226,7 +226,7 @@ int run_record(const RecordArgs& args) {
                      util::format_bytes(last.heap_inuse_bytes).c_str(), last.heap_inuse_objects,
                      util::format_bytes(last.rss_bytes).c_str(),
                      util::format_bytes(last.agent_bytes).c_str(),
-                     (dir / last.snapshot).c_str());
+                     util::terminal_safe((dir / last.snapshot).string()).c_str());
     }
     if (snapshots == 0) {
         warn(agent_warned ? "no snapshot was written: the program ran without the agent (see "
