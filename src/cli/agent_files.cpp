@@ -1,12 +1,83 @@
-// Locating the agent library.
+// Locating the agent library, and finding it (or its absence) in the processes record started.
 #include "cli/agent_files.hpp"
 
-#include <cstdlib>
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "proc/process_list.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 namespace leakhunt::cli {
 namespace fs = std::filesystem;
+namespace {
+
+// The agent's file name: what its mapping in /proc/PID/maps and its LD_PRELOAD entry contain.
+constexpr std::string_view k_agent_file = "libleakhunt_agent";
+
+bool maps_agent(pid_t pid) {
+    const auto maps = util::try_read_file(fmt::format("/proc/{}/maps", pid));
+    return maps && maps->find(k_agent_file) != std::string::npos;
+}
+
+// LD_PRELOAD of the environment the process was started with; nullopt if unreadable.
+std::optional<std::string> initial_ld_preload(pid_t pid) {
+    const auto env = util::try_read_file(fmt::format("/proc/{}/environ", pid));
+    if (!env) return std::nullopt;
+    constexpr std::string_view k_var = "LD_PRELOAD=";
+    std::string_view rest = *env;
+    while (!rest.empty()) {
+        const size_t end = rest.find('\0');
+        const std::string_view entry = rest.substr(0, end);
+        if (entry.starts_with(k_var)) return std::string(entry.substr(k_var.size()));
+        if (end == std::string_view::npos) break;
+        rest.remove_prefix(end + 1);
+    }
+    return std::string();
+}
+
+enum class Linking { dynamic, static_, unknown };
+
+// A program without PT_INTERP is started by the kernel directly, not by ld.so, so LD_PRELOAD
+// never applies (static and static-pie executables; elf(5)).
+Linking linking_of(int fd) {
+    std::array<unsigned char, EI_NIDENT> ident{};
+    if (::pread(fd, ident.data(), ident.size(), 0) != static_cast<ssize_t>(ident.size()) ||
+        std::memcmp(ident.data(), ELFMAG, SELFMAG) != 0) {
+        return Linking::unknown;
+    }
+    auto scan = [fd](auto ehdr, auto phdr) {
+        if (::pread(fd, &ehdr, sizeof ehdr, 0) != static_cast<ssize_t>(sizeof ehdr)) {
+            return Linking::unknown;
+        }
+        if (ehdr.e_phentsize != sizeof phdr || ehdr.e_phnum > 4096) return Linking::unknown;
+        for (size_t i = 0; i < static_cast<size_t>(ehdr.e_phnum); ++i) {
+            const auto at = static_cast<off_t>(static_cast<size_t>(ehdr.e_phoff) + i * sizeof phdr);
+            if (::pread(fd, &phdr, sizeof phdr, at) != static_cast<ssize_t>(sizeof phdr)) {
+                return Linking::unknown;
+            }
+            if (phdr.p_type == PT_INTERP) return Linking::dynamic;
+        }
+        return Linking::static_;
+    };
+    if (ident[EI_CLASS] == ELFCLASS64) return scan(Elf64_Ehdr{}, Elf64_Phdr{});
+    if (ident[EI_CLASS] == ELFCLASS32) return scan(Elf32_Ehdr{}, Elf32_Phdr{});
+    return Linking::unknown;
+}
+
+}  // namespace
 
 fs::path agent_library() {
     if (const char* env = std::getenv("LEAKHUNT_AGENT"); env != nullptr && *env != '\0') {
@@ -30,6 +101,118 @@ fs::path agent_library() {
                           installed.string(), built.string());
     }
     return built;
+}
+
+std::optional<pid_t> AgentSearch::holding_leaf() const {
+    for (pid_t p : leaves) {
+        if (std::find(holders.begin(), holders.end(), p) != holders.end()) return p;
+    }
+    return std::nullopt;
+}
+
+AgentSearch find_agent(pid_t root) {
+    AgentSearch out;
+    const auto procs = proc::list_processes();
+    std::vector<pid_t> tree{root};
+    for (pid_t p : proc::descendants(procs, root)) tree.push_back(p);
+    for (pid_t p : tree) {
+        if (maps_agent(p)) out.holders.push_back(p);
+        const bool parent = std::any_of(procs.begin(), procs.end(), [&](const proc::ProcessInfo& i) {
+            return i.ppid == p && std::find(tree.begin(), tree.end(), i.pid) != tree.end();
+        });
+        if (!parent) out.leaves.push_back(p);
+    }
+    return out;
+}
+
+std::string process_name(pid_t pid) {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink(fmt::format("/proc/{}/exe", pid), ec);
+    if (!ec) return exe.filename().string();
+    auto comm = util::try_read_file(fmt::format("/proc/{}/comm", pid));
+    if (!comm) return "?";
+    while (!comm->empty() && comm->back() == '\n') comm->pop_back();
+    return *comm;
+}
+
+std::string why_no_agent(pid_t pid) {
+    const std::string who = fmt::format("pid {} ({})", pid, process_name(pid));
+    const int fd = ::open(fmt::format("/proc/{}/exe", pid).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return fmt::format("{} cannot be inspected ({}): it runs as another user, e.g. setuid, "
+                           "and the loader ignores LD_PRELOAD for such programs",
+                           who, util::errno_text(errno));
+    }
+    struct stat st {};
+    const bool have_stat = ::fstat(fd, &st) == 0;
+    const Linking linking = linking_of(fd);
+    ::close(fd);
+    if (have_stat && (st.st_mode & (S_ISUID | S_ISGID)) != 0) {
+        return fmt::format("{} is setuid or setgid: the loader ignores LD_PRELOAD for it (run it "
+                           "as its own user instead)",
+                           who);
+    }
+    if (linking == Linking::static_) {
+        return fmt::format("{} is statically linked: no dynamic loader runs, so LD_PRELOAD does "
+                           "not apply (build it dynamically linked to record it)",
+                           who);
+    }
+    const auto preload = initial_ld_preload(pid);
+    if (preload && preload->find(k_agent_file) == std::string::npos) {
+        return fmt::format("{} was started without the agent in LD_PRELOAD: a program before it "
+                           "removed it or cleared the environment (sudo, env -i, a service "
+                           "manager); pass --follow-children to keep the agent across every "
+                           "exec, or start the program itself with record",
+                           who);
+    }
+    return fmt::format("{} has the agent in LD_PRELOAD but did not load it (see the loader's "
+                       "message above)",
+                       who);
+}
+
+namespace {
+
+bool is_wrapper_name(std::string_view name) {
+    static constexpr std::string_view k_wrappers[] = {
+        "sh",      "bash",    "dash",  "zsh",  "ksh",    "mksh",    "busybox", "env",
+        "nice",    "nohup",   "timeout", "stdbuf", "setsid", "taskset", "ionice", "chrt",
+        "numactl", "prlimit", "flock", "time"};
+    return std::find(std::begin(k_wrappers), std::end(k_wrappers), name) != std::end(k_wrappers);
+}
+
+// argv0 as execvp finds it: itself if it has a '/', else the first executable in $PATH.
+fs::path resolve_program(const std::string& argv0) {
+    if (argv0.find('/') != std::string::npos) return argv0;
+    const char* path = std::getenv("PATH");
+    std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+    while (true) {
+        const size_t colon = dirs.find(':');
+        const std::string dir(dirs.substr(0, colon));
+        const fs::path candidate = fs::path(dir.empty() ? "." : dir) / argv0;
+        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+        if (colon == std::string_view::npos) return argv0;
+        dirs.remove_prefix(colon + 1);
+    }
+}
+
+}  // namespace
+
+bool is_wrapper(const std::string& argv0) {
+    if (is_wrapper_name(fs::path(argv0).filename().string())) return true;
+    // A script: "#!/bin/sh" or "#!/usr/bin/env bash" makes a shell (or env) the program.
+    const int fd = ::open(resolve_program(argv0).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char buf[256];
+    const ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+    ::close(fd);
+    if (n < 3 || buf[0] != '#' || buf[1] != '!') return false;
+    std::string_view line(buf + 2, static_cast<size_t>(n) - 2);
+    line = line.substr(0, line.find('\n'));
+    const size_t start = line.find_first_not_of(" \t");
+    if (start == std::string_view::npos) return false;
+    line.remove_prefix(start);
+    const std::string_view interpreter = line.substr(0, line.find_first_of(" \t"));
+    return is_wrapper_name(fs::path(std::string(interpreter)).filename().string());
 }
 
 }  // namespace leakhunt::cli

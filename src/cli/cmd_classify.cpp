@@ -10,6 +10,7 @@
 #include "series/reader.hpp"
 #include "trend/classify.hpp"
 #include "util/error.hpp"
+#include "util/terminal_text.hpp"
 
 namespace leakhunt::cli {
 namespace {
@@ -37,7 +38,7 @@ int run_classify(const ClassifyArgs& args) {
         try {
             read = series::read_series(file);
         } catch (const util::Error& e) {
-            std::fprintf(stderr, "leakhunt: error: %s\n", e.what());
+            std::fprintf(stderr, "leakhunt: error: %s\n", util::terminal_safe(e.what()).c_str());
             any_error = true;
             continue;
         }

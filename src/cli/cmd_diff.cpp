@@ -1,6 +1,7 @@
 // `leakhunt diff BASE CUR`: growth per allocation site between two heap profiles (bytes, objects,
 // % change; "new" for sites the base lacks), largest growth first and shrinkers at the end; or,
 // with --format pprof, the difference as a profile that pprof tools open (profile/diff.hpp).
+// -o FILE writes any of the three to a file; without --format the file's name chooses.
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -20,6 +21,7 @@
 #include "symbolize/aggregate.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/terminal_text.hpp"
 
 namespace leakhunt::cli {
 namespace {
@@ -35,6 +37,7 @@ struct DiffArgs {
     bool json = false;
     std::string format = "text";
     std::string out;
+    CLI::App* cmd = nullptr;
 };
 
 struct DiffRow {
@@ -115,9 +118,30 @@ int write_pprof(const DiffArgs& args, const profile::Profile& base, const profil
     return k_exit_ok;
 }
 
+// The format for `-o FILE` without --format, from the file's name; a name that says nothing is a
+// usage error rather than a guess (a profile silently written as text is lost to pprof).
+std::string format_from_name(const std::string& out) {
+    for (const char* ext : {".pb.gz", ".pb", ".pprof", ".prof"}) {
+        if (out.ends_with(ext)) return "pprof";
+    }
+    if (out.ends_with(".json") || out.ends_with(".jsonl")) return "json";
+    if (out.ends_with(".txt")) return "text";
+    throw util::UsageError("-o {}: cannot tell the format from the name (end it in .pb.gz for a "
+                           "pprof profile, .json for JSON lines or .txt for text, or pass "
+                           "--format pprof|json|text)",
+                           out);
+}
+
 int run_diff(DiffArgs& args) {
     apply_granularity(args.options, args.by);
-    if (args.json) args.format = "json";
+    if (args.json) {
+        if (args.cmd->count("--format") > 0 && args.format != "json") {
+            throw util::UsageError("--json and --format {} contradict each other", args.format);
+        }
+        args.format = "json";
+    } else if (args.cmd->count("--format") == 0 && !args.out.empty()) {
+        args.format = format_from_name(args.out);
+    }
     if (args.format == "pprof" && args.out.empty()) {
         throw util::UsageError("--format pprof writes a file: name it with -o FILE");
     }
@@ -149,37 +173,51 @@ int run_diff(DiffArgs& args) {
         shown.push_back(&rows[i]);
     }
 
-    if (args.format == "json") {
-        for (const DiffRow* d : shown) std::printf("%s\n", to_json(*d, type).dump().c_str());
-        std::fflush(stdout);
+    // Text and JSON go to stdout, or with -o to the file (written whole, then renamed).
+    std::string text;
+    auto emit = [&]() {
+        if (args.out.empty()) {
+            std::fwrite(text.data(), 1, text.size(), stdout);
+            std::fflush(stdout);
+        } else {
+            util::write_file_atomic(args.out, text);
+            std::fprintf(stderr, "leakhunt: wrote %s (%s, %zu rows)\n",
+                         util::terminal_safe(args.out).c_str(), args.format.c_str(), shown.size());
+        }
         return k_exit_ok;
+    };
+    if (args.format == "json") {
+        for (const DiffRow* d : shown) text += to_json(*d, type).dump() + "\n";
+        return emit();
     }
+    // Symbols and file names in the text are untrusted: escaped for a terminal, and in a file too
+    // (it is read with cat and less).
     const std::string other = companion_type(type);
     const int64_t bt = base_agg.total.get(type);
     const int64_t ct = cur_agg.total.get(type);
-    std::printf("Base: %s (%s)\nCurrent: %s (%s)\nType: %s\n", args.base.c_str(),
-                format_value(type, bt).c_str(), args.cur.c_str(), format_value(type, ct).c_str(),
-                type.c_str());
-    std::printf("Total change %s%s (%s); %zu %s changed: %zu grew, %zu shrank\n",
-                ct >= bt ? "+" : "", format_value(type, ct - bt).c_str(), change(bt, ct).c_str(),
-                rows.size(), granularity_plural(args.options.by).c_str(), first_shrinker,
-                shrinkers);
-    std::printf("%12s %14s %12s %12s %8s  %s\n", "delta", ("delta " + other).c_str(), "base",
-                "current", "change", granularity_plural(args.options.by).c_str());
+    text += fmt::format("Base: {} ({})\nCurrent: {} ({})\nType: {}\n",
+                        util::terminal_safe(args.base), format_value(type, bt),
+                        util::terminal_safe(args.cur), format_value(type, ct), type);
+    text += fmt::format("Total change {}{} ({}); {} {} changed: {} grew, {} shrank\n",
+                        ct >= bt ? "+" : "", format_value(type, ct - bt), change(bt, ct),
+                        rows.size(), granularity_plural(args.options.by), first_shrinker,
+                        shrinkers);
+    text += fmt::format("{:>12} {:>14} {:>12} {:>12} {:>8}  {}\n", "delta", "delta " + other,
+                        "base", "current", "change", granularity_plural(args.options.by));
     for (const DiffRow* d : shown) {
         std::string name = d->row.name;
         if (args.options.by == symbolize::Granularity::function) name += "  " + where(d->row);
         const int64_t dv = d->delta.get(type);
         const int64_t dother = d->delta.get(other);
-        std::printf("%12s %14s %12s %12s %8s  %s\n",
-                    ((dv > 0 ? "+" : "") + format_value(type, dv)).c_str(),
-                    ((dother > 0 ? "+" : "") + format_value(other, dother)).c_str(),
-                    format_value(type, d->base.get(type)).c_str(),
-                    format_value(type, d->cur.get(type)).c_str(),
-                    change(d->base.get(type), d->cur.get(type)).c_str(), name.c_str());
+        text += fmt::format("{:>12} {:>14} {:>12} {:>12} {:>8}  {}\n",
+                            (dv > 0 ? "+" : "") + format_value(type, dv),
+                            (dother > 0 ? "+" : "") + format_value(other, dother),
+                            format_value(type, d->base.get(type)),
+                            format_value(type, d->cur.get(type)),
+                            change(d->base.get(type), d->cur.get(type)),
+                            util::terminal_safe(name));
     }
-    std::fflush(stdout);
-    return k_exit_ok;
+    return emit();
 }
 
 }  // namespace
@@ -200,7 +238,10 @@ Runner add_diff(CLI::App& app) {
                     "text (default), json (one object per row) or pprof (the difference as a "
                     "profile, written to -o FILE)")
         ->check(CLI::IsMember({"text", "json", "pprof"}));
-    cmd->add_option("-o,--out", args->out, "Output file for --format pprof");
+    cmd->add_option("-o,--out", args->out,
+                    "Write to this file instead of stdout; without --format its name says the "
+                    "format: .pb.gz (pprof), .json (JSON lines), .txt (text)");
+    args->cmd = cmd;
     return [args] { return run_diff(*args); };
 }
 

@@ -3,11 +3,13 @@
 // holding it?": for the biggest (or chosen) allocation sites, the paths from roots to their
 // blocks, grouped and counted, and the holders ranked by the bytes reached through them. `leaks`
 // prints the unreachable blocks in the format of LeakSanitizer.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <regex>
 #include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -19,6 +21,7 @@
 #include "heapscan/scan_file.hpp"
 #include "heapscan/scan_symbols.hpp"
 #include "util/error.hpp"
+#include "util/terminal_text.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::cli {
@@ -74,7 +77,8 @@ std::string extra_roots_text(const heapscan::ScanSummary& s) {
 
 void print_summary(const heapscan::ScanFile& scan, const std::string& name) {
     const auto& s = scan.summary;
-    std::printf("Scan: %s (pid %lld, %s)\n", name.c_str(), static_cast<long long>(s.pid),
+    std::printf("Scan: %s (pid %lld, %s)\n", util::terminal_safe(name).c_str(),
+                static_cast<long long>(s.pid),
                 s.reason.c_str());
     std::printf("Heap: %s in %s; %s reachable in %s; threads stopped for %.1f ms (%llu threads)\n",
                 bytes_text(s.bytes).c_str(), blocks_text(s.blocks).c_str(),
@@ -150,7 +154,7 @@ int run_paths(const PathsArgs& args) {
     for (size_t i = 0; i < report.holders.size() && i < 10; ++i) {
         const auto& h = report.holders[i];
         std::printf("  %12s in %-16s %s\n", bytes_text(h.bytes).c_str(),
-                    blocks_text(h.count).c_str(), h.root.c_str());
+                    blocks_text(h.count).c_str(), util::terminal_safe(h.root).c_str());
     }
     if (report.holders.size() > 10) std::printf("  ... and %zu more roots\n", report.holders.size() - 10);
     std::printf("\n");
@@ -160,7 +164,8 @@ int run_paths(const PathsArgs& args) {
                                util::format_bytes(static_cast<double>(s.growth_bytes)))
                  : "";
         std::printf("%s (%s%s) allocated in %s are held by:\n", blocks_text(s.count).c_str(),
-                    bytes_text(s.bytes).c_str(), grew.c_str(), s.site.label().c_str());
+                    bytes_text(s.bytes).c_str(), grew.c_str(),
+                    util::terminal_safe(s.site.label()).c_str());
         uint64_t rest_count = 0, rest_bytes = 0;
         for (size_t i = 0; i < s.paths.size(); ++i) {
             const auto& p = s.paths[i];
@@ -170,12 +175,13 @@ int run_paths(const PathsArgs& args) {
                 continue;
             }
             std::printf("  %s (%s): %s\n", blocks_text(p.count).c_str(), bytes_text(p.bytes).c_str(),
-                        p.root.c_str());
+                        util::terminal_safe(p.root).c_str());
             for (size_t k = 0; k < p.hops.size(); ++k) {
                 const auto& h = p.hops[k];
                 // The first hop's pointer is the root's own slot, named above.
                 const std::string at = k == 0 ? "" : "at " + offset_text(h) + ": ";
-                std::printf("      -> %s%s%s\n", at.c_str(), h.site.label().c_str(),
+                std::printf("      -> %s%s%s\n", at.c_str(),
+                            util::terminal_safe(h.site.label()).c_str(),
                             h.repeated ? " [a chain of these]" : "");
             }
         }
@@ -265,15 +271,25 @@ uint64_t print_leaks(const std::filesystem::path& scan_path, std::FILE* out, boo
     }
     std::fprintf(out, "=================================================================\n");
     std::fprintf(out, "==%lld==leakhunt: heap scan %s (%s)\n==%lld==%s\n",
-                 static_cast<long long>(scan.summary.pid), scan_path.string().c_str(),
-                 scan.summary.reason.c_str(), static_cast<long long>(scan.summary.pid),
-                 extra_roots_text(scan.summary).c_str());
+                 static_cast<long long>(scan.summary.pid),
+                 util::terminal_safe(scan_path.string()).c_str(), scan.summary.reason.c_str(),
+                 static_cast<long long>(scan.summary.pid), extra_roots_text(scan.summary).c_str());
     if (count == 0) {
         std::fprintf(out, "\nNo leaks: every one of %s is reachable from a root.\n",
                      blocks_text(scan.summary.blocks).c_str());
         return 0;
     }
-    for (const auto& l : lines) std::fprintf(out, "\n%s", l.c_str());
+    // Each block is several lines of symbols and files: escape all but its line ends.
+    for (const auto& l : lines) {
+        std::string safe;
+        for (size_t at = 0; at < l.size();) {
+            const size_t eol = std::min(l.find('\n', at), l.size());
+            safe += util::terminal_safe(std::string_view(l).substr(at, eol - at));
+            if (eol < l.size()) safe += '\n';
+            at = eol + 1;
+        }
+        std::fprintf(out, "\n%s", safe.c_str());
+    }
     std::fprintf(out, "\nSUMMARY: leakhunt: %llu byte(s) leaked in %llu allocation(s).\n",
                  static_cast<unsigned long long>(bytes), static_cast<unsigned long long>(count));
     return count;

@@ -12,6 +12,7 @@
 #include "series/store.hpp"
 #include "trend/classify.hpp"
 #include "util/error.hpp"
+#include "util/terminal_text.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::cli {
@@ -52,7 +53,7 @@ int run_history(const HistoryArgs& args) {
             }
             std::string last = t.last_t ? util::format_duration(unix_now() - *t.last_t) + " ago"
                                         : std::string("never");
-            std::printf("%-40s %9lld %9lld  %-20s %s\n", t.key.c_str(),
+            std::printf("%-40s %9lld %9lld  %-20s %s\n", util::terminal_safe(t.key).c_str(),
                         static_cast<long long>(std::max<int64_t>(0, t.instances - 1)),
                         static_cast<long long>(t.samples), last.c_str(),
                         report::verdict_word(c.memory.verdict, style).c_str());

@@ -22,8 +22,10 @@
 #include "cli/common.hpp"
 #include "cli/profile_puller.hpp"
 #include "cli/progress.hpp"
+#include "proc/process_list.hpp"
 #include "profile/fetch.hpp"
 #include "util/error.hpp"
+#include "util/terminal_text.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::cli {
@@ -81,6 +83,16 @@ int run_pull(const RecordArgs& args) {
     if (ec) throw util::Error("cannot create {}: {}", args.out_dir, ec.message());
     o.dir = std::filesystem::absolute(args.out_dir);
     return pull_profiles(o);
+}
+
+// How long after the start record looks for the agent in the program it started.
+constexpr std::chrono::seconds k_agent_check{1};
+
+// `sig` to the program and everything it started (parents first), as a ^C from the terminal
+// reaches the whole foreground process group.
+void forward_signal(pid_t child, int sig) {
+    ::kill(child, sig);
+    for (pid_t p : proc::descendants(proc::list_processes(), child)) ::kill(p, sig);
 }
 
 // --leak-check: the LeakSanitizer-style report of each process's exit scan; true if any leaked.
@@ -147,15 +159,17 @@ int run_record(const RecordArgs& args) {
     ::setenv("LEAKHUNT_SAMPLE_INTERVAL", std::to_string(interval).c_str(), 1);
     ::setenv("LEAKHUNT_SNAPSHOT_EVERY", fmt::format("{}", every).c_str(), 1);
     ::setenv("LEAKHUNT_DEPTH", std::to_string(args.depth).c_str(), 1);
-    ::setenv("LEAKHUNT_FOLLOW_CHILDREN", args.follow_children ? "1" : "0", 1);
+    // Through a wrapper (`sh -c 'exec ./server'`, env, nice, timeout, a #!/bin/sh script) the
+    // program is a later exec: the agent must stay in LD_PRELOAD to reach it.
+    const bool wrapper = is_wrapper(command.front());
+    ::setenv("LEAKHUNT_FOLLOW_CHILDREN", args.follow_children || wrapper ? "1" : "0", 1);
     ::setenv("LEAKHUNT_LEAK_CHECK", args.leak_check ? "1" : "0", 1);
 
     // The program keeps our terminal and process group: ^C reaches it directly, as without us;
-    // we wait for it to end rather than die first.
-    sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    // we wait for it to end rather than die first. A stop signal sent to leakhunt alone (kill,
+    // a supervisor) is passed on to the program and what it started, as ^C would have reached
+    // them; one from the terminal (si_code SI_KERNEL) reached them already.
+    sigset_t set = stop_signals(), old;
     sigaddset(&set, SIGQUIT);
     sigaddset(&set, SIGCHLD);
     ::sigprocmask(SIG_BLOCK, &set, &old);
@@ -165,11 +179,36 @@ int run_record(const RecordArgs& args) {
     std::fprintf(stderr, "leakhunt: recording pid %d (%s) into %s\n", child.pid(),
                  interval == 1 ? "every allocation"
                                : ("sampling every " + util::format_bytes(static_cast<double>(interval)) + " on average").c_str(),
-                 dir.c_str());
+                 util::terminal_safe(dir.string()).c_str());
+    const auto started = std::chrono::steady_clock::now();
+    auto next_check = started + k_agent_check;
+    bool agent_found = false, agent_warned = false;
     while (child.running()) {
         timespec ts{0, 200 * 1000 * 1000};
-        const int sig = ::sigtimedwait(&set, nullptr, &ts);
-        if (sig == SIGTERM) ::kill(child.pid(), SIGTERM);  // ^C went to the group already
+        siginfo_t info{};
+        const int sig = ::sigtimedwait(&set, &info, &ts);
+        if (sig > 0 && sig != SIGCHLD && info.si_code != SI_KERNEL && info.si_pid != ::getpid()) {
+            forward_signal(child.pid(), sig);
+        }
+        if (agent_found || std::chrono::steady_clock::now() < next_check || !child.running()) {
+            continue;
+        }
+        // Where is the agent? Said at once, not after the program ends.
+        next_check += k_agent_check;
+        const AgentSearch found = find_agent(child.pid());
+        if (const auto holder = found.holding_leaf()) {
+            agent_found = true;
+            if (*holder != child.pid() || agent_warned) {
+                std::fprintf(stderr, "leakhunt: the agent runs in pid %d (%s)\n", *holder,
+                             util::terminal_safe(process_name(*holder)).c_str());
+            }
+        } else if (!agent_warned && !found.leaves.empty()) {
+            agent_warned = true;
+            warnf("no agent in the program after {}: {}; nothing will be recorded unless it "
+                  "starts one that has the agent",
+                  util::format_duration(std::chrono::duration<double>(k_agent_check).count()),
+                  why_no_agent(found.leaves.back()));
+        }
     }
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     const int status = *child.wait_status();
@@ -187,12 +226,15 @@ int run_record(const RecordArgs& args) {
                      util::format_bytes(last.heap_inuse_bytes).c_str(), last.heap_inuse_objects,
                      util::format_bytes(last.rss_bytes).c_str(),
                      util::format_bytes(last.agent_bytes).c_str(),
-                     (dir / last.snapshot).c_str());
+                     util::terminal_safe((dir / last.snapshot).string()).c_str());
     }
     if (snapshots == 0) {
-        warn("no snapshot was written: the program may be statically linked or setuid (LD_PRELOAD "
-             "does not apply to those), or it ended through _exit (or a signal it had its own "
-             "handler for) before any --snapshot-every interval passed");
+        warn(agent_warned ? "no snapshot was written: the program ran without the agent (see "
+                            "above)"
+                          : "no snapshot was written: the program ended through _exit (or a "
+                            "signal it had its own handler for) before any --snapshot-every "
+                            "interval passed, or ran without the agent (statically linked or "
+                            "setuid programs ignore LD_PRELOAD)");
     }
     std::fprintf(stderr, "leakhunt: the program %s\n", describe_wait_status(status).c_str());
     const bool leaked = args.leak_check && report_exit_leaks(dir);
@@ -203,7 +245,7 @@ int run_record(const RecordArgs& args) {
 }
 
 struct SnapshotArgs {
-    int pid = 0;
+    std::string pid_text;
     std::string timeout = "30s";
     bool scan = false;
 };
@@ -219,16 +261,16 @@ std::string reply_field(const std::string& details, const std::string& key) {
 }
 
 int run_snapshot(const SnapshotArgs& args) {
-    if (args.pid <= 0) throw util::UsageError("snapshot needs a PID");
+    const pid_t pid = parse_pid_option("", args.pid_text);
     const double timeout = parse_duration_option("--timeout", args.timeout);
     // A scan stops the process and walks its heap: seconds for a big one. The request runs on
     // its own thread while a progress bar (stderr, terminals only) counts the seconds.
     auto pending = std::async(std::launch::async, [&] {
-        return request_snapshot(args.pid, timeout, args.scan ? "snapshot scan" : "snapshot");
+        return request_snapshot(pid, timeout, args.scan ? "snapshot scan" : "snapshot");
     });
     Progress bar = Progress::on_stderr(
         fmt::format("waiting for the {} of pid {} (seconds)", args.scan ? "heap scan" : "snapshot",
-                    args.pid),
+                    pid),
         0);
     const auto started = std::chrono::steady_clock::now();
     while (pending.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
@@ -243,7 +285,7 @@ int run_snapshot(const SnapshotArgs& args) {
     if (const std::string err = reply_field(reply.details, "scan-error"); !err.empty()) {
         std::fflush(stdout);
         throw util::Error("the snapshot was written, but the heap scan of process {} failed: {}",
-                          args.pid, err);
+                          pid, err);
     }
     const std::string scan = reply.scan_path();
     std::printf("%s\n", scan.c_str());
@@ -252,7 +294,7 @@ int run_snapshot(const SnapshotArgs& args) {
                  "leakhunt: heap scan of pid %d: %s blocks, threads stopped for %s ms; leaks: %s "
                  "direct (%s bytes), %s indirect (%s bytes). Next: leakhunt paths %s; leakhunt "
                  "leaks %s\n",
-                 args.pid, field("blocks").c_str(), field("pause_ms").c_str(),
+                 pid, field("blocks").c_str(), field("pause_ms").c_str(),
                  field("direct_leaks").c_str(), field("direct_bytes").c_str(),
                  field("indirect_leaks").c_str(), field("indirect_bytes").c_str(), scan.c_str(),
                  scan.c_str());
@@ -275,7 +317,9 @@ Runner add_record(CLI::App& app) {
                     "on `leakhunt snapshot PID`)");
     cmd->add_option("--depth", args->depth, "Maximum stack depth (default 64, at most 256)");
     cmd->add_flag("--follow-children", args->follow_children,
-                  "Keep the agent in programs this one execs (forked children always have it)");
+                  "Keep the agent in programs this one execs (forked children always have it; "
+                  "through a shell or wrapper such as sh -c, env, nice or timeout it is kept "
+                  "without this flag)");
     cmd->add_flag("--leak-check", args->leak_check,
                   "With --all: scan the heap at exit and print the unreachable blocks as "
                   "LeakSanitizer does (exit 3 if the program exited 0 but leaked)");
@@ -298,7 +342,7 @@ Runner add_snapshot(CLI::App& app) {
     auto args = std::make_shared<SnapshotArgs>();
     CLI::App* cmd = app.add_subcommand(
         "snapshot", "Ask a program running under the agent for a heap snapshot now");
-    cmd->add_option("pid", args->pid, "The process (started with `leakhunt record`)")->required();
+    cmd->add_option("pid", args->pid_text, "The process (started with `leakhunt record`)")->required();
     cmd->add_option("--timeout", args->timeout, "How long to wait for the agent (default 30s)");
     cmd->add_flag("--scan", args->scan,
                   "Also scan the heap (program recorded with --all): stop the threads, find what "

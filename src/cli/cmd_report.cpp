@@ -17,6 +17,7 @@
 #include "report/report_inputs.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/terminal_text.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::cli {
@@ -73,7 +74,7 @@ int run_report(const ReportArgs& args) {
         reading.advance();
     }
     reading.finish();
-    for (const auto& line : read_lines) std::printf("%s\n", line.c_str());
+    for (const auto& line : read_lines) std::printf("%s\n", util::terminal_safe(line).c_str());
     symbolize::Symbolizer symbolizer;
     Progress bar = Progress::on_stderr("aggregating snapshots for the suspects", 0);
     builder.set_progress(bar.callback());
@@ -84,9 +85,12 @@ int run_report(const ReportArgs& args) {
     if (!args.data_output.empty()) {
         util::write_file_atomic(args.data_output, report::script_safe_json(data) + "\n");
     }
-    for (const auto& line : builder.summary()) std::printf("  included %s\n", line.c_str());
+    // Input names and what the inputs say about themselves: untrusted.
+    for (const auto& line : builder.summary()) {
+        std::printf("  included %s\n", util::terminal_safe(line).c_str());
+    }
     for (const auto& m : data["missing"]) {
-        std::printf("  missing  %s\n", m.get<std::string>().c_str());
+        std::printf("  missing  %s\n", util::terminal_safe(m.get<std::string>()).c_str());
     }
     for (const auto& w : symbolizer.warnings()) warn(w);
     std::printf("wrote %s (%s)\n", args.output.c_str(),

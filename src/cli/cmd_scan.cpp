@@ -22,6 +22,7 @@
 #include "server/prometheus_client.hpp"
 #include "trend/classify.hpp"
 #include "util/error.hpp"
+#include "util/terminal_text.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::cli {
@@ -82,7 +83,9 @@ std::optional<double> seconds_to_limit(const Judged& j) {
 }
 
 void print_table(const std::vector<Judged>& rows, size_t shown, const report::Style& style) {
-    const auto names = short_names(rows);
+    // Label values come from whatever the scraped services export: untrusted.
+    std::vector<std::string> names = short_names(rows);
+    for (auto& n : names) n = util::terminal_safe(n);
     size_t name_width = 6;
     for (size_t i = 0; i < shown; ++i) name_width = std::max(name_width, names[i].size());
     std::printf("%-*s  %-12s  %12s  %10s  %13s  %7s\n", static_cast<int>(name_width), "SERIES",
@@ -164,7 +167,8 @@ int run_scan(const ScanArgs& args) {
             summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", counts[v],
                                    trend::to_string(v));
         }
-        std::printf("%zu series of %s over %s (step %s): %s\n", rows.size(), args.query.c_str(),
+        std::printf("%zu series of %s over %s (step %s): %s\n", rows.size(),
+                    util::terminal_safe(args.query).c_str(),
                     util::format_duration(range_s).c_str(),
                     util::format_duration(step.step_s).c_str(), summary.c_str());
         print_table(rows, shown, report::Style{report::color_for_fd(1)});

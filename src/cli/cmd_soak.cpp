@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,6 +31,7 @@ struct SoakArgs {
     std::string duration;
     std::string warmup = "0s";
     std::string load;
+    bool load_may_fail = false;
     int ready_port = 0;
     std::string ready_timeout = "60s";
     std::string interval;
@@ -120,11 +122,22 @@ int run_soak(const SoakArgs& args) {
     loop.interval_s = interval;
     loop.duration_s = warmup + duration;
     loop.command = &service;
+    // A load that fails leaves a gate without load, which would pass any service: the soak
+    // stops and fails, unless --load-may-fail says the load may end early.
+    std::string load_failure;
     loop.keep_going = [&](double) {
         if (!args.load.empty() && !load_reported && !load.running()) {
             load_reported = true;
+            const int status = load.wait_status().value_or(0);
+            const bool failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+            const std::string when = util::format_duration(watcher.now() - watcher.t0());
+            if (failed && !args.load_may_fail) {
+                load_failure = fmt::format("the load command {} {} after {}", args.load,
+                                           load.exit_text(), when);
+                return false;
+            }
             warnf("the load command {} after {}; the service is watched without load from now",
-                  load.exit_text(), util::format_duration(watcher.now() - watcher.t0()));
+                  load.exit_text(), when);
         }
         return true;
     };
@@ -146,6 +159,7 @@ int run_soak(const SoakArgs& args) {
     j["interval_s"] = interval;
     j["service_exit"] = died ? nlohmann::json(service_end) : nlohmann::json(nullptr);
     j["interrupted"] = end == LoopEnd::interrupted;
+    j["load_failure"] = load_failure.empty() ? nlohmann::json(nullptr) : nlohmann::json(load_failure);
     util::write_file_atomic(dir / "verdict.json", j.dump(2) + "\n");
 
     if (args.json) {
@@ -159,6 +173,11 @@ int run_soak(const SoakArgs& args) {
     if (end == LoopEnd::interrupted) {
         throw util::Error("interrupted before the soak ended; partial results are in {}",
                           dir.string());
+    }
+    if (!load_failure.empty()) {
+        throw util::Error("{}: a soak without load proves nothing (fix the load command, or pass "
+                          "--load-may-fail if it may end early; partial results are in {})",
+                          load_failure, dir.string());
     }
     if (died) {
         throw util::Error("the service {} {} into the soak, before it ended (partial results are "
@@ -179,6 +198,9 @@ Runner add_soak(CLI::App& app) {
     cmd->add_option("--warmup", args->warmup,
                     "Time after the start of the load that is recorded but not judged");
     cmd->add_option("--load", args->load, "Load command (run with /bin/sh -c), e.g. 'wrk ...'");
+    cmd->add_flag("--load-may-fail", args->load_may_fail,
+                  "Go on watching without load if the load command fails (default: the soak "
+                  "fails with exit 1)");
     cmd->add_option("--ready-port", args->ready_port,
                     "Wait until the service accepts connections on 127.0.0.1:PORT");
     cmd->add_option("--ready-timeout", args->ready_timeout, "How long to wait for --ready-port");

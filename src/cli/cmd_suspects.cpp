@@ -26,6 +26,7 @@
 #include "report/snapshot_suspects.hpp"
 #include "trend/suspects.hpp"
 #include "util/error.hpp"
+#include "util/terminal_text.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::cli {
@@ -40,7 +41,7 @@ struct SuspectsArgs {
     bool json = false;
     bool all = false;
     int top = -1;  // -1: 10 in text, all in JSON; 0: all
-    int pid = 0;
+    std::string pid;  // --pid, parsed by parse_pid_option
     std::string sample_index = "inuse_space";
 };
 
@@ -122,8 +123,9 @@ int run_suspects(const SuspectsArgs& args) {
     std::string source;
     size_t left_out = 0;
     std::map<std::string, double> rss_of;  // snapshot path -> RSS, from a directory's timeline
+    const pid_t want_pid = args.pid.empty() ? 0 : parse_pid_option("--pid", args.pid);
     if (args.inputs.size() == 1 && fs::is_directory(args.inputs[0])) {
-        files = directory_snapshots(args.inputs[0], args.pid, left_out);
+        files = directory_snapshots(args.inputs[0], want_pid, left_out);
         const pid_t pid = snapshot_name(fs::path(files.front().first).filename().string())->first;
         source = fmt::format("{} (PID {})", args.inputs[0], pid);
         for (const auto& row : read_timeline(args.inputs[0], pid)) {
@@ -132,7 +134,7 @@ int run_suspects(const SuspectsArgs& args) {
             }
         }
     } else {
-        if (args.pid != 0) throw util::UsageError("--pid applies to a record directory only");
+        if (want_pid != 0) throw util::UsageError("--pid applies to a record directory only");
         for (size_t i = 0; i < args.inputs.size(); ++i) {
             if (fs::is_directory(args.inputs[i])) {
                 throw util::UsageError("{} is a directory: give one record directory, or snapshot "
@@ -187,7 +189,8 @@ int run_suspects(const SuspectsArgs& args) {
         return unit == "bytes" ? util::format_bytes(v) : fmt::format("{:.0f} objects", v);
     };
     std::printf("%zu snapshots of %s over %s%s; in-use heap %s -> %s\n", found.order.size(),
-                source.c_str(), util::format_duration(report.window_seconds).c_str(),
+                util::terminal_safe(source).c_str(),
+                util::format_duration(report.window_seconds).c_str(),
                 left_out > 0 ? " (the exit snapshot left out)" : "", amount(first).c_str(),
                 amount(last).c_str());
     if (!found.growth_outside_heap.empty()) {
@@ -203,7 +206,7 @@ int run_suspects(const SuspectsArgs& args) {
         const trend::Suspect& s = report.suspects[i];
         std::printf("%2zu. %s\n    %s/h  share %.0f%%  %s  confidence %.2f  (Mann-Kendall tau "
                     "%.2f, p %.2g)\n",
-                    i + 1, s.sentence.c_str(),
+                    i + 1, util::terminal_safe(s.sentence).c_str(),
                     (unit == "bytes" ? util::format_bytes(s.trend.slope_per_hour)
                                      : fmt::format("{:.1f} objects", s.trend.slope_per_hour))
                         .c_str(),
@@ -216,7 +219,7 @@ int run_suspects(const SuspectsArgs& args) {
         std::printf("Not ranked:\n");
         for (const auto& s : report.others) {
             std::printf("    [%s] %s\n", std::string(trend::shape_name(s.trend.shape)).c_str(),
-                        s.sentence.c_str());
+                        util::terminal_safe(s.sentence).c_str());
         }
     } else if (!report.others.empty()) {
         std::string summary;

@@ -17,6 +17,7 @@
 #include "cli/profile_input.hpp"
 #include "symbolize/aggregate.hpp"
 #include "symbolize/symbolizer.hpp"
+#include "util/terminal_text.hpp"
 
 namespace leakhunt::cli {
 namespace {
@@ -43,7 +44,7 @@ void print_text(const TopArgs& args, const symbolize::Aggregate& agg, size_t sho
     int64_t in_shown = 0;
     for (size_t i = 0; i < shown; ++i) in_shown += agg.rows[i].flat.get(type);
     const std::string other = companion_type(type);
-    std::printf("File: %s\nType: %s\n", args.file.c_str(), type.c_str());
+    std::printf("File: %s\nType: %s\n", util::terminal_safe(args.file).c_str(), type.c_str());
     if (agg.samples_dropped > 0) {
         std::printf("Focus/ignore kept %zu of %zu samples\n", agg.samples,
                     agg.samples + agg.samples_dropped);
@@ -68,7 +69,7 @@ void print_text(const TopArgs& args, const symbolize::Aggregate& agg, size_t sho
         std::printf("%12s %6.2f%% %6.2f%% %12s %6.2f%% %14s  %s\n", format_value(type, v).c_str(),
                     percent(v, total), percent(sum, total),
                     format_value(type, r.cum.get(type)).c_str(), percent(r.cum.get(type), total),
-                    companion(r).c_str(), name.c_str());
+                    companion(r).c_str(), util::terminal_safe(name).c_str());
     }
 }
 

@@ -1,6 +1,8 @@
 // `leakhunt watch`: follows processes (PIDs, --name regex across restarts, --cgroup, or a command
 // it starts), records their memory into the database, CSV and JSON lines, and shows a live
-// verdict per process.
+// verdict per process. A started program that fails (non-zero exit, a signal) makes it exit 1
+// after the verdicts, naming the exit status.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include "report/verdict_report.hpp"
 #include "series/store.hpp"
 #include "util/error.hpp"
+#include "util/terminal_text.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::cli {
@@ -41,13 +44,7 @@ struct WatchArgs {
 int run_watch(const WatchArgs& args) {
     std::vector<TargetSpec> specs;
     for (const auto& p : args.pids) {
-        char* end = nullptr;
-        long v = std::strtol(p.c_str(), &end, 10);
-        if (end == p.c_str() || *end != '\0' || v <= 0) {
-            throw util::UsageError("'{}' is not a PID (use --name REGEX to match command lines)",
-                                   p);
-        }
-        specs.push_back({TargetSpec::Kind::pid, static_cast<pid_t>(v), {}});
+        specs.push_back({TargetSpec::Kind::pid, parse_pid_option("", p), {}});
     }
     for (const auto& n : args.names) specs.push_back({TargetSpec::Kind::name, 0, n});
     for (const auto& c : args.cgroups) specs.push_back({TargetSpec::Kind::cgroup, 0, c});
@@ -85,6 +82,8 @@ int run_watch(const WatchArgs& args) {
                               : (::isatty(1) != 0 ? ViewMode::tty : ViewMode::lines);
     WatchView view(mode);
     const LoopEnd end = run_watch_loop(watcher, view, loop);
+    // Whether the program ended by itself, before we stop it.
+    const bool program_ended = !command.empty() && !child.running();
     if (!command.empty() && child.running()) child.stop();
 
     const auto results = watcher.finish();
@@ -102,6 +101,16 @@ int run_watch(const WatchArgs& args) {
     }
     if (config.db) std::fprintf(out, "samples stored in %s\n", config.db->c_str());
     if (config.csv) std::fprintf(out, "series written to %s\n", config.csv->c_str());
+    if (program_ended) {
+        const int status = child.wait_status().value_or(0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            std::fflush(out);
+            throw util::Error("the program {} {} (its memory up to then is above)",
+                              command.front(), child.exit_text());
+        }
+        std::fprintf(out, "the program %s %s\n", util::terminal_safe(command.front()).c_str(),
+                     child.exit_text().c_str());
+    }
     return args.fail_on_leak && any_leak ? k_exit_leak : k_exit_ok;
 }
 
@@ -112,11 +121,16 @@ Runner add_watch(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand(
         "watch", "Watch the memory of processes over time and say whether they leak");
     cmd->add_option("pids", args->pids, "PIDs to watch");
+    // One value per option (--name A --name B): a PID after `--name RE` is a PID, not a second
+    // regex.
     cmd->add_option("--name", args->names,
                     "Follow the process whose command line matches this regex (POSIX extended), "
-                    "across restarts; repeatable");
+                    "across restarts; repeatable")
+        ->allow_extra_args(false);
     cmd->add_option("--cgroup", args->cgroups,
-                    "Watch a cgroup (v1 or v2): a directory or a path under /sys/fs/cgroup");
+                    "Watch a cgroup (v1 or v2): a directory or a path under /sys/fs/cgroup; "
+                    "repeatable")
+        ->allow_extra_args(false);
     cmd->add_option("--interval", args->interval, "Time between samples (default 1s)");
     cmd->add_option("--duration", args->duration, "Stop after this long (default: until ^C)");
     cmd->add_option("--db", args->db,

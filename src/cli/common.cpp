@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdio>
 
+#include "proc/proc_files.hpp"
 #include "util/error.hpp"
+#include "util/terminal_text.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::cli {
@@ -54,8 +56,14 @@ double parse_rate_option(std::string_view option, std::string_view value) {
     return *b * per_hour;
 }
 
+pid_t parse_pid_option(std::string_view option, std::string_view value) {
+    if (auto pid = proc::parse_pid(value)) return *pid;
+    throw util::UsageError("{}{}'{}' is not a PID (a PID is a whole number from 1 to {})", option,
+                           option.empty() ? "" : " ", value, proc::k_pid_max_limit);
+}
+
 void warn(std::string_view text) {
-    std::fprintf(stderr, "leakhunt: warning: %.*s\n", static_cast<int>(text.size()), text.data());
+    std::fprintf(stderr, "leakhunt: warning: %s\n", util::terminal_safe(text).c_str());
 }
 
 namespace {
@@ -67,6 +75,23 @@ std::vector<std::string>& command_storage() {
 
 void set_trailing_command(std::vector<std::string> argv) { command_storage() = std::move(argv); }
 const std::vector<std::string>& trailing_command() { return command_storage(); }
+
+sigset_t stop_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    return set;
+}
+
+const char* stop_signal_text(int sig) {
+    switch (sig) {
+        case SIGINT: return "interrupted";
+        case SIGHUP: return "hung up";
+        default: return "terminated";
+    }
+}
 
 double unix_now() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())

@@ -2,6 +2,9 @@
 // rates that report usage errors, and the one place where warnings reach stderr.
 #pragma once
 
+#include <signal.h>
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,7 +27,11 @@ double parse_duration_option(std::string_view option, std::string_view value);
 // "--min-rate 1M/h", "10MiB/h", "100k/s", "1024" (bytes per hour) -> bytes per hour.
 double parse_rate_option(std::string_view option, std::string_view value);
 
-// "leakhunt: warning: <text>" on stderr.
+// "4242" -> 4242 for every verb that takes a PID (proc::parse_pid); anything else throws
+// util::UsageError naming the option and the valid range. `option` is "" for a positional PID.
+pid_t parse_pid_option(std::string_view option, std::string_view value);
+
+// "leakhunt: warning: <text>" on stderr (control characters escaped: util::terminal_safe).
 void warn(std::string_view text);
 
 template <typename... Args>
@@ -36,6 +43,12 @@ void warnf(fmt::format_string<Args...> f, Args&&... args) {
 // option parsing so that its own options are not taken for ours.
 void set_trailing_command(std::vector<std::string> argv);
 const std::vector<std::string>& trailing_command();
+
+// The signals that stop every leakhunt command cleanly, as ^C does: SIGINT, SIGTERM and SIGHUP.
+// Long-running commands block them and wait for them between steps (sigtimedwait).
+sigset_t stop_signals();
+// "interrupted" (SIGINT), "terminated" (SIGTERM), "hung up" (SIGHUP), for "leakhunt: <...>".
+const char* stop_signal_text(int sig);
 
 // Unix time now, in seconds.
 double unix_now();

@@ -1,14 +1,39 @@
 // leakhunt: the command-line entry point. Parses the subcommand, runs it, and turns errors into
 // one line and an exit code (DESIGN.md: 1 error, 2 usage, 3 leak found).
+#include <algorithm>
 #include <cstdio>
+#include <string>
 #include <map>
 #include <string_view>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "util/error.hpp"
+#include "util/terminal_text.hpp"
+
+namespace {
+
+// CLI11's message as one sentence of ours: "Could not convert: --depth = x" says neither what
+// was expected nor where; the other messages name the option already.
+std::string parse_error_text(const CLI::ParseError& e) {
+    std::string text = e.what();
+    constexpr std::string_view k_convert = "Could not convert: ";
+    if (dynamic_cast<const CLI::ConversionError*>(&e) != nullptr && text.starts_with(k_convert)) {
+        const std::string rest = text.substr(k_convert.size());
+        const size_t eq = rest.find(" = ");
+        if (eq != std::string::npos) {
+            return fmt::format("{} '{}': not a number (give a whole number)", rest.substr(0, eq),
+                               rest.substr(eq + 3));
+        }
+    }
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    return text;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     using namespace leakhunt;
@@ -44,7 +69,10 @@ int main(int argc, char** argv) {
         } catch (const CLI::CallForVersion& e) {
             return app.exit(e);
         } catch (const CLI::ParseError& e) {
-            std::fprintf(stderr, "leakhunt: usage error: %s (see leakhunt --help)\n", e.what());
+            std::string help = "leakhunt --help";
+            for (const CLI::App* sub : app.get_subcommands()) help = "leakhunt " + sub->get_name() + " --help";
+            std::fprintf(stderr, "leakhunt: usage error: %s (see %s)\n",
+                         util::terminal_safe(parse_error_text(e)).c_str(), help.c_str());
             return cli::k_exit_usage;
         }
         for (auto& [sub, run] : runners) {
@@ -52,13 +80,14 @@ int main(int argc, char** argv) {
         }
         return cli::k_exit_usage;
     } catch (const util::UsageError& e) {
-        std::fprintf(stderr, "leakhunt: usage error: %s\n", e.what());
+        std::fprintf(stderr, "leakhunt: usage error: %s\n", util::terminal_safe(e.what()).c_str());
         return cli::k_exit_usage;
     } catch (const util::Error& e) {
-        std::fprintf(stderr, "leakhunt: error: %s\n", e.what());
+        std::fprintf(stderr, "leakhunt: error: %s\n", util::terminal_safe(e.what()).c_str());
         return cli::k_exit_error;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "leakhunt: internal error: %s (please report this)\n", e.what());
+        std::fprintf(stderr, "leakhunt: internal error: %s (please report this)\n",
+                     util::terminal_safe(e.what()).c_str());
         return cli::k_exit_error;
     }
 }

@@ -1,5 +1,5 @@
 // The pull loop: fetch, check, write the snapshot atomically, append to the timeline, sleep in
-// sigtimedwait until the next tick so that SIGINT/SIGTERM end it at once. When the URL points at
+// sigtimedwait until the next tick so that SIGINT/SIGTERM/SIGHUP end it at once. When the URL points at
 // this host (loopback) and the process listening on its port is visible in /proc, the snapshot
 // id is that service's PID and its RSS goes into the timeline, as the agent writes for a native
 // program; otherwise the id is this recorder's PID (a number no agent in the directory uses) and
@@ -119,10 +119,7 @@ class Puller {
     }
 
     int run() {
-        sigset_t set, old;
-        sigemptyset(&set);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
+        sigset_t set = stop_signals(), old;
         ::sigprocmask(SIG_BLOCK, &set, &old);
         std::fprintf(stderr, "leakhunt: pulling %s every %gs into %s\n", m_o.url.c_str(),
                      m_o.every_s, m_o.dir.c_str());
@@ -160,7 +157,7 @@ class Puller {
             }
             const int sig = wait_until(set, next);
             if (sig != 0) {
-                why = sig == SIGINT ? "interrupted" : "terminated";
+                why = stop_signal_text(sig);
                 break;
             }
         }

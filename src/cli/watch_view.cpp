@@ -13,6 +13,7 @@
 #include "cli/common.hpp"
 #include "report/terminal.hpp"
 #include "report/verdict_report.hpp"
+#include "util/terminal_text.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::cli {
@@ -30,7 +31,12 @@ std::string row(const TargetState& t, const report::Style& style) {
         growth = util::format_rate(t.live.growth_bytes_per_hour);
     }
     std::string pid = t.pid != 0 ? std::to_string(t.pid) : "-";
-    std::string name = t.display.size() > 28 ? t.display.substr(0, 27) + "~" : t.display;
+    std::string name = util::terminal_safe(t.display);
+    if (name.size() > 28) {
+        size_t cut = 27;  // not inside a UTF-8 sequence
+        while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+        name = name.substr(0, cut) + "~";
+    }
     std::string verdict = t.ended ? t.status : std::string(trend::to_string(t.live.verdict));
     std::string verdict_col = fmt::format("{:<13}", verdict);
     if (!t.ended) {
@@ -58,7 +64,9 @@ std::string WatchView::table(const Watcher& w, double now) const {
 }
 
 void WatchView::update(Watcher& w, double now) {
+    // Notices quote process names and command lines: untrusted.
     auto notices = w.take_notices();
+    for (auto& n : notices) n = util::terminal_safe(n);
     if (m_mode == ViewMode::quiet) {
         for (const auto& n : notices) std::fprintf(stderr, "leakhunt: %s\n", n.c_str());
         return;
@@ -94,11 +102,7 @@ void WatchView::update(Watcher& w, double now) {
 void WatchView::close() { m_lines = 0; }
 
 LoopEnd run_watch_loop(Watcher& w, WatchView& view, const LoopOptions& options) {
-    sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
+    sigset_t set = stop_signals(), old;
     ::sigprocmask(SIG_BLOCK, &set, &old);
     const auto start = std::chrono::steady_clock::now();
     auto next = start;

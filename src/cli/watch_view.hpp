@@ -43,9 +43,10 @@ struct LoopOptions {
 
 enum class LoopEnd { duration, targets_ended, interrupted, stopped };
 
-// Samples every interval until the duration passes, every target has ended, SIGINT/SIGTERM
-// arrives, or keep_going says stop. Signals are blocked and waited for (sigtimedwait), so a ^C
-// ends the loop cleanly between ticks and the outputs are complete.
+// Samples every interval until the duration passes, every target has ended, one of the stop
+// signals (SIGINT, SIGTERM, SIGHUP: stop_signals()) arrives, or keep_going says stop. Signals are
+// blocked and waited for (sigtimedwait), so a ^C ends the loop cleanly between ticks and the
+// outputs are complete.
 LoopEnd run_watch_loop(Watcher& w, WatchView& view, const LoopOptions& options);
 
 }  // namespace leakhunt::cli

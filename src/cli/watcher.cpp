@@ -154,8 +154,9 @@ Watcher::Watcher(WatchConfig config, std::vector<TargetSpec> targets)
                 if (!old.t.empty()) {
                     notice(fmt::format("{}: resuming its series from {} ({} samples already recorded)",
                                        t.display, m_store->path().string(), old.t.size()));
-                    // The gap until now is a restart of the watch, perhaps of the process too.
-                    t.series.restart_times.push_back(0.0);
+                    // A gap in the watch is not a restart; a different process at the first
+                    // match is (find_name_matches).
+                    if (spec.kind == TargetSpec::Kind::name) t.previous = stored_instance(t.store_target);
                 }
             }
         }
@@ -201,6 +202,18 @@ double Watcher::now() const {
     return m_t0 + std::chrono::duration<double>(std::chrono::steady_clock::now() - m_steady0).count();
 }
 
+std::optional<TargetState::Instance> Watcher::stored_instance(int64_t store_target) {
+    if (!m_stored_targets) m_stored_targets = m_store->list_targets();
+    for (const auto& info : *m_stored_targets) {
+        if (info.id == store_target && info.last_pid) {
+            return TargetState::Instance{static_cast<pid_t>(*info.last_pid),
+                                         static_cast<std::uint64_t>(info.last_starttime),
+                                         info.running};
+        }
+    }
+    return std::nullopt;
+}
+
 void Watcher::notice(std::string text) { m_notices.push_back(std::move(text)); }
 
 std::vector<std::string> Watcher::take_notices() { return std::exchange(m_notices, {}); }
@@ -209,6 +222,7 @@ void Watcher::attach(TargetState& t, pid_t pid, std::uint64_t starttime, const s
                      double now) {
     t.pid = pid;
     t.starttime = starttime;
+    t.previous = TargetState::Instance{pid, starttime, true};
     t.status = "running";
     t.smaps_warned = false;
     if (m_store) {
@@ -224,12 +238,15 @@ void Watcher::detach(TargetState& t, double now, const std::string& why) {
     }
     t.store_instance = 0;
     t.pid = 0;
+    if (t.previous) t.previous->open = false;
 }
 
 void Watcher::command_ended(const std::string& how) {
     for (auto& t : m_targets) {
-        if (t.spec.kind == TargetSpec::Kind::command && !t.ended) {
-            detach(t, now(), how);
+        // Also when sampling already saw it gone (a program that ends at once): its exit status
+        // is said once, here.
+        if (t.spec.kind == TargetSpec::Kind::command && t.status != how) {
+            if (!t.ended) detach(t, now(), how);
             t.ended = true;
             t.status = how;
             notice(fmt::format("{}: the command {}", t.display, how));
@@ -253,13 +270,22 @@ void Watcher::find_name_matches(double now) {
             ++matches;
             if (best == nullptr || p.starttime < best->starttime) best = &p;
         }
-        if (best == nullptr) continue;
+        if (best == nullptr) {
+            // Said once, so that a regex that matches nothing is not a silent 0 samples.
+            if (t.series.t.empty() && !t.no_match_said) {
+                t.no_match_said = true;
+                notice(fmt::format("{}: no process matches yet; waiting for one", t.display));
+            }
+            continue;
+        }
         if (matches > 1) {
             notice(fmt::format("{}: {} processes match; following the oldest, pid {} ({}); use a "
                                "tighter --name or list PIDs to watch each",
                                t.display, matches, best->pid, best->display()));
         }
-        const bool restart = !t.series.t.empty();
+        const bool same = t.previous && t.previous->open && t.previous->pid == best->pid &&
+                          t.previous->starttime == best->starttime;
+        const bool restart = t.previous && !same;
         if (restart) {
             ++t.restarts;
             t.series.restart_times.push_back(now - m_t0);

@@ -61,10 +61,20 @@ struct TargetState {
     std::optional<double> first_leak_at_s;
     bool on_leak_fired = false;
     bool smaps_warned = false;
+    bool no_match_said = false;  // "no process matches yet" said (name)
     int64_t store_target = 0;
     int64_t store_instance = 0;
     size_t restarts = 0;
     std::optional<std::regex> regex;
+    // The process instance followed last (also by an earlier watch of the same target, from the
+    // database). A restart is a match that is not this instance while it is still open: the
+    // same rule the database applies when it counts instances (Store::start_instance).
+    struct Instance {
+        pid_t pid = 0;
+        std::uint64_t starttime = 0;
+        bool open = false;
+    };
+    std::optional<Instance> previous;
 };
 
 class Watcher {
@@ -107,6 +117,8 @@ private:
     void judge(TargetState& t, double now);
     void fire_on_leak(const TargetState& t);
     void notice(std::string text);
+    // The latest instance the database holds for a target (for a resumed watch).
+    std::optional<TargetState::Instance> stored_instance(int64_t store_target);
     void flush_store(double now);
 
     WatchConfig m_config;
@@ -118,6 +130,7 @@ private:
     std::vector<std::string> m_notices;
     std::vector<ChildProcess> m_on_leak;  // --on-leak commands still running
     std::vector<series::SampleRow> m_pending;  // rows not yet in the store
+    std::optional<std::vector<series::TargetInfo>> m_stored_targets;  // read once, on resume
     double m_last_flush = 0;
     double m_t0 = 0;
     std::chrono::steady_clock::time_point m_steady0 = std::chrono::steady_clock::now();

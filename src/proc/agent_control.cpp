@@ -62,7 +62,9 @@ std::vector<pid_t> recorded_pids(const fs::path& dir) {
         const std::string name = e.path().filename().string();
         if (name.rfind("timeline.", 0) == 0 && name.size() > 13 &&
             name.substr(name.size() - 4) == ".csv") {
-            pids.push_back(static_cast<pid_t>(std::atol(name.c_str() + 9)));
+            if (auto pid = parse_pid(std::string_view(name).substr(9, name.size() - 13))) {
+                pids.push_back(*pid);
+            }
         }
     }
     std::sort(pids.begin(), pids.end());
@@ -77,13 +79,13 @@ std::vector<pid_t> agent_pids() {
     std::string_view rest = *text;
     for (size_t at = rest.find(k_name); at != std::string_view::npos;
          at = rest.find(k_name, at + 1)) {
-        const char* p = rest.data() + at + k_name.size();
-        char* end = nullptr;
-        const long pid = std::strtol(p, &end, 10);
         // The name ends the line (the path is the last column).
-        if (end == p || (*end != '\n' && *end != '\0') || pid <= 0) continue;
-        if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) continue;
-        pids.push_back(static_cast<pid_t>(pid));
+        const size_t from = at + k_name.size();
+        const size_t eol = std::min(rest.find('\n', from), rest.size());
+        const auto pid = parse_pid(rest.substr(from, eol - from));
+        if (!pid) continue;
+        if (::kill(*pid, 0) != 0 && errno != EPERM) continue;
+        pids.push_back(*pid);
     }
     std::sort(pids.begin(), pids.end());
     pids.erase(std::unique(pids.begin(), pids.end()), pids.end());

@@ -162,6 +162,17 @@ StatInfo parse_stat(std::string_view text) {
     return out;
 }
 
+std::optional<Pid> parse_pid(std::string_view text) {
+    if (text.empty() || text.size() > 7) return std::nullopt;  // 4194304 has 7 digits
+    Pid v = 0;
+    for (const char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + (c - '0');
+    }
+    if (v < 1 || v > k_pid_max_limit) return std::nullopt;
+    return v;
+}
+
 Cmdline parse_cmdline(std::string_view text) {
     Cmdline out;
     while (!text.empty() && text.back() == '\0') text.remove_suffix(1);

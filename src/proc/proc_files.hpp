@@ -17,6 +17,14 @@ namespace leakhunt::proc {
 
 using Pid = ::pid_t;
 
+// The largest PID Linux can hand out (PID_MAX_LIMIT in include/linux/threads.h: 4 Mi on 64-bit
+// systems); /proc/sys/kernel/pid_max is at most this.
+inline constexpr Pid k_pid_max_limit = 4 * 1024 * 1024;
+
+// A PID as a user or a file name writes it: decimal digits only (no sign, no spaces), 1 to
+// k_pid_max_limit. Anything else, including a number that would wrap ("4294967297"), is nullopt.
+std::optional<Pid> parse_pid(std::string_view text);
+
 // /proc/PID/status. Values in bytes (the file shows kB). Kernel threads and zombies have no Vm*
 // or Rss* lines, so those fields stay empty.
 struct StatusInfo {

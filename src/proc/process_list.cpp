@@ -39,6 +39,7 @@ std::vector<ProcessInfo> list_processes(const std::filesystem::path& proc_root,
 
         ProcessInfo info;
         info.pid = pid;
+        info.ppid = stat.ppid.value_or(0);
         info.starttime = stat.starttime.value_or(0);
         info.comm = stat.comm;
         info.kernel_thread = is_kernel_thread(stat);
@@ -47,6 +48,25 @@ std::vector<ProcessInfo> list_processes(const std::filesystem::path& proc_root,
     }
     std::sort(out.begin(), out.end(),
               [](const ProcessInfo& a, const ProcessInfo& b) { return a.pid < b.pid; });
+    return out;
+}
+
+std::vector<Pid> descendants(const std::vector<ProcessInfo>& processes, Pid root) {
+    std::vector<Pid> out;
+    std::vector<Pid> frontier{root};
+    // Breadth first; a pid is taken once, so a ppid cycle (impossible in a consistent listing,
+    // possible across PID reuse while listing) cannot loop.
+    while (!frontier.empty()) {
+        std::vector<Pid> next;
+        for (const auto& p : processes) {
+            if (p.ppid == 0 || p.pid == root) continue;
+            if (std::find(frontier.begin(), frontier.end(), p.ppid) == frontier.end()) continue;
+            if (std::find(out.begin(), out.end(), p.pid) != out.end()) continue;
+            out.push_back(p.pid);
+            next.push_back(p.pid);
+        }
+        frontier = std::move(next);
+    }
     return out;
 }
 

@@ -15,6 +15,7 @@ namespace leakhunt::proc {
 
 struct ProcessInfo {
     Pid pid = 0;
+    Pid ppid = 0;                 // the parent (0 if unknown)
     std::uint64_t starttime = 0;  // clock ticks since boot; with pid, identifies the instance
     std::string comm;             // from /proc/PID/stat (may contain spaces and ')')
     std::string cmdline;          // arguments joined with spaces; empty for kernel threads
@@ -30,5 +31,9 @@ enum class IncludeSelf { no, yes };
 // listed.
 std::vector<ProcessInfo> list_processes(const std::filesystem::path& proc_root = "/proc",
                                         IncludeSelf include_self = IncludeSelf::no);
+
+// The children, grandchildren, ... of `root` in `processes` (by ppid), parents before their
+// children; `root` itself is not included.
+std::vector<Pid> descendants(const std::vector<ProcessInfo>& processes, Pid root);
 
 }  // namespace leakhunt::proc

@@ -122,17 +122,13 @@ std::string fetch_url(std::string_view url, const FetchOptions& options) {
     }
     if (!result) {
         const httplib::Error e = result.error();
-        std::string why = httplib::to_string(e);
-        std::string hint = "is the service running and listening there?";
-        if (e == httplib::Error::Read || e == httplib::Error::Write) {
-            hint = fmt::format("the service did not answer within {} s or closed the connection",
-                               std::chrono::duration<double>(options.read_timeout).count());
-        } else if (e == httplib::Error::Connection) {
-            hint = "connection refused or timed out: is the service running and listening there?";
-        } else if (e == httplib::Error::SSLConnection || e == httplib::Error::SSLServerVerification) {
-            hint = "TLS failed: check the certificate, or use http:// on a loopback port";
-        }
-        throw util::Error("cannot fetch {}: {} ({})", url, why, hint);
+        const bool tls =
+            e == httplib::Error::SSLConnection || e == httplib::Error::SSLServerVerification;
+        throw util::Error(
+            "cannot fetch {}: {} ({})", url,
+            http_failure_text(e, std::chrono::duration<double>(options.read_timeout).count()),
+            tls ? "check the certificate, or use http:// on a loopback port"
+                : "is the service running and listening there?");
     }
     if (status != 200) {
         const std::string start = excerpt(body);
@@ -142,6 +138,34 @@ std::string fetch_url(std::string_view url, const FetchOptions& options) {
                           url, status, start.empty() ? "" : ": ", start);
     }
     return body;
+}
+
+std::string http_failure_text(httplib::Error error, double read_timeout_s) {
+    switch (error) {
+        case httplib::Error::Connection:
+        case httplib::Error::ConnectionTimeout:
+            return "the connection was refused or timed out";
+        case httplib::Error::Read:
+            return fmt::format("the server did not answer within {:g} s or closed the connection",
+                               read_timeout_s);
+        case httplib::Error::Write:
+            return "the server closed the connection while the request was being sent";
+        case httplib::Error::SSLConnection:
+            return "the TLS handshake failed";
+        case httplib::Error::SSLLoadingCerts:
+            return "the CA certificates could not be loaded";
+        case httplib::Error::SSLServerVerification:
+            return "the server's certificate was not accepted";
+        case httplib::Error::ExceedRedirectCount:
+            return "too many redirects";
+        case httplib::Error::BindIPAddress:
+            return "no local address to connect from";
+        case httplib::Error::Compression:
+            return "the reply's compression could not be undone";
+        default:
+            return fmt::format("the request failed (HTTP client error {})",
+                               static_cast<int>(error));
+    }
 }
 
 Profile load_profile(std::string_view path_or_url, const FetchOptions& options) {

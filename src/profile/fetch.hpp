@@ -11,6 +11,10 @@
 
 #include "profile/profile.hpp"
 
+namespace httplib {
+enum class Error;  // <httplib.h>
+}
+
 namespace leakhunt::profile {
 
 // True when `s` starts with http:// or https://.
@@ -37,6 +41,11 @@ struct FetchOptions {
 // connection failure, a timeout, a status other than 200 (with the start of the reply), or a
 // body larger than k_max_decompressed_bytes.
 std::string fetch_url(std::string_view url, const FetchOptions& options = {});
+
+// Why an HTTP request failed, in words a user can act on, for every place leakhunt's HTTP client
+// reports a failure (httplib's own names, "Read" or "Connection", say neither what happened nor
+// what to do). `read_timeout_s` is the client's read timeout, named when a read may have timed out.
+std::string http_failure_text(httplib::Error error, double read_timeout_s);
 
 // A heap profile from a file path or an http(s):// URL, in any format parse_profile reads.
 Profile load_profile(std::string_view path_or_url, const FetchOptions& options = {});

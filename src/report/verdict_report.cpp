@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "util/terminal_text.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::report {
@@ -72,7 +73,9 @@ std::string verdict_word(trend::Verdict v, const Style& style) {
 std::string verdict_text(const series::Series& s, const trend::Classification& c,
                          const Style& style) {
     const trend::Assessment& a = c.memory;
-    std::string out = fmt::format("{}: {}", style.bold(s.name), verdict_word(a.verdict, style));
+    // The name is a process's command line or a file's label: untrusted.
+    std::string out = fmt::format("{}: {}", style.bold(util::terminal_safe(s.name)),
+                                  verdict_word(a.verdict, style));
     if (a.verdict == trend::Verdict::leak || a.verdict == trend::Verdict::bounded) {
         out += " " + util::format_rate(a.growth_bytes_per_hour);
     }

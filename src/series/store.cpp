@@ -163,7 +163,14 @@ void Store::fail(std::string_view what, int rc) {
     if (rc == SQLITE_FULL) {
         throw util::Error("{}: {}: the disk is full (free some space)", m_path.string(), what);
     }
-    throw util::Error("{}: {}: {}", m_path.string(), what, msg);
+    // Every SQLite failure reaches the user through here, as one line that says what to do.
+    if ((rc & 0xff) == SQLITE_CORRUPT) {
+        throw util::Error("{} is damaged ({}: SQLite says \"{}\"): move it away and watch "
+                          "again, or pass another --db",
+                          m_path.string(), what, msg);
+    }
+    throw util::Error("{}: {}: SQLite says \"{}\" (check the file and its directory)",
+                      m_path.string(), what, msg);
 }
 
 Store::Stmt Store::prepare(std::string_view sql) {
@@ -184,7 +191,7 @@ void Store::exec(const char* sql) {
                               "or move this one away)",
                               m_path.string(), msg);
         }
-        fail(msg, rc);
+        fail("cannot run a statement", rc);
     }
 }
 
@@ -420,6 +427,8 @@ std::vector<TargetInfo> Store::list_targets() {
         "  (SELECT exit_t IS NULL FROM instances WHERE target_id = g.id "
         "   ORDER BY first_t DESC, id DESC LIMIT 1), "
         "  (SELECT cmdline FROM instances WHERE target_id = g.id "
+        "   ORDER BY first_t DESC, id DESC LIMIT 1), "
+        "  (SELECT starttime FROM instances WHERE target_id = g.id "
         "   ORDER BY first_t DESC, id DESC LIMIT 1) "
         "FROM targets g "
         "LEFT JOIN instances i ON i.target_id = g.id "
@@ -443,6 +452,7 @@ std::vector<TargetInfo> Store::list_targets() {
             info.last_pid = sqlite3_column_int64(s.get(), 8);
             info.running = sqlite3_column_int64(s.get(), 9) != 0;
             info.last_cmdline = text_column(s.get(), 10);
+            info.last_starttime = sqlite3_column_int64(s.get(), 11);
         }
         out.push_back(std::move(info));
     }

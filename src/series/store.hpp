@@ -53,6 +53,7 @@ struct TargetInfo {
     int64_t samples = 0;
     std::optional<double> first_t, last_t;  // sample time range, if any samples
     std::optional<int64_t> last_pid;         // pid of the latest instance, if any
+    int64_t last_starttime = 0;              // and its starttime (with last_pid)
     bool running = false;                    // the latest instance has not exited
     std::string last_cmdline;                // of the latest instance
 };

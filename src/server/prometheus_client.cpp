@@ -8,6 +8,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "profile/fetch.hpp"
 #include "series/prometheus.hpp"
 #include "util/error.hpp"
 
@@ -112,9 +113,10 @@ series::ReadResult query_range(const RangeQuery& q, const FetchProgress& progres
         const httplib::Error err = result.error();
         const bool tls = err == httplib::Error::SSLConnection ||
                          err == httplib::Error::SSLServerVerification;
-        throw util::Error("cannot reach Prometheus at {}: {} ({})", q.url, httplib::to_string(err),
-                          tls ? "TLS failed: check its certificate, or name its CA with --ca-cert"
-                              : "is it running? check --prometheus");
+        throw util::Error("cannot reach Prometheus at {}: {} ({})", q.url,
+                          profile::http_failure_text(err, static_cast<double>(seconds)),
+                          tls ? "check its certificate, or name its CA with --ca-cert"
+                              : "is it running? check --prometheus and --timeout");
     }
     if (result->status != 200) {
         throw util::Error("Prometheus at {} rejected the query (HTTP {}): {}", q.url,

@@ -452,13 +452,18 @@ class Record(Case):
         self.assertEqual(len(timelines(out)), 2, os.listdir(out))
 
     def test_follow_children(self):
-        # bash, not dash: dash leaves through _exit, which writes no exit snapshot.
-        script = f"{sys.executable} -c 'print(1)'; true"
+        # A program (not a wrapper) that runs another: the agent stays in the first only.
+        script = f"import subprocess; subprocess.run(['{sys.executable}', '-c', 'print(1)'])"
         out = self.path("nofollow")
-        run(["record", "-o", out, "--", "bash", "-c", script])
-        self.assertEqual(len(timelines(out)), 1)  # the shell only
+        run(["record", "-o", out, "--", sys.executable, "-c", script])
+        self.assertEqual(len(timelines(out)), 1)  # the first python only
         out = self.path("follow")
-        run(["record", "-o", out, "--follow-children", "--", "bash", "-c", script])
+        run(["record", "-o", out, "--follow-children", "--", sys.executable, "-c", script])
+        self.assertEqual(len(timelines(out)), 2)  # both
+        # Through a shell the agent is kept by default: the shell is a wrapper.
+        # bash, not dash: dash leaves through _exit, which writes no exit snapshot.
+        out = self.path("shell")
+        run(["record", "-o", out, "--", "bash", "-c", f"{sys.executable} -c 'print(1)'; true"])
         self.assertEqual(len(timelines(out)), 2)  # the shell and python
 
     def test_usage_and_errors(self):

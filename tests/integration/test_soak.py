@@ -1,7 +1,9 @@
 """`leakhunt soak` as a CI gate on the demo service under wrk: exit 3 for the leaking mode, 0 for
-the healthy mode, outputs written, and a clear error when the service dies or never gets ready."""
+the healthy mode, outputs written, and a clear error when the service dies, never gets ready, or
+its load fails."""
 import json
 import os
+import time
 import unittest
 
 from harness import Case, binary, free_port, run
@@ -47,6 +49,31 @@ class Soak(Case):
                  "1s", "-o", self.path("x"), "--", binary("victim_steady")], timeout=60)
         self.assertEqual(r.returncode, 1)
         self.assertIn("did not accept connections", r.stderr)
+
+    def test_failing_load_fails_the_gate_at_once(self):
+        """A gate whose load fails watches an idle service: that proves nothing, so it fails."""
+        out = self.path("load")
+        started = time.time()
+        r = run(["soak", "--duration", "20s", "--interval", "0.1", "--load", "exit 7", "-o", out,
+                 "--", binary("victim_steady"), "--live", "4M"], timeout=60)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertLess(time.time() - started, 10)  # not after the 20 s
+        self.assertIn("leakhunt: error: the load command exit 7 exited with code 7 after ",
+                      r.stderr)
+        self.assertIn("pass --load-may-fail", r.stderr)
+        self.assertNotIn("HEALTHY", r.stdout)
+        with open(os.path.join(out, "verdict.json")) as f:
+            self.assertIn("exited with code 7", json.load(f)["load_failure"])
+
+    def test_load_may_fail(self):
+        out = self.path("may")
+        r = run(["soak", "--duration", "3s", "--interval", "0.1", "--load", "exit 7",
+                 "--load-may-fail", "-o", out, "--", binary("victim_steady"), "--live", "4M"],
+                timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("the load command exited with code 7 after", r.stderr)
+        with open(os.path.join(out, "verdict.json")) as f:
+            self.assertIsNone(json.load(f)["load_failure"])
 
     def test_missing_program(self):
         r = run(["soak", "--duration", "5s", "-o", self.path("y"), "--", "/nonexistent/prog"])

@@ -1,5 +1,7 @@
 """`leakhunt watch` on real processes: a leaking and a steady victim, a process that exits
-mid-watch, --name across restarts, --on-leak, JSON lines, the database and history, fd growth."""
+mid-watch, --name across restarts, --on-leak, JSON lines, the database and history, fd growth,
+PIDs that are not PIDs, a program that fails, stop signals, and a process whose name is made of
+terminal escape sequences (run in tmux, a real terminal)."""
 import json
 import os
 import shutil
@@ -113,6 +115,20 @@ class Watch(Case):
         r = run(["watch", "12abc", "--no-db", "--duration", "1"])
         self.assertEqual(r.returncode, 2)
         self.assertIn("'12abc' is not a PID", r.stderr)
+        # Numbers that wrapped to PID 1 or -1 before: usage errors, nothing watched.
+        for bad in ("4294967297", "99999999999999999999", "0", "-5", "4194305"):
+            r = run(["watch", bad, "--no-db", "--duration", "1"])
+            self.assertEqual(r.returncode, 2, bad + r.stdout + r.stderr)
+            self.assertEqual(r.stderr, f"leakhunt: usage error: '{bad}' is not a PID (a PID is a "
+                             "whole number from 1 to 4194304)\n")
+            self.assertEqual(r.stdout, "")
+        # The same parser for every verb that takes a PID.
+        r = run(["snapshot", "4294967297"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("'4294967297' is not a PID", r.stderr)
+        r = run(["suspects", "--pid", "99999999999999999999", self.dir])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--pid '99999999999999999999' is not a PID", r.stderr)
         r = run(["watch", "4194000", "--no-db", "--duration", "1"])
         self.assertEqual(r.returncode, 1)
         self.assertIn("no process with pid 4194000", r.stderr)
@@ -138,6 +154,107 @@ class Watch(Case):
         r2 = run(["watch", "--name", "^[^ ]*victim_exi[t]", "--db", db, "--interval", "0.1",
                   "--duration", "1"])
         self.assertIn("resuming its series", r2.stdout + r2.stderr)
+
+    def test_pid_after_name_is_a_pid(self):
+        """`--name RE PID`: one regex per --name; the PID is watched, not taken for a regex."""
+        steady = self.start([binary("victim_steady"), "--live", "4M"])
+        r = run(["watch", "--name", "^no-such-program-xyz", str(steady.pid), "--no-db",
+                 "--interval", "0.1", "--duration", "2", "--json"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        samples = json_lines(r.stdout)
+        self.assertGreater(len(samples), 5)
+        self.assertEqual({o["pid"] for o in samples}, {steady.pid})
+        self.assertEqual({o["target"] for o in samples}, {f"victim_steady ({steady.pid})"})
+        self.assertIn("^no-such-program-xyz: no process matches yet; waiting for one", r.stderr)
+        # A second regex needs its own --name.
+        r = run(["watch", "--name", "a", "b", "--no-db", "--duration", "1"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("'b' is not a PID", r.stderr)
+
+    def test_failing_program_is_reported(self):
+        r = run(["watch", "--no-db", "--interval", "0.1", "--duration", "5", "--", "false"])
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("leakhunt: error: the program false exited with code 1", r.stderr)
+        r = run(["watch", "--no-db", "--interval", "0.1", "--duration", "5", "--",
+                 binary("victim_exit"), "--seconds", "0.5", "--code", "4"])
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("the command exited with code 4", r.stdout)
+        self.assertIn("exited with code 4 (its memory up to then is above)", r.stderr)
+        r = run(["watch", "--no-db", "--interval", "0.1", "--duration", "5", "--",
+                 binary("victim_exit"), "--seconds", "0.5"])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("exited with code 0", r.stdout)
+
+    def test_stop_signals_end_watch_cleanly(self):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            csv = self.path(f"sig{int(sig)}.csv")
+            p = subprocess.Popen([LEAKHUNT, "watch", "--no-db", "--csv", csv, "--interval", "0.1",
+                                  "--", binary("victim_steady"), "--live", "4M"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 start_new_session=True)
+            self.procs.append(p)
+            time.sleep(1.5)
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=15)
+            self.assertEqual(p.returncode, 0, sig.name + out + err)
+            self.assertIn("Stopped after", out)
+            with open(csv) as f:
+                self.assertGreater(len(f.read().splitlines()), 5)
+
+    def test_resumed_watch_of_the_same_process_is_no_restart(self):
+        steady = self.start([binary("victim_steady"), "--live", "4M"])
+        db = self.path("r.db")
+        # This build's victim only (other builds may run theirs); no space, for history's columns.
+        name = "^" + binary("victim_steady").replace(".", "[.]")
+        for _ in range(2):
+            r = run(["watch", "--name", name, "--db", db, "--interval", "0.1", "--duration", "2"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout + r.stderr
+        self.assertIn("resuming its series", out)
+        self.assertIn(f"following pid {steady.pid}", out)
+        self.assertNotIn("restarted", out)
+        h = run(["history", "--db", db])
+        row = [l for l in h.stdout.splitlines() if l.startswith("name:")][0]
+        self.assertEqual(row.split()[1], "0", h.stdout)  # RESTARTS
+        # A different process under the same name after the gap is a restart, in both.
+        steady.kill()
+        steady.wait()
+        other = self.start([binary("victim_steady"), "--live", "4M"])
+        r = run(["watch", "--name", name, "--db", db, "--interval", "0.1", "--duration", "2"])
+        self.assertIn(f"restarted as pid {other.pid}", r.stdout)
+        self.assertIn("restarted 1 time", r.stdout)
+        h = run(["history", "--db", db])
+        row = [l for l in h.stdout.splitlines() if l.startswith("name:")][0]
+        self.assertEqual(row.split()[1], "1", h.stdout)
+
+    @unittest.skipUnless(shutil.which("tmux"), "needs tmux")
+    def test_hostile_process_name_reaches_the_terminal_escaped(self):
+        hostile = "\x1b[2J\x1b[31mEVIL\x1b]0;pwned\x07"
+        victim = self.start(["bash", "-c", 'exec -a "$0" "$1" --live 4M', hostile,
+                             binary("victim_steady")])
+        sock = self.path("tmux.sock")
+        tmux = ["tmux", "-S", sock]
+        script = (f"echo MARKER-BEFORE; {LEAKHUNT} watch {victim.pid} --no-db --interval 0.2 "
+                  f"--duration 2; echo WATCH-DONE; sleep 60")
+        subprocess.run(tmux + ["new-session", "-d", "-s", "lh", "-x", "200", "-y", "50",
+                               "sh", "-c", script], check=True, env=dict(os.environ, TERM="xterm"))
+        try:
+            subprocess.run(tmux + ["select-pane", "-t", "lh", "-T", "untouched"], check=True)
+            screen = ""
+            deadline = time.time() + 30
+            while "WATCH-DONE" not in screen and time.time() < deadline:
+                time.sleep(0.2)
+                screen = subprocess.run(tmux + ["capture-pane", "-p", "-t", "lh", "-S", "-100"],
+                                        capture_output=True, text=True).stdout
+            self.assertIn("WATCH-DONE", screen)
+            title = subprocess.run(tmux + ["display-message", "-p", "-t", "lh", "#{pane_title}"],
+                                   capture_output=True, text=True).stdout.strip()
+            self.assertEqual(title, "untouched")       # no OSC 0 reached the terminal
+            self.assertIn("MARKER-BEFORE", screen)     # no ESC [2J cleared it
+            # Shown, escaped, in the final verdict (the live table cuts names at 28 columns).
+            self.assertIn(f"\\e[2J\\e[31mEVIL\\e]0;pwned\\a ({victim.pid}):", screen)
+        finally:
+            subprocess.run(tmux + ["kill-server"], capture_output=True)
 
     def test_on_leak_runs_once_with_facts(self):
         out = self.path("facts.txt")

@@ -216,3 +216,21 @@ TEST(Parsers, SurviveEveryTruncation) {
 
 }  // namespace
 }  // namespace leakhunt::proc
+
+namespace leakhunt::proc {
+
+TEST(ParsePid, AcceptsDecimalPidsUpToTheKernelLimit) {
+    EXPECT_EQ(parse_pid("1"), 1);
+    EXPECT_EQ(parse_pid("4242"), 4242);
+    EXPECT_EQ(parse_pid("4194304"), 4194304);
+}
+
+TEST(ParsePid, RejectsWhatIsNotAPid) {
+    for (const char* bad : {"", "0", "-1", "+5", " 5", "5 ", "12abc", "0x10", "4194305",
+                            "4294967297",  // wraps to 1 as a 32-bit int
+                            "99999999999999999999", "1e3", "٣"}) {
+        EXPECT_EQ(parse_pid(bad), std::nullopt) << bad;
+    }
+}
+
+}  // namespace leakhunt::proc

@@ -30,9 +30,26 @@ TEST(ListProcesses, FixtureRoot) {
     EXPECT_FALSE(list[1].kernel_thread);
     EXPECT_EQ(list[1].display(), "./x) (y z -c sleep 600; : \"arg with space\"");
     EXPECT_EQ(list[1].starttime, 25724u);
+    EXPECT_EQ(list[1].ppid, 1);
 
     EXPECT_EQ(list[2].pid, 4243);
     EXPECT_EQ(list[2].display(), "worker --threads 4");
+}
+
+TEST(Descendants, ParentsBeforeChildrenAndNothingElse) {
+    auto proc = [](Pid pid, Pid ppid) {
+        ProcessInfo p;
+        p.pid = pid;
+        p.ppid = ppid;
+        return p;
+    };
+    // 10 -> 11 -> 13 -> 14, 10 -> 12; 20 is unrelated; 15's parent is 14.
+    const std::vector<ProcessInfo> list = {proc(10, 1),  proc(11, 10), proc(12, 10), proc(13, 11),
+                                           proc(14, 13), proc(15, 14), proc(20, 1)};
+    EXPECT_EQ(descendants(list, 10), (std::vector<Pid>{11, 12, 13, 14, 15}));
+    EXPECT_EQ(descendants(list, 13), (std::vector<Pid>{14, 15}));
+    EXPECT_EQ(descendants(list, 12), std::vector<Pid>{});
+    EXPECT_EQ(descendants(list, 99), std::vector<Pid>{});
 }
 
 TEST(ListProcesses, RealProcSkipsSelfUnlessAsked) {
