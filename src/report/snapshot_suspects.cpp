@@ -57,16 +57,15 @@ std::string growth_outside_heap(const std::vector<Aggregated>& snaps, std::span<
     const double rss_growth = trend::theil_sen(t, rss).slope * window;
     const double heap_growth = trend::theil_sen(t, heap).slope * window;
     const Aggregated& last = snaps.back();
-    if (rss_growth < k_min_rss_growth_bytes ||
-        heap_growth >= k_heap_share_of_rss_growth * rss_growth) {
-        return "";
-    }
+    const std::string_view runtime = runtime_of(*last.profile);
+    const double share =
+        runtime.empty() ? k_native_heap_share_of_rss_growth : k_heap_share_of_rss_growth;
+    if (rss_growth < k_min_rss_growth_bytes || heap_growth >= share * rss_growth) return "";
     const std::string said = fmt::format(
         "RSS grew {}, the profiled heap {} ({:.2g}% of it): the growth is not in the heap these "
         "snapshots profile",
         util::format_bytes(rss_growth), util::format_bytes(heap_growth),
         100.0 * std::max(0.0, heap_growth) / rss_growth);
-    const std::string_view runtime = runtime_of(*last.profile);
     if (runtime == "Node.js") {
         return said + "; it is in the Node.js runtime's own heap (V8): take a heap snapshot "
                       "(node --heapsnapshot-signal=SIGUSR2, or the inspector)";

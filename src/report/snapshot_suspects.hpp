@@ -31,15 +31,19 @@ struct SuspectSnapshot {
 
 // RSS growth below this says nothing of where memory went.
 inline constexpr double k_min_rss_growth_bytes = 4.0 * 1024 * 1024;
-// The profiled heap's share of the RSS growth below which the growth is elsewhere. A native
-// leak beside heavy churn grows RSS about ten times its heap growth (fragmentation: victim
-// agent_churn_leak); Node's malloc heap grows 2% of its RSS as V8's heap grows.
+// The profiled heap's share of the RSS growth below which the growth is elsewhere, in a process
+// that maps a runtime with its own heap (Node.js, Java, Python): Node's malloc heap grows 2% of
+// its RSS as V8's heap grows. Without such a runtime the bar is lower: a native leak beside
+// heavy churn grows RSS five to twelve times its heap growth (fragmentation: victim
+// agent_churn_leak, more on a loaded machine), and it must stay ranked.
 inline constexpr double k_heap_share_of_rss_growth = 0.05;
+inline constexpr double k_native_heap_share_of_rss_growth = 0.01;
 
 struct SnapshotSuspects {
     // Set when the RSS of every snapshot is known, its trend (Theil-Sen, over the window) grew
     // it by at least k_min_rss_growth_bytes, and the trend of the profiled heap's in-use bytes
-    // by less than k_heap_share_of_rss_growth of that: one sentence saying so and where to look.
+    // by less than k_heap_share_of_rss_growth of that (k_native_heap_share_of_rss_growth
+    // without a runtime): one sentence saying so and where to look.
     // Then no site is ranked (report.suspects is empty; they are in report.others): what the
     // heap's sites do is not the leak.
     std::string growth_outside_heap;
