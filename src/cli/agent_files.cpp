@@ -18,6 +18,7 @@
 
 #include "proc/process_list.hpp"
 #include "util/error.hpp"
+#include "proc/proc_files.hpp"
 #include "util/file.hpp"
 
 namespace leakhunt::cli {
@@ -36,16 +37,7 @@ bool maps_agent(pid_t pid) {
 std::optional<std::string> initial_ld_preload(pid_t pid) {
     const auto env = util::try_read_file(fmt::format("/proc/{}/environ", pid));
     if (!env) return std::nullopt;
-    constexpr std::string_view k_var = "LD_PRELOAD=";
-    std::string_view rest = *env;
-    while (!rest.empty()) {
-        const size_t end = rest.find('\0');
-        const std::string_view entry = rest.substr(0, end);
-        if (entry.starts_with(k_var)) return std::string(entry.substr(k_var.size()));
-        if (end == std::string_view::npos) break;
-        rest.remove_prefix(end + 1);
-    }
-    return std::string();
+    return proc::environ_value(*env, "LD_PRELOAD").value_or("");
 }
 
 enum class Linking { dynamic, static_, unknown };

@@ -93,18 +93,8 @@ std::vector<pid_t> agent_pids() {
 }
 
 std::string agent_out_dir(pid_t pid) {
-    auto env = util::try_read_file(fmt::format("/proc/{}/environ", pid));
-    if (!env) return "";
-    constexpr std::string_view k_var = "LEAKHUNT_OUT=";
-    std::string_view rest = *env;
-    while (!rest.empty()) {
-        const size_t end = rest.find('\0');
-        const std::string_view entry = rest.substr(0, end);
-        if (entry.starts_with(k_var)) return std::string(entry.substr(k_var.size()));
-        if (end == std::string_view::npos) break;
-        rest.remove_prefix(end + 1);
-    }
-    return "";
+    const auto env = util::try_read_file(fmt::format("/proc/{}/environ", pid));
+    return env ? environ_value(*env, "LEAKHUNT_OUT").value_or("") : "";
 }
 
 namespace {

@@ -190,6 +190,19 @@ Cmdline parse_cmdline(std::string_view text) {
     return out;
 }
 
+std::optional<std::string> environ_value(std::string_view environ, std::string_view name) {
+    while (!environ.empty()) {
+        const size_t end = environ.find('\0');
+        const std::string_view entry = environ.substr(0, end);
+        if (entry.size() > name.size() && entry.starts_with(name) && entry[name.size()] == '=') {
+            return std::string(entry.substr(name.size() + 1));
+        }
+        if (end == std::string_view::npos) break;
+        environ.remove_prefix(end + 1);
+    }
+    return std::nullopt;
+}
+
 std::string cmdline_display(std::string_view text) {
     while (!text.empty() && text.back() == '\0') text.remove_suffix(1);
     std::string out(text);

@@ -101,6 +101,9 @@ Cmdline parse_cmdline(std::string_view text);
 // Only the display string (one allocation), for listings.
 std::string cmdline_display(std::string_view text);
 
+// /proc/PID/environ: NUL-separated NAME=VALUE entries. The value of `name`, nullopt if unset.
+std::optional<std::string> environ_value(std::string_view environ, std::string_view name);
+
 // /proc/PID/cgroup: "hierarchy-ID:controller-list:path" lines. The v2 line is "0::/path"; the v1
 // memory controller line names "memory" in its controller list ("4:memory:/a" or
 // "5:cpu,memory:/a"). A hybrid host has both.

@@ -233,4 +233,14 @@ TEST(ParsePid, RejectsWhatIsNotAPid) {
     }
 }
 
+TEST(EnvironValue, FindsTheWholeNameOnly) {
+    using namespace std::string_view_literals;
+    const std::string_view env = "LD_PRELOAD_X=no\0LD_PRELOAD=/a.so\0EMPTY=\0LAST=end"sv;
+    EXPECT_EQ(environ_value(env, "LD_PRELOAD"), "/a.so");
+    EXPECT_EQ(environ_value(env, "EMPTY"), "");
+    EXPECT_EQ(environ_value(env, "LAST"), "end");
+    EXPECT_EQ(environ_value(env, "LD"), std::nullopt);
+    EXPECT_EQ(environ_value("", "LAST"), std::nullopt);
+}
+
 }  // namespace leakhunt::proc
