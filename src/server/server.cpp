@@ -298,8 +298,9 @@ void Server::file(const httplib::Request& req, httplib::Response& res) {
     }
     const std::string name = resolved->filename().string();
     const bool csv = name.ends_with(".csv");
-    res.set_content(util::read_file(*resolved), csv ? "text/csv; charset=utf-8"
-                                                    : "application/octet-stream");
+    // Read without following a link swapped in after the check, nor blocking on a FIFO.
+    res.set_content(util::read_file_in_dir(resolved->parent_path(), name),
+                    csv ? "text/csv; charset=utf-8" : "application/octet-stream");
 }
 
 }  // namespace leakhunt::server
