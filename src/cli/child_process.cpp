@@ -160,6 +160,16 @@ void ChildProcess::wait() {
     if (r == m_pid) m_status = status;
 }
 
+bool ChildProcess::wait_for(double seconds) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (running()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
 void ChildProcess::stop(double grace_s) {
     if (m_pid <= 0) return;
     if (!running()) {
@@ -168,13 +178,9 @@ void ChildProcess::stop(double grace_s) {
     }
     if (m_own_group) ::kill(-m_pid, SIGTERM);
     ::kill(m_pid, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (!running()) {
-            if (m_own_group) ::kill(-m_pid, SIGKILL);  // leftovers in the group
-            return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (wait_for(grace_s)) {
+        if (m_own_group) ::kill(-m_pid, SIGKILL);  // leftovers in the group
+        return;
     }
     if (m_own_group) ::kill(-m_pid, SIGKILL);
     ::kill(m_pid, SIGKILL);

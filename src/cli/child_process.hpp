@@ -45,6 +45,8 @@ public:
     std::string exit_text() const;
     // Waits until the child exits and reaps it.
     void wait();
+    // Waits at most `seconds` for the child to exit (reaping it); true if it has.
+    bool wait_for(double seconds);
     // SIGTERM to the process group, then SIGKILL after `grace_s`; reaps.
     void stop(double grace_s = 5.0);
 

@@ -82,7 +82,10 @@ int run_watch(const WatchArgs& args) {
                               : (::isatty(1) != 0 ? ViewMode::tty : ViewMode::lines);
     WatchView view(mode);
     const LoopEnd end = run_watch_loop(watcher, view, loop);
-    // Whether the program ended by itself, before we stop it.
+    // Whether the program ended by itself, before we stop it. When the loop ended because the
+    // program's /proc files went, the kernel may not have made it a zombie yet (its memory goes
+    // before its exit is reported): wait for the exit a moment rather than call it running.
+    if (!command.empty() && end == LoopEnd::targets_ended) child.wait_for(2.0);
     const bool program_ended = !command.empty() && !child.running();
     if (!command.empty() && child.running()) child.stop();
 
