@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "symbolize/aggregate.hpp"
 #include "symbolize/elf_module.hpp"
 #include "util/error.hpp"
 #include "util/units.hpp"
@@ -36,27 +37,7 @@ bool is_system_module(const std::string& module) {
 }  // namespace
 
 std::string short_function(const std::string& name) {
-    std::string out;
-    int depth = 0;
-    for (size_t i = 0; i < name.size(); ++i) {
-        const char c = name[i];
-        if (c == '<') {
-            // "operator<" and "operator<<" are names, not template arguments.
-            if (out.ends_with("operator") || out.ends_with("operator<")) {
-                out += c;
-                continue;
-            }
-            ++depth;
-            continue;
-        }
-        if (c == '>' && depth > 0) {
-            --depth;
-            continue;
-        }
-        if (depth > 0) continue;
-        if (c == '(' && !out.ends_with("operator")) break;  // the parameter list
-        out += c;
-    }
+    std::string out = symbolize::strip_templates_and_parameters(name);
     // A leading return type ("void std::foo") is dropped.
     if (const size_t sp = out.rfind(' '); sp != std::string::npos && out.find("operator") == std::string::npos) {
         out = out.substr(sp + 1);

@@ -48,32 +48,6 @@ bool is_library_frame(const Frame& f, bool inlined) {
     return f.function.starts_with("std::") || f.function.starts_with("__gnu_cxx::");
 }
 
-// Strips the parameter list (util::without_parameters) and template arguments:
-// "std::vector<int>::push_back(int const&)" -> "std::vector::push_back".
-std::string strip_templates_and_parameters(std::string_view name) {
-    std::string out;
-    int depth = 0;
-    for (const char c : util::without_parameters(name)) {
-        // "operator<", "operator<<" and "operator->" are names, not template brackets.
-        const std::string_view sofar = out;
-        if ((c == '<' || c == '>') &&
-            (sofar.ends_with("operator") || sofar.ends_with("operator<") ||
-             sofar.ends_with("operator>") || sofar.ends_with("operator-"))) {
-            out += c;
-            continue;
-        }
-        if (c == '<') {
-            ++depth;
-        } else if (c == '>') {
-            if (depth > 0) --depth;
-        } else if (depth == 0) {
-            out += c;
-        }
-    }
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    return out;
-}
-
 std::string module_name(const Frame& f) { return f.module.empty() ? "[unknown]" : f.module; }
 
 // One frame of one location, resolved to what the sample loop needs.
@@ -458,6 +432,30 @@ HeapValues& HeapValues::operator-=(const HeapValues& o) {
     alloc_objects -= o.alloc_objects;
     other -= o.other;
     return *this;
+}
+
+std::string strip_templates_and_parameters(std::string_view name) {
+    std::string out;
+    int depth = 0;
+    for (const char c : util::without_parameters(name)) {
+        // "operator<", "operator<<" and "operator->" are names, not template brackets.
+        const std::string_view sofar = out;
+        if ((c == '<' || c == '>') &&
+            (sofar.ends_with("operator") || sofar.ends_with("operator<") ||
+             sofar.ends_with("operator>") || sofar.ends_with("operator-"))) {
+            out += c;
+            continue;
+        }
+        if (c == '<') {
+            ++depth;
+        } else if (c == '>') {
+            if (depth > 0) --depth;
+        } else if (depth == 0) {
+            out += c;
+        }
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
 }
 
 std::string short_callee(std::string_view function) {

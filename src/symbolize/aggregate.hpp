@@ -84,6 +84,11 @@ enum class SortKey { flat, cum };
 // Sorts rows by `sample_type` of flat or cum values, descending; ties by name.
 void sort_rows(std::vector<AggregateRow>& rows, std::string_view sample_type, SortKey key);
 
+// `name` without its parameter list (util::without_parameters) and template arguments:
+// "std::vector<int>::push_back(int const&)" -> "std::vector::push_back". "operator<", "operator<<"
+// and "operator->" keep their brackets.
+std::string strip_templates_and_parameters(std::string_view name);
+
 // The short name of a library function that allocates for its caller: "std::string" for any
 // std::__cxx11::basic_string<char...> member, "std::vector" for std::vector<...>::_M_realloc_insert,
 // "operator new" for operator new(unsigned long); the name without templates and parameters
