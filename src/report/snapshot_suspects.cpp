@@ -44,8 +44,11 @@ std::string_view runtime_of(const profile::Profile& p) {
 
 // The sentence of SnapshotSuspects::growth_outside_heap, or "". Growth is the Theil-Sen trend
 // over the window, not last - first: a churning heap's total jumps by megabytes between
-// snapshots, and a leak beside it must not read as no growth.
-std::string growth_outside_heap(const std::vector<Aggregated>& snaps, std::span<const double> t) {
+// snapshots, and a leak beside it must not read as no growth. Even the total's trend can sit
+// near zero under churn that large while one site grows steadily, so the heap's growth is the
+// larger of that trend and the sites' own summed growth (`sites_growth_bytes`).
+std::string growth_outside_heap(const std::vector<Aggregated>& snaps, std::span<const double> t,
+                                double sites_growth_bytes) {
     std::vector<double> rss;
     std::vector<double> heap;
     for (const auto& s : snaps) {
@@ -55,7 +58,8 @@ std::string growth_outside_heap(const std::vector<Aggregated>& snaps, std::span<
     }
     const double window = t.back() - t.front();
     const double rss_growth = trend::theil_sen(t, rss).slope * window;
-    const double heap_growth = trend::theil_sen(t, heap).slope * window;
+    const double heap_growth =
+        std::max(trend::theil_sen(t, heap).slope * window, sites_growth_bytes);
     const Aggregated& last = snaps.back();
     const std::string_view runtime = runtime_of(*last.profile);
     const double share =
@@ -161,7 +165,8 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
     for (auto& [name, s] : sites) series.push_back(std::move(s));
     out.unit = sample_index == "inuse_space" ? "bytes" : "objects";
     out.report = trend::find_suspects(t, std::move(series), out.unit);
-    out.growth_outside_heap = growth_outside_heap(snaps, t);
+    out.growth_outside_heap = growth_outside_heap(
+        snaps, t, out.unit == "bytes" ? out.report.total_growth : 0.0);
     if (!out.growth_outside_heap.empty()) {
         // Not the leak: keep them listed (--all), ranked by nothing.
         auto& others = out.report.others;
