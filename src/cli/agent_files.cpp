@@ -172,27 +172,12 @@ bool is_wrapper_name(std::string_view name) {
     return std::find(std::begin(k_wrappers), std::end(k_wrappers), name) != std::end(k_wrappers);
 }
 
-// argv0 as execvp finds it: itself if it has a '/', else the first executable in $PATH.
-fs::path resolve_program(const std::string& argv0) {
-    if (argv0.find('/') != std::string::npos) return argv0;
-    const char* path = std::getenv("PATH");
-    std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
-    while (true) {
-        const size_t colon = dirs.find(':');
-        const std::string dir(dirs.substr(0, colon));
-        const fs::path candidate = fs::path(dir.empty() ? "." : dir) / argv0;
-        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-        if (colon == std::string_view::npos) return argv0;
-        dirs.remove_prefix(colon + 1);
-    }
-}
-
 }  // namespace
 
 bool is_wrapper(const std::string& argv0) {
     if (is_wrapper_name(fs::path(argv0).filename().string())) return true;
     // A script: "#!/bin/sh" or "#!/usr/bin/env bash" makes a shell (or env) the program.
-    const int fd = ::open(resolve_program(argv0).c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(util::resolve_program(argv0).c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
     char buf[256];
     const ssize_t n = ::pread(fd, buf, sizeof buf, 0);

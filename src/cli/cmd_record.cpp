@@ -21,6 +21,8 @@
 #include "cli/heapscan_view.hpp"
 #include "cli/common.hpp"
 #include "cli/profile_puller.hpp"
+#include "cli/record_runtime.hpp"
+#include "capture/runtime.hpp"
 #include "cli/progress.hpp"
 #include "proc/process_list.hpp"
 #include "profile/fetch.hpp"
@@ -43,8 +45,64 @@ struct RecordArgs {
     std::string duration;
     long count = 0;
     int max_failures = 5;
+    std::string runtime = "auto";
+    std::string pid_text;
+    int heap_snapshots = 0;
     CLI::App* cmd = nullptr;
 };
+
+// The runtime to record: --runtime when given, else told from the program or the process.
+capture::Runtime chosen_runtime(const RecordArgs& args, pid_t pid) {
+    if (args.runtime != "auto") {
+        const auto r = capture::parse_runtime(args.runtime);
+        if (!r) {
+            throw util::UsageError("--runtime {}: use auto, native, go, node, java or python",
+                                   args.runtime);
+        }
+        return *r;
+    }
+    return pid != 0 ? capture::detect_process(pid) : capture::detect_command(trailing_command());
+}
+
+// Records a node, java or python program through its runtime (record_runtime.hpp).
+int run_runtime_record(const RecordArgs& args, capture::Runtime runtime, pid_t pid) {
+    for (const char* agent_only :
+         {"--all", "--sample-interval", "--depth", "--follow-children", "--leak-check"}) {
+        if (args.cmd->count(agent_only) > 0) {
+            throw util::UsageError("{} configures the native agent and does not apply to a {} "
+                                   "program (add --runtime native to record its native memory "
+                                   "instead)",
+                                   agent_only, capture::runtime_name(runtime));
+        }
+    }
+    if (args.count < 0) throw util::UsageError("--count {}: use a positive number", args.count);
+    if (args.heap_snapshots < 0) {
+        throw util::UsageError("--heap-snapshots {}: use 0 or more", args.heap_snapshots);
+    }
+    RuntimeRecordArgs r;
+    r.command = trailing_command();
+    r.pid = pid;
+    const std::string out_dir = args.out_dir.empty() ? "leakhunt-record" : args.out_dir;
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec) throw util::Error("cannot create {}: {}", out_dir, ec.message());
+    r.dir = std::filesystem::absolute(out_dir);
+    if (!args.snapshot_every.empty()) {
+        r.every_s = parse_duration_option("--snapshot-every", args.snapshot_every);
+    }
+    if (!args.duration.empty()) r.duration_s = parse_duration_option("--duration", args.duration);
+    r.count = args.count;
+    r.heap_snapshots = args.heap_snapshots;
+    r.cmd = args.cmd;
+    switch (runtime) {
+        case capture::Runtime::node: return record_node(r);
+        case capture::Runtime::java: return record_java(r);
+        case capture::Runtime::python: return record_python(r);
+        case capture::Runtime::native:
+        case capture::Runtime::go: break;
+    }
+    throw util::UsageError("internal: no runtime recorder for {}", capture::runtime_name(runtime));
+}
 
 int run_pull(const RecordArgs& args) {
     if (!trailing_command().empty()) {
@@ -117,12 +175,38 @@ bool report_exit_leaks(const std::filesystem::path& dir) {
 
 int run_record(const RecordArgs& args) {
     if (!args.pprof_url.empty()) return run_pull(args);
+    pid_t attach = 0;
+    if (!args.pid_text.empty()) {
+        if (!trailing_command().empty()) {
+            throw util::UsageError("--pid attaches to a running process; drop `-- CMD ARGS` (or "
+                                   "drop --pid to start the program)");
+        }
+        attach = parse_pid_option("--pid", args.pid_text);
+    }
+    if (attach == 0 && trailing_command().empty()) {
+        throw util::UsageError("record needs a program to run (-- CMD ARGS), a running process "
+                               "(--pid PID) or a Go service's profile (--pprof-url URL)");
+    }
+    const capture::Runtime runtime = chosen_runtime(args, attach);
+    if (runtime == capture::Runtime::go) {
+        throw util::UsageError("a Go service is recorded from its pprof endpoint: --pprof-url "
+                               "http://127.0.0.1:PORT/debug/pprof/heap");
+    }
+    if (runtime != capture::Runtime::native) return run_runtime_record(args, runtime, attach);
+    if (attach != 0) {
+        throw util::UsageError("--pid {}: attaching the native agent to a running process is not "
+                               "available yet; start the program under `leakhunt record -- CMD`",
+                               attach);
+    }
+    if (args.heap_snapshots > 0) {
+        throw util::UsageError("--heap-snapshots applies to node, java and python programs; for a "
+                               "native one take heap scans with `leakhunt snapshot PID --scan`");
+    }
     if (!args.duration.empty() || args.count != 0 || args.cmd->count("--max-failures") > 0) {
-        throw util::UsageError("--duration, --count and --max-failures apply to --pprof-url only "
-                               "(a recorded program runs until it exits)");
+        throw util::UsageError("--duration, --count and --max-failures do not apply to a native "
+                               "program (it is recorded until it exits)");
     }
     const auto& command = trailing_command();
-    if (command.empty()) throw util::UsageError("record needs a program to run: -- CMD ARGS");
     if (args.all && !args.sample_interval.empty()) {
         throw util::UsageError("--all and --sample-interval contradict each other (--all = "
                                "--sample-interval 1)");
@@ -327,13 +411,24 @@ Runner add_record(CLI::App& app) {
                     "Run nothing: pull a running service's heap profile from this URL every "
                     "--snapshot-every (default 30s), e.g. http://127.0.0.1:6060/debug/pprof/heap");
     cmd->add_option("--duration", args->duration,
-                    "With --pprof-url: stop after this long, e.g. 10m (default: until ^C)");
+                    "With --pprof-url or a runtime's recording: stop after this long, e.g. 10m (default: "
+                    "until the program ends or ^C)");
     cmd->add_option("--count", args->count,
-                    "With --pprof-url: stop after this many snapshots (default: no limit)");
+                    "With --pprof-url or a runtime's recording: stop after this many snapshots "
+                    "(default: no limit)");
     cmd->add_option("--max-failures", args->max_failures,
                     "With --pprof-url: give up (exit 1) after this many failed pulls in a row "
                     "(default 5)");
-    cmd->footer("  -- CMD ARGS   the program to run (not with --pprof-url)");
+    cmd->add_option("--runtime", args->runtime,
+                    "auto (default: told from the program or process), native, node, java or "
+                    "python");
+    cmd->add_option("--pid", args->pid_text,
+                    "Attach to this running process instead of starting one (node, java, "
+                    "python)");
+    cmd->add_option("--heap-snapshots", args->heap_snapshots,
+                    "node, java, python: also take this many heap graphs spaced over the "
+                    "recording, for `leakhunt paths` (default 0)");
+    cmd->footer("  -- CMD ARGS   the program to run (not with --pprof-url or --pid)");
     args->cmd = cmd;
     return [args] { return run_record(*args); };
 }

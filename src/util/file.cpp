@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 
 #include "util/error.hpp"
 
@@ -133,6 +134,20 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
     AtomicFile f(path);
     f.write(content);
     f.commit();
+}
+
+std::filesystem::path resolve_program(const std::string& argv0) {
+    if (argv0.find('/') != std::string::npos) return argv0;
+    const char* path = std::getenv("PATH");
+    std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+    while (true) {
+        const size_t colon = dirs.find(':');
+        const std::string dir(dirs.substr(0, colon));
+        const std::filesystem::path candidate = std::filesystem::path(dir.empty() ? "." : dir) / argv0;
+        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+        if (colon == std::string_view::npos) return argv0;
+        dirs.remove_prefix(colon + 1);
+    }
 }
 
 }  // namespace leakhunt::util

@@ -29,6 +29,10 @@ std::optional<std::string> try_read_file(const std::filesystem::path& path, int*
 std::string read_file_in_dir(const std::filesystem::path& dir, std::string_view name,
                              std::span<const uid_t> owners = {});
 
+// argv0 as execvp finds it: itself if it has a '/', else the first executable of that name in
+// $PATH; argv0 unchanged when none is found.
+std::filesystem::path resolve_program(const std::string& argv0);
+
 // Writes `content` to `path` atomically: `path.tmp.<pid>` is written, fsynced and renamed.
 void write_file_atomic(const std::filesystem::path& path, std::string_view content);
 

@@ -1,0 +1,13 @@
+// `leakhunt record` for java (record_runtime.hpp).
+#include "cli/record_runtime.hpp"
+
+#include "util/error.hpp"
+
+namespace leakhunt::cli {
+
+int record_java(const RuntimeRecordArgs&) {
+    throw util::Error("recording a java program is not available in this build; record it as a "
+                      "native program with --runtime native");
+}
+
+}  // namespace leakhunt::cli

@@ -1,0 +1,35 @@
+// `leakhunt record` for the managed runtimes: each reaches its runtime from outside (V8's
+// inspector, the JDK's jcmd, tracemalloc injected into CPython) and writes a record directory
+// through src/recorddir, so `suspects`, `top`, `diff`, `paths` and `report` read it as they read
+// a native recording. One file per runtime (record_node.cpp, record_java.cpp, record_python.cpp).
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace leakhunt::cli {
+
+struct RuntimeRecordArgs {
+    std::vector<std::string> command;  // `-- CMD ARGS` to start; empty with --pid
+    pid_t pid = 0;                     // --pid: a running process to attach to
+    std::filesystem::path dir;         // created, absolute
+    double every_s = 0;                // --snapshot-every; 0: the runtime's default
+    double duration_s = 0;             // --duration; 0: until the program ends or ^C
+    long count = 0;                    // --count; 0: no limit
+    int heap_snapshots = 0;            // --heap-snapshots N: heap graphs spaced over the run
+    CLI::App* cmd = nullptr;           // to ask which options were given
+};
+
+// Each returns the exit code: the program's own status when it started one, else 0/1.
+int record_node(const RuntimeRecordArgs& args);
+int record_java(const RuntimeRecordArgs& args);
+int record_python(const RuntimeRecordArgs& args);
+
+}  // namespace leakhunt::cli
