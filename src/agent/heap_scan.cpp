@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "agent/agent_io.hpp"
 #include "agent/memory.hpp"
 #include "agent/recorder.hpp"
 #include "agent/scan_state.hpp"
@@ -84,35 +85,6 @@ struct ModuleList {
     std::uintptr_t loader_base;  // AT_BASE: where the kernel loaded the program's interpreter
 };
 
-void build_id_of(const dl_phdr_info* info, char* out, std::size_t size) {
-    static const char digits[] = "0123456789abcdef";
-    out[0] = '\0';
-    for (int i = 0; i < info->dlpi_phnum; ++i) {
-        const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-        if (ph.p_type != PT_NOTE) continue;
-        const auto* p = reinterpret_cast<const std::uint8_t*>(info->dlpi_addr + ph.p_vaddr);
-        const std::uint8_t* end = p + ph.p_memsz;
-        while (p + sizeof(ElfW(Nhdr)) <= end) {
-            ElfW(Nhdr) nh;
-            std::memcpy(&nh, p, sizeof nh);
-            const std::uint8_t* name = p + sizeof nh;
-            const std::uint8_t* desc = name + ((nh.n_namesz + 3) & ~3u);
-            const std::uint8_t* next = desc + ((nh.n_descsz + 3) & ~3u);
-            if (next > end) break;
-            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0) {
-                std::size_t j = 0;
-                for (std::uint32_t k = 0; k < nh.n_descsz && j + 2 < size; ++k) {
-                    out[j++] = digits[desc[k] >> 4];
-                    out[j++] = digits[desc[k] & 15];
-                }
-                out[j] = '\0';
-                return;
-            }
-            p = next;
-        }
-    }
-}
-
 int collect_module(dl_phdr_info* info, size_t, void* data) {
     auto* list = static_cast<ModuleList*>(data);
     if (list->n == k_max_modules) return 1;
@@ -120,14 +92,10 @@ int collect_module(dl_phdr_info* info, size_t, void* data) {
     m = ScanModule{};
     m.bias = info->dlpi_addr;
     const char* name = info->dlpi_name;
-    if (name == nullptr || name[0] == '\0') {
-        if (list->n != 0) return 0;  // the vDSO and other nameless objects: no data of interest
-        const ssize_t k = ::readlink("/proc/self/exe", m.path, sizeof m.path - 1);
-        m.path[k > 0 ? k : 0] = '\0';
-    } else {
-        std::snprintf(m.path, sizeof m.path, "%s", name);
-    }
-    build_id_of(info, m.build_id, sizeof m.build_id);
+    // The vDSO and other nameless objects after the program: no data of interest.
+    if ((name == nullptr || name[0] == '\0') && list->n != 0) return 0;
+    object_path(info, m.path, sizeof m.path);
+    build_id_hex(info, m.build_id, sizeof m.build_id);
     m.loader = list->n != 0 && list->loader_base != 0 && info->dlpi_addr == list->loader_base;
     for (int i = 0; i < info->dlpi_phnum; ++i) {
         const ElfW(Phdr)& ph = info->dlpi_phdr[i];
@@ -206,16 +174,6 @@ void find_special_modules(ScanState& s) {
     }
 }
 
-std::uint64_t thread_pointer() {
-#if defined(__x86_64__)
-    std::uint64_t fs = 0;
-    asm volatile("mov %%fs:0, %0" : "=r"(fs));
-    return fs;
-#else
-    return 0;
-#endif
-}
-
 // ---- shapes ----
 
 struct Shapes {
@@ -278,32 +236,6 @@ void str(Sink& s, const char* p) {
     s.put(p, n);
 }
 
-double now_s(clockid_t clock) {
-    timespec ts{};
-    ::clock_gettime(clock, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-bool write_file(const char* path, const format::Buffer& b, char* msg, std::size_t msg_size) {
-    char tmp[4400];
-    std::snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    const int fd = ::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    bool ok = fd >= 0;
-    for (std::size_t done = 0; ok && done < b.size;) {
-        const ssize_t w = ::write(fd, b.data + done, b.size - done);
-        if (w < 0 && errno == EINTR) continue;
-        ok = w > 0;
-        if (ok) done += static_cast<std::size_t>(w);
-    }
-    if (fd >= 0) ::close(fd);
-    ok = ok && ::rename(tmp, path) == 0;
-    if (!ok) {
-        std::snprintf(msg, msg_size, "cannot write %s: %s", path, std::strerror(errno));
-        ::unlink(tmp);
-    }
-    return ok;
-}
-
 // Why ptrace was refused, for the message: Yama, seccomp, capabilities, dumpable.
 void explain_ptrace(char* out, std::size_t size) {
     char yama[16] = "absent";
@@ -333,33 +265,15 @@ void explain_ptrace(char* out, std::size_t size) {
                   (capeff >> 19) & 1 ? "yes" : "no", ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
 }
 
-}  // namespace
-
-bool write_heap_scan(const char* path, const char* reason, std::uint64_t caller_root_sp,
-                     ScanFigures& fig, char* msg, std::size_t msg_size) {
-    Scratch scratch;
-    ScanState* sp = scratch.get<ScanState>(1);
-    if (sp == nullptr) {
-        std::snprintf(msg, msg_size, "no memory for the heap scan");
-        return false;
-    }
-    ScanState& s = *sp;
-    s.modules = scratch.get<ScanModule>(k_max_modules);
-    ModuleList list{s.modules, 0, reinterpret_cast<std::uintptr_t>(&write_heap_scan), thread_pointer(),
-                    ::getauxval(AT_BASE)};
-    if (s.modules != nullptr) dl_iterate_phdr(collect_module, &list);
-    s.nmodules = list.n;
-    find_special_modules(s);
-    s.thread_lists = thread_lists();
-    s.tls_tcb_bytes = k_tcb_bytes;
-    s.caller_sp = caller_root_sp;
-
+// Sizes the scratch arrays from the live table and runs the stop-the-world scan, again with
+// larger arrays while the heap outgrew them. The module map (already in `s`) is kept.
+bool size_and_scan(Scratch& scratch, ScanState& s, char* msg, std::size_t msg_size) {
     std::size_t want = live().approx_count();
     bool ok = false;
     for (int attempt = 0; attempt < 4; ++attempt) {
         want = want + want / 4 + 4096;
         // Keep the module map across retries: release everything allocated after it.
-        while (scratch.count > 2) {
+        while (scratch.count > 2) {  // the state and the module map stay
             --scratch.count;
             scratch.bytes -= scratch.areas[scratch.count].n;
             unmap_memory(scratch.areas[scratch.count].p, scratch.areas[scratch.count].n);
@@ -417,13 +331,32 @@ bool write_heap_scan(const char* path, const char* reason, std::uint64_t caller_
         }
         return false;
     }
+    return true;
+}
 
-    // ---- with the program running again: per-site totals and shapes ----
+// Per allocation site (stack id): the blocks reached from the roots, and the unreachable ones,
+// direct (nothing points to them) and indirect (only other leaks do).
+struct SiteTotals {
+    std::uint64_t reached_count, reached_bytes;
+    std::uint64_t direct_count, direct_bytes;
+    std::uint64_t indirect_count, indirect_bytes;
+};
+
+struct Summary {
+    SiteTotals* sites;    // indexed by stack id, 0..max_stack
+    std::uint32_t max_stack;
+    std::uint8_t* used_root;  // per root: 1 when some shape starts there
+    Shapes shapes;
+};
+
+// With the program running again: the path shapes and the per-site totals.
+bool summarise(Scratch& scratch, ScanState& s, Summary& out, ScanFigures& fig, char* msg,
+               std::size_t msg_size) {
     std::uint32_t max_stack = 0;
     for (std::size_t i = 0; i < s.nblocks; ++i) {
         if (s.blocks[i].stack > max_stack) max_stack = s.blocks[i].stack;
     }
-    auto* site = scratch.get<std::uint64_t>((max_stack + 1) * 6);  // reach n/b, direct n/b, indirect n/b
+    auto* site = scratch.get<SiteTotals>(max_stack + 1);
     auto* used_root = scratch.get<std::uint8_t>(s.nroots + 1);
     Shapes sh{};
     sh.cap = s.norder + 1 < k_max_shapes ? s.norder + 1 : k_max_shapes;
@@ -471,8 +404,8 @@ bool write_heap_scan(const char* path, const char* reason, std::uint64_t caller_
         s.parent[i] = id;
         sh.count[id] += 1;
         sh.bytes[id] += s.blocks[i].size;
-        site[st * 6 + 0] += 1;
-        site[st * 6 + 1] += s.blocks[i].size;
+        site[st].reached_count += 1;
+        site[st].reached_bytes += s.blocks[i].size;
     }
     // Retained totals: children have higher ids than their parents.
     for (std::uint32_t id = static_cast<std::uint32_t>(sh.n); id >= 1; --id) {
@@ -485,26 +418,34 @@ bool write_heap_scan(const char* path, const char* reason, std::uint64_t caller_
     }
     for (std::size_t i = 0; i < s.nblocks; ++i) {
         if (s.parent[i] != k_unreached) continue;
-        const std::uint32_t st = s.blocks[i].stack;
-        const std::uint32_t k = s.offset[i] == 1 ? 4 : 2;
-        site[st * 6 + k] += 1;
-        site[st * 6 + k + 1] += s.blocks[i].size;
-        if (k == 2) {
-            fig.direct_count += 1;
-            fig.direct_bytes += s.blocks[i].size;
-        } else {
+        SiteTotals& t = site[s.blocks[i].stack];
+        const std::uint64_t size = s.blocks[i].size;
+        if (s.offset[i] == 1) {  // indirect: only other leaks point to it
+            t.indirect_count += 1;
+            t.indirect_bytes += size;
             fig.indirect_count += 1;
-            fig.indirect_bytes += s.blocks[i].size;
+            fig.indirect_bytes += size;
+        } else {
+            t.direct_count += 1;
+            t.direct_bytes += size;
+            fig.direct_count += 1;
+            fig.direct_bytes += size;
         }
     }
     fig.pause_ms = static_cast<double>(s.pause_ns) / 1e6;
     fig.blocks = s.nblocks;
     fig.bytes = s.total_bytes;
+    out.sites = site;
+    out.max_stack = max_stack;
+    out.used_root = used_root;
+    out.shapes = sh;
+    return true;
+}
 
-    // ---- the file ----
-    const std::uint64_t scratch_bytes = scratch.bytes;  // mapped; untouched pages cost nothing
-    MappedBuffer mapped;
-    format::Buffer& out = mapped.b;
+// The scan file (format/scan_format.hpp) into `out`.
+void encode_scan(const ScanState& s, const Summary& sum, const char* reason,
+                 std::uint64_t scratch_bytes, format::Buffer& out) {
+    const Shapes& sh = sum.shapes;
     namespace pb = format::pb;
     using format::ScanTag;
     out.put(format::k_scan_magic, sizeof format::k_scan_magic);
@@ -554,9 +495,9 @@ bool write_heap_scan(const char* path, const char* reason, std::uint64_t caller_
         ++records;
     }
     StackTable& stacks_table = stacks();
-    for (std::uint32_t id = 1; id <= max_stack; ++id) {
-        const std::uint64_t* v = site + id * 6;
-        if (v[0] + v[2] + v[4] == 0) continue;
+    for (std::uint32_t id = 1; id <= sum.max_stack; ++id) {
+        const SiteTotals& v = sum.sites[id];
+        if (v.reached_count + v.direct_count + v.indirect_count == 0) continue;
         const StackRecord* rec = stacks_table.get(id);
         record(out, ScanTag::stack, [&](auto& o) {
             pb::varint(o, id);
@@ -564,24 +505,27 @@ bool write_heap_scan(const char* path, const char* reason, std::uint64_t caller_
             for (std::uint32_t i = 0; i < rec->depth; ++i) pb::varint(o, rec->ips()[i]);
         });
         ++records;
-        if (v[0] != 0) {
+        if (v.reached_count != 0) {
             record(out, ScanTag::site, [&](auto& o) {
                 pb::varint(o, id);
-                pb::varint(o, v[0]);
-                pb::varint(o, v[1]);
+                pb::varint(o, v.reached_count);
+                pb::varint(o, v.reached_bytes);
             });
             ++records;
         }
-        if (v[2] + v[4] != 0) {
+        if (v.direct_count + v.indirect_count != 0) {
             record(out, ScanTag::leak, [&](auto& o) {
                 pb::varint(o, id);
-                for (int k = 2; k < 6; ++k) pb::varint(o, v[k]);
+                pb::varint(o, v.direct_count);
+                pb::varint(o, v.direct_bytes);
+                pb::varint(o, v.indirect_count);
+                pb::varint(o, v.indirect_bytes);
             });
             ++records;
         }
     }
     for (std::size_t r = 0; r < s.nroots; ++r) {
-        if (used_root[r] == 0) continue;
+        if (sum.used_root[r] == 0) continue;
         const ScanRoot& root = s.roots[r];
         record(out, ScanTag::root, [&](auto& o) {
             pb::varint(o, r);
@@ -614,13 +558,41 @@ bool write_heap_scan(const char* path, const char* reason, std::uint64_t caller_
     }
     record(out, ScanTag::end, [&](auto& o) { pb::varint(o, records); });
     out.put(format::k_scan_end_magic, sizeof format::k_scan_end_magic);
-    bool written = false;
-    if (out.failed) {
-        std::snprintf(msg, msg_size, "out of memory while encoding the heap scan");
-    } else {
-        written = write_file(path, out, msg, msg_size);
+}
+
+}  // namespace
+
+bool write_heap_scan(const char* path, const char* reason, std::uint64_t caller_root_sp,
+                     ScanFigures& fig, char* msg, std::size_t msg_size) {
+    Scratch scratch;
+    ScanState* sp = scratch.get<ScanState>(1);
+    if (sp == nullptr) {
+        std::snprintf(msg, msg_size, "no memory for the heap scan");
+        return false;
     }
-    return written;
+    ScanState& s = *sp;
+    s.modules = scratch.get<ScanModule>(k_max_modules);
+    ModuleList list{s.modules, 0, reinterpret_cast<std::uintptr_t>(&write_heap_scan),
+                    thread_pointer(), ::getauxval(AT_BASE)};
+    if (s.modules != nullptr) dl_iterate_phdr(collect_module, &list);
+    s.nmodules = list.n;
+    find_special_modules(s);
+    s.thread_lists = thread_lists();
+    s.tls_tcb_bytes = k_tcb_bytes;
+    s.caller_sp = caller_root_sp;
+    Summary sum{};
+    if (!size_and_scan(scratch, s, msg, msg_size) ||
+        !summarise(scratch, s, sum, fig, msg, msg_size)) {
+        return false;
+    }
+    MappedBuffer mapped;
+    // The scratch is mapped; untouched pages cost nothing.
+    encode_scan(s, sum, reason, scratch.bytes, mapped.b);
+    if (mapped.b.failed) {
+        std::snprintf(msg, msg_size, "out of memory while encoding the heap scan");
+        return false;
+    }
+    return write_file_atomic(path, mapped.b.data, mapped.b.size, msg, msg_size);
 }
 
 }  // namespace leakhunt::agent

@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "agent/agent_io.hpp"
 #include "agent/memory.hpp"
 #include "agent/recorder.hpp"
 #include "agent/scan_state.hpp"
@@ -424,16 +425,6 @@ int tracer_main(void* arg) {
         s.pause_ns = now_ns() - t0;
         return ok && s.error == 0 ? 0 : 1;
     }
-}
-
-std::uint64_t thread_pointer() {
-#if defined(__x86_64__)
-    std::uint64_t fs = 0;
-    asm volatile("mov %%fs:0, %0" : "=r"(fs));
-    return fs;
-#else
-    return 0;
-#endif
 }
 
 bool yama_needs_ptracer() {

@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "agent/agent_io.hpp"
 #include "agent/config.hpp"
 #include "agent/guard.hpp"
 #include "agent/heap_scan.hpp"
@@ -63,53 +64,12 @@ struct ModuleList {
     std::size_t count;
 };
 
-void hex(const std::uint8_t* p, std::size_t n, char* out, std::size_t out_size) {
-    static const char digits[] = "0123456789abcdef";
-    std::size_t j = 0;
-    for (std::size_t i = 0; i < n && j + 2 < out_size; ++i) {
-        out[j++] = digits[p[i] >> 4];
-        out[j++] = digits[p[i] & 15];
-    }
-    out[j] = '\0';
-}
-
-// The GNU build ID from the object's PT_NOTE segments, which are mapped in memory.
-void build_id_of(const dl_phdr_info* info, char* out, std::size_t out_size) {
-    out[0] = '\0';
-    for (int i = 0; i < info->dlpi_phnum; ++i) {
-        const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-        if (ph.p_type != PT_NOTE) continue;
-        const auto* p = reinterpret_cast<const std::uint8_t*>(info->dlpi_addr + ph.p_vaddr);
-        const std::uint8_t* end = p + ph.p_memsz;
-        while (p + sizeof(ElfW(Nhdr)) <= end) {
-            ElfW(Nhdr) nh;
-            std::memcpy(&nh, p, sizeof nh);
-            const std::uint8_t* name = p + sizeof nh;
-            const std::uint8_t* desc = name + ((nh.n_namesz + 3) & ~3u);
-            const std::uint8_t* next = desc + ((nh.n_descsz + 3) & ~3u);
-            if (next > end) break;
-            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-                std::memcmp(name, "GNU", 4) == 0) {
-                hex(desc, nh.n_descsz, out, out_size);
-                return;
-            }
-            p = next;
-        }
-    }
-}
-
 int collect_module(dl_phdr_info* info, size_t, void* data) {
     auto* list = static_cast<ModuleList*>(data);
     char path[512];
-    const char* name = info->dlpi_name;
-    if (name == nullptr || name[0] == '\0') {
-        const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
-        path[n > 0 ? n : 0] = '\0';
-    } else {
-        std::snprintf(path, sizeof path, "%s", name);
-    }
+    object_path(info, path, sizeof path);
     char build_id[130];
-    build_id_of(info, build_id, sizeof build_id);
+    build_id_hex(info, build_id, sizeof build_id);
     const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
     for (int i = 0; i < info->dlpi_phnum && list->count < k_max_modules; ++i) {
         const ElfW(Phdr)& ph = info->dlpi_phdr[i];
@@ -150,12 +110,6 @@ void scale(std::uint64_t count, std::uint64_t bytes, std::int64_t& out_count,
     out_bytes = static_cast<std::int64_t>(static_cast<double>(bytes) * s);
 }
 
-double now_s(clockid_t clock) {
-    timespec ts{};
-    ::clock_gettime(clock, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 std::uint64_t rss_bytes() {
     char buf[128];
     const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
@@ -173,27 +127,13 @@ double g_start_s = 0;
 unsigned g_seq = 0;
 pthread_mutex_t g_snapshot_mutex = PTHREAD_MUTEX_INITIALIZER;
 
-bool write_all(int fd, const std::uint8_t* p, std::size_t n) {
-    while (n > 0) {
-        const ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        p += w;
-        n -= static_cast<std::size_t>(w);
-    }
-    return true;
-}
-
 void append_timeline(const char* reason, const char* file, const Totals& t) {
     char path[4200];
     std::snprintf(path, sizeof path, "%s/timeline.%d.csv", g_config.out_dir, ::getpid());
     const int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return;
     if (::lseek(fd, 0, SEEK_END) == 0) {
-        write_all(fd, reinterpret_cast<const std::uint8_t*>(format::k_timeline_header),
-                  sizeof format::k_timeline_header - 1);
+        write_all(fd, format::k_timeline_header, sizeof format::k_timeline_header - 1);
     }
     char line[1024];
     const int n = std::snprintf(line, sizeof line, "%.3f,%llu,%lld,%lld,%llu,%s,%s\n", now_s(CLOCK_REALTIME),
@@ -201,7 +141,7 @@ void append_timeline(const char* reason, const char* file, const Totals& t) {
                       static_cast<long long>(t.inuse_bytes),
                       static_cast<long long>(t.inuse_objects),
                       static_cast<unsigned long long>(agent_memory_bytes()), reason, file);
-    write_all(fd, reinterpret_cast<const std::uint8_t*>(line), static_cast<std::size_t>(n));
+    write_all(fd, line, static_cast<std::size_t>(n));
     ::close(fd);
 }
 
@@ -444,22 +384,14 @@ bool write_snapshot(const char* reason, char* msg, std::size_t msg_size, Snapsho
     MappedBuffer pprof, gz;
     Totals totals;
     bool ok = encode_snapshot(pprof.b, totals);
-    char path[4200], tmp[4300];
+    char path[4200];
     std::snprintf(path, sizeof path, "%s/heap.%d.%04u.pb.gz", g_config.out_dir, ::getpid(), seq);
     if (ok) {
         format::gzip_stored(pprof.b.data, pprof.b.size, gz.b);
         ok = !gz.b.failed;
     }
     if (ok) {
-        std::snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        const int fd = ::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        ok = fd >= 0 && write_all(fd, gz.b.data, gz.b.size);
-        if (fd >= 0) ::close(fd);
-        ok = ok && ::rename(tmp, path) == 0;
-        if (!ok) {
-            std::snprintf(msg, msg_size, "cannot write %s: %s", path, std::strerror(errno));
-            ::unlink(tmp);
-        }
+        ok = write_file_atomic(path, gz.b.data, gz.b.size, msg, msg_size);
     } else {
         std::snprintf(msg, msg_size, "out of memory while encoding the snapshot");
     }
