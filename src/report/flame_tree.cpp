@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "symbolize/flat.hpp"
+#include "symbolize/frames.hpp"
 #include "util/error.hpp"
 
 namespace leakhunt::report {

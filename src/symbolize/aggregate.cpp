@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "symbolize/flat.hpp"
+#include "symbolize/frames.hpp"
 #include "util/error.hpp"
 #include "util/function_name.hpp"
 

@@ -3,7 +3,7 @@
 // samples whose allocation site is the row) and cumulative ones (the samples with the row
 // anywhere on their stack, counted once per sample even under recursion). The allocation site of
 // a sample is its first frame that is neither the leakhunt agent nor an allocator entry point
-// (flat.hpp), and past that, the first frame of the user's code when library code (libstdc++,
+// (frames.hpp), and past that, the first frame of the user's code when library code (libstdc++,
 // libc, std:: templates inlined from /usr/include) allocated on its behalf; the library frame it
 // called is kept as the row's `callee` ("std::string", "operator new"). focus/ignore follow
 // pprof: keep the samples with a frame whose function matches focus, then drop those with a frame

@@ -10,7 +10,7 @@
 
 #include "self_map.hpp"
 #include "symbolize/elf_module.hpp"
-#include "symbolize/flat.hpp"
+#include "symbolize/frames.hpp"
 
 namespace leakhunt::symbolize {
 namespace {

@@ -1,11 +1,10 @@
-// flat_by_function (the flat rows of aggregate()), allocator names and a location's frames.
-#include "symbolize/flat.hpp"
+// Allocator names and a location's frames.
+#include "symbolize/frames.hpp"
 
 #include <algorithm>
 #include <array>
 #include <filesystem>
 
-#include "symbolize/aggregate.hpp"
 
 namespace leakhunt::symbolize {
 namespace {
@@ -17,14 +16,6 @@ constexpr std::array<std::string_view, 16> k_allocators = {
     "__libc_calloc",  "__libc_realloc", "__libc_memalign", "__posix_memalign"};
 
 }  // namespace
-
-int64_t row_value(const FlatRow& row, std::string_view sample_type) {
-    if (sample_type == "inuse_space") return row.inuse_bytes;
-    if (sample_type == "inuse_objects") return row.inuse_objects;
-    if (sample_type == "alloc_space") return row.alloc_bytes;
-    if (sample_type == "alloc_objects") return row.alloc_objects;
-    return 0;
-}
 
 bool is_allocator_function(std::string_view name) {
     // "operator new(unsigned long, std::align_val_t)" -> "operator new"; "malloc@plt" -> "malloc".
@@ -65,26 +56,6 @@ std::vector<Frame> location_frames(const profile::Profile& p, const profile::Loc
         frames.push_back(std::move(f));
     }
     return frames;
-}
-
-std::vector<FlatRow> flat_by_function(const profile::Profile& p, Symbolizer& symbolizer,
-                                      std::string_view sort_by, std::string_view source_name) {
-    AggregateOptions options;
-    options.sort_by = std::string(sort_by);
-    const Aggregate agg = aggregate(p, symbolizer, options, source_name);
-    std::vector<FlatRow> out;
-    for (const auto& r : agg.rows) {
-        if (r.flat == HeapValues{}) continue;  // only on stacks, never a site
-        out.push_back({.function = r.function,
-                       .file = r.file,
-                       .line = r.line,
-                       .module = r.module,
-                       .inuse_bytes = r.flat.inuse_bytes,
-                       .inuse_objects = r.flat.inuse_objects,
-                       .alloc_bytes = r.flat.alloc_bytes,
-                       .alloc_objects = r.flat.alloc_objects});
-    }
-    return out;
 }
 
 }  // namespace leakhunt::symbolize

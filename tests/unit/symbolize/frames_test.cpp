@@ -1,10 +1,12 @@
-// Tests for flat_by_function: the leaf user function gets each sample; agent and allocator
-// frames are skipped; rows are sorted by the chosen value; unknown frames keep module+offset.
-#include "symbolize/flat.hpp"
+// Tests for the flat rows of aggregate() (what `top` shows): the leaf user function gets each
+// sample; agent and allocator frames are skipped; rows are sorted by the chosen value; unknown
+// frames keep module+offset. And the allocator names of frames.hpp.
+#include "symbolize/frames.hpp"
 
 #include <gtest/gtest.h>
 
 #include "common/heap_profiles.hpp"
+#include "symbolize/aggregate.hpp"
 #include "util/error.hpp"
 
 namespace leakhunt::symbolize {
@@ -14,6 +16,16 @@ namespace {
 // third under an unsymbolized JIT frame (common/heap_profiles.hpp).
 profile::Profile heap() { return leakhunt::testing::small_heap(); }
 
+// The rows that are allocation sites (flat values), as `top` lists them.
+std::vector<AggregateRow> flat_by_function(const profile::Profile& p, Symbolizer& symbolizer,
+                                           std::string_view sort_by, std::string_view source) {
+    AggregateOptions options;
+    options.sort_by = std::string(sort_by);
+    std::vector<AggregateRow> rows = aggregate(p, symbolizer, options, source).rows;
+    std::erase_if(rows, [](const AggregateRow& r) { return r.flat == HeapValues{}; });
+    return rows;
+}
+
 }  // namespace
 
 TEST(FlatByFunction, LeafUserFunctionGetsTheSample) {
@@ -21,15 +33,15 @@ TEST(FlatByFunction, LeafUserFunctionGetsTheSample) {
     const auto rows = flat_by_function(heap(), s, "inuse_space", "heap.pb.gz");
     ASSERT_EQ(rows.size(), 3U);
     EXPECT_EQ(rows[0].function, "cache_put(int)");
-    EXPECT_EQ(rows[0].inuse_bytes, 2500);
-    EXPECT_EQ(rows[0].inuse_objects, 6);
-    EXPECT_EQ(rows[0].alloc_bytes, 3000);
-    EXPECT_EQ(rows[0].alloc_objects, 11);
+    EXPECT_EQ(rows[0].flat.inuse_bytes, 2500);
+    EXPECT_EQ(rows[0].flat.inuse_objects, 6);
+    EXPECT_EQ(rows[0].flat.alloc_bytes, 3000);
+    EXPECT_EQ(rows[0].flat.alloc_objects, 11);
     EXPECT_EQ(rows[0].file, "cache.cpp");
     EXPECT_EQ(rows[0].line, 43);  // the line holding the most in-use bytes
     EXPECT_EQ(rows[0].module, "server");
     EXPECT_EQ(rows[1].function, "main");
-    EXPECT_EQ(rows[1].inuse_bytes, 300);
+    EXPECT_EQ(rows[1].flat.inuse_bytes, 300);
     EXPECT_EQ(rows[2].function, "[anon:jit]+0x2040");
     EXPECT_EQ(rows[2].line, 0);
 }
