@@ -21,6 +21,7 @@
 #include "cli/heapscan_view.hpp"
 #include "cli/common.hpp"
 #include "cli/profile_puller.hpp"
+#include "cli/snapshot_symbolizer.hpp"
 #include "cli/record_runtime.hpp"
 #include "capture/runtime.hpp"
 #include "cli/progress.hpp"
@@ -260,6 +261,7 @@ int run_record(const RecordArgs& args) {
     ChildProcess child =
         ChildProcess::spawn(command, ChildProcess::Stdout::inherit, ChildProcess::Group::same);
     ::unsetenv("LD_PRELOAD");
+    SnapshotSymbolizer symbolizer(dir);
     std::fprintf(stderr, "leakhunt: recording pid %d (%s) into %s\n", child.pid(),
                  interval == 1 ? "every allocation"
                                : ("sampling every " + util::format_bytes(static_cast<double>(interval)) + " on average").c_str(),
@@ -296,6 +298,7 @@ int run_record(const RecordArgs& args) {
     }
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     const int status = *child.wait_status();
+    for (const auto& w : symbolizer.finish()) warn(w);
 
     size_t snapshots = 0;
     for (pid_t pid : recorded_pids(dir)) {
