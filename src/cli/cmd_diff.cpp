@@ -238,7 +238,7 @@ Runner add_diff(CLI::App& app) {
                     "text (default), json (one object per row) or pprof (the difference as a "
                     "profile, written to -o FILE)")
         ->check(CLI::IsMember({"text", "json", "pprof"}));
-    cmd->add_option("-o,--out", args->out,
+    cmd->add_option("-o,--out,--output", args->out,
                     "Write to this file instead of stdout; without --format its name says the "
                     "format: .pb.gz (pprof), .json (JSON lines), .txt (text)");
     args->cmd = cmd;

@@ -394,7 +394,7 @@ Runner add_record(CLI::App& app) {
     auto args = std::make_shared<RecordArgs>();
     CLI::App* cmd = app.add_subcommand(
         "record", "Run a program under the allocation agent and write heap profiles (pprof)");
-    cmd->add_option("-o,--out", args->out_dir, "Output directory (default ./leakhunt-record)");
+    cmd->add_option("-o,--out,--output", args->out_dir, "Output directory (default ./leakhunt-record)");
     cmd->add_flag("--all", args->all,
                   "Record every allocation (exact; slower) instead of sampling");
     cmd->add_option("--sample-interval", args->sample_interval,

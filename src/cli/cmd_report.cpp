@@ -108,7 +108,7 @@ Runner add_report(CLI::App& app) {
     cmd->add_option("inputs", args->inputs,
                     "Record directories, watch databases, series files (CSV, JSON lines, "
                     "Prometheus JSON), pprof heap profiles, suspects or retention-path JSON");
-    cmd->add_option("-o,--output", args->output, "The HTML file to write")->required();
+    cmd->add_option("-o,--out,--output", args->output, "The HTML file to write")->required();
     cmd->add_option("--title", args->title, "Page title (default: from the first input)");
     cmd->add_option("--target", args->target,
                     "Which series to draw when an input holds several: a watch target's key or "

@@ -49,7 +49,7 @@ Runner add_rules(CLI::App& app) {
     cmd->add_option("--limit-within", args->limit_within,
                     "Alert when the projected memory limit is closer than this")
         ->capture_default_str();
-    cmd->add_option("-o,--output", args->output, "Write the rules to FILE (default: stdout)");
+    cmd->add_option("-o,--out,--output", args->output, "Write the rules to FILE (default: stdout)");
     return [args] { return run_rules(*args); };
 }
 

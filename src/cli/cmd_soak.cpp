@@ -206,7 +206,7 @@ Runner add_soak(CLI::App& app) {
     cmd->add_option("--ready-timeout", args->ready_timeout, "How long to wait for --ready-port");
     cmd->add_option("--interval", args->interval,
                     "Time between samples (default: duration/600, between 50ms and 5s)");
-    cmd->add_option("-o,--out", args->out_dir,
+    cmd->add_option("-o,--out,--output", args->out_dir,
                     "Directory for series.csv and verdict.json (default ./leakhunt-soak)");
     cmd->add_option("--limit", args->limit, "Memory limit for the projection, e.g. 2G");
     cmd->add_option("--min-rate", args->min_rate, "Do not fail on growth below this rate");

@@ -44,7 +44,7 @@ Runner add_symbolize(CLI::App& app) {
     cmd->add_option("profile", args->input,
                     "Heap profile file or http(s):// URL: pprof, gperftools or jemalloc")
         ->required();
-    cmd->add_option("-o,--out", args->output, "The .pb.gz file to write")->required();
+    cmd->add_option("-o,--out,--output", args->output, "The .pb.gz file to write")->required();
     return [args] { return run_symbolize(*args); };
 }
 
