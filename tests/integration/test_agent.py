@@ -447,7 +447,9 @@ class Record(Case):
                   "data = [bytes(1000) for _ in range(1000)]\n"
                   "if pid == 0:\n    time.sleep(0.2)\n"
                   "else:\n    os.waitpid(pid, 0)\n")
-        r = run(["record", "-o", out, "--all", "--", sys.executable, "-c", script])
+        # python would be recorded through tracemalloc: --runtime native records its malloc.
+        r = run(["record", "-o", out, "--all", "--runtime", "native", "--", sys.executable, "-c",
+                 script])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(timelines(out)), 2, os.listdir(out))
 
@@ -455,10 +457,11 @@ class Record(Case):
         # A program (not a wrapper) that runs another: the agent stays in the first only.
         script = f"import subprocess; subprocess.run(['{sys.executable}', '-c', 'print(1)'])"
         out = self.path("nofollow")
-        run(["record", "-o", out, "--", sys.executable, "-c", script])
+        run(["record", "-o", out, "--runtime", "native", "--", sys.executable, "-c", script])
         self.assertEqual(len(timelines(out)), 1)  # the first python only
         out = self.path("follow")
-        run(["record", "-o", out, "--follow-children", "--", sys.executable, "-c", script])
+        run(["record", "-o", out, "--follow-children", "--runtime", "native", "--",
+             sys.executable, "-c", script])
         self.assertEqual(len(timelines(out)), 2)  # both
         # Through a shell the agent is kept by default: the shell is a wrapper.
         # bash, not dash: dash leaves through _exit, which writes no exit snapshot.

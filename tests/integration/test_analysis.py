@@ -144,7 +144,8 @@ class Suspects(Case):
                   "setInterval(() => { for (let i = 0; i < 20000; i++)"
                   " keep.push({id: i, name: 'session-' + i + '-' + Date.now()});"
                   " if (Date.now() > end) process.exit(0); }, 50);")
-        out = self.record("node", ["node", "-e", script])
+        # --runtime native: the agent in node, not the inspector.
+        out = self.record("node", ["node", "-e", script], "--runtime", "native")
         r = run(["suspects", out])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout, r"RSS grew [0-9.]+ MiB, the profiled heap .* \(.*% of it\): "
