@@ -22,6 +22,29 @@ void for_each_key_value(std::string_view text, Assign&& assign) {
     }
 }
 
+// One field of a flat-keyed file: its key and the member it fills.
+template <typename T>
+struct Field {
+    std::string_view key;
+    std::optional<std::uint64_t> T::*member;
+};
+
+// A flat-keyed cgroup file into `T`: each line whose key is in `fields` fills its member (the
+// last line of a key wins); other lines are ignored.
+template <typename T, std::size_t N>
+T parse_fields(std::string_view text, const Field<T> (&fields)[N]) {
+    T out;
+    for_each_key_value(text, [&out, &fields](std::string_view key, std::string_view value) {
+        for (const Field<T>& f : fields) {
+            if (f.key == key) {
+                out.*(f.member) = parse_u64(value);
+                return;
+            }
+        }
+    });
+    return out;
+}
+
 }  // namespace
 
 std::optional<std::uint64_t> parse_cgroup_counter(std::string_view text) {
@@ -35,109 +58,61 @@ std::optional<std::uint64_t> parse_cgroup_limit(std::string_view text) {
 }
 
 CgroupV2Stat parse_cgroup_v2_stat(std::string_view text) {
-    CgroupV2Stat out;
-    for_each_key_value(text, [&out](std::string_view key, std::string_view value) {
-        std::optional<std::uint64_t>* field = nullptr;
-        if (key == "anon") {
-            field = &out.anon;
-        } else if (key == "file") {
-            field = &out.file;
-        } else if (key == "kernel") {
-            field = &out.kernel;
-        } else if (key == "shmem") {
-            field = &out.shmem;
-        } else if (key == "sock") {
-            field = &out.sock;
-        } else if (key == "slab") {
-            field = &out.slab;
-        } else if (key == "inactive_anon") {
-            field = &out.inactive_anon;
-        } else if (key == "active_anon") {
-            field = &out.active_anon;
-        } else if (key == "inactive_file") {
-            field = &out.inactive_file;
-        } else if (key == "active_file") {
-            field = &out.active_file;
-        } else if (key == "unevictable") {
-            field = &out.unevictable;
-        }
-        if (field != nullptr) *field = parse_u64(value);
-    });
-    return out;
+    static constexpr Field<CgroupV2Stat> k_fields[] = {
+        {"anon", &CgroupV2Stat::anon},
+        {"file", &CgroupV2Stat::file},
+        {"kernel", &CgroupV2Stat::kernel},
+        {"shmem", &CgroupV2Stat::shmem},
+        {"sock", &CgroupV2Stat::sock},
+        {"slab", &CgroupV2Stat::slab},
+        {"inactive_anon", &CgroupV2Stat::inactive_anon},
+        {"active_anon", &CgroupV2Stat::active_anon},
+        {"inactive_file", &CgroupV2Stat::inactive_file},
+        {"active_file", &CgroupV2Stat::active_file},
+        {"unevictable", &CgroupV2Stat::unevictable},
+    };
+    return parse_fields(text, k_fields);
 }
 
 CgroupV2Events parse_cgroup_v2_events(std::string_view text) {
-    CgroupV2Events out;
-    for_each_key_value(text, [&out](std::string_view key, std::string_view value) {
-        std::optional<std::uint64_t>* field = nullptr;
-        if (key == "low") {
-            field = &out.low;
-        } else if (key == "high") {
-            field = &out.high;
-        } else if (key == "max") {
-            field = &out.max;
-        } else if (key == "oom") {
-            field = &out.oom;
-        } else if (key == "oom_kill") {
-            field = &out.oom_kill;
-        } else if (key == "oom_group_kill") {
-            field = &out.oom_group_kill;
-        }
-        if (field != nullptr) *field = parse_u64(value);
-    });
-    return out;
+    static constexpr Field<CgroupV2Events> k_fields[] = {
+        {"low", &CgroupV2Events::low},
+        {"high", &CgroupV2Events::high},
+        {"max", &CgroupV2Events::max},
+        {"oom", &CgroupV2Events::oom},
+        {"oom_kill", &CgroupV2Events::oom_kill},
+        {"oom_group_kill", &CgroupV2Events::oom_group_kill},
+    };
+    return parse_fields(text, k_fields);
 }
 
 CgroupV1Stat parse_cgroup_v1_stat(std::string_view text) {
-    CgroupV1Stat out;
-    for_each_key_value(text, [&out](std::string_view key, std::string_view value) {
-        std::optional<std::uint64_t>* field = nullptr;
-        if (key == "cache") {
-            field = &out.cache;
-        } else if (key == "rss") {
-            field = &out.rss;
-        } else if (key == "shmem") {
-            field = &out.shmem;
-        } else if (key == "mapped_file") {
-            field = &out.mapped_file;
-        } else if (key == "swap") {
-            field = &out.swap;
-        } else if (key == "inactive_anon") {
-            field = &out.inactive_anon;
-        } else if (key == "active_anon") {
-            field = &out.active_anon;
-        } else if (key == "inactive_file") {
-            field = &out.inactive_file;
-        } else if (key == "active_file") {
-            field = &out.active_file;
-        } else if (key == "total_cache") {
-            field = &out.total_cache;
-        } else if (key == "total_rss") {
-            field = &out.total_rss;
-        } else if (key == "total_swap") {
-            field = &out.total_swap;
-        } else if (key == "total_inactive_file") {
-            field = &out.total_inactive_file;
-        } else if (key == "hierarchical_memory_limit") {
-            field = &out.hierarchical_memory_limit;
-        }
-        if (field != nullptr) *field = parse_u64(value);
-    });
-    return out;
+    static constexpr Field<CgroupV1Stat> k_fields[] = {
+        {"cache", &CgroupV1Stat::cache},
+        {"rss", &CgroupV1Stat::rss},
+        {"shmem", &CgroupV1Stat::shmem},
+        {"mapped_file", &CgroupV1Stat::mapped_file},
+        {"swap", &CgroupV1Stat::swap},
+        {"inactive_anon", &CgroupV1Stat::inactive_anon},
+        {"active_anon", &CgroupV1Stat::active_anon},
+        {"inactive_file", &CgroupV1Stat::inactive_file},
+        {"active_file", &CgroupV1Stat::active_file},
+        {"total_cache", &CgroupV1Stat::total_cache},
+        {"total_rss", &CgroupV1Stat::total_rss},
+        {"total_swap", &CgroupV1Stat::total_swap},
+        {"total_inactive_file", &CgroupV1Stat::total_inactive_file},
+        {"hierarchical_memory_limit", &CgroupV1Stat::hierarchical_memory_limit},
+    };
+    return parse_fields(text, k_fields);
 }
 
 CgroupV1OomControl parse_cgroup_v1_oom_control(std::string_view text) {
-    CgroupV1OomControl out;
-    for_each_key_value(text, [&out](std::string_view key, std::string_view value) {
-        if (key == "oom_kill_disable") {
-            out.oom_kill_disable = parse_u64(value);
-        } else if (key == "under_oom") {
-            out.under_oom = parse_u64(value);
-        } else if (key == "oom_kill") {
-            out.oom_kill = parse_u64(value);
-        }
-    });
-    return out;
+    static constexpr Field<CgroupV1OomControl> k_fields[] = {
+        {"oom_kill_disable", &CgroupV1OomControl::oom_kill_disable},
+        {"under_oom", &CgroupV1OomControl::under_oom},
+        {"oom_kill", &CgroupV1OomControl::oom_kill},
+    };
+    return parse_fields(text, k_fields);
 }
 
 std::optional<std::uint64_t> working_set(std::optional<std::uint64_t> usage,
