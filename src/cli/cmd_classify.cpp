@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/progress.hpp"
 #include "report/verdict_report.hpp"
 #include "series/reader.hpp"
 #include "trend/classify.hpp"
@@ -36,7 +37,9 @@ int run_classify(const ClassifyArgs& args) {
     for (const auto& file : args.files) {
         series::ReadResult read;
         try {
-            read = series::read_series(file);
+            Progress bar = Progress::on_stderr("reading " + file, 0, Progress::Unit::bytes);
+            read = series::read_series(file, bar.callback());
+            bar.finish();
         } catch (const util::Error& e) {
             std::fprintf(stderr, "leakhunt: error: %s\n", util::terminal_safe(e.what()).c_str());
             any_error = true;

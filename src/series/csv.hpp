@@ -20,8 +20,10 @@ namespace leakhunt::series {
 // numeric column (non-numeric unknown columns are ignored with a warning); `target` groups rows
 // into one Series per value, named "FILE:target"; `pid` changes record restarts; `event` is
 // ignored. Empty and NaN cells are missing values. Throws util::Error "FILE:LINE: ...".
+// `progress`, when set, is told (bytes read, bytes in all) every 65,536 rows.
 ReadResult read_csv(const std::filesystem::path& path);
-ReadResult parse_csv(std::string_view text, std::string_view source_name);
+ReadResult parse_csv(std::string_view text, std::string_view source_name,
+                     const ReadProgress& progress = {});
 
 // Formats series as CSV: `timestamp` (RFC 3339 UTC, milliseconds) when every series has an
 // epoch_offset, else `t_seconds`; a `target` column when there is more than one series (the

@@ -110,6 +110,9 @@ struct Column {
 };
 
 // Line iteration over the text: CRLF, blank lines and # comments handled here.
+// Rows between two calls of a ReadProgress.
+constexpr size_t k_progress_rows = 1 << 16;
+
 class Lines {
 public:
     explicit Lines(std::string_view text) : m_text(text) {}
@@ -130,6 +133,7 @@ public:
         }
         return false;
     }
+    size_t position() const { return m_pos < m_text.size() ? m_pos : m_text.size(); }
 
 private:
     std::string_view m_text;
@@ -139,7 +143,8 @@ private:
 
 }  // namespace
 
-ReadResult parse_csv(std::string_view text, std::string_view source_name) {
+ReadResult parse_csv(std::string_view text, std::string_view source_name,
+                     const ReadProgress& progress) {
     const std::string source(source_name);
     if (text.substr(0, k_bom.size()) == k_bom) text.remove_prefix(k_bom.size());
     Lines lines(text);
@@ -210,7 +215,12 @@ ReadResult parse_csv(std::string_view text, std::string_view source_name) {
     std::vector<std::string> warnings;
     std::vector<double> values(builder.column_count());
     const double nan = std::numeric_limits<double>::quiet_NaN();
+    size_t until_progress = k_progress_rows;
     while (lines.next(line, line_no)) {
+        if (progress && --until_progress == 0) {
+            until_progress = k_progress_rows;
+            progress(lines.position(), text.size());
+        }
         split_line(line, fields, scratch, source, line_no);
         if (fields.size() != columns.size()) {
             throw util::Error("{}:{}: expected {} fields as in the header on line {}, found {} "
@@ -276,7 +286,7 @@ ReadResult parse_csv(std::string_view text, std::string_view source_name) {
 }
 
 ReadResult read_csv(const std::filesystem::path& path) {
-    return parse_csv(util::read_file(path), path.string());
+    return parse_csv(util::read_file(path), path.string(), {});
 }
 
 }  // namespace leakhunt::series

@@ -14,7 +14,8 @@ SeriesFormat detect_series_format(std::string_view text) {
     return SeriesFormat::csv;
 }
 
-ReadResult parse_series(std::string_view text, std::string_view source_name) {
+ReadResult parse_series(std::string_view text, std::string_view source_name,
+                        const ReadProgress& progress) {
     switch (detect_series_format(text)) {
         case SeriesFormat::prometheus_json:
             return parse_prometheus_json(text, source_name);
@@ -23,11 +24,11 @@ ReadResult parse_series(std::string_view text, std::string_view source_name) {
         case SeriesFormat::csv:
             break;
     }
-    return parse_csv(text, source_name);
+    return parse_csv(text, source_name, progress);
 }
 
-ReadResult read_series(const std::filesystem::path& path) {
-    return parse_series(util::read_file(path), path.string());
+ReadResult read_series(const std::filesystem::path& path, const ReadProgress& progress) {
+    return parse_series(util::read_file(path), path.string(), progress);
 }
 
 }  // namespace leakhunt::series

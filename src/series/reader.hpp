@@ -14,7 +14,9 @@ enum class SeriesFormat { csv, jsonl, prometheus_json };
 // Prometheus JSON if looks_like_prometheus_json, else JSON lines if looks_like_jsonl, else CSV.
 SeriesFormat detect_series_format(std::string_view text);
 
-ReadResult parse_series(std::string_view text, std::string_view source_name);
-ReadResult read_series(const std::filesystem::path& path);
+// `progress` (CSV only, the format of big recordings): see csv.hpp.
+ReadResult parse_series(std::string_view text, std::string_view source_name,
+                        const ReadProgress& progress = {});
+ReadResult read_series(const std::filesystem::path& path, const ReadProgress& progress = {});
 
 }  // namespace leakhunt::series

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,9 @@ namespace leakhunt::series {
 
 // What a reader returns: the series of the source, and sentences about input it repaired or
 // skipped (dropped rows, duplicate times, ignored columns) that the CLI may show as warnings.
+// Told (done, total) in bytes while a reader reads a big input.
+using ReadProgress = std::function<void(uint64_t done, uint64_t total)>;
+
 struct ReadResult {
     std::vector<Series> series;
     std::vector<std::string> warnings;
