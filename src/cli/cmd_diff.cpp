@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +21,7 @@
 #include "profile/gzip.hpp"
 #include "profile/pprof.hpp"
 #include "symbolize/aggregate.hpp"
+#include "symbolize/aggregate_diff.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/terminal_text.hpp"
@@ -43,34 +43,7 @@ struct DiffArgs {
     CLI::App* cmd = nullptr;
 };
 
-struct DiffRow {
-    symbolize::AggregateRow row;  // identity, from the current profile when it has the site
-    symbolize::HeapValues base;
-    symbolize::HeapValues cur;
-    symbolize::HeapValues delta;
-};
-
-std::vector<DiffRow> join(const symbolize::Aggregate& base, const symbolize::Aggregate& cur) {
-    std::map<std::string, DiffRow> rows;
-    for (const auto& r : cur.rows) {
-        DiffRow& d = rows[r.name];
-        d.row = r;
-        d.cur += r.flat;
-    }
-    for (const auto& r : base.rows) {
-        DiffRow& d = rows[r.name];
-        if (d.row.name.empty()) d.row = r;
-        d.base += r.flat;
-    }
-    std::vector<DiffRow> out;
-    for (auto& [name, d] : rows) {
-        d.delta = d.cur;
-        d.delta -= d.base;
-        if (d.delta == symbolize::HeapValues{}) continue;
-        out.push_back(std::move(d));
-    }
-    return out;
-}
+using DiffRow = symbolize::AggregateDiffRow;
 
 // "+12.5%", "new", "gone".
 std::string change(int64_t base, int64_t cur) {
@@ -191,11 +164,7 @@ int run_diff(DiffArgs& args) {
     const std::string& type = args.options.sort_by;
     const auto base_agg = symbolize::aggregate(base, symbolizer, args.options, args.base);
     const auto cur_agg = symbolize::aggregate(cur, symbolizer, args.options, args.cur);
-    std::vector<DiffRow> rows = join(base_agg, cur_agg);
-    std::sort(rows.begin(), rows.end(), [&](const DiffRow& a, const DiffRow& b) {
-        if (a.delta.get(type) != b.delta.get(type)) return a.delta.get(type) > b.delta.get(type);
-        return a.row.name < b.row.name;
-    });
+    const std::vector<DiffRow> rows = symbolize::diff_aggregates(base_agg, cur_agg, type);
     // The largest growth first and the largest shrinkers last, each limited to --top.
     const auto first_shrinker = static_cast<size_t>(
         std::find_if(rows.begin(), rows.end(), [&](const DiffRow& d) { return d.delta.get(type) < 0; }) -
