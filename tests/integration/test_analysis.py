@@ -286,6 +286,13 @@ class RecordDirVerbs(Case):
                       "snapshot)", t.stderr)
         self.assertEqual(json_lines(t.stdout), json_lines(run(["top", "--json", snaps[-1]]).stdout))
 
+        # classify DIR: the timeline.
+        c = run(["classify", "--json", out])
+        self.assertEqual(c.returncode, 0, c.stderr)
+        timeline = os.path.join(out, f"timeline.{pid}.csv")
+        self.assertIn(f"timeline.{pid}.csv, the timeline of PID {pid}", c.stderr)
+        self.assertEqual(json_lines(c.stdout), json_lines(run(["classify", "--json", timeline]).stdout))
+
         # diff DIR: first -> last, the exit snapshot left out.
         d = run(["diff", "--json", out])
         self.assertEqual(d.returncode, 0, d.stderr)
@@ -357,11 +364,12 @@ class RecordDirVerbs(Case):
     def test_a_directory_with_nothing_usable_names_it_and_what_to_run(self):
         empty = self.path("empty")
         os.mkdir(empty)
-        for verb in ("top", "diff", "paths", "leaks"):
+        for verb in ("top", "diff", "paths", "leaks", "classify"):
             r = run([verb, empty])
             self.assertEqual(r.returncode, 1, (verb, r.stderr))
             self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
-            self.assertIn(f"{empty} holds no recording", r.stderr)
+            self.assertIn(f"{empty} holds no " +
+                          ("timeline.PID.csv" if verb == "classify" else "recording"), r.stderr)
             self.assertIn("leakhunt record -o", r.stderr)
         # Profiles but no scan: paths says how to take one.
         out = self.path("noscan")
