@@ -1,7 +1,6 @@
-// What `record` and `snapshot` share about the agent: where libleakhunt_agent.so is, the names of
-// the files it writes, reading its timeline, asking a running agent for a snapshot through its
-// control socket, and finding which of the processes `record` started holds the agent (and, if
-// none does, why). Functions are thread-safe.
+// What `record` and `snapshot` share about the agent: where libleakhunt_agent.so is, asking a
+// running agent for a snapshot through its control socket, and finding which of the processes
+// `record` started holds the agent (and, if none does, why). Functions are thread-safe.
 #pragma once
 
 #include <sys/types.h>
@@ -19,11 +18,9 @@ namespace leakhunt::cli {
 // naming what was tried if it does not exist.
 std::filesystem::path agent_library();
 
-// The timeline, the recorded processes and the control socket live in proc (serve needs them too).
-using proc::read_timeline;
-using proc::recorded_pids;
+// The control socket lives in proc (serve needs it too); the files the agent writes are read
+// through src/recorddir.
 using proc::request_snapshot;
-using proc::TimelineRow;
 
 // The processes `record` started: the one it forked and every descendant. A wrapper (a shell, env,
 // nice, timeout) either becomes the program (exec: same pid) or starts it as a child, so the

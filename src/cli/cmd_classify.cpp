@@ -1,12 +1,17 @@
 // `leakhunt classify FILE...`: the verdict for every series of recorded memory data (series CSV,
-// JSON lines, Prometheus range-query JSON). Exit 3 with --fail-on-leak when any series leaks.
+// JSON lines, Prometheus range-query JSON, a record directory's timeline). Exit 3 with --fail-on-leak when any series leaks.
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/profile_input.hpp"
 #include "cli/progress.hpp"
+#include "recorddir/record_dir.hpp"
 #include "report/verdict_report.hpp"
 #include "series/reader.hpp"
 #include "trend/classify.hpp"
@@ -25,6 +30,22 @@ struct ClassifyArgs {
     std::string min_rate;
 };
 
+// `classify DIR`: the timeline of the recorded process of a record directory (recorddir::main_id),
+// said on stderr.
+std::string timeline_of(const std::string& dir) {
+    const recorddir::Listing listing = recorddir::list(dir);
+    const auto main = recorddir::main_id(listing);
+    const auto it = main ? listing.timelines.find(*main) : listing.timelines.end();
+    if (it == listing.timelines.end()) {
+        throw util::Error("{} holds no timeline.PID.csv{}: record into it with `leakhunt record "
+                          "-o {} -- CMD`",
+                          dir, main ? fmt::format(" of PID {}", *main) : std::string(), dir);
+    }
+    say_chosen(dir, fmt::format("{}, the timeline of PID {}", it->second.filename().string(),
+                                *main));
+    return it->second.string();
+}
+
 int run_classify(const ClassifyArgs& args) {
     trend::ClassifyOptions options;
     if (!args.limit.empty()) options.engine.limit_bytes = parse_bytes_option("--limit", args.limit);
@@ -34,9 +55,11 @@ int run_classify(const ClassifyArgs& args) {
     const report::Style style{report::color_for_fd(1)};
     bool any_leak = false;
     bool any_error = false;
-    for (const auto& file : args.files) {
+    for (const auto& given : args.files) {
         series::ReadResult read;
+        std::string file = given;
         try {
+            if (std::filesystem::is_directory(given)) file = timeline_of(given);
             Progress bar = Progress::on_stderr("reading " + file, 0, Progress::Unit::bytes);
             read = series::read_series(file, bar.callback());
             bar.finish();
@@ -78,7 +101,8 @@ Runner add_classify(CLI::App& app) {
         "classify", "Judge recorded memory series: leak, bounded, healthy or inconclusive");
     cmd->add_option("files", args->files,
                     "Series CSV (t_seconds|timestamp,rss_bytes,...), JSON lines from "
-                    "`watch --json`, or Prometheus /api/v1/query_range JSON")
+                    "`watch --json`, Prometheus /api/v1/query_range JSON, or a `leakhunt record` "
+                    "directory (its timeline)")
         ->required();
     cmd->add_flag("--json", args->json, "One verdict JSON object per series and line");
     cmd->add_flag("--replay", args->replay,

@@ -1,10 +1,12 @@
-// `leakhunt diff BASE CUR`: growth per allocation site between two heap profiles (bytes, objects,
-// % change; "new" for sites the base lacks), largest growth first and shrinkers at the end; or,
-// with --format pprof, the difference as a profile that pprof tools open (profile/diff.hpp).
+// `leakhunt diff BASE CUR` (or `diff DIR`: the first and last profiles of a record directory, its
+// exit snapshot left out by the rule of recorddir::select_profiles): growth per allocation site
+// between two heap profiles (bytes, objects, % change; "new" for sites the base lacks), largest
+// growth first and shrinkers at the end; or, with --format pprof, the difference as a profile
+// that pprof tools open (profile/diff.hpp).
 // -o FILE writes any of the three to a file; without --format the file's name chooses.
 #include <algorithm>
 #include <cstdio>
-#include <map>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +21,7 @@
 #include "profile/gzip.hpp"
 #include "profile/pprof.hpp"
 #include "symbolize/aggregate.hpp"
+#include "symbolize/aggregate_diff.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/terminal_text.hpp"
@@ -40,34 +43,7 @@ struct DiffArgs {
     CLI::App* cmd = nullptr;
 };
 
-struct DiffRow {
-    symbolize::AggregateRow row;  // identity, from the current profile when it has the site
-    symbolize::HeapValues base;
-    symbolize::HeapValues cur;
-    symbolize::HeapValues delta;
-};
-
-std::vector<DiffRow> join(const symbolize::Aggregate& base, const symbolize::Aggregate& cur) {
-    std::map<std::string, DiffRow> rows;
-    for (const auto& r : cur.rows) {
-        DiffRow& d = rows[r.name];
-        d.row = r;
-        d.cur += r.flat;
-    }
-    for (const auto& r : base.rows) {
-        DiffRow& d = rows[r.name];
-        if (d.row.name.empty()) d.row = r;
-        d.base += r.flat;
-    }
-    std::vector<DiffRow> out;
-    for (auto& [name, d] : rows) {
-        d.delta = d.cur;
-        d.delta -= d.base;
-        if (d.delta == symbolize::HeapValues{}) continue;
-        out.push_back(std::move(d));
-    }
-    return out;
-}
+using DiffRow = symbolize::AggregateDiffRow;
 
 // "+12.5%", "new", "gone".
 std::string change(int64_t base, int64_t cur) {
@@ -132,8 +108,42 @@ std::string format_from_name(const std::string& out) {
                            out);
 }
 
+// `diff DIR`: the first and the last profile of the recorded process, the exit snapshot left out
+// when two others remain (recorddir::select_profiles), said on stderr.
+void first_and_last(DiffArgs& args) {
+    const std::filesystem::path dir = args.base;
+    const DirInput in = record_dir_input(dir, recorddir::Kind::profile);
+    const recorddir::Selection s = recorddir::select_profiles(dir, in.listing, in.pid, 2);
+    if (s.files.size() < 2) {
+        throw util::Error("{} holds {} profile of PID {}; diff needs two: record with "
+                          "`--snapshot-every 30s`, or take one with `leakhunt snapshot {}` while "
+                          "it runs",
+                          dir.string(), s.files.size(), in.pid, in.pid);
+    }
+    args.base = s.files.front().string();
+    args.cur = s.files.back().string();
+    say_chosen(dir, fmt::format("{} -> {}, the first and the last of {} profiles of PID {}{}",
+                                s.files.front().filename().string(),
+                                s.files.back().filename().string(), s.files.size(), in.pid,
+                                s.left_out ? fmt::format(" (its exit snapshot {} left out: a "
+                                                         "program's exit often frees what it "
+                                                         "held)",
+                                                         s.left_out->filename().string())
+                                           : std::string()));
+}
+
 int run_diff(DiffArgs& args) {
     apply_granularity(args.options, args.by);
+    if (std::filesystem::is_directory(args.base)) {
+        if (!args.cur.empty()) {
+            throw util::UsageError("{} is a record directory: give it alone (diff DIR compares "
+                                   "its first and last profiles), or two profiles",
+                                   args.base);
+        }
+        first_and_last(args);
+    } else if (args.cur.empty()) {
+        throw util::UsageError("diff needs two profiles (BASE CUR), or one record directory");
+    }
     if (args.json) {
         if (args.cmd->count("--format") > 0 && args.format != "json") {
             throw util::UsageError("--json and --format {} contradict each other", args.format);
@@ -154,11 +164,7 @@ int run_diff(DiffArgs& args) {
     const std::string& type = args.options.sort_by;
     const auto base_agg = symbolize::aggregate(base, symbolizer, args.options, args.base);
     const auto cur_agg = symbolize::aggregate(cur, symbolizer, args.options, args.cur);
-    std::vector<DiffRow> rows = join(base_agg, cur_agg);
-    std::sort(rows.begin(), rows.end(), [&](const DiffRow& a, const DiffRow& b) {
-        if (a.delta.get(type) != b.delta.get(type)) return a.delta.get(type) > b.delta.get(type);
-        return a.row.name < b.row.name;
-    });
+    const std::vector<DiffRow> rows = symbolize::diff_aggregates(base_agg, cur_agg, type);
     // The largest growth first and the largest shrinkers last, each limited to --top.
     const auto first_shrinker = static_cast<size_t>(
         std::find_if(rows.begin(), rows.end(), [&](const DiffRow& d) { return d.delta.get(type) < 0; }) -
@@ -225,9 +231,12 @@ int run_diff(DiffArgs& args) {
 Runner add_diff(CLI::App& app) {
     auto args = std::make_shared<DiffArgs>();
     CLI::App* cmd = app.add_subcommand(
-        "diff", "Growth per allocation site between two heap profiles (BASE then CUR)");
-    cmd->add_option("base", args->base, "The earlier heap profile (pprof)")->required();
-    cmd->add_option("cur", args->cur, "The later heap profile (pprof)")->required();
+        "diff", "Growth per allocation site between two heap profiles (BASE then CUR), or "
+                "between the first and last profile of a record directory");
+    cmd->add_option("base", args->base,
+                    "The earlier heap profile (pprof), or a `leakhunt record` directory")
+        ->required();
+    cmd->add_option("cur", args->cur, "The later heap profile (pprof); not with a directory");
     add_aggregate_options(*cmd, args->options, args->by);
     cmd->add_option("--top", args->top,
                     "Show this many growing and this many shrinking rows (default: 20 each in "

@@ -1,10 +1,12 @@
-// `leakhunt paths SNAPSHOT` and `leakhunt leaks SNAPSHOT`: the heap scan written beside a snapshot
-// (`snapshot PID --scan`, `record --all --leak-check`) read back. `paths` answers "what is still
-// holding it?": for the biggest (or chosen) allocation sites, the paths from roots to their
-// blocks, grouped and counted, and the holders ranked by the bytes reached through them. `leaks`
-// prints the unreachable blocks in the format of LeakSanitizer.
+// `leakhunt paths SNAPSHOT|DIR` and `leakhunt leaks SNAPSHOT|DIR`: the heap scan written beside a
+// snapshot (`snapshot PID --scan`, `record --all --leak-check`) read back; of a record directory,
+// the latest scan of the recorded process. `paths` answers "what is still holding it?": for the
+// biggest (or chosen) allocation sites, the paths from roots to their blocks, grouped and
+// counted, and the holders ranked by the bytes reached through them. `leaks` prints the
+// unreachable blocks in the format of LeakSanitizer.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -17,6 +19,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/heapscan_view.hpp"
+#include "cli/profile_input.hpp"
 #include "heapscan/retention.hpp"
 #include "heapscan/scan_file.hpp"
 #include "heapscan/scan_symbols.hpp"
@@ -87,8 +90,19 @@ void print_summary(const heapscan::ScanFile& scan, const std::string& name) {
     std::printf("%s\n\n", extra_roots_text(s).c_str());
 }
 
+// The scan an argument names: a record directory's latest scan of the recorded process (said on
+// stderr), else the file itself or the scan beside a snapshot (heapscan::scan_path_for).
+std::filesystem::path scan_argument(const std::string& arg) {
+    if (!std::filesystem::is_directory(arg)) return heapscan::scan_path_for(arg);
+    const DirInput in = record_dir_input(arg, recorddir::Kind::scan);
+    say_chosen(arg, fmt::format("{}, the latest of {} heap scan{} of PID {}",
+                                in.files.back().filename().string(), in.files.size(),
+                                in.files.size() == 1 ? "" : "s", in.pid));
+    return in.files.back();
+}
+
 int run_paths(const PathsArgs& args) {
-    const auto path = heapscan::scan_path_for(args.file);
+    const auto path = scan_argument(args.file);
     const heapscan::ScanFile scan = heapscan::read_scan_file(path);
     heapscan::ScanSymbols symbols(scan);
     heapscan::RetentionOptions options;
@@ -204,7 +218,7 @@ struct LeaksArgs {
 };
 
 int run_leaks(const LeaksArgs& args) {
-    const uint64_t leaked = print_leaks(heapscan::scan_path_for(args.file), stdout, args.json);
+    const uint64_t leaked = print_leaks(scan_argument(args.file), stdout, args.json);
     std::fflush(stdout);
     return leaked > 0 ? k_exit_leak : k_exit_ok;
 }
@@ -301,8 +315,9 @@ Runner add_paths(CLI::App& app) {
         "paths", "What holds the heap: paths from roots (globals, stacks, TLS) to the blocks of "
                  "the biggest allocation sites, from a heap scan");
     cmd->add_option("snapshot", args->file,
-                    "heap.PID.NNNN.scan, or the snapshot heap.PID.NNNN.pb.gz beside it (written "
-                    "by `leakhunt snapshot PID --scan`)")
+                    "heap.PID.NNNN.scan, the snapshot heap.PID.NNNN.pb.gz beside it (written "
+                    "by `leakhunt snapshot PID --scan`), or a `leakhunt record` directory (its "
+                    "latest scan)")
         ->required();
     cmd->add_option("--site", args->site,
                     "Only allocation sites with a frame whose function matches this regex");
@@ -324,7 +339,8 @@ Runner add_leaks(CLI::App& app) {
         "leaks", "Unreachable blocks from a heap scan, direct and indirect, reported as "
                  "LeakSanitizer does (exit 3 if any)");
     cmd->add_option("snapshot", args->file,
-                    "heap.PID.NNNN.scan, or the snapshot heap.PID.NNNN.pb.gz beside it")
+                    "heap.PID.NNNN.scan, the snapshot heap.PID.NNNN.pb.gz beside it, or a "
+                    "`leakhunt record` directory (its latest scan)")
         ->required();
     cmd->add_flag("--json", args->json, "JSON lines: one object per leak, then a summary");
     return [args] { return run_leaks(*args); };

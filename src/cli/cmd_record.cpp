@@ -26,6 +26,7 @@
 #include "capture/runtime.hpp"
 #include "cli/progress.hpp"
 #include "proc/process_list.hpp"
+#include "recorddir/record_dir.hpp"
 #include "profile/fetch.hpp"
 #include "util/error.hpp"
 #include "util/terminal_text.hpp"
@@ -35,7 +36,7 @@ namespace leakhunt::cli {
 namespace {
 
 struct RecordArgs {
-    std::string out_dir;  // empty: ./leakhunt-record (required with --pprof-url)
+    std::string out_dir;  // empty: ./leakhunt-record
     bool all = false;
     std::string sample_interval;
     std::string snapshot_every;
@@ -105,6 +106,15 @@ int run_runtime_record(const RecordArgs& args, capture::Runtime runtime, pid_t p
     throw util::UsageError("internal: no runtime recorder for {}", capture::runtime_name(runtime));
 }
 
+// -o DIR (default ./leakhunt-record), created, as an absolute path.
+std::filesystem::path output_directory(const RecordArgs& args) {
+    const std::string out_dir = args.out_dir.empty() ? "leakhunt-record" : args.out_dir;
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec) throw util::Error("cannot create {}: {}", out_dir, ec.message());
+    return std::filesystem::absolute(out_dir);
+}
+
 int run_pull(const RecordArgs& args) {
     if (!trailing_command().empty()) {
         throw util::UsageError("--pprof-url pulls a running service's profile; it runs no "
@@ -116,9 +126,6 @@ int run_pull(const RecordArgs& args) {
             throw util::UsageError("{} configures the agent and does not apply to --pprof-url",
                                    agent_only);
         }
-    }
-    if (args.out_dir.empty()) {
-        throw util::UsageError("--pprof-url needs -o DIR, the directory for the snapshots");
     }
     try {
         (void)profile::parse_url(args.pprof_url);
@@ -137,10 +144,7 @@ int run_pull(const RecordArgs& args) {
     if (!args.duration.empty()) o.duration_s = parse_duration_option("--duration", args.duration);
     o.count = args.count;
     o.max_failures = args.max_failures;
-    std::error_code ec;
-    std::filesystem::create_directories(args.out_dir, ec);
-    if (ec) throw util::Error("cannot create {}: {}", args.out_dir, ec.message());
-    o.dir = std::filesystem::absolute(args.out_dir);
+    o.dir = output_directory(args);
     return pull_profiles(o);
 }
 
@@ -157,14 +161,13 @@ void forward_signal(pid_t child, int sig) {
 // --leak-check: the LeakSanitizer-style report of each process's exit scan; true if any leaked.
 bool report_exit_leaks(const std::filesystem::path& dir) {
     bool leaked = false, any = false;
-    for (pid_t pid : recorded_pids(dir)) {
-        for (const auto& row : read_timeline(dir, pid)) {
+    for (const auto& [pid, timeline] : recorddir::list(dir).timelines) {
+        for (const auto& row : recorddir::read_timeline(dir, pid)) {
             if (row.reason != "exit") continue;
-            std::string scan = row.snapshot;
-            if (scan.ends_with(".pb.gz")) scan = scan.substr(0, scan.size() - 6) + ".scan";
-            if (!std::filesystem::exists(dir / scan)) continue;
+            const auto scan = recorddir::companion_name(row.snapshot, recorddir::Kind::scan);
+            if (!scan || !std::filesystem::exists(dir / *scan)) continue;
             any = true;
-            leaked = print_leaks(dir / scan, stderr, false) > 0 || leaked;
+            leaked = print_leaks(dir / *scan, stderr, false) > 0 || leaked;
         }
     }
     if (!any) {
@@ -229,11 +232,7 @@ int run_record(const RecordArgs& args) {
         every = parse_duration_option("--snapshot-every", args.snapshot_every);
     }
     const std::filesystem::path agent = agent_library();
-    std::error_code ec;
-    const std::string out_dir = args.out_dir.empty() ? "leakhunt-record" : args.out_dir;
-    std::filesystem::create_directories(out_dir, ec);
-    if (ec) throw util::Error("cannot create {}: {}", out_dir, ec.message());
-    const std::filesystem::path dir = std::filesystem::absolute(out_dir);
+    const std::filesystem::path dir = output_directory(args);
 
     std::string preload = agent.string();
     if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0') {
@@ -262,9 +261,19 @@ int run_record(const RecordArgs& args) {
         ChildProcess::spawn(command, ChildProcess::Stdout::inherit, ChildProcess::Group::same);
     ::unsetenv("LD_PRELOAD");
     SnapshotSymbolizer symbolizer(dir);
-    std::fprintf(stderr, "leakhunt: recording pid %d (%s) into %s\n", child.pid(),
-                 interval == 1 ? "every allocation"
-                               : ("sampling every " + util::format_bytes(static_cast<double>(interval)) + " on average").c_str(),
+    recorddir::Manifest manifest;
+    manifest.runtime = "native";
+    manifest.capture = "agent";
+    manifest.command = command;
+    manifest.pid = child.pid();
+    manifest.start_unix = unix_now();
+    manifest.sampling =
+        interval == 1
+            ? "every allocation"
+            : "every " + util::format_bytes(static_cast<double>(interval)) + " on average";
+    recorddir::write_manifest(dir, manifest);
+    std::fprintf(stderr, "leakhunt: recording pid %d (%s%s) into %s\n", child.pid(),
+                 interval == 1 ? "" : "sampling ", manifest.sampling.c_str(),
                  util::terminal_safe(dir.string()).c_str());
     const auto started = std::chrono::steady_clock::now();
     auto next_check = started + k_agent_check;
@@ -301,13 +310,24 @@ int run_record(const RecordArgs& args) {
     for (const auto& w : symbolizer.finish()) warn(w);
 
     size_t snapshots = 0;
-    for (pid_t pid : recorded_pids(dir)) {
-        const auto rows = read_timeline(dir, pid);
+    const recorddir::Listing listing = recorddir::list(dir);
+    // The recorded program is the process readers show (the one with the most snapshots: a
+    // wrapper's program, not the wrapper); its exit snapshot is the one its timeline marks.
+    if (const auto main = recorddir::main_id(listing)) manifest.pid = *main;
+    for (const auto& [pid, timeline] : listing.timelines) {
+        const auto rows = recorddir::read_timeline(dir, pid);
         snapshots += rows.size();
+        if (pid == manifest.pid) {
+            for (const auto& row : rows) {
+                if (row.reason == "exit" && recorddir::parse_snapshot_name(row.snapshot)) {
+                    manifest.exit_snapshot = row.snapshot;
+                }
+            }
+        }
         if (rows.empty()) continue;
         const auto& last = rows.back();
         std::fprintf(stderr,
-                     "leakhunt: pid %d: %zu snapshot%s; last (%s): %s in use in %.0f objects, "
+                     "leakhunt: pid %ld: %zu snapshot%s; last (%s): %s in use in %.0f objects, "
                      "RSS %s, agent %s -> %s\n",
                      pid, rows.size(), rows.size() == 1 ? "" : "s", last.reason.c_str(),
                      util::format_bytes(last.heap_inuse_bytes).c_str(), last.heap_inuse_objects,
@@ -315,6 +335,7 @@ int run_record(const RecordArgs& args) {
                      util::format_bytes(last.agent_bytes).c_str(),
                      util::terminal_safe((dir / last.snapshot).string()).c_str());
     }
+    recorddir::write_manifest(dir, manifest);
     if (snapshots == 0) {
         warn(agent_warned ? "no snapshot was written: the program ran without the agent (see "
                             "above)"

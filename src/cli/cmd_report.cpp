@@ -1,6 +1,7 @@
 // `leakhunt report INPUT... -o report.html`: one self-contained HTML file (no network needed to
 // open it) from whatever is given: a record directory, a watch database, a series file, heap
-// profiles, suspects and retention-path JSON (src/report/report_inputs.hpp tells them apart).
+// profiles, a heap scan, suspects and retention-path JSON (src/report/report_inputs.hpp tells
+// them apart).
 // Prints what it included; the page says what is missing.
 #include <cstdio>
 #include <filesystem>
@@ -107,7 +108,8 @@ Runner add_report(CLI::App& app) {
         "report", "Write one self-contained HTML report (verdict, timeline, flame graphs, ...)");
     cmd->add_option("inputs", args->inputs,
                     "Record directories, watch databases, series files (CSV, JSON lines, "
-                    "Prometheus JSON), pprof heap profiles, suspects or retention-path JSON");
+                    "Prometheus JSON), pprof heap profiles, heap scans (.scan), suspects or "
+                    "retention-path JSON (`suspects --json`, `paths --json`)");
     cmd->add_option("-o,--out,--output", args->output, "The HTML file to write")->required();
     cmd->add_option("--title", args->title, "Page title (default: from the first input)");
     cmd->add_option("--target", args->target,

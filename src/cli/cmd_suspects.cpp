@@ -18,11 +18,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/agent_files.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/profile_input.hpp"
 #include "cli/progress.hpp"
+#include "recorddir/record_dir.hpp"
 #include "report/snapshot_suspects.hpp"
 #include "trend/suspects.hpp"
 #include "util/error.hpp"
@@ -45,77 +45,40 @@ struct SuspectsArgs {
     std::string sample_index = "inuse_space";
 };
 
-// heap.PID.NNNN.pb.gz -> (PID, NNNN); nullopt for other names.
-std::optional<std::pair<pid_t, unsigned>> snapshot_name(const std::string& name) {
-    unsigned pid = 0;
-    unsigned index = 0;
-    int used = 0;
-    if (std::sscanf(name.c_str(), "heap.%u.%u.pb.gz%n", &pid, &index, &used) == 2 &&
-        static_cast<size_t>(used) == name.size()) {
-        return std::pair{static_cast<pid_t>(pid), index};
-    }
-    return std::nullopt;
-}
-
 const char* k_more_hint =
     "record longer with `leakhunt record --snapshot-every 30s -- CMD`, or take more with "
     "`leakhunt snapshot PID`";
 
-// The snapshot files of a record directory for one PID, in index order.
-// The exit snapshot is left out when 3 others remain: a program's exit often frees what it held
-// (destructors of static caches), which reads as a sudden drop; `left_out` counts them.
-std::vector<std::pair<std::string, unsigned>> directory_snapshots(const fs::path& dir, int want_pid,
-                                                                  size_t& left_out) {
-    std::map<pid_t, std::vector<std::pair<std::string, unsigned>>> by_pid;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-        if (const auto parsed = snapshot_name(e.path().filename().string())) {
-            by_pid[parsed->first].emplace_back(e.path().string(), parsed->second);
-        }
+// The snapshot files of a record directory for one PID, in index order, by the rule of
+// recorddir::select_profiles: the exit snapshot is left out when 3 others remain (a program's exit
+// often frees what it held, which reads as a sudden drop). Sets `pid` to the process used.
+recorddir::Selection directory_snapshots(const fs::path& dir, pid_t want_pid, pid_t& pid) {
+    const recorddir::Listing listing = recorddir::list(dir);
+    std::vector<long> with_profiles;
+    for (long id : listing.ids()) {
+        if (listing.count(id, recorddir::Kind::profile) > 0) with_profiles.push_back(id);
     }
-    if (ec) throw util::Error("cannot list {}: {}", dir.string(), ec.message());
-    if (by_pid.empty()) {
+    if (with_profiles.empty()) {
         throw util::Error("{} holds no heap.PID.NNNN.pb.gz snapshots; {}", dir.string(), k_more_hint);
     }
-    pid_t pid = 0;
     if (want_pid != 0) {
-        if (!by_pid.contains(want_pid)) {
+        if (listing.count(want_pid, recorddir::Kind::profile) == 0) {
             std::string have;
-            for (const auto& [p, files] : by_pid) have += fmt::format("{}{}", have.empty() ? "" : ", ", p);
+            for (long p : with_profiles) have += fmt::format("{}{}", have.empty() ? "" : ", ", p);
             throw util::UsageError("{} has no snapshots of PID {} (it has PIDs {})", dir.string(),
                                    want_pid, have);
         }
         pid = want_pid;
     } else {
-        size_t most = 0;
-        for (const auto& [p, files] : by_pid) {
-            if (files.size() > most) {
-                most = files.size();
-                pid = p;
-            }
-        }
-        if (by_pid.size() > 1) {
+        pid = static_cast<pid_t>(*recorddir::main_id(listing));
+        if (with_profiles.size() > 1) {
             warnf("{} holds snapshots of {} processes; using PID {} ({} snapshots, the most); "
                   "choose another with --pid",
-                  dir.string(), by_pid.size(), pid, most);
+                  dir.string(), with_profiles.size(), pid,
+                  listing.count(pid, recorddir::Kind::profile));
         }
     }
-    auto files = by_pid[pid];
-    std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.second < b.second; });
-    std::vector<std::string> exits;
-    for (const auto& row : read_timeline(dir, pid)) {
-        if (row.reason == "exit") exits.push_back((dir / row.snapshot).string());
-    }
-    const auto kept = std::count_if(files.begin(), files.end(), [&](const auto& f) {
-        return std::find(exits.begin(), exits.end(), f.first) == exits.end();
-    });
-    if (kept >= static_cast<std::ptrdiff_t>(k_min_snapshots)) {
-        left_out = files.size() - static_cast<size_t>(kept);
-        std::erase_if(files, [&](const auto& f) {
-            return std::find(exits.begin(), exits.end(), f.first) != exits.end();
-        });
-    }
-    return files;
+    return recorddir::select_profiles(dir, listing, pid, k_min_snapshots);
 }
 
 int run_suspects(const SuspectsArgs& args) {
@@ -125,10 +88,15 @@ int run_suspects(const SuspectsArgs& args) {
     std::map<std::string, double> rss_of;  // snapshot path -> RSS, from a directory's timeline
     const pid_t want_pid = args.pid.empty() ? 0 : parse_pid_option("--pid", args.pid);
     if (args.inputs.size() == 1 && fs::is_directory(args.inputs[0])) {
-        files = directory_snapshots(args.inputs[0], want_pid, left_out);
-        const pid_t pid = snapshot_name(fs::path(files.front().first).filename().string())->first;
+        pid_t pid = 0;
+        const recorddir::Selection selected = directory_snapshots(args.inputs[0], want_pid, pid);
+        left_out = selected.left_out ? 1 : 0;
+        for (const auto& file : selected.files) {
+            files.emplace_back(file.string(),
+                               recorddir::parse_snapshot_name(file.filename().string())->seq);
+        }
         source = fmt::format("{} (PID {})", args.inputs[0], pid);
-        for (const auto& row : read_timeline(args.inputs[0], pid)) {
+        for (const auto& row : recorddir::read_timeline(args.inputs[0], pid)) {
             if (!row.snapshot.empty()) {
                 rss_of[(fs::path(args.inputs[0]) / row.snapshot).string()] = row.rss_bytes;
             }
@@ -141,8 +109,9 @@ int run_suspects(const SuspectsArgs& args) {
                                        "files only",
                                        args.inputs[i]);
             }
-            const auto parsed = snapshot_name(fs::path(args.inputs[i]).filename().string());
-            files.emplace_back(args.inputs[i], parsed ? parsed->second : static_cast<unsigned>(i));
+            const auto parsed =
+                recorddir::parse_snapshot_name(fs::path(args.inputs[i]).filename().string());
+            files.emplace_back(args.inputs[i], parsed ? parsed->seq : static_cast<unsigned>(i));
         }
         source = fmt::format("{} files", files.size());
     }

@@ -1,4 +1,5 @@
-// `leakhunt top PROFILE`: the rows that hold (or allocated) the most memory in a heap profile,
+// `leakhunt top PROFILE|DIR`: the rows that hold (or allocated) the most memory in a heap profile
+// (of a record directory: the latest profile of the recorded process, said on stderr),
 // by function, line, file or module, with flat and cumulative values like `go tool pprof -top`.
 // Without --sample-index a heap profile is ranked by inuse_space and any other profile (a Go
 // goroutine profile) by its own preferred type, as pprof does. Samples with no frames are the
@@ -6,6 +7,7 @@
 // prints one object per row and line.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -17,6 +19,7 @@
 #include "cli/profile_input.hpp"
 #include "symbolize/aggregate.hpp"
 #include "symbolize/symbolizer.hpp"
+#include "util/error.hpp"
 #include "util/terminal_text.hpp"
 
 namespace leakhunt::cli {
@@ -73,8 +76,28 @@ void print_text(const TopArgs& args, const symbolize::Aggregate& agg, size_t sho
     }
 }
 
+// `top DIR`: the latest profile of the recorded process, said on stderr.
+std::string latest_profile(const std::filesystem::path& dir) {
+    const DirInput in = record_dir_input(dir, recorddir::Kind::profile);
+    const std::filesystem::path& latest = in.files.back();
+    const recorddir::Selection s =
+        recorddir::select_profiles(dir, in.listing, in.pid, in.files.size());
+    say_chosen(dir, fmt::format("{}, the latest of {} profile{} of PID {}{}",
+                                latest.filename().string(), in.files.size(),
+                                in.files.size() == 1 ? "" : "s", in.pid,
+                                s.exit_snapshot == latest ? " (its exit snapshot)" : ""));
+    return latest.string();
+}
+
 int run_top(TopArgs& args) {
     apply_granularity(args.options, args.by);
+    if (std::filesystem::is_directory(args.file)) {
+        args.file = latest_profile(args.file);
+    } else if (args.file.ends_with(".scan")) {
+        throw util::UsageError("{} is a heap scan, not a profile: read it with `leakhunt paths "
+                               "{}` (what holds the heap) or `leakhunt leaks {}`",
+                               args.file, args.file, args.file);
+    }
     symbolize::Symbolizer symbolizer;
     const profile::Profile p = read_symbolized(args.file, symbolizer);
     if (args.sample_index->count() == 0) {
@@ -128,8 +151,9 @@ Runner add_top(CLI::App& app) {
                "profile (like pprof -top)");
     cmd->add_option("profile", args->file,
                     "Profile: pprof protobuf, gzip-compressed or raw (from the agent, Go's "
-                    "runtime/pprof or any pprof producer: heap, goroutine, ...), or a "
-                    "gperftools/jemalloc heap profile")
+                    "runtime/pprof or any pprof producer: heap, goroutine, ...), a "
+                    "gperftools/jemalloc heap profile, or a `leakhunt record` directory (its "
+                    "latest profile)")
         ->required();
     cmd->add_flag("--json", args->json, "One JSON object per row and line");
     cmd->add_flag("--cum", args->cum, "Sort by cumulative value (the row anywhere on the stack)");

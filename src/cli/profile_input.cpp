@@ -1,6 +1,7 @@
 // Shared plumbing of the profile commands.
 #include "cli/profile_input.hpp"
 
+#include <cstdio>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -10,9 +11,41 @@
 #include "profile/pprof.hpp"
 #include "symbolize/symbolize_profile.hpp"
 #include "util/error.hpp"
+#include "util/terminal_text.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::cli {
+
+DirInput record_dir_input(const std::filesystem::path& dir, recorddir::Kind kind) {
+    DirInput in;
+    in.listing = recorddir::list(dir);
+    const auto main = recorddir::main_id(in.listing);
+    if (!main) {
+        throw util::Error("{} holds no recording (no timeline.PID.csv, no heap.PID.NNNN files): "
+                          "record into it with `leakhunt record -o {} -- CMD`",
+                          dir.string(), dir.string());
+    }
+    in.pid = *main;
+    in.files = in.listing.files(in.pid, kind);
+    if (!in.files.empty()) return in;
+    if (kind == recorddir::Kind::scan) {
+        throw util::Error("{} holds no heap scan (heap.PID.NNNN.scan) of PID {}: take one with "
+                          "`leakhunt snapshot {} --scan` while it runs under `leakhunt record "
+                          "--all`, or record with `leakhunt record --all --leak-check -o {} -- "
+                          "CMD`",
+                          dir.string(), in.pid, in.pid, dir.string());
+    }
+    throw util::Error("{} holds no heap {} (heap.PID.NNNN.{}) of PID {}: record with `leakhunt "
+                      "record -o {} -- CMD` (snapshots at exit, every --snapshot-every, and on "
+                      "`leakhunt snapshot PID`)",
+                      dir.string(), kind == recorddir::Kind::profile ? "profile" : "snapshot",
+                      recorddir::extension(kind), in.pid, dir.string());
+}
+
+void say_chosen(const std::filesystem::path& dir, const std::string& what) {
+    std::fprintf(stderr, "leakhunt: %s: %s\n", util::terminal_safe(dir.string()).c_str(),
+                 util::terminal_safe(what).c_str());
+}
 
 profile::Profile read_symbolized(const std::string& path, symbolize::Symbolizer& symbolizer) {
     profile::Profile p = profile::read_profile(path);

@@ -1,17 +1,34 @@
-// What `top`, `diff` and `suspects` share: reading a profile and symbolizing it (warnings to
-// stderr), the --by/--sample-index/--focus/--ignore options, and how values are shown.
+// What `top`, `diff`, `suspects`, `paths` and `leaks` share: a record directory given for a file,
+// reading a profile and symbolizing it (warnings to stderr), the
+// --by/--sample-index/--focus/--ignore options, and how values are shown.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "profile/profile.hpp"
+#include "recorddir/record_dir.hpp"
 #include "symbolize/aggregate.hpp"
 #include "symbolize/symbolizer.hpp"
 
 namespace leakhunt::cli {
+
+// A record directory given where a verb reads files: the files of `kind` of the process the
+// readers show (recorddir::main_id), in sequence order. Throws util::Error naming the directory
+// and what to run when it holds none.
+struct DirInput {
+    long pid = 0;
+    recorddir::Listing listing;
+    std::vector<std::filesystem::path> files;
+};
+DirInput record_dir_input(const std::filesystem::path& dir, recorddir::Kind kind);
+
+// Says on stderr which file of a record directory a verb reads ("leakhunt: DIR: WHAT").
+void say_chosen(const std::filesystem::path& dir, const std::string& what);
 
 // read_profile(path), then symbolize_profile with `symbolizer`; each warning once on stderr.
 profile::Profile read_symbolized(const std::string& path, symbolize::Symbolizer& symbolizer);

@@ -1,9 +1,10 @@
-// The pull loop: fetch, check, write the snapshot atomically, append to the timeline, sleep in
+// The pull loop: fetch, check, write the snapshot and the timeline (recorddir's writers, so the
+// files are named and numbered as native recordings are, from 0000), sleep in
 // sigtimedwait until the next tick so that SIGINT/SIGTERM/SIGHUP end it at once. When the URL points at
 // this host (loopback) and the process listening on its port is visible in /proc, the snapshot
 // id is that service's PID and its RSS goes into the timeline, as the agent writes for a native
 // program; otherwise the id is this recorder's PID (a number no agent in the directory uses) and
-// rss_bytes stays empty.
+// rss_bytes stays empty. manifest.json says runtime "go", capture "pprof-url".
 #include "cli/profile_puller.hpp"
 
 #include <signal.h>
@@ -12,12 +13,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <optional>
 
 #include <fmt/format.h>
 
 #include "cli/common.hpp"
-#include "format/agent_protocol.hpp"
 #include "proc/listeners.hpp"
 #include "proc/proc_files.hpp"
 #include "proc/system_info.hpp"
@@ -25,6 +26,7 @@
 #include "profile/gzip.hpp"
 #include "profile/legacy_heap.hpp"
 #include "profile/pprof.hpp"
+#include "recorddir/record_dir.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/units.hpp"
@@ -75,21 +77,33 @@ std::optional<pid_t> local_service(const std::string& url) {
     return proc::find_listener(static_cast<std::uint16_t>(u.port));
 }
 
-// RSS of `pid` from /proc/PID/statm; empty when it cannot be read (the process ended).
-std::string rss_cell(std::optional<pid_t> pid) {
-    if (!pid) return "";
+// RSS of `pid` from /proc/PID/statm; NaN (an empty cell) when it cannot be read (the process
+// ended, or is not on this host).
+double rss_bytes(std::optional<pid_t> pid) {
+    constexpr double k_unknown = std::numeric_limits<double>::quiet_NaN();
+    if (!pid) return k_unknown;
     const auto text = util::try_read_file(fmt::format("/proc/{}/statm", *pid));
-    if (!text) return "";
+    if (!text) return k_unknown;
     const auto statm = proc::parse_statm(*text, proc::page_size());
-    return statm.resident ? std::to_string(*statm.resident) : "";
+    return statm.resident ? static_cast<double>(*statm.resident) : k_unknown;
 }
 
 class Puller {
   public:
     explicit Puller(const PullOptions& o)
-        : m_o(o), m_service(local_service(o.url)), m_id(m_service.value_or(::getpid())) {
-        m_timeline_path = m_o.dir / fmt::format("timeline.{}.csv", m_id);
-        m_timeline = format::k_timeline_header;
+        : m_o(o),
+          m_service(local_service(o.url)),
+          m_id(m_service.value_or(::getpid())),
+          m_snapshots(o.dir, m_id),
+          m_timeline(o.dir, m_id) {
+        m_manifest.runtime = "go";
+        m_manifest.capture = "pprof-url";
+        m_manifest.pid = m_service.value_or(0);
+        m_manifest.start_unix = unix_now();
+        m_manifest.sampling = "the service's own (Go: runtime.MemProfileRate, every 512 KiB on "
+                              "average unless the program sets it)";
+        m_manifest.extra["url"] = o.url;
+        recorddir::write_manifest(m_o.dir, m_manifest);
     }
 
     // One pull; returns false (after a warning) when it failed.
@@ -100,11 +114,17 @@ class Puller {
             if (body.empty()) throw util::Error("{} sent an empty reply", m_o.url);
             const profile::Profile p = profile::parse_profile(body, m_o.url);
             const InUse t = in_use(p, m_o.url);
-            const std::string name = fmt::format("heap.{}.{:04}.pb.gz", m_id, m_written + 1);
-            util::write_file_atomic(m_o.dir / name, snapshot_bytes(body, p));
-            m_timeline += fmt::format("{:.3f},{},{},{},,periodic,{}\n", unix_now(),
-                                      rss_cell(m_service), t.bytes, t.objects, name);
-            util::write_file_atomic(m_timeline_path, m_timeline);
+            const std::string name =
+                m_snapshots.write(recorddir::Kind::profile, snapshot_bytes(body, p));
+            recorddir::TimelineRow row;
+            row.unix_time = unix_now();
+            row.rss_bytes = rss_bytes(m_service);
+            row.heap_inuse_bytes = static_cast<double>(t.bytes);
+            row.heap_inuse_objects = static_cast<double>(t.objects);
+            row.agent_bytes = std::numeric_limits<double>::quiet_NaN();  // no agent
+            row.reason = "periodic";
+            row.snapshot = name;
+            m_timeline.append(row);
             ++m_written;
             m_last = t;
             m_last_name = name;
@@ -162,12 +182,14 @@ class Puller {
             }
         }
         ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        // A pulled service goes on running: there is no exit snapshot to name.
+        recorddir::write_manifest(m_o.dir, m_manifest);
         if (m_written > 0) {
             std::fprintf(stderr,
                          "leakhunt: %s: wrote %zu snapshot%s and %s; last: %s in use in %lld "
                          "objects -> %s\n",
                          why.c_str(), m_written, m_written == 1 ? "" : "s",
-                         m_timeline_path.c_str(),
+                         m_timeline.path().c_str(),
                          util::format_bytes(static_cast<double>(m_last.bytes)).c_str(),
                          static_cast<long long>(m_last.objects),
                          (m_o.dir / m_last_name).c_str());
@@ -200,8 +222,9 @@ class Puller {
     const PullOptions& m_o;
     std::optional<pid_t> m_service;
     pid_t m_id;
-    std::filesystem::path m_timeline_path;
-    std::string m_timeline;
+    recorddir::SnapshotWriter m_snapshots;
+    recorddir::TimelineWriter m_timeline;
+    recorddir::Manifest m_manifest;
     size_t m_written = 0;
     size_t m_pulls = 0;
     int m_failures = 0;

@@ -1,4 +1,4 @@
-// The agent's timeline files and its control socket, seen from outside the process.
+// The agent's control socket, seen from outside the process.
 #include "proc/agent_control.hpp"
 
 #include <poll.h>
@@ -15,61 +15,19 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
-#include <sstream>
 #include <string_view>
 
 #include <fmt/format.h>
 
 #include "format/agent_protocol.hpp"
 #include "proc/proc_files.hpp"
+#include "recorddir/record_dir.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 
 namespace leakhunt::proc {
 
 namespace fs = std::filesystem;
-
-std::vector<TimelineRow> read_timeline(const fs::path& dir, pid_t pid) {
-    std::vector<TimelineRow> rows;
-    auto text = util::try_read_file(dir / fmt::format("timeline.{}.csv", pid));
-    if (!text) return rows;
-    std::istringstream in(*text);
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-        std::vector<std::string> f;
-        std::stringstream ss(line);
-        std::string cell;
-        while (std::getline(ss, cell, ',')) f.push_back(cell);
-        if (f.size() < 7) continue;
-        TimelineRow r;
-        r.unix_time = std::strtod(f[0].c_str(), nullptr);
-        r.rss_bytes = std::strtod(f[1].c_str(), nullptr);
-        r.heap_inuse_bytes = std::strtod(f[2].c_str(), nullptr);
-        r.heap_inuse_objects = std::strtod(f[3].c_str(), nullptr);
-        r.agent_bytes = std::strtod(f[4].c_str(), nullptr);
-        r.reason = f[5];
-        r.snapshot = f[6];
-        rows.push_back(std::move(r));
-    }
-    return rows;
-}
-
-std::vector<pid_t> recorded_pids(const fs::path& dir) {
-    std::vector<pid_t> pids;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-        const std::string name = e.path().filename().string();
-        if (name.rfind("timeline.", 0) == 0 && name.size() > 13 &&
-            name.substr(name.size() - 4) == ".csv") {
-            if (auto pid = parse_pid(std::string_view(name).substr(9, name.size() - 13))) {
-                pids.push_back(*pid);
-            }
-        }
-    }
-    std::sort(pids.begin(), pids.end());
-    return pids;
-}
 
 std::vector<pid_t> agent_pids() {
     std::vector<pid_t> pids;
@@ -155,20 +113,16 @@ std::string excerpt(std::string_view text) {
     return out;
 }
 
-// Takes from the front of `rest` a file name the agent gives its files, "heap.PID.NNNN" +
-// `suffix`, written after `prefix` (its directory and a slash), up to a space or the end.
+// Takes from the front of `rest` a file name the agent gives its files, a snapshot name
+// (recorddir) of process `pid` and `kind`, written after `prefix` (its directory and a slash), up
+// to a space or the end.
 std::optional<std::string> take_agent_file(std::string_view& rest, std::string_view prefix,
-                                           pid_t pid, std::string_view suffix) {
+                                           pid_t pid, recorddir::Kind kind) {
     if (!rest.starts_with(prefix)) return std::nullopt;
     std::string_view name = rest.substr(prefix.size());
     name = name.substr(0, name.find(' '));
-    const std::string head = fmt::format("heap.{}.", pid);
-    if (!name.starts_with(head) || !name.ends_with(suffix)) return std::nullopt;
-    const std::string_view seq =
-        name.substr(head.size(), name.size() - head.size() - suffix.size());
-    if (seq.empty() || seq.find_first_not_of("0123456789") != std::string_view::npos) {
-        return std::nullopt;
-    }
+    const auto parsed = recorddir::parse_snapshot_name(name);
+    if (!parsed || parsed->id != pid || parsed->kind != kind) return std::nullopt;
     rest.remove_prefix(prefix.size() + name.size());
     return std::string(name);
 }
@@ -282,10 +236,10 @@ AgentSnapshot request_snapshot(pid_t pid, double timeout_s, const char* command)
     if (cred.uid == 0 && !contains(out.owners, 0)) out.owners.push_back(0);
     const std::string prefix = out.dir + "/";
     std::string_view rest = std::string_view(reply).substr(3);
-    auto file = take_agent_file(rest, prefix, pid, ".pb.gz");
+    auto file = take_agent_file(rest, prefix, pid, recorddir::Kind::profile);
     if (file && rest.starts_with(" scan=")) {
         rest.remove_prefix(6);
-        auto scan = take_agent_file(rest, prefix, pid, ".scan");
+        auto scan = take_agent_file(rest, prefix, pid, recorddir::Kind::scan);
         if (!scan) file.reset();
         else out.scan_file = std::move(*scan);
     }

@@ -1,7 +1,7 @@
-// What `record`, `snapshot` and `serve` need from a process running under the agent: its
-// timeline (DIR/timeline.PID.csv), the processes that wrote one in a directory, and a snapshot on
-// request through the agent's control socket (format/agent_protocol.hpp). Functions are
-// thread-safe.
+// What `record`, `snapshot` and `serve` need from a process running under the agent: the
+// processes with a live agent, the directory each writes to, and a snapshot on request through the
+// agent's control socket (format/agent_protocol.hpp). The files it writes are read through
+// src/recorddir. Functions are thread-safe.
 #pragma once
 
 #include <sys/types.h>
@@ -11,22 +11,6 @@
 #include <vector>
 
 namespace leakhunt::proc {
-
-struct TimelineRow {
-    double unix_time = 0;
-    double rss_bytes = 0;
-    double heap_inuse_bytes = 0;
-    double heap_inuse_objects = 0;
-    double agent_bytes = 0;
-    std::string reason;
-    std::string snapshot;  // file name in the same directory
-};
-
-// DIR/timeline.PID.csv; empty if absent.
-std::vector<TimelineRow> read_timeline(const std::filesystem::path& dir, pid_t pid);
-
-// PIDs that wrote a timeline in DIR (the recorded process and its forked children).
-std::vector<pid_t> recorded_pids(const std::filesystem::path& dir);
 
 // Processes with a live agent: those that listen on the agent's control socket (abstract unix
 // sockets "@leakhunt-agent.PID" in /proc/net/unix, this network namespace), sorted.

@@ -92,6 +92,14 @@ std::optional<long> parse_timeline_name(std::string_view name) {
     return parse_whole<long>(name.substr(9, name.size() - 13));
 }
 
+std::optional<std::string> companion_name(std::string_view name, Kind kind) {
+    const auto s = parse_snapshot_name(name);
+    if (!s) return std::nullopt;
+    // The same digits as written (a sequence may have been written with more than four).
+    name.remove_suffix(extension(s->kind).size());
+    return std::string(name) + std::string(extension(kind));
+}
+
 std::vector<long> Listing::ids() const {
     std::vector<long> out;
     for (const auto& [id, _] : timelines) out.push_back(id);

@@ -44,6 +44,9 @@ struct SnapshotName {
 // A file name of the form above (no directory part), or nullopt.
 std::optional<SnapshotName> parse_snapshot_name(std::string_view name);
 std::optional<long> parse_timeline_name(std::string_view name);
+// The name of the file of `kind` that belongs with snapshot `name` (heap.ID.NNNN.pb.gz ->
+// heap.ID.NNNN.scan: the heap scan taken with that profile); nullopt for another name.
+std::optional<std::string> companion_name(std::string_view name, Kind kind);
 
 // The files of a record directory, by recorded id (a PID, or the recorder's own PID for a
 // service it could not see) and sequence number.

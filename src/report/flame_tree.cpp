@@ -16,7 +16,7 @@
 namespace leakhunt::report {
 namespace {
 
-// The agent's own frames, as symbolize/flat.cpp recognises them: never the interesting leaf.
+// The agent's own frames, as symbolize/frames.cpp recognises them: never the interesting leaf.
 constexpr std::string_view k_agent_library = "libleakhunt_agent";
 constexpr uint32_t k_root = 0;
 

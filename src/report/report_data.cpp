@@ -5,10 +5,10 @@
 #include <chrono>
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 #include <fmt/format.h>
 
+#include "recorddir/record_dir.hpp"
 #include "report/snapshot_suspects.hpp"
 #include "report/verdict_report.hpp"
 #include "series/timestamp.hpp"
@@ -167,17 +167,8 @@ std::optional<nlohmann::json> ReportBuilder::computed_suspects(symbolize::Symbol
             m_suspect_leave_out.end()) {
             continue;
         }
-        unsigned pid = 0;
-        unsigned index = static_cast<unsigned>(i);
-        std::sscanf(name.c_str(), "heap.%u.%u.", &pid, &index);
-        snaps.push_back({name, index, &p});
-    }
-    // The exit snapshot only when it is needed to reach the minimum (as `leakhunt suspects`).
-    if (snaps.size() < k_min_suspect_snapshots && m_profiles.size() >= k_min_suspect_snapshots) {
-        snaps.clear();
-        for (size_t i = 0; i < m_profiles.size(); ++i) {
-            snaps.push_back({m_profiles[i].first, static_cast<unsigned>(i), &m_profiles[i].second});
-        }
+        const auto parsed = recorddir::parse_snapshot_name(name);
+        snaps.push_back({name, parsed ? parsed->seq : static_cast<unsigned>(i), &p});
     }
     if (snaps.size() < k_min_suspect_snapshots) {
         why_not = fmt::format("suspects: {} has {} heap snapshot{}, {} are needed to see a "
@@ -294,8 +285,16 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
                                                               .get<double>())));
     }
 
-    if (!m_profiles.empty()) {
-        const auto& [name, p] = m_profiles.back();
+    // What the flame graphs draw: the profiles in order, less any left out of them.
+    std::vector<const std::pair<std::string, profile::Profile>*> drawn;
+    for (const auto& entry : m_profiles) {
+        if (std::find(m_graph_leave_out.begin(), m_graph_leave_out.end(), entry.first) ==
+            m_graph_leave_out.end()) {
+            drawn.push_back(&entry);
+        }
+    }
+    if (!drawn.empty()) {
+        const auto& [name, p] = *drawn.back();
         FlameNode root = build_flame_tree(p, symbolizer, name, flame);
         const size_t nodes = count_nodes(root);
         doc["flame"] = {{"file", name},
@@ -312,9 +311,9 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
                           "or a pprof heap profile)");
     }
 
-    if (m_profiles.size() >= 2) {
-        const auto& [from_name, from] = m_profiles.front();
-        const auto& [to_name, to] = m_profiles.back();
+    if (drawn.size() >= 2) {
+        const auto& [from_name, from] = *drawn.front();
+        const auto& [to_name, to] = *drawn.back();
         FlameNode root = build_diff_tree(from, from_name, to, to_name, symbolizer, flame);
         const size_t nodes = count_nodes(root);
         doc["diff_flame"] = {{"from", from_name},
@@ -329,7 +328,7 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
     } else {
         doc["diff_flame"] = nullptr;
         missing.push_back(fmt::format("diff flame graph: needs two heap snapshots, {} given",
-                                      m_profiles.size()));
+                                      drawn.size()));
     }
 
     if (m_paths && !m_paths->empty()) {

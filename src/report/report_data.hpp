@@ -54,8 +54,11 @@ class ReportBuilder {
 
     // Computes the suspects from the profiles when build() runs (as `leakhunt suspects` does),
     // unless a suspects list is given: the profiles are snapshots of one process, the ones named
-    // in `leave_out` (an exit snapshot) are not used. `source` names them in messages.
+    // in `leave_out` (an exit snapshot, by recorddir::select_profiles) are not used. `source`
+    // names them in messages.
     void suspects_from_profiles(std::string source, std::vector<std::string> leave_out = {});
+    // A profile the flame graphs do not draw (an exit snapshot the suspects still need).
+    void leave_out_of_graphs(std::string name) { m_graph_leave_out.push_back(std::move(name)); }
 
     // Told (done, total) while build() aggregates the snapshots for the suspects.
     void set_progress(std::function<void(size_t, size_t)> progress) {
@@ -91,6 +94,7 @@ class ReportBuilder {
     std::optional<nlohmann::json> m_suspects;
     std::optional<std::string> m_suspect_source;
     std::vector<std::string> m_suspect_leave_out;
+    std::vector<std::string> m_graph_leave_out;
     size_t m_suspect_snapshots = 0;  // snapshots the computed suspects used
     std::function<void(size_t, size_t)> m_progress;
     std::optional<nlohmann::json> m_paths;

@@ -2,15 +2,15 @@
 #include "report/report_inputs.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <map>
 
 #include <fmt/format.h>
 
-#include "proc/agent_control.hpp"
+#include "format/scan_format.hpp"
 #include "profile/pprof.hpp"
+#include "recorddir/record_dir.hpp"
+#include "report/snapshot_suspects.hpp"
 #include "report/scan_paths.hpp"
 #include "series/jsonl.hpp"
 #include "series/prometheus.hpp"
@@ -25,7 +25,8 @@ namespace {
 
 constexpr std::string_view k_accepted =
     "a `leakhunt record` directory, a watch database, a series (CSV with rss_bytes, JSON lines, "
-    "Prometheus query_range JSON), a pprof heap profile, or suspects / retention-path JSON";
+    "Prometheus query_range JSON), a pprof heap profile, a heap scan (.scan), or suspects / "
+    "retention-path JSON (`leakhunt suspects --json`, `leakhunt paths --json`)";
 
 std::string head_of(const fs::path& path, size_t n) {
     std::ifstream in(path, std::ios::binary);
@@ -53,7 +54,9 @@ nlohmann::json json_rows(std::string_view text, const fs::path& path) {
     if (!whole.is_discarded()) {
         if (whole.is_array()) return whole;
         if (whole.is_object()) {
+            // One row of `paths --json` (a "site" with its "paths") is a row, not a wrapper.
             for (const char* key : {"paths", "suspects"}) {
+                if (whole.contains("type")) break;
                 if (whole.contains(key) && whole[key].is_array()) return whole[key];
             }
             return nlohmann::json::array({whole});
@@ -111,13 +114,19 @@ void add_series_file(ReportBuilder& b, const fs::path& path, std::string_view te
     b.set_series(std::move(read.series[pick]), options.classify);
 }
 
+// The retention paths of a heap scan, as `leakhunt paths` groups them; `what` says in the list
+// of sources what was taken from it.
+void add_heap_scan(ReportBuilder& b, const fs::path& scan, const std::string& what) {
+    std::vector<std::string> warnings;
+    nlohmann::json rows = scan_retention_rows(scan, warnings);
+    for (const auto& w : warnings) b.note("scan symbols: " + w);
+    b.add_source("heap scan", scan.string(), fmt::format("{}: {} paths", what, rows.size()));
+    b.set_retention_paths(std::move(rows), scan.string());
+}
+
 void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& options) {
-    RecordFiles files = list_record_dir(dir);
-    std::vector<long> pids;
-    for (const auto& [pid, _] : files.timelines) pids.push_back(pid);
-    for (const auto& [pid, _] : files.snapshots) {
-        if (!files.timelines.count(pid)) pids.push_back(pid);
-    }
+    const recorddir::Listing files = recorddir::list(dir);
+    const std::vector<long> pids = files.ids();
     if (pids.empty()) {
         throw util::Error("{} has no timeline.PID.csv and no heap.PID.NNNN.pb.gz: is it a "
                           "`leakhunt record -o DIR` directory?",
@@ -132,21 +141,15 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
                                    dir.string());
         }
     } else {
-        // The process with the most snapshots (the recorded program, not a short-lived child).
-        pid = *std::max_element(pids.begin(), pids.end(), [&](long a, long c) {
-            const size_t na = files.snapshots.count(a) ? files.snapshots[a].size() : 0;
-            const size_t nc = files.snapshots.count(c) ? files.snapshots[c].size() : 0;
-            return na < nc || (na == nc && a > c);
-        });
+        pid = *recorddir::main_id(files);
         if (pids.size() > 1) {
             b.note(fmt::format("{} holds {} recorded processes; PID {} is shown (choose another "
                                "with --target PID)",
                                dir.string(), pids.size(), pid));
         }
     }
-    const auto& snaps = files.snapshots[pid];
     b.add_source("record directory", dir.string(),
-                 fmt::format("PID {}, {} snapshots", pid, snaps.size()));
+                 fmt::format("PID {}, {} snapshots", pid, files.count(pid, recorddir::Kind::profile)));
     if (auto it = files.timelines.find(pid); it != files.timelines.end()) {
         series::ReadResult read = series::read_series(it->second);
         for (const auto& w : read.warnings) {
@@ -161,43 +164,45 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
             b.set_series(std::move(read.series.front()), options.classify);
         }
     }
-    // The exit snapshot is left out of the flame graphs and the suspects, as `leakhunt suspects`
-    // does (a program's exit often frees what it held), unless it is one of only two.
-    std::vector<std::string> exits;
-    if (files.timelines.count(pid)) {
-        try {
-            for (const auto& row : proc::read_timeline(dir, static_cast<pid_t>(pid))) {
-                if (row.reason == "exit" && !row.snapshot.empty()) {
-                    exits.push_back(fs::path(row.snapshot).filename().string());
-                }
-            }
-        } catch (const util::Error& e) {
-            b.note(e.what());
-        }
+    // The exit snapshot is left out as `leakhunt suspects` and `leakhunt diff` leave it out (a
+    // program's exit often frees what it held), by the one rule of recorddir: out of the flame
+    // graphs when two others remain, out of the suspects when the three they need remain.
+    recorddir::Selection graphs, suspects;
+    try {
+        graphs = recorddir::select_profiles(dir, files, pid, 2);
+        suspects = recorddir::select_profiles(dir, files, pid, k_min_suspect_snapshots);
+    } catch (const util::Error& e) {
+        b.note(e.what());
+        graphs = suspects = {files.files(pid, recorddir::Kind::profile), {}, {}};
     }
-    const bool drop_exit = snaps.size() > 2 && !exits.empty();
-    for (const auto& [seq, file] : snaps) {
+    std::vector<std::string> leave_out_of_suspects;
+    for (const auto& file : files.files(pid, recorddir::Kind::profile)) {
         const std::string name = file.filename().string();
-        if (drop_exit && std::find(exits.begin(), exits.end(), name) != exits.end()) {
+        const bool in_graphs = file != graphs.left_out;
+        const bool in_suspects = file != suspects.left_out;
+        if (!in_graphs && !in_suspects) {
             b.note(fmt::format("the exit snapshot {} is left out of the flame graphs and the "
                                "suspects (a program's exit often frees what it held)",
                                name));
             continue;
         }
+        if (!in_graphs) {
+            b.note(fmt::format("the exit snapshot {} is left out of the flame graphs (a program's "
+                               "exit often frees what it held); the suspects use it to have the "
+                               "{} snapshots they need",
+                               name, k_min_suspect_snapshots));
+            b.leave_out_of_graphs(name);
+        }
+        if (!in_suspects) leave_out_of_suspects.push_back(name);
         b.add_profile(name, profile::read_profile(file));
     }
-    b.suspects_from_profiles(fmt::format("{} (PID {})", dir.string(), pid), std::move(exits));
+    b.suspects_from_profiles(fmt::format("{} (PID {})", dir.string(), pid),
+                             std::move(leave_out_of_suspects));
     // Retention paths of the latest heap scan, as `leakhunt paths` groups them.
-    if (auto it = files.scans.find(pid); it != files.scans.end() && !it->second.empty()) {
-        const fs::path& scan = it->second.rbegin()->second;
+    if (const auto scans = files.files(pid, recorddir::Kind::scan); !scans.empty()) {
         try {
-            std::vector<std::string> warnings;
-            nlohmann::json rows = scan_retention_rows(scan, warnings);
-            for (const auto& w : warnings) b.note("scan symbols: " + w);
-            b.add_source("heap scan", scan.string(),
-                         fmt::format("retention paths of the latest of {} scans: {} paths",
-                                     it->second.size(), rows.size()));
-            b.set_retention_paths(std::move(rows), scan.string());
+            add_heap_scan(b, scans.back(),
+                          fmt::format("retention paths of the latest of {} scans", scans.size()));
         } catch (const util::Error& e) {
             b.note(fmt::format("retention paths: {}", e.what()));
         }
@@ -237,29 +242,6 @@ void add_watch_db(ReportBuilder& b, const fs::path& path, const InputOptions& op
 
 }  // namespace
 
-RecordFiles list_record_dir(const fs::path& dir) {
-    RecordFiles out;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-        const std::string name = e.path().filename().string();
-        long pid = 0;
-        long seq = 0;
-        int used = 0;
-        if (std::sscanf(name.c_str(), "timeline.%ld.csv%n", &pid, &used) == 1 &&
-            static_cast<size_t>(used) == name.size()) {
-            out.timelines[pid] = e.path();
-        } else if (std::sscanf(name.c_str(), "heap.%ld.%ld.pb.gz%n", &pid, &seq, &used) == 2 &&
-                   static_cast<size_t>(used) == name.size()) {
-            out.snapshots[pid][seq] = e.path();
-        } else if (std::sscanf(name.c_str(), "heap.%ld.%ld.scan%n", &pid, &seq, &used) == 2 &&
-                   static_cast<size_t>(used) == name.size()) {
-            out.scans[pid][seq] = e.path();
-        }
-    }
-    if (ec) throw util::Error("cannot list {}: {}", dir.string(), ec.message());
-    return out;
-}
-
 std::string_view to_string(InputKind kind) {
     switch (kind) {
         case InputKind::record_dir: return "record directory";
@@ -268,6 +250,7 @@ std::string_view to_string(InputKind kind) {
         case InputKind::profile: return "profile";
         case InputKind::suspects: return "suspects";
         case InputKind::retention_paths: return "retention paths";
+        case InputKind::heap_scan: return "heap scan";
     }
     return "?";
 }
@@ -282,6 +265,9 @@ InputKind detect_input(const fs::path& path) {
     const std::string head = head_of(path, 4096);
     if (head.starts_with(std::string_view("SQLite format 3\0", 16))) return InputKind::watch_db;
     if (head.size() >= 2 && head[0] == '\x1f' && head[1] == '\x8b') return InputKind::profile;
+    if (head.starts_with(std::string_view(format::k_scan_magic, sizeof format::k_scan_magic))) {
+        return InputKind::heap_scan;
+    }
     const std::string ext = path.extension().string();
     if (ext == ".pprof" || ext == ".pb" || ext == ".prof") return InputKind::profile;
     const std::string_view text = trim_left(head);
@@ -297,11 +283,13 @@ InputKind detect_input(const fs::path& path) {
             const nlohmann::json& first = rows.front();
             if (first.contains("function")) return InputKind::suspects;
             if (first.contains("hops") && first.contains("root")) return InputKind::retention_paths;
+            if (is_paths_json(rows)) return InputKind::retention_paths;
         }
         if (series::looks_like_jsonl(head)) return InputKind::series;
         throw util::Error("{}: JSON, but neither a series (JSON lines of `watch --json`, "
                           "Prometheus query_range), suspects (objects with \"function\") nor "
-                          "retention paths (objects with \"root\" and \"hops\")",
+                          "retention paths (`paths --json`, or objects with \"root\" and "
+                          "\"hops\")",
                           path.string());
     }
     const size_t eol = head.find('\n');
@@ -330,10 +318,12 @@ InputKind add_input(ReportBuilder& b, const fs::path& path, const InputOptions& 
         }
         case InputKind::retention_paths: {
             nlohmann::json rows = json_rows(util::read_file(path), path);
+            if (is_paths_json(rows)) rows = retention_rows_from_paths_json(rows, path.string());
             b.add_source("retention paths", path.string(), fmt::format("{} paths", rows.size()));
             b.set_retention_paths(std::move(rows), path.string());
             break;
         }
+        case InputKind::heap_scan: add_heap_scan(b, path, "retention paths"); break;
     }
     return kind;
 }

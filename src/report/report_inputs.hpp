@@ -2,11 +2,11 @@
 // record` directory (its timeline.PID.csv as the series, its heap.PID.NNNN.pb.gz snapshots), a
 // watch database (SQLite), a series file (CSV, JSON lines, Prometheus query_range JSON), a pprof
 // heap profile (gzip or raw), suspects JSON (`leakhunt suspects --json`: an array or one object
-// per line) and retention-path JSON. Anything else is an error naming the file. Not thread-safe.
+// per line), retention-path JSON (`leakhunt paths --json`, or the report's own rows) and a heap
+// scan (heap.PID.NNNN.scan). Anything else is an error naming the file. Not thread-safe.
 #pragma once
 
 #include <filesystem>
-#include <map>
 #include <string>
 #include <string_view>
 
@@ -14,7 +14,7 @@
 
 namespace leakhunt::report {
 
-enum class InputKind { record_dir, watch_db, series, profile, suspects, retention_paths };
+enum class InputKind { record_dir, watch_db, series, profile, suspects, retention_paths, heap_scan };
 
 std::string_view to_string(InputKind kind);
 
@@ -34,15 +34,5 @@ InputKind detect_input(const std::filesystem::path& path);
 // nothing) naming the file.
 InputKind add_input(ReportBuilder& builder, const std::filesystem::path& path,
                     const InputOptions& options);
-
-// The files of a `leakhunt record` directory by PID, as the agent names them (src/format):
-// timeline.PID.csv, heap.PID.NNNN.pb.gz and heap.PID.NNNN.scan (NNNN ascending). Throws
-// util::Error when the directory cannot be listed.
-struct RecordFiles {
-    std::map<long, std::filesystem::path> timelines;
-    std::map<long, std::map<long, std::filesystem::path>> snapshots;
-    std::map<long, std::map<long, std::filesystem::path>> scans;
-};
-RecordFiles list_record_dir(const std::filesystem::path& dir);
 
 }  // namespace leakhunt::report

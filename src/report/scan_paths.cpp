@@ -3,6 +3,7 @@
 
 #include "heapscan/scan_file.hpp"
 #include "heapscan/scan_symbols.hpp"
+#include "util/error.hpp"
 
 namespace leakhunt::report {
 
@@ -26,6 +27,48 @@ nlohmann::json retention_rows(const heapscan::RetentionReport& report, size_t ma
         }
     }
     return rows;
+}
+
+bool is_paths_json(const nlohmann::json& rows) {
+    if (!rows.is_array() || rows.empty() || !rows.front().is_object()) return false;
+    const auto type = rows.front().find("type");
+    return type != rows.front().end() && (*type == "holder" || *type == "site");
+}
+
+nlohmann::json retention_rows_from_paths_json(const nlohmann::json& rows,
+                                              const std::string& source) {
+    const auto label = [&](const nlohmann::json& site) {
+        if (site.is_object() && site.contains("label") && site["label"].is_string()) {
+            return site["label"].get<std::string>();
+        }
+        throw util::Error("{}: a site without a \"label\" (is it the output of `leakhunt paths "
+                          "--json`?)",
+                          source);
+    };
+    nlohmann::json out = nlohmann::json::array();
+    try {
+        for (const auto& row : rows) {
+            if (!row.is_object() || row.value("type", "") != "site") continue;
+            const std::string site = label(row.at("site"));
+            for (const auto& p : row.at("paths")) {
+                nlohmann::json hops = nlohmann::json::array();
+                for (const auto& h : p.at("hops")) {
+                    hops.push_back({{"site", label(h.at("site"))},
+                                    {"offset", h.at("offset")},
+                                    {"offsets_vary", h.value("offsets_vary", false)},
+                                    {"repeated", h.value("repeated", false)}});
+                }
+                out.push_back({{"root", p.at("root")},
+                               {"site", site},
+                               {"hops", std::move(hops)},
+                               {"blocks", p.at("count")},
+                               {"bytes", p.at("bytes")}});
+            }
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw util::Error("{}: not the output of `leakhunt paths --json` ({})", source, e.what());
+    }
+    return out;
 }
 
 nlohmann::json scan_retention_rows(const std::filesystem::path& scan_path,

@@ -19,6 +19,13 @@ namespace leakhunt::report {
 // The rows of `report` (see above).
 nlohmann::json retention_rows(const heapscan::RetentionReport& report, size_t max_paths = 5);
 
+// True for the rows `leakhunt paths --json` prints (JSON lines: {"type": "holder"} per root,
+// {"type": "site", "site": {..., "label"}, "paths": [{root, hops, count, bytes}]} per site).
+bool is_paths_json(const nlohmann::json& rows);
+// Those rows as the report's rows (above), sites in the order given. Throws util::Error naming
+// `source` for a site row without the fields `paths` writes.
+nlohmann::json retention_rows_from_paths_json(const nlohmann::json& rows, const std::string& source);
+
 // Reads and symbolizes the scan at `scan_path` and returns its rows; symbol warnings are
 // appended to `warnings`. Throws util::Error naming the file.
 nlohmann::json scan_retention_rows(const std::filesystem::path& scan_path,

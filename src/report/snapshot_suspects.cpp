@@ -52,7 +52,7 @@ std::string growth_outside_heap(const std::vector<Aggregated>& snaps, std::span<
     std::vector<double> rss;
     std::vector<double> heap;
     for (const auto& s : snaps) {
-        if (s.rss_bytes <= 0) return "";
+        if (!(s.rss_bytes > 0)) return "";  // unknown: 0 or NaN (an empty timeline cell)
         rss.push_back(s.rss_bytes);
         heap.push_back(static_cast<double>(s.rows.total.inuse_bytes));
     }

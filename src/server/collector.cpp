@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "proc/agent_control.hpp"
+#include "recorddir/record_dir.hpp"
 #include "series/store.hpp"
 #include "server/exposition.hpp"
 #include "util/error.hpp"
@@ -142,20 +143,34 @@ void Collector::refresh_dir(RecordDir& dir) {
         dir.pids.clear();
         return;
     }
+    recorddir::Listing listing;
+    try {
+        listing = recorddir::list(dir.path);
+    } catch (const util::Error& e) {
+        dir.error = e.what();
+        dir.pids.clear();
+        return;
+    }
     dir.error.clear();
     std::set<pid_t> seen;
-    for (pid_t pid : proc::recorded_pids(dir.path)) {
+    for (const auto& [id, file] : listing.timelines) {
+        const auto pid = static_cast<pid_t>(id);
         seen.insert(pid);
         Entry& e = dir.pids[pid];
-        const fs::path file = dir.path / fmt::format("timeline.{}.csv", pid);
         // The signature (size and mtime) stands in for the sample count.
         const std::string signature = timeline_signature(file);
         if (!e.status.series || e.signature != signature) {
+            std::vector<recorddir::TimelineRow> rows;
+            try {
+                rows = recorddir::read_timeline(dir.path, id);
+            } catch (const util::Error&) {
+                continue;  // a damaged timeline shows no series, as an empty one
+            }
             auto s = std::make_shared<series::Series>();
             std::vector<double> rss;
             std::vector<double> heap;
             double origin = 0;
-            for (const auto& row : proc::read_timeline(dir.path, pid)) {
+            for (const auto& row : rows) {
                 if (s->t.empty()) origin = row.unix_time;
                 const double t = row.unix_time - origin;
                 if (!s->t.empty() && t <= s->t.back()) continue;
@@ -226,8 +241,12 @@ std::vector<pid_t> Collector::live_agent_pids() {
         std::error_code ec;
         fs::path c = fs::canonical(dir, ec);
         if (!ec) dirs.push_back(c);
-        for (pid_t pid : proc::recorded_pids(dir)) {
-            if (alive(pid)) out.insert(pid);
+        try {
+            for (const auto& [pid, file] : recorddir::list(dir).timelines) {
+                if (alive(pid)) out.insert(static_cast<pid_t>(pid));
+            }
+        } catch (const util::Error&) {
+            // Not there (yet): its agents are found by their LEAKHUNT_OUT below.
         }
     }
     for (pid_t pid : proc::agent_pids()) {

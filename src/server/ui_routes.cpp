@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "recorddir/record_dir.hpp"
 #include "report/html_report.hpp"
 #include "report/report_inputs.hpp"
 #include "server/safety.hpp"
@@ -144,15 +145,18 @@ struct RecordedProcess {
 
 std::map<long, RecordedProcess> recorded_processes(const fs::path& dir) {
     std::map<long, RecordedProcess> out;
-    report::RecordFiles files;
+    recorddir::Listing files;
     try {
-        files = report::list_record_dir(dir);
+        files = recorddir::list(dir);
     } catch (const util::Error&) {
         return out;  // a directory that went away lists nothing; its source shows as down
     }
-    for (const auto& [pid, path] : files.timelines) out[pid].timeline = true;
-    for (const auto& [pid, seqs] : files.snapshots) out[pid].snapshots = seqs.size();
-    for (const auto& [pid, seqs] : files.scans) out[pid].scans = seqs.size();
+    for (long pid : files.ids()) {
+        RecordedProcess& p = out[pid];
+        p.timeline = files.timelines.contains(pid);
+        p.snapshots = files.count(pid, recorddir::Kind::profile);
+        p.scans = files.count(pid, recorddir::Kind::scan);
+    }
     return out;
 }
 

@@ -5,6 +5,7 @@ small sampling interval); suspects must name the leaking function first and call
 top growing function; mismatched profiles give one clear error."""
 import glob
 import gzip
+import json
 import os
 import shutil
 import socket
@@ -243,6 +244,150 @@ class Top(Case):
         text = run(["top", "--by", "line", snap])
         self.assertIn("Showing", text.stdout)
         self.assertIn("lines", text.stdout.splitlines()[2])
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+class RecordDirVerbs(Case):
+    """Every verb takes a record directory as `suspects` and `report` do, saying on stderr which
+    file it read; the exit snapshot is chosen by one rule, so `suspects` and `report` use the same
+    snapshots; `record` writes manifest.json."""
+
+    def record(self):
+        out = self.path("rec")
+        argv = [binary("agent_cache_plateau"), "--seconds", "1.5"]
+        r = run(["record", "-o", out, "--all", "--leak-check", "--snapshot-every", "0.25", "--"] +
+                argv, timeout=120)
+        self.assertIn(r.returncode, (0, 3), r.stderr)
+        with open(glob.glob(os.path.join(out, "timeline.*.csv"))[0]) as f:
+            rows = [l.split(",") for l in f.read().splitlines()[1:]]
+        exits = [row[6] for row in rows if row[5] == "exit"]
+        self.assertEqual(len(exits), 1, rows)
+        return out, argv, exits[0]
+
+    def test_manifest_top_diff_paths_leaks_and_report_of_a_directory(self):
+        out, argv, exit_snap = self.record()
+        pid = int(exit_snap.split(".")[1])
+        m = read_json(os.path.join(out, "manifest.json"))
+        self.assertEqual((m["runtime"], m["capture"], m["command"], m["pid"], m["sampling"],
+                          m["exit_snapshot"]),
+                         ("native", "agent", argv, pid, "every allocation", exit_snap))
+        self.assertLess(abs(m["start_unix"] - time.time()), 120)
+        snaps = snapshots(out)
+        self.assertEqual(os.path.basename(snaps[0]), f"heap.{pid}.0000.pb.gz")
+        self.assertEqual(os.path.basename(snaps[-1]), exit_snap)
+
+        # top DIR: the latest profile (here the exit snapshot), named on stderr.
+        t = run(["top", "--json", out])
+        self.assertEqual(t.returncode, 0, t.stderr)
+        self.assertIn(f"{exit_snap}, the latest of {len(snaps)} profiles of PID {pid} (its exit "
+                      "snapshot)", t.stderr)
+        self.assertEqual(json_lines(t.stdout), json_lines(run(["top", "--json", snaps[-1]]).stdout))
+
+        # classify DIR: the timeline.
+        c = run(["classify", "--json", out])
+        self.assertEqual(c.returncode, 0, c.stderr)
+        timeline = os.path.join(out, f"timeline.{pid}.csv")
+        self.assertIn(f"timeline.{pid}.csv, the timeline of PID {pid}", c.stderr)
+        self.assertEqual(json_lines(c.stdout), json_lines(run(["classify", "--json", timeline]).stdout))
+
+        # diff DIR: first -> last, the exit snapshot left out.
+        d = run(["diff", "--json", out])
+        self.assertEqual(d.returncode, 0, d.stderr)
+        first, last = os.path.basename(snaps[0]), os.path.basename(snaps[-2])
+        self.assertIn(f"{first} -> {last}, the first and the last of {len(snaps) - 1} profiles "
+                      f"of PID {pid} (its exit snapshot {exit_snap} left out", d.stderr)
+        self.assertEqual(json_lines(d.stdout),
+                         json_lines(run(["diff", "--json", snaps[0], snaps[-2]]).stdout))
+        r = run(["diff", out, snaps[0]])
+        self.assertEqual(r.returncode, 2, r.stderr)
+
+        # paths DIR and leaks DIR: the latest scan.
+        scan = os.path.join(out, exit_snap.replace(".pb.gz", ".scan"))
+        p = run(["paths", "--json", out])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"{os.path.basename(scan)}, the latest of 1 heap scan of PID {pid}", p.stderr)
+        self.assertEqual(p.stdout, run(["paths", "--json", scan]).stdout)
+        leaks_dir, leaks_file = run(["leaks", "--json", out]), run(["leaks", "--json", scan])
+        self.assertEqual((leaks_dir.returncode, leaks_dir.stdout),
+                         (leaks_file.returncode, leaks_file.stdout))
+
+        # report takes the scan itself, and what `paths --json` wrote.
+        paths_json = self.path("paths.json")
+        with open(paths_json, "w") as f:
+            f.write(p.stdout)
+        for given, kind in ((scan, "heap scan"), (paths_json, "retention paths")):
+            data = self.path("data.json")
+            r = run(["report", given, "-o", self.path("r.html"), "--data", data])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(f"read {given} ({kind})", r.stdout)
+            self.assertTrue(read_json(data)["retention_paths"], r.stdout)
+        from_scan = self.path("a.json")
+        from_paths = self.path("b.json")
+        run(["report", scan, "-o", self.path("a.html"), "--data", from_scan])
+        run(["report", paths_json, "-o", self.path("b.html"), "--data", from_paths])
+        sites = lambda rows: [(r["root"], r["site"], [h["site"] for h in r["hops"]], r["blocks"],
+                               r["bytes"]) for r in rows]
+        self.assertEqual(sites(read_json(from_paths)["retention_paths"]),
+                         sites(read_json(from_scan)["retention_paths"]))
+
+    def test_suspects_and_report_use_the_same_snapshots(self):
+        # Three snapshots, the last the exit one: `suspects` keeps it (it needs three), and the
+        # report's suspects did not (they said "2 heap snapshots, 3 are needed").
+        out, _, exit_snap = self.record()
+        pid = exit_snap.split(".")[1]
+        three = self.path("three")
+        os.mkdir(three)
+        keep = [os.path.basename(s) for s in snapshots(out)[:2]] + [exit_snap]
+        for name in keep + ["manifest.json"]:
+            shutil.copy(os.path.join(out, name), three)
+        with open(os.path.join(out, f"timeline.{pid}.csv")) as f:
+            lines = f.read().splitlines()
+        with open(os.path.join(three, f"timeline.{pid}.csv"), "w") as f:
+            f.write("\n".join([lines[0]] + [l for l in lines[1:] if l.split(",")[6] in keep]) + "\n")
+        s = run(["suspects", "--json", three])
+        self.assertEqual(s.returncode, 0, s.stderr)
+        text = run(["suspects", three])
+        self.assertIn("3 snapshots of", text.stdout)
+        data = self.path("data.json")
+        r = run(["report", three, "-o", self.path("r.html"), "--data", data])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("2 heap snapshots", r.stdout)
+        self.assertIn("3 snapshots", r.stdout)
+        doc = read_json(data)
+        self.assertEqual(doc["suspects"] or [], json_lines(s.stdout))
+        # The flame graphs still leave the exit snapshot out (two others remain).
+        self.assertEqual(doc["flame"]["file"], keep[1])
+
+    def test_a_directory_with_nothing_usable_names_it_and_what_to_run(self):
+        empty = self.path("empty")
+        os.mkdir(empty)
+        for verb in ("top", "diff", "paths", "leaks", "classify"):
+            r = run([verb, empty])
+            self.assertEqual(r.returncode, 1, (verb, r.stderr))
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertIn(f"{empty} holds no " +
+                          ("timeline.PID.csv" if verb == "classify" else "recording"), r.stderr)
+            self.assertIn("leakhunt record -o", r.stderr)
+        # Profiles but no scan: paths says how to take one.
+        out = self.path("noscan")
+        r = run(["record", "-o", out, "--", binary("agent_cache_plateau"), "--seconds", "0.2"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run(["paths", out])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(f"{out} holds no heap scan (heap.PID.NNNN.scan) of PID", r.stderr)
+        self.assertIn("--scan", r.stderr)
+        # One profile: diff says it needs two.
+        r = run(["diff", out])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("diff needs two", r.stderr)
+        # A scan given to top points to paths.
+        r = run(["top", self.path("x.scan")])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("leakhunt paths", r.stderr)
 
 
 if __name__ == "__main__":

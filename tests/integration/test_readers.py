@@ -3,6 +3,7 @@ libtcmalloc (HEAPPROFILE, heap_v2 sample), jemalloc (prof:true), a real Go servi
 (tests/victims/go/leaky_go.go) served over loopback HTTP, and `record --pprof-url`. `go tool
 pprof -top` (Debian's golang-go) checks that pprof and leakhunt agree on the top function."""
 import glob
+import json
 import os
 import re
 import shutil
@@ -229,9 +230,16 @@ class GoService(Case):
         snaps = sorted(glob.glob(os.path.join(out, "heap.*.0*.pb.gz")))
         self.assertEqual(len(snaps), 3, os.listdir(out))
         self.assertFalse(glob.glob(os.path.join(out, "*.tmp*")))
-        pid = re.match(r"heap\.(\d+)\.0001\.pb\.gz", os.path.basename(snaps[0])).group(1)
+        # Numbered from 0000, as native recordings are.
+        pid = re.match(r"heap\.(\d+)\.0000\.pb\.gz", os.path.basename(snaps[0])).group(1)
+        self.assertEqual([os.path.basename(s) for s in snaps],
+                         [f"heap.{pid}.{i:04}.pb.gz" for i in range(3)])
         # The service is on this host: its PID names the files and its RSS is in the timeline.
         self.assertEqual(int(pid), self.procs[-1].pid)
+        with open(os.path.join(out, "manifest.json")) as f:
+            m = json.load(f)
+        self.assertEqual((m["runtime"], m["capture"], m["pid"], m["command"], m["exit_snapshot"],
+                          m["extra"]["url"]), ("go", "pprof-url", int(pid), [], None, url))
         self.assertIn(f"the service is pid {pid} on this host", r.stderr)
         with open(os.path.join(out, f"timeline.{pid}.csv")) as f:
             lines = f.read().splitlines()
@@ -320,8 +328,7 @@ class PprofTestDataFormats(Case):
 class RecordUsage(Case):
     def test_usage_errors_exit_2(self):
         url = "http://127.0.0.1:1/debug/pprof/heap"
-        for args in (["record", "--pprof-url", url],
-                     ["record", "--pprof-url", url, "-o", self.path("x"), "--", "true"],
+        for args in (["record", "--pprof-url", url, "-o", self.path("x"), "--", "true"],
                      ["record", "--pprof-url", "ftp://x/y", "-o", self.path("x")],
                      ["record", "--pprof-url", "http://host:0/x", "-o", self.path("x")],
                      ["record", "--pprof-url", url, "--all", "-o", self.path("x")],

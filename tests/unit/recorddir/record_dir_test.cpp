@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "format/agent_protocol.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 
@@ -53,6 +54,13 @@ TEST(RecordDirNames, RejectsLookalikes) {
     EXPECT_FALSE(parse_timeline_name("timeline.12.csv.tmp"));
 }
 
+TEST(RecordDirNames, CompanionKeepsIdAndDigits) {
+    EXPECT_EQ(companion_name("heap.42.0003.pb.gz", Kind::scan), "heap.42.0003.scan");
+    EXPECT_EQ(companion_name("heap.42.00012.scan", Kind::profile), "heap.42.00012.pb.gz");
+    EXPECT_FALSE(companion_name("heap.42.3.pb.gz", Kind::scan));
+    EXPECT_FALSE(companion_name("", Kind::scan));
+}
+
 TEST_F(RecordDirTest, ListsByIdKindAndSequence) {
     touch("heap.10.0002.pb.gz");
     touch("heap.10.0000.pb.gz");
@@ -95,6 +103,14 @@ TEST(RecordDirTimeline, ReadsByHeaderNotPosition) {
     EXPECT_TRUE(std::isnan(rows[0].heap_inuse_bytes));
     EXPECT_TRUE(std::isnan(rows[1].counters.at("heap_used_bytes")));
     EXPECT_EQ(rows[1].reason, "exit");
+}
+
+// The agent writes its timeline in C with format::k_timeline_header; every other writer goes
+// through TimelineWriter. One header for both.
+TEST(RecordDirTimeline, StandardColumnsAreTheAgentsHeader) {
+    std::string joined;
+    for (const auto& c : standard_timeline_columns()) joined += (joined.empty() ? "" : ",") + c;
+    EXPECT_EQ(joined + "\n", format::k_timeline_header);
 }
 
 TEST(RecordDirTimeline, BadNumberNamesFileLineAndColumn) {

@@ -57,6 +57,34 @@ TEST(ReportSuspects, ComputedFromSnapshotsWithTheLeakingFunctionFirst) {
     for (const auto& m : doc["missing"]) EXPECT_FALSE(m.get<std::string>().starts_with("suspects"));
 }
 
+TEST(ReportSuspects, AProfileLeftOutOfTheGraphsStillCountsForTheSuspects) {
+    // Three snapshots, the last an exit one: the flame graphs leave it out, the suspects (which
+    // need three) use it, as `leakhunt suspects` does.
+    ReportBuilder b("t");
+    b.add_profile("heap.7.0000.pb.gz", snapshot(0, 1000));
+    b.add_profile("heap.7.0001.pb.gz", snapshot(10, 2000));
+    b.add_profile("heap.7.0002.pb.gz", snapshot(20, 3000));
+    b.leave_out_of_graphs("heap.7.0002.pb.gz");
+    b.suspects_from_profiles("rec (PID 7)");
+    symbolize::Symbolizer sym;
+    const nlohmann::json doc = b.build(sym);
+    EXPECT_EQ(doc["flame"]["file"], "heap.7.0001.pb.gz");
+    EXPECT_EQ(doc["diff_flame"]["from"], "heap.7.0000.pb.gz");
+    EXPECT_EQ(doc["diff_flame"]["to"], "heap.7.0001.pb.gz");
+    for (const auto& m : doc["missing"]) {
+        EXPECT_EQ(m.get<std::string>().find("has 2 heap snapshots"), std::string::npos) << m;
+    }
+    const auto said = std::find_if(b.summary().begin(), b.summary().end(), [](const auto& line) {
+        return line.starts_with("suspects:");
+    });
+    const bool used_three =
+        (said != b.summary().end() && said->ends_with("over 3 snapshots")) ||
+        std::any_of(doc["missing"].begin(), doc["missing"].end(), [](const nlohmann::json& m) {
+            return m.get<std::string>().find("over the 3 snapshots") != std::string::npos;
+        });
+    EXPECT_TRUE(used_three) << doc["missing"].dump();
+}
+
 TEST(ReportSuspects, TooFewSnapshotsSaysHowMany) {
     ReportBuilder b("t");
     b.add_profile("heap.7.0000.pb.gz", snapshot(0, 1000));
