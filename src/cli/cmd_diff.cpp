@@ -1,7 +1,8 @@
 // `leakhunt diff BASE CUR`: growth per allocation site between two heap profiles (bytes, objects,
 // % change; "new" for sites the base lacks), largest growth first and shrinkers at the end; or,
 // with --format pprof, the difference as a profile that pprof tools open (profile/diff.hpp).
-// -o FILE writes any of the three to a file; without --format the file's name chooses.
+// -o FILE writes any of the three to a file; without --format the file's name chooses. Two V8
+// heap snapshots are compared by class instead, objects matched by id (cli/heapgraph_view.hpp).
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -14,6 +15,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/heapgraph_view.hpp"
 #include "cli/profile_input.hpp"
 #include "profile/diff.hpp"
 #include "profile/gzip.hpp"
@@ -133,6 +135,20 @@ std::string format_from_name(const std::string& out) {
 }
 
 int run_diff(DiffArgs& args) {
+    if (is_heap_graph_file(args.base) || is_heap_graph_file(args.cur)) {
+        if (!is_heap_graph_file(args.base) || !is_heap_graph_file(args.cur)) {
+            throw util::UsageError("diff {} {}: compare a heap snapshot with another heap snapshot "
+                                   "(.heapsnapshot), not with a profile",
+                                   args.base, args.cur);
+        }
+        if (!args.out.empty() || args.cmd->count("--format") > 0) {
+            throw util::UsageError("-o and --format are for profiles; heap snapshots print text or --json");
+        }
+        HeapGraphOptions options;
+        options.json = args.json;
+        options.top = args.top;
+        return diff_heap_graphs(args.base, args.cur, options);
+    }
     apply_granularity(args.options, args.by);
     if (args.json) {
         if (args.cmd->count("--format") > 0 && args.format != "json") {
@@ -226,8 +242,8 @@ Runner add_diff(CLI::App& app) {
     auto args = std::make_shared<DiffArgs>();
     CLI::App* cmd = app.add_subcommand(
         "diff", "Growth per allocation site between two heap profiles (BASE then CUR)");
-    cmd->add_option("base", args->base, "The earlier heap profile (pprof)")->required();
-    cmd->add_option("cur", args->cur, "The later heap profile (pprof)")->required();
+    cmd->add_option("base", args->base, "The earlier heap profile (pprof), or V8 heap snapshot")->required();
+    cmd->add_option("cur", args->cur, "The later heap profile (pprof), or V8 heap snapshot")->required();
     add_aggregate_options(*cmd, args->options, args->by);
     cmd->add_option("--top", args->top,
                     "Show this many growing and this many shrinking rows (default: 20 each in "

@@ -109,7 +109,8 @@ struct Graph {
     // How a path names the node as a holder: its class, or its own name for the format's
     // internal and grouping nodes.
     StringIndex path_label_index(NodeIndex n) const {
-        return node_types[node_type[n]].named_in_paths ? node_name[n] : class_index(n);
+        return node_types[node_type[n]].named_in_paths && !strings.get(node_name[n]).empty() ? node_name[n]
+                                                                                             : class_index(n);
     }
     const EdgeType& type_of_edge(EdgeIndex e) const { return edge_types[edge_type[e]]; }
     // "sessions", "[12]" for an indexed edge.

@@ -162,8 +162,9 @@ std::vector<std::string> shape_text(const Graph& g, const PathShapes& shapes, ui
                                      ? "[]"
                                      : fmt::format("`{}`", g.strings.get(s.edge_name));
         const std::string_view type = g.edge_types[s.edge_type].name;
-        std::string text = i == 0 ? std::string(g.strings.get(to_class))
-                                  : fmt::format("{} {} ({})", type, name, g.strings.get(to_class));
+        const std::string_view cls = g.strings.get(to_class);
+        const std::string held = cls.starts_with("(") ? std::string(cls) : fmt::format("({})", cls);
+        std::string text = i == 0 ? std::string(cls) : fmt::format("{} {} {}", type, name, held);
         if (s.repeated) text += " [a chain of these]";
         out.push_back(std::move(text));
     }
