@@ -4,6 +4,8 @@
 // growth first and shrinkers at the end; or, with --format pprof, the difference as a profile
 // that pprof tools open (profile/diff.hpp).
 // -o FILE writes any of the three to a file; without --format the file's name chooses.
+// Two V8 heap snapshots are compared by class instead, objects matched by id
+// (cli/heapgraph_view.hpp).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +18,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/heapgraph_view.hpp"
 #include "cli/profile_input.hpp"
 #include "profile/diff.hpp"
 #include "profile/gzip.hpp"
@@ -133,6 +136,20 @@ void first_and_last(DiffArgs& args) {
 }
 
 int run_diff(DiffArgs& args) {
+    if (is_heap_graph_file(args.base) || is_heap_graph_file(args.cur)) {
+        if (!is_heap_graph_file(args.base) || !is_heap_graph_file(args.cur)) {
+            throw util::UsageError("diff {} {}: compare a heap snapshot with another heap snapshot "
+                                   "(.heapsnapshot), not with a profile",
+                                   args.base, args.cur);
+        }
+        if (!args.out.empty() || args.cmd->count("--format") > 0) {
+            throw util::UsageError("-o and --format are for profiles; heap snapshots print text or --json");
+        }
+        HeapGraphOptions options;
+        options.json = args.json;
+        options.top = args.top;
+        return diff_heap_graphs(args.base, args.cur, options);
+    }
     apply_granularity(args.options, args.by);
     if (std::filesystem::is_directory(args.base)) {
         if (!args.cur.empty()) {
@@ -232,11 +249,14 @@ Runner add_diff(CLI::App& app) {
     auto args = std::make_shared<DiffArgs>();
     CLI::App* cmd = app.add_subcommand(
         "diff", "Growth per allocation site between two heap profiles (BASE then CUR), or "
-                "between the first and last profile of a record directory");
+                "between the first and last profile of a record directory; or per class between "
+                "two V8 heap snapshots");
     cmd->add_option("base", args->base,
-                    "The earlier heap profile (pprof), or a `leakhunt record` directory")
+                    "The earlier heap profile (pprof) or V8 heap snapshot, or a `leakhunt "
+                    "record` directory")
         ->required();
-    cmd->add_option("cur", args->cur, "The later heap profile (pprof); not with a directory");
+    cmd->add_option("cur", args->cur,
+                    "The later heap profile (pprof) or V8 heap snapshot; not with a directory");
     add_aggregate_options(*cmd, args->options, args->by);
     cmd->add_option("--top", args->top,
                     "Show this many growing and this many shrinking rows (default: 20 each in "

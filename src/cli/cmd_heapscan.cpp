@@ -4,6 +4,8 @@
 // biggest (or chosen) allocation sites, the paths from roots to their blocks, grouped and
 // counted, and the holders ranked by the bytes reached through them. `leaks` prints the
 // unreachable blocks in the format of LeakSanitizer.
+// V8 heap snapshots (.heapsnapshot, one to three, or a record directory of them) go to
+// heapgraph_view.hpp.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +20,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/heapgraph_view.hpp"
 #include "cli/heapscan_view.hpp"
 #include "cli/profile_input.hpp"
 #include "heapscan/retention.hpp"
@@ -32,12 +35,7 @@ namespace {
 
 std::string blocks_text(uint64_t n) {
     // 12034 -> "12,034 blocks"
-    std::string digits = std::to_string(n), out;
-    for (size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return out + (n == 1 ? " block" : " blocks");
+    return util::format_count(n) + (n == 1 ? " block" : " blocks");
 }
 
 std::string bytes_text(uint64_t b) { return util::format_bytes(static_cast<double>(b)); }
@@ -53,7 +51,9 @@ nlohmann::json site_json(const heapscan::SiteName& s) {
 }
 
 struct PathsArgs {
+    std::vector<std::string> files;
     std::string file;
+    std::string class_name;
     std::string site;
     std::string base;
     int top = 5;
@@ -101,7 +101,33 @@ std::filesystem::path scan_argument(const std::string& arg) {
     return in.files.back();
 }
 
-int run_paths(const PathsArgs& args) {
+int run_paths(PathsArgs& args) {
+    // Heap snapshots (files, or a record directory of them) are heap graphs; a .scan is native.
+    std::vector<std::string> files = args.files;
+    if (files.size() == 1) {
+        const auto in_dir = heap_graph_files_in(files[0]);
+        // A recording's leak set: the first, the middle and the last of its snapshots.
+        if (in_dir.size() >= 3) files = {in_dir.front(), in_dir[in_dir.size() / 2], in_dir.back()};
+        else if (!in_dir.empty()) files = in_dir;
+    }
+    const bool graphs = std::any_of(files.begin(), files.end(), [](const auto& f) { return is_heap_graph_file(f); });
+    if (graphs) {
+        for (const auto& f : files) {
+            if (!is_heap_graph_file(f)) throw util::UsageError("{} is not a heap snapshot (.heapsnapshot); give only heap snapshots", f);
+        }
+        if (!args.site.empty() || !args.base.empty()) {
+            throw util::UsageError("--site and --base are for heap scans; give heap snapshots in order (A B C) instead");
+        }
+        HeapGraphOptions options;
+        options.json = args.json;
+        options.top = args.top;
+        options.paths = args.paths;
+        options.class_name = args.class_name;
+        return paths_heap_graphs(files, options);
+    }
+    if (files.size() != 1) throw util::UsageError("a heap scan is read one at a time (got {} files)", files.size());
+    if (!args.class_name.empty()) throw util::UsageError("--class is for heap snapshots; a heap scan takes --site");
+    args.file = files[0];
     const auto path = scan_argument(args.file);
     const heapscan::ScanFile scan = heapscan::read_scan_file(path);
     heapscan::ScanSymbols symbols(scan);
@@ -313,20 +339,24 @@ Runner add_paths(CLI::App& app) {
     auto args = std::make_shared<PathsArgs>();
     CLI::App* cmd = app.add_subcommand(
         "paths", "What holds the heap: paths from roots (globals, stacks, TLS) to the blocks of "
-                 "the biggest allocation sites, from a heap scan");
-    cmd->add_option("snapshot", args->file,
-                    "heap.PID.NNNN.scan, the snapshot heap.PID.NNNN.pb.gz beside it (written "
+                 "the biggest allocation sites, from a heap scan; or from GC roots to the objects "
+                 "of the biggest or growing classes, from V8 heap snapshots");
+    cmd->add_option("snapshot", args->files,
+                    "heap.PID.NNNN.scan, or the snapshot heap.PID.NNNN.pb.gz beside it (written "
                     "by `leakhunt snapshot PID --scan`), or a `leakhunt record` directory (its "
-                    "latest scan)")
+                    "latest scan); or one to three V8 .heapsnapshot files (two: the new objects "
+                    "of the second; three: the leak set, new in the second and alive in the "
+                    "third), or a record directory holding them")
         ->required();
+    cmd->add_option("--class", args->class_name, "Heap snapshots: only objects of this class (constructor)");
     cmd->add_option("--site", args->site,
                     "Only allocation sites with a frame whose function matches this regex");
     cmd->add_option("--base", args->base,
                     "An earlier scan of the same process: rank the sites by how much they grew "
                     "since (default: by the bytes they hold)");
-    cmd->add_option("--top", args->top, "Show this many allocation sites (default 5; 0: all)")
+    cmd->add_option("--top", args->top, "Show this many allocation sites or classes (default 5; 0: all)")
         ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--paths", args->paths, "Paths shown per site (default 5; 0: all)")
+    cmd->add_option("--paths", args->paths, "Paths shown per site or class (default 5; 0: all)")
         ->check(CLI::NonNegativeNumber);
     cmd->add_flag("--json", args->json,
                   "JSON lines: one {\"type\":\"holder\"} per root, one {\"type\":\"site\"} per site");

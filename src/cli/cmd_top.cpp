@@ -4,7 +4,8 @@
 // Without --sample-index a heap profile is ranked by inuse_space and any other profile (a Go
 // goroutine profile) by its own preferred type, as pprof does. Samples with no frames are the
 // row "(unknown)", so the rows add up to the total. Symbolizes native frames offline; --json
-// prints one object per row and line.
+// prints one object per row and line. A V8 heap snapshot (.heapsnapshot) gets its class histogram
+// instead: per constructor the count, self size and retained size (cli/heapgraph_view.hpp).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +17,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/heapgraph_view.hpp"
 #include "cli/profile_input.hpp"
 #include "symbolize/aggregate.hpp"
 #include "symbolize/symbolizer.hpp"
@@ -90,6 +92,12 @@ std::string latest_profile(const std::filesystem::path& dir) {
 }
 
 int run_top(TopArgs& args) {
+    if (is_heap_graph_file(args.file)) {
+        HeapGraphOptions options;
+        options.json = args.json;
+        options.top = args.top;
+        return top_heap_graph(args.file, options);
+    }
     apply_granularity(args.options, args.by);
     if (std::filesystem::is_directory(args.file)) {
         args.file = latest_profile(args.file);
@@ -153,7 +161,8 @@ Runner add_top(CLI::App& app) {
                     "Profile: pprof protobuf, gzip-compressed or raw (from the agent, Go's "
                     "runtime/pprof or any pprof producer: heap, goroutine, ...), a "
                     "gperftools/jemalloc heap profile, or a `leakhunt record` directory (its "
-                    "latest profile)")
+                    "latest profile); or a V8 heap snapshot (.heapsnapshot): its classes by "
+                    "retained size")
         ->required();
     cmd->add_flag("--json", args->json, "One JSON object per row and line");
     cmd->add_flag("--cum", args->cum, "Sort by cumulative value (the row anywhere on the stack)");

@@ -123,6 +123,16 @@ std::string format_rate(double bytes_per_hour) {
     return b + "/h";
 }
 
+std::string format_count(uint64_t n) {
+    const std::string digits = std::to_string(n);
+    std::string out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
 std::string format_duration(double seconds) {
     if (!std::isfinite(seconds)) return "forever";
     if (seconds < 0) return "-" + format_duration(-seconds);

@@ -19,6 +19,9 @@ std::optional<double> parse_duration(std::string_view s);
 // 1536 -> "1.5 KiB"; negative values keep their sign.
 std::string format_bytes(double bytes);
 
+// 12034 -> "12,034".
+std::string format_count(uint64_t n);
+
 // bytes per hour -> "+12.3 MiB/h" (sign always shown).
 std::string format_rate(double bytes_per_hour);
 

@@ -1,0 +1,30 @@
+// `top`, `diff` and `paths` on heap graphs (V8 .heapsnapshot files, or a record directory holding
+// them): the commands dispatch here when their input is a heap snapshot rather than a profile or
+// a native scan. Each prints text or JSON lines to stdout and returns the exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace leakhunt::cli {
+
+// True when `path` is a heap snapshot file these functions read.
+bool is_heap_graph_file(const std::string& path);
+// The heap snapshots of a record directory (of its main process), oldest first; empty when `path`
+// is not a directory or holds none.
+std::vector<std::string> heap_graph_files_in(const std::string& path);
+
+struct HeapGraphOptions {
+    bool json = false;
+    int top = -1;     // classes shown; -1: the command's default
+    int paths = 5;    // paths shown per class; 0: all
+    std::string class_name;  // paths: only this class
+};
+
+int top_heap_graph(const std::string& file, const HeapGraphOptions& options);
+int diff_heap_graphs(const std::string& base, const std::string& cur, const HeapGraphOptions& options);
+// One snapshot: the biggest classes by retained size; two: the classes that grew, their new
+// objects; three: the leak set (new in the second, alive in the third).
+int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOptions& options);
+
+}  // namespace leakhunt::cli

@@ -1,0 +1,34 @@
+// libFuzzer target for the V8 .heapsnapshot reader: any input must either parse into a graph
+// whose invariants hold (Graph::check ran) or throw util::Error; then the analyses run on it
+// (dominators, class histogram, shortest paths and their shapes) and must not fail.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "heapgraph/dominators.hpp"
+#include "heapgraph/histogram.hpp"
+#include "heapgraph/paths.hpp"
+#include "heapgraph/v8_snapshot.hpp"
+#include "util/error.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+    using namespace leakhunt::heapgraph;
+    try {
+        const Graph g = parse_v8_snapshot(bytes, "fuzz");
+        const Dominators d = compute_dominators(Retention(g));
+        if (d.retained[k_root] < g.self_size[k_root]) std::abort();
+        const auto rows = class_histogram(g, d);
+        auto filter = v8_path_filter(g);
+        const ShortestPaths p = shortest_paths(g, filter.get());
+        PathShapes shapes(g, p);
+        std::vector<NodeIndex> all;
+        for (NodeIndex n = 0; n < g.node_count(); ++n) all.push_back(n);
+        for (const auto& grp : group_paths(shapes, all, d, g)) shape_text(g, shapes, grp.shape, 0);
+        (void)rows;
+    } catch (const leakhunt::util::Error&) {
+        // Bad input, reported as it should be.
+    }
+    return 0;
+}
