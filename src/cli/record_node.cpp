@@ -275,7 +275,8 @@ int record_node(const RuntimeRecordArgs& a) {
         }
         ended = true;
     }
-    if (ended || !session->process_lives()) {
+    ended = ended || !session->process_lives();
+    if (ended) {
         why = child ? "the program ended" : fmt::format("process {} ended", pid);
     }
     for (const auto& problem : session->finish()) warn(problem);
@@ -299,7 +300,7 @@ int record_node(const RuntimeRecordArgs& a) {
     }
     session.reset();
     if (!child) return k_exit_ok;
-    if (child->running()) {
+    if (!ended && child->running()) {
         // The recording ended first (--duration, --count): the program is stopped as soak stops
         // it, and its status is ours.
         child->stop(5.0);

@@ -3,6 +3,7 @@
 #include <sys/statvfs.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <regex>
@@ -100,6 +101,24 @@ struct NodeSession::Impl {
     double gc_seconds = 0;
     bool sampling = false;
     bool finished = false;
+    bool ending = false;  // node said it waits for us to disconnect before it exits
+    std::function<void(const std::string&)> chunk_sink;  // heap snapshot chunks, while one streams
+
+    // Node waits at exit for every connected debugger to go ("Waiting for the debugger to
+    // disconnect..."): told so (NodeRuntime.waitingForDisconnect), the session lets go at once,
+    // so the program exits as it would have.
+    void on_event(std::string_view method, const json& params) {
+        if (method == "NodeRuntime.waitingForDisconnect") {
+            ending = true;
+            cdp->close();
+            throw util::Error("process {} is exiting", pid);
+        }
+        if (method != "HeapProfiler.addHeapSnapshotChunk" || !chunk_sink) return;
+        const auto chunk = params.find("chunk");
+        if (chunk != params.end() && chunk->is_string()) {
+            chunk_sink(chunk->get_ref<const std::string&>());
+        }
+    }
 
     Impl(pid_t p, fs::path d, recorddir::Manifest m, SessionOptions opts)
         : pid(p), started(start_time_of(p)), dir(std::move(d)), manifest(std::move(m)), o(opts), writer(dir, p),
@@ -159,6 +178,15 @@ NodeSession::NodeSession(pid_t pid, fs::path dir, recorddir::Manifest manifest,
         }
         m->cdp = std::make_unique<CdpSession>(m->where.endpoint, m->where.target.websocket_path,
                                               options.open_timeout);
+        m->cdp->set_event_handler(
+            [impl = m.get()](std::string_view method, const json& params) {
+                impl->on_event(method, params);
+            });
+        try {
+            m->call("NodeRuntime.notifyWhenWaitingForDisconnect", {{"enabled", true}});
+        } catch (const util::Error&) {
+            // Older node: it prints its wait message and waits for the recording's next call.
+        }
         const json v = returned_value(m->evaluate("process.version"));
         if (v.is_string() && std::regex_match(v.get<std::string>(), std::regex("v[0-9.]{1,20}"))) {
             m->version = v.get<std::string>();
@@ -177,7 +205,7 @@ NodeSession::NodeSession(pid_t pid, fs::path dir, recorddir::Manifest manifest,
     m->manifest.capture = "inspector";
     m->manifest.pid = pid;
     m->manifest.sampling = fmt::format(
-        "every {} on average (V8 sampling heap profiler, live objects)",
+        "every {} on average (V8 sampling heap profiler, live objects after a full GC)",
         util::format_bytes(static_cast<double>(options.sampling_interval)));
     if (!m->version.empty()) m->manifest.extra["node_version"] = m->version;
     m->manifest.extra["inspector"] =
@@ -195,7 +223,7 @@ NodeSession::~NodeSession() {
 }
 
 bool NodeSession::process_lives() const {
-    return node::process_lives(m->pid, m->started);
+    return !m->ending && node::process_lives(m->pid, m->started);
 }
 
 bool NodeSession::inspector_opened_by_us() const {
@@ -212,6 +240,10 @@ const fs::path& NodeSession::timeline_path() const {
 }
 
 SnapshotResult NodeSession::snapshot(const std::string& reason) {
+    // Garbage waits in the old generation until the next full collection: without one, a healthy
+    // service's dead objects read as growth between two of V8's major GCs. One full collection
+    // per snapshot (its pause is the cost, measured in README) leaves the live objects only.
+    m->call("HeapProfiler.collectGarbage");
     const double now = unix_time();
     const json result = m->call("HeapProfiler.getSamplingProfile");
     const profile::Profile p = sampling_profile_to_pprof(
@@ -257,11 +289,7 @@ HeapSnapshotResult NodeSession::heap_snapshot() {
     util::AtomicFile out(m->dir / name);
     std::uint64_t bytes = 0, drained = 0, next_check = 16u << 20;
     std::string refused;
-    m->cdp->set_event_handler([&](std::string_view method, const json& params) {
-        if (method != "HeapProfiler.addHeapSnapshotChunk") return;
-        const auto chunk = params.find("chunk");
-        if (chunk == params.end() || !chunk->is_string()) return;
-        const std::string& text = chunk->get_ref<const std::string&>();
+    m->chunk_sink = [&](const std::string& text) {
         drained += text.size();
         if (!refused.empty()) {
             // V8 cannot be told to stop: the rest is read and dropped, up to a bound.
@@ -288,18 +316,18 @@ HeapSnapshotResult NodeSession::heap_snapshot() {
         }
         out.write(text);
         bytes += text.size();
-    });
+    };
     const auto started = Clock::now();
     try {
         m->cdp->call("HeapProfiler.takeHeapSnapshot",
                      {{"reportProgress", false}, {"captureNumericValue", false}},
                      m->o.call_timeout);
     } catch (...) {
-        m->cdp->set_event_handler(nullptr);
+        m->chunk_sink = nullptr;
         throw;
     }
     const double pause = std::chrono::duration<double>(Clock::now() - started).count();
-    m->cdp->set_event_handler(nullptr);
+    m->chunk_sink = nullptr;
     if (!refused.empty()) throw util::Error("{}", refused);
     if (bytes == 0) {
         throw util::Error("the inspector of process {} sent an empty heap snapshot", m->pid);
@@ -313,7 +341,7 @@ std::vector<std::string> NodeSession::finish() {
     if (m->finished) return left;
     m->finished = true;
     // A process that ended has nothing left to restore.
-    if (!node::process_lives(m->pid, m->started) && m->cdp) m->cdp->close();
+    if (!process_lives() && m->cdp) m->cdp->close();
     const bool usable = m->cdp && m->cdp->open();
     if (usable && m->sampling) {
         try {

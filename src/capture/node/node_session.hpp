@@ -66,7 +66,8 @@ class NodeSession {
     // (empty when all was), as sentences for a warning. Idempotent.
     std::vector<std::string> finish();
 
-    // True while the recorded process runs (the same process: PID reuse is noticed).
+    // True while the recorded process runs (the same process: PID reuse is noticed) and has not
+    // begun to exit.
     bool process_lives() const;
     bool inspector_opened_by_us() const;
     const Endpoint& endpoint() const;
