@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake g++ clang libclang-rt-14-dev llvm python3
-  libfmt-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev libcpp-httplib-dev
+  libboost-dev libfmt-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   pkg-config libunwind-dev libdw-dev libelf-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   golang-go prometheus libgoogle-perftools-dev libjemalloc-dev

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "proc/process_list.hpp"
 #include "util/error.hpp"
 
 extern char** environ;
@@ -168,6 +169,11 @@ bool ChildProcess::wait_for(double seconds) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return true;
+}
+
+void forward_signal(pid_t child, int sig) {
+    ::kill(child, sig);
+    for (pid_t p : proc::descendants(proc::list_processes(), child)) ::kill(p, sig);
 }
 
 void ChildProcess::stop(double grace_s) {

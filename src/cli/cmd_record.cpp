@@ -151,13 +151,6 @@ int run_pull(const RecordArgs& args) {
 // How long after the start record looks for the agent in the program it started.
 constexpr std::chrono::seconds k_agent_check{1};
 
-// `sig` to the program and everything it started (parents first), as a ^C from the terminal
-// reaches the whole foreground process group.
-void forward_signal(pid_t child, int sig) {
-    ::kill(child, sig);
-    for (pid_t p : proc::descendants(proc::list_processes(), child)) ::kill(p, sig);
-}
-
 // --leak-check: the LeakSanitizer-style report of each process's exit scan; true if any leaked.
 bool report_exit_leaks(const std::filesystem::path& dir) {
     bool leaked = false, any = false;

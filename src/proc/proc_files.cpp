@@ -1,6 +1,7 @@
 // Parsers for /proc/PID/{status,smaps_rollup,statm,stat,cmdline,cgroup}; see proc_files.hpp.
 #include "proc/proc_files.hpp"
 
+#include <charconv>
 #include <limits>
 
 #include "proc/text_scan.hpp"
@@ -65,6 +66,13 @@ StatusInfo parse_status(std::string_view text) {
             out.rss_shmem = parse_kb_value(value);
         } else if (key == "Threads") {
             out.threads = parse_u64(value);
+        } else if (key == "SigCgt") {
+            std::string_view hex = next_token(value);
+            std::uint64_t mask = 0;
+            const char* end = hex.data() + hex.size();
+            if (!hex.empty() && std::from_chars(hex.data(), end, mask, 16).ptr == end) {
+                out.signals_caught = mask;
+            }
         }
     }
     return out;

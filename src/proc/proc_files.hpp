@@ -39,6 +39,8 @@ struct StatusInfo {
     std::optional<std::uint64_t> vm_hwm;
     std::optional<std::uint64_t> vm_size;
     std::optional<std::uint64_t> threads;
+    // "SigCgt:": the signals it has a handler for, bit N-1 for signal N.
+    std::optional<std::uint64_t> signals_caught;
 };
 StatusInfo parse_status(std::string_view text);
 

@@ -25,6 +25,70 @@ TEST(ParseListeningInodes, OnlyListenStateOnThePort) {
     EXPECT_TRUE(parse_listening_inodes(text, 81).empty());
 }
 
+TEST(ParseListeningSockets, AddressesAndLoopbackReach) {
+    const std::string v4 =
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+        "timeout inode\n"
+        "   0: 0100007F:2405 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        "
+        "0 11 1 0000000000000000 100 0 0 10 0\n"
+        "   1: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        "
+        "0 12 1 0000000000000000 100 0 0 10 0\n"
+        "   2: 0A00000A:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        "
+        "0 13 1 0000000000000000 100 0 0 10 0\n";
+    const auto s4 = parse_listening_sockets(v4);
+    ASSERT_EQ(s4.size(), 3u);
+    EXPECT_EQ(s4[0].address, "127.0.0.1");
+    EXPECT_EQ(s4[0].port, 9221);
+    EXPECT_EQ(s4[0].inode, 11u);
+    EXPECT_FALSE(s4[0].ipv6);
+    EXPECT_TRUE(s4[0].reachable_on_loopback);
+    EXPECT_EQ(s4[1].address, "0.0.0.0");
+    EXPECT_TRUE(s4[1].reachable_on_loopback);
+    EXPECT_EQ(s4[2].address, "10.0.0.10");
+    EXPECT_FALSE(s4[2].reachable_on_loopback);
+
+    const std::string v6 =
+        "  sl  local_address                         remote_address                        st "
+        "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 00000000000000000000000001000000:2405 00000000000000000000000000000000:0000 0A "
+        "00000000:00000000 00:00000000 00000000     0        0 21 1 0000000000000000 100 0 0 10 0\n"
+        "   1: 00000000000000000000000000000000:0050 00000000000000000000000000000000:0000 0A "
+        "00000000:00000000 00:00000000 00000000     0        0 22 1 0000000000000000 100 0 0 10 0\n"
+        "   2: 0000000000000000FFFF00000100007F:0051 00000000000000000000000000000000:0000 0A "
+        "00000000:00000000 00:00000000 00000000     0        0 23 1 0000000000000000 100 0 0 10 0\n"
+        "   3: 000080FE00000000FF005450B6AD1DFE:0052 00000000000000000000000000000000:0000 0A "
+        "00000000:00000000 00:00000000 00000000     0        0 24 1 0000000000000000 100 0 0 10 0\n";
+    const auto s6 = parse_listening_sockets(v6);
+    ASSERT_EQ(s6.size(), 4u);
+    EXPECT_TRUE(s6[0].ipv6);
+    EXPECT_EQ(s6[0].address, "::1");
+    EXPECT_TRUE(s6[0].reachable_on_loopback);
+    EXPECT_EQ(s6[1].address, "::");
+    EXPECT_TRUE(s6[1].reachable_on_loopback);
+    EXPECT_EQ(s6[2].address, "::ffff:127.0.0.1");
+    EXPECT_TRUE(s6[2].reachable_on_loopback);
+    EXPECT_EQ(s6[3].address, "fe80::5054:ff:fe1d:adb6");
+    EXPECT_FALSE(s6[3].reachable_on_loopback);
+}
+
+TEST(ListeningSocketsOf, FindsOnlyThisProcessesSockets) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    ASSERT_EQ(::listen(fd, 1), 0);
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    const auto mine = listening_sockets_of(::getpid());
+    ::close(fd);
+    ASSERT_EQ(mine.size(), 1u);
+    EXPECT_EQ(mine[0].port, ntohs(addr.sin_port));
+    EXPECT_EQ(mine[0].address, "127.0.0.1");
+    EXPECT_TRUE(listening_sockets_of(::getpid()).empty());
+}
+
 TEST(FindListener, FindsThisProcess) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     ASSERT_GE(fd, 0);

@@ -43,6 +43,14 @@ TEST(ParseStatus, RealUidIsTheFirstOfFour) {
     EXPECT_EQ(s.threads, 12u);
 }
 
+TEST(ParseStatus, SignalsCaughtIsTheSigCgtMask) {
+    EXPECT_EQ(parse_status(fixture("real/status")).signals_caught, 0x10000u);
+    // A node process: SIGUSR1 (bit 9) among others.
+    EXPECT_EQ(parse_status("SigCgt:\t0000000100004602\n").signals_caught, 0x100004602u);
+    EXPECT_FALSE(parse_status("SigCgt:\tnope\n").signals_caught);
+    EXPECT_FALSE(parse_status("Threads:\t1\n").signals_caught);
+}
+
 TEST(ParseStatus, MalformedAndTruncatedInputLeavesFieldsEmpty) {
     const StatusInfo s =
         parse_status("garbage line\nVmRSS:\tlots kB\nVmSize:\t12 MB\nRssAnon:\t-5 kB\nVmHWM:\t  7");
