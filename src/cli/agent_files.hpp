@@ -19,6 +19,10 @@ namespace leakhunt::cli {
 // naming what was tried if it does not exist.
 std::filesystem::path agent_library();
 
+// The tracemalloc bootstrap for Python programs (leakhunt_bootstrap.py), found the same way:
+// $LEAKHUNT_PYTHON_BOOTSTRAP, else beside the agent.
+std::filesystem::path python_bootstrap();
+
 // The timeline, the recorded processes and the control socket live in proc (serve needs them too).
 using proc::read_timeline;
 using proc::recorded_pids;
