@@ -12,6 +12,7 @@
 #include <cmath>
 #include <limits>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 
 #include <fmt/format.h>
@@ -285,6 +286,11 @@ int record_attached(const RuntimeRecordArgs& a, int depth) {
     o.bootstrap = python_bootstrap();
     o.ctl = control.dir();
     o.depth = depth;
+    // How long gdb may take (default 30 s); for tests of an interpreter that never gives up
+    // the GIL.
+    if (const char* t = std::getenv("LEAKHUNT_PYTHON_ATTACH_TIMEOUT"); t != nullptr && *t != 0) {
+        o.timeout_s = parse_duration_option("LEAKHUNT_PYTHON_ATTACH_TIMEOUT", t);
+    }
     py::attach_bootstrap(o);
     std::string hello;
     try {

@@ -204,6 +204,20 @@ class PythonRecord(harness.Case):
                 theirs = [l for l in ours.stderr.splitlines() if not l.startswith("leakhunt:")]
                 self.assertEqual(theirs, plain.stderr.splitlines())
 
+    def test_attach_while_another_thread_holds_the_gil(self):
+        # The injected call waits for the GIL; gdb is interrupted at the timeout, the call is
+        # unwound, and the target goes on as before: never killed, never left stopped.
+        p = self.start([PYTHON, victim("gil_holder.py"), "32"])  # minutes of backtracking
+        r = harness.run(["record", "--pid", str(p.pid), "-o", self.path("rec"), "--duration",
+                         "2s"], env={"LEAKHUNT_PYTHON_ATTACH_TIMEOUT": "8s"}, timeout=120)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        errors = [l for l in r.stderr.splitlines() if l.startswith("leakhunt: error:")]
+        self.assertEqual(len(errors), 1, r.stderr)
+        self.assertIn("timed out after 8 s", errors[0])
+        self.assertIsNone(p.poll())
+        with open("/proc/%d/stat" % p.pid) as f:
+            self.assertIn(f.read().rsplit(")", 1)[1].split()[0], ("R", "S"))
+
     def test_attach_to_non_python(self):
         p = self.start(["sh", "-c", "echo ready; exec sleep 60"])
         r = harness.run(["record", "--runtime", "python", "--pid", str(p.pid), "-o",
