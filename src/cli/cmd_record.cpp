@@ -398,7 +398,7 @@ Runner add_record(CLI::App& app) {
                     "Also write a snapshot every this long, e.g. 30s (default: only at exit and "
                     "on `leakhunt snapshot PID`)");
     cmd->add_option("--depth", args->depth, "Maximum stack depth (default 64, at most 256; python: "
-                                          "tracemalloc's frames, default 8)");
+                                          "tracemalloc's frames, default 1)");
     cmd->add_flag("--follow-children", args->follow_children,
                   "Keep the agent in programs this one execs (forked children always have it; "
                   "through a shell or wrapper such as sh -c, env, nice or timeout it is kept "
