@@ -36,7 +36,9 @@ def main():
         if mode == "lru":
             price_quote("customer-%d" % n)
         else:
-            remember_recent("customer-%d" % n)
+            # Keys of one width: "customer-1000" is a byte longer than "customer-999", and a
+            # bounded cache of ever longer keys grows.
+            remember_recent("customer-%08d" % (n % 10**8))
         time.sleep(0.001)
     print("served", "many" if n > 0 else "none", flush=True)
 
