@@ -1,10 +1,12 @@
-# `cmake --install` and the Debian package. The CLI goes to bin/, the agent to lib/leakhunt/,
+# `cmake --install` and the Debian package. The CLI goes to bin/, the agent and the Python
+# bootstrap to lib/leakhunt/,
 # where the CLI looks for it (../lib/leakhunt/ beside its own bin/; the build tree's ../lib/ is
 # the other place it looks). `cpack -G DEB` in the build directory writes leakhunt_<ver>_<arch>.deb;
 # its dependencies are computed from the installed binaries by dpkg-shlibdeps.
 include(GNUInstallDirs)
 install(TARGETS leakhunt RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS leakhunt_agent LIBRARY DESTINATION lib/leakhunt)  # not multiarch: the CLI looks here
+install(FILES src/capture/python/leakhunt_bootstrap.py DESTINATION lib/leakhunt)  # record of python
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 set(CPACK_GENERATOR DEB)

@@ -71,28 +71,40 @@ Linking linking_of(int fd) {
 
 }  // namespace
 
-fs::path agent_library() {
-    if (const char* env = std::getenv("LEAKHUNT_AGENT"); env != nullptr && *env != '\0') {
-        if (!fs::exists(env)) {
-            throw util::Error("LEAKHUNT_AGENT={} does not exist (unset it to use the agent next "
-                              "to leakhunt)",
-                              env);
+namespace {
+
+// A file leakhunt ships beside itself: $`env` when set, else <prefix>/lib/leakhunt/NAME
+// (installed: <prefix>/bin/leakhunt) or build/lib/NAME (the build tree: build/bin/leakhunt).
+fs::path shipped_file(const char* env, std::string_view name, std::string_view target) {
+    if (const char* path = std::getenv(env); path != nullptr && *path != '\0') {
+        if (!fs::exists(path)) {
+            throw util::Error("{}={} does not exist (unset it to use the one next to leakhunt)",
+                              env, path);
         }
-        return fs::absolute(env);
+        return fs::absolute(path);
     }
-    // Installed: <prefix>/bin/leakhunt and <prefix>/lib/leakhunt/; in the build tree:
-    // build/bin/leakhunt and build/lib/.
     std::error_code ec;
     const fs::path prefix = fs::read_symlink("/proc/self/exe", ec).parent_path().parent_path();
-    const fs::path installed = prefix / "lib" / "leakhunt" / "libleakhunt_agent.so";
-    const fs::path built = prefix / "lib" / "libleakhunt_agent.so";
+    const fs::path installed = prefix / "lib" / "leakhunt" / name;
+    const fs::path built = prefix / "lib" / name;
     if (!ec && fs::exists(installed)) return installed;
     if (ec || !fs::exists(built)) {
-        throw util::Error("cannot find the agent at {} or {} (build it with `cmake --build build "
-                          "--target leakhunt_agent`, or set LEAKHUNT_AGENT to its path)",
-                          installed.string(), built.string());
+        throw util::Error("cannot find {} at {} or {} (build it with `cmake --build build "
+                          "--target {}`, or set {} to its path)",
+                          name, installed.string(), built.string(), target, env);
     }
     return built;
+}
+
+}  // namespace
+
+fs::path agent_library() {
+    return shipped_file("LEAKHUNT_AGENT", "libleakhunt_agent.so", "leakhunt_agent");
+}
+
+fs::path python_bootstrap() {
+    return shipped_file("LEAKHUNT_PYTHON_BOOTSTRAP", "leakhunt_bootstrap.py",
+                        "leakhunt_python_bootstrap");
 }
 
 std::optional<pid_t> AgentSearch::holding_leaf() const {

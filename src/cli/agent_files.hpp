@@ -18,6 +18,10 @@ namespace leakhunt::cli {
 // naming what was tried if it does not exist.
 std::filesystem::path agent_library();
 
+// The tracemalloc bootstrap for Python programs (leakhunt_bootstrap.py), found the same way:
+// $LEAKHUNT_PYTHON_BOOTSTRAP, else beside the agent.
+std::filesystem::path python_bootstrap();
+
 // The control socket lives in proc (serve needs it too); the files the agent writes are read
 // through src/recorddir.
 using proc::request_snapshot;

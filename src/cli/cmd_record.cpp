@@ -70,6 +70,10 @@ capture::Runtime chosen_runtime(const RecordArgs& args, pid_t pid) {
 int run_runtime_record(const RecordArgs& args, capture::Runtime runtime, pid_t pid) {
     for (const char* agent_only :
          {"--all", "--sample-interval", "--depth", "--follow-children", "--leak-check"}) {
+        // --depth is also tracemalloc's frame limit.
+        if (runtime == capture::Runtime::python && agent_only == std::string_view("--depth")) {
+            continue;
+        }
         if (args.cmd->count(agent_only) > 0) {
             throw util::UsageError("{} configures the native agent and does not apply to a {} "
                                    "program (add --runtime native to record its native memory "
@@ -95,6 +99,7 @@ int run_runtime_record(const RecordArgs& args, capture::Runtime runtime, pid_t p
     if (!args.duration.empty()) r.duration_s = parse_duration_option("--duration", args.duration);
     r.count = args.count;
     r.heap_snapshots = args.heap_snapshots;
+    if (args.cmd->count("--depth") > 0) r.depth = args.depth;
     r.cmd = args.cmd;
     switch (runtime) {
         case capture::Runtime::node: return record_node(r);
@@ -416,7 +421,8 @@ Runner add_record(CLI::App& app) {
     cmd->add_option("--snapshot-every", args->snapshot_every,
                     "Also write a snapshot every this long, e.g. 30s (default: only at exit and "
                     "on `leakhunt snapshot PID`)");
-    cmd->add_option("--depth", args->depth, "Maximum stack depth (default 64, at most 256)");
+    cmd->add_option("--depth", args->depth, "Maximum stack depth (default 64, at most 256; python: "
+                                          "tracemalloc's frames, default 1)");
     cmd->add_flag("--follow-children", args->follow_children,
                   "Keep the agent in programs this one execs (forked children always have it; "
                   "through a shell or wrapper such as sh -c, env, nice or timeout it is kept "

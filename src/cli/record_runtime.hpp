@@ -24,6 +24,7 @@ struct RuntimeRecordArgs {
     double duration_s = 0;             // --duration; 0: until the program ends or ^C
     long count = 0;                    // --count; 0: no limit
     int heap_snapshots = 0;            // --heap-snapshots N: heap graphs spaced over the run
+    int depth = 0;                     // --depth (python: tracemalloc's frames); 0: default
     CLI::App* cmd = nullptr;           // to ask which options were given
 };
 

@@ -55,8 +55,6 @@ std::string agent_out_dir(pid_t pid) {
     return env ? environ_value(*env, "LEAKHUNT_OUT").value_or("") : "";
 }
 
-namespace {
-
 // The uids process `pid` runs as, for deciding who may ask it and whose files it writes: the
 // owner of /proc/PID (its effective uid; root when it is not dumpable) and its real uid. Empty if
 // the process is gone.
@@ -72,10 +70,6 @@ std::vector<uid_t> process_uids(pid_t pid) {
     return out;
 }
 
-bool contains(const std::vector<uid_t>& uids, uid_t uid) {
-    return std::find(uids.begin(), uids.end(), uid) != uids.end();
-}
-
 // "user alice (uid 1000)", or "uid 1000" when the name is unknown.
 std::string describe_user(uid_t uid) {
     passwd pw{};
@@ -85,6 +79,38 @@ std::string describe_user(uid_t uid) {
         return fmt::format("user {} (uid {})", found->pw_name, uid);
     }
     return fmt::format("uid {}", uid);
+}
+
+// The reply, read until its end of line, EOF, 16 KiB or the deadline (a peer that trickles
+// bytes cannot hold the caller longer than `timeout_s`).
+std::string read_reply(int fd, double timeout_s) {
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                             std::chrono::duration<double>(timeout_s));
+    std::string reply;
+    char buf[512];
+    while (reply.size() < 16384 && reply.find('\n') == std::string::npos) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+        if (left.count() <= 0) break;
+        pollfd p{fd, POLLIN, 0};
+        const int r = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (r < 0 && errno == EINTR) continue;
+        if (r != 1) break;
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        reply.append(buf, static_cast<size_t>(n));
+    }
+    const size_t eol = reply.find('\n');
+    if (eol != std::string::npos) reply.resize(eol);
+    if (!reply.empty() && reply.back() == '\r') reply.pop_back();
+    return reply;
+}
+
+namespace {
+
+bool contains(const std::vector<uid_t>& uids, uid_t uid) {
+    return std::find(uids.begin(), uids.end(), uid) != uids.end();
 }
 
 // The agent answers only root and the user it runs as; say so, and how to ask.
@@ -125,32 +151,6 @@ std::optional<std::string> take_agent_file(std::string_view& rest, std::string_v
     if (!parsed || parsed->id != pid || parsed->kind != kind) return std::nullopt;
     rest.remove_prefix(prefix.size() + name.size());
     return std::string(name);
-}
-
-// The reply, read until its end of line, EOF, 16 KiB or the deadline (a peer that trickles
-// bytes cannot hold the caller longer than `timeout_s`).
-std::string read_reply(int fd, double timeout_s) {
-    using clock = std::chrono::steady_clock;
-    const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
-                                             std::chrono::duration<double>(timeout_s));
-    std::string reply;
-    char buf[512];
-    while (reply.size() < 16384 && reply.find('\n') == std::string::npos) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-        if (left.count() <= 0) break;
-        pollfd p{fd, POLLIN, 0};
-        const int r = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (r < 0 && errno == EINTR) continue;
-        if (r != 1) break;
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n <= 0) break;
-        reply.append(buf, static_cast<size_t>(n));
-    }
-    const size_t eol = reply.find('\n');
-    if (eol != std::string::npos) reply.resize(eol);
-    if (!reply.empty() && reply.back() == '\r') reply.pop_back();
-    return reply;
 }
 
 // Closes a descriptor when it goes out of scope.

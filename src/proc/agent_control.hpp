@@ -39,6 +39,18 @@ struct AgentSnapshot {
     std::string read(const std::string& name) const;
 };
 
+// The uids process `pid` runs as, for deciding who may ask it and whose files it writes: the
+// owner of /proc/PID (its effective uid; root when it is not dumpable) and its real uid. Empty if
+// the process is gone.
+std::vector<uid_t> process_uids(pid_t pid);
+
+// "user alice (uid 1000)", or "uid 1000" when the name is unknown.
+std::string describe_user(uid_t uid);
+
+// A one-line reply read from `fd` until its end of line, EOF, 16 KiB or the deadline (a peer that
+// trickles bytes cannot hold the caller longer than `timeout_s`); without the line's end.
+std::string read_reply(int fd, double timeout_s);
+
 // Asks the agent in `pid` for a snapshot ("snapshot", or "snapshot scan" for a heap scan too).
 // The peer is authenticated first (SO_PEERCRED): the socket must have been opened by process
 // `pid` itself, as root or as one of its users, so another user cannot answer by squatting the
