@@ -271,7 +271,11 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
     const size_t patience = patience_samples(relative_rise);
     const bool significant = k >= 8 && mk.p_up < k_alpha && rise > k_min_rise_sigmas * noise &&
                              rise > k_min_rise_fraction * std::fabs(level);
-    const bool patient_enough = n >= patience;
+    // Many cycles seen (a GC sawtooth, batches), each window one cycle: the baseline rose across
+    // at least 8 whole cycles, which the rising half of one cycle cannot do. The evidence is in
+    // cycles, not samples: a fast sampling rate does not make it wait longer.
+    const bool rose_across_cycles = period_bins && cycles >= 8 && k >= 8;
+    const bool patient_enough = n >= patience || rose_across_cycles;
 
     // A slow cycle seen only a few times: compare the series with itself one period earlier.
     if (period_bins && cycles < 8) {

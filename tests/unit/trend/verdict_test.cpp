@@ -241,6 +241,20 @@ TEST(Classify, FlagsFdGrowth) {
     EXPECT_EQ(c.memory.flags[0], "fd_growth");
 }
 
+TEST(Classify, ARiseAcrossManyCyclesNeedsNoSampleCountToBeALeak) {
+    // A 5 s GC sawtooth of 30 MB on a baseline rising 0.1 MB/s, sampled every 0.25 s for 240 s:
+    // the rise is seen across many cycles long before 400 samples (100 s) have been taken.
+    Gen g = make(960, 0.25, [](double t) { return 200 * MB + 0.1 * MB * t + 30 * MB * std::fmod(t, 5.0) / 5.0; },
+                 0.3 * MB);
+    series::Series s;
+    s.t = g.t;
+    s.columns["rss_bytes"] = g.v;
+    Classification c = classify(s, ClassifyOptions{});
+    EXPECT_EQ(c.memory.verdict, Verdict::leak);
+    ASSERT_TRUE(c.first_leak_at_s.has_value());
+    EXPECT_LE(*c.first_leak_at_s, 0.25 * g.t.back());
+}
+
 TEST(Classify, LimitComesFromCgroupColumn) {
     Gen g = make(2880, 10, [](double t) { return 300 * MB + 36 * MB * t / 3600; }, 1 * MB);
     series::Series s;
