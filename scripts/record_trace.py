@@ -153,7 +153,7 @@ def main(argv):
     with open(tmp, "w", encoding="ascii") as out:
         out.write("t_seconds,rss_bytes,anon_bytes,fds,threads\n")
         for t, rss, anon, fds, threads in rows:
-            out.write(f"{t:.1f},{rss},{anon},{fds},{threads}\n")
+            out.write(f"{t:.2f},{rss},{anon},{fds},{threads}\n")
     os.replace(tmp, args.out)
     if ended_early and not args.quiet:
         print(f"record_trace: process {pid} exited after {len(rows)} samples", file=sys.stderr)

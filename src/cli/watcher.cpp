@@ -414,6 +414,7 @@ series::Series Watcher::judged_series(const TargetState& t) const {
     out.name = t.series.name;
     out.labels = t.series.labels;
     out.epoch_offset = t.series.epoch_offset;
+    out.instances_known = true;  // followed by PID and start time
     for (const auto& [name, col] : t.series.columns) out.columns[name];
     for (size_t i = 0; i < t.series.t.size(); ++i) {
         if (t.series.t[i] < m_config.judge_from_s) continue;
@@ -435,7 +436,10 @@ void Watcher::judge(TargetState& t, double now) {
             vs.push_back(rss[i]);
         }
     }
-    t.live = trend::assess(ts, vs, m_config.engine, t.series.restart_times);
+    // watch follows each process by PID and start time: its restarts are all known.
+    trend::Options engine = m_config.engine;
+    engine.instances = trend::Options::Instances::known;
+    t.live = trend::assess(ts, vs, engine, t.series.restart_times);
     // The live view, the JSON lines and --on-leak see the held verdict.
     const bool changed = t.hysteresis.apply(t.live);
     if (changed && t.live.verdict == trend::Verdict::leak) {

@@ -35,6 +35,9 @@ struct Series {
     std::map<std::string, std::vector<double>, std::less<>> columns;
     // Times at which a new process instance started (known restarts, e.g. a new PID in `watch`).
     std::vector<double> restart_times;
+    // Every sample's process instance is known (a pid column, `watch`, the store): then
+    // restart_times are all the restarts there were, and a drop without one is not a restart.
+    bool instances_known = false;
 
     size_t size() const { return t.size(); }
     bool empty() const { return t.empty(); }

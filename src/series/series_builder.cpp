@@ -111,6 +111,7 @@ void SeriesBuilder::add_row(size_t line, std::string_view time_column, double t,
         for (size_t c = 0; c < g.values.size(); ++c) g.values[c].push_back(values[c]);
     }
     if (pid && !pid->empty()) {
+        s.instances_known = true;
         if (!g.last_pid.empty() && g.last_pid != *pid &&
             (s.restart_times.empty() || s.restart_times.back() != t)) {
             s.restart_times.push_back(t);

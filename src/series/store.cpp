@@ -521,6 +521,7 @@ Series Store::load_series(int64_t target_id) {
             out.columns.emplace(std::string(k_values[i].series_name), std::move(cols[i]));
         }
     }
+    out.instances_known = true;  // every sample belongs to a recorded (pid, starttime) instance
     {
         Stmt s = prepare("SELECT first_t FROM instances WHERE target_id = ?1 ORDER BY first_t, id");
         sqlite3_bind_int64(s.get(), 1, target_id);

@@ -39,6 +39,10 @@ std::optional<double> last_finite(const series::Series& s, std::string_view name
     return std::nullopt;
 }
 
+Options::Instances instances_of(const series::Series& s) {
+    return s.instances_known ? Options::Instances::known : Options::Instances::unknown;
+}
+
 Verdict verdict_at(const Clean& c, size_t end, const Options& o, std::span<const double> restarts) {
     return assess(std::span<const double>(c.t).first(end), std::span<const double>(c.v).first(end),
                   o, restarts)
@@ -53,6 +57,7 @@ void add_flag(Assessment& a, const series::Series& s, std::string_view column,
     Clean c = column_values(s, column);
     if (c.t.size() < k_min_samples_leak) return;
     Options o;
+    o.instances = instances_of(s);
     o.bytes = false;
     o.what = what;
     Assessment r = assess(c.t, c.v, o, s.restart_times);
@@ -67,6 +72,7 @@ void add_flag(Assessment& a, const series::Series& s, std::string_view column,
 Classification classify(const series::Series& s, const ClassifyOptions& options) {
     Classification out;
     Options o = options.engine;
+    o.instances = instances_of(s);
     if (!o.limit_bytes) o.limit_bytes = last_finite(s, series::k_cgroup_limit);
     out.limit_bytes = o.limit_bytes;
     Clean c = column_values(s, series::k_rss);
@@ -122,6 +128,7 @@ Classification classify(const series::Series& s, const ClassifyOptions& options)
 std::vector<VerdictChange> replay(const series::Series& s, const Options& options, size_t points) {
     std::vector<VerdictChange> changes;
     Options o = options;
+    o.instances = instances_of(s);
     if (!o.limit_bytes) o.limit_bytes = last_finite(s, series::k_cgroup_limit);
     Clean c = column_values(s, series::k_rss);
     const size_t n = c.t.size();

@@ -271,13 +271,27 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
     const size_t patience = patience_samples(relative_rise);
     const bool significant = k >= 8 && mk.p_up < k_alpha && rise > k_min_rise_sigmas * noise &&
                              rise > k_min_rise_fraction * std::fabs(level);
-    const bool patient_enough = n >= patience;
+    // Many cycles seen (a GC sawtooth, batches), each window one cycle: the baseline rose across
+    // at least 8 whole cycles, which the rising half of one cycle cannot do. The evidence is in
+    // cycles, not samples: a fast sampling rate does not make it wait longer.
+    const bool rose_across_cycles = period_bins && cycles >= 8 && k >= 8;
+    const bool patient_enough = n >= patience || rose_across_cycles;
 
     // A slow cycle seen only a few times: compare the series with itself one period earlier.
     if (period_bins && cycles < 8) {
         const size_t p = *period_bins;
+        // Each bin against the same phase one cycle earlier, on the floor of the cycle ending at
+        // that bin (the lowest point of the last period): spikes and sawtooth peaks don't move a
+        // floor, memory kept between them does, so a tiny leak under big batches shows as a
+        // floor that every cycle is higher than the last.
+        std::vector<double> floor(nb);
+        for (size_t i = 0; i < nb; ++i) {
+            const size_t from = i + 1 >= p ? i + 1 - p : 0;
+            floor[i] = *std::min_element(bins.lo.begin() + static_cast<std::ptrdiff_t>(from),
+                                         bins.lo.begin() + static_cast<std::ptrdiff_t>(i + 1));
+        }
         std::vector<double> d;
-        for (size_t i = p; i < nb; ++i) d.push_back(bins.mean[i] - bins.mean[i - p]);
+        for (size_t i = 2 * p - 1; i < nb; ++i) d.push_back(floor[i] - floor[i - p]);
         const double shift = median(d);
         std::vector<double> chunk_medians;
         const size_t chunks = std::min<size_t>(8, d.size());

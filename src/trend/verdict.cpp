@@ -25,6 +25,11 @@ std::string_view to_string(Verdict v) {
     return "inconclusive";
 }
 
+namespace {
+// A restart's drop leaves at most this fraction of the lifetime's rise above its lowest level.
+constexpr double k_restart_return = 0.25;
+}  // namespace
+
 std::vector<size_t> detect_restarts(std::span<const double> t, std::span<const double> v) {
     std::vector<size_t> out;
     size_t seg_start = 0;
@@ -48,6 +53,11 @@ std::vector<size_t> detect_restarts(std::span<const double> t, std::span<const d
         }
         const double life = t[i - 1] - t[seg_start];
         if (life <= 0 || low_time > 0.5 * life) continue;
+        // A new process starts where the old one began: the drop undoes nearly all of the
+        // lifetime's rise above its lowest level.
+        const double floor = *std::min_element(v.begin() + static_cast<std::ptrdiff_t>(seg_start),
+                                                v.begin() + static_cast<std::ptrdiff_t>(i));
+        if (after - floor > k_restart_return * (before - floor)) continue;
         out.push_back(i);
         seg_start = i;
     }
@@ -57,8 +67,9 @@ std::vector<size_t> detect_restarts(std::span<const double> t, std::span<const d
 namespace {
 
 std::vector<size_t> merge_restarts(std::span<const double> t, std::span<const double> v,
-                                   std::span<const double> known) {
-    std::vector<size_t> idx = detect_restarts(t, v);
+                                   std::span<const double> known, Options::Instances instances) {
+    std::vector<size_t> idx;
+    if (instances == Options::Instances::unknown) idx = detect_restarts(t, v);
     for (double k : known) {
         auto it = std::lower_bound(t.begin(), t.end(), k);
         if (it == t.begin() || it == t.end()) continue;
@@ -89,7 +100,7 @@ Assessment assess(std::span<const double> t, std::span<const double> v, const Op
     Assessment a;
     a.samples = t.size();
     a.span_s = t.size() > 1 ? t.back() - t.front() : 0.0;
-    const std::vector<size_t> cuts = merge_restarts(t, v, known_restarts);
+    const std::vector<size_t> cuts = merge_restarts(t, v, known_restarts, options.instances);
     for (size_t c : cuts) a.restarts_s.push_back(t[c]);
 
     if (cuts.empty()) {

@@ -40,6 +40,10 @@ struct Options {
     std::string_view what = "memory";
     // Values are byte counts (formatted as MiB) or plain counts (fds, threads).
     bool bytes = true;
+    // known: every sample's process instance (PID) is known, so the known restarts are all the
+    // restarts there were; unknown: restarts are also detected from the shape (detect_restarts).
+    enum class Instances { unknown, known };
+    Instances instances = Instances::unknown;
 };
 
 struct Assessment {
@@ -68,7 +72,9 @@ Assessment assess(std::span<const double> t, std::span<const double> v, const Op
                   std::span<const double> known_restarts = {});
 
 // Indices i where a restart happened between sample i-1 and i: a drop to at most half, after a
-// gradual ramp (not the end of a spike, not a GC cycle).
+// gradual ramp (not the end of a spike, not a GC cycle), back to near the lowest level of the
+// lifetime it ends (a new process starts where the old one began; a collector that returns memory,
+// such as G1 uncommitting its heap after warm-up, leaves the level well above that).
 std::vector<size_t> detect_restarts(std::span<const double> t, std::span<const double> v);
 
 // Minimum sample counts: below k_min_samples_leak nothing is said; a healthy or bounded verdict

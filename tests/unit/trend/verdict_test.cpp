@@ -110,6 +110,48 @@ TEST(Assess, KnownRestartsSplitTheSeries) {
     EXPECT_DOUBLE_EQ(a.restarts_s[0], 300.0);
 }
 
+// G1 after warm-up (as recorded from a real JVM): RSS climbs from 40 to 760 MB in 45 s, periodic
+// collections uncommit the heap down to 290 MB (far above the 40 MB start), and it saws there.
+// Not a restart: the warm-up is not judged alone, and the whole series levelled off.
+Gen g1_uncommit() {
+    return make(960, 0.25, [](double t) {
+        if (t < 45) return 40 * MB + 16 * MB * t;
+        return 290 * MB + 40 * MB * std::fmod(t, 5.0) / 5.0;
+    }, 1 * MB);
+}
+
+TEST(DetectRestarts, ACollectorReturningMemoryAboveTheStartIsNoRestart) {
+    Gen g = g1_uncommit();
+    EXPECT_TRUE(detect_restarts(g.t, g.v).empty());
+    Assessment a = assess(g.t, g.v, Options{});
+    EXPECT_TRUE(a.restarts_s.empty());
+    EXPECT_EQ(a.verdict, Verdict::bounded);
+}
+
+TEST(DetectRestarts, ADropBackToTheStartIsARestart) {
+    // The same climb, then back to 45 MB (a new process) and climbing again.
+    Gen g = make(960, 0.25, [](double t) {
+        return t < 45 ? 40 * MB + 16 * MB * t : 45 * MB + 16 * MB * (t - 45);
+    }, 1 * MB);
+    const auto cuts = detect_restarts(g.t, g.v);
+    ASSERT_EQ(cuts.size(), 1u);
+    EXPECT_DOUBLE_EQ(g.t[cuts[0]], 45.0);
+}
+
+TEST(Assess, WhenPidsAreKnownOnlyKnownRestartsCount) {
+    // Drops to the start without a PID change: the same process returned memory (e.g. a full GC
+    // after a long ramp), judged as one lifetime.
+    Gen g = make(2880, 30, [](double t) { return 260 * MB + std::fmod(200 * MB * t / 3600, 1240 * MB); },
+                 5 * MB);
+    Options o;
+    o.instances = Options::Instances::known;
+    EXPECT_TRUE(assess(g.t, g.v, o).restarts_s.empty());
+    std::vector<double> known{23040.0};
+    Assessment a = assess(g.t, g.v, o, known);
+    ASSERT_EQ(a.restarts_s.size(), 1u);
+    EXPECT_DOUBLE_EQ(a.restarts_s[0], 23040.0);
+}
+
 TEST(Assess, ProjectsTimeToLimit) {
     Gen g = make(2880, 10, [](double t) { return 300 * MB + 36 * MB * t / 3600; }, 0.0);
     Options o;
@@ -197,6 +239,20 @@ TEST(Classify, FlagsFdGrowth) {
     EXPECT_EQ(c.memory.verdict, Verdict::healthy);
     ASSERT_EQ(c.memory.flags.size(), 1u);
     EXPECT_EQ(c.memory.flags[0], "fd_growth");
+}
+
+TEST(Classify, ARiseAcrossManyCyclesNeedsNoSampleCountToBeALeak) {
+    // A 5 s GC sawtooth of 30 MB on a baseline rising 0.1 MB/s, sampled every 0.25 s for 240 s:
+    // the rise is seen across many cycles long before 400 samples (100 s) have been taken.
+    Gen g = make(960, 0.25, [](double t) { return 200 * MB + 0.1 * MB * t + 30 * MB * std::fmod(t, 5.0) / 5.0; },
+                 0.3 * MB);
+    series::Series s;
+    s.t = g.t;
+    s.columns["rss_bytes"] = g.v;
+    Classification c = classify(s, ClassifyOptions{});
+    EXPECT_EQ(c.memory.verdict, Verdict::leak);
+    ASSERT_TRUE(c.first_leak_at_s.has_value());
+    EXPECT_LE(*c.first_leak_at_s, 0.25 * g.t.back());
 }
 
 TEST(Classify, LimitComesFromCgroupColumn) {
