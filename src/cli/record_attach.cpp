@@ -236,6 +236,15 @@ double inject(const NativeAttachArgs& args, const std::string& name, const fs::p
     return paused;
 }
 
+// False once the process has ended (a zombie its parent has not reaped yet counts as ended).
+bool running(pid_t pid) {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
+    const std::string stat = read_text(fmt::format("/proc/{}/stat", pid));
+    const size_t close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z' &&
+           stat[close + 2] != 'X';
+}
+
 size_t snapshot_count(const fs::path& dir, pid_t pid) { return read_timeline(dir, pid).size(); }
 
 }  // namespace
@@ -281,7 +290,7 @@ int record_attach(const NativeAttachArgs& args) {
         timespec ts{0, 200 * 1000 * 1000};
         const int sig = ::sigtimedwait(&set, nullptr, &ts);
         if (sig > 0) why = stop_signal_text(sig);
-        else if (::kill(args.pid, 0) != 0 && errno == ESRCH) exited = true, why = "the program ended";
+        else if (!running(args.pid)) exited = true, why = "the program ended";
         else if (args.duration_s > 0 &&
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() >=
                      args.duration_s) {
@@ -297,7 +306,7 @@ int record_attach(const NativeAttachArgs& args) {
             const proc::AgentReply reply = proc::agent_request(args.pid, k_detach_timeout_s, "detach");
             if (!reply.text.starts_with("ok ")) detach_error = reply.text;
         } catch (const util::Error& e) {
-            if (::kill(args.pid, 0) == 0) detach_error = e.what();
+            if (running(args.pid)) detach_error = e.what();
             else exited = true;
         }
     }

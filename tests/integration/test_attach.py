@@ -109,11 +109,12 @@ class Attach(Case):
 
     def test_threads_allocating_during_attach_and_detach(self):
         for i, options in enumerate([[], ["--all"], ["--sample-interval", "4096"]]):
-            p = self.start([VICTIM, "--threads", "8", "--seconds", "12"])
+            p = self.start([VICTIM, "--threads", "8", "--seconds", "25"])
             out = self.path(f"threads{i}")
             rec = self.record(p.pid, out, "--duration", "1s", *options)
             self.finish(rec)
             self.assertEqual(timeline_rows(out)[-1]["reason"], "detach")
+            os.kill(p.pid, signal.SIGUSR1)  # the victim ends its run early (below)
             rest = p.stdout.read()
             self.assertEqual(p.wait(timeout=30), 0, options)
             self.assertTrue(rest.startswith("done leaked="), rest)

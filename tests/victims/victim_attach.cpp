@@ -6,9 +6,10 @@
 //     Each command is answered with "ok" once done.
 //   otherwise: --threads N workers churn every allocation function (malloc, calloc, realloc,
 //     posix_memalign, aligned_alloc, new, new[], aligned new) for --seconds S while the main
-//     thread leaks 1000 bytes every 5 ms in attach_leak_site; then it joins them, prints
-//     "done leaked=TOTAL" and exits 0.
+//     thread leaks 1000 bytes every 5 ms in attach_leak_site; then (or at SIGUSR1) it joins
+//     them, prints "done leaked=TOTAL" and exits 0.
 #include <malloc.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -30,6 +31,9 @@ namespace {
 std::vector<void*> g_kept;  // the leak
 std::vector<void*> g_old;   // --pre blocks
 std::size_t g_leaked = 0;
+volatile sig_atomic_t g_end_early = 0;  // SIGUSR1: end the run now, normally
+
+void on_usr1(int) { g_end_early = 1; }
 
 __attribute__((noinline)) void attach_leak_site(std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -100,6 +104,9 @@ int main(int argc, char** argv) {
     if (commands) return run_commands(pre);
 
     g_kept.reserve(1 << 20);
+    struct sigaction usr1 {};
+    usr1.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &usr1, nullptr);
     std::atomic<bool> stop{false};
     std::vector<std::thread> workers;
     for (std::size_t i = 0; i < threads; ++i) {
@@ -109,7 +116,7 @@ int main(int argc, char** argv) {
     TickClock clock(seconds, std::chrono::milliseconds(5));
     do {
         attach_leak_site(1);
-    } while (clock.next());
+    } while (clock.next() && g_end_early == 0);
     stop = true;
     for (auto& t : workers) t.join();
     std::printf("done leaked=%zu\n", g_leaked);
