@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -90,6 +91,13 @@ void check_attachable(pid_t pid, const std::string& name) {
                           pid);
     }
     if (maps.find("libleakhunt_agent") != std::string::npos) {
+        const auto live = proc::agent_pids();
+        if (std::find(live.begin(), live.end(), pid) == live.end()) {
+            throw util::Error("pid {} ({}) already has the leakhunt agent, detached by an earlier "
+                              "`record --pid` (or disabled): a process can be attached once; "
+                              "restart it to record again",
+                              pid, name);
+        }
         throw util::Error("pid {} ({}) already has the leakhunt agent (started under `leakhunt "
                           "record`, or attached by another `record --pid`): take snapshots with "
                           "`leakhunt snapshot {}`",

@@ -149,7 +149,7 @@ class Attach(Case):
         self.finish(rec)
         # Detached, still not attachable twice: the agent stays mapped.
         r = run(["record", "--pid", str(p.pid), "-o", self.path("third")])
-        self.assert_one_error(r, "already has the leakhunt agent")
+        self.assert_one_error(r, "already has the leakhunt agent, detached by an earlier")
         self.command(p, "exit")
         self.assertEqual(p.wait(timeout=10), 7)
 
