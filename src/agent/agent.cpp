@@ -10,6 +10,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "agent/attach.hpp"
 #include "agent/config.hpp"
 #include "agent/fence.hpp"
 #include "agent/guard.hpp"
@@ -183,19 +185,42 @@ void install_fatal_handlers() {
     }
 }
 
-__attribute__((constructor(101))) void agent_init() {
-    RecursionGuard guard;
-    read_config(g_config);
-    if (!g_config.follow_children) drop_from_ld_preload();
-    if (!g_config.enabled()) return;
+// True if our malloc is the one the program's global scope finds: the agent was preloaded (or
+// linked in), not dlopen'ed into a running process by `record --pid`.
+bool interposes_malloc() {
+    Dl_info global{}, self{};
+    void* found = dlsym(RTLD_DEFAULT, "malloc");
+    return found != nullptr && dladdr(found, &global) != 0 &&
+           dladdr(reinterpret_cast<void*>(&interposes_malloc), &self) != 0 &&
+           global.dli_fbase == self.dli_fbase;
+}
+
+// Starts recording with g_config; false (and `msg`) if it cannot.
+bool start_recording(char* msg, std::size_t msg_size) {
     init_unwind();
+    init_stack_cache();
     live().set_full(g_config.full());
     live().set_biased(remote_fence_ready());
     if (pthread_atfork(before_fork, after_fork_parent, after_fork_child) != 0) {
-        say("cannot register fork handlers; the agent is disabled");
-        return;
+        std::snprintf(msg, msg_size, "cannot register fork handlers; the agent is disabled");
+        return false;
     }
     start_writer();
+    return true;
+}
+
+__attribute__((constructor(101))) void agent_init() {
+    RecursionGuard guard;
+    // Dlopen'ed into a running process: nothing until leakhunt_attach says how to record.
+    if (!interposes_malloc()) return;
+    read_config(g_config);
+    if (!g_config.follow_children) drop_from_ld_preload();
+    if (!g_config.enabled()) return;
+    char msg[200];
+    if (!start_recording(msg, sizeof msg)) {
+        say(msg);
+        return;
+    }
     g_active = true;
     install_fatal_handlers();
 }
@@ -253,5 +278,64 @@ __attribute__((destructor(101))) void agent_fini() {
     // Hooks keep working for later destructors; only the writing is over.
 }
 
+std::atomic<int> g_attach_state{0};  // 0 never attached, 1 attached, 2 detached
+
 }  // namespace
+
+bool detach_agent(char* msg, std::size_t msg_size) {
+    int expected = 1;
+    if (!g_attach_state.compare_exchange_strong(expected, 2)) {
+        std::snprintf(msg, msg_size, "the agent was not attached with record --pid");
+        return false;
+    }
+    RecursionGuard guard;
+    const bool ok = write_snapshot("detach", msg, msg_size);
+    const std::size_t restored = attach_restore();
+    g_active = false;  // a hook still running finishes; later ones (none reach us) only forward
+    const std::size_t used = std::strlen(msg);
+    std::snprintf(msg + used, msg_size - used, " restored=%zu", restored);
+    return ok;
+}
+
 }  // namespace leakhunt::agent
+
+// The entry point of an attach: `leakhunt record --pid` dlopens the agent into the running
+// process through a debugger and calls this with the configuration (read_attach_config). Returns
+// 0 when recording started; otherwise a code (1 bad configuration, 2 already recording,
+// 3 cannot start) and one line on stderr.
+extern "C" __attribute__((visibility("default"))) int leakhunt_attach(const char* spec) noexcept {
+    using namespace leakhunt::agent;
+    RecursionGuard guard;
+    int expected = 0;
+    if (g_active.load() || !g_attach_state.compare_exchange_strong(expected, 1)) {
+        say("already recording in this process; leakhunt record --pid attaches once");
+        return 2;
+    }
+    Config c;
+    if (!read_attach_config(c, spec)) {
+        say("malformed attach request; nothing is recorded");
+        g_attach_state = 0;
+        return 1;
+    }
+    c.attached = true;
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    c.attached_at_unix = static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+    g_config = c;
+    char msg[300];
+    if (!g_config.enabled() || !start_recording(msg, sizeof msg)) {
+        if (g_config.enabled()) say(msg);
+        g_attach_state = 2;
+        return 3;
+    }
+    g_active = true;
+    msg[0] = '\0';
+    if (attach_redirect(msg, sizeof msg) == 0 && msg[0] != '\0') {
+        say(msg);
+        g_active = false;
+        stop_writer();
+        g_attach_state = 2;
+        return 3;
+    }
+    return 0;
+}

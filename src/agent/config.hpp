@@ -11,7 +11,9 @@
 //   LEAKHUNT_UNWIND           libunwind = every stack by libunwind (default: the agent's own CFI
 //                             walker, libunwind where it gives up); check = both on every stack,
 //                             and the count of stacks that differ printed at exit (for tests)
-// Plain data; written once before any thread exists.
+// An agent dlopen'ed into a running process (`leakhunt record --pid`) finds none of these in its
+// environment: its configuration comes as one string to leakhunt_attach (read_attach_config).
+// Plain data; written once before recording starts.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +31,8 @@ struct Config {
     bool leak_check = false;
     enum class Unwind : std::uint8_t { cfi, libunwind, check };
     Unwind unwind = Unwind::cfi;
+    bool attached = false;  // loaded into a running process: sees only later allocations
+    double attached_at_unix = 0;
     bool full() const { return sample_interval == 1; }
     bool enabled() const { return sample_interval != 0; }
 };
@@ -37,6 +41,11 @@ inline constexpr std::size_t k_max_depth = 256;
 
 // Fills `c` from the environment; never allocates.
 void read_config(Config& c);
+
+// Fills `c` from an attach request: "interval=N;every=MS;depth=D;unwind=cfi|libunwind|check;
+// seed=N;out=DIR" (any order, out last: the directory runs to the end of the string). False if a
+// field is malformed or out is missing. every is in milliseconds. Never allocates.
+bool read_attach_config(Config& c, const char* spec);
 
 extern Config g_config;
 

@@ -7,6 +7,8 @@
 // thread calling through the slot meanwhile gets the old or the new target, both valid.
 #include "agent/deep_bind.hpp"
 
+#include "agent/memory.hpp"
+
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
@@ -52,14 +54,32 @@ int find_object(dl_phdr_info* info, size_t, void* data) {
     return 1;
 }
 
-bool store_slot(void** slot, void* value, const Object& o) {
+bool store_slot_at(void** slot, void* value, bool read_only) {
     const auto at = reinterpret_cast<ElfW(Addr)>(slot);
-    const bool read_only = at >= o.relro_lo && at < o.relro_hi;
     const auto page = static_cast<ElfW(Addr)>(::sysconf(_SC_PAGESIZE));
     void* first = reinterpret_cast<void*>(at & ~(page - 1));
     if (read_only && ::mprotect(first, page, PROT_READ | PROT_WRITE) != 0) return false;
     __atomic_store_n(slot, value, __ATOMIC_RELEASE);
     if (read_only) ::mprotect(first, page, PROT_READ);
+    return true;
+}
+
+bool in_relro(void** slot, const Object& o) {
+    const auto at = reinterpret_cast<ElfW(Addr)>(slot);
+    return at >= o.relro_lo && at < o.relro_hi;
+}
+
+bool log_patch(PatchLog& log, const PatchLog::Entry& e) {
+    if (log.count == log.capacity) {
+        const std::size_t cap = log.capacity == 0 ? 256 : log.capacity * 2;
+        auto* grown = static_cast<PatchLog::Entry*>(map_memory(cap * sizeof(PatchLog::Entry)));
+        if (grown == nullptr) return false;
+        if (log.count > 0) std::memcpy(grown, log.entries, log.count * sizeof(PatchLog::Entry));
+        unmap_memory(log.entries, log.capacity * sizeof(PatchLog::Entry));
+        log.entries = grown;
+        log.capacity = cap;
+    }
+    log.entries[log.count++] = e;
     return true;
 }
 
@@ -103,7 +123,7 @@ Tables read_dynamic(const link_map* lm) {
 
 // `bound[i]`: what the opened object binds targets[i].name to (dlsym on its handle).
 std::size_t patch_object(const link_map* lm, bool is_opened, const HookTarget* targets,
-                         std::size_t count, void* const* bound) {
+                         std::size_t count, void* const* bound, PatchLog* log = nullptr) {
     Object o;
     o.base = lm->l_addr;
     o.name = lm->l_name != nullptr ? lm->l_name : "";
@@ -133,12 +153,44 @@ std::size_t patch_object(const link_map* lm, bool is_opened, const HookTarget* t
                 const bool to_next = *slot == targets[i].next;
                 const bool lazy = is_opened && current >= o.lo && current < o.hi &&
                                   bound[i] == targets[i].next;
-                if ((to_next || lazy) && store_slot(slot, targets[i].ours, o)) ++patched;
+                if (!to_next && !lazy) break;
+                const bool read_only = in_relro(slot, o);
+                // A slot that cannot be put back at detach is left alone.
+                if (log != nullptr && !log_patch(*log, {slot, *slot, targets[i].ours, read_only})) {
+                    break;
+                }
+                if (store_slot_at(slot, targets[i].ours, read_only)) ++patched;
+                else if (log != nullptr) --log->count;
                 break;
             }
         }
     }
     return patched;
+}
+
+struct LoadedScan {
+    const HookTarget* targets;
+    std::size_t count;
+    void* const* bound;
+    std::uintptr_t skip_base;
+    PatchLog* log;
+    std::size_t patched;
+};
+
+int patch_loaded(dl_phdr_info* info, size_t, void* data) {
+    auto* scan = static_cast<LoadedScan*>(data);
+    if (scan->skip_base != 0 && info->dlpi_addr == scan->skip_base) return 0;
+    link_map lm{};
+    lm.l_addr = info->dlpi_addr;
+    lm.l_name = const_cast<char*>(info->dlpi_name != nullptr ? info->dlpi_name : "");
+    for (int i = 0; i < info->dlpi_phnum; ++i) {
+        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) {
+            lm.l_ld = reinterpret_cast<ElfW(Dyn)*>(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+        }
+    }
+    if (lm.l_ld == nullptr) return 0;  // nothing bound here to patch
+    scan->patched += patch_object(&lm, true, scan->targets, scan->count, scan->bound, scan->log);
+    return 0;
 }
 
 #endif
@@ -153,6 +205,7 @@ std::size_t redirect_deep_bound(void* handle, const HookTarget* targets, std::si
     if (::dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == nullptr) return 0;
     void* bound[k_max_targets];
     for (std::size_t i = 0; i < count; ++i) bound[i] = ::dlsym(handle, targets[i].name);
+    static_assert(k_max_targets >= 16);
     std::size_t patched = 0;
     for (const link_map* m = lm; m != nullptr; m = m->l_next) {
         patched += patch_object(m, m == lm, targets, count, bound);
@@ -164,6 +217,37 @@ std::size_t redirect_deep_bound(void* handle, const HookTarget* targets, std::si
     (void)count;
     return 0;
 #endif
+}
+
+std::size_t redirect_loaded(const HookTarget* targets, std::size_t count, std::uintptr_t skip_base,
+                            PatchLog& log) {
+#if defined(__x86_64__)
+    constexpr std::size_t k_max_targets = 64;
+    if (count > k_max_targets) return 0;
+    void* bound[k_max_targets];
+    for (std::size_t i = 0; i < count; ++i) bound[i] = ::dlsym(RTLD_DEFAULT, targets[i].name);
+    LoadedScan scan{targets, count, bound, skip_base, &log, 0};
+    // Under the loader's lock (dl_iterate_phdr's, recursive), so no object comes or goes meanwhile.
+    dl_iterate_phdr(patch_loaded, &scan);
+    const std::size_t patched = scan.patched;
+    return patched;
+#else
+    (void)targets;
+    (void)count;
+    (void)skip_base;
+    (void)log;
+    return 0;
+#endif
+}
+
+std::size_t restore_patches(const PatchLog& log) {
+    std::size_t restored = 0;
+    for (std::size_t i = log.count; i-- > 0;) {
+        const PatchLog::Entry& e = log.entries[i];
+        if (__atomic_load_n(e.slot, __ATOMIC_ACQUIRE) != e.new_value) continue;
+        if (store_slot_at(e.slot, e.old_value, e.read_only)) ++restored;
+    }
+    return restored;
 }
 
 }  // namespace leakhunt::agent

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace leakhunt::agent {
 
@@ -23,5 +24,29 @@ struct HookTarget {
 // target's `next` now hold its `ours`; unresolved lazy slots of the opened object itself are
 // patched where dlsym(handle, name) is that `next`. Returns the number of slots patched.
 std::size_t redirect_deep_bound(void* handle, const HookTarget* targets, std::size_t count);
+
+// The slots an attach patched, to be put back at detach: mmap'd, appended to by one thread at a
+// time (the attach, then the writer thread's rescans).
+struct PatchLog {
+    struct Entry {
+        void** slot;
+        void* old_value;
+        void* new_value;
+        bool read_only;  // inside PT_GNU_RELRO
+    };
+    Entry* entries = nullptr;
+    std::size_t count = 0;
+    std::size_t capacity = 0;
+};
+
+// An agent dlopen'ed into a running process (`record --pid`): the same redirection in every
+// loaded object except `skip_base`'s (the agent's own load address), lazy slots included where
+// the global scope binds the name to `next`. Idempotent: a slot already patched no longer holds
+// `next`, so a rescan (after the program loaded more objects) changes only the new ones. Each
+// change is appended to `log`. Not thread-safe against itself.
+std::size_t redirect_loaded(const HookTarget* targets, std::size_t count, std::uintptr_t skip_base,
+                            PatchLog& log);
+// Puts back every slot in `log` that still holds what the attach stored; returns how many.
+std::size_t restore_patches(const PatchLog& log);
 
 }  // namespace leakhunt::agent

@@ -7,6 +7,7 @@
 // throwing operator new variants, on failure, defer to the original operator new, which runs the
 // new-handler and throws std::bad_alloc as the program expects.
 #include <dlfcn.h>
+#include <link.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -14,9 +15,11 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <new>
 
+#include "agent/attach.hpp"
 #include "agent/cfi_unwind.hpp"
 #include "agent/deep_bind.hpp"
 #include "agent/guard.hpp"
@@ -354,6 +357,94 @@ dlopen:
     .size dlopen, .-dlopen
 )");
 #endif
+
+// ---- attached to a running process: patch every loaded object's slots ----
+
+namespace {
+
+// Every operator new and delete variant, by its (Itanium ABI) symbol.
+constexpr const char* k_cxx_hooks[] = {
+    "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t", "_ZnwmSt11align_val_t",
+    "_ZnamSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t",
+    "_ZnamSt11align_val_tRKSt9nothrow_t", "_ZdlPv", "_ZdaPv", "_ZdlPvm", "_ZdaPvm",
+    "_ZdlPvSt11align_val_t", "_ZdaPvSt11align_val_t", "_ZdlPvmSt11align_val_t",
+    "_ZdaPvmSt11align_val_t", "_ZdlPvRKSt9nothrow_t", "_ZdaPvRKSt9nothrow_t",
+    "_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t"};
+
+constexpr std::size_t k_c_hook_count = 0
+#define LEAKHUNT_COUNT(name, ret, params) +1
+    LEAKHUNT_C_HOOKS(LEAKHUNT_COUNT)
+#undef LEAKHUNT_COUNT
+    ;
+constexpr std::size_t k_attach_targets = k_c_hook_count + sizeof k_cxx_hooks / sizeof k_cxx_hooks[0];
+
+HookTarget g_attach_targets[k_attach_targets];
+std::size_t g_attach_target_count = 0;
+std::uintptr_t g_self_base = 0;
+PatchLog g_patch_log;
+unsigned long long g_loaded_seen = 0;
+
+int count_adds(dl_phdr_info* info, size_t, void* data) {
+    *static_cast<unsigned long long*>(data) = info->dlpi_adds;
+    return 1;
+}
+
+unsigned long long loader_adds() {
+    unsigned long long adds = 0;
+    dl_iterate_phdr(count_adds, &adds);
+    return adds;
+}
+
+}  // namespace
+
+std::size_t leakhunt::agent::attach_redirect(char* msg, std::size_t msg_size) {
+    RecursionGuard guard;
+    if (!ready()) {
+        std::snprintf(msg, msg_size, "cannot find the C library's malloc and free");
+        return 0;
+    }
+    // Our own definitions, by asking our own object (a plain &::malloc here would go through our
+    // GOT, which the loader bound to the C library's: we are not in the global scope).
+    Dl_info self{};
+    if (dladdr(reinterpret_cast<void*>(&attach_rescan), &self) == 0 || self.dli_fname == nullptr) {
+        std::snprintf(msg, msg_size, "cannot find the agent's own object");
+        return 0;
+    }
+    g_self_base = reinterpret_cast<std::uintptr_t>(self.dli_fbase);
+    void* own = dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+    if (own == nullptr) {
+        std::snprintf(msg, msg_size, "cannot open the agent's own object");
+        return 0;
+    }
+    std::size_t n = 0;
+    const auto add = [&](const char* name, void* next) {
+        void* ours = dlsym(own, name);
+        if (ours != nullptr && next != nullptr && ours != next) g_attach_targets[n++] = {name, ours, next};
+    };
+#define LEAKHUNT_ATTACH_TARGET(name, ret, params) add(#name, reinterpret_cast<void*>(g_orig.name));
+    LEAKHUNT_C_HOOKS(LEAKHUNT_ATTACH_TARGET)
+#undef LEAKHUNT_ATTACH_TARGET
+    for (const char* name : k_cxx_hooks) add(name, dlsym(RTLD_DEFAULT, name));
+    dlclose(own);  // only drops the count dlopen added (the agent is -z nodelete)
+    g_attach_target_count = n;
+    g_loaded_seen = loader_adds();
+    return redirect_loaded(g_attach_targets, n, g_self_base, g_patch_log);
+}
+
+void leakhunt::agent::attach_rescan() {
+    if (g_attach_target_count == 0) return;
+    const unsigned long long adds = loader_adds();
+    if (adds == g_loaded_seen) return;
+    g_loaded_seen = adds;
+    RecursionGuard guard;
+    (void)redirect_loaded(g_attach_targets, g_attach_target_count, g_self_base, g_patch_log);
+}
+
+std::size_t leakhunt::agent::attach_restore() {
+    const std::size_t n = restore_patches(g_patch_log);
+    g_attach_target_count = 0;
+    return n;
+}
 
 // ---- operator new and delete: every variant ----
 

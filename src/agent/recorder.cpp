@@ -1,12 +1,14 @@
 // Recording allocations and frees.
 #include "agent/recorder.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 
 #include "agent/config.hpp"
+#include "agent/memory.hpp"
 #include "agent/sampler.hpp"
 #include "agent/unwind.hpp"
 
@@ -19,21 +21,43 @@ thread_local Sampler t_sampler __attribute__((tls_model("initial-exec")));
 
 // Recently interned stacks of this thread, by hash: a hit skips the shard lock and the
 // comparison of every frame. Trusts the 64-bit hash (a false hit needs two different stacks of
-// one thread with equal hashes in the same slot). Zero-initialised TLS.
+// one thread with equal hashes in the same slot). A page of mmap'd memory per recording thread,
+// reached through a pointer in TLS and unmapped at thread exit (the key's destructor): the
+// agent's static TLS must stay small, because an agent dlopen'ed into a running process
+// (`record --pid`) gets its initial-exec TLS from glibc's static TLS surplus, about 1.5 KiB
+// (glibc.rtld.optional_static_tls and the namespaces' share), which a 3 KiB cache would exceed.
 struct StackCache {
     std::uint64_t hash[256];
     std::uint32_t id[256];
 };
-thread_local StackCache t_stack_cache __attribute__((tls_model("initial-exec")));
+thread_local StackCache* t_stack_cache __attribute__((tls_model("initial-exec"))) = nullptr;
+pthread_key_t g_cache_key;
+std::atomic<bool> g_cache_key_ok{false};
+
+void drop_stack_cache(void* cache) { unmap_memory(cache, sizeof(StackCache)); }
+
+StackCache* stack_cache() {
+    if (t_stack_cache != nullptr || !g_cache_key_ok.load(std::memory_order_acquire)) {
+        return t_stack_cache;
+    }
+    auto* c = static_cast<StackCache*>(map_memory(sizeof(StackCache)));
+    if (c != nullptr && pthread_setspecific(g_cache_key, c) != 0) {
+        unmap_memory(c, sizeof(StackCache));
+        c = nullptr;
+    }
+    t_stack_cache = c;
+    return c;
+}
 
 std::uint32_t intern_cached(const std::uintptr_t* ips, std::uint32_t depth) {
     const std::uint64_t h = hash_stack(ips, depth);
     const std::size_t slot = h & 255;
-    if (t_stack_cache.hash[slot] == h) return t_stack_cache.id[slot];
+    StackCache* cache = stack_cache();
+    if (cache != nullptr && cache->hash[slot] == h) return cache->id[slot];
     const std::uint32_t id = g_stacks.intern(ips, depth, h, thread_token());
-    if (id != 0) {
-        t_stack_cache.hash[slot] = h;
-        t_stack_cache.id[slot] = id;
+    if (id != 0 && cache != nullptr) {
+        cache->hash[slot] = h;
+        cache->id[slot] = id;
     }
     return id;
 }
@@ -63,6 +87,12 @@ void retire_stale(void* p, std::uint64_t size, std::uint32_t stack) {
 }  // namespace
 
 std::atomic<bool> g_active{false};
+
+void init_stack_cache() {
+    if (g_cache_key_ok.load()) return;
+    g_cache_key_ok.store(pthread_key_create(&g_cache_key, drop_stack_cache) == 0,
+                         std::memory_order_release);
+}
 
 std::uint64_t stale_records_retired() { return g_stale_retired.load(std::memory_order_relaxed); }
 

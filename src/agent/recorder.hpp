@@ -31,6 +31,10 @@ void count_free(std::uint64_t size, std::uint32_t stack);
 // was not seen) and retired as freed.
 std::uint64_t stale_records_retired();
 
+// Creates the thread-exit key of the per-thread stack caches; call once before recording (a
+// thread that finds no key records without a cache).
+void init_stack_cache();
+
 StackTable& stacks();
 LiveTable& live();
 

@@ -23,6 +23,7 @@
 #include <cstring>
 
 #include "agent/agent_io.hpp"
+#include "agent/attach.hpp"
 #include "agent/config.hpp"
 #include "agent/guard.hpp"
 #include "agent/heap_scan.hpp"
@@ -213,6 +214,14 @@ bool encode_snapshot(format::Buffer& pprof, Totals& totals) {
     }
     enc.comment(g_config.full() ? "leakhunt agent: every allocation recorded"
                                 : "leakhunt agent: sampled allocations, values un-sampled");
+    if (g_config.attached) {
+        char note[200];
+        std::snprintf(note, sizeof note,
+                      "leakhunt agent: attached to the running process at %.3f (unix time); only "
+                      "allocations made after the attach are seen",
+                      g_config.attached_at_unix);
+        enc.comment(note);
+    }
     if (const std::uint64_t stale = stale_records_retired(); stale > 0) {
         char note[200];
         std::snprintf(note, sizeof note,
@@ -277,6 +286,9 @@ int open_control_socket() {
     return fd;
 }
 
+// True once a detach request was served: the thread ends after replying.
+bool g_detached = false;
+
 void serve_client(int listen_fd) {
     const int c = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) return;
@@ -299,12 +311,17 @@ void serve_client(int listen_fd) {
             const bool ok = write_snapshot("request", msg, sizeof msg,
                                            scan ? SnapshotScan::yes : SnapshotScan::no);
             std::snprintf(reply, sizeof reply, "%s %s\n", ok ? "ok" : "error", msg);
+        } else if (std::strncmp(cmd, "detach", 6) == 0) {
+            char msg[4300];
+            const bool ok = detach_agent(msg, sizeof msg);
+            g_detached = ok || g_config.attached;
+            std::snprintf(reply, sizeof reply, "%s %s\n", ok ? "ok" : "error", msg);
         } else if (std::strncmp(cmd, "status", 6) == 0) {
-            std::snprintf(reply, sizeof reply, "ok pid=%d interval=%llu out=%s\n", ::getpid(),
-                          static_cast<unsigned long long>(g_config.sample_interval),
-                          g_config.out_dir);
+            std::snprintf(reply, sizeof reply, "ok pid=%d interval=%llu attached=%d out=%s\n",
+                          ::getpid(), static_cast<unsigned long long>(g_config.sample_interval),
+                          g_config.attached ? 1 : 0, g_config.out_dir);
         } else {
-            std::snprintf(reply, sizeof reply, "error unknown command (try: snapshot, status)\n");
+            std::snprintf(reply, sizeof reply, "error unknown command (try: snapshot, status, detach)\n");
         }
     }
     // send(MSG_NOSIGNAL): a client that went away must not raise SIGPIPE in the host program.
@@ -337,13 +354,22 @@ void* writer_main(void*) {
         if (r > 0 && g_listen_fd >= 0 && (fds[1].revents & POLLIN) != 0 &&
             still_our_socket(g_listen_fd)) {
             serve_client(g_listen_fd);
+            if (g_detached) break;
         }
+        // Attached: objects the program loaded since are patched too.
+        if (g_config.attached && g_active.load()) attach_rescan();
         if (next > 0 && now_s(CLOCK_MONOTONIC) >= next) {
             char msg[4300];
             write_snapshot("periodic", msg, sizeof msg);
             next += g_config.snapshot_every_s;
             if (next < now_s(CLOCK_MONOTONIC)) next = now_s(CLOCK_MONOTONIC) + g_config.snapshot_every_s;
         }
+    }
+    if (g_detached) {
+        // Detached: nobody joins this thread; it ends here and its descriptors go with it.
+        close_fds();
+        g_running = false;
+        pthread_detach(pthread_self());
     }
     return nullptr;
 }

@@ -22,6 +22,7 @@
 #include "cli/common.hpp"
 #include "cli/profile_puller.hpp"
 #include "cli/snapshot_symbolizer.hpp"
+#include "cli/record_attach.hpp"
 #include "cli/record_runtime.hpp"
 #include "capture/runtime.hpp"
 #include "cli/progress.hpp"
@@ -153,6 +154,28 @@ int run_pull(const RecordArgs& args) {
     return pull_profiles(o);
 }
 
+// --pid with a native program: the agent is attached to it (record_attach.hpp).
+int run_attach_record(const RecordArgs& args, pid_t pid, std::uint64_t interval, double every) {
+    if (args.leak_check || args.follow_children) {
+        throw util::UsageError("--leak-check and --follow-children need the program started under "
+                               "record; with --pid take heap snapshots with --snapshot-every");
+    }
+    NativeAttachArgs a;
+    a.pid = pid;
+    a.sample_interval = interval;
+    a.every_s = every;
+    a.depth = args.depth;
+    if (!args.duration.empty()) a.duration_s = parse_duration_option("--duration", args.duration);
+    if (args.count < 0) throw util::UsageError("--count {}: use a positive number", args.count);
+    a.count = args.count;
+    std::error_code ec;
+    const std::string out_dir = args.out_dir.empty() ? "leakhunt-record" : args.out_dir;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec) throw util::Error("cannot create {}: {}", out_dir, ec.message());
+    a.dir = std::filesystem::absolute(out_dir);
+    return record_attach(a);
+}
+
 // How long after the start record looks for the agent in the program it started.
 constexpr std::chrono::seconds k_agent_check{1};
 
@@ -195,18 +218,16 @@ int run_record(const RecordArgs& args) {
                                "http://127.0.0.1:PORT/debug/pprof/heap");
     }
     if (runtime != capture::Runtime::native) return run_runtime_record(args, runtime, attach);
-    if (attach != 0) {
-        throw util::UsageError("--pid {}: attaching the native agent to a running process is not "
-                               "available yet; start the program under `leakhunt record -- CMD`",
-                               attach);
-    }
     if (args.heap_snapshots > 0) {
         throw util::UsageError("--heap-snapshots applies to node, java and python programs; for a "
                                "native one take heap scans with `leakhunt snapshot PID --scan`");
     }
-    if (!args.duration.empty() || args.count != 0 || args.cmd->count("--max-failures") > 0) {
-        throw util::UsageError("--duration, --count and --max-failures do not apply to a native "
-                               "program (it is recorded until it exits)");
+    if (attach == 0 && (!args.duration.empty() || args.count != 0)) {
+        throw util::UsageError("--duration and --count apply to a native program only with --pid "
+                               "(started by record, it is recorded until it exits)");
+    }
+    if (args.cmd->count("--max-failures") > 0) {
+        throw util::UsageError("--max-failures applies to --pprof-url only");
     }
     const auto& command = trailing_command();
     if (args.all && !args.sample_interval.empty()) {
@@ -229,6 +250,7 @@ int run_record(const RecordArgs& args) {
     if (!args.snapshot_every.empty()) {
         every = parse_duration_option("--snapshot-every", args.snapshot_every);
     }
+    if (attach != 0) return run_attach_record(args, attach, interval, every);
     const std::filesystem::path agent = agent_library();
     const std::filesystem::path dir = output_directory(args);
 
@@ -446,8 +468,8 @@ Runner add_record(CLI::App& app) {
                     "auto (default: told from the program or process), native, node, java or "
                     "python");
     cmd->add_option("--pid", args->pid_text,
-                    "Attach to this running process instead of starting one (node, java, "
-                    "python)");
+                    "Attach to this running process instead of starting one (native through "
+                    "gdb, node, java, python)");
     cmd->add_option("--heap-snapshots", args->heap_snapshots,
                     "node, java, python: also take this many heap graphs spaced over the "
                     "recording, for `leakhunt paths` (default 0)");

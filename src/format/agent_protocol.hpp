@@ -10,7 +10,9 @@
 
 namespace leakhunt::format {
 
-// Requests (one line): "snapshot", "status". Replies (one line): "ok ..." or "error ...".
+// Requests (one line): "snapshot", "snapshot scan", "status", "detach" (an agent attached with
+// `record --pid`: last snapshot, slots put back, recording off). Replies (one line): "ok ..." or
+// "error ...".
 // Fills `addr` with the abstract address "\0leakhunt-agent.<pid>" and returns its length.
 inline socklen_t control_socket_address(sockaddr_un& addr, int pid) {
     addr = sockaddr_un{};

@@ -171,7 +171,7 @@ std::string AgentSnapshot::read(const std::string& name) const {
     return util::read_file_in_dir(base, name, owners);
 }
 
-AgentSnapshot request_snapshot(pid_t pid, double timeout_s, const char* command) {
+AgentReply agent_request(pid_t pid, double timeout_s, const char* command) {
     if (::kill(pid, 0) != 0 && errno == ESRCH) {
         throw util::Error("no process with pid {}", pid);
     }
@@ -223,6 +223,13 @@ AgentSnapshot request_snapshot(pid_t pid, double timeout_s, const char* command)
                           pid, timeout_s);
     }
     if (reply == "error permission denied") throw not_allowed(pid, uids.back());
+    return {reply, uids, cred.uid};
+}
+
+AgentSnapshot request_snapshot(pid_t pid, double timeout_s, const char* command) {
+    const AgentReply answer = agent_request(pid, timeout_s, command);
+    const std::string& reply = answer.text;
+    const std::vector<uid_t>& uids = answer.uids;
     if (!reply.starts_with("ok ")) {
         throw util::Error("the agent in process {} could not write a snapshot: {}", pid,
                           excerpt(reply.starts_with("error ") ? reply.substr(6) : reply));
@@ -233,7 +240,7 @@ AgentSnapshot request_snapshot(pid_t pid, double timeout_s, const char* command)
     const std::string env_dir = agent_out_dir(pid);
     out.dir = env_dir.empty() ? std::string(".") : env_dir;  // "." is the agent's default
     out.owners = uids;
-    if (cred.uid == 0 && !contains(out.owners, 0)) out.owners.push_back(0);
+    if (answer.peer_uid == 0 && !contains(out.owners, 0)) out.owners.push_back(0);
     const std::string prefix = out.dir + "/";
     std::string_view rest = std::string_view(reply).substr(3);
     auto file = take_agent_file(rest, prefix, pid, recorddir::Kind::profile);

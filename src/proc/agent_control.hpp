@@ -59,4 +59,13 @@ std::string read_reply(int fd, double timeout_s);
 // reports a failure.
 AgentSnapshot request_snapshot(pid_t pid, double timeout_s, const char* command = "snapshot");
 
+// The agent's raw one-line answer to `command` (format/agent_protocol.hpp), after the same checks
+// of who answers as request_snapshot; "error permission denied" is thrown as util::Error.
+struct AgentReply {
+    std::string text;
+    std::vector<uid_t> uids;  // the uids process `pid` runs as
+    uid_t peer_uid = 0;       // the uid that opened the control socket
+};
+AgentReply agent_request(pid_t pid, double timeout_s, const char* command);
+
 }  // namespace leakhunt::proc

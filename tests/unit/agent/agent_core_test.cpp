@@ -14,12 +14,37 @@
 #include <thread>
 
 #include "agent/agent_io.hpp"
+#include "agent/config.hpp"
 #include "agent/live_table.hpp"
 #include "agent/sampler.hpp"
 #include "agent/stack_table.hpp"
 
 namespace leakhunt::agent {
 namespace {
+
+TEST(ReadAttachConfig, EveryFieldAndAnOutDirThatRunsToTheEnd) {
+    Config c;
+    ASSERT_TRUE(read_attach_config(
+        c, "interval=1;every=1500;depth=300;unwind=libunwind;seed=9;out=/tmp/a;b=c d"));
+    EXPECT_EQ(c.sample_interval, 1u);
+    EXPECT_EQ(c.snapshot_every_s, 1.5);
+    EXPECT_EQ(c.depth, k_max_depth);
+    EXPECT_EQ(c.unwind, Config::Unwind::libunwind);
+    EXPECT_EQ(c.seed, 9u);
+    EXPECT_STREQ(c.out_dir, "/tmp/a;b=c d");
+}
+
+TEST(ReadAttachConfig, RefusesMalformedRequests) {
+    Config c;
+    EXPECT_FALSE(read_attach_config(c, nullptr));
+    EXPECT_FALSE(read_attach_config(c, "interval=1"));             // no out
+    EXPECT_FALSE(read_attach_config(c, "interval=x;out=/tmp"));    // not a number
+    EXPECT_FALSE(read_attach_config(c, "interval=;out=/tmp"));     // empty
+    EXPECT_FALSE(read_attach_config(c, "depth=0;out=/tmp"));       // depth 0
+    EXPECT_FALSE(read_attach_config(c, "unwind=fast;out=/tmp"));   // unknown unwinder
+    EXPECT_FALSE(read_attach_config(c, "colour=red;out=/tmp"));    // unknown field
+    EXPECT_FALSE(read_attach_config(c, "out="));                   // empty directory
+}
 
 TEST(Sampler, EveryAllocationAtIntervalOneAndNoneAtZero) {
     Sampler s;

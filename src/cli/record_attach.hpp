@@ -1,0 +1,28 @@
+// `leakhunt record --pid PID` for a native program (C, C++, Rust) that is already running: the
+// agent is loaded into it through gdb (dlopen, then the agent's leakhunt_attach entry point), it
+// records allocations made from then on, and at the end (--duration, --count, ^C, or the program
+// exiting) it is asked to detach: a last snapshot, the program's allocation calls put back, the
+// program left running. The agent's code stays mapped (it is linked -z nodelete).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+
+namespace leakhunt::cli {
+
+struct NativeAttachArgs {
+    pid_t pid = 0;
+    std::filesystem::path dir;         // created, absolute
+    std::uint64_t sample_interval = 0;  // 1 = every allocation
+    double every_s = 0;                 // --snapshot-every; 0: only the last snapshot
+    double duration_s = 0;              // 0: until ^C or the program ends
+    long count = 0;                     // stop after this many snapshots; 0: no limit
+    int depth = 64;
+};
+
+// Returns the exit code (0, or 1 after an error that left the program running).
+int record_attach(const NativeAttachArgs& args);
+
+}  // namespace leakhunt::cli
