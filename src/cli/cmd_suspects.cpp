@@ -183,11 +183,14 @@ int run_suspects(const SuspectsArgs& args) {
                     s.trend.confidence, s.trend.tau, s.trend.p_up);
     }
     std::map<std::string, size_t> counts;
-    for (const auto& s : report.others) ++counts[std::string(trend::shape_name(s.trend.shape))];
+    const auto kind = [](const trend::Suspect& s) {
+        return s.minor ? std::string("minor growth") : std::string(trend::shape_name(s.trend.shape));
+    };
+    for (const auto& s : report.others) ++counts[kind(s)];
     if (args.all && !report.others.empty()) {
         std::printf("Not ranked:\n");
         for (const auto& s : report.others) {
-            std::printf("    [%s] %s\n", std::string(trend::shape_name(s.trend.shape)).c_str(),
+            std::printf("    [%s] %s\n", kind(s).c_str(),
                         util::terminal_safe(s.sentence).c_str());
         }
     } else if (!report.others.empty()) {

@@ -188,6 +188,7 @@ nlohmann::json suspect_json(const trend::Suspect& s, size_t rank, const std::str
                         {"module", s.site.module},
                         {"callee", s.site.callee},
                         {"shape", trend::shape_name(t.shape)},
+                        {"minor", s.minor},
                         {"growth_per_hour", t.slope_per_hour},
                         {"unit", unit},
                         {"share_of_growth", s.share_of_growth},

@@ -192,17 +192,33 @@ SuspectReport find_suspects(std::span<const double> t_seconds, std::vector<SiteS
     for (const auto& s : all) {
         if (growing(s)) report.total_growth += std::max(0.0, s.trend.net_growth);
     }
+    for (const auto& s : all) report.in_use_last += std::max(0.0, s.site.values.back());
     for (auto& s : all) {
         if (growing(s) && report.total_growth > 0) {
             s.share_of_growth = std::max(0.0, s.trend.net_growth) / report.total_growth;
         }
         s.sentence = sentence(s, report.snapshots, unit);
+        if (s.trend.shape != SiteShape::steady_growth) continue;
+        const double growth = s.trend.net_growth;
+        const double noise = s.site.stderr_values.empty() ? 0.0 : s.site.stderr_values.back();
+        if (growth < k_minor_growth_of_heap * report.in_use_last) {
+            s.minor = true;
+            s.sentence += fmt::format("; too small to be a suspect: {} over the window, under "
+                                      "{:g}% of the {} in use",
+                                      amount(growth, unit), 100 * k_minor_growth_of_heap,
+                                      amount(report.in_use_last, unit));
+        } else if (growth < k_minor_noise_sigmas * noise) {
+            s.minor = true;
+            s.sentence += fmt::format("; too small to be a suspect: {} over the window, within "
+                                      "the sampling noise (standard error {})",
+                                      amount(growth, unit), amount(noise, unit));
+        }
     }
     std::stable_sort(all.begin(), all.end(), [](const Suspect& a, const Suspect& b) {
         return a.trend.slope_per_hour > b.trend.slope_per_hour;
     });
     for (auto& s : all) {
-        (s.trend.shape == SiteShape::steady_growth ? report.suspects : report.others)
+        (s.trend.shape == SiteShape::steady_growth && !s.minor ? report.suspects : report.others)
             .push_back(std::move(s));
     }
     return report;

@@ -82,16 +82,25 @@ struct SiteSeries {
     std::vector<double> stderr_values;
 };
 
+// A steady grower too small to be a suspect: its growth over the window is below this fraction
+// of everything in use at the last snapshot (a healthy service's import caches and interned
+// strings creep up by a few KiB), or, for sampled values, below k_minor_noise_sigmas standard
+// errors of its last value (one or two samples that appeared and stayed).
+inline constexpr double k_minor_growth_of_heap = 0.001;
+inline constexpr double k_minor_noise_sigmas = 2.0;
+
 struct Suspect {
     SiteSeries site;
     SiteTrend trend;
     double share_of_growth = 0;  // of the summed positive growth of steady and plateau sites
+    bool minor = false;          // steady growth, but too small to count (above); in `others`
     std::string sentence;
 };
 
 struct SuspectReport {
     std::vector<Suspect> suspects;  // steady growth, by slope descending
-    std::vector<Suspect> others;    // plateau, churn, shrinking, flat: by slope descending
+    std::vector<Suspect> others;    // minor growth, plateau, churn, shrinking, flat: by slope
+    double in_use_last = 0;         // all sites' values at the last snapshot
     double total_growth = 0;        // the denominator of share_of_growth
     double window_seconds = 0;
     size_t snapshots = 0;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -276,6 +277,49 @@ TEST(FindSuspects, SentencesKeepGoMethodNamesWhole) {
               "memory allocated in main.(*server).handleLookup (/src/app/server.go:88) grows "
               "64.0 KiB/min, monotone over 4 snapshots: 100% of all heap growth");
     EXPECT_EQ(r.suspects[1].sentence.substr(0, 39), "memory allocated in ns::Cache::insert g");
+}
+
+}  // namespace leakhunt::trend
+
+namespace leakhunt::trend {
+
+// A healthy service's import caches creep up by a few KiB beside megabytes in use: steady, but
+// too small to be a suspect; a real leak beside it is.
+TEST(FindSuspects, GrowthUnderATenthOfAPercentOfTheHeapIsMinor) {
+    const auto t = minutes(8);
+    std::vector<SiteSeries> sites;
+    sites.push_back(site("heap", std::vector<double>(8, 10e6)));
+    sites.push_back(site("creep", {1000, 1200, 1400, 1600, 1800, 2000, 2200, 2400}));
+    SuspectReport r = find_suspects(t, sites, "bytes");
+    EXPECT_TRUE(r.suspects.empty());
+    ASSERT_FALSE(r.others.empty());
+    const auto creep = std::find_if(r.others.begin(), r.others.end(),
+                                    [](const Suspect& s) { return s.site.function == "creep"; });
+    ASSERT_NE(creep, r.others.end());
+    EXPECT_TRUE(creep->minor);
+    EXPECT_EQ(creep->trend.shape, SiteShape::steady_growth);
+    EXPECT_NE(creep->sentence.find("too small to be a suspect"), std::string::npos)
+        << creep->sentence;
+    // 1.4 KiB over the window against 10 MB: a leak of 20 KiB per minute is not minor.
+    sites.push_back(site("leak", {0, 20e3, 40e3, 60e3, 80e3, 100e3, 120e3, 140e3}));
+    r = find_suspects(t, sites, "bytes");
+    ASSERT_EQ(r.suspects.size(), 1u);
+    EXPECT_EQ(r.suspects[0].site.function, "leak");
+    EXPECT_FALSE(r.suspects[0].minor);
+}
+
+// A sampled site where one 32 KiB sample appeared and stayed: within the sampling noise.
+TEST(FindSuspects, OneSampleThatStayedIsWithinTheNoise) {
+    const auto t = minutes(6);
+    SiteSeries s = site("timers", {0, 0, 32768, 32768, 32768, 65536});
+    s.stderr_values = {0, 0, 32768, 32768, 32768, 46341};
+    std::vector<SiteSeries> sites{s, site("heap", std::vector<double>(6, 4e6))};
+    const SuspectReport r = find_suspects(t, sites, "bytes");
+    EXPECT_TRUE(r.suspects.empty());
+    ASSERT_FALSE(r.others.empty());
+    EXPECT_TRUE(r.others[0].minor);
+    EXPECT_NE(r.others[0].sentence.find("within the sampling noise"), std::string::npos)
+        << r.others[0].sentence;
 }
 
 }  // namespace leakhunt::trend
