@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "proc/process_list.hpp"
 #include "util/error.hpp"
 
 extern char** environ;
@@ -84,6 +85,11 @@ pid_t fork_exec(const std::vector<std::string>& argv, const std::string& descrip
 }
 
 }  // namespace
+
+void forward_signal(pid_t child, int sig) {
+    ::kill(child, sig);
+    for (pid_t p : proc::descendants(proc::list_processes(), child)) ::kill(p, sig);
+}
 
 std::string describe_wait_status(int status) {
     if (WIFEXITED(status)) return fmt::format("exited with code {}", WEXITSTATUS(status));

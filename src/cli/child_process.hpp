@@ -57,6 +57,10 @@ private:
     bool m_own_group = true;
 };
 
+// `sig` to the program and everything it started (parents first), as a ^C from the terminal
+// reaches the whole foreground process group.
+void forward_signal(pid_t child, int sig);
+
 // "exited with code 1" / "killed by signal 9 (SIGKILL)" for a wait status.
 std::string describe_wait_status(int status);
 

@@ -78,10 +78,8 @@ std::optional<pid_t> local_service(const std::string& url) {
 // RSS of `pid` from /proc/PID/statm; empty when it cannot be read (the process ended).
 std::string rss_cell(std::optional<pid_t> pid) {
     if (!pid) return "";
-    const auto text = util::try_read_file(fmt::format("/proc/{}/statm", *pid));
-    if (!text) return "";
-    const auto statm = proc::parse_statm(*text, proc::page_size());
-    return statm.resident ? std::to_string(*statm.resident) : "";
+    const auto rss = proc::read_resident_bytes(*pid);
+    return rss ? std::to_string(*rss) : "";
 }
 
 class Puller {
