@@ -95,8 +95,6 @@ class JavaRecorder {
             if (!wait_for_jvm(pid)) return finish_without_jvm();
         }
         m_jvm.emplace(pid);
-        std::fprintf(stderr, "leakhunt: waiting for the JVM (pid %d) to answer %s\n", pid,
-                     util::terminal_safe(m_jvm->jcmd().string()).c_str());
         if (!m_jvm->wait_ready(k_ready_limit, [this] { return !wait_for(Clock::now() + 200ms).any(); })) {
             return finish_without_jvm();
         }
@@ -162,6 +160,13 @@ class JavaRecorder {
             if (!m_child && m_jvm->alive()) snapshot("last");
         }
         if (wake.exited || (!m_jvm->alive())) why = fmt::format("pid {} exited", pid);
+        if (m_child && !wake.any() && m_child->running()) {
+            // --count or --duration ended the recording of a program we started: it ends too
+            // (it could not outlive leakhunt: ChildProcess gives it a parent-death signal).
+            std::fprintf(stderr, "leakhunt: %s: stopping the program (SIGTERM)\n", why.c_str());
+            m_child->stop(10.0);
+            m_stopped_it = true;
+        }
         return finish(why);
     }
 
@@ -336,6 +341,7 @@ class JavaRecorder {
         m_child->wait();
         const int status = *m_child->wait_status();
         std::fprintf(stderr, "leakhunt: the program %s\n", describe_wait_status(status).c_str());
+        if (m_stopped_it) return k_exit_ok;
         if (WIFEXITED(status)) return WEXITSTATUS(status);
         if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
         return k_exit_error;
@@ -354,6 +360,7 @@ class JavaRecorder {
     bool m_dumps_failed = false;
     bool m_warned_counters = false;
     int m_stop_signal = 0;
+    bool m_stopped_it = false;  // the program was stopped by us, at --count or --duration
 };
 
 }  // namespace

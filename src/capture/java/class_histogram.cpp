@@ -13,6 +13,7 @@
 #include "capture/java/class_histogram.hpp"
 
 #include <limits>
+#include <utility>
 #include <unordered_map>
 
 #include "proc/text_scan.hpp"
@@ -58,15 +59,27 @@ int64_t saturating_add(int64_t a, int64_t b) {
                       util::terminal_safe(line.substr(0, 80)));
 }
 
-}  // namespace
-
-std::string java_class_name(std::string_view raw) {
+// The name and the module of a histogram's "name (module@version)": the module is what lies
+// between the last " (" and a closing ')' at the end.
+std::pair<std::string_view, std::string_view> split_module(std::string_view raw) {
     std::string_view name = trim(raw);
-    // " (module@version)" or " (module)": the last " (" when the name ends with ')'.
     if (name.ends_with(')')) {
         const size_t open = name.rfind(" (");
-        if (open != std::string_view::npos && open > 0) name = trim(name.substr(0, open));
+        if (open != std::string_view::npos && open > 0) {
+            return {trim(name.substr(0, open)), name.substr(open + 2, name.size() - open - 3)};
+        }
     }
+    return {name, {}};
+}
+
+}  // namespace
+
+std::string java_class_module(std::string_view raw) {
+    return std::string(split_module(raw).second);
+}
+
+std::string java_class_name(std::string_view raw) {
+    const std::string_view name = split_module(raw).first;
     size_t dims = 0;
     while (dims < name.size() && name[dims] == '[') ++dims;
     if (dims == 0) return std::string(name);
@@ -88,7 +101,7 @@ ClassHistogram parse_class_histogram(std::string_view text) {
     std::string_view rest = text, line;
     size_t number = 0;
     bool header = false, total = false;
-    ClassCount other{"(other classes)", 0, 0};
+    ClassCount other{"(other classes)", {}, 0, 0};
     while (next_line(rest, line)) {
         ++number;
         const std::string_view t = trim(line);
@@ -130,7 +143,9 @@ ClassHistogram parse_class_histogram(std::string_view text) {
         }
         std::string name = java_class_name(raw);
         if (name.size() > k_max_class_name) name = name.substr(0, k_max_class_name) + "...";
-        h.classes.push_back({std::move(name), *instances, *bytes});
+        std::string module = java_class_module(raw);
+        if (module.size() > k_max_class_name) module.resize(k_max_class_name);
+        h.classes.push_back({std::move(name), std::move(module), *instances, *bytes});
     }
     if (!header) {
         throw util::Error("not a class histogram (no '#instances #bytes' header): '{}'",
@@ -154,9 +169,18 @@ profile::Profile histogram_profile(const ClassHistogram& h, int64_t time_nanos) 
     p.functions.reserve(h.classes.size());
     // A class may be listed twice (the same name from two class loaders): one function each way,
     // one sample per row, so totals stay those of the JVM.
-    std::unordered_map<std::string_view, uint64_t> ids;
+    std::unordered_map<std::string, uint64_t> ids;
+    std::unordered_map<std::string_view, uint64_t> mappings;
     for (const ClassCount& c : h.classes) {
-        auto [it, fresh] = ids.try_emplace(c.name, p.functions.size() + 1);
+        auto [m, new_module] = mappings.try_emplace(c.module, p.mappings.size() + 1);
+        if (new_module) {
+            profile::Mapping mapping;
+            mapping.id = m->second;
+            mapping.filename = profile::java_class_mapping(c.module);
+            mapping.has_functions = true;
+            p.mappings.push_back(std::move(mapping));
+        }
+        auto [it, fresh] = ids.try_emplace(c.name + '\0' + c.module, p.functions.size() + 1);
         if (fresh) {
             profile::Function f;
             f.id = it->second;
@@ -165,6 +189,7 @@ profile::Profile histogram_profile(const ClassHistogram& h, int64_t time_nanos) 
             p.functions.push_back(std::move(f));
             profile::Location loc;
             loc.id = it->second;
+            loc.mapping_id = m->second;
             loc.lines.push_back({it->second, 0, 0});
             p.locations.push_back(std::move(loc));
         }

@@ -16,6 +16,7 @@ namespace leakhunt::capture::java {
 
 struct ClassCount {
     std::string name;  // the Java name: "java.lang.String[]", "byte[]", "com.example.Session"
+    std::string module;  // "java.base@17.0.15"; empty for the unnamed module (the class path)
     int64_t instances = 0;
     int64_t bytes = 0;  // shallow size of all instances
 };
@@ -44,9 +45,14 @@ ClassHistogram parse_class_histogram(std::string_view text);
 // it is.
 std::string java_class_name(std::string_view raw);
 
+// The module of a histogram's class name: "java.base@17.0.15" from "[B (java.base@17.0.15)",
+// empty when it has none.
+std::string java_class_module(std::string_view raw);
+
 // A heap profile of `h` (profile::make_heap_profile's sample types): per class, inuse_objects =
 // instances and inuse_space = bytes; the alloc_* values equal them (a histogram knows only what
-// is live). time_nanos: when the histogram was taken.
+// is live). Each class's location lies in its module's mapping (profile::java_class_mapping).
+// time_nanos: when the histogram was taken.
 profile::Profile histogram_profile(const ClassHistogram& h, int64_t time_nanos);
 
 }  // namespace leakhunt::capture::java

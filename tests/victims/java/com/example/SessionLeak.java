@@ -1,7 +1,9 @@
 // A "service" whose sessions are cached in a static map that is only ever added to (the leak),
 // beside healthy churn: request buffers and parsed headers that die with each request, and a
 // bounded LRU of recent lookups. Prints "ready" once it serves; runs until killed.
-// Usage: java -cp DIR com.example.SessionLeak [requests_per_second] [threadlocal]
+// Usage: java -cp DIR com.example.SessionLeak [requests_per_second] [max_requests]
+// With max_requests it serves that many requests, prints "quiet" and then idles: the heap holds
+// exactly max_requests sessions from then on (the oracle tests compare counts there).
 package com.example;
 
 import java.util.ArrayList;
@@ -39,12 +41,18 @@ public final class SessionLeak {
 
     public static void main(String[] args) throws Exception {
         final int rate = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
+        final long max = args.length > 1 ? Long.parseLong(args[1]) : Long.MAX_VALUE;
         System.out.println("ready");
         System.out.flush();
         long id = 0;
         while (true) {
+            if (id >= max) {
+                System.out.println("quiet");
+                System.out.flush();
+                while (true) Thread.sleep(1000);
+            }
             final long start = System.nanoTime();
-            for (int i = 0; i < rate / 10; ++i) handle(id++);
+            for (int i = 0; i < rate / 10 && id < max; ++i) handle(id++);
             final long slept = 100_000_000L - (System.nanoTime() - start);
             if (slept > 0) Thread.sleep(slept / 1_000_000L);
         }

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 public final class ThreadLocalLeak {
     static final class RequestContext {
@@ -39,7 +38,6 @@ public final class ThreadLocalLeak {
             }
             final long slept = 100_000_000L - (System.nanoTime() - start);
             if (slept > 0) Thread.sleep(slept / 1_000_000L);
-            if (pool.isShutdown()) pool.awaitTermination(1, TimeUnit.SECONDS);
         }
     }
 }
