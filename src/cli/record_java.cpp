@@ -204,14 +204,18 @@ class JavaRecorder {
                 w.exited = true;
                 return w;
             }
+            // Pending signals are taken even when the time has already come (a snapshot that
+            // took longer than the interval must not hide a ^C).
             const auto now = Clock::now();
-            if (now >= when) return w;
-            const auto left = std::min<Clock::duration>(when - now, 500ms);
+            const auto left = std::clamp<Clock::duration>(when - now, Clock::duration::zero(), 500ms);
             const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
             timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
             siginfo_t info{};
             const int sig = ::sigtimedwait(&m_set, &info, &ts);
-            if (sig <= 0 || sig == SIGCHLD) continue;
+            if (sig <= 0 || sig == SIGCHLD) {
+                if (Clock::now() >= when) return w;
+                continue;
+            }
             if (m_child && info.si_code != SI_KERNEL && info.si_pid != ::getpid()) {
                 forward_signal(m_child->pid(), sig);
             }
