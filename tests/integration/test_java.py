@@ -33,6 +33,11 @@ def setUpModule():
     sources = [os.path.join(SOURCES, "com/example", f)
                for f in sorted(os.listdir(os.path.join(SOURCES, "com/example")))]
     subprocess.run([JAVAC, "-d", CLASSES] + sources, check=True, timeout=120)
+    # Readable by a JVM that runs as another user (test_another_users_jvm).
+    for root, dirs, files in os.walk(CLASSES):
+        os.chmod(root, 0o755)
+        for f in files:
+            os.chmod(os.path.join(root, f), 0o644)
 
 
 def tearDownModule():
@@ -179,6 +184,32 @@ class JavaRecord(harness.Case):
                          "--count", "2", "--heap-snapshots", "1"], timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(snapshots(rec, "hprof"), [f"heap.{jvm.pid}.0000.hprof"])
+        self.assertIsNone(jvm.poll())
+
+
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"), "needs root and setpriv")
+    def test_another_users_jvm(self):
+        # jcmd must run as the JVM's user; its heap dump is written by that user.
+        jvm = self.start(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                          *java("SessionLeak", 5000, 1000)])
+        self.assertEqual(jvm.stdout.readline().strip(), "quiet")
+        os.chmod(self.dir, 0o755)
+        rec = self.path("rec")
+        r = harness.run(["record", "--pid", str(jvm.pid), "-o", rec, "--snapshot-every", "1s",
+                         "--count", "2", "--heap-snapshots", "1"], timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(snapshots(rec)), 2)
+        self.assertEqual(snapshots(rec, "hprof"), [f"heap.{jvm.pid}.0000.hprof"])
+        self.assertEqual(sorted(os.listdir(rec)), sorted(
+            snapshots(rec) + snapshots(rec, "hprof") + ["manifest.json", f"timeline.{jvm.pid}.csv"]))
+        private = self.path("private")
+        os.mkdir(private, 0o700)
+        r = harness.run(["snapshot", str(jvm.pid), "--heap", "-o", os.path.join(private, "d")],
+                        timeout=120)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn("cannot write into", r.stderr)
+        self.assertEqual(os.listdir(os.path.join(private, "d")), [])
         self.assertIsNone(jvm.poll())
 
 
