@@ -94,9 +94,17 @@ class JavaRecorder {
             pid = m_child->pid();
             if (!wait_for_jvm(pid)) return finish_without_jvm();
         }
-        m_jvm.emplace(pid);
-        if (!m_jvm->wait_ready(k_ready_limit, [this] { return !wait_for(Clock::now() + 200ms).any(); })) {
-            return finish_without_jvm();
+        try {
+            m_jvm.emplace(pid);
+            if (!m_jvm->wait_ready(k_ready_limit,
+                                   [this] { return !wait_for(Clock::now() + 200ms).any(); })) {
+                return finish_without_jvm();
+            }
+        } catch (const util::Error&) {
+            // A program we started that ended (a missing class, a bad option) is its own
+            // story: its status, not an error of ours.
+            if (m_child && !m_child->running()) return finish_without_jvm();
+            throw;
         }
         m_snapshots.emplace(m_args.dir, pid);
         m_timeline.emplace(m_args.dir, pid, jv::jvm_counter_columns());

@@ -233,6 +233,13 @@ class JavaRefusals(harness.Case):
         self.assertIn("DisableAttachMechanism", r.stderr)
         self.assertIsNone(jvm.poll())
 
+    def test_program_that_ends_before_its_jvm_answers(self):
+        r = harness.run(["record", "-o", self.path("rec"), "--", *java("NoSuchClass")], timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)  # the program's own status
+        self.assertIn("no snapshot was written: the program ended", r.stderr)
+        self.assertIn("the program exited with code 1", r.stderr)
+        self.assertNotIn("leakhunt: error", r.stderr)
+
     def test_snapshot_heap_of_a_non_jvm(self):
         sleeper = subprocess.Popen(["sleep", "60"], start_new_session=True)
         self.procs.append(sleeper)
