@@ -34,7 +34,7 @@ std::string rate(double per_hour, std::string_view unit) {
 }
 
 std::string site_words(const SiteSeries& s, std::string_view unit) {
-    if (s.java_class) return "instances of " + s.function;
+    if (s.java_class) return "class " + s.function;
     // "ns::Cache::insert(std::string const&) const" -> "ns::Cache::insert": sentences stay short.
     std::string where(util::without_parameters(s.function));
     if (!s.file.empty()) {
@@ -57,8 +57,10 @@ std::string sentence(const Suspect& s, std::span<const double> t_seconds, std::s
             if (s.site.java_class && s.site.instances.size() == n) {
                 // "com.example.Session +41,000 instances/min (3.5 MiB/min), ..."
                 const double per_min = slope_per_hour(t_seconds, s.site.instances) / 60.0;
-                return fmt::format("{} {:+.0f} instances/min ({}), {}: {:.0f}% of all heap growth",
-                                   s.site.function, per_min, rate(t.slope_per_hour, unit), how,
+                return fmt::format("{} {} instances/min ({}), {}: {:.0f}% of all heap growth",
+                                   s.site.function,
+                                   util::format_count(per_min, util::CountSign::always),
+                                   rate(t.slope_per_hour, unit), how,
                                    100.0 * s.share_of_growth);
             }
             return fmt::format("{} grows {}, {}: {:.0f}% of all heap growth", site,

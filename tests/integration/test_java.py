@@ -75,7 +75,7 @@ class JavaRecord(harness.Case):
         ranked = self.suspects(out)
         self.assertTrue(ranked, "no suspect")
         self.assertEqual(ranked[0]["function"], "com.example.Session")
-        self.assertRegex(ranked[0]["sentence"], r"^com\.example\.Session \+\d+ instances/min")
+        self.assertRegex(ranked[0]["sentence"], r"^com\.example\.Session \+[\d,]+ instances/min")
         self.assertEqual(ranked[0]["file"], "")
         # The JVM's counters, one row per snapshot, read after the histogram's full GC.
         rows = read_timeline(out)

@@ -306,7 +306,7 @@ TEST(FindSuspects, JavaApplicationClassesBeforePlatformClasses) {
               "com.example.Session +10 instances/min (320 B/min), monotone over 5 snapshots: 14% "
               "of all heap growth");
     ASSERT_EQ(r.others.size(), 1u);
-    EXPECT_EQ(r.others[0].sentence.rfind("instances of java.lang.Class holds", 0), 0u)
+    EXPECT_EQ(r.others[0].sentence.rfind("class java.lang.Class holds 500 B", 0), 0u)
         << r.others[0].sentence;
 }
 
