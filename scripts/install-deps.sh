@@ -7,7 +7,7 @@ packages=(
   libboost-dev libfmt-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   pkg-config libunwind-dev libdw-dev libelf-dev libprotobuf-dev protobuf-compiler zlib1g-dev
-  golang-go prometheus libgoogle-perftools-dev libjemalloc-dev
+  golang-go prometheus libgoogle-perftools-dev libjemalloc-dev openjdk-17-jdk-headless
   wrk redis-server redis-tools git debootstrap
   chromium
 )

@@ -86,6 +86,19 @@ Runtime detect_command(const std::vector<std::string>& argv) {
     return Runtime::native;
 }
 
+bool maps_library(pid_t pid, std::string_view file_name) {
+    const auto maps = util::try_read_file(fs::path("/proc") / std::to_string(pid) / "maps");
+    if (!maps) return false;
+    std::string_view rest = *maps;
+    while (!rest.empty()) {
+        const size_t nl = rest.find('\n');
+        if (mapped_file(rest.substr(0, nl)) == file_name) return true;
+        if (nl == std::string_view::npos) break;
+        rest.remove_prefix(nl + 1);
+    }
+    return false;
+}
+
 Runtime detect_process(pid_t pid) {
     const fs::path proc = fs::path("/proc") / std::to_string(pid);
     std::error_code ec;

@@ -29,6 +29,11 @@ Runtime detect_command(const std::vector<std::string>& argv);
 // does not exist or cannot be read.
 Runtime detect_process(pid_t pid);
 
+// True if the process has a file of this name (no directory) mapped, e.g. "libjvm.so": what a
+// capture checks before it signals a process its runtime must be ready to handle. False when
+// the process is gone or its maps cannot be read.
+bool maps_library(pid_t pid, std::string_view file_name);
+
 // The runtime named by an executable's file name alone (no directory), or nullopt.
 std::optional<Runtime> runtime_of_program_name(std::string_view name);
 

@@ -176,11 +176,6 @@ bool ChildProcess::wait_for(double seconds) {
     return true;
 }
 
-void forward_signal(pid_t child, int sig) {
-    ::kill(child, sig);
-    for (pid_t p : proc::descendants(proc::list_processes(), child)) ::kill(p, sig);
-}
-
 void ChildProcess::stop(double grace_s) {
     if (m_pid <= 0) return;
     if (!running()) {

@@ -376,6 +376,8 @@ struct SnapshotArgs {
     std::string pid_text;
     std::string timeout = "30s";
     bool scan = false;
+    bool heap = false;
+    std::string out_dir;
 };
 
 // "key=value" from the rest of the agent's reply, up to the next " key=" (values are numbers;
@@ -388,8 +390,29 @@ std::string reply_field(const std::string& details, const std::string& key) {
     return details.substr(start, details.find(' ', start) - start);
 }
 
+// `snapshot PID --heap`: the heap graph of a managed runtime (a JVM's heap dump).
+int run_heap_snapshot(pid_t pid, const SnapshotArgs& args) {
+    if (args.scan) throw util::UsageError("--heap and --scan contradict each other (--scan is the native agent's heap scan)");
+    const capture::Runtime runtime = capture::detect_process(pid);
+    if (runtime != capture::Runtime::java) {
+        throw util::UsageError("--heap takes a JVM's heap dump; pid {} runs {} (for a native "
+                               "program recorded under the agent use --scan)",
+                               pid, capture::runtime_name(runtime));
+    }
+    const std::string out = args.out_dir.empty() ? "." : args.out_dir;
+    std::error_code ec;
+    std::filesystem::create_directories(out, ec);
+    if (ec) throw util::Error("cannot create {}: {}", out, ec.message());
+    return snapshot_java_heap(pid, std::filesystem::absolute(out));
+}
+
 int run_snapshot(const SnapshotArgs& args) {
     const pid_t pid = parse_pid_option("", args.pid_text);
+    if (args.heap) return run_heap_snapshot(pid, args);
+    if (!args.out_dir.empty()) {
+        throw util::UsageError("-o applies to --heap (a runtime's heap dump); the agent writes "
+                               "its snapshots into its own record directory");
+    }
     const double timeout = parse_duration_option("--timeout", args.timeout);
     // A scan stops the process and walks its heap: seconds for a big one. The request runs on
     // its own thread while a progress bar (stderr, terminals only) counts the seconds.
@@ -487,6 +510,11 @@ Runner add_snapshot(CLI::App& app) {
     cmd->add_flag("--scan", args->scan,
                   "Also scan the heap (program recorded with --all): stop the threads, find what "
                   "is reachable from the roots, write heap.PID.NNNN.scan for `paths` and `leaks`");
+    cmd->add_flag("--heap", args->heap,
+                  "A JVM: write its heap dump (jcmd GC.heap_dump, live objects) as "
+                  "heap.PID.NNNN.hprof into -o DIR");
+    cmd->add_option("-o,--out", args->out_dir,
+                    "With --heap: the record directory to write into (default: the current one)");
     return [args] { return run_snapshot(*args); };
 }
 

@@ -77,15 +77,13 @@ std::optional<pid_t> local_service(const std::string& url) {
     return proc::find_listener(static_cast<std::uint16_t>(u.port));
 }
 
-// RSS of `pid` from /proc/PID/statm; NaN (an empty cell) when it cannot be read (the process
-// ended, or is not on this host).
+// RSS of `pid`; NaN (an empty cell) when it cannot be read (the process ended, or is not on
+// this host).
 double rss_bytes(std::optional<pid_t> pid) {
     constexpr double k_unknown = std::numeric_limits<double>::quiet_NaN();
     if (!pid) return k_unknown;
-    const auto text = util::try_read_file(fmt::format("/proc/{}/statm", *pid));
-    if (!text) return k_unknown;
-    const auto statm = proc::parse_statm(*text, proc::page_size());
-    return statm.resident ? static_cast<double>(*statm.resident) : k_unknown;
+    const auto rss = proc::read_resident_bytes(*pid);
+    return rss ? static_cast<double>(*rss) : k_unknown;
 }
 
 class Puller {

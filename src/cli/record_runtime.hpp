@@ -33,4 +33,8 @@ int record_node(const RuntimeRecordArgs& args);
 int record_java(const RuntimeRecordArgs& args);
 int record_python(const RuntimeRecordArgs& args);
 
+// `leakhunt snapshot PID --heap` for a JVM: GC.heap_dump into `dir` as heap.PID.NNNN.hprof
+// (numbered after what `dir` holds); prints its path. Returns the exit code.
+int snapshot_java_heap(pid_t pid, const std::filesystem::path& dir);
+
 }  // namespace leakhunt::cli

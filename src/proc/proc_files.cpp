@@ -4,7 +4,9 @@
 #include <charconv>
 #include <limits>
 
+#include "proc/system_info.hpp"
 #include "proc/text_scan.hpp"
+#include "util/file.hpp"
 
 namespace leakhunt::proc {
 namespace {
@@ -115,6 +117,12 @@ SmapsRollup parse_smaps_rollup(std::string_view text) {
         }
     }
     return out;
+}
+
+std::optional<std::uint64_t> read_resident_bytes(Pid pid) {
+    const auto text = util::try_read_file("/proc/" + std::to_string(pid) + "/statm");
+    if (!text) return std::nullopt;
+    return parse_statm(*text, page_size()).resident;
 }
 
 Statm parse_statm(std::string_view text, std::uint64_t page_size) {

@@ -70,6 +70,9 @@ struct Statm {
     std::optional<std::uint64_t> shared;
 };
 Statm parse_statm(std::string_view text, std::uint64_t page_size);
+// The resident bytes of a process now (its /proc/PID/statm read and parsed); nullopt when it
+// has ended or the file cannot be read. For the RSS column of a record directory's timeline.
+std::optional<std::uint64_t> read_resident_bytes(Pid pid);
 
 // /proc/PID/stat. comm may contain spaces and ')' (it is set by the program), so it is taken
 // between the first '(' and the LAST ')'; the numbered fields are counted after that.

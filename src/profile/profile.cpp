@@ -57,6 +57,27 @@ std::string preferred_sample_type(const Profile& p) {
     return p.sample_types.empty() ? std::string() : p.sample_types.back().type;
 }
 
+namespace {
+constexpr std::string_view k_java_class_prefix = "[jvm class]";
+}
+
+std::string java_class_mapping(std::string_view module) {
+    std::string name(k_java_class_prefix);
+    if (!module.empty()) name += " " + std::string(module);
+    return name;
+}
+
+bool is_java_class_mapping(std::string_view filename) {
+    return filename == k_java_class_prefix ||
+           (filename.starts_with(k_java_class_prefix) &&
+            filename.substr(k_java_class_prefix.size()).starts_with(' '));
+}
+
+std::string_view java_class_mapping_module(std::string_view filename) {
+    if (!is_java_class_mapping(filename) || filename == k_java_class_prefix) return {};
+    return filename.substr(k_java_class_prefix.size() + 1);
+}
+
 Profile make_heap_profile() {
     Profile p;
     p.sample_types = {{"alloc_objects", "count"},

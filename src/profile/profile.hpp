@@ -114,6 +114,15 @@ std::string sample_type_names(const Profile& p);
 // (pprof's choice: "goroutine" for a goroutine profile). "" when it has none.
 std::string preferred_sample_type(const Profile& p);
 
+// A JVM class histogram as a heap profile (capture/java) puts each class's one location in a
+// mapping named after the class's module: "[jvm class] java.base@17.0.15", or "[jvm class]" for
+// the unnamed module (the class path). Readers tell a class from an allocation site by it.
+std::string java_class_mapping(std::string_view module);
+// True for such a mapping's file name (or its base name: it has no '/').
+bool is_java_class_mapping(std::string_view filename);
+// The module of such a mapping ("java.base@17.0.15"), "" for the unnamed module.
+std::string_view java_class_mapping_module(std::string_view filename);
+
 // The sample types of a heap profile in Go's order: alloc_objects/count, alloc_space/bytes,
 // inuse_objects/count, inuse_space/bytes; period type space/bytes.
 Profile make_heap_profile();

@@ -86,6 +86,12 @@ std::string growth_outside_heap(const std::vector<Aggregated>& snaps, std::span<
                   "outside malloc, or in fragmentation (RSS grows while in-use bytes stay flat)";
 }
 
+// A module of the JDK itself ("java.base@17.0.15", "jdk.internal.vm.ci@17"): Java SE's modules
+// are named java.*, the JDK's own jdk.* (JEP 200).
+bool is_jdk_module(std::string_view module) {
+    return module.starts_with("java.") || module.starts_with("jdk.");
+}
+
 }  // namespace
 
 SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
@@ -158,6 +164,12 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
             s.line = r.line;
             s.module = r.module;
             if (!r.callee.empty()) s.callee = r.callee;
+            if (profile::is_java_class_mapping(r.module)) {
+                s.java_class = true;
+                s.platform = is_jdk_module(profile::java_class_mapping_module(r.module));
+                if (s.instances.empty()) s.instances.assign(snaps.size(), 0.0);
+                s.instances[i] = static_cast<double>(r.flat.get("inuse_objects"));
+            }
         }
     }
     std::vector<trend::SiteSeries> series;

@@ -34,6 +34,7 @@ std::string rate(double per_hour, std::string_view unit) {
 }
 
 std::string site_words(const SiteSeries& s, std::string_view unit) {
+    if (s.java_class) return "class " + s.function;
     // "ns::Cache::insert(std::string const&) const" -> "ns::Cache::insert": sentences stay short.
     std::string where(util::without_parameters(s.function));
     if (!s.file.empty()) {
@@ -43,7 +44,8 @@ std::string site_words(const SiteSeries& s, std::string_view unit) {
     return fmt::format("{} allocated in {}", what, where);
 }
 
-std::string sentence(const Suspect& s, size_t n, std::string_view unit) {
+std::string sentence(const Suspect& s, std::span<const double> t_seconds, std::string_view unit) {
+    const size_t n = t_seconds.size();
     const SiteTrend& t = s.trend;
     const std::string site = site_words(s.site, unit);
     switch (t.shape) {
@@ -52,6 +54,15 @@ std::string sentence(const Suspect& s, size_t n, std::string_view unit) {
             const std::string how = steps == n - 1
                                         ? fmt::format("monotone over {} snapshots", n)
                                         : fmt::format("up in {} of {} intervals", steps, n - 1);
+            if (s.site.java_class && s.site.instances.size() == n) {
+                // "com.example.Session +41,000 instances/min (3.5 MiB/min), ..."
+                const double per_min = slope_per_hour(t_seconds, s.site.instances) / 60.0;
+                return fmt::format("{} {} instances/min ({}), {}: {:.0f}% of all heap growth",
+                                   s.site.function,
+                                   util::format_count(per_min, util::CountSign::always),
+                                   rate(t.slope_per_hour, unit), how,
+                                   100.0 * s.share_of_growth);
+            }
             return fmt::format("{} grows {}, {}: {:.0f}% of all heap growth", site,
                                rate(t.slope_per_hour, unit), how, 100.0 * s.share_of_growth);
         }
@@ -197,7 +208,7 @@ SuspectReport find_suspects(std::span<const double> t_seconds, std::vector<SiteS
         if (growing(s) && report.total_growth > 0) {
             s.share_of_growth = std::max(0.0, s.trend.net_growth) / report.total_growth;
         }
-        s.sentence = sentence(s, report.snapshots, unit);
+        s.sentence = sentence(s, t_seconds, unit);
         if (s.trend.shape != SiteShape::steady_growth) continue;
         const double growth = s.trend.net_growth;
         const double noise = s.site.stderr_values.empty() ? 0.0 : s.site.stderr_values.back();
@@ -215,6 +226,7 @@ SuspectReport find_suspects(std::span<const double> t_seconds, std::vector<SiteS
         }
     }
     std::stable_sort(all.begin(), all.end(), [](const Suspect& a, const Suspect& b) {
+        if (a.site.platform != b.site.platform) return b.site.platform;
         return a.trend.slope_per_hour > b.trend.slope_per_hour;
     });
     for (auto& s : all) {

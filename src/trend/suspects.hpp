@@ -80,6 +80,14 @@ struct SiteSeries {
     // The standard error of each value when the profiles are sampled (an estimate from a few
     // samples); empty when the values are exact.
     std::vector<double> stderr_values;
+    // A JVM class from a class histogram rather than an allocation site: `function` is the
+    // class, `instances` its live instance count at each snapshot (empty otherwise), and
+    // `platform` says it belongs to the JDK's own modules (java.*, jdk.*): what every
+    // application's objects are built from (byte[], String, HashMap$Node), so a growing
+    // application class ranks before the platform classes that grow with it.
+    bool java_class = false;
+    bool platform = false;
+    std::vector<double> instances;
 };
 
 // A steady grower too small to be a suspect: its growth over the window is below this fraction
@@ -98,7 +106,8 @@ struct Suspect {
 };
 
 struct SuspectReport {
-    std::vector<Suspect> suspects;  // steady growth, by slope descending
+    // steady growth, by slope descending (JVM platform classes after the other sites)
+    std::vector<Suspect> suspects;
     std::vector<Suspect> others;    // minor growth, plateau, churn, shrinking, flat: by slope
     double in_use_last = 0;         // all sites' values at the last snapshot
     double total_growth = 0;        // the denominator of share_of_growth

@@ -102,6 +102,20 @@ std::optional<double> parse_duration(std::string_view s) {
     return total;
 }
 
+std::string format_count(double count, CountSign sign) {
+    const double rounded = std::round(count);
+    const char* lead = rounded < 0 ? "-" : (sign == CountSign::always ? "+" : "");
+    const double magnitude = std::fabs(rounded);
+    if (!(magnitude < 1e18)) return fmt::format("{}{:.0f}", lead, magnitude);
+    const std::string digits = std::to_string(static_cast<unsigned long long>(magnitude));
+    std::string out = lead;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
 std::string format_bytes(double bytes) {
     const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     double a = std::fabs(bytes);

@@ -25,6 +25,11 @@ std::string format_count(uint64_t n);
 // bytes per hour -> "+12.3 MiB/h" (sign always shown).
 std::string format_rate(double bytes_per_hour);
 
+// A count rounded to a whole number with its thousands grouped: 41000 -> "41,000", with
+// `sign` also "+41,000" (and "-3", "+0"). Beyond 1e18 the plain number.
+enum class CountSign { when_negative, always };
+std::string format_count(double count, CountSign sign = CountSign::when_negative);
+
 // 5400 -> "1h30m", 42.5 -> "42.5s", 2 days -> "2d0h".
 std::string format_duration(double seconds);
 

@@ -322,4 +322,32 @@ TEST(FindSuspects, OneSampleThatStayedIsWithinTheNoise) {
         << r.others[0].sentence;
 }
 
+// A JVM class histogram: an application class that grows ranks before the JDK's own classes
+// that grow faster with it, and the sentence speaks of instances of a class, not of memory
+// allocated in a function.
+TEST(FindSuspects, JavaApplicationClassesBeforePlatformClasses) {
+    SiteSeries bytes = site("byte[]", {1000, 3000, 5000, 7000, 9000});
+    bytes.java_class = true;
+    bytes.platform = true;
+    bytes.instances = {10, 30, 50, 70, 90};
+    SiteSeries session = site("com.example.Session", {320, 640, 960, 1280, 1600});
+    session.java_class = true;
+    session.instances = {10, 20, 30, 40, 50};
+    SiteSeries flat = site("java.lang.Class", {500, 500, 500, 500, 500});
+    flat.java_class = true;
+    flat.platform = true;
+    flat.instances = {5, 5, 5, 5, 5};
+    const SuspectReport r = find_suspects(minutes(5), {bytes, session, flat}, "bytes");
+    ASSERT_EQ(r.suspects.size(), 2u);
+    EXPECT_EQ(r.suspects[0].site.function, "com.example.Session");
+    EXPECT_EQ(r.suspects[1].site.function, "byte[]");
+    // 10 instances and 320 bytes a minute; 1280 of 9280 bytes of growth.
+    EXPECT_EQ(r.suspects[0].sentence,
+              "com.example.Session +10 instances/min (320 B/min), monotone over 5 snapshots: 14% "
+              "of all heap growth");
+    ASSERT_EQ(r.others.size(), 1u);
+    EXPECT_EQ(r.others[0].sentence.rfind("class java.lang.Class holds 500 B", 0), 0u)
+        << r.others[0].sentence;
+}
+
 }  // namespace leakhunt::trend

@@ -38,6 +38,19 @@ TEST(ParseDuration, RejectsGarbage) {
     EXPECT_FALSE(parse_duration("10 20"));
 }
 
+TEST(FormatCount, GroupsThousands) {
+    EXPECT_EQ(format_count(0), "0");
+    EXPECT_EQ(format_count(999), "999");
+    EXPECT_EQ(format_count(1000), "1,000");
+    EXPECT_EQ(format_count(41000.4), "41,000");
+    EXPECT_EQ(format_count(1234567), "1,234,567");
+    EXPECT_EQ(format_count(-105101), "-105,101");
+    EXPECT_EQ(format_count(105101, CountSign::always), "+105,101");
+    EXPECT_EQ(format_count(0, CountSign::always), "+0");
+    EXPECT_EQ(format_count(-0.4, CountSign::always), "+0");
+    EXPECT_EQ(format_count(1e20), "100000000000000000000");
+}
+
 TEST(FormatBytes, PicksUnitAndPrecision) {
     EXPECT_EQ(format_bytes(0), "0 B");
     EXPECT_EQ(format_bytes(1536), "1.50 KiB");
