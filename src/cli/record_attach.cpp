@@ -253,7 +253,7 @@ bool running(pid_t pid) {
            stat[close + 2] != 'X';
 }
 
-size_t snapshot_count(const fs::path& dir, pid_t pid) { return read_timeline(dir, pid).size(); }
+size_t snapshot_count(const fs::path& dir, pid_t pid) { return recorddir::read_timeline(dir, pid).size(); }
 
 }  // namespace
 
@@ -319,7 +319,7 @@ int record_attach(const NativeAttachArgs& args) {
         }
     }
     for (const auto& w : symbolizer.finish()) warn(w);
-    const auto rows = read_timeline(args.dir, args.pid);
+    const auto rows = recorddir::read_timeline(args.dir, args.pid);
     if (!rows.empty()) {
         const auto& last = rows.back();
         std::fprintf(stderr, "leakhunt: pid %d: %zu snapshot%s; last (%s): %s in use in %.0f "

@@ -107,13 +107,7 @@ std::string format_count(double count, CountSign sign) {
     const char* lead = rounded < 0 ? "-" : (sign == CountSign::always ? "+" : "");
     const double magnitude = std::fabs(rounded);
     if (!(magnitude < 1e18)) return fmt::format("{}{:.0f}", lead, magnitude);
-    const std::string digits = std::to_string(static_cast<unsigned long long>(magnitude));
-    std::string out = lead;
-    for (size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return out;
+    return lead + format_count(static_cast<uint64_t>(magnitude));
 }
 
 std::string format_bytes(double bytes) {

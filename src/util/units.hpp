@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,8 +20,13 @@ std::optional<double> parse_duration(std::string_view s);
 // 1536 -> "1.5 KiB"; negative values keep their sign.
 std::string format_bytes(double bytes);
 
-// 12034 -> "12,034".
+// 12034 -> "12,034" (exact for every uint64_t; the double overload below rounds and signs).
 std::string format_count(uint64_t n);
+// Any narrower unsigned count (a uint32_t index, a size_t) is the same.
+template <std::unsigned_integral T>
+std::string format_count(T n) {
+    return format_count(static_cast<uint64_t>(n));
+}
 
 // bytes per hour -> "+12.3 MiB/h" (sign always shown).
 std::string format_rate(double bytes_per_hour);

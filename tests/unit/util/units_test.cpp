@@ -39,13 +39,13 @@ TEST(ParseDuration, RejectsGarbage) {
 }
 
 TEST(FormatCount, GroupsThousands) {
-    EXPECT_EQ(format_count(0), "0");
-    EXPECT_EQ(format_count(999), "999");
-    EXPECT_EQ(format_count(1000), "1,000");
+    EXPECT_EQ(format_count(uint64_t{0}), "0");
+    EXPECT_EQ(format_count(uint64_t{999}), "999");
+    EXPECT_EQ(format_count(uint64_t{1000}), "1,000");
     EXPECT_EQ(format_count(41000.4), "41,000");
-    EXPECT_EQ(format_count(1234567), "1,234,567");
-    EXPECT_EQ(format_count(-105101), "-105,101");
-    EXPECT_EQ(format_count(105101, CountSign::always), "+105,101");
+    EXPECT_EQ(format_count(uint64_t{1234567}), "1,234,567");
+    EXPECT_EQ(format_count(-105101.0), "-105,101");
+    EXPECT_EQ(format_count(105101.0, CountSign::always), "+105,101");
     EXPECT_EQ(format_count(0, CountSign::always), "+0");
     EXPECT_EQ(format_count(-0.4, CountSign::always), "+0");
     EXPECT_EQ(format_count(1e20), "100000000000000000000");
