@@ -40,6 +40,28 @@ void say(const char* text) {
 
 // Removes this library from LD_PRELOAD in our own environment (in place, no allocation), so that
 // programs we exec run without the agent unless LEAKHUNT_FOLLOW_CHILDREN=1.
+// True if the LD_PRELOAD entry [start, start + len) names the agent.
+bool is_agent_entry(const char* start, std::size_t len) {
+    const char* hit = std::strstr(start, "libleakhunt_agent");
+    return hit != nullptr && static_cast<std::size_t>(hit - start) < len;
+}
+
+// True if LD_PRELOAD names the agent: it was preloaded at start-up, not dlopen'ed into a running
+// process by `record --pid`. (Asking which malloc the global scope finds does not tell: a program
+// that takes malloc's address, as CPython and node do, makes its own PLT entry the canonical
+// address, so dlsym finds the program.)
+bool named_in_ld_preload() {
+    const char* p = std::getenv("LD_PRELOAD");
+    if (p == nullptr) return false;
+    while (*p != '\0') {
+        while (*p == ' ' || *p == ':') ++p;
+        const char* start = p;
+        while (*p != '\0' && *p != ' ' && *p != ':') ++p;
+        if (p > start && is_agent_entry(start, static_cast<std::size_t>(p - start))) return true;
+    }
+    return false;
+}
+
 void drop_from_ld_preload() {
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
         if (std::strncmp(*e, "LD_PRELOAD=", 11) != 0) continue;
@@ -52,8 +74,7 @@ void drop_from_ld_preload() {
             while (*p != '\0' && *p != ' ' && *p != ':') ++p;
             const std::size_t len = static_cast<std::size_t>(p - start);
             if (len == 0) break;
-            const bool ours = std::strstr(start, "libleakhunt_agent") != nullptr &&
-                              static_cast<std::size_t>(std::strstr(start, "libleakhunt_agent") - start) < len;
+            const bool ours = is_agent_entry(start, len);
             if (!ours) {
                 if (out != list) *out++ = ':';
                 std::memmove(out, start, len);
@@ -185,16 +206,6 @@ void install_fatal_handlers() {
     }
 }
 
-// True if our malloc is the one the program's global scope finds: the agent was preloaded (or
-// linked in), not dlopen'ed into a running process by `record --pid`.
-bool interposes_malloc() {
-    Dl_info global{}, self{};
-    void* found = dlsym(RTLD_DEFAULT, "malloc");
-    return found != nullptr && dladdr(found, &global) != 0 &&
-           dladdr(reinterpret_cast<void*>(&interposes_malloc), &self) != 0 &&
-           global.dli_fbase == self.dli_fbase;
-}
-
 // Starts recording with g_config; false (and `msg`) if it cannot.
 bool start_recording(char* msg, std::size_t msg_size) {
     init_unwind();
@@ -212,7 +223,7 @@ bool start_recording(char* msg, std::size_t msg_size) {
 __attribute__((constructor(101))) void agent_init() {
     RecursionGuard guard;
     // Dlopen'ed into a running process: nothing until leakhunt_attach says how to record.
-    if (!interposes_malloc()) return;
+    if (!named_in_ld_preload()) return;
     read_config(g_config);
     if (!g_config.follow_children) drop_from_ld_preload();
     if (!g_config.enabled()) return;

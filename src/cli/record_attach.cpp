@@ -23,6 +23,7 @@
 #include "cli/child_process.hpp"
 #include "cli/common.hpp"
 #include "cli/snapshot_symbolizer.hpp"
+#include "proc/proc_files.hpp"
 #include "recorddir/record_dir.hpp"
 #include "util/error.hpp"
 #include "util/terminal_text.hpp"
@@ -245,13 +246,7 @@ double inject(const NativeAttachArgs& args, const std::string& name, const fs::p
 }
 
 // False once the process has ended (a zombie its parent has not reaped yet counts as ended).
-bool running(pid_t pid) {
-    if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
-    const std::string stat = read_text(fmt::format("/proc/{}/stat", pid));
-    const size_t close = stat.rfind(')');
-    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z' &&
-           stat[close + 2] != 'X';
-}
+bool running(pid_t pid) { return !proc::has_exited(pid); }
 
 size_t snapshot_count(const fs::path& dir, pid_t pid) { return recorddir::read_timeline(dir, pid).size(); }
 

@@ -259,4 +259,12 @@ ProcCgroup parse_proc_cgroup(std::string_view text) {
     return out;
 }
 
+bool has_exited(pid_t pid, std::optional<std::uint64_t> start_time) {
+    const auto text = util::try_read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!text) return true;
+    const StatInfo stat = parse_stat(*text);
+    if (stat.state && (*stat.state == 'Z' || *stat.state == 'X')) return true;
+    return start_time && stat.starttime != start_time;
+}
+
 }  // namespace leakhunt::proc

@@ -89,6 +89,10 @@ struct StatInfo {
 };
 StatInfo parse_stat(std::string_view text);
 
+// True once process `pid` has ended: gone, or a zombie its parent has not reaped yet ('Z', 'X').
+// With `start_time` (stat's field 22), also when the PID now names another process.
+bool has_exited(pid_t pid, std::optional<std::uint64_t> start_time = std::nullopt);
+
 // PF_KTHREAD (include/linux/sched.h): set in stat's flags for kernel threads.
 inline constexpr std::uint64_t k_pf_kthread = 0x00200000;
 inline bool is_kernel_thread(const StatInfo& stat) {

@@ -218,13 +218,7 @@ Jvm::Jvm(pid_t pid) : m_pid(pid) {
     }
 }
 
-bool Jvm::alive() const {
-    if (::kill(m_pid, 0) != 0 && errno == ESRCH) return false;
-    const auto stat = util::try_read_file(fmt::format("/proc/{}/stat", m_pid));
-    if (!stat) return false;
-    const auto info = proc::parse_stat(*stat);
-    return !info.state || *info.state != 'Z';
-}
+bool Jvm::alive() const { return !proc::has_exited(m_pid); }
 
 std::string Jvm::failure(const std::string& command, const ToolResult& r) const {
     if (!alive()) return fmt::format("pid {} exited", m_pid);

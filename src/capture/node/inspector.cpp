@@ -93,11 +93,7 @@ std::optional<std::uint64_t> start_time_of(pid_t pid) {
 }
 
 bool process_lives(pid_t pid, std::optional<std::uint64_t> start_time) {
-    const auto text = util::try_read_file(fmt::format("/proc/{}/stat", pid));
-    if (!text) return false;
-    const auto stat = proc::parse_stat(*text);
-    if (stat.state == 'Z' || stat.state == 'X') return false;
-    return !start_time || stat.starttime == start_time;
+    return !proc::has_exited(pid, start_time);
 }
 
 bool listens_on(pid_t pid, std::uint16_t port) {

@@ -98,17 +98,9 @@ void check_ptrace(pid_t pid) {
     }
 }
 
-// True when `pid` is gone or a zombie (it exited; its parent has not reaped it yet).
-bool exited(pid_t pid) {
-    const auto text = util::try_read_file(fmt::format("/proc/{}/stat", pid));
-    if (!text) return true;
-    const auto stat = proc::parse_stat(*text);
-    return stat.state && (*stat.state == 'Z' || *stat.state == 'X');
-}
-
 // The first line of gdb's log that says why it failed, for the message.
 std::string why_from_log(const std::string& log, pid_t pid) {
-    if (exited(pid) || log.find("ptrace: No such process") != std::string::npos ||
+    if (proc::has_exited(pid) || log.find("ptrace: No such process") != std::string::npos ||
         log.find("exited while in a function called from GDB") != std::string::npos ||
         log.find("The program being debugged exited") != std::string::npos ||
         log.find("No such process") != std::string::npos) {
@@ -143,7 +135,7 @@ std::string why_from_log(const std::string& log, pid_t pid) {
 }  // namespace
 
 void attach_bootstrap(const AttachOptions& o) {
-    if (exited(o.pid)) throw util::Error("cannot attach to process {}: it has exited", o.pid);
+    if (proc::has_exited(o.pid)) throw util::Error("cannot attach to process {}: it has exited", o.pid);
     (void)python_version_of(o.pid);
     const fs::path gdb = util::resolve_program("gdb");
     if (!gdb.has_parent_path() || ::access(gdb.c_str(), X_OK) != 0) {

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "proc/agent_control.hpp"
+#include "proc/proc_files.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 
@@ -87,8 +88,12 @@ std::string Control::request(const std::string& what, double timeout_s) const {
     const std::string path = (m_dir / k_socket).string();
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);  // /tmp/...: always fits
     if (::connect(sock.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        const int err = errno;
+        if (proc::has_exited(m_pid)) {
+            throw util::Error("process {} exited before its tracemalloc bootstrap answered", m_pid);
+        }
         throw util::Error("the tracemalloc bootstrap in process {} does not answer on {}: {}",
-                          m_pid, path, util::errno_text(errno));
+                          m_pid, path, util::errno_text(err));
     }
     ucred cred{};
     socklen_t size = sizeof cred;
