@@ -173,7 +173,10 @@ class Input {
             }
             if (c == '"') {
                 string(scratch, in);
-                keep(nlohmann::json(scratch).dump());
+                // Re-encoded for the kept text; bytes that are not UTF-8 (the input is untrusted)
+                // become U+FFFD rather than an exception.
+                keep(nlohmann::json(scratch).dump(-1, ' ', false,
+                                                  nlohmann::json::error_handler_t::replace));
             } else if (c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n') {
                 // A scalar: copy its characters.
                 std::string lit;
