@@ -10,6 +10,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,10 +41,34 @@ void say(const char* text) {
 
 // Removes this library from LD_PRELOAD in our own environment (in place, no allocation), so that
 // programs we exec run without the agent unless LEAKHUNT_FOLLOW_CHILDREN=1.
-// True if the LD_PRELOAD entry [start, start + len) names the agent.
+// True if the LD_PRELOAD entry [start, start + len) names the agent: the same file as this
+// library (by device and inode, so a copy or a link under any name counts), or a bare name equal
+// to this library's file name (ld.so searched the library path for it), or, when this library's
+// file cannot be told, a name containing "libleakhunt_agent". No allocation.
 bool is_agent_entry(const char* start, std::size_t len) {
-    const char* hit = std::strstr(start, "libleakhunt_agent");
-    return hit != nullptr && static_cast<std::size_t>(hit - start) < len;
+    static struct stat self_stat;
+    static const char* self_base = nullptr;
+    static int self_known = -1;  // -1 not asked yet, 0 unknown, 1 known; set once at load
+    if (self_known < 0) {
+        Dl_info info{};
+        self_known = 0;
+        if (::dladdr(reinterpret_cast<void*>(&is_agent_entry), &info) != 0 && info.dli_fname != nullptr &&
+            ::stat(info.dli_fname, &self_stat) == 0) {
+            const char* slash = std::strrchr(info.dli_fname, '/');
+            self_base = slash != nullptr ? slash + 1 : info.dli_fname;
+            self_known = 1;
+        }
+    }
+    char entry[4096];
+    if (len == 0 || len >= sizeof entry) return false;
+    std::memcpy(entry, start, len);
+    entry[len] = '\0';
+    if (self_known == 1) {
+        if (std::memchr(entry, '/', len) == nullptr) return std::strcmp(entry, self_base) == 0;
+        struct stat st;
+        return ::stat(entry, &st) == 0 && st.st_dev == self_stat.st_dev && st.st_ino == self_stat.st_ino;
+    }
+    return std::strstr(entry, "libleakhunt_agent") != nullptr;
 }
 
 // True if LD_PRELOAD names the agent: it was preloaded at start-up, not dlopen'ed into a running

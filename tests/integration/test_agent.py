@@ -100,6 +100,22 @@ class Victims(Case):
         self.assertLess(usage.ru_utime + usage.ru_stime, 1.0)  # it sleeps 1.5 s: no busy loop
         self.assertEqual(len(timelines(out)), 1)
 
+    def test_agent_copied_under_another_name_records(self):
+        # The agent knows itself in LD_PRELOAD by its file, not by its name: a copy under any
+        # name (a benchmark pinning one build, a package renaming it) records, and leaves the
+        # environment of the programs it starts without itself.
+        copy = self.path("pinned-agent.so")
+        shutil.copy(AGENT, copy)
+        out = self.path("copy-out")
+        os.mkdir(out)
+        env = agent_env(out, 1)
+        env["LD_PRELOAD"] = copy
+        r = subprocess.run(["/usr/bin/env"], capture_output=True, text=True, timeout=30, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # Dropped from the environment that the program passes on (and sees).
+        self.assertIn("\nLD_PRELOAD=\n", "\n" + r.stdout)
+        self.assertEqual(len(timelines(out)), 1, os.listdir(out))
+
     def test_exit_snapshot_is_written_for_normal_exits(self):
         out = self.check_victim("fork", 1)
         # The parent writes at exit; children leave through _exit and write nothing.
