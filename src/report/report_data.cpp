@@ -11,6 +11,7 @@
 #include "recorddir/record_dir.hpp"
 #include "report/snapshot_suspects.hpp"
 #include "report/verdict_report.hpp"
+#include "series/downsample.hpp"
 #include "series/timestamp.hpp"
 #include "util/error.hpp"
 #include "util/units.hpp"
@@ -33,6 +34,19 @@ nlohmann::json column_json(const std::vector<double>& v) {
     }
     return arr;
 }
+
+// The rows `keep` of a column (all of them when keep is empty), as column_json.
+nlohmann::json column_json(const std::vector<double>& v, const std::vector<size_t>& keep) {
+    if (keep.empty()) return column_json(v);
+    std::vector<double> picked;
+    picked.reserve(keep.size());
+    for (size_t i : keep) picked.push_back(v[i]);
+    return column_json(picked);
+}
+
+// The page draws at most this many pixel columns; a longer timeline is reduced to the min and max
+// of RSS per column (series/downsample.hpp) so that 10M samples make a page of a few hundred KB.
+constexpr size_t k_timeline_columns = 4096;
 
 // Suspects this confident (trend/suspects.hpp: (1 - p) x monotone x late/overall) are clear
 // growth, enough for the page's verdict when its timeline cannot decide.
@@ -204,12 +218,16 @@ std::optional<nlohmann::json> ReportBuilder::computed_suspects(symbolize::Symbol
 
 nlohmann::json ReportBuilder::timeline_json(const trend::Classification& c) const {
     const series::Series& s = *m_series;
+    const std::vector<double>& rss = *s.column(series::k_rss);
+    std::vector<size_t> keep;
+    if (s.size() > 2 * k_timeline_columns) keep = series::min_max_indices(s.t, rss, k_timeline_columns);
     nlohmann::json tl;
     tl["name"] = s.name;
-    tl["t"] = column_json(s.t);
+    tl["samples"] = s.size();  // before downsampling; "t" holds the rows drawn
+    tl["t"] = column_json(s.t, keep);
     tl["epoch_offset_s"] = finite_or_null(s.epoch_offset);
-    tl["rss_bytes"] = column_json(*s.column(series::k_rss));
-    if (const auto* heap = s.column(series::k_heap_inuse)) tl["heap_inuse_bytes"] = column_json(*heap);
+    tl["rss_bytes"] = column_json(rss, keep);
+    if (const auto* heap = s.column(series::k_heap_inuse)) tl["heap_inuse_bytes"] = column_json(*heap, keep);
     tl["limit_bytes"] = finite_or_null(c.limit_bytes);
     tl["restarts_s"] = c.memory.restarts_s;
     tl["first_leak_at_s"] = finite_or_null(c.first_leak_at_s);

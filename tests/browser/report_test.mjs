@@ -130,6 +130,29 @@ test('corpus series report: every sample of the trace, verdict leak', async () =
   await page.close()
 })
 
+test('a 2M-sample series: the page holds its lows and highs, not every sample, and says so', async () => {
+  const csv = join(dir, 'long.csv')
+  const n = 2000000
+  const spikeAt = 1234567
+  const lines = ['t_seconds,rss_bytes']
+  for (let i = 0; i < n; i++) lines.push(`${i},${100000000 + 50 * i + (i === spikeAt ? 4000000000 : 0)}`)
+  writeFileSync(csv, lines.join('\n') + '\n')
+  const html = join(dir, 'long.html')
+  leakhunt(['report', csv, '-o', html])
+  const size = readFileSync(html).length
+  assert.ok(size < 4 * 1024 * 1024, `the page is ${size} bytes`)
+  const page = await openPage(browser, pathToFileURL(html).href)
+  const s = await state(page)
+  assert.deepEqual(page.errors, [])
+  assert.equal(s.timelineSamples, n)
+  assert.ok(s.timelinePoints <= 2 * 4096 + 2, `rows in the page: ${s.timelinePoints}`)
+  assert.match(await page.locator('#timeline p.hint').nth(1).textContent(), /^2,000,000 samples, drawn as the lowest and highest RSS/)
+  // The spike survives the reduction: it is the chart's highest value.
+  assert.equal(s.timelineMaxRss, 100000000 + 50 * spikeAt + 4000000000)
+  assert.equal(await page.locator('#verdict .verdict').textContent(), 'LEAK')
+  await page.close()
+})
+
 test('hostile process names and symbols are shown as text', async () => {
   const csv = join(dir, 'hostile.csv')
   let rows = 't_seconds,target,rss_bytes\n'

@@ -16,6 +16,8 @@ const state = {
   renders: 0,
   live: false,
   timelinePoints: 0,
+  timelineSamples: 0,
+  timelineMaxRss: null,
   timelineDrawnPoints: 0,
   timelineSeries: [],
   timelineZoom: null,
@@ -67,7 +69,7 @@ class Page {
     this.timelineSec = section('timeline')
     this.timelineBox = el('div', { class: 'chart' })
     this.timelineSec.append(el('h2', { text: 'Memory over time' }),
-      el('p', { class: 'hint', text: 'Drag to zoom, double-click to reset.' }), this.timelineBox)
+      el('p', { class: 'hint', text: 'Drag to zoom, double-click to reset.' }), this.timelineNote = el('p', { class: 'hint' }), this.timelineBox)
     this.suspects = section('suspects')
     this.flameSec = section('flame')
     this.flameTitle = el('h2')
@@ -98,6 +100,14 @@ class Page {
     const tl = data.timeline
     this.timelineSec.hidden = !(tl && Array.isArray(tl.t) && tl.t.length > 0)
     if (!this.timelineSec.hidden) this.timeline.render(tl)
+    // A long timeline comes reduced to the lowest and highest RSS per pixel column (the verdict
+    // above read every sample); say so, with both counts.
+    const reduced = !this.timelineSec.hidden && Number.isFinite(tl.samples) && tl.samples > tl.t.length
+    this.timelineNote.hidden = !reduced
+    this.timelineNote.textContent = reduced
+      ? `${tl.samples.toLocaleString('en-US')} samples, drawn as the lowest and highest RSS of each of ${Math.ceil(tl.t.length / 2).toLocaleString('en-US')} time columns (${tl.t.length.toLocaleString('en-US')} points); the verdict used every sample.`
+      : ''
+    state.timelineSamples = tl && Number.isFinite(tl.samples) ? tl.samples : 0
 
     const suspects = Array.isArray(data.suspects) ? data.suspects : null
     this.suspects.hidden = !(suspects && suspects.length)

@@ -113,6 +113,7 @@ export class Timeline {
     this.raw = this.prepare(tl)
     const r = this.raw
     this.state.timelinePoints = r.t.length
+    this.state.timelineMaxRss = r.columns[0].reduce((m, v) => (v !== null && v > m ? v : m), -Infinity)
     this.state.timelineSeries = r.labels.slice()
     const n = r.t.length
     const min = keep ? keep.min : r.t[0]

@@ -71,6 +71,7 @@ TEST(ReportBuilder, TimelineHasEverySampleAndTheVerdict) {
     EXPECT_EQ(doc["version"], 1);
     EXPECT_EQ(doc["generated_at"], "2026-01-01T00:00:00.000Z");
     const auto& tl = doc["timeline"];
+    EXPECT_EQ(tl["samples"], 600U);
     ASSERT_EQ(tl["t"].size(), 600U);
     ASSERT_EQ(tl["rss_bytes"].size(), 600U);
     ASSERT_EQ(tl["heap_inuse_bytes"].size(), 600U);
@@ -93,6 +94,36 @@ TEST(ReportBuilder, TimelineHasEverySampleAndTheVerdict) {
     EXPECT_EQ(doc["missing"][1].get<std::string>().rfind("flame graph: no heap profile", 0), 0U);
     EXPECT_EQ(doc["missing"][2], "diff flame graph: needs two heap snapshots, 0 given");
     EXPECT_EQ(b.summary().at(0), "verdict and timeline: mem.csv, 600 samples");
+}
+
+TEST(ReportBuilder, ALongTimelineIsDrawnFromItsLowsAndHighs) {
+    // 100,000 samples: the page gets at most two rows per drawn column (4096 columns), and the
+    // verdict still reads them all.
+    series::Series s;
+    s.name = "long.csv";
+    const size_t n = 100'000;
+    for (size_t i = 0; i < n; ++i) {
+        s.t.push_back(static_cast<double>(i));
+        s.columns[std::string(series::k_rss)].push_back(100e6 + 1000.0 * static_cast<double>(i) +
+                                                        (i == 54'321 ? 5e9 : 0.0));
+    }
+    ReportBuilder b("t");
+    b.set_series(std::move(s));
+    symbolize::Symbolizer sym;
+    const nlohmann::json doc = b.build(sym, {}, "2026-01-01T00:00:00.000Z");
+    const auto& tl = doc["timeline"];
+    EXPECT_EQ(tl["samples"], n);
+    ASSERT_LE(tl["t"].size(), 2U * 4096U + 2U);
+    EXPECT_GT(tl["t"].size(), 4096U);
+    EXPECT_EQ(tl["t"].size(), tl["rss_bytes"].size());
+    EXPECT_EQ(tl["t"][0], 0.0);
+    EXPECT_EQ(tl["t"].back(), static_cast<double>(n - 1));
+    bool spike = false;
+    for (size_t i = 0; i < tl["t"].size(); ++i) {
+        if (tl["t"][i] == 54'321.0) spike = tl["rss_bytes"][i] == 100e6 + 1000.0 * 54'321 + 5e9;
+    }
+    EXPECT_TRUE(spike);
+    EXPECT_EQ(b.summary().at(0), "verdict and timeline: long.csv, 100000 samples");
 }
 
 TEST(ReportBuilder, ProfilesGiveFlameAndDiff) {
