@@ -2,12 +2,8 @@
 // where nothing listens is one clear error, not a hang.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include "capture/node/cdp_client.hpp"
+#include "common/loopback_socket.hpp"
 #include "util/error.hpp"
 
 namespace leakhunt::capture::node {
@@ -35,34 +31,17 @@ TEST(ListTargets, RefusesAddressesOffLoopback) {
 }
 
 TEST(ListTargets, ClosedPortIsOneError) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
-    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    const auto port = ntohs(addr.sin_port);
-    ::close(fd);  // bound, never listened: nothing answers there now
+    testing::LoopbackSocket socket(testing::LoopbackSocket::Mode::bound);
+    const auto port = socket.port();
+    socket.close();  // bound, never listened: nothing answers there now
     const std::string why = error_of([&] { list_targets({"127.0.0.1", port}, milliseconds(2000)); });
     EXPECT_NE(why.find("cannot connect to the inspector at 127.0.0.1:"), std::string::npos) << why;
 }
 
 TEST(ListTargets, SilentPeerTimesOut) {
     // Listens but never answers: the wait ends at the timeout.
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
-    ASSERT_EQ(::listen(fd, 1), 0);
-    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    const std::string why =
-        error_of([&] { list_targets({"127.0.0.1", ntohs(addr.sin_port)}, milliseconds(300)); });
-    ::close(fd);
+    testing::LoopbackSocket socket(testing::LoopbackSocket::Mode::listening);
+    const std::string why = error_of([&] { list_targets({"127.0.0.1", socket.port()}, milliseconds(300)); });
     EXPECT_NE(why.find("no reply within 0.3 s"), std::string::npos) << why;
 }
 

@@ -1,10 +1,8 @@
 // Tests for parse_listening_inodes (/proc/net/tcp text) and find_listener on a socket of ours.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/loopback_socket.hpp"
 #include "proc/listeners.hpp"
 
 namespace leakhunt::proc {
@@ -72,35 +70,19 @@ TEST(ParseListeningSockets, AddressesAndLoopbackReach) {
 }
 
 TEST(ListeningSocketsOf, FindsOnlyThisProcessesSockets) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
-    ASSERT_EQ(::listen(fd, 1), 0);
-    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    testing::LoopbackSocket socket(testing::LoopbackSocket::Mode::listening);
     const auto mine = listening_sockets_of(::getpid());
-    ::close(fd);
+    socket.close();
     ASSERT_EQ(mine.size(), 1u);
-    EXPECT_EQ(mine[0].port, ntohs(addr.sin_port));
+    EXPECT_EQ(mine[0].port, socket.port());
     EXPECT_EQ(mine[0].address, "127.0.0.1");
     EXPECT_TRUE(listening_sockets_of(::getpid()).empty());
 }
 
 TEST(FindListener, FindsThisProcess) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
-    ASSERT_EQ(::listen(fd, 1), 0);
-    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    const auto pid = find_listener(ntohs(addr.sin_port));
-    ::close(fd);
+    testing::LoopbackSocket socket(testing::LoopbackSocket::Mode::listening);
+    const auto pid = find_listener(socket.port());
+    socket.close();
     EXPECT_EQ(pid, ::getpid());
 }
 
