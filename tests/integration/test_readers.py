@@ -142,6 +142,39 @@ class NativeAllocators(Case):
         theirs, text = pprof_top(self, sym)
         self.assertEqual(theirs, top["function"], text)
 
+    @unittest.skipUnless(GO, "go (golang-go) is not installed")
+    def test_symbolize_a_directory_the_agent_wrote_in_place(self):
+        # The agent preloaded by hand (no `record`) writes raw addresses; `symbolize DIR`
+        # rewrites every snapshot in place so that pprof names the function.
+        out = self.path("raw")
+        os.mkdir(out)
+        agent = os.path.join(os.path.dirname(BIN), "lib", "libleakhunt_agent.so")
+        env = dict(os.environ, LD_PRELOAD=agent, LEAKHUNT_OUT=out, LEAKHUNT_SAMPLE_INTERVAL="1")
+        r = subprocess.run([binary("victim_heapprof"), "300", "4096"], capture_output=True,
+                           text=True, timeout=60, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        snaps = sorted(glob.glob(os.path.join(out, "heap.*.pb.gz")))
+        self.assertEqual(len(snaps), 1, os.listdir(out))
+        theirs, text = pprof_top(self, snaps[0])
+        self.assertNotEqual(theirs, "leak_blocks", text)  # raw: pprof cannot name it
+        r = run(["symbolize", out])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("1 of 1 snapshots symbolized in place", r.stderr)
+        theirs, text = pprof_top(self, snaps[0])
+        self.assertEqual(theirs, "leak_blocks", text)
+        # -o is for one profile; a directory without snapshots is named.
+        r = run(["symbolize", out, "-o", self.path("x.pb.gz")])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("symbolized in place; -o is for one profile", r.stderr)
+        empty = self.path("empty")
+        os.mkdir(empty)
+        r = run(["symbolize", empty])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("has no heap snapshots", r.stderr)
+        r = run(["symbolize", snaps[0]])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("-o OUT.pb.gz is needed", r.stderr)
+
     @unittest.skipUnless(GO and os.path.exists(JEMALLOC), "go or libjemalloc2 missing")
     def test_jemalloc_profile_symbolized_for_pprof(self):
         conf = f"prof:true,lg_prof_sample:0,prof_final:true,prof_prefix:{self.path('je')}"
