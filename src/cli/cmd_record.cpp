@@ -390,19 +390,21 @@ std::string reply_field(const std::string& details, const std::string& key) {
     return details.substr(start, details.find(' ', start) - start);
 }
 
-// `snapshot PID --heap`: the heap graph of a managed runtime (a JVM's heap dump).
+// `snapshot PID --heap`: the heap graph of a managed runtime (a JVM's heap dump, a V8 heap
+// snapshot).
 int run_heap_snapshot(pid_t pid, const SnapshotArgs& args) {
     if (args.scan) throw util::UsageError("--heap and --scan contradict each other (--scan is the native agent's heap scan)");
     const capture::Runtime runtime = capture::detect_process(pid);
-    if (runtime != capture::Runtime::java) {
-        throw util::UsageError("--heap takes a JVM's heap dump; pid {} runs {} (for a native "
-                               "program recorded under the agent use --scan)",
+    if (runtime != capture::Runtime::java && runtime != capture::Runtime::node) {
+        throw util::UsageError("--heap takes the heap graph of a JVM or a Node process; pid {} runs {} (for a "
+                               "native program recorded under the agent use --scan)",
                                pid, capture::runtime_name(runtime));
     }
     const std::string out = args.out_dir.empty() ? "." : args.out_dir;
     std::error_code ec;
     std::filesystem::create_directories(out, ec);
     if (ec) throw util::Error("cannot create {}: {}", out, ec.message());
+    if (runtime == capture::Runtime::node) return snapshot_node_heap(pid, std::filesystem::absolute(out));
     return snapshot_java_heap(pid, std::filesystem::absolute(out));
 }
 

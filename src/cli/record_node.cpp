@@ -310,4 +310,16 @@ int record_node(const RuntimeRecordArgs& a) {
     return program_status(*child);
 }
 
+int snapshot_node_heap(pid_t pid, const std::filesystem::path& dir) {
+    nodecap::SessionOptions options;
+    options.profile = false;
+    nodecap::NodeSession session(pid, dir, recorddir::Manifest{}, options);
+    const nodecap::HeapSnapshotResult h = session.heap_snapshot();
+    for (const auto& w : session.finish()) warn(w);
+    std::fprintf(stderr, "leakhunt: heap snapshot of pid %d: %s, the program paused %.2f s\n", pid,
+                 util::format_bytes(static_cast<double>(h.bytes)).c_str(), h.pause_s);
+    std::printf("%s\n", util::terminal_safe((dir / h.file).string()).c_str());
+    return k_exit_ok;
+}
+
 }  // namespace leakhunt::cli

@@ -36,5 +36,8 @@ int record_python(const RuntimeRecordArgs& args);
 // `leakhunt snapshot PID --heap` for a JVM: GC.heap_dump into `dir` as heap.PID.NNNN.hprof
 // (numbered after what `dir` holds); prints its path. Returns the exit code.
 int snapshot_java_heap(pid_t pid, const std::filesystem::path& dir);
+// The same for a Node process: a V8 heap snapshot through its inspector (opened with SIGUSR1 and
+// closed again when it was not open) as heap.PID.NNNN.heapsnapshot.
+int snapshot_node_heap(pid_t pid, const std::filesystem::path& dir);
 
 }  // namespace leakhunt::cli

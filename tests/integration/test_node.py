@@ -207,6 +207,34 @@ class RecordNode(Case):
         self.assertEqual(glob.glob(os.path.join(out, "*.tmp*")), [])
         self.assertIsNone(p.poll())
 
+    def test_snapshot_heap_of_a_running_node(self):
+        # `snapshot PID --heap`: one V8 heap snapshot through the inspector, which is closed
+        # again; no profiling, no manifest; the process goes on and its stdout is unchanged.
+        p = self.start_node("cache")
+        time.sleep(1)
+        before = listening_ports(p.pid)
+        out = self.path("heap")
+        r = run(["snapshot", str(p.pid), "--heap", "-o", out], timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        name = f"heap.{p.pid}.0000.heapsnapshot"
+        self.assertEqual(r.stdout, os.path.join(out, name) + "\n")
+        self.assertEqual(sorted(os.listdir(out)), [name])
+        self.assertRegex(r.stderr, r"heap snapshot of pid \d+: .*, the program paused \d+\.\d+ s")
+        self.assertIsNone(p.poll())
+        self.assertEqual(listening_ports(p.pid), before, "the inspector must be closed again")
+        # The cached sessions are plain objects held by the module's `sessions` Map.
+        paths = run(["paths", "--json", "--class", "Object", os.path.join(out, name)])
+        self.assertEqual(paths.returncode, 0, paths.stderr)
+        rows = [json.loads(row) for row in paths.stdout.splitlines() if row.startswith("{")]
+        self.assertIn("context `sessions` (Map)", rows[0]["paths"][0]["steps"], paths.stdout[:2000])
+        # A second one is numbered after the first.
+        r = run(["snapshot", str(p.pid), "--heap", "-o", out], timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.exists(os.path.join(out, f"heap.{p.pid}.0001.heapsnapshot")))
+        p.send_signal(signal.SIGTERM)
+        rest, _ = p.communicate(timeout=10)
+        self.assertRegex(rest, r"^done \d+\n$")
+
     def test_pid_of_a_process_that_is_not_node(self):
         # Without --runtime a native process gets the native agent (test_attach.py); forced to
         # node, SIGUSR1 would kill it, so it is not sent.

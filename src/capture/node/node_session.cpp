@@ -30,6 +30,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 constexpr char k_object_group[] = "leakhunt";
+// How long after its last call this session asks node to close the inspector (see finish()).
+constexpr std::chrono::milliseconds k_close_delay{500};
 
 double unix_time() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
@@ -191,16 +193,19 @@ NodeSession::NodeSession(pid_t pid, fs::path dir, recorddir::Manifest manifest,
         if (v.is_string() && std::regex_match(v.get<std::string>(), std::regex("v[0-9.]{1,20}"))) {
             m->version = v.get<std::string>();
         }
-        m->call("HeapProfiler.startSampling",
-                {{"samplingInterval", options.sampling_interval},
-                 {"includeObjectsCollectedByMajorGC", false},
-                 {"includeObjectsCollectedByMinorGC", false}});
-        m->sampling = true;
-        m->start_gc_profiler();
+        if (options.profile) {
+            m->call("HeapProfiler.startSampling",
+                    {{"samplingInterval", options.sampling_interval},
+                     {"includeObjectsCollectedByMajorGC", false},
+                     {"includeObjectsCollectedByMinorGC", false}});
+            m->sampling = true;
+            m->start_gc_profiler();
+        }
     } catch (...) {
         finish();
         throw;
     }
+    if (!options.profile) return;
     m->manifest.runtime = "node";
     m->manifest.capture = "inspector";
     m->manifest.pid = pid;
@@ -360,17 +365,22 @@ std::vector<std::string> NodeSession::finish() {
         }
     }
     if (m->where.opened_by_us && m->cdp && m->cdp->open()) {
-        // process._debugEnd() closes the inspector (as inspector.close() does); its reply may
-        // never come, as the connection goes with it: it is sent, then the port is watched.
+        // process._debugEnd() closes the inspector (as inspector.close() does). Node tears its
+        // I/O thread down then, and a WebSocket still closing at that moment is written to after
+        // it is freed: node crashed with SIGSEGV in WsHandler::OnCloseFrameWritten about one
+        // time in twenty when _debugEnd ran from this session (at once, or from setImmediate).
+        // So it runs from an unref'd timer, after this session has closed (the close handshake
+        // done below takes milliseconds); the timer never keeps an ending program alive.
         try {
-            m->cdp->send("Runtime.evaluate",
-                         {{"expression", "process._debugEnd()"}, {"silent", true}},
-                         m->o.call_timeout);
+            m->call("Runtime.evaluate",
+                    {{"expression", fmt::format("setTimeout(() => process._debugEnd(), {}).unref(), undefined",
+                                                k_close_delay.count())},
+                     {"silent", true}});
         } catch (const util::Error&) {
         }
         m->cdp->close();
-        const auto deadline = Clock::now() + std::chrono::seconds(5);
-        while (listens_on(m->pid, m->where.endpoint.port) && Clock::now() < deadline) {
+        const auto deadline = Clock::now() + k_close_delay + std::chrono::seconds(10);
+        while (listens_on(m->pid, m->where.endpoint.port) && Clock::now() < deadline && process_lives()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
         if (listens_on(m->pid, m->where.endpoint.port)) {
@@ -379,6 +389,7 @@ std::vector<std::string> NodeSession::finish() {
         }
     }
     if (m->cdp) m->cdp->close();
+    if (!m->o.profile) return left;
     try {
         m->write_manifest();
     } catch (const util::Error& e) {

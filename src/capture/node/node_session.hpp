@@ -37,6 +37,9 @@ struct SessionOptions {
     std::chrono::milliseconds open_timeout{10000};  // SIGUSR1 to a usable inspector
     std::chrono::milliseconds call_timeout{30000};  // each CDP call
     std::uint64_t max_heapsnapshot_bytes = k_max_heapsnapshot_bytes;
+    // false: a session for heap_snapshot() only (`snapshot PID --heap`): no sampling, no GC
+    // profiler, no manifest; snapshot() must not be called.
+    bool profile = true;
 };
 
 struct SnapshotResult {
