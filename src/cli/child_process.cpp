@@ -2,6 +2,7 @@
 #include "cli/child_process.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -24,7 +25,7 @@ namespace {
 
 pid_t fork_exec(const std::vector<std::string>& argv, const std::string& description,
                 bool stdout_to_stderr = false, bool own_group = true,
-                const std::vector<std::string>& extra_env = {}) {
+                const std::vector<std::string>& extra_env = {}, int stdout_fd = -1) {
     if (argv.empty()) throw util::Error("no command given");
     std::vector<char*> cargv;
     for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
@@ -61,6 +62,7 @@ pid_t fork_exec(const std::vector<std::string>& argv, const std::string& descrip
         ::signal(SIGINT, SIG_DFL);
         ::signal(SIGTERM, SIG_DFL);
         if (stdout_to_stderr) ::dup2(2, 1);
+        if (stdout_fd >= 0) ::dup2(stdout_fd, 1);
         ::execvpe(cargv[0], cargv.data(), envp.data());
         int e = errno;
         ssize_t ignored = ::write(pipefd[1], &e, sizeof e);
@@ -86,6 +88,86 @@ pid_t fork_exec(const std::vector<std::string>& argv, const std::string& descrip
 
 }  // namespace
 
+std::string run_for_output(const std::string& command, double timeout_s, size_t max_bytes) {
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+        throw util::Error("cannot run '{}': {}", command, util::errno_text(errno));
+    }
+    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        const int e = errno;
+        ::close(out[0]);
+        ::close(out[1]);
+        if (null_fd >= 0) ::close(null_fd);
+        throw util::Error("cannot run '{}': {}", command, util::errno_text(e));
+    }
+    if (pid == 0) {
+        ::setpgid(0, 0);
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(127);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::signal(SIGPIPE, SIG_DFL);
+        ::dup2(out[1], 1);
+        if (null_fd >= 0) ::dup2(null_fd, 0);
+        ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::setpgid(pid, pid);
+    ::close(out[1]);
+    if (null_fd >= 0) ::close(null_fd);
+    std::string text;
+    std::string failure;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    char buf[4096];
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            failure = fmt::format("ran longer than {:g} s", timeout_s);
+            break;
+        }
+        pollfd p{out[0], POLLIN, 0};
+        const int r = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) continue;
+        const ssize_t n = ::read(out[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        if (text.size() + static_cast<size_t>(n) > max_bytes) {
+            failure = fmt::format("printed more than {} bytes", max_bytes);
+            break;
+        }
+        text.append(buf, static_cast<size_t>(n));
+    }
+    ::close(out[0]);
+    int status = 0;
+    // It may close its stdout and go on: it still gets only the time left.
+    while (failure.empty()) {
+        const pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid) break;
+        if (r < 0 && errno != EINTR) break;
+        if (std::chrono::steady_clock::now() >= deadline) {
+            failure = fmt::format("ran longer than {:g} s", timeout_s);
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    if (!failure.empty()) {
+        ::kill(-pid, SIGKILL);
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+    if (!failure.empty()) throw util::Error("the command '{}' {}", command, failure);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        throw util::Error("the command '{}' {}", command, describe_wait_status(status));
+    }
+    return text;
+}
+
 void forward_signal(pid_t child, int sig) {
     ::kill(child, sig);
     for (pid_t p : proc::descendants(proc::list_processes(), child)) ::kill(p, sig);
@@ -110,10 +192,24 @@ ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, Stdout ou
 }
 
 ChildProcess ChildProcess::spawn_shell(const std::string& command,
-                                       const std::vector<std::string>& extra_env) {
+                                       const std::vector<std::string>& extra_env,
+                                       const std::string& stdout_path) {
     ChildProcess c;
     c.m_description = "'" + command + "'";
-    c.m_pid = fork_exec({"/bin/sh", "-c", command}, c.m_description, false, true, extra_env);
+    int fd = -1;
+    if (!stdout_path.empty()) {
+        fd = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0) {
+            throw util::Error("cannot write {}: {}", stdout_path, util::errno_text(errno));
+        }
+    }
+    try {
+        c.m_pid = fork_exec({"/bin/sh", "-c", command}, c.m_description, false, true, extra_env, fd);
+    } catch (...) {
+        if (fd >= 0) ::close(fd);
+        throw;
+    }
+    if (fd >= 0) ::close(fd);
     return c;
 }
 

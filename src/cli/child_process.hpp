@@ -25,8 +25,10 @@ public:
     static ChildProcess spawn(const std::vector<std::string>& argv,
                               Stdout out = Stdout::inherit, Group group = Group::own);
     // Starts `/bin/sh -c command`, with `extra_env` ("NAME=value") added to our environment.
+    // With `stdout_path`, its stdout goes to that file (created or truncated).
     static ChildProcess spawn_shell(const std::string& command,
-                                    const std::vector<std::string>& extra_env = {});
+                                    const std::vector<std::string>& extra_env = {},
+                                    const std::string& stdout_path = {});
 
     ChildProcess() = default;
     ChildProcess(ChildProcess&& other) noexcept;
@@ -60,6 +62,12 @@ private:
 // `sig` to the program and everything it started (parents first), as a ^C from the terminal
 // reaches the whole foreground process group.
 void forward_signal(pid_t child, int sig);
+
+// Runs `/bin/sh -c command` with stdin from /dev/null and returns what it printed on stdout (its
+// stderr is ours). Throws util::Error naming the command when it cannot start, prints more than
+// `max_bytes`, runs longer than `timeout_s` (it and what it started are killed), or does not
+// exit with 0.
+std::string run_for_output(const std::string& command, double timeout_s, size_t max_bytes);
 
 // "exited with code 1" / "killed by signal 9 (SIGKILL)" for a wait status.
 std::string describe_wait_status(int status);

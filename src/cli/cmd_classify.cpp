@@ -28,7 +28,29 @@ struct ClassifyArgs {
     bool fail_on_leak = false;
     std::string limit;
     std::string min_rate;
+    std::string work_column;
+    std::string work_kind = "total";
+    std::string work_unit = "request";
 };
+
+// --work-column NAME: the series' column NAME is its work (a counter, or a rate with
+// --work-kind rate), under the name the engine reads.
+void name_work_column(series::Series& s, const ClassifyArgs& args, const std::string& file) {
+    if (args.work_column.empty()) return;
+    auto it = s.columns.find(args.work_column);
+    if (it == s.columns.end()) {
+        std::string have;
+        for (const auto& [name, values] : s.columns) have += (have.empty() ? "" : ", ") + name;
+        throw util::Error("{}: no column {} for --work-column (the columns are {})", file,
+                          args.work_column, have);
+    }
+    std::vector<double> values = std::move(it->second);
+    s.columns.erase(it);
+    s.columns.erase(std::string(series::k_work_total));
+    s.columns.erase(std::string(series::k_work_rate));
+    s.columns[std::string(args.work_kind == "rate" ? series::k_work_rate : series::k_work_total)] =
+        std::move(values);
+}
 
 // `classify DIR`: the timeline of the recorded process of a record directory (recorddir::main_id),
 // said on stderr.
@@ -52,6 +74,13 @@ int run_classify(const ClassifyArgs& args) {
     if (!args.min_rate.empty()) {
         options.engine.min_rate_bytes_per_hour = parse_rate_option("--min-rate", args.min_rate);
     }
+    if (args.work_kind != "total" && args.work_kind != "rate") {
+        throw util::UsageError("--work-kind {}: use total (a counter of work done) or rate (work "
+                               "per second)",
+                               args.work_kind);
+    }
+    if (args.work_unit.empty()) throw util::UsageError("--work-unit needs a name, e.g. request");
+    options.work.unit = args.work_unit;
     const report::Style style{report::color_for_fd(1)};
     bool any_leak = false;
     bool any_error = false;
@@ -69,7 +98,14 @@ int run_classify(const ClassifyArgs& args) {
             continue;
         }
         for (const auto& w : read.warnings) warn(w);
-        for (const auto& s : read.series) {
+        for (auto& s : read.series) {
+            try {
+                name_work_column(s, args, file);
+            } catch (const util::Error& e) {
+                std::fprintf(stderr, "leakhunt: error: %s\n", util::terminal_safe(e.what()).c_str());
+                any_error = true;
+                continue;
+            }
             trend::Classification c = trend::classify(s, options);
             any_leak = any_leak || c.memory.verdict == trend::Verdict::leak;
             std::vector<trend::VerdictChange> changes;
@@ -113,6 +149,14 @@ Runner add_classify(CLI::App& app) {
                     "series' cgroup_limit_bytes)");
     cmd->add_option("--min-rate", args->min_rate,
                     "Do not report growth below this rate, e.g. 1M/h or 10k/s");
+    cmd->add_option("--work-column", args->work_column,
+                    "Judge memory per unit of work: the column counting work done, e.g. "
+                    "requests_total (default: a work_total or work_rate column when the series "
+                    "has one)");
+    cmd->add_option("--work-kind", args->work_kind,
+                    "total: the work column counts work done so far (default); rate: work per "
+                    "second");
+    cmd->add_option("--work-unit", args->work_unit, "What one unit of work is (default request)");
     return [args] { return run_classify(*args); };
 }
 

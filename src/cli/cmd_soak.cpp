@@ -3,14 +3,19 @@
 // JSON, and exits 3 on a leak.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "cli/child_process.hpp"
@@ -19,9 +24,13 @@
 #include "cli/watch_view.hpp"
 #include "cli/watcher.hpp"
 #include "report/verdict_report.hpp"
+#include "profile/fetch.hpp"
 #include "series/csv.hpp"
+#include "series/work_count.hpp"
+#include "trend/classify.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/terminal_text.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::cli {
@@ -38,8 +47,107 @@ struct SoakArgs {
     std::string out_dir = "leakhunt-soak";
     std::string limit;
     std::string min_rate;
+    std::string work_counter;
+    std::string work_unit = "request";
     bool json = false;
 };
+
+// --work-counter CMD|URL: the work the service has done so far, read after every sample. A URL's
+// fragment names a JSON field or a Prometheus metric of the reply (`/stats#requests`).
+class WorkCounter {
+  public:
+    explicit WorkCounter(std::string spec) : m_spec(std::move(spec)) {
+        if (profile::is_url(m_spec)) {
+            const size_t hash = m_spec.find('#');
+            m_url = m_spec.substr(0, hash);
+            if (hash != std::string::npos) m_field = m_spec.substr(hash + 1);
+            (void)profile::parse_url(m_url);  // a malformed URL is a usage error now, not later
+        }
+    }
+    // The count, or NaN after a failure (said once on stderr).
+    double read() {
+        try {
+            const std::string text = m_url.empty()
+                                         ? run_for_output(m_spec, k_timeout_s, k_max_bytes)
+                                         : profile::fetch_url(m_url, {std::chrono::milliseconds(2000),
+                                                                      std::chrono::milliseconds(2000)});
+            return series::parse_work_value(text, m_field);
+        } catch (const util::Error& e) {
+            if (!m_warned) warnf("--work-counter {}: {} (the samples without a count are left out)", m_spec, e.what());
+            m_warned = true;
+            return std::numeric_limits<double>::quiet_NaN();
+        }
+    }
+
+  private:
+    static constexpr double k_timeout_s = 2.0;
+    static constexpr size_t k_max_bytes = 64u << 10;
+    std::string m_spec, m_url, m_field;
+    bool m_warned = false;
+};
+
+// The last `max_bytes` of a file (a load generator's output can be long; its summary is last).
+std::string file_tail(const std::filesystem::path& path, size_t max_bytes) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) throw util::Error("cannot read {}: {}", path.string(), util::errno_text(errno));
+    const auto size = static_cast<size_t>(in.tellg());
+    const size_t from = size > max_bytes ? size - max_bytes : 0;
+    in.seekg(static_cast<std::streamoff>(from));
+    std::string text(size - from, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<size_t>(in.gcount()));
+    return text;
+}
+
+// The counts read at times `at` (series time), put on the series' own times by linear
+// interpolation between the reads around each sample; NaN outside them.
+std::vector<double> work_on(const std::vector<double>& times, const std::vector<double>& at,
+                            const std::vector<double>& counts) {
+    std::vector<double> out(times.size(), std::numeric_limits<double>::quiet_NaN());
+    std::vector<double> t, c;
+    for (size_t i = 0; i < at.size(); ++i) {
+        if (std::isfinite(counts[i])) {
+            t.push_back(at[i]);
+            c.push_back(counts[i]);
+        }
+    }
+    size_t j = 0;
+    for (size_t i = 0; i < times.size() && !t.empty(); ++i) {
+        while (j + 1 < t.size() && t[j + 1] < times[i]) ++j;
+        if (times[i] < t.front() - 1e-9 || times[i] > t.back() + 1e-9) continue;
+        if (j + 1 >= t.size() || t[j + 1] == t[j]) {
+            out[i] = c[j];
+        } else {
+            const double f = std::clamp((times[i] - t[j]) / (t[j + 1] - t[j]), 0.0, 1.0);
+            out[i] = c[j] + f * (c[j + 1] - c[j]);
+        }
+    }
+    return out;
+}
+
+// Memory kept per request from a load generator's final count alone: the baseline's growth per
+// second over the load's requests per second. Assumes a steady request rate, and says so.
+nlohmann::json per_request_from_summary(const series::LoadSummary& load, double load_seconds,
+                                        trend::Classification& c, const std::string& unit) {
+    const double seconds = load.seconds.value_or(load_seconds);
+    nlohmann::json j;
+    if (!(load.requests > 0) || !(seconds > 0)) return j;
+    const double per_second = load.requests / seconds;
+    const double per_unit = c.memory.baseline_fit.slope / per_second;
+    j = {{"source", load.tool + " summary"},
+         {"units", load.requests},
+         {"seconds", seconds},
+         {"bytes_per_unit", std::round(per_unit * 100) / 100}};
+    c.memory.evidence.insert(
+        c.memory.evidence.begin(),
+        fmt::format("{}{} retained per {}: the baseline's {} over {}'s {} {}s in {} ({}/s), "
+                    "assuming a steady rate (--work-counter measures it sample by sample)",
+                    per_unit >= 0 ? "+" : "", util::format_bytes(per_unit), unit,
+                    util::format_rate(c.memory.baseline_fit.slope * 3600), load.tool,
+                    util::format_count(load.requests), unit, util::format_duration(seconds),
+                    util::format_count(per_second)));
+    return j;
+}
 
 bool port_open(int port) {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -106,8 +214,16 @@ int run_soak(const SoakArgs& args) {
     }
     ChildProcess load;
     bool load_reported = false;
+    const auto watcher_clock = [] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    };
+    double load_started = 0;
+    double load_ended = 0;
+    std::optional<WorkCounter> counter;
+    if (!args.work_counter.empty()) counter.emplace(args.work_counter);
     if (!args.load.empty()) {
-        load = ChildProcess::spawn_shell(args.load);
+        load = ChildProcess::spawn_shell(args.load, {}, (dir / "load.out").string());
+        load_started = watcher_clock();
         std::fprintf(stderr, "leakhunt: load started: %s\n", args.load.c_str());
     }
     std::fprintf(stderr, "leakhunt: watching pid %d for %s%s, one sample every %s\n",
@@ -125,9 +241,15 @@ int run_soak(const SoakArgs& args) {
     // A load that fails leaves a gate without load, which would pass any service: the soak
     // stops and fails, unless --load-may-fail says the load may end early.
     std::string load_failure;
-    loop.keep_going = [&](double) {
+    std::vector<double> work_at, work_count;
+    loop.keep_going = [&](double now) {
+        if (counter) {
+            work_at.push_back(now - watcher.t0());
+            work_count.push_back(counter->read());
+        }
         if (!args.load.empty() && !load_reported && !load.running()) {
             load_reported = true;
+            load_ended = watcher_clock();
             const int status = load.wait_status().value_or(0);
             const bool failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
             const std::string when = util::format_duration(watcher.now() - watcher.t0());
@@ -142,16 +264,49 @@ int run_soak(const SoakArgs& args) {
         return true;
     };
     const LoopEnd end = run_watch_loop(watcher, view, loop);
+    if (!args.load.empty() && load_ended == 0) load_ended = watcher_clock();
+    // A load generator still running is stopped as at a ^C (SIGINT to its group), which wrk and
+    // k6 answer with their summary, before the SIGTERM of stop().
+    if (load.running()) {
+        ::kill(-load.pid(), SIGINT);
+        (void)load.wait_for(2.0);
+    }
     load.stop();
+    std::string load_output;
+    if (!args.load.empty()) {
+        try {
+            load_output = file_tail(dir / "load.out", 1u << 20);
+        } catch (const util::Error& e) {
+            warn(e.what());
+        }
+        if (!load_output.empty()) {
+            std::fprintf(stderr, "leakhunt: the load's output (also in %s):\n%s", (dir / "load.out").c_str(),
+                         util::terminal_safe(load_output.substr(load_output.size() > 8192 ? load_output.size() - 8192 : 0)).c_str());
+        }
+    }
     const bool died = !service.running();
     const std::string service_end = service.exit_text();
     service.stop();
 
-    const trend::Classification result = watcher.finish().front();
+    trend::Classification result = watcher.finish().front();
     const TargetState& target = watcher.targets().front();
-    const series::Series judged = watcher.judged_series(target);
-    series::write_csv(dir / "series.csv", {target.series});
+    series::Series judged = watcher.judged_series(target);
+    series::Series recorded = target.series;
+    nlohmann::json per_summary;
+    if (counter) {
+        // Memory per unit of work: the counts go beside memory, and the verdict is judged on them.
+        judged.columns[std::string(series::k_work_total)] = work_on(judged.t, work_at, work_count);
+        recorded.columns[std::string(series::k_work_total)] = work_on(recorded.t, work_at, work_count);
+        trend::ClassifyOptions o;
+        o.engine = config.engine;
+        o.work.unit = args.work_unit;
+        result = trend::classify(judged, o);
+    } else if (const auto summary = series::parse_load_summary(load_output)) {
+        per_summary = per_request_from_summary(*summary, load_ended - load_started, result, args.work_unit);
+    }
+    series::write_csv(dir / "series.csv", {recorded});
     nlohmann::json j = report::verdict_json(judged, result);
+    if (!per_summary.is_null()) j["per_work"] = per_summary;
     j["command"] = command;
     j["load"] = args.load;
     j["duration_s"] = duration;
@@ -210,6 +365,12 @@ Runner add_soak(CLI::App& app) {
                     "Directory for series.csv and verdict.json (default ./leakhunt-soak)");
     cmd->add_option("--limit", args->limit, "Memory limit for the projection, e.g. 2G");
     cmd->add_option("--min-rate", args->min_rate, "Do not fail on growth below this rate");
+    cmd->add_option("--work-counter", args->work_counter,
+                    "Judge memory per unit of work: a command that prints the work done so far, "
+                    "or a URL whose reply is that number (URL#field: a JSON field or Prometheus "
+                    "metric of the reply), read after every sample")
+        ->check([](const std::string& v) { return v.empty() ? "--work-counter needs a command or a URL" : ""; });
+    cmd->add_option("--work-unit", args->work_unit, "What one unit of work is (default request)");
     cmd->add_flag("--json", args->json, "Print the verdict JSON to stdout");
     cmd->footer("  -- CMD ARGS   the service to start");
     return [args] { return run_soak(*args); };

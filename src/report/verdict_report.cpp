@@ -44,6 +44,17 @@ nlohmann::json verdict_json(const series::Series& s, const trend::Classification
     j["period_s"] = number_or_null(a.period_s);
     j["watch_more_s"] = number_or_null(a.watch_more_s);
     if (s.epoch_offset) j["epoch_offset_s"] = *s.epoch_offset;
+    if (c.per_work) {
+        const trend::WorkAssessment& w = *c.per_work;
+        j["time_verdict"] = std::string(trend::to_string(c.time_verdict));
+        j["per_work"] = {{"verdict", std::string(trend::to_string(w.verdict))},
+                         {"bytes_per_unit", std::round(w.per_unit * 100) / 100},
+                         {"first_half_bytes_per_unit", std::round(w.first_half_per_unit * 100) / 100},
+                         {"second_half_bytes_per_unit", std::round(w.second_half_per_unit * 100) / 100},
+                         {"units", std::round(w.units)},
+                         {"p_value", w.p_value},
+                         {"evidence", w.evidence}};
+    }
     return j;
 }
 

@@ -21,6 +21,10 @@ inline constexpr std::string_view k_fds = "fds";
 inline constexpr std::string_view k_threads = "threads";
 inline constexpr std::string_view k_cgroup_usage = "cgroup_usage_bytes";
 inline constexpr std::string_view k_cgroup_limit = "cgroup_limit_bytes";
+// Work done, for memory per unit of work: a counter of units done so far (requests served; a
+// reset to a lower value is a restart of the counter) or a rate in units per second.
+inline constexpr std::string_view k_work_total = "work_total";
+inline constexpr std::string_view k_work_rate = "work_rate";
 
 struct Series {
     // Display name: "mem.csv", "api (pid 4242)", or a Prometheus series' label set.

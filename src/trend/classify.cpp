@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -67,6 +68,39 @@ void add_flag(Assessment& a, const series::Series& s, std::string_view column,
                                      c.v.front(), c.v.back(), r.growth_bytes_per_hour));
 }
 
+// Memory per unit of work, when the series counts its work: its verdict replaces the clock's.
+void judge_per_work(Classification& out, const series::Series& s, const Clean& memory,
+                    const WorkOptions& options) {
+    const bool total = s.column(series::k_work_total) != nullptr;
+    if (!total && s.column(series::k_work_rate) == nullptr) return;
+    Clean work = column_values(s, total ? series::k_work_total : series::k_work_rate);
+    // On the memory samples' times (column_values dropped the missing ones of either).
+    std::vector<double> w(memory.t.size(), std::numeric_limits<double>::quiet_NaN());
+    size_t j = 0;
+    for (size_t i = 0; i < memory.t.size(); ++i) {
+        while (j < work.t.size() && work.t[j] < memory.t[i]) ++j;
+        if (j < work.t.size() && work.t[j] == memory.t[i]) w[i] = work.v[j];
+    }
+    w = cumulative_work(memory.t, w, total ? WorkKind::total : WorkKind::rate);
+    WorkAssessment per = assess_per_work(memory.t, memory.v, w, options);
+    Assessment& a = out.memory;
+    std::vector<std::string> evidence = per.evidence;
+    if (per.verdict != Verdict::inconclusive && per.verdict != a.verdict) {
+        evidence.push_back(fmt::format("judged per {} done: over time alone memory would be judged "
+                                       "{}",
+                                       options.unit, to_string(a.verdict)));
+        a.verdict = per.verdict;
+        if (a.verdict == Verdict::leak) {
+            a.confidence = std::max(a.confidence, 1.0 - per.p_value);
+        } else {
+            a.projected_limit_at_s.reset();
+        }
+        a.watch_more_s.reset();
+    }
+    a.evidence.insert(a.evidence.begin(), evidence.begin(), evidence.end());
+    out.per_work = std::move(per);
+}
+
 }  // namespace
 
 Classification classify(const series::Series& s, const ClassifyOptions& options) {
@@ -95,7 +129,10 @@ Classification classify(const series::Series& s, const ClassifyOptions& options)
         }
     }
 
-    if (options.detection_latency && a.verdict == Verdict::leak) {
+    out.time_verdict = a.verdict;
+    judge_per_work(out, s, c, options.work);
+
+    if (options.detection_latency && a.verdict == Verdict::leak && out.time_verdict == Verdict::leak) {
         const size_t n = c.t.size();
         const size_t stride = replay_stride(n, 240);
         size_t prev = 0;

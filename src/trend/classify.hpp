@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "series/series.hpp"
+#include "trend/per_work.hpp"
 #include "trend/verdict.hpp"
 
 namespace leakhunt::trend {
@@ -15,12 +16,19 @@ struct Classification {
     Assessment memory;                     // of rss_bytes (or the chosen column)
     std::optional<double> first_leak_at_s;  // series time; nullopt if never
     std::optional<double> limit_bytes;      // the limit used for the projection
+    // When the series has a work column (series::k_work_total or k_work_rate): memory judged per
+    // unit of work. Its verdict, when it has one, is the memory verdict: traffic that grows is
+    // not a leak, and a leak under falling traffic is one. time_verdict keeps the clock's.
+    std::optional<WorkAssessment> per_work;
+    Verdict time_verdict = Verdict::inconclusive;
 };
 
 struct ClassifyOptions {
     Options engine;
     // Compute first_leak_at_s by replaying prefixes (costs about 200 assessments).
     bool detection_latency = true;
+    // What a unit of the series' work column is.
+    WorkOptions work;
 };
 
 Classification classify(const series::Series& s, const ClassifyOptions& options);

@@ -81,5 +81,70 @@ class Soak(Case):
         self.assertIn("cannot start /nonexistent/prog", r.stderr)
 
 
+class SoakPerRequest(Case):
+    """Memory per unit of work: the service's own request counter read after every sample."""
+
+    def per_request(self, leak_bytes, connections, mode="leak"):
+        port = free_port()
+        out = self.path(f"w{leak_bytes}-{connections}-{mode}")
+        load = f"wrk -t1 -c{connections} -d60s http://127.0.0.1:{port}/session?user=7"
+        r = run(["soak", "--duration", "12s", "--warmup", "2s", "--ready-port", str(port),
+                 "--load", load, "--work-counter", f"http://127.0.0.1:{port}/stats#requests",
+                 "-o", out, "--json", "--", binary("leaky_service"), "--port", str(port),
+                 "--mode", mode, "--leak-bytes", str(leak_bytes), "--threads", "2"], timeout=180)
+        self.assertIn(r.returncode, (0, 3), r.stderr)
+        v = json.loads(r.stdout)
+        with open(os.path.join(out, "series.csv")) as f:
+            self.assertIn("work_total", f.readline())
+        return v
+
+    def test_bytes_per_request_do_not_depend_on_the_rate_of_traffic(self):
+        # Three rates of traffic (1, 4 and 16 connections): one figure per request, within 10%.
+        figures = []
+        for connections in (1, 4, 16):
+            v = self.per_request(2048, connections)
+            self.assertEqual(v["verdict"], "leak", v["evidence"])
+            self.assertEqual(v["per_work"]["verdict"], "leak")
+            self.assertRegex(v["evidence"][0], r"^\+[0-9.]+ (B|KiB) per request retained, steady over ")
+            figures.append(v["per_work"]["bytes_per_unit"])
+        middle = sorted(figures)[1]
+        for f in figures:
+            self.assertLess(abs(f - middle), 0.10 * middle, figures)
+        # The payload is what is kept beyond the service's own bookkeeping per request: 4,096 more
+        # payload bytes per request are 4,096 more bytes per request (within 10%).
+        more = self.per_request(2048 + 4096, 4)["per_work"]["bytes_per_unit"]
+        self.assertLess(abs((more - middle) - 4096), 410, (more, figures))
+
+    def test_healthy_service_keeps_nothing_per_request(self):
+        v = self.per_request(2048, 4, mode="healthy")
+        self.assertNotEqual(v["verdict"], "leak", v["evidence"])
+        self.assertNotEqual(v["per_work"]["verdict"], "leak", v["per_work"])
+
+    def test_a_bad_counter_is_said_once_and_the_soak_goes_on(self):
+        port = free_port()
+        out = self.path("bad")
+        r = run(["soak", "--duration", "4s", "--ready-port", str(port), "--work-counter",
+                 "echo not-a-number", "-o", out, "--", binary("leaky_service"), "--port",
+                 str(port), "--mode", "healthy"], timeout=60)
+        self.assertIn(r.returncode, (0, 3), r.stderr)
+        self.assertEqual(r.stderr.count("--work-counter echo not-a-number: expected one number"), 1, r.stderr)
+
+    def test_wrk_summary_gives_bytes_per_request_without_a_counter(self):
+        port = free_port()
+        out = self.path("summary")
+        load = f"wrk -t1 -c4 -d60s http://127.0.0.1:{port}/session?user=7"
+        r = run(["soak", "--duration", "10s", "--ready-port", str(port), "--load", load, "-o", out,
+                 "--json", "--", binary("leaky_service"), "--port", str(port), "--leak-bytes",
+                 "4096", "--threads", "2"], timeout=120)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        v = json.loads(r.stdout)
+        self.assertEqual(v["per_work"]["source"], "wrk summary")
+        self.assertGreater(v["per_work"]["units"], 1000)
+        self.assertGreater(v["per_work"]["bytes_per_unit"], 4096 * 0.8)
+        self.assertLess(v["per_work"]["bytes_per_unit"], 4096 * 2)
+        with open(os.path.join(out, "load.out")) as f:
+            self.assertIn("requests in", f.read())
+
+
 if __name__ == "__main__":
     unittest.main()
