@@ -3,6 +3,7 @@
 // descending within a verdict): the way to find the leaking services among hundreds.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -39,7 +40,60 @@ struct ScanArgs {
     bool json = false;
     bool fail_on_leak = false;
     size_t top = 0;
+    std::string work_query;
+    std::string work_kind = "rate";
+    std::string work_unit = "request";
 };
+
+// The work series of `work` that belongs to memory series `s`: the one that agrees with it on
+// every label both have (the metric name aside), sharing the most labels; nullptr if none does
+// or two tie.
+const series::Series* matching_work(const series::Series& s, const std::vector<series::Series>& work) {
+    const series::Series* best = nullptr;
+    size_t best_shared = 0;
+    bool tie = false;
+    for (const auto& w : work) {
+        size_t shared = 0;
+        bool agrees = true;
+        for (const auto& [k, v] : w.labels) {
+            if (k == "__name__") continue;
+            const auto it = s.labels.find(k);
+            if (it == s.labels.end()) continue;
+            if (it->second != v) {
+                agrees = false;
+                break;
+            }
+            ++shared;
+        }
+        if (!agrees) continue;
+        if (best == nullptr || shared > best_shared) {
+            best = &w;
+            best_shared = shared;
+            tie = false;
+        } else if (shared == best_shared) {
+            tie = true;
+        }
+    }
+    return tie ? nullptr : best;
+}
+
+// Adds the work series `w` to `s` as its work column, sample by sample at the same absolute
+// times (both come from one range query's start, end and step).
+void add_work_column(series::Series& s, const series::Series& w, std::string_view column) {
+    std::map<long long, double> by_ms;
+    const double w_offset = w.epoch_offset.value_or(0);
+    for (size_t i = 0; i < w.t.size(); ++i) {
+        const auto* col = w.column(series::k_rss);
+        if (col != nullptr) by_ms[std::llround((w.t[i] + w_offset) * 1000)] = (*col)[i];
+    }
+    std::vector<double> values(s.t.size(), std::numeric_limits<double>::quiet_NaN());
+    const double offset = s.epoch_offset.value_or(0);
+    for (size_t i = 0; i < s.t.size(); ++i) {
+        const auto it = by_ms.find(std::llround((s.t[i] + offset) * 1000));
+        if (it != by_ms.end()) values[i] = it->second;
+    }
+    s.columns[std::string(column)] = std::move(values);
+}
 
 struct Judged {
     series::Series series;
@@ -82,23 +136,38 @@ std::optional<double> seconds_to_limit(const Judged& j) {
     return std::max(0.0, *at - j.series.t.back());
 }
 
-void print_table(const std::vector<Judged>& rows, size_t shown, const report::Style& style) {
+// "+764 B" per unit of work, or "-".
+std::string per_unit_cell(const Judged& j) {
+    if (!j.c.per_work || j.c.per_work->verdict == trend::Verdict::inconclusive) return "-";
+    const double v = j.c.per_work->per_unit;
+    return (v >= 0 ? "+" : "") + util::format_bytes(v);
+}
+
+void print_table(const std::vector<Judged>& rows, size_t shown, const report::Style& style,
+                 const std::string& work_unit) {
     // Label values come from whatever the scraped services export: untrusted.
     std::vector<std::string> names = short_names(rows);
     for (auto& n : names) n = util::terminal_safe(n);
     size_t name_width = 6;
     for (size_t i = 0; i < shown; ++i) name_width = std::max(name_width, names[i].size());
-    std::printf("%-*s  %-12s  %12s  %10s  %13s  %7s\n", static_cast<int>(name_width), "SERIES",
-                "VERDICT", "GROWTH/H", "CONFIDENCE", "TIME TO LIMIT", "SAMPLES");
+    std::string per_header;
+    if (!work_unit.empty()) {
+        per_header = "PER " + work_unit;
+        for (char& c : per_header) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    std::printf("%-*s  %-12s  %12s  %10s  %13s  %7s%s%s\n", static_cast<int>(name_width), "SERIES",
+                "VERDICT", "GROWTH/H", "CONFIDENCE", "TIME TO LIMIT", "SAMPLES",
+                per_header.empty() ? "" : "  ", util::terminal_safe(per_header).c_str());
     for (size_t i = 0; i < shown; ++i) {
         const auto& a = rows[i].c.memory;
         const std::string word = report::verdict_word(a.verdict, style);
         const size_t plain = trend::to_string(a.verdict).size();
         const auto limit = seconds_to_limit(rows[i]);
-        std::printf("%-*s  %s%s  %12s  %10.2f  %13s  %7zu\n", static_cast<int>(name_width),
+        std::printf("%-*s  %s%s  %12s  %10.2f  %13s  %7zu%s%s\n", static_cast<int>(name_width),
                     names[i].c_str(), word.c_str(), std::string(12 - plain, ' ').c_str(),
                     util::format_rate(a.growth_bytes_per_hour).c_str(), a.confidence,
-                    limit ? util::format_duration(*limit).c_str() : "-", a.samples);
+                    limit ? util::format_duration(*limit).c_str() : "-", a.samples,
+                    work_unit.empty() ? "" : "  ", work_unit.empty() ? "" : per_unit_cell(rows[i]).c_str());
     }
 }
 
@@ -125,7 +194,37 @@ int run_scan(const ScanArgs& args) {
     }
     for (const auto& w : read.warnings) warn(w);
 
+    if (!args.work_query.empty()) {
+        if (args.work_kind != "rate" && args.work_kind != "total") {
+            throw util::UsageError("--work-kind {}: use rate (work per second, e.g. rate(...[5m])) or "
+                                   "total (a counter)",
+                                   args.work_kind);
+        }
+        server::RangeQuery wq = q;
+        wq.query = args.work_query;
+        series::ReadResult work;
+        {
+            Progress fetch = Progress::on_stderr("fetching work series", 0, Progress::Unit::bytes);
+            work = server::query_range(wq, fetch.callback());
+        }
+        for (const auto& w : work.warnings) warn(w);
+        size_t unmatched = 0;
+        for (auto& s : read.series) {
+            const series::Series* w = matching_work(s, work.series);
+            if (w == nullptr) {
+                if (++unmatched <= 3) {
+                    warnf("no single series of --work-query matches {}: it is judged per hour only",
+                          s.name);
+                }
+                continue;
+            }
+            add_work_column(s, *w, args.work_kind == "rate" ? series::k_work_rate : series::k_work_total);
+        }
+        if (unmatched > 3) warnf("{} more series have no work series", unmatched - 3);
+    }
+
     trend::ClassifyOptions options;
+    options.work.unit = args.work_unit;
     options.detection_latency = false;  // hundreds of series: one assessment each
     if (!args.limit.empty()) options.engine.limit_bytes = parse_bytes_option("--limit", args.limit);
     std::vector<Judged> rows;
@@ -171,7 +270,8 @@ int run_scan(const ScanArgs& args) {
                     util::terminal_safe(args.query).c_str(),
                     util::format_duration(range_s).c_str(),
                     util::format_duration(step.step_s).c_str(), summary.c_str());
-        print_table(rows, shown, report::Style{report::color_for_fd(1)});
+        print_table(rows, shown, report::Style{report::color_for_fd(1)},
+                    args.work_query.empty() ? std::string() : args.work_unit);
         if (shown < rows.size()) std::printf("(%zu more; --top 0 shows all)\n", rows.size() - shown);
     }
     std::fflush(stdout);
@@ -203,6 +303,13 @@ Runner add_scan(CLI::App& app) {
                     "https: PEM file of the CA certificates to trust (default: the system's)");
     cmd->add_flag("--json", args->json, "One verdict JSON object per series and line, ranked");
     cmd->add_flag("--fail-on-leak", args->fail_on_leak, "Exit with code 3 if any series leaks");
+    cmd->add_option("--work-query", args->work_query,
+                    "PromQL of the work each service does, e.g. 'sum by (pod) "
+                    "(rate(http_requests_total[5m]))': memory is judged per unit of work, matched "
+                    "to the memory series by their common labels");
+    cmd->add_option("--work-kind", args->work_kind,
+                    "rate: --work-query gives work per second (default); total: a counter");
+    cmd->add_option("--work-unit", args->work_unit, "What one unit of work is (default request)");
     cmd->add_option("--top", args->top, "Show only the first N series (0: all)")
         ->capture_default_str();
     return [args] { return run_scan(*args); };

@@ -98,13 +98,44 @@ def fleet_series(now):
     return out
 
 
-def write_openmetrics(path, fleet):
+# Two services with traffic (a day, one sample a minute): "busy" keeps memory in flight that
+# follows its rising traffic (the clock says leak), "shrinking" keeps 64 B per request under
+# falling traffic. Returns (memory, requests_total) per service.
+def traffic_series(now):
+    step, n = 60, 24 * 60
+    rnd = random.Random(11)
+    start = int(now) - 600 - (n - 1) * step
+    rates = {"busy": lambda h: 50 + 10 * h, "shrinking": lambda h: 300 - 10 * h}
+    out = {}
+    for name, rate in rates.items():
+        done, memory, total = 0.0, [], []
+        for i in range(n):
+            h = i * step / 3600
+            if i:
+                done += (rate(h) + rate(h - step / 3600)) / 2 * step
+            keep = 1 * MiB * rate(h) if name == "busy" else 64 * done
+            memory.append((start + i * step, int(150 * MiB + keep + rnd.uniform(-1, 1) * MiB)))
+            total.append((start + i * step, int(done)))
+        out[name] = (memory, total)
+    return out
+
+
+def write_openmetrics(path, fleet, traffic=None):
     with open(path, "w") as f:
         f.write("# HELP fleet_memory_bytes Working set of a service.\n")
         f.write("# TYPE fleet_memory_bytes gauge\n")
         for name, points in fleet.items():
             for t, v in points:
                 f.write(f'fleet_memory_bytes{{service="{name}",env="test"}} {v} {t}\n')
+        if traffic:
+            f.write("# TYPE traffic_memory_bytes gauge\n")
+            for name, (memory, _) in traffic.items():
+                for t, v in memory:
+                    f.write(f'traffic_memory_bytes{{service="{name}"}} {v} {t}\n')
+            f.write("# TYPE traffic_requests counter\n")
+            for name, (_, total) in traffic.items():
+                for t, v in total:
+                    f.write(f'traffic_requests_total{{service="{name}",code="200"}} {v} {t}\n')
         f.write("# EOF\n")
 
 
@@ -127,7 +158,8 @@ class WithPrometheus(unittest.TestCase):
         d = cls.dir
         data = os.path.join(d, "data")
         om = os.path.join(d, "fleet.om")
-        write_openmetrics(om, fleet_series(time.time()))
+        now = time.time()
+        write_openmetrics(om, fleet_series(now), traffic_series(now))
         r = subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", om, data],
                            capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
@@ -248,6 +280,24 @@ class WithPrometheus(unittest.TestCase):
         self.assertIn("LEAK", lines[2])
         self.assertTrue(lines[3].startswith('{service="slowleak"}'), lines[3])
         self.assertEqual(lines[4], "(2 more; --top 0 shows all)")
+
+    def test_scan_judges_memory_per_request(self):
+        r = self.scan(["--query", "traffic_memory_bytes", "--range", "1d", "--json",
+                       "--work-query", "sum by (service) (rate(traffic_requests_total[5m]))"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = {o["labels"]["service"]: o for o in json_lines(r.stdout)}
+        shrinking, busy = rows["shrinking"], rows["busy"]
+        self.assertEqual(shrinking["verdict"], "leak", shrinking["evidence"])
+        self.assertAlmostEqual(shrinking["per_work"]["bytes_per_unit"] / 64, 1.0, delta=0.1)
+        self.assertEqual(busy["time_verdict"], "leak")
+        self.assertNotEqual(busy["verdict"], "leak", busy["evidence"])
+        self.assertIn("memory follows the traffic", " ".join(busy["evidence"]))
+        t = self.scan(["--query", "traffic_memory_bytes", "--range", "1d", "--work-query",
+                       "sum by (service) (rate(traffic_requests_total[5m]))"])
+        self.assertEqual(t.returncode, 0, t.stderr)
+        lines = t.stdout.splitlines()
+        self.assertTrue(lines[1].endswith("PER REQUEST"), lines[1])
+        self.assertRegex(lines[2], r'^\{service="shrinking"\}.*LEAK.*  \+6[0-9] B$')
 
     def test_scan_raises_a_step_over_the_point_limit_and_says_so(self):
         r = self.scan(["--query", 'fleet_memory_bytes{service="api"}', "--range", "1d",
