@@ -21,6 +21,7 @@
 #include "report/verdict_report.hpp"
 #include "series/prometheus.hpp"
 #include "server/prometheus_client.hpp"
+#include "trend/cadence.hpp"
 #include "trend/classify.hpp"
 #include "util/error.hpp"
 #include "util/terminal_text.hpp"
@@ -43,12 +44,14 @@ struct ScanArgs {
     std::string work_query;
     std::string work_kind = "rate";
     std::string work_unit = "request";
+    std::string restarts_query;
+    std::string oom_query;
 };
 
-// The work series of `work` that belongs to memory series `s`: the one that agrees with it on
-// every label both have (the metric name aside), sharing the most labels; nullptr if none does
-// or two tie.
-const series::Series* matching_work(const series::Series& s, const std::vector<series::Series>& work) {
+// The series of `work` (traffic, restarts, OOM kills) that belongs to memory series `s`: the one
+// that agrees with it on every label both have (the metric name, job and instance aside),
+// sharing the most labels; nullptr if none does or two tie.
+const series::Series* matching_series(const series::Series& s, const std::vector<series::Series>& work) {
     const series::Series* best = nullptr;
     size_t best_shared = 0;
     bool tie = false;
@@ -59,6 +62,9 @@ const series::Series* matching_work(const series::Series& s, const std::vector<s
             if (k == "__name__") continue;
             const auto it = s.labels.find(k);
             if (it == s.labels.end()) continue;
+            // The scrape target's labels name the exporter (cAdvisor, kube-state-metrics), not
+            // the service: they may differ between two queries about one service.
+            if (it->second != v && (k == "job" || k == "instance")) continue;
             if (it->second != v) {
                 agrees = false;
                 break;
@@ -98,6 +104,8 @@ void add_work_column(series::Series& s, const series::Series& w, std::string_vie
 struct Judged {
     series::Series series;
     trend::Classification c;
+    std::optional<trend::Cadence> cadence;  // with --restarts-query
+    bool oom = false;                       // with --oom-query: the last termination was an OOM kill
 };
 
 int rank_of(trend::Verdict v) {
@@ -136,6 +144,45 @@ std::optional<double> seconds_to_limit(const Judged& j) {
     return std::max(0.0, *at - j.series.t.back());
 }
 
+// A service restarted again and again by the OOM killer leaks, however short each lifetime is:
+// its cadence says so. Restarts without OOM kills are said, not judged.
+void judge_restarts(trend::Classification& c, const std::optional<trend::Cadence>& cadence, bool oom) {
+    if (!cadence || cadence->restarts == 0) return;
+    trend::Assessment& a = c.memory;
+    if (std::find(a.flags.begin(), a.flags.end(), "restarts") == a.flags.end()) a.flags.emplace_back("restarts");
+    const std::string every =
+        cadence->restarts >= 2 ? fmt::format(" every {}{}", util::format_duration(cadence->median_gap_s),
+                                             cadence->regular ? "" : " (irregularly)")
+                               : std::string();
+    const std::string count = fmt::format("{} restart{}", cadence->restarts, cadence->restarts == 1 ? "" : "s");
+    if (oom && cadence->restarts >= 2) {
+        a.flags.emplace_back("oom_restarts");
+        a.evidence.insert(a.evidence.begin(),
+                          fmt::format("restarted by the OOM killer{} ({}): each lifetime ends at the "
+                                      "memory limit, so memory grows until the kernel kills it",
+                                      every, count));
+        if (a.verdict != trend::Verdict::leak) {
+            a.evidence.push_back(fmt::format("judged a leak by its OOM restarts: the memory series alone "
+                                             "would be judged {}",
+                                             trend::to_string(a.verdict)));
+            a.verdict = trend::Verdict::leak;
+            a.confidence = std::max(a.confidence, cadence->regular ? 0.95 : 0.8);
+        }
+    } else {
+        a.evidence.push_back(fmt::format("restarted{} ({}){}", every, count,
+                                         oom ? ", the last by the OOM killer" : ", not by the OOM killer as far as known"));
+    }
+}
+
+// "4 OOM every 6h10m", "2", or "-".
+std::string restarts_cell(const Judged& j) {
+    if (!j.cadence || j.cadence->restarts == 0) return "-";
+    std::string cell = util::format_count(j.cadence->restarts);
+    if (j.oom) cell += " OOM";
+    if (j.cadence->restarts >= 2) cell += " every " + util::format_duration(j.cadence->median_gap_s);
+    return cell;
+}
+
 // "+764 B" per unit of work, or "-".
 std::string per_unit_cell(const Judged& j) {
     if (!j.c.per_work || j.c.per_work->verdict == trend::Verdict::inconclusive) return "-";
@@ -144,7 +191,7 @@ std::string per_unit_cell(const Judged& j) {
 }
 
 void print_table(const std::vector<Judged>& rows, size_t shown, const report::Style& style,
-                 const std::string& work_unit) {
+                 const std::string& work_unit, bool restarts) {
     // Label values come from whatever the scraped services export: untrusted.
     std::vector<std::string> names = short_names(rows);
     for (auto& n : names) n = util::terminal_safe(n);
@@ -155,19 +202,23 @@ void print_table(const std::vector<Judged>& rows, size_t shown, const report::St
         per_header = "PER " + work_unit;
         for (char& c : per_header) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
+    if (!per_header.empty()) per_header = "  " + fmt::format("{:<11}", per_header);
     std::printf("%-*s  %-12s  %12s  %10s  %13s  %7s%s%s\n", static_cast<int>(name_width), "SERIES",
                 "VERDICT", "GROWTH/H", "CONFIDENCE", "TIME TO LIMIT", "SAMPLES",
-                per_header.empty() ? "" : "  ", util::terminal_safe(per_header).c_str());
+                util::terminal_safe(per_header).c_str(), restarts ? "  RESTARTS" : "");
     for (size_t i = 0; i < shown; ++i) {
         const auto& a = rows[i].c.memory;
         const std::string word = report::verdict_word(a.verdict, style);
         const size_t plain = trend::to_string(a.verdict).size();
         const auto limit = seconds_to_limit(rows[i]);
-        std::printf("%-*s  %s%s  %12s  %10.2f  %13s  %7zu%s%s\n", static_cast<int>(name_width),
-                    names[i].c_str(), word.c_str(), std::string(12 - plain, ' ').c_str(),
-                    util::format_rate(a.growth_bytes_per_hour).c_str(), a.confidence,
-                    limit ? util::format_duration(*limit).c_str() : "-", a.samples,
-                    work_unit.empty() ? "" : "  ", work_unit.empty() ? "" : per_unit_cell(rows[i]).c_str());
+        const std::string per = work_unit.empty() ? std::string() : "  " + fmt::format("{:<11}", per_unit_cell(rows[i]));
+        std::string line = fmt::format("{:<{}}  {}{}  {:>12}  {:>10.2f}  {:>13}  {:>7}{}{}", names[i],
+                                       name_width, word, std::string(12 - plain, ' '),
+                                       util::format_rate(a.growth_bytes_per_hour), a.confidence,
+                                       limit ? util::format_duration(*limit) : "-", a.samples, per,
+                                       restarts ? "  " + restarts_cell(rows[i]) : "");
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        std::printf("%s\n", line.c_str());
     }
 }
 
@@ -210,7 +261,7 @@ int run_scan(const ScanArgs& args) {
         for (const auto& w : work.warnings) warn(w);
         size_t unmatched = 0;
         for (auto& s : read.series) {
-            const series::Series* w = matching_work(s, work.series);
+            const series::Series* w = matching_series(s, work.series);
             if (w == nullptr) {
                 if (++unmatched <= 3) {
                     warnf("no single series of --work-query matches {}: it is judged per hour only",
@@ -223,6 +274,19 @@ int run_scan(const ScanArgs& args) {
         if (unmatched > 3) warnf("{} more series have no work series", unmatched - 3);
     }
 
+    // Restarts and OOM kills per series (kube-state-metrics or cAdvisor): fetched, matched.
+    series::ReadResult restarts, ooms;
+    const auto fetch_more = [&](const std::string& query, const char* what) {
+        server::RangeQuery more = q;
+        more.query = query;
+        Progress fetch = Progress::on_stderr(what, 0, Progress::Unit::bytes);
+        series::ReadResult r = server::query_range(more, fetch.callback());
+        for (const auto& w : r.warnings) warn(w);
+        return r;
+    };
+    if (!args.restarts_query.empty()) restarts = fetch_more(args.restarts_query, "fetching restarts");
+    if (!args.oom_query.empty()) ooms = fetch_more(args.oom_query, "fetching OOM kills");
+
     trend::ClassifyOptions options;
     options.work.unit = args.work_unit;
     options.detection_latency = false;  // hundreds of series: one assessment each
@@ -230,10 +294,47 @@ int run_scan(const ScanArgs& args) {
     std::vector<Judged> rows;
     {
         Progress judging = Progress::on_stderr("classifying", read.series.size());
+        std::set<const series::Series*> matched;
         for (auto& s : read.series) {
+            std::optional<trend::Cadence> cadence;
+            bool oom = false;
+            if (!args.restarts_query.empty()) {
+                if (const series::Series* r = matching_series(s, restarts.series)) {
+                    matched.insert(r);
+                    const double shift = r->epoch_offset.value_or(0) - s.epoch_offset.value_or(0);
+                    std::vector<double> at = trend::restarts_from_counter(r->t, *r->column(series::k_rss));
+                    for (double& t : at) t += shift;
+                    cadence = trend::cadence_of(at);
+                    // Known restarts cut the series into lifetimes, each judged on its own.
+                    s.restart_times = at;
+                }
+                if (!cadence) cadence = trend::Cadence{};
+            }
+            if (const series::Series* o = args.oom_query.empty() ? nullptr : matching_series(s, ooms.series)) {
+                const auto* v = o->column(series::k_rss);
+                oom = v != nullptr && std::any_of(v->begin(), v->end(), [](double x) { return x >= 1; });
+            }
             trend::Classification c = trend::classify(s, options);
-            rows.push_back({std::move(s), std::move(c)});
+            judge_restarts(c, cadence, oom);
+            rows.push_back({std::move(s), std::move(c), cadence, oom});
             judging.advance();
+        }
+        // A pod with restarts and no memory series is still a finding.
+        for (const auto& r : restarts.series) {
+            if (matched.count(&r)) continue;
+            const trend::Cadence cadence = trend::cadence_of(trend::restarts_from_counter(r.t, *r.column(series::k_rss)));
+            if (cadence.restarts == 0) continue;
+            const series::Series* o = args.oom_query.empty() ? nullptr : matching_series(r, ooms.series);
+            const auto* v = o != nullptr ? o->column(series::k_rss) : nullptr;
+            const bool oom = v != nullptr && std::any_of(v->begin(), v->end(), [](double x) { return x >= 1; });
+            series::Series empty;
+            empty.name = r.name;
+            empty.labels = r.labels;
+            empty.labels.erase("__name__");
+            trend::Classification c;
+            c.memory.evidence.push_back("no memory series matches these labels");
+            judge_restarts(c, cadence, oom);
+            rows.push_back({std::move(empty), std::move(c), cadence, oom});
         }
     }
     std::stable_sort(rows.begin(), rows.end(), [](const Judged& a, const Judged& b) {
@@ -256,6 +357,13 @@ int run_scan(const ScanArgs& args) {
             j["labels"] = rows[i].series.labels;
             const auto limit = seconds_to_limit(rows[i]);
             j["seconds_to_limit"] = limit ? nlohmann::json(*limit) : nlohmann::json(nullptr);
+            if (rows[i].cadence) {
+                const trend::Cadence& c = *rows[i].cadence;
+                j["restarts"] = {{"count", c.restarts},
+                                 {"median_gap_s", c.restarts >= 2 ? nlohmann::json(c.median_gap_s) : nlohmann::json(nullptr)},
+                                 {"regular", c.regular},
+                                 {"oom", rows[i].oom}};
+            }
             std::printf("%s\n", j.dump().c_str());
         }
     } else {
@@ -271,7 +379,8 @@ int run_scan(const ScanArgs& args) {
                     util::format_duration(range_s).c_str(),
                     util::format_duration(step.step_s).c_str(), summary.c_str());
         print_table(rows, shown, report::Style{report::color_for_fd(1)},
-                    args.work_query.empty() ? std::string() : args.work_unit);
+                    args.work_query.empty() ? std::string() : args.work_unit,
+                    !args.restarts_query.empty());
         if (shown < rows.size()) std::printf("(%zu more; --top 0 shows all)\n", rows.size() - shown);
     }
     std::fflush(stdout);
@@ -310,6 +419,14 @@ Runner add_scan(CLI::App& app) {
     cmd->add_option("--work-kind", args->work_kind,
                     "rate: --work-query gives work per second (default); total: a counter");
     cmd->add_option("--work-unit", args->work_unit, "What one unit of work is (default request)");
+    cmd->add_option("--restarts-query", args->restarts_query,
+                    "PromQL of a restart counter per service, e.g. "
+                    "'kube_pod_container_status_restarts_total{namespace=\"prod\"}': restarts cut "
+                    "the memory series into lifetimes, and their cadence is said");
+    cmd->add_option("--oom-query", args->oom_query,
+                    "PromQL that is 1 where the last restart was an OOM kill, e.g. "
+                    "'kube_pod_container_status_last_terminated_reason{reason=\"OOMKilled\"}': "
+                    "a service restarted by the OOM killer twice or more is a leak");
     cmd->add_option("--top", args->top, "Show only the first N series (0: all)")
         ->capture_default_str();
     return [args] { return run_scan(*args); };

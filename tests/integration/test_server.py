@@ -120,7 +120,27 @@ def traffic_series(now):
     return out
 
 
-def write_openmetrics(path, fleet, traffic=None):
+# Pods with restarts (a day, one sample a minute): "oomer" climbs to its limit and is OOM-killed
+# every 50 minutes, "crashy" exits with an error every ~5 hours at a flat level, "calm" never
+# restarts. Returns (memory, restarts_total, oom_killed) per pod.
+def restart_series(now):
+    step, n = 60, 24 * 60
+    rnd = random.Random(13)
+    start = int(now) - 600 - (n - 1) * step
+    out = {}
+    for pod, every in (("oomer", 50), ("crashy", 300), ("calm", None)):
+        memory, restarts, oom = [], [], []
+        for i in range(n):
+            age = i % every if every else i
+            level = 100 * MiB + (18 * MiB * age if pod == "oomer" else 0)
+            memory.append((start + i * step, int(level + rnd.uniform(-1, 1) * MiB)))
+            restarts.append((start + i * step, i // every if every else 0))
+            oom.append((start + i * step, 1 if pod == "oomer" and i >= every else 0))
+        out[pod] = (memory, restarts, oom)
+    return out
+
+
+def write_openmetrics(path, fleet, traffic=None, pods=None):
     with open(path, "w") as f:
         f.write("# HELP fleet_memory_bytes Working set of a service.\n")
         f.write("# TYPE fleet_memory_bytes gauge\n")
@@ -136,6 +156,19 @@ def write_openmetrics(path, fleet, traffic=None):
             for name, (_, total) in traffic.items():
                 for t, v in total:
                     f.write(f'traffic_requests_total{{service="{name}",code="200"}} {v} {t}\n')
+        if pods:
+            f.write("# TYPE pod_memory_bytes gauge\n")
+            for pod, (memory, _, _) in pods.items():
+                for t, v in memory:
+                    f.write(f'pod_memory_bytes{{pod="{pod}",job="cadvisor"}} {v} {t}\n')
+            f.write("# TYPE kube_pod_container_status_restarts counter\n")
+            for pod, (_, restarts, _) in pods.items():
+                for t, v in restarts:
+                    f.write(f'kube_pod_container_status_restarts_total{{pod="{pod}",job="ksm"}} {v} {t}\n')
+            f.write("# TYPE kube_pod_container_status_last_terminated_reason gauge\n")
+            for pod, (_, _, oom) in pods.items():
+                for t, v in oom:
+                    f.write(f'kube_pod_container_status_last_terminated_reason{{pod="{pod}",job="ksm",reason="OOMKilled"}} {v} {t}\n')
         f.write("# EOF\n")
 
 
@@ -159,7 +192,7 @@ class WithPrometheus(unittest.TestCase):
         data = os.path.join(d, "data")
         om = os.path.join(d, "fleet.om")
         now = time.time()
-        write_openmetrics(om, fleet_series(now), traffic_series(now))
+        write_openmetrics(om, fleet_series(now), traffic_series(now), restart_series(now))
         r = subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", om, data],
                            capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
@@ -298,6 +331,33 @@ class WithPrometheus(unittest.TestCase):
         lines = t.stdout.splitlines()
         self.assertTrue(lines[1].endswith("PER REQUEST"), lines[1])
         self.assertRegex(lines[2], r'^\{service="shrinking"\}.*LEAK.*  \+6[0-9] B$')
+
+    def test_scan_ranks_the_pod_the_oom_killer_restarts_first_with_its_cadence(self):
+        args = ["--query", "pod_memory_bytes", "--range", "1d",
+                "--restarts-query", "kube_pod_container_status_restarts_total",
+                "--oom-query", 'kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}']
+        r = self.scan(args + ["--json"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = json_lines(r.stdout)
+        self.assertEqual(rows[0]["labels"]["pod"], "oomer", r.stdout[:3000])
+        oomer = rows[0]
+        self.assertEqual(oomer["verdict"], "leak")
+        self.assertIn("oom_restarts", oomer["flags"])
+        self.assertTrue(oomer["restarts"]["oom"])
+        self.assertTrue(oomer["restarts"]["regular"])
+        self.assertGreaterEqual(oomer["restarts"]["count"], 25)
+        self.assertAlmostEqual(oomer["restarts"]["median_gap_s"], 50 * 60, delta=2 * 87)
+        self.assertRegex(oomer["evidence"][0], r"^restarted by the OOM killer every 4[89]m|^restarted by the OOM killer every 5[01]m")
+        by_pod = {o["labels"]["pod"]: o for o in rows}
+        self.assertNotEqual(by_pod["crashy"]["verdict"], "leak", by_pod["crashy"]["evidence"])
+        self.assertFalse(by_pod["crashy"]["restarts"]["oom"])
+        self.assertIn("restarts", by_pod["crashy"]["flags"])
+        self.assertEqual(by_pod["calm"]["restarts"]["count"], 0)
+        self.assertNotEqual(by_pod["calm"]["verdict"], "leak")
+        t = self.scan(args)
+        lines = t.stdout.splitlines()
+        self.assertTrue(lines[1].endswith("RESTARTS"), lines[1])
+        self.assertRegex(lines[2], r'^\{pod="oomer"\}\s+LEAK .* OOM every ')
 
     def test_scan_raises_a_step_over_the_point_limit_and_says_so(self):
         r = self.scan(["--query", 'fleet_memory_bytes{service="api"}', "--range", "1d",
