@@ -8,7 +8,10 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <sys/types.h>
+
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -33,9 +36,11 @@ class SnapshotSymbolizer {
 
   private:
     void run();
+    uid_t owner_of(long id);
 
     std::filesystem::path m_dir;
     std::set<std::string> m_done;
+    std::map<long, uid_t> m_owners;  // the uid whose perf map is trusted, per process
     std::vector<std::string> m_warnings;
     std::atomic<size_t> m_files{0};
     std::mutex m_mutex;

@@ -58,6 +58,11 @@ SymbolizeStats symbolize_profile(profile::Profile& p, Symbolizer& symbolizer) {
 
 SymbolizeStats symbolize_profile(profile::Profile& p, Symbolizer& symbolizer,
                                  const SymbolizeProgress& progress) {
+    return symbolize_profile(p, symbolizer, progress, nullptr);
+}
+
+SymbolizeStats symbolize_profile(profile::Profile& p, Symbolizer& symbolizer,
+                                 const SymbolizeProgress& progress, const PerfMap* jit) {
     SymbolizeStats stats;
     FunctionTable functions(p);
     size_t total = 0;
@@ -69,6 +74,16 @@ SymbolizeStats symbolize_profile(profile::Profile& p, Symbolizer& symbolizer,
     }
     size_t done = 0;
     for (auto& location : p.locations) {
+        if (location.lines.empty() && location.mapping_id == 0 && jit != nullptr) {
+            // JIT code: in no mapped file, named by the runtime's perf map. Callers' addresses are
+            // return addresses, inside the function that called.
+            ++stats.locations;
+            if (const auto frame = jit->frame_at(location.address)) {
+                ++stats.symbolized;
+                location.lines.push_back({.function_id = functions.intern(*frame), .line = frame->line, .column = 0});
+            }
+            continue;
+        }
         if (!location.lines.empty() || location.mapping_id == 0) continue;
         // Every 256 locations: the callback redraws a bar and is cheap, but not free.
         if (progress && (++done & 255U) == 0) progress(done, total);

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <functional>
 
+#include "symbolize/perf_map.hpp"
 #include "symbolize/symbolizer.hpp"
 
 namespace leakhunt::symbolize {
@@ -14,5 +15,9 @@ using SymbolizeProgress = std::function<void(size_t done, size_t total)>;
 
 SymbolizeStats symbolize_profile(profile::Profile& p, Symbolizer& symbolizer,
                                  const SymbolizeProgress& progress);
+
+// The same, and frames in no mapped file (JIT code) named from `jit`, the process's perf map.
+SymbolizeStats symbolize_profile(profile::Profile& p, Symbolizer& symbolizer,
+                                 const SymbolizeProgress& progress, const PerfMap* jit);
 
 }  // namespace leakhunt::symbolize

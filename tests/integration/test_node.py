@@ -54,6 +54,31 @@ def suspects(directory):
 
 
 @unittest.skipUnless(os.path.exists(NODE), "needs Debian's nodejs (/usr/bin/node)")
+class NativeMemoryOfNode(Case):
+    """The native agent in node: stacks through JIT code are named from node's perf map."""
+
+    def test_js_frames_of_native_allocations_are_named_from_the_perf_map(self):
+        out = self.path("rec")
+        script = os.path.join(os.path.dirname(SERVICE), "buffers.js")
+        r = run(["record", "--runtime", "native", "-o", out, "--snapshot-every", "0.5s", "--",
+                 NODE, "--perf-basic-prof", "--interpreted-frames-native-stack", script, "60"],
+                timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        snapshots = sorted(glob.glob(os.path.join(out, "heap.*.pb.gz")))
+        self.assertGreaterEqual(len(snapshots), 2, r.stderr)
+        # Every function of the last snapshot before the exit one, callers included.
+        top = run(["top", "--json", "--cum", "--by", "line", "--top", "0", snapshots[-2]])
+        self.assertEqual(top.returncode, 0, top.stderr)
+        rows = [json.loads(line) for line in top.stdout.splitlines() if line.startswith("{")]
+        named = {(row.get("function"), os.path.basename(row.get("file") or ""), row.get("line"))
+                 for row in rows}
+        self.assertIn(("leakBuffers", "buffers.js", 6), named, top.stdout[:3000])
+        pid = os.path.basename(snapshots[0]).split(".")[1]
+        perf_map = f"/tmp/perf-{pid}.map"
+        if os.path.exists(perf_map):
+            os.unlink(perf_map)
+
+
 class RecordNode(Case):
     def record_command(self, mode, requests, duration=None, extra=()):
         out = self.path("rec")
