@@ -390,12 +390,13 @@ std::string reply_field(const std::string& details, const std::string& key) {
     return details.substr(start, details.find(' ', start) - start);
 }
 
-// `snapshot PID --heap`: the heap graph of a managed runtime (a JVM's heap dump).
+// `snapshot PID --heap`: the heap graph of a managed runtime (a JVM's heap dump, a Python
+// process's object graph).
 int run_heap_snapshot(pid_t pid, const SnapshotArgs& args) {
     if (args.scan) throw util::UsageError("--heap and --scan contradict each other (--scan is the native agent's heap scan)");
     const capture::Runtime runtime = capture::detect_process(pid);
-    if (runtime != capture::Runtime::java) {
-        throw util::UsageError("--heap takes a JVM's heap dump; pid {} runs {} (for a native "
+    if (runtime != capture::Runtime::java && runtime != capture::Runtime::python) {
+        throw util::UsageError("--heap takes a JVM's heap dump or a Python process's object graph; pid {} runs {} (for a native "
                                "program recorded under the agent use --scan)",
                                pid, capture::runtime_name(runtime));
     }
@@ -403,6 +404,7 @@ int run_heap_snapshot(pid_t pid, const SnapshotArgs& args) {
     std::error_code ec;
     std::filesystem::create_directories(out, ec);
     if (ec) throw util::Error("cannot create {}: {}", out, ec.message());
+    if (runtime == capture::Runtime::python) return snapshot_python_heap(pid, std::filesystem::absolute(out));
     return snapshot_java_heap(pid, std::filesystem::absolute(out));
 }
 
@@ -512,7 +514,8 @@ Runner add_snapshot(CLI::App& app) {
                   "is reachable from the roots, write heap.PID.NNNN.scan for `paths` and `leaks`");
     cmd->add_flag("--heap", args->heap,
                   "A JVM: write its heap dump (jcmd GC.heap_dump, live objects) as "
-                  "heap.PID.NNNN.hprof into -o DIR");
+                  "heap.PID.NNNN.hprof into -o DIR; a Python process: its object graph as "
+                  "heap.PID.NNNN.pygraph");
     cmd->add_option("-o,--out", args->out_dir,
                     "With --heap: the record directory to write into (default: the current one)");
     return [args] { return run_snapshot(*args); };

@@ -36,5 +36,8 @@ int record_python(const RuntimeRecordArgs& args);
 // `leakhunt snapshot PID --heap` for a JVM: GC.heap_dump into `dir` as heap.PID.NNNN.hprof
 // (numbered after what `dir` holds); prints its path. Returns the exit code.
 int snapshot_java_heap(pid_t pid, const std::filesystem::path& dir);
+// `leakhunt snapshot PID --heap` for CPython: the object graph (the bootstrap attached through
+// gdb for graphs only) into `dir` as heap.PID.NNNN.pygraph; prints its path.
+int snapshot_python_heap(pid_t pid, const std::filesystem::path& dir);
 
 }  // namespace leakhunt::cli

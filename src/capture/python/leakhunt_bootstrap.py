@@ -578,7 +578,7 @@ class _GraphWriter:
         root_group = array.array("I", [r[1] for r in roots])
         root_name = array.array("I", [r[2] for r in roots])
         root_target = array.array("I", [r[3] for r in roots])
-        encoded = [s.encode("utf-8", "surrogateescape") for s in strings]
+        encoded = [s.encode("utf-8", "backslashreplace") for s in strings]
         lengths = array.array("I", [len(b) for b in encoded])
         arrays = [node_type, node_size, node_id, node_flags, edge_count, edge_to, edge_kind,
                   edge_name, root_kind, root_group, root_name, root_target, meta_keys,
