@@ -453,8 +453,10 @@ class _GraphWriter:
             return NONE
 
         intern("")
-        objects = gc.get_objects()
         oracle_dir = os.environ.get("LEAKHUNT_PYGRAPH_TEST_ORACLE")
+        if oracle_dir:
+            import json  # before the moment: its modules are not new objects in the graph
+        objects = gc.get_objects()
         if oracle_dir:
             self._write_oracle(objects, oracle_dir)
         order = objects  # node index -> object; untracked objects are appended as found
@@ -462,7 +464,8 @@ class _GraphWriter:
         index = {}
         for i, o in enumerate(objects):
             index[id(o)] = i
-        own = {id(objects), id(index), id(strings), id(sys._getframe())}
+        own = {id(objects), id(index), id(strings)}
+        frame_type = type(sys._getframe())
         type_names = {}
         sizers = {}
         getsizeof = sys.getsizeof
@@ -504,6 +507,9 @@ class _GraphWriter:
                 order.append(o)
             return i
 
+        # The cells of these closures existed before the moment: they hold this walk's tables.
+        for f in (intern, key_name, node_of):
+            own.update(id(c) for c in f.__closure__ or ())
         roots = self._roots(node_of, intern, order)
         i = 0
         while i < len(order):
@@ -530,8 +536,8 @@ class _GraphWriter:
             node_id.append(id(o))
             node_flags.append(1 if i < tracked else 0)
             n = 0
-            if id(o) in own:
-                pass
+            if id(o) in own or t is frame_type and o.f_code.co_filename == _THIS_FILE:
+                pass  # this walk's own data and frames
             elif t is dict or issubclass(t, dict):
                 seen = set() if t is not dict else None
                 try:
@@ -564,6 +570,18 @@ class _GraphWriter:
                     edge_name.append(j if kind == 3 else NONE)
                 n = len(refs)
                 del refs
+                if t is type or issubclass(t, type):
+                    # A static (built-in) type is not traversed by the gc: its dict, reached
+                    # through the read-only proxy type.__dict__ gives.
+                    try:
+                        if not o.__flags__ & (1 << 9):
+                            for r in get_referents(type.__dict__["__dict__"].__get__(o)):
+                                edge_to.append(node_of(r))
+                                edge_kind.append(4)
+                                edge_name.append(intern("__dict__"))
+                                n += 1
+                    except Exception:
+                        pass
             edge_count.append(n)
             i += 1
         o = t = None
@@ -659,8 +677,10 @@ class _GraphWriter:
                     continue
                 try:
                     d = type.__dict__["__dict__"].__get__(o)
-                    group = intern("%s.%s" % (type.__dict__["__module__"].__get__(o),
-                                              type.__dict__["__qualname__"].__get__(o)))
+                    module = type.__dict__["__module__"].__get__(o)
+                    if type(module) is str and module.startswith("_leakhunt_"):
+                        continue  # this bootstrap's own classes
+                    group = intern("%s.%s" % (module, type.__dict__["__qualname__"].__get__(o)))
                     for k, v in d.items():
                         if type(k) is str and not k.startswith("__"):
                             roots.append((3, group, intern(k[:self.NAME_LIMIT]), node_of(v)))
