@@ -508,7 +508,7 @@ class _GraphWriter:
             return i
 
         # The cells of these closures existed before the moment: they hold this walk's tables.
-        for f in (intern, key_name, node_of):
+        for f in (intern, key_name, node_of, type_name, builtin_sizeof):
             own.update(id(c) for c in f.__closure__ or ())
         roots = self._roots(node_of, intern, order)
         i = 0
