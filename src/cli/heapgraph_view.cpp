@@ -268,6 +268,7 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
     auto filter = path_filter(files.back(), g);
     const heapgraph::ShortestPaths sp = heapgraph::shortest_paths(g, filter.get());
     heapgraph::PathShapes shapes(g, sp);
+    const bool python = heapgraph::is_pygraph_name(files.back());
     const size_t max_paths = options.paths == 0 ? SIZE_MAX : static_cast<size_t>(options.paths);
 
     if (!options.json) {
@@ -293,6 +294,7 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
                 paths.push_back({{"count", grp.count}, {"self_bytes", grp.self_bytes},
                                  {"retained_bytes", grp.retained_bytes},
                                  {"steps", heapgraph::shape_text(g, shapes, grp.shape, cls)}});
+                if (python) paths.back()["pattern"] = heapgraph::python_pattern(g, shapes, grp.shape);
             }
             std::printf("%s\n", nlohmann::json{{"type", "class"}, {"class", t.name}, {"count", t.nodes.size()},
                                                {"self_bytes", t.self_bytes}, {"retained_bytes", retained},
@@ -317,6 +319,11 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
             if (steps.empty()) line = "(not reachable from the roots)";
             std::printf("  %s (%s): %s\n", util::format_count(grp.count).c_str(), bytes(grp.retained_bytes).c_str(),
                         util::terminal_safe(line).c_str());
+            if (python) {
+                if (const std::string p = heapgraph::python_pattern(g, shapes, grp.shape); !p.empty()) {
+                    std::printf("      pattern: %s\n", p.c_str());
+                }
+            }
         }
         if (rest_count > 0) {
             std::printf("  ... and %zu more paths: %s objects (%s)\n", groups.size() - max_paths,

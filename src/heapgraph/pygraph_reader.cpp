@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "heapgraph/paths.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 
@@ -281,6 +282,38 @@ Graph parse_pygraph(std::string_view bytes, const std::string& where) {
 Graph read_pygraph(const std::filesystem::path& path) {
     const std::string bytes = util::read_file(path);
     return parse_pygraph(bytes, path.string());
+}
+
+}  // namespace leakhunt::heapgraph
+
+namespace leakhunt::heapgraph {
+
+std::string python_pattern(const Graph& g, const PathShapes& shapes, uint32_t shape) {
+    if (shape == PathShapes::k_no_shape) return {};
+    const std::vector<ShapeStep> steps = shapes.steps(shape);
+    // steps[i].holder_class holds the node steps[i + 1] leaves from; step 0 leaves the super-root.
+    for (size_t i = 1; i < steps.size(); ++i) {
+        const std::string_view holder = g.strings.get(steps[i].holder_class);
+        if (holder == "functools._lru_cache_wrapper") {
+            return "an lru_cache without a bound (maxsize=None): one entry per distinct argument, "
+                   "kept forever; give it a maxsize";
+        }
+        if (holder == "traceback" || holder == "frame") {
+            return "held through a traceback: a stored exception keeps every frame of its traceback "
+                   "alive, with their locals; keep the message, not the exception, or del it";
+        }
+    }
+    if (steps.size() >= 3 && g.edge_types[steps[1].edge_type].name == "global") {
+        const std::string_view container = g.strings.get(steps[2].holder_class);
+        if (container == "dict" || container == "list" || container == "set" ||
+            container == "collections.OrderedDict" || container == "collections.defaultdict" ||
+            container == "collections.deque") {
+            return fmt::format("a module-level registry: entries added to a global {} and never "
+                               "removed; bound it or remove entries when done",
+                               container);
+        }
+    }
+    return {};
 }
 
 }  // namespace leakhunt::heapgraph

@@ -30,6 +30,7 @@
 // to be one. Errors are util::Error naming the file and the byte offset.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -44,5 +45,18 @@ Graph parse_pygraph(std::string_view bytes, const std::string& where);
 
 // True for a file name ending in ".pygraph".
 bool is_pygraph_name(const std::filesystem::path& path);
+
+}  // namespace leakhunt::heapgraph
+
+namespace leakhunt::heapgraph {
+
+class PathShapes;
+
+// The Python leak pattern a retainer path shows, in a sentence, or "" for none:
+// - a module-level registry: the path starts at a module global that is a dict, list or set;
+// - an unbounded functools.lru_cache: a functools._lru_cache_wrapper on the path;
+// - a traceback-held cycle: a traceback or frame on the path (an exception kept alive keeps every
+//   frame's locals).
+std::string python_pattern(const Graph& g, const PathShapes& shapes, uint32_t shape);
 
 }  // namespace leakhunt::heapgraph

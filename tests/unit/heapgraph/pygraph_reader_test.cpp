@@ -150,6 +150,41 @@ TEST(parse_pygraph, paths_fold_dict_keys_and_name_the_global) {
     EXPECT_EQ(by_class[2], "element [] (app.Session)");
 }
 
+TEST(python_pattern, names_a_registry_an_lru_cache_and_a_traceback) {
+    const Graph g = parse_pygraph(build(k_strings, k_nodes(), k_roots), "t.pygraph");
+    const ShortestPaths sp = shortest_paths(g, nullptr);
+    PathShapes shapes(g, sp);
+    EXPECT_EQ(python_pattern(g, shapes, shapes.shape_of(5)),
+              "a module-level registry: entries added to a global dict and never removed; bound it "
+              "or remove entries when done");
+    EXPECT_EQ(python_pattern(g, shapes, shapes.shape_of(10)), "");  // a class attribute's list
+    EXPECT_EQ(python_pattern(g, shapes, PathShapes::k_no_shape), "");
+
+    // module `app` global `quote` -> lru wrapper -> ref dict -> value dict;
+    // global `errors` (list) -> [0] ValueError -> ref traceback -> ref frame -> ref dict.
+    const std::vector<std::string> strings = {"", "functools._lru_cache_wrapper", "dict", "app", "quote",
+                                              "k", "list", "ValueError", "traceback", "frame", "errors"};
+    const std::vector<FileNode> nodes = {
+        {1, 100, 1, {{1, 0, k_none}}},  // 0 the wrapper
+        {2, 200, 2, {{2, 1, 5}}},       // 1 its cache
+        {2, 64, 3, {}},                 // 2 a cached value
+        {6, 64, 4, {{4, 3, 0}}},        // 3 errors
+        {7, 48, 5, {{5, 0, k_none}}},   // 4 ValueError
+        {8, 40, 6, {{6, 0, k_none}}},   // 5 traceback
+        {9, 400, 7, {{7, 0, k_none}}},  // 6 frame
+        {2, 64, 8, {}},                 // 7 the frame's locals
+    };
+    const Graph h = parse_pygraph(build(strings, nodes, {{1, 3, 4, 0}, {1, 3, 10, 3}}), "u.pygraph");
+    const ShortestPaths hp = shortest_paths(h, nullptr);
+    PathShapes hs(h, hp);
+    // Node indices: super-root, one group, then the file's nodes from 2.
+    EXPECT_EQ(python_pattern(h, hs, hs.shape_of(2 + 2)),
+              "an lru_cache without a bound (maxsize=None): one entry per distinct argument, kept "
+              "forever; give it a maxsize");
+    EXPECT_NE(python_pattern(h, hs, hs.shape_of(2 + 7)).find("held through a traceback"), std::string::npos);
+    EXPECT_EQ(python_pattern(h, hs, hs.shape_of(2 + 0)), "");  // the wrapper itself
+}
+
 std::string error_of(const std::string& bytes) {
     try {
         (void)parse_pygraph(bytes, "x.pygraph");
