@@ -268,7 +268,9 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
     auto filter = path_filter(files.back(), g);
     const heapgraph::ShortestPaths sp = heapgraph::shortest_paths(g, filter.get());
     heapgraph::PathShapes shapes(g, sp);
-    const bool python = heapgraph::is_pygraph_name(files.back());
+    // Python's leak patterns, for objects that came (two or three graphs): in one graph every
+    // global dict would read as a registry.
+    const bool python = heapgraph::is_pygraph_name(files.back()) && files.size() > 1;
     const size_t max_paths = options.paths == 0 ? SIZE_MAX : static_cast<size_t>(options.paths);
 
     if (!options.json) {

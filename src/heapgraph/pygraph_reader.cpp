@@ -294,7 +294,11 @@ std::string python_pattern(const Graph& g, const PathShapes& shapes, uint32_t sh
     // steps[i].holder_class holds the node steps[i + 1] leaves from; step 0 leaves the super-root.
     for (size_t i = 1; i < steps.size(); ++i) {
         const std::string_view holder = g.strings.get(steps[i].holder_class);
-        if (holder == "functools._lru_cache_wrapper") {
+        // Unbounded: the cache dict's values are the results themselves (a bounded cache holds
+        // them through its functools._lru_list_elem links).
+        if (holder == "functools._lru_cache_wrapper" && i + 1 < steps.size() &&
+            g.strings.get(steps[i + 1].holder_class) == "dict" &&
+            g.edge_types[steps[i + 1].edge_type].name == "value") {
             return "an lru_cache without a bound (maxsize=None): one entry per distinct argument, "
                    "kept forever; give it a maxsize";
         }

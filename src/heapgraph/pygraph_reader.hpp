@@ -54,7 +54,8 @@ class PathShapes;
 
 // The Python leak pattern a retainer path shows, in a sentence, or "" for none:
 // - a module-level registry: the path starts at a module global that is a dict, list or set;
-// - an unbounded functools.lru_cache: a functools._lru_cache_wrapper on the path;
+// - an unbounded functools.lru_cache: a functools._lru_cache_wrapper on the path, its cache
+//   dict's values held directly (a bounded one holds them through its link objects);
 // - a traceback-held cycle: a traceback or frame on the path (an exception kept alive keeps every
 //   frame's locals).
 std::string python_pattern(const Graph& g, const PathShapes& shapes, uint32_t shape);

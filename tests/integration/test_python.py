@@ -318,6 +318,7 @@ class PythonObjectGraph(harness.Case):
         # The sessions that came after the first graph: dicts held by SESSIONS' values.
         top = self.assert_held_by_global(held_by(out, "dict"), "__main__", "SESSIONS")
         self.assertEqual(top["steps"][2:], ["value [] (dict)"])
+        self.assertTrue(top["pattern"].startswith("a module-level registry"), top)
         self.assertGreater(top["count"], 100)
         text = harness.run(["paths", out]).stdout
         self.assertIn("are held by:", text)
@@ -365,6 +366,7 @@ class PythonObjectGraph(harness.Case):
                          ["module `__main__`", "global `price_quote` (functools._lru_cache_wrapper)",
                           "ref (dict)", "value [] (dict)"], paths[:2])
         self.assertGreater(paths[0]["count"], 100)
+        self.assertTrue(paths[0]["pattern"].startswith("an lru_cache without a bound"), paths[0])
         d = harness.run(["diff", "--json", path, second])
         rows = {row["class"]: row for row in harness.json_lines(d.stdout)}
         self.assertGreater(rows["dict"]["count_delta"], 100, d.stdout[:2000])
