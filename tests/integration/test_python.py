@@ -319,7 +319,9 @@ class PythonObjectGraph(harness.Case):
         top = self.assert_held_by_global(held_by(out, "dict"), "__main__", "SESSIONS")
         self.assertEqual(top["steps"][2:], ["value [] (dict)"])
         self.assertTrue(top["pattern"].startswith("a module-level registry"), top)
-        self.assertGreater(top["count"], 100)
+        # Each graph stops the server for seconds while tracemalloc traces the walk: dozens of
+        # requests come between the two, not thousands.
+        self.assertGreater(top["count"], 10)
         text = harness.run(["paths", out]).stdout
         self.assertIn("are held by:", text)
         self.assertIn("module `__main__` -> global `SESSIONS` (dict) -> value [] (dict)", text)
