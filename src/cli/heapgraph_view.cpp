@@ -120,6 +120,16 @@ std::vector<std::string> heap_graph_files_in(const std::string& path) {
     return out;
 }
 
+std::vector<std::string> heap_graphs_without_profiles(const std::string& path) {
+    std::vector<std::string> graphs = heap_graph_files_in(path);
+    if (graphs.empty()) return graphs;
+    const recorddir::Listing listing = recorddir::list(path);
+    for (long id : listing.ids()) {
+        if (listing.count(id, recorddir::Kind::profile) > 0) return {};
+    }
+    return graphs;
+}
+
 int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
     const Analysed a = analyse(file);
     const heapgraph::Graph& g = a.graph;

@@ -372,6 +372,10 @@ class PythonObjectGraph(harness.Case):
         d = harness.run(["diff", "--json", path, second])
         rows = {row["class"]: row for row in harness.json_lines(d.stdout)}
         self.assertGreater(rows["dict"]["count_delta"], 100, d.stdout[:2000])
+        # The directory of graphs alone: diff DIR is its first and last, top DIR its latest.
+        self.assertEqual(harness.json_lines(harness.run(["diff", "--json", out]).stdout),
+                         harness.json_lines(d.stdout))
+        self.assertEqual(graph_counts(out), graph_counts(second))
 
     def test_healthy_service_grows_nothing_between_graphs(self):
         # Two graphs of one recording (one bootstrap: a second `snapshot --heap` brings its own
