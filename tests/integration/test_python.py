@@ -377,6 +377,29 @@ class PythonObjectGraph(harness.Case):
                          harness.json_lines(d.stdout))
         self.assertEqual(graph_counts(out), graph_counts(second))
 
+    def test_paths_through_a_traceback_and_a_thread_local(self):
+        p = self.start([PYTHON, victim("holders.py")])
+        time.sleep(1)
+        out = self.path("snap")
+        for _ in range(2):
+            r = harness.run(["snapshot", str(p.pid), "--heap", "-o", out], timeout=180)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            time.sleep(1)
+        payloads = held_by(out, "__main__.Payload")
+        self.assertTrue(payloads)
+        steps = payloads[0]["steps"]
+        self.assertEqual(steps[:3], ["module `__main__`", "global `ERRORS` (list)",
+                                     "element [] (ValueError)"], payloads[0])
+        self.assertEqual(steps[-1], "ref (__main__.Payload)")
+        self.assertTrue(payloads[0]["pattern"].startswith("held through a traceback"))
+        self.assertGreater(payloads[0]["count"], 50)
+        jobs = held_by(out, "__main__.Job")
+        self.assertTrue(jobs)
+        self.assertRegex(jobs[0]["steps"][0], r"^thread `worker` frame `work` \(holders\.py:\d+\)$")
+        self.assertEqual(jobs[0]["steps"][1:], ["local `pending` (list)", "element [] (__main__.Job)"])
+        self.assertEqual(jobs[0]["pattern"], "")
+        self.assertIsNone(p.poll())
+
     def test_healthy_service_grows_nothing_between_graphs(self):
         # Two graphs of one recording (one bootstrap: a second `snapshot --heap` brings its own
         # copy of the bootstrap, whose classes live until the target's next full collection).
