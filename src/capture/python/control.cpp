@@ -25,9 +25,9 @@ namespace {
 constexpr char k_socket[] = "ctl.sock";
 // A snapshot file larger than this is refused (a million tracebacks of 16 frames is ~200 MB).
 constexpr uintmax_t k_max_trace_bytes = uintmax_t{1} << 30;
-// An object graph larger than this is refused (50 M objects, the bootstrap's own limit, with
-// their edges is ~3 GB).
-constexpr uintmax_t k_max_graph_bytes = uintmax_t{16} << 30;
+// An object graph larger than this is refused (10 M nodes, the bootstrap's own limit, with
+// their edges is ~0.5 GB; 4 GiB leaves room for nodes with many edges).
+constexpr uintmax_t k_max_graph_bytes = uintmax_t{4} << 30;
 
 struct Fd {
     int fd;
@@ -165,7 +165,7 @@ std::string Control::heap_graph(double timeout_s, std::string* stats) const {
     if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
         static_cast<uintmax_t>(st.st_size) > k_max_graph_bytes) {
         ::unlink(path.c_str());
-        throw util::Error("{} is {} bytes, over the limit of 16 GiB: refused", path.string(),
+        throw util::Error("{} is {} bytes, over the limit of 4 GiB: refused", path.string(),
                           st.st_size);
     }
     std::string bytes = util::read_file_in_dir(m_dir, name, std::vector<uid_t>{m_uid, 0});

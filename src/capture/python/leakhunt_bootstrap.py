@@ -397,7 +397,7 @@ class _GraphWriter:
     which gives a function's frame a locals dict for the rest of its run (CPython keeps it).
     """
 
-    MAX_NODES = 50000000
+    MAX_NODES = 10000000  # ~175 bytes a node in the target while it walks: ~1.7 GB at most
     MAX_SECONDS = 300.0
     MAGIC = b"LHPYGRPH"
     TRAILER = b"LHPYEND1"
@@ -662,7 +662,10 @@ class _GraphWriter:
                         thread, getattr(code, "co_qualname", code.co_name),
                         os.path.basename(code.co_filename), frame.f_lineno or 0))
                     try:
-                        for k, v in dict.items(frame.f_locals):
+                        f_locals = frame.f_locals  # 3.13+: a proxy (C), not a dict
+                        items = dict.items(f_locals) if type(f_locals) is dict else \
+                            f_locals.items()
+                        for k, v in items:
                             if type(k) is str:
                                 roots.append((2, group, intern(k[:self.NAME_LIMIT]),
                                               node_of(v)))
