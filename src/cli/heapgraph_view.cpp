@@ -107,7 +107,7 @@ std::vector<std::string> heap_graph_files_in(const std::string& path) {
         }
         if (most == 0) return {};
     }
-    // One numbering for every capture: the kinds together, in sequence order.
+    // Every heap graph kind, in sequence order (one process's graphs are of one kind).
     std::map<unsigned, std::string> by_seq;
     for (const recorddir::Kind kind : recorddir::k_kinds) {
         if (!recorddir::is_heap_graph(kind)) continue;
