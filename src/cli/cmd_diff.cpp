@@ -136,6 +136,15 @@ void first_and_last(DiffArgs& args) {
 }
 
 int run_diff(DiffArgs& args) {
+    if (args.cur.empty()) {
+        if (const auto graphs = heap_graphs_without_profiles(args.base); graphs.size() >= 2) {
+            say_chosen(args.base, fmt::format("{} -> {}, the first and the last of {} heap graphs",
+                                              std::filesystem::path(graphs.front()).filename().string(),
+                                              std::filesystem::path(graphs.back()).filename().string(), graphs.size()));
+            args.base = graphs.front();
+            args.cur = graphs.back();
+        }
+    }
     if (is_heap_graph_file(args.base) || is_heap_graph_file(args.cur)) {
         if (!is_heap_graph_file(args.base) || !is_heap_graph_file(args.cur)) {
             throw util::UsageError("diff {} {}: compare a heap snapshot with another heap snapshot "

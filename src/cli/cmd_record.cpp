@@ -391,13 +391,14 @@ std::string reply_field(const std::string& details, const std::string& key) {
 }
 
 // `snapshot PID --heap`: the heap graph of a managed runtime (a JVM's heap dump, a V8 heap
-// snapshot).
+// snapshot, a Python process's object graph).
 int run_heap_snapshot(pid_t pid, const SnapshotArgs& args) {
     if (args.scan) throw util::UsageError("--heap and --scan contradict each other (--scan is the native agent's heap scan)");
     const capture::Runtime runtime = capture::detect_process(pid);
-    if (runtime != capture::Runtime::java && runtime != capture::Runtime::node) {
-        throw util::UsageError("--heap takes the heap graph of a JVM or a Node process; pid {} runs {} (for a "
-                               "native program recorded under the agent use --scan)",
+    if (runtime != capture::Runtime::java && runtime != capture::Runtime::node &&
+        runtime != capture::Runtime::python) {
+        throw util::UsageError("--heap takes the heap graph of a JVM, a Node or a Python process; pid {} runs {} "
+                               "(for a native program recorded under the agent use --scan)",
                                pid, capture::runtime_name(runtime));
     }
     const std::string out = args.out_dir.empty() ? "." : args.out_dir;
@@ -405,6 +406,7 @@ int run_heap_snapshot(pid_t pid, const SnapshotArgs& args) {
     std::filesystem::create_directories(out, ec);
     if (ec) throw util::Error("cannot create {}: {}", out, ec.message());
     if (runtime == capture::Runtime::node) return snapshot_node_heap(pid, std::filesystem::absolute(out));
+    if (runtime == capture::Runtime::python) return snapshot_python_heap(pid, std::filesystem::absolute(out));
     return snapshot_java_heap(pid, std::filesystem::absolute(out));
 }
 
@@ -514,7 +516,8 @@ Runner add_snapshot(CLI::App& app) {
                   "is reachable from the roots, write heap.PID.NNNN.scan for `paths` and `leaks`");
     cmd->add_flag("--heap", args->heap,
                   "A JVM: write its heap dump (jcmd GC.heap_dump, live objects) as "
-                  "heap.PID.NNNN.hprof into -o DIR");
+                  "heap.PID.NNNN.hprof into -o DIR; a Python process: its object graph as "
+                  "heap.PID.NNNN.pygraph");
     cmd->add_option("-o,--out", args->out_dir,
                     "With --heap: the record directory to write into (default: the current one)");
     return [args] { return run_snapshot(*args); };

@@ -92,6 +92,10 @@ std::string latest_profile(const std::filesystem::path& dir) {
 }
 
 int run_top(TopArgs& args) {
+    if (const auto graphs = heap_graphs_without_profiles(args.file); !graphs.empty()) {
+        say_chosen(args.file, fmt::format("{}, the latest of {} heap graphs", std::filesystem::path(graphs.back()).filename().string(), graphs.size()));
+        args.file = graphs.back();
+    }
     if (is_heap_graph_file(args.file)) {
         HeapGraphOptions options;
         options.json = args.json;

@@ -14,6 +14,7 @@
 #include "heapgraph/dominators.hpp"
 #include "heapgraph/histogram.hpp"
 #include "heapgraph/paths.hpp"
+#include "heapgraph/pygraph_reader.hpp"
 #include "heapgraph/v8_snapshot.hpp"
 #include "recorddir/record_dir.hpp"
 #include "util/error.hpp"
@@ -39,8 +40,26 @@ struct Analysed {
     heapgraph::Dominators dom;
 };
 
+// Each heap graph kind read by its reader, by the file's name.
+heapgraph::Graph read_graph(const std::string& file) {
+    if (heapgraph::is_pygraph_name(file)) return heapgraph::read_pygraph(file);
+    if (heapgraph::is_v8_snapshot_name(file)) return heapgraph::read_v8_snapshot(file);
+    throw util::Error("{}: no reader for this kind of heap graph in this build", file);
+}
+
+// The format's own path rules (V8's); none for the others.
+std::unique_ptr<heapgraph::PathFilter> path_filter(const std::string& file, const heapgraph::Graph& g) {
+    if (heapgraph::is_v8_snapshot_name(file)) return heapgraph::v8_path_filter(g);
+    return nullptr;
+}
+
+// The heading of the class column in the runtime's own terms.
+const char* class_heading(const std::string& file) {
+    return heapgraph::is_pygraph_name(file) ? "type" : "class (constructor)";
+}
+
 Analysed analyse(const std::string& file) {
-    Analysed a{file, heapgraph::read_v8_snapshot(file), {}};
+    Analysed a{file, read_graph(file), {}};
     a.dom = heapgraph::compute_dominators(heapgraph::Retention(a.graph));
     return a;
 }
@@ -53,7 +72,24 @@ size_t limit(int top, bool json, int text_default) {
 
 }  // namespace
 
-bool is_heap_graph_file(const std::string& path) { return heapgraph::is_v8_snapshot_name(path); }
+bool is_heap_graph_file(const std::string& path) {
+    for (const recorddir::Kind kind : recorddir::k_kinds) {
+        if (recorddir::is_heap_graph(kind) && path.ends_with(fmt::format(".{}", recorddir::extension(kind)))) return true;
+    }
+    return false;
+}
+
+namespace {
+
+size_t heap_graph_count(const recorddir::Listing& listing, long id) {
+    size_t n = 0;
+    for (const recorddir::Kind kind : recorddir::k_kinds) {
+        if (recorddir::is_heap_graph(kind)) n += listing.count(id, kind);
+    }
+    return n;
+}
+
+}  // namespace
 
 std::vector<std::string> heap_graph_files_in(const std::string& path) {
     std::error_code ec;
@@ -61,19 +97,37 @@ std::vector<std::string> heap_graph_files_in(const std::string& path) {
     const recorddir::Listing listing = recorddir::list(path);
     std::optional<long> id = recorddir::main_id(listing);
     // The main process may be a launcher without snapshots: then the one with the most.
-    if (!id || listing.count(*id, recorddir::Kind::heapsnapshot) == 0) {
+    if (!id || heap_graph_count(listing, *id) == 0) {
         size_t most = 0;
         for (long i : listing.ids()) {
-            if (listing.count(i, recorddir::Kind::heapsnapshot) > most) {
-                most = listing.count(i, recorddir::Kind::heapsnapshot);
+            if (heap_graph_count(listing, i) > most) {
+                most = heap_graph_count(listing, i);
                 id = i;
             }
         }
         if (most == 0) return {};
     }
+    // Every heap graph kind, in sequence order (one process's graphs are of one kind).
+    std::map<unsigned, std::string> by_seq;
+    for (const recorddir::Kind kind : recorddir::k_kinds) {
+        if (!recorddir::is_heap_graph(kind)) continue;
+        for (const auto& p : listing.files(*id, kind)) {
+            if (auto n = recorddir::parse_snapshot_name(p.filename().string())) by_seq[n->seq] = p.string();
+        }
+    }
     std::vector<std::string> out;
-    for (const auto& p : listing.files(*id, recorddir::Kind::heapsnapshot)) out.push_back(p.string());
+    for (auto& [seq, p] : by_seq) out.push_back(std::move(p));
     return out;
+}
+
+std::vector<std::string> heap_graphs_without_profiles(const std::string& path) {
+    std::vector<std::string> graphs = heap_graph_files_in(path);
+    if (graphs.empty()) return graphs;
+    const recorddir::Listing listing = recorddir::list(path);
+    for (long id : listing.ids()) {
+        if (listing.count(id, recorddir::Kind::profile) > 0) return {};
+    }
+    return graphs;
 }
 
 int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
@@ -101,7 +155,7 @@ int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
                 bytes(self).c_str(), util::format_count(objects).c_str(), util::format_count(g.node_count()).c_str(),
                 util::format_count(g.edge_count()).c_str());
     std::printf("Showing %zu of %zu classes, by retained size\n", shown, rows.size());
-    std::printf("%12s %12s %12s  %s\n", "count", "self size", "retained", "class (constructor)");
+    std::printf("%12s %12s %12s  %s\n", "count", "self size", "retained", class_heading(file));
     for (size_t i = 0; i < shown; ++i) {
         const auto& r = rows[i];
         std::printf("%12s %12s %12s  %s\n", util::format_count(r.count).c_str(), bytes(r.self_bytes).c_str(),
@@ -112,8 +166,8 @@ int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
 }
 
 int diff_heap_graphs(const std::string& base_file, const std::string& cur_file, const HeapGraphOptions& options) {
-    const heapgraph::Graph base = heapgraph::read_v8_snapshot(base_file);
-    const heapgraph::Graph cur = heapgraph::read_v8_snapshot(cur_file);
+    const heapgraph::Graph base = read_graph(base_file);
+    const heapgraph::Graph cur = read_graph(cur_file);
     const auto rows = heapgraph::diff_classes(base, cur);
     const size_t shown = std::min(rows.size(), limit(options.top, options.json, k_default_classes));
     if (options.json) {
@@ -134,7 +188,7 @@ int diff_heap_graphs(const std::string& base_file, const std::string& cur_file, 
                 "growth\n",
                 util::terminal_safe(base_file).c_str(), util::terminal_safe(cur_file).c_str(), rows.size(), shown);
     std::printf("%10s %10s %10s %12s %12s %12s  %s\n", "# new", "# deleted", "# delta", "alloc size", "freed size",
-                "size delta", "class (constructor)");
+                "size delta", class_heading(cur_file));
     for (size_t i = 0; i < shown; ++i) {
         const auto& r = rows[i];
         std::printf("%10s %10s %10s %12s %12s %12s  %s\n", util::format_count(r.new_count).c_str(),
@@ -188,7 +242,7 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
         std::unordered_set<uint64_t> fresh;
         if (files.size() == 2) {
             what = fmt::format("objects new since {}", files[0]);
-            const heapgraph::Graph base = heapgraph::read_v8_snapshot(files[0]);
+            const heapgraph::Graph base = read_graph(files[0]);
             std::vector<uint64_t> old_ids(base.node_id.begin(), base.node_id.end());
             std::sort(old_ids.begin(), old_ids.end());
             for (heapgraph::NodeIndex n = 0; n < g.node_count(); ++n) {
@@ -198,8 +252,8 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
             }
         } else {
             what = fmt::format("the leak set: objects new in {} since {}, still alive", files[1], files[0]);
-            const heapgraph::Graph first = heapgraph::read_v8_snapshot(files[0]);
-            const heapgraph::Graph second = heapgraph::read_v8_snapshot(files[1]);
+            const heapgraph::Graph first = read_graph(files[0]);
+            const heapgraph::Graph second = read_graph(files[1]);
             pool = heapgraph::leak_set(first, second, g);
         }
         // Group the pool by class, biggest self size first.
@@ -221,9 +275,12 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
         if (options.class_name.empty() && targets.size() > classes) targets.resize(classes);
     }
 
-    auto filter = heapgraph::v8_path_filter(g);
+    auto filter = path_filter(files.back(), g);
     const heapgraph::ShortestPaths sp = heapgraph::shortest_paths(g, filter.get());
     heapgraph::PathShapes shapes(g, sp);
+    // Python's leak patterns, for objects that came (two or three graphs): in one graph every
+    // global dict would read as a registry.
+    const bool python = heapgraph::is_pygraph_name(files.back()) && files.size() > 1;
     const size_t max_paths = options.paths == 0 ? SIZE_MAX : static_cast<size_t>(options.paths);
 
     if (!options.json) {
@@ -249,6 +306,7 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
                 paths.push_back({{"count", grp.count}, {"self_bytes", grp.self_bytes},
                                  {"retained_bytes", grp.retained_bytes},
                                  {"steps", heapgraph::shape_text(g, shapes, grp.shape, cls)}});
+                if (python) paths.back()["pattern"] = heapgraph::python_pattern(g, shapes, grp.shape);
             }
             std::printf("%s\n", nlohmann::json{{"type", "class"}, {"class", t.name}, {"count", t.nodes.size()},
                                                {"self_bytes", t.self_bytes}, {"retained_bytes", retained},
@@ -273,6 +331,11 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
             if (steps.empty()) line = "(not reachable from the roots)";
             std::printf("  %s (%s): %s\n", util::format_count(grp.count).c_str(), bytes(grp.retained_bytes).c_str(),
                         util::terminal_safe(line).c_str());
+            if (python) {
+                if (const std::string p = heapgraph::python_pattern(g, shapes, grp.shape); !p.empty()) {
+                    std::printf("      pattern: %s\n", p.c_str());
+                }
+            }
         }
         if (rest_count > 0) {
             std::printf("  ... and %zu more paths: %s objects (%s)\n", groups.size() - max_paths,

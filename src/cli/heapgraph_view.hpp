@@ -13,6 +13,9 @@ bool is_heap_graph_file(const std::string& path);
 // The heap snapshots of a record directory (of its main process), oldest first; empty when `path`
 // is not a directory or holds none.
 std::vector<std::string> heap_graph_files_in(const std::string& path);
+// For `top DIR` and `diff DIR`: the heap graphs of a directory that holds heap graphs and no
+// profiles (e.g. `snapshot PID --heap -o DIR`); empty otherwise (the profiles come first).
+std::vector<std::string> heap_graphs_without_profiles(const std::string& path);
 
 struct HeapGraphOptions {
     bool json = false;

@@ -48,6 +48,8 @@ constexpr int k_default_depth = 1;
 constexpr double k_default_every_s = 10;
 constexpr double k_request_timeout_s = 60;  // a snapshot of a big heap takes seconds
 constexpr double k_start_timeout_s = 10;
+// The bootstrap gives up on an object graph after 300 s of walking; writing it comes on top.
+constexpr double k_graph_timeout_s = 420;
 
 const std::vector<std::string> k_counters = {
     "traced_bytes",          "traced_peak_bytes",     "gc_objects",
@@ -112,6 +114,52 @@ class Recorder {
     size_t written() const { return m_written; }
     const std::string& exit_snapshot() const { return m_exit_snapshot; }
 
+    // After a periodic snapshot: an object graph when one is due. With a known number of
+    // snapshots (--count, or --duration over the interval) graph k of N goes with snapshot
+    // ceil(total * k / N); without one, with snapshots 2, 4, 8, ... (the rule record_java.cpp
+    // uses for heap dumps); the ones still owed are taken at the end (graphs_owed).
+    void maybe_graph() {
+        const long n = m_args.heap_snapshots;
+        if (n <= 0 || m_graphs >= n || m_graphs_failed) return;
+        long total = 0;
+        if (m_args.count > 0) {
+            total = m_args.count;
+        } else if (m_args.duration_s > 0) {
+            const double every = m_args.every_s > 0 ? m_args.every_s : k_default_every_s;
+            total = static_cast<long>(std::floor(m_args.duration_s / every));
+        }
+        const long k = static_cast<long>(m_written);
+        const bool due = total > 0 ? k >= (total * (m_graphs + 1) + n - 1) / n : k >= 2 && (k & (k - 1)) == 0;
+        if (due) take_graph();
+    }
+    // At the end, while the process lives: the graphs still owed.
+    void graphs_owed() {
+        while (m_graphs < m_args.heap_snapshots && !m_graphs_failed && alive(m_pid)) take_graph();
+    }
+    void take_graph() {
+        try {
+            std::string stats;
+            const std::string bytes = m_control.heap_graph(k_graph_timeout_s, &stats);
+            const std::string name = m_snapshots.write(recorddir::Kind::pygraph, bytes);
+            ++m_graphs;
+            std::fprintf(stderr, "leakhunt: object graph %s written (%s)\n",
+                         util::terminal_safe((m_args.dir / name).string()).c_str(),
+                         util::terminal_safe(stats).c_str());
+        } catch (const util::Error& e) {
+            m_graphs_failed = true;
+            if (alive(m_pid)) {
+                warnf("the object graph of pid {} failed: {}; no more are taken in this recording",
+                      m_pid, e.what());
+            }
+        }
+    }
+    void say_graphs_missing(const std::string& why) const {
+        if (m_graphs < m_args.heap_snapshots) {
+            warnf("{} of the {} object graphs asked for were taken ({})", m_graphs,
+                  m_args.heap_snapshots, why);
+        }
+    }
+
     void summary(const std::string& why) const {
         if (m_written == 0) {
             std::fprintf(stderr, "leakhunt: %s: no snapshot was written\n", why.c_str());
@@ -135,6 +183,8 @@ class Recorder {
     recorddir::TimelineRow m_last;
     size_t m_written = 0;
     std::string m_exit_snapshot;
+    long m_graphs = 0;
+    bool m_graphs_failed = false;
 };
 
 recorddir::Manifest manifest_of(const RuntimeRecordArgs& a, pid_t pid, int depth,
@@ -237,7 +287,7 @@ int record_started(const RuntimeRecordArgs& a, int depth) {
         const int sig = wait_until(set, next, &child, child.pid());
         if (sig != 0) continue;  // passed on: the program decides when it ends
         if (!child.running()) break;
-        rec.take("periodic");
+        if (rec.take("periodic")) rec.maybe_graph();
         if (a.count > 0 && static_cast<long>(rec.written()) >= a.count) {
             why = fmt::format("--count {} reached", a.count);
             stopped_early = true;
@@ -248,6 +298,7 @@ int record_started(const RuntimeRecordArgs& a, int depth) {
         // The program is stopped, as record stops every program it started, after a last
         // snapshot and with tracemalloc stopped (no exit snapshot then).
         rec.take("final");
+        rec.graphs_owed();
         try {
             (void)control.request("stop", k_request_timeout_s);
         } catch (const util::Error&) {
@@ -265,6 +316,7 @@ int record_started(const RuntimeRecordArgs& a, int depth) {
     manifest.exit_snapshot = rec.exit_snapshot();
     recorddir::write_manifest(a.dir, manifest);
     rec.summary(why);
+    rec.say_graphs_missing(why);
     const int status = *child.wait_status();
     std::fprintf(stderr, "leakhunt: the program %s\n", describe_wait_status(status).c_str());
     if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -332,7 +384,7 @@ int record_attached(const RuntimeRecordArgs& a, int depth) {
             break;
         }
         if (!alive(pid)) break;
-        rec.take("periodic");
+        if (rec.take("periodic")) rec.maybe_graph();
         if (a.count > 0 && static_cast<long>(rec.written()) >= a.count) {
             why = fmt::format("--count {} reached", a.count);
             break;
@@ -340,6 +392,7 @@ int record_attached(const RuntimeRecordArgs& a, int depth) {
     }
     if (alive(pid)) {
         if (a.count == 0 || static_cast<long>(rec.written()) < a.count) rec.take("final");
+        rec.graphs_owed();
         try {
             (void)control.request("stop", k_request_timeout_s);
             std::fprintf(stderr, "leakhunt: tracemalloc stopped in pid %d\n", pid);
@@ -350,19 +403,69 @@ int record_attached(const RuntimeRecordArgs& a, int depth) {
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     recorddir::write_manifest(a.dir, manifest);
     rec.summary(why);
+    rec.say_graphs_missing(why);
     return rec.written() > 0 ? k_exit_ok : k_exit_error;
 }
 
 }  // namespace
 
 int record_python(const RuntimeRecordArgs& args) {
-    if (args.heap_snapshots > 0) {
-        throw util::UsageError("--heap-snapshots: the Python object graph is not available in "
-                               "this build; record without it");
-    }
     const int depth = args.depth > 0 ? args.depth : k_default_depth;
     if (depth > 100) throw util::UsageError("--depth {}: use 1 to 100 for python", depth);
     return args.pid != 0 ? record_attached(args, depth) : record_started(args, depth);
+}
+
+int snapshot_python_heap(pid_t pid, const std::filesystem::path& dir) {
+    (void)py::python_version_of(pid);
+    struct stat st {};
+    if (::stat(fmt::format("/proc/{}", pid).c_str(), &st) != 0) {
+        throw util::Error("no process with pid {}", pid);
+    }
+    // A bootstrap of its own, for graphs only (depth 0: tracemalloc is not touched), beside any
+    // recording already running in the interpreter; stopped again once the graph is written.
+    py::Control control(st.st_uid, st.st_gid);
+    control.set_pid(pid);
+    py::AttachOptions o;
+    o.pid = pid;
+    o.bootstrap = python_bootstrap();
+    o.ctl = control.dir();
+    o.depth = 0;
+    if (const char* t = std::getenv("LEAKHUNT_PYTHON_ATTACH_TIMEOUT"); t != nullptr && *t != 0) {
+        o.timeout_s = parse_duration_option("LEAKHUNT_PYTHON_ATTACH_TIMEOUT", t);
+    }
+    py::attach_bootstrap(o);
+    try {
+        (void)control.request("hello", k_start_timeout_s);
+    } catch (const util::Error&) {
+        const std::string err = control.startup_error();
+        if (!err.empty()) {
+            throw util::Error("the bootstrap did not start in process {}: {}", pid, err);
+        }
+        throw;
+    }
+    std::string stats;
+    std::string bytes;
+    try {
+        bytes = control.heap_graph(k_graph_timeout_s, &stats);
+    } catch (const util::Error&) {
+        try {
+            (void)control.request("stop", k_request_timeout_s);
+        } catch (const util::Error&) {
+        }
+        throw;
+    }
+    try {
+        (void)control.request("stop", k_request_timeout_s);
+    } catch (const util::Error& e) {
+        warnf("could not stop the bootstrap's thread in pid {}: {}", pid, e.what());
+    }
+    recorddir::SnapshotWriter writer(dir, pid);
+    const std::string name = writer.write(recorddir::Kind::pygraph, bytes);
+    std::printf("%s\n", util::terminal_safe((dir / name).string()).c_str());
+    std::fprintf(stderr, "leakhunt: object graph of python pid %d: %s. Next: leakhunt paths %s\n",
+                 pid, util::terminal_safe(stats).c_str(),
+                 util::terminal_safe((dir / name).string()).c_str());
+    return k_exit_ok;
 }
 
 }  // namespace leakhunt::cli

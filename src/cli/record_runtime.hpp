@@ -39,5 +39,8 @@ int snapshot_java_heap(pid_t pid, const std::filesystem::path& dir);
 // The same for a Node process: a V8 heap snapshot through its inspector (opened with SIGUSR1 and
 // closed again when it was not open) as heap.PID.NNNN.heapsnapshot.
 int snapshot_node_heap(pid_t pid, const std::filesystem::path& dir);
+// `leakhunt snapshot PID --heap` for CPython: the object graph (the bootstrap attached through
+// gdb for graphs only) into `dir` as heap.PID.NNNN.pygraph; prints its path.
+int snapshot_python_heap(pid_t pid, const std::filesystem::path& dir);
 
 }  // namespace leakhunt::cli

@@ -55,6 +55,7 @@ struct EdgeType {
     // Part of the program's own object graph as its user sees it (V8: not hidden, internal or
     // weak). Objects reachable over such edges from a user root are "owned by the program".
     bool visible = true;
+    bool fold_name = false;  // path shapes fold its names to "[]" (a dict's keys: data, not structure)
 };
 
 struct NodeType {

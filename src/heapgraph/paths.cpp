@@ -107,7 +107,8 @@ uint32_t PathShapes::shape_of(NodeIndex n) {
         s.holder_class = m_canon(m_graph.path_label_index(holder));
         s.edge_type = m_graph.edge_type[e];
         s.edge_name = m_graph.edge_name[e];
-        if (m_graph.type_of_edge(e).named_by_index || all_digits(m_graph.strings.get(s.edge_name))) {
+        if (m_graph.type_of_edge(e).named_by_index || m_graph.type_of_edge(e).fold_name ||
+            all_digits(m_graph.strings.get(s.edge_name))) {
             s.edge_name = ShapeStep::k_index_name;
         } else {
             s.edge_name = m_canon(s.edge_name);
@@ -164,7 +165,9 @@ std::vector<std::string> shape_text(const Graph& g, const PathShapes& shapes, ui
         const std::string_view type = g.edge_types[s.edge_type].name;
         const std::string_view cls = g.strings.get(to_class);
         const std::string held = cls.starts_with("(") ? std::string(cls) : fmt::format("({})", cls);
-        std::string text = i == 0 ? std::string(cls) : fmt::format("{} {} {}", type, name, held);
+        std::string text = i == 0              ? std::string(cls)
+                           : name == "``" ? fmt::format("{} {}", type, held)  // an unnamed edge
+                                           : fmt::format("{} {} {}", type, name, held);
         if (s.repeated) text += " [a chain of these]";
         out.push_back(std::move(text));
     }

@@ -64,6 +64,10 @@ std::string_view extension(Kind kind) {
     return "";
 }
 
+bool is_heap_graph(Kind kind) {
+    return kind == Kind::heapsnapshot || kind == Kind::hprof || kind == Kind::pygraph;
+}
+
 std::string snapshot_name(long id, unsigned seq, Kind kind) {
     return fmt::format("heap.{}.{:04}.{}", id, seq, extension(kind));
 }

@@ -29,6 +29,8 @@ inline constexpr Kind k_kinds[] = {Kind::profile, Kind::scan, Kind::heapsnapshot
                                    Kind::pygraph};
 
 std::string_view extension(Kind kind);  // "pb.gz", "scan", ...
+// A heap graph (heapsnapshot, hprof, pygraph): what `top`, `diff` and `paths` read as a graph.
+bool is_heap_graph(Kind kind);
 
 // "heap.ID.NNNN.EXT" (NNNN: at least four digits, from 0).
 std::string snapshot_name(long id, unsigned seq, Kind kind);

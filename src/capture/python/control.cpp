@@ -25,6 +25,9 @@ namespace {
 constexpr char k_socket[] = "ctl.sock";
 // A snapshot file larger than this is refused (a million tracebacks of 16 frames is ~200 MB).
 constexpr uintmax_t k_max_trace_bytes = uintmax_t{1} << 30;
+// An object graph larger than this is refused (10 M nodes, the bootstrap's own limit, with
+// their edges is ~0.5 GB; 4 GiB leaves room for nodes with many edges).
+constexpr uintmax_t k_max_graph_bytes = uintmax_t{4} << 30;
 
 struct Fd {
     int fd;
@@ -145,6 +148,30 @@ PyTraceFile Control::snapshot(double timeout_s) const {
                           m_pid, printable(name));
     }
     return read_trace(name);
+}
+
+std::string Control::heap_graph(double timeout_s, std::string* stats) const {
+    const std::string reply = request("heapgraph", timeout_s);
+    const std::string name = reply.substr(0, reply.find(' '));
+    // "graph.N": the only names the bootstrap gives; anything else is refused.
+    if (!name.starts_with("graph.") || name.size() < 7 || name.size() > 26 ||
+        name.find_first_not_of("0123456789", 6) != std::string::npos) {
+        throw util::Error("the bootstrap in process {} answered with \"{}\", not an object graph "
+                          "file name: refused",
+                          m_pid, printable(name));
+    }
+    const fs::path path = m_dir / name;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        static_cast<uintmax_t>(st.st_size) > k_max_graph_bytes) {
+        ::unlink(path.c_str());
+        throw util::Error("{} is {} bytes, over the limit of 4 GiB: refused", path.string(),
+                          st.st_size);
+    }
+    std::string bytes = util::read_file_in_dir(m_dir, name, std::vector<uid_t>{m_uid, 0});
+    ::unlink(path.c_str());
+    if (stats != nullptr) *stats = printable(reply.size() > name.size() ? reply.substr(name.size() + 1) : "");
+    return bytes;
 }
 
 std::optional<PyTraceFile> Control::exit_snapshot() const {

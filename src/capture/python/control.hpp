@@ -41,6 +41,10 @@ class Control {
 
     // Asks for a snapshot and reads it (the file is removed once read).
     PyTraceFile snapshot(double timeout_s) const;
+    // Asks for the object graph (the `heapgraph` request) and returns the .pygraph file's bytes
+    // (the file is removed once read); `stats` gets the bootstrap's counts ("nodes=N edges=E
+    // roots=R gc_objects=G paused=S seconds=S"). The bytes are checked by the reader, not here.
+    std::string heap_graph(double timeout_s, std::string* stats = nullptr) const;
     // The snapshot the bootstrap wrote at the program's exit (trace.exit), if there is one.
     std::optional<PyTraceFile> exit_snapshot() const;
 

@@ -12,6 +12,10 @@ leakhunt for the target's user) and answers one line per request:
   hello     -> "ok leakhunt-pytrace 1 pid=P python=X.Y.Z depth=N started=0|1"
   snapshot  -> "ok trace.N": a snapshot written to DIR/trace.N (temporary name, then renamed)
   stop      -> "ok": tracemalloc stopped if this bootstrap started it, the thread ends
+  heapgraph -> "ok graph.N nodes=N edges=E roots=R seconds=S": the object graph written to
+               DIR/graph.N (binary, `.pygraph`; see _GraphWriter for the format)
+Attached with depth 0 it only serves heapgraph: tracemalloc is not started, and it may be
+attached beside a recorder already running in the interpreter.
 The snapshot file is text, one record a line, strings %-escaped (bytes below 0x21, '%' and
 bytes from 0x7f as %HH of their UTF-8 form):
   leakhunt-pytrace 1
@@ -147,7 +151,9 @@ class _Recorder:
         self.lineno_dir = os.environ.get("LEAKHUNT_PYTRACE_TEST_LINENO")
 
     def start(self):
-        if not tracemalloc.is_tracing():
+        if self.depth == 0:
+            pass  # object graphs only: tracemalloc is left as it is
+        elif not tracemalloc.is_tracing():
             tracemalloc.start(self.depth)
             self.started = True
         else:
@@ -201,6 +207,12 @@ class _Recorder:
             name = "trace.%d" % self.seq
             self.write(os.path.join(self.ctl, name))
             return "ok " + name
+        if request == b"heapgraph":
+            self.seq += 1
+            name = "graph.%d" % self.seq
+            with self.lock:
+                stats = _GraphWriter(self.thread).write(os.path.join(self.ctl, name))
+            return "ok %s %s" % (name, stats)
         if request == b"stop":
             if self.started and tracemalloc.is_tracing():
                 tracemalloc.stop()
@@ -208,7 +220,7 @@ class _Recorder:
         return "error unknown request"
 
     def _close(self):
-        if not self.launched:
+        if not self.launched and self.depth != 0:
             sys.modules.pop("_leakhunt_tracemalloc", None)
         try:
             os.unlink(os.path.join(self.ctl, "ctl.sock"))
@@ -349,6 +361,353 @@ class _Recorder:
             pass
 
 
+class _GraphWriter:
+    """The object graph of this interpreter as a `.pygraph` file (read by leakhunt's
+    src/heapgraph/pygraph_reader.cpp, which documents the same layout).
+
+    Layout, all integers little-endian, arrays packed without padding:
+      header   8 bytes "LHPYGRPH", u32 version (1), u32 flags (0)
+      sections in this order, each: u32 tag, u64 count, then its arrays:
+        1 STRINGS  count strings: u32 length[count], then the UTF-8 bytes back to back
+        2 NODES    count nodes:   u32 type_name[count] (a string), u64 size[count]
+                   (sys.getsizeof), u64 id[count] (id(): the address, stable while the object
+                   lives), u8 flags[count] (bit 0: tracked by the gc, listed by gc.get_objects)
+        3 EDGES    count edges:   u32 edge_count[node count] (each node's edges, in node order),
+                   u32 target[count] (a node), u8 kind[count], u32 name[count]
+                   kinds: 0 ref (a referent, unnamed), 1 value (a dict's value, named by its
+                   key when the key is a str), 2 key (a dict's key), 3 element (a list's or
+                   tuple's item, the name is its index), 4 attribute (named)
+                   name: a string, the index for an element, 0xFFFFFFFF for none
+        4 ROOTS    count roots:   u8 kind[count], u32 group[count] (a string), u32 name[count]
+                   (a string), u32 target[count] (a node)
+                   kinds: 1 module global (group: the module's name), 2 a frame's local
+                   (group: "thread `T` frame `F` (FILE:LINE)"), 3 class attribute (group: the
+                   class's module.qualname)
+        5 META     count pairs:   u32 key[count], u32 value[count] (strings)
+      trailer  8 bytes "LHPYEND1", u64 nodes, u64 edges, u64 file size (the trailer included)
+
+    The nodes are every object gc.get_objects() lists (tracked containers) and, found from
+    them through gc.get_referents, the untracked ones (str, int, dicts and tuples of atoms, ...).
+    While the graph is taken the collector is off and the switch interval is raised, so the
+    program's threads wait and the graph is of one moment; the wait is the time the walk takes
+    (bounded by MAX_SECONDS, and MAX_NODES nodes; past either it stops with an error). Nothing
+    is printed; no user code runs (a type's own __sizeof__ is not called: object.__sizeof__
+    is used for it, dicts and lists are read through dict's and gc's C functions); every
+    reference taken is dropped before it returns. Frame locals are read through f_locals,
+    which gives a function's frame a locals dict for the rest of its run (CPython keeps it).
+    """
+
+    MAX_NODES = 10000000  # ~175 bytes a node in the target while it walks: ~1.7 GB at most
+    MAX_SECONDS = 300.0
+    MAGIC = b"LHPYGRPH"
+    TRAILER = b"LHPYEND1"
+    NONE = 0xFFFFFFFF
+    NAME_LIMIT = 200
+
+    def __init__(self, own_thread):
+        self.own_thread = own_thread
+
+    def write(self, path):
+        import array
+        import time
+        import struct
+        was_enabled = gc.isenabled()
+        interval = sys.getswitchinterval()
+        gc.disable()
+        sys.setswitchinterval(1000.0)
+        began = time.perf_counter()
+        try:
+            parts, stats = self._walk(array, struct, began)
+        finally:
+            sys.setswitchinterval(interval)
+            if was_enabled:
+                gc.enable()
+        paused = time.perf_counter() - began
+        tmp = path + ".tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            for part in parts:
+                data = memoryview(part)
+                while data:
+                    data = data[os.write(fd, data):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        del parts
+        return "%s paused=%.3f seconds=%.3f" % (stats, paused, time.perf_counter() - began)
+
+    def _walk(self, array, struct, began):
+        import time
+        NONE = self.NONE
+        strings = {}
+
+        def intern(text):
+            i = strings.get(text)
+            if i is None:
+                i = strings[text] = len(strings)
+            return i
+
+        def key_name(k):
+            if type(k) is str:
+                return intern(k[:self.NAME_LIMIT])
+            return NONE
+
+        intern("")
+        oracle_dir = os.environ.get("LEAKHUNT_PYGRAPH_TEST_ORACLE")
+        if oracle_dir:
+            import json  # before the moment: its modules are not new objects in the graph
+        objects = gc.get_objects()
+        if oracle_dir:
+            self._write_oracle(objects, oracle_dir)
+        order = objects  # node index -> object; untracked objects are appended as found
+        tracked = len(objects)
+        index = {}
+        for i, o in enumerate(objects):
+            index[id(o)] = i
+        own = {id(objects), id(index), id(strings)}
+        frame_type = type(sys._getframe())
+        type_names = {}
+        sizers = {}
+        getsizeof = sys.getsizeof
+        get_referents = gc.get_referents
+        dict_items = dict.items
+        node_type = array.array("I")
+        node_size = array.array("Q")
+        node_id = array.array("Q")
+        node_flags = array.array("B")
+        edge_count = array.array("I")
+        edge_to = array.array("I")
+        edge_kind = array.array("B")
+        edge_name = array.array("I")
+        plain_sizeof = (type(object.__sizeof__), type(dict.__sizeof__))
+        type_module = type.__dict__["__module__"].__get__
+        type_qualname = type.__dict__["__qualname__"].__get__
+
+        def type_name(t):
+            # Through type's own descriptors: a metaclass's attributes are not asked.
+            try:
+                module, qual = type_module(t), type_qualname(t)
+            except Exception:
+                return "?"
+            if type(qual) is not str:
+                return "?"
+            return qual if type(module) is not str or module == "builtins" else module + "." + qual
+
+        def builtin_sizeof(t):
+            for base in type.__dict__["__mro__"].__get__(t):
+                impl = type.__dict__["__dict__"].__get__(base).get("__sizeof__")
+                if impl is not None:
+                    return type(impl) in plain_sizeof
+            return False
+
+        def node_of(o):
+            i = index.get(id(o))
+            if i is None:
+                i = index[id(o)] = len(order)
+                order.append(o)
+            return i
+
+        # The cells of these closures existed before the moment: they hold this walk's tables.
+        for f in (intern, key_name, node_of, type_name, builtin_sizeof):
+            own.update(id(c) for c in f.__closure__ or ())
+        roots = self._roots(node_of, intern, order)
+        i = 0
+        while i < len(order):
+            if i & 0xFFFF == 0:
+                if len(order) > self.MAX_NODES:
+                    raise RuntimeError("more than %d objects: the graph is not taken"
+                                       % self.MAX_NODES)
+                if time.perf_counter() - began > self.MAX_SECONDS:
+                    raise RuntimeError("the walk took over %.0f s: the graph is not taken"
+                                       % self.MAX_SECONDS)
+            o = order[i]
+            t = type(o)
+            name = type_names.get(t)
+            if name is None:
+                name = type_names[t] = intern(type_name(t))
+                sizers[t] = getsizeof if builtin_sizeof(t) else None
+            node_type.append(name)
+            sizer = sizers[t]
+            try:
+                size = sizer(o) if sizer is not None else object.__sizeof__(o)
+            except Exception:
+                size = object.__sizeof__(o)
+            node_size.append(size)
+            node_id.append(id(o))
+            node_flags.append(1 if i < tracked else 0)
+            n = 0
+            if id(o) in own or t is frame_type and o.f_code.co_filename == _THIS_FILE:
+                pass  # this walk's own data and frames
+            elif t is dict or issubclass(t, dict):
+                seen = set() if t is not dict else None
+                try:
+                    for k, v in dict_items(o):
+                        edge_to.append(node_of(k))
+                        edge_kind.append(2)
+                        edge_name.append(NONE)
+                        edge_to.append(node_of(v))
+                        edge_kind.append(1)
+                        edge_name.append(key_name(k))
+                        n += 2
+                        if seen is not None:
+                            seen.add(id(k))
+                            seen.add(id(v))
+                except RuntimeError:
+                    pass  # changed while read (a thread not stopped): the rest are refs
+                if seen is not None:
+                    for r in get_referents(o):
+                        if id(r) not in seen:
+                            edge_to.append(node_of(r))
+                            edge_kind.append(0)
+                            edge_name.append(NONE)
+                            n += 1
+            else:
+                refs = get_referents(o)
+                kind = 3 if t is list or t is tuple else 0
+                for j, r in enumerate(refs):
+                    edge_to.append(node_of(r))
+                    edge_kind.append(kind)
+                    edge_name.append(j if kind == 3 else NONE)
+                n = len(refs)
+                del refs
+                if t is type or issubclass(t, type):
+                    # A static (built-in) type is not traversed by the gc: its dict, reached
+                    # through the read-only proxy type.__dict__ gives.
+                    try:
+                        if not o.__flags__ & (1 << 9):
+                            for r in get_referents(type.__dict__["__dict__"].__get__(o)):
+                                edge_to.append(node_of(r))
+                                edge_kind.append(4)
+                                edge_name.append(intern("__dict__"))
+                                n += 1
+                    except Exception:
+                        pass
+            edge_count.append(n)
+            i += 1
+        o = t = None
+        nodes = len(order)
+        del order[tracked:]
+        objects = order = index = None
+        meta = [("python", ".".join(map(str, sys.version_info[:3]))), ("pid", str(os.getpid())),
+                ("time", "%.6f" % time.time()), ("gc_objects", str(tracked))]
+        meta_keys = array.array("I", [intern(k) for k, _ in meta])
+        meta_values = array.array("I", [intern(v) for _, v in meta])
+        root_kind = array.array("B", [r[0] for r in roots])
+        root_group = array.array("I", [r[1] for r in roots])
+        root_name = array.array("I", [r[2] for r in roots])
+        root_target = array.array("I", [r[3] for r in roots])
+        encoded = [s.encode("utf-8", "backslashreplace") for s in strings]
+        lengths = array.array("I", [len(b) for b in encoded])
+        arrays = [node_type, node_size, node_id, node_flags, edge_count, edge_to, edge_kind,
+                  edge_name, root_kind, root_group, root_name, root_target, meta_keys,
+                  meta_values, lengths]
+        if sys.byteorder != "little":
+            for a in arrays:
+                a.byteswap()
+        section = struct.Struct("<IQ")
+        parts = [self.MAGIC + struct.pack("<II", 1, 0),
+                 section.pack(1, len(encoded)), lengths.tobytes(), b"".join(encoded),
+                 section.pack(2, nodes), node_type.tobytes(), node_size.tobytes(),
+                 node_id.tobytes(), node_flags.tobytes(),
+                 section.pack(3, len(edge_to)), edge_count.tobytes(), edge_to.tobytes(),
+                 edge_kind.tobytes(), edge_name.tobytes(),
+                 section.pack(4, len(roots)), root_kind.tobytes(), root_group.tobytes(),
+                 root_name.tobytes(), root_target.tobytes(),
+                 section.pack(5, len(meta)), meta_keys.tobytes(), meta_values.tobytes()]
+        size = sum(len(p) for p in parts) + 32
+        parts.append(self.TRAILER + struct.pack("<QQQ", nodes, len(edge_to), size))
+        return parts, "nodes=%d edges=%d roots=%d gc_objects=%d" % (
+            nodes, len(edge_to), len(roots), tracked)
+
+    def _roots(self, node_of, intern, order):
+        """[(kind, group, name, node)]: module globals, the frames' locals of every thread but
+        this one, the attributes of classes defined in Python (heap types)."""
+        roots = []
+        module_type = type(sys)
+        dunder = []
+        for mod_name, module in list(sys.modules.items()):
+            if type(mod_name) is not str or not issubclass(type(module), module_type) or \
+                    mod_name == "_leakhunt_tracemalloc":
+                continue
+            try:
+                d = object.__getattribute__(module, "__dict__")
+            except Exception:
+                continue
+            if type(d) is not dict:
+                continue
+            group = intern(mod_name[:self.NAME_LIMIT])
+            try:
+                for k, v in dict.items(d):
+                    if type(k) is not str:
+                        continue
+                    entry = (1, group, intern(k[:self.NAME_LIMIT]), node_of(v))
+                    (dunder if k.startswith("__") else roots).append(entry)
+            except RuntimeError:
+                pass
+        roots.extend(dunder)
+        own = self.own_thread.ident if self.own_thread is not None else None
+        mine = threading.get_ident()
+        names = {}
+        for thread in list(threading._active.values()):
+            names[thread.ident] = thread.name
+        frames = sys._current_frames()
+        for ident, frame in frames.items():
+            if ident == own or ident == mine:
+                continue
+            thread = names.get(ident, "%d" % ident)
+            while frame is not None:
+                code = frame.f_code
+                if code.co_flags & 1:  # CO_OPTIMIZED: a function's frame (not a module's)
+                    group = intern("thread `%s` frame `%s` (%s:%d)" % (
+                        thread, getattr(code, "co_qualname", code.co_name),
+                        os.path.basename(code.co_filename), frame.f_lineno or 0))
+                    try:
+                        f_locals = frame.f_locals  # 3.13+: a proxy (C), not a dict
+                        items = dict.items(f_locals) if type(f_locals) is dict else \
+                            f_locals.items()
+                        for k, v in items:
+                            if type(k) is str:
+                                roots.append((2, group, intern(k[:self.NAME_LIMIT]),
+                                              node_of(v)))
+                    except Exception:
+                        pass
+                frame = frame.f_back
+        frames = frame = None
+        heap_type = 1 << 9
+        for o in order[:len(order)]:
+            if type(o) is type or issubclass(type(o), type):
+                if not o.__flags__ & heap_type:
+                    continue
+                try:
+                    d = type.__dict__["__dict__"].__get__(o)
+                    module = type.__dict__["__module__"].__get__(o)
+                    if type(module) is str and module.startswith("_leakhunt_"):
+                        continue  # this bootstrap's own classes
+                    group = intern("%s.%s" % (module, type.__dict__["__qualname__"].__get__(o)))
+                    for k, v in d.items():
+                        if type(k) is str and not k.startswith("__"):
+                            roots.append((3, group, intern(k[:self.NAME_LIMIT]), node_of(v)))
+                except Exception:
+                    pass
+        return roots
+
+    @staticmethod
+    def _write_oracle(objects, directory):
+        """Tests: the gc's objects of this moment counted by type, as JSON, from the same list
+        the graph is made of (counted here by type(o), independently of the walk)."""
+        import json
+        counts = {}
+        for o in objects:
+            t = type(o)
+            key = (t.__module__, t.__qualname__)
+            counts[key] = counts.get(key, 0) + 1
+        rows = [[m, q, c] for (m, q), c in counts.items()]
+        with open(os.path.join(directory, "oracle.json.tmp"), "w") as f:
+            json.dump(rows, f)
+        os.replace(os.path.join(directory, "oracle.json.tmp"),
+                   os.path.join(directory, "oracle.json"))
+
+
 def _parse_args(argv):
     """`--ctl DIR --depth N -- MODE...` -> (ctl, depth, rest)."""
     ctl, depth, i = None, 1, 0
@@ -462,6 +821,9 @@ def _attach(ctl, depth):
     """Inside a running interpreter: start tracemalloc and the control thread. Failures go to
     DIR/error, never to the program's stderr."""
     try:
+        if depth == 0:
+            _Recorder(ctl, depth, launched=False).start()  # graphs only, beside any recorder
+            return
         if "_leakhunt_tracemalloc" in sys.modules:
             raise RuntimeError("leakhunt is already recording this interpreter")
         recorder = _Recorder(ctl, depth, launched=False)

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <string_view>
+#include <vector>
 
 #include "format/agent_protocol.hpp"
 #include "util/error.hpp"
@@ -59,6 +61,14 @@ TEST(RecordDirNames, CompanionKeepsIdAndDigits) {
     EXPECT_EQ(companion_name("heap.42.00012.scan", Kind::profile), "heap.42.00012.pb.gz");
     EXPECT_FALSE(companion_name("heap.42.3.pb.gz", Kind::scan));
     EXPECT_FALSE(companion_name("", Kind::scan));
+}
+
+TEST(RecordDirNames, HeapGraphKindsAreTheWalkableHeaps) {
+    std::vector<std::string_view> graphs;
+    for (const Kind kind : k_kinds) {
+        if (is_heap_graph(kind)) graphs.push_back(extension(kind));
+    }
+    EXPECT_EQ(graphs, (std::vector<std::string_view>{"heapsnapshot", "hprof", "pygraph"}));
 }
 
 TEST_F(RecordDirTest, ListsByIdKindAndSequence) {
