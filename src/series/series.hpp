@@ -21,6 +21,16 @@ inline constexpr std::string_view k_fds = "fds";
 inline constexpr std::string_view k_threads = "threads";
 inline constexpr std::string_view k_cgroup_usage = "cgroup_usage_bytes";
 inline constexpr std::string_view k_cgroup_limit = "cgroup_limit_bytes";
+// A Go service's own counters (`record --pprof-url` writes them into a record directory's
+// timeline): its goroutine count and runtime.MemStats' HeapInuse, HeapIdle, HeapReleased,
+// HeapSys, NumGC and PauseTotalNs (in seconds here).
+inline constexpr std::string_view k_goroutines = "goroutines";
+inline constexpr std::string_view k_go_heap_inuse = "go_heap_inuse_bytes";
+inline constexpr std::string_view k_go_heap_idle = "go_heap_idle_bytes";
+inline constexpr std::string_view k_go_heap_released = "go_heap_released_bytes";
+inline constexpr std::string_view k_go_heap_sys = "go_heap_sys_bytes";
+inline constexpr std::string_view k_go_gc_count = "go_gc_count";
+inline constexpr std::string_view k_go_gc_pause_total = "go_gc_pause_total_s";
 
 struct Series {
     // Display name: "mem.csv", "api (pid 4242)", or a Prometheus series' label set.
