@@ -169,8 +169,10 @@ std::vector<std::string> go_counter_columns() {
 std::map<std::string, double> go_counters(const std::optional<MemStats>& m,
                                           std::optional<double> goroutines) {
     std::map<std::string, double> out;
-    const auto put = [&](std::string_view column, std::optional<double> v, double scale = 1) {
-        if (v) out[std::string(column)] = *v * scale;
+    // Divided, not multiplied by 1e-9: 21572 / 1e9 is the double nearest 2.1572e-05, so the
+    // timeline shows 2.1572e-05 rather than 2.1572000000000003e-05.
+    const auto put = [&](std::string_view column, std::optional<double> v, double divisor = 1) {
+        if (v) out[std::string(column)] = *v / divisor;
     };
     put(series::k_goroutines, goroutines);
     if (m) {
@@ -179,7 +181,7 @@ std::map<std::string, double> go_counters(const std::optional<MemStats>& m,
         put(series::k_go_heap_released, m->heap_released);
         put(series::k_go_heap_sys, m->heap_sys);
         put(series::k_go_gc_count, m->num_gc);
-        put(series::k_go_gc_pause_total, m->pause_total_ns, 1e-9);
+        put(series::k_go_gc_pause_total, m->pause_total_ns, 1e9);
     }
     return out;
 }
