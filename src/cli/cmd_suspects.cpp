@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -132,10 +133,9 @@ void print_ranking(const trend::SuspectReport& report, const std::string& unit, 
     }
 }
 
-// The goroutine ranking of `files` (goroutine profiles), in text or JSON lines.
-void print_goroutine_suspects(const SuspectsArgs& args,
-                              const std::vector<std::pair<std::string, unsigned>>& files,
-                              const std::string& source) {
+// The goroutine suspects of `files` (goroutine profiles).
+report::GoroutineSuspects goroutine_suspects(
+    const std::vector<std::pair<std::string, unsigned>>& files) {
     std::vector<profile::Profile> profiles;
     profiles.reserve(files.size());
     for (const auto& [path, index] : files) profiles.push_back(profile::read_profile(path));
@@ -143,7 +143,12 @@ void print_goroutine_suspects(const SuspectsArgs& args,
     for (size_t i = 0; i < files.size(); ++i) {
         inputs.push_back({files[i].first, files[i].second, &profiles[i], 0.0});
     }
-    const report::GoroutineSuspects found = report::find_goroutine_suspects(std::move(inputs));
+    return report::find_goroutine_suspects(std::move(inputs));
+}
+
+// The goroutine ranking, in text or JSON lines.
+void print_goroutine_suspects(const SuspectsArgs& args, const report::GoroutineSuspects& found,
+                              const std::string& source) {
     const trend::SuspectReport& report = found.report;
     const size_t limit = row_limit(args);
     if (args.json) {
@@ -221,7 +226,7 @@ int run_suspects(const SuspectsArgs& args) {
         }
     }
     if (files.size() < k_min_snapshots && goroutine_files.size() >= k_min_snapshots) {
-        print_goroutine_suspects(args, goroutine_files, source);
+        print_goroutine_suspects(args, goroutine_suspects(goroutine_files), source);
         std::fflush(stdout);
         return k_exit_ok;
     }
@@ -250,15 +255,29 @@ int run_suspects(const SuspectsArgs& args) {
 
     const size_t limit = row_limit(args);
     const bool with_goroutines = goroutine_files.size() >= k_min_snapshots;
+    const std::optional<report::GoroutineSuspects> goroutines =
+        with_goroutines ? std::optional(goroutine_suspects(goroutine_files)) : std::nullopt;
+    // Goroutines that grow explain memory the heap profile does not hold (their stacks, and
+    // what only they reference): said beside a growth outside the heap.
+    const std::string goroutine_growth =
+        goroutines && !goroutines->report.suspects.empty()
+            ? fmt::format("Goroutines grew from {} to {} over the same time: their stacks are not "
+                          "in the heap profile (the goroutine ranking follows)",
+                          util::format_count(static_cast<double>(goroutines->first_total)),
+                          util::format_count(static_cast<double>(goroutines->last_total)))
+            : std::string();
     if (args.json) {
-        if (!found.growth_outside_heap.empty()) warn(found.growth_outside_heap);
+        if (!found.growth_outside_heap.empty()) {
+            warn(found.growth_outside_heap);
+            if (!goroutine_growth.empty()) warn(goroutine_growth);
+        }
         for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
             std::printf("%s\n", report::suspect_json(report.suspects[i], i + 1, unit).dump().c_str());
         }
         if (args.all) {
             for (const auto& s : report.others) std::printf("%s\n", report::suspect_json(s, 0, unit).dump().c_str());
         }
-        if (with_goroutines) print_goroutine_suspects(args, goroutine_files, source);
+        if (goroutines) print_goroutine_suspects(args, *goroutines, source);
         std::fflush(stdout);
         return k_exit_ok;
     }
@@ -276,15 +295,16 @@ int run_suspects(const SuspectsArgs& args) {
         std::printf("%s.\nNo allocation site is ranked: what the profiled heap's sites do is not "
                     "this growth.\n",
                     found.growth_outside_heap.c_str());
+        if (!goroutine_growth.empty()) std::printf("%s.\n", goroutine_growth.c_str());
     } else if (report.suspects.empty()) {
         std::printf("No allocation site grows steadily (%zu sites: none monotone and "
                     "significant).\n",
                     report.others.size());
     }
     print_ranking(report, unit, limit, args.all);
-    if (with_goroutines) {
+    if (goroutines) {
         std::printf("\n");
-        print_goroutine_suspects(args, goroutine_files, source);
+        print_goroutine_suspects(args, *goroutines, source);
     }
     std::fflush(stdout);
     return k_exit_ok;
