@@ -299,10 +299,16 @@ class Puller {
 
   private:
     // Sleeps until `when` unless a signal of `set` arrives first; returns it, or 0.
+    // A pull that took longer than the interval still looks for a pending signal (a zero
+    // timeout), so that a slow service cannot keep the loop from ever seeing ^C.
     static int wait_until(const sigset_t& set, Clock::time_point when) {
         while (true) {
             const auto now = Clock::now();
-            if (now >= when) return 0;
+            if (now >= when) {
+                const timespec zero{0, 0};
+                const int sig = ::sigtimedwait(&set, nullptr, &zero);
+                return sig > 0 ? sig : 0;
+            }
             const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(when - now);
             timespec ts{static_cast<time_t>(left.count() / 1000000000),
                         static_cast<long>(left.count() % 1000000000)};
