@@ -88,6 +88,11 @@ class GoGoroutines(Case):
             self.assertGreaterEqual(int(row["go_gc_count"]), 0)
         counts = [int(row["goroutines"]) for row in rows]
         self.assertLess(counts[0], counts[-1])  # the leak goes on
+        # diff reads goroutine profiles by their own sample type, as top does.
+        d = run(["diff", goroutines[0], goroutines[-1]])
+        self.assertEqual(d.returncode, 0, d.stderr)
+        self.assertIn("Type: goroutine", d.stdout)
+        self.assertIn(f"Total change {counts[-1] - counts[0]:+,} (", d.stdout)
 
     def test_goroutine_leak_is_ranked_first_by_its_function(self):
         url = self.start("-mode", "leak", "-every", "30ms")
