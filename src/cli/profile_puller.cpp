@@ -35,6 +35,7 @@
 #include "profile/legacy_heap.hpp"
 #include "profile/pprof.hpp"
 #include "recorddir/record_dir.hpp"
+#include "series/series.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/terminal_text.hpp"
@@ -166,6 +167,10 @@ class Puller {
             row.reason = "periodic";
             row.snapshot = name;
             if (m_go) row.counters = pull_go(name);
+            const auto goroutines = row.counters.find(std::string(series::k_goroutines));
+            m_last_goroutines = goroutines == row.counters.end()
+                                    ? std::nullopt
+                                    : std::optional<double>(goroutines->second);
             m_timeline.append(row);
             ++m_written;
             m_last = t;
@@ -278,13 +283,17 @@ class Puller {
         // A pulled service goes on running: there is no exit snapshot to name.
         recorddir::write_manifest(m_o.dir, m_manifest);
         if (m_written > 0) {
+            const std::string goroutines =
+                m_last_goroutines
+                    ? fmt::format(", {} goroutines", util::format_count(*m_last_goroutines))
+                    : std::string();
             std::fprintf(stderr,
                          "leakhunt: %s: wrote %zu snapshot%s and %s; last: %s in use in %lld "
-                         "objects -> %s\n",
+                         "objects%s -> %s\n",
                          why.c_str(), m_written, m_written == 1 ? "" : "s",
                          m_timeline.path().c_str(),
                          util::format_bytes(static_cast<double>(m_last.bytes)).c_str(),
-                         static_cast<long long>(m_last.objects),
+                         static_cast<long long>(m_last.objects), goroutines.c_str(),
                          (m_o.dir / m_last_name).c_str());
         } else {
             std::fprintf(stderr, "leakhunt: %s: no snapshot was written\n", why.c_str());
@@ -331,6 +340,7 @@ class Puller {
     Extra m_goroutine_extra{"goroutine profile"};
     Extra m_memstats_extra{"runtime.MemStats"};
     bool m_vars_missing = false;
+    std::optional<double> m_last_goroutines;
     InUse m_last;
     std::string m_last_name;
 };

@@ -70,6 +70,8 @@ class GoGoroutines(Case):
                       f"{url}?debug=1 instead: cannot fetch {url[:-len('/debug/pprof/heap')]}"
                       "/debug/vars: the server answered HTTP 404", r.stderr)
         self.assertNotIn("warning", r.stderr)
+        self.assertRegex(r.stderr, r"--count 4 reached: wrote 4 snapshots and .*; last: .* in use "
+                                   r"in \d+ objects, [\d,]+ goroutines -> ")
         header, rows = read_timeline(out, pid)
         self.assertEqual(header[7:], GO_COLUMNS)
         self.assertEqual(len(rows), 4)
@@ -123,8 +125,10 @@ class GoGoroutines(Case):
             self.assertEqual(rows[0]["last"], shown, p.stdout)
 
     def test_a_bounded_worker_pool_is_not_flagged(self):
-        url = self.start("-mode", "pool", "-every", "50ms", "-cap", "25")
-        out, _ = self.record(url, 20)
+        # 25 workers over 2 s, recorded for 8 s or more: the pool grows within the first pulls
+        # even on a loaded machine, and the last 40% of the snapshots see it full.
+        url = self.start("-mode", "pool", "-every", "80ms", "-cap", "25")
+        out, _ = self.record(url, 20, every="0.4s")
         pid = self.procs[-1].pid
         _, rows = read_timeline(out, pid)
         counts = [int(row["goroutines"]) for row in rows]
