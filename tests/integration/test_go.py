@@ -5,15 +5,17 @@ of their count. The service calls its own /work handler every -every: with -mode
 starts a goroutine in main.handleRequest that waits forever on a channel; with -mode pool each
 call hands a job to a pool that starts a worker per call up to -cap (bounded: not a leak).
 `go tool pprof` is the independent oracle for the goroutine counts."""
+import functools
 import glob
+import http.server
 import os
 import re
 import shutil
 import subprocess
-import time
+import threading
 import unittest
 
-from harness import Case, binary, json_lines, run
+from harness import TEST_DATA, Case, binary, json_lines, run
 
 GO = shutil.which("go")
 GOROUTINES_GO = binary("goroutines_go")
@@ -144,6 +146,49 @@ class GoGoroutines(Case):
         rows = [j for j in json_lines(run(["suspects", "--json", out]).stdout)
                 if j["unit"] == "goroutines"]
         self.assertEqual(rows, [])
+
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class MissingGoEndpoints(Case):
+    """A server with a heap profile at /debug/pprof/heap and nothing else (no goroutine profile,
+    no expvar, and a heap?debug=1 that is the same protobuf, without a MemStats block)."""
+
+    def test_missing_endpoints_are_notes_not_failures(self):
+        root = self.path("www")
+        os.makedirs(os.path.join(root, "debug", "pprof"))
+        shutil.copy(os.path.join(TEST_DATA, "profile", "go_heap.pb.gz"),
+                    os.path.join(root, "debug", "pprof", "heap"))
+        handler = functools.partial(QuietHandler, directory=root)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        out = self.path("rec")
+        r = run(["record", "--pprof-url", base + "/debug/pprof/heap", "--snapshot-every", "0.2s",
+                 "--count", "3", "-o", out])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("--count 3 reached: wrote 3 snapshots", r.stderr)
+        notes = [l for l in r.stderr.splitlines() if l.startswith("leakhunt: note:")]
+        # One line per missing endpoint, not one per pull.
+        self.assertEqual(len(notes), 3, r.stderr)
+        self.assertIn(f"no goroutine profile: cannot fetch {base}/debug/pprof/goroutine?debug=0: "
+                      "the server answered HTTP 404", notes[0])
+        self.assertIn(f"cannot fetch {base}/debug/vars: the server answered HTTP 404", notes[1])
+        self.assertIn(f"no runtime.MemStats: {base}/debug/pprof/heap?debug=1 has no "
+                      "\"# runtime.MemStats\" block (the pull goes on without it)", notes[2])
+        self.assertEqual(glob.glob(os.path.join(out, "goroutine.*")), [])
+        pid = re.search(r"heap\.(\d+)\.0000\.pb\.gz", " ".join(os.listdir(out))).group(1)
+        header, rows = read_timeline(out, pid)
+        self.assertEqual(header[7:], GO_COLUMNS)
+        self.assertEqual(len(rows), 3)
+        for row in rows:
+            self.assertEqual([row[c] for c in GO_COLUMNS], [""] * len(GO_COLUMNS), row)
 
 
 if __name__ == "__main__":
