@@ -123,6 +123,12 @@ class Extra {
     bool m_said_ok = false;
 };
 
+profile::FetchOptions bounded(uint64_t max_bytes) {
+    profile::FetchOptions o;
+    o.max_bytes = max_bytes;
+    return o;
+}
+
 // The goroutine profile bytes to store: as served when gzip pprof, else re-encoded.
 std::string profile_bytes(const std::string& body, const profile::Profile& p) {
     return profile::is_gzip(body) ? body : profile::serialize_profile(p);
@@ -190,7 +196,8 @@ class Puller {
     std::map<std::string, double> pull_go(const std::string& heap_name) {
         std::optional<double> goroutines;
         try {
-            const std::string body = profile::fetch_url(m_go->goroutine);
+            const std::string body =
+                profile::fetch_url(m_go->goroutine, bounded(capture::go::k_max_goroutine_bytes));
             if (body.empty()) throw util::Error("{} sent an empty reply", m_go->goroutine);
             const profile::Profile p = profile::parse_profile(body, m_go->goroutine);
             goroutines = static_cast<double>(profile::goroutine_count(p, m_go->goroutine));
@@ -208,9 +215,12 @@ class Puller {
     std::optional<capture::go::MemStats> pull_memstats() {
         if (!m_go->vars.empty() && !m_vars_missing) {
             try {
-                auto m = capture::go::parse_expvar_memstats(profile::fetch_url(m_go->vars),
-                                                            m_go->vars);
-                if (!m) throw util::Error("{} has no \"memstats\" (is expvar imported?)", m_go->vars);
+                const std::string body =
+                    profile::fetch_url(m_go->vars, bounded(capture::go::k_max_vars_bytes));
+                auto m = capture::go::parse_expvar_memstats(body, m_go->vars);
+                if (!m) {
+                    throw util::Error("{} has no \"memstats\" (is expvar imported?)", m_go->vars);
+                }
                 return m;
             } catch (const util::Error& e) {
                 // Most services import net/http/pprof without expvar: fall back for good.
@@ -220,8 +230,9 @@ class Puller {
             }
         }
         try {
-            auto m = capture::go::parse_memstats_text(profile::fetch_url(m_go->heap_text),
-                                                      m_go->heap_text);
+            const std::string body =
+                profile::fetch_url(m_go->heap_text, bounded(capture::go::k_max_heap_text_bytes));
+            auto m = capture::go::parse_memstats_text(body, m_go->heap_text);
             if (!m) throw util::Error("{} has no \"# runtime.MemStats\" block", m_go->heap_text);
             m_memstats_extra.worked();
             return m;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,6 +29,13 @@ struct Endpoints {
 // nullopt when `heap_url`'s path does not end in /heap (not a net/http/pprof heap endpoint:
 // nothing beside it can be guessed). Throws util::Error for a URL parse_url refuses.
 std::optional<Endpoints> endpoints_beside(std::string_view heap_url);
+
+// The most leakhunt reads from each: a goroutine profile (gzip pprof; one sample per distinct
+// stack) and the heap?debug=1 text (every heap record, then the MemStats block) are bounded
+// like any profile a user loads might be but far lower; expvar's JSON is small.
+inline constexpr uint64_t k_max_goroutine_bytes = uint64_t{256} << 20;
+inline constexpr uint64_t k_max_heap_text_bytes = uint64_t{256} << 20;
+inline constexpr uint64_t k_max_vars_bytes = uint64_t{16} << 20;
 
 // The fields of runtime.MemStats the timeline keeps; nullopt when the source lacks one.
 struct MemStats {
