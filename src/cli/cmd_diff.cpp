@@ -44,6 +44,7 @@ struct DiffArgs {
     std::string format = "text";
     std::string out;
     CLI::App* cmd = nullptr;
+    CLI::Option* sample_index = nullptr;  // not given: the base profile's preferred sample type
 };
 
 using DiffRow = symbolize::AggregateDiffRow;
@@ -185,6 +186,11 @@ int run_diff(DiffArgs& args) {
     const profile::Profile base = read_symbolized(args.base, symbolizer);
     const profile::Profile cur = read_symbolized(args.cur, symbolizer);
     profile::check_same_sample_types(base, cur, args.base, args.cur);
+    // As `top` does: a heap profile by inuse_space, any other (a Go goroutine profile) by its own.
+    if (args.sample_index->count() == 0) {
+        const std::string preferred = profile::preferred_sample_type(base);
+        if (!preferred.empty()) args.options.sort_by = preferred;
+    }
     if (args.format == "pprof") return write_pprof(args, base, cur);
 
     const std::string& type = args.options.sort_by;
@@ -266,7 +272,7 @@ Runner add_diff(CLI::App& app) {
         ->required();
     cmd->add_option("cur", args->cur,
                     "The later heap profile (pprof) or V8 heap snapshot; not with a directory");
-    add_aggregate_options(*cmd, args->options, args->by);
+    args->sample_index = add_aggregate_options(*cmd, args->options, args->by);
     cmd->add_option("--top", args->top,
                     "Show this many growing and this many shrinking rows (default: 20 each in "
                     "text, all in JSON; 0: all)")

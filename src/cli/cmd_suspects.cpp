@@ -3,7 +3,9 @@
 // (trend/suspects.hpp). A DIR is a `leakhunt record` directory: its heap.PID.NNNN.pb.gz files of
 // one PID (--pid, else the PID with the most snapshots, said on stderr), whose timeline gives the
 // RSS at each snapshot: when RSS grew and the profiled heap did not, that is said instead of a
-// ranking (report/snapshot_suspects.hpp).
+// ranking (report/snapshot_suspects.hpp). Go goroutine profiles (a directory's
+// goroutine.PID.NNNN.pb.gz, which `record --pprof-url` pulls, or goroutine profile files) get the
+// same ranking by the count of each stack's goroutines.
 #include <sys/types.h>
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,8 @@
 #include "cli/common.hpp"
 #include "cli/profile_input.hpp"
 #include "cli/progress.hpp"
+#include "profile/goroutines.hpp"
+#include "profile/pprof.hpp"
 #include "recorddir/record_dir.hpp"
 #include "report/snapshot_suspects.hpp"
 #include "trend/suspects.hpp"
@@ -55,14 +60,18 @@ const char* k_more_hint =
 recorddir::Selection directory_snapshots(const fs::path& dir, pid_t want_pid, pid_t& pid) {
     const recorddir::Listing listing = recorddir::list(dir);
     std::vector<long> with_profiles;
+    const auto profiles_of = [&](long id) {
+        return listing.count(id, recorddir::Kind::profile) +
+               listing.count(id, recorddir::Kind::goroutine);
+    };
     for (long id : listing.ids()) {
-        if (listing.count(id, recorddir::Kind::profile) > 0) with_profiles.push_back(id);
+        if (profiles_of(id) > 0) with_profiles.push_back(id);
     }
     if (with_profiles.empty()) {
         throw util::Error("{} holds no heap.PID.NNNN.pb.gz snapshots; {}", dir.string(), k_more_hint);
     }
     if (want_pid != 0) {
-        if (listing.count(want_pid, recorddir::Kind::profile) == 0) {
+        if (profiles_of(want_pid) == 0) {
             std::string have;
             for (long p : with_profiles) have += fmt::format("{}{}", have.empty() ? "" : ", ", p);
             throw util::UsageError("{} has no snapshots of PID {} (it has PIDs {})", dir.string(),
@@ -71,6 +80,7 @@ recorddir::Selection directory_snapshots(const fs::path& dir, pid_t want_pid, pi
         pid = want_pid;
     } else {
         pid = static_cast<pid_t>(*recorddir::main_id(listing));
+        if (profiles_of(pid) == 0) pid = static_cast<pid_t>(with_profiles.front());
         if (with_profiles.size() > 1) {
             warnf("{} holds snapshots of {} processes; using PID {} ({} snapshots, the most); "
                   "choose another with --pid",
@@ -81,8 +91,94 @@ recorddir::Selection directory_snapshots(const fs::path& dir, pid_t want_pid, pi
     return recorddir::select_profiles(dir, listing, pid, k_min_snapshots);
 }
 
+size_t row_limit(const SuspectsArgs& args) {
+    return args.top > 0    ? static_cast<size_t>(args.top)
+           : args.top == 0 ? SIZE_MAX
+                           : (args.json ? SIZE_MAX : k_default_text_rows);
+}
+
+// The ranked lines and the "Not ranked" summary (or list, with --all), in text.
+void print_ranking(const trend::SuspectReport& report, const std::string& unit, size_t limit,
+                   bool all) {
+    const auto per_hour = [&](double v) {
+        if (unit == "bytes") return util::format_bytes(v);
+        if (unit == "goroutines") return util::format_count(v, util::CountSign::always);
+        return fmt::format("{:.1f} objects", v);
+    };
+    for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
+        const trend::Suspect& s = report.suspects[i];
+        std::printf("%2zu. %s\n    %s/h  share %.0f%%  %s  confidence %.2f  (Mann-Kendall tau "
+                    "%.2f, p %.2g)\n",
+                    i + 1, util::terminal_safe(s.sentence).c_str(),
+                    per_hour(s.trend.slope_per_hour).c_str(), 100.0 * s.share_of_growth,
+                    std::string(trend::shape_name(s.trend.shape)).c_str(), s.trend.confidence,
+                    s.trend.tau, s.trend.p_up);
+    }
+    std::map<std::string, size_t> counts;
+    const auto kind = [](const trend::Suspect& s) {
+        return s.minor ? std::string("minor growth") : std::string(trend::shape_name(s.trend.shape));
+    };
+    for (const auto& s : report.others) ++counts[kind(s)];
+    if (all && !report.others.empty()) {
+        std::printf("Not ranked:\n");
+        for (const auto& s : report.others) {
+            std::printf("    [%s] %s\n", kind(s).c_str(), util::terminal_safe(s.sentence).c_str());
+        }
+    } else if (!report.others.empty()) {
+        std::string summary;
+        for (const auto& [shape, n] : counts) {
+            summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", n, shape);
+        }
+        std::printf("Not ranked: %s (--all lists them)\n", summary.c_str());
+    }
+}
+
+// The goroutine suspects of `files` (goroutine profiles).
+report::GoroutineSuspects goroutine_suspects(
+    const std::vector<std::pair<std::string, unsigned>>& files) {
+    std::vector<profile::Profile> profiles;
+    profiles.reserve(files.size());
+    for (const auto& [path, index] : files) profiles.push_back(profile::read_profile(path));
+    std::vector<report::SuspectSnapshot> inputs;
+    for (size_t i = 0; i < files.size(); ++i) {
+        inputs.push_back({files[i].first, files[i].second, &profiles[i], 0.0});
+    }
+    return report::find_goroutine_suspects(std::move(inputs));
+}
+
+// The goroutine ranking, in text or JSON lines.
+void print_goroutine_suspects(const SuspectsArgs& args, const report::GoroutineSuspects& found,
+                              const std::string& source) {
+    const trend::SuspectReport& report = found.report;
+    const size_t limit = row_limit(args);
+    if (args.json) {
+        for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
+            std::printf("%s\n",
+                        report::suspect_json(report.suspects[i], i + 1, "goroutines").dump().c_str());
+        }
+        if (args.all) {
+            for (const auto& s : report.others) {
+                std::printf("%s\n", report::suspect_json(s, 0, "goroutines").dump().c_str());
+            }
+        }
+        return;
+    }
+    std::printf("%zu goroutine profiles of %s over %s; goroutines %s -> %s\n", found.order.size(),
+                util::terminal_safe(source).c_str(),
+                util::format_duration(report.window_seconds).c_str(),
+                util::format_count(static_cast<double>(found.first_total)).c_str(),
+                util::format_count(static_cast<double>(found.last_total)).c_str());
+    if (report.suspects.empty()) {
+        std::printf("No goroutine stack grows steadily (%zu stacks: none monotone and "
+                    "significant).\n",
+                    report.others.size());
+    }
+    print_ranking(report, "goroutines", limit, args.all);
+}
+
 int run_suspects(const SuspectsArgs& args) {
     std::vector<std::pair<std::string, unsigned>> files;
+    std::vector<std::pair<std::string, unsigned>> goroutine_files;
     std::string source;
     size_t left_out = 0;
     std::map<std::string, double> rss_of;  // snapshot path -> RSS, from a directory's timeline
@@ -94,6 +190,10 @@ int run_suspects(const SuspectsArgs& args) {
         for (const auto& file : selected.files) {
             files.emplace_back(file.string(),
                                recorddir::parse_snapshot_name(file.filename().string())->seq);
+        }
+        for (const auto& file : recorddir::list(args.inputs[0]).files(pid, recorddir::Kind::goroutine)) {
+            goroutine_files.emplace_back(
+                file.string(), recorddir::parse_snapshot_name(file.filename().string())->seq);
         }
         source = fmt::format("{} (PID {})", args.inputs[0], pid);
         for (const auto& row : recorddir::read_timeline(args.inputs[0], pid)) {
@@ -114,6 +214,21 @@ int run_suspects(const SuspectsArgs& args) {
             files.emplace_back(args.inputs[i], parsed ? parsed->seq : static_cast<unsigned>(i));
         }
         source = fmt::format("{} files", files.size());
+        // Goroutine profiles given as files: ranked by goroutine count, not by heap.
+        const auto is_goroutines = [](const std::pair<std::string, unsigned>& f) {
+            const auto parsed = recorddir::parse_snapshot_name(fs::path(f.first).filename().string());
+            return parsed ? parsed->kind == recorddir::Kind::goroutine
+                          : profile::is_goroutine_profile(profile::read_profile(f.first));
+        };
+        if (!files.empty() && std::all_of(files.begin(), files.end(), is_goroutines)) {
+            goroutine_files = std::move(files);
+            files.clear();
+        }
+    }
+    if (files.size() < k_min_snapshots && goroutine_files.size() >= k_min_snapshots) {
+        print_goroutine_suspects(args, goroutine_suspects(goroutine_files), source);
+        std::fflush(stdout);
+        return k_exit_ok;
     }
     if (files.size() < k_min_snapshots) {
         throw util::Error("suspects needs at least {} snapshots to see a trend, found {} in {}; {}",
@@ -138,17 +253,31 @@ int run_suspects(const SuspectsArgs& args) {
     const trend::SuspectReport& report = found.report;
     const std::string& unit = found.unit;
 
-    const size_t limit = args.top > 0    ? static_cast<size_t>(args.top)
-                         : args.top == 0 ? SIZE_MAX
-                                         : (args.json ? SIZE_MAX : k_default_text_rows);
+    const size_t limit = row_limit(args);
+    const bool with_goroutines = goroutine_files.size() >= k_min_snapshots;
+    const std::optional<report::GoroutineSuspects> goroutines =
+        with_goroutines ? std::optional(goroutine_suspects(goroutine_files)) : std::nullopt;
+    // Goroutines that grow explain memory the heap profile does not hold (their stacks, and
+    // what only they reference): said beside a growth outside the heap.
+    const std::string goroutine_growth =
+        goroutines && !goroutines->report.suspects.empty()
+            ? fmt::format("Goroutines grew from {} to {} over the same time: their stacks are not "
+                          "in the heap profile (the goroutine ranking follows)",
+                          util::format_count(static_cast<double>(goroutines->first_total)),
+                          util::format_count(static_cast<double>(goroutines->last_total)))
+            : std::string();
     if (args.json) {
-        if (!found.growth_outside_heap.empty()) warn(found.growth_outside_heap);
+        if (!found.growth_outside_heap.empty()) {
+            warn(found.growth_outside_heap);
+            if (!goroutine_growth.empty()) warn(goroutine_growth);
+        }
         for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
             std::printf("%s\n", report::suspect_json(report.suspects[i], i + 1, unit).dump().c_str());
         }
         if (args.all) {
             for (const auto& s : report.others) std::printf("%s\n", report::suspect_json(s, 0, unit).dump().c_str());
         }
+        if (goroutines) print_goroutine_suspects(args, *goroutines, source);
         std::fflush(stdout);
         return k_exit_ok;
     }
@@ -166,39 +295,16 @@ int run_suspects(const SuspectsArgs& args) {
         std::printf("%s.\nNo allocation site is ranked: what the profiled heap's sites do is not "
                     "this growth.\n",
                     found.growth_outside_heap.c_str());
+        if (!goroutine_growth.empty()) std::printf("%s.\n", goroutine_growth.c_str());
     } else if (report.suspects.empty()) {
         std::printf("No allocation site grows steadily (%zu sites: none monotone and "
                     "significant).\n",
                     report.others.size());
     }
-    for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
-        const trend::Suspect& s = report.suspects[i];
-        std::printf("%2zu. %s\n    %s/h  share %.0f%%  %s  confidence %.2f  (Mann-Kendall tau "
-                    "%.2f, p %.2g)\n",
-                    i + 1, util::terminal_safe(s.sentence).c_str(),
-                    (unit == "bytes" ? util::format_bytes(s.trend.slope_per_hour)
-                                     : fmt::format("{:.1f} objects", s.trend.slope_per_hour))
-                        .c_str(),
-                    100.0 * s.share_of_growth, std::string(trend::shape_name(s.trend.shape)).c_str(),
-                    s.trend.confidence, s.trend.tau, s.trend.p_up);
-    }
-    std::map<std::string, size_t> counts;
-    const auto kind = [](const trend::Suspect& s) {
-        return s.minor ? std::string("minor growth") : std::string(trend::shape_name(s.trend.shape));
-    };
-    for (const auto& s : report.others) ++counts[kind(s)];
-    if (args.all && !report.others.empty()) {
-        std::printf("Not ranked:\n");
-        for (const auto& s : report.others) {
-            std::printf("    [%s] %s\n", kind(s).c_str(),
-                        util::terminal_safe(s.sentence).c_str());
-        }
-    } else if (!report.others.empty()) {
-        std::string summary;
-        for (const auto& [shape, n] : counts) {
-            summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", n, shape);
-        }
-        std::printf("Not ranked: %s (--all lists them)\n", summary.c_str());
+    print_ranking(report, unit, limit, args.all);
+    if (goroutines) {
+        std::printf("\n");
+        print_goroutine_suspects(args, *goroutines, source);
     }
     std::fflush(stdout);
     return k_exit_ok;
@@ -209,7 +315,8 @@ int run_suspects(const SuspectsArgs& args) {
 Runner add_suspects(CLI::App& app) {
     auto args = std::make_shared<SuspectsArgs>();
     CLI::App* cmd = app.add_subcommand(
-        "suspects", "Allocation sites whose in-use memory grows steadily over 3+ heap snapshots");
+        "suspects", "Allocation sites whose in-use memory grows steadily over 3+ heap snapshots "
+                    "(and Go goroutine stacks whose count grows)");
     cmd->add_option("snapshots", args->inputs,
                     "Heap snapshots (pprof) of one process, or a `leakhunt record` directory")
         ->required();

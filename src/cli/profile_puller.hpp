@@ -2,7 +2,9 @@
 // seconds (Go's net/http/pprof, or any endpoint serving a format profile::parse_profile reads)
 // and writes what the agent writes for a native program, heap.<id>.NNNN.pb.gz snapshots and
 // timeline.<id>.csv, so that the commands that read a record directory treat a Go service like
-// a native one. Runs in the calling thread; not thread-safe.
+// a native one. Beside a net/http/pprof heap endpoint it also pulls the goroutine profile
+// (goroutine.<id>.NNNN.pb.gz) and runtime.MemStats (the timeline's Go columns). Runs in the
+// calling thread; not thread-safe.
 #pragma once
 
 #include <filesystem>

@@ -11,6 +11,7 @@
 #include "profile/gzip.hpp"
 #include "profile/pprof.hpp"
 #include "util/error.hpp"
+#include "util/units.hpp"
 
 namespace leakhunt::profile {
 namespace {
@@ -108,7 +109,7 @@ std::string fetch_url(std::string_view url, const FetchOptions& options) {
         [&](const char* data, size_t length) {
             // Keep only the start of an error reply; refuse a body no profile can need.
             if (status != 200 && body.size() > 4096) return true;
-            if (body.size() + length > k_max_decompressed_bytes) {
+            if (body.size() + length > options.max_bytes) {
                 too_big = true;
                 return false;
             }
@@ -116,9 +117,9 @@ std::string fetch_url(std::string_view url, const FetchOptions& options) {
             return true;
         });
     if (too_big) {
-        throw util::Error("cannot fetch {}: the reply is larger than {} MiB, which is not a heap "
-                          "profile leakhunt can load",
-                          url, k_max_decompressed_bytes >> 20);
+        throw util::Error("cannot fetch {}: the reply is larger than {}, more than leakhunt reads "
+                          "from this endpoint",
+                          url, util::format_bytes(static_cast<double>(options.max_bytes)));
     }
     if (!result) {
         const httplib::Error e = result.error();

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "profile/gzip.hpp"
 #include "profile/profile.hpp"
 
 namespace httplib {
@@ -35,11 +37,13 @@ Url parse_url(std::string_view url);
 struct FetchOptions {
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds read_timeout{60000};  // Go may take a while on big heaps
+    // A longer reply is refused (an error naming the URL and the limit).
+    uint64_t max_bytes = k_max_decompressed_bytes;
 };
 
 // The body of a GET on `url` (redirects followed). Throws util::Error naming the URL on a
 // connection failure, a timeout, a status other than 200 (with the start of the reply), or a
-// body larger than k_max_decompressed_bytes.
+// body larger than options.max_bytes.
 std::string fetch_url(std::string_view url, const FetchOptions& options = {});
 
 // Why an HTTP request failed, in words a user can act on, for every place leakhunt's HTTP client

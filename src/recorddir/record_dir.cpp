@@ -60,6 +60,7 @@ std::string_view extension(Kind kind) {
         case Kind::heapsnapshot: return "heapsnapshot";
         case Kind::hprof: return "hprof";
         case Kind::pygraph: return "pygraph";
+        case Kind::goroutine: return "pb.gz";
     }
     return "";
 }
@@ -68,15 +69,18 @@ bool is_heap_graph(Kind kind) {
     return kind == Kind::heapsnapshot || kind == Kind::hprof || kind == Kind::pygraph;
 }
 
+std::string_view prefix(Kind kind) { return kind == Kind::goroutine ? "goroutine" : "heap"; }
+
 std::string snapshot_name(long id, unsigned seq, Kind kind) {
-    return fmt::format("heap.{}.{:04}.{}", id, seq, extension(kind));
+    return fmt::format("{}.{}.{:04}.{}", prefix(kind), id, seq, extension(kind));
 }
 
 std::string timeline_name(long id) { return fmt::format("timeline.{}.csv", id); }
 
 std::optional<SnapshotName> parse_snapshot_name(std::string_view name) {
-    if (!name.starts_with("heap.")) return std::nullopt;
-    name.remove_prefix(5);
+    const bool goroutine = name.starts_with("goroutine.");
+    if (!goroutine && !name.starts_with("heap.")) return std::nullopt;
+    name.remove_prefix(goroutine ? 10 : 5);
     const size_t dot1 = name.find('.');
     if (dot1 == std::string_view::npos) return std::nullopt;
     const size_t dot2 = name.find('.', dot1 + 1);
@@ -86,7 +90,9 @@ std::optional<SnapshotName> parse_snapshot_name(std::string_view name) {
     if (!id || !seq || dot2 - dot1 - 1 < 4) return std::nullopt;
     const std::string_view ext = name.substr(dot2 + 1);
     for (Kind k : k_kinds) {
-        if (ext == extension(k)) return SnapshotName{*id, *seq, k};
+        if ((k == Kind::goroutine) == goroutine && ext == extension(k)) {
+            return SnapshotName{*id, *seq, k};
+        }
     }
     return std::nullopt;
 }
@@ -100,8 +106,9 @@ std::optional<std::string> companion_name(std::string_view name, Kind kind) {
     const auto s = parse_snapshot_name(name);
     if (!s) return std::nullopt;
     // The same digits as written (a sequence may have been written with more than four).
+    name.remove_prefix(prefix(s->kind).size());
     name.remove_suffix(extension(s->kind).size());
-    return std::string(name) + std::string(extension(kind));
+    return std::string(prefix(kind)) + std::string(name) + std::string(extension(kind));
 }
 
 std::vector<long> Listing::ids() const {
@@ -273,6 +280,18 @@ std::string SnapshotWriter::write(Kind kind, std::string_view bytes) {
     util::write_file_atomic(m_dir / name, bytes);
     ++m_next[kind];
     return name;
+}
+
+std::string SnapshotWriter::write_companion(std::string_view name, Kind kind,
+                                           std::string_view bytes) {
+    const auto s = parse_snapshot_name(name);
+    const auto companion = companion_name(name, kind);
+    if (!s || s->id != m_id || !companion) {
+        throw util::Error("{} is not a snapshot of id {} in {}", name, m_id, m_dir.string());
+    }
+    util::write_file_atomic(m_dir / *companion, bytes);
+    m_next[kind] = std::max(m_next[kind], s->seq + 1);
+    return *companion;
 }
 
 void write_manifest(const fs::path& dir, const Manifest& m) {

@@ -17,22 +17,25 @@
 
 namespace leakhunt::recorddir {
 
-// What a snapshot file holds, by its extension.
+// What a snapshot file holds, by its prefix and extension.
 enum class Kind {
-    profile,       // heap.ID.NNNN.pb.gz       gzip pprof
+    profile,       // heap.ID.NNNN.pb.gz       gzip pprof of the heap
     scan,          // heap.ID.NNNN.scan        native heap scan
     heapsnapshot,  // heap.ID.NNNN.heapsnapshot V8 heap snapshot
     hprof,         // heap.ID.NNNN.hprof       JVM heap dump
     pygraph,       // heap.ID.NNNN.pygraph     Python object graph
+    goroutine,     // goroutine.ID.NNNN.pb.gz  gzip pprof of Go's goroutines (sample type
+                   //                          goroutine/count), taken with heap.ID.NNNN.pb.gz
 };
-inline constexpr Kind k_kinds[] = {Kind::profile, Kind::scan, Kind::heapsnapshot, Kind::hprof,
-                                   Kind::pygraph};
+inline constexpr Kind k_kinds[] = {Kind::profile, Kind::scan,    Kind::heapsnapshot,
+                                   Kind::hprof,   Kind::pygraph, Kind::goroutine};
 
 std::string_view extension(Kind kind);  // "pb.gz", "scan", ...
 // A heap graph (heapsnapshot, hprof, pygraph): what `top`, `diff` and `paths` read as a graph.
 bool is_heap_graph(Kind kind);
+std::string_view prefix(Kind kind);     // "heap", or "goroutine"
 
-// "heap.ID.NNNN.EXT" (NNNN: at least four digits, from 0).
+// "PREFIX.ID.NNNN.EXT" (NNNN: at least four digits, from 0).
 std::string snapshot_name(long id, unsigned seq, Kind kind);
 // "timeline.ID.csv"
 std::string timeline_name(long id);
@@ -116,6 +119,10 @@ class SnapshotWriter {
     SnapshotWriter(std::filesystem::path dir, long id);
     // Writes `bytes` as the next snapshot of `kind`; returns its file name.
     std::string write(Kind kind, std::string_view bytes);
+    // Writes `bytes` as the file of `kind` that goes with snapshot `name` (one this writer
+    // wrote: companion_name), so that a pull's goroutine profile carries its heap profile's
+    // number even when an earlier pull had none; returns its file name.
+    std::string write_companion(std::string_view name, Kind kind, std::string_view bytes);
     // The next name of `kind` without writing (for a file another program writes, e.g. jcmd's
     // heap dump; it is then counted as written).
     std::string reserve(Kind kind);

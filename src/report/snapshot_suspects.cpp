@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "profile/goroutines.hpp"
 #include "symbolize/aggregate.hpp"
 #include "trend/stats.hpp"
 #include "util/error.hpp"
@@ -86,6 +87,31 @@ std::string growth_outside_heap(const std::vector<Aggregated>& snaps, std::span<
                   "outside malloc, or in fragmentation (RSS grows while in-use bytes stay flat)";
 }
 
+// Sorts `snapshots` by profile time (then by NNNN), fills `order` with their names and returns
+// their times in seconds from the first. Throws util::Error naming two that share a time.
+std::vector<double> order_by_time(std::vector<SuspectSnapshot>& snapshots,
+                                  std::vector<std::string>& order) {
+    std::stable_sort(snapshots.begin(), snapshots.end(),
+                     [](const SuspectSnapshot& a, const SuspectSnapshot& b) {
+                         const int64_t ta = a.profile->time_nanos;
+                         const int64_t tb = b.profile->time_nanos;
+                         return ta != tb ? ta < tb : a.index < b.index;
+                     });
+    std::vector<double> t;
+    const int64_t first = snapshots.front().profile->time_nanos;
+    for (size_t i = 0; i < snapshots.size(); ++i) {
+        const int64_t ti = snapshots[i].profile->time_nanos;
+        if (i > 0 && ti <= snapshots[i - 1].profile->time_nanos) {
+            throw util::Error("{} and {} carry the same profile time ({} ns): suspects needs "
+                              "snapshots taken at different times",
+                              snapshots[i - 1].name, snapshots[i].name, ti);
+        }
+        t.push_back(static_cast<double>(ti - first) / 1e9);
+        order.push_back(snapshots[i].name);
+    }
+    return t;
+}
+
 // A module of the JDK itself ("java.base@17.0.15", "jdk.internal.vm.ci@17"): Java SE's modules
 // are named java.*, the JDK's own jdk.* (JEP 200).
 bool is_jdk_module(std::string_view module) {
@@ -102,6 +128,8 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
         throw util::Error("suspects needs at least {} snapshots to see a trend, {} given",
                           k_min_suspect_snapshots, snapshots.size());
     }
+    SnapshotSuspects out;
+    const std::vector<double> t = order_by_time(snapshots, out.order);
     symbolize::AggregateOptions options;
     options.sort_by = sample_index;
     std::vector<Aggregated> snaps;
@@ -124,20 +152,6 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
                          s.rss_bytes, &p});
     }
     if (progress) progress(snaps.size(), snapshots.size());
-    std::stable_sort(snaps.begin(), snaps.end(), [](const Aggregated& a, const Aggregated& b) {
-        return a.time_nanos != b.time_nanos ? a.time_nanos < b.time_nanos : a.index < b.index;
-    });
-    SnapshotSuspects out;
-    std::vector<double> t;
-    for (size_t i = 0; i < snaps.size(); ++i) {
-        if (i > 0 && snaps[i].time_nanos <= snaps[i - 1].time_nanos) {
-            throw util::Error("{} and {} carry the same profile time ({} ns): suspects needs "
-                              "snapshots taken at different times",
-                              snaps[i - 1].name, snaps[i].name, snaps[i].time_nanos);
-        }
-        t.push_back(static_cast<double>(snaps[i].time_nanos - snaps.front().time_nanos) / 1e9);
-        out.order.push_back(snaps[i].name);
-    }
 
     // Sampled profiles (pprof's period: mean bytes between samples) give estimates: v bytes from
     // about v / period samples, a standard error of about sqrt(v * period) (less for blocks
@@ -191,6 +205,37 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
     return out;
 }
 
+GoroutineSuspects find_goroutine_suspects(std::vector<SuspectSnapshot> snapshots) {
+    if (snapshots.size() < k_min_suspect_snapshots) {
+        throw util::Error("suspects needs at least {} goroutine profiles to see a trend, {} given",
+                          k_min_suspect_snapshots, snapshots.size());
+    }
+    GoroutineSuspects out;
+    const std::vector<double> t = order_by_time(snapshots, out.order);
+    // One series per stack group; identity from the latest snapshot holding it.
+    std::map<std::string, trend::SiteSeries> groups;
+    for (size_t i = 0; i < snapshots.size(); ++i) {
+        const profile::Profile& p = *snapshots[i].profile;
+        const int64_t total = profile::goroutine_count(p, snapshots[i].name);
+        if (i == 0) out.first_total = total;
+        out.last_total = total;
+        for (auto& g : profile::group_goroutines(p, snapshots[i].name)) {
+            trend::SiteSeries& s = groups[g.key];
+            if (s.values.empty()) s.values.assign(snapshots.size(), 0.0);
+            s.values[i] = static_cast<double>(g.count);
+            s.function = std::move(g.function);
+            s.file = std::move(g.file);
+            s.line = g.line;
+            s.state = std::move(g.state);
+        }
+    }
+    std::vector<trend::SiteSeries> series;
+    series.reserve(groups.size());
+    for (auto& [key, s] : groups) series.push_back(std::move(s));
+    out.report = trend::find_suspects(t, std::move(series), "goroutines");
+    return out;
+}
+
 nlohmann::json suspect_json(const trend::Suspect& s, size_t rank, const std::string& unit) {
     const trend::SiteTrend& t = s.trend;
     nlohmann::json j = {{"rank", rank == 0 ? nlohmann::json(nullptr) : nlohmann::json(rank)},
@@ -213,6 +258,7 @@ nlohmann::json suspect_json(const trend::Suspect& s, size_t rank, const std::str
                         {"min", t.min},
                         {"max", t.max},
                         {"sentence", s.sentence}};
+    if (unit == "goroutines") j["state"] = s.site.state;
     j["growth_bytes_per_hour"] =
         unit == "bytes" ? nlohmann::json(t.slope_per_hour) : nlohmann::json(nullptr);
     return j;

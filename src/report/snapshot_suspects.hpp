@@ -2,7 +2,7 @@
 // snapshot aggregated by allocation site (symbolize/aggregate.hpp), one in-use series per site
 // over the snapshots' profile times, ranked by trend/suspects.hpp; and a suspect as the JSON row
 // of `leakhunt suspects --json` (what the report's suspects table draws). Not thread-safe (uses
-// the given Symbolizer).
+// the given Symbolizer). Goroutine profiles (Go) get the same ranking by goroutine count.
 #pragma once
 
 #include <cstddef>
@@ -63,6 +63,20 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
                                         symbolize::Symbolizer& symbolizer,
                                         const std::string& sample_index,
                                         const std::function<void(size_t, size_t)>& progress = {});
+
+// Goroutine suspects over Go goroutine profiles (goroutine.PID.NNNN.pb.gz): each profile's
+// stacks grouped by profile::group_goroutines (the runtime's frames folded into the state they
+// wait in), one count series per group, ranked by trend::find_suspects with unit "goroutines":
+// "1,204 goroutines blocked in chan receive in main.handleRequest.func1 (main.go:42), +310/min".
+struct GoroutineSuspects {
+    trend::SuspectReport report;
+    int64_t first_total = 0;  // goroutines in the earliest profile
+    int64_t last_total = 0;   // ... in the latest
+    std::vector<std::string> order;  // profile names in time order
+};
+// At least k_min_suspect_snapshots goroutine profiles at different times (rss_bytes unused);
+// util::Error naming the file otherwise.
+GoroutineSuspects find_goroutine_suspects(std::vector<SuspectSnapshot> snapshots);
 
 // The row of `leakhunt suspects --json`; rank 0 (unranked sites) is written as null.
 nlohmann::json suspect_json(const trend::Suspect& s, size_t rank, const std::string& unit);

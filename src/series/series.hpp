@@ -25,6 +25,16 @@ inline constexpr std::string_view k_cgroup_limit = "cgroup_limit_bytes";
 // reset to a lower value is a restart of the counter) or a rate in units per second.
 inline constexpr std::string_view k_work_total = "work_total";
 inline constexpr std::string_view k_work_rate = "work_rate";
+// A Go service's own counters (`record --pprof-url` writes them into a record directory's
+// timeline): its goroutine count and runtime.MemStats' HeapInuse, HeapIdle, HeapReleased,
+// HeapSys, NumGC and PauseTotalNs (in seconds here).
+inline constexpr std::string_view k_goroutines = "goroutines";
+inline constexpr std::string_view k_go_heap_inuse = "go_heap_inuse_bytes";
+inline constexpr std::string_view k_go_heap_idle = "go_heap_idle_bytes";
+inline constexpr std::string_view k_go_heap_released = "go_heap_released_bytes";
+inline constexpr std::string_view k_go_heap_sys = "go_heap_sys_bytes";
+inline constexpr std::string_view k_go_gc_count = "go_gc_count";
+inline constexpr std::string_view k_go_gc_pause_total = "go_gc_pause_total_s";
 
 struct Series {
     // Display name: "mem.csv", "api (pid 4242)", or a Prometheus series' label set.

@@ -52,8 +52,9 @@ inline constexpr std::string_view flag = "leakhunt_verdict_flag";
 }  // namespace metric
 
 // The flags of trend::classify exported as leakhunt_verdict_flag{flag=...} 1 or 0.
-inline constexpr std::string_view k_flags[] = {"fd_growth", "thread_growth", "fragmentation",
-                                               "restarts"};
+inline constexpr std::string_view k_flags[] = {"fd_growth",        "thread_growth",
+                                               "fragmentation",    "restarts",
+                                               "goroutine_growth", "go_fragmentation"};
 
 struct SourceConfig {
     std::vector<std::filesystem::path> databases;  // leakhunt watch --db files

@@ -2,12 +2,14 @@
 #include "trend/classify.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
 #include <fmt/format.h>
 
 #include "trend/segment.hpp"
+#include "trend/stats.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::trend {
@@ -101,6 +103,52 @@ void judge_per_work(Classification& out, const series::Series& s, const Clean& m
     out.per_work = std::move(per);
 }
 
+// Go's runtime holding memory its heap does not use (the timeline's Go columns, from
+// runtime.MemStats): over the last third of the samples (medians, so one GC's moment does not
+// decide), HeapSys at least k_go_sys_over_inuse times HeapInuse, idle memory not returned to the
+// OS (HeapIdle - HeapReleased) at least HeapInuse and at least k_go_min_retained_idle_bytes, and
+// HeapReleased under half of HeapIdle. A GC frees objects, not those spans: they go back only
+// when the scavenger releases them, so runtime.GC() gives little back.
+constexpr double k_go_sys_over_inuse = 2.0;
+constexpr double k_go_min_retained_idle_bytes = 64.0 * 1024 * 1024;
+
+void add_go_fragmentation(Assessment& a, const series::Series& s) {
+    const auto* sys = s.column(series::k_go_heap_sys);
+    const auto* idle = s.column(series::k_go_heap_idle);
+    const auto* inuse = s.column(series::k_go_heap_inuse);
+    const auto* released = s.column(series::k_go_heap_released);
+    if (!sys || !idle || !inuse || !released) return;
+    std::vector<std::array<double, 4>> rows;
+    for (size_t i = 0; i < s.t.size(); ++i) {
+        const std::array<double, 4> r{(*sys)[i], (*idle)[i], (*inuse)[i], (*released)[i]};
+        if (std::all_of(r.begin(), r.end(), [](double v) { return std::isfinite(v); })) {
+            rows.push_back(r);
+        }
+    }
+    if (rows.size() < 3) return;
+    const size_t late = rows.size() - std::max<size_t>(1, rows.size() / 3);
+    std::array<double, 4> m{};
+    for (size_t c = 0; c < 4; ++c) {
+        std::vector<double> v;
+        for (size_t i = late; i < rows.size(); ++i) v.push_back(rows[i][c]);
+        m[c] = median(v);
+    }
+    const auto [heap_sys, heap_idle, heap_inuse, heap_released] = m;
+    const double retained = heap_idle - heap_released;
+    if (heap_sys < k_go_sys_over_inuse * heap_inuse || retained < heap_inuse ||
+        retained < k_go_min_retained_idle_bytes || heap_released >= 0.5 * heap_idle) {
+        return;
+    }
+    a.flags.emplace_back("go_fragmentation");
+    a.evidence.push_back(fmt::format(
+        "Go's runtime holds {} of heap (HeapSys) and uses {} of it (HeapInuse); {} is idle "
+        "(HeapIdle) and only {} of that went back to the OS (HeapReleased): runtime memory high, "
+        "in-use heap low, and runtime.GC() gives little back (fragmentation, or idle spans the "
+        "scavenger keeps; medians of the last {} samples)",
+        util::format_bytes(heap_sys), util::format_bytes(heap_inuse),
+        util::format_bytes(heap_idle), util::format_bytes(heap_released), rows.size() - late));
+}
+
 }  // namespace
 
 Classification classify(const series::Series& s, const ClassifyOptions& options) {
@@ -115,6 +163,8 @@ Classification classify(const series::Series& s, const ClassifyOptions& options)
 
     add_flag(a, s, series::k_fds, "fd_growth", "open fds");
     add_flag(a, s, series::k_threads, "thread_growth", "threads");
+    add_flag(a, s, series::k_goroutines, "goroutine_growth", "goroutines");
+    add_go_fragmentation(a, s);
     if (a.verdict == Verdict::leak) {
         Clean heap = column_values(s, series::k_heap_inuse);
         if (heap.t.size() >= k_min_samples_settled) {

@@ -21,11 +21,18 @@ double slope_per_hour(std::span<const double> t, std::span<const double> y) {
 
 std::string amount(double v, std::string_view unit) {
     if (unit == "bytes") return util::format_bytes(v);
+    if (unit == "goroutines") return util::format_count(v) + (v == 1 ? " goroutine" : " goroutines");
     return fmt::format("{:.0f} objects", v);
 }
 
 std::string rate(double per_hour, std::string_view unit) {
     const double per_minute = per_hour / 60.0;
+    if (unit == "goroutines") {
+        // "+310/min"; a slow one "+12/h".
+        return std::fabs(per_minute) >= 1.0
+                   ? util::format_count(per_minute, util::CountSign::always) + "/min"
+                   : util::format_count(per_hour, util::CountSign::always) + "/h";
+    }
     if (std::fabs(per_minute) >= 1.0 || unit != "bytes") {
         return unit == "bytes" ? util::format_bytes(per_minute) + "/min"
                                : fmt::format("{:.1f} objects/min", per_minute);
@@ -33,7 +40,21 @@ std::string rate(double per_hour, std::string_view unit) {
     return util::format_bytes(per_hour) + "/h";
 }
 
+// "blocked in chan receive in main.handleRequest.func1 (main.go:42)": the file's base name keeps
+// the sentence short (JSON keeps the path).
+std::string goroutine_words(const SiteSeries& s) {
+    std::string where = s.function;
+    if (!s.file.empty()) {
+        const std::string_view base = std::string_view(s.file).substr(s.file.rfind('/') + 1);
+        where += s.line != 0 ? fmt::format(" ({}:{})", base, s.line) : fmt::format(" ({})", base);
+    }
+    if (s.state == "running") return "running in " + where;
+    if (s.state == "syscall") return "in a system call in " + where;
+    return fmt::format("blocked in {} in {}", s.state.empty() ? "waiting" : s.state, where);
+}
+
 std::string site_words(const SiteSeries& s, std::string_view unit) {
+    if (unit == "goroutines") return goroutine_words(s);
     if (s.java_class) return "class " + s.function;
     // "ns::Cache::insert(std::string const&) const" -> "ns::Cache::insert": sentences stay short.
     std::string where(util::without_parameters(s.function));
@@ -47,7 +68,12 @@ std::string site_words(const SiteSeries& s, std::string_view unit) {
 std::string sentence(const Suspect& s, std::span<const double> t_seconds, std::string_view unit) {
     const size_t n = t_seconds.size();
     const SiteTrend& t = s.trend;
-    const std::string site = site_words(s.site, unit);
+    const std::string words = site_words(s.site, unit);
+    // A goroutine group's sentences other than growth say "the group of goroutines ... holds".
+    const std::string site = unit == "goroutines" && t.shape != SiteShape::steady_growth &&
+                                     t.shape != SiteShape::plateau
+                                 ? "the group of goroutines " + words
+                                 : words;
     switch (t.shape) {
         case SiteShape::steady_growth: {
             const auto steps = static_cast<size_t>(std::lround(t.monotone * double(n - 1)));
@@ -63,10 +89,22 @@ std::string sentence(const Suspect& s, std::span<const double> t_seconds, std::s
                                    rate(t.slope_per_hour, unit), how,
                                    100.0 * s.share_of_growth);
             }
+            if (unit == "goroutines") {
+                // "1,204 goroutines blocked in chan receive in F (main.go:42), +310/min, ..."
+                return fmt::format("{} {}, {}, {}: {:.0f}% of all goroutine growth",
+                                   amount(t.last, unit), site, rate(t.slope_per_hour, unit), how,
+                                   100.0 * s.share_of_growth);
+            }
             return fmt::format("{} grows {}, {}: {:.0f}% of all heap growth", site,
                                rate(t.slope_per_hour, unit), how, 100.0 * s.share_of_growth);
         }
         case SiteShape::plateau:
+            if (unit == "goroutines") {
+                return fmt::format("{} {}: grew from {} and levelled off (plateau: {} over the "
+                                   "late snapshots)",
+                                   amount(t.last, unit), site, util::format_count(t.first),
+                                   rate(t.late_slope_per_hour, unit));
+            }
             return fmt::format("{} grew from {} to {} and levelled off (plateau: {} over the "
                                "late snapshots): {:.0f}% of all heap growth",
                                site, amount(t.first, unit), amount(t.last, unit),

@@ -4,6 +4,9 @@
 // shrinking, flat), its share of all growth and a confidence, ranked so that the site that leaks
 // comes first, and said in a sentence a person can check. The site's identity comes in as plain
 // strings (the profile layer aggregates snapshots into SiteSeries); pure functions, thread-safe.
+// A "site" is whatever is counted over the snapshots: an allocation site (unit "bytes" or
+// "objects"), a JVM class, or a group of Go goroutines with one stack (unit "goroutines": the
+// values are goroutine counts, and `state` says what they wait in).
 #pragma once
 
 #include <cstddef>
@@ -88,6 +91,9 @@ struct SiteSeries {
     bool java_class = false;
     bool platform = false;
     std::vector<double> instances;
+    // A goroutine group (unit "goroutines"): its state, e.g. "chan receive"
+    // (profile/goroutines.hpp); `function`, `file` and `line` name its goroutine's frame.
+    std::string state;
 };
 
 // A steady grower too small to be a suspect: its growth over the window is below this fraction
@@ -115,7 +121,7 @@ struct SuspectReport {
     size_t snapshots = 0;
 };
 
-// Analyses every site; `unit` is "bytes" or "objects" (how sentences show values).
+// Analyses every site; `unit` is "bytes", "objects" or "goroutines" (how sentences show values).
 SuspectReport find_suspects(std::span<const double> t_seconds, std::vector<SiteSeries> sites,
                             std::string_view unit);
 

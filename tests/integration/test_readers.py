@@ -276,8 +276,11 @@ class GoService(Case):
         self.assertIn(f"the service is pid {pid} on this host", r.stderr)
         with open(os.path.join(out, f"timeline.{pid}.csv")) as f:
             lines = f.read().splitlines()
+        # The Go columns follow the standard ones (tests/integration/test_go.py checks them).
         self.assertEqual(lines[0], "timestamp,rss_bytes,heap_inuse_bytes,heap_inuse_objects,"
-                                   "agent_bytes,reason,snapshot")
+                                   "agent_bytes,reason,snapshot,goroutines,go_heap_inuse_bytes,"
+                                   "go_heap_idle_bytes,go_heap_released_bytes,go_heap_sys_bytes,"
+                                   "go_gc_count,go_gc_pause_total_s")
         self.assertEqual(len(lines), 4)
         inuse = [int(l.split(",")[2]) for l in lines[1:]]
         rss = [int(l.split(",")[1]) for l in lines[1:]]

@@ -35,6 +35,7 @@ class RecordDirTest : public ::testing::Test {
 TEST(RecordDirNames, RoundTrip) {
     EXPECT_EQ(snapshot_name(42, 0, Kind::profile), "heap.42.0000.pb.gz");
     EXPECT_EQ(snapshot_name(42, 12345, Kind::hprof), "heap.42.12345.hprof");
+    EXPECT_EQ(snapshot_name(42, 3, Kind::goroutine), "goroutine.42.0003.pb.gz");
     EXPECT_EQ(timeline_name(7), "timeline.7.csv");
     for (Kind k : k_kinds) {
         const auto parsed = parse_snapshot_name(snapshot_name(901, 17, k));
@@ -48,7 +49,9 @@ TEST(RecordDirNames, RoundTrip) {
 TEST(RecordDirNames, RejectsLookalikes) {
     for (const char* bad : {"heap.42.0001.pb", "heap.42.1.pb.gz", "heap.-1.0001.pb.gz",
                             "heap.42.0001.pb.gz.tmp", "heap..0001.scan", "heap.4x.0001.scan",
-                            "xheap.42.0001.scan", "heap.42.0001.", "heap.42"}) {
+                            "xheap.42.0001.scan", "heap.42.0001.", "heap.42",
+                            "goroutine.42.0001.scan", "goroutine.42.1.pb.gz",
+                            "goroutines.42.0001.pb.gz", "goroutine.42.0001.pb"}) {
         EXPECT_FALSE(parse_snapshot_name(bad)) << bad;
     }
     EXPECT_EQ(parse_timeline_name("timeline.12.csv"), 12);
@@ -61,6 +64,12 @@ TEST(RecordDirNames, CompanionKeepsIdAndDigits) {
     EXPECT_EQ(companion_name("heap.42.00012.scan", Kind::profile), "heap.42.00012.pb.gz");
     EXPECT_FALSE(companion_name("heap.42.3.pb.gz", Kind::scan));
     EXPECT_FALSE(companion_name("", Kind::scan));
+    EXPECT_EQ(companion_name("heap.42.0003.pb.gz", Kind::goroutine), "goroutine.42.0003.pb.gz");
+    EXPECT_EQ(companion_name("goroutine.42.00012.pb.gz", Kind::profile), "heap.42.00012.pb.gz");
+    const auto g = parse_snapshot_name("goroutine.42.0003.pb.gz");
+    ASSERT_TRUE(g);
+    EXPECT_EQ(g->kind, Kind::goroutine);
+    EXPECT_EQ(parse_snapshot_name("heap.42.0003.pb.gz")->kind, Kind::profile);
 }
 
 TEST(RecordDirNames, HeapGraphKindsAreTheWalkableHeaps) {
@@ -149,6 +158,15 @@ TEST_F(RecordDirTest, WritersNumberFromZeroAndContinue) {
     SnapshotWriter again(m_dir, 5);
     EXPECT_EQ(again.write(Kind::profile, "c"), "heap.5.0002.pb.gz");
     EXPECT_EQ(util::read_file(m_dir / "heap.5.0002.pb.gz"), "c");
+    // A goroutine profile takes its heap profile's number, even when earlier pulls had none.
+    EXPECT_EQ(again.write_companion("heap.5.0002.pb.gz", Kind::goroutine, "g"),
+              "goroutine.5.0002.pb.gz");
+    EXPECT_EQ(util::read_file(m_dir / "goroutine.5.0002.pb.gz"), "g");
+    EXPECT_EQ(again.write(Kind::goroutine, "h"), "goroutine.5.0003.pb.gz");
+    EXPECT_THROW(again.write_companion("heap.6.0002.pb.gz", Kind::goroutine, "g"), util::Error);
+    const Listing l = list(m_dir);
+    EXPECT_EQ(l.count(5, Kind::goroutine), 2u);
+    EXPECT_EQ(l.count(5, Kind::profile), 3u);
 
     TimelineWriter t(m_dir, 5, {"heap_used_bytes"});
     TimelineRow r;

@@ -351,3 +351,40 @@ TEST(FindSuspects, JavaApplicationClassesBeforePlatformClasses) {
 }
 
 }  // namespace leakhunt::trend
+
+namespace leakhunt::trend {
+
+TEST(FindSuspects, GoroutineGroupsAreSaidAsGoroutines) {
+    // One minute apart: the leaked group gains 310 goroutines a minute; a worker pool grows to 40
+    // and stays; the accept loop is one goroutine throughout.
+    SiteSeries leak;
+    leak.function = "main.handleRequest.func1";
+    leak.file = "/src/app/main.go";
+    leak.line = 42;
+    leak.state = "chan receive";
+    for (int i = 0; i < 6; ++i) leak.values.push_back(54.0 + 310.0 * i);
+    SiteSeries pool;
+    pool.function = "main.worker";
+    pool.state = "chan receive";
+    pool.values = {10, 40, 40, 40, 40, 40};
+    SiteSeries accept;
+    accept.function = "net/http.(*Server).Serve";
+    accept.state = "IO wait";
+    accept.values = {1, 1, 1, 1, 1, 1};
+    const SuspectReport r = find_suspects(minutes(6), {pool, accept, leak}, "goroutines");
+    ASSERT_EQ(r.suspects.size(), 1u);
+    EXPECT_EQ(r.suspects[0].sentence,
+              "1,604 goroutines blocked in chan receive in main.handleRequest.func1 (main.go:42), "
+              "+310/min, monotone over 6 snapshots: 98% of all goroutine growth");
+    EXPECT_DOUBLE_EQ(r.suspects[0].trend.slope_per_hour, 310.0 * 60);
+    ASSERT_EQ(r.others.size(), 2u);
+    EXPECT_EQ(r.others[0].trend.shape, SiteShape::plateau);
+    EXPECT_EQ(r.others[0].sentence,
+              "40 goroutines blocked in chan receive in main.worker: grew from 10 and levelled "
+              "off (plateau: +0/h over the late snapshots)");
+    EXPECT_EQ(r.others[1].sentence,
+              "the group of goroutines blocked in IO wait in net/http.(*Server).Serve holds 1 "
+              "goroutine, with no trend over 6 snapshots (between 1 goroutine and 1 goroutine)");
+}
+
+}  // namespace leakhunt::trend

@@ -279,3 +279,46 @@ TEST(PatienceSamples, FallsWithTheRelativeRise) {
 }
 
 }  // namespace leakhunt::trend
+
+namespace leakhunt::trend {
+
+TEST(Classify, FlagsGoFragmentationWithItsNumbers) {
+    constexpr double MiB = 1024.0 * 1024.0;
+    series::Series s;
+    for (int i = 0; i < 30; ++i) s.t.push_back(10.0 * i);
+    s.columns["rss_bytes"].assign(30, 900 * MiB);
+    // The runtime holds 800 MiB, 100 MiB in use, 700 MiB idle of which 20 MiB released: flagged.
+    s.columns["go_heap_sys_bytes"].assign(30, 800 * MiB);
+    s.columns["go_heap_inuse_bytes"].assign(30, 100 * MiB);
+    s.columns["go_heap_idle_bytes"].assign(30, 700 * MiB);
+    s.columns["go_heap_released_bytes"].assign(30, 20 * MiB);
+    Classification c = classify(s, ClassifyOptions{});
+    ASSERT_EQ(c.memory.flags, std::vector<std::string>{"go_fragmentation"});
+    EXPECT_EQ(c.memory.evidence.back(),
+              "Go's runtime holds 800 MiB of heap (HeapSys) and uses 100 MiB of it "
+              "(HeapInuse); 700 MiB is idle (HeapIdle) and only 20.0 MiB of that went back to "
+              "the OS (HeapReleased): runtime memory high, in-use heap low, and runtime.GC() "
+              "gives little back (fragmentation, or idle spans the scavenger keeps; medians of "
+              "the last 10 samples)");
+    // The scavenger returned most of the idle memory: not flagged.
+    s.columns["go_heap_released_bytes"].assign(30, 650 * MiB);
+    EXPECT_TRUE(classify(s, ClassifyOptions{}).memory.flags.empty());
+    // A heap that uses most of what the runtime holds: not flagged.
+    s.columns["go_heap_released_bytes"].assign(30, 20 * MiB);
+    s.columns["go_heap_inuse_bytes"].assign(30, 500 * MiB);
+    EXPECT_TRUE(classify(s, ClassifyOptions{}).memory.flags.empty());
+}
+
+TEST(Classify, FlagsGoroutineGrowth) {
+    series::Series s;
+    for (int i = 0; i < 120; ++i) {
+        s.t.push_back(i);
+        s.columns["rss_bytes"].push_back(50e6);
+        s.columns["goroutines"].push_back(10.0 + 3.0 * i);
+    }
+    Classification c = classify(s, ClassifyOptions{});
+    ASSERT_EQ(c.memory.flags, std::vector<std::string>{"goroutine_growth"});
+    EXPECT_EQ(c.memory.evidence.back(), "goroutines grow too: from 10 to 367 (+10800.0/h)");
+}
+
+}  // namespace leakhunt::trend
