@@ -1,11 +1,11 @@
-// `top`, `diff` and `paths` on V8 heap snapshots, over the heap-graph model; see heapgraph_view.hpp.
+// `top`, `diff` and `paths` on heap graphs (V8 heap snapshots, HPROF heap dumps), over the
+// heap-graph model; see heapgraph_view.hpp.
 #include "cli/heapgraph_view.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <unordered_set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -13,6 +13,7 @@
 #include "cli/common.hpp"
 #include "heapgraph/dominators.hpp"
 #include "heapgraph/histogram.hpp"
+#include "heapgraph/hprof_reader.hpp"
 #include "heapgraph/paths.hpp"
 #include "heapgraph/v8_snapshot.hpp"
 #include "recorddir/record_dir.hpp"
@@ -32,6 +33,14 @@ std::string signed_count(int64_t n) {
     return (n > 0 ? "+" : n < 0 ? "-" : "") + util::format_count(static_cast<uint64_t>(n < 0 ? -n : n));
 }
 
+// The record directory kinds that are heap graphs this view reads.
+constexpr recorddir::Kind k_graph_kinds[] = {recorddir::Kind::heapsnapshot, recorddir::Kind::hprof};
+
+heapgraph::Graph read_graph(const std::string& file) {
+    if (heapgraph::is_hprof_name(file)) return heapgraph::read_hprof(file);
+    return heapgraph::read_v8_snapshot(file);
+}
+
 // A snapshot read and analysed: the graph, its dominators and retained sizes.
 struct Analysed {
     std::string file;
@@ -40,10 +49,12 @@ struct Analysed {
 };
 
 Analysed analyse(const std::string& file) {
-    Analysed a{file, heapgraph::read_v8_snapshot(file), {}};
+    Analysed a{file, read_graph(file), {}};
     a.dom = heapgraph::compute_dominators(heapgraph::Retention(a.graph));
     return a;
 }
+
+const char* class_heading(const heapgraph::Graph& g) { return g.ids_stable ? "class (constructor)" : "class"; }
 
 size_t limit(int top, bool json, int text_default) {
     if (top == 0) return SIZE_MAX;
@@ -53,26 +64,40 @@ size_t limit(int top, bool json, int text_default) {
 
 }  // namespace
 
-bool is_heap_graph_file(const std::string& path) { return heapgraph::is_v8_snapshot_name(path); }
+bool is_heap_graph_file(const std::string& path) {
+    return heapgraph::is_v8_snapshot_name(path) || heapgraph::is_hprof_name(path);
+}
 
 std::vector<std::string> heap_graph_files_in(const std::string& path) {
     std::error_code ec;
     if (!std::filesystem::is_directory(path, ec)) return {};
     const recorddir::Listing listing = recorddir::list(path);
+    auto graphs_of = [&](long i) {
+        size_t n = 0;
+        for (recorddir::Kind k : k_graph_kinds) n += listing.count(i, k);
+        return n;
+    };
     std::optional<long> id = recorddir::main_id(listing);
     // The main process may be a launcher without snapshots: then the one with the most.
-    if (!id || listing.count(*id, recorddir::Kind::heapsnapshot) == 0) {
+    if (!id || graphs_of(*id) == 0) {
         size_t most = 0;
         for (long i : listing.ids()) {
-            if (listing.count(i, recorddir::Kind::heapsnapshot) > most) {
-                most = listing.count(i, recorddir::Kind::heapsnapshot);
+            if (graphs_of(i) > most) {
+                most = graphs_of(i);
                 id = i;
             }
         }
         if (most == 0) return {};
     }
+    // Every kind's files of that process, in the one sequence numbering of the directory.
+    std::map<unsigned, std::string> by_seq;
+    for (recorddir::Kind k : k_graph_kinds) {
+        for (const auto& p : listing.files(*id, k)) {
+            if (const auto name = recorddir::parse_snapshot_name(p.filename().string())) by_seq[name->seq] = p.string();
+        }
+    }
     std::vector<std::string> out;
-    for (const auto& p : listing.files(*id, recorddir::Kind::heapsnapshot)) out.push_back(p.string());
+    for (auto& [seq, p] : by_seq) out.push_back(std::move(p));
     return out;
 }
 
@@ -101,7 +126,7 @@ int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
                 bytes(self).c_str(), util::format_count(objects).c_str(), util::format_count(g.node_count()).c_str(),
                 util::format_count(g.edge_count()).c_str());
     std::printf("Showing %zu of %zu classes, by retained size\n", shown, rows.size());
-    std::printf("%12s %12s %12s  %s\n", "count", "self size", "retained", "class (constructor)");
+    std::printf("%12s %12s %12s  %s\n", "count", "self size", "retained", class_heading(g));
     for (size_t i = 0; i < shown; ++i) {
         const auto& r = rows[i];
         std::printf("%12s %12s %12s  %s\n", util::format_count(r.count).c_str(), bytes(r.self_bytes).c_str(),
@@ -112,20 +137,42 @@ int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
 }
 
 int diff_heap_graphs(const std::string& base_file, const std::string& cur_file, const HeapGraphOptions& options) {
-    const heapgraph::Graph base = heapgraph::read_v8_snapshot(base_file);
-    const heapgraph::Graph cur = heapgraph::read_v8_snapshot(cur_file);
+    const heapgraph::Graph base = read_graph(base_file);
+    const heapgraph::Graph cur = read_graph(cur_file);
+    // Objects are matched by id only where ids survive a GC (V8); else classes are compared.
+    const bool by_object = base.ids_stable && cur.ids_stable;
     const auto rows = heapgraph::diff_classes(base, cur);
     const size_t shown = std::min(rows.size(), limit(options.top, options.json, k_default_classes));
     if (options.json) {
         for (size_t i = 0; i < shown; ++i) {
             const auto& r = rows[i];
-            std::printf("%s\n", nlohmann::json{{"class", r.name}, {"base_count", r.base_count}, {"cur_count", r.cur_count},
-                                               {"count_delta", r.count_delta()}, {"new", r.new_count},
-                                               {"deleted", r.deleted_count}, {"base_bytes", r.base_bytes},
-                                               {"cur_bytes", r.cur_bytes}, {"bytes_delta", r.bytes_delta()},
-                                               {"alloc_bytes", r.alloc_bytes}, {"freed_bytes", r.freed_bytes}}
-                                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                                    .c_str());
+            nlohmann::json j{{"class", r.name}, {"base_count", r.base_count}, {"cur_count", r.cur_count},
+                             {"count_delta", r.count_delta()}, {"base_bytes", r.base_bytes},
+                             {"cur_bytes", r.cur_bytes}, {"bytes_delta", r.bytes_delta()}};
+            if (by_object) {
+                j["new"] = r.new_count;
+                j["deleted"] = r.deleted_count;
+                j["alloc_bytes"] = r.alloc_bytes;
+                j["freed_bytes"] = r.freed_bytes;
+            }
+            std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        }
+        std::fflush(stdout);
+        return k_exit_ok;
+    }
+    if (!by_object) {
+        std::printf("Base: %s\nCurrent: %s\nClasses compared by instances and shallow size (heap dump ids are "
+                    "addresses, which a GC moves); %zu classes changed, showing %zu, by size growth\n",
+                    util::terminal_safe(base_file).c_str(), util::terminal_safe(cur_file).c_str(), rows.size(),
+                    shown);
+        std::printf("%12s %12s %10s %12s %12s %12s  %s\n", "base count", "count", "# delta", "base size", "size",
+                    "size delta", "class");
+        for (size_t i = 0; i < shown; ++i) {
+            const auto& r = rows[i];
+            std::printf("%12s %12s %10s %12s %12s %12s  %s\n", util::format_count(r.base_count).c_str(),
+                        util::format_count(r.cur_count).c_str(), signed_count(r.count_delta()).c_str(),
+                        bytes(r.base_bytes).c_str(), bytes(r.cur_bytes).c_str(), signed_bytes(r.bytes_delta()).c_str(),
+                        util::terminal_safe(r.name).c_str());
         }
         std::fflush(stdout);
         return k_exit_ok;
@@ -184,11 +231,27 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
             if (!options.class_name.empty() && name != options.class_name) continue;
             targets.push_back({name, nodes_of_class(g, name), r.self_bytes});
         }
+    } else if (!g.ids_stable) {
+        // Heap dumps: ids are addresses, so "new objects" cannot be told; the classes that grew
+        // from the first dump to the last are explained, all their instances.
+        what = fmt::format("the classes that grew since {}", files[0]);
+        const heapgraph::Graph first = read_graph(files[0]);
+        std::vector<std::pair<int64_t, std::string>> grown;
+        for (const auto& r : heapgraph::diff_classes(first, g)) {
+            if (r.count_delta() > 0 && r.bytes_delta() > 0) grown.emplace_back(r.bytes_delta(), r.name);
+        }
+        for (const auto& [delta, name] : grown) {
+            if (!options.class_name.empty() && name != options.class_name) continue;
+            if (options.class_name.empty() && targets.size() >= classes) break;
+            Target t{name, nodes_of_class(g, name), 0};
+            for (heapgraph::NodeIndex n : t.nodes) t.self_bytes += g.self_size[n];
+            pool.insert(pool.end(), t.nodes.begin(), t.nodes.end());
+            targets.push_back(std::move(t));
+        }
     } else {
-        std::unordered_set<uint64_t> fresh;
         if (files.size() == 2) {
             what = fmt::format("objects new since {}", files[0]);
-            const heapgraph::Graph base = heapgraph::read_v8_snapshot(files[0]);
+            const heapgraph::Graph base = read_graph(files[0]);
             std::vector<uint64_t> old_ids(base.node_id.begin(), base.node_id.end());
             std::sort(old_ids.begin(), old_ids.end());
             for (heapgraph::NodeIndex n = 0; n < g.node_count(); ++n) {
@@ -198,8 +261,8 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
             }
         } else {
             what = fmt::format("the leak set: objects new in {} since {}, still alive", files[1], files[0]);
-            const heapgraph::Graph first = heapgraph::read_v8_snapshot(files[0]);
-            const heapgraph::Graph second = heapgraph::read_v8_snapshot(files[1]);
+            const heapgraph::Graph first = read_graph(files[0]);
+            const heapgraph::Graph second = read_graph(files[1]);
             pool = heapgraph::leak_set(first, second, g);
         }
         // Group the pool by class, biggest self size first.
@@ -221,7 +284,8 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
         if (options.class_name.empty() && targets.size() > classes) targets.resize(classes);
     }
 
-    auto filter = heapgraph::v8_path_filter(g);
+    // V8's own path rules; a heap dump has none beyond its weak edges.
+    auto filter = g.ids_stable ? heapgraph::v8_path_filter(g) : nullptr;
     const heapgraph::ShortestPaths sp = heapgraph::shortest_paths(g, filter.get());
     heapgraph::PathShapes shapes(g, sp);
     const size_t max_paths = options.paths == 0 ? SIZE_MAX : static_cast<size_t>(options.paths);

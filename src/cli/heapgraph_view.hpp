@@ -1,5 +1,5 @@
-// `top`, `diff` and `paths` on heap graphs (V8 .heapsnapshot files, or a record directory holding
-// them): the commands dispatch here when their input is a heap snapshot rather than a profile or
+// `top`, `diff` and `paths` on heap graphs (V8 .heapsnapshot files, JVM .hprof heap dumps, or a
+// record directory holding them): the commands dispatch here when their input is a heap snapshot rather than a profile or
 // a native scan. Each prints text or JSON lines to stdout and returns the exit code.
 #pragma once
 
