@@ -3,7 +3,8 @@
 // (trend/suspects.hpp). A DIR is a `leakhunt record` directory: its heap.PID.NNNN.pb.gz files of
 // one PID (--pid, else the PID with the most snapshots, said on stderr), whose timeline gives the
 // RSS at each snapshot: when RSS grew and the profiled heap did not, that is said instead of a
-// ranking (report/snapshot_suspects.hpp).
+// ranking (report/snapshot_suspects.hpp). Heap graphs (JVM .hprof dumps, V8 .heapsnapshot files,
+// or a record directory holding them and no profiles) are ranked by their class histograms.
 #include <sys/types.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/heapgraph_view.hpp"
 #include "cli/profile_input.hpp"
 #include "cli/progress.hpp"
 #include "recorddir/record_dir.hpp"
@@ -87,7 +89,27 @@ int run_suspects(const SuspectsArgs& args) {
     size_t left_out = 0;
     std::map<std::string, double> rss_of;  // snapshot path -> RSS, from a directory's timeline
     const pid_t want_pid = args.pid.empty() ? 0 : parse_pid_option("--pid", args.pid);
+    // Heap graphs (heap dumps, V8 snapshots) are ranked by their class histograms: given as
+    // files, or a record directory that holds them and no profiles.
+    bool graphs = false;
     if (args.inputs.size() == 1 && fs::is_directory(args.inputs[0])) {
+        const recorddir::Listing listing = recorddir::list(args.inputs[0]);
+        bool profiles = false;
+        for (long id : listing.ids()) profiles = profiles || listing.count(id, recorddir::Kind::profile) > 0;
+        if (!profiles && want_pid == 0) {
+            for (const std::string& f : heap_graph_files_in(args.inputs[0])) {
+                files.emplace_back(f, recorddir::parse_snapshot_name(fs::path(f).filename().string())->seq);
+            }
+            graphs = !files.empty();
+            source = fmt::format("{} (heap graphs)", args.inputs[0]);
+        }
+    } else {
+        graphs = !args.inputs.empty() &&
+                 std::all_of(args.inputs.begin(), args.inputs.end(), [](const auto& f) { return is_heap_graph_file(f); });
+    }
+    if (!files.empty()) {
+        // A directory's heap graphs, listed above.
+    } else if (args.inputs.size() == 1 && fs::is_directory(args.inputs[0])) {
         pid_t pid = 0;
         const recorddir::Selection selected = directory_snapshots(args.inputs[0], want_pid, pid);
         left_out = selected.left_out ? 1 : 0;
@@ -123,7 +145,9 @@ int run_suspects(const SuspectsArgs& args) {
     symbolize::Symbolizer symbolizer;
     std::vector<profile::Profile> profiles;
     profiles.reserve(files.size());
-    for (const auto& [path, index] : files) profiles.push_back(read_symbolized(path, symbolizer));
+    for (const auto& [path, index] : files) {
+        profiles.push_back(graphs ? heap_graph_profile(path) : read_symbolized(path, symbolizer));
+    }
     std::vector<report::SuspectSnapshot> inputs;
     for (size_t i = 0; i < files.size(); ++i) {
         const auto rss = rss_of.find(files[i].first);

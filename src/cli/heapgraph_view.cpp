@@ -2,6 +2,8 @@
 // heap-graph model; see heapgraph_view.hpp.
 #include "cli/heapgraph_view.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "capture/java/class_histogram.hpp"
 #include "cli/common.hpp"
 #include "heapgraph/dominators.hpp"
 #include "heapgraph/histogram.hpp"
@@ -99,6 +102,38 @@ std::vector<std::string> heap_graph_files_in(const std::string& path) {
     std::vector<std::string> out;
     for (auto& [seq, p] : by_seq) out.push_back(std::move(p));
     return out;
+}
+
+profile::Profile heap_graph_profile(const std::string& file) {
+    const heapgraph::Graph g = read_graph(file);
+    heapgraph::NameCanon canon(g);
+    std::map<heapgraph::StringIndex, capture::java::ClassCount> rows;
+    for (heapgraph::NodeIndex n = 0; n < g.node_count(); ++n) {
+        if (!heapgraph::counted(g, n)) continue;
+        capture::java::ClassCount& c = rows[canon(g.class_index(n))];
+        ++c.instances;
+        c.bytes += static_cast<int64_t>(g.self_size[n]);
+    }
+    capture::java::ClassHistogram h;
+    for (auto& [name, c] : rows) {
+        c.name = std::string(g.strings.get(name));
+        // A dump does not say a class's module: the JDK's packages (and arrays of primitives)
+        // are counted as java.base, so the program's own classes rank first, as in histograms.
+        std::string_view base = c.name;
+        while (base.ends_with("[]")) base.remove_suffix(2);
+        const bool primitive = base.find('.') == std::string_view::npos && c.name.ends_with("[]");
+        if (!g.ids_stable && (primitive || base.starts_with("java.") || base.starts_with("javax.") ||
+                              base.starts_with("jdk.") || base.starts_with("sun.") || base.starts_with("com.sun."))) {
+            c.module = "java.base";
+        }
+        h.total_instances += c.instances;
+        h.total_bytes += c.bytes;
+        h.classes.push_back(std::move(c));
+    }
+    struct stat st {};
+    const int64_t mtime_nanos =
+        ::stat(file.c_str(), &st) == 0 ? int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec : 0;
+    return capture::java::histogram_profile(h, mtime_nanos);
 }
 
 int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "profile/profile.hpp"
+
 namespace leakhunt::cli {
 
 // True when `path` is a heap snapshot file these functions read.
@@ -20,6 +22,11 @@ struct HeapGraphOptions {
     int paths = 5;    // paths shown per class; 0: all
     std::string class_name;  // paths: only this class
 };
+
+// A heap graph's class histogram as a heap profile (one sample per class: instances and shallow
+// bytes, as a JVM class histogram is), taken at the file's modification time, so that `suspects`
+// ranks classes across heap dumps or snapshots as it does across histograms.
+profile::Profile heap_graph_profile(const std::string& file);
 
 int top_heap_graph(const std::string& file, const HeapGraphOptions& options);
 int diff_heap_graphs(const std::string& base, const std::string& cur, const HeapGraphOptions& options);

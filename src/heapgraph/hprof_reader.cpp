@@ -166,7 +166,6 @@ constexpr std::string_view k_system_loaders[] = {
     "sun.misc.Launcher$AppClassLoader", "sun.misc.Launcher$ExtClassLoader"};
 enum NodeKind : uint8_t { n_root, n_instance, n_class, n_array };
 
-constexpr uint8_t k_type_object = 2;
 // The size of a basic type's value in the dump (objects: the id size); 0 for an invalid type.
 unsigned value_size(uint8_t type, unsigned id_size) {
     switch (type) {

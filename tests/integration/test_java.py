@@ -324,15 +324,21 @@ class JavaHeapDumps(harness.Case):
             self.assertIn("field `value` (java.util.ArrayList)", p["steps"])
         self.assertIsNone(jvm.poll())
 
-    def test_two_dumps_of_a_growing_leak(self):
+    def test_dumps_of_a_growing_leak(self):
         jvm = self.start(java("SessionLeak", 3000))
         rec = self.path("rec")
         r = harness.run(["record", "--pid", str(jvm.pid), "-o", rec, "--snapshot-every", "1s",
-                         "--count", "4", "--heap-snapshots", "2"], timeout=180)
+                         "--count", "6", "--heap-snapshots", "3"], timeout=180)
         self.assertEqual(r.returncode, 0, r.stderr)
         dumps = [os.path.join(rec, f) for f in snapshots(rec, "hprof")]
-        self.assertEqual(len(dumps), 2)
-        r = harness.run(["diff", *dumps, "--json", "--top", "0"])
+        self.assertEqual(len(dumps), 3)
+        # suspects on the dumps alone ranks classes by their histograms.
+        r = harness.run(["suspects", *dumps, "--json"], timeout=180)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ranked = [j for j in harness.json_lines(r.stdout) if j.get("rank")]
+        self.assertTrue(ranked, r.stdout)
+        self.assertEqual(ranked[0]["function"], "com.example.Session")
+        r = harness.run(["diff", dumps[0], dumps[-1], "--json", "--top", "0"])
         self.assertEqual(r.returncode, 0, r.stderr)
         rows = {j["class"]: j for j in harness.json_lines(r.stdout)}
         session = rows["com.example.Session"]
