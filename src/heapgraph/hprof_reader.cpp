@@ -251,6 +251,7 @@ class Reader {
     Graph read() {
         header();
         m_data_start = m_in.offset();
+        m_graph.node_id.push_back(0);  // the root
         pass(1);
         prepare();
         pass(2);
@@ -390,7 +391,7 @@ class Reader {
             m_in.seek(at);
             m_in.fail("an object with the null id");
         }
-        m_ids.push_back(id);
+        m_graph.node_id.push_back(id);
     }
 
     // Passes 2 and 3: the node of an object the dump holds.
@@ -603,15 +604,17 @@ class Reader {
     void prepare() {
         Graph& g = m_graph;
         g.ids_stable = false;
-        std::sort(m_ids.begin(), m_ids.end());
-        if (const auto dup = std::adjacent_find(m_ids.begin(), m_ids.end()); dup != m_ids.end()) {
+        // node_id holds the root's 0 and every object's id: sorted, a node is its id's rank.
+        std::vector<uint64_t>& ids = g.node_id;
+        std::sort(ids.begin() + 1, ids.end());
+        if (const auto dup = std::adjacent_find(ids.begin() + 1, ids.end()); dup != ids.end()) {
             throw util::Error("{}: object id {:#x} is dumped twice (not a valid HPROF heap dump)", m_in.where(), *dup);
         }
-        if (m_ids.size() >= k_no_node - 1) {
-            throw util::Error("{}: {} objects, more than a heap graph holds", m_in.where(), m_ids.size());
+        if (ids.size() >= k_no_node) {
+            throw util::Error("{}: {} objects, more than a heap graph holds", m_in.where(), ids.size() - 1);
         }
         // Compressed oops and class pointers below a 32 GB span (see the header).
-        const bool compressed = m_id == 4 || m_ids.empty() || m_ids.back() - m_ids.front() < (uint64_t{32} << 30);
+        const bool compressed = m_id == 4 || ids.size() < 2 || ids.back() - ids[1] < (uint64_t{32} << 30);
         m_header = m_id == 4 ? 8 : compressed ? 12 : 16;
         m_array_header = m_id == 4 ? 12 : compressed ? 16 : 24;
         m_ref = m_id == 4 ? 4 : compressed ? 4 : 8;
@@ -643,11 +646,8 @@ class Reader {
         m_s_unknown_array = intern("(array of an unknown class)");
         for (uint8_t t = 4; t <= 11; ++t) m_prim_names[t] = intern(prim_array_name(t));
 
-        const size_t n = m_ids.size() + 1;
-        g.node_id.reserve(n);
-        g.node_id.push_back(0);
-        g.node_id.insert(g.node_id.end(), m_ids.begin(), m_ids.end());
-        std::vector<uint64_t>().swap(m_ids);
+        const size_t n = ids.size();
+        ids.shrink_to_fit();
         g.node_name.assign(n, empty);
         g.node_name[k_root] = root_name;
         g.self_size.assign(n, 0);
@@ -790,7 +790,6 @@ class Reader {
     std::unordered_map<uint32_t, uint64_t> m_thread_name_id;
     std::vector<ClassInfo> m_classes;
     std::unordered_map<uint64_t, size_t> m_class_by_id;
-    std::vector<uint64_t> m_ids;
     std::vector<RawRoot> m_raw_roots;
     std::vector<Root> m_roots;
     std::unordered_map<uint64_t, bool> m_system_loader;  // loader id -> one of k_system_loaders
