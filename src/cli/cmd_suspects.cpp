@@ -4,7 +4,8 @@
 // one PID (--pid, else the PID with the most snapshots, said on stderr), whose timeline gives the
 // RSS at each snapshot: when RSS grew and the profiled heap did not, that is said instead of a
 // ranking (report/snapshot_suspects.hpp). Heap graphs (JVM .hprof dumps, V8 .heapsnapshot files,
-// or a record directory holding them and no profiles) are ranked by their class histograms.
+// or a record directory holding them and no profiles) are ranked by their class histograms; one
+// heap graph alone gets MAT's leak suspects (cli/heapgraph_view.hpp).
 #include <sys/types.h>
 
 #include <algorithm>
@@ -84,6 +85,14 @@ recorddir::Selection directory_snapshots(const fs::path& dir, pid_t want_pid, pi
 }
 
 int run_suspects(const SuspectsArgs& args) {
+    // One heap graph: what keeps the heap alive, as MAT's leak suspects.
+    if (args.inputs.size() == 1 && is_heap_graph_file(args.inputs[0]) && !fs::is_directory(args.inputs[0])) {
+        if (!args.pid.empty()) throw util::UsageError("--pid applies to a record directory only");
+        HeapGraphOptions options;
+        options.json = args.json;
+        options.top = args.top;
+        return suspects_heap_graph(args.inputs[0], options);
+    }
     std::vector<std::pair<std::string, unsigned>> files;
     std::string source;
     size_t left_out = 0;

@@ -17,6 +17,7 @@
 #include "heapgraph/dominators.hpp"
 #include "heapgraph/histogram.hpp"
 #include "heapgraph/hprof_reader.hpp"
+#include "heapgraph/leak_suspects.hpp"
 #include "heapgraph/paths.hpp"
 #include "heapgraph/v8_snapshot.hpp"
 #include "recorddir/record_dir.hpp"
@@ -134,6 +135,57 @@ profile::Profile heap_graph_profile(const std::string& file) {
     const int64_t mtime_nanos =
         ::stat(file.c_str(), &st) == 0 ? int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec : 0;
     return capture::java::histogram_profile(h, mtime_nanos);
+}
+
+int suspects_heap_graph(const std::string& file, const HeapGraphOptions& options) {
+    const Analysed a = analyse(file);
+    const heapgraph::Graph& g = a.graph;
+    heapgraph::LeakSuspectOptions o;
+    o.max = limit(options.top, options.json, 10);
+    const auto found = heapgraph::leak_suspects(g, a.dom, o);
+    auto filter = g.ids_stable ? heapgraph::v8_path_filter(g) : nullptr;
+    const heapgraph::ShortestPaths sp = heapgraph::shortest_paths(g, filter.get());
+    heapgraph::PathShapes shapes(g, sp);
+    const uint64_t total = a.dom.retained[heapgraph::k_root];
+    auto label = [&](heapgraph::NodeIndex n) { return std::string(g.strings.get(g.path_label_index(n))); };
+    auto share = [&](uint64_t b) { return total == 0 ? 0.0 : 100.0 * static_cast<double>(b) / static_cast<double>(total); };
+    if (!options.json) {
+        std::printf("File: %s\nHeap: %s; leak suspects: what alone keeps 10%% or more of it alive\n",
+                    util::terminal_safe(file).c_str(), bytes(total).c_str());
+        if (found.empty()) std::printf("No suspect: nothing alone keeps 10%% of the heap alive.\n");
+    }
+    for (size_t i = 0; i < found.size(); ++i) {
+        const heapgraph::LeakSuspect& s = found[i];
+        const auto steps = heapgraph::shape_text(g, shapes, shapes.shape_of(s.accumulation),
+                                                 g.path_label_index(s.accumulation));
+        const std::string item_class(g.strings.get(s.item_class));
+        if (options.json) {
+            std::printf("%s\n", nlohmann::json{{"rank", i + 1}, {"holder", label(s.holder)},
+                                               {"retained_bytes", a.dom.retained[s.holder]},
+                                               {"share", share(a.dom.retained[s.holder]) / 100.0},
+                                               {"accumulation", label(s.accumulation)},
+                                               {"accumulation_retained_bytes", a.dom.retained[s.accumulation]},
+                                               {"item_class", s.items == 0 ? "" : item_class},
+                                               {"items", s.items}, {"item_retained_bytes", s.item_bytes},
+                                               {"path", steps}}
+                                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                    .c_str());
+            continue;
+        }
+        std::string path;
+        for (const auto& st : steps) path += (path.empty() ? "" : " -> ") + st;
+        std::printf("%zu. %s keeps %s alive (%.1f%% of the heap)\n", i + 1, util::terminal_safe(label(s.holder)).c_str(),
+                    bytes(a.dom.retained[s.holder]).c_str(), share(a.dom.retained[s.holder]));
+        if (s.items > 0) {
+            std::printf("   accumulated in %s (%s): %s %s retaining %s\n",
+                        util::terminal_safe(label(s.accumulation)).c_str(),
+                        bytes(a.dom.retained[s.accumulation]).c_str(), util::format_count(s.items).c_str(),
+                        util::terminal_safe(item_class).c_str(), bytes(s.item_bytes).c_str());
+        }
+        std::printf("   path: %s\n", util::terminal_safe(path.empty() ? "(not reachable from the roots)" : path).c_str());
+    }
+    std::fflush(stdout);
+    return k_exit_ok;
 }
 
 int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {

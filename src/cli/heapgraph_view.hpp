@@ -28,6 +28,10 @@ struct HeapGraphOptions {
 // ranks classes across heap dumps or snapshots as it does across histograms.
 profile::Profile heap_graph_profile(const std::string& file);
 
+// One heap graph's leak suspects as Eclipse MAT finds them (heapgraph/leak_suspects.hpp): what
+// alone keeps 10% or more of the heap alive, where it accumulates, and the path to it.
+int suspects_heap_graph(const std::string& file, const HeapGraphOptions& options);
+
 int top_heap_graph(const std::string& file, const HeapGraphOptions& options);
 int diff_heap_graphs(const std::string& base, const std::string& cur, const HeapGraphOptions& options);
 // One snapshot: the biggest classes by retained size; two: the classes that grew, their new

@@ -298,6 +298,15 @@ class JavaHeapDumps(harness.Case):
             self.assertEqual(steps[0], "class com.example.SessionLeak")
             self.assertEqual(steps[1], "static field `SESSIONS` (java.util.concurrent.ConcurrentHashMap)")
             self.assertTrue(steps[-1].endswith("(com.example.Session)"), steps)
+        # One dump's leak suspects (as MAT's): the class whose static map holds the sessions,
+        # descended to the map's table.
+        r = harness.run(["suspects", dump, "--json"], timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        first = harness.json_lines(r.stdout)[0]
+        self.assertEqual(first["holder"], "class com.example.SessionLeak")
+        self.assertEqual(first["accumulation"], "java.util.concurrent.ConcurrentHashMap$Node[]")
+        self.assertEqual((first["item_class"], first["items"]), ("java.util.concurrent.ConcurrentHashMap$Node", 2000))
+        self.assertEqual(first["path"][-1], "field `table` (java.util.concurrent.ConcurrentHashMap$Node[])")
         # Retained sizes per class against an independent reading and dominator computation.
         oracle = hprof_oracle.Dump(dump)
         ours = self.top(dump)
