@@ -136,6 +136,18 @@ void first_and_last(DiffArgs& args) {
 }
 
 int run_diff(DiffArgs& args) {
+    if (const auto graphs = only_heap_graphs_in(args.base); !graphs.empty() && args.cur.empty()) {
+        if (graphs.size() < 2) {
+            throw util::Error("{} holds one heap graph; diff needs two: take another with `leakhunt snapshot PID "
+                              "--heap -o {}`",
+                              args.base, args.base);
+        }
+        say_chosen(args.base, fmt::format("{} -> {}, the first and the last of {} heap graphs",
+                                          std::filesystem::path(graphs.front()).filename().string(),
+                                          std::filesystem::path(graphs.back()).filename().string(), graphs.size()));
+        args.base = graphs.front();
+        args.cur = graphs.back();
+    }
     if (is_heap_graph_file(args.base) || is_heap_graph_file(args.cur)) {
         if (!is_heap_graph_file(args.base) || !is_heap_graph_file(args.cur)) {
             throw util::UsageError("diff {} {}: compare a heap snapshot with another heap snapshot "

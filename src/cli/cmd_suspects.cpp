@@ -102,11 +102,8 @@ int run_suspects(const SuspectsArgs& args) {
     // files, or a record directory that holds them and no profiles.
     bool graphs = false;
     if (args.inputs.size() == 1 && fs::is_directory(args.inputs[0])) {
-        const recorddir::Listing listing = recorddir::list(args.inputs[0]);
-        bool profiles = false;
-        for (long id : listing.ids()) profiles = profiles || listing.count(id, recorddir::Kind::profile) > 0;
-        if (!profiles && want_pid == 0) {
-            for (const std::string& f : heap_graph_files_in(args.inputs[0])) {
+        if (want_pid == 0) {
+            for (const std::string& f : only_heap_graphs_in(args.inputs[0])) {
                 files.emplace_back(f, recorddir::parse_snapshot_name(fs::path(f).filename().string())->seq);
             }
             graphs = !files.empty();

@@ -93,6 +93,12 @@ std::string latest_profile(const std::filesystem::path& dir) {
 }
 
 int run_top(TopArgs& args) {
+    if (const auto graphs = only_heap_graphs_in(args.file); !graphs.empty()) {
+        say_chosen(args.file, fmt::format("{}, the latest of {} heap graph{}",
+                                          std::filesystem::path(graphs.back()).filename().string(), graphs.size(),
+                                          graphs.size() == 1 ? "" : "s"));
+        args.file = graphs.back();
+    }
     if (is_heap_graph_file(args.file)) {
         HeapGraphOptions options;
         options.json = args.json;

@@ -188,6 +188,16 @@ int suspects_heap_graph(const std::string& file, const HeapGraphOptions& options
     return k_exit_ok;
 }
 
+std::vector<std::string> only_heap_graphs_in(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) return {};
+    const recorddir::Listing listing = recorddir::list(path);
+    for (long id : listing.ids()) {
+        if (listing.count(id, recorddir::Kind::profile) > 0) return {};
+    }
+    return heap_graph_files_in(path);
+}
+
 int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
     const Analysed a = analyse(file);
     const heapgraph::Graph& g = a.graph;

@@ -15,6 +15,9 @@ bool is_heap_graph_file(const std::string& path);
 // The heap snapshots of a record directory (of its main process), oldest first; empty when `path`
 // is not a directory or holds none.
 std::vector<std::string> heap_graph_files_in(const std::string& path);
+// The same when the directory holds heap graphs and no profiles (e.g. only `snapshot PID --heap`
+// dumps), so that top, diff and suspects read its heap graphs; else empty.
+std::vector<std::string> only_heap_graphs_in(const std::string& path);
 
 struct HeapGraphOptions {
     bool json = false;

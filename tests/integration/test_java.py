@@ -310,6 +310,7 @@ class JavaHeapDumps(harness.Case):
         # Retained sizes per class against an independent reading and dominator computation.
         oracle = hprof_oracle.Dump(dump)
         ours = self.top(dump)
+        self.assertEqual(self.top(os.path.dirname(dump)), ours)  # a directory of dumps: the latest
         hist = oracle.histogram()
         self.assertEqual({k: (v["count"], v["self_bytes"]) for k, v in ours.items()}, hist)
         retained = oracle.retained_by_class()
