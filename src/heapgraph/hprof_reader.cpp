@@ -395,10 +395,35 @@ class Reader {
     }
 
     // Passes 2 and 3: the node of an object the dump holds.
+    // A bucket index over the sorted ids (by the id's offset from the lowest, k_buckets of them)
+    // narrows each binary search to a few ids: the passes look up every reference twice.
     NodeIndex node_of(uint64_t id) const {
-        const auto it = std::lower_bound(m_graph.node_id.begin() + 1, m_graph.node_id.end(), id);
-        if (it == m_graph.node_id.end() || *it != id) return k_no_node;
-        return static_cast<NodeIndex>(it - m_graph.node_id.begin());
+        const std::vector<uint64_t>& ids = m_graph.node_id;
+        if (id < m_id_low || m_bucket_first.empty()) return k_no_node;
+        const uint64_t b = (id - m_id_low) >> m_bucket_shift;
+        if (b + 1 >= m_bucket_first.size()) return k_no_node;
+        const auto lo = ids.begin() + m_bucket_first[b];
+        const auto hi = ids.begin() + m_bucket_first[b + 1];
+        const auto it = std::lower_bound(lo, hi, id);
+        if (it == hi || *it != id) return k_no_node;
+        return static_cast<NodeIndex>(it - ids.begin());
+    }
+    void index_ids() {
+        const std::vector<uint64_t>& ids = m_graph.node_id;
+        m_bucket_first.clear();
+        if (ids.size() < 2) return;
+        m_id_low = ids[1];
+        const uint64_t span = ids.back() - m_id_low;
+        m_bucket_shift = 0;
+        while ((span >> m_bucket_shift) >= k_buckets) ++m_bucket_shift;
+        const uint64_t buckets = (span >> m_bucket_shift) + 1;
+        m_bucket_first.assign(buckets + 1, 0);
+        // m_bucket_first[b]: the first index whose id is in bucket b or later.
+        size_t i = 1;
+        for (uint64_t b = 0; b <= buckets; ++b) {
+            while (i < ids.size() && ((ids[i] - m_id_low) >> m_bucket_shift) < b) ++i;
+            m_bucket_first[b] = static_cast<NodeIndex>(i);
+        }
     }
     // The node of an object the first pass saw.
     NodeIndex own_node(uint64_t id, uint64_t at) {
@@ -648,6 +673,7 @@ class Reader {
 
         const size_t n = ids.size();
         ids.shrink_to_fit();
+        index_ids();
         g.node_name.assign(n, empty);
         g.node_name[k_root] = root_name;
         g.self_size.assign(n, 0);
@@ -792,6 +818,10 @@ class Reader {
     std::unordered_map<uint64_t, size_t> m_class_by_id;
     std::vector<RawRoot> m_raw_roots;
     std::vector<Root> m_roots;
+    static constexpr uint64_t k_buckets = uint64_t{1} << 20;
+    std::vector<NodeIndex> m_bucket_first;  // k_buckets + 1 entries at most (4 MB)
+    uint64_t m_id_low = 0;
+    unsigned m_bucket_shift = 0;
     std::unordered_map<uint64_t, bool> m_system_loader;  // loader id -> one of k_system_loaders
     StringIndex m_empty = 0;
     std::unordered_map<std::string, StringIndex> m_interned;
