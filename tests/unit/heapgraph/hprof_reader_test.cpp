@@ -62,12 +62,14 @@ class Writer {
         uint8_t type;
         uint64_t value = 0;
     };
-    void class_dump(uint64_t id, uint64_t super, std::vector<Field> statics, std::vector<Field> fields) {
+    void class_dump(uint64_t id, uint64_t super, std::vector<Field> statics, std::vector<Field> fields,
+                    uint64_t loader = 0) {
         u1(0x20);
         id_(id);
         u4(0);
         id_(super);
-        for (int i = 0; i < 5; ++i) id_(0);  // loader, signers, domain, reserved
+        id_(loader);
+        for (int i = 0; i < 4; ++i) id_(0);  // signers, domain, reserved
         u4(0);
         u2(0);
         u2(static_cast<uint16_t>(statics.size()));
@@ -268,6 +270,48 @@ TEST(parse_hprof, every_truncation_is_an_error_naming_the_file_and_offset) {
         }
     }
     EXPECT_EQ(parsed, 16u);
+}
+
+TEST(parse_hprof, classes_of_the_application_loader_are_roots_and_held_by_their_loader) {
+    // Object(0x100), ClassLoader(0x150), AppClassLoader(0x200, a ClassLoader); App(0x300, loaded
+    // by 0x900, an AppClassLoader); Other(0x400, loaded by 0x910, a plain Object: no system loader).
+    Writer w(8);
+    w.string(1, "java/lang/Object");
+    w.string(2, "jdk/internal/loader/ClassLoaders$AppClassLoader");
+    w.string(3, "App");
+    w.string(4, "Other");
+    w.string(5, "java/lang/ClassLoader");
+    w.load_class(1, 0x100, 1);
+    w.load_class(5, 0x150, 5);
+    w.load_class(2, 0x200, 2);
+    w.load_class(3, 0x300, 3);
+    w.load_class(4, 0x400, 4);
+    Writer s(8, Writer::Header::no);
+    s.class_dump(0x100, 0, {}, {});
+    s.class_dump(0x150, 0x100, {}, {});
+    s.class_dump(0x200, 0x150, {}, {});
+    s.class_dump(0x300, 0x100, {}, {}, 0x900);
+    s.class_dump(0x400, 0x100, {}, {}, 0x910);
+    s.instance(0x900, 0x200, {});
+    s.instance(0x910, 0x100, {});
+    w.segment(s.take());
+    const Graph g = parse_hprof(w.bytes(), "loaders.hprof");
+    // Nodes: root, 0x100, 0x150, 0x200, 0x300, 0x400, 0x900, 0x910.
+    ASSERT_EQ(g.node_count(), 8u);
+    EXPECT_EQ(edges(g), (std::vector<EdgeText>{
+                            {0, 4, "system class", ""},
+                            {2, 1, "internal", "<super>"},
+                            {3, 2, "internal", "<super>"},
+                            {4, 1, "internal", "<super>"},
+                            {4, 6, "internal", "<class loader>"},
+                            {5, 1, "internal", "<super>"},
+                            {5, 7, "internal", "<class loader>"},
+                            {6, 4, "internal", "<class>"},
+                            {7, 5, "internal", "<class>"},
+                        }));
+    // A ClassLoader's injected loader_data (8 bytes) is counted though the dump does not list it.
+    EXPECT_EQ(g.self_size[6], 24u);
+    EXPECT_EQ(g.self_size[7], 16u);
 }
 
 TEST(parse_hprof, rejects_what_is_not_a_dump) {
