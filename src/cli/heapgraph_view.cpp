@@ -160,9 +160,10 @@ int suspects_heap_graph(const std::string& file, const HeapGraphOptions& options
                                                  g.path_label_index(s.accumulation));
         const std::string item_class(g.strings.get(s.item_class));
         if (options.json) {
-            std::printf("%s\n", nlohmann::json{{"rank", i + 1}, {"holder", label(s.holder)},
-                                               {"retained_bytes", a.dom.retained[s.holder]},
-                                               {"share", share(a.dom.retained[s.holder]) / 100.0},
+            std::printf("%s\n", nlohmann::json{{"rank", i + 1},
+                                               {"holder", s.instances > 1 ? std::string(g.class_name(s.holder)) : label(s.holder)},
+                                               {"instances", s.instances}, {"retained_bytes", s.retained},
+                                               {"share", share(s.retained) / 100.0},
                                                {"accumulation", label(s.accumulation)},
                                                {"accumulation_retained_bytes", a.dom.retained[s.accumulation]},
                                                {"item_class", s.items == 0 ? "" : item_class},
@@ -174,8 +175,14 @@ int suspects_heap_graph(const std::string& file, const HeapGraphOptions& options
         }
         std::string path;
         for (const auto& st : steps) path += (path.empty() ? "" : " -> ") + st;
-        std::printf("%zu. %s keeps %s alive (%.1f%% of the heap)\n", i + 1, util::terminal_safe(label(s.holder)).c_str(),
-                    bytes(a.dom.retained[s.holder]).c_str(), share(a.dom.retained[s.holder]));
+        if (s.instances > 1) {
+            std::printf("%zu. %s %s keep %s alive (%.1f%% of the heap); the biggest keeps %s\n", i + 1,
+                        util::format_count(s.instances).c_str(), util::terminal_safe(g.class_name(s.holder)).c_str(),
+                        bytes(s.retained).c_str(), share(s.retained), bytes(a.dom.retained[s.holder]).c_str());
+        } else {
+            std::printf("%zu. %s keeps %s alive (%.1f%% of the heap)\n", i + 1,
+                        util::terminal_safe(label(s.holder)).c_str(), bytes(s.retained).c_str(), share(s.retained));
+        }
         if (s.items > 0) {
             std::printf("   accumulated in %s (%s): %s %s retaining %s\n",
                         util::terminal_safe(label(s.accumulation)).c_str(),

@@ -40,14 +40,43 @@ std::vector<LeakSuspect> leak_suspects(const Graph& g, const Dominators& d, cons
             }
         }
     }
-    std::sort(found.begin(), found.end(), [&](NodeIndex a, NodeIndex b) { return d.retained[a] > d.retained[b]; });
-    if (found.size() > options.max) found.resize(options.max);
-
     NameCanon canon(g);
+    std::vector<LeakSuspect> groups;
+    for (NodeIndex holder : found) groups.push_back({holder, 1, d.retained[holder]});
+    // By class: the instances directly under the root that are no suspect on their own.
+    {
+        std::vector<bool> single(n, false);
+        for (NodeIndex x : found) single[x] = true;
+        struct Group {
+            NodeIndex biggest = k_no_node;
+            uint64_t count = 0, retained = 0;
+        };
+        std::unordered_map<StringIndex, Group> by_class;
+        for (uint64_t c = first[k_root]; c < first[k_root + 1]; ++c) {
+            const NodeIndex x = children[c];
+            // Objects only: not classes (their statics are the JDK's in any small heap) nor a
+            // format's grouping nodes.
+            if (single[x] || !g.node_types[g.node_type[x]].class_is_name) continue;
+            Group& gr = by_class[canon(g.class_index(x))];
+            ++gr.count;
+            gr.retained += d.retained[x];
+            if (gr.biggest == k_no_node || d.retained[x] > d.retained[gr.biggest]) gr.biggest = x;
+        }
+        for (const auto& [cls, gr] : by_class) {
+            if (gr.count > 1 && static_cast<double>(gr.retained) >= options.min_share * total) {
+                groups.push_back({gr.biggest, gr.count, gr.retained});
+            }
+        }
+    }
+    std::sort(groups.begin(), groups.end(), [&](const LeakSuspect& a, const LeakSuspect& b) {
+        return a.retained != b.retained ? a.retained > b.retained : a.holder < b.holder;
+    });
+    if (groups.size() > options.max) groups.resize(options.max);
+
     std::vector<LeakSuspect> out;
-    for (NodeIndex holder : found) {
-        LeakSuspect s;
-        s.holder = holder;
+    for (const LeakSuspect& group : groups) {
+        LeakSuspect s = group;
+        const NodeIndex holder = s.holder;
         NodeIndex x = holder;
         for (;;) {
             NodeIndex biggest = k_no_node;

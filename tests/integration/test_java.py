@@ -332,6 +332,14 @@ class JavaHeapDumps(harness.Case):
             self.assertEqual(p["steps"][0], "java.lang.Thread")
             self.assertEqual(p["steps"][1], "field `threadLocals` (java.lang.ThreadLocal$ThreadLocalMap)")
             self.assertIn("field `value` (java.util.ArrayList)", p["steps"])
+        # The pool's threads together are a leak suspect; what accumulates in them: the contexts.
+        r = harness.run(["suspects", dump, "--json"], timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        threads = [j for j in harness.json_lines(r.stdout) if j["holder"] == "java.lang.Thread"]
+        self.assertEqual(len(threads), 1, r.stdout)
+        self.assertGreaterEqual(threads[0]["instances"], 4)
+        self.assertEqual(threads[0]["item_class"], "com.example.ThreadLocalLeak$RequestContext")
+        self.assertIn("field `threadLocals` (java.lang.ThreadLocal$ThreadLocalMap)", threads[0]["path"])
         self.assertIsNone(jvm.poll())
 
     def test_dumps_of_a_growing_leak(self):

@@ -52,5 +52,34 @@ TEST(leak_suspects, a_lower_threshold_finds_the_smaller_holder_too) {
     EXPECT_EQ(found[1].items, 1u);
 }
 
+TEST(leak_suspects, instances_of_one_class_under_the_roots_are_a_suspect_together) {
+    // root -> Worker(1..3), each Worker 10 -> List 20 -> 4 Items of 10 (70 each); root -> Big(4) 790.
+    // Heap 1000: no Worker alone keeps 10%, the three keep 21%.
+    std::vector<test::N> nodes{{"", 0, 1, 1}, {"Worker", 10}, {"Worker", 10}, {"Worker", 10}, {"Big", 790}};
+    std::vector<test::E> edges{{0, 1}, {0, 2}, {0, 3}, {0, 4}};
+    for (NodeIndex w = 1; w <= 3; ++w) {
+        const auto list = static_cast<NodeIndex>(nodes.size());
+        nodes.push_back({"List", 20});
+        edges.push_back({w, list});
+        for (int i = 0; i < 4; ++i) {
+            edges.push_back({list, static_cast<NodeIndex>(nodes.size()), 1, std::to_string(i)});
+            nodes.push_back({"Item", 10});
+        }
+    }
+    const Graph g = make_graph(nodes, edges);
+    const Dominators d = compute_dominators(Retention(g));
+    ASSERT_EQ(d.retained[k_root], 1000u);
+    const auto found = leak_suspects(g, d);
+    ASSERT_EQ(found.size(), 2u);
+    EXPECT_EQ(found[0].holder, 4u);  // Big, alone
+    EXPECT_EQ(found[0].instances, 1u);
+    EXPECT_EQ(found[1].instances, 3u);
+    EXPECT_EQ(found[1].retained, 210u);
+    EXPECT_EQ(g.class_name(found[1].holder), "Worker");
+    EXPECT_EQ(g.class_name(found[1].accumulation), "List");
+    EXPECT_EQ(found[1].items, 4u);
+    EXPECT_EQ(found[1].item_bytes, 40u);
+}
+
 }  // namespace
 }  // namespace leakhunt::heapgraph
