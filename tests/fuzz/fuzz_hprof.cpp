@@ -1,6 +1,6 @@
 // libFuzzer target for the HPROF reader: any input must either parse into a graph whose
 // invariants hold (Graph::check ran) or throw util::Error; then the analyses run on it
-// (dominators, class histogram, shortest paths and their shapes) and must not fail.
+// (dominators, class histogram, leak suspects, shortest paths and their shapes) and must not fail.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +9,7 @@
 #include "heapgraph/dominators.hpp"
 #include "heapgraph/histogram.hpp"
 #include "heapgraph/hprof_reader.hpp"
+#include "heapgraph/leak_suspects.hpp"
 #include "heapgraph/paths.hpp"
 #include "util/error.hpp"
 
@@ -20,6 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const Dominators d = compute_dominators(Retention(g));
         if (d.retained[k_root] < g.self_size[k_root]) std::abort();
         const auto rows = class_histogram(g, d);
+        for (const LeakSuspect& s : leak_suspects(g, d)) {
+            if (s.accumulation >= g.node_count() || s.holder >= g.node_count()) std::abort();
+        }
         const ShortestPaths p = shortest_paths(g, nullptr);
         PathShapes shapes(g, p);
         std::vector<NodeIndex> all;
