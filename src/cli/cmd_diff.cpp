@@ -4,8 +4,8 @@
 // growth first and shrinkers at the end; or, with --format pprof, the difference as a profile
 // that pprof tools open (profile/diff.hpp).
 // -o FILE writes any of the three to a file; without --format the file's name chooses.
-// Two V8 heap snapshots are compared by class instead, objects matched by id
-// (cli/heapgraph_view.hpp).
+// Two heap graphs are compared by class instead: V8 heap snapshots with their objects matched by
+// id, JVM heap dumps (.hprof) by instances and shallow size (cli/heapgraph_view.hpp).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -137,19 +137,22 @@ void first_and_last(DiffArgs& args) {
 }
 
 int run_diff(DiffArgs& args) {
-    if (args.cur.empty()) {
-        if (const auto graphs = heap_graphs_without_profiles(args.base); graphs.size() >= 2) {
-            say_chosen(args.base, fmt::format("{} -> {}, the first and the last of {} heap graphs",
-                                              std::filesystem::path(graphs.front()).filename().string(),
-                                              std::filesystem::path(graphs.back()).filename().string(), graphs.size()));
-            args.base = graphs.front();
-            args.cur = graphs.back();
+    if (const auto graphs = heap_graphs_without_profiles(args.base); !graphs.empty() && args.cur.empty()) {
+        if (graphs.size() < 2) {
+            throw util::Error("{} holds one heap graph; diff needs two: take another with `leakhunt snapshot PID "
+                              "--heap -o {}`",
+                              args.base, args.base);
         }
+        say_chosen(args.base, fmt::format("{} -> {}, the first and the last of {} heap graphs",
+                                          std::filesystem::path(graphs.front()).filename().string(),
+                                          std::filesystem::path(graphs.back()).filename().string(), graphs.size()));
+        args.base = graphs.front();
+        args.cur = graphs.back();
     }
     if (is_heap_graph_file(args.base) || is_heap_graph_file(args.cur)) {
         if (!is_heap_graph_file(args.base) || !is_heap_graph_file(args.cur)) {
             throw util::UsageError("diff {} {}: compare a heap snapshot with another heap snapshot "
-                                   "(.heapsnapshot), not with a profile",
+                                   "(.heapsnapshot, .hprof), not with a profile",
                                    args.base, args.cur);
         }
         if (!args.out.empty() || args.cmd->count("--format") > 0) {
@@ -265,13 +268,13 @@ Runner add_diff(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand(
         "diff", "Growth per allocation site between two heap profiles (BASE then CUR), or "
                 "between the first and last profile of a record directory; or per class between "
-                "two V8 heap snapshots");
+                "two V8 heap snapshots or JVM heap dumps");
     cmd->add_option("base", args->base,
-                    "The earlier heap profile (pprof) or V8 heap snapshot, or a `leakhunt "
+                    "The earlier heap profile (pprof), V8 heap snapshot or .hprof dump, or a `leakhunt "
                     "record` directory")
         ->required();
     cmd->add_option("cur", args->cur,
-                    "The later heap profile (pprof) or V8 heap snapshot; not with a directory");
+                    "The later heap profile (pprof), V8 heap snapshot or .hprof dump; not with a directory");
     args->sample_index = add_aggregate_options(*cmd, args->options, args->by);
     cmd->add_option("--top", args->top,
                     "Show this many growing and this many shrinking rows (default: 20 each in "

@@ -4,7 +4,7 @@
 // biggest (or chosen) allocation sites, the paths from roots to their blocks, grouped and
 // counted, and the holders ranked by the bytes reached through them. `leaks` prints the
 // unreachable blocks in the format of LeakSanitizer.
-// V8 heap snapshots (.heapsnapshot, one to three, or a record directory of them) go to
+// Heap graphs (V8 .heapsnapshot, JVM .hprof: one to three, or a record directory of them) go to
 // heapgraph_view.hpp.
 #include <algorithm>
 #include <cstdio>
@@ -113,7 +113,7 @@ int run_paths(PathsArgs& args) {
     const bool graphs = std::any_of(files.begin(), files.end(), [](const auto& f) { return is_heap_graph_file(f); });
     if (graphs) {
         for (const auto& f : files) {
-            if (!is_heap_graph_file(f)) throw util::UsageError("{} is not a heap snapshot (.heapsnapshot); give only heap snapshots", f);
+            if (!is_heap_graph_file(f)) throw util::UsageError("{} is not a heap snapshot (.heapsnapshot, .hprof); give only heap snapshots", f);
         }
         if (!args.site.empty() || !args.base.empty()) {
             throw util::UsageError("--site and --base are for heap scans; give heap snapshots in order (A B C) instead");
@@ -340,13 +340,14 @@ Runner add_paths(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand(
         "paths", "What holds the heap: paths from roots (globals, stacks, TLS) to the blocks of "
                  "the biggest allocation sites, from a heap scan; or from GC roots to the objects "
-                 "of the biggest or growing classes, from V8 heap snapshots");
+                 "of the biggest or growing classes, from V8 heap snapshots or JVM heap dumps");
     cmd->add_option("snapshot", args->files,
                     "heap.PID.NNNN.scan, or the snapshot heap.PID.NNNN.pb.gz beside it (written "
                     "by `leakhunt snapshot PID --scan`), or a `leakhunt record` directory (its "
                     "latest scan); or one to three V8 .heapsnapshot files (two: the new objects "
                     "of the second; three: the leak set, new in the second and alive in the "
-                    "third), or a record directory holding them")
+                    "third), or one to three JVM .hprof heap dumps (two or three: the classes that "
+                    "grew from the first), or a record directory holding them")
         ->required();
     cmd->add_option("--class", args->class_name, "Heap snapshots: only objects of this class (constructor)");
     cmd->add_option("--site", args->site,

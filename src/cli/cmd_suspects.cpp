@@ -5,7 +5,10 @@
 // RSS at each snapshot: when RSS grew and the profiled heap did not, that is said instead of a
 // ranking (report/snapshot_suspects.hpp). Go goroutine profiles (a directory's
 // goroutine.PID.NNNN.pb.gz, which `record --pprof-url` pulls, or goroutine profile files) get the
-// same ranking by the count of each stack's goroutines.
+// same ranking by the count of each stack's goroutines. Heap graphs (JVM .hprof dumps, V8
+// .heapsnapshot files, Python .pygraph files, or a record directory holding them and no profiles)
+// are ranked by their class histograms; one heap graph alone gets MAT's leak suspects
+// (cli/heapgraph_view.hpp).
 #include <sys/types.h>
 
 #include <algorithm>
@@ -23,6 +26,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/heapgraph_view.hpp"
 #include "cli/profile_input.hpp"
 #include "cli/progress.hpp"
 #include "profile/goroutines.hpp"
@@ -177,13 +181,38 @@ void print_goroutine_suspects(const SuspectsArgs& args, const report::GoroutineS
 }
 
 int run_suspects(const SuspectsArgs& args) {
+    // One heap graph: what keeps the heap alive, as MAT's leak suspects.
+    if (args.inputs.size() == 1 && is_heap_graph_file(args.inputs[0]) && !fs::is_directory(args.inputs[0])) {
+        if (!args.pid.empty()) throw util::UsageError("--pid applies to a record directory only");
+        HeapGraphOptions options;
+        options.json = args.json;
+        options.top = args.top;
+        return suspects_heap_graph(args.inputs[0], options);
+    }
     std::vector<std::pair<std::string, unsigned>> files;
     std::vector<std::pair<std::string, unsigned>> goroutine_files;
     std::string source;
     size_t left_out = 0;
     std::map<std::string, double> rss_of;  // snapshot path -> RSS, from a directory's timeline
     const pid_t want_pid = args.pid.empty() ? 0 : parse_pid_option("--pid", args.pid);
+    // Heap graphs (heap dumps, V8 snapshots) are ranked by their class histograms: given as
+    // files, or a record directory that holds them and no profiles.
+    bool graphs = false;
     if (args.inputs.size() == 1 && fs::is_directory(args.inputs[0])) {
+        if (want_pid == 0) {
+            for (const std::string& f : heap_graphs_without_profiles(args.inputs[0])) {
+                files.emplace_back(f, recorddir::parse_snapshot_name(fs::path(f).filename().string())->seq);
+            }
+            graphs = !files.empty();
+            source = fmt::format("{} (heap graphs)", args.inputs[0]);
+        }
+    } else {
+        graphs = !args.inputs.empty() &&
+                 std::all_of(args.inputs.begin(), args.inputs.end(), [](const auto& f) { return is_heap_graph_file(f); });
+    }
+    if (!files.empty()) {
+        // A directory's heap graphs, listed above.
+    } else if (args.inputs.size() == 1 && fs::is_directory(args.inputs[0])) {
         pid_t pid = 0;
         const recorddir::Selection selected = directory_snapshots(args.inputs[0], want_pid, pid);
         left_out = selected.left_out ? 1 : 0;
@@ -238,7 +267,9 @@ int run_suspects(const SuspectsArgs& args) {
     symbolize::Symbolizer symbolizer;
     std::vector<profile::Profile> profiles;
     profiles.reserve(files.size());
-    for (const auto& [path, index] : files) profiles.push_back(read_symbolized(path, symbolizer));
+    for (const auto& [path, index] : files) {
+        profiles.push_back(graphs ? heap_graph_profile(path) : read_symbolized(path, symbolizer));
+    }
     std::vector<report::SuspectSnapshot> inputs;
     for (size_t i = 0; i < files.size(); ++i) {
         const auto rss = rss_of.find(files[i].first);

@@ -4,8 +4,9 @@
 // Without --sample-index a heap profile is ranked by inuse_space and any other profile (a Go
 // goroutine profile) by its own preferred type, as pprof does. Samples with no frames are the
 // row "(unknown)", so the rows add up to the total. Symbolizes native frames offline; --json
-// prints one object per row and line. A V8 heap snapshot (.heapsnapshot) gets its class histogram
-// instead: per constructor the count, self size and retained size (cli/heapgraph_view.hpp).
+// prints one object per row and line. A heap graph (a V8 .heapsnapshot, a JVM .hprof heap dump)
+// gets its class histogram instead: per class the count, self size and retained size
+// (cli/heapgraph_view.hpp).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -93,7 +94,9 @@ std::string latest_profile(const std::filesystem::path& dir) {
 
 int run_top(TopArgs& args) {
     if (const auto graphs = heap_graphs_without_profiles(args.file); !graphs.empty()) {
-        say_chosen(args.file, fmt::format("{}, the latest of {} heap graphs", std::filesystem::path(graphs.back()).filename().string(), graphs.size()));
+        say_chosen(args.file, fmt::format("{}, the latest of {} heap graph{}",
+                                          std::filesystem::path(graphs.back()).filename().string(), graphs.size(),
+                                          graphs.size() == 1 ? "" : "s"));
         args.file = graphs.back();
     }
     if (is_heap_graph_file(args.file)) {
@@ -165,8 +168,8 @@ Runner add_top(CLI::App& app) {
                     "Profile: pprof protobuf, gzip-compressed or raw (from the agent, Go's "
                     "runtime/pprof or any pprof producer: heap, goroutine, ...), a "
                     "gperftools/jemalloc heap profile, or a `leakhunt record` directory (its "
-                    "latest profile); or a V8 heap snapshot (.heapsnapshot): its classes by "
-                    "retained size")
+                    "latest profile); or a V8 heap snapshot (.heapsnapshot) or JVM heap dump "
+                    "(.hprof): its classes by retained size")
         ->required();
     cmd->add_flag("--json", args->json, "One JSON object per row and line");
     cmd->add_flag("--cum", args->cum, "Sort by cumulative value (the row anywhere on the stack)");

@@ -1,10 +1,12 @@
-// `top`, `diff` and `paths` on heap graphs (V8 .heapsnapshot files, or a record directory holding
-// them): the commands dispatch here when their input is a heap snapshot rather than a profile or
+// `top`, `diff` and `paths` on heap graphs (V8 .heapsnapshot files, JVM .hprof heap dumps, or a
+// record directory holding them): the commands dispatch here when their input is a heap snapshot rather than a profile or
 // a native scan. Each prints text or JSON lines to stdout and returns the exit code.
 #pragma once
 
 #include <string>
 #include <vector>
+
+#include "profile/profile.hpp"
 
 namespace leakhunt::cli {
 
@@ -23,6 +25,15 @@ struct HeapGraphOptions {
     int paths = 5;    // paths shown per class; 0: all
     std::string class_name;  // paths: only this class
 };
+
+// A heap graph's class histogram as a heap profile (one sample per class: instances and shallow
+// bytes, as a JVM class histogram is), taken at the file's modification time, so that `suspects`
+// ranks classes across heap dumps or snapshots as it does across histograms.
+profile::Profile heap_graph_profile(const std::string& file);
+
+// One heap graph's leak suspects as Eclipse MAT finds them (heapgraph/leak_suspects.hpp): what
+// alone keeps 10% or more of the heap alive, where it accumulates, and the path to it.
+int suspects_heap_graph(const std::string& file, const HeapGraphOptions& options);
 
 int top_heap_graph(const std::string& file, const HeapGraphOptions& options);
 int diff_heap_graphs(const std::string& base, const std::string& cur, const HeapGraphOptions& options);

@@ -99,6 +99,10 @@ struct Graph {
     std::vector<uint32_t> edge_name;  // a string index, or the index itself when named_by_index
     std::vector<uint8_t> edge_type;
 
+    // node_id names the same object in another snapshot of the process (V8's ids). HPROF's ids are
+    // addresses, which a moving GC changes: such graphs are compared by class, not by object.
+    bool ids_stable = true;
+
     NodeIndex node_count() const { return static_cast<NodeIndex>(node_name.size()); }
     EdgeIndex edge_count() const { return edge_to.size(); }
     std::string_view name(NodeIndex n) const { return strings.get(node_name[n]); }

@@ -1,6 +1,9 @@
 """record on real JVMs (Debian's OpenJDK): `record -- java ...` and `record --pid PID` through
 jcmd, class histograms as snapshots that `suspects` ranks, the JVM's counters in the timeline,
-heap dumps, and the ways a JVM can refuse or vanish. The services live in tests/victims/java and
+heap dumps, and the ways a JVM can refuse or vanish. Heap dumps read back: their class histogram
+against `jmap -histo:live` of the same quiet JVM, dominators and retained sizes against an
+independent reading (hprof_oracle.py), and the paths that hold a static map's and a pool
+thread's ThreadLocal leaks. The services live in tests/victims/java and
 are compiled with javac into a temporary directory once per run."""
 import csv
 import gzip
@@ -17,6 +20,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
+import hprof_oracle  # noqa: E402
 
 JAVA = "/usr/bin/java"
 JAVAC = "/usr/bin/javac"
@@ -211,6 +215,171 @@ class JavaRecord(harness.Case):
         self.assertIn("cannot write into", r.stderr)
         self.assertEqual(os.listdir(os.path.join(private, "d")), [])
         self.assertIsNone(jvm.poll())
+
+
+def jmap_name(name):
+    """`jmap -histo`'s class name as Java writes it in source ("[B" -> "byte[]")."""
+    if name.startswith("["):
+        return hprof_oracle.java_name(name.replace(".", "/"))
+    return name
+
+
+def jmap_histo(pid):
+    out = subprocess.run([JMAP, "-histo:live", str(pid)], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    theirs = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*\d+:\s+(\d+)\s+(\d+)\s+(\S+)", line)
+        if m:
+            theirs[jmap_name(m.group(3))] = (int(m.group(1)), int(m.group(2)))
+    return theirs
+
+
+# java.lang.Thread and its subclasses carry @Contended padding (2 x 128 bytes, around the
+# thread-local random fields) that the JVM counts and the dump cannot show.
+THREAD_CLASSES = {"java.lang.Thread", "java.lang.ref.Finalizer$FinalizerThread",
+                  "java.lang.ref.Reference$ReferenceHandler", "jdk.internal.misc.InnocuousThread"}
+
+
+class JavaHeapDumps(harness.Case):
+    def dump(self, jvm):
+        out = self.path(f"dumps{jvm.pid}")
+        r = harness.run(["snapshot", str(jvm.pid), "--heap", "-o", out], timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.strip()
+
+    def top(self, dump):
+        r = harness.run(["top", dump, "--json", "--top", "0"], timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return {j["class"]: j for j in harness.json_lines(r.stdout)}
+
+    def paths(self, target, cls):
+        r = harness.run(["paths", target, "--class", cls, "--json", "--paths", "0"], timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        [row] = harness.json_lines(r.stdout)
+        return row
+
+    def test_histogram_equals_jmap_histo_live(self):
+        jvm = self.start(java("SessionLeak", 5000, 3000))
+        self.assertEqual(jvm.stdout.readline().strip(), "quiet")
+        dump = self.dump(jvm)
+        theirs = jmap_histo(jvm.pid)  # the oracle, on the same quiet JVM, right after the dump
+        ours = self.top(dump)
+        self.assertEqual((ours["com.example.Session"]["count"], ours["com.example.Session"]["self_bytes"]),
+                         theirs["com.example.Session"])
+        self.assertEqual(theirs["com.example.Session"][0], 3000)
+        compared = 0
+        for name in sorted(set(ours) | set(theirs)):
+            if name == "java.lang.Class":
+                continue  # mirrors: see hprof_reader.hpp
+            self.assertIn(name, ours, f"{name} is in jmap's histogram only")
+            self.assertIn(name, theirs, f"{name} is in the dump only")
+            count, size = ours[name]["count"], ours[name]["self_bytes"]
+            if name in THREAD_CLASSES:
+                self.assertEqual(count, theirs[name][0], name)
+                # The padding, and a subclass's own fields placed after it (up to 8 bytes).
+                self.assertGreaterEqual(theirs[name][1] - size, 256 * count, name)
+                self.assertLessEqual(theirs[name][1] - size, 264 * count, name)
+                continue
+            self.assertEqual((count, size), theirs[name], name)
+            compared += 1
+        self.assertGreater(compared, 100)
+        self.assertIsNone(jvm.poll())
+
+    def test_paths_name_the_static_field_and_dominators_equal_a_reference(self):
+        jvm = self.start(java("SessionLeak", 5000, 2000))
+        self.assertEqual(jvm.stdout.readline().strip(), "quiet")
+        dump = self.dump(jvm)
+        for target in (dump, os.path.dirname(dump)):  # the file, and the directory holding it
+            row = self.paths(target, "com.example.Session")
+            self.assertEqual(row["count"], 2000)
+            self.assertEqual(row["paths"][0]["count"], 2000)
+            steps = row["paths"][0]["steps"]
+            self.assertEqual(steps[0], "class com.example.SessionLeak")
+            self.assertEqual(steps[1], "static field `SESSIONS` (java.util.concurrent.ConcurrentHashMap)")
+            self.assertTrue(steps[-1].endswith("(com.example.Session)"), steps)
+        # One dump's leak suspects (as MAT's): the class whose static map holds the sessions,
+        # descended to the map's table.
+        r = harness.run(["suspects", dump, "--json"], timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        first = harness.json_lines(r.stdout)[0]
+        self.assertEqual(first["holder"], "class com.example.SessionLeak")
+        self.assertEqual(first["accumulation"], "java.util.concurrent.ConcurrentHashMap$Node[]")
+        self.assertEqual((first["item_class"], first["items"]), ("java.util.concurrent.ConcurrentHashMap$Node", 2000))
+        self.assertEqual(first["path"][-1], "field `table` (java.util.concurrent.ConcurrentHashMap$Node[])")
+        # Retained sizes per class against an independent reading and dominator computation.
+        oracle = hprof_oracle.Dump(dump)
+        ours = self.top(dump)
+        self.assertEqual(self.top(os.path.dirname(dump)), ours)  # a directory of dumps: the latest
+        hist = oracle.histogram()
+        self.assertEqual({k: (v["count"], v["self_bytes"]) for k, v in ours.items()}, hist)
+        retained = oracle.retained_by_class()
+        self.assertEqual({k: v["retained_bytes"] for k, v in ours.items()}, retained)
+        # The static map retains every session with its key.
+        session = ours["com.example.Session"]
+        self.assertEqual(session["retained_bytes"], retained["com.example.Session"])
+        self.assertGreater(ours["java.util.concurrent.ConcurrentHashMap"]["retained_bytes"],
+                           session["retained_bytes"])
+
+    def test_threadlocal_in_pool_threads_is_held_through_thread_locals(self):
+        jvm = self.start(java("ThreadLocalLeak", 5000, 1500))
+        self.assertEqual(jvm.stdout.readline().strip(), "quiet")
+        dump = self.dump(jvm)
+        row = self.paths(dump, "com.example.ThreadLocalLeak$RequestContext")
+        self.assertEqual(row["count"], 1500)
+        self.assertEqual(sum(p["count"] for p in row["paths"]), 1500)
+        for p in row["paths"]:
+            self.assertEqual(p["steps"][0], "java.lang.Thread")
+            self.assertEqual(p["steps"][1], "field `threadLocals` (java.lang.ThreadLocal$ThreadLocalMap)")
+            self.assertIn("field `value` (java.util.ArrayList)", p["steps"])
+        # The pool's threads together are a leak suspect; what accumulates in them: the contexts.
+        r = harness.run(["suspects", dump, "--json"], timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        threads = [j for j in harness.json_lines(r.stdout) if j["holder"] == "java.lang.Thread"]
+        self.assertEqual(len(threads), 1, r.stdout)
+        self.assertGreaterEqual(threads[0]["instances"], 4)
+        self.assertEqual(threads[0]["item_class"], "com.example.ThreadLocalLeak$RequestContext")
+        self.assertIn("field `threadLocals` (java.lang.ThreadLocal$ThreadLocalMap)", threads[0]["path"])
+        self.assertIsNone(jvm.poll())
+
+    def test_dumps_of_a_growing_leak(self):
+        jvm = self.start(java("SessionLeak", 3000))
+        rec = self.path("rec")
+        r = harness.run(["record", "--pid", str(jvm.pid), "-o", rec, "--snapshot-every", "1s",
+                         "--count", "6", "--heap-snapshots", "3"], timeout=180)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        dumps = [os.path.join(rec, f) for f in snapshots(rec, "hprof")]
+        self.assertEqual(len(dumps), 3)
+        # suspects on the dumps alone ranks classes by their histograms.
+        r = harness.run(["suspects", *dumps, "--json"], timeout=180)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ranked = [j for j in harness.json_lines(r.stdout) if j.get("rank")]
+        self.assertTrue(ranked, r.stdout)
+        self.assertEqual(ranked[0]["function"], "com.example.Session")
+        r = harness.run(["diff", dumps[0], dumps[-1], "--json", "--top", "0"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = {j["class"]: j for j in harness.json_lines(r.stdout)}
+        session = rows["com.example.Session"]
+        self.assertGreater(session["count_delta"], 0)
+        self.assertEqual(session["bytes_delta"], session["count_delta"] * 32)
+        self.assertNotIn("new", session)  # heap dump ids are addresses: no object matching
+        r = harness.run(["paths", rec, "--class", "com.example.Session", "--json"], timeout=180)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        [row] = harness.json_lines(r.stdout)
+        self.assertEqual(row["paths"][0]["steps"][0], "class com.example.SessionLeak")
+        self.assertIsNone(jvm.poll())
+
+    def test_truncated_dump_is_one_clear_error(self):
+        jvm = self.start(java("SessionLeak", 5000, 100))
+        self.assertEqual(jvm.stdout.readline().strip(), "quiet")
+        dump = self.dump(jvm)
+        cut = self.path("cut.hprof")
+        with open(dump, "rb") as f, open(cut, "wb") as g:
+            g.write(f.read(os.path.getsize(dump) // 2))
+        r = harness.run(["top", cut])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertRegex(r.stderr, r"cut\.hprof: byte \d+: .*not a complete HPROF heap dump")
 
 
 class JavaRefusals(harness.Case):

@@ -1,0 +1,37 @@
+// libFuzzer target for the HPROF reader: any input must either parse into a graph whose
+// invariants hold (Graph::check ran) or throw util::Error; then the analyses run on it
+// (dominators, class histogram, leak suspects, shortest paths and their shapes) and must not fail.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "heapgraph/dominators.hpp"
+#include "heapgraph/histogram.hpp"
+#include "heapgraph/hprof_reader.hpp"
+#include "heapgraph/leak_suspects.hpp"
+#include "heapgraph/paths.hpp"
+#include "util/error.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+    using namespace leakhunt::heapgraph;
+    try {
+        const Graph g = parse_hprof(bytes, "fuzz");
+        const Dominators d = compute_dominators(Retention(g));
+        if (d.retained[k_root] < g.self_size[k_root]) std::abort();
+        const auto rows = class_histogram(g, d);
+        for (const LeakSuspect& s : leak_suspects(g, d)) {
+            if (s.accumulation >= g.node_count() || s.holder >= g.node_count()) std::abort();
+        }
+        const ShortestPaths p = shortest_paths(g, nullptr);
+        PathShapes shapes(g, p);
+        std::vector<NodeIndex> all;
+        for (NodeIndex n = 0; n < g.node_count(); ++n) all.push_back(n);
+        for (const auto& grp : group_paths(shapes, all, d, g)) shape_text(g, shapes, grp.shape, 0);
+        (void)rows;
+    } catch (const leakhunt::util::Error&) {
+        // Bad input, reported as it should be.
+    }
+    return 0;
+}
