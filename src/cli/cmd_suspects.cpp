@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "cli/common.hpp"
 #include "cli/profile_input.hpp"
 #include "cli/progress.hpp"
+#include "patterns/patterns.hpp"
 #include "recorddir/record_dir.hpp"
 #include "report/snapshot_suspects.hpp"
 #include "trend/suspects.hpp"
@@ -43,7 +45,16 @@ struct SuspectsArgs {
     int top = -1;  // -1: 10 in text, all in JSON; 0: all
     std::string pid;  // --pid, parsed by parse_pid_option
     std::string sample_index = "inuse_space";
+    std::string patterns_file;
 };
+
+// The pattern a suspect's site matches (a learned leak of the same site, or a runtime's known
+// site such as lru_cache); nothing when the runtime is not known.
+std::optional<patterns::Match> suspect_pattern(const trend::Suspect& s, const std::string& runtime,
+                                               const std::vector<patterns::Pattern>& learned) {
+    if (runtime.empty()) return std::nullopt;
+    return patterns::match(patterns::signature_of({runtime, s.site.function, {}}), learned);
+}
 
 const char* k_more_hint =
     "record longer with `leakhunt record --snapshot-every 30s -- CMD`, or take more with "
@@ -86,6 +97,7 @@ int run_suspects(const SuspectsArgs& args) {
     std::string source;
     size_t left_out = 0;
     std::map<std::string, double> rss_of;  // snapshot path -> RSS, from a directory's timeline
+    std::string runtime;                   // from a directory's manifest; empty: unknown
     const pid_t want_pid = args.pid.empty() ? 0 : parse_pid_option("--pid", args.pid);
     if (args.inputs.size() == 1 && fs::is_directory(args.inputs[0])) {
         pid_t pid = 0;
@@ -96,6 +108,7 @@ int run_suspects(const SuspectsArgs& args) {
                                recorddir::parse_snapshot_name(file.filename().string())->seq);
         }
         source = fmt::format("{} (PID {})", args.inputs[0], pid);
+        if (const auto manifest = recorddir::read_manifest(args.inputs[0])) runtime = manifest->runtime;
         for (const auto& row : recorddir::read_timeline(args.inputs[0], pid)) {
             if (!row.snapshot.empty()) {
                 rss_of[(fs::path(args.inputs[0]) / row.snapshot).string()] = row.rss_bytes;
@@ -137,6 +150,8 @@ int run_suspects(const SuspectsArgs& args) {
     bar.finish();
     const trend::SuspectReport& report = found.report;
     const std::string& unit = found.unit;
+    const std::vector<patterns::Pattern> learned = patterns::load_for_matching(
+        args.patterns_file.empty() ? std::nullopt : std::optional<fs::path>(args.patterns_file));
 
     const size_t limit = args.top > 0    ? static_cast<size_t>(args.top)
                          : args.top == 0 ? SIZE_MAX
@@ -144,7 +159,9 @@ int run_suspects(const SuspectsArgs& args) {
     if (args.json) {
         if (!found.growth_outside_heap.empty()) warn(found.growth_outside_heap);
         for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
-            std::printf("%s\n", report::suspect_json(report.suspects[i], i + 1, unit).dump().c_str());
+            nlohmann::json row = report::suspect_json(report.suspects[i], i + 1, unit);
+            if (const auto m = suspect_pattern(report.suspects[i], runtime, learned)) row["pattern"] = patterns::to_json(*m);
+            std::printf("%s\n", row.dump().c_str());
         }
         if (args.all) {
             for (const auto& s : report.others) std::printf("%s\n", report::suspect_json(s, 0, unit).dump().c_str());
@@ -181,6 +198,9 @@ int run_suspects(const SuspectsArgs& args) {
                         .c_str(),
                     100.0 * s.share_of_growth, std::string(trend::shape_name(s.trend.shape)).c_str(),
                     s.trend.confidence, s.trend.tau, s.trend.p_up);
+        if (const auto m = suspect_pattern(s, runtime, learned)) {
+            std::printf("    %s\n", util::terminal_safe(patterns::describe(*m)).c_str());
+        }
     }
     std::map<std::string, size_t> counts;
     const auto kind = [](const trend::Suspect& s) {
@@ -223,6 +243,8 @@ Runner add_suspects(CLI::App& app) {
     cmd->add_option("--sample-index", args->sample_index, "The in-use value to follow")
         ->check(CLI::IsMember({"inuse_space", "inuse_objects"}))
         ->capture_default_str();
+    cmd->add_option("--patterns", args->patterns_file,
+                    "Patterns file to match the suspects against (default: the user's, see `leakhunt learn`)");
     return [args] { return run_suspects(*args); };
 }
 

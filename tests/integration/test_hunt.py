@@ -1,0 +1,208 @@
+"""`leakhunt hunt` end to end on real processes, each already running before the hunt starts: the
+demo service (native, started without the agent) leaking under wrk, a Node service leaking, a
+healthy and a bounded demo service (hunt says so and takes no heap dump), and the pattern library
+(`learn` from one program's leak, a second program with the same shape is named, another shape is
+not). Budgets are short so that the whole file runs in a few minutes."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import unittest
+
+from harness import Case, binary, free_port, run
+
+NODE = "/usr/bin/node"
+VICTIMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../victims/node")
+SERVICE = os.path.join(VICTIMS, "service.js")
+ORDERS = os.path.join(VICTIMS, "orders.js")
+
+
+def summary_line(stdout, key):
+    """The value of `key:` in hunt's summary."""
+    for line in stdout.splitlines():
+        if line.startswith(key + ":"):
+            return line[len(key) + 1:].strip()
+    return None
+
+
+def files_under(directory):
+    out = []
+    for root, _, names in os.walk(directory):
+        out += [os.path.join(root, n) for n in names]
+    return out
+
+
+def heap_dumps(directory):
+    return [f for f in files_under(directory)
+            if f.endswith((".scan", ".heapsnapshot", ".hprof", ".pygraph"))]
+
+
+class Hunt(Case):
+    def hunt(self, pid, out, watch_first, budget, *extra, timeout=240):
+        return run(["hunt", str(pid), "-o", out, "--watch-first", watch_first, "--budget", budget,
+                    *extra], timeout=timeout)
+
+    def start_service(self, mode, *extra):
+        """The demo service (no agent) under wrk for longer than any hunt here."""
+        port = free_port()
+        p = subprocess.Popen([binary("leaky_service"), "--port", str(port), "--mode", mode,
+                              "--threads", "2", *extra],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        self.procs.append(p)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        load = subprocess.Popen(["wrk", "-t1", "-c2", "-d300s",
+                                 f"http://127.0.0.1:{port}/session?user=7"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        self.procs.append(load)
+        return p
+
+    def start_node(self, argv):
+        p = subprocess.Popen([NODE, *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True, start_new_session=True)
+        self.procs.append(p)
+        self.assertEqual(p.stdout.readline(), "ready\n")
+        return p
+
+    # -- native -------------------------------------------------------------------------------
+
+    @unittest.skipUnless(shutil.which("wrk") and shutil.which("gdb"), "needs wrk and gdb")
+    def test_demo_service_leak_names_the_site_and_holder(self):
+        p = self.start_service("leak", "--leak-bytes", "2048")
+        out = self.path("hunt")
+        r = self.hunt(p.pid, out, "20s", "60s")
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertTrue(summary_line(r.stdout, "verdict").startswith("leak"), r.stdout)
+        self.assertIn("SessionCache::remember", summary_line(r.stdout, "top suspect"), r.stdout)
+        self.assertIn("session_cache.cpp", summary_line(r.stdout, "top suspect"), r.stdout)
+        held = summary_line(r.stdout, "held by")
+        self.assertFalse(held.startswith("unknown"), r.stdout + r.stderr)
+        self.assertIn("[heap scan]", held)
+        self.assertIsNotNone(summary_line(r.stdout, "pattern"))
+        # Every phase's files, and the program still runs, detached.
+        for name in ("watch.csv", "report.html", "finding.json"):
+            self.assertTrue(os.path.exists(os.path.join(out, name)), name)
+        self.assertTrue(any(f.endswith(".pb.gz") for f in files_under(out)))
+        self.assertEqual(len([f for f in heap_dumps(out) if f.endswith(".scan")]), 1)
+        self.assertIsNone(p.poll())
+        for phase in ("watch:", "capture:", "analysis:"):
+            self.assertIn("leakhunt: " + phase, r.stderr)
+        with open(f"/proc/{p.pid}/status") as f:
+            self.assertIn("TracerPid:\t0", f.read())
+
+    @unittest.skipUnless(shutil.which("wrk"), "needs wrk")
+    def test_healthy_service_is_said_healthy_without_a_heap_dump(self):
+        p = self.start_service("healthy")
+        out = self.path("hunt")
+        r = self.hunt(p.pid, out, "20s", "40s", "--json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        s = json.loads(r.stdout)
+        self.assertEqual(s["verdict"], "healthy", r.stdout)
+        self.assertIsNone(s["runtime"])
+        self.assertFalse(s["heap_dump"])
+        self.assertEqual(heap_dumps(out), [])
+        self.assertFalse(os.path.exists(os.path.join(out, "record")))
+        self.assertTrue(os.path.exists(os.path.join(out, "report.html")))
+
+    @unittest.skipUnless(shutil.which("wrk"), "needs wrk")
+    def test_bounded_service_is_said_bounded_without_a_heap_dump(self):
+        # The cache fills (4,000 entries of 8 KiB) during the watch, then evicts.
+        p = self.start_service("bounded", "--leak-bytes", "8192", "--cache-entries", "4000")
+        out = self.path("hunt")
+        r = self.hunt(p.pid, out, "25s", "40s")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(summary_line(r.stdout, "verdict").startswith("bounded"), r.stdout)
+        self.assertIn("no capture", summary_line(r.stdout, "stopped"))
+        self.assertEqual(heap_dumps(out), [])
+        self.assertFalse(os.path.exists(os.path.join(out, "record")))
+
+    def test_errors(self):
+        r = run(["hunt", "999999999", "-o", self.path("x")])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        r = run(["hunt", str(dead.pid), "-o", self.path("x")])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(f"no process with pid {dead.pid}", r.stderr)
+        r = run(["hunt", "--name", "no-such-program-xyz-[0-9]", "-o", self.path("x")])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no running process", r.stderr)
+        r = run(["hunt", "1", "--watch-first", "10m", "--budget", "5m"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--watch-first", r.stderr)
+
+    # -- node and the pattern library ----------------------------------------------------------
+
+    @unittest.skipUnless(os.path.exists(NODE), "needs Debian's nodejs (/usr/bin/node)")
+    def test_node_leak_then_learned_pattern_names_another_program(self):
+        patterns = self.path("team-patterns.json")
+        service = self.start_node([SERVICE, "cache", "0", "300"])
+        first = self.path("first")
+        r = self.hunt(service.pid, first, "20s", "50s", "--patterns", patterns)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("cacheSession", summary_line(r.stdout, "top suspect"), r.stdout)
+        self.assertIn("service.js", summary_line(r.stdout, "top suspect"))
+        held = summary_line(r.stdout, "held by")
+        self.assertIn("(Map)", held, r.stdout)
+        self.assertIn("heapsnapshot", held)
+        # Before anything is learned: the built-in pattern of a Map in a module variable.
+        self.assertIn("node-global-map", summary_line(r.stdout, "pattern"))
+        self.assertEqual(len([f for f in heap_dumps(first) if f.endswith(".heapsnapshot")]), 2)
+        service.terminate()
+
+        r = run(["learn", first, "--title", "session cache without eviction",
+                 "--fix", "bounding it (LRU, 10k entries)", "--link", "https://example.com/pr/4521",
+                 "--patterns", patterns])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("LEAK-1", r.stdout)
+        with open(patterns) as f:
+            stored = json.load(f)["patterns"]
+        self.assertEqual([p["id"] for p in stored], ["LEAK-1"])
+        self.assertEqual(stored[0]["signature"]["runtime"], "node")
+        self.assertIn("Map", stored[0]["signature"]["holder"])
+
+        # A different program, the same shape: named.
+        orders = self.start_node([ORDERS, "300"])
+        second = self.path("second")
+        r = self.hunt(orders.pid, second, "20s", "50s", "--patterns", patterns)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("rememberOrder", summary_line(r.stdout, "top suspect"), r.stdout)
+        self.assertIn("looks like LEAK-1 `session cache without eviction`, fixed by bounding it",
+                      summary_line(r.stdout, "pattern"), r.stdout)
+        self.assertIn("https://example.com/pr/4521", summary_line(r.stdout, "pattern"))
+        orders.terminate()
+
+        # Another shape (a listener added per request): not the learned pattern.
+        listener = self.start_node([SERVICE, "listener", "0", "300"])
+        third = self.path("third")
+        r = self.hunt(listener.pid, third, "20s", "50s", "--patterns", patterns)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertNotIn("LEAK-1", r.stdout)
+        self.assertIn("node-listener", summary_line(r.stdout, "pattern"), r.stdout)
+
+    def test_learn_errors(self):
+        r = run(["learn", self.dir, "--title", "t", "--fix", "f", "--patterns", self.path("p.json")])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no finding.json", r.stderr)
+        bad = self.path("bad.json")
+        with open(bad, "w") as f:
+            f.write('{"version": 1, "patterns": [{"id": "LEAK-1"}]}')
+        with open(self.path("finding.json"), "w") as f:
+            json.dump({"runtime": "node", "site": "f", "holder_steps": ["(GC roots)"]}, f)
+        r = run(["learn", self.dir, "--title", "t", "--fix", "f", "--patterns", bad])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(bad, r.stderr)
+        self.assertIn("patterns[0]: field `title`", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
