@@ -68,7 +68,7 @@ Runner add_hunt(CLI::App& app) {
     cmd->add_option("--watch-first", args->watch_first,
                     "Watch at most this long before deciding whether to capture (default 10m)");
     cmd->add_option("--interval", args->interval,
-                    "Time between memory samples (default: --watch-first / 150, 0.2s to 5s)");
+                    "Time between memory samples (default: --watch-first / 500, 40ms to 5s)");
     cmd->add_option("--limit", args->limit, "Memory limit for the time-to-limit projection, e.g. 2G");
     cmd->add_flag("--profile-anyway", args->profile_anyway,
                   "Capture and take the heap dump even when the watch finds no leak");

@@ -28,13 +28,14 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// Samples the watch phase aims for within --watch-first (the verdict engine needs 60 to call a
-// series settled), and the bounds of the sampling interval that follows from it.
-constexpr double k_watch_samples = 150;
-constexpr double k_min_interval_s = 0.2;
+// Samples the watch phase aims for within --watch-first (the verdict engine needs 400 to call a
+// rise of less than half the process's size a leak, 60 to call a series settled), and the
+// bounds of the sampling interval that follows from it (soak samples every 50 ms).
+constexpr double k_watch_samples = 500;
+constexpr double k_min_interval_s = 0.04;
 constexpr double k_max_interval_s = 5;
-// A definite verdict must hold this long (and at least this share of --watch-first) before the
-// watch stops early: a leak's first minutes can look settled.
+// A bounded or healthy verdict must hold this long (and at least this share of --watch-first)
+// before the watch stops early.
 constexpr double k_min_hold_s = 5;
 constexpr double k_hold_share = 0.2;
 // Of the time left after the watch, the capture takes this share; the rest is for the heap
@@ -88,20 +89,32 @@ WatchOutcome watch_phase(const HuntOptions& o, HuntFacts& facts) {
                                  rss.empty() ? "?" : util::format_bytes(rss.back()),
                                  util::format_rate(t.live.growth_bytes_per_hour), trend::to_string(v)));
         }
-        if (v != trend::Verdict::inconclusive && elapsed - held_since >= hold_s) {
+        // A leak stops the watch at once (what the watch is for); a settled verdict (bounded,
+        // healthy) must hold first, since a leak's first minutes can look settled.
+        if (v == trend::Verdict::leak ||
+            (v != trend::Verdict::inconclusive && elapsed - held_since >= hold_s)) {
             out.decided_early = true;
             return false;
         }
         return true;
     };
     progress(fmt::format("watch: sampling pid {} every {} for up to {} until the verdict is clear",
-                         o.target.pid, util::format_duration(loop.interval_s),
+                         o.target.pid,
+                         loop.interval_s < 1 ? fmt::format("{:.0f} ms", loop.interval_s * 1000)
+                                             : util::format_duration(loop.interval_s),
                          util::format_duration(o.watch_first_s)));
     out.end = run_watch_loop(watcher, view, loop);
     const auto results = watcher.finish();
     facts.watched_s = watcher.now() - watcher.t0();
     facts.series = watcher.judged_series(watcher.targets().front());
     facts.verdict = results.front();
+    // Stopped on the live leak verdict: that judgement stands (the final pass over the same
+    // samples, without the hysteresis, may sit just below the bar).
+    const TargetState& t = watcher.targets().front();
+    if (out.decided_early && t.hysteresis.verdict() == trend::Verdict::leak &&
+        facts.verdict.memory.verdict != trend::Verdict::leak) {
+        facts.verdict.memory = t.live;
+    }
     return out;
 }
 

@@ -145,9 +145,9 @@ class Hunt(Case):
     @unittest.skipUnless(os.path.exists(NODE), "needs Debian's nodejs (/usr/bin/node)")
     def test_node_leak_then_learned_pattern_names_another_program(self):
         patterns = self.path("team-patterns.json")
-        service = self.start_node([SERVICE, "cache", "0", "300"])
+        service = self.start_node([SERVICE, "cache", "0", "600"])
         first = self.path("first")
-        r = self.hunt(service.pid, first, "20s", "50s", "--patterns", patterns)
+        r = self.hunt(service.pid, first, "40s", "75s", "--patterns", patterns)
         self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
         self.assertIn("cacheSession", summary_line(r.stdout, "top suspect"), r.stdout)
         self.assertIn("service.js", summary_line(r.stdout, "top suspect"))
@@ -171,9 +171,9 @@ class Hunt(Case):
         self.assertIn("Map", stored[0]["signature"]["holder"])
 
         # A different program, the same shape: named.
-        orders = self.start_node([ORDERS, "300"])
+        orders = self.start_node([ORDERS, "600"])
         second = self.path("second")
-        r = self.hunt(orders.pid, second, "20s", "50s", "--patterns", patterns)
+        r = self.hunt(orders.pid, second, "40s", "75s", "--patterns", patterns)
         self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
         self.assertIn("rememberOrder", summary_line(r.stdout, "top suspect"), r.stdout)
         self.assertIn("looks like LEAK-1 `session cache without eviction`, fixed by bounding it",
@@ -182,9 +182,9 @@ class Hunt(Case):
         orders.terminate()
 
         # Another shape (a listener added per request): not the learned pattern.
-        listener = self.start_node([SERVICE, "listener", "0", "300"])
+        listener = self.start_node([SERVICE, "listener", "0", "600"])
         third = self.path("third")
-        r = self.hunt(listener.pid, third, "20s", "50s", "--patterns", patterns)
+        r = self.hunt(listener.pid, third, "40s", "75s", "--patterns", patterns)
         self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
         self.assertNotIn("LEAK-1", r.stdout)
         self.assertIn("node-listener", summary_line(r.stdout, "pattern"), r.stdout)

@@ -25,7 +25,7 @@ function priceQuote(n) {
 const tick = 20;  // ms
 const perTick = Math.max(1, Math.round((rate * tick) / 1000));
 let total = 0;
-const timer = setInterval(() => {
+const timer = setInterval(function processBatch() {
   for (let k = 0; k < perTick; k++) {
     next++;
     rememberOrder(next);
