@@ -33,9 +33,6 @@ std::vector<Pattern> make() {
                         "bound it (an LRU with a size limit, or a TTL) or delete entries when "
                         "their request or session ends; a WeakMap if keyed by objects",
                         {{"Map", "Set"}}));
-    v.push_back(builtin("node-closure", "node", "closures capture what they should not",
-                        "keep long-lived callbacks from capturing per-request objects",
-                        {{"(closure)"}, {"system/Context"}, {"object", "Array"}}));
     // Native
     v.push_back(builtin("native-global-map", "native", "unbounded cache or map in a global",
                         "bound the container (LRU eviction, a size or age limit) or erase "

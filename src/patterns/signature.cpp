@@ -51,7 +51,12 @@ constexpr std::array k_js_builtins = {
 
 std::string js_token(std::string cls) {
     if (cls.starts_with("system / ")) return "system/" + cls.substr(9);
-    if (cls.starts_with("(")) return cls;  // (closure), (array), (GC roots), ...
+    if (cls.starts_with("global")) return "global";  // "global / " (the global object)
+    if (cls.starts_with("(")) return cls;  // (GC roots), ...
+    // V8's own node types come as "(closure)", "(array)", "(object elements)": step_class took
+    // off their parentheses, and their names are lower case (the program's classes and Object,
+    // Map, ... are not).
+    if (!cls.empty() && std::islower(static_cast<unsigned char>(cls.front()))) return "(" + cls + ")";
     for (const char* b : k_js_builtins) {
         if (cls == b) return cls;
     }

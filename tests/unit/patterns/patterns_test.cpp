@@ -41,6 +41,15 @@ TEST(HolderShape, V8NamesOfTheProgramAreLeftOut) {
     EXPECT_NE(a, holder_shape("node", k_listener_path));
 }
 
+TEST(HolderShape, V8NodeTypesKeepTheirParentheses) {
+    // shape_text writes V8's own node types, "(closure)", "(array)", in parentheses as it writes
+    // classes: they stay apart from the program's classes.
+    EXPECT_EQ(holder_shape("node", {"global / ", "property `get process` (closure)",
+                                    "internal `context` (system / Context)", "context `_process` (process)",
+                                    "internal `elements` (array)"}),
+              (std::vector<std::string>{"global", "(closure)", "system/Context", "(process)", "(array)"}));
+}
+
 TEST(HolderShape, NativeRootKindAndContainers) {
     const std::vector<std::string> steps = {
         "global g_cache (demo) at cache.cpp:12",
