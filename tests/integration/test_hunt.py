@@ -142,6 +142,16 @@ class Hunt(Case):
 
     # -- node and the pattern library ----------------------------------------------------------
 
+    def stop(self, p):
+        """Ends a node victim and waits for it: its inspector's port (9229 by default) must be
+        free before the next node is reached through SIGUSR1."""
+        p.terminate()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
     def node_hunt(self, pid, out, patterns):
         """A short hunt of a leaking node program. From outside, V8's RSS grows fast, then
         slower as its heap is resized: within tens of seconds the watch says leak or bounded,
@@ -167,7 +177,7 @@ class Hunt(Case):
         # Before anything is learned: the built-in pattern of a Map in a module variable.
         self.assertIn("node-global-map", summary_line(r.stdout, "pattern"))
         self.assertEqual(len([f for f in heap_dumps(first) if f.endswith(".heapsnapshot")]), 2)
-        service.terminate()
+        self.stop(service)
 
         r = run(["learn", first, "--title", "session cache without eviction",
                  "--fix", "bounding it (LRU, 10k entries)", "--link", "https://example.com/pr/4521",
@@ -191,7 +201,7 @@ class Hunt(Case):
         self.assertIn("looks like LEAK-1 `session cache without eviction`, fixed by bounding it",
                       summary_line(r.stdout, "pattern"), r.stdout)
         self.assertIn("https://example.com/pr/4521", summary_line(r.stdout, "pattern"))
-        orders.terminate()
+        self.stop(orders)
 
         # Another shape (a listener added per request): not the learned pattern.
         listener = self.start_node([SERVICE, "listener", "0", "600"])
