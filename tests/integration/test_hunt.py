@@ -140,6 +140,23 @@ class Hunt(Case):
         self.assertEqual(r.returncode, 2)
         self.assertIn("--watch-first", r.stderr)
 
+    # -- Go ------------------------------------------------------------------------------------
+
+    @unittest.skipUnless(os.path.exists(binary("leaky_go")), "leaky_go was not built (no go)")
+    def test_go_service_leak_found_through_its_pprof_endpoint(self):
+        p = subprocess.Popen([binary("leaky_go"), "-addr", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        self.procs.append(p)
+        self.assertTrue(p.stdout.readline().startswith("ready http://127.0.0.1:"))
+        out = self.path("hunt")
+        r = self.hunt(p.pid, out, "20s", "40s")
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn(", go,", r.stdout.splitlines()[0])
+        self.assertIn("main.leakyCache (leaky_go.go:", summary_line(r.stdout, "top suspect"), r.stdout)
+        self.assertIn("/debug/pprof/heap", r.stderr)
+        self.assertTrue(summary_line(r.stdout, "held by").startswith("unknown"))
+        self.assertEqual(heap_dumps(out), [])
+
     # -- node and the pattern library ----------------------------------------------------------
 
     def stop(self, p):
