@@ -310,10 +310,14 @@ int record_attach(const NativeAttachArgs& args) {
         std::fprintf(stderr, "leakhunt: scanning the heap of pid %d (its threads stop for the "
                              "scan)\n", args.pid);
         try {
-            const proc::AgentSnapshot reply = request_snapshot(args.pid, k_scan_timeout_s, "snapshot scan");
-            if (const size_t err = reply.details.find("scan-error="); err != std::string::npos) {
+            // The reply's file names are not read here (the scan is found in the record
+            // directory, through recorddir), so the raw request is enough.
+            const proc::AgentReply reply = proc::agent_request(args.pid, k_scan_timeout_s, "snapshot scan");
+            if (const size_t err = reply.text.find("scan-error="); err != std::string::npos) {
                 warnf("the heap scan of pid {} failed: {}", args.pid,
-                      util::terminal_safe(reply.details.substr(err + 11)));
+                      util::terminal_safe(reply.text.substr(err + 11)));
+            } else if (!reply.text.starts_with("ok ")) {
+                warnf("the heap scan of pid {} failed: {}", args.pid, util::terminal_safe(reply.text));
             }
         } catch (const util::Error& e) {
             if (running(args.pid)) warnf("the heap scan of pid {} failed: {}", args.pid, e.what());

@@ -93,6 +93,7 @@ class Hunt(Case):
             self.assertTrue(os.path.exists(os.path.join(out, name)), name)
         self.assertTrue(any(f.endswith(".pb.gz") for f in files_under(out)))
         self.assertEqual(len([f for f in heap_dumps(out) if f.endswith(".scan")]), 1)
+        self.assertNotIn("failed", r.stderr)
         self.assertIsNone(p.poll())
         for phase in ("watch:", "capture:", "analysis:"):
             self.assertIn("leakhunt: " + phase, r.stderr)
