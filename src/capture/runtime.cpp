@@ -1,6 +1,8 @@
 #include "capture/runtime.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -130,7 +132,32 @@ Runtime detect_process(pid_t pid) {
         if (nl == std::string_view::npos) break;
         rest.remove_prefix(nl + 1);
     }
+    if (is_go_executable(proc / "exe")) return Runtime::go;
     return Runtime::native;
+}
+
+bool is_go_executable(const fs::path& path) {
+    // The Go linker writes the build information section (.go.buildinfo, in the data segment)
+    // starting with this magic; a bounded read in chunks finds it without parsing the ELF.
+    static constexpr std::string_view k_magic{"\xff Go buildinf:", 14};
+    constexpr size_t k_chunk = 1 << 20;
+    constexpr size_t k_max_read = 256u << 20;
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return false;
+    std::string buf(k_chunk + k_magic.size(), '\0');
+    size_t carry = 0, total = 0;
+    bool found = false;
+    while (!found && total < k_max_read) {
+        const size_t n = std::fread(buf.data() + carry, 1, k_chunk, f);
+        if (n == 0) break;
+        total += n;
+        const std::string_view view(buf.data(), carry + n);
+        found = view.find(k_magic) != std::string_view::npos;
+        carry = std::min(view.size(), k_magic.size() - 1);
+        std::memmove(buf.data(), view.data() + view.size() - carry, carry);
+    }
+    std::fclose(f);
+    return found;
 }
 
 }  // namespace leakhunt::capture

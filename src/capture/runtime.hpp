@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,7 +26,7 @@ std::optional<Runtime> parse_runtime(std::string_view name);
 Runtime detect_command(const std::vector<std::string>& argv);
 
 // The runtime of a running process: the name of /proc/PID/exe, then the libraries it has mapped
-// (libjvm.so, libpython3.*.so, libnode.so). Throws util::Error naming the PID when the process
+// (libjvm.so, libpython3.*.so, libnode.so), then the Go build information in the executable. Throws util::Error naming the PID when the process
 // does not exist or cannot be read.
 Runtime detect_process(pid_t pid);
 
@@ -33,6 +34,9 @@ Runtime detect_process(pid_t pid);
 // capture checks before it signals a process its runtime must be ready to handle. False when
 // the process is gone or its maps cannot be read.
 bool maps_library(pid_t pid, std::string_view file_name);
+
+// True when the file is an executable built by Go (it holds the Go build information magic).
+bool is_go_executable(const std::filesystem::path& path);
 
 // The runtime named by an executable's file name alone (no directory), or nullopt.
 std::optional<Runtime> runtime_of_program_name(std::string_view name);

@@ -26,6 +26,7 @@
 #include "heapscan/retention.hpp"
 #include "heapscan/scan_file.hpp"
 #include "heapscan/scan_symbols.hpp"
+#include "patterns/patterns.hpp"
 #include "util/error.hpp"
 #include "util/terminal_text.hpp"
 #include "util/units.hpp"
@@ -59,7 +60,17 @@ struct PathsArgs {
     int top = 5;
     int paths = 5;
     bool json = false;
+    std::string patterns_file;
 };
+
+// The pattern a scan's site matches, by its biggest path (patterns/patterns.hpp).
+std::optional<patterns::Match> site_pattern(const heapscan::SiteRetention& s,
+                                            const std::vector<patterns::Pattern>& learned) {
+    if (s.paths.empty()) return std::nullopt;
+    patterns::Finding f{"native", s.site.function, {s.paths.front().root}};
+    for (const auto& h : s.paths.front().hops) f.holder_steps.push_back(h.site.label());
+    return patterns::match(patterns::signature_of(f), learned);
+}
 
 // What was scanned as roots besides globals, TLS, stacks and registers, in one sentence.
 std::string extra_roots_text(const heapscan::ScanSummary& s) {
@@ -123,6 +134,7 @@ int run_paths(PathsArgs& args) {
         options.top = args.top;
         options.paths = args.paths;
         options.class_name = args.class_name;
+        if (!args.patterns_file.empty()) options.patterns_file = args.patterns_file;
         return paths_heap_graphs(files, options);
     }
     if (files.size() != 1) throw util::UsageError("a heap scan is read one at a time (got {} files)", files.size());
@@ -153,6 +165,8 @@ int run_paths(PathsArgs& args) {
     }
     const auto report = heapscan::build_retention(scan, symbols, options);
     for (const auto& w : symbols.warnings()) warn(w);
+    const std::vector<patterns::Pattern> learned = patterns::load_for_matching(
+        args.patterns_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(args.patterns_file));
     const auto max_paths = static_cast<size_t>(args.paths);
 
     if (args.json) {
@@ -174,12 +188,11 @@ int run_paths(PathsArgs& args) {
                 paths.push_back({{"root", p.root}, {"hops", hops}, {"count", p.count},
                                  {"bytes", p.bytes}});
             }
-            std::printf("%s\n", nlohmann::json{{"type", "site"}, {"site", site_json(s.site)},
-                                               {"count", s.count}, {"bytes", s.bytes},
-                                               {"growth_bytes", s.growth_bytes},
-                                               {"paths", paths}}
-                                    .dump()
-                                    .c_str());
+            nlohmann::json row{{"type", "site"}, {"site", site_json(s.site)},
+                               {"count", s.count}, {"bytes", s.bytes},
+                               {"growth_bytes", s.growth_bytes}, {"paths", paths}};
+            if (const auto m = site_pattern(s, learned)) row["pattern"] = patterns::to_json(*m);
+            std::printf("%s\n", row.dump().c_str());
         }
         return k_exit_ok;
     }
@@ -228,6 +241,9 @@ int run_paths(PathsArgs& args) {
         if (rest_count > 0) {
             std::printf("  ... and %zu more paths: %s (%s)\n", s.paths.size() - max_paths,
                         blocks_text(rest_count).c_str(), bytes_text(rest_bytes).c_str());
+        }
+        if (const auto m = site_pattern(s, learned)) {
+            std::printf("  %s\n", util::terminal_safe(patterns::describe(*m)).c_str());
         }
         std::printf("\n");
     }
@@ -350,6 +366,8 @@ Runner add_paths(CLI::App& app) {
                     "grew from the first), or a record directory holding them")
         ->required();
     cmd->add_option("--class", args->class_name, "Heap snapshots: only objects of this class (constructor)");
+    cmd->add_option("--patterns", args->patterns_file,
+                    "The patterns file to match findings against (default: the user's, see `leakhunt learn`)");
     cmd->add_option("--site", args->site,
                     "Only allocation sites with a frame whose function matches this regex");
     cmd->add_option("--base", args->base,

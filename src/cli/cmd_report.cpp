@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,10 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/hunt_findings.hpp"
 #include "cli/progress.hpp"
+#include "patterns/patterns.hpp"
+#include "recorddir/record_dir.hpp"
 #include "report/html_report.hpp"
 #include "report/report_inputs.hpp"
 #include "util/error.hpp"
@@ -33,6 +37,7 @@ struct ReportArgs {
     std::string limit;
     std::string live_url;
     int refresh_ms = 5000;
+    std::string patterns_file;
 };
 
 int run_report(const ReportArgs& args) {
@@ -79,8 +84,21 @@ int run_report(const ReportArgs& args) {
     symbolize::Symbolizer symbolizer;
     Progress bar = Progress::on_stderr("aggregating snapshots for the suspects", 0);
     builder.set_progress(bar.callback());
-    const nlohmann::json data = builder.build(symbolizer);
+    nlohmann::json data = builder.build(symbolizer);
     bar.finish();
+    // The pattern the finding matches, when a record directory says which runtime it is.
+    std::optional<patterns::Match> match;
+    const std::vector<patterns::Pattern> learned = patterns::load_for_matching(
+        args.patterns_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(args.patterns_file));
+    for (const auto& input : args.inputs) {
+        if (!std::filesystem::is_directory(input)) continue;
+        const auto manifest = recorddir::read_manifest(input);
+        if (!manifest || manifest->runtime.empty()) continue;
+        const patterns::Finding f = finding_of_report(data, manifest->runtime);
+        if (!f.site.empty() || !f.holder_steps.empty()) match = patterns::match(patterns::signature_of(f), learned);
+        break;
+    }
+    if (match) data["notes"].push_back(patterns::describe(*match));
     const std::string html = report::render_report_html(data);
     util::write_file_atomic(args.output, html);
     if (!args.data_output.empty()) {
@@ -94,6 +112,7 @@ int run_report(const ReportArgs& args) {
         std::printf("  missing  %s\n", util::terminal_safe(m.get<std::string>()).c_str());
     }
     for (const auto& w : symbolizer.warnings()) warn(w);
+    if (match) std::printf("  pattern  %s\n", util::terminal_safe(patterns::describe(*match)).c_str());
     std::printf("wrote %s (%s)\n", args.output.c_str(),
                 util::format_bytes(static_cast<double>(html.size())).c_str());
     std::fflush(stdout);
@@ -127,6 +146,8 @@ Runner add_report(CLI::App& app) {
     cmd->add_option("--refresh-ms", args->refresh_ms, "Refresh period of a --live page")
         ->check(CLI::Range(500, 3600000))
         ->capture_default_str();
+    cmd->add_option("--patterns", args->patterns_file,
+                    "Patterns file to match the finding against (default: the user's, see `leakhunt learn`)");
     return [args] { return run_report(*args); };
 }
 

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <algorithm>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -31,6 +32,7 @@
 #include "cli/progress.hpp"
 #include "profile/goroutines.hpp"
 #include "profile/pprof.hpp"
+#include "patterns/patterns.hpp"
 #include "recorddir/record_dir.hpp"
 #include "report/snapshot_suspects.hpp"
 #include "trend/suspects.hpp"
@@ -52,7 +54,16 @@ struct SuspectsArgs {
     int top = -1;  // -1: 10 in text, all in JSON; 0: all
     std::string pid;  // --pid, parsed by parse_pid_option
     std::string sample_index = "inuse_space";
+    std::string patterns_file;
 };
+
+// The pattern a suspect's site matches (a learned leak of the same site, or a runtime's known
+// site such as lru_cache); nothing when the runtime is not known.
+std::optional<patterns::Match> suspect_pattern(const trend::Suspect& s, const std::string& runtime,
+                                               const std::vector<patterns::Pattern>& learned) {
+    if (runtime.empty()) return std::nullopt;
+    return patterns::match(patterns::signature_of({runtime, s.site.function, {}}), learned);
+}
 
 const char* k_more_hint =
     "record longer with `leakhunt record --snapshot-every 30s -- CMD`, or take more with "
@@ -102,8 +113,10 @@ size_t row_limit(const SuspectsArgs& args) {
 }
 
 // The ranked lines and the "Not ranked" summary (or list, with --all), in text.
+// `note` gives a line said under a ranked suspect (the pattern it matches), if any.
 void print_ranking(const trend::SuspectReport& report, const std::string& unit, size_t limit,
-                   bool all) {
+                   bool all,
+                   const std::function<std::optional<std::string>(const trend::Suspect&)>& note = {}) {
     const auto per_hour = [&](double v) {
         if (unit == "bytes") return util::format_bytes(v);
         if (unit == "goroutines") return util::format_count(v, util::CountSign::always);
@@ -117,6 +130,9 @@ void print_ranking(const trend::SuspectReport& report, const std::string& unit, 
                     per_hour(s.trend.slope_per_hour).c_str(), 100.0 * s.share_of_growth,
                     std::string(trend::shape_name(s.trend.shape)).c_str(), s.trend.confidence,
                     s.trend.tau, s.trend.p_up);
+        if (note) {
+            if (const auto line = note(s)) std::printf("    %s\n", util::terminal_safe(*line).c_str());
+        }
     }
     std::map<std::string, size_t> counts;
     const auto kind = [](const trend::Suspect& s) {
@@ -194,6 +210,7 @@ int run_suspects(const SuspectsArgs& args) {
     std::string source;
     size_t left_out = 0;
     std::map<std::string, double> rss_of;  // snapshot path -> RSS, from a directory's timeline
+    std::string runtime;                   // from a directory's manifest; empty: unknown
     const pid_t want_pid = args.pid.empty() ? 0 : parse_pid_option("--pid", args.pid);
     // Heap graphs (heap dumps, V8 snapshots) are ranked by their class histograms: given as
     // files, or a record directory that holds them and no profiles.
@@ -225,6 +242,7 @@ int run_suspects(const SuspectsArgs& args) {
                 file.string(), recorddir::parse_snapshot_name(file.filename().string())->seq);
         }
         source = fmt::format("{} (PID {})", args.inputs[0], pid);
+        if (const auto manifest = recorddir::read_manifest(args.inputs[0])) runtime = manifest->runtime;
         for (const auto& row : recorddir::read_timeline(args.inputs[0], pid)) {
             if (!row.snapshot.empty()) {
                 rss_of[(fs::path(args.inputs[0]) / row.snapshot).string()] = row.rss_bytes;
@@ -283,6 +301,8 @@ int run_suspects(const SuspectsArgs& args) {
     bar.finish();
     const trend::SuspectReport& report = found.report;
     const std::string& unit = found.unit;
+    const std::vector<patterns::Pattern> learned = patterns::load_for_matching(
+        args.patterns_file.empty() ? std::nullopt : std::optional<fs::path>(args.patterns_file));
 
     const size_t limit = row_limit(args);
     const bool with_goroutines = goroutine_files.size() >= k_min_snapshots;
@@ -303,7 +323,9 @@ int run_suspects(const SuspectsArgs& args) {
             if (!goroutine_growth.empty()) warn(goroutine_growth);
         }
         for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
-            std::printf("%s\n", report::suspect_json(report.suspects[i], i + 1, unit).dump().c_str());
+            nlohmann::json row = report::suspect_json(report.suspects[i], i + 1, unit);
+            if (const auto m = suspect_pattern(report.suspects[i], runtime, learned)) row["pattern"] = patterns::to_json(*m);
+            std::printf("%s\n", row.dump().c_str());
         }
         if (args.all) {
             for (const auto& s : report.others) std::printf("%s\n", report::suspect_json(s, 0, unit).dump().c_str());
@@ -332,7 +354,10 @@ int run_suspects(const SuspectsArgs& args) {
                     "significant).\n",
                     report.others.size());
     }
-    print_ranking(report, unit, limit, args.all);
+    print_ranking(report, unit, limit, args.all, [&](const trend::Suspect& s) -> std::optional<std::string> {
+        if (const auto m = suspect_pattern(s, runtime, learned)) return patterns::describe(*m);
+        return std::nullopt;
+    });
     if (goroutines) {
         std::printf("\n");
         print_goroutine_suspects(args, *goroutines, source);
@@ -361,6 +386,8 @@ Runner add_suspects(CLI::App& app) {
     cmd->add_option("--sample-index", args->sample_index, "The in-use value to follow")
         ->check(CLI::IsMember({"inuse_space", "inuse_objects"}))
         ->capture_default_str();
+    cmd->add_option("--patterns", args->patterns_file,
+                    "Patterns file to match the suspects against (default: the user's, see `leakhunt learn`)");
     return [args] { return run_suspects(*args); };
 }
 

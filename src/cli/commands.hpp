@@ -26,5 +26,7 @@ Runner add_leaks(CLI::App& app);
 Runner add_symbolize(CLI::App& app);
 Runner add_diff(CLI::App& app);
 Runner add_suspects(CLI::App& app);
+Runner add_hunt(CLI::App& app);
+Runner add_learn(CLI::App& app);
 
 }  // namespace leakhunt::cli

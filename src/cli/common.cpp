@@ -1,6 +1,7 @@
 // Option parsing helpers and warnings for the subcommands.
 #include "cli/common.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 
@@ -85,7 +86,14 @@ sigset_t stop_signals() {
     return set;
 }
 
+namespace {
+std::atomic<bool> g_stop_requested{false};
+}  // namespace
+
+bool stop_requested() { return g_stop_requested.load(); }
+
 const char* stop_signal_text(int sig) {
+    g_stop_requested.store(true);
     switch (sig) {
         case SIGINT: return "interrupted";
         case SIGHUP: return "hung up";

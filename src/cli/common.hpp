@@ -48,7 +48,11 @@ const std::vector<std::string>& trailing_command();
 // Long-running commands block them and wait for them between steps (sigtimedwait).
 sigset_t stop_signals();
 // "interrupted" (SIGINT), "terminated" (SIGTERM), "hung up" (SIGHUP), for "leakhunt: <...>".
+// Every command that ends a step on a stop signal says so through here, which also remembers
+// it (stop_requested): a command made of steps (hunt) then runs no further step.
 const char* stop_signal_text(int sig);
+// True once stop_signal_text was called for a stop signal in this process.
+bool stop_requested();
 
 // Unix time now, in seconds.
 double unix_now();

@@ -21,6 +21,7 @@
 #include "heapgraph/paths.hpp"
 #include "heapgraph/pygraph_reader.hpp"
 #include "heapgraph/v8_snapshot.hpp"
+#include "patterns/patterns.hpp"
 #include "recorddir/record_dir.hpp"
 #include "util/error.hpp"
 #include "util/terminal_text.hpp"
@@ -98,6 +99,13 @@ size_t heap_graph_count(const recorddir::Listing& listing, long id) {
 }
 
 }  // namespace
+
+std::string heap_graph_runtime(const std::string& file) {
+    const auto name = recorddir::parse_snapshot_name(std::filesystem::path(file).filename().string());
+    if (name && name->kind == recorddir::Kind::hprof) return "java";
+    if (name && name->kind == recorddir::Kind::pygraph) return "python";
+    return "node";
+}
 
 std::vector<std::string> heap_graph_files_in(const std::string& path) {
     std::error_code ec;
@@ -339,7 +347,7 @@ std::vector<heapgraph::NodeIndex> nodes_of_class(const heapgraph::Graph& g, std:
 
 }  // namespace
 
-int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOptions& options) {
+HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files, const HeapGraphOptions& options) {
     if (files.empty() || files.size() > 3) {
         throw util::UsageError("paths takes one, two or three heap snapshots (or a record directory), not {}",
                                files.size());
@@ -348,10 +356,14 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
     const heapgraph::Graph& g = a.graph;
     const size_t classes = limit(options.top, false, k_default_path_classes);
     std::vector<Target> targets;
-    std::string what;
+    HeapGraphPaths out;
+    out.file = files.back();
+    out.nodes = g.node_count();
+    out.edges = g.edge_count();
+    out.snapshots = files.size();
     std::vector<heapgraph::NodeIndex> pool;  // the nodes that may be explained
     if (files.size() == 1) {
-        what = "the largest classes by retained size";
+        out.what = "the largest classes by retained size";
         for (const auto& r : heapgraph::class_histogram(g, a.dom)) {
             if (targets.size() >= classes && options.class_name.empty()) break;
             const std::string name(g.strings.get(r.name));
@@ -361,7 +373,7 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
     } else if (!g.ids_stable) {
         // Heap dumps: ids are addresses, so "new objects" cannot be told; the classes that grew
         // from the first dump to the last are explained, all their instances.
-        what = fmt::format("the classes that grew since {}", files[0]);
+        out.what = fmt::format("the classes that grew since {}", files[0]);
         const heapgraph::Graph first = read_graph(files[0]);
         std::vector<std::pair<int64_t, std::string>> grown;
         for (const auto& r : heapgraph::diff_classes(first, g)) {
@@ -377,7 +389,7 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
         }
     } else {
         if (files.size() == 2) {
-            what = fmt::format("objects new since {}", files[0]);
+            out.what = fmt::format("objects new since {}", files[0]);
             const heapgraph::Graph base = read_graph(files[0]);
             std::vector<uint64_t> old_ids(base.node_id.begin(), base.node_id.end());
             std::sort(old_ids.begin(), old_ids.end());
@@ -387,11 +399,12 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
                 }
             }
         } else {
-            what = fmt::format("the leak set: objects new in {} since {}, still alive", files[1], files[0]);
+            out.what = fmt::format("the leak set: objects new in {} since {}, still alive", files[1], files[0]);
             const heapgraph::Graph first = read_graph(files[0]);
             const heapgraph::Graph second = read_graph(files[1]);
             pool = heapgraph::leak_set(first, second, g);
         }
+        out.pool = pool.size();
         // Group the pool by class, biggest self size first.
         std::map<std::string_view, Target> by_class;
         for (heapgraph::NodeIndex n : pool) {
@@ -417,66 +430,83 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
     // Python's leak patterns, for objects that came (two or three graphs): in one graph every
     // global dict would read as a registry.
     const bool python = heapgraph::is_pygraph_name(files.back()) && files.size() > 1;
-    const size_t max_paths = options.paths == 0 ? SIZE_MAX : static_cast<size_t>(options.paths);
+    for (const Target& t : targets) {
+        const auto groups = heapgraph::group_paths(shapes, t.nodes, a.dom, g);
+        const heapgraph::StringIndex cls = t.nodes.empty() ? 0 : g.class_index(t.nodes.front());
+        ClassPaths c;
+        c.name = t.name;
+        c.count = t.nodes.size();
+        c.self_bytes = t.self_bytes;
+        for (const auto& grp : groups) {
+            c.retained_bytes += grp.retained_bytes;
+            c.paths.push_back({grp.count, grp.self_bytes, grp.retained_bytes,
+                               heapgraph::shape_text(g, shapes, grp.shape, cls),
+                               python ? heapgraph::python_pattern(g, shapes, grp.shape) : std::string()});
+        }
+        out.classes.push_back(std::move(c));
+    }
+    return out;
+}
 
+nlohmann::json class_paths_json(const ClassPaths& c, size_t max_paths) {
+    nlohmann::json paths = nlohmann::json::array();
+    for (size_t i = 0; i < c.paths.size() && i < max_paths; ++i) {
+        const auto& p = c.paths[i];
+        paths.push_back({{"count", p.count}, {"self_bytes", p.self_bytes},
+                         {"retained_bytes", p.retained_bytes}, {"steps", p.steps}});
+        if (!p.pattern.empty()) paths.back()["pattern"] = p.pattern;
+    }
+    return {{"type", "class"}, {"class", c.name}, {"count", c.count}, {"self_bytes", c.self_bytes},
+            {"retained_bytes", c.retained_bytes}, {"paths", paths}};
+}
+
+int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOptions& options) {
+    const HeapGraphPaths found = explain_heap_graphs(files, options);
+    const size_t max_paths = options.paths == 0 ? SIZE_MAX : static_cast<size_t>(options.paths);
     if (!options.json) {
-        std::printf("Snapshot: %s (%s nodes, %s edges)\nExplaining %s", util::terminal_safe(files.back()).c_str(),
-                    util::format_count(g.node_count()).c_str(), util::format_count(g.edge_count()).c_str(),
-                    util::terminal_safe(what).c_str());
-        if (files.size() > 1) std::printf(": %s objects", util::format_count(pool.size()).c_str());
+        std::printf("Snapshot: %s (%s nodes, %s edges)\nExplaining %s", util::terminal_safe(found.file).c_str(),
+                    util::format_count(found.nodes).c_str(), util::format_count(found.edges).c_str(),
+                    util::terminal_safe(found.what).c_str());
+        if (found.snapshots > 1) std::printf(": %s objects", util::format_count(found.pool).c_str());
         std::printf("\n\n");
-        if (targets.empty()) {
+        if (found.classes.empty()) {
             std::printf(options.class_name.empty() ? "Nothing to explain.\n" : "No objects of class %s.\n",
                         util::terminal_safe(options.class_name).c_str());
         }
     }
-    for (const Target& t : targets) {
-        const auto groups = heapgraph::group_paths(shapes, t.nodes, a.dom, g);
-        uint64_t retained = 0;
-        for (const auto& grp : groups) retained += grp.retained_bytes;
-        const heapgraph::StringIndex cls = t.nodes.empty() ? 0 : g.class_index(t.nodes.front());
+    const std::vector<patterns::Pattern> learned = patterns::load_for_matching(options.patterns_file);
+    for (const ClassPaths& c : found.classes) {
+        const auto match = c.paths.empty() ? std::nullopt
+                                           : patterns::match(patterns::signature_of({heap_graph_runtime(found.file), c.name, c.paths.front().steps}),
+                                                             learned);
         if (options.json) {
-            nlohmann::json paths = nlohmann::json::array();
-            for (size_t i = 0; i < groups.size() && i < max_paths; ++i) {
-                const auto& grp = groups[i];
-                paths.push_back({{"count", grp.count}, {"self_bytes", grp.self_bytes},
-                                 {"retained_bytes", grp.retained_bytes},
-                                 {"steps", heapgraph::shape_text(g, shapes, grp.shape, cls)}});
-                if (python) paths.back()["pattern"] = heapgraph::python_pattern(g, shapes, grp.shape);
-            }
-            std::printf("%s\n", nlohmann::json{{"type", "class"}, {"class", t.name}, {"count", t.nodes.size()},
-                                               {"self_bytes", t.self_bytes}, {"retained_bytes", retained},
-                                               {"paths", paths}}
-                                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                                    .c_str());
+            nlohmann::json row = class_paths_json(c, max_paths);
+            if (match) row["pattern"] = patterns::to_json(*match);
+            std::printf("%s\n", row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
             continue;
         }
-        std::printf("%s %s (%s retained, %s self) are held by:\n", util::format_count(t.nodes.size()).c_str(),
-                    util::terminal_safe(t.name).c_str(), bytes(retained).c_str(), bytes(t.self_bytes).c_str());
+        std::printf("%s %s (%s retained, %s self) are held by:\n", util::format_count(c.count).c_str(),
+                    util::terminal_safe(c.name).c_str(), bytes(c.retained_bytes).c_str(), bytes(c.self_bytes).c_str());
         uint64_t rest_count = 0, rest_bytes = 0;
-        for (size_t i = 0; i < groups.size(); ++i) {
-            const auto& grp = groups[i];
+        for (size_t i = 0; i < c.paths.size(); ++i) {
+            const auto& p = c.paths[i];
             if (i >= max_paths) {
-                rest_count += grp.count;
-                rest_bytes += grp.retained_bytes;
+                rest_count += p.count;
+                rest_bytes += p.retained_bytes;
                 continue;
             }
-            const auto steps = heapgraph::shape_text(g, shapes, grp.shape, cls);
             std::string line;
-            for (const auto& s : steps) line += (line.empty() ? "" : " -> ") + s;
-            if (steps.empty()) line = "(not reachable from the roots)";
-            std::printf("  %s (%s): %s\n", util::format_count(grp.count).c_str(), bytes(grp.retained_bytes).c_str(),
+            for (const auto& s : p.steps) line += (line.empty() ? "" : " -> ") + s;
+            if (p.steps.empty()) line = "(not reachable from the roots)";
+            std::printf("  %s (%s): %s\n", util::format_count(p.count).c_str(), bytes(p.retained_bytes).c_str(),
                         util::terminal_safe(line).c_str());
-            if (python) {
-                if (const std::string p = heapgraph::python_pattern(g, shapes, grp.shape); !p.empty()) {
-                    std::printf("      pattern: %s\n", p.c_str());
-                }
-            }
+            if (!p.pattern.empty()) std::printf("      pattern: %s\n", util::terminal_safe(p.pattern).c_str());
         }
         if (rest_count > 0) {
-            std::printf("  ... and %zu more paths: %s objects (%s)\n", groups.size() - max_paths,
+            std::printf("  ... and %zu more paths: %s objects (%s)\n", c.paths.size() - max_paths,
                         util::format_count(rest_count).c_str(), bytes(rest_bytes).c_str());
         }
+        if (match) std::printf("  %s\n", util::terminal_safe(patterns::describe(*match)).c_str());
         std::printf("\n");
     }
     std::fflush(stdout);

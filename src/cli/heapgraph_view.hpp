@@ -3,15 +3,21 @@
 // a native scan. Each prints text or JSON lines to stdout and returns the exit code.
 #pragma once
 
+#include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "profile/profile.hpp"
+#include <nlohmann/json.hpp>
 
 namespace leakhunt::cli {
 
 // True when `path` is a heap snapshot file these functions read.
 bool is_heap_graph_file(const std::string& path);
+// The runtime whose heap a heap graph file holds ("node", "java", "python"), for the patterns.
+std::string heap_graph_runtime(const std::string& file);
 // The heap snapshots of a record directory (of its main process), oldest first; empty when `path`
 // is not a directory or holds none.
 std::vector<std::string> heap_graph_files_in(const std::string& path);
@@ -24,6 +30,28 @@ struct HeapGraphOptions {
     int top = -1;     // classes shown; -1: the command's default
     int paths = 5;    // paths shown per class; 0: all
     std::string class_name;  // paths: only this class
+    std::optional<std::filesystem::path> patterns_file;  // paths: --patterns (else the default)
+};
+
+// One class of a heap graph and the paths that hold its objects, grouped by shape.
+struct ClassPaths {
+    struct Path {
+        uint64_t count = 0, self_bytes = 0, retained_bytes = 0;
+        std::vector<std::string> steps;  // root first, as heapgraph::shape_text says them
+        std::string pattern;             // a Python leak pattern the path shows (heapgraph::python_pattern)
+    };
+    std::string name;
+    uint64_t count = 0, self_bytes = 0, retained_bytes = 0;
+    std::vector<Path> paths;  // biggest retained first
+};
+
+struct HeapGraphPaths {
+    std::string file;   // the snapshot explained (the last one given)
+    std::string what;   // "the largest classes by retained size", "objects new since ...", ...
+    uint64_t nodes = 0, edges = 0;
+    size_t snapshots = 0;
+    uint64_t pool = 0;  // objects explained (two or three snapshots)
+    std::vector<ClassPaths> classes;
 };
 
 // A heap graph's class histogram as a heap profile (one sample per class: instances and shallow
@@ -40,5 +68,9 @@ int diff_heap_graphs(const std::string& base, const std::string& cur, const Heap
 // One snapshot: the biggest classes by retained size; two: the classes that grew, their new
 // objects; three: the leak set (new in the second, alive in the third).
 int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOptions& options);
+// What paths_heap_graphs prints, as data (for `hunt`).
+HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files, const HeapGraphOptions& options);
+// The JSON row of `paths --json` for one class.
+nlohmann::json class_paths_json(const ClassPaths& c, size_t max_paths);
 
 }  // namespace leakhunt::cli

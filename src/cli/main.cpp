@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
                          cli::add_record, cli::add_snapshot, cli::add_top, cli::add_report,
                          cli::add_serve, cli::add_rules, cli::add_scan, cli::add_paths,
                          cli::add_leaks, cli::add_symbolize,
-                         cli::add_diff, cli::add_suspects}) {
+                         cli::add_diff, cli::add_suspects, cli::add_hunt,
+                         cli::add_learn}) {
             size_t before = app.get_subcommands({}).size();
             cli::Runner run = add(app);
             runners[app.get_subcommands({}).at(before)] = std::move(run);

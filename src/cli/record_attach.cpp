@@ -38,6 +38,8 @@ namespace fs = std::filesystem;
 constexpr double k_gdb_timeout_s = 30;
 // How long the agent may take to write its last snapshot when asked to detach.
 constexpr double k_detach_timeout_s = 30;
+// How long a heap scan before the detach may take (it stops the program's threads).
+constexpr double k_scan_timeout_s = 60;
 
 std::string read_text(const fs::path& path) {
     std::ifstream in(path);
@@ -304,6 +306,23 @@ int record_attach(const NativeAttachArgs& args) {
     }
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     std::string detach_error;
+    if (!exited && args.scan_before_detach && args.sample_interval == 1 && !stop_requested()) {
+        std::fprintf(stderr, "leakhunt: scanning the heap of pid %d (its threads stop for the "
+                             "scan)\n", args.pid);
+        try {
+            // The reply's file names are not read here (the scan is found in the record
+            // directory, through recorddir), so the raw request is enough.
+            const proc::AgentReply reply = proc::agent_request(args.pid, k_scan_timeout_s, "snapshot scan");
+            if (const size_t err = reply.text.find("scan-error="); err != std::string::npos) {
+                warnf("the heap scan of pid {} failed: {}", args.pid,
+                      util::terminal_safe(reply.text.substr(err + 11)));
+            } else if (!reply.text.starts_with("ok ")) {
+                warnf("the heap scan of pid {} failed: {}", args.pid, util::terminal_safe(reply.text));
+            }
+        } catch (const util::Error& e) {
+            if (running(args.pid)) warnf("the heap scan of pid {} failed: {}", args.pid, e.what());
+        }
+    }
     if (!exited) {
         try {
             const proc::AgentReply reply = proc::agent_request(args.pid, k_detach_timeout_s, "detach");

@@ -20,6 +20,9 @@ struct NativeAttachArgs {
     double duration_s = 0;              // 0: until ^C or the program ends
     long count = 0;                     // stop after this many snapshots; 0: no limit
     int depth = 64;
+    // With sample_interval 1: before detaching (not after a stop signal, nor when the program
+    // ended), a last snapshot with a heap scan (heap.PID.NNNN.scan) for `paths`; `hunt` uses it.
+    bool scan_before_detach = false;
 };
 
 // Returns the exit code (0, or 1 after an error that left the program running).

@@ -1,0 +1,156 @@
+// The pattern library: signature normalisation, the matching rule (learned: same holder shape or
+// same site; built-in: tokens in order), the patterns file's round trip and its errors.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "patterns/patterns.hpp"
+#include "patterns/signature.hpp"
+#include "util/error.hpp"
+
+namespace leakhunt::patterns {
+namespace {
+
+// Two programs that keep every request's object in a module-level Map: the same shape under
+// different names (the first is tests/victims/node/service.js's cache mode).
+const std::vector<std::string> k_sessions_path = {
+    "(GC roots)", "internal `1` (system / NativeContext)", "context `sessions` (Map)",
+    "internal `table` (system / OrderedHashMap)", "element [] (Object)"};
+const std::vector<std::string> k_orders_path = {
+    "(GC roots)", "internal `1` (system / NativeContext)", "context `pendingOrders` (Map)",
+    "internal `table` (system / OrderedHashMap)", "element [] (Order)"};
+const std::vector<std::string> k_listener_path = {
+    "(GC roots)", "internal `1` (system / NativeContext)", "context `bus` (EventEmitter)",
+    "property `_events` (Object)", "property `config` (Array)", "element [] (closure)"};
+
+TEST(NormaliseSite, DropsArgumentsTemplatesAndClones) {
+    EXPECT_EQ(normalise_site("ns::Cache<int, std::string>::put(int const&) [clone .isra.0]"), "ns::Cache::put");
+    EXPECT_EQ(normalise_site("  cacheSession "), "cacheSession");
+    EXPECT_EQ(normalise_site("operator new(unsigned long)"), "operator new");
+}
+
+TEST(HolderShape, V8NamesOfTheProgramAreLeftOut) {
+    const auto a = holder_shape("node", k_sessions_path);
+    EXPECT_EQ(a, (std::vector<std::string>{"(GC roots)", "system/NativeContext", "Map",
+                                           "system/OrderedHashMap", "[]", "object"}));
+    EXPECT_EQ(a, holder_shape("node", k_orders_path));
+    EXPECT_NE(a, holder_shape("node", k_listener_path));
+}
+
+TEST(HolderShape, V8NodeTypesKeepTheirParentheses) {
+    // shape_text writes V8's own node types, "(closure)", "(array)", in parentheses as it writes
+    // classes: they stay apart from the program's classes.
+    EXPECT_EQ(holder_shape("node", {"global / ", "property `get process` (closure)",
+                                    "internal `context` (system / Context)", "context `_process` (process)",
+                                    "internal `elements` (array)"}),
+              (std::vector<std::string>{"global", "(closure)", "system/Context", "(process)", "(array)"}));
+}
+
+TEST(HolderShape, NativeRootKindAndContainers) {
+    const std::vector<std::string> steps = {
+        "global g_cache (demo) at cache.cpp:12",
+        "std::__detail::_Hashtable::_M_rehash in SessionCache::put (session_cache.cpp:40)",
+        "operator new in SessionCache::put (session_cache.cpp:41)"};
+    EXPECT_EQ(holder_shape("native", steps), (std::vector<std::string>{"global", "hash", "block"}));
+    EXPECT_EQ(holder_shape("native", {"stack of thread 1"}), (std::vector<std::string>{"stack"}));
+}
+
+TEST(Match, LearnedShapeMatchesAnotherProgramButNotAnotherShape) {
+    Pattern learned;
+    learned.id = "LEAK-1";
+    learned.title = "session cache without eviction";
+    learned.fix = "an LRU of 10k entries";
+    learned.signature = signature_of({"node", "cacheSession", k_sessions_path});
+    const std::vector<Pattern> lib{learned};
+    const auto same = match(signature_of({"node", "rememberOrder", k_orders_path}), lib);
+    ASSERT_TRUE(same.has_value());
+    EXPECT_EQ(same->pattern->id, "LEAK-1");
+    EXPECT_EQ(describe(*same), "looks like LEAK-1 `session cache without eviction`, fixed by an LRU of 10k entries");
+    // Another shape: not the learned pattern (the built-in listener pattern instead).
+    const auto other = match(signature_of({"node", "subscribe", k_listener_path}), lib);
+    ASSERT_TRUE(other.has_value());
+    EXPECT_EQ(other->pattern->id, "node-listener");
+    // Another runtime with the same site: nothing.
+    EXPECT_FALSE(match(signature_of({"python", "cacheSession", {}}), lib).has_value());
+    // The same site without a holder (suspects alone): the learned pattern.
+    const auto by_site = match(signature_of({"node", "cacheSession", {}}), lib);
+    ASSERT_TRUE(by_site.has_value());
+    EXPECT_EQ(by_site->how, "same site cacheSession");
+}
+
+TEST(Match, BuiltinsNeedTheirTokensInOrder) {
+    const auto map = match(signature_of({"node", "f", k_sessions_path}), {});
+    ASSERT_TRUE(map.has_value());
+    EXPECT_EQ(map->pattern->id, "node-global-map");
+    const auto native = match({"native", "put", {"global", "tree", "block"}}, {});
+    ASSERT_TRUE(native.has_value());
+    EXPECT_EQ(native->pattern->id, "native-global-map");
+    EXPECT_FALSE(match({"native", "put", {"stack", "tree", "block"}}, {}).has_value());
+    EXPECT_FALSE(match({"native", "put", {"tree", "global"}}, {}).has_value());
+    const auto lru = match({"python", "functools.lru_cache.wrapper", {}}, {});
+    ASSERT_TRUE(lru.has_value());
+    EXPECT_EQ(lru->pattern->id, "python-lru-cache");
+}
+
+class PatternsFile : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        m_dir = std::filesystem::temp_directory_path() / ("patterns_test." + std::to_string(::getpid()));
+        std::filesystem::create_directories(m_dir);
+    }
+    void TearDown() override { std::filesystem::remove_all(m_dir); }
+    std::filesystem::path m_dir;
+};
+
+TEST_F(PatternsFile, RoundTripAndNextId) {
+    const auto path = m_dir / "sub" / "patterns.json";
+    EXPECT_TRUE(load_patterns(path).empty());
+    Pattern p;
+    p.id = next_id({});
+    EXPECT_EQ(p.id, "LEAK-1");
+    p.title = "t";
+    p.fix = "f";
+    p.link = "https://example.com/4521";
+    p.signature = {"native", "SessionCache::put", {"global", "hash"}};
+    save_patterns(path, {p});
+    const auto back = load_patterns(path);
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_EQ(back[0].id, "LEAK-1");
+    EXPECT_EQ(back[0].link, p.link);
+    EXPECT_EQ(back[0].signature, p.signature);
+    EXPECT_EQ(next_id(back), "LEAK-2");
+}
+
+TEST_F(PatternsFile, ErrorsNameTheFileAndField) {
+    const auto expect_error = [&](const std::string& text, const std::string& part) {
+        try {
+            parse_patterns(text, "team.json");
+            ADD_FAILURE() << "no error for " << text;
+        } catch (const util::Error& e) {
+            EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("team.json"), std::string::npos) << e.what();
+        }
+    };
+    expect_error("{", "not JSON");
+    expect_error(R"({"version": 2, "patterns": []})", "`version`");
+    expect_error(R"({"version": 1})", "`patterns`");
+    expect_error(R"({"version": 1, "patterns": [{"id": "LEAK-1", "fix": "x", "signature": {"runtime": "node", "site": "a"}}]})",
+                 "patterns[0]: field `title`");
+    expect_error(R"({"version": 1, "patterns": [{"id": "LEAK-1", "title": "t", "fix": "x", "signature": {"runtime": "node", "holder": [1]}}]})",
+                 "`holder`");
+    expect_error(R"({"version": 1, "patterns": [{"id": "LEAK-1", "title": "t", "fix": "x", "signature": {"runtime": "node"}}]})",
+                 "neither");
+}
+
+TEST_F(PatternsFile, DefaultPathFollowsXdgDataHome) {
+    ::setenv("XDG_DATA_HOME", m_dir.c_str(), 1);
+    EXPECT_EQ(default_patterns_path(), m_dir / "leakhunt" / "patterns.json");
+    ::unsetenv("XDG_DATA_HOME");
+}
+
+}  // namespace
+}  // namespace leakhunt::patterns
