@@ -441,7 +441,8 @@ HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files, const 
             c.retained_bytes += grp.retained_bytes;
             c.paths.push_back({grp.count, grp.self_bytes, grp.retained_bytes,
                                heapgraph::shape_text(g, shapes, grp.shape, cls),
-                               python ? heapgraph::python_pattern(g, shapes, grp.shape) : std::string()});
+                               python ? std::optional<std::string>(heapgraph::python_pattern(g, shapes, grp.shape))
+                                      : std::nullopt});
         }
         out.classes.push_back(std::move(c));
     }
@@ -454,7 +455,7 @@ nlohmann::json class_paths_json(const ClassPaths& c, size_t max_paths) {
         const auto& p = c.paths[i];
         paths.push_back({{"count", p.count}, {"self_bytes", p.self_bytes},
                          {"retained_bytes", p.retained_bytes}, {"steps", p.steps}});
-        if (!p.pattern.empty()) paths.back()["pattern"] = p.pattern;
+        if (p.pattern) paths.back()["pattern"] = *p.pattern;
     }
     return {{"type", "class"}, {"class", c.name}, {"count", c.count}, {"self_bytes", c.self_bytes},
             {"retained_bytes", c.retained_bytes}, {"paths", paths}};
@@ -500,7 +501,9 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
             if (p.steps.empty()) line = "(not reachable from the roots)";
             std::printf("  %s (%s): %s\n", util::format_count(p.count).c_str(), bytes(p.retained_bytes).c_str(),
                         util::terminal_safe(line).c_str());
-            if (!p.pattern.empty()) std::printf("      pattern: %s\n", util::terminal_safe(p.pattern).c_str());
+            if (p.pattern && !p.pattern->empty()) {
+                std::printf("      pattern: %s\n", util::terminal_safe(*p.pattern).c_str());
+            }
         }
         if (rest_count > 0) {
             std::printf("  ... and %zu more paths: %s objects (%s)\n", c.paths.size() - max_paths,

@@ -38,7 +38,8 @@ struct ClassPaths {
     struct Path {
         uint64_t count = 0, self_bytes = 0, retained_bytes = 0;
         std::vector<std::string> steps;  // root first, as heapgraph::shape_text says them
-        std::string pattern;             // a Python leak pattern the path shows (heapgraph::python_pattern)
+        // Python graphs: the leak pattern the path shows (heapgraph::python_pattern; "" if none).
+        std::optional<std::string> pattern;
     };
     std::string name;
     uint64_t count = 0, self_bytes = 0, retained_bytes = 0;

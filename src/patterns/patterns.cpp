@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -43,6 +45,30 @@ bool contains_in_order(const std::vector<std::string>& tokens,
     return true;
 }
 
+// Tokens two holder shapes end with in common, and how many must for a learned leak to match.
+constexpr size_t k_min_tail = 4;
+
+size_t common_tail(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+    size_t n = 0;
+    while (n < a.size() && n < b.size() && a[a.size() - 1 - n] == b[b.size() - 1 - n]) ++n;
+    return n;
+}
+
+// Where a holder shape accumulates: its first collection (a Map, an array, a dict, a hash
+// table...) with the step that owns it ("system/Context > Map": a Map in a module variable).
+// Which objects below it a finding explains (the entries, or their arrays) varies from run to
+// run; the owner and the collection do not.
+std::optional<std::pair<std::string, std::string>> accumulator(const std::vector<std::string>& shape) {
+    static const std::set<std::string, std::less<>> k_collections = {
+        "Map", "Set", "WeakMap", "Array", "(array)", "dict", "list", "set", "hash", "tree", "vector",
+        "deque"};
+    for (size_t i = 1; i < shape.size(); ++i) {
+        const std::string& t = shape[i];
+        if (k_collections.count(t) || t.starts_with("java.util.")) return std::make_pair(shape[i - 1], t);
+    }
+    return std::nullopt;
+}
+
 std::optional<std::string> matches(const Pattern& p, const Signature& s) {
     if (p.signature.runtime != s.runtime) return std::nullopt;
     if (p.builtin) {
@@ -56,6 +82,20 @@ std::optional<std::string> matches(const Pattern& p, const Signature& s) {
     }
     if (!p.signature.holder.empty() && p.signature.holder == s.holder) {
         return "same holder shape " + shape_text(s.holder);
+    }
+    // The way from the roots to the owning variable differs between programs (a module's
+    // context is reached through whichever closure or handler is nearest); how the objects hang
+    // below their owner is the shape of the leak: the two paths end the same way.
+    if (!p.signature.holder.empty() && !s.holder.empty()) {
+        const size_t tail = common_tail(p.signature.holder, s.holder);
+        if (tail >= k_min_tail && 2 * tail >= std::min(p.signature.holder.size(), s.holder.size())) {
+            const std::vector<std::string> shared(s.holder.end() - static_cast<std::ptrdiff_t>(tail), s.holder.end());
+            return "same holder shape below its owner: ... > " + shape_text(shared);
+        }
+        const auto a = accumulator(p.signature.holder);
+        if (a && a == accumulator(s.holder)) {
+            return fmt::format("the same collection in the same kind of owner: {} > {}", a->first, a->second);
+        }
     }
     if (!p.signature.site.empty() && p.signature.site == s.site) return "same site " + s.site;
     return std::nullopt;

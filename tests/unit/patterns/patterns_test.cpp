@@ -82,6 +82,39 @@ TEST(Match, LearnedShapeMatchesAnotherProgramButNotAnotherShape) {
     EXPECT_EQ(by_site->how, "same site cacheSession");
 }
 
+TEST(Match, ALearnedShapeMatchesWhateverWayLeadsToItsOwner) {
+    // Real paths of two programs (hunt on service.js cache, then on orders.js): the same Map in a
+    // module variable, reached once through the global and once through a SIGTERM handler.
+    const std::vector<std::string> first = {
+        "global / ", "property `queueMicrotask` (closure)", "internal `context` (system / Context)",
+        "context `sessions` (Map)", "internal `table` (array)", "internal [] (Object)",
+        "property `roles` (Array)", "internal `elements` (array)"};
+    const std::vector<std::string> second = {
+        "global / ", "property `queueMicrotask` (closure)", "internal `context` (system / Context)",
+        "context `process` (process)", "property `_events` (Object)", "property `SIGTERM` (closure)",
+        "internal `context` (system / Context)", "context `processed` (Map)", "internal `table` (array)",
+        "internal [] (Object)", "property `lines` (Array)", "internal `elements` (array)"};
+    Pattern learned;
+    learned.id = "LEAK-1";
+    learned.title = "session cache without eviction";
+    learned.signature = signature_of({"node", "cacheSession", first});
+    const std::vector<Pattern> lib{learned};
+    const auto m = match(signature_of({"node", "listOnTimeout", second}), lib);
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->pattern->id, "LEAK-1");
+    EXPECT_EQ(m->how.rfind("same holder shape below its owner: ... > ", 0), 0u) << m->how;
+    // Another run explains the Map's table rather than its entries: the same Map in a module.
+    const std::vector<std::string> table(second.begin(), second.begin() + 9);
+    const auto by_owner = match(signature_of({"node", "listOnTimeout", table}), lib);
+    ASSERT_TRUE(by_owner.has_value());
+    EXPECT_EQ(by_owner->pattern->id, "LEAK-1");
+    EXPECT_EQ(by_owner->how, "the same collection in the same kind of owner: system/Context > Map");
+    // A listener list ends the same way only in its last steps: not the learned leak.
+    const auto other = match(signature_of({"node", "subscribe", k_listener_path}), lib);
+    ASSERT_TRUE(other.has_value());
+    EXPECT_NE(other->pattern->id, "LEAK-1");
+}
+
 TEST(Match, BuiltinsNeedTheirTokensInOrder) {
     const auto map = match(signature_of({"node", "f", k_sessions_path}), {});
     ASSERT_TRUE(map.has_value());
