@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Agent overhead against peers (bench/README.md, figures in bench/RESULTS.md).
 #
-# Runs each workload under six configurations, side by side in one run:
+# Runs each workload under seven configurations, side by side in one run:
 #   none        no agent
+#   bare        bench/bare_interposer.c: counts bytes down in TLS and forwards to glibc (the floor
+#               of any LD_PRELOAD agent; sampled mode should sit on it)
 #   sampled     leakhunt agent, default Poisson byte sampling (LEAKHUNT_SAMPLE_INTERVAL=524288)
 #   full        leakhunt agent, every allocation (LEAKHUNT_SAMPLE_INTERVAL=1)
 #   heaptrack   heaptrack -o FILE CMD (record only; its CPU includes heaptrack_interpret + zstd)
@@ -21,7 +23,7 @@
 # overhead against `none`, max RSS, and for leakhunt the agent's own memory (timeline agent_bytes).
 #
 # Usage: bench/agent_peers.sh [REPEATS=3] [WORKLOADS="micro churn redis cc1plus"]
-#                             [CONFIGS="none sampled full heaptrack jemalloc gperftools"]
+#                             [CONFIGS="none bare sampled full heaptrack jemalloc gperftools"]
 # Environment: TU_BLOCKS (default 10, blocks in the generated TU), MICRO_ROUNDS (default 60),
 #              OUT (default /tmp/leakhunt-bench-peers; wiped at start), REDIS_PORT (default 16390),
 #              AGENT (default build/lib/libleakhunt_agent.so; point it at a copy to pin one build),
@@ -31,7 +33,7 @@ set -euo pipefail
 
 REPEATS=${1:-3}
 WORKLOADS=${2:-"micro churn redis cc1plus"}
-CONFIGS=${3:-"none sampled full heaptrack jemalloc gperftools"}
+CONFIGS=${3:-"none bare sampled full heaptrack jemalloc gperftools"}
 TU_BLOCKS=${TU_BLOCKS:-10}
 MICRO_ROUNDS=${MICRO_ROUNDS:-60}
 OUT=${OUT:-/tmp/leakhunt-bench-peers}
@@ -41,6 +43,7 @@ HEAPTRACK_AS_LIMIT=${HEAPTRACK_AS_LIMIT:-6442450944}  # address-space cap of hea
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
 AGENT=${AGENT:-$BUILD/lib/libleakhunt_agent.so}  # override to pin a copy while others rebuild
+BARE=${BARE:-$BUILD/lib/libbench_bare_interposer.so}
 JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 TCMALLOC=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
 TIMEFMT='%e %U %S %M'
@@ -53,8 +56,9 @@ need /usr/bin/time "apt-get install -y time"
 [[ -e $JEMALLOC ]] || { echo "agent_peers: $JEMALLOC missing (libjemalloc2)" >&2; exit 1; }
 [[ -e $TCMALLOC ]] || { echo "agent_peers: $TCMALLOC missing (libgoogle-perftools-dev)" >&2; exit 1; }
 
-echo "agent_peers: building leakhunt_agent leakhunt agent_threads_churn bench_alloc_micro" >&2
-cmake --build "$BUILD" -j2 --target leakhunt_agent leakhunt agent_threads_churn bench_alloc_micro >&2
+echo "agent_peers: building the agent, the victims and the bare interposer" >&2
+cmake --build "$BUILD" -j2 --target leakhunt_agent leakhunt agent_threads_churn bench_alloc_micro \
+    bench_bare_interposer >&2
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -65,6 +69,7 @@ prefix() {
     mkdir -p "$d"
     case $cfg in
         none) echo "env" ;;
+        bare) echo "env LD_PRELOAD=$BARE" ;;
         sampled) echo "env LD_PRELOAD=$AGENT LEAKHUNT_OUT=$d" ;;
         full) echo "env LD_PRELOAD=$AGENT LEAKHUNT_OUT=$d LEAKHUNT_SAMPLE_INTERVAL=1" ;;
         # Capped: on cc1plus heaptrack_interpret grows to ~19 GB and dies with std::bad_alloc
@@ -111,6 +116,9 @@ result() {
     if [[ $cfg == sampled || $cfg == full ]]; then
         ab=" agent_bytes_max=$(agent_bytes "$OUT/$w/$cfg")"
     fi
+    # The machine's load when the workload ended (1, 5 and 15 minute averages): figures taken at a
+    # load above 1.5 are noise-bound (bench/README.md).
+    extra+=" load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/')"
     printf 'RESULT workload=%s config=%s runs=%s wall_s=%s(min %s max %s) cpu_s=%s(min %s max %s)%s maxrss_kb=%.0f%s%s\n' \
         "$w" "$cfg" "$n" "${wall[0]}" "${wall[1]}" "${wall[2]}" "${cpu[0]}" "${cpu[1]}" "${cpu[2]}" \
         "$over" "${rss[0]}" "$ab" "$extra"
