@@ -60,8 +60,8 @@ std::uint64_t round_work(std::uint32_t seed) {
     std::vector<std::string> lines;
     lines.reserve(64);
     for (int i = 0; i < k_keys; ++i) {
-        std::string line = "GET /api/v1/object/" + std::to_string(rnd() % 5000U) + "?q=" +
-                           std::to_string(i) + " HTTP/1.1";
+        std::string line = "GET /api/v1/object/" + std::to_string(rnd() % 5000U) +
+                           "?q=" + std::to_string(i) + " HTTP/1.1";
         text += line;
         lines.push_back(std::move(line));
         if (lines.size() == 64) {

@@ -68,8 +68,12 @@ void bm_assess(benchmark::State& state, bool leak) {
     state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
-void BM_assess_leak(benchmark::State& state) { bm_assess(state, true); }
-void BM_assess_healthy(benchmark::State& state) { bm_assess(state, false); }
+void BM_assess_leak(benchmark::State& state) {
+    bm_assess(state, true);
+}
+void BM_assess_healthy(benchmark::State& state) {
+    bm_assess(state, false);
+}
 
 void bm_classify(benchmark::State& state, bool leak, bool latency) {
     const auto n = static_cast<std::size_t>(state.range(0));
@@ -83,10 +87,18 @@ void bm_classify(benchmark::State& state, bool leak, bool latency) {
     state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
-void BM_classify_leak(benchmark::State& state) { bm_classify(state, true, true); }
-void BM_classify_healthy(benchmark::State& state) { bm_classify(state, false, true); }
-void BM_classify_leak_no_latency(benchmark::State& state) { bm_classify(state, true, false); }
-void BM_classify_healthy_no_latency(benchmark::State& state) { bm_classify(state, false, false); }
+void BM_classify_leak(benchmark::State& state) {
+    bm_classify(state, true, true);
+}
+void BM_classify_healthy(benchmark::State& state) {
+    bm_classify(state, false, true);
+}
+void BM_classify_leak_no_latency(benchmark::State& state) {
+    bm_classify(state, true, false);
+}
+void BM_classify_healthy_no_latency(benchmark::State& state) {
+    bm_classify(state, false, false);
+}
 
 void bm_replay(benchmark::State& state, bool leak) {
     const auto n = static_cast<std::size_t>(state.range(0));
@@ -99,8 +111,12 @@ void bm_replay(benchmark::State& state, bool leak) {
     state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
-void BM_replay_leak(benchmark::State& state) { bm_replay(state, true); }
-void BM_replay_healthy(benchmark::State& state) { bm_replay(state, false); }
+void BM_replay_leak(benchmark::State& state) {
+    bm_replay(state, true);
+}
+void BM_replay_healthy(benchmark::State& state) {
+    bm_replay(state, false);
+}
 
 void BM_parse_csv(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
@@ -156,7 +172,10 @@ void BM_find_suspects(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_assess_leak)->RangeMultiplier(10)->Range(1000, 1000000)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_assess_healthy)->RangeMultiplier(10)->Range(1000, 1000000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_assess_healthy)
+    ->RangeMultiplier(10)
+    ->Range(1000, 1000000)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_classify_leak)->Arg(1000000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_classify_healthy)->Arg(1000000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_classify_leak_no_latency)->Arg(1000000)->Unit(benchmark::kMillisecond);

@@ -3,7 +3,7 @@
 # Idempotent: skips apt when everything is already installed.
 set -euo pipefail
 packages=(
-  build-essential cmake g++ clang libclang-rt-14-dev llvm python3 gdb
+  build-essential cmake g++ clang clang-format libclang-rt-14-dev llvm python3 gdb
   libboost-dev libfmt-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   pkg-config libunwind-dev libdw-dev libelf-dev libprotobuf-dev protobuf-compiler zlib1g-dev

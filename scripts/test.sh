@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (.ci/run calls this): installs dependencies, builds with
-# warnings as errors, runs the unit and integration tests (ctest), builds the unit tests again
-# with AddressSanitizer + UndefinedBehaviorSanitizer and runs them, then runs every fuzz target
-# for a bounded time. Exits non-zero on the first failure.
+# The whole test suite, as CI runs it (.ci/run calls this): installs dependencies, checks the
+# sources' format, builds with warnings as errors, runs the unit and integration tests (ctest),
+# builds the unit tests again with AddressSanitizer + UndefinedBehaviorSanitizer and runs them,
+# then runs every fuzz target for a bounded time, as many at once as there are cores. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -10,6 +10,17 @@ fuzz_seconds=${LEAKHUNT_FUZZ_SECONDS:-20}
 
 echo "== dependencies"
 scripts/install-deps.sh
+
+echo "== source format (.clang-format; fix with: clang-format -i FILE)"
+format_bad=()
+while IFS= read -r f; do
+  clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || format_bad+=("$f")
+done < <(find src tests bench examples -name '*.cpp' -o -name '*.hpp' -o -name '*.h' -o -name '*.c' | sort)
+if [ "${#format_bad[@]}" -ne 0 ]; then
+  echo "these files are not formatted as .clang-format says (run clang-format -i on them):"
+  printf '  %s\n' "${format_bad[@]}"
+  exit 1
+fi
 
 echo "== build (warnings are errors)"
 scripts/build.sh
@@ -41,19 +52,36 @@ cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 targets=$(ls tests/fuzz/*.cpp | xargs -n1 basename | sed 's/\.cpp$//')
 cmake --build build-fuzz -j"$jobs" --target $targets >> build-fuzz.log 2>&1 \
   || { grep -E "error" -A3 build-fuzz.log | head -60; exit 1; }
-fuzz_failed=0
-for t in $targets; do
+# fuzz_one TARGET: runs one target from its corpus and regressions; its verdict goes to
+# build-fuzz/TARGET.verdict, its output to build-fuzz/TARGET.log.
+fuzz_one() {
+  local t=$1 work
   work=$(mktemp -d)
   cp -r tests/fuzz/corpus/"$t"/. "$work"/ 2>/dev/null || true
-  seeds=("$work")
+  local seeds=("$work")
   [ -d tests/fuzz/regressions/"$t" ] && seeds+=(tests/fuzz/regressions/"$t")
   if build-fuzz/bin/"$t" -max_total_time="$fuzz_seconds" -print_final_stats=0 "${seeds[@]}" \
        > "build-fuzz/$t.log" 2>&1; then
+    echo ok > "build-fuzz/$t.verdict"
+  else
+    echo FAILED > "build-fuzz/$t.verdict"
+  fi
+  rm -rf "$work"
+}
+running=0
+for t in $targets; do
+  fuzz_one "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
+done
+wait
+fuzz_failed=0
+for t in $targets; do
+  if [ "$(cat "build-fuzz/$t.verdict" 2>/dev/null)" = ok ]; then
     echo "fuzz $t: ok"
   else
     echo "fuzz $t: FAILED"; tail -40 "build-fuzz/$t.log"; fuzz_failed=1
   fi
-  rm -rf "$work"
 done
 [ "$fuzz_failed" -eq 0 ]
 echo "== all tests passed"

@@ -51,8 +51,8 @@ std::string build_session_response(const httplib::Request& request, std::uint64_
                        "\",\"headers\":" + std::to_string(headers.size()) + ",\"records\":[";
     for (std::size_t i = 0; i < records.size(); ++i) {
         if (i != 0) body += ',';
-        body += "{\"name\":\"" + records[i].name + "\",\"score\":" +
-                std::to_string(records[i].score) + '}';
+        body += "{\"name\":\"" + records[i].name +
+                "\",\"score\":" + std::to_string(records[i].score) + '}';
     }
     body += "],\"cached_sessions\":" + std::to_string(cached) + "}\n";
     return body;
@@ -84,13 +84,12 @@ int run(const Options& options) {
         response.set_content("ok\n", "text/plain");
     });
     server.Get("/stats", [&](const httplib::Request&, httplib::Response& response) {
-        response.set_content("{\"mode\":\"" + std::string(mode_name(options.mode)) +
-                                 "\",\"requests\":" +
-                                 std::to_string(next_request_id.load() - 1) +
-                                 ",\"cached_sessions\":" + std::to_string(cache.size()) +
-                                 ",\"cached_payload_bytes\":" +
-                                 std::to_string(cache.payload_bytes_held()) + "}\n",
-                             "application/json");
+        response.set_content(
+            "{\"mode\":\"" + std::string(mode_name(options.mode)) +
+                "\",\"requests\":" + std::to_string(next_request_id.load() - 1) +
+                ",\"cached_sessions\":" + std::to_string(cache.size()) +
+                ",\"cached_payload_bytes\":" + std::to_string(cache.payload_bytes_held()) + "}\n",
+            "application/json");
     });
 
     if (!server.bind_to_port("127.0.0.1", options.port)) {
@@ -123,8 +122,7 @@ int run(const Options& options) {
 
 int main(int argc, char** argv) {
     using namespace leakhunt::examples;
-    const auto parsed =
-        parse_options(std::span<char* const>(argv, static_cast<std::size_t>(argc)));
+    const auto parsed = parse_options(std::span<char* const>(argv, static_cast<std::size_t>(argc)));
     if (parsed.help) {
         std::fputs(usage_text(), stdout);
         return 0;

@@ -29,9 +29,12 @@ std::optional<CacheMode> parse_mode(std::string_view text) {
 
 const char* mode_name(CacheMode mode) {
     switch (mode) {
-        case CacheMode::leak: return "leak";
-        case CacheMode::bounded: return "bounded";
-        case CacheMode::healthy: return "healthy";
+        case CacheMode::leak:
+            return "leak";
+        case CacheMode::bounded:
+            return "bounded";
+        case CacheMode::healthy:
+            return "healthy";
     }
     return "?";
 }

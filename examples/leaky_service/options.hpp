@@ -17,9 +17,9 @@ enum class CacheMode { leak, bounded, healthy };
 struct Options {
     std::uint16_t port = 8080;
     CacheMode mode = CacheMode::leak;
-    std::size_t leak_bytes = 4096;       // payload bytes each cached session holds
-    std::size_t cache_entries = 20000;   // bounded mode: evict beyond this many entries
-    std::size_t threads = 8;             // HTTP worker threads (one per keep-alive connection)
+    std::size_t leak_bytes = 4096;      // payload bytes each cached session holds
+    std::size_t cache_entries = 20000;  // bounded mode: evict beyond this many entries
+    std::size_t threads = 8;            // HTTP worker threads (one per keep-alive connection)
 };
 
 // Either the parsed options or a one-line error for stderr. `help` is set when --help was given.

@@ -27,7 +27,7 @@ struct Session {
 };
 
 class SessionCache {
-public:
+  public:
     SessionCache(CacheMode mode, std::size_t capacity, std::size_t payload_bytes);
 
     // Stores a session for this request (or not, per the mode) and returns the cache size.
@@ -37,7 +37,7 @@ public:
     // Approximate bytes held by cached payloads (not counting allocator or map overhead).
     std::size_t payload_bytes_held() const;
 
-private:
+  private:
     CacheMode m_mode;
     std::size_t m_capacity;
     std::size_t m_payload_bytes;

@@ -34,7 +34,8 @@ namespace {
 
 void say(const char* text) {
     char line[600];
-    const int n = std::snprintf(line, sizeof line, "leakhunt agent (pid %d): %s\n", ::getpid(), text);
+    const int n =
+        std::snprintf(line, sizeof line, "leakhunt agent (pid %d): %s\n", ::getpid(), text);
     ssize_t ignored = ::write(2, line, static_cast<std::size_t>(n));
     (void)ignored;
 }
@@ -52,8 +53,8 @@ bool is_agent_entry(const char* start, std::size_t len) {
     if (self_known < 0) {
         Dl_info info{};
         self_known = 0;
-        if (::dladdr(reinterpret_cast<void*>(&is_agent_entry), &info) != 0 && info.dli_fname != nullptr &&
-            ::stat(info.dli_fname, &self_stat) == 0) {
+        if (::dladdr(reinterpret_cast<void*>(&is_agent_entry), &info) != 0 &&
+            info.dli_fname != nullptr && ::stat(info.dli_fname, &self_stat) == 0) {
             const char* slash = std::strrchr(info.dli_fname, '/');
             self_base = slash != nullptr ? slash + 1 : info.dli_fname;
             self_known = 1;
@@ -66,7 +67,8 @@ bool is_agent_entry(const char* start, std::size_t len) {
     if (self_known == 1) {
         if (std::memchr(entry, '/', len) == nullptr) return std::strcmp(entry, self_base) == 0;
         struct stat st;
-        return ::stat(entry, &st) == 0 && st.st_dev == self_stat.st_dev && st.st_ino == self_stat.st_ino;
+        return ::stat(entry, &st) == 0 && st.st_dev == self_stat.st_dev &&
+               st.st_ino == self_stat.st_ino;
     }
     return std::strstr(entry, "libleakhunt_agent") != nullptr;
 }
@@ -308,8 +310,10 @@ __attribute__((destructor(101))) void agent_fini() {
     stop_writer();
     char msg[4300];
     const SnapshotScan scan = g_config.leak_check ? SnapshotScan::yes : SnapshotScan::no;
-    if (!write_snapshot("exit", msg, sizeof msg, scan, root_sp)) say(msg);
-    else if (const char* err = std::strstr(msg, " scan-error="); err != nullptr) say(err + 1);
+    if (!write_snapshot("exit", msg, sizeof msg, scan, root_sp))
+        say(msg);
+    else if (const char* err = std::strstr(msg, " scan-error="); err != nullptr)
+        say(err + 1);
     report_unwind_check();
     // Hooks keep working for later destructors; only the writing is over.
 }

@@ -44,9 +44,12 @@ std::uint64_t pack(const CfiRule& r, std::uint32_t gen) {
            std::uint64_t{static_cast<std::uint32_t>(r.cfa_off)} << 32;
 }
 CfiRule unpack(std::uint64_t w) {
-    return CfiRule{static_cast<std::uint8_t>(w & 3), ((w >> 2) & 1) != 0, ((w >> 3) & 1) != 0, 0,
-                static_cast<std::int32_t>(static_cast<std::uint32_t>(w >> 32)),
-                static_cast<std::int16_t>(static_cast<std::uint16_t>(w >> 16))};
+    return CfiRule{static_cast<std::uint8_t>(w & 3),
+                   ((w >> 2) & 1) != 0,
+                   ((w >> 3) & 1) != 0,
+                   0,
+                   static_cast<std::int32_t>(static_cast<std::uint32_t>(w >> 32)),
+                   static_cast<std::int16_t>(static_cast<std::uint16_t>(w >> 16))};
 }
 
 // The rule for a return address, from the object that contains it.
@@ -123,7 +126,9 @@ void cfi_forget_rules() {
 
 #else
 
-int cfi_backtrace(std::uintptr_t*, int, std::uintptr_t, std::uintptr_t) { return -1; }
+int cfi_backtrace(std::uintptr_t*, int, std::uintptr_t, std::uintptr_t) {
+    return -1;
+}
 void cfi_forget_rules() {}
 
 #endif

@@ -23,10 +23,14 @@ bool parse_u64(const char* s, std::uint64_t& out, char end = '\0') {
 }
 
 bool set_unwind(Config& c, const char* u, std::size_t len) {
-    if (len == 3 && std::strncmp(u, "cfi", 3) == 0) c.unwind = Config::Unwind::cfi;
-    else if (len == 9 && std::strncmp(u, "libunwind", 9) == 0) c.unwind = Config::Unwind::libunwind;
-    else if (len == 5 && std::strncmp(u, "check", 5) == 0) c.unwind = Config::Unwind::check;
-    else return false;
+    if (len == 3 && std::strncmp(u, "cfi", 3) == 0)
+        c.unwind = Config::Unwind::cfi;
+    else if (len == 9 && std::strncmp(u, "libunwind", 9) == 0)
+        c.unwind = Config::Unwind::libunwind;
+    else if (len == 5 && std::strncmp(u, "check", 5) == 0)
+        c.unwind = Config::Unwind::check;
+    else
+        return false;
     return true;
 }
 
@@ -49,8 +53,8 @@ bool read_attach_config(Config& c, const char* spec) {
             break;
         }
         const char* semi = std::strchr(value, ';');
-        const std::size_t len = semi != nullptr ? static_cast<std::size_t>(semi - value)
-                                                : std::strlen(value);
+        const std::size_t len =
+            semi != nullptr ? static_cast<std::size_t>(semi - value) : std::strlen(value);
         std::uint64_t v = 0;
         const auto key = [&](const char* k) {
             return key_len == std::strlen(k) && std::strncmp(p, k, key_len) == 0;

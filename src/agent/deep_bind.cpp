@@ -84,11 +84,11 @@ bool log_patch(PatchLog& log, const PatchLog::Entry& e) {
 }
 
 struct Tables {
-    const ElfW(Sym)* symtab = nullptr;
+    const ElfW(Sym) * symtab = nullptr;
     const char* strtab = nullptr;
-    const ElfW(Rela)* rela = nullptr;
+    const ElfW(Rela) * rela = nullptr;
     std::size_t rela_bytes = 0;
-    const ElfW(Rela)* jmprel = nullptr;
+    const ElfW(Rela) * jmprel = nullptr;
     std::size_t jmprel_bytes = 0;
 };
 
@@ -108,13 +108,20 @@ Tables read_dynamic(const link_map* lm) {
             case DT_RELA:
                 t.rela = reinterpret_cast<const ElfW(Rela)*>(address(d->d_un.d_ptr));
                 break;
-            case DT_RELASZ: t.rela_bytes = d->d_un.d_val; break;
+            case DT_RELASZ:
+                t.rela_bytes = d->d_un.d_val;
+                break;
             case DT_JMPREL:
                 t.jmprel = reinterpret_cast<const ElfW(Rela)*>(address(d->d_un.d_ptr));
                 break;
-            case DT_PLTRELSZ: t.jmprel_bytes = d->d_un.d_val; break;
-            case DT_PLTREL: plt_is_rela = d->d_un.d_val == DT_RELA; break;
-            default: break;
+            case DT_PLTRELSZ:
+                t.jmprel_bytes = d->d_un.d_val;
+                break;
+            case DT_PLTREL:
+                plt_is_rela = d->d_un.d_val == DT_RELA;
+                break;
+            default:
+                break;
         }
     }
     if (!plt_is_rela) t.jmprel = nullptr;
@@ -133,7 +140,7 @@ std::size_t patch_object(const link_map* lm, bool is_opened, const HookTarget* t
     if (t.symtab == nullptr || t.strtab == nullptr) return 0;
     std::size_t patched = 0;
     const struct {
-        const ElfW(Rela)* first;
+        const ElfW(Rela) * first;
         std::size_t bytes;
     } lists[] = {{t.rela, t.rela_bytes}, {t.jmprel, t.jmprel_bytes}};
     for (const auto& list : lists) {
@@ -151,16 +158,18 @@ std::size_t patch_object(const link_map* lm, bool is_opened, const HookTarget* t
                 // Bound to the allocator we wrap, or (the opened object only) not yet bound: a
                 // lazy PLT slot points back into the object, and will bind as dlsym says.
                 const bool to_next = *slot == targets[i].next;
-                const bool lazy = is_opened && current >= o.lo && current < o.hi &&
-                                  bound[i] == targets[i].next;
+                const bool lazy =
+                    is_opened && current >= o.lo && current < o.hi && bound[i] == targets[i].next;
                 if (!to_next && !lazy) break;
                 const bool read_only = in_relro(slot, o);
                 // A slot that cannot be put back at detach is left alone.
                 if (log != nullptr && !log_patch(*log, {slot, *slot, targets[i].ours, read_only})) {
                     break;
                 }
-                if (store_slot_at(slot, targets[i].ours, read_only)) ++patched;
-                else if (log != nullptr) --log->count;
+                if (store_slot_at(slot, targets[i].ours, read_only))
+                    ++patched;
+                else if (log != nullptr)
+                    --log->count;
                 break;
             }
         }

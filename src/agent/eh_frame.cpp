@@ -8,7 +8,6 @@
 namespace leakhunt::agent {
 namespace {
 
-
 // True if [addr, addr + n) lies inside [lo, hi).
 inline bool inside(std::uintptr_t lo, std::uintptr_t hi, std::uintptr_t addr, std::uint64_t n) {
     return addr >= lo && addr <= hi && n <= hi - addr;
@@ -84,23 +83,48 @@ struct Reader {
         const auto at = reinterpret_cast<std::uintptr_t>(p);
         std::uintptr_t v = 0;
         switch (enc & 0x0f) {
-            case 0x00: v = fixed<std::uint64_t>(); break;
-            case 0x01: v = uleb(); break;
-            case 0x02: v = fixed<std::uint16_t>(); break;
-            case 0x03: v = fixed<std::uint32_t>(); break;
-            case 0x04: v = fixed<std::uint64_t>(); break;
-            case 0x09: v = static_cast<std::uintptr_t>(sleb()); break;
-            case 0x0a: v = sign_extended<std::int16_t>(); break;
-            case 0x0b: v = sign_extended<std::int32_t>(); break;
-            case 0x0c: v = fixed<std::uint64_t>(); break;
-            default: return fail();
+            case 0x00:
+                v = fixed<std::uint64_t>();
+                break;
+            case 0x01:
+                v = uleb();
+                break;
+            case 0x02:
+                v = fixed<std::uint16_t>();
+                break;
+            case 0x03:
+                v = fixed<std::uint32_t>();
+                break;
+            case 0x04:
+                v = fixed<std::uint64_t>();
+                break;
+            case 0x09:
+                v = static_cast<std::uintptr_t>(sleb());
+                break;
+            case 0x0a:
+                v = sign_extended<std::int16_t>();
+                break;
+            case 0x0b:
+                v = sign_extended<std::int32_t>();
+                break;
+            case 0x0c:
+                v = fixed<std::uint64_t>();
+                break;
+            default:
+                return fail();
         }
         if (v == 0 && (enc & 0x70) == 0) return v;
         switch (enc & 0x70) {
-            case 0x00: break;
-            case 0x10: v += at; break;    // pcrel
-            case 0x30: v += data; break;  // datarel
-            default: return fail();       // textrel, funcrel, aligned: not emitted for .eh_frame
+            case 0x00:
+                break;
+            case 0x10:
+                v += at;
+                break;  // pcrel
+            case 0x30:
+                v += data;
+                break;  // datarel
+            default:
+                return fail();  // textrel, funcrel, aligned: not emitted for .eh_frame
         }
         if (enc & 0x80) return fail();  // indirect: only for personality pointers, skipped
         return v;
@@ -134,23 +158,35 @@ bool run_cfa(Reader r, CfaState& st, const CfaState& init, std::uintptr_t loc, s
         const std::uint8_t low = op & 0x3f;
         std::uint64_t advance = 0;
         switch (op >> 6) {
-            case 1: advance = low; break;
-            case 2: set_rule(st, low, RegRule::offset, factored()); continue;
+            case 1:
+                advance = low;
+                break;
+            case 2:
+                set_rule(st, low, RegRule::offset, factored());
+                continue;
             case 3:  // restore: back to the CIE's rule
                 if (low == k_reg_bp) st.bp = init.bp;
                 if (low == k_reg_ra) st.ra = init.ra;
                 continue;
-            default: break;
+            default:
+                break;
         }
         if (op >> 6 == 0) {
             switch (op) {
-                case 0x00: break;  // nop
-                case 0x01: {       // set_loc: not emitted by GCC or Clang for .eh_frame
+                case 0x00:
+                    break;    // nop
+                case 0x01: {  // set_loc: not emitted by GCC or Clang for .eh_frame
                     return false;
                 }
-                case 0x02: advance = r.u8(); break;
-                case 0x03: advance = r.fixed<std::uint16_t>(); break;
-                case 0x04: advance = r.fixed<std::uint32_t>(); break;
+                case 0x02:
+                    advance = r.u8();
+                    break;
+                case 0x03:
+                    advance = r.fixed<std::uint16_t>();
+                    break;
+                case 0x04:
+                    advance = r.fixed<std::uint32_t>();
+                    break;
                 case 0x05: {  // offset_extended
                     const std::uint64_t reg = r.uleb();
                     set_rule(st, reg, RegRule::offset, factored());
@@ -162,8 +198,12 @@ bool run_cfa(Reader r, CfaState& st, const CfaState& init, std::uintptr_t loc, s
                     if (reg == k_reg_ra) st.ra = init.ra;
                     break;
                 }
-                case 0x07: set_rule(st, r.uleb(), RegRule::undefined); break;
-                case 0x08: set_rule(st, r.uleb(), RegRule::same); break;
+                case 0x07:
+                    set_rule(st, r.uleb(), RegRule::undefined);
+                    break;
+                case 0x08:
+                    set_rule(st, r.uleb(), RegRule::same);
+                    break;
                 case 0x09: {  // register: reg's value is in another register
                     const std::uint64_t reg = r.uleb();
                     (void)r.uleb();
@@ -185,8 +225,12 @@ bool run_cfa(Reader r, CfaState& st, const CfaState& init, std::uintptr_t loc, s
                     st.cfa_off = static_cast<std::int64_t>(r.uleb());
                     st.cfa_expr = false;
                     break;
-                case 0x0d: st.cfa_reg = static_cast<unsigned>(r.uleb()); break;
-                case 0x0e: st.cfa_off = static_cast<std::int64_t>(r.uleb()); break;
+                case 0x0d:
+                    st.cfa_reg = static_cast<unsigned>(r.uleb());
+                    break;
+                case 0x0e:
+                    st.cfa_off = static_cast<std::int64_t>(r.uleb());
+                    break;
                 case 0x0f: {  // def_cfa_expression
                     const std::uint64_t n = r.uleb();
                     if (n > static_cast<std::uint64_t>(r.end - r.p)) return false;
@@ -213,7 +257,9 @@ bool run_cfa(Reader r, CfaState& st, const CfaState& init, std::uintptr_t loc, s
                     st.cfa_off = r.sleb() * data_align;
                     st.cfa_expr = false;
                     break;
-                case 0x13: st.cfa_off = r.sleb() * data_align; break;
+                case 0x13:
+                    st.cfa_off = r.sleb() * data_align;
+                    break;
                 case 0x14:    // val_offset
                 case 0x15: {  // val_offset_sf
                     const std::uint64_t reg = r.uleb();
@@ -225,13 +271,16 @@ bool run_cfa(Reader r, CfaState& st, const CfaState& init, std::uintptr_t loc, s
                     set_rule(st, reg, RegRule::other);
                     break;
                 }
-                case 0x2e: (void)r.uleb(); break;  // GNU_args_size
-                case 0x2f: {                        // GNU_negative_offset_extended
+                case 0x2e:
+                    (void)r.uleb();
+                    break;    // GNU_args_size
+                case 0x2f: {  // GNU_negative_offset_extended
                     const std::uint64_t reg = r.uleb();
                     set_rule(st, reg, RegRule::offset, -factored());
                     break;
                 }
-                default: return false;
+                default:
+                    return false;
             }
         }
         if (advance != 0) {
@@ -316,19 +365,40 @@ CfiRule decode_cfi_rule(const std::uint8_t* hdr, std::uintptr_t lo, std::uintptr
                     const std::uint8_t enc = a.u8();
                     // Skip the personality pointer by its size only (it may be indirect).
                     switch (enc & 0x0f) {
-                        case 0x00: case 0x04: case 0x0c: a.p += 8; break;
-                        case 0x02: case 0x0a: a.p += 2; break;
-                        case 0x03: case 0x0b: a.p += 4; break;
-                        case 0x01: (void)a.uleb(); break;
-                        case 0x09: (void)a.sleb(); break;
-                        default: return give_up;
+                        case 0x00:
+                        case 0x04:
+                        case 0x0c:
+                            a.p += 8;
+                            break;
+                        case 0x02:
+                        case 0x0a:
+                            a.p += 2;
+                            break;
+                        case 0x03:
+                        case 0x0b:
+                            a.p += 4;
+                            break;
+                        case 0x01:
+                            (void)a.uleb();
+                            break;
+                        case 0x09:
+                            (void)a.sleb();
+                            break;
+                        default:
+                            return give_up;
                     }
                     break;
                 }
-                case 'L': (void)a.u8(); break;
-                case 'R': fde_enc = a.u8(); break;
-                case 'B': break;
-                default: return give_up;  // 'S' (a signal frame) and the unknown
+                case 'L':
+                    (void)a.u8();
+                    break;
+                case 'R':
+                    fde_enc = a.u8();
+                    break;
+                case 'B':
+                    break;
+                default:
+                    return give_up;  // 'S' (a signal frame) and the unknown
             }
         }
         if (!a.ok || a.p > a.end) return give_up;
@@ -356,8 +426,12 @@ CfiRule decode_cfi_rule(const std::uint8_t* hdr, std::uintptr_t lo, std::uintptr
     if (st.cfa_off < 8 || st.cfa_off > (1 << 30) || st.bp.off < -32768 || st.bp.off > 32767) {
         return give_up;
     }
-    return CfiRule{CfiRule::step, st.cfa_reg == k_reg_bp, st.bp.kind == RegRule::offset, 0,
-                static_cast<std::int32_t>(st.cfa_off), static_cast<std::int32_t>(st.bp.off)};
+    return CfiRule{CfiRule::step,
+                   st.cfa_reg == k_reg_bp,
+                   st.bp.kind == RegRule::offset,
+                   0,
+                   static_cast<std::int32_t>(st.cfa_off),
+                   static_cast<std::int32_t>(st.bp.off)};
 }
 
 }  // namespace leakhunt::agent

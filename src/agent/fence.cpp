@@ -12,8 +12,12 @@ namespace {
 
 bool g_ready = false;  // set once at load, before any other thread runs a hot path
 
-long membarrier(int cmd) { return ::syscall(SYS_membarrier, cmd, 0, 0); }
-bool under_seccomp() { return ::prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0; }
+long membarrier(int cmd) {
+    return ::syscall(SYS_membarrier, cmd, 0, 0);
+}
+bool under_seccomp() {
+    return ::prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0;
+}
 
 // Registers for expedited private membarriers (per process: again in a forked child).
 bool register_membarrier() {
@@ -28,9 +32,13 @@ bool register_membarrier() {
 
 }  // namespace
 
-void init_remote_fence() { g_ready = register_membarrier(); }
+void init_remote_fence() {
+    g_ready = register_membarrier();
+}
 
-bool remote_fence_ready() { return g_ready; }
+bool remote_fence_ready() {
+    return g_ready;
+}
 
 bool remote_fence() {
     if (!g_ready || under_seccomp()) return false;

@@ -14,11 +14,12 @@ void raise_pending_signal();
 
 // Call right after clearing t_in_agent by hand (the guard below does it itself).
 inline void left_agent() {
-    if (t_pending_signal != 0) [[unlikely]] raise_pending_signal();
+    if (t_pending_signal != 0) [[unlikely]]
+        raise_pending_signal();
 }
 
 class RecursionGuard {
-public:
+  public:
     RecursionGuard() : m_prev(t_in_agent) { t_in_agent = true; }
     ~RecursionGuard() {
         t_in_agent = m_prev;
@@ -29,7 +30,7 @@ public:
     // True if the agent was already active on this thread: the caller must not record.
     bool nested() const { return m_prev; }
 
-private:
+  private:
     bool m_prev;
 };
 

@@ -7,10 +7,10 @@
 // except that a run of the same site (a linked list) collapses into one hop.
 #include "agent/heap_scan.hpp"
 
+#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <dlfcn.h>
 #include <link.h>
 #include <malloc.h>
 #include <sys/auxv.h>
@@ -260,8 +260,8 @@ void explain_ptrace(char* out, std::size_t size) {
     if (const char* p = std::strstr(status, "Seccomp:")) std::sscanf(p + 8, "%d", &seccomp);
     if (const char* p = std::strstr(status, "CapEff:")) std::sscanf(p + 7, "%llx", &capeff);
     std::snprintf(out, size,
-                  "yama ptrace_scope=%s, seccomp mode %d%s, CAP_SYS_PTRACE %s, dumpable=%d",
-                  yama, seccomp, seccomp == 2 ? " (a filter may forbid ptrace)" : "",
+                  "yama ptrace_scope=%s, seccomp mode %d%s, CAP_SYS_PTRACE %s, dumpable=%d", yama,
+                  seccomp, seccomp == 2 ? " (a filter may forbid ptrace)" : "",
                   (capeff >> 19) & 1 ? "yes" : "no", ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
 }
 
@@ -305,8 +305,8 @@ bool size_and_scan(Scratch& scratch, ScanState& s, char* msg, std::size_t msg_si
         if (s.modules == nullptr || s.blocks == nullptr || s.parent == nullptr ||
             s.offset == nullptr || s.order == nullptr || s.dir == nullptr ||
             s.clusters == nullptr || s.threads == nullptr || s.roots == nullptr ||
-            s.maps == nullptr || s.ra_slot == nullptr || s.dist == nullptr ||
-            s.queue == nullptr || s.own_maps == nullptr || s.own_tmp == nullptr) {
+            s.maps == nullptr || s.ra_slot == nullptr || s.dist == nullptr || s.queue == nullptr ||
+            s.own_maps == nullptr || s.own_tmp == nullptr) {
             std::snprintf(msg, msg_size, "no memory for the heap scan (%llu blocks)",
                           static_cast<unsigned long long>(want));
             return false;
@@ -317,7 +317,8 @@ bool size_and_scan(Scratch& scratch, ScanState& s, char* msg, std::size_t msg_si
     }
     if (!ok) {
         if (s.need_more_blocks) {
-            std::snprintf(msg, msg_size, "the heap kept growing faster than the scan could size it");
+            std::snprintf(msg, msg_size,
+                          "the heap kept growing faster than the scan could size it");
         } else if (s.error == EPERM || s.error == EACCES) {
             char why[512];
             explain_ptrace(why, sizeof why);
@@ -343,7 +344,7 @@ struct SiteTotals {
 };
 
 struct Summary {
-    SiteTotals* sites;    // indexed by stack id, 0..max_stack
+    SiteTotals* sites;  // indexed by stack id, 0..max_stack
     std::uint32_t max_stack;
     std::uint8_t* used_root;  // per root: 1 when some shape starts there
     Shapes shapes;

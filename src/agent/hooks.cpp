@@ -28,16 +28,16 @@
 #define LEAKHUNT_EXPORT extern "C" __attribute__((visibility("default")))
 
 // name, return type, parameters
-#define LEAKHUNT_C_HOOKS(X)                                        \
-    X(malloc, void*, (size_t))                                     \
-    X(free, void, (void*))                                         \
-    X(calloc, void*, (size_t, size_t))                             \
-    X(realloc, void*, (void*, size_t))                             \
-    X(reallocarray, void*, (void*, size_t, size_t))                \
-    X(posix_memalign, int, (void**, size_t, size_t))               \
-    X(aligned_alloc, void*, (size_t, size_t))                      \
-    X(memalign, void*, (size_t, size_t))                           \
-    X(valloc, void*, (size_t))                                     \
+#define LEAKHUNT_C_HOOKS(X)                          \
+    X(malloc, void*, (size_t))                       \
+    X(free, void, (void*))                           \
+    X(calloc, void*, (size_t, size_t))               \
+    X(realloc, void*, (void*, size_t))               \
+    X(reallocarray, void*, (void*, size_t, size_t))  \
+    X(posix_memalign, int, (void**, size_t, size_t)) \
+    X(aligned_alloc, void*, (size_t, size_t))        \
+    X(memalign, void*, (size_t, size_t))             \
+    X(valloc, void*, (size_t))                       \
     X(pvalloc, void*, (size_t))
 
 namespace leakhunt::agent {
@@ -113,9 +113,13 @@ bool resolve() {
     return g_orig.malloc != nullptr && g_orig.free != nullptr;
 }
 
-inline bool ready() { return g_resolve_state.load(std::memory_order_acquire) == 2 || resolve(); }
+inline bool ready() {
+    return g_resolve_state.load(std::memory_order_acquire) == 2 || resolve();
+}
 
-inline bool should_record() { return g_active.load(std::memory_order_relaxed) && !t_in_agent; }
+inline bool should_record() {
+    return g_active.load(std::memory_order_relaxed) && !t_in_agent;
+}
 
 // Out of line and called in tail position (`return after_alloc(...)`), so that at unwind time
 // the only frame of the agent between the program and libunwind is this one: every frame of
@@ -165,9 +169,13 @@ void* do_aligned(std::size_t align, std::size_t n) {
 
 using namespace leakhunt::agent;  // NOLINT: this file only defines C entry points
 
-LEAKHUNT_EXPORT void* malloc(size_t n) noexcept { return do_malloc(n); }
+LEAKHUNT_EXPORT void* malloc(size_t n) noexcept {
+    return do_malloc(n);
+}
 
-LEAKHUNT_EXPORT void free(void* p) noexcept { do_free(p); }
+LEAKHUNT_EXPORT void free(void* p) noexcept {
+    do_free(p);
+}
 
 LEAKHUNT_EXPORT void* calloc(size_t count, size_t size) noexcept {
     size_t total = 0;
@@ -302,7 +310,9 @@ DlopenFn next_dlopen() {
     return f;
 }
 
-void* dlopen_unavailable(const char*, int) noexcept { return nullptr; }
+void* dlopen_unavailable(const char*, int) noexcept {
+    return nullptr;
+}
 
 void* dlopen_deep(const char* file, int mode) noexcept {
     void* handle = next_dlopen()(file, mode);
@@ -363,20 +373,34 @@ dlopen:
 namespace {
 
 // Every operator new and delete variant, by its (Itanium ABI) symbol.
-constexpr const char* k_cxx_hooks[] = {
-    "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t", "_ZnwmSt11align_val_t",
-    "_ZnamSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t",
-    "_ZnamSt11align_val_tRKSt9nothrow_t", "_ZdlPv", "_ZdaPv", "_ZdlPvm", "_ZdaPvm",
-    "_ZdlPvSt11align_val_t", "_ZdaPvSt11align_val_t", "_ZdlPvmSt11align_val_t",
-    "_ZdaPvmSt11align_val_t", "_ZdlPvRKSt9nothrow_t", "_ZdaPvRKSt9nothrow_t",
-    "_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t"};
+constexpr const char* k_cxx_hooks[] = {"_Znwm",
+                                       "_Znam",
+                                       "_ZnwmRKSt9nothrow_t",
+                                       "_ZnamRKSt9nothrow_t",
+                                       "_ZnwmSt11align_val_t",
+                                       "_ZnamSt11align_val_t",
+                                       "_ZnwmSt11align_val_tRKSt9nothrow_t",
+                                       "_ZnamSt11align_val_tRKSt9nothrow_t",
+                                       "_ZdlPv",
+                                       "_ZdaPv",
+                                       "_ZdlPvm",
+                                       "_ZdaPvm",
+                                       "_ZdlPvSt11align_val_t",
+                                       "_ZdaPvSt11align_val_t",
+                                       "_ZdlPvmSt11align_val_t",
+                                       "_ZdaPvmSt11align_val_t",
+                                       "_ZdlPvRKSt9nothrow_t",
+                                       "_ZdaPvRKSt9nothrow_t",
+                                       "_ZdlPvSt11align_val_tRKSt9nothrow_t",
+                                       "_ZdaPvSt11align_val_tRKSt9nothrow_t"};
 
 constexpr std::size_t k_c_hook_count = 0
 #define LEAKHUNT_COUNT(name, ret, params) +1
     LEAKHUNT_C_HOOKS(LEAKHUNT_COUNT)
 #undef LEAKHUNT_COUNT
     ;
-constexpr std::size_t k_attach_targets = k_c_hook_count + sizeof k_cxx_hooks / sizeof k_cxx_hooks[0];
+constexpr std::size_t k_attach_targets =
+    k_c_hook_count + sizeof k_cxx_hooks / sizeof k_cxx_hooks[0];
 
 HookTarget g_attach_targets[k_attach_targets];
 std::size_t g_attach_target_count = 0;
@@ -419,7 +443,8 @@ std::size_t leakhunt::agent::attach_redirect(char* msg, std::size_t msg_size) {
     std::size_t n = 0;
     const auto add = [&](const char* name, void* next) {
         void* ours = dlsym(own, name);
-        if (ours != nullptr && next != nullptr && ours != next) g_attach_targets[n++] = {name, ours, next};
+        if (ours != nullptr && next != nullptr && ours != next)
+            g_attach_targets[n++] = {name, ours, next};
     };
 #define LEAKHUNT_ATTACH_TARGET(name, ret, params) add(#name, reinterpret_cast<void*>(g_orig.name));
     LEAKHUNT_C_HOOKS(LEAKHUNT_ATTACH_TARGET)
@@ -470,15 +495,21 @@ void* new_aligned_or_throw(std::size_t n, std::align_val_t a) {
 }  // namespace
 
 #define LEAKHUNT_NEW __attribute__((visibility("default")))
-LEAKHUNT_NEW void* operator new(size_t n) { return new_or_throw(n); }
-LEAKHUNT_NEW void* operator new[](size_t n) { return new_or_throw(n); }
+LEAKHUNT_NEW void* operator new(size_t n) {
+    return new_or_throw(n);
+}
+LEAKHUNT_NEW void* operator new[](size_t n) {
+    return new_or_throw(n);
+}
 LEAKHUNT_NEW void* operator new(size_t n, const std::nothrow_t&) noexcept {
     return do_malloc(n == 0 ? 1 : n);
 }
 LEAKHUNT_NEW void* operator new[](size_t n, const std::nothrow_t&) noexcept {
     return do_malloc(n == 0 ? 1 : n);
 }
-LEAKHUNT_NEW void* operator new(size_t n, std::align_val_t a) { return new_aligned_or_throw(n, a); }
+LEAKHUNT_NEW void* operator new(size_t n, std::align_val_t a) {
+    return new_aligned_or_throw(n, a);
+}
 LEAKHUNT_NEW void* operator new[](size_t n, std::align_val_t a) {
     return new_aligned_or_throw(n, a);
 }
@@ -488,16 +519,36 @@ LEAKHUNT_NEW void* operator new(size_t n, std::align_val_t a, const std::nothrow
 LEAKHUNT_NEW void* operator new[](size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
     return do_aligned(static_cast<size_t>(a), n == 0 ? 1 : n);
 }
-LEAKHUNT_NEW void operator delete(void* p) noexcept { do_free(p); }
-LEAKHUNT_NEW void operator delete[](void* p) noexcept { do_free(p); }
-LEAKHUNT_NEW void operator delete(void* p, size_t) noexcept { do_free(p); }
-LEAKHUNT_NEW void operator delete[](void* p, size_t) noexcept { do_free(p); }
-LEAKHUNT_NEW void operator delete(void* p, std::align_val_t) noexcept { do_free(p); }
-LEAKHUNT_NEW void operator delete[](void* p, std::align_val_t) noexcept { do_free(p); }
-LEAKHUNT_NEW void operator delete(void* p, size_t, std::align_val_t) noexcept { do_free(p); }
-LEAKHUNT_NEW void operator delete[](void* p, size_t, std::align_val_t) noexcept { do_free(p); }
-LEAKHUNT_NEW void operator delete(void* p, const std::nothrow_t&) noexcept { do_free(p); }
-LEAKHUNT_NEW void operator delete[](void* p, const std::nothrow_t&) noexcept { do_free(p); }
+LEAKHUNT_NEW void operator delete(void* p) noexcept {
+    do_free(p);
+}
+LEAKHUNT_NEW void operator delete[](void* p) noexcept {
+    do_free(p);
+}
+LEAKHUNT_NEW void operator delete(void* p, size_t) noexcept {
+    do_free(p);
+}
+LEAKHUNT_NEW void operator delete[](void* p, size_t) noexcept {
+    do_free(p);
+}
+LEAKHUNT_NEW void operator delete(void* p, std::align_val_t) noexcept {
+    do_free(p);
+}
+LEAKHUNT_NEW void operator delete[](void* p, std::align_val_t) noexcept {
+    do_free(p);
+}
+LEAKHUNT_NEW void operator delete(void* p, size_t, std::align_val_t) noexcept {
+    do_free(p);
+}
+LEAKHUNT_NEW void operator delete[](void* p, size_t, std::align_val_t) noexcept {
+    do_free(p);
+}
+LEAKHUNT_NEW void operator delete(void* p, const std::nothrow_t&) noexcept {
+    do_free(p);
+}
+LEAKHUNT_NEW void operator delete[](void* p, const std::nothrow_t&) noexcept {
+    do_free(p);
+}
 LEAKHUNT_NEW void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
     do_free(p);
 }

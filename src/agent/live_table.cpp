@@ -10,7 +10,9 @@ namespace leakhunt::agent {
 // from their own arenas meet on few locks) and neighbouring blocks get neighbouring slots (a
 // probe touches a cache line the last one likely loaded). The higher bits folded in keep
 // page-aligned blocks from piling onto the same slots.
-std::size_t LiveTable::shard_of(std::uintptr_t p) { return (p >> 16) & (k_shards - 1); }
+std::size_t LiveTable::shard_of(std::uintptr_t p) {
+    return (p >> 16) & (k_shards - 1);
+}
 std::size_t LiveTable::slot_of(std::uintptr_t p, std::size_t mask) {
     return static_cast<std::size_t>((p >> 4) ^ (p >> 20) ^ (p >> 36)) & mask;
 }
@@ -105,7 +107,8 @@ bool LiveTable::remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& s
         std::size_t hole = j;
         for (std::size_t k = (j + 1) & mask; s.slots[k].ptr != 0; k = (k + 1) & mask) {
             const std::size_t home = slot_of(s.slots[k].ptr, mask);
-            const bool movable = hole <= k ? (home <= hole || home > k) : (home <= hole && home > k);
+            const bool movable =
+                hole <= k ? (home <= hole || home > k) : (home <= hole && home > k);
             if (movable) {
                 s.slots[hole] = s.slots[k];
                 hole = k;
@@ -117,7 +120,8 @@ bool LiveTable::remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& s
     if (!m_full) {
         auto& f = m_filter[filter_index(ptr)];
         std::uint8_t v = f.load(std::memory_order_relaxed);
-        while (v != 255 && v != 0 && !f.compare_exchange_weak(v, static_cast<std::uint8_t>(v - 1))) {
+        while (v != 255 && v != 0 &&
+               !f.compare_exchange_weak(v, static_cast<std::uint8_t>(v - 1))) {
         }
     }
     return true;

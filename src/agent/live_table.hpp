@@ -20,7 +20,7 @@
 namespace leakhunt::agent {
 
 class LiveTable {
-public:
+  public:
     // full: every allocation is recorded, so the filter is skipped.
     void set_full(bool full) { m_full = full; }
 
@@ -38,8 +38,7 @@ public:
     bool remove(std::uintptr_t ptr, std::uint64_t& size, std::uint32_t& stack, std::uint32_t me);
     // False if ptr is certainly not in the table (lock-free; always true in full mode).
     bool maybe_present(std::uintptr_t ptr) const {
-        return m_full ||
-               m_filter[filter_index(ptr)].load(std::memory_order_relaxed) != 0;
+        return m_full || m_filter[filter_index(ptr)].load(std::memory_order_relaxed) != 0;
     }
 
     void lock_all();
@@ -64,7 +63,7 @@ public:
     // Blocks recorded now (racy, a sizing hint).
     std::size_t approx_count() const;
 
-private:
+  private:
     // Each shard's first array is a page; 1024 of them is 4 MiB in full mode.
     static constexpr std::size_t k_shards = 1024;
     // Small enough to stay in cache: every free in sampled mode reads it. With n sampled live
@@ -84,9 +83,9 @@ private:
     enum : std::uint8_t { k_biased = 0, k_revoked = 1, k_forking = 2 };
     struct Shard {
         SpinLock lock;
-        std::atomic<std::uint8_t> busy{0};     // the owner is inside (plain stores)
+        std::atomic<std::uint8_t> busy{0};  // the owner is inside (plain stores)
         std::atomic<std::uint8_t> revoked{k_biased};
-        std::atomic<std::uint32_t> owner{0};   // thread token; 0: none yet (set under the lock)
+        std::atomic<std::uint32_t> owner{0};  // thread token; 0: none yet (set under the lock)
         Slot* slots = nullptr;
         std::size_t capacity = 0;
         std::size_t used = 0;
@@ -96,7 +95,7 @@ private:
     bool enter(Shard& s, std::uint32_t me);
     // Inside a shard for its scope, as its owner or under its lock (LockHolder's twin).
     class ShardHolder {
-    public:
+      public:
         ShardHolder(LiveTable& t, Shard& s, std::uint32_t me)
             : m_shard(s), m_owner(t.enter(s, me)) {}
         ~ShardHolder() {
@@ -109,7 +108,7 @@ private:
         ShardHolder(const ShardHolder&) = delete;
         ShardHolder& operator=(const ShardHolder&) = delete;
 
-    private:
+      private:
         Shard& m_shard;
         bool m_owner;
     };

@@ -36,8 +36,10 @@ bool is_exec(const ExecRanges& e, std::uint64_t a) {
     std::size_t lo = 0, hi = e.n;
     while (lo < hi) {
         const std::size_t mid = (lo + hi) / 2;
-        if (e.r[mid].end <= a) lo = mid + 1;
-        else hi = mid;
+        if (e.r[mid].end <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo < e.n && e.r[lo].start <= a;
 }
@@ -69,8 +71,10 @@ void without(const T* ranges, std::size_t n, Start start_of, End end_of, std::ui
     std::size_t lo = 0, hi = n;  // the first range ending above a
     while (lo < hi) {
         const std::size_t mid = (lo + hi) / 2;
-        if (end_of(ranges[mid]) <= a) lo = mid + 1;
-        else hi = mid;
+        if (end_of(ranges[mid]) <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     std::uint64_t x = a;
     for (std::size_t i = lo; i < n && x < b; ++i) {
@@ -104,8 +108,10 @@ bool looks_like_main_arena(const ScanState& s, std::uint64_t m) {
     for (std::uint64_t k = 0; k < k_arena_nbins; ++k) {
         const std::uint64_t at = m + k_arena_bins + 16 * k;
         const std::uint64_t fd = word_at(at), bk = word_at(at + 8);
-        if (fd == at - 16 && bk == at - 16) ++empty;
-        else if (fd == 0 || bk == 0) return false;
+        if (fd == at - 16 && bk == at - 16)
+            ++empty;
+        else if (fd == 0 || bk == 0)
+            return false;
     }
     return empty > 0;
 }
@@ -117,11 +123,13 @@ std::uint64_t find_main_arena(const ScanState& s, std::uint32_t k) {
     for (std::uint32_t g = 0; g < mod.nseg; ++g) {
         if ((mod.seg[g].flags & format::k_seg_write) == 0) continue;
         std::uint64_t found = 0;
-        for_each_readable(s, mod.seg[g].start, mod.seg[g].end, [&](std::uint64_t x, std::uint64_t y) {
-            for (std::uint64_t m = (x + 7) & ~std::uint64_t{7}; found == 0 && m + k_arena_size <= y; m += 8) {
-                if (looks_like_main_arena(s, m)) found = m;
-            }
-        });
+        for_each_readable(s, mod.seg[g].start, mod.seg[g].end,
+                          [&](std::uint64_t x, std::uint64_t y) {
+                              for (std::uint64_t m = (x + 7) & ~std::uint64_t{7};
+                                   found == 0 && m + k_arena_size <= y; m += 8) {
+                                  if (looks_like_main_arena(s, m)) found = m;
+                              }
+                          });
         if (found != 0) return found;
     }
     return 0;
@@ -144,7 +152,7 @@ bool is_arena_heap(const ScanState& s, std::uint64_t h) {
 
 struct Marker {
     ScanState& s;
-    std::uint64_t lo, hi;  // every block lies in [lo, hi)
+    std::uint64_t lo, hi;              // every block lies in [lo, hi)
     std::size_t head = 0, queued = 0;  // the double-ended queue in s.queue
 
     std::uint32_t new_root(std::uint8_t kind, std::uint32_t owner, std::uint32_t tls_module,
@@ -222,8 +230,10 @@ struct Marker {
             }
         };
         // Big blocks are mmap'd chunks: make sure they are still mapped before reading them.
-        if (b.size >= (64u << 10)) for_each_readable(s, b.ptr, b.ptr + b.size, words);
-        else words(b.ptr, b.ptr + b.size);
+        if (b.size >= (64u << 10))
+            for_each_readable(s, b.ptr, b.ptr + b.size, words);
+        else
+            words(b.ptr, b.ptr + b.size);
     }
 
     void drain() {
@@ -255,7 +265,8 @@ void for_each_touched(const ScanState& s, std::uint64_t a, std::uint64_t b, Visi
     for (std::uint64_t page = a & ~(k_page - 1); page < b;) {
         const std::uint64_t want = (b - page + k_page - 1) / k_page;
         const std::size_t n = static_cast<std::size_t>(want < 512 ? want : 512);
-        const ssize_t got = ::pread(s.pagemap_fd, entries, n * 8, static_cast<off_t>(page / k_page * 8));
+        const ssize_t got =
+            ::pread(s.pagemap_fd, entries, n * 8, static_cast<off_t>(page / k_page * 8));
         if (got != static_cast<ssize_t>(n * 8)) {  // unreadable: take the rest as touched
             visit(run != 0 ? run : (page > a ? page : a), b);
             return;
@@ -325,17 +336,21 @@ void scan_mappings(Marker& m) {
         std::uint32_t root = k_unreached;
         const std::uint64_t bytes_before = s.root_bytes;
         program_pages(a, b, [&](std::uint64_t x, std::uint64_t y) {
-            without(s.blocks, s.nblocks, [](const ScanBlock& k) { return k.ptr; },
-                    [](const ScanBlock& k) { return k.ptr + k.size; }, x, y,
-                    [&](std::uint64_t u, std::uint64_t v) {
-                m.scan_root(u, v, [&](std::uint64_t) {
-                    if (root == k_unreached) {
-                        root = m.new_root(static_cast<std::uint8_t>(RootKind::mapping), 0, 0, start,
-                                          s.maps[r].end);
-                    }
-                    return root;
-                }, [&](std::uint64_t slot) { return slot - start; });
-            });
+            without(
+                s.blocks, s.nblocks, [](const ScanBlock& k) { return k.ptr; },
+                [](const ScanBlock& k) { return k.ptr + k.size; }, x, y,
+                [&](std::uint64_t u, std::uint64_t v) {
+                    m.scan_root(
+                        u, v,
+                        [&](std::uint64_t) {
+                            if (root == k_unreached) {
+                                root = m.new_root(static_cast<std::uint8_t>(RootKind::mapping), 0,
+                                                  0, start, s.maps[r].end);
+                            }
+                            return root;
+                        },
+                        [&](std::uint64_t slot) { return slot - start; });
+                });
         });
         if (s.root_bytes > bytes_before) {
             ++s.mapping_roots;
@@ -360,7 +375,8 @@ bool build_block_index(ScanState& s) {
         c.end = s.blocks[i].ptr + (s.blocks[i].size == 0 ? 1 : s.blocks[i].size);
         ++i;
         while (i < s.nblocks && s.blocks[i].ptr < c.end + k_cluster_gap) {
-            const std::uint64_t e = s.blocks[i].ptr + (s.blocks[i].size == 0 ? 1 : s.blocks[i].size);
+            const std::uint64_t e =
+                s.blocks[i].ptr + (s.blocks[i].size == 0 ? 1 : s.blocks[i].size);
             if (e > c.end) c.end = e;
             ++i;
         }
@@ -389,8 +405,10 @@ std::uint32_t find_block(const ScanState& s, std::uint64_t w) {
     std::size_t lo = 0, hi = s.nclusters;
     while (lo < hi) {
         const std::size_t mid = (lo + hi) / 2;
-        if (s.clusters[mid].start <= w) lo = mid + 1;
-        else hi = mid;
+        if (s.clusters[mid].start <= w)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     if (lo == 0) return k_unreached;
     const ScanCluster& c = s.clusters[lo - 1];
@@ -439,13 +457,15 @@ void mark_all(ScanState& s) {
         if (mod.own) continue;
         for (std::uint32_t g = 0; g < mod.nseg; ++g) {
             if ((mod.seg[g].flags & format::k_seg_write) == 0) continue;
-            without(not_roots, arena != 0 ? 1 : 0, [](const MapRange& x) { return x.start; },
-                    [](const MapRange& x) { return x.end; }, mod.seg[g].start, mod.seg[g].end,
-                    [&](std::uint64_t x, std::uint64_t y) {
-                m.scan_root(x, y, [&](std::uint64_t slot) {
-                    return m.new_root(static_cast<std::uint8_t>(RootKind::global), k, 0, slot, 0);
+            without(
+                not_roots, arena != 0 ? 1 : 0, [](const MapRange& x) { return x.start; },
+                [](const MapRange& x) { return x.end; }, mod.seg[g].start, mod.seg[g].end,
+                [&](std::uint64_t x, std::uint64_t y) {
+                    m.scan_root(x, y, [&](std::uint64_t slot) {
+                        return m.new_root(static_cast<std::uint8_t>(RootKind::global), k, 0, slot,
+                                          0);
+                    });
                 });
-            });
         }
     }
     // 2. TLS: each thread's static TLS blocks, then its thread control block (which holds the
@@ -459,7 +479,8 @@ void mark_all(ScanState& s) {
             if (mod.own || mod.tls_offset == 0) continue;
             const std::uint64_t base = th.fs - mod.tls_offset;
             m.scan_root(base, base + mod.tls_size, [&](std::uint64_t slot) {
-                return m.new_root(static_cast<std::uint8_t>(RootKind::tls), ti, k + 1, slot - base, 0);
+                return m.new_root(static_cast<std::uint8_t>(RootKind::tls), ti, k + 1, slot - base,
+                                  0);
             });
         }
         m.scan_root(th.fs, th.fs + s.tls_tcb_bytes, [&](std::uint64_t slot) {
@@ -582,8 +603,10 @@ void classify_unreachable(ScanState& s) {
                 if (j != k_unreached && j != i && s.parent[j] == k_unreached) s.offset[j] = 1;
             }
         };
-        if (b.size >= (64u << 10)) for_each_readable(s, b.ptr, b.ptr + b.size, words);
-        else words(b.ptr, b.ptr + b.size);
+        if (b.size >= (64u << 10))
+            for_each_readable(s, b.ptr, b.ptr + b.size, words);
+        else
+            words(b.ptr, b.ptr + b.size);
     }
 }
 

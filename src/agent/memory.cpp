@@ -27,7 +27,8 @@ std::size_t registry_home(const void* p) {
 
 void register_mapping(void* p, std::size_t n) {
     const auto at = reinterpret_cast<std::uintptr_t>(p);
-    for (std::size_t i = 0, j = registry_home(p); i < k_registry; ++i, j = (j + 1) & (k_registry - 1)) {
+    for (std::size_t i = 0, j = registry_home(p); i < k_registry;
+         ++i, j = (j + 1) & (k_registry - 1)) {
         std::uintptr_t expected = 0;
         if (g_registry[j].start.compare_exchange_strong(expected, at, std::memory_order_acq_rel)) {
             g_registry[j].length.store(n, std::memory_order_release);
@@ -39,7 +40,8 @@ void register_mapping(void* p, std::size_t n) {
 
 void unregister_mapping(void* p) {
     const auto at = reinterpret_cast<std::uintptr_t>(p);
-    for (std::size_t i = 0, j = registry_home(p); i < k_registry; ++i, j = (j + 1) & (k_registry - 1)) {
+    for (std::size_t i = 0, j = registry_home(p); i < k_registry;
+         ++i, j = (j + 1) & (k_registry - 1)) {
         if (g_registry[j].start.load(std::memory_order_acquire) != at) continue;
         g_registry[j].length.store(0, std::memory_order_release);
         g_registry[j].start.store(0, std::memory_order_release);
@@ -71,9 +73,13 @@ void unmap_memory(void* p, std::size_t bytes) {
     g_mapped.fetch_sub(n, std::memory_order_relaxed);
 }
 
-std::uint64_t agent_memory_bytes() { return g_mapped.load(std::memory_order_relaxed); }
+std::uint64_t agent_memory_bytes() {
+    return g_mapped.load(std::memory_order_relaxed);
+}
 
-void list_agent_mapping(void* p, std::size_t bytes) { register_mapping(p, round_to_pages(bytes)); }
+void list_agent_mapping(void* p, std::size_t bytes) {
+    register_mapping(p, round_to_pages(bytes));
+}
 
 std::size_t agent_mappings(std::uint64_t* starts, std::uint64_t* ends, std::size_t max) {
     std::size_t n = 0;

@@ -34,7 +34,9 @@ thread_local StackCache* t_stack_cache __attribute__((tls_model("initial-exec"))
 pthread_key_t g_cache_key;
 std::atomic<bool> g_cache_key_ok{false};
 
-void drop_stack_cache(void* cache) { unmap_memory(cache, sizeof(StackCache)); }
+void drop_stack_cache(void* cache) {
+    unmap_memory(cache, sizeof(StackCache));
+}
 
 StackCache* stack_cache() {
     if (t_stack_cache != nullptr || !g_cache_key_ok.load(std::memory_order_acquire)) {
@@ -94,7 +96,9 @@ void init_stack_cache() {
                          std::memory_order_release);
 }
 
-std::uint64_t stale_records_retired() { return g_stale_retired.load(std::memory_order_relaxed); }
+std::uint64_t stale_records_retired() {
+    return g_stale_retired.load(std::memory_order_relaxed);
+}
 
 void disable_agent(const char* why) {
     static std::atomic<bool> said{false};
@@ -110,14 +114,20 @@ void disable_agent(const char* why) {
     }
 }
 
-StackTable& stacks() { return g_stacks; }
-LiveTable& live() { return g_live; }
+StackTable& stacks() {
+    return g_stacks;
+}
+LiveTable& live() {
+    return g_live;
+}
 
 bool should_sample(std::size_t size) {
     return t_sampler.sample(size, g_config.sample_interval, g_config.seed);
 }
 
-bool maybe_recorded(void* p) { return g_live.maybe_present(reinterpret_cast<std::uintptr_t>(p)); }
+bool maybe_recorded(void* p) {
+    return g_live.maybe_present(reinterpret_cast<std::uintptr_t>(p));
+}
 
 void record_alloc(void* p, std::size_t size) {
     std::uintptr_t ips[k_max_depth];

@@ -20,7 +20,7 @@
 namespace leakhunt::agent {
 
 class Sampler {
-public:
+  public:
     constexpr Sampler() = default;
 
     // True if this allocation of `size` bytes is to be recorded.
@@ -34,7 +34,7 @@ public:
         return slow_path(s, interval, seed);
     }
 
-private:
+  private:
     bool slow_path(std::int64_t size, std::uint64_t interval, std::uint64_t seed);
     std::int64_t next_gap(std::uint64_t interval);
 

@@ -42,11 +42,11 @@ struct ScanThread {
 };
 
 struct ScanRoot {
-    std::uint8_t kind;        // format::RootKind
-    std::uint32_t owner;      // module index (global) or thread index (others), 0-based
+    std::uint8_t kind;         // format::RootKind
+    std::uint32_t owner;       // module index (global) or thread index (others), 0-based
     std::uint32_t tls_module;  // TLS roots: module index + 1; 0 = the thread control block
-    std::uint64_t address;    // the slot (TLS: offset inside the module's block)
-    std::uint64_t pc;         // stack roots: an address inside the frame's function
+    std::uint64_t address;     // the slot (TLS: offset inside the module's block)
+    std::uint64_t pc;          // stack roots: an address inside the frame's function
     std::uint64_t callers[3];  // stack roots: the return addresses above it (its callers), 0 = none
 };
 
@@ -64,7 +64,7 @@ inline constexpr std::uint32_t k_block_loader = 1;
 
 // A run of blocks whose gaps are small, with a directory of granules over it.
 struct ScanCluster {
-    std::uint64_t start, end;  // [first block's start, last block's end)
+    std::uint64_t start, end;   // [first block's start, last block's end)
     std::uint32_t first, last;  // block indices [first, last)
     std::uint32_t shift;        // granule = 1 << shift bytes
     std::uint32_t dir;          // index of this cluster's first directory entry
@@ -84,9 +84,9 @@ inline constexpr std::uint32_t k_map_anonymous = 1;
 // with the program's own. A thread that finished but was not joined stays on them, its
 // descriptor (start argument, return value) still the program's.
 struct ThreadLists {
-    std::uint64_t heads[2];      // &_rtld_global._dl_stack_used, ._dl_stack_user; 0 = unknown
-    std::uint32_t list_offset;   // of struct pthread's `list` (list_t: next, prev)
-    std::uint32_t tid_offset;    // of struct pthread's `tid`
+    std::uint64_t heads[2];     // &_rtld_global._dl_stack_used, ._dl_stack_user; 0 = unknown
+    std::uint32_t list_offset;  // of struct pthread's `list` (list_t: next, prev)
+    std::uint32_t tid_offset;   // of struct pthread's `tid`
 };
 
 inline constexpr std::uint32_t k_unreached = 0xffffffffu;
@@ -99,7 +99,8 @@ struct ScanState {
     int caller_tid;
     std::uint64_t caller_sp;
     std::uint64_t caller_fs;
-    std::uint64_t tls_tcb_bytes;  // bytes of the thread control block scanned from the thread pointer
+    std::uint64_t
+        tls_tcb_bytes;  // bytes of the thread control block scanned from the thread pointer
     std::uint64_t loader_lo, loader_hi;  // the dynamic loader's code; 0, 0 = not known
     std::uint32_t malloc_module;         // the module of the C library's malloc (main_arena)
     ThreadLists thread_lists;
@@ -111,23 +112,24 @@ struct ScanState {
     std::size_t cap_blocks, cap_threads, cap_roots, cap_maps, cap_dir, cap_clusters;
     ScanBlock* blocks;
     std::uint32_t* parent;  // k_unreached, k_root_bit | root id, or a block index
-    std::uint32_t* offset;  // of the pointer inside the parent block or root slot; leaks: 1 = indirect
-    std::uint32_t* order;   // reachable blocks in breadth-first order
-    std::uint32_t* dir;     // per granule: the first block starting at or after it
+    std::uint32_t*
+        offset;  // of the pointer inside the parent block or root slot; leaks: 1 = indirect
+    std::uint32_t* order;  // reachable blocks in breadth-first order
+    std::uint32_t* dir;    // per granule: the first block starting at or after it
     ScanCluster* clusters;
     ScanThread* threads;
     ScanRoot* roots;
-    MapRange* maps;  // readable ranges of the address space, sorted
+    MapRange* maps;          // readable ranges of the address space, sorted
     std::uint64_t* ra_slot;  // a stack's return addresses: where they are, ascending
     std::uint64_t* ra_pc;    // and the address minus one (inside the call)
     std::size_t cap_ra;
-    std::uint32_t* dist;     // marking: hops of a block's best path so far (k_dist_done: final)
-    std::uint32_t* queue;    // marking: the double-ended queue, cap_queue entries
+    std::uint32_t* dist;   // marking: hops of a block's best path so far (k_dist_done: final)
+    std::uint32_t* queue;  // marking: the double-ended queue, cap_queue entries
     std::size_t cap_queue;
     MapRange* own_maps;      // the agent's own mappings (memory.hpp), sorted: never roots
     std::uint64_t* own_tmp;  // 2 x cap_own_maps words: their starts, then their ends
     std::size_t cap_own_maps, nown_maps;
-    int pagemap_fd;          // /proc/self/pagemap, opened by the tracer; -1 = not available
+    int pagemap_fd;  // /proc/self/pagemap, opened by the tracer; -1 = not available
 
     // ---- results ----
     std::size_t nblocks, norder, nthreads, nroots, nmaps, nclusters;
@@ -137,7 +139,7 @@ struct ScanState {
     std::uint64_t finished_threads;                   // finished, not joined: descriptors scanned
     std::uint64_t pause_ns, mark_ns;
     bool need_more_blocks;  // the table had more blocks than cap_blocks: retry bigger
-    int error;               // errno of the failure that stopped the scan; 0 = ok
+    int error;              // errno of the failure that stopped the scan; 0 = ok
     char msg[512];
 };
 
@@ -170,8 +172,10 @@ void for_each_readable(const ScanState& s, std::uint64_t a, std::uint64_t b, F&&
     std::size_t lo = 0, hi = s.nmaps;
     while (lo < hi) {
         const std::size_t mid = (lo + hi) / 2;
-        if (s.maps[mid].end <= a) lo = mid + 1;
-        else hi = mid;
+        if (s.maps[mid].end <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     for (std::size_t i = lo; i < s.nmaps && s.maps[i].start < b; ++i) {
         const std::uint64_t x = a > s.maps[i].start ? a : s.maps[i].start;

@@ -11,7 +11,7 @@
 namespace leakhunt::agent {
 
 class SpinLock {
-public:
+  public:
     constexpr SpinLock() = default;
     void lock() {
         for (int spins = 0;; ++spins) {
@@ -30,18 +30,18 @@ public:
     // For the heap scan, which looks at the locks of stopped threads.
     bool is_locked() const { return m_locked.load(std::memory_order_acquire); }
 
-private:
+  private:
     std::atomic<bool> m_locked{false};
 };
 
 class LockHolder {
-public:
+  public:
     explicit LockHolder(SpinLock& l) : m_lock(l) { m_lock.lock(); }
     ~LockHolder() { m_lock.unlock(); }
     LockHolder(const LockHolder&) = delete;
     LockHolder& operator=(const LockHolder&) = delete;
 
-private:
+  private:
     SpinLock& m_lock;
 };
 

@@ -77,7 +77,8 @@ StackRecord* StackTable::store(const std::uintptr_t* ips, std::uint32_t depth, s
         m_chunk = static_cast<std::uint8_t*>(chunk);
         m_chunk_left = k_chunk_bytes;
     }
-    auto* rec = new (m_chunk) StackRecord{hash, depth, owner, {{0}, {0}, {0}, {0}}, {{0}, {0}, {0}, {0}}};
+    auto* rec =
+        new (m_chunk) StackRecord{hash, depth, owner, {{0}, {0}, {0}, {0}}, {{0}, {0}, {0}, {0}}};
     std::memcpy(rec->ips(), ips, sizeof(std::uintptr_t) * depth);
     m_chunk += bytes;
     m_chunk_left -= bytes;
@@ -101,8 +102,8 @@ bool StackTable::grow(Shard& s) {
     return true;
 }
 
-std::uint32_t StackTable::intern(const std::uintptr_t* ips, std::uint32_t depth,
-                                 std::uint64_t hash, std::uint32_t owner) {
+std::uint32_t StackTable::intern(const std::uintptr_t* ips, std::uint32_t depth, std::uint64_t hash,
+                                 std::uint32_t owner) {
     Shard& s = m_shards[hash & (k_shards - 1)];
     LockHolder hold(s.lock);
     if (s.capacity != 0) {

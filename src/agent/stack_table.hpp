@@ -30,7 +30,7 @@ std::uint32_t thread_token();
 struct StackRecord {
     std::uint64_t hash;
     std::uint32_t depth;
-    std::uint32_t owner;  // thread_token() of the thread that interned it
+    std::uint32_t owner;   // thread_token() of the thread that interned it
     StackCounters own;     // written by the owner thread only (load + store, no RMW)
     StackCounters shared;  // by every other thread (fetch_add)
 
@@ -49,7 +49,7 @@ struct StackRecord {
     const std::uintptr_t* ips() const { return reinterpret_cast<const std::uintptr_t*>(this + 1); }
     std::uintptr_t* ips() { return reinterpret_cast<std::uintptr_t*>(this + 1); }
 
-private:
+  private:
     using Field = std::atomic<std::uint64_t> StackCounters::*;
     // One more event of `bytes` into the `count` and `total` fields of this thread's set.
     void add(std::uint32_t token, Field count, Field total, std::uint64_t bytes) {
@@ -72,7 +72,7 @@ private:
 };
 
 class StackTable {
-public:
+  public:
     static constexpr std::uint32_t k_max_stacks = 1u << 22;  // 4M distinct stacks
 
     // The id of this stack (1-based), inserting it if new (owned by thread `owner`); 0 if the
@@ -88,7 +88,7 @@ public:
     // For the heap scan, with every other thread stopped: a stopped thread holds a lock.
     bool any_locked() const;
 
-private:
+  private:
     static constexpr std::size_t k_shards = 256;
     struct Slot {
         std::uint64_t hash;

@@ -15,9 +15,9 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
-#include <string.h>
 #include <sched.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -150,7 +150,8 @@ bool stop_thread(ScanState& s, int tid) {
         if (!WIFSTOPPED(status)) continue;
         if ((status >> 16) == PTRACE_EVENT_STOP) return true;
         // A signal-delivery stop: deliver it and stop the thread again.
-        ::ptrace(PTRACE_CONT, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(WSTOPSIG(status))));
+        ::ptrace(PTRACE_CONT, tid, nullptr,
+                 reinterpret_cast<void*>(static_cast<long>(WSTOPSIG(status))));
         ::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
     }
 }
@@ -186,7 +187,8 @@ bool stop_all(ScanState& s) {
                 off += d->d_reclen;
                 if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
                 int tid = 0;
-                for (const char* c = d->d_name; *c >= '0' && *c <= '9'; ++c) tid = tid * 10 + (*c - '0');
+                for (const char* c = d->d_name; *c >= '0' && *c <= '9'; ++c)
+                    tid = tid * 10 + (*c - '0');
                 if (tid == s.caller_tid || find_thread(s, tid) != nullptr) continue;
                 if (s.nthreads == s.cap_threads) {
                     ::close(fd);
@@ -269,9 +271,11 @@ bool read_maps(ScanState& s) {
             auto hexval = [](char c) {
                 return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
             };
-            while (k < i && hexval(buf[k]) >= 0) a = a * 16 + static_cast<std::uint64_t>(hexval(buf[k++]));
+            while (k < i && hexval(buf[k]) >= 0)
+                a = a * 16 + static_cast<std::uint64_t>(hexval(buf[k++]));
             ++k;
-            while (k < i && hexval(buf[k]) >= 0) b = b * 16 + static_cast<std::uint64_t>(hexval(buf[k++]));
+            while (k < i && hexval(buf[k]) >= 0)
+                b = b * 16 + static_cast<std::uint64_t>(hexval(buf[k++]));
             ++k;
             const bool readable = k < i && buf[k] == 'r';
             // [vvar] and device mappings are not memory one may read word by word.
@@ -343,7 +347,8 @@ void add_finished_threads(ScanState& s) {
             if (readable(s, pd + l.tid_offset, 4)) {
                 std::memcpy(&tid, reinterpret_cast<const void*>(pd + l.tid_offset), 4);
             }
-            if (!alive && tid == 0 && s.nthreads < s.cap_threads && readable(s, pd, s.tls_tcb_bytes)) {
+            if (!alive && tid == 0 && s.nthreads < s.cap_threads &&
+                readable(s, pd, s.tls_tcb_bytes)) {
                 ScanThread& t = s.threads[s.nthreads++];
                 t = ScanThread{};
                 put_str(t.name, "finished, unjoined");

@@ -13,8 +13,8 @@
 #include <atomic>
 #include <cstdio>
 
-#include "agent/config.hpp"
 #include "agent/cfi_unwind.hpp"
+#include "agent/config.hpp"
 #include "agent/fence.hpp"
 
 namespace leakhunt::agent {
@@ -126,7 +126,8 @@ void write_err(const char* s, std::size_t n) {
 }
 
 // LEAKHUNT_UNWIND=check: both walkers on every stack; a difference is printed (the first few).
-void check_stacks(const std::uintptr_t* cfi, int ncfi, const std::uintptr_t* lib, std::size_t nlib) {
+void check_stacks(const std::uintptr_t* cfi, int ncfi, const std::uintptr_t* lib,
+                  std::size_t nlib) {
     g_checked.fetch_add(1, std::memory_order_relaxed);
     if (ncfi < 0) {
         g_fell_back.fetch_add(1, std::memory_order_relaxed);
@@ -139,7 +140,8 @@ void check_stacks(const std::uintptr_t* cfi, int ncfi, const std::uintptr_t* lib
     if (same) return;
     if (g_differ.fetch_add(1, std::memory_order_relaxed) >= 3) return;
     char line[8192];
-    int len = std::snprintf(line, sizeof line, "leakhunt agent: unwind check: stacks differ\n  cfi:");
+    int len =
+        std::snprintf(line, sizeof line, "leakhunt agent: unwind check: stacks differ\n  cfi:");
     for (int i = 0; i < ncfi && len < 7000; ++i) {
         len += std::snprintf(line + len, sizeof line - static_cast<std::size_t>(len), " %lx",
                              static_cast<unsigned long>(cfi[i] - 1));
@@ -172,12 +174,12 @@ std::size_t capture_stack(std::uintptr_t* out, std::size_t max) {
 void report_unwind_check() {
     if (g_config.unwind != Config::Unwind::check) return;
     char line[256];
-    const int len = std::snprintf(
-        line, sizeof line,
-        "leakhunt agent (pid %d): unwind check: %llu stacks, %llu by libunwind alone, %llu differ\n",
-        ::getpid(), static_cast<unsigned long long>(g_checked.load()),
-        static_cast<unsigned long long>(g_fell_back.load()),
-        static_cast<unsigned long long>(g_differ.load()));
+    const int len = std::snprintf(line, sizeof line,
+                                  "leakhunt agent (pid %d): unwind check: %llu stacks, %llu by "
+                                  "libunwind alone, %llu differ\n",
+                                  ::getpid(), static_cast<unsigned long long>(g_checked.load()),
+                                  static_cast<unsigned long long>(g_fell_back.load()),
+                                  static_cast<unsigned long long>(g_differ.load()));
     if (len > 0) write_err(line, static_cast<std::size_t>(len));
 }
 
@@ -196,7 +198,9 @@ void unwind_gate_lock() {
         }
     });
 }
-void unwind_gate_unlock() { g_forking.store(false); }
+void unwind_gate_unlock() {
+    g_forking.store(false);
+}
 void unwind_gate_reset_in_child() {
     // Only the forking thread exists in the child; no unwind is in progress.
     for (auto& slot : g_gate) slot.active.store(0);

@@ -137,11 +137,11 @@ void append_timeline(const char* reason, const char* file, const Totals& t) {
         write_all(fd, format::k_timeline_header, sizeof format::k_timeline_header - 1);
     }
     char line[1024];
-    const int n = std::snprintf(line, sizeof line, "%.3f,%llu,%lld,%lld,%llu,%s,%s\n", now_s(CLOCK_REALTIME),
-                      static_cast<unsigned long long>(rss_bytes()),
-                      static_cast<long long>(t.inuse_bytes),
-                      static_cast<long long>(t.inuse_objects),
-                      static_cast<unsigned long long>(agent_memory_bytes()), reason, file);
+    const int n = std::snprintf(
+        line, sizeof line, "%.3f,%llu,%lld,%lld,%llu,%s,%s\n", now_s(CLOCK_REALTIME),
+        static_cast<unsigned long long>(rss_bytes()), static_cast<long long>(t.inuse_bytes),
+        static_cast<long long>(t.inuse_objects),
+        static_cast<unsigned long long>(agent_memory_bytes()), reason, file);
     write_all(fd, line, static_cast<std::size_t>(n));
     ::close(fd);
 }
@@ -163,7 +163,8 @@ bool encode_snapshot(format::Buffer& pprof, Totals& totals) {
         for (std::uint32_t i = 0; i < rec->depth; ++i) addrs.data[k++] = rec->ips()[i];
     }
     std::sort(addrs.data, addrs.data + k);
-    const std::size_t unique = static_cast<std::size_t>(std::unique(addrs.data, addrs.data + k) - addrs.data);
+    const std::size_t unique =
+        static_cast<std::size_t>(std::unique(addrs.data, addrs.data + k) - addrs.data);
 
     ModuleList list{modules.data, 0};
     dl_iterate_phdr(collect_module, &list);
@@ -184,9 +185,8 @@ bool encode_snapshot(format::Buffer& pprof, Totals& totals) {
         const std::uint64_t a = addrs.data[i];
         // The last module starting at or below a, if a is inside it.
         Module* end = list.items + list.count;
-        Module* it = std::upper_bound(list.items, end, a, [](std::uint64_t x, const Module& m) {
-            return x < m.start;
-        });
+        Module* it = std::upper_bound(list.items, end, a,
+                                      [](std::uint64_t x, const Module& m) { return x < m.start; });
         std::uint64_t mapping = 0;
         if (it != list.items && a < (it - 1)->limit) {
             mapping = static_cast<std::uint64_t>(it - list.items);
@@ -321,7 +321,8 @@ void serve_client(int listen_fd) {
                           ::getpid(), static_cast<unsigned long long>(g_config.sample_interval),
                           g_config.attached ? 1 : 0, g_config.out_dir);
         } else {
-            std::snprintf(reply, sizeof reply, "error unknown command (try: snapshot, status, detach)\n");
+            std::snprintf(reply, sizeof reply,
+                          "error unknown command (try: snapshot, status, detach)\n");
         }
     }
     // send(MSG_NOSIGNAL): a client that went away must not raise SIGPIPE in the host program.
@@ -332,8 +333,8 @@ void serve_client(int listen_fd) {
 
 void* writer_main(void*) {
     t_in_agent = true;  // everything this thread allocates is the agent's own
-    double next = g_config.snapshot_every_s > 0 ? now_s(CLOCK_MONOTONIC) + g_config.snapshot_every_s
-                                                : 0;
+    double next =
+        g_config.snapshot_every_s > 0 ? now_s(CLOCK_MONOTONIC) + g_config.snapshot_every_s : 0;
     while (!g_stop.load()) {
         // Woken by the eventfd at once; the 1 s cap only matters if the program closed it.
         int timeout = 1000;
@@ -362,7 +363,8 @@ void* writer_main(void*) {
             char msg[4300];
             write_snapshot("periodic", msg, sizeof msg);
             next += g_config.snapshot_every_s;
-            if (next < now_s(CLOCK_MONOTONIC)) next = now_s(CLOCK_MONOTONIC) + g_config.snapshot_every_s;
+            if (next < now_s(CLOCK_MONOTONIC))
+                next = now_s(CLOCK_MONOTONIC) + g_config.snapshot_every_s;
         }
     }
     if (g_detached) {

@@ -35,17 +35,23 @@ std::string_view mapped_file(std::string_view line) {
 
 std::string_view runtime_name(Runtime runtime) {
     switch (runtime) {
-        case Runtime::native: return "native";
-        case Runtime::go: return "go";
-        case Runtime::node: return "node";
-        case Runtime::java: return "java";
-        case Runtime::python: return "python";
+        case Runtime::native:
+            return "native";
+        case Runtime::go:
+            return "go";
+        case Runtime::node:
+            return "node";
+        case Runtime::java:
+            return "java";
+        case Runtime::python:
+            return "python";
     }
     return "?";
 }
 
 std::optional<Runtime> parse_runtime(std::string_view name) {
-    for (Runtime r : {Runtime::native, Runtime::go, Runtime::node, Runtime::java, Runtime::python}) {
+    for (Runtime r :
+         {Runtime::native, Runtime::go, Runtime::node, Runtime::java, Runtime::python}) {
         if (name == runtime_name(r)) return r;
     }
     return std::nullopt;
@@ -116,9 +122,10 @@ Runtime detect_process(pid_t pid) {
     int err = 0;
     const auto maps = util::try_read_file(proc / "maps", &err);
     if (!maps) {
-        throw util::Error("cannot read /proc/{}/maps to tell its runtime: {} (run as the "
-                          "process's user or root, or name it with --runtime)",
-                          pid, std::strerror(err));
+        throw util::Error(
+            "cannot read /proc/{}/maps to tell its runtime: {} (run as the "
+            "process's user or root, or name it with --runtime)",
+            pid, std::strerror(err));
     }
     std::string_view rest = *maps;
     while (!rest.empty()) {

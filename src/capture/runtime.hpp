@@ -26,8 +26,8 @@ std::optional<Runtime> parse_runtime(std::string_view name);
 Runtime detect_command(const std::vector<std::string>& argv);
 
 // The runtime of a running process: the name of /proc/PID/exe, then the libraries it has mapped
-// (libjvm.so, libpython3.*.so, libnode.so), then the Go build information in the executable. Throws util::Error naming the PID when the process
-// does not exist or cannot be read.
+// (libjvm.so, libpython3.*.so, libnode.so), then the Go build information in the executable. Throws
+// util::Error naming the PID when the process does not exist or cannot be read.
 Runtime detect_process(pid_t pid);
 
 // True if the process has a file of this name (no directory) mapped, e.g. "libjvm.so": what a

@@ -16,9 +16,9 @@
 
 #include <fmt/format.h>
 
+#include "proc/proc_files.hpp"
 #include "proc/process_list.hpp"
 #include "util/error.hpp"
-#include "proc/proc_files.hpp"
 #include "util/file.hpp"
 
 namespace leakhunt::cli {
@@ -89,9 +89,10 @@ fs::path shipped_file(const char* env, std::string_view name, std::string_view t
     const fs::path built = prefix / "lib" / name;
     if (!ec && fs::exists(installed)) return installed;
     if (ec || !fs::exists(built)) {
-        throw util::Error("cannot find {} at {} or {} (build it with `cmake --build build "
-                          "--target {}`, or set {} to its path)",
-                          name, installed.string(), built.string(), target, env);
+        throw util::Error(
+            "cannot find {} at {} or {} (build it with `cmake --build build "
+            "--target {}`, or set {} to its path)",
+            name, installed.string(), built.string(), target, env);
     }
     return built;
 }
@@ -121,9 +122,10 @@ AgentSearch find_agent(pid_t root) {
     for (pid_t p : proc::descendants(procs, root)) tree.push_back(p);
     for (pid_t p : tree) {
         if (maps_agent(p)) out.holders.push_back(p);
-        const bool parent = std::any_of(procs.begin(), procs.end(), [&](const proc::ProcessInfo& i) {
-            return i.ppid == p && std::find(tree.begin(), tree.end(), i.pid) != tree.end();
-        });
+        const bool parent =
+            std::any_of(procs.begin(), procs.end(), [&](const proc::ProcessInfo& i) {
+                return i.ppid == p && std::find(tree.begin(), tree.end(), i.pid) != tree.end();
+            });
         if (!parent) out.leaves.push_back(p);
     }
     return out;
@@ -143,44 +145,49 @@ std::string why_no_agent(pid_t pid) {
     const std::string who = fmt::format("pid {} ({})", pid, process_name(pid));
     const int fd = ::open(fmt::format("/proc/{}/exe", pid).c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        return fmt::format("{} cannot be inspected ({}): it runs as another user, e.g. setuid, "
-                           "and the loader ignores LD_PRELOAD for such programs",
-                           who, util::errno_text(errno));
+        return fmt::format(
+            "{} cannot be inspected ({}): it runs as another user, e.g. setuid, "
+            "and the loader ignores LD_PRELOAD for such programs",
+            who, util::errno_text(errno));
     }
     struct stat st {};
     const bool have_stat = ::fstat(fd, &st) == 0;
     const Linking linking = linking_of(fd);
     ::close(fd);
     if (have_stat && (st.st_mode & (S_ISUID | S_ISGID)) != 0) {
-        return fmt::format("{} is setuid or setgid: the loader ignores LD_PRELOAD for it (run it "
-                           "as its own user instead)",
-                           who);
+        return fmt::format(
+            "{} is setuid or setgid: the loader ignores LD_PRELOAD for it (run it "
+            "as its own user instead)",
+            who);
     }
     if (linking == Linking::static_) {
-        return fmt::format("{} is statically linked: no dynamic loader runs, so LD_PRELOAD does "
-                           "not apply (build it dynamically linked to record it)",
-                           who);
+        return fmt::format(
+            "{} is statically linked: no dynamic loader runs, so LD_PRELOAD does "
+            "not apply (build it dynamically linked to record it)",
+            who);
     }
     const auto preload = initial_ld_preload(pid);
     if (preload && preload->find(k_agent_file) == std::string::npos) {
-        return fmt::format("{} was started without the agent in LD_PRELOAD: a program before it "
-                           "removed it or cleared the environment (sudo, env -i, a service "
-                           "manager); pass --follow-children to keep the agent across every "
-                           "exec, or start the program itself with record",
-                           who);
+        return fmt::format(
+            "{} was started without the agent in LD_PRELOAD: a program before it "
+            "removed it or cleared the environment (sudo, env -i, a service "
+            "manager); pass --follow-children to keep the agent across every "
+            "exec, or start the program itself with record",
+            who);
     }
-    return fmt::format("{} has the agent in LD_PRELOAD but did not load it (see the loader's "
-                       "message above)",
-                       who);
+    return fmt::format(
+        "{} has the agent in LD_PRELOAD but did not load it (see the loader's "
+        "message above)",
+        who);
 }
 
 namespace {
 
 bool is_wrapper_name(std::string_view name) {
     static constexpr std::string_view k_wrappers[] = {
-        "sh",      "bash",    "dash",  "zsh",  "ksh",    "mksh",    "busybox", "env",
-        "nice",    "nohup",   "timeout", "stdbuf", "setsid", "taskset", "ionice", "chrt",
-        "numactl", "prlimit", "flock", "time"};
+        "sh",     "bash", "dash",    "zsh",     "ksh",    "mksh",   "busybox",
+        "env",    "nice", "nohup",   "timeout", "stdbuf", "setsid", "taskset",
+        "ionice", "chrt", "numactl", "prlimit", "flock",  "time"};
     return std::find(std::begin(k_wrappers), std::end(k_wrappers), name) != std::end(k_wrappers);
 }
 

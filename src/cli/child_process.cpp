@@ -121,7 +121,8 @@ std::string run_for_output(const std::string& command, double timeout_s, size_t 
     if (null_fd >= 0) ::close(null_fd);
     std::string text;
     std::string failure;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
     char buf[4096];
     for (;;) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -198,13 +199,15 @@ ChildProcess ChildProcess::spawn_shell(const std::string& command,
     c.m_description = "'" + command + "'";
     int fd = -1;
     if (!stdout_path.empty()) {
-        fd = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        fd = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                    0644);
         if (fd < 0) {
             throw util::Error("cannot write {}: {}", stdout_path, util::errno_text(errno));
         }
     }
     try {
-        c.m_pid = fork_exec({"/bin/sh", "-c", command}, c.m_description, false, true, extra_env, fd);
+        c.m_pid =
+            fork_exec({"/bin/sh", "-c", command}, c.m_description, false, true, extra_env, fd);
     } catch (...) {
         if (fd >= 0) ::close(fd);
         throw;
@@ -263,8 +266,7 @@ void ChildProcess::wait() {
 }
 
 bool ChildProcess::wait_for(double seconds) {
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (running()) {
         if (std::chrono::steady_clock::now() >= deadline) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(5));

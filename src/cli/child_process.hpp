@@ -14,7 +14,7 @@
 namespace leakhunt::cli {
 
 class ChildProcess {
-public:
+  public:
     // Starts argv[0] (searched in PATH) with its arguments. Throws util::Error if it cannot be
     // started (the message names the program and the reason).
     // Where the child's stdout goes: inherited, or to our stderr (when our stdout carries JSON).
@@ -22,8 +22,8 @@ public:
     // Process group: its own (so stopping it stops what it started), or ours (an interactive
     // program under `record` keeps the terminal and gets ^C as it would without us).
     enum class Group { own, same };
-    static ChildProcess spawn(const std::vector<std::string>& argv,
-                              Stdout out = Stdout::inherit, Group group = Group::own);
+    static ChildProcess spawn(const std::vector<std::string>& argv, Stdout out = Stdout::inherit,
+                              Group group = Group::own);
     // Starts `/bin/sh -c command`, with `extra_env` ("NAME=value") added to our environment.
     // With `stdout_path`, its stdout goes to that file (created or truncated).
     static ChildProcess spawn_shell(const std::string& command,
@@ -52,7 +52,7 @@ public:
     // SIGTERM to the process group, then SIGKILL after `grace_s`; reaps.
     void stop(double grace_s = 5.0);
 
-private:
+  private:
     pid_t m_pid = -1;
     std::optional<int> m_status;
     std::string m_description;

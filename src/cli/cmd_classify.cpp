@@ -1,5 +1,6 @@
 // `leakhunt classify FILE...`: the verdict for every series of recorded memory data (series CSV,
-// JSON lines, Prometheus range-query JSON, a record directory's timeline). Exit 3 with --fail-on-leak when any series leaks.
+// JSON lines, Prometheus range-query JSON, a record directory's timeline). Exit 3 with
+// --fail-on-leak when any series leaks.
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -59,12 +60,13 @@ std::string timeline_of(const std::string& dir) {
     const auto main = recorddir::main_id(listing);
     const auto it = main ? listing.timelines.find(*main) : listing.timelines.end();
     if (it == listing.timelines.end()) {
-        throw util::Error("{} holds no timeline.PID.csv{}: record into it with `leakhunt record "
-                          "-o {} -- CMD`",
-                          dir, main ? fmt::format(" of PID {}", *main) : std::string(), dir);
+        throw util::Error(
+            "{} holds no timeline.PID.csv{}: record into it with `leakhunt record "
+            "-o {} -- CMD`",
+            dir, main ? fmt::format(" of PID {}", *main) : std::string(), dir);
     }
-    say_chosen(dir, fmt::format("{}, the timeline of PID {}", it->second.filename().string(),
-                                *main));
+    say_chosen(dir,
+               fmt::format("{}, the timeline of PID {}", it->second.filename().string(), *main));
     return it->second.string();
 }
 
@@ -75,9 +77,10 @@ int run_classify(const ClassifyArgs& args) {
         options.engine.min_rate_bytes_per_hour = parse_rate_option("--min-rate", args.min_rate);
     }
     if (args.work_kind != "total" && args.work_kind != "rate") {
-        throw util::UsageError("--work-kind {}: use total (a counter of work done) or rate (work "
-                               "per second)",
-                               args.work_kind);
+        throw util::UsageError(
+            "--work-kind {}: use total (a counter of work done) or rate (work "
+            "per second)",
+            args.work_kind);
     }
     if (args.work_unit.empty()) throw util::UsageError("--work-unit needs a name, e.g. request");
     options.work.unit = args.work_unit;
@@ -102,7 +105,8 @@ int run_classify(const ClassifyArgs& args) {
             try {
                 name_work_column(s, args, file);
             } catch (const util::Error& e) {
-                std::fprintf(stderr, "leakhunt: error: %s\n", util::terminal_safe(e.what()).c_str());
+                std::fprintf(stderr, "leakhunt: error: %s\n",
+                             util::terminal_safe(e.what()).c_str());
                 any_error = true;
                 continue;
             }
@@ -118,7 +122,8 @@ int run_classify(const ClassifyArgs& args) {
             } else {
                 std::printf("%s", report::verdict_text(s, c, style).c_str());
                 if (args.replay) {
-                    std::printf("  verdict over time:\n%s", report::replay_text(s, changes).c_str());
+                    std::printf("  verdict over time:\n%s",
+                                report::replay_text(s, changes).c_str());
                 }
             }
             std::fflush(stdout);

@@ -53,8 +53,8 @@ using DiffRow = symbolize::AggregateDiffRow;
 std::string change(int64_t base, int64_t cur) {
     if (base == 0) return cur == 0 ? "0%" : "new";
     if (cur == 0) return "gone";
-    return fmt::format("{:+.1f}%", 100.0 * static_cast<double>(cur - base) /
-                                       static_cast<double>(base));
+    return fmt::format("{:+.1f}%",
+                       100.0 * static_cast<double>(cur - base) / static_cast<double>(base));
 }
 
 nlohmann::json to_json(const DiffRow& d, const std::string& type) {
@@ -91,10 +91,11 @@ int write_pprof(const DiffArgs& args, const profile::Profile& base, const profil
     util::AtomicFile file(args.out);
     file.write(bytes);
     file.commit();
-    std::printf("wrote %s: %zu samples of %s and %zu of %s (negated, label pprof::base=true); "
-                "open it with `go tool pprof -top %s`\n",
-                args.out.c_str(), cur.samples.size(), args.cur.c_str(), base.samples.size(),
-                args.base.c_str(), args.out.c_str());
+    std::printf(
+        "wrote %s: %zu samples of %s and %zu of %s (negated, label pprof::base=true); "
+        "open it with `go tool pprof -top %s`\n",
+        args.out.c_str(), cur.samples.size(), args.cur.c_str(), base.samples.size(),
+        args.base.c_str(), args.out.c_str());
     return k_exit_ok;
 }
 
@@ -106,10 +107,11 @@ std::string format_from_name(const std::string& out) {
     }
     if (out.ends_with(".json") || out.ends_with(".jsonl")) return "json";
     if (out.ends_with(".txt")) return "text";
-    throw util::UsageError("-o {}: cannot tell the format from the name (end it in .pb.gz for a "
-                           "pprof profile, .json for JSON lines or .txt for text, or pass "
-                           "--format pprof|json|text)",
-                           out);
+    throw util::UsageError(
+        "-o {}: cannot tell the format from the name (end it in .pb.gz for a "
+        "pprof profile, .json for JSON lines or .txt for text, or pass "
+        "--format pprof|json|text)",
+        out);
 }
 
 // `diff DIR`: the first and the last profile of the recorded process, the exit snapshot left out
@@ -119,10 +121,11 @@ void first_and_last(DiffArgs& args) {
     const DirInput in = record_dir_input(dir, recorddir::Kind::profile);
     const recorddir::Selection s = recorddir::select_profiles(dir, in.listing, in.pid, 2);
     if (s.files.size() < 2) {
-        throw util::Error("{} holds {} profile of PID {}; diff needs two: record with "
-                          "`--snapshot-every 30s`, or take one with `leakhunt snapshot {}` while "
-                          "it runs",
-                          dir.string(), s.files.size(), in.pid, in.pid);
+        throw util::Error(
+            "{} holds {} profile of PID {}; diff needs two: record with "
+            "`--snapshot-every 30s`, or take one with `leakhunt snapshot {}` while "
+            "it runs",
+            dir.string(), s.files.size(), in.pid, in.pid);
     }
     args.base = s.files.front().string();
     args.cur = s.files.back().string();
@@ -137,26 +140,31 @@ void first_and_last(DiffArgs& args) {
 }
 
 int run_diff(DiffArgs& args) {
-    if (const auto graphs = heap_graphs_without_profiles(args.base); !graphs.empty() && args.cur.empty()) {
+    if (const auto graphs = heap_graphs_without_profiles(args.base);
+        !graphs.empty() && args.cur.empty()) {
         if (graphs.size() < 2) {
-            throw util::Error("{} holds one heap graph; diff needs two: take another with `leakhunt snapshot PID "
-                              "--heap -o {}`",
-                              args.base, args.base);
+            throw util::Error(
+                "{} holds one heap graph; diff needs two: take another with `leakhunt snapshot PID "
+                "--heap -o {}`",
+                args.base, args.base);
         }
         say_chosen(args.base, fmt::format("{} -> {}, the first and the last of {} heap graphs",
                                           std::filesystem::path(graphs.front()).filename().string(),
-                                          std::filesystem::path(graphs.back()).filename().string(), graphs.size()));
+                                          std::filesystem::path(graphs.back()).filename().string(),
+                                          graphs.size()));
         args.base = graphs.front();
         args.cur = graphs.back();
     }
     if (is_heap_graph_file(args.base) || is_heap_graph_file(args.cur)) {
         if (!is_heap_graph_file(args.base) || !is_heap_graph_file(args.cur)) {
-            throw util::UsageError("diff {} {}: compare a heap snapshot with another heap snapshot "
-                                   "(.heapsnapshot, .hprof), not with a profile",
-                                   args.base, args.cur);
+            throw util::UsageError(
+                "diff {} {}: compare a heap snapshot with another heap snapshot "
+                "(.heapsnapshot, .hprof), not with a profile",
+                args.base, args.cur);
         }
         if (!args.out.empty() || args.cmd->count("--format") > 0) {
-            throw util::UsageError("-o and --format are for profiles; heap snapshots print text or --json");
+            throw util::UsageError(
+                "-o and --format are for profiles; heap snapshots print text or --json");
         }
         HeapGraphOptions options;
         options.json = args.json;
@@ -166,9 +174,10 @@ int run_diff(DiffArgs& args) {
     apply_granularity(args.options, args.by);
     if (std::filesystem::is_directory(args.base)) {
         if (!args.cur.empty()) {
-            throw util::UsageError("{} is a record directory: give it alone (diff DIR compares "
-                                   "its first and last profiles), or two profiles",
-                                   args.base);
+            throw util::UsageError(
+                "{} is a record directory: give it alone (diff DIR compares "
+                "its first and last profiles), or two profiles",
+                args.base);
         }
         first_and_last(args);
     } else if (args.cur.empty()) {
@@ -201,12 +210,14 @@ int run_diff(DiffArgs& args) {
     const auto cur_agg = symbolize::aggregate(cur, symbolizer, args.options, args.cur);
     const std::vector<DiffRow> rows = symbolize::diff_aggregates(base_agg, cur_agg, type);
     // The largest growth first and the largest shrinkers last, each limited to --top.
-    const auto first_shrinker = static_cast<size_t>(
-        std::find_if(rows.begin(), rows.end(), [&](const DiffRow& d) { return d.delta.get(type) < 0; }) -
-        rows.begin());
-    const size_t limit = args.top > 0    ? static_cast<size_t>(args.top)
-                         : args.top == 0 ? rows.size()
-                                         : (args.format == "json" ? rows.size() : k_default_text_rows);
+    const auto first_shrinker =
+        static_cast<size_t>(std::find_if(rows.begin(), rows.end(),
+                                         [&](const DiffRow& d) { return d.delta.get(type) < 0; }) -
+                            rows.begin());
+    const size_t limit = args.top > 0 ? static_cast<size_t>(args.top)
+                         : args.top == 0
+                             ? rows.size()
+                             : (args.format == "json" ? rows.size() : k_default_text_rows);
     std::vector<const DiffRow*> shown;
     for (size_t i = 0; i < std::min(first_shrinker, limit); ++i) shown.push_back(&rows[i]);
     const size_t shrinkers = rows.size() - first_shrinker;
@@ -239,10 +250,10 @@ int run_diff(DiffArgs& args) {
     text += fmt::format("Base: {} ({})\nCurrent: {} ({})\nType: {}\n",
                         util::terminal_safe(args.base), format_value(type, bt),
                         util::terminal_safe(args.cur), format_value(type, ct), type);
-    text += fmt::format("Total change {}{} ({}); {} {} changed: {} grew, {} shrank\n",
-                        ct >= bt ? "+" : "", format_value(type, ct - bt), change(bt, ct),
-                        rows.size(), granularity_plural(args.options.by), first_shrinker,
-                        shrinkers);
+    text +=
+        fmt::format("Total change {}{} ({}); {} {} changed: {} grew, {} shrank\n",
+                    ct >= bt ? "+" : "", format_value(type, ct - bt), change(bt, ct), rows.size(),
+                    granularity_plural(args.options.by), first_shrinker, shrinkers);
     text += fmt::format("{:>12} {:>14} {:>12} {:>12} {:>8}  {}\n", "delta", "delta " + other,
                         "base", "current", "change", granularity_plural(args.options.by));
     for (const DiffRow* d : shown) {
@@ -250,13 +261,11 @@ int run_diff(DiffArgs& args) {
         if (args.options.by == symbolize::Granularity::function) name += "  " + where(d->row);
         const int64_t dv = d->delta.get(type);
         const int64_t dother = d->delta.get(other);
-        text += fmt::format("{:>12} {:>14} {:>12} {:>12} {:>8}  {}\n",
-                            (dv > 0 ? "+" : "") + format_value(type, dv),
-                            (dother > 0 ? "+" : "") + format_value(other, dother),
-                            format_value(type, d->base.get(type)),
-                            format_value(type, d->cur.get(type)),
-                            change(d->base.get(type), d->cur.get(type)),
-                            util::terminal_safe(name));
+        text += fmt::format(
+            "{:>12} {:>14} {:>12} {:>12} {:>8}  {}\n", (dv > 0 ? "+" : "") + format_value(type, dv),
+            (dother > 0 ? "+" : "") + format_value(other, dother),
+            format_value(type, d->base.get(type)), format_value(type, d->cur.get(type)),
+            change(d->base.get(type), d->cur.get(type)), util::terminal_safe(name));
     }
     return emit();
 }
@@ -266,15 +275,18 @@ int run_diff(DiffArgs& args) {
 Runner add_diff(CLI::App& app) {
     auto args = std::make_shared<DiffArgs>();
     CLI::App* cmd = app.add_subcommand(
-        "diff", "Growth per allocation site between two heap profiles (BASE then CUR), or "
-                "between the first and last profile of a record directory; or per class between "
-                "two V8 heap snapshots or JVM heap dumps");
-    cmd->add_option("base", args->base,
-                    "The earlier heap profile (pprof), V8 heap snapshot or .hprof dump, or a `leakhunt "
-                    "record` directory")
+        "diff",
+        "Growth per allocation site between two heap profiles (BASE then CUR), or "
+        "between the first and last profile of a record directory; or per class between "
+        "two V8 heap snapshots or JVM heap dumps");
+    cmd->add_option(
+           "base", args->base,
+           "The earlier heap profile (pprof), V8 heap snapshot or .hprof dump, or a `leakhunt "
+           "record` directory")
         ->required();
-    cmd->add_option("cur", args->cur,
-                    "The later heap profile (pprof), V8 heap snapshot or .hprof dump; not with a directory");
+    cmd->add_option(
+        "cur", args->cur,
+        "The later heap profile (pprof), V8 heap snapshot or .hprof dump; not with a directory");
     args->sample_index = add_aggregate_options(*cmd, args->options, args->by);
     cmd->add_option("--top", args->top,
                     "Show this many growing and this many shrinking rows (default: 20 each in "

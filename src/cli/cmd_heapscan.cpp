@@ -39,7 +39,9 @@ std::string blocks_text(uint64_t n) {
     return util::format_count(n) + (n == 1 ? " block" : " blocks");
 }
 
-std::string bytes_text(uint64_t b) { return util::format_bytes(static_cast<double>(b)); }
+std::string bytes_text(uint64_t b) {
+    return util::format_bytes(static_cast<double>(b));
+}
 
 std::string offset_text(const heapscan::PathHop& h) {
     return h.offsets_vary ? fmt::format("+{:#x} (and other offsets)", h.offset)
@@ -47,7 +49,10 @@ std::string offset_text(const heapscan::PathHop& h) {
 }
 
 nlohmann::json site_json(const heapscan::SiteName& s) {
-    return {{"function", s.function}, {"via", s.via}, {"file", s.file}, {"line", s.line},
+    return {{"function", s.function},
+            {"via", s.via},
+            {"file", s.file},
+            {"line", s.line},
             {"label", s.label()}};
 }
 
@@ -77,8 +82,7 @@ std::string extra_roots_text(const heapscan::ScanSummary& s) {
     std::string text = fmt::format(
         "Roots: globals, TLS, thread stacks and registers, and {} writable anonymous mapping{} "
         "of the program's own ({})",
-        s.mapping_roots, s.mapping_roots == 1 ? "" : "s",
-        bytes_text(s.mapping_root_bytes));
+        s.mapping_roots, s.mapping_roots == 1 ? "" : "s", bytes_text(s.mapping_root_bytes));
     if (s.loader_blocks > 0) {
         text += fmt::format("; {} allocated by the dynamic loader", blocks_text(s.loader_blocks));
     }
@@ -92,12 +96,12 @@ std::string extra_roots_text(const heapscan::ScanSummary& s) {
 void print_summary(const heapscan::ScanFile& scan, const std::string& name) {
     const auto& s = scan.summary;
     std::printf("Scan: %s (pid %lld, %s)\n", util::terminal_safe(name).c_str(),
-                static_cast<long long>(s.pid),
-                s.reason.c_str());
+                static_cast<long long>(s.pid), s.reason.c_str());
     std::printf("Heap: %s in %s; %s reachable in %s; threads stopped for %.1f ms (%llu threads)\n",
                 bytes_text(s.bytes).c_str(), blocks_text(s.blocks).c_str(),
                 bytes_text(s.reachable_bytes).c_str(), blocks_text(s.reachable_blocks).c_str(),
-                static_cast<double>(s.pause_us) / 1000.0, static_cast<unsigned long long>(s.threads));
+                static_cast<double>(s.pause_us) / 1000.0,
+                static_cast<unsigned long long>(s.threads));
     std::printf("%s\n\n", extra_roots_text(s).c_str());
 }
 
@@ -118,16 +122,24 @@ int run_paths(PathsArgs& args) {
     if (files.size() == 1) {
         const auto in_dir = heap_graph_files_in(files[0]);
         // A recording's leak set: the first, the middle and the last of its snapshots.
-        if (in_dir.size() >= 3) files = {in_dir.front(), in_dir[in_dir.size() / 2], in_dir.back()};
-        else if (!in_dir.empty()) files = in_dir;
+        if (in_dir.size() >= 3)
+            files = {in_dir.front(), in_dir[in_dir.size() / 2], in_dir.back()};
+        else if (!in_dir.empty())
+            files = in_dir;
     }
-    const bool graphs = std::any_of(files.begin(), files.end(), [](const auto& f) { return is_heap_graph_file(f); });
+    const bool graphs = std::any_of(files.begin(), files.end(),
+                                    [](const auto& f) { return is_heap_graph_file(f); });
     if (graphs) {
         for (const auto& f : files) {
-            if (!is_heap_graph_file(f)) throw util::UsageError("{} is not a heap snapshot (.heapsnapshot, .hprof); give only heap snapshots", f);
+            if (!is_heap_graph_file(f))
+                throw util::UsageError(
+                    "{} is not a heap snapshot (.heapsnapshot, .hprof); give only heap snapshots",
+                    f);
         }
         if (!args.site.empty() || !args.base.empty()) {
-            throw util::UsageError("--site and --base are for heap scans; give heap snapshots in order (A B C) instead");
+            throw util::UsageError(
+                "--site and --base are for heap scans; give heap snapshots in order (A B C) "
+                "instead");
         }
         HeapGraphOptions options;
         options.json = args.json;
@@ -137,8 +149,10 @@ int run_paths(PathsArgs& args) {
         if (!args.patterns_file.empty()) options.patterns_file = args.patterns_file;
         return paths_heap_graphs(files, options);
     }
-    if (files.size() != 1) throw util::UsageError("a heap scan is read one at a time (got {} files)", files.size());
-    if (!args.class_name.empty()) throw util::UsageError("--class is for heap snapshots; a heap scan takes --site");
+    if (files.size() != 1)
+        throw util::UsageError("a heap scan is read one at a time (got {} files)", files.size());
+    if (!args.class_name.empty())
+        throw util::UsageError("--class is for heap snapshots; a heap scan takes --site");
     args.file = files[0];
     const auto path = scan_argument(args.file);
     const heapscan::ScanFile scan = heapscan::read_scan_file(path);
@@ -157,24 +171,28 @@ int run_paths(PathsArgs& args) {
     if (!args.base.empty()) {
         base = heapscan::read_scan_file(heapscan::scan_path_for(args.base));
         if (base->summary.pid != scan.summary.pid) {
-            throw util::UsageError("--base {} is a scan of pid {}, not of pid {}: allocation "
-                                   "sites can only be compared within one process",
-                                   args.base, base->summary.pid, scan.summary.pid);
+            throw util::UsageError(
+                "--base {} is a scan of pid {}, not of pid {}: allocation "
+                "sites can only be compared within one process",
+                args.base, base->summary.pid, scan.summary.pid);
         }
         options.base = &*base;
     }
     const auto report = heapscan::build_retention(scan, symbols, options);
     for (const auto& w : symbols.warnings()) warn(w);
     const std::vector<patterns::Pattern> learned = patterns::load_for_matching(
-        args.patterns_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(args.patterns_file));
+        args.patterns_file.empty() ? std::nullopt
+                                   : std::optional<std::filesystem::path>(args.patterns_file));
     const auto max_paths = static_cast<size_t>(args.paths);
 
     if (args.json) {
         for (const auto& h : report.holders) {
-            std::printf("%s\n", nlohmann::json{{"type", "holder"}, {"root", h.root},
-                                               {"count", h.count}, {"bytes", h.bytes}}
-                                    .dump()
-                                    .c_str());
+            std::printf(
+                "%s\n",
+                nlohmann::json{
+                    {"type", "holder"}, {"root", h.root}, {"count", h.count}, {"bytes", h.bytes}}
+                    .dump()
+                    .c_str());
         }
         for (const auto& s : report.sites) {
             nlohmann::json paths = nlohmann::json::array();
@@ -182,15 +200,17 @@ int run_paths(PathsArgs& args) {
                 const auto& p = s.paths[i];
                 nlohmann::json hops = nlohmann::json::array();
                 for (const auto& h : p.hops) {
-                    hops.push_back({{"site", site_json(h.site)}, {"offset", h.offset},
-                                    {"offsets_vary", h.offsets_vary}, {"repeated", h.repeated}});
+                    hops.push_back({{"site", site_json(h.site)},
+                                    {"offset", h.offset},
+                                    {"offsets_vary", h.offsets_vary},
+                                    {"repeated", h.repeated}});
                 }
-                paths.push_back({{"root", p.root}, {"hops", hops}, {"count", p.count},
-                                 {"bytes", p.bytes}});
+                paths.push_back(
+                    {{"root", p.root}, {"hops", hops}, {"count", p.count}, {"bytes", p.bytes}});
             }
-            nlohmann::json row{{"type", "site"}, {"site", site_json(s.site)},
-                               {"count", s.count}, {"bytes", s.bytes},
-                               {"growth_bytes", s.growth_bytes}, {"paths", paths}};
+            nlohmann::json row{
+                {"type", "site"},   {"site", site_json(s.site)},      {"count", s.count},
+                {"bytes", s.bytes}, {"growth_bytes", s.growth_bytes}, {"paths", paths}};
             if (const auto m = site_pattern(s, learned)) row["pattern"] = patterns::to_json(*m);
             std::printf("%s\n", row.dump().c_str());
         }
@@ -209,7 +229,8 @@ int run_paths(PathsArgs& args) {
         std::printf("  %12s in %-16s %s\n", bytes_text(h.bytes).c_str(),
                     blocks_text(h.count).c_str(), util::terminal_safe(h.root).c_str());
     }
-    if (report.holders.size() > 10) std::printf("  ... and %zu more roots\n", report.holders.size() - 10);
+    if (report.holders.size() > 10)
+        std::printf("  ... and %zu more roots\n", report.holders.size() - 10);
     std::printf("\n");
     for (const auto& s : report.sites) {
         const std::string grew =
@@ -227,8 +248,8 @@ int run_paths(PathsArgs& args) {
                 rest_bytes += p.bytes;
                 continue;
             }
-            std::printf("  %s (%s): %s\n", blocks_text(p.count).c_str(), bytes_text(p.bytes).c_str(),
-                        util::terminal_safe(p.root).c_str());
+            std::printf("  %s (%s): %s\n", blocks_text(p.count).c_str(),
+                        bytes_text(p.bytes).c_str(), util::terminal_safe(p.root).c_str());
             for (size_t k = 0; k < p.hops.size(); ++k) {
                 const auto& h = p.hops[k];
                 // The first hop's pointer is the root's own slot, named above.
@@ -248,8 +269,9 @@ int run_paths(PathsArgs& args) {
         std::printf("\n");
     }
     if (report.sites.size() < report.sites_total && args.site.empty()) {
-        std::printf("(%zu of %zu allocation sites shown; --top 0 shows all, --site REGEX chooses)\n",
-                    report.sites.size(), report.sites_total);
+        std::printf(
+            "(%zu of %zu allocation sites shown; --top 0 shows all, --site REGEX chooses)\n",
+            report.sites.size(), report.sites_total);
     }
     return k_exit_ok;
 }
@@ -287,9 +309,12 @@ uint64_t print_leaks(const std::filesystem::path& scan_path, std::FILE* out, boo
                     } else if (!f.module.empty()) {
                         where = fmt::format(" ({}+{:#x})", f.module, f.module_offset);
                     }
-                    text += fmt::format("    #{} {:#x} in {}{}\n", n++, ip + 1, f.display_name(), where);
-                    frames.push_back({{"function", f.display_name()}, {"file", f.file},
-                                      {"line", f.line}, {"module", f.module},
+                    text += fmt::format("    #{} {:#x} in {}{}\n", n++, ip + 1, f.display_name(),
+                                        where);
+                    frames.push_back({{"function", f.display_name()},
+                                      {"file", f.file},
+                                      {"line", f.line},
+                                      {"module", f.module},
                                       {"address", ip + 1}});
                 }
             }
@@ -297,7 +322,8 @@ uint64_t print_leaks(const std::filesystem::path& scan_path, std::FILE* out, boo
         if (json) {
             std::fprintf(out, "%s\n",
                          nlohmann::json{{"type", e.direct ? "direct" : "indirect"},
-                                        {"bytes", e.bytes}, {"objects", e.count},
+                                        {"bytes", e.bytes},
+                                        {"objects", e.count},
                                         {"site", site_json(symbols.site(e.stack))},
                                         {"frames", frames}}
                              .dump()
@@ -311,7 +337,9 @@ uint64_t print_leaks(const std::filesystem::path& scan_path, std::FILE* out, boo
     const uint64_t count = report.direct_count + report.indirect_count;
     if (json) {
         std::fprintf(out, "%s\n",
-                     nlohmann::json{{"type", "summary"}, {"bytes", bytes}, {"objects", count},
+                     nlohmann::json{{"type", "summary"},
+                                    {"bytes", bytes},
+                                    {"objects", count},
                                     {"direct_bytes", report.direct_bytes},
                                     {"direct_objects", report.direct_count},
                                     {"indirect_bytes", report.indirect_bytes},
@@ -354,9 +382,10 @@ uint64_t print_leaks(const std::filesystem::path& scan_path, std::FILE* out, boo
 Runner add_paths(CLI::App& app) {
     auto args = std::make_shared<PathsArgs>();
     CLI::App* cmd = app.add_subcommand(
-        "paths", "What holds the heap: paths from roots (globals, stacks, TLS) to the blocks of "
-                 "the biggest allocation sites, from a heap scan; or from GC roots to the objects "
-                 "of the biggest or growing classes, from V8 heap snapshots or JVM heap dumps");
+        "paths",
+        "What holds the heap: paths from roots (globals, stacks, TLS) to the blocks of "
+        "the biggest allocation sites, from a heap scan; or from GC roots to the objects "
+        "of the biggest or growing classes, from V8 heap snapshots or JVM heap dumps");
     cmd->add_option("snapshot", args->files,
                     "heap.PID.NNNN.scan, or the snapshot heap.PID.NNNN.pb.gz beside it (written "
                     "by `leakhunt snapshot PID --scan`), or a `leakhunt record` directory (its "
@@ -365,28 +394,33 @@ Runner add_paths(CLI::App& app) {
                     "third), or one to three JVM .hprof heap dumps (two or three: the classes that "
                     "grew from the first), or a record directory holding them")
         ->required();
-    cmd->add_option("--class", args->class_name, "Heap snapshots: only objects of this class (constructor)");
-    cmd->add_option("--patterns", args->patterns_file,
-                    "The patterns file to match findings against (default: the user's, see `leakhunt learn`)");
+    cmd->add_option("--class", args->class_name,
+                    "Heap snapshots: only objects of this class (constructor)");
+    cmd->add_option(
+        "--patterns", args->patterns_file,
+        "The patterns file to match findings against (default: the user's, see `leakhunt learn`)");
     cmd->add_option("--site", args->site,
                     "Only allocation sites with a frame whose function matches this regex");
     cmd->add_option("--base", args->base,
                     "An earlier scan of the same process: rank the sites by how much they grew "
                     "since (default: by the bytes they hold)");
-    cmd->add_option("--top", args->top, "Show this many allocation sites or classes (default 5; 0: all)")
+    cmd->add_option("--top", args->top,
+                    "Show this many allocation sites or classes (default 5; 0: all)")
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--paths", args->paths, "Paths shown per site or class (default 5; 0: all)")
         ->check(CLI::NonNegativeNumber);
-    cmd->add_flag("--json", args->json,
-                  "JSON lines: one {\"type\":\"holder\"} per root, one {\"type\":\"site\"} per site");
+    cmd->add_flag(
+        "--json", args->json,
+        "JSON lines: one {\"type\":\"holder\"} per root, one {\"type\":\"site\"} per site");
     return [args] { return run_paths(*args); };
 }
 
 Runner add_leaks(CLI::App& app) {
     auto args = std::make_shared<LeaksArgs>();
-    CLI::App* cmd = app.add_subcommand(
-        "leaks", "Unreachable blocks from a heap scan, direct and indirect, reported as "
-                 "LeakSanitizer does (exit 3 if any)");
+    CLI::App* cmd =
+        app.add_subcommand("leaks",
+                           "Unreachable blocks from a heap scan, direct and indirect, reported as "
+                           "LeakSanitizer does (exit 3 if any)");
     cmd->add_option("snapshot", args->file,
                     "heap.PID.NNNN.scan, the snapshot heap.PID.NNNN.pb.gz beside it, or a "
                     "`leakhunt record` directory (its latest scan)")

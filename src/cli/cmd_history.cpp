@@ -26,7 +26,8 @@ struct HistoryArgs {
 };
 
 int run_history(const HistoryArgs& args) {
-    const std::filesystem::path path = args.db.empty() ? series::default_db_path() : std::filesystem::path(args.db);
+    const std::filesystem::path path =
+        args.db.empty() ? series::default_db_path() : std::filesystem::path(args.db);
     if (!std::filesystem::exists(path)) {
         throw util::Error("no watch database at {} (run `leakhunt watch` first, or pass --db)",
                           path.string());
@@ -62,7 +63,8 @@ int run_history(const HistoryArgs& args) {
     }
     const series::TargetInfo* found = nullptr;
     for (const auto& t : targets) {
-        if (t.key == args.target || t.display == args.target || std::to_string(t.id) == args.target) {
+        if (t.key == args.target || t.display == args.target ||
+            std::to_string(t.id) == args.target) {
             found = &t;
         }
     }

@@ -29,9 +29,10 @@ int run(const LearnArgs& args) {
     }
     const auto finding = read_finding(args.dir);
     if (!finding) {
-        throw util::Error("{} has no finding.json (run `leakhunt hunt PID -o {}` first: learn "
-                          "stores what a hunt found)",
-                          args.dir, args.dir);
+        throw util::Error(
+            "{} has no finding.json (run `leakhunt hunt PID -o {}` first: learn "
+            "stores what a hunt found)",
+            args.dir, args.dir);
     }
     patterns::Pattern p;
     p.title = args.title;
@@ -40,20 +41,25 @@ int run(const LearnArgs& args) {
     p.signature = patterns::signature_of(*finding);
     p.learned_from = std::filesystem::absolute(args.dir).string();
     if (p.signature.site.empty() && p.signature.holder.empty()) {
-        throw util::Error("the finding in {} has neither a suspect site nor a holder path: there is "
-                          "nothing to recognise it by",
-                          args.dir);
+        throw util::Error(
+            "the finding in {} has neither a suspect site nor a holder path: there is "
+            "nothing to recognise it by",
+            args.dir);
     }
-    const std::filesystem::path file =
-        args.patterns_file.empty() ? patterns::default_patterns_path() : std::filesystem::path(args.patterns_file);
+    const std::filesystem::path file = args.patterns_file.empty()
+                                           ? patterns::default_patterns_path()
+                                           : std::filesystem::path(args.patterns_file);
     std::vector<patterns::Pattern> all = patterns::load_patterns(file);
     p.id = patterns::next_id(all);
     all.push_back(p);
     patterns::save_patterns(file, all);
-    std::printf("%s `%s` learned into %s\n  runtime %s, site %s, holder %s\n",
-                p.id.c_str(), util::terminal_safe(p.title).c_str(), util::terminal_safe(file.string()).c_str(),
-                p.signature.runtime.c_str(), util::terminal_safe(p.signature.site.empty() ? "-" : p.signature.site).c_str(),
-                util::terminal_safe(p.signature.holder.empty() ? "-" : patterns::shape_text(p.signature.holder)).c_str());
+    std::printf("%s `%s` learned into %s\n  runtime %s, site %s, holder %s\n", p.id.c_str(),
+                util::terminal_safe(p.title).c_str(), util::terminal_safe(file.string()).c_str(),
+                p.signature.runtime.c_str(),
+                util::terminal_safe(p.signature.site.empty() ? "-" : p.signature.site).c_str(),
+                util::terminal_safe(
+                    p.signature.holder.empty() ? "-" : patterns::shape_text(p.signature.holder))
+                    .c_str());
     return k_exit_ok;
 }
 
@@ -64,7 +70,8 @@ Runner add_learn(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand(
         "learn", "Store a hunt's finding as a pattern, so the same leak shape is named next time");
     cmd->add_option("dir", args->dir, "A `leakhunt hunt -o DIR` directory")->required();
-    cmd->add_option("--title", args->title, "What the leak was, e.g. 'session cache without eviction'");
+    cmd->add_option("--title", args->title,
+                    "What the leak was, e.g. 'session cache without eviction'");
     cmd->add_option("--fix", args->fix, "What fixed it, e.g. 'bounding it to 10k entries (LRU)'");
     cmd->add_option("--link", args->link, "An issue or commit URL");
     cmd->add_option("--patterns", args->patterns_file,

@@ -15,20 +15,20 @@
 
 #include <fmt/format.h>
 
+#include "capture/runtime.hpp"
 #include "cli/agent_files.hpp"
 #include "cli/child_process.hpp"
 #include "cli/commands.hpp"
-#include "cli/heapscan_view.hpp"
 #include "cli/common.hpp"
+#include "cli/heapscan_view.hpp"
 #include "cli/profile_puller.hpp"
-#include "cli/snapshot_symbolizer.hpp"
+#include "cli/progress.hpp"
 #include "cli/record_attach.hpp"
 #include "cli/record_runtime.hpp"
-#include "capture/runtime.hpp"
-#include "cli/progress.hpp"
+#include "cli/snapshot_symbolizer.hpp"
 #include "proc/process_list.hpp"
-#include "recorddir/record_dir.hpp"
 #include "profile/fetch.hpp"
+#include "recorddir/record_dir.hpp"
 #include "util/error.hpp"
 #include "util/terminal_text.hpp"
 #include "util/units.hpp"
@@ -76,10 +76,11 @@ int run_runtime_record(const RecordArgs& args, capture::Runtime runtime, pid_t p
             continue;
         }
         if (args.cmd->count(agent_only) > 0) {
-            throw util::UsageError("{} configures the native agent and does not apply to a {} "
-                                   "program (add --runtime native to record its native memory "
-                                   "instead)",
-                                   agent_only, capture::runtime_name(runtime));
+            throw util::UsageError(
+                "{} configures the native agent and does not apply to a {} "
+                "program (add --runtime native to record its native memory "
+                "instead)",
+                agent_only, capture::runtime_name(runtime));
         }
     }
     if (args.count < 0) throw util::UsageError("--count {}: use a positive number", args.count);
@@ -103,11 +104,15 @@ int run_runtime_record(const RecordArgs& args, capture::Runtime runtime, pid_t p
     if (args.cmd->count("--depth") > 0) r.depth = args.depth;
     r.cmd = args.cmd;
     switch (runtime) {
-        case capture::Runtime::node: return record_node(r);
-        case capture::Runtime::java: return record_java(r);
-        case capture::Runtime::python: return record_python(r);
+        case capture::Runtime::node:
+            return record_node(r);
+        case capture::Runtime::java:
+            return record_java(r);
+        case capture::Runtime::python:
+            return record_python(r);
         case capture::Runtime::native:
-        case capture::Runtime::go: break;
+        case capture::Runtime::go:
+            break;
     }
     throw util::UsageError("internal: no runtime recorder for {}", capture::runtime_name(runtime));
 }
@@ -123,8 +128,9 @@ std::filesystem::path output_directory(const RecordArgs& args) {
 
 int run_pull(const RecordArgs& args) {
     if (!trailing_command().empty()) {
-        throw util::UsageError("--pprof-url pulls a running service's profile; it runs no "
-                               "program, so drop `-- CMD ARGS` (or drop --pprof-url)");
+        throw util::UsageError(
+            "--pprof-url pulls a running service's profile; it runs no "
+            "program, so drop `-- CMD ARGS` (or drop --pprof-url)");
     }
     for (const char* agent_only :
          {"--all", "--sample-interval", "--depth", "--follow-children", "--leak-check"}) {
@@ -157,8 +163,9 @@ int run_pull(const RecordArgs& args) {
 // --pid with a native program: the agent is attached to it (record_attach.hpp).
 int run_attach_record(const RecordArgs& args, pid_t pid, std::uint64_t interval, double every) {
     if (args.leak_check || args.follow_children) {
-        throw util::UsageError("--leak-check and --follow-children need the program started under "
-                               "record; with --pid take heap snapshots with --snapshot-every");
+        throw util::UsageError(
+            "--leak-check and --follow-children need the program started under "
+            "record; with --pid take heap snapshots with --snapshot-every");
     }
     NativeAttachArgs a;
     a.pid = pid;
@@ -192,8 +199,9 @@ bool report_exit_leaks(const std::filesystem::path& dir) {
         }
     }
     if (!any) {
-        warn("--leak-check: no exit scan was written (the program ended through _exit or a "
-             "signal, or the scan failed: see the agent's message above)");
+        warn(
+            "--leak-check: no exit scan was written (the program ended through _exit or a "
+            "signal, or the scan failed: see the agent's message above)");
     }
     return leaked;
 }
@@ -203,39 +211,46 @@ int run_record(const RecordArgs& args) {
     pid_t attach = 0;
     if (!args.pid_text.empty()) {
         if (!trailing_command().empty()) {
-            throw util::UsageError("--pid attaches to a running process; drop `-- CMD ARGS` (or "
-                                   "drop --pid to start the program)");
+            throw util::UsageError(
+                "--pid attaches to a running process; drop `-- CMD ARGS` (or "
+                "drop --pid to start the program)");
         }
         attach = parse_pid_option("--pid", args.pid_text);
     }
     if (attach == 0 && trailing_command().empty()) {
-        throw util::UsageError("record needs a program to run (-- CMD ARGS), a running process "
-                               "(--pid PID) or a Go service's profile (--pprof-url URL)");
+        throw util::UsageError(
+            "record needs a program to run (-- CMD ARGS), a running process "
+            "(--pid PID) or a Go service's profile (--pprof-url URL)");
     }
     const capture::Runtime runtime = chosen_runtime(args, attach);
     if (runtime == capture::Runtime::go) {
-        throw util::UsageError("a Go service is recorded from its pprof endpoint: --pprof-url "
-                               "http://127.0.0.1:PORT/debug/pprof/heap");
+        throw util::UsageError(
+            "a Go service is recorded from its pprof endpoint: --pprof-url "
+            "http://127.0.0.1:PORT/debug/pprof/heap");
     }
     if (runtime != capture::Runtime::native) return run_runtime_record(args, runtime, attach);
     if (args.heap_snapshots > 0) {
-        throw util::UsageError("--heap-snapshots applies to node, java and python programs; for a "
-                               "native one take heap scans with `leakhunt snapshot PID --scan`");
+        throw util::UsageError(
+            "--heap-snapshots applies to node, java and python programs; for a "
+            "native one take heap scans with `leakhunt snapshot PID --scan`");
     }
     if (attach == 0 && (!args.duration.empty() || args.count != 0)) {
-        throw util::UsageError("--duration and --count apply to a native program only with --pid "
-                               "(started by record, it is recorded until it exits)");
+        throw util::UsageError(
+            "--duration and --count apply to a native program only with --pid "
+            "(started by record, it is recorded until it exits)");
     }
     if (args.cmd->count("--max-failures") > 0) {
         throw util::UsageError("--max-failures applies to --pprof-url only");
     }
     const auto& command = trailing_command();
     if (args.all && !args.sample_interval.empty()) {
-        throw util::UsageError("--all and --sample-interval contradict each other (--all = "
-                               "--sample-interval 1)");
+        throw util::UsageError(
+            "--all and --sample-interval contradict each other (--all = "
+            "--sample-interval 1)");
     }
     if (args.leak_check && !args.all && args.sample_interval != "1") {
-        throw util::UsageError("--leak-check needs --all: the heap scan must know every live block");
+        throw util::UsageError(
+            "--leak-check needs --all: the heap scan must know every live block");
     }
     if (args.depth < 1 || args.depth > 256) {
         throw util::UsageError("--depth {}: use 1 to 256", args.depth);
@@ -319,10 +334,11 @@ int run_record(const RecordArgs& args) {
             }
         } else if (!agent_warned && !found.leaves.empty()) {
             agent_warned = true;
-            warnf("no agent in the program after {}: {}; nothing will be recorded unless it "
-                  "starts one that has the agent",
-                  util::format_duration(std::chrono::duration<double>(k_agent_check).count()),
-                  why_no_agent(found.leaves.back()));
+            warnf(
+                "no agent in the program after {}: {}; nothing will be recorded unless it "
+                "starts one that has the agent",
+                util::format_duration(std::chrono::duration<double>(k_agent_check).count()),
+                why_no_agent(found.leaves.back()));
         }
     }
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
@@ -393,20 +409,25 @@ std::string reply_field(const std::string& details, const std::string& key) {
 // `snapshot PID --heap`: the heap graph of a managed runtime (a JVM's heap dump, a V8 heap
 // snapshot, a Python process's object graph).
 int run_heap_snapshot(pid_t pid, const SnapshotArgs& args) {
-    if (args.scan) throw util::UsageError("--heap and --scan contradict each other (--scan is the native agent's heap scan)");
+    if (args.scan)
+        throw util::UsageError(
+            "--heap and --scan contradict each other (--scan is the native agent's heap scan)");
     const capture::Runtime runtime = capture::detect_process(pid);
     if (runtime != capture::Runtime::java && runtime != capture::Runtime::node &&
         runtime != capture::Runtime::python) {
-        throw util::UsageError("--heap takes the heap graph of a JVM, a Node or a Python process; pid {} runs {} "
-                               "(for a native program recorded under the agent use --scan)",
-                               pid, capture::runtime_name(runtime));
+        throw util::UsageError(
+            "--heap takes the heap graph of a JVM, a Node or a Python process; pid {} runs {} "
+            "(for a native program recorded under the agent use --scan)",
+            pid, capture::runtime_name(runtime));
     }
     const std::string out = args.out_dir.empty() ? "." : args.out_dir;
     std::error_code ec;
     std::filesystem::create_directories(out, ec);
     if (ec) throw util::Error("cannot create {}: {}", out, ec.message());
-    if (runtime == capture::Runtime::node) return snapshot_node_heap(pid, std::filesystem::absolute(out));
-    if (runtime == capture::Runtime::python) return snapshot_python_heap(pid, std::filesystem::absolute(out));
+    if (runtime == capture::Runtime::node)
+        return snapshot_node_heap(pid, std::filesystem::absolute(out));
+    if (runtime == capture::Runtime::python)
+        return snapshot_python_heap(pid, std::filesystem::absolute(out));
     return snapshot_java_heap(pid, std::filesystem::absolute(out));
 }
 
@@ -414,8 +435,9 @@ int run_snapshot(const SnapshotArgs& args) {
     const pid_t pid = parse_pid_option("", args.pid_text);
     if (args.heap) return run_heap_snapshot(pid, args);
     if (!args.out_dir.empty()) {
-        throw util::UsageError("-o applies to --heap (a runtime's heap dump); the agent writes "
-                               "its snapshots into its own record directory");
+        throw util::UsageError(
+            "-o applies to --heap (a runtime's heap dump); the agent writes "
+            "its snapshots into its own record directory");
     }
     const double timeout = parse_duration_option("--timeout", args.timeout);
     // A scan stops the process and walks its heap: seconds for a big one. The request runs on
@@ -423,15 +445,13 @@ int run_snapshot(const SnapshotArgs& args) {
     auto pending = std::async(std::launch::async, [&] {
         return request_snapshot(pid, timeout, args.scan ? "snapshot scan" : "snapshot");
     });
-    Progress bar = Progress::on_stderr(
-        fmt::format("waiting for the {} of pid {} (seconds)", args.scan ? "heap scan" : "snapshot",
-                    pid),
-        0);
+    Progress bar = Progress::on_stderr(fmt::format("waiting for the {} of pid {} (seconds)",
+                                                   args.scan ? "heap scan" : "snapshot", pid),
+                                       0);
     const auto started = std::chrono::steady_clock::now();
     while (pending.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
-        bar.update(static_cast<uint64_t>(std::chrono::duration<double>(
-                                             std::chrono::steady_clock::now() - started)
-                                             .count()));
+        bar.update(static_cast<uint64_t>(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()));
     }
     bar.finish();
     const proc::AgentSnapshot reply = pending.get();
@@ -462,7 +482,8 @@ Runner add_record(CLI::App& app) {
     auto args = std::make_shared<RecordArgs>();
     CLI::App* cmd = app.add_subcommand(
         "record", "Run a program under the allocation agent and write heap profiles (pprof)");
-    cmd->add_option("-o,--out,--output", args->out_dir, "Output directory (default ./leakhunt-record)");
+    cmd->add_option("-o,--out,--output", args->out_dir,
+                    "Output directory (default ./leakhunt-record)");
     cmd->add_flag("--all", args->all,
                   "Record every allocation (exact; slower) instead of sampling");
     cmd->add_option("--sample-interval", args->sample_interval,
@@ -470,8 +491,9 @@ Runner add_record(CLI::App& app) {
     cmd->add_option("--snapshot-every", args->snapshot_every,
                     "Also write a snapshot every this long, e.g. 30s (default: only at exit and "
                     "on `leakhunt snapshot PID`)");
-    cmd->add_option("--depth", args->depth, "Maximum stack depth (default 64, at most 256; python: "
-                                          "tracemalloc's frames, default 1)");
+    cmd->add_option("--depth", args->depth,
+                    "Maximum stack depth (default 64, at most 256; python: "
+                    "tracemalloc's frames, default 1)");
     cmd->add_flag("--follow-children", args->follow_children,
                   "Keep the agent in programs this one execs (forked children always have it; "
                   "through a shell or wrapper such as sh -c, env, nice or timeout it is kept "
@@ -482,9 +504,10 @@ Runner add_record(CLI::App& app) {
     cmd->add_option("--pprof-url", args->pprof_url,
                     "Run nothing: pull a running service's heap profile from this URL every "
                     "--snapshot-every (default 30s), e.g. http://127.0.0.1:6060/debug/pprof/heap");
-    cmd->add_option("--duration", args->duration,
-                    "With --pprof-url or a runtime's recording: stop after this long, e.g. 10m (default: "
-                    "until the program ends or ^C)");
+    cmd->add_option(
+        "--duration", args->duration,
+        "With --pprof-url or a runtime's recording: stop after this long, e.g. 10m (default: "
+        "until the program ends or ^C)");
     cmd->add_option("--count", args->count,
                     "With --pprof-url or a runtime's recording: stop after this many snapshots "
                     "(default: no limit)");
@@ -509,7 +532,8 @@ Runner add_snapshot(CLI::App& app) {
     auto args = std::make_shared<SnapshotArgs>();
     CLI::App* cmd = app.add_subcommand(
         "snapshot", "Ask a program running under the agent for a heap snapshot now");
-    cmd->add_option("pid", args->pid_text, "The process (started with `leakhunt record`)")->required();
+    cmd->add_option("pid", args->pid_text, "The process (started with `leakhunt record`)")
+        ->required();
     cmd->add_option("--timeout", args->timeout, "How long to wait for the agent (default 30s)");
     cmd->add_flag("--scan", args->scan,
                   "Also scan the heap (program recorded with --all): stop the threads, find what "

@@ -53,8 +53,9 @@ int run_report(const ReportArgs& args) {
         return k_exit_ok;
     }
     if (args.inputs.empty()) {
-        throw util::UsageError("give at least one input (a record directory, a watch database, a "
-                               "series, a profile, ...)");
+        throw util::UsageError(
+            "give at least one input (a record directory, a watch database, a "
+            "series, a profile, ...)");
     }
     report::InputOptions options;
     options.target = args.target;
@@ -89,13 +90,15 @@ int run_report(const ReportArgs& args) {
     // The pattern the finding matches, when a record directory says which runtime it is.
     std::optional<patterns::Match> match;
     const std::vector<patterns::Pattern> learned = patterns::load_for_matching(
-        args.patterns_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(args.patterns_file));
+        args.patterns_file.empty() ? std::nullopt
+                                   : std::optional<std::filesystem::path>(args.patterns_file));
     for (const auto& input : args.inputs) {
         if (!std::filesystem::is_directory(input)) continue;
         const auto manifest = recorddir::read_manifest(input);
         if (!manifest || manifest->runtime.empty()) continue;
         const patterns::Finding f = finding_of_report(data, manifest->runtime);
-        if (!f.site.empty() || !f.holder_steps.empty()) match = patterns::match(patterns::signature_of(f), learned);
+        if (!f.site.empty() || !f.holder_steps.empty())
+            match = patterns::match(patterns::signature_of(f), learned);
         break;
     }
     if (match) data["notes"].push_back(patterns::describe(*match));
@@ -112,7 +115,8 @@ int run_report(const ReportArgs& args) {
         std::printf("  missing  %s\n", util::terminal_safe(m.get<std::string>()).c_str());
     }
     for (const auto& w : symbolizer.warnings()) warn(w);
-    if (match) std::printf("  pattern  %s\n", util::terminal_safe(patterns::describe(*match)).c_str());
+    if (match)
+        std::printf("  pattern  %s\n", util::terminal_safe(patterns::describe(*match)).c_str());
     std::printf("wrote %s (%s)\n", args.output.c_str(),
                 util::format_bytes(static_cast<double>(html.size())).c_str());
     std::fflush(stdout);
@@ -146,8 +150,9 @@ Runner add_report(CLI::App& app) {
     cmd->add_option("--refresh-ms", args->refresh_ms, "Refresh period of a --live page")
         ->check(CLI::Range(500, 3600000))
         ->capture_default_str();
-    cmd->add_option("--patterns", args->patterns_file,
-                    "Patterns file to match the finding against (default: the user's, see `leakhunt learn`)");
+    cmd->add_option(
+        "--patterns", args->patterns_file,
+        "Patterns file to match the finding against (default: the user's, see `leakhunt learn`)");
     return [args] { return run_report(*args); };
 }
 

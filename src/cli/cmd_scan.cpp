@@ -3,8 +3,8 @@
 // descending within a verdict): the way to find the leaking services among hundreds.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -51,7 +51,8 @@ struct ScanArgs {
 // The series of `work` (traffic, restarts, OOM kills) that belongs to memory series `s`: the one
 // that agrees with it on every label both have (the metric name, job and instance aside),
 // sharing the most labels; nullptr if none does or two tie.
-const series::Series* matching_series(const series::Series& s, const std::vector<series::Series>& work) {
+const series::Series* matching_series(const series::Series& s,
+                                      const std::vector<series::Series>& work) {
     const series::Series* best = nullptr;
     size_t best_shared = 0;
     bool tie = false;
@@ -105,15 +106,19 @@ struct Judged {
     series::Series series;
     trend::Classification c;
     std::optional<trend::Cadence> cadence;  // with --restarts-query
-    bool oom = false;                       // with --oom-query: the last termination was an OOM kill
+    bool oom = false;  // with --oom-query: the last termination was an OOM kill
 };
 
 int rank_of(trend::Verdict v) {
     switch (v) {
-        case trend::Verdict::leak: return 0;
-        case trend::Verdict::bounded: return 1;
-        case trend::Verdict::inconclusive: return 2;
-        case trend::Verdict::healthy: return 3;
+        case trend::Verdict::leak:
+            return 0;
+        case trend::Verdict::bounded:
+            return 1;
+        case trend::Verdict::inconclusive:
+            return 2;
+        case trend::Verdict::healthy:
+            return 3;
     }
     return 4;
 }
@@ -146,31 +151,38 @@ std::optional<double> seconds_to_limit(const Judged& j) {
 
 // A service restarted again and again by the OOM killer leaks, however short each lifetime is:
 // its cadence says so. Restarts without OOM kills are said, not judged.
-void judge_restarts(trend::Classification& c, const std::optional<trend::Cadence>& cadence, bool oom) {
+void judge_restarts(trend::Classification& c, const std::optional<trend::Cadence>& cadence,
+                    bool oom) {
     if (!cadence || cadence->restarts == 0) return;
     trend::Assessment& a = c.memory;
-    if (std::find(a.flags.begin(), a.flags.end(), "restarts") == a.flags.end()) a.flags.emplace_back("restarts");
+    if (std::find(a.flags.begin(), a.flags.end(), "restarts") == a.flags.end())
+        a.flags.emplace_back("restarts");
     const std::string every =
-        cadence->restarts >= 2 ? fmt::format(" every {}{}", util::format_duration(cadence->median_gap_s),
-                                             cadence->regular ? "" : " (irregularly)")
-                               : std::string();
-    const std::string count = fmt::format("{} restart{}", cadence->restarts, cadence->restarts == 1 ? "" : "s");
+        cadence->restarts >= 2
+            ? fmt::format(" every {}{}", util::format_duration(cadence->median_gap_s),
+                          cadence->regular ? "" : " (irregularly)")
+            : std::string();
+    const std::string count =
+        fmt::format("{} restart{}", cadence->restarts, cadence->restarts == 1 ? "" : "s");
     if (oom && cadence->restarts >= 2) {
         a.flags.emplace_back("oom_restarts");
-        a.evidence.insert(a.evidence.begin(),
-                          fmt::format("restarted by the OOM killer{} ({}): each lifetime ends at the "
-                                      "memory limit, so memory grows until the kernel kills it",
-                                      every, count));
+        a.evidence.insert(
+            a.evidence.begin(),
+            fmt::format("restarted by the OOM killer{} ({}): each lifetime ends at the "
+                        "memory limit, so memory grows until the kernel kills it",
+                        every, count));
         if (a.verdict != trend::Verdict::leak) {
-            a.evidence.push_back(fmt::format("judged a leak by its OOM restarts: the memory series alone "
-                                             "would be judged {}",
-                                             trend::to_string(a.verdict)));
+            a.evidence.push_back(
+                fmt::format("judged a leak by its OOM restarts: the memory series alone "
+                            "would be judged {}",
+                            trend::to_string(a.verdict)));
             a.verdict = trend::Verdict::leak;
             a.confidence = std::max(a.confidence, cadence->regular ? 0.95 : 0.8);
         }
     } else {
-        a.evidence.push_back(fmt::format("restarted{} ({}){}", every, count,
-                                         oom ? ", the last by the OOM killer" : ", not by the OOM killer as far as known"));
+        a.evidence.push_back(fmt::format(
+            "restarted{} ({}){}", every, count,
+            oom ? ", the last by the OOM killer" : ", not by the OOM killer as far as known"));
     }
 }
 
@@ -179,7 +191,8 @@ std::string restarts_cell(const Judged& j) {
     if (!j.cadence || j.cadence->restarts == 0) return "-";
     std::string cell = util::format_count(j.cadence->restarts);
     if (j.oom) cell += " OOM";
-    if (j.cadence->restarts >= 2) cell += " every " + util::format_duration(j.cadence->median_gap_s);
+    if (j.cadence->restarts >= 2)
+        cell += " every " + util::format_duration(j.cadence->median_gap_s);
     return cell;
 }
 
@@ -200,7 +213,8 @@ void print_table(const std::vector<Judged>& rows, size_t shown, const report::St
     std::string per_header;
     if (!work_unit.empty()) {
         per_header = "PER " + work_unit;
-        for (char& c : per_header) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        for (char& c : per_header)
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
     if (!per_header.empty()) per_header = "  " + fmt::format("{:<11}", per_header);
     std::printf("%-*s  %-12s  %12s  %10s  %13s  %7s%s%s\n", static_cast<int>(name_width), "SERIES",
@@ -211,9 +225,11 @@ void print_table(const std::vector<Judged>& rows, size_t shown, const report::St
         const std::string word = report::verdict_word(a.verdict, style);
         const size_t plain = trend::to_string(a.verdict).size();
         const auto limit = seconds_to_limit(rows[i]);
-        const std::string per = work_unit.empty() ? std::string() : "  " + fmt::format("{:<11}", per_unit_cell(rows[i]));
-        std::string line = fmt::format("{:<{}}  {}{}  {:>12}  {:>10.2f}  {:>13}  {:>7}{}{}", names[i],
-                                       name_width, word, std::string(12 - plain, ' '),
+        const std::string per = work_unit.empty()
+                                    ? std::string()
+                                    : "  " + fmt::format("{:<11}", per_unit_cell(rows[i]));
+        std::string line = fmt::format("{:<{}}  {}{}  {:>12}  {:>10.2f}  {:>13}  {:>7}{}{}",
+                                       names[i], name_width, word, std::string(12 - plain, ' '),
                                        util::format_rate(a.growth_bytes_per_hour), a.confidence,
                                        limit ? util::format_duration(*limit) : "-", a.samples, per,
                                        restarts ? "  " + restarts_cell(rows[i]) : "");
@@ -247,9 +263,10 @@ int run_scan(const ScanArgs& args) {
 
     if (!args.work_query.empty()) {
         if (args.work_kind != "rate" && args.work_kind != "total") {
-            throw util::UsageError("--work-kind {}: use rate (work per second, e.g. rate(...[5m])) or "
-                                   "total (a counter)",
-                                   args.work_kind);
+            throw util::UsageError(
+                "--work-kind {}: use rate (work per second, e.g. rate(...[5m])) or "
+                "total (a counter)",
+                args.work_kind);
         }
         server::RangeQuery wq = q;
         wq.query = args.work_query;
@@ -269,7 +286,8 @@ int run_scan(const ScanArgs& args) {
                 }
                 continue;
             }
-            add_work_column(s, *w, args.work_kind == "rate" ? series::k_work_rate : series::k_work_total);
+            add_work_column(s, *w,
+                            args.work_kind == "rate" ? series::k_work_rate : series::k_work_total);
         }
         if (unmatched > 3) warnf("{} more series have no work series", unmatched - 3);
     }
@@ -284,7 +302,8 @@ int run_scan(const ScanArgs& args) {
         for (const auto& w : r.warnings) warn(w);
         return r;
     };
-    if (!args.restarts_query.empty()) restarts = fetch_more(args.restarts_query, "fetching restarts");
+    if (!args.restarts_query.empty())
+        restarts = fetch_more(args.restarts_query, "fetching restarts");
     if (!args.oom_query.empty()) ooms = fetch_more(args.oom_query, "fetching OOM kills");
 
     trend::ClassifyOptions options;
@@ -302,7 +321,8 @@ int run_scan(const ScanArgs& args) {
                 if (const series::Series* r = matching_series(s, restarts.series)) {
                     matched.insert(r);
                     const double shift = r->epoch_offset.value_or(0) - s.epoch_offset.value_or(0);
-                    std::vector<double> at = trend::restarts_from_counter(r->t, *r->column(series::k_rss));
+                    std::vector<double> at =
+                        trend::restarts_from_counter(r->t, *r->column(series::k_rss));
                     for (double& t : at) t += shift;
                     cadence = trend::cadence_of(at);
                     // Known restarts cut the series into lifetimes, each judged on its own.
@@ -310,9 +330,11 @@ int run_scan(const ScanArgs& args) {
                 }
                 if (!cadence) cadence = trend::Cadence{};
             }
-            if (const series::Series* o = args.oom_query.empty() ? nullptr : matching_series(s, ooms.series)) {
+            if (const series::Series* o =
+                    args.oom_query.empty() ? nullptr : matching_series(s, ooms.series)) {
                 const auto* v = o->column(series::k_rss);
-                oom = v != nullptr && std::any_of(v->begin(), v->end(), [](double x) { return x >= 1; });
+                oom = v != nullptr &&
+                      std::any_of(v->begin(), v->end(), [](double x) { return x >= 1; });
             }
             trend::Classification c = trend::classify(s, options);
             judge_restarts(c, cadence, oom);
@@ -322,11 +344,14 @@ int run_scan(const ScanArgs& args) {
         // A pod with restarts and no memory series is still a finding.
         for (const auto& r : restarts.series) {
             if (matched.count(&r)) continue;
-            const trend::Cadence cadence = trend::cadence_of(trend::restarts_from_counter(r.t, *r.column(series::k_rss)));
+            const trend::Cadence cadence =
+                trend::cadence_of(trend::restarts_from_counter(r.t, *r.column(series::k_rss)));
             if (cadence.restarts == 0) continue;
-            const series::Series* o = args.oom_query.empty() ? nullptr : matching_series(r, ooms.series);
+            const series::Series* o =
+                args.oom_query.empty() ? nullptr : matching_series(r, ooms.series);
             const auto* v = o != nullptr ? o->column(series::k_rss) : nullptr;
-            const bool oom = v != nullptr && std::any_of(v->begin(), v->end(), [](double x) { return x >= 1; });
+            const bool oom =
+                v != nullptr && std::any_of(v->begin(), v->end(), [](double x) { return x >= 1; });
             series::Series empty;
             empty.name = r.name;
             empty.labels = r.labels;
@@ -360,7 +385,8 @@ int run_scan(const ScanArgs& args) {
             if (rows[i].cadence) {
                 const trend::Cadence& c = *rows[i].cadence;
                 j["restarts"] = {{"count", c.restarts},
-                                 {"median_gap_s", c.restarts >= 2 ? nlohmann::json(c.median_gap_s) : nlohmann::json(nullptr)},
+                                 {"median_gap_s", c.restarts >= 2 ? nlohmann::json(c.median_gap_s)
+                                                                  : nlohmann::json(nullptr)},
                                  {"regular", c.regular},
                                  {"oom", rows[i].oom}};
             }
@@ -368,20 +394,20 @@ int run_scan(const ScanArgs& args) {
         }
     } else {
         std::string summary;
-        for (auto v : {trend::Verdict::leak, trend::Verdict::bounded,
-                       trend::Verdict::inconclusive, trend::Verdict::healthy}) {
+        for (auto v : {trend::Verdict::leak, trend::Verdict::bounded, trend::Verdict::inconclusive,
+                       trend::Verdict::healthy}) {
             if (counts[v] == 0) continue;
-            summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", counts[v],
-                                   trend::to_string(v));
+            summary +=
+                fmt::format("{}{} {}", summary.empty() ? "" : ", ", counts[v], trend::to_string(v));
         }
         std::printf("%zu series of %s over %s (step %s): %s\n", rows.size(),
-                    util::terminal_safe(args.query).c_str(),
-                    util::format_duration(range_s).c_str(),
+                    util::terminal_safe(args.query).c_str(), util::format_duration(range_s).c_str(),
                     util::format_duration(step.step_s).c_str(), summary.c_str());
         print_table(rows, shown, report::Style{report::color_for_fd(1)},
                     args.work_query.empty() ? std::string() : args.work_unit,
                     !args.restarts_query.empty());
-        if (shown < rows.size()) std::printf("(%zu more; --top 0 shows all)\n", rows.size() - shown);
+        if (shown < rows.size())
+            std::printf("(%zu more; --top 0 shows all)\n", rows.size() - shown);
     }
     std::fflush(stdout);
     if (args.fail_on_leak && counts[trend::Verdict::leak] > 0) return k_exit_leak;

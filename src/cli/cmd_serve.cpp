@@ -1,7 +1,8 @@
 // `leakhunt serve`: the HTTP server over watch databases and record directories (a live web UI
-// at /, Prometheus /metrics, /debug/pprof/heap, an endpoint index at /endpoints). Loopback by default; a remote --listen needs a token.
-// Stops cleanly on SIGINT and SIGTERM: the signals are blocked in every thread and one thread
-// waits for them with sigwait (no async-signal handler touches the server).
+// at /, Prometheus /metrics, /debug/pprof/heap, an endpoint index at /endpoints). Loopback by
+// default; a remote --listen needs a token. Stops cleanly on SIGINT and SIGTERM: the signals are
+// blocked in every thread and one thread waits for them with sigwait (no async-signal handler
+// touches the server).
 #include <pthread.h>
 #include <signal.h>
 
@@ -13,10 +14,10 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "series/store.hpp"
 #include "server/safety.hpp"
 #include "server/server.hpp"
 #include "server/ui_routes.hpp"
-#include "series/store.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 
@@ -43,9 +44,10 @@ std::string read_token(const ServeArgs& args) {
         token = util::read_file(args.token_file);
         while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
         if (token.empty()) {
-            throw util::UsageError("--token-file {} is empty (write a random token into it, "
-                                   "e.g. head -c 24 /dev/urandom | base64 > {})",
-                                   args.token_file, args.token_file);
+            throw util::UsageError(
+                "--token-file {} is empty (write a random token into it, "
+                "e.g. head -c 24 /dev/urandom | base64 > {})",
+                args.token_file, args.token_file);
         }
     }
     if (token.find_first_of(" \t\r\n") != std::string::npos) {
@@ -118,8 +120,9 @@ int run_serve(const ServeArgs& args) {
 Runner add_serve(CLI::App& app) {
     auto args = std::make_shared<ServeArgs>();
     CLI::App* cmd = app.add_subcommand(
-        "serve", "HTTP server: Prometheus /metrics and /debug/pprof/heap over watch databases "
-                 "and record directories");
+        "serve",
+        "HTTP server: Prometheus /metrics and /debug/pprof/heap over watch databases "
+        "and record directories");
     cmd->add_option("--listen", args->listen,
                     "HOST:PORT to listen on; port 0 picks a free one. Anything but loopback "
                     "needs --token-file or --token")

@@ -9,13 +9,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
-#include <optional>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <optional>
 #include <thread>
 
 #include "cli/child_process.hpp"
@@ -23,8 +23,8 @@
 #include "cli/common.hpp"
 #include "cli/watch_view.hpp"
 #include "cli/watcher.hpp"
-#include "report/verdict_report.hpp"
 #include "profile/fetch.hpp"
+#include "report/verdict_report.hpp"
 #include "series/csv.hpp"
 #include "series/work_count.hpp"
 #include "trend/classify.hpp"
@@ -67,13 +67,15 @@ class WorkCounter {
     // The count, or NaN after a failure (said once on stderr).
     double read() {
         try {
-            const std::string text = m_url.empty()
-                                         ? run_for_output(m_spec, k_timeout_s, k_max_bytes)
-                                         : profile::fetch_url(m_url, {std::chrono::milliseconds(2000),
-                                                                      std::chrono::milliseconds(2000)});
+            const std::string text =
+                m_url.empty() ? run_for_output(m_spec, k_timeout_s, k_max_bytes)
+                              : profile::fetch_url(m_url, {std::chrono::milliseconds(2000),
+                                                           std::chrono::milliseconds(2000)});
             return series::parse_work_value(text, m_field);
         } catch (const util::Error& e) {
-            if (!m_warned) warnf("--work-counter {}: {} (the samples without a count are left out)", m_spec, e.what());
+            if (!m_warned)
+                warnf("--work-counter {}: {} (the samples without a count are left out)", m_spec,
+                      e.what());
             m_warned = true;
             return std::numeric_limits<double>::quiet_NaN();
         }
@@ -165,17 +167,19 @@ void wait_ready(ChildProcess& service, int port, double timeout_s) {
     const auto start = std::chrono::steady_clock::now();
     for (;;) {
         if (!service.running()) {
-            throw util::Error("the service {} before it was ready on port {} (see its output "
-                              "above)",
-                              service.exit_text(), port);
+            throw util::Error(
+                "the service {} before it was ready on port {} (see its output "
+                "above)",
+                service.exit_text(), port);
         }
         if (port_open(port)) return;
         const double waited =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (waited > timeout_s) {
-            throw util::Error("the service did not accept connections on 127.0.0.1:{} within {} "
-                              "(check --ready-port, or raise --ready-timeout)",
-                              port, util::format_duration(timeout_s));
+            throw util::Error(
+                "the service did not accept connections on 127.0.0.1:{} within {} "
+                "(check --ready-port, or raise --ready-timeout)",
+                port, util::format_duration(timeout_s));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -215,7 +219,8 @@ int run_soak(const SoakArgs& args) {
     ChildProcess load;
     bool load_reported = false;
     const auto watcher_clock = [] {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+        return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
     };
     double load_started = 0;
     double load_ended = 0;
@@ -226,8 +231,8 @@ int run_soak(const SoakArgs& args) {
         load_started = watcher_clock();
         std::fprintf(stderr, "leakhunt: load started: %s\n", args.load.c_str());
     }
-    std::fprintf(stderr, "leakhunt: watching pid %d for %s%s, one sample every %s\n",
-                 service.pid(), util::format_duration(duration).c_str(),
+    std::fprintf(stderr, "leakhunt: watching pid %d for %s%s, one sample every %s\n", service.pid(),
+                 util::format_duration(duration).c_str(),
                  warmup > 0 ? (" after a warm-up of " + util::format_duration(warmup)).c_str() : "",
                  util::format_duration(interval).c_str());
 
@@ -280,8 +285,11 @@ int run_soak(const SoakArgs& args) {
             warn(e.what());
         }
         if (!load_output.empty()) {
-            std::fprintf(stderr, "leakhunt: the load's output (also in %s):\n%s", (dir / "load.out").c_str(),
-                         util::terminal_safe(load_output.substr(load_output.size() > 8192 ? load_output.size() - 8192 : 0)).c_str());
+            std::fprintf(
+                stderr, "leakhunt: the load's output (also in %s):\n%s", (dir / "load.out").c_str(),
+                util::terminal_safe(
+                    load_output.substr(load_output.size() > 8192 ? load_output.size() - 8192 : 0))
+                    .c_str());
         }
     }
     const bool died = !service.running();
@@ -296,13 +304,15 @@ int run_soak(const SoakArgs& args) {
     if (counter) {
         // Memory per unit of work: the counts go beside memory, and the verdict is judged on them.
         judged.columns[std::string(series::k_work_total)] = work_on(judged.t, work_at, work_count);
-        recorded.columns[std::string(series::k_work_total)] = work_on(recorded.t, work_at, work_count);
+        recorded.columns[std::string(series::k_work_total)] =
+            work_on(recorded.t, work_at, work_count);
         trend::ClassifyOptions o;
         o.engine = config.engine;
         o.work.unit = args.work_unit;
         result = trend::classify(judged, o);
     } else if (const auto summary = series::parse_load_summary(load_output)) {
-        per_summary = per_request_from_summary(*summary, load_ended - load_started, result, args.work_unit);
+        per_summary =
+            per_request_from_summary(*summary, load_ended - load_started, result, args.work_unit);
     }
     series::write_csv(dir / "series.csv", {recorded});
     nlohmann::json j = report::verdict_json(judged, result);
@@ -314,13 +324,16 @@ int run_soak(const SoakArgs& args) {
     j["interval_s"] = interval;
     j["service_exit"] = died ? nlohmann::json(service_end) : nlohmann::json(nullptr);
     j["interrupted"] = end == LoopEnd::interrupted;
-    j["load_failure"] = load_failure.empty() ? nlohmann::json(nullptr) : nlohmann::json(load_failure);
+    j["load_failure"] =
+        load_failure.empty() ? nlohmann::json(nullptr) : nlohmann::json(load_failure);
     util::write_file_atomic(dir / "verdict.json", j.dump(2) + "\n");
 
     if (args.json) {
         std::printf("%s\n", j.dump().c_str());
     } else {
-        std::printf("\n%s", report::verdict_text(judged, result, report::Style{report::color_for_fd(1)}).c_str());
+        std::printf(
+            "\n%s",
+            report::verdict_text(judged, result, report::Style{report::color_for_fd(1)}).c_str());
         std::printf("series: %s\nverdict: %s\n", (dir / "series.csv").c_str(),
                     (dir / "verdict.json").c_str());
     }
@@ -330,15 +343,16 @@ int run_soak(const SoakArgs& args) {
                           dir.string());
     }
     if (!load_failure.empty()) {
-        throw util::Error("{}: a soak without load proves nothing (fix the load command, or pass "
-                          "--load-may-fail if it may end early; partial results are in {})",
-                          load_failure, dir.string());
+        throw util::Error(
+            "{}: a soak without load proves nothing (fix the load command, or pass "
+            "--load-may-fail if it may end early; partial results are in {})",
+            load_failure, dir.string());
     }
     if (died) {
-        throw util::Error("the service {} {} into the soak, before it ended (partial results are "
-                          "in {})",
-                          service_end, util::format_duration(watcher.now() - watcher.t0()),
-                          dir.string());
+        throw util::Error(
+            "the service {} {} into the soak, before it ended (partial results are "
+            "in {})",
+            service_end, util::format_duration(watcher.now() - watcher.t0()), dir.string());
     }
     return result.memory.verdict == trend::Verdict::leak ? k_exit_leak : k_exit_ok;
 }
@@ -369,7 +383,9 @@ Runner add_soak(CLI::App& app) {
                     "Judge memory per unit of work: a command that prints the work done so far, "
                     "or a URL whose reply is that number (URL#field: a JSON field or Prometheus "
                     "metric of the reply), read after every sample")
-        ->check([](const std::string& v) { return v.empty() ? "--work-counter needs a command or a URL" : ""; });
+        ->check([](const std::string& v) {
+            return v.empty() ? "--work-counter needs a command or a URL" : "";
+        });
     cmd->add_option("--work-unit", args->work_unit, "What one unit of work is (default request)");
     cmd->add_flag("--json", args->json, "Print the verdict JSON to stdout");
     cmd->footer("  -- CMD ARGS   the service to start");

@@ -12,10 +12,10 @@
 #include <sys/types.h>
 
 #include <algorithm>
-#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,9 +30,9 @@
 #include "cli/heapgraph_view.hpp"
 #include "cli/profile_input.hpp"
 #include "cli/progress.hpp"
+#include "patterns/patterns.hpp"
 #include "profile/goroutines.hpp"
 #include "profile/pprof.hpp"
-#include "patterns/patterns.hpp"
 #include "recorddir/record_dir.hpp"
 #include "report/snapshot_suspects.hpp"
 #include "trend/suspects.hpp"
@@ -51,7 +51,7 @@ struct SuspectsArgs {
     std::vector<std::string> inputs;
     bool json = false;
     bool all = false;
-    int top = -1;  // -1: 10 in text, all in JSON; 0: all
+    int top = -1;     // -1: 10 in text, all in JSON; 0: all
     std::string pid;  // --pid, parsed by parse_pid_option
     std::string sample_index = "inuse_space";
     std::string patterns_file;
@@ -83,7 +83,8 @@ recorddir::Selection directory_snapshots(const fs::path& dir, pid_t want_pid, pi
         if (profiles_of(id) > 0) with_profiles.push_back(id);
     }
     if (with_profiles.empty()) {
-        throw util::Error("{} holds no heap.PID.NNNN.pb.gz snapshots; {}", dir.string(), k_more_hint);
+        throw util::Error("{} holds no heap.PID.NNNN.pb.gz snapshots; {}", dir.string(),
+                          k_more_hint);
     }
     if (want_pid != 0) {
         if (profiles_of(want_pid) == 0) {
@@ -97,10 +98,11 @@ recorddir::Selection directory_snapshots(const fs::path& dir, pid_t want_pid, pi
         pid = static_cast<pid_t>(*recorddir::main_id(listing));
         if (profiles_of(pid) == 0) pid = static_cast<pid_t>(with_profiles.front());
         if (with_profiles.size() > 1) {
-            warnf("{} holds snapshots of {} processes; using PID {} ({} snapshots, the most); "
-                  "choose another with --pid",
-                  dir.string(), with_profiles.size(), pid,
-                  listing.count(pid, recorddir::Kind::profile));
+            warnf(
+                "{} holds snapshots of {} processes; using PID {} ({} snapshots, the most); "
+                "choose another with --pid",
+                dir.string(), with_profiles.size(), pid,
+                listing.count(pid, recorddir::Kind::profile));
         }
     }
     return recorddir::select_profiles(dir, listing, pid, k_min_snapshots);
@@ -114,9 +116,9 @@ size_t row_limit(const SuspectsArgs& args) {
 
 // The ranked lines and the "Not ranked" summary (or list, with --all), in text.
 // `note` gives a line said under a ranked suspect (the pattern it matches), if any.
-void print_ranking(const trend::SuspectReport& report, const std::string& unit, size_t limit,
-                   bool all,
-                   const std::function<std::optional<std::string>(const trend::Suspect&)>& note = {}) {
+void print_ranking(
+    const trend::SuspectReport& report, const std::string& unit, size_t limit, bool all,
+    const std::function<std::optional<std::string>(const trend::Suspect&)>& note = {}) {
     const auto per_hour = [&](double v) {
         if (unit == "bytes") return util::format_bytes(v);
         if (unit == "goroutines") return util::format_count(v, util::CountSign::always);
@@ -124,19 +126,22 @@ void print_ranking(const trend::SuspectReport& report, const std::string& unit, 
     };
     for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
         const trend::Suspect& s = report.suspects[i];
-        std::printf("%2zu. %s\n    %s/h  share %.0f%%  %s  confidence %.2f  (Mann-Kendall tau "
-                    "%.2f, p %.2g)\n",
-                    i + 1, util::terminal_safe(s.sentence).c_str(),
-                    per_hour(s.trend.slope_per_hour).c_str(), 100.0 * s.share_of_growth,
-                    std::string(trend::shape_name(s.trend.shape)).c_str(), s.trend.confidence,
-                    s.trend.tau, s.trend.p_up);
+        std::printf(
+            "%2zu. %s\n    %s/h  share %.0f%%  %s  confidence %.2f  (Mann-Kendall tau "
+            "%.2f, p %.2g)\n",
+            i + 1, util::terminal_safe(s.sentence).c_str(),
+            per_hour(s.trend.slope_per_hour).c_str(), 100.0 * s.share_of_growth,
+            std::string(trend::shape_name(s.trend.shape)).c_str(), s.trend.confidence, s.trend.tau,
+            s.trend.p_up);
         if (note) {
-            if (const auto line = note(s)) std::printf("    %s\n", util::terminal_safe(*line).c_str());
+            if (const auto line = note(s))
+                std::printf("    %s\n", util::terminal_safe(*line).c_str());
         }
     }
     std::map<std::string, size_t> counts;
     const auto kind = [](const trend::Suspect& s) {
-        return s.minor ? std::string("minor growth") : std::string(trend::shape_name(s.trend.shape));
+        return s.minor ? std::string("minor growth")
+                       : std::string(trend::shape_name(s.trend.shape));
     };
     for (const auto& s : report.others) ++counts[kind(s)];
     if (all && !report.others.empty()) {
@@ -173,8 +178,9 @@ void print_goroutine_suspects(const SuspectsArgs& args, const report::GoroutineS
     const size_t limit = row_limit(args);
     if (args.json) {
         for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
-            std::printf("%s\n",
-                        report::suspect_json(report.suspects[i], i + 1, "goroutines").dump().c_str());
+            std::printf(
+                "%s\n",
+                report::suspect_json(report.suspects[i], i + 1, "goroutines").dump().c_str());
         }
         if (args.all) {
             for (const auto& s : report.others) {
@@ -189,16 +195,18 @@ void print_goroutine_suspects(const SuspectsArgs& args, const report::GoroutineS
                 util::format_count(static_cast<double>(found.first_total)).c_str(),
                 util::format_count(static_cast<double>(found.last_total)).c_str());
     if (report.suspects.empty()) {
-        std::printf("No goroutine stack grows steadily (%zu stacks: none monotone and "
-                    "significant).\n",
-                    report.others.size());
+        std::printf(
+            "No goroutine stack grows steadily (%zu stacks: none monotone and "
+            "significant).\n",
+            report.others.size());
     }
     print_ranking(report, "goroutines", limit, args.all);
 }
 
 int run_suspects(const SuspectsArgs& args) {
     // One heap graph: what keeps the heap alive, as MAT's leak suspects.
-    if (args.inputs.size() == 1 && is_heap_graph_file(args.inputs[0]) && !fs::is_directory(args.inputs[0])) {
+    if (args.inputs.size() == 1 && is_heap_graph_file(args.inputs[0]) &&
+        !fs::is_directory(args.inputs[0])) {
         if (!args.pid.empty()) throw util::UsageError("--pid applies to a record directory only");
         HeapGraphOptions options;
         options.json = args.json;
@@ -218,14 +226,16 @@ int run_suspects(const SuspectsArgs& args) {
     if (args.inputs.size() == 1 && fs::is_directory(args.inputs[0])) {
         if (want_pid == 0) {
             for (const std::string& f : heap_graphs_without_profiles(args.inputs[0])) {
-                files.emplace_back(f, recorddir::parse_snapshot_name(fs::path(f).filename().string())->seq);
+                files.emplace_back(
+                    f, recorddir::parse_snapshot_name(fs::path(f).filename().string())->seq);
             }
             graphs = !files.empty();
             source = fmt::format("{} (heap graphs)", args.inputs[0]);
         }
     } else {
         graphs = !args.inputs.empty() &&
-                 std::all_of(args.inputs.begin(), args.inputs.end(), [](const auto& f) { return is_heap_graph_file(f); });
+                 std::all_of(args.inputs.begin(), args.inputs.end(),
+                             [](const auto& f) { return is_heap_graph_file(f); });
     }
     if (!files.empty()) {
         // A directory's heap graphs, listed above.
@@ -237,12 +247,14 @@ int run_suspects(const SuspectsArgs& args) {
             files.emplace_back(file.string(),
                                recorddir::parse_snapshot_name(file.filename().string())->seq);
         }
-        for (const auto& file : recorddir::list(args.inputs[0]).files(pid, recorddir::Kind::goroutine)) {
+        for (const auto& file :
+             recorddir::list(args.inputs[0]).files(pid, recorddir::Kind::goroutine)) {
             goroutine_files.emplace_back(
                 file.string(), recorddir::parse_snapshot_name(file.filename().string())->seq);
         }
         source = fmt::format("{} (PID {})", args.inputs[0], pid);
-        if (const auto manifest = recorddir::read_manifest(args.inputs[0])) runtime = manifest->runtime;
+        if (const auto manifest = recorddir::read_manifest(args.inputs[0]))
+            runtime = manifest->runtime;
         for (const auto& row : recorddir::read_timeline(args.inputs[0], pid)) {
             if (!row.snapshot.empty()) {
                 rss_of[(fs::path(args.inputs[0]) / row.snapshot).string()] = row.rss_bytes;
@@ -252,9 +264,10 @@ int run_suspects(const SuspectsArgs& args) {
         if (want_pid != 0) throw util::UsageError("--pid applies to a record directory only");
         for (size_t i = 0; i < args.inputs.size(); ++i) {
             if (fs::is_directory(args.inputs[i])) {
-                throw util::UsageError("{} is a directory: give one record directory, or snapshot "
-                                       "files only",
-                                       args.inputs[i]);
+                throw util::UsageError(
+                    "{} is a directory: give one record directory, or snapshot "
+                    "files only",
+                    args.inputs[i]);
             }
             const auto parsed =
                 recorddir::parse_snapshot_name(fs::path(args.inputs[i]).filename().string());
@@ -263,7 +276,8 @@ int run_suspects(const SuspectsArgs& args) {
         source = fmt::format("{} files", files.size());
         // Goroutine profiles given as files: ranked by goroutine count, not by heap.
         const auto is_goroutines = [](const std::pair<std::string, unsigned>& f) {
-            const auto parsed = recorddir::parse_snapshot_name(fs::path(f.first).filename().string());
+            const auto parsed =
+                recorddir::parse_snapshot_name(fs::path(f.first).filename().string());
             return parsed ? parsed->kind == recorddir::Kind::goroutine
                           : profile::is_goroutine_profile(profile::read_profile(f.first));
         };
@@ -296,8 +310,7 @@ int run_suspects(const SuspectsArgs& args) {
     }
     Progress bar = Progress::on_stderr("aggregating", files.size());
     const report::SnapshotSuspects found = report::find_snapshot_suspects(
-        std::move(inputs), symbolizer, args.sample_index,
-        bar.callback());
+        std::move(inputs), symbolizer, args.sample_index, bar.callback());
     bar.finish();
     const trend::SuspectReport& report = found.report;
     const std::string& unit = found.unit;
@@ -312,10 +325,11 @@ int run_suspects(const SuspectsArgs& args) {
     // what only they reference): said beside a growth outside the heap.
     const std::string goroutine_growth =
         goroutines && !goroutines->report.suspects.empty()
-            ? fmt::format("Goroutines grew from {} to {} over the same time: their stacks are not "
-                          "in the heap profile (the goroutine ranking follows)",
-                          util::format_count(static_cast<double>(goroutines->first_total)),
-                          util::format_count(static_cast<double>(goroutines->last_total)))
+            ? fmt::format(
+                  "Goroutines grew from {} to {} over the same time: their stacks are not "
+                  "in the heap profile (the goroutine ranking follows)",
+                  util::format_count(static_cast<double>(goroutines->first_total)),
+                  util::format_count(static_cast<double>(goroutines->last_total)))
             : std::string();
     if (args.json) {
         if (!found.growth_outside_heap.empty()) {
@@ -324,11 +338,13 @@ int run_suspects(const SuspectsArgs& args) {
         }
         for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
             nlohmann::json row = report::suspect_json(report.suspects[i], i + 1, unit);
-            if (const auto m = suspect_pattern(report.suspects[i], runtime, learned)) row["pattern"] = patterns::to_json(*m);
+            if (const auto m = suspect_pattern(report.suspects[i], runtime, learned))
+                row["pattern"] = patterns::to_json(*m);
             std::printf("%s\n", row.dump().c_str());
         }
         if (args.all) {
-            for (const auto& s : report.others) std::printf("%s\n", report::suspect_json(s, 0, unit).dump().c_str());
+            for (const auto& s : report.others)
+                std::printf("%s\n", report::suspect_json(s, 0, unit).dump().c_str());
         }
         if (goroutines) print_goroutine_suspects(args, *goroutines, source);
         std::fflush(stdout);
@@ -345,19 +361,23 @@ int run_suspects(const SuspectsArgs& args) {
                 left_out > 0 ? " (the exit snapshot left out)" : "", amount(first).c_str(),
                 amount(last).c_str());
     if (!found.growth_outside_heap.empty()) {
-        std::printf("%s.\nNo allocation site is ranked: what the profiled heap's sites do is not "
-                    "this growth.\n",
-                    found.growth_outside_heap.c_str());
+        std::printf(
+            "%s.\nNo allocation site is ranked: what the profiled heap's sites do is not "
+            "this growth.\n",
+            found.growth_outside_heap.c_str());
         if (!goroutine_growth.empty()) std::printf("%s.\n", goroutine_growth.c_str());
     } else if (report.suspects.empty()) {
-        std::printf("No allocation site grows steadily (%zu sites: none monotone and "
-                    "significant).\n",
-                    report.others.size());
+        std::printf(
+            "No allocation site grows steadily (%zu sites: none monotone and "
+            "significant).\n",
+            report.others.size());
     }
-    print_ranking(report, unit, limit, args.all, [&](const trend::Suspect& s) -> std::optional<std::string> {
-        if (const auto m = suspect_pattern(s, runtime, learned)) return patterns::describe(*m);
-        return std::nullopt;
-    });
+    print_ranking(report, unit, limit, args.all,
+                  [&](const trend::Suspect& s) -> std::optional<std::string> {
+                      if (const auto m = suspect_pattern(s, runtime, learned))
+                          return patterns::describe(*m);
+                      return std::nullopt;
+                  });
     if (goroutines) {
         std::printf("\n");
         print_goroutine_suspects(args, *goroutines, source);
@@ -371,23 +391,26 @@ int run_suspects(const SuspectsArgs& args) {
 Runner add_suspects(CLI::App& app) {
     auto args = std::make_shared<SuspectsArgs>();
     CLI::App* cmd = app.add_subcommand(
-        "suspects", "Allocation sites whose in-use memory grows steadily over 3+ heap snapshots "
-                    "(and Go goroutine stacks whose count grows)");
+        "suspects",
+        "Allocation sites whose in-use memory grows steadily over 3+ heap snapshots "
+        "(and Go goroutine stacks whose count grows)");
     cmd->add_option("snapshots", args->inputs,
                     "Heap snapshots (pprof) of one process, or a `leakhunt record` directory")
         ->required();
     cmd->add_flag("--json", args->json, "One JSON object per site");
     cmd->add_flag("--all", args->all,
                   "Also list the sites not ranked (plateau, churn, shrinking, flat)");
-    cmd->add_option("--top", args->top, "Show this many suspects (default: 10 in text, all in "
-                                         "JSON; 0: all)")
+    cmd->add_option("--top", args->top,
+                    "Show this many suspects (default: 10 in text, all in "
+                    "JSON; 0: all)")
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--pid", args->pid, "In a record directory, the process to analyse");
     cmd->add_option("--sample-index", args->sample_index, "The in-use value to follow")
         ->check(CLI::IsMember({"inuse_space", "inuse_objects"}))
         ->capture_default_str();
-    cmd->add_option("--patterns", args->patterns_file,
-                    "Patterns file to match the suspects against (default: the user's, see `leakhunt learn`)");
+    cmd->add_option(
+        "--patterns", args->patterns_file,
+        "Patterns file to match the suspects against (default: the user's, see `leakhunt learn`)");
     return [args] { return run_suspects(*args); };
 }
 

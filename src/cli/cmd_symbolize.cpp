@@ -31,15 +31,19 @@ struct SymbolizeArgs {
 
 int symbolize_directory(const SymbolizeArgs& args) {
     if (!args.output.empty()) {
-        throw util::UsageError("{} is a record directory: its snapshots are symbolized in place; -o is for one profile",
-                               args.input);
+        throw util::UsageError(
+            "{} is a record directory: its snapshots are symbolized in place; -o is for one "
+            "profile",
+            args.input);
     }
     const recorddir::Listing listing = recorddir::list(args.input);
     size_t total = 0;
     for (long id : listing.ids()) total += listing.count(id, recorddir::Kind::profile);
     if (total == 0) {
-        throw util::Error("{} has no heap snapshots (heap.PID.NNNN.pb.gz); give a record directory or one profile",
-                          args.input);
+        throw util::Error(
+            "{} has no heap snapshots (heap.PID.NNNN.pb.gz); give a record directory or one "
+            "profile",
+            args.input);
     }
     SnapshotSymbolizer worker(args.input);
     const std::vector<std::string> warnings = worker.finish();
@@ -52,11 +56,13 @@ int symbolize_directory(const SymbolizeArgs& args) {
 int run_symbolize(const SymbolizeArgs& args) {
     std::error_code ec;
     if (std::filesystem::is_directory(args.input, ec)) return symbolize_directory(args);
-    if (args.output.empty()) throw util::UsageError("symbolize {}: -o OUT.pb.gz is needed for one profile", args.input);
+    if (args.output.empty())
+        throw util::UsageError("symbolize {}: -o OUT.pb.gz is needed for one profile", args.input);
     profile::Profile p = profile::load_profile(args.input);
     symbolize::Symbolizer symbolizer;
     Progress bar = Progress::on_stderr("symbolizing", 0);
-    const symbolize::SymbolizeStats stats = symbolize::symbolize_profile(p, symbolizer, bar.callback());
+    const symbolize::SymbolizeStats stats =
+        symbolize::symbolize_profile(p, symbolizer, bar.callback());
     bar.finish();
     for (const auto& w : stats.warnings) warn(w);
     profile::write_profile(args.output, p);
@@ -69,14 +75,16 @@ int run_symbolize(const SymbolizeArgs& args) {
 
 Runner add_symbolize(CLI::App& app) {
     auto args = std::make_shared<SymbolizeArgs>();
-    CLI::App* cmd = app.add_subcommand(
-        "symbolize",
-        "Write a heap profile (any format leakhunt reads) as symbolized gzip pprof, or symbolize a record "
-        "directory's snapshots in place");
+    CLI::App* cmd = app.add_subcommand("symbolize",
+                                       "Write a heap profile (any format leakhunt reads) as "
+                                       "symbolized gzip pprof, or symbolize a record "
+                                       "directory's snapshots in place");
     cmd->add_option("profile", args->input,
-                    "Heap profile file or http(s):// URL: pprof, gperftools or jemalloc; or a record directory")
+                    "Heap profile file or http(s):// URL: pprof, gperftools or jemalloc; or a "
+                    "record directory")
         ->required();
-    cmd->add_option("-o,--out,--output", args->output, "The .pb.gz file to write (one profile only)");
+    cmd->add_option("-o,--out,--output", args->output,
+                    "The .pb.gz file to write (one profile only)");
     return [args] { return run_symbolize(*args); };
 }
 

@@ -85,18 +85,18 @@ std::string latest_profile(const std::filesystem::path& dir) {
     const std::filesystem::path& latest = in.files.back();
     const recorddir::Selection s =
         recorddir::select_profiles(dir, in.listing, in.pid, in.files.size());
-    say_chosen(dir, fmt::format("{}, the latest of {} profile{} of PID {}{}",
-                                latest.filename().string(), in.files.size(),
-                                in.files.size() == 1 ? "" : "s", in.pid,
-                                s.exit_snapshot == latest ? " (its exit snapshot)" : ""));
+    say_chosen(dir,
+               fmt::format("{}, the latest of {} profile{} of PID {}{}", latest.filename().string(),
+                           in.files.size(), in.files.size() == 1 ? "" : "s", in.pid,
+                           s.exit_snapshot == latest ? " (its exit snapshot)" : ""));
     return latest.string();
 }
 
 int run_top(TopArgs& args) {
     if (const auto graphs = heap_graphs_without_profiles(args.file); !graphs.empty()) {
         say_chosen(args.file, fmt::format("{}, the latest of {} heap graph{}",
-                                          std::filesystem::path(graphs.back()).filename().string(), graphs.size(),
-                                          graphs.size() == 1 ? "" : "s"));
+                                          std::filesystem::path(graphs.back()).filename().string(),
+                                          graphs.size(), graphs.size() == 1 ? "" : "s"));
         args.file = graphs.back();
     }
     if (is_heap_graph_file(args.file)) {
@@ -109,9 +109,10 @@ int run_top(TopArgs& args) {
     if (std::filesystem::is_directory(args.file)) {
         args.file = latest_profile(args.file);
     } else if (args.file.ends_with(".scan")) {
-        throw util::UsageError("{} is a heap scan, not a profile: read it with `leakhunt paths "
-                               "{}` (what holds the heap) or `leakhunt leaks {}`",
-                               args.file, args.file, args.file);
+        throw util::UsageError(
+            "{} is a heap scan, not a profile: read it with `leakhunt paths "
+            "{}` (what holds the heap) or `leakhunt leaks {}`",
+            args.file, args.file, args.file);
     }
     symbolize::Symbolizer symbolizer;
     const profile::Profile p = read_symbolized(args.file, symbolizer);
@@ -162,8 +163,9 @@ int run_top(TopArgs& args) {
 Runner add_top(CLI::App& app) {
     auto args = std::make_shared<TopArgs>();
     CLI::App* cmd = app.add_subcommand(
-        "top", "Functions (lines, files, modules) holding the most heap memory in a pprof heap "
-               "profile (like pprof -top)");
+        "top",
+        "Functions (lines, files, modules) holding the most heap memory in a pprof heap "
+        "profile (like pprof -top)");
     cmd->add_option("profile", args->file,
                     "Profile: pprof protobuf, gzip-compressed or raw (from the agent, Go's "
                     "runtime/pprof or any pprof producer: heap, goroutine, ...), a "

@@ -56,11 +56,13 @@ int run_watch(const WatchArgs& args) {
 
     WatchConfig config;
     config.json_lines = args.json;
-    if (args.smaps && args.no_smaps) throw util::UsageError("--smaps and --no-smaps contradict each other");
+    if (args.smaps && args.no_smaps)
+        throw util::UsageError("--smaps and --no-smaps contradict each other");
     if (args.smaps) config.smaps = true;
     if (args.no_smaps) config.smaps = false;
     config.on_leak = args.on_leak;
-    if (!args.no_db) config.db = args.db.empty() ? series::default_db_path() : std::filesystem::path(args.db);
+    if (!args.no_db)
+        config.db = args.db.empty() ? series::default_db_path() : std::filesystem::path(args.db);
     if (!args.csv.empty()) config.csv = args.csv;
     if (!args.limit.empty()) config.engine.limit_bytes = parse_bytes_option("--limit", args.limit);
     if (!args.min_rate.empty()) {
@@ -68,18 +70,19 @@ int run_watch(const WatchArgs& args) {
     }
     LoopOptions loop;
     loop.interval_s = parse_duration_option("--interval", args.interval);
-    if (!args.duration.empty()) loop.duration_s = parse_duration_option("--duration", args.duration);
+    if (!args.duration.empty())
+        loop.duration_s = parse_duration_option("--duration", args.duration);
 
     ChildProcess child;
     if (!command.empty()) {
-        child = ChildProcess::spawn(command, args.json ? ChildProcess::Stdout::to_stderr
-                                                       : ChildProcess::Stdout::inherit);
+        child = ChildProcess::spawn(
+            command, args.json ? ChildProcess::Stdout::to_stderr : ChildProcess::Stdout::inherit);
         specs.push_back({TargetSpec::Kind::command, child.pid(), {}});
         loop.command = &child;
     }
     Watcher watcher(config, specs);
-    ViewMode mode = args.json ? ViewMode::quiet
-                              : (::isatty(1) != 0 ? ViewMode::tty : ViewMode::lines);
+    ViewMode mode =
+        args.json ? ViewMode::quiet : (::isatty(1) != 0 ? ViewMode::tty : ViewMode::lines);
     WatchView view(mode);
     const LoopEnd end = run_watch_loop(watcher, view, loop);
     // Whether the program ended by itself, before we stop it. When the loop ended because the
@@ -93,8 +96,7 @@ int run_watch(const WatchArgs& args) {
     bool any_leak = false;
     FILE* out = args.json ? stderr : stdout;
     const report::Style style{args.json ? report::Color::off : report::color_for_fd(1)};
-    std::fprintf(out, "\n%s after %s:\n",
-                 end == LoopEnd::interrupted ? "Stopped" : "Finished",
+    std::fprintf(out, "\n%s after %s:\n", end == LoopEnd::interrupted ? "Stopped" : "Finished",
                  util::format_duration(watcher.now() - watcher.t0()).c_str());
     for (size_t i = 0; i < results.size(); ++i) {
         const auto& t = watcher.targets()[i];
@@ -108,8 +110,8 @@ int run_watch(const WatchArgs& args) {
         const int status = child.wait_status().value_or(0);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
             std::fflush(out);
-            throw util::Error("the program {} {} (its memory up to then is above)",
-                              command.front(), child.exit_text());
+            throw util::Error("the program {} {} (its memory up to then is above)", command.front(),
+                              child.exit_text());
         }
         std::fprintf(out, "the program %s %s\n", util::terminal_safe(command.front()).c_str(),
                      child.exit_text().c_str());
@@ -147,7 +149,8 @@ Runner add_watch(CLI::App& app) {
                   "targets; it costs kernel time on big processes)");
     cmd->add_flag("--no-smaps", args->no_smaps, "Never read smaps_rollup");
     cmd->add_option("--limit", args->limit, "Memory limit for the projection, e.g. 2G");
-    cmd->add_option("--min-rate", args->min_rate, "Do not report growth below this rate, e.g. 1M/h");
+    cmd->add_option("--min-rate", args->min_rate,
+                    "Do not report growth below this rate, e.g. 1M/h");
     cmd->add_option("--on-leak", args->on_leak,
                     "Shell command run once per target when it turns leak; facts in LEAKHUNT_* "
                     "environment variables");

@@ -74,8 +74,12 @@ std::vector<std::string>& command_storage() {
 }
 }  // namespace
 
-void set_trailing_command(std::vector<std::string> argv) { command_storage() = std::move(argv); }
-const std::vector<std::string>& trailing_command() { return command_storage(); }
+void set_trailing_command(std::vector<std::string> argv) {
+    command_storage() = std::move(argv);
+}
+const std::vector<std::string>& trailing_command() {
+    return command_storage();
+}
 
 sigset_t stop_signals() {
     sigset_t set;
@@ -90,14 +94,19 @@ namespace {
 std::atomic<bool> g_stop_requested{false};
 }  // namespace
 
-bool stop_requested() { return g_stop_requested.load(); }
+bool stop_requested() {
+    return g_stop_requested.load();
+}
 
 const char* stop_signal_text(int sig) {
     g_stop_requested.store(true);
     switch (sig) {
-        case SIGINT: return "interrupted";
-        case SIGHUP: return "hung up";
-        default: return "terminated";
+        case SIGINT:
+            return "interrupted";
+        case SIGHUP:
+            return "hung up";
+        default:
+            return "terminated";
     }
 }
 

@@ -33,10 +33,17 @@ namespace {
 constexpr int k_default_classes = 20;
 constexpr int k_default_path_classes = 5;
 
-std::string bytes(uint64_t b) { return util::format_bytes(static_cast<double>(b)); }
-std::string signed_bytes(int64_t b) { return (b > 0 ? "+" : "") + util::format_bytes(static_cast<double>(b)); }
+std::string bytes(uint64_t b) {
+    return util::format_bytes(static_cast<double>(b));
+}
+std::string signed_bytes(int64_t b) {
+    return (b > 0 ? "+" : "") + util::format_bytes(static_cast<double>(b));
+}
 std::string signed_count(int64_t n) {
-    return (n > 0 ? "+" : n < 0 ? "-" : "") + util::format_count(static_cast<uint64_t>(n < 0 ? -n : n));
+    return (n > 0   ? "+"
+            : n < 0 ? "-"
+                    : "") +
+           util::format_count(static_cast<uint64_t>(n < 0 ? -n : n));
 }
 
 // A snapshot read and analysed: the graph, its dominators and retained sizes.
@@ -55,7 +62,8 @@ heapgraph::Graph read_graph(const std::string& file) {
 }
 
 // The format's own path rules (V8's); none for the others.
-std::unique_ptr<heapgraph::PathFilter> path_filter(const std::string& file, const heapgraph::Graph& g) {
+std::unique_ptr<heapgraph::PathFilter> path_filter(const std::string& file,
+                                                   const heapgraph::Graph& g) {
     if (heapgraph::is_v8_snapshot_name(file)) return heapgraph::v8_path_filter(g);
     return nullptr;
 }
@@ -83,7 +91,9 @@ size_t limit(int top, bool json, int text_default) {
 
 bool is_heap_graph_file(const std::string& path) {
     for (const recorddir::Kind kind : recorddir::k_kinds) {
-        if (recorddir::is_heap_graph(kind) && path.ends_with(fmt::format(".{}", recorddir::extension(kind)))) return true;
+        if (recorddir::is_heap_graph(kind) &&
+            path.ends_with(fmt::format(".{}", recorddir::extension(kind))))
+            return true;
     }
     return false;
 }
@@ -101,7 +111,8 @@ size_t heap_graph_count(const recorddir::Listing& listing, long id) {
 }  // namespace
 
 std::string heap_graph_runtime(const std::string& file) {
-    const auto name = recorddir::parse_snapshot_name(std::filesystem::path(file).filename().string());
+    const auto name =
+        recorddir::parse_snapshot_name(std::filesystem::path(file).filename().string());
     if (name && name->kind == recorddir::Kind::hprof) return "java";
     if (name && name->kind == recorddir::Kind::pygraph) return "python";
     return "node";
@@ -128,7 +139,8 @@ std::vector<std::string> heap_graph_files_in(const std::string& path) {
     for (const recorddir::Kind kind : recorddir::k_kinds) {
         if (!recorddir::is_heap_graph(kind)) continue;
         for (const auto& p : listing.files(*id, kind)) {
-            if (auto n = recorddir::parse_snapshot_name(p.filename().string())) by_seq[n->seq] = p.string();
+            if (auto n = recorddir::parse_snapshot_name(p.filename().string()))
+                by_seq[n->seq] = p.string();
         }
     }
     std::vector<std::string> out;
@@ -154,8 +166,9 @@ profile::Profile heap_graph_profile(const std::string& file) {
         std::string_view base = c.name;
         while (base.ends_with("[]")) base.remove_suffix(2);
         const bool primitive = base.find('.') == std::string_view::npos && c.name.ends_with("[]");
-        if (!g.ids_stable && (primitive || base.starts_with("java.") || base.starts_with("javax.") ||
-                              base.starts_with("jdk.") || base.starts_with("sun.") || base.starts_with("com.sun."))) {
+        if (!g.ids_stable && (primitive || base.starts_with("java.") ||
+                              base.starts_with("javax.") || base.starts_with("jdk.") ||
+                              base.starts_with("sun.") || base.starts_with("com.sun."))) {
             c.module = "java.base";
         }
         h.total_instances += c.instances;
@@ -163,8 +176,9 @@ profile::Profile heap_graph_profile(const std::string& file) {
         h.classes.push_back(std::move(c));
     }
     struct stat st {};
-    const int64_t mtime_nanos =
-        ::stat(file.c_str(), &st) == 0 ? int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec : 0;
+    const int64_t mtime_nanos = ::stat(file.c_str(), &st) == 0
+                                    ? int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec
+                                    : 0;
     return capture::java::histogram_profile(h, mtime_nanos);
 }
 
@@ -178,11 +192,16 @@ int suspects_heap_graph(const std::string& file, const HeapGraphOptions& options
     const heapgraph::ShortestPaths sp = heapgraph::shortest_paths(g, filter.get());
     heapgraph::PathShapes shapes(g, sp);
     const uint64_t total = a.dom.retained[heapgraph::k_root];
-    auto label = [&](heapgraph::NodeIndex n) { return std::string(g.strings.get(g.path_label_index(n))); };
-    auto share = [&](uint64_t b) { return total == 0 ? 0.0 : 100.0 * static_cast<double>(b) / static_cast<double>(total); };
+    auto label = [&](heapgraph::NodeIndex n) {
+        return std::string(g.strings.get(g.path_label_index(n)));
+    };
+    auto share = [&](uint64_t b) {
+        return total == 0 ? 0.0 : 100.0 * static_cast<double>(b) / static_cast<double>(total);
+    };
     if (!options.json) {
-        std::printf("File: %s\nHeap: %s; leak suspects: what alone keeps 10%% or more of it alive\n",
-                    util::terminal_safe(file).c_str(), bytes(total).c_str());
+        std::printf(
+            "File: %s\nHeap: %s; leak suspects: what alone keeps 10%% or more of it alive\n",
+            util::terminal_safe(file).c_str(), bytes(total).c_str());
         if (found.empty()) std::printf("No suspect: nothing alone keeps 10%% of the heap alive.\n");
     }
     for (size_t i = 0; i < found.size(); ++i) {
@@ -191,36 +210,47 @@ int suspects_heap_graph(const std::string& file, const HeapGraphOptions& options
                                                  g.path_label_index(s.accumulation));
         const std::string item_class(g.strings.get(s.item_class));
         if (options.json) {
-            std::printf("%s\n", nlohmann::json{{"rank", i + 1},
-                                               {"holder", s.instances > 1 ? std::string(g.class_name(s.holder)) : label(s.holder)},
-                                               {"instances", s.instances}, {"retained_bytes", s.retained},
-                                               {"share", share(s.retained) / 100.0},
-                                               {"accumulation", label(s.accumulation)},
-                                               {"accumulation_retained_bytes", a.dom.retained[s.accumulation]},
-                                               {"item_class", s.items == 0 ? "" : item_class},
-                                               {"items", s.items}, {"item_retained_bytes", s.item_bytes},
-                                               {"path", steps}}
-                                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                                    .c_str());
+            std::printf(
+                "%s\n",
+                nlohmann::json{{"rank", i + 1},
+                               {"holder", s.instances > 1 ? std::string(g.class_name(s.holder))
+                                                          : label(s.holder)},
+                               {"instances", s.instances},
+                               {"retained_bytes", s.retained},
+                               {"share", share(s.retained) / 100.0},
+                               {"accumulation", label(s.accumulation)},
+                               {"accumulation_retained_bytes", a.dom.retained[s.accumulation]},
+                               {"item_class", s.items == 0 ? "" : item_class},
+                               {"items", s.items},
+                               {"item_retained_bytes", s.item_bytes},
+                               {"path", steps}}
+                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                    .c_str());
             continue;
         }
         std::string path;
         for (const auto& st : steps) path += (path.empty() ? "" : " -> ") + st;
         if (s.instances > 1) {
-            std::printf("%zu. %s %s keep %s alive (%.1f%% of the heap); the biggest keeps %s\n", i + 1,
-                        util::format_count(s.instances).c_str(), util::terminal_safe(g.class_name(s.holder)).c_str(),
-                        bytes(s.retained).c_str(), share(s.retained), bytes(a.dom.retained[s.holder]).c_str());
+            std::printf("%zu. %s %s keep %s alive (%.1f%% of the heap); the biggest keeps %s\n",
+                        i + 1, util::format_count(s.instances).c_str(),
+                        util::terminal_safe(g.class_name(s.holder)).c_str(),
+                        bytes(s.retained).c_str(), share(s.retained),
+                        bytes(a.dom.retained[s.holder]).c_str());
         } else {
             std::printf("%zu. %s keeps %s alive (%.1f%% of the heap)\n", i + 1,
-                        util::terminal_safe(label(s.holder)).c_str(), bytes(s.retained).c_str(), share(s.retained));
+                        util::terminal_safe(label(s.holder)).c_str(), bytes(s.retained).c_str(),
+                        share(s.retained));
         }
         if (s.items > 0) {
             std::printf("   accumulated in %s (%s): %s %s retaining %s\n",
                         util::terminal_safe(label(s.accumulation)).c_str(),
-                        bytes(a.dom.retained[s.accumulation]).c_str(), util::format_count(s.items).c_str(),
+                        bytes(a.dom.retained[s.accumulation]).c_str(),
+                        util::format_count(s.items).c_str(),
                         util::terminal_safe(item_class).c_str(), bytes(s.item_bytes).c_str());
         }
-        std::printf("   path: %s\n", util::terminal_safe(path.empty() ? "(not reachable from the roots)" : path).c_str());
+        std::printf(
+            "   path: %s\n",
+            util::terminal_safe(path.empty() ? "(not reachable from the roots)" : path).c_str());
     }
     std::fflush(stdout);
     return k_exit_ok;
@@ -244,8 +274,10 @@ int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
     if (options.json) {
         for (size_t i = 0; i < shown; ++i) {
             const auto& r = rows[i];
-            std::printf("%s\n", nlohmann::json{{"class", g.strings.get(r.name)}, {"count", r.count},
-                                               {"self_bytes", r.self_bytes}, {"retained_bytes", r.retained_bytes}}
+            std::printf("%s\n", nlohmann::json{{"class", g.strings.get(r.name)},
+                                               {"count", r.count},
+                                               {"self_bytes", r.self_bytes},
+                                               {"retained_bytes", r.retained_bytes}}
                                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                                     .c_str());
         }
@@ -257,21 +289,24 @@ int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
         objects += r.count;
         self += r.self_bytes;
     }
-    std::printf("File: %s\nHeap: %s in %s objects (%s nodes, %s edges)\n", util::terminal_safe(file).c_str(),
-                bytes(self).c_str(), util::format_count(objects).c_str(), util::format_count(g.node_count()).c_str(),
+    std::printf("File: %s\nHeap: %s in %s objects (%s nodes, %s edges)\n",
+                util::terminal_safe(file).c_str(), bytes(self).c_str(),
+                util::format_count(objects).c_str(), util::format_count(g.node_count()).c_str(),
                 util::format_count(g.edge_count()).c_str());
     std::printf("Showing %zu of %zu classes, by retained size\n", shown, rows.size());
     std::printf("%12s %12s %12s  %s\n", "count", "self size", "retained", class_heading(file));
     for (size_t i = 0; i < shown; ++i) {
         const auto& r = rows[i];
-        std::printf("%12s %12s %12s  %s\n", util::format_count(r.count).c_str(), bytes(r.self_bytes).c_str(),
-                    bytes(r.retained_bytes).c_str(), util::terminal_safe(g.strings.get(r.name)).c_str());
+        std::printf("%12s %12s %12s  %s\n", util::format_count(r.count).c_str(),
+                    bytes(r.self_bytes).c_str(), bytes(r.retained_bytes).c_str(),
+                    util::terminal_safe(g.strings.get(r.name)).c_str());
     }
     std::fflush(stdout);
     return k_exit_ok;
 }
 
-int diff_heap_graphs(const std::string& base_file, const std::string& cur_file, const HeapGraphOptions& options) {
+int diff_heap_graphs(const std::string& base_file, const std::string& cur_file,
+                     const HeapGraphOptions& options) {
     const heapgraph::Graph base = read_graph(base_file);
     const heapgraph::Graph cur = read_graph(cur_file);
     // Objects are matched by id only where ids survive a GC (V8); else classes are compared.
@@ -281,47 +316,59 @@ int diff_heap_graphs(const std::string& base_file, const std::string& cur_file, 
     if (options.json) {
         for (size_t i = 0; i < shown; ++i) {
             const auto& r = rows[i];
-            nlohmann::json j{{"class", r.name}, {"base_count", r.base_count}, {"cur_count", r.cur_count},
-                             {"count_delta", r.count_delta()}, {"base_bytes", r.base_bytes},
-                             {"cur_bytes", r.cur_bytes}, {"bytes_delta", r.bytes_delta()}};
+            nlohmann::json j{{"class", r.name},
+                             {"base_count", r.base_count},
+                             {"cur_count", r.cur_count},
+                             {"count_delta", r.count_delta()},
+                             {"base_bytes", r.base_bytes},
+                             {"cur_bytes", r.cur_bytes},
+                             {"bytes_delta", r.bytes_delta()}};
             if (by_object) {
                 j["new"] = r.new_count;
                 j["deleted"] = r.deleted_count;
                 j["alloc_bytes"] = r.alloc_bytes;
                 j["freed_bytes"] = r.freed_bytes;
             }
-            std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+            std::printf("%s\n",
+                        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         }
         std::fflush(stdout);
         return k_exit_ok;
     }
     if (!by_object) {
-        std::printf("Base: %s\nCurrent: %s\nClasses compared by instances and shallow size (heap dump ids are "
-                    "addresses, which a GC moves); %zu classes changed, showing %zu, by size growth\n",
-                    util::terminal_safe(base_file).c_str(), util::terminal_safe(cur_file).c_str(), rows.size(),
-                    shown);
-        std::printf("%12s %12s %10s %12s %12s %12s  %s\n", "base count", "count", "# delta", "base size", "size",
-                    "size delta", "class");
+        std::printf(
+            "Base: %s\nCurrent: %s\nClasses compared by instances and shallow size (heap dump ids "
+            "are "
+            "addresses, which a GC moves); %zu classes changed, showing %zu, by size growth\n",
+            util::terminal_safe(base_file).c_str(), util::terminal_safe(cur_file).c_str(),
+            rows.size(), shown);
+        std::printf("%12s %12s %10s %12s %12s %12s  %s\n", "base count", "count", "# delta",
+                    "base size", "size", "size delta", "class");
         for (size_t i = 0; i < shown; ++i) {
             const auto& r = rows[i];
-            std::printf("%12s %12s %10s %12s %12s %12s  %s\n", util::format_count(r.base_count).c_str(),
-                        util::format_count(r.cur_count).c_str(), signed_count(r.count_delta()).c_str(),
-                        bytes(r.base_bytes).c_str(), bytes(r.cur_bytes).c_str(), signed_bytes(r.bytes_delta()).c_str(),
-                        util::terminal_safe(r.name).c_str());
+            std::printf(
+                "%12s %12s %10s %12s %12s %12s  %s\n", util::format_count(r.base_count).c_str(),
+                util::format_count(r.cur_count).c_str(), signed_count(r.count_delta()).c_str(),
+                bytes(r.base_bytes).c_str(), bytes(r.cur_bytes).c_str(),
+                signed_bytes(r.bytes_delta()).c_str(), util::terminal_safe(r.name).c_str());
         }
         std::fflush(stdout);
         return k_exit_ok;
     }
-    std::printf("Base: %s\nCurrent: %s\nObjects matched by snapshot id; %zu classes changed, showing %zu, by size "
-                "growth\n",
-                util::terminal_safe(base_file).c_str(), util::terminal_safe(cur_file).c_str(), rows.size(), shown);
-    std::printf("%10s %10s %10s %12s %12s %12s  %s\n", "# new", "# deleted", "# delta", "alloc size", "freed size",
-                "size delta", class_heading(cur_file));
+    std::printf(
+        "Base: %s\nCurrent: %s\nObjects matched by snapshot id; %zu classes changed, showing %zu, "
+        "by size "
+        "growth\n",
+        util::terminal_safe(base_file).c_str(), util::terminal_safe(cur_file).c_str(), rows.size(),
+        shown);
+    std::printf("%10s %10s %10s %12s %12s %12s  %s\n", "# new", "# deleted", "# delta",
+                "alloc size", "freed size", "size delta", class_heading(cur_file));
     for (size_t i = 0; i < shown; ++i) {
         const auto& r = rows[i];
         std::printf("%10s %10s %10s %12s %12s %12s  %s\n", util::format_count(r.new_count).c_str(),
-                    util::format_count(r.deleted_count).c_str(), signed_count(r.count_delta()).c_str(),
-                    bytes(r.alloc_bytes).c_str(), bytes(r.freed_bytes).c_str(), signed_bytes(r.bytes_delta()).c_str(),
+                    util::format_count(r.deleted_count).c_str(),
+                    signed_count(r.count_delta()).c_str(), bytes(r.alloc_bytes).c_str(),
+                    bytes(r.freed_bytes).c_str(), signed_bytes(r.bytes_delta()).c_str(),
                     util::terminal_safe(r.name).c_str());
     }
     std::fflush(stdout);
@@ -347,10 +394,12 @@ std::vector<heapgraph::NodeIndex> nodes_of_class(const heapgraph::Graph& g, std:
 
 }  // namespace
 
-HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files, const HeapGraphOptions& options) {
+HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files,
+                                   const HeapGraphOptions& options) {
     if (files.empty() || files.size() > 3) {
-        throw util::UsageError("paths takes one, two or three heap snapshots (or a record directory), not {}",
-                               files.size());
+        throw util::UsageError(
+            "paths takes one, two or three heap snapshots (or a record directory), not {}",
+            files.size());
     }
     const Analysed a = analyse(files.back());
     const heapgraph::Graph& g = a.graph;
@@ -377,7 +426,8 @@ HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files, const 
         const heapgraph::Graph first = read_graph(files[0]);
         std::vector<std::pair<int64_t, std::string>> grown;
         for (const auto& r : heapgraph::diff_classes(first, g)) {
-            if (r.count_delta() > 0 && r.bytes_delta() > 0) grown.emplace_back(r.bytes_delta(), r.name);
+            if (r.count_delta() > 0 && r.bytes_delta() > 0)
+                grown.emplace_back(r.bytes_delta(), r.name);
         }
         for (const auto& [delta, name] : grown) {
             if (!options.class_name.empty() && name != options.class_name) continue;
@@ -394,12 +444,14 @@ HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files, const 
             std::vector<uint64_t> old_ids(base.node_id.begin(), base.node_id.end());
             std::sort(old_ids.begin(), old_ids.end());
             for (heapgraph::NodeIndex n = 0; n < g.node_count(); ++n) {
-                if (heapgraph::counted(g, n) && !std::binary_search(old_ids.begin(), old_ids.end(), g.node_id[n])) {
+                if (heapgraph::counted(g, n) &&
+                    !std::binary_search(old_ids.begin(), old_ids.end(), g.node_id[n])) {
                     pool.push_back(n);
                 }
             }
         } else {
-            out.what = fmt::format("the leak set: objects new in {} since {}, still alive", files[1], files[0]);
+            out.what = fmt::format("the leak set: objects new in {} since {}, still alive",
+                                   files[1], files[0]);
             const heapgraph::Graph first = read_graph(files[0]);
             const heapgraph::Graph second = read_graph(files[1]);
             pool = heapgraph::leak_set(first, second, g);
@@ -441,7 +493,8 @@ HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files, const 
             c.retained_bytes += grp.retained_bytes;
             c.paths.push_back({grp.count, grp.self_bytes, grp.retained_bytes,
                                heapgraph::shape_text(g, shapes, grp.shape, cls),
-                               python ? std::optional<std::string>(heapgraph::python_pattern(g, shapes, grp.shape))
+                               python ? std::optional<std::string>(
+                                            heapgraph::python_pattern(g, shapes, grp.shape))
                                       : std::nullopt});
         }
         out.classes.push_back(std::move(c));
@@ -453,41 +506,56 @@ nlohmann::json class_paths_json(const ClassPaths& c, size_t max_paths) {
     nlohmann::json paths = nlohmann::json::array();
     for (size_t i = 0; i < c.paths.size() && i < max_paths; ++i) {
         const auto& p = c.paths[i];
-        paths.push_back({{"count", p.count}, {"self_bytes", p.self_bytes},
-                         {"retained_bytes", p.retained_bytes}, {"steps", p.steps}});
+        paths.push_back({{"count", p.count},
+                         {"self_bytes", p.self_bytes},
+                         {"retained_bytes", p.retained_bytes},
+                         {"steps", p.steps}});
         if (p.pattern) paths.back()["pattern"] = *p.pattern;
     }
-    return {{"type", "class"}, {"class", c.name}, {"count", c.count}, {"self_bytes", c.self_bytes},
-            {"retained_bytes", c.retained_bytes}, {"paths", paths}};
+    return {{"type", "class"},
+            {"class", c.name},
+            {"count", c.count},
+            {"self_bytes", c.self_bytes},
+            {"retained_bytes", c.retained_bytes},
+            {"paths", paths}};
 }
 
 int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOptions& options) {
     const HeapGraphPaths found = explain_heap_graphs(files, options);
     const size_t max_paths = options.paths == 0 ? SIZE_MAX : static_cast<size_t>(options.paths);
     if (!options.json) {
-        std::printf("Snapshot: %s (%s nodes, %s edges)\nExplaining %s", util::terminal_safe(found.file).c_str(),
-                    util::format_count(found.nodes).c_str(), util::format_count(found.edges).c_str(),
-                    util::terminal_safe(found.what).c_str());
-        if (found.snapshots > 1) std::printf(": %s objects", util::format_count(found.pool).c_str());
+        std::printf(
+            "Snapshot: %s (%s nodes, %s edges)\nExplaining %s",
+            util::terminal_safe(found.file).c_str(), util::format_count(found.nodes).c_str(),
+            util::format_count(found.edges).c_str(), util::terminal_safe(found.what).c_str());
+        if (found.snapshots > 1)
+            std::printf(": %s objects", util::format_count(found.pool).c_str());
         std::printf("\n\n");
         if (found.classes.empty()) {
-            std::printf(options.class_name.empty() ? "Nothing to explain.\n" : "No objects of class %s.\n",
-                        util::terminal_safe(options.class_name).c_str());
+            std::printf(
+                options.class_name.empty() ? "Nothing to explain.\n" : "No objects of class %s.\n",
+                util::terminal_safe(options.class_name).c_str());
         }
     }
-    const std::vector<patterns::Pattern> learned = patterns::load_for_matching(options.patterns_file);
+    const std::vector<patterns::Pattern> learned =
+        patterns::load_for_matching(options.patterns_file);
     for (const ClassPaths& c : found.classes) {
-        const auto match = c.paths.empty() ? std::nullopt
-                                           : patterns::match(patterns::signature_of({heap_graph_runtime(found.file), c.name, c.paths.front().steps}),
-                                                             learned);
+        const auto match =
+            c.paths.empty()
+                ? std::nullopt
+                : patterns::match(patterns::signature_of({heap_graph_runtime(found.file), c.name,
+                                                          c.paths.front().steps}),
+                                  learned);
         if (options.json) {
             nlohmann::json row = class_paths_json(c, max_paths);
             if (match) row["pattern"] = patterns::to_json(*match);
-            std::printf("%s\n", row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+            std::printf("%s\n",
+                        row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
             continue;
         }
-        std::printf("%s %s (%s retained, %s self) are held by:\n", util::format_count(c.count).c_str(),
-                    util::terminal_safe(c.name).c_str(), bytes(c.retained_bytes).c_str(), bytes(c.self_bytes).c_str());
+        std::printf("%s %s (%s retained, %s self) are held by:\n",
+                    util::format_count(c.count).c_str(), util::terminal_safe(c.name).c_str(),
+                    bytes(c.retained_bytes).c_str(), bytes(c.self_bytes).c_str());
         uint64_t rest_count = 0, rest_bytes = 0;
         for (size_t i = 0; i < c.paths.size(); ++i) {
             const auto& p = c.paths[i];
@@ -499,8 +567,8 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
             std::string line;
             for (const auto& s : p.steps) line += (line.empty() ? "" : " -> ") + s;
             if (p.steps.empty()) line = "(not reachable from the roots)";
-            std::printf("  %s (%s): %s\n", util::format_count(p.count).c_str(), bytes(p.retained_bytes).c_str(),
-                        util::terminal_safe(line).c_str());
+            std::printf("  %s (%s): %s\n", util::format_count(p.count).c_str(),
+                        bytes(p.retained_bytes).c_str(), util::terminal_safe(line).c_str());
             if (p.pattern && !p.pattern->empty()) {
                 std::printf("      pattern: %s\n", util::terminal_safe(*p.pattern).c_str());
             }

@@ -1,6 +1,7 @@
 // `top`, `diff` and `paths` on heap graphs (V8 .heapsnapshot files, JVM .hprof heap dumps, or a
-// record directory holding them): the commands dispatch here when their input is a heap snapshot rather than a profile or
-// a native scan. Each prints text or JSON lines to stdout and returns the exit code.
+// record directory holding them): the commands dispatch here when their input is a heap snapshot
+// rather than a profile or a native scan. Each prints text or JSON lines to stdout and returns the
+// exit code.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "profile/profile.hpp"
 #include <nlohmann/json.hpp>
+#include "profile/profile.hpp"
 
 namespace leakhunt::cli {
 
@@ -27,9 +28,9 @@ std::vector<std::string> heap_graphs_without_profiles(const std::string& path);
 
 struct HeapGraphOptions {
     bool json = false;
-    int top = -1;     // classes shown; -1: the command's default
-    int paths = 5;    // paths shown per class; 0: all
-    std::string class_name;  // paths: only this class
+    int top = -1;                                        // classes shown; -1: the command's default
+    int paths = 5;                                       // paths shown per class; 0: all
+    std::string class_name;                              // paths: only this class
     std::optional<std::filesystem::path> patterns_file;  // paths: --patterns (else the default)
 };
 
@@ -47,8 +48,8 @@ struct ClassPaths {
 };
 
 struct HeapGraphPaths {
-    std::string file;   // the snapshot explained (the last one given)
-    std::string what;   // "the largest classes by retained size", "objects new since ...", ...
+    std::string file;  // the snapshot explained (the last one given)
+    std::string what;  // "the largest classes by retained size", "objects new since ...", ...
     uint64_t nodes = 0, edges = 0;
     size_t snapshots = 0;
     uint64_t pool = 0;  // objects explained (two or three snapshots)
@@ -65,12 +66,14 @@ profile::Profile heap_graph_profile(const std::string& file);
 int suspects_heap_graph(const std::string& file, const HeapGraphOptions& options);
 
 int top_heap_graph(const std::string& file, const HeapGraphOptions& options);
-int diff_heap_graphs(const std::string& base, const std::string& cur, const HeapGraphOptions& options);
+int diff_heap_graphs(const std::string& base, const std::string& cur,
+                     const HeapGraphOptions& options);
 // One snapshot: the biggest classes by retained size; two: the classes that grew, their new
 // objects; three: the leak set (new in the second, alive in the third).
 int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOptions& options);
 // What paths_heap_graphs prints, as data (for `hunt`).
-HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files, const HeapGraphOptions& options);
+HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files,
+                                   const HeapGraphOptions& options);
 // The JSON row of `paths --json` for one class.
 nlohmann::json class_paths_json(const ClassPaths& c, size_t max_paths);
 

@@ -84,10 +84,11 @@ WatchOutcome watch_phase(const HuntOptions& o, HuntFacts& facts) {
         if (elapsed - last_said >= say_every) {
             last_said = elapsed;
             const auto& rss = t.series.columns.at("rss_bytes");
-            progress(fmt::format("watch: {} of {}: RSS {}, {} ({} so far)", util::format_duration(elapsed),
-                                 util::format_duration(o.watch_first_s),
-                                 rss.empty() ? "?" : util::format_bytes(rss.back()),
-                                 util::format_rate(t.live.growth_bytes_per_hour), trend::to_string(v)));
+            progress(
+                fmt::format("watch: {} of {}: RSS {}, {} ({} so far)",
+                            util::format_duration(elapsed), util::format_duration(o.watch_first_s),
+                            rss.empty() ? "?" : util::format_bytes(rss.back()),
+                            util::format_rate(t.live.growth_bytes_per_hour), trend::to_string(v)));
         }
         // A leak stops the watch at once (what the watch is for); a settled verdict (bounded,
         // healthy) must hold first, since a leak's first minutes can look settled.
@@ -119,7 +120,8 @@ WatchOutcome watch_phase(const HuntOptions& o, HuntFacts& facts) {
 }
 
 // The capture of the runtime, into DIR/record, for `capture_s` seconds.
-void capture_phase(const HuntOptions& o, capture::Runtime runtime, double capture_s, HuntFacts& facts) {
+void capture_phase(const HuntOptions& o, capture::Runtime runtime, double capture_s,
+                   HuntFacts& facts) {
     const fs::path record = o.dir / "record";
     std::error_code ec;
     fs::create_directories(record, ec);
@@ -145,15 +147,17 @@ void capture_phase(const HuntOptions& o, capture::Runtime runtime, double captur
             break;
         }
         case capture::Runtime::go: {
-            progress(fmt::format("capture: looking for the pprof endpoint of pid {} among its "
-                                 "listening sockets",
-                                 pid));
+            progress(
+                fmt::format("capture: looking for the pprof endpoint of pid {} among its "
+                            "listening sockets",
+                            pid));
             const auto url = find_pprof_endpoint(pid);
             if (!url) {
-                throw util::Error("pid {} ({}) is a Go program, but none of the TCP ports it listens "
-                                  "on serves /debug/pprof/heap (import _ \"net/http/pprof\" and "
-                                  "serve it on a port, then run hunt again)",
-                                  pid, o.target.name);
+                throw util::Error(
+                    "pid {} ({}) is a Go program, but none of the TCP ports it listens "
+                    "on serves /debug/pprof/heap (import _ \"net/http/pprof\" and "
+                    "serve it on a port, then run hunt again)",
+                    pid, o.target.name);
             }
             PullOptions p;
             p.url = *url;
@@ -180,7 +184,9 @@ void capture_phase(const HuntOptions& o, capture::Runtime runtime, double captur
             break;
         }
     }
-    if (code != k_exit_ok) throw util::Error("the {} capture ended with an error (above)", capture::runtime_name(runtime));
+    if (code != k_exit_ok)
+        throw util::Error("the {} capture ended with an error (above)",
+                          capture::runtime_name(runtime));
     (void)facts;
 }
 
@@ -207,12 +213,13 @@ int run_hunt(const HuntOptions& o) {
         facts.stopped_because = "the process ended during the watch";
         capture = false;
     } else if (!capture) {
-        facts.stopped_because = fmt::format("the verdict is {}: no capture and no heap dump were taken "
-                                            "(--profile-anyway takes them anyway)",
-                                            trend::to_string(verdict));
+        facts.stopped_because = fmt::format(
+            "the verdict is {}: no capture and no heap dump were taken "
+            "(--profile-anyway takes them anyway)",
+            trend::to_string(verdict));
     }
-    progress(fmt::format("watch: {} after {}{}", trend::to_string(verdict), util::format_duration(facts.watched_s),
-                         capture ? "; capturing" : ""));
+    progress(fmt::format("watch: {} after {}{}", trend::to_string(verdict),
+                         util::format_duration(facts.watched_s), capture ? "; capturing" : ""));
 
     // 2, 3. Runtime and capture.
     bool capture_failed = false;
@@ -220,9 +227,10 @@ int run_hunt(const HuntOptions& o) {
         const double left = o.budget_s - seconds_since(started);
         const double capture_s = left * k_capture_share;
         if (capture_s < k_min_capture_s) {
-            facts.stopped_because = fmt::format("the budget left {} for the capture, too little to see "
-                                                "a trend (raise --budget)",
-                                                util::format_duration(std::max(0.0, left)));
+            facts.stopped_because = fmt::format(
+                "the budget left {} for the capture, too little to see "
+                "a trend (raise --budget)",
+                util::format_duration(std::max(0.0, left)));
         } else {
             const auto capture_started = Clock::now();
             try {
@@ -232,12 +240,14 @@ int run_hunt(const HuntOptions& o) {
             } catch (const util::Error& e) {
                 facts.capture_error = e.what();
                 capture_failed = true;
-                std::fprintf(stderr, "leakhunt: error: %s\n", util::terminal_safe(e.what()).c_str());
+                std::fprintf(stderr, "leakhunt: error: %s\n",
+                             util::terminal_safe(e.what()).c_str());
             }
             facts.captured_s = seconds_since(capture_started);
             if (stop_requested()) {
                 facts.interrupted = true;
-                facts.stopped_because = "interrupted during the capture; what was captured is analysed";
+                facts.stopped_because =
+                    "interrupted during the capture; what was captured is analysed";
             }
         }
     }
@@ -252,7 +262,8 @@ int run_hunt(const HuntOptions& o) {
         const std::string text = hunt_summary(o.dir, facts, found);
         for (size_t at = 0; at < text.size();) {
             const size_t nl = std::min(text.find('\n', at), text.size());
-            std::printf("%s\n", util::terminal_safe(std::string_view(text).substr(at, nl - at)).c_str());
+            std::printf("%s\n",
+                        util::terminal_safe(std::string_view(text).substr(at, nl - at)).c_str());
             at = nl + 1;
         }
     }

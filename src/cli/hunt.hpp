@@ -18,12 +18,12 @@ namespace leakhunt::cli {
 
 struct HuntOptions {
     HuntTarget target;
-    std::filesystem::path dir;  // created, absolute
-    double budget_s = 1800;     // wall clock for everything
-    double watch_first_s = 600; // at most this long watching before deciding
+    std::filesystem::path dir;         // created, absolute
+    double budget_s = 1800;            // wall clock for everything
+    double watch_first_s = 600;        // at most this long watching before deciding
     std::optional<double> interval_s;  // between memory samples; default from watch_first_s
     bool profile_anyway = false;
-    bool json = false;          // the summary as one JSON object on stdout
+    bool json = false;  // the summary as one JSON object on stdout
     std::optional<std::filesystem::path> patterns_file;
     std::optional<double> limit_bytes;
 };

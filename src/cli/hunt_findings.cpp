@@ -42,8 +42,11 @@ nlohmann::json graph_rows(const HeapGraphPaths& g) {
             if (p.steps.empty()) continue;
             nlohmann::json hops = nlohmann::json::array();
             for (size_t k = 1; k < p.steps.size(); ++k) hops.push_back({{"site", p.steps[k]}});
-            rows.push_back({{"root", p.steps.front()}, {"site", c.name}, {"hops", hops},
-                            {"blocks", p.count}, {"bytes", p.retained_bytes}});
+            rows.push_back({{"root", p.steps.front()},
+                            {"site", c.name},
+                            {"hops", hops},
+                            {"blocks", p.count},
+                            {"bytes", p.retained_bytes}});
         }
     }
     return rows;
@@ -52,7 +55,8 @@ nlohmann::json graph_rows(const HeapGraphPaths& g) {
 std::vector<std::string> row_steps(const nlohmann::json& row) {
     std::vector<std::string> steps{row.value("root", "")};
     for (const auto& h : row.value("hops", nlohmann::json::array())) {
-        if (h.contains("site") && h["site"].is_string()) steps.push_back(h["site"].get<std::string>());
+        if (h.contains("site") && h["site"].is_string())
+            steps.push_back(h["site"].get<std::string>());
     }
     return steps;
 }
@@ -103,7 +107,8 @@ patterns::Finding finding_of_report(const nlohmann::json& doc, const std::string
     patterns::Finding f;
     f.runtime = runtime;
     const nlohmann::json& suspects = doc.contains("suspects") ? doc["suspects"] : nlohmann::json();
-    const nlohmann::json top = suspects.is_array() && !suspects.empty() ? suspects.front() : nlohmann::json();
+    const nlohmann::json top =
+        suspects.is_array() && !suspects.empty() ? suspects.front() : nlohmann::json();
     if (top.is_object()) f.site = top.value("function", "");
     if (doc.contains("retention_paths")) f.holder_steps = holder_of(doc["retention_paths"], top);
     return f;
@@ -112,7 +117,8 @@ patterns::Finding finding_of_report(const nlohmann::json& doc, const std::string
 HuntFindings analyse_hunt(const fs::path& dir, const HuntFacts& facts,
                           const std::vector<patterns::Pattern>& learned) {
     HuntFindings out;
-    report::ReportBuilder builder(fmt::format("leakhunt hunt: pid {} ({})", facts.pid, facts.program));
+    report::ReportBuilder builder(
+        fmt::format("leakhunt hunt: pid {} ({})", facts.pid, facts.program));
     report::InputOptions in;
     in.classify.engine.limit_bytes = facts.verdict.limit_bytes;
     if (fs::exists(dir / "watch.csv")) report::add_input(builder, dir / "watch.csv", in);
@@ -122,10 +128,12 @@ HuntFindings analyse_hunt(const fs::path& dir, const HuntFacts& facts,
         try {
             report::add_input(builder, record, in);
         } catch (const util::Error& e) {
-            builder.note(fmt::format("the capture's record directory could not be read: {}", e.what()));
+            builder.note(
+                fmt::format("the capture's record directory could not be read: {}", e.what()));
         }
         const recorddir::Listing listing = recorddir::list(record);
-        for (long id : listing.ids()) out.heap_dump = out.heap_dump || listing.count(id, recorddir::Kind::scan) > 0;
+        for (long id : listing.ids())
+            out.heap_dump = out.heap_dump || listing.count(id, recorddir::Kind::scan) > 0;
         try {
             graphs = explain_graphs(record);
         } catch (const util::Error& e) {
@@ -134,16 +142,18 @@ HuntFindings analyse_hunt(const fs::path& dir, const HuntFacts& facts,
         if (graphs) {
             out.heap_dump = true;
             std::string text;
-            for (const auto& c : graphs->classes) text += class_paths_json(c, k_paths_per_class).dump() + "\n";
+            for (const auto& c : graphs->classes)
+                text += class_paths_json(c, k_paths_per_class).dump() + "\n";
             util::write_file_atomic(dir / "paths.json", text);
             builder.set_retention_paths(graph_rows(*graphs), (dir / "paths.json").string());
         }
     }
     if (!facts.runtime.empty()) {
-        builder.note(facts.runtime == "native"
-                         ? "the agent was attached to the running process: only allocations made "
-                           "after the attach are seen"
-                         : fmt::format("captured through the {} runtime's own interface", facts.runtime));
+        builder.note(
+            facts.runtime == "native"
+                ? "the agent was attached to the running process: only allocations made "
+                  "after the attach are seen"
+                : fmt::format("captured through the {} runtime's own interface", facts.runtime));
     }
     symbolize::Symbolizer symbolizer;
     nlohmann::json doc = builder.build(symbolizer);
@@ -153,9 +163,12 @@ HuntFindings analyse_hunt(const fs::path& dir, const HuntFacts& facts,
     const nlohmann::json& suspects = doc["suspects"];
     if (suspects.is_array() && !suspects.empty()) out.top_suspect = suspects.front();
     for (const auto& m : doc["missing"]) {
-        if (m.is_string() && m.get<std::string>().starts_with("suspects")) out.suspects_missing = m.get<std::string>();
+        if (m.is_string() && m.get<std::string>().starts_with("suspects"))
+            out.suspects_missing = m.get<std::string>();
     }
-    if (!out.holder.empty()) out.holder_source = graphs ? "heap graph " + fs::path(graphs->file).filename().string() : "heap scan";
+    if (!out.holder.empty())
+        out.holder_source =
+            graphs ? "heap graph " + fs::path(graphs->file).filename().string() : "heap scan";
     if (!facts.runtime.empty() && (!out.finding.site.empty() || !out.holder.empty())) {
         out.match = patterns::match(patterns::signature_of(out.finding), learned);
     }
@@ -176,13 +189,14 @@ HuntFindings analyse_hunt(const fs::path& dir, const HuntFacts& facts,
 
 std::string hunt_summary(const fs::path& dir, const HuntFacts& facts, const HuntFindings& found) {
     const auto& a = facts.verdict.memory;
-    std::string s = fmt::format("leakhunt hunt: pid {} ({}){}, watched {}{}\n", facts.pid, facts.program,
-                                facts.runtime.empty() ? "" : ", " + facts.runtime,
-                                util::format_duration(facts.watched_s),
-                                facts.captured_s > 0 ? ", captured " + util::format_duration(facts.captured_s) : "");
+    std::string s = fmt::format(
+        "leakhunt hunt: pid {} ({}){}, watched {}{}\n", facts.pid, facts.program,
+        facts.runtime.empty() ? "" : ", " + facts.runtime, util::format_duration(facts.watched_s),
+        facts.captured_s > 0 ? ", captured " + util::format_duration(facts.captured_s) : "");
     s += fmt::format("verdict:       {}", trend::to_string(a.verdict));
     if (a.verdict == trend::Verdict::leak || a.verdict == trend::Verdict::bounded) {
-        s += fmt::format(", {} (confidence {:.2f})", util::format_rate(a.growth_bytes_per_hour), a.confidence);
+        s += fmt::format(", {} (confidence {:.2f})", util::format_rate(a.growth_bytes_per_hour),
+                         a.confidence);
     }
     s += "\n";
     if (a.verdict == trend::Verdict::leak) {
@@ -194,30 +208,40 @@ std::string hunt_summary(const fs::path& dir, const HuntFacts& facts, const Hunt
         }
     }
     if (!a.evidence.empty()) s += fmt::format("evidence:      {}\n", a.evidence.front());
-    if (!facts.stopped_because.empty()) s += fmt::format("stopped:       {}\n", facts.stopped_because);
-    if (!facts.capture_error.empty()) s += fmt::format("capture:       failed: {}\n", facts.capture_error);
+    if (!facts.stopped_because.empty())
+        s += fmt::format("stopped:       {}\n", facts.stopped_because);
+    if (!facts.capture_error.empty())
+        s += fmt::format("capture:       failed: {}\n", facts.capture_error);
     if (!facts.runtime.empty()) {
         if (found.top_suspect.is_object()) {
             const double rate = found.top_suspect.value("growth_per_hour", 0.0);
             const std::string unit = found.top_suspect.value("unit", "bytes");
-            s += fmt::format("top suspect:   {}: {}/h, {:.0f}% of the growth\n", site_text(found.top_suspect),
-                             unit == "bytes" ? util::format_bytes(rate) : fmt::format("{:.0f} objects", rate),
-                             100.0 * found.top_suspect.value("share_of_growth", 0.0));
+            s += fmt::format(
+                "top suspect:   {}: {}/h, {:.0f}% of the growth\n", site_text(found.top_suspect),
+                unit == "bytes" ? util::format_bytes(rate) : fmt::format("{:.0f} objects", rate),
+                100.0 * found.top_suspect.value("share_of_growth", 0.0));
         } else {
-            s += fmt::format("top suspect:   none ({})\n",
-                             found.suspects_missing.empty() ? "no allocation site grows steadily" : found.suspects_missing);
+            s += fmt::format("top suspect:   none ({})\n", found.suspects_missing.empty()
+                                                               ? "no allocation site grows steadily"
+                                                               : found.suspects_missing);
         }
-        s += found.holder.empty()
-                 ? std::string("held by:       unknown (no heap graph or heap scan to explain it)\n")
-                 : fmt::format("held by:       {}  [{}]\n", steps_text(found.holder), found.holder_source);
-        s += fmt::format("pattern:       {}\n", found.match ? patterns::describe(*found.match) : "no known pattern matches");
+        s +=
+            found.holder.empty()
+                ? std::string("held by:       unknown (no heap graph or heap scan to explain it)\n")
+                : fmt::format("held by:       {}  [{}]\n", steps_text(found.holder),
+                              found.holder_source);
+        s += fmt::format("pattern:       {}\n", found.match ? patterns::describe(*found.match)
+                                                            : "no known pattern matches");
     }
     s += fmt::format("files:         {}/report.html{}\n", dir.string(),
-                     found.heap_dump ? "" : (facts.runtime.empty() ? " (no capture, no heap dump)" : " (no heap dump)"));
+                     found.heap_dump ? ""
+                                     : (facts.runtime.empty() ? " (no capture, no heap dump)"
+                                                              : " (no heap dump)"));
     return s;
 }
 
-nlohmann::json hunt_summary_json(const fs::path& dir, const HuntFacts& facts, const HuntFindings& found) {
+nlohmann::json hunt_summary_json(const fs::path& dir, const HuntFacts& facts,
+                                 const HuntFindings& found) {
     nlohmann::json j = report::verdict_json(facts.series, facts.verdict);
     j["pid"] = facts.pid;
     j["program"] = facts.program;
@@ -225,7 +249,8 @@ nlohmann::json hunt_summary_json(const fs::path& dir, const HuntFacts& facts, co
     j["watched_s"] = facts.watched_s;
     j["captured_s"] = facts.captured_s;
     j["stopped_because"] = facts.stopped_because;
-    j["capture_error"] = facts.capture_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(facts.capture_error);
+    j["capture_error"] =
+        facts.capture_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(facts.capture_error);
     const auto left = time_to_limit_s(facts);
     j["time_to_limit_s"] = left ? nlohmann::json(*left) : nlohmann::json(nullptr);
     j["top_suspect"] = found.top_suspect;
@@ -263,7 +288,8 @@ std::optional<patterns::Finding> read_finding(const fs::path& dir) {
         throw util::Error("{}: field `holder_steps` is missing or not a list", path.string());
     }
     for (const auto& s : j["holder_steps"]) {
-        if (!s.is_string()) throw util::Error("{}: field `holder_steps` holds a non-string", path.string());
+        if (!s.is_string())
+            throw util::Error("{}: field `holder_steps` holds a non-string", path.string());
         f.holder_steps.push_back(s.get<std::string>());
     }
     return f;

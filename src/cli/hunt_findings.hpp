@@ -22,13 +22,13 @@ namespace leakhunt::cli {
 struct HuntFacts {
     long pid = 0;
     std::string program;
-    std::string runtime;             // empty when no capture ran
+    std::string runtime;  // empty when no capture ran
     double watched_s = 0;
     double captured_s = 0;
-    series::Series series;           // the watch phase's memory series
-    trend::Classification verdict;   // of that series
-    std::string stopped_because;     // why the hunt ended where it did
-    std::string capture_error;       // the capture failed with this (empty: it did not)
+    series::Series series;          // the watch phase's memory series
+    trend::Classification verdict;  // of that series
+    std::string stopped_because;    // why the hunt ended where it did
+    std::string capture_error;      // the capture failed with this (empty: it did not)
     bool interrupted = false;
 };
 
@@ -39,7 +39,7 @@ struct HuntFindings {
     std::string holder_source;        // "heap scan", "heap graph heap.X.NNNN.heapsnapshot"
     patterns::Finding finding;
     std::optional<patterns::Match> match;
-    bool heap_dump = false;           // a heap graph or heap scan was read
+    bool heap_dump = false;  // a heap graph or heap scan was read
 };
 
 // Builds and writes DIR/report.html (atomically) from DIR/watch.csv and, when present,

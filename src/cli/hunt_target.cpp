@@ -39,9 +39,10 @@ double rss_of(pid_t pid) {
 HuntTarget resolve_pid(pid_t pid) {
     if (pid == ::getpid()) throw util::UsageError("pid {} is leakhunt itself", pid);
     if (::access(fmt::format("/proc/{}", pid).c_str(), F_OK) != 0) {
-        throw util::Error("no process with pid {} (it has ended, or lives in another PID "
-                          "namespace)",
-                          pid);
+        throw util::Error(
+            "no process with pid {} (it has ended, or lives in another PID "
+            "namespace)",
+            pid);
     }
     return {pid, {TargetSpec::Kind::pid, pid, {}}, process_name(pid)};
 }
@@ -59,9 +60,10 @@ HuntTarget resolve_name(const std::string& regex) {
         if (std::regex_search(p.cmdline, re)) found.push_back(std::move(p));
     }
     if (found.empty()) {
-        throw util::Error("no running process's command line matches --name {} (check with "
-                          "`ps -eo pid,args`)",
-                          regex);
+        throw util::Error(
+            "no running process's command line matches --name {} (check with "
+            "`ps -eo pid,args`)",
+            regex);
     }
     if (found.size() > 1) {
         std::string list;
@@ -69,9 +71,10 @@ HuntTarget resolve_name(const std::string& regex) {
             list += fmt::format("{}{} ({})", i == 0 ? "" : ", ", found[i].pid,
                                 util::terminal_safe(found[i].cmdline.substr(0, 60)));
         }
-        throw util::Error("--name {} matches {} processes: {}{} (make the regex narrower, or give "
-                          "the PID)",
-                          regex, found.size(), list, found.size() > 5 ? ", ..." : "");
+        throw util::Error(
+            "--name {} matches {} processes: {}{} (make the regex narrower, or give "
+            "the PID)",
+            regex, found.size(), list, found.size() > 5 ? ", ..." : "");
     }
     return resolve_pid(found.front().pid);
 }
@@ -81,7 +84,8 @@ HuntTarget resolve_cgroup(const std::string& path) {
     const std::filesystem::path dir = reader.resolve(path);
     std::optional<std::string> procs = util::try_read_file(dir / "cgroup.procs");
     if (!procs) procs = util::try_read_file(dir / "tasks");
-    if (!procs) throw util::Error("cannot read the processes of cgroup {} (cgroup.procs)", dir.string());
+    if (!procs)
+        throw util::Error("cannot read the processes of cgroup {} (cgroup.procs)", dir.string());
     pid_t best = 0;
     double best_rss = -1;
     std::string_view rest = *procs;
@@ -89,8 +93,8 @@ HuntTarget resolve_cgroup(const std::string& path) {
         const size_t nl = rest.find('\n');
         const std::string_view line = rest.substr(0, nl);
         int pid = 0;
-        if (std::from_chars(line.data(), line.data() + line.size(), pid).ec == std::errc{} && pid > 0 &&
-            pid != ::getpid()) {
+        if (std::from_chars(line.data(), line.data() + line.size(), pid).ec == std::errc{} &&
+            pid > 0 && pid != ::getpid()) {
             const double rss = rss_of(pid);
             if (rss > best_rss) best = pid, best_rss = rss;
         }

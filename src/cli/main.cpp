@@ -2,12 +2,12 @@
 // one line and an exit code (DESIGN.md: 1 error, 2 usage, 3 leak found).
 #include <algorithm>
 #include <cstdio>
-#include <string>
 #include <map>
+#include <string>
 #include <string_view>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
@@ -42,12 +42,11 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     std::map<CLI::App*, cli::Runner> runners;
     try {
-        for (auto add : {cli::add_watch, cli::add_classify, cli::add_soak, cli::add_history,
-                         cli::add_record, cli::add_snapshot, cli::add_top, cli::add_report,
-                         cli::add_serve, cli::add_rules, cli::add_scan, cli::add_paths,
-                         cli::add_leaks, cli::add_symbolize,
-                         cli::add_diff, cli::add_suspects, cli::add_hunt,
-                         cli::add_learn}) {
+        for (auto add :
+             {cli::add_watch, cli::add_classify, cli::add_soak, cli::add_history, cli::add_record,
+              cli::add_snapshot, cli::add_top, cli::add_report, cli::add_serve, cli::add_rules,
+              cli::add_scan, cli::add_paths, cli::add_leaks, cli::add_symbolize, cli::add_diff,
+              cli::add_suspects, cli::add_hunt, cli::add_learn}) {
             size_t before = app.get_subcommands({}).size();
             cli::Runner run = add(app);
             runners[app.get_subcommands({}).at(before)] = std::move(run);
@@ -71,7 +70,8 @@ int main(int argc, char** argv) {
             return app.exit(e);
         } catch (const CLI::ParseError& e) {
             std::string help = "leakhunt --help";
-            for (const CLI::App* sub : app.get_subcommands()) help = "leakhunt " + sub->get_name() + " --help";
+            for (const CLI::App* sub : app.get_subcommands())
+                help = "leakhunt " + sub->get_name() + " --help";
             std::fprintf(stderr, "leakhunt: usage error: %s (see %s)\n",
                          util::terminal_safe(parse_error_text(e)).c_str(), help.c_str());
             return cli::k_exit_usage;

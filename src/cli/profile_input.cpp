@@ -21,25 +21,28 @@ DirInput record_dir_input(const std::filesystem::path& dir, recorddir::Kind kind
     in.listing = recorddir::list(dir);
     const auto main = recorddir::main_id(in.listing);
     if (!main) {
-        throw util::Error("{} holds no recording (no timeline.PID.csv, no heap.PID.NNNN files): "
-                          "record into it with `leakhunt record -o {} -- CMD`",
-                          dir.string(), dir.string());
+        throw util::Error(
+            "{} holds no recording (no timeline.PID.csv, no heap.PID.NNNN files): "
+            "record into it with `leakhunt record -o {} -- CMD`",
+            dir.string(), dir.string());
     }
     in.pid = *main;
     in.files = in.listing.files(in.pid, kind);
     if (!in.files.empty()) return in;
     if (kind == recorddir::Kind::scan) {
-        throw util::Error("{} holds no heap scan (heap.PID.NNNN.scan) of PID {}: take one with "
-                          "`leakhunt snapshot {} --scan` while it runs under `leakhunt record "
-                          "--all`, or record with `leakhunt record --all --leak-check -o {} -- "
-                          "CMD`",
-                          dir.string(), in.pid, in.pid, dir.string());
+        throw util::Error(
+            "{} holds no heap scan (heap.PID.NNNN.scan) of PID {}: take one with "
+            "`leakhunt snapshot {} --scan` while it runs under `leakhunt record "
+            "--all`, or record with `leakhunt record --all --leak-check -o {} -- "
+            "CMD`",
+            dir.string(), in.pid, in.pid, dir.string());
     }
-    throw util::Error("{} holds no heap {} (heap.PID.NNNN.{}) of PID {}: record with `leakhunt "
-                      "record -o {} -- CMD` (snapshots at exit, every --snapshot-every, and on "
-                      "`leakhunt snapshot PID`)",
-                      dir.string(), kind == recorddir::Kind::profile ? "profile" : "snapshot",
-                      recorddir::extension(kind), in.pid, dir.string());
+    throw util::Error(
+        "{} holds no heap {} (heap.PID.NNNN.{}) of PID {}: record with `leakhunt "
+        "record -o {} -- CMD` (snapshots at exit, every --snapshot-every, and on "
+        "`leakhunt snapshot PID`)",
+        dir.string(), kind == recorddir::Kind::profile ? "profile" : "snapshot",
+        recorddir::extension(kind), in.pid, dir.string());
 }
 
 void say_chosen(const std::filesystem::path& dir, const std::string& what) {
@@ -52,7 +55,8 @@ profile::Profile read_symbolized(const std::string& path, symbolize::Symbolizer&
     const size_t known = symbolizer.warnings().size();
     Progress bar = Progress::on_stderr(
         fmt::format("symbolizing {}", std::filesystem::path(path).filename().string()), 0);
-    const symbolize::SymbolizeStats stats = symbolize::symbolize_profile(p, symbolizer, bar.callback());
+    const symbolize::SymbolizeStats stats =
+        symbolize::symbolize_profile(p, symbolizer, bar.callback());
     bar.finish();
     for (size_t i = known; i < stats.warnings.size(); ++i) warn(stats.warnings[i]);
     return p;
@@ -104,10 +108,14 @@ std::string where(const symbolize::AggregateRow& row) {
 
 std::string granularity_plural(symbolize::Granularity by) {
     switch (by) {
-        case symbolize::Granularity::function: return "functions";
-        case symbolize::Granularity::line: return "lines";
-        case symbolize::Granularity::file: return "files";
-        case symbolize::Granularity::module: return "modules";
+        case symbolize::Granularity::function:
+            return "functions";
+        case symbolize::Granularity::line:
+            return "lines";
+        case symbolize::Granularity::file:
+            return "files";
+        case symbolize::Granularity::module:
+            return "modules";
     }
     return "rows";
 }

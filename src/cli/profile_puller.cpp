@@ -1,15 +1,15 @@
 // The pull loop: fetch, check, write the snapshot and the timeline (recorddir's writers, so the
 // files are named and numbered as native recordings are, from 0000), sleep in
-// sigtimedwait until the next tick so that SIGINT/SIGTERM/SIGHUP end it at once. When the URL points at
-// this host (loopback) and the process listening on its port is visible in /proc, the snapshot
-// id is that service's PID and its RSS goes into the timeline, as the agent writes for a native
-// program; otherwise the id is this recorder's PID (a number no agent in the directory uses) and
-// rss_bytes stays empty. manifest.json says runtime "go", capture "pprof-url".
-// Beside a net/http/pprof heap endpoint (a URL ending in /heap) each pull also takes the
-// goroutine profile (goroutine.<id>.NNNN.pb.gz, the heap snapshot's number) and runtime.MemStats
-// (expvar's /debug/vars when the service serves it, else the heap?debug=1 text's block) into the
-// timeline's Go columns (capture/go/memstats.hpp). Those are extras: an endpoint that is missing
-// or fails is noted once (and again after it recovered and failed anew), never a failed pull.
+// sigtimedwait until the next tick so that SIGINT/SIGTERM/SIGHUP end it at once. When the URL
+// points at this host (loopback) and the process listening on its port is visible in /proc, the
+// snapshot id is that service's PID and its RSS goes into the timeline, as the agent writes for a
+// native program; otherwise the id is this recorder's PID (a number no agent in the directory uses)
+// and rss_bytes stays empty. manifest.json says runtime "go", capture "pprof-url". Beside a
+// net/http/pprof heap endpoint (a URL ending in /heap) each pull also takes the goroutine profile
+// (goroutine.<id>.NNNN.pb.gz, the heap snapshot's number) and runtime.MemStats (expvar's
+// /debug/vars when the service serves it, else the heap?debug=1 text's block) into the timeline's
+// Go columns (capture/go/memstats.hpp). Those are extras: an endpoint that is missing or fails is
+// noted once (and again after it recovered and failed anew), never a failed pull.
 #include "cli/profile_puller.hpp"
 
 #include <signal.h>
@@ -55,9 +55,10 @@ InUse in_use(const profile::Profile& p, const std::string& url) {
     const auto bytes = profile::sample_type_index(p, "inuse_space");
     const auto objects = profile::sample_type_index(p, "inuse_objects");
     if (!bytes || !objects) {
-        throw util::Error("{} is not a heap profile: it has no inuse_space/inuse_objects sample "
-                          "types (point --pprof-url at /debug/pprof/heap)",
-                          url);
+        throw util::Error(
+            "{} is not a heap profile: it has no inuse_space/inuse_objects sample "
+            "types (point --pprof-url at /debug/pprof/heap)",
+            url);
     }
     InUse t;
     for (const auto& s : p.samples) {
@@ -148,8 +149,9 @@ class Puller {
         m_manifest.capture = "pprof-url";
         m_manifest.pid = m_service.value_or(0);
         m_manifest.start_unix = unix_now();
-        m_manifest.sampling = "the service's own (Go: runtime.MemProfileRate, every 512 KiB on "
-                              "average unless the program sets it)";
+        m_manifest.sampling =
+            "the service's own (Go: runtime.MemProfileRate, every 512 KiB on "
+            "average unless the program sets it)";
         m_manifest.extra["url"] = o.url;
         recorddir::write_manifest(m_o.dir, m_manifest);
     }
@@ -185,8 +187,7 @@ class Puller {
             return true;
         } catch (const util::Error& e) {
             ++m_failures;
-            warnf("pull {} failed ({} in a row): {}", m_pulls, m_failures,
-                  e.what());
+            warnf("pull {} failed ({} in a row): {}", m_pulls, m_failures, e.what());
             return false;
         }
     }
@@ -225,8 +226,8 @@ class Puller {
             } catch (const util::Error& e) {
                 // Most services import net/http/pprof without expvar: fall back for good.
                 m_vars_missing = true;
-                note(fmt::format("runtime.MemStats from {} instead: {}", m_go->heap_text,
-                                 e.what()));
+                note(
+                    fmt::format("runtime.MemStats from {} instead: {}", m_go->heap_text, e.what()));
             }
         }
         try {
@@ -248,24 +249,28 @@ class Puller {
         std::fprintf(stderr, "leakhunt: pulling %s every %gs into %s\n", m_o.url.c_str(),
                      m_o.every_s, m_o.dir.c_str());
         if (m_service) {
-            std::fprintf(stderr, "leakhunt: the service is pid %d on this host: its RSS goes into "
-                                 "the timeline\n", *m_service);
+            std::fprintf(stderr,
+                         "leakhunt: the service is pid %d on this host: its RSS goes into "
+                         "the timeline\n",
+                         *m_service);
         } else {
-            warn("the service is not a process on this host that leakhunt can see, so the "
-                 "timeline has no RSS (rss_bytes stays empty; its heap_inuse_bytes is filled)");
+            warn(
+                "the service is not a process on this host that leakhunt can see, so the "
+                "timeline has no RSS (rss_bytes stays empty; its heap_inuse_bytes is filled)");
         }
         if (!m_go) {
-            note(fmt::format("{} does not end in /heap, so no goroutine profile or "
-                             "runtime.MemStats is pulled beside it",
-                             m_o.url));
+            note(
+                fmt::format("{} does not end in /heap, so no goroutine profile or "
+                            "runtime.MemStats is pulled beside it",
+                            m_o.url));
         }
         const auto start = Clock::now();
-        const auto every = std::chrono::duration_cast<Clock::duration>(
-            std::chrono::duration<double>(m_o.every_s));
-        const auto deadline =
-            m_o.duration_s > 0 ? start + std::chrono::duration_cast<Clock::duration>(
-                                             std::chrono::duration<double>(m_o.duration_s))
-                               : Clock::time_point::max();
+        const auto every =
+            std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(m_o.every_s));
+        const auto deadline = m_o.duration_s > 0
+                                  ? start + std::chrono::duration_cast<Clock::duration>(
+                                                std::chrono::duration<double>(m_o.duration_s))
+                                  : Clock::time_point::max();
         int code = k_exit_ok;
         std::string why = "stopped";
         for (long tick = 0;; ++tick) {
@@ -310,9 +315,10 @@ class Puller {
             std::fprintf(stderr, "leakhunt: %s: no snapshot was written\n", why.c_str());
         }
         if (code != k_exit_ok) {
-            throw util::Error("cannot pull {}: {} (is the service running, and is the URL its "
-                              "heap profile endpoint?)",
-                              m_o.url, why);
+            throw util::Error(
+                "cannot pull {}: {} (is the service running, and is the URL its "
+                "heap profile endpoint?)",
+                m_o.url, why);
         }
         return code;
     }

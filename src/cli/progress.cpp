@@ -24,12 +24,11 @@ Progress Progress::on_stderr(std::string label, uint64_t total, Unit unit) {
             std::fflush(stderr);
         };
     }
-    return Progress(std::move(label), total, unit, std::move(sink), [] { return Clock::now(); },
-                    Config{});
+    return Progress(
+        std::move(label), total, unit, std::move(sink), [] { return Clock::now(); }, Config{});
 }
 
-Progress::Progress(std::string label, uint64_t total, Unit unit, Sink sink, Now now,
-                   Config config)
+Progress::Progress(std::string label, uint64_t total, Unit unit, Sink sink, Now now, Config config)
     : m_label(std::move(label)),
       m_total(total),
       m_unit(unit),
@@ -39,18 +38,26 @@ Progress::Progress(std::string label, uint64_t total, Unit unit, Sink sink, Now 
     if (m_now) m_start = m_now();
 }
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+    finish();
+}
 
-void Progress::set_label(std::string label) { m_label = std::move(label); }
+void Progress::set_label(std::string label) {
+    m_label = std::move(label);
+}
 
-void Progress::set_total(uint64_t total) { m_total = total; }
+void Progress::set_total(uint64_t total) {
+    m_total = total;
+}
 
 void Progress::update(uint64_t done) {
     m_done = done;
     maybe_draw();
 }
 
-void Progress::advance(uint64_t n) { update(m_done + n); }
+void Progress::advance(uint64_t n) {
+    update(m_done + n);
+}
 
 std::function<void(uint64_t, uint64_t)> Progress::callback() {
     return [this](uint64_t done, uint64_t total) {
@@ -67,8 +74,8 @@ std::string Progress::line() const {
     if (m_total == 0) return fmt::format("{} {}", m_label, amount(m_done));
     const double fraction =
         std::min(1.0, static_cast<double>(m_done) / static_cast<double>(m_total));
-    const std::string counts = fmt::format(" {}/{} ({:.0f}%)", amount(m_done), amount(m_total),
-                                           fraction * 100);
+    const std::string counts =
+        fmt::format(" {}/{} ({:.0f}%)", amount(m_done), amount(m_total), fraction * 100);
     const int bar = m_config.width - static_cast<int>(m_label.size() + counts.size()) - 4;
     if (bar < 10) return m_label + counts;
     const auto full = static_cast<size_t>(fraction * bar);

@@ -15,7 +15,7 @@
 namespace leakhunt::cli {
 
 class Progress {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
     using Sink = std::function<void(std::string_view)>;
     using Now = std::function<Clock::time_point()>;
@@ -50,7 +50,7 @@ public:
     // The line for the current state (without "\r" and the clear-to-end sequence).
     std::string line() const;
 
-private:
+  private:
     void maybe_draw();
 
     std::string m_label;

@@ -83,60 +83,69 @@ void check_attachable(pid_t pid, const std::string& name) {
     if (pid == ::getpid()) throw util::Error("--pid {} is leakhunt itself", pid);
     const uid_t me = ::geteuid();
     if (me != 0 && st.st_uid != me) {
-        throw util::Error("cannot attach to pid {} ({}): it runs as uid {}, leakhunt as uid {} "
-                          "(run leakhunt as that user or as root)",
-                          pid, name, st.st_uid, me);
+        throw util::Error(
+            "cannot attach to pid {} ({}): it runs as uid {}, leakhunt as uid {} "
+            "(run leakhunt as that user or as root)",
+            pid, name, st.st_uid, me);
     }
     const std::string maps = read_text(proc / "maps");
     if (maps.empty()) {
-        throw util::Error("cannot read /proc/{}/maps: permission denied or the process is gone "
-                          "(run as the process owner or root)",
-                          pid);
+        throw util::Error(
+            "cannot read /proc/{}/maps: permission denied or the process is gone "
+            "(run as the process owner or root)",
+            pid);
     }
     if (maps.find("libleakhunt_agent") != std::string::npos) {
         const auto live = proc::agent_pids();
         if (std::find(live.begin(), live.end(), pid) == live.end()) {
-            throw util::Error("pid {} ({}) already has the leakhunt agent, detached by an earlier "
-                              "`record --pid` (or disabled): a process can be attached once; "
-                              "restart it to record again",
-                              pid, name);
+            throw util::Error(
+                "pid {} ({}) already has the leakhunt agent, detached by an earlier "
+                "`record --pid` (or disabled): a process can be attached once; "
+                "restart it to record again",
+                pid, name);
         }
-        throw util::Error("pid {} ({}) already has the leakhunt agent (started under `leakhunt "
-                          "record`, or attached by another `record --pid`): take snapshots with "
-                          "`leakhunt snapshot {}`",
-                          pid, name, pid);
+        throw util::Error(
+            "pid {} ({}) already has the leakhunt agent (started under `leakhunt "
+            "record`, or attached by another `record --pid`): take snapshots with "
+            "`leakhunt snapshot {}`",
+            pid, name, pid);
     }
     if (maps.find("/ld-linux") == std::string::npos && maps.find("/ld-musl") == std::string::npos) {
-        throw util::Error("pid {} ({}) is statically linked: it has no dynamic loader to load the "
-                          "agent into (rebuild it dynamically linked, or watch it from outside "
-                          "with `leakhunt watch --pid {}`)",
-                          pid, name, pid);
+        throw util::Error(
+            "pid {} ({}) is statically linked: it has no dynamic loader to load the "
+            "agent into (rebuild it dynamically linked, or watch it from outside "
+            "with `leakhunt watch --pid {}`)",
+            pid, name, pid);
     }
     if (maps.find("libc.so.6") == std::string::npos) {
-        throw util::Error("pid {} ({}) does not use the GNU C library: the agent can only be "
-                          "attached to glibc programs (start it under `leakhunt record -- CMD`)",
-                          pid, name);
+        throw util::Error(
+            "pid {} ({}) does not use the GNU C library: the agent can only be "
+            "attached to glibc programs (start it under `leakhunt record -- CMD`)",
+            pid, name);
     }
     const std::string tracer = status_field(read_text(proc / "status"), "TracerPid");
     if (!tracer.empty() && tracer != "0") {
-        throw util::Error("pid {} ({}) is already traced by pid {} (a debugger or strace): detach "
-                          "it first",
-                          pid, name, tracer);
+        throw util::Error(
+            "pid {} ({}) is already traced by pid {} (a debugger or strace): detach "
+            "it first",
+            pid, name, tracer);
     }
     const std::string scope_text = read_text("/proc/sys/kernel/yama/ptrace_scope");
     if (!scope_text.empty()) {
         const int scope = std::atoi(scope_text.c_str());
         if (scope >= 3) {
-            throw util::Error("cannot attach to pid {}: ptrace is disabled on this host "
-                              "(/proc/sys/kernel/yama/ptrace_scope is 3, until reboot); start the "
-                              "program under `leakhunt record -- CMD` instead",
-                              pid);
+            throw util::Error(
+                "cannot attach to pid {}: ptrace is disabled on this host "
+                "(/proc/sys/kernel/yama/ptrace_scope is 3, until reboot); start the "
+                "program under `leakhunt record -- CMD` instead",
+                pid);
         }
         if (scope >= 1 && !have_cap_sys_ptrace()) {
-            throw util::Error("cannot attach to pid {}: /proc/sys/kernel/yama/ptrace_scope is {} "
-                              "and leakhunt lacks CAP_SYS_PTRACE (run it as root or with "
-                              "CAP_SYS_PTRACE, or set ptrace_scope to 0)",
-                              pid, scope);
+            throw util::Error(
+                "cannot attach to pid {}: /proc/sys/kernel/yama/ptrace_scope is {} "
+                "and leakhunt lacks CAP_SYS_PTRACE (run it as root or with "
+                "CAP_SYS_PTRACE, or set ptrace_scope to 0)",
+                pid, scope);
         }
     }
 }
@@ -180,7 +189,8 @@ double inject(const NativeAttachArgs& args, const std::string& name, const fs::p
               const std::string& gdb) {
     char tmpl[] = "/tmp/leakhunt-attach.XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) {
-        throw util::Error("cannot create a temporary directory in /tmp: {}", util::errno_text(errno));
+        throw util::Error("cannot create a temporary directory in /tmp: {}",
+                          util::errno_text(errno));
     }
     const fs::path tmp = tmpl;
     struct Cleanup {
@@ -190,10 +200,9 @@ double inject(const NativeAttachArgs& args, const std::string& name, const fs::p
             fs::remove_all(p, ec);
         }
     } cleanup{tmp};
-    const std::string spec = fmt::format("interval={};every={};depth={};unwind=cfi;out={}",
-                                         args.sample_interval,
-                                         static_cast<long long>(args.every_s * 1000 + 0.5),
-                                         args.depth, args.dir.string());
+    const std::string spec = fmt::format(
+        "interval={};every={};depth={};unwind=cfi;out={}", args.sample_interval,
+        static_cast<long long>(args.every_s * 1000 + 0.5), args.depth, args.dir.string());
     {
         std::ofstream script(tmp / "attach.gdb");
         script << "set confirm off\nset pagination off\n"
@@ -210,47 +219,56 @@ double inject(const NativeAttachArgs& args, const std::string& name, const fs::p
     }
     const auto started = std::chrono::steady_clock::now();
     ChildProcess child = ChildProcess::spawn_shell(
-        fmt::format("exec {} -nx -batch -p {} -x {}/attach.gdb >{}/gdb.log 2>&1", gdb_string(gdb, "gdb"),
-                    args.pid, tmp.string(), tmp.string()));
+        fmt::format("exec {} -nx -batch -p {} -x {}/attach.gdb >{}/gdb.log 2>&1",
+                    gdb_string(gdb, "gdb"), args.pid, tmp.string(), tmp.string()));
     if (!child.wait_for(k_gdb_timeout_s)) {
         child.stop(2);
-        throw util::Error("gdb did not finish attaching to pid {} ({}) within {:.0f} s and was "
-                          "stopped; the process may be stuck inside the allocator or the loader "
-                          "(check it is still running)",
-                          args.pid, name, k_gdb_timeout_s);
+        throw util::Error(
+            "gdb did not finish attaching to pid {} ({}) within {:.0f} s and was "
+            "stopped; the process may be stuck inside the allocator or the loader "
+            "(check it is still running)",
+            args.pid, name, k_gdb_timeout_s);
     }
     const double paused =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const std::string log = read_text(tmp / "gdb.log");
     const std::string result = attach_result(log);
     if (result.starts_with("leakhunt-dlopen-failed: ")) {
-        throw util::Error("pid {} ({}) could not load the agent: {} (nothing was changed in the "
-                          "process)",
-                          args.pid, name, util::terminal_safe(result.substr(24)));
+        throw util::Error(
+            "pid {} ({}) could not load the agent: {} (nothing was changed in the "
+            "process)",
+            args.pid, name, util::terminal_safe(result.substr(24)));
     }
     if (result.empty()) {
-        throw util::Error("gdb could not attach to pid {} ({}): {} (run as root or the process "
-                          "owner; a seccomp filter or a container may forbid ptrace)",
-                          args.pid, name, util::terminal_safe(last_line(log)));
+        throw util::Error(
+            "gdb could not attach to pid {} ({}): {} (run as root or the process "
+            "owner; a seccomp filter or a container may forbid ptrace)",
+            args.pid, name, util::terminal_safe(last_line(log)));
     }
     const int code = std::atoi(result.c_str() + 24);
     if (code == 2) {
-        throw util::Error("pid {} ({}) already records with the leakhunt agent: take snapshots "
-                          "with `leakhunt snapshot {}`",
-                          args.pid, name, args.pid);
+        throw util::Error(
+            "pid {} ({}) already records with the leakhunt agent: take snapshots "
+            "with `leakhunt snapshot {}`",
+            args.pid, name, args.pid);
     }
     if (code != 0) {
-        throw util::Error("the agent in pid {} ({}) could not start (code {}; its message is on "
-                          "the program's stderr); the program goes on unchanged",
-                          args.pid, name, code);
+        throw util::Error(
+            "the agent in pid {} ({}) could not start (code {}; its message is on "
+            "the program's stderr); the program goes on unchanged",
+            args.pid, name, code);
     }
     return paused;
 }
 
 // False once the process has ended (a zombie its parent has not reaped yet counts as ended).
-bool running(pid_t pid) { return !proc::has_exited(pid); }
+bool running(pid_t pid) {
+    return !proc::has_exited(pid);
+}
 
-size_t snapshot_count(const fs::path& dir, pid_t pid) { return recorddir::read_timeline(dir, pid).size(); }
+size_t snapshot_count(const fs::path& dir, pid_t pid) {
+    return recorddir::read_timeline(dir, pid).size();
+}
 
 }  // namespace
 
@@ -259,9 +277,10 @@ int record_attach(const NativeAttachArgs& args) {
     check_attachable(args.pid, name);
     const std::string gdb = find_in_path("gdb");
     if (gdb.empty()) {
-        throw util::Error("attaching to a running native process needs gdb, which is not in PATH "
-                          "(install it: apt-get install gdb), or start the program under "
-                          "`leakhunt record -- CMD`");
+        throw util::Error(
+            "attaching to a running native process needs gdb, which is not in PATH "
+            "(install it: apt-get install gdb), or start the program under "
+            "`leakhunt record -- CMD`");
     }
     const fs::path agent = agent_library();
 
@@ -272,7 +291,8 @@ int record_attach(const NativeAttachArgs& args) {
     manifest.start_unix = unix_now();
     manifest.sampling = args.sample_interval == 1
                             ? "every allocation"
-                            : "every " + util::format_bytes(static_cast<double>(args.sample_interval)) +
+                            : "every " +
+                                  util::format_bytes(static_cast<double>(args.sample_interval)) +
                                   " on average";
     manifest.extra["attached"] = "only allocations made after the attach are seen";
     manifest.extra["attached_unix"] = fmt::format("{:.3f}", manifest.start_unix);
@@ -294,30 +314,37 @@ int record_attach(const NativeAttachArgs& args) {
     while (why == nullptr) {
         timespec ts{0, 200 * 1000 * 1000};
         const int sig = ::sigtimedwait(&set, nullptr, &ts);
-        if (sig > 0) why = stop_signal_text(sig);
-        else if (!running(args.pid)) exited = true, why = "the program ended";
+        if (sig > 0)
+            why = stop_signal_text(sig);
+        else if (!running(args.pid))
+            exited = true, why = "the program ended";
         else if (args.duration_s > 0 &&
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() >=
-                     args.duration_s) {
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                         .count() >= args.duration_s) {
             why = "--duration reached";
-        } else if (args.count > 0 && snapshot_count(args.dir, args.pid) >= static_cast<size_t>(args.count)) {
+        } else if (args.count > 0 &&
+                   snapshot_count(args.dir, args.pid) >= static_cast<size_t>(args.count)) {
             why = "--count reached";
         }
     }
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     std::string detach_error;
     if (!exited && args.scan_before_detach && args.sample_interval == 1 && !stop_requested()) {
-        std::fprintf(stderr, "leakhunt: scanning the heap of pid %d (its threads stop for the "
-                             "scan)\n", args.pid);
+        std::fprintf(stderr,
+                     "leakhunt: scanning the heap of pid %d (its threads stop for the "
+                     "scan)\n",
+                     args.pid);
         try {
             // The reply's file names are not read here (the scan is found in the record
             // directory, through recorddir), so the raw request is enough.
-            const proc::AgentReply reply = proc::agent_request(args.pid, k_scan_timeout_s, "snapshot scan");
+            const proc::AgentReply reply =
+                proc::agent_request(args.pid, k_scan_timeout_s, "snapshot scan");
             if (const size_t err = reply.text.find("scan-error="); err != std::string::npos) {
                 warnf("the heap scan of pid {} failed: {}", args.pid,
                       util::terminal_safe(reply.text.substr(err + 11)));
             } else if (!reply.text.starts_with("ok ")) {
-                warnf("the heap scan of pid {} failed: {}", args.pid, util::terminal_safe(reply.text));
+                warnf("the heap scan of pid {} failed: {}", args.pid,
+                      util::terminal_safe(reply.text));
             }
         } catch (const util::Error& e) {
             if (running(args.pid)) warnf("the heap scan of pid {} failed: {}", args.pid, e.what());
@@ -325,27 +352,32 @@ int record_attach(const NativeAttachArgs& args) {
     }
     if (!exited) {
         try {
-            const proc::AgentReply reply = proc::agent_request(args.pid, k_detach_timeout_s, "detach");
+            const proc::AgentReply reply =
+                proc::agent_request(args.pid, k_detach_timeout_s, "detach");
             if (!reply.text.starts_with("ok ")) detach_error = reply.text;
         } catch (const util::Error& e) {
-            if (running(args.pid)) detach_error = e.what();
-            else exited = true;
+            if (running(args.pid))
+                detach_error = e.what();
+            else
+                exited = true;
         }
     }
     for (const auto& w : symbolizer.finish()) warn(w);
     const auto rows = recorddir::read_timeline(args.dir, args.pid);
     if (!rows.empty()) {
         const auto& last = rows.back();
-        std::fprintf(stderr, "leakhunt: pid %d: %zu snapshot%s; last (%s): %s in use in %.0f "
-                             "objects allocated since the attach -> %s\n",
+        std::fprintf(stderr,
+                     "leakhunt: pid %d: %zu snapshot%s; last (%s): %s in use in %.0f "
+                     "objects allocated since the attach -> %s\n",
                      args.pid, rows.size(), rows.size() == 1 ? "" : "s", last.reason.c_str(),
                      util::format_bytes(last.heap_inuse_bytes).c_str(), last.heap_inuse_objects,
                      util::terminal_safe((args.dir / last.snapshot).string()).c_str());
     }
     if (!detach_error.empty()) {
-        throw util::Error("the agent in pid {} did not detach: {} (it keeps recording until the "
-                          "program exits)",
-                          args.pid, util::terminal_safe(detach_error));
+        throw util::Error(
+            "the agent in pid {} did not detach: {} (it keeps recording until the "
+            "program exits)",
+            args.pid, util::terminal_safe(detach_error));
     }
     std::fprintf(stderr, "leakhunt: %s; %s\n", why,
                  exited ? "the program ended while recorded"

@@ -14,7 +14,7 @@ namespace leakhunt::cli {
 
 struct NativeAttachArgs {
     pid_t pid = 0;
-    std::filesystem::path dir;         // created, absolute
+    std::filesystem::path dir;          // created, absolute
     std::uint64_t sample_interval = 0;  // 1 = every allocation
     double every_s = 0;                 // --snapshot-every; 0: only the last snapshot
     double duration_s = 0;              // 0: until ^C or the program ends

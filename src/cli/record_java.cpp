@@ -22,8 +22,8 @@
 #include <optional>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "capture/java/class_histogram.hpp"
 #include "capture/java/jcmd.hpp"
@@ -119,14 +119,14 @@ class JavaRecorder {
         recorddir::write_manifest(m_args.dir, m_manifest);
         const bool given = m_args.every_s > 0;
         double every = given ? m_args.every_s : k_default_every_s;
-        std::fprintf(stderr, "leakhunt: recording JVM pid %d into %s: a class histogram every %s%s\n",
-                     pid, util::terminal_safe(m_args.dir.string()).c_str(),
-                     util::format_duration(every).c_str(),
-                     given ? "" : " (at least 50x the histogram's own time; --snapshot-every to choose)");
+        std::fprintf(
+            stderr, "leakhunt: recording JVM pid %d into %s: a class histogram every %s%s\n", pid,
+            util::terminal_safe(m_args.dir.string()).c_str(), util::format_duration(every).c_str(),
+            given ? "" : " (at least 50x the histogram's own time; --snapshot-every to choose)");
 
         const auto start = Clock::now();
-        const auto deadline = m_args.duration_s > 0 ? start + seconds(m_args.duration_s)
-                                                    : Clock::time_point::max();
+        const auto deadline =
+            m_args.duration_s > 0 ? start + seconds(m_args.duration_s) : Clock::time_point::max();
         std::string why;
         Wake wake;
         int failures = 0;
@@ -137,8 +137,9 @@ class JavaRecorder {
                 const double took = std::chrono::duration<double>(Clock::now() - began).count();
                 if (!given && took * k_cost_factor > every) {
                     every = took * k_cost_factor;
-                    std::fprintf(stderr, "leakhunt: the class histogram took %s (a full GC): "
-                                         "snapshots every %s from now on\n",
+                    std::fprintf(stderr,
+                                 "leakhunt: the class histogram took %s (a full GC): "
+                                 "snapshots every %s from now on\n",
                                  util::format_duration(took).c_str(),
                                  util::format_duration(every).c_str());
                 }
@@ -185,10 +186,11 @@ class JavaRecorder {
         const auto deadline = Clock::now() + k_ready_limit;
         while (!capture::maps_library(pid, "libjvm.so")) {
             if (Clock::now() >= deadline) {
-                throw util::Error("pid {} ({}) did not load a JVM (libjvm.so) within {}; record "
-                                  "it with --runtime native",
-                                  pid, util::terminal_safe(m_args.command.front()),
-                                  util::format_duration(std::chrono::duration<double>(k_ready_limit).count()));
+                throw util::Error(
+                    "pid {} ({}) did not load a JVM (libjvm.so) within {}; record "
+                    "it with --runtime native",
+                    pid, util::terminal_safe(m_args.command.front()),
+                    util::format_duration(std::chrono::duration<double>(k_ready_limit).count()));
             }
             const Wake w = wait_for(Clock::now() + 50ms);
             if (w.any()) {
@@ -216,7 +218,8 @@ class JavaRecorder {
             // Pending signals are taken even when the time has already come (a snapshot that
             // took longer than the interval must not hide a ^C).
             const auto now = Clock::now();
-            const auto left = std::clamp<Clock::duration>(when - now, Clock::duration::zero(), 500ms);
+            const auto left =
+                std::clamp<Clock::duration>(when - now, Clock::duration::zero(), 500ms);
             const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
             timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
             siginfo_t info{};
@@ -243,12 +246,12 @@ class JavaRecorder {
             const auto counters = jv::jvm_counters(m_jvm->perf_counters());
             if (counters.empty() && !m_warned_counters) {
                 m_warned_counters = true;
-                warnf("pid {} exports no performance counters (-XX:-UsePerfData?): the timeline "
-                      "has no heap, GC or thread columns",
-                      pid);
+                warnf(
+                    "pid {} exports no performance counters (-XX:-UsePerfData?): the timeline "
+                    "has no heap, GC or thread columns",
+                    pid);
             }
-            const auto profile =
-                jv::histogram_profile(h, static_cast<int64_t>(when * 1e9));
+            const auto profile = jv::histogram_profile(h, static_cast<int64_t>(when * 1e9));
             const std::string name =
                 m_snapshots->write(recorddir::Kind::profile, profile::serialize_profile(profile));
             recorddir::TimelineRow row;
@@ -303,11 +306,11 @@ class JavaRecorder {
             const auto began = Clock::now();
             m_jvm->heap_dump(m_args.dir, name, heap_used);
             ++m_dumps;
-            std::fprintf(stderr, "leakhunt: heap dump %s written in %s\n",
-                         util::terminal_safe((m_args.dir / name).string()).c_str(),
-                         util::format_duration(
-                             std::chrono::duration<double>(Clock::now() - began).count())
-                             .c_str());
+            std::fprintf(
+                stderr, "leakhunt: heap dump %s written in %s\n",
+                util::terminal_safe((m_args.dir / name).string()).c_str(),
+                util::format_duration(std::chrono::duration<double>(Clock::now() - began).count())
+                    .c_str());
         } catch (const util::Error& e) {
             m_dumps_failed = true;
             warnf("{}; no more heap dumps are taken in this recording", e.what());
@@ -317,8 +320,9 @@ class JavaRecorder {
     // The program ended (or a signal came) before it was a JVM that answers.
     int finish_without_jvm() {
         if (m_stop_signal != 0 && m_child) forward_signal(m_child->pid(), m_stop_signal);
-        std::fprintf(stderr, "leakhunt: no snapshot was written: the program %s before its JVM "
-                             "answered jcmd\n",
+        std::fprintf(stderr,
+                     "leakhunt: no snapshot was written: the program %s before its JVM "
+                     "answered jcmd\n",
                      m_stop_signal != 0 ? "was stopped" : "ended");
         return program_status();
     }
@@ -340,8 +344,8 @@ class JavaRecorder {
         }
         if (!m_child) {
             if (why.starts_with("gave up")) {
-                throw util::Error("cannot record pid {}: {} (see the warnings above)",
-                                  m_jvm->pid(), why);
+                throw util::Error("cannot record pid {}: {} (see the warnings above)", m_jvm->pid(),
+                                  why);
             }
             return k_exit_ok;
         }

@@ -67,7 +67,8 @@ std::optional<pid_t> ready_node(pid_t child) {
     for (pid_t p : proc::descendants(proc::list_processes(), child)) candidates.push_back(p);
     for (pid_t p : candidates) {
         try {
-            if (capture::detect_process(p) == capture::Runtime::node && nodecap::catches_sigusr1(p)) {
+            if (capture::detect_process(p) == capture::Runtime::node &&
+                nodecap::catches_sigusr1(p)) {
                 return p;
             }
         } catch (const util::Error&) {
@@ -114,7 +115,8 @@ std::vector<long> heap_snapshot_ticks(long ticks, int n) {
     std::vector<long> at;
     if (ticks <= 0) return at;
     for (int k = 1; k <= n; ++k) {
-        at.push_back(std::max<long>(0, std::lround(static_cast<double>(k) * static_cast<double>(ticks) / n) - 1));
+        at.push_back(std::max<long>(
+            0, std::lround(static_cast<double>(k) * static_cast<double>(ticks) / n) - 1));
     }
     return at;
 }
@@ -176,9 +178,10 @@ int record_node(const RuntimeRecordArgs& a) {
         }
         if (!ready) {
             if (child->running()) {
-                warnf("no node process with its inspector's signal handler appeared under pid {} "
-                      "within {} s: nothing is recorded (is the program a node program?)",
-                      child->pid(), k_start_timeout.count());
+                warnf(
+                    "no node process with its inspector's signal handler appeared under pid {} "
+                    "within {} s: nothing is recorded (is the program a node program?)",
+                    child->pid(), k_start_timeout.count());
                 wait_for_program(set, *child);
             }
             std::fprintf(stderr, "leakhunt: no snapshot was written\n");
@@ -196,20 +199,19 @@ int record_node(const RuntimeRecordArgs& a) {
         wait_for_program(set, *child);
         return program_status(*child);
     }
-    std::fprintf(stderr,
-                 "leakhunt: recording node pid %d%s through its inspector on %s:%u (sampling every "
-                 "%s on average, a snapshot every %gs) into %s\n",
-                 pid,
-                 session->node_version().empty()
-                     ? ""
-                     : (" (" + session->node_version() + ")").c_str(),
-                 session->endpoint().address.c_str(), session->endpoint().port,
-                 util::format_bytes(static_cast<double>(nodecap::k_default_sampling_interval)).c_str(),
-                 every, util::terminal_safe(a.dir.string()).c_str());
+    std::fprintf(
+        stderr,
+        "leakhunt: recording node pid %d%s through its inspector on %s:%u (sampling every "
+        "%s on average, a snapshot every %gs) into %s\n",
+        pid, session->node_version().empty() ? "" : (" (" + session->node_version() + ")").c_str(),
+        session->endpoint().address.c_str(), session->endpoint().port,
+        util::format_bytes(static_cast<double>(nodecap::k_default_sampling_interval)).c_str(),
+        every, util::terminal_safe(a.dir.string()).c_str());
 
     Loop loop{*session, a, 0, 0, {}, {}};
     long ticks = a.count;
-    if (ticks == 0 && a.duration_s > 0) ticks = static_cast<long>(std::floor(a.duration_s / every)) + 1;
+    if (ticks == 0 && a.duration_s > 0)
+        ticks = static_cast<long>(std::floor(a.duration_s / every)) + 1;
     std::vector<long> heap_ticks = heap_snapshot_ticks(ticks, a.heap_snapshots);
     // Without a known end: one after warm-up (the second tick), then every second tick; what is
     // left is taken at the end.
@@ -219,7 +221,8 @@ int record_node(const RuntimeRecordArgs& a) {
     size_t heap_next = 0;
 
     const auto start = Clock::now();
-    const auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(every));
+    const auto period =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(every));
     const auto deadline = a.duration_s > 0
                               ? start + std::chrono::duration_cast<Clock::duration>(
                                             std::chrono::duration<double>(a.duration_s))
@@ -264,7 +267,8 @@ int record_node(const RuntimeRecordArgs& a) {
             }
         }
         if (!ended && !count_reached && session->process_lives()) loop.snapshot("final");
-        while (!ended && heap_next < static_cast<size_t>(a.heap_snapshots) && session->process_lives()) {
+        while (!ended && heap_next < static_cast<size_t>(a.heap_snapshots) &&
+               session->process_lives()) {
             ++heap_next;
             loop.heap_snapshot();
         }

@@ -10,9 +10,9 @@
 
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <optional>
 
 #include <fmt/format.h>
@@ -23,9 +23,9 @@
 #include "cli/child_process.hpp"
 #include "cli/common.hpp"
 #include "cli/record_runtime.hpp"
-#include "profile/pprof.hpp"
 #include "proc/proc_files.hpp"
 #include "proc/system_info.hpp"
+#include "profile/pprof.hpp"
 #include "recorddir/record_dir.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -51,9 +51,9 @@ constexpr double k_start_timeout_s = 10;
 // The bootstrap gives up on an object graph after 300 s of walking; writing it comes on top.
 constexpr double k_graph_timeout_s = 420;
 
-const std::vector<std::string> k_counters = {
-    "traced_bytes",          "traced_peak_bytes",     "gc_objects",
-    "gc_gen0_collections",   "gc_gen1_collections",   "gc_gen2_collections"};
+const std::vector<std::string> k_counters = {"traced_bytes",        "traced_peak_bytes",
+                                             "gc_objects",          "gc_gen0_collections",
+                                             "gc_gen1_collections", "gc_gen2_collections"};
 
 double rss_of(pid_t pid) {
     const auto text = util::try_read_file(fmt::format("/proc/{}/statm", pid));
@@ -62,18 +62,23 @@ double rss_of(pid_t pid) {
     return statm.resident ? static_cast<double>(*statm.resident) : k_nan;
 }
 
-bool alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+bool alive(pid_t pid) {
+    return ::kill(pid, 0) == 0 || errno == EPERM;
+}
 
 class Recorder {
   public:
     Recorder(const RuntimeRecordArgs& a, py::Control& control, pid_t pid)
-        : m_args(a), m_control(control), m_pid(pid), m_snapshots(a.dir, pid),
+        : m_args(a),
+          m_control(control),
+          m_pid(pid),
+          m_snapshots(a.dir, pid),
           m_timeline(a.dir, pid, k_counters) {}
 
     // One snapshot: pprof through SnapshotWriter, a timeline row.
     void write(const py::PyTraceFile& t, const std::string& reason) {
-        const std::string name =
-            m_snapshots.write(recorddir::Kind::profile, profile::serialize_profile(py::to_profile(t)));
+        const std::string name = m_snapshots.write(recorddir::Kind::profile,
+                                                   profile::serialize_profile(py::to_profile(t)));
         recorddir::TimelineRow row;
         row.unix_time = t.unix_time > 0 ? t.unix_time : unix_now();
         row.rss_bytes = rss_of(m_pid);
@@ -88,12 +93,13 @@ class Recorder {
         row.agent_bytes = k_nan;
         row.reason = reason;
         row.snapshot = name;
-        row.counters = {{"traced_bytes", static_cast<double>(t.traced_bytes)},
-                        {"traced_peak_bytes", static_cast<double>(t.traced_peak_bytes)},
-                        {"gc_objects", t.gc_objects < 0 ? k_nan : static_cast<double>(t.gc_objects)},
-                        {"gc_gen0_collections", static_cast<double>(t.gc_collections[0])},
-                        {"gc_gen1_collections", static_cast<double>(t.gc_collections[1])},
-                        {"gc_gen2_collections", static_cast<double>(t.gc_collections[2])}};
+        row.counters = {
+            {"traced_bytes", static_cast<double>(t.traced_bytes)},
+            {"traced_peak_bytes", static_cast<double>(t.traced_peak_bytes)},
+            {"gc_objects", t.gc_objects < 0 ? k_nan : static_cast<double>(t.gc_objects)},
+            {"gc_gen0_collections", static_cast<double>(t.gc_collections[0])},
+            {"gc_gen1_collections", static_cast<double>(t.gc_collections[1])},
+            {"gc_gen2_collections", static_cast<double>(t.gc_collections[2])}};
         m_timeline.append(row);
         m_last = row;
         if (reason == "exit") m_exit_snapshot = name;
@@ -129,7 +135,8 @@ class Recorder {
             total = static_cast<long>(std::floor(m_args.duration_s / every));
         }
         const long k = static_cast<long>(m_written);
-        const bool due = total > 0 ? k >= (total * (m_graphs + 1) + n - 1) / n : k >= 2 && (k & (k - 1)) == 0;
+        const bool due =
+            total > 0 ? k >= (total * (m_graphs + 1) + n - 1) / n : k >= 2 && (k & (k - 1)) == 0;
         if (due) take_graph();
     }
     // At the end, while the process lives: the graphs still owed.
@@ -242,8 +249,8 @@ int record_started(const RuntimeRecordArgs& a, int depth) {
     sigset_t set = stop_signals(), old;
     sigaddset(&set, SIGCHLD);
     ::sigprocmask(SIG_BLOCK, &set, &old);
-    ChildProcess child = ChildProcess::spawn(argv, ChildProcess::Stdout::inherit,
-                                             ChildProcess::Group::same);
+    ChildProcess child =
+        ChildProcess::spawn(argv, ChildProcess::Stdout::inherit, ChildProcess::Group::same);
     control.set_pid(child.pid());
     std::fprintf(stderr, "leakhunt: recording python pid %d (tracemalloc, %d frames) into %s\n",
                  child.pid(), depth, util::terminal_safe(a.dir.string()).c_str());
@@ -259,18 +266,19 @@ int record_started(const RuntimeRecordArgs& a, int depth) {
             } catch (const util::Error&) {
             }
         }
-        const int sig = wait_until(set, Clock::now() + std::chrono::milliseconds(20), &child,
-                                   child.pid());
+        const int sig =
+            wait_until(set, Clock::now() + std::chrono::milliseconds(20), &child, child.pid());
         (void)sig;
     }
     recorddir::Manifest manifest = manifest_of(a, child.pid(), depth, hello);
     recorddir::write_manifest(a.dir, manifest);
     Recorder rec(a, control, child.pid());
     if (hello.empty() && child.running()) {
-        warnf("the tracemalloc bootstrap in pid {} did not answer within {:.0f} s{}; the "
-              "program runs on unrecorded",
-              child.pid(), k_start_timeout_s,
-              control.startup_error().empty() ? "" : ": " + control.startup_error());
+        warnf(
+            "the tracemalloc bootstrap in pid {} did not answer within {:.0f} s{}; the "
+            "program runs on unrecorded",
+            child.pid(), k_start_timeout_s,
+            control.startup_error().empty() ? "" : ": " + control.startup_error());
     }
     std::string why = "the program ended";
     bool stopped_early = false;
@@ -333,8 +341,9 @@ int record_attached(const RuntimeRecordArgs& a, int depth) {
     }
     py::Control control(st.st_uid, st.st_gid);
     control.set_pid(pid);
-    std::fprintf(stderr, "leakhunt: attaching to python pid %d through gdb (tracemalloc, %d "
-                         "frames)\n",
+    std::fprintf(stderr,
+                 "leakhunt: attaching to python pid %d through gdb (tracemalloc, %d "
+                 "frames)\n",
                  pid, depth);
     py::AttachOptions o;
     o.pid = pid;
@@ -359,9 +368,10 @@ int record_attached(const RuntimeRecordArgs& a, int depth) {
         throw;
     }
     if (hello.find(" started=0") != std::string::npos) {
-        warnf("tracemalloc was already tracing in pid {}: its frame limit is kept and it is not "
-              "stopped at the end",
-              pid);
+        warnf(
+            "tracemalloc was already tracing in pid {}: its frame limit is kept and it is not "
+            "stopped at the end",
+            pid);
     }
     recorddir::Manifest manifest = manifest_of(a, pid, depth, hello);
     recorddir::write_manifest(a.dir, manifest);

@@ -40,8 +40,9 @@ uid_t SnapshotSymbolizer::owner_of(long id) {
     const auto it = m_owners.find(id);
     if (it != m_owners.end()) return it->second;
     // The process's uid while it lives; after it, only our own or root's perf map is trusted.
-    struct stat st{};
-    const uid_t uid = ::stat(fmt::format("/proc/{}", id).c_str(), &st) == 0 ? st.st_uid : ::geteuid();
+    struct stat st {};
+    const uid_t uid =
+        ::stat(fmt::format("/proc/{}", id).c_str(), &st) == 0 ? st.st_uid : ::geteuid();
     m_owners.emplace(id, uid);
     return uid;
 }
@@ -68,11 +69,14 @@ void SnapshotSymbolizer::run() {
                         // JIT code (node --perf-basic-prof) is named by the process's perf map,
                         // read again for each snapshot, as it grows with the code compiled.
                         std::string why;
-                        const auto jit = symbolize::PerfMap::load(static_cast<pid_t>(id), owner_of(id), &why);
-                        if (!why.empty() && std::find(m_warnings.begin(), m_warnings.end(), why) == m_warnings.end()) {
+                        const auto jit =
+                            symbolize::PerfMap::load(static_cast<pid_t>(id), owner_of(id), &why);
+                        if (!why.empty() && std::find(m_warnings.begin(), m_warnings.end(), why) ==
+                                                m_warnings.end()) {
                             m_warnings.push_back(why);
                         }
-                        const auto stats = symbolize::symbolize_profile(p, symbolizer, {}, jit ? &*jit : nullptr);
+                        const auto stats =
+                            symbolize::symbolize_profile(p, symbolizer, {}, jit ? &*jit : nullptr);
                         for (const auto& w : stats.warnings) {
                             if (m_warnings.size() < 20 &&
                                 std::find(m_warnings.begin(), m_warnings.end(), w) ==

@@ -6,9 +6,9 @@
 // snapshot, so a module's DWARF is read once per recording.
 #pragma once
 
+#include <sys/types.h>
 #include <atomic>
 #include <condition_variable>
-#include <sys/types.h>
 
 #include <filesystem>
 #include <map>

@@ -52,10 +52,10 @@ std::string row(const TargetState& t, const report::Style& style) {
 
 std::string WatchView::table(const Watcher& w, double now) const {
     const report::Style style{m_mode == ViewMode::tty ? report::Color::on : report::Color::off};
-    std::string out = style.bold(fmt::format("{:<28} {:>7} {:>10} {:>14} {:<13}{:>7} {}", "TARGET",
-                                             "PID", "RSS", "GROWTH", "VERDICT", "SAMPLES",
-                                             "TREND")) +
-                      "\n";
+    std::string out =
+        style.bold(fmt::format("{:<28} {:>7} {:>10} {:>14} {:<13}{:>7} {}", "TARGET", "PID", "RSS",
+                               "GROWTH", "VERDICT", "SAMPLES", "TREND")) +
+        "\n";
     for (const auto& t : w.targets()) out += row(t, style) + "\n";
     out += style.dim(fmt::format("watching for {} · {} targets · ^C to stop",
                                  util::format_duration(now - w.t0()), w.targets().size())) +
@@ -99,7 +99,9 @@ void WatchView::update(Watcher& w, double now) {
     std::fflush(stdout);
 }
 
-void WatchView::close() { m_lines = 0; }
+void WatchView::close() {
+    m_lines = 0;
+}
 
 LoopEnd run_watch_loop(Watcher& w, WatchView& view, const LoopOptions& options) {
     sigset_t set = stop_signals(), old;
@@ -137,8 +139,9 @@ LoopEnd run_watch_loop(Watcher& w, WatchView& view, const LoopOptions& options) 
             wait = std::chrono::steady_clock::duration::zero();
         }
         if (options.duration_s) {
-            auto until_end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                         std::chrono::duration<double>(*options.duration_s)) -
+            auto until_end = start +
+                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                 std::chrono::duration<double>(*options.duration_s)) -
                              std::chrono::steady_clock::now();
             if (until_end < wait && until_end > std::chrono::steady_clock::duration::zero()) {
                 wait = until_end;

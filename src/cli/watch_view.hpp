@@ -17,14 +17,14 @@ namespace leakhunt::cli {
 enum class ViewMode { tty, lines, quiet };
 
 class WatchView {
-public:
+  public:
     explicit WatchView(ViewMode mode) : m_mode(mode) {}
     // Shows the notices and the current state after a tick.
     void update(Watcher& w, double now);
     // Leaves the table on screen (TTY) before final output.
     void close();
 
-private:
+  private:
     std::string table(const Watcher& w, double now) const;
 
     ViewMode m_mode;

@@ -83,15 +83,23 @@ std::set<pid_t> self_and_ancestors() {
     return out;
 }
 
-
 }  // namespace
 
 const std::vector<std::string>& watch_columns() {
-    static const std::vector<std::string> cols = {
-        "rss_bytes",      "anon_bytes",         "rss_file_bytes",     "rss_shmem_bytes",
-        "pss_bytes",      "uss_bytes",          "swap_bytes",         "vm_hwm_bytes",
-        "fds",            "threads",            "cgroup_usage_bytes", "cgroup_working_set_bytes",
-        "cgroup_limit_bytes", "cgroup_oom_kills"};
+    static const std::vector<std::string> cols = {"rss_bytes",
+                                                  "anon_bytes",
+                                                  "rss_file_bytes",
+                                                  "rss_shmem_bytes",
+                                                  "pss_bytes",
+                                                  "uss_bytes",
+                                                  "swap_bytes",
+                                                  "vm_hwm_bytes",
+                                                  "fds",
+                                                  "threads",
+                                                  "cgroup_usage_bytes",
+                                                  "cgroup_working_set_bytes",
+                                                  "cgroup_limit_bytes",
+                                                  "cgroup_oom_kills"};
     return cols;
 }
 
@@ -152,11 +160,13 @@ Watcher::Watcher(WatchConfig config, std::vector<TargetSpec> targets)
                 }
                 for (double r : old.restart_times) t.series.restart_times.push_back(r + shift);
                 if (!old.t.empty()) {
-                    notice(fmt::format("{}: resuming its series from {} ({} samples already recorded)",
-                                       t.display, m_store->path().string(), old.t.size()));
+                    notice(
+                        fmt::format("{}: resuming its series from {} ({} samples already recorded)",
+                                    t.display, m_store->path().string(), old.t.size()));
                     // A gap in the watch is not a restart; a different process at the first
                     // match is (find_name_matches).
-                    if (spec.kind == TargetSpec::Kind::name) t.previous = stored_instance(t.store_target);
+                    if (spec.kind == TargetSpec::Kind::name)
+                        t.previous = stored_instance(t.store_target);
                 }
             }
         }
@@ -199,7 +209,8 @@ Watcher::~Watcher() {
 }
 
 double Watcher::now() const {
-    return m_t0 + std::chrono::duration<double>(std::chrono::steady_clock::now() - m_steady0).count();
+    return m_t0 +
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - m_steady0).count();
 }
 
 std::optional<TargetState::Instance> Watcher::stored_instance(int64_t store_target) {
@@ -214,9 +225,13 @@ std::optional<TargetState::Instance> Watcher::stored_instance(int64_t store_targ
     return std::nullopt;
 }
 
-void Watcher::notice(std::string text) { m_notices.push_back(std::move(text)); }
+void Watcher::notice(std::string text) {
+    m_notices.push_back(std::move(text));
+}
 
-std::vector<std::string> Watcher::take_notices() { return std::exchange(m_notices, {}); }
+std::vector<std::string> Watcher::take_notices() {
+    return std::exchange(m_notices, {});
+}
 
 void Watcher::attach(TargetState& t, pid_t pid, std::uint64_t starttime, const std::string& cmdline,
                      double now) {
@@ -279,9 +294,10 @@ void Watcher::find_name_matches(double now) {
             continue;
         }
         if (matches > 1) {
-            notice(fmt::format("{}: {} processes match; following the oldest, pid {} ({}); use a "
-                               "tighter --name or list PIDs to watch each",
-                               t.display, matches, best->pid, best->display()));
+            notice(
+                fmt::format("{}: {} processes match; following the oldest, pid {} ({}); use a "
+                            "tighter --name or list PIDs to watch each",
+                            t.display, matches, best->pid, best->display()));
         }
         const bool same = t.previous && t.previous->open && t.previous->pid == best->pid &&
                           t.previous->starttime == best->starttime;
@@ -289,8 +305,9 @@ void Watcher::find_name_matches(double now) {
         if (restart) {
             ++t.restarts;
             t.series.restart_times.push_back(now - m_t0);
-            if (m_store) m_store->add_event(t.store_target, now, series::EventKind::restart,
-                                            fmt::format("pid {}", best->pid));
+            if (m_store)
+                m_store->add_event(t.store_target, now, series::EventKind::restart,
+                                   fmt::format("pid {}", best->pid));
             notice(fmt::format("{}: restarted as pid {}", t.display, best->pid));
         } else {
             notice(fmt::format("{}: following pid {} ({})", t.display, best->pid, best->display()));
@@ -303,16 +320,30 @@ void Watcher::record(TargetState& t, double now, const proc::MemorySample* s,
                      const proc::CgroupMemory* cg, std::vector<series::SampleRow>& rows) {
     std::vector<double> values;
     if (s != nullptr) {
-        values = {opt(s->rss),  opt(s->rss_anon), opt(s->rss_file), opt(s->rss_shmem),
-                  opt(s->pss),  opt(s->uss),      opt(s->swap),     opt(s->vm_hwm),
-                  opt(s->fds),  opt(s->threads),  opt(s->cgroup_usage),
-                  opt(s->cgroup_working_set),     opt(s->cgroup_limit), opt(s->cgroup_oom_kills)};
+        values = {opt(s->rss),          opt(s->rss_anon),
+                  opt(s->rss_file),     opt(s->rss_shmem),
+                  opt(s->pss),          opt(s->uss),
+                  opt(s->swap),         opt(s->vm_hwm),
+                  opt(s->fds),          opt(s->threads),
+                  opt(s->cgroup_usage), opt(s->cgroup_working_set),
+                  opt(s->cgroup_limit), opt(s->cgroup_oom_kills)};
     } else {
         // A cgroup: its working set is what grows towards the limit and what OOM kills act on.
         const double ws = opt(cg->working_set ? cg->working_set : cg->usage);
-        values = {ws,    opt(cg->anon), opt(cg->file), k_nan, k_nan,          k_nan,
-                  opt(cg->swap), k_nan, k_nan,         k_nan, opt(cg->usage), opt(cg->working_set),
-                  opt(cg->limit), opt(cg->oom_kills)};
+        values = {ws,
+                  opt(cg->anon),
+                  opt(cg->file),
+                  k_nan,
+                  k_nan,
+                  k_nan,
+                  opt(cg->swap),
+                  k_nan,
+                  k_nan,
+                  k_nan,
+                  opt(cg->usage),
+                  opt(cg->working_set),
+                  opt(cg->limit),
+                  opt(cg->oom_kills)};
     }
     const auto& cols = watch_columns();
     t.series.t.push_back(now - m_t0);
@@ -474,13 +505,13 @@ void Watcher::fire_on_leak(const TargetState& t) {
         fmt::format("LEAKHUNT_SAMPLES={}", t.live.samples),
         "LEAKHUNT_EVIDENCE=" + evidence};
     if (t.live.projected_limit_at_s) {
-        env.push_back(fmt::format("LEAKHUNT_PROJECTED_LIMIT_AT={:.0f}",
-                                  *t.live.projected_limit_at_s + m_t0));
+        env.push_back(
+            fmt::format("LEAKHUNT_PROJECTED_LIMIT_AT={:.0f}", *t.live.projected_limit_at_s + m_t0));
     }
     try {
         m_on_leak.push_back(ChildProcess::spawn_shell(m_config.on_leak, env));
-        notice(fmt::format("{}: ran --on-leak command (pid {})", t.display,
-                           m_on_leak.back().pid()));
+        notice(
+            fmt::format("{}: ran --on-leak command (pid {})", t.display, m_on_leak.back().pid()));
     } catch (const util::Error& e) {
         notice(fmt::format("--on-leak: {}", e.what()));
     }
@@ -493,9 +524,8 @@ void Watcher::flush_store(double now) {
 }
 
 bool Watcher::all_ended() const {
-    return std::all_of(m_targets.begin(), m_targets.end(), [](const TargetState& t) {
-        return t.ended;
-    });
+    return std::all_of(m_targets.begin(), m_targets.end(),
+                       [](const TargetState& t) { return t.ended; });
 }
 
 std::vector<trend::Classification> Watcher::finish() {

@@ -53,10 +53,10 @@ struct TargetState {
     pid_t pid = 0;        // current process instance (0 = none)
     std::uint64_t starttime = 0;
     std::filesystem::path cgroup_dir;
-    bool ended = false;   // will not be sampled again (pid exited, cgroup removed)
-    std::string status;   // "running", "exited", "waiting for a match", ...
-    series::Series series;  // t = Unix time - Watcher::t0()
-    trend::Assessment live;  // latest judgement, its verdict held by `hysteresis`
+    bool ended = false;                   // will not be sampled again (pid exited, cgroup removed)
+    std::string status;                   // "running", "exited", "waiting for a match", ...
+    series::Series series;                // t = Unix time - Watcher::t0()
+    trend::Assessment live;               // latest judgement, its verdict held by `hysteresis`
     trend::VerdictHysteresis hysteresis;  // one change, not ten, when the judgement flaps
     std::optional<double> first_leak_at_s;
     bool on_leak_fired = false;
@@ -78,7 +78,7 @@ struct TargetState {
 };
 
 class Watcher {
-public:
+  public:
     Watcher(WatchConfig config, std::vector<TargetSpec> targets);
     Watcher(const Watcher&) = delete;
     Watcher& operator=(const Watcher&) = delete;
@@ -104,7 +104,7 @@ public:
     // The series of one target restricted to judged samples (after judge_from_s).
     series::Series judged_series(const TargetState& t) const;
 
-private:
+  private:
     void sample_process(TargetState& t, double now, std::vector<series::SampleRow>& rows,
                         proc::SampleDetail detail);
     void sample_cgroup(TargetState& t, double now, std::vector<series::SampleRow>& rows);
@@ -128,7 +128,7 @@ private:
     std::unique_ptr<series::Store> m_store;
     std::unique_ptr<series::CsvAppender> m_csv;
     std::vector<std::string> m_notices;
-    std::vector<ChildProcess> m_on_leak;  // --on-leak commands still running
+    std::vector<ChildProcess> m_on_leak;       // --on-leak commands still running
     std::vector<series::SampleRow> m_pending;  // rows not yet in the store
     std::optional<std::vector<series::TargetInfo>> m_stored_targets;  // read once, on resume
     double m_last_flush = 0;

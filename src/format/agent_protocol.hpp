@@ -17,8 +17,8 @@ namespace leakhunt::format {
 inline socklen_t control_socket_address(sockaddr_un& addr, int pid) {
     addr = sockaddr_un{};
     addr.sun_family = AF_UNIX;
-    const int len = std::snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1,
-                                  "leakhunt-agent.%d", pid);
+    const int len =
+        std::snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "leakhunt-agent.%d", pid);
     return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 +
                                   static_cast<std::size_t>(len));
 }

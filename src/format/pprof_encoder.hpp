@@ -32,7 +32,7 @@ enum HeapValue : std::size_t {
 };
 
 class HeapProfileEncoder {
-public:
+  public:
     // `out` receives the protobuf; `strings` is scratch space for the string table.
     HeapProfileEncoder(Buffer& out, Buffer& strings);
 
@@ -49,7 +49,7 @@ public:
     // Writes the string table; the profile is complete after this.
     void finish();
 
-private:
+  private:
     std::int64_t intern(const char* s);
 
     Buffer& m_out;

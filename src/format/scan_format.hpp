@@ -28,9 +28,10 @@
 //             pc (stack roots: return addresses above the slot, the frame's callers, minus one)
 //   shape     id, parent (shape id, 0 = starts at a root), root (root id when parent is 0),
 //             stack (allocation site of the blocks at this hop), offset (of the pointer inside
-//             the parent block or from the root slot; for a mapping: from its start), flags (1 = offsets differ between the
-//             blocks, 2 = repeated run of the same site collapsed), count, bytes (blocks whose
-//             path ends at this shape), retained_count, retained_bytes (this shape and below)
+//             the parent block or from the root slot; for a mapping: from its start), flags (1 =
+//             offsets differ between the blocks, 2 = repeated run of the same site collapsed),
+//             count, bytes (blocks whose path ends at this shape), retained_count, retained_bytes
+//             (this shape and below)
 //   leak      stack, direct_count, direct_bytes, indirect_count, indirect_bytes
 //   site      stack, reachable_count, reachable_bytes
 #pragma once

@@ -33,7 +33,7 @@ Dominators compute_dominators(const Retention& r) {
     Dominators out;
 
     // 1. Depth-first preorder numbering from the root over retaining edges.
-    std::vector<NodeIndex> number(n, none);  // node -> preorder number
+    std::vector<NodeIndex> number(n, none);         // node -> preorder number
     std::vector<NodeIndex>& vertex = out.preorder;  // number -> node
     std::vector<NodeIndex> parent;                  // by number
     {
@@ -140,7 +140,8 @@ Dominators compute_dominators(const Retention& r) {
     return out;
 }
 
-std::vector<uint64_t> retained_by_key(const Dominators& d, const std::vector<uint32_t>& key, uint32_t keys) {
+std::vector<uint64_t> retained_by_key(const Dominators& d, const std::vector<uint32_t>& key,
+                                      uint32_t keys) {
     const auto n = static_cast<NodeIndex>(d.idom.size());
     std::vector<uint64_t> out(keys, 0);
     // The dominator tree's children in CSR form, walked depth first with a count per key of the

@@ -28,7 +28,8 @@ class Retention {
         const EdgeClass c = m_graph.type_of_edge(e).cls;
         if (c == EdgeClass::weak) return false;
         if (c == EdgeClass::shortcut && from != k_root) return false;
-        if (from != k_root && !m_owned.empty() && m_owned[m_graph.edge_to[e]] && !m_owned[from]) return false;
+        if (from != k_root && !m_owned.empty() && m_owned[m_graph.edge_to[e]] && !m_owned[from])
+            return false;
         return true;
     }
     bool owned(NodeIndex n) const { return !m_owned.empty() && m_owned[n]; }
@@ -50,6 +51,7 @@ Dominators compute_dominators(const Retention& r);
 // Per key, the summed retained size of the nodes with that key that no other node with the same
 // key dominates (so nested instances are not counted twice). key[n] < keys, or k_no_key.
 inline constexpr uint32_t k_no_key = UINT32_MAX;
-std::vector<uint64_t> retained_by_key(const Dominators& d, const std::vector<uint32_t>& key, uint32_t keys);
+std::vector<uint64_t> retained_by_key(const Dominators& d, const std::vector<uint32_t>& key,
+                                      uint32_t keys);
 
 }  // namespace leakhunt::heapgraph

@@ -9,7 +9,8 @@ namespace leakhunt::heapgraph {
 
 StringIndex StringTable::add(std::string_view s) {
     if (m_offsets.size() > std::numeric_limits<StringIndex>::max()) {
-        throw util::Error("more than {} strings in one heap graph", std::numeric_limits<StringIndex>::max());
+        throw util::Error("more than {} strings in one heap graph",
+                          std::numeric_limits<StringIndex>::max());
     }
     m_chars.append(s);
     m_offsets.push_back(m_chars.size());
@@ -46,19 +47,26 @@ void Graph::check(const std::string& where) const {
         throw util::Error("{}: inconsistent heap graph arrays", where);
     }
     for (size_t i = 0; i < n; ++i) {
-        if (first_edge[i] > first_edge[i + 1]) throw util::Error("{}: node {} has a negative edge count", where, i);
-        if (node_type[i] >= node_types.size()) throw util::Error("{}: node {} has an unknown type", where, i);
-        if (node_name[i] >= strings.size()) throw util::Error("{}: node {} names string {} of {}", where, i, node_name[i], strings.size());
+        if (first_edge[i] > first_edge[i + 1])
+            throw util::Error("{}: node {} has a negative edge count", where, i);
+        if (node_type[i] >= node_types.size())
+            throw util::Error("{}: node {} has an unknown type", where, i);
+        if (node_name[i] >= strings.size())
+            throw util::Error("{}: node {} names string {} of {}", where, i, node_name[i],
+                              strings.size());
     }
     for (size_t e = 0; e < edge_to.size(); ++e) {
         if (edge_to[e] >= n) throw util::Error("{}: edge {} points past the last node", where, e);
-        if (edge_type[e] >= edge_types.size()) throw util::Error("{}: edge {} has an unknown type", where, e);
+        if (edge_type[e] >= edge_types.size())
+            throw util::Error("{}: edge {} has an unknown type", where, e);
         if (!edge_types[edge_type[e]].named_by_index && edge_name[e] >= strings.size()) {
-            throw util::Error("{}: edge {} names string {} of {}", where, e, edge_name[e], strings.size());
+            throw util::Error("{}: edge {} names string {} of {}", where, e, edge_name[e],
+                              strings.size());
         }
     }
     for (const NodeType& t : node_types) {
-        if (!t.class_is_name && t.class_name >= strings.size()) throw util::Error("{}: node type {} has no class name", where, t.name);
+        if (!t.class_is_name && t.class_name >= strings.size())
+            throw util::Error("{}: node type {} has no class name", where, t.name);
     }
 }
 

@@ -34,7 +34,9 @@ class StringTable {
         return std::string_view(m_chars).substr(m_offsets[i], m_offsets[i + 1] - m_offsets[i]);
     }
     size_t size() const { return m_offsets.size() - 1; }
-    size_t memory_bytes() const { return m_chars.capacity() + m_offsets.capacity() * sizeof(uint64_t); }
+    size_t memory_bytes() const {
+        return m_chars.capacity() + m_offsets.capacity() * sizeof(uint64_t);
+    }
 
   private:
     std::string m_chars;
@@ -49,22 +51,24 @@ enum class EdgeClass : uint8_t {
 };
 
 struct EdgeType {
-    std::string name;             // the format's own name: "property", "element", "weak", ...
+    std::string name;  // the format's own name: "property", "element", "weak", ...
     EdgeClass cls = EdgeClass::strong;
     bool named_by_index = false;  // the edge's name is a number (an array index), not a string
     // Part of the program's own object graph as its user sees it (V8: not hidden, internal or
     // weak). Objects reachable over such edges from a user root are "owned by the program".
     bool visible = true;
-    bool fold_name = false;  // path shapes fold its names to "[]" (a dict's keys: data, not structure)
+    bool fold_name =
+        false;  // path shapes fold its names to "[]" (a dict's keys: data, not structure)
 };
 
 struct NodeType {
-    std::string name;         // "object", "closure", "string", ...
+    std::string name;            // "object", "closure", "string", ...
     bool class_is_name = false;  // the class is the node's own name (an object's constructor)
     StringIndex class_name = 0;  // otherwise the class shown for every node of this type
     bool synthetic = false;      // a grouping node of the format (V8's "(GC roots)"), not an object
-    bool named_in_paths = false; // paths show the node's own name ("system / Context", "(GC roots)")
-    bool count_empty = false;    // class histograms count its nodes of self size 0 too
+    bool named_in_paths =
+        false;                 // paths show the node's own name ("system / Context", "(GC roots)")
+    bool count_empty = false;  // class histograms count its nodes of self size 0 too
 };
 
 struct Graph;
@@ -90,7 +94,8 @@ struct Graph {
     // Per node.
     std::vector<StringIndex> node_name;
     std::vector<uint64_t> self_size;
-    std::vector<uint64_t> node_id;  // stable across snapshots of one process where the format has one
+    std::vector<uint64_t>
+        node_id;  // stable across snapshots of one process where the format has one
     std::vector<uint8_t> node_type;
     std::vector<EdgeIndex> first_edge;  // node_count() + 1 entries
 
@@ -114,8 +119,9 @@ struct Graph {
     // How a path names the node as a holder: its class, or its own name for the format's
     // internal and grouping nodes.
     StringIndex path_label_index(NodeIndex n) const {
-        return node_types[node_type[n]].named_in_paths && !strings.get(node_name[n]).empty() ? node_name[n]
-                                                                                             : class_index(n);
+        return node_types[node_type[n]].named_in_paths && !strings.get(node_name[n]).empty()
+                   ? node_name[n]
+                   : class_index(n);
     }
     const EdgeType& type_of_edge(EdgeIndex e) const { return edge_types[edge_type[e]]; }
     // "sessions", "[12]" for an indexed edge.

@@ -90,7 +90,9 @@ std::vector<ClassDiffRow> diff_classes(const Graph& base, const Graph& cur) {
     }
     std::vector<ClassDiffRow> out;
     for (auto& [name, r] : rows) {
-        if (r.new_count == 0 && r.deleted_count == 0 && r.base_bytes == r.cur_bytes && r.base_count == r.cur_count) continue;
+        if (r.new_count == 0 && r.deleted_count == 0 && r.base_bytes == r.cur_bytes &&
+            r.base_count == r.cur_count)
+            continue;
         r.name = std::string(name);
         out.push_back(std::move(r));
     }
@@ -114,7 +116,8 @@ std::vector<NodeIndex> leak_set(const Graph& first, const Graph& second, const G
     std::set_difference(b.begin(), b.end(), a.begin(), a.end(), std::back_inserter(fresh));
     std::vector<NodeIndex> out;
     for (NodeIndex i = 0; i < third.node_count(); ++i) {
-        if (counted(third, i) && std::binary_search(fresh.begin(), fresh.end(), third.node_id[i])) out.push_back(i);
+        if (counted(third, i) && std::binary_search(fresh.begin(), fresh.end(), third.node_id[i]))
+            out.push_back(i);
     }
     return out;
 }

@@ -35,8 +35,12 @@ struct ClassDiffRow {
     uint64_t base_bytes = 0, cur_bytes = 0;
     uint64_t new_count = 0, deleted_count = 0;
     uint64_t alloc_bytes = 0, freed_bytes = 0;  // self sizes of the new and the deleted nodes
-    int64_t count_delta() const { return static_cast<int64_t>(cur_count) - static_cast<int64_t>(base_count); }
-    int64_t bytes_delta() const { return static_cast<int64_t>(cur_bytes) - static_cast<int64_t>(base_bytes); }
+    int64_t count_delta() const {
+        return static_cast<int64_t>(cur_count) - static_cast<int64_t>(base_count);
+    }
+    int64_t bytes_delta() const {
+        return static_cast<int64_t>(cur_bytes) - static_cast<int64_t>(base_bytes);
+    }
 };
 
 // Classes whose nodes changed, by growth in size (then count), then name.

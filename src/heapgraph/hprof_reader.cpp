@@ -53,14 +53,16 @@ class Input {
     }
     // `n` contiguous bytes (n <= k_chunk), checked against the limit.
     const uint8_t* take(size_t n, std::string_view what) {
-        if (n > remaining()) fail("{} runs past the end of its {}", what, m_limit == m_size ? "file" : "record");
+        if (n > remaining())
+            fail("{} runs past the end of its {}", what, m_limit == m_size ? "file" : "record");
         ensure(n);
         const uint8_t* p = m_data + m_pos;
         m_pos += n;
         return p;
     }
     void skip(uint64_t n, std::string_view what) {
-        if (n > remaining()) fail("{} runs past the end of its {}", what, m_limit == m_size ? "file" : "record");
+        if (n > remaining())
+            fail("{} runs past the end of its {}", what, m_limit == m_size ? "file" : "record");
         if (n <= m_len - m_pos) {
             m_pos += static_cast<size_t>(n);
         } else {
@@ -71,7 +73,9 @@ class Input {
     uint16_t u2(std::string_view what) { return static_cast<uint16_t>(be(take(2, what), 2)); }
     uint32_t u4(std::string_view what) { return static_cast<uint32_t>(be(take(4, what), 4)); }
     uint64_t u8(std::string_view what) { return be(take(8, what), 8); }
-    uint64_t id(unsigned id_size, std::string_view what) { return be(take(id_size, what), id_size); }
+    uint64_t id(unsigned id_size, std::string_view what) {
+        return be(take(id_size, what), id_size);
+    }
     static uint64_t be(const uint8_t* p, unsigned n) {
         uint64_t v = 0;
         for (unsigned i = 0; i < n; ++i) v = (v << 8) | p[i];
@@ -80,8 +84,8 @@ class Input {
 
     template <typename... Args>
     [[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) const {
-        throw util::Error("{}: byte {}: {} (not a complete HPROF heap dump; take it again)", m_where, offset(),
-                          fmt::format(f, std::forward<Args>(args)...));
+        throw util::Error("{}: byte {}: {} (not a complete HPROF heap dump; take it again)",
+                          m_where, offset(), fmt::format(f, std::forward<Args>(args)...));
     }
 
   private:
@@ -151,10 +155,10 @@ struct RootKind {
     const char* name;
 };
 constexpr RootKind k_root_kinds[] = {
-    {Sub::root_unknown, "unknown root"},   {Sub::root_jni_global, "JNI global"},
-    {Sub::root_jni_local, "JNI local"},    {Sub::root_java_frame, "Java frame"},
-    {Sub::root_native_stack, "native stack"}, {Sub::root_sticky_class, "sticky class"},
-    {Sub::root_thread_block, "thread block"}, {Sub::root_monitor_used, "monitor used"},
+    {Sub::root_unknown, "unknown root"},        {Sub::root_jni_global, "JNI global"},
+    {Sub::root_jni_local, "JNI local"},         {Sub::root_java_frame, "Java frame"},
+    {Sub::root_native_stack, "native stack"},   {Sub::root_sticky_class, "sticky class"},
+    {Sub::root_thread_block, "thread block"},   {Sub::root_monitor_used, "monitor used"},
     {Sub::root_thread_object, "thread object"},
 };
 // Not an HPROF root: a class of the application or platform class loader, which the JVM never
@@ -162,36 +166,61 @@ constexpr RootKind k_root_kinds[] = {
 constexpr uint8_t k_system_class_kind = std::size(k_root_kinds);
 // The loaders whose classes are never unloaded (JDK 9+, and JDK 8's).
 constexpr std::string_view k_system_loaders[] = {
-    "jdk.internal.loader.ClassLoaders$AppClassLoader", "jdk.internal.loader.ClassLoaders$PlatformClassLoader",
-    "sun.misc.Launcher$AppClassLoader", "sun.misc.Launcher$ExtClassLoader"};
+    "jdk.internal.loader.ClassLoaders$AppClassLoader",
+    "jdk.internal.loader.ClassLoaders$PlatformClassLoader", "sun.misc.Launcher$AppClassLoader",
+    "sun.misc.Launcher$ExtClassLoader"};
 enum NodeKind : uint8_t { n_root, n_instance, n_class, n_array };
 
 // The size of a basic type's value in the dump (objects: the id size); 0 for an invalid type.
 unsigned value_size(uint8_t type, unsigned id_size) {
     switch (type) {
-        case 1: case 2: return id_size;  // 1: "array object" in old writers
-        case 4: case 8: return 1;        // boolean, byte
-        case 5: case 9: return 2;        // char, short
-        case 6: case 10: return 4;       // float, int
-        case 7: case 11: return 8;       // double, long
-        default: return 0;
+        case 1:
+        case 2:
+            return id_size;  // 1: "array object" in old writers
+        case 4:
+        case 8:
+            return 1;  // boolean, byte
+        case 5:
+        case 9:
+            return 2;  // char, short
+        case 6:
+        case 10:
+            return 4;  // float, int
+        case 7:
+        case 11:
+            return 8;  // double, long
+        default:
+            return 0;
     }
 }
-bool is_ref(uint8_t type) { return type == 1 || type == 2; }
+bool is_ref(uint8_t type) {
+    return type == 1 || type == 2;
+}
 const char* prim_array_name(uint8_t type) {
     switch (type) {
-        case 4: return "boolean[]";
-        case 5: return "char[]";
-        case 6: return "float[]";
-        case 7: return "double[]";
-        case 8: return "byte[]";
-        case 9: return "short[]";
-        case 10: return "int[]";
-        case 11: return "long[]";
-        default: return nullptr;
+        case 4:
+            return "boolean[]";
+        case 5:
+            return "char[]";
+        case 6:
+            return "float[]";
+        case 7:
+            return "double[]";
+        case 8:
+            return "byte[]";
+        case 9:
+            return "short[]";
+        case 10:
+            return "int[]";
+        case 11:
+            return "long[]";
+        default:
+            return nullptr;
     }
 }
-uint64_t align8(uint64_t v) { return (v + 7) & ~uint64_t{7}; }
+uint64_t align8(uint64_t v) {
+    return (v + 7) & ~uint64_t{7};
+}
 
 // Fields HotSpot adds to some JDK classes that the dump does not list (javaClasses.hpp,
 // ALL_INJECTED_FIELDS in JDK 17): native words (intptr_t) and references. They count in the
@@ -202,10 +231,10 @@ struct Injected {
     unsigned refs;
 };
 constexpr Injected k_injected[] = {
-    {"java.lang.ClassLoader", 1, 0},                                // loader_data
-    {"java.lang.Module", 1, 0},                                     // module_entry
-    {"java.lang.invoke.MemberName", 1, 0},                          // vmindex
-    {"java.lang.invoke.ResolvedMethodName", 1, 1},                  // vmtarget, vmholder
+    {"java.lang.ClassLoader", 1, 0},                                 // loader_data
+    {"java.lang.Module", 1, 0},                                      // module_entry
+    {"java.lang.invoke.MemberName", 1, 0},                           // vmindex
+    {"java.lang.invoke.ResolvedMethodName", 1, 1},                   // vmtarget, vmholder
     {"java.lang.invoke.MethodHandleNatives$CallSiteContext", 2, 0},  // vmdependencies, last_cleanup
 };
 
@@ -223,8 +252,8 @@ struct ClassInfo {
     std::vector<Field> all_fields;  // this class's, then its super class's, ... (the dump's order)
     uint64_t data_bytes = 0;        // instance data in the dump
     uint64_t shallow = 0;           // the JVM's size of an instance
-    uint64_t mirror = 0;            // the JVM's size of the class object (java.lang.Class + statics)
-    size_t weak_field = SIZE_MAX;   // index in all_fields of Reference.referent
+    uint64_t mirror = 0;           // the JVM's size of the class object (java.lang.Class + statics)
+    size_t weak_field = SIZE_MAX;  // index in all_fields of Reference.referent
     StringIndex name = 0, node_name = 0;
 };
 
@@ -235,7 +264,9 @@ struct Root {
     bool operator<(const Root& o) const {
         return std::tie(node, kind, name) < std::tie(o.node, o.kind, o.name);
     }
-    bool operator==(const Root& o) const { return node == o.node && kind == o.kind && name == o.name; }
+    bool operator==(const Root& o) const {
+        return node == o.node && kind == o.kind && name == o.name;
+    }
 };
 
 struct RawRoot {
@@ -269,7 +300,8 @@ class Reader {
         const std::string_view h(reinterpret_cast<const char*>(m_in.take(n, "the header")), n);
         const size_t nul = h.find('\0');
         const std::string_view magic = h.substr(0, nul);
-        if (nul == std::string_view::npos || (magic != "JAVA PROFILE 1.0.2" && magic != "JAVA PROFILE 1.0.1")) {
+        if (nul == std::string_view::npos ||
+            (magic != "JAVA PROFILE 1.0.2" && magic != "JAVA PROFILE 1.0.1")) {
             m_in.seek(0);
             m_in.fail("no HPROF header (\"JAVA PROFILE 1.0.2\")");
         }
@@ -289,7 +321,8 @@ class Reader {
             m_in.u4("a record's time");
             const uint32_t len = m_in.u4("a record's length");
             if (len > m_in.remaining()) {
-                m_in.fail("a record (tag {:#04x}) of {} bytes runs past the end of the file", tag, len);
+                m_in.fail("a record (tag {:#04x}) of {} bytes runs past the end of the file", tag,
+                          len);
             }
             const uint64_t end = m_in.offset() + len;
             m_in.set_limit(end);
@@ -317,7 +350,8 @@ class Reader {
                 case Tag::heap_dump_segment:
                     while (m_in.remaining() > 0) sub_record();
                     break;
-                default: break;
+                default:
+                    break;
             }
             m_in.skip(m_in.remaining(), "a record");
             m_in.set_limit(m_in.size());
@@ -341,7 +375,9 @@ class Reader {
         switch (static_cast<Sub>(tag)) {
             case Sub::root_unknown:
             case Sub::root_sticky_class:
-            case Sub::root_monitor_used: root(tag, m_in.id(m_id, "a root's object id"), 0); break;
+            case Sub::root_monitor_used:
+                root(tag, m_in.id(m_id, "a root's object id"), 0);
+                break;
             case Sub::root_jni_global: {
                 const uint64_t id = m_in.id(m_id, "a root's object id");
                 m_in.id(m_id, "a JNI global reference id");
@@ -369,10 +405,18 @@ class Reader {
                 root(tag, id, thread);
                 break;
             }
-            case Sub::class_dump: class_dump(); break;
-            case Sub::instance_dump: instance_dump(); break;
-            case Sub::obj_array_dump: obj_array_dump(); break;
-            case Sub::prim_array_dump: prim_array_dump(); break;
+            case Sub::class_dump:
+                class_dump();
+                break;
+            case Sub::instance_dump:
+                instance_dump();
+                break;
+            case Sub::obj_array_dump:
+                obj_array_dump();
+                break;
+            case Sub::prim_array_dump:
+                prim_array_dump();
+                break;
             default:
                 m_in.seek(at);
                 m_in.fail("an unknown heap dump sub-record tag {:#04x}", tag);
@@ -448,7 +492,8 @@ class Reader {
         }
         const EdgeIndex e = m_graph.first_edge[from]++;
         // first_edge[from + 1] is at least the next node's start, as nodes fill in any order.
-        if (e >= m_graph.first_edge[from + 1]) m_in.fail("more references than on the second read (was the file changed?)");
+        if (e >= m_graph.first_edge[from + 1])
+            m_in.fail("more references than on the second read (was the file changed?)");
         m_graph.edge_to[e] = to;
         m_graph.edge_name[e] = name;
         m_graph.edge_type[e] = type;
@@ -503,7 +548,8 @@ class Reader {
             edge(node, super_id, e_internal, m_s_super);
             edge(node, loader_id, e_internal, m_s_loader);
             // The loader keeps its classes alive.
-            if (const NodeIndex loader = loader_id == 0 ? k_no_node : node_of(loader_id); loader != k_no_node) {
+            if (const NodeIndex loader = loader_id == 0 ? k_no_node : node_of(loader_id);
+                loader != k_no_node) {
                 put(loader, node, e_internal, m_s_defined);
             }
         }
@@ -517,7 +563,8 @@ class Reader {
             if (info != nullptr) info->statics.push_back({name, type, 0});
             if (m_pass != 1 && is_ref(type)) {
                 const ClassInfo& c = class_of(id, at);
-                if (i >= c.statics.size()) m_in.fail("a class with more static fields than on the first read");
+                if (i >= c.statics.size())
+                    m_in.fail("a class with more static fields than on the first read");
                 edge(node, value, e_static, c.statics[i].name);
             }
         }
@@ -554,15 +601,16 @@ class Reader {
             m_graph.self_size[node] = c.shallow;
             if (const auto loader = m_system_loader.find(id); loader != m_system_loader.end()) {
                 const std::string_view cls = m_graph.strings.get(c.name);
-                loader->second = std::find(std::begin(k_system_loaders), std::end(k_system_loaders), cls) !=
-                                 std::end(k_system_loaders);
+                loader->second = std::find(std::begin(k_system_loaders), std::end(k_system_loaders),
+                                           cls) != std::end(k_system_loaders);
             }
         }
         const uint8_t* p = m_in.take(bytes, "an object's fields");
         for (size_t i = 0; i < c.all_fields.size(); ++i) {
             const Field& f = c.all_fields[i];
             const unsigned size = value_size(f.type, m_id);
-            if (is_ref(f.type)) edge(node, Input::be(p, size), i == c.weak_field ? e_weak : e_field, f.name);
+            if (is_ref(f.type))
+                edge(node, Input::be(p, size), i == c.weak_field ? e_weak : e_field, f.name);
             p += size;
         }
     }
@@ -573,7 +621,8 @@ class Reader {
         m_in.u4("a stack trace serial number");
         const uint32_t n = m_in.u4("an array's length");
         const uint64_t class_id = m_in.id(m_id, "an array's class id");
-        if (uint64_t{n} * m_id > m_in.remaining()) m_in.fail("an array of {} elements runs past the end of its record", n);
+        if (uint64_t{n} * m_id > m_in.remaining())
+            m_in.fail("an array of {} elements runs past the end of its record", n);
         if (m_pass == 1) {
             object_id(id, at);
             m_in.skip(uint64_t{n} * m_id, "an array's elements");
@@ -583,10 +632,12 @@ class Reader {
         if (m_pass == 2) {
             const auto it = m_class_by_id.find(class_id);
             m_graph.node_type[node] = n_array;
-            m_graph.node_name[node] = it == m_class_by_id.end() ? m_s_unknown_array : m_classes[it->second].name;
+            m_graph.node_name[node] =
+                it == m_class_by_id.end() ? m_s_unknown_array : m_classes[it->second].name;
             m_graph.self_size[node] = align8(m_array_header + uint64_t{n} * m_ref);
         }
-        for (uint32_t i = 0; i < n; ++i) edge(node, m_in.id(m_id, "an array element"), e_element, i);
+        for (uint32_t i = 0; i < n; ++i)
+            edge(node, m_in.id(m_id, "an array element"), e_element, i);
     }
 
     void prim_array_dump() {
@@ -633,13 +684,16 @@ class Reader {
         std::vector<uint64_t>& ids = g.node_id;
         std::sort(ids.begin() + 1, ids.end());
         if (const auto dup = std::adjacent_find(ids.begin() + 1, ids.end()); dup != ids.end()) {
-            throw util::Error("{}: object id {:#x} is dumped twice (not a valid HPROF heap dump)", m_in.where(), *dup);
+            throw util::Error("{}: object id {:#x} is dumped twice (not a valid HPROF heap dump)",
+                              m_in.where(), *dup);
         }
         if (ids.size() >= k_no_node) {
-            throw util::Error("{}: {} objects, more than a heap graph holds", m_in.where(), ids.size() - 1);
+            throw util::Error("{}: {} objects, more than a heap graph holds", m_in.where(),
+                              ids.size() - 1);
         }
         // Compressed oops and class pointers below a 32 GB span (see the header).
-        const bool compressed = m_id == 4 || ids.size() < 2 || ids.back() - ids[1] < (uint64_t{32} << 30);
+        const bool compressed =
+            m_id == 4 || ids.size() < 2 || ids.back() - ids[1] < (uint64_t{32} << 30);
         m_header = m_id == 4 ? 8 : compressed ? 12 : 16;
         m_array_header = m_id == 4 ? 12 : compressed ? 16 : 24;
         m_ref = m_id == 4 ? 4 : compressed ? 4 : 8;
@@ -662,7 +716,8 @@ class Reader {
             {"weak", EdgeClass::weak, false, true},
             {"internal", EdgeClass::strong, false, true},
         };
-        for (const RootKind& k : k_root_kinds) g.edge_types.push_back({k.name, EdgeClass::strong, false, true});
+        for (const RootKind& k : k_root_kinds)
+            g.edge_types.push_back({k.name, EdgeClass::strong, false, true});
         g.edge_types.push_back({"system class", EdgeClass::strong, false, true});
         m_empty = empty;
         m_s_super = intern("<super>");
@@ -712,25 +767,31 @@ class Reader {
             for (const ClassInfo* k = &c; k != nullptr;) {
                 const bool reference = g.strings.get(k->name) == "java.lang.ref.Reference";
                 for (const Injected& in : k_injected) {
-                    if (g.strings.get(k->name) == in.cls) injected += in.words * uint64_t{m_id} + in.refs * m_ref;
+                    if (g.strings.get(k->name) == in.cls)
+                        injected += in.words * uint64_t{m_id} + in.refs * m_ref;
                 }
                 for (const Field& f : k->fields) {
-                    if (reference && g.strings.get(f.name) == "referent") c.weak_field = c.all_fields.size();
+                    if (reference && g.strings.get(f.name) == "referent")
+                        c.weak_field = c.all_fields.size();
                     c.all_fields.push_back(f);
                     c.data_bytes += value_size(f.type, m_id);
                 }
                 const auto sup = m_class_by_id.find(k->super_id);
-                k = k->super_id == 0 || sup == m_class_by_id.end() ? nullptr : &m_classes[sup->second];
+                k = k->super_id == 0 || sup == m_class_by_id.end() ? nullptr
+                                                                   : &m_classes[sup->second];
                 if (++steps > m_classes.size()) {
-                    throw util::Error("{}: class {} is its own super class (not a valid HPROF heap dump)",
-                                      m_in.where(), g.strings.get(c.name));
+                    throw util::Error(
+                        "{}: class {} is its own super class (not a valid HPROF heap dump)",
+                        m_in.where(), g.strings.get(c.name));
                 }
             }
             uint64_t field_bytes = injected;
-            for (const Field& f : c.all_fields) field_bytes += is_ref(f.type) ? m_ref : value_size(f.type, m_id);
+            for (const Field& f : c.all_fields)
+                field_bytes += is_ref(f.type) ? m_ref : value_size(f.type, m_id);
             c.shallow = align8(m_header + field_bytes);
             uint64_t static_bytes = 0;
-            for (const Field& f : c.statics) static_bytes += is_ref(f.type) ? m_ref : value_size(f.type, m_id);
+            for (const Field& f : c.statics)
+                static_bytes += is_ref(f.type) ? m_ref : value_size(f.type, m_id);
             c.mirror = align8(m_header + class_instance + static_bytes);
         }
         // The roots, by node, without repeats.
@@ -740,7 +801,8 @@ class Reader {
             StringIndex name = empty;
             // Named by the thread where START_THREAD names it (HotSpot's dumps do not): a thread's
             // serial number would only split the paths of a pool's threads into one group each.
-            if (const auto t = m_thread_name_id.find(r.thread); r.thread != 0 && t != m_thread_name_id.end()) {
+            if (const auto t = m_thread_name_id.find(r.thread);
+                r.thread != 0 && t != m_thread_name_id.end()) {
                 name = intern(fmt::format("thread {}", hprof_string(t->second)));
             }
             m_roots.push_back({r.kind, node, name});
@@ -800,8 +862,10 @@ class Reader {
         f[0] = 0;
         for (NodeIndex n = 1; n < m_graph.node_count(); ++n) {
             if (m_graph.node_type[n] == n_root) {
-                throw util::Error("{}: object {:#x} was not found again on the second read (was the file changed?)",
-                                  m_in.where(), m_graph.node_id[n]);
+                throw util::Error(
+                    "{}: object {:#x} was not found again on the second read (was the file "
+                    "changed?)",
+                    m_in.where(), m_graph.node_id[n]);
             }
         }
     }
@@ -841,15 +905,32 @@ std::string java_class_name(std::string_view jvm) {
         base = base.substr(1, base.size() - 2);
     } else if (dims > 0 && base.size() == 1) {
         switch (base[0]) {
-            case 'Z': out = "boolean"; break;
-            case 'C': out = "char"; break;
-            case 'F': out = "float"; break;
-            case 'D': out = "double"; break;
-            case 'B': out = "byte"; break;
-            case 'S': out = "short"; break;
-            case 'I': out = "int"; break;
-            case 'J': out = "long"; break;
-            default: break;
+            case 'Z':
+                out = "boolean";
+                break;
+            case 'C':
+                out = "char";
+                break;
+            case 'F':
+                out = "float";
+                break;
+            case 'D':
+                out = "double";
+                break;
+            case 'B':
+                out = "byte";
+                break;
+            case 'S':
+                out = "short";
+                break;
+            case 'I':
+                out = "int";
+                break;
+            case 'J':
+                out = "long";
+                break;
+            default:
+                break;
         }
     }
     if (out.empty()) {
@@ -862,7 +943,9 @@ std::string java_class_name(std::string_view jvm) {
     return out;
 }
 
-bool is_hprof_name(const std::filesystem::path& path) { return path.extension() == ".hprof"; }
+bool is_hprof_name(const std::filesystem::path& path) {
+    return path.extension() == ".hprof";
+}
 
 Graph parse_hprof(std::string_view bytes, const std::string& where) {
     Input in(bytes, where);
@@ -877,7 +960,8 @@ Graph read_hprof(const std::filesystem::path& path) {
         ~Closer() { ::close(fd); }
     } closer{fd};
     struct stat st {};
-    if (::fstat(fd, &st) != 0) throw util::Error("cannot read {}: {}", path.string(), util::errno_text(errno));
+    if (::fstat(fd, &st) != 0)
+        throw util::Error("cannot read {}: {}", path.string(), util::errno_text(errno));
     if (!S_ISREG(st.st_mode)) throw util::Error("{} is not a regular file", path.string());
     Input in(fd, static_cast<uint64_t>(st.st_size), path.string());
     return Reader(in).read();

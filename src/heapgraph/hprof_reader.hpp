@@ -21,8 +21,9 @@
 // named after their kind ("Java frame", "sticky class", ...) and, for a thread's roots, the
 // thread where a START_THREAD record names it. The classes of the application and platform class
 // loaders, which the JVM never unloads, are roots too ("system class", as in MAT), so the path
-// to what a static field holds starts at the field's class. java.lang.ref.Reference.referent is a weak edge, so weak, soft and phantom referents
-// and the finalizer's queue (java.lang.ref.Finalizer is a Reference) never retain, as in MAT.
+// to what a static field holds starts at the field's class. java.lang.ref.Reference.referent is a
+// weak edge, so weak, soft and phantom referents and the finalizer's queue (java.lang.ref.Finalizer
+// is a Reference) never retain, as in MAT.
 //
 // Shallow sizes as the JVM (and `jmap -histo`) counts them: an instance is the object header plus
 // its fields at their JVM sizes, rounded up to 8; an array is the array header plus its length

@@ -6,7 +6,8 @@
 
 namespace leakhunt::heapgraph {
 
-std::vector<LeakSuspect> leak_suspects(const Graph& g, const Dominators& d, const LeakSuspectOptions& options) {
+std::vector<LeakSuspect> leak_suspects(const Graph& g, const Dominators& d,
+                                       const LeakSuspectOptions& options) {
     const NodeIndex n = g.node_count();
     // The dominator tree's children, CSR.
     std::vector<uint64_t> first(static_cast<size_t>(n) + 1, 0);
@@ -22,7 +23,9 @@ std::vector<LeakSuspect> leak_suspects(const Graph& g, const Dominators& d, cons
         }
     }
     const auto total = static_cast<double>(d.retained[k_root]);
-    const auto big = [&](NodeIndex x) { return static_cast<double>(d.retained[x]) >= options.min_share * total; };
+    const auto big = [&](NodeIndex x) {
+        return static_cast<double>(d.retained[x]) >= options.min_share * total;
+    };
 
     // Top-down: a big node is a suspect; its subtree is not searched again.
     std::vector<NodeIndex> found;
@@ -81,10 +84,12 @@ std::vector<LeakSuspect> leak_suspects(const Graph& g, const Dominators& d, cons
         for (;;) {
             NodeIndex biggest = k_no_node;
             for (uint64_t c = first[x]; c < first[x + 1]; ++c) {
-                if (biggest == k_no_node || d.retained[children[c]] > d.retained[biggest]) biggest = children[c];
+                if (biggest == k_no_node || d.retained[children[c]] > d.retained[biggest])
+                    biggest = children[c];
             }
             if (biggest == k_no_node ||
-                static_cast<double>(d.retained[biggest]) < options.single_child * static_cast<double>(d.retained[x])) {
+                static_cast<double>(d.retained[biggest]) <
+                    options.single_child * static_cast<double>(d.retained[x])) {
                 break;
             }
             x = biggest;

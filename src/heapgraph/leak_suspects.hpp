@@ -33,6 +33,7 @@ struct LeakSuspectOptions {
 };
 
 // Biggest first.
-std::vector<LeakSuspect> leak_suspects(const Graph& g, const Dominators& d, const LeakSuspectOptions& options = {});
+std::vector<LeakSuspect> leak_suspects(const Graph& g, const Dominators& d,
+                                       const LeakSuspectOptions& options = {});
 
 }  // namespace leakhunt::heapgraph

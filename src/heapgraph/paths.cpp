@@ -52,7 +52,8 @@ ShortestPaths shortest_paths(const Graph& g, PathFilter* filter) {
 namespace {
 
 bool all_digits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 uint64_t step_hash(uint32_t parent, const ShapeStep& s) {
@@ -65,7 +66,8 @@ uint64_t step_hash(uint32_t parent, const ShapeStep& s) {
 
 }  // namespace
 
-PathShapes::PathShapes(const Graph& g, const ShortestPaths& p) : m_graph(g), m_paths(p), m_canon(g) {
+PathShapes::PathShapes(const Graph& g, const ShortestPaths& p)
+    : m_graph(g), m_paths(p), m_canon(g) {
     m_entries.push_back({UINT32_MAX, {}});
     m_memo[k_root] = 0;
 }
@@ -80,7 +82,8 @@ uint32_t PathShapes::child(uint32_t parent, ShapeStep step) {
     auto& bucket = m_children[step_hash(parent, step)];
     for (uint32_t id : bucket) {
         const Entry& e = m_entries[id];
-        if (e.parent == parent && e.step.same_step(step) && e.step.repeated == step.repeated) return id;
+        if (e.parent == parent && e.step.same_step(step) && e.step.repeated == step.repeated)
+            return id;
     }
     m_entries.push_back({parent, step});
     const auto id = static_cast<uint32_t>(m_entries.size() - 1);
@@ -121,7 +124,8 @@ uint32_t PathShapes::shape_of(NodeIndex n) {
 
 std::vector<ShapeStep> PathShapes::steps(uint32_t shape) const {
     std::vector<ShapeStep> out;
-    for (uint32_t s = shape; s != 0 && s != UINT32_MAX; s = m_entries[s].parent) out.push_back(m_entries[s].step);
+    for (uint32_t s = shape; s != 0 && s != UINT32_MAX; s = m_entries[s].parent)
+        out.push_back(m_entries[s].step);
     std::reverse(out.begin(), out.end());
     return out;
 }
@@ -158,16 +162,17 @@ std::vector<std::string> shape_text(const Graph& g, const PathShapes& shapes, ui
     // Step i leads from steps[i].holder_class to steps[i+1].holder_class (the last to the target).
     for (size_t i = 0; i < steps.size(); ++i) {
         const ShapeStep& s = steps[i];
-        const StringIndex to_class = i + 1 < steps.size() ? steps[i + 1].holder_class : target_class;
+        const StringIndex to_class =
+            i + 1 < steps.size() ? steps[i + 1].holder_class : target_class;
         const std::string name = s.edge_name == ShapeStep::k_index_name
                                      ? "[]"
                                      : fmt::format("`{}`", g.strings.get(s.edge_name));
         const std::string_view type = g.edge_types[s.edge_type].name;
         const std::string_view cls = g.strings.get(to_class);
         const std::string held = cls.starts_with("(") ? std::string(cls) : fmt::format("({})", cls);
-        std::string text = i == 0              ? std::string(cls)
+        std::string text = i == 0         ? std::string(cls)
                            : name == "``" ? fmt::format("{} {}", type, held)  // an unnamed edge
-                                           : fmt::format("{} {} {}", type, name, held);
+                                          : fmt::format("{} {} {}", type, name, held);
         if (s.repeated) text += " [a chain of these]";
         out.push_back(std::move(text));
     }

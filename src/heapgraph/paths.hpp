@@ -31,9 +31,9 @@ class PathFilter {
 };
 
 struct ShortestPaths {
-    std::vector<NodeIndex> parent;     // k_no_node: the root, or not reached
-    std::vector<EdgeIndex> via;        // the edge from parent
-    std::vector<uint32_t> distance;    // k_unreached when not reached
+    std::vector<NodeIndex> parent;   // k_no_node: the root, or not reached
+    std::vector<EdgeIndex> via;      // the edge from parent
+    std::vector<uint32_t> distance;  // k_unreached when not reached
     static constexpr uint32_t k_unreached = UINT32_MAX;
     static constexpr uint32_t k_system_distance = 100000000;  // DevTools' base system distance
 };
@@ -48,7 +48,8 @@ struct ShapeStep {
     bool repeated = false;   // a chain of these
     static constexpr uint32_t k_index_name = UINT32_MAX;
     bool same_step(const ShapeStep& o) const {
-        return holder_class == o.holder_class && edge_type == o.edge_type && edge_name == o.edge_name;
+        return holder_class == o.holder_class && edge_type == o.edge_type &&
+               edge_name == o.edge_name;
     }
 };
 

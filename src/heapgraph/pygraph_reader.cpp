@@ -27,7 +27,17 @@ enum class FileEdge : uint8_t { ref = 0, value = 1, key = 2, element = 3, attrib
 enum class RootKind : uint8_t { global = 1, local = 2, class_attribute = 3 };
 
 // The model's edge types, by index.
-enum ModelEdge : uint8_t { e_root, e_global, e_local, e_class_attribute, e_ref, e_value, e_key, e_element, e_attribute };
+enum ModelEdge : uint8_t {
+    e_root,
+    e_global,
+    e_local,
+    e_class_attribute,
+    e_ref,
+    e_value,
+    e_key,
+    e_element,
+    e_attribute
+};
 
 // Checked little-endian reads over the file's bytes; errors name the file and offset.
 class Cursor {
@@ -36,8 +46,8 @@ class Cursor {
 
     template <typename... Args>
     [[noreturn]] void fail(size_t at, fmt::format_string<Args...> f, Args&&... args) const {
-        throw util::Error("{}: byte {}: {} (not a complete Python object graph; take it again)", m_where, at,
-                          fmt::format(f, std::forward<Args>(args)...));
+        throw util::Error("{}: byte {}: {} (not a complete Python object graph; take it again)",
+                          m_where, at, fmt::format(f, std::forward<Args>(args)...));
     }
     size_t pos() const { return m_pos; }
     size_t left() const { return m_end - m_pos; }
@@ -47,14 +57,16 @@ class Cursor {
     T get(std::string_view what) {
         if (left() < sizeof(T)) fail(m_pos, "the file ends inside {}", what);
         T v;
-        std::memcpy(&v, m_bytes.data() + m_pos, sizeof(T));  // little-endian hosts only (x86-64, arm64)
+        std::memcpy(&v, m_bytes.data() + m_pos,
+                    sizeof(T));  // little-endian hosts only (x86-64, arm64)
         m_pos += sizeof(T);
         return v;
     }
     // An array of `count` values of T: checked against the bytes left before anything is sized.
     template <typename T>
     std::string_view array(uint64_t count, std::string_view what) {
-        if (count > left() / sizeof(T)) fail(m_pos, "{} of {} entries run past the end of the file", what, count);
+        if (count > left() / sizeof(T))
+            fail(m_pos, "{} of {} entries run past the end of the file", what, count);
         const std::string_view out = m_bytes.substr(m_pos, count * sizeof(T));
         m_pos += count * sizeof(T);
         return out;
@@ -79,7 +91,8 @@ uint64_t section(Cursor& c, Section want, std::string_view name) {
     const size_t start = c.pos();
     const auto tag = c.get<uint32_t>("a section header");
     if (tag != static_cast<uint32_t>(want)) {
-        c.fail(start, "expected the {} section (tag {}), found tag {}", name, static_cast<uint32_t>(want), tag);
+        c.fail(start, "expected the {} section (tag {}), found tag {}", name,
+               static_cast<uint32_t>(want), tag);
     }
     return c.get<uint64_t>("a section header");
 }
@@ -101,33 +114,42 @@ void add_types(Graph& g) {
         t.name = std::move(name);
         return t;
     };
-    g.edge_types = {edge("root"), edge("global"), edge("local"), edge("class attribute"), edge("ref"),
-                    edge("value"), edge("key"), edge("element"), edge("attribute")};
+    g.edge_types = {edge("root"),     edge("global"), edge("local"), edge("class attribute"),
+                    edge("ref"),      edge("value"),  edge("key"),   edge("element"),
+                    edge("attribute")};
     g.edge_types[e_value].fold_name = true;
     g.edge_types[e_element].named_by_index = true;
 }
 
 std::string group_label(RootKind kind, std::string_view group) {
     switch (kind) {
-        case RootKind::global: return fmt::format("module `{}`", group);
-        case RootKind::class_attribute: return fmt::format("class `{}`", group);
-        case RootKind::local: return std::string(group);
+        case RootKind::global:
+            return fmt::format("module `{}`", group);
+        case RootKind::class_attribute:
+            return fmt::format("class `{}`", group);
+        case RootKind::local:
+            return std::string(group);
     }
     return std::string(group);
 }
 
 }  // namespace
 
-bool is_pygraph_name(const std::filesystem::path& path) { return path.string().ends_with(".pygraph"); }
+bool is_pygraph_name(const std::filesystem::path& path) {
+    return path.string().ends_with(".pygraph");
+}
 
 Graph parse_pygraph(std::string_view bytes, const std::string& where) {
     Cursor c(bytes, where);
-    if (bytes.size() < k_header + k_trailer) c.fail(0, "{} bytes is too short for a header and a trailer", bytes.size());
+    if (bytes.size() < k_header + k_trailer)
+        c.fail(0, "{} bytes is too short for a header and a trailer", bytes.size());
     c.set_end(bytes.size());
-    if (bytes.substr(0, k_magic.size()) != k_magic) c.fail(0, "not a .pygraph file (no LHPYGRPH magic)");
+    if (bytes.substr(0, k_magic.size()) != k_magic)
+        c.fail(0, "not a .pygraph file (no LHPYGRPH magic)");
     (void)c.bytes(k_magic.size(), "the magic");
     const auto version = c.get<uint32_t>("the header");
-    if (version != k_version) c.fail(8, "version {}; this leakhunt reads version {}", version, k_version);
+    if (version != k_version)
+        c.fail(8, "version {}; this leakhunt reads version {}", version, k_version);
     (void)c.get<uint32_t>("the header");
 
     // The trailer first: a truncated file is said to be one.
@@ -139,7 +161,8 @@ Graph parse_pygraph(std::string_view bytes, const std::string& where) {
     const auto t_nodes = at<uint64_t>(trailer, 0);
     const auto t_edges = at<uint64_t>(trailer, 1);
     const auto t_size = at<uint64_t>(trailer, 2);
-    if (t_size != bytes.size()) c.fail(tpos, "the trailer says {} bytes, the file has {}", t_size, bytes.size());
+    if (t_size != bytes.size())
+        c.fail(tpos, "the trailer says {} bytes, the file has {}", t_size, bytes.size());
     c.set_end(tpos);
 
     Graph g;
@@ -148,7 +171,8 @@ Graph parse_pygraph(std::string_view bytes, const std::string& where) {
     const uint64_t n_strings = section(c, Section::strings, "strings");
     const std::string_view lengths = c.array<uint32_t>(n_strings, "the string lengths");
     if (n_strings >= k_none) c.fail(c.pos(), "{} strings, more than a graph holds", n_strings);
-    for (uint64_t i = 0; i < n_strings; ++i) g.strings.add(c.bytes(at<uint32_t>(lengths, i), "a string"));
+    for (uint64_t i = 0; i < n_strings; ++i)
+        g.strings.add(c.bytes(at<uint32_t>(lengths, i), "a string"));
     const StringIndex s_empty = g.strings.add("");
     const StringIndex s_roots = g.strings.add("(roots)");
     auto string_at = [&](uint32_t s, size_t pos, std::string_view what) {
@@ -189,7 +213,8 @@ Graph parse_pygraph(std::string_view bytes, const std::string& where) {
     const uint64_t n_meta = section(c, Section::meta, "meta");
     (void)c.array<uint32_t>(n_meta, "the meta keys");
     (void)c.array<uint32_t>(n_meta, "the meta values");
-    if (c.left() != 0) c.fail(c.pos(), "{} bytes between the last section and the trailer", c.left());
+    if (c.left() != 0)
+        c.fail(c.pos(), "{} bytes between the last section and the trailer", c.left());
 
     // Root groups, in order of first appearance; their roots bucketed.
     std::map<std::pair<uint8_t, uint32_t>, uint32_t> group_index;
@@ -198,12 +223,15 @@ Graph parse_pygraph(std::string_view bytes, const std::string& where) {
     for (uint64_t r = 0; r < n_roots; ++r) {
         const auto kind = at<uint8_t>(rkinds, r);
         if (kind < 1 || kind > 3) c.fail(rkinds_at + r, "root {} has kind {}, not 1 to 3", r, kind);
-        const uint32_t grp = string_at(at<uint32_t>(rgroups, r), rgroups_at + 4 * r, "a root's group");
+        const uint32_t grp =
+            string_at(at<uint32_t>(rgroups, r), rgroups_at + 4 * r, "a root's group");
         (void)string_at(at<uint32_t>(rnames, r), rnames_at + 4 * r, "a root's name");
         if (at<uint32_t>(rtargets, r) >= n_nodes) {
-            c.fail(rtargets_at + 4 * r, "root {} points to node {} of {}", r, at<uint32_t>(rtargets, r), n_nodes);
+            c.fail(rtargets_at + 4 * r, "root {} points to node {} of {}", r,
+                   at<uint32_t>(rtargets, r), n_nodes);
         }
-        const auto [it, added] = group_index.emplace(std::make_pair(kind, grp), static_cast<uint32_t>(groups.size()));
+        const auto [it, added] =
+            group_index.emplace(std::make_pair(kind, grp), static_cast<uint32_t>(groups.size()));
         if (added) groups.emplace_back(static_cast<RootKind>(kind), grp);
         root_group[r] = it->second;
     }
@@ -233,47 +261,63 @@ Graph parse_pygraph(std::string_view bytes, const std::string& where) {
     };
     // The super-root and the groups (ids 0: they are no objects and never match across graphs).
     add_node(s_roots, 0, 0, 0);
-    for (size_t i = 0; i < groups.size(); ++i) add_edge(static_cast<NodeIndex>(1 + i), s_empty, e_root);
+    for (size_t i = 0; i < groups.size(); ++i)
+        add_edge(static_cast<NodeIndex>(1 + i), s_empty, e_root);
     std::vector<std::vector<uint64_t>> by_group(groups.size());
     for (uint64_t r = 0; r < n_roots; ++r) by_group[root_group[r]].push_back(r);
     for (size_t i = 0; i < groups.size(); ++i) {
         const auto [kind, grp] = groups[i];
         add_node(g.strings.add(group_label(kind, g.strings.get(grp))), 0, 0, 1);
-        const uint8_t type = kind == RootKind::global ? e_global : kind == RootKind::local ? e_local : e_class_attribute;
+        const uint8_t type = kind == RootKind::global  ? e_global
+                             : kind == RootKind::local ? e_local
+                                                       : e_class_attribute;
         for (uint64_t r : by_group[i]) {
-            add_edge(static_cast<NodeIndex>(base + at<uint32_t>(rtargets, r)), at<uint32_t>(rnames, r), type);
+            add_edge(static_cast<NodeIndex>(base + at<uint32_t>(rtargets, r)),
+                     at<uint32_t>(rnames, r), type);
         }
     }
     uint64_t e = 0;
     for (uint64_t n = 0; n < n_nodes; ++n) {
-        add_node(string_at(at<uint32_t>(types, n), nodes_at + 12 + 4 * n, "a node's type"), at<uint64_t>(sizes, n),
-                 at<uint64_t>(ids, n), 2);
+        add_node(string_at(at<uint32_t>(types, n), nodes_at + 12 + 4 * n, "a node's type"),
+                 at<uint64_t>(sizes, n), at<uint64_t>(ids, n), 2);
         const uint32_t count = at<uint32_t>(counts, n);
-        if (count > n_edges - e) c.fail(counts_at + 4 * n, "node {} has {} edges; only {} are left", n, count, n_edges - e);
+        if (count > n_edges - e)
+            c.fail(counts_at + 4 * n, "node {} has {} edges; only {} are left", n, count,
+                   n_edges - e);
         for (const uint64_t end = e + count; e < end; ++e) {
             const uint32_t to = at<uint32_t>(targets, e);
-            if (to >= n_nodes) c.fail(targets_at + 4 * e, "edge {} points to node {} of {}", e, to, n_nodes);
+            if (to >= n_nodes)
+                c.fail(targets_at + 4 * e, "edge {} points to node {} of {}", e, to, n_nodes);
             const auto kind = at<uint8_t>(kinds, e);
             uint32_t name = at<uint32_t>(names, e);
             uint8_t type = 0;
             switch (static_cast<FileEdge>(kind)) {
-                case FileEdge::ref: type = e_ref; name = s_empty; break;
-                case FileEdge::key: type = e_key; name = s_empty; break;
+                case FileEdge::ref:
+                    type = e_ref;
+                    name = s_empty;
+                    break;
+                case FileEdge::key:
+                    type = e_key;
+                    name = s_empty;
+                    break;
                 case FileEdge::value:
                 case FileEdge::attribute:
                     type = kind == static_cast<uint8_t>(FileEdge::value) ? e_value : e_attribute;
-                    name = name == k_none ? s_empty : string_at(name, names_at + 4 * e, "an edge's name");
+                    name = name == k_none ? s_empty
+                                          : string_at(name, names_at + 4 * e, "an edge's name");
                     break;
                 case FileEdge::element:
                     type = e_element;
                     if (name == k_none) c.fail(names_at + 4 * e, "element edge {} has no index", e);
                     break;
-                default: c.fail(kinds_at + e, "edge {} has kind {}, not 0 to 4", e, kind);
+                default:
+                    c.fail(kinds_at + e, "edge {} has kind {}, not 0 to 4", e, kind);
             }
             add_edge(static_cast<NodeIndex>(base + to), name, type);
         }
     }
-    if (e != n_edges) c.fail(counts_at, "the nodes' edge counts add up to {}, the section has {}", e, n_edges);
+    if (e != n_edges)
+        c.fail(counts_at, "the nodes' edge counts add up to {}, the section has {}", e, n_edges);
     g.first_edge.push_back(g.edge_to.size());
     g.check(where);
     return g;
@@ -303,7 +347,8 @@ std::string python_pattern(const Graph& g, const PathShapes& shapes, uint32_t sh
                    "kept forever; give it a maxsize";
         }
         if (holder == "traceback" || holder == "frame") {
-            return "held through a traceback: a stored exception keeps every frame of its traceback "
+            return "held through a traceback: a stored exception keeps every frame of its "
+                   "traceback "
                    "alive, with their locals; keep the message, not the exception, or del it";
         }
     }
@@ -312,9 +357,10 @@ std::string python_pattern(const Graph& g, const PathShapes& shapes, uint32_t sh
         if (container == "dict" || container == "list" || container == "set" ||
             container == "collections.OrderedDict" || container == "collections.defaultdict" ||
             container == "collections.deque") {
-            return fmt::format("a module-level registry: entries added to a global {} and never "
-                               "removed; bound it or remove entries when done",
-                               container);
+            return fmt::format(
+                "a module-level registry: entries added to a global {} and never "
+                "removed; bound it or remove entries when done",
+                container);
         }
     }
     return {};

@@ -59,8 +59,8 @@ class Input {
 
     template <typename... Args>
     [[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) const {
-        throw util::Error("{}: byte {}: {} (not a complete V8 heap snapshot; take it again)", m_where,
-                          offset(), fmt::format(f, std::forward<Args>(args)...));
+        throw util::Error("{}: byte {}: {} (not a complete V8 heap snapshot; take it again)",
+                          m_where, offset(), fmt::format(f, std::forward<Args>(args)...));
     }
     static std::string shown(int c) {
         if (c < 0) return "the end of the file";
@@ -110,14 +110,30 @@ class Input {
             if (ch != '\\') fail("a control character in a string in {}", in);
             const int e = get();
             switch (e) {
-                case '"': out += '"'; break;
-                case '\\': out += '\\'; break;
-                case '/': out += '/'; break;
-                case 'b': out += '\b'; break;
-                case 'f': out += '\f'; break;
-                case 'n': out += '\n'; break;
-                case 'r': out += '\r'; break;
-                case 't': out += '\t'; break;
+                case '"':
+                    out += '"';
+                    break;
+                case '\\':
+                    out += '\\';
+                    break;
+                case '/':
+                    out += '/';
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
                 case 'u': {
                     uint32_t cp = hex4(in);
                     if (cp >= 0xd800 && cp < 0xdc00) {
@@ -141,7 +157,8 @@ class Input {
                     put_utf8(out, cp);
                     break;
                 }
-                default: fail("a bad escape in a string in {}", in);
+                default:
+                    fail("a bad escape in a string in {}", in);
             }
         }
     }
@@ -180,7 +197,8 @@ class Input {
             } else if (c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n') {
                 // A scalar: copy its characters.
                 std::string lit;
-                for (int d = peek(); d >= 0 && (std::isalnum(d) || d == '-' || d == '+' || d == '.'); d = peek()) {
+                for (int d = peek();
+                     d >= 0 && (std::isalnum(d) || d == '-' || d == '+' || d == '.'); d = peek()) {
                     lit += static_cast<char>(d);
                     ++m_pos;
                     if (lit.size() > 400) fail("a value too long in {}", in);
@@ -229,10 +247,14 @@ class Input {
         for (int i = 0; i < 4; ++i) {
             const int c = get();
             v <<= 4;
-            if (c >= '0' && c <= '9') v |= static_cast<uint32_t>(c - '0');
-            else if (c >= 'a' && c <= 'f') v |= static_cast<uint32_t>(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F') v |= static_cast<uint32_t>(c - 'A' + 10);
-            else fail("a bad \\u escape in a string in {}", in);
+            if (c >= '0' && c <= '9')
+                v |= static_cast<uint32_t>(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                v |= static_cast<uint32_t>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+                v |= static_cast<uint32_t>(c - 'A' + 10);
+            else
+                fail("a bad \\u escape in a string in {}", in);
         }
         return v;
     }
@@ -265,7 +287,8 @@ class Input {
 // What the meta says, as positions in a record.
 struct Meta {
     size_t node_fields = 0, edge_fields = 0;
-    size_t n_type = SIZE_MAX, n_name = SIZE_MAX, n_id = SIZE_MAX, n_self = SIZE_MAX, n_edges = SIZE_MAX;
+    size_t n_type = SIZE_MAX, n_name = SIZE_MAX, n_id = SIZE_MAX, n_self = SIZE_MAX,
+           n_edges = SIZE_MAX;
     size_t e_type = SIZE_MAX, e_name = SIZE_MAX, e_to = SIZE_MAX;
     std::vector<std::string> node_type_names, edge_type_names;
     uint64_t node_count_hint = 0, edge_count_hint = 0;
@@ -281,7 +304,8 @@ size_t field_index(const nlohmann::json& fields, std::string_view name) {
 std::vector<std::string> type_names(const nlohmann::json& types, size_t at) {
     std::vector<std::string> out;
     if (at >= types.size() || !types[at].is_array()) return out;
-    for (const auto& t : types[at]) out.push_back(t.is_string() ? t.get<std::string>() : std::string("?"));
+    for (const auto& t : types[at])
+        out.push_back(t.is_string() ? t.get<std::string>() : std::string("?"));
     return out;
 }
 
@@ -292,7 +316,8 @@ Meta read_meta(const std::string& text, Input& in) {
     }
     const nlohmann::json& m = j["meta"];
     auto arr = [&](const char* key) -> const nlohmann::json& {
-        if (!m.contains(key) || !m[key].is_array()) in.fail("snapshot.meta has no \"{}\" array", key);
+        if (!m.contains(key) || !m[key].is_array())
+            in.fail("snapshot.meta has no \"{}\" array", key);
         return m[key];
     };
     Meta meta;
@@ -300,8 +325,10 @@ Meta read_meta(const std::string& text, Input& in) {
     const auto& ef = arr("edge_fields");
     meta.node_fields = nf.size();
     meta.edge_fields = ef.size();
-    if (meta.node_fields == 0 || meta.node_fields > 64 || meta.edge_fields == 0 || meta.edge_fields > 64) {
-        in.fail("snapshot.meta names {} node fields and {} edge fields", meta.node_fields, meta.edge_fields);
+    if (meta.node_fields == 0 || meta.node_fields > 64 || meta.edge_fields == 0 ||
+        meta.edge_fields > 64) {
+        in.fail("snapshot.meta names {} node fields and {} edge fields", meta.node_fields,
+                meta.edge_fields);
     }
     meta.n_type = field_index(nf, "type");
     meta.n_name = field_index(nf, "name");
@@ -311,11 +338,15 @@ Meta read_meta(const std::string& text, Input& in) {
     meta.e_type = field_index(ef, "type");
     meta.e_name = field_index(ef, "name_or_index");
     meta.e_to = field_index(ef, "to_node");
-    for (auto [pos, name] : {std::pair{meta.n_type, "type"}, {meta.n_name, "name"}, {meta.n_id, "id"},
-                             {meta.n_self, "self_size"}, {meta.n_edges, "edge_count"}}) {
+    for (auto [pos, name] : {std::pair{meta.n_type, "type"},
+                             {meta.n_name, "name"},
+                             {meta.n_id, "id"},
+                             {meta.n_self, "self_size"},
+                             {meta.n_edges, "edge_count"}}) {
         if (pos == SIZE_MAX) in.fail("snapshot.meta.node_fields has no \"{}\"", name);
     }
-    for (auto [pos, name] : {std::pair{meta.e_type, "type"}, {meta.e_name, "name_or_index"}, {meta.e_to, "to_node"}}) {
+    for (auto [pos, name] :
+         {std::pair{meta.e_type, "type"}, {meta.e_name, "name_or_index"}, {meta.e_to, "to_node"}}) {
         if (pos == SIZE_MAX) in.fail("snapshot.meta.edge_fields has no \"{}\"", name);
     }
     meta.node_type_names = type_names(arr("node_types"), meta.n_type);
@@ -324,8 +355,10 @@ Meta read_meta(const std::string& text, Input& in) {
         meta.edge_type_names.empty() || meta.edge_type_names.size() > 255) {
         in.fail("snapshot.meta lists no node or edge type names (or more than 255)");
     }
-    if (j.contains("node_count") && j["node_count"].is_number_unsigned()) meta.node_count_hint = j["node_count"].get<uint64_t>();
-    if (j.contains("edge_count") && j["edge_count"].is_number_unsigned()) meta.edge_count_hint = j["edge_count"].get<uint64_t>();
+    if (j.contains("node_count") && j["node_count"].is_number_unsigned())
+        meta.node_count_hint = j["node_count"].get<uint64_t>();
+    if (j.contains("edge_count") && j["edge_count"].is_number_unsigned())
+        meta.edge_count_hint = j["edge_count"].get<uint64_t>();
     return meta;
 }
 
@@ -336,10 +369,13 @@ void describe_types(Graph& g, const Meta& meta) {
         t.name = name;
         t.class_is_name = name == "object" || name == "native";
         t.synthetic = name == "synthetic";
-        t.named_in_paths = name == "synthetic" || name == "hidden" || name == "array" || name == "object shape";
+        t.named_in_paths =
+            name == "synthetic" || name == "hidden" || name == "array" || name == "object shape";
         t.count_empty = name == "native";
         if (!t.class_is_name) {
-            const std::string cls = name == "hidden" ? "(system)" : name == "code" ? "(compiled code)" : "(" + name + ")";
+            const std::string cls = name == "hidden" ? "(system)"
+                                    : name == "code" ? "(compiled code)"
+                                                     : "(" + name + ")";
             t.class_name = g.strings.add(cls);
         }
         g.node_types.push_back(std::move(t));
@@ -347,9 +383,12 @@ void describe_types(Graph& g, const Meta& meta) {
     for (const std::string& name : meta.edge_type_names) {
         EdgeType t;
         t.name = name;
-        t.cls = name == "weak" ? EdgeClass::weak : name == "shortcut" ? EdgeClass::shortcut : EdgeClass::strong;
+        t.cls = name == "weak"       ? EdgeClass::weak
+                : name == "shortcut" ? EdgeClass::shortcut
+                                     : EdgeClass::strong;
         t.named_by_index = name == "element" || name == "hidden";
-        t.visible = !(name == "hidden" || name == "internal" || name == "weak" || name == "invisible");
+        t.visible =
+            !(name == "hidden" || name == "internal" || name == "weak" || name == "invisible");
         g.edge_types.push_back(std::move(t));
     }
 }
@@ -399,9 +438,12 @@ Graph parse(Input& in) {
                     rec[k] = in.number("\"nodes\"");
                     if (++k == nf) {
                         k = 0;
-                        if (g.node_name.size() >= k_no_node) in.fail("more than {} nodes", k_no_node - 1);
-                        if (rec[meta->n_type] >= g.node_types.size()) in.fail("a node of unknown type {}", rec[meta->n_type]);
-                        if (rec[meta->n_name] > UINT32_MAX - file_strings_at) in.fail("a node name index out of range");
+                        if (g.node_name.size() >= k_no_node)
+                            in.fail("more than {} nodes", k_no_node - 1);
+                        if (rec[meta->n_type] >= g.node_types.size())
+                            in.fail("a node of unknown type {}", rec[meta->n_type]);
+                        if (rec[meta->n_name] > UINT32_MAX - file_strings_at)
+                            in.fail("a node name index out of range");
                         g.node_type.push_back(static_cast<uint8_t>(rec[meta->n_type]));
                         g.node_name.push_back(static_cast<StringIndex>(rec[meta->n_name]));
                         g.node_id.push_back(rec[meta->n_id]);
@@ -413,10 +455,12 @@ Graph parse(Input& in) {
                     const int c = in.next_token();
                     in.get();
                     if (c == ']') {
-                        if (k != 0) in.fail("\"nodes\" ends inside a node ({} of {} fields)", k, nf);
+                        if (k != 0)
+                            in.fail("\"nodes\" ends inside a node ({} of {} fields)", k, nf);
                         break;
                     }
-                    if (c != ',') in.fail("expected ',' or ']' in \"nodes\", found {}", Input::shown(c));
+                    if (c != ',')
+                        in.fail("expected ',' or ']' in \"nodes\", found {}", Input::shown(c));
                 }
             }
         } else if (key == "edges") {
@@ -439,15 +483,20 @@ Graph parse(Input& in) {
                     rec[k] = in.number("\"edges\"");
                     if (++k == ef) {
                         k = 0;
-                        if (g.edge_to.size() >= edges_expected) in.fail("more edges than the nodes' edge counts add up to ({})", edges_expected);
+                        if (g.edge_to.size() >= edges_expected)
+                            in.fail("more edges than the nodes' edge counts add up to ({})",
+                                    edges_expected);
                         const uint64_t type = rec[meta->e_type];
-                        if (type >= g.edge_types.size()) in.fail("an edge of unknown type {}", type);
+                        if (type >= g.edge_types.size())
+                            in.fail("an edge of unknown type {}", type);
                         const uint64_t to = rec[meta->e_to];
                         if (to % meta->node_fields != 0 || to / meta->node_fields >= nodes) {
-                            in.fail("an edge to {} that is not the start of one of the {} nodes", to, nodes);
+                            in.fail("an edge to {} that is not the start of one of the {} nodes",
+                                    to, nodes);
                         }
                         const uint64_t name = rec[meta->e_name];
-                        if (name > UINT32_MAX - (g.edge_types[type].named_by_index ? 0 : file_strings_at)) {
+                        if (name > UINT32_MAX -
+                                       (g.edge_types[type].named_by_index ? 0 : file_strings_at)) {
                             in.fail("an edge name or index out of range ({})", name);
                         }
                         g.edge_type.push_back(static_cast<uint8_t>(type));
@@ -457,14 +506,17 @@ Graph parse(Input& in) {
                     const int c = in.next_token();
                     in.get();
                     if (c == ']') {
-                        if (k != 0) in.fail("\"edges\" ends inside an edge ({} of {} fields)", k, ef);
+                        if (k != 0)
+                            in.fail("\"edges\" ends inside an edge ({} of {} fields)", k, ef);
                         break;
                     }
-                    if (c != ',') in.fail("expected ',' or ']' in \"edges\", found {}", Input::shown(c));
+                    if (c != ',')
+                        in.fail("expected ',' or ']' in \"edges\", found {}", Input::shown(c));
                 }
             }
             if (g.edge_to.size() != edges_expected) {
-                in.fail("{} edges, but the nodes' edge counts add up to {}", g.edge_to.size(), edges_expected);
+                in.fail("{} edges, but the nodes' edge counts add up to {}", g.edge_to.size(),
+                        edges_expected);
             }
         } else if (key == "strings") {
             if (!meta) in.fail("\"strings\" before \"snapshot\"");
@@ -481,7 +533,8 @@ Graph parse(Input& in) {
                     const int c = in.next_token();
                     in.get();
                     if (c == ']') break;
-                    if (c != ',') in.fail("expected ',' or ']' in \"strings\", found {}", Input::shown(c));
+                    if (c != ',')
+                        in.fail("expected ',' or ']' in \"strings\", found {}", Input::shown(c));
                 }
             }
         } else {
@@ -520,7 +573,8 @@ class V8PathFilter final : public PathFilter {
     bool follow(NodeIndex from, EdgeIndex e) override {
         const Graph& g = m_graph;
         const int type = g.node_type[from];
-        if (type == m_hidden && g.name(from) == "system / NativeContext" && !g.type_of_edge(e).named_by_index &&
+        if (type == m_hidden && g.name(from) == "system / NativeContext" &&
+            !g.type_of_edge(e).named_by_index &&
             g.strings.get(g.edge_name[e]) == "sloppy_function_map") {
             return false;
         }
@@ -530,7 +584,9 @@ class V8PathFilter final : public PathFilter {
                 index = g.edge_name[e];
             } else {
                 const std::string_view s = g.strings.get(g.edge_name[e]);
-                if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string_view::npos) return true;
+                if (s.empty() || s.size() > 10 ||
+                    s.find_first_not_of("0123456789") != std::string_view::npos)
+                    return true;
                 for (char c : s) index = index * 10 + static_cast<uint64_t>(c - '0');
             }
             return index < 2 || index % 3 != 1;
@@ -592,6 +648,8 @@ bool is_v8_snapshot_name(const std::filesystem::path& path) {
     return path.extension() == ".heapsnapshot";
 }
 
-std::unique_ptr<PathFilter> v8_path_filter(const Graph& g) { return std::make_unique<V8PathFilter>(g); }
+std::unique_ptr<PathFilter> v8_path_filter(const Graph& g) {
+    return std::make_unique<V8PathFilter>(g);
+}
 
 }  // namespace leakhunt::heapgraph

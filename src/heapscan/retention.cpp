@@ -34,7 +34,8 @@ RetentionReport build_retention(const ScanFile& scan, ScanSymbols& symbols,
     }
     auto growth = [&](const ScanSite& s) {
         auto it = before.find(s.stack);
-        return static_cast<int64_t>(s.bytes) - static_cast<int64_t>(it == before.end() ? 0 : it->second);
+        return static_cast<int64_t>(s.bytes) -
+               static_cast<int64_t>(it == before.end() ? 0 : it->second);
     };
     std::vector<ScanSite> sites = scan.sites;
     std::sort(sites.begin(), sites.end(), [&](const ScanSite& a, const ScanSite& b) {
@@ -79,7 +80,8 @@ RetentionReport build_retention(const ScanFile& scan, ScanSymbols& symbols,
                 hop.offset = s->offset;
                 hop.offsets_vary = (s->flags & format::k_shape_offsets_vary) != 0;
                 hop.repeated = (s->flags & format::k_shape_repeated) != 0;
-                key += fmt::format("|{}|{}", hop.site.label(), hop.offsets_vary ? ~0ull : hop.offset);
+                key +=
+                    fmt::format("|{}|{}", hop.site.label(), hop.offsets_vary ? ~0ull : hop.offset);
                 p.hops.push_back(std::move(hop));
             }
             // Root slots of one global at different offsets are one path.
@@ -104,7 +106,8 @@ RetentionReport build_retention(const ScanFile& scan, ScanSymbols& symbols,
 LeakReport build_leaks(const ScanFile& scan) {
     LeakReport r;
     for (const auto& l : scan.leaks) {
-        if (l.direct_count > 0) r.entries.push_back({true, l.stack, l.direct_count, l.direct_bytes});
+        if (l.direct_count > 0)
+            r.entries.push_back({true, l.stack, l.direct_count, l.direct_bytes});
         if (l.indirect_count > 0) {
             r.entries.push_back({false, l.stack, l.indirect_count, l.indirect_bytes});
         }

@@ -18,8 +18,8 @@
 namespace leakhunt::heapscan {
 
 struct PathHop {
-    SiteName site;          // where the block at this hop was allocated
-    uint64_t offset = 0;    // of the pointer to it inside the previous block (or root slot)
+    SiteName site;              // where the block at this hop was allocated
+    uint64_t offset = 0;        // of the pointer to it inside the previous block (or root slot)
     bool offsets_vary = false;  // other blocks of this hop are held at other offsets
     bool repeated = false;      // a chain of blocks of this same site (a list) continues here
 };
@@ -38,13 +38,13 @@ struct Holder {
 struct SiteRetention {
     uint64_t stack = 0;
     SiteName site;
-    uint64_t count = 0, bytes = 0;  // reachable blocks allocated at this site
-    int64_t growth_bytes = 0;        // bytes - bytes in the base scan (with a base)
+    uint64_t count = 0, bytes = 0;     // reachable blocks allocated at this site
+    int64_t growth_bytes = 0;          // bytes - bytes in the base scan (with a base)
     std::vector<RetentionPath> paths;  // biggest first
 };
 
 struct RetentionReport {
-    std::vector<Holder> holders;      // biggest first
+    std::vector<Holder> holders;       // biggest first
     std::vector<SiteRetention> sites;  // biggest first
     size_t sites_total = 0;            // sites with reachable blocks (before --site and --top)
 };

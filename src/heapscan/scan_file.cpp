@@ -10,7 +10,7 @@ namespace leakhunt::heapscan {
 namespace {
 
 class Cursor {
-public:
+  public:
     Cursor(std::string_view data, const std::string& name, const char* what)
         : m_data(data), m_name(name), m_what(what) {}
     bool done() const { return m_pos >= m_data.size(); }
@@ -33,12 +33,13 @@ public:
     std::string string() { return std::string(bytes(varint())); }
     uint8_t byte() { return static_cast<uint8_t>(bytes(1)[0]); }
     [[noreturn]] void fail(const char* why) const {
-        throw util::Error("{}: {} {} (at byte {}); the file is damaged: take a new scan with "
-                          "`leakhunt snapshot PID --scan`",
-                          m_name, m_what, why, m_pos);
+        throw util::Error(
+            "{}: {} {} (at byte {}); the file is damaged: take a new scan with "
+            "`leakhunt snapshot PID --scan`",
+            m_name, m_what, why, m_pos);
     }
 
-private:
+  private:
     std::string_view m_data;
     const std::string& m_name;
     const char* m_what;
@@ -48,15 +49,24 @@ private:
 // Names of the record kinds, for messages.
 const char* tag_name(format::ScanTag t) {
     switch (t) {
-        case format::ScanTag::summary: return "summary record";
-        case format::ScanTag::module: return "module record";
-        case format::ScanTag::thread: return "thread record";
-        case format::ScanTag::stack: return "stack record";
-        case format::ScanTag::root: return "root record";
-        case format::ScanTag::shape: return "shape record";
-        case format::ScanTag::leak: return "leak record";
-        case format::ScanTag::site: return "site record";
-        case format::ScanTag::end: return "trailer";
+        case format::ScanTag::summary:
+            return "summary record";
+        case format::ScanTag::module:
+            return "module record";
+        case format::ScanTag::thread:
+            return "thread record";
+        case format::ScanTag::stack:
+            return "stack record";
+        case format::ScanTag::root:
+            return "root record";
+        case format::ScanTag::shape:
+            return "shape record";
+        case format::ScanTag::leak:
+            return "leak record";
+        case format::ScanTag::site:
+            return "site record";
+        case format::ScanTag::end:
+            return "trailer";
     }
     return "record";
 }
@@ -66,16 +76,18 @@ const char* tag_name(format::ScanTag t) {
 ScanFile parse_scan_file(std::string_view data, const std::string& name) {
     if (data.size() < sizeof format::k_scan_magic ||
         std::memcmp(data.data(), format::k_scan_magic, sizeof format::k_scan_magic) != 0) {
-        throw util::Error("{}: not a leakhunt heap scan file (no LHSCAN header); scan files are "
-                          "heap.PID.NNNN.scan, written by `leakhunt snapshot PID --scan`",
-                          name);
+        throw util::Error(
+            "{}: not a leakhunt heap scan file (no LHSCAN header); scan files are "
+            "heap.PID.NNNN.scan, written by `leakhunt snapshot PID --scan`",
+            name);
     }
     Cursor top(data.substr(sizeof format::k_scan_magic), name, "file");
     const uint64_t version = top.varint();
     if (version != format::k_scan_version) {
-        throw util::Error("{}: scan file version {} is not supported (this leakhunt reads "
-                          "version {}); use the leakhunt that wrote it",
-                          name, version, format::k_scan_version);
+        throw util::Error(
+            "{}: scan file version {} is not supported (this leakhunt reads "
+            "version {}); use the leakhunt that wrote it",
+            name, version, format::k_scan_version);
     }
     ScanFile f;
     bool ended = false, have_summary = false;
@@ -214,9 +226,10 @@ ScanFile parse_scan_file(std::string_view data, const std::string& name) {
         ++records;
     }
     if (!ended) {
-        throw util::Error("{}: truncated (no trailer): the agent was stopped while writing it; "
-                          "take a new scan with `leakhunt snapshot PID --scan`",
-                          name);
+        throw util::Error(
+            "{}: truncated (no trailer): the agent was stopped while writing it; "
+            "take a new scan with `leakhunt snapshot PID --scan`",
+            name);
     }
     if (!have_summary) throw util::Error("{}: has no summary record; the file is damaged", name);
     // References must resolve.
@@ -228,14 +241,15 @@ ScanFile parse_scan_file(std::string_view data, const std::string& name) {
     }
     for (const auto& [id, r] : f.roots) {
         if (r.kind == format::RootKind::mapping || r.kind == format::RootKind::loader) continue;
-        const size_t limit = r.kind == format::RootKind::global ? f.modules.size() : f.threads.size();
+        const size_t limit =
+            r.kind == format::RootKind::global ? f.modules.size() : f.threads.size();
         if (r.owner >= limit) {
             throw util::Error("{}: root {} names {} {}, which is not in the file", name, id,
                               r.kind == format::RootKind::global ? "module" : "thread", r.owner);
         }
         if (r.tls_module > f.modules.size()) {
-            throw util::Error("{}: root {} names TLS module {}, which is not in the file", name,
-                              id, r.tls_module - 1);
+            throw util::Error("{}: root {} names TLS module {}, which is not in the file", name, id,
+                              r.tls_module - 1);
         }
     }
     return f;
@@ -248,9 +262,10 @@ ScanFile read_scan_file(const std::filesystem::path& path) {
 std::filesystem::path scan_path_for(const std::filesystem::path& snapshot) {
     std::error_code ec;
     if (!std::filesystem::exists(snapshot, ec)) {
-        throw util::Error("{} does not exist (give a heap.PID.NNNN.scan file, or the snapshot "
-                          "beside it)",
-                          snapshot.string());
+        throw util::Error(
+            "{} does not exist (give a heap.PID.NNNN.scan file, or the snapshot "
+            "beside it)",
+            snapshot.string());
     }
     std::string s = snapshot.string();
     if (s.ends_with(".scan")) return snapshot;
@@ -258,10 +273,11 @@ std::filesystem::path scan_path_for(const std::filesystem::path& snapshot) {
         if (s.ends_with(ext)) {
             std::filesystem::path scan = s.substr(0, s.size() - std::strlen(ext)) + ".scan";
             if (std::filesystem::exists(scan, ec)) return scan;
-            throw util::Error("{} has no heap scan beside it ({} is missing): take one with "
-                              "`leakhunt snapshot PID --scan` (the program must run under "
-                              "`leakhunt record --all`)",
-                              snapshot.string(), scan.string());
+            throw util::Error(
+                "{} has no heap scan beside it ({} is missing): take one with "
+                "`leakhunt snapshot PID --scan` (the program must run under "
+                "`leakhunt record --all`)",
+                snapshot.string(), scan.string());
         }
     }
     // Anything else: let the parser say whether it is a scan file.

@@ -53,12 +53,13 @@ struct ScanThread {
 struct ScanRoot {
     uint64_t id = 0;
     format::RootKind kind = format::RootKind::global;
-    uint64_t owner = 0;    // module index (global), thread index (TLS, stack, registers), or 0
+    uint64_t owner = 0;  // module index (global), thread index (TLS, stack, registers), or 0
     // A mapping root: `address` is the mapping's start and `pc` its end.
-    uint64_t address = 0;  // slot address; TLS: offset in the module's TLS block or the TCB
-    uint64_t pc = 0;       // stack: an address in the frame's function
+    uint64_t address = 0;     // slot address; TLS: offset in the module's TLS block or the TCB
+    uint64_t pc = 0;          // stack: an address in the frame's function
     uint64_t tls_module = 0;  // TLS: module index + 1; 0 = thread control block
-    std::vector<uint64_t> callers;  // stack: the frame's callers (return address - 1), nearest first
+    std::vector<uint64_t>
+        callers;  // stack: the frame's callers (return address - 1), nearest first
 };
 
 struct ScanShape {
@@ -85,8 +86,8 @@ struct ScanSite {
 
 struct ScanFile {
     ScanSummary summary;
-    std::vector<ScanModule> modules;  // by index
-    std::vector<ScanThread> threads;  // by index
+    std::vector<ScanModule> modules;                   // by index
+    std::vector<ScanThread> threads;                   // by index
     std::map<uint64_t, std::vector<uint64_t>> stacks;  // id -> ips (return address - 1), leaf first
     std::map<uint64_t, ScanRoot> roots;
     std::vector<ScanShape> shapes;  // shapes[i].id == i + 1

@@ -21,9 +21,8 @@ std::string base_name(const std::string& path) {
 bool is_library_frame(const symbolize::Frame& f) {
     const std::string& n = f.function;
     return n.empty() || n.starts_with("std::") || n.starts_with("__gnu_cxx::") ||
-           n.starts_with("operator new") || n.starts_with("__") || n == "malloc" ||
-           n == "calloc" || n == "realloc" || n.starts_with("void std::") ||
-           n.starts_with("__cxx");
+           n.starts_with("operator new") || n.starts_with("__") || n == "malloc" || n == "calloc" ||
+           n == "realloc" || n.starts_with("void std::") || n.starts_with("__cxx");
 }
 
 // The C and C++ runtime and the loader: frames there are rarely the holder the user means.
@@ -39,7 +38,8 @@ bool is_system_module(const std::string& module) {
 std::string short_function(const std::string& name) {
     std::string out = symbolize::strip_templates_and_parameters(name);
     // A leading return type ("void std::foo") is dropped.
-    if (const size_t sp = out.rfind(' '); sp != std::string::npos && out.find("operator") == std::string::npos) {
+    if (const size_t sp = out.rfind(' ');
+        sp != std::string::npos && out.find("operator") == std::string::npos) {
         out = out.substr(sp + 1);
     }
     return out.empty() ? name : out;
@@ -47,7 +47,8 @@ std::string short_function(const std::string& name) {
 
 std::string SiteName::label() const {
     std::string s = via.empty() ? function : fmt::format("{} in {}", via, function);
-    if (!file.empty()) s += line > 0 ? fmt::format(" ({}:{})", file, line) : fmt::format(" ({})", file);
+    if (!file.empty())
+        s += line > 0 ? fmt::format(" ({}:{})", file, line) : fmt::format(" ({})", file);
     return s;
 }
 
@@ -70,9 +71,10 @@ symbolize::ElfModule* ScanSymbols::elf(const ScanModule& m) {
     try {
         e = std::make_unique<symbolize::ElfModule>(m.path);
         if (!m.build_id.empty() && !e->build_id().empty() && e->build_id() != m.build_id) {
-            m_warnings.push_back(fmt::format("{} was rebuilt since the scan (build ID {} != {}); "
-                                             "its frames are left unnamed",
-                                             m.path, e->build_id(), m.build_id));
+            m_warnings.push_back(
+                fmt::format("{} was rebuilt since the scan (build ID {} != {}); "
+                            "its frames are left unnamed",
+                            m.path, e->build_id(), m.build_id));
             e.reset();
         }
     } catch (const util::Error& err) {
@@ -165,9 +167,10 @@ std::string ScanSymbols::root(const ScanRoot& r) {
         }
         case RootKind::tls: {
             if (r.tls_module == 0) {
-                return fmt::format("thread control block of {} (pthread_setspecific values, "
-                                   "dynamic TLS, a thread's argument and result)",
-                                   thread_name(r.owner));
+                return fmt::format(
+                    "thread control block of {} (pthread_setspecific values, "
+                    "dynamic TLS, a thread's argument and result)",
+                    thread_name(r.owner));
             }
             const ScanModule& m = m_scan.modules.at(r.tls_module - 1);
             if (symbolize::ElfModule* e = elf(m)) {
@@ -182,9 +185,10 @@ std::string ScanSymbols::root(const ScanRoot& r) {
         case RootKind::registers:
             return fmt::format("registers of {}", thread_name(r.owner));
         case RootKind::mapping:
-            return fmt::format("anonymous mapping {:#x}-{:#x} ({}, mapped by the program: a "
-                               "runtime's heap or its own arena)",
-                               r.address, r.pc, util::format_bytes(static_cast<double>(r.pc - r.address)));
+            return fmt::format(
+                "anonymous mapping {:#x}-{:#x} ({}, mapped by the program: a "
+                "runtime's heap or its own arena)",
+                r.address, r.pc, util::format_bytes(static_cast<double>(r.pc - r.address)));
         case RootKind::loader:
             return "the dynamic loader's own blocks (DTVs, dlopen scopes)";
         case RootKind::stack: {
@@ -197,7 +201,8 @@ std::string ScanSymbols::root(const ScanRoot& r) {
             for (size_t i = 0; i < chain.size() && where.empty(); ++i) {
                 const auto fs = frames(chain[i]);
                 const auto& f = fs.back();  // the outermost function: inlined helpers fold into it
-                const std::string name = f.function.empty() ? f.display_name() : short_function(f.function);
+                const std::string name =
+                    f.function.empty() ? f.display_name() : short_function(f.function);
                 if (is_system_module(f.module) && i + 1 < chain.size()) {
                     if (inner.empty()) inner = name;
                     continue;
@@ -206,7 +211,9 @@ std::string ScanSymbols::root(const ScanRoot& r) {
                 if (!fs.front().file.empty() && fs.front().line > 0) {
                     where += fmt::format(" ({}:{})", base_name(fs.front().file), fs.front().line);
                 }
-                if (!inner.empty()) where += fmt::format(" (the slot is in the frame of {}, which it called)", inner);
+                if (!inner.empty())
+                    where +=
+                        fmt::format(" (the slot is in the frame of {}, which it called)", inner);
             }
             return where.empty() ? fmt::format("stack of {}", thread_name(r.owner))
                                  : fmt::format("stack of {} in {}", thread_name(r.owner), where);

@@ -31,7 +31,7 @@ struct SiteName {
 };
 
 class ScanSymbols {
-public:
+  public:
     explicit ScanSymbols(const ScanFile& scan);
     ScanSymbols(const ScanSymbols&) = delete;
     ScanSymbols& operator=(const ScanSymbols&) = delete;
@@ -51,7 +51,7 @@ public:
 
     const std::vector<std::string>& warnings() const { return m_warnings; }
 
-private:
+  private:
     const ScanModule* module_of(uint64_t address) const;
     symbolize::ElfModule* elf(const ScanModule& m);
     std::string thread_name(uint64_t index) const;

@@ -47,12 +47,13 @@ std::vector<Pattern> make() {
                         "call ThreadLocal.remove() in a finally block of the task; pool threads "
                         "live forever",
                         {{"java.lang.ThreadLocal$ThreadLocalMap"}}));
-    v.push_back(builtin("java-static-collection", "java", "static collection that only grows",
-                        "bound it (Caffeine/Guava cache with maximumSize), or remove entries; "
-                        "weak keys if keyed by objects with their own lifetime",
-                        {{"static"},
-                         {"java.util.HashMap", "java.util.ArrayList", "java.util.concurrent.ConcurrentHashMap",
-                          "java.util.HashSet", "java.util.LinkedList", "java.util.LinkedHashMap"}}));
+    v.push_back(builtin(
+        "java-static-collection", "java", "static collection that only grows",
+        "bound it (Caffeine/Guava cache with maximumSize), or remove entries; "
+        "weak keys if keyed by objects with their own lifetime",
+        {{"static"},
+         {"java.util.HashMap", "java.util.ArrayList", "java.util.concurrent.ConcurrentHashMap",
+          "java.util.HashSet", "java.util.LinkedList", "java.util.LinkedHashMap"}}));
     // Python
     v.push_back(builtin("python-lru-cache", "python", "functools.lru_cache(maxsize=None)",
                         "give it a maxsize (lru_cache(maxsize=1024)) or cache_clear() it; on a "

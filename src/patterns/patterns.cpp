@@ -58,13 +58,15 @@ size_t common_tail(const std::vector<std::string>& a, const std::vector<std::str
 // table...) with the step that owns it ("system/Context > Map": a Map in a module variable).
 // Which objects below it a finding explains (the entries, or their arrays) varies from run to
 // run; the owner and the collection do not.
-std::optional<std::pair<std::string, std::string>> accumulator(const std::vector<std::string>& shape) {
+std::optional<std::pair<std::string, std::string>> accumulator(
+    const std::vector<std::string>& shape) {
     static const std::set<std::string, std::less<>> k_collections = {
-        "Map", "Set", "WeakMap", "Array", "(array)", "dict", "list", "set", "hash", "tree", "vector",
-        "deque"};
+        "Map",  "Set", "WeakMap", "Array", "(array)", "dict",
+        "list", "set", "hash",    "tree",  "vector",  "deque"};
     for (size_t i = 1; i < shape.size(); ++i) {
         const std::string& t = shape[i];
-        if (k_collections.count(t) || t.starts_with("java.util.")) return std::make_pair(shape[i - 1], t);
+        if (k_collections.count(t) || t.starts_with("java.util."))
+            return std::make_pair(shape[i - 1], t);
     }
     return std::nullopt;
 }
@@ -88,13 +90,16 @@ std::optional<std::string> matches(const Pattern& p, const Signature& s) {
     // below their owner is the shape of the leak: the two paths end the same way.
     if (!p.signature.holder.empty() && !s.holder.empty()) {
         const size_t tail = common_tail(p.signature.holder, s.holder);
-        if (tail >= k_min_tail && 2 * tail >= std::min(p.signature.holder.size(), s.holder.size())) {
-            const std::vector<std::string> shared(s.holder.end() - static_cast<std::ptrdiff_t>(tail), s.holder.end());
+        if (tail >= k_min_tail &&
+            2 * tail >= std::min(p.signature.holder.size(), s.holder.size())) {
+            const std::vector<std::string> shared(
+                s.holder.end() - static_cast<std::ptrdiff_t>(tail), s.holder.end());
             return "same holder shape below its owner: ... > " + shape_text(shared);
         }
         const auto a = accumulator(p.signature.holder);
         if (a && a == accumulator(s.holder)) {
-            return fmt::format("the same collection in the same kind of owner: {} > {}", a->first, a->second);
+            return fmt::format("the same collection in the same kind of owner: {} > {}", a->first,
+                               a->second);
         }
     }
     if (!p.signature.site.empty() && p.signature.site == s.site) return "same site " + s.site;
@@ -114,7 +119,8 @@ std::filesystem::path default_patterns_path() {
 
 std::vector<Pattern> load_patterns(const std::filesystem::path& path) {
     std::error_code size_ec;
-    if (const auto size = std::filesystem::file_size(path, size_ec); !size_ec && size > k_max_file_bytes) {
+    if (const auto size = std::filesystem::file_size(path, size_ec);
+        !size_ec && size > k_max_file_bytes) {
         throw util::Error("patterns file {} is larger than {} MiB: not a patterns file",
                           path.string(), k_max_file_bytes >> 20);
     }
@@ -135,7 +141,8 @@ std::vector<Pattern> parse_patterns(std::string_view text, const std::string& fi
         throw util::Error("patterns file {} is not JSON: {} (fix or remove it)", file, e.what());
     }
     if (!doc.is_object()) throw util::Error("patterns file {}: not a JSON object", file);
-    if (const auto v = doc.find("version"); v == doc.end() || !v->is_number_integer() || *v != k_version) {
+    if (const auto v = doc.find("version");
+        v == doc.end() || !v->is_number_integer() || *v != k_version) {
         throw util::Error("patterns file {}: field `version` must be {}", file, k_version);
     }
     const auto list = doc.find("patterns");
@@ -157,9 +164,10 @@ std::vector<Pattern> parse_patterns(std::string_view text, const std::string& fi
         if (sig == j.end()) throw util::Error("{}: field `signature` is missing", where);
         p.signature = signature_from_json(*sig, where + ".signature");
         if (p.signature.site.empty() && p.signature.holder.empty()) {
-            throw util::Error("{}.signature: neither `site` nor `holder` is set: it would match "
-                              "nothing",
-                              where);
+            throw util::Error(
+                "{}.signature: neither `site` nor `holder` is set: it would match "
+                "nothing",
+                where);
         }
         out.push_back(std::move(p));
     }
@@ -169,8 +177,8 @@ std::vector<Pattern> parse_patterns(std::string_view text, const std::string& fi
 void save_patterns(const std::filesystem::path& path, const std::vector<Pattern>& patterns) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& p : patterns) {
-        nlohmann::json j{{"id", p.id}, {"title", p.title}, {"fix", p.fix},
-                         {"signature", to_json(p.signature)}};
+        nlohmann::json j{
+            {"id", p.id}, {"title", p.title}, {"fix", p.fix}, {"signature", to_json(p.signature)}};
         if (!p.link.empty()) j["link"] = p.link;
         if (!p.learned_from.empty()) j["learned_from"] = p.learned_from;
         list.push_back(std::move(j));
@@ -185,7 +193,8 @@ void save_patterns(const std::filesystem::path& path, const std::vector<Pattern>
 std::string next_id(const std::vector<Pattern>& patterns) {
     long highest = 0;
     for (const auto& p : patterns) {
-        if (p.id.starts_with("LEAK-")) highest = std::max(highest, std::strtol(p.id.c_str() + 5, nullptr, 10));
+        if (p.id.starts_with("LEAK-"))
+            highest = std::max(highest, std::strtol(p.id.c_str() + 5, nullptr, 10));
     }
     return fmt::format("LEAK-{}", highest + 1);
 }
@@ -210,8 +219,9 @@ std::string describe(const Match& m) {
 }
 
 nlohmann::json to_json(const Match& m) {
-    return {{"id", m.pattern->id}, {"title", m.pattern->title}, {"fix", m.pattern->fix},
-            {"link", m.pattern->link}, {"how", m.how}, {"text", describe(m)}};
+    return {{"id", m.pattern->id},   {"title", m.pattern->title},
+            {"fix", m.pattern->fix}, {"link", m.pattern->link},
+            {"how", m.how},          {"text", describe(m)}};
 }
 
 std::vector<Pattern> load_for_matching(const std::optional<std::filesystem::path>& path) {

@@ -20,9 +20,12 @@ std::string strip_angles(std::string_view s) {
     std::string out;
     int depth = 0;
     for (char c : s) {
-        if (c == '<') ++depth;
-        else if (c == '>' && depth > 0) --depth;
-        else if (depth == 0) out += c;
+        if (c == '<')
+            ++depth;
+        else if (c == '>' && depth > 0)
+            --depth;
+        else if (depth == 0)
+            out += c;
     }
     return out;
 }
@@ -44,19 +47,35 @@ std::string step_class(std::string_view step) {
 }
 
 // The runtime's own classes keep their names in a shape; the program's are "object".
-constexpr std::array k_js_builtins = {
-    "Map", "Set", "WeakMap", "WeakSet", "Array", "Promise", "EventEmitter", "Timeout",
-    "TimersList", "Immediate", "Socket", "Server", "Buffer", "Uint8Array", "ArrayBuffer",
-    "WeakRef", "FinalizationRegistry", "Function", "Error"};
+constexpr std::array k_js_builtins = {"Map",
+                                      "Set",
+                                      "WeakMap",
+                                      "WeakSet",
+                                      "Array",
+                                      "Promise",
+                                      "EventEmitter",
+                                      "Timeout",
+                                      "TimersList",
+                                      "Immediate",
+                                      "Socket",
+                                      "Server",
+                                      "Buffer",
+                                      "Uint8Array",
+                                      "ArrayBuffer",
+                                      "WeakRef",
+                                      "FinalizationRegistry",
+                                      "Function",
+                                      "Error"};
 
 std::string js_token(std::string cls) {
     if (cls.starts_with("system / ")) return "system/" + cls.substr(9);
     if (cls.starts_with("global")) return "global";  // "global / " (the global object)
-    if (cls.starts_with("(")) return cls;  // (GC roots), ...
+    if (cls.starts_with("(")) return cls;            // (GC roots), ...
     // V8's own node types come as "(closure)", "(array)", "(object elements)": step_class took
     // off their parentheses, and their names are lower case (the program's classes and Object,
     // Map, ... are not).
-    if (!cls.empty() && std::islower(static_cast<unsigned char>(cls.front()))) return "(" + cls + ")";
+    if (!cls.empty() && std::islower(static_cast<unsigned char>(cls.front())))
+        return "(" + cls + ")";
     for (const char* b : k_js_builtins) {
         if (cls == b) return cls;
     }
@@ -96,9 +115,9 @@ std::string native_block(std::string_view label) {
         const char* token;
     };
     static constexpr std::array k_rules = {
-        Rule{"_Hashtable", "hash"}, Rule{"unordered_", "hash"}, Rule{"_Rb_tree", "tree"},
-        Rule{"std::map", "tree"},   Rule{"std::set", "tree"},   Rule{"vector", "vector"},
-        Rule{"deque", "deque"},     Rule{"_List", "list"},      Rule{"std::list", "list"},
+        Rule{"_Hashtable", "hash"},     Rule{"unordered_", "hash"}, Rule{"_Rb_tree", "tree"},
+        Rule{"std::map", "tree"},       Rule{"std::set", "tree"},   Rule{"vector", "vector"},
+        Rule{"deque", "deque"},         Rule{"_List", "list"},      Rule{"std::list", "list"},
         Rule{"basic_string", "string"}, Rule{"shared", "shared"}};
     for (const Rule& r : k_rules) {
         if (contains(via, r.needle)) return r.token;
@@ -116,15 +135,17 @@ std::vector<std::string> native_shape(const std::vector<std::string>& steps) {
 
 // Java and Python graphs: the root's kind and the runtime's container classes are kept
 // (java.util.HashMap, dict, list), the program's classes become "object".
-std::vector<std::string> managed_shape(std::string_view runtime, const std::vector<std::string>& steps) {
+std::vector<std::string> managed_shape(std::string_view runtime,
+                                       const std::vector<std::string>& steps) {
     std::vector<std::string> out;
     for (size_t i = 0; i < steps.size(); ++i) {
         std::string cls = step_class(steps[i]);
         const bool runtime_class =
-            runtime == "java" ? (cls.starts_with("java.") || cls.starts_with("jdk.") || cls.starts_with("("))
-                              : (cls == "dict" || cls == "list" || cls == "set" || cls == "module" ||
-                                 cls == "function" || cls == "cell" || cls == "tuple" ||
-                                 cls.starts_with("functools.") || cls.starts_with("("));
+            runtime == "java"
+                ? (cls.starts_with("java.") || cls.starts_with("jdk.") || cls.starts_with("("))
+                : (cls == "dict" || cls == "list" || cls == "set" || cls == "module" ||
+                   cls == "function" || cls == "cell" || cls == "tuple" ||
+                   cls.starts_with("functools.") || cls.starts_with("("));
         if (i > 0 && contains(steps[i], " [] ")) out.push_back("[]");
         if (i == 0 && contains(steps[i], "static")) out.push_back("static");
         out.push_back(runtime_class ? cls : "object");
@@ -143,7 +164,8 @@ std::string normalise_site(std::string_view site) {
     return trim(s);
 }
 
-std::vector<std::string> holder_shape(std::string_view runtime, const std::vector<std::string>& steps) {
+std::vector<std::string> holder_shape(std::string_view runtime,
+                                      const std::vector<std::string>& steps) {
     if (steps.empty()) return {};
     if (runtime == "node") return js_shape(steps);
     if (runtime == "java" || runtime == "python") return managed_shape(runtime, steps);
@@ -174,7 +196,8 @@ Signature signature_from_json(const nlohmann::json& j, const std::string& where)
     if (const auto h = j.find("holder"); h != j.end()) {
         if (!h->is_array()) throw util::Error("{}: field `holder` is not a list of strings", where);
         for (const auto& t : *h) {
-            if (!t.is_string()) throw util::Error("{}: field `holder` is not a list of strings", where);
+            if (!t.is_string())
+                throw util::Error("{}: field `holder` is not a list of strings", where);
             s.holder.push_back(t.get<std::string>());
         }
     }

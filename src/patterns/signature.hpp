@@ -15,9 +15,9 @@ namespace leakhunt::patterns {
 
 // A finding as the analysis saw it, in the runtime's own words.
 struct Finding {
-    std::string runtime;                     // native, go, node, java, python
-    std::string site;                        // top suspect: a function, a Java class, file:line
-    std::vector<std::string> holder_steps;   // the path that holds it, root first, as `paths` prints
+    std::string runtime;                    // native, go, node, java, python
+    std::string site;                       // top suspect: a function, a Java class, file:line
+    std::vector<std::string> holder_steps;  // the path that holds it, root first, as `paths` prints
 };
 
 struct Signature {

@@ -118,14 +118,16 @@ util::Error not_allowed(pid_t pid, uid_t owner) {
     const std::string who = describe_user(owner);
     const std::string me = describe_user(::geteuid());
     if (owner == 0) {
-        return util::Error("process {} runs as {}: only root may ask its agent for a snapshot, "
-                           "and this is {}; run leakhunt as root (sudo leakhunt ...)",
-                           pid, who, me);
+        return util::Error(
+            "process {} runs as {}: only root may ask its agent for a snapshot, "
+            "and this is {}; run leakhunt as root (sudo leakhunt ...)",
+            pid, who, me);
     }
-    return util::Error("process {} runs as {}: only that user and root may ask its agent for a "
-                       "snapshot, and this is {}; run leakhunt as that user (sudo -u '#{}' "
-                       "leakhunt ...) or as root",
-                       pid, who, me, owner);
+    return util::Error(
+        "process {} runs as {}: only that user and root may ask its agent for a "
+        "snapshot, and this is {}; run leakhunt as that user (sudo -u '#{}' "
+        "leakhunt ...) or as root",
+        pid, who, me, owner);
 }
 
 // The start of an untrusted reply for a message: printable ASCII only, shortened.
@@ -186,9 +188,10 @@ AgentReply agent_request(pid_t pid, double timeout_s, const char* command) {
     sockaddr_un addr;
     const socklen_t size = format::control_socket_address(addr, pid);
     if (::connect(sock.fd, reinterpret_cast<sockaddr*>(&addr), size) != 0) {
-        throw util::Error("no leakhunt agent answers in process {} ({}): start the program with "
-                          "`leakhunt record -- CMD`, or with LD_PRELOAD={}",
-                          pid, util::errno_text(errno), "<build>/lib/libleakhunt_agent.so");
+        throw util::Error(
+            "no leakhunt agent answers in process {} ({}): start the program with "
+            "`leakhunt record -- CMD`, or with LD_PRELOAD={}",
+            pid, util::errno_text(errno), "<build>/lib/libleakhunt_agent.so");
     }
     // Any local user can bind an abstract name, "@leakhunt-agent.PID" included. Only process PID
     // itself, as root or as its own user, is the agent (the credentials are those it had when
@@ -200,15 +203,17 @@ AgentReply agent_request(pid_t pid, double timeout_s, const char* command) {
                           util::errno_text(errno));
     }
     if (cred.pid != pid) {
-        throw util::Error("the control socket of process {} (@leakhunt-agent.{}) was opened by "
-                          "process {} of {}, not by process {}: its answer is not trusted (another "
-                          "program took the agent's socket name)",
-                          pid, pid, cred.pid, describe_user(cred.uid), pid);
+        throw util::Error(
+            "the control socket of process {} (@leakhunt-agent.{}) was opened by "
+            "process {} of {}, not by process {}: its answer is not trusted (another "
+            "program took the agent's socket name)",
+            pid, pid, cred.pid, describe_user(cred.uid), pid);
     }
     if (cred.uid != 0 && !contains(uids, cred.uid)) {
-        throw util::Error("the control socket of process {} was opened as {}, who does not run "
-                          "process {} now: its answer is not trusted",
-                          pid, describe_user(cred.uid), pid);
+        throw util::Error(
+            "the control socket of process {} was opened as {}, who does not run "
+            "process {} now: its answer is not trusted",
+            pid, describe_user(cred.uid), pid);
     }
     const std::string cmd = std::string(command) + "\n";
     if (::send(sock.fd, cmd.data(), cmd.size(), MSG_NOSIGNAL) < 0) {
@@ -217,10 +222,11 @@ AgentReply agent_request(pid_t pid, double timeout_s, const char* command) {
     }
     const std::string reply = read_reply(sock.fd, timeout_s);
     if (reply.empty()) {
-        throw util::Error("the agent in process {} did not answer within {:.0f} s, or closed the "
-                          "connection (a program that closes all its descriptors also closes "
-                          "the agent's control socket; use --snapshot-every instead)",
-                          pid, timeout_s);
+        throw util::Error(
+            "the agent in process {} did not answer within {:.0f} s, or closed the "
+            "connection (a program that closes all its descriptors also closes "
+            "the agent's control socket; use --snapshot-every instead)",
+            pid, timeout_s);
     }
     if (reply == "error permission denied") throw not_allowed(pid, uids.back());
     return {reply, uids, cred.uid};
@@ -247,14 +253,17 @@ AgentSnapshot request_snapshot(pid_t pid, double timeout_s, const char* command)
     if (file && rest.starts_with(" scan=")) {
         rest.remove_prefix(6);
         auto scan = take_agent_file(rest, prefix, pid, recorddir::Kind::scan);
-        if (!scan) file.reset();
-        else out.scan_file = std::move(*scan);
+        if (!scan)
+            file.reset();
+        else
+            out.scan_file = std::move(*scan);
     }
     if (!file) {
-        throw util::Error("the agent in process {} answered with a file that is not one of its "
-                          "snapshots in its directory: \"{}\" (refused: only "
-                          "heap.{}.NNNN.pb.gz in its LEAKHUNT_OUT are accepted)",
-                          pid, excerpt(reply), pid);
+        throw util::Error(
+            "the agent in process {} answered with a file that is not one of its "
+            "snapshots in its directory: \"{}\" (refused: only "
+            "heap.{}.NNNN.pb.gz in its LEAKHUNT_OUT are accepted)",
+            pid, excerpt(reply), pid);
     }
     out.file = std::move(*file);
     out.details = std::string(rest);

@@ -29,7 +29,7 @@ struct AgentSnapshot {
     std::string dir;        // the agent's directory as the process names it
     std::string file;       // the profile's file name in dir
     std::string scan_file;  // the heap scan's file name in dir, when one was asked for and written
-    std::string details;    // the rest of the reply: " pause_ms=... blocks=..." or " scan-error=WHY"
+    std::string details;  // the rest of the reply: " pause_ms=... blocks=..." or " scan-error=WHY"
     std::vector<uid_t> owners;  // the uids the agent's files may belong to
 
     std::string path() const { return dir + "/" + file; }

@@ -44,7 +44,8 @@ bool parse_address(std::string_view hex, ListeningSocket& s) {
     if (::inet_ntop(ipv6 ? AF_INET6 : AF_INET, bytes, text, sizeof text) == nullptr) return false;
     s.address = text;
     if (!ipv6) {
-        s.reachable_on_loopback = bytes[0] == 127 || (bytes[0] | bytes[1] | bytes[2] | bytes[3]) == 0;
+        s.reachable_on_loopback =
+            bytes[0] == 127 || (bytes[0] | bytes[1] | bytes[2] | bytes[3]) == 0;
         return true;
     }
     static constexpr unsigned char k_any[16] = {};
@@ -102,7 +103,8 @@ std::vector<std::uint64_t> parse_listening_inodes(std::string_view text, std::ui
 std::vector<std::uint64_t> socket_inodes_of(Pid pid) {
     std::vector<std::uint64_t> inodes;
     std::error_code ec;
-    for (const auto& fd : fs::directory_iterator(fs::path("/proc") / std::to_string(pid) / "fd", ec)) {
+    for (const auto& fd :
+         fs::directory_iterator(fs::path("/proc") / std::to_string(pid) / "fd", ec)) {
         std::error_code link_ec;
         const std::string target = fs::read_symlink(fd.path(), link_ec).string();
         if (link_ec || !target.starts_with("socket:[") || !target.ends_with("]")) continue;
@@ -123,7 +125,8 @@ std::vector<ListeningSocket> listening_sockets_of(Pid pid) {
         const auto text = util::try_read_file(net / table);
         if (!text) continue;
         for (auto& s : parse_listening_sockets(*text)) {
-            if (std::binary_search(mine.begin(), mine.end(), s.inode)) found.push_back(std::move(s));
+            if (std::binary_search(mine.begin(), mine.end(), s.inode))
+                found.push_back(std::move(s));
         }
     }
     std::sort(found.begin(), found.end(),

@@ -19,7 +19,8 @@ namespace {
 
 std::string describe(const std::vector<ValueType>& types) {
     std::string out;
-    for (const auto& t : types) out += fmt::format("{}{}/{}", out.empty() ? "" : ", ", t.type, t.unit);
+    for (const auto& t : types)
+        out += fmt::format("{}{}/{}", out.empty() ? "" : ", ", t.type, t.unit);
     return out.empty() ? "none" : out;
 }
 

@@ -43,9 +43,10 @@ Url parse_url(std::string_view url) {
     const std::string_view scheme =
         scheme_end == std::string_view::npos ? std::string_view{} : url.substr(0, scheme_end);
     if (scheme != "http" && scheme != "https") {
-        throw util::Error("{} is not an http:// or https:// URL (e.g. "
-                          "http://127.0.0.1:6060/debug/pprof/heap)",
-                          url);
+        throw util::Error(
+            "{} is not an http:// or https:// URL (e.g. "
+            "http://127.0.0.1:6060/debug/pprof/heap)",
+            url);
     }
     const std::string_view rest = url.substr(scheme_end + 3);
     const size_t slash = rest.find_first_of("/?#");
@@ -117,9 +118,10 @@ std::string fetch_url(std::string_view url, const FetchOptions& options) {
             return true;
         });
     if (too_big) {
-        throw util::Error("cannot fetch {}: the reply is larger than {}, more than leakhunt reads "
-                          "from this endpoint",
-                          url, util::format_bytes(static_cast<double>(options.max_bytes)));
+        throw util::Error(
+            "cannot fetch {}: the reply is larger than {}, more than leakhunt reads "
+            "from this endpoint",
+            url, util::format_bytes(static_cast<double>(options.max_bytes)));
     }
     if (!result) {
         const httplib::Error e = result.error();
@@ -133,10 +135,11 @@ std::string fetch_url(std::string_view url, const FetchOptions& options) {
     }
     if (status != 200) {
         const std::string start = excerpt(body);
-        throw util::Error("cannot fetch {}: the server answered HTTP {}{}{} (check the URL; Go "
-                          "serves heap profiles at /debug/pprof/heap once net/http/pprof is "
-                          "imported)",
-                          url, status, start.empty() ? "" : ": ", start);
+        throw util::Error(
+            "cannot fetch {}: the server answered HTTP {}{}{} (check the URL; Go "
+            "serves heap profiles at /debug/pprof/heap once net/http/pprof is "
+            "imported)",
+            url, status, start.empty() ? "" : ": ", start);
     }
     return body;
 }
@@ -173,9 +176,10 @@ Profile load_profile(std::string_view path_or_url, const FetchOptions& options) 
     if (!is_url(path_or_url)) return read_profile(std::filesystem::path(path_or_url));
     const std::string body = fetch_url(path_or_url, options);
     if (body.empty()) {
-        throw util::Error("cannot read {}: the server sent an empty reply (expected a heap "
-                          "profile; is this a pprof heap endpoint?)",
-                          path_or_url);
+        throw util::Error(
+            "cannot read {}: the server sent an empty reply (expected a heap "
+            "profile; is this a pprof heap endpoint?)",
+            path_or_url);
     }
     return parse_profile(body, path_or_url);
 }

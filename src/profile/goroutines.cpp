@@ -50,7 +50,9 @@ std::vector<Frame> frames_of(const Profile& p, const Sample& s) {
     return out;
 }
 
-bool starts(std::string_view s, std::string_view prefix) { return s.starts_with(prefix); }
+bool starts(std::string_view s, std::string_view prefix) {
+    return s.starts_with(prefix);
+}
 
 }  // namespace
 
@@ -61,9 +63,10 @@ bool is_goroutine_profile(const Profile& p) {
 int64_t goroutine_count(const Profile& p, std::string_view where) {
     const auto index = sample_type_index(p, "goroutine");
     if (!index) {
-        throw util::Error("{} is not a goroutine profile: it has no goroutine sample type (it "
-                          "has: {})",
-                          where, sample_type_names(p));
+        throw util::Error(
+            "{} is not a goroutine profile: it has no goroutine sample type (it "
+            "has: {})",
+            where, sample_type_names(p));
     }
     int64_t n = 0;
     for (const auto& s : p.samples) {
@@ -84,21 +87,35 @@ std::string goroutine_state(std::span<const std::string_view> plumbing) {
     bool parked = false;
     for (std::string_view f : plumbing) {
         std::string_view s;
-        if (starts(f, "runtime.chanrecv")) s = "chan receive";
-        else if (starts(f, "runtime.chansend")) s = "chan send";
-        else if (f == "runtime.selectgo") s = "select";
-        else if (f == "runtime.block") s = "select (no cases)";
-        else if (f == "runtime.netpollblock" || f == "internal/poll.runtime_pollWait") s = "IO wait";
-        else if (f == "time.Sleep" || f == "runtime.timeSleep") s = "sleep";
-        else if (starts(f, "sync.runtime_Semacquire")) s = "semacquire";
-        else if (f == "sync.(*Mutex).Lock" || f == "sync.(*Mutex).lockSlow") s = "sync.Mutex.Lock";
-        else if (f == "sync.(*RWMutex).Lock") s = "sync.RWMutex.Lock";
-        else if (f == "sync.(*RWMutex).RLock") s = "sync.RWMutex.RLock";
-        else if (f == "sync.(*WaitGroup).Wait") s = "sync.WaitGroup.Wait";
-        else if (f == "sync.runtime_notifyListWait" || f == "sync.(*Cond).Wait") s = "sync.Cond.Wait";
+        if (starts(f, "runtime.chanrecv"))
+            s = "chan receive";
+        else if (starts(f, "runtime.chansend"))
+            s = "chan send";
+        else if (f == "runtime.selectgo")
+            s = "select";
+        else if (f == "runtime.block")
+            s = "select (no cases)";
+        else if (f == "runtime.netpollblock" || f == "internal/poll.runtime_pollWait")
+            s = "IO wait";
+        else if (f == "time.Sleep" || f == "runtime.timeSleep")
+            s = "sleep";
+        else if (starts(f, "sync.runtime_Semacquire"))
+            s = "semacquire";
+        else if (f == "sync.(*Mutex).Lock" || f == "sync.(*Mutex).lockSlow")
+            s = "sync.Mutex.Lock";
+        else if (f == "sync.(*RWMutex).Lock")
+            s = "sync.RWMutex.Lock";
+        else if (f == "sync.(*RWMutex).RLock")
+            s = "sync.RWMutex.RLock";
+        else if (f == "sync.(*WaitGroup).Wait")
+            s = "sync.WaitGroup.Wait";
+        else if (f == "sync.runtime_notifyListWait" || f == "sync.(*Cond).Wait")
+            s = "sync.Cond.Wait";
         else if (starts(f, "syscall.Syscall") || starts(f, "syscall.RawSyscall") ||
-                 f == "runtime.cgocall" || starts(f, "runtime/internal/syscall.")) s = "syscall";
-        else if (f == "runtime.goroutineProfileWithLabels") s = "running";
+                 f == "runtime.cgocall" || starts(f, "runtime/internal/syscall."))
+            s = "syscall";
+        else if (f == "runtime.goroutineProfileWithLabels")
+            s = "running";
         if (f == "runtime.gopark" || f == "runtime.goparkunlock") parked = true;
         if (!s.empty()) state = s;
     }
@@ -119,7 +136,8 @@ std::vector<GoroutineGroup> group_goroutines(const Profile& p, std::string_view 
         std::vector<std::string_view> plumbing;
         for (size_t i = 0; i < first; ++i) plumbing.push_back(frames[i].function);
         // All plumbing (a runtime goroutine): named by its root, its outermost frame.
-        const size_t named = first < frames.size() ? first : (frames.empty() ? 0 : frames.size() - 1);
+        const size_t named =
+            first < frames.size() ? first : (frames.empty() ? 0 : frames.size() - 1);
         GoroutineGroup g;
         g.state = goroutine_state(plumbing);
         g.key = g.state;
@@ -128,8 +146,8 @@ std::vector<GoroutineGroup> group_goroutines(const Profile& p, std::string_view 
             g.file = frames[named].file;
             g.line = frames[named].line;
             for (size_t i = named; i < frames.size(); ++i) {
-                g.key += fmt::format("\n{} {}:{}", frames[i].function, frames[i].file,
-                                     frames[i].line);
+                g.key +=
+                    fmt::format("\n{} {}:{}", frames[i].function, frames[i].file, frames[i].line);
             }
         } else {
             g.function = "(no stack)";

@@ -49,8 +49,8 @@ bool is_blocking_plumbing(std::string_view function);
 //   sync.(*Mutex).Lock/lockSlow -> "sync.Mutex.Lock", sync.(*RWMutex).Lock -> "sync.RWMutex.Lock",
 //   sync.(*RWMutex).RLock -> "sync.RWMutex.RLock", sync.(*WaitGroup).Wait -> "sync.WaitGroup.Wait",
 //   sync.runtime_notifyListWait, sync.(*Cond).Wait -> "sync.Cond.Wait",
-//   syscall.Syscall*, syscall.RawSyscall*, runtime.cgocall, runtime/internal/syscall.* -> "syscall",
-//   runtime.goroutineProfileWithLabels -> "running" (the goroutine writing the profile);
+//   syscall.Syscall*, syscall.RawSyscall*, runtime.cgocall, runtime/internal/syscall.* ->
+//   "syscall", runtime.goroutineProfileWithLabels -> "running" (the goroutine writing the profile);
 // else "waiting" when runtime.gopark is among them, else "running".
 std::string goroutine_state(std::span<const std::string_view> plumbing);
 

@@ -88,8 +88,7 @@ std::string gunzip(std::string_view data, std::string_view source_name) {
 std::string gzip(std::string_view data, GzipLevel level) {
     z_stream zs{};
     const int zlevel = level == GzipLevel::fast ? Z_BEST_SPEED : Z_DEFAULT_COMPRESSION;
-    if (deflateInit2(&zs, zlevel, Z_DEFLATED, k_gzip_window_bits, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (deflateInit2(&zs, zlevel, Z_DEFLATED, k_gzip_window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
         throw util::Error("cannot compress a profile: zlib failed to initialise (out of memory?)");
     }
     std::string out;

@@ -1,8 +1,10 @@
 // The text heap formats, line by line over a string_view cursor. The grammar, as the producers
 // write it and pprof's legacy_profile.go accepts it:
 //
-//   gperftools / Go:  heap profile: <inuse objs>: <inuse bytes> [<alloc objs>: <alloc bytes>] @ KIND
-//                     <inuse objs>: <inuse bytes> [<alloc objs>: <alloc bytes>] @ 0x.. 0x..   (one per stack)
+//   gperftools / Go:  heap profile: <inuse objs>: <inuse bytes> [<alloc objs>: <alloc bytes>] @
+//   KIND
+//                     <inuse objs>: <inuse bytes> [<alloc objs>: <alloc bytes>] @ 0x.. 0x..   (one
+//                     per stack)
 //   jemalloc:         heap_v2/RATE
 //                       t*: <objs>: <bytes> [<accum objs>: <accum bytes>]    (totals)
 //                       t<N>: ...                                            (per thread; ignored)
@@ -23,8 +25,8 @@
 #include "profile/legacy_heap.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -195,8 +197,10 @@ class Builder {
         std::string_view file = where;
         if (const size_t colon = where.rfind(':'); colon != std::string_view::npos) {
             std::string_view n = where.substr(colon + 1);
-            if (take_int(n, line) && n.empty()) file = where.substr(0, colon);
-            else line = 0;
+            if (take_int(n, line) && n.empty())
+                file = where.substr(0, colon);
+            else
+                line = 0;
         }
         // Every sample repeats the frames of its PCs: keep those of the first sample only.
         auto [it, inserted] = m_symbols.try_emplace(pc);
@@ -263,10 +267,9 @@ class Builder {
     }
 
     const Mapping* mapping_of(uint64_t address) const {
-        auto it = std::upper_bound(m_by_start.begin(), m_by_start.end(), address,
-                                   [&](uint64_t a, size_t i) {
-                                       return a < m_profile.mappings[i].memory_start;
-                                   });
+        auto it = std::upper_bound(
+            m_by_start.begin(), m_by_start.end(), address,
+            [&](uint64_t a, size_t i) { return a < m_profile.mappings[i].memory_start; });
         if (it == m_by_start.begin()) return nullptr;
         const Mapping& m = m_profile.mappings[*std::prev(it)];
         return address < m.memory_limit ? &m : nullptr;
@@ -313,14 +316,16 @@ void check_heap_kind(std::string_view kind, const Context& ctx) {
     for (char& c : shown) {
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '?';
     }
-    if (kind == "growthz" || kind == "growth" || kind == "fragmentationz" || kind == "fragmentation") {
+    if (kind == "growthz" || kind == "growth" || kind == "fragmentationz" ||
+        kind == "fragmentation") {
         throw util::Error(
             "cannot read {}:1: it is a gperftools `{}` profile ({}), a kind leakhunt does not "
             "read; give it a heap profile (`@ heapprofile`, `heap_v2/RATE` or `heapz_v2/RATE`: "
             "HEAPPROFILE=, MallocExtension::GetHeapSample, /pprof/heap)",
             ctx.source(), shown,
-            kind.starts_with("growth") ? "the stacks that grew the heap, not what it holds"
-                                       : "the stacks behind fragmented pages, not what the heap holds");
+            kind.starts_with("growth")
+                ? "the stacks that grew the heap, not what it holds"
+                : "the stacks behind fragmented pages, not what the heap holds");
     }
     throw util::Error(
         "cannot read {}:1: `heap profile: ... @ {}` is a kind of heap profile leakhunt does not "

@@ -1,7 +1,8 @@
 // Reading and writing pprof profiles (profile.proto), gzip-compressed on disk as the format asks,
-// and reading the older text heap formats of gperftools and jemalloc, so that `go tool pprof`, Pyroscope and Parca read what leakhunt writes and leakhunt reads what
-// Go's runtime/pprof and our agent write. Input is untrusted: every index and id is checked and a
-// bad file is one util::Error naming it. Stateless; thread-safe.
+// and reading the older text heap formats of gperftools and jemalloc, so that `go tool pprof`,
+// Pyroscope and Parca read what leakhunt writes and leakhunt reads what Go's runtime/pprof and our
+// agent write. Input is untrusted: every index and id is checked and a bad file is one util::Error
+// naming it. Stateless; thread-safe.
 #pragma once
 
 #include <filesystem>

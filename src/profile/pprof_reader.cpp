@@ -71,7 +71,7 @@ class IdMap {
     std::string_view m_source;
     std::string_view m_kind;
     uint64_t m_count = 0;
-    std::vector<uint64_t> m_direct;  // old id -> new id, for old ids < its size
+    std::vector<uint64_t> m_direct;                // old id -> new id, for old ids < its size
     std::unordered_map<uint64_t, uint64_t> m_ids;  // the larger old ids
 };
 
@@ -255,9 +255,10 @@ Profile parse_profile(std::string_view bytes, std::string_view source_name) {
         inflated = gunzip(bytes, source_name);
         bytes = inflated;
         if (bytes.empty()) {
-            throw util::Error("cannot read {}: it decompresses to nothing (expected a heap "
-                              "profile; take the profile again)",
-                              source_name);
+            throw util::Error(
+                "cannot read {}: it decompresses to nothing (expected a heap "
+                "profile; take the profile again)",
+                source_name);
         }
     }
     if (is_legacy_heap(bytes)) return parse_legacy_heap(bytes, source_name);

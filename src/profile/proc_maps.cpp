@@ -48,8 +48,7 @@ bool is_hex_token(std::string_view s) {
 }
 
 bool is_perms(std::string_view s) {
-    return !s.empty() && s.size() <= 4 &&
-           s.find_first_not_of("-rwxps") == std::string_view::npos;
+    return !s.empty() && s.size() <= 4 && s.find_first_not_of("-rwxps") == std::string_view::npos;
 }
 
 // The /proc/PID/maps fields after PERMS: OFFSET DEV INODE [PATH].
@@ -105,10 +104,11 @@ std::string substitute(std::string_view path,
                        const std::vector<std::pair<std::string, std::string>>& attributes) {
     std::string out;
     while (!path.empty() && out.size() <= k_max_expanded) {
-        const auto match = path.front() != '$'
-                               ? attributes.end()
-                               : std::find_if(attributes.begin(), attributes.end(),
-                                              [&](const auto& a) { return path.starts_with(a.first); });
+        const auto match =
+            path.front() != '$'
+                ? attributes.end()
+                : std::find_if(attributes.begin(), attributes.end(),
+                               [&](const auto& a) { return path.starts_with(a.first); });
         if (match == attributes.end()) {
             out += path.front();
             path.remove_prefix(1);
@@ -154,7 +154,8 @@ std::vector<Mapping> parse_proc_maps(std::string_view text, std::string_view sou
                 }
                 continue;
             }
-            case MapsForm::mapping: break;
+            case MapsForm::mapping:
+                break;
         }
         if (!m.executable || m.path.empty()) continue;  // only code can be in a stack
         Mapping mapping;

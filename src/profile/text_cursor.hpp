@@ -56,9 +56,10 @@ class Context {
 
     template <typename... Args>
     [[noreturn]] void fail(size_t line, fmt::format_string<Args...> f, Args&&... args) const {
-        throw util::Error("cannot read {}:{}: {} (the heap profile is corrupt or truncated; take "
-                          "it again)",
-                          m_source, line, fmt::format(f, std::forward<Args>(args)...));
+        throw util::Error(
+            "cannot read {}:{}: {} (the heap profile is corrupt or truncated; take "
+            "it again)",
+            m_source, line, fmt::format(f, std::forward<Args>(args)...));
     }
     std::string_view source() const { return m_source; }
 

@@ -55,12 +55,18 @@ std::string number_cell(double v) {
 
 std::string_view extension(Kind kind) {
     switch (kind) {
-        case Kind::profile: return "pb.gz";
-        case Kind::scan: return "scan";
-        case Kind::heapsnapshot: return "heapsnapshot";
-        case Kind::hprof: return "hprof";
-        case Kind::pygraph: return "pygraph";
-        case Kind::goroutine: return "pb.gz";
+        case Kind::profile:
+            return "pb.gz";
+        case Kind::scan:
+            return "scan";
+        case Kind::heapsnapshot:
+            return "heapsnapshot";
+        case Kind::hprof:
+            return "hprof";
+        case Kind::pygraph:
+            return "pygraph";
+        case Kind::goroutine:
+            return "pb.gz";
     }
     return "";
 }
@@ -69,13 +75,17 @@ bool is_heap_graph(Kind kind) {
     return kind == Kind::heapsnapshot || kind == Kind::hprof || kind == Kind::pygraph;
 }
 
-std::string_view prefix(Kind kind) { return kind == Kind::goroutine ? "goroutine" : "heap"; }
+std::string_view prefix(Kind kind) {
+    return kind == Kind::goroutine ? "goroutine" : "heap";
+}
 
 std::string snapshot_name(long id, unsigned seq, Kind kind) {
     return fmt::format("{}.{}.{:04}.{}", prefix(kind), id, seq, extension(kind));
 }
 
-std::string timeline_name(long id) { return fmt::format("timeline.{}.csv", id); }
+std::string timeline_name(long id) {
+    return fmt::format("timeline.{}.csv", id);
+}
 
 std::optional<SnapshotName> parse_snapshot_name(std::string_view name) {
     const bool goroutine = name.starts_with("goroutine.");
@@ -169,8 +179,8 @@ std::optional<long> main_id(const Listing& listing) {
 }
 
 std::vector<std::string> standard_timeline_columns() {
-    return {"timestamp",          "rss_bytes",   "heap_inuse_bytes", "heap_inuse_objects",
-            "agent_bytes",        "reason",      "snapshot"};
+    return {"timestamp",   "rss_bytes", "heap_inuse_bytes", "heap_inuse_objects",
+            "agent_bytes", "reason",    "snapshot"};
 }
 
 std::vector<TimelineRow> parse_timeline(std::string_view text, const std::string& where) {
@@ -190,9 +200,10 @@ std::vector<TimelineRow> parse_timeline(std::string_view text, const std::string
         if (header.empty()) {
             for (auto c : cells) header.emplace_back(c);
             if (std::find(header.begin(), header.end(), "timestamp") == header.end()) {
-                throw util::Error("{}:{}: the header has no timestamp column (is this a "
-                                  "timeline.ID.csv that leakhunt record wrote?)",
-                                  where, line_no);
+                throw util::Error(
+                    "{}:{}: the header has no timestamp column (is this a "
+                    "timeline.ID.csv that leakhunt record wrote?)",
+                    where, line_no);
             }
             continue;
         }
@@ -217,12 +228,18 @@ std::vector<TimelineRow> parse_timeline(std::string_view text, const std::string
                                       col, std::string(cell.substr(0, 40)));
                 }
             }
-            if (col == "timestamp") r.unix_time = v;
-            else if (col == "rss_bytes") r.rss_bytes = v;
-            else if (col == "heap_inuse_bytes") r.heap_inuse_bytes = v;
-            else if (col == "heap_inuse_objects") r.heap_inuse_objects = v;
-            else if (col == "agent_bytes") r.agent_bytes = v;
-            else r.counters[col] = v;
+            if (col == "timestamp")
+                r.unix_time = v;
+            else if (col == "rss_bytes")
+                r.rss_bytes = v;
+            else if (col == "heap_inuse_bytes")
+                r.heap_inuse_bytes = v;
+            else if (col == "heap_inuse_objects")
+                r.heap_inuse_objects = v;
+            else if (col == "agent_bytes")
+                r.agent_bytes = v;
+            else
+                r.counters[col] = v;
         }
         if (cells.size() < header.size()) {
             // A row the writer was cut off in: the agent appends in place, so a crash can leave
@@ -283,7 +300,7 @@ std::string SnapshotWriter::write(Kind kind, std::string_view bytes) {
 }
 
 std::string SnapshotWriter::write_companion(std::string_view name, Kind kind,
-                                           std::string_view bytes) {
+                                            std::string_view bytes) {
     const auto s = parse_snapshot_name(name);
     const auto companion = companion_name(name, kind);
     if (!s || s->id != m_id || !companion) {
@@ -295,16 +312,17 @@ std::string SnapshotWriter::write_companion(std::string_view name, Kind kind,
 }
 
 void write_manifest(const fs::path& dir, const Manifest& m) {
-    nlohmann::json j = {{"version", 1},
-                        {"runtime", m.runtime},
-                        {"capture", m.capture},
-                        {"command", m.command},
-                        {"pid", m.pid},
-                        {"start_unix", m.start_unix},
-                        {"sampling", m.sampling},
-                        {"exit_snapshot", m.exit_snapshot.empty() ? nlohmann::json(nullptr)
-                                                                  : nlohmann::json(m.exit_snapshot)},
-                        {"extra", m.extra}};
+    nlohmann::json j = {
+        {"version", 1},
+        {"runtime", m.runtime},
+        {"capture", m.capture},
+        {"command", m.command},
+        {"pid", m.pid},
+        {"start_unix", m.start_unix},
+        {"sampling", m.sampling},
+        {"exit_snapshot",
+         m.exit_snapshot.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.exit_snapshot)},
+        {"extra", m.extra}};
     util::write_file_atomic(dir / k_manifest_name, j.dump(2) + "\n");
 }
 
@@ -343,8 +361,7 @@ std::optional<Manifest> read_manifest(const fs::path& dir) {
     return m;
 }
 
-Selection select_profiles(const fs::path& dir, const Listing& listing, long id,
-                          size_t min_needed) {
+Selection select_profiles(const fs::path& dir, const Listing& listing, long id, size_t min_needed) {
     Selection s;
     s.files = listing.files(id, Kind::profile);
     std::string exit_name;

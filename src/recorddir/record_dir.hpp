@@ -33,7 +33,7 @@ inline constexpr Kind k_kinds[] = {Kind::profile, Kind::scan,    Kind::heapsnaps
 std::string_view extension(Kind kind);  // "pb.gz", "scan", ...
 // A heap graph (heapsnapshot, hprof, pygraph): what `top`, `diff` and `paths` read as a graph.
 bool is_heap_graph(Kind kind);
-std::string_view prefix(Kind kind);     // "heap", or "goroutine"
+std::string_view prefix(Kind kind);  // "heap", or "goroutine"
 
 // "PREFIX.ID.NNNN.EXT" (NNNN: at least four digits, from 0).
 std::string snapshot_name(long id, unsigned seq, Kind kind);
@@ -100,7 +100,8 @@ std::vector<TimelineRow> parse_timeline(std::string_view text, const std::string
 // never sees half a row and a crash loses at most the row being written.
 class TimelineWriter {
   public:
-    TimelineWriter(std::filesystem::path dir, long id, std::vector<std::string> counter_columns = {});
+    TimelineWriter(std::filesystem::path dir, long id,
+                   std::vector<std::string> counter_columns = {});
     void append(const TimelineRow& row);
     const std::filesystem::path& path() const { return m_path; }
     size_t rows() const { return m_rows; }
@@ -143,8 +144,8 @@ struct Manifest {
     std::vector<std::string> command;  // empty when attached to a running process
     long pid = 0;                      // the recorded process (0: not on this host)
     double start_unix = 0;
-    std::string sampling;              // e.g. "every 512 KiB on average", "every allocation"
-    std::string exit_snapshot;         // file name, empty when none (still running, or killed)
+    std::string sampling;       // e.g. "every 512 KiB on average", "every allocation"
+    std::string exit_snapshot;  // file name, empty when none (still running, or killed)
     std::map<std::string, std::string> extra;  // runtime-specific facts (versions, ports)
 };
 void write_manifest(const std::filesystem::path& dir, const Manifest& manifest);

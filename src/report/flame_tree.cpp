@@ -111,7 +111,8 @@ class Folder {
         for (const auto& f : symbolize::location_frames(p, *loc, m_symbolizer)) {
             FrameRef r;
             r.name = intern(f.display_name());
-            if (!f.file.empty()) r.where = f.line > 0 ? fmt::format("{}:{}", f.file, f.line) : f.file;
+            if (!f.file.empty())
+                r.where = f.line > 0 ? fmt::format("{}:{}", f.file, f.line) : f.file;
             r.cut = cut_at_leaf(f);
             out.push_back(std::move(r));
         }

@@ -16,7 +16,9 @@ std::string page(std::string_view title, std::string_view app_attributes, std::s
     out += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
     out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
     // No favicon request: the report opens from disk and the live page has nothing to serve.
-    out += "<meta name=\"generator\" content=\"leakhunt\">\n<link rel=\"icon\" href=\"data:,\">\n<title>";
+    out +=
+        "<meta name=\"generator\" content=\"leakhunt\">\n<link rel=\"icon\" "
+        "href=\"data:,\">\n<title>";
     out += html_escape(title);
     out += "</title>\n<style>\n";
     out += css;
@@ -64,12 +66,23 @@ std::string html_escape(std::string_view text) {
     out.reserve(text.size());
     for (char c : text) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -83,8 +96,8 @@ std::string render_report_html(const nlohmann::json& data) {
 }
 
 std::string render_live_html(std::string_view data_url, std::string_view title, int refresh_ms) {
-    const std::string attributes = fmt::format(" data-url=\"{}\" data-refresh-ms=\"{}\"",
-                                               html_escape(data_url), refresh_ms);
+    const std::string attributes =
+        fmt::format(" data-url=\"{}\" data-refresh-ms=\"{}\"", html_escape(data_url), refresh_ms);
     return page(title, attributes, {});
 }
 

@@ -2,8 +2,8 @@
 // missing.
 #include "report/report_data.hpp"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -29,8 +29,10 @@ nlohmann::json column_json(const std::vector<double>& v) {
     nlohmann::json arr = nlohmann::json::array();
     arr.get_ref<nlohmann::json::array_t&>().reserve(v.size());
     for (double x : v) {
-        if (std::isfinite(x)) arr.push_back(x);
-        else arr.push_back(nullptr);
+        if (std::isfinite(x))
+            arr.push_back(x);
+        else
+            arr.push_back(nullptr);
     }
     return arr;
 }
@@ -82,8 +84,8 @@ bool verdict_from_suspects(nlohmann::json& verdict, const nlohmann::json& suspec
     if (top == nullptr || confidence < k_clear_suspect_confidence) return false;
     std::vector<std::string> evidence;
     evidence.push_back(fmt::format(
-        "from the heap snapshots: {} allocation site{} of {} grow{} steadily{}, {} in all",
-        growing, growing == 1 ? "" : "s", source, growing == 1 ? "s" : "",
+        "from the heap snapshots: {} allocation site{} of {} grow{} steadily{}, {} in all", growing,
+        growing == 1 ? "" : "s", source, growing == 1 ? "s" : "",
         snapshots > 0 ? fmt::format(" over {} snapshots", snapshots) : std::string(),
         util::format_rate(growth)));
     if (const auto sentence = top->find("sentence");
@@ -123,8 +125,8 @@ void ReportBuilder::add_source(std::string kind, std::string path, std::string d
 
 void ReportBuilder::set_series(series::Series s, const trend::ClassifyOptions& options) {
     if (m_series) {
-        note(fmt::format("only one memory series is drawn: {} is shown, {} is not",
-                         m_series->name, s.name));
+        note(fmt::format("only one memory series is drawn: {} is shown, {} is not", m_series->name,
+                         s.name));
         return;
     }
     m_series = std::move(s);
@@ -137,9 +139,10 @@ void ReportBuilder::add_profile(std::string name, profile::Profile p) {
 
 void ReportBuilder::set_suspects(nlohmann::json rows, const std::string& source_name) {
     if (!rows.is_array()) {
-        throw util::Error("{}: suspects must be a JSON array of objects (the output of "
-                          "`leakhunt suspects --json`)",
-                          source_name);
+        throw util::Error(
+            "{}: suspects must be a JSON array of objects (the output of "
+            "`leakhunt suspects --json`)",
+            source_name);
     }
     for (const auto& r : rows) {
         if (!r.is_object() || !r.contains("function")) {
@@ -147,24 +150,30 @@ void ReportBuilder::set_suspects(nlohmann::json rows, const std::string& source_
                               source_name);
         }
     }
-    if (m_suspects) note(fmt::format("only the first suspects list is shown; {} is not", source_name));
-    else m_suspects = std::move(rows);
+    if (m_suspects)
+        note(fmt::format("only the first suspects list is shown; {} is not", source_name));
+    else
+        m_suspects = std::move(rows);
 }
 
 void ReportBuilder::set_retention_paths(nlohmann::json paths, const std::string& source_name) {
     if (!paths.is_array()) {
-        throw util::Error("{}: retention paths must be a JSON array of {{root, hops, blocks, bytes}}",
-                          source_name);
+        throw util::Error(
+            "{}: retention paths must be a JSON array of {{root, hops, blocks, bytes}}",
+            source_name);
     }
     for (const auto& p : paths) {
         if (!p.is_object() || !p.contains("root") || !p.contains("hops") || !p["hops"].is_array()) {
-            throw util::Error("{}: every retention path must be an object with \"root\" and a "
-                              "\"hops\" array",
-                              source_name);
+            throw util::Error(
+                "{}: every retention path must be an object with \"root\" and a "
+                "\"hops\" array",
+                source_name);
         }
     }
-    if (m_paths) note(fmt::format("only the first retention-path list is shown; {} is not", source_name));
-    else m_paths = std::move(paths);
+    if (m_paths)
+        note(fmt::format("only the first retention-path list is shown; {} is not", source_name));
+    else
+        m_paths = std::move(paths);
 }
 
 void ReportBuilder::suspects_from_profiles(std::string source, std::vector<std::string> leave_out) {
@@ -185,10 +194,10 @@ std::optional<nlohmann::json> ReportBuilder::computed_suspects(symbolize::Symbol
         snaps.push_back({name, parsed ? parsed->seq : static_cast<unsigned>(i), &p});
     }
     if (snaps.size() < k_min_suspect_snapshots) {
-        why_not = fmt::format("suspects: {} has {} heap snapshot{}, {} are needed to see a "
-                              "trend (record longer, or with a shorter --snapshot-every)",
-                              *m_suspect_source, snaps.size(), snaps.size() == 1 ? "" : "s",
-                              k_min_suspect_snapshots);
+        why_not = fmt::format(
+            "suspects: {} has {} heap snapshot{}, {} are needed to see a "
+            "trend (record longer, or with a shorter --snapshot-every)",
+            *m_suspect_source, snaps.size(), snaps.size() == 1 ? "" : "s", k_min_suspect_snapshots);
         return std::nullopt;
     }
     const size_t used = snaps.size();
@@ -200,15 +209,16 @@ std::optional<nlohmann::json> ReportBuilder::computed_suspects(symbolize::Symbol
             rows.push_back(suspect_json(found.report.suspects[i], i + 1, found.unit));
         }
         if (rows.empty()) {
-            why_not = fmt::format("suspects: no allocation site grows steadily over the {} "
-                                  "snapshots of {} ({} sites: plateau, churn, shrinking or flat)",
-                                  used, *m_suspect_source, found.report.others.size());
+            why_not = fmt::format(
+                "suspects: no allocation site grows steadily over the {} "
+                "snapshots of {} ({} sites: plateau, churn, shrinking or flat)",
+                used, *m_suspect_source, found.report.others.size());
             return std::nullopt;
         }
         m_suspect_snapshots = used;
         m_summary.push_back(fmt::format("suspects: {} of {} sites grow steadily over {} snapshots",
-                                        rows.size(),
-                                        rows.size() + found.report.others.size(), used));
+                                        rows.size(), rows.size() + found.report.others.size(),
+                                        used));
         return rows;
     } catch (const util::Error& e) {
         why_not = fmt::format("suspects: {}", e.what());
@@ -220,14 +230,16 @@ nlohmann::json ReportBuilder::timeline_json(const trend::Classification& c) cons
     const series::Series& s = *m_series;
     const std::vector<double>& rss = *s.column(series::k_rss);
     std::vector<size_t> keep;
-    if (s.size() > 2 * k_timeline_columns) keep = series::min_max_indices(s.t, rss, k_timeline_columns);
+    if (s.size() > 2 * k_timeline_columns)
+        keep = series::min_max_indices(s.t, rss, k_timeline_columns);
     nlohmann::json tl;
     tl["name"] = s.name;
     tl["samples"] = s.size();  // before downsampling; "t" holds the rows drawn
     tl["t"] = column_json(s.t, keep);
     tl["epoch_offset_s"] = finite_or_null(s.epoch_offset);
     tl["rss_bytes"] = column_json(rss, keep);
-    if (const auto* heap = s.column(series::k_heap_inuse)) tl["heap_inuse_bytes"] = column_json(*heap, keep);
+    if (const auto* heap = s.column(series::k_heap_inuse))
+        tl["heap_inuse_bytes"] = column_json(*heap, keep);
     tl["limit_bytes"] = finite_or_null(c.limit_bytes);
     tl["restarts_s"] = c.memory.restarts_s;
     tl["first_leak_at_s"] = finite_or_null(c.first_leak_at_s);
@@ -260,8 +272,8 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
         const trend::Classification c = trend::classify(*m_series, m_classify);
         doc["verdict"] = verdict_json(*m_series, c);
         doc["timeline"] = timeline_json(c);
-        m_summary.push_back(fmt::format("verdict and timeline: {}, {} samples", m_series->name,
-                                        m_series->size()));
+        m_summary.push_back(
+            fmt::format("verdict and timeline: {}, {} samples", m_series->name, m_series->size()));
     } else {
         doc["verdict"] = nullptr;
         doc["timeline"] = nullptr;
@@ -293,14 +305,14 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
 
     // The verdict uses what the page knows: a timeline too short to decide, beside snapshots
     // whose suspects grow clearly, is a leak seen in the snapshots.
-    if (verdict_from_suspects(doc["verdict"], doc["suspects"],
-                              m_suspects || !m_suspect_source ? "the given suspects list"
-                                                              : *m_suspect_source,
-                              m_suspects ? 0 : m_suspect_snapshots)) {
-        m_summary.push_back(fmt::format("verdict: leak, {}, from the heap snapshots (the "
-                                        "timeline alone cannot decide)",
-                                        util::format_rate(doc["verdict"]["growth_bytes_per_hour"]
-                                                              .get<double>())));
+    if (verdict_from_suspects(
+            doc["verdict"], doc["suspects"],
+            m_suspects || !m_suspect_source ? "the given suspects list" : *m_suspect_source,
+            m_suspects ? 0 : m_suspect_snapshots)) {
+        m_summary.push_back(
+            fmt::format("verdict: leak, {}, from the heap snapshots (the "
+                        "timeline alone cannot decide)",
+                        util::format_rate(doc["verdict"]["growth_bytes_per_hour"].get<double>())));
     }
 
     // What the flame graphs draw: the profiles in order, less any left out of them.
@@ -315,18 +327,16 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
         const auto& [name, p] = *drawn.back();
         FlameNode root = build_flame_tree(p, symbolizer, name, flame);
         const size_t nodes = count_nodes(root);
-        doc["flame"] = {{"file", name},
-                        {"sample_type", flame.sample_type},
-                        {"total", root.value},
-                        {"stacks", p.samples.size()},
-                        {"nodes", nodes},
-                        {"root", flame_json(root, WithDelta::no)}};
-        m_summary.push_back(fmt::format("flame graph: {} ({} stacks, {} nodes)", name,
-                                        p.samples.size(), nodes));
+        doc["flame"] = {{"file", name},        {"sample_type", flame.sample_type},
+                        {"total", root.value}, {"stacks", p.samples.size()},
+                        {"nodes", nodes},      {"root", flame_json(root, WithDelta::no)}};
+        m_summary.push_back(
+            fmt::format("flame graph: {} ({} stacks, {} nodes)", name, p.samples.size(), nodes));
     } else {
         doc["flame"] = nullptr;
-        missing.push_back("flame graph: no heap profile was given (a `leakhunt record` directory "
-                          "or a pprof heap profile)");
+        missing.push_back(
+            "flame graph: no heap profile was given (a `leakhunt record` directory "
+            "or a pprof heap profile)");
     }
 
     if (drawn.size() >= 2) {
@@ -341,12 +351,12 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
                              {"delta", root.delta},
                              {"nodes", nodes},
                              {"root", flame_json(root, WithDelta::yes)}};
-        m_summary.push_back(fmt::format("diff flame graph: {} -> {} ({} nodes)", from_name,
-                                        to_name, nodes));
+        m_summary.push_back(
+            fmt::format("diff flame graph: {} -> {} ({} nodes)", from_name, to_name, nodes));
     } else {
         doc["diff_flame"] = nullptr;
-        missing.push_back(fmt::format("diff flame graph: needs two heap snapshots, {} given",
-                                      drawn.size()));
+        missing.push_back(
+            fmt::format("diff flame graph: needs two heap snapshots, {} given", drawn.size()));
     }
 
     if (m_paths && !m_paths->empty()) {

@@ -10,8 +10,8 @@
 #include "format/scan_format.hpp"
 #include "profile/pprof.hpp"
 #include "recorddir/record_dir.hpp"
-#include "report/snapshot_suspects.hpp"
 #include "report/scan_paths.hpp"
+#include "report/snapshot_suspects.hpp"
 #include "series/jsonl.hpp"
 #include "series/prometheus.hpp"
 #include "series/reader.hpp"
@@ -38,9 +38,9 @@ std::string head_of(const fs::path& path, size_t n) {
 }
 
 std::string_view trim_left(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' ||
-                          s.front() == '\t' || s.front() == '\xEF' || s.front() == '\xBB' ||
-                          s.front() == '\xBF')) {
+    while (!s.empty() &&
+           (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t' ||
+            s.front() == '\xEF' || s.front() == '\xBB' || s.front() == '\xBF')) {
         s.remove_prefix(1);
     }
     return s;
@@ -76,14 +76,14 @@ nlohmann::json json_rows(std::string_view text, const fs::path& path) {
         if (line.empty()) continue;
         nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
         if (j.is_discarded()) {
-            throw util::Error("{}:{}: not valid JSON (expected a JSON array or one object per line)",
-                              path.string(), line_no);
+            throw util::Error(
+                "{}:{}: not valid JSON (expected a JSON array or one object per line)",
+                path.string(), line_no);
         }
         rows.push_back(std::move(j));
     }
     return rows;
 }
-
 
 bool series_matches(const series::Series& s, const std::string& target) {
     if (s.name == target) return true;
@@ -101,8 +101,9 @@ void add_series_file(ReportBuilder& b, const fs::path& path, std::string_view te
         auto it = std::find_if(read.series.begin(), read.series.end(),
                                [&](const auto& s) { return series_matches(s, options.target); });
         if (it == read.series.end()) {
-            throw util::UsageError("--target {}: no series of {} has that name or label (it has {})",
-                                   options.target, path.string(), read.series.front().name);
+            throw util::UsageError(
+                "--target {}: no series of {} has that name or label (it has {})", options.target,
+                path.string(), read.series.front().name);
         }
         pick = static_cast<size_t>(it - read.series.begin());
     } else if (read.series.size() > 1) {
@@ -128,9 +129,10 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
     const recorddir::Listing files = recorddir::list(dir);
     const std::vector<long> pids = files.ids();
     if (pids.empty()) {
-        throw util::Error("{} has no timeline.PID.csv and no heap.PID.NNNN.pb.gz: is it a "
-                          "`leakhunt record -o DIR` directory?",
-                          dir.string());
+        throw util::Error(
+            "{} has no timeline.PID.csv and no heap.PID.NNNN.pb.gz: is it a "
+            "`leakhunt record -o DIR` directory?",
+            dir.string());
     }
     long pid = 0;
     if (!options.target.empty()) {
@@ -143,13 +145,15 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
     } else {
         pid = *recorddir::main_id(files);
         if (pids.size() > 1) {
-            b.note(fmt::format("{} holds {} recorded processes; PID {} is shown (choose another "
-                               "with --target PID)",
-                               dir.string(), pids.size(), pid));
+            b.note(
+                fmt::format("{} holds {} recorded processes; PID {} is shown (choose another "
+                            "with --target PID)",
+                            dir.string(), pids.size(), pid));
         }
     }
-    b.add_source("record directory", dir.string(),
-                 fmt::format("PID {}, {} snapshots", pid, files.count(pid, recorddir::Kind::profile)));
+    b.add_source(
+        "record directory", dir.string(),
+        fmt::format("PID {}, {} snapshots", pid, files.count(pid, recorddir::Kind::profile)));
     if (auto it = files.timelines.find(pid); it != files.timelines.end()) {
         series::ReadResult read = series::read_series(it->second);
         for (const auto& w : read.warnings) {
@@ -181,16 +185,18 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
         const bool in_graphs = file != graphs.left_out;
         const bool in_suspects = file != suspects.left_out;
         if (!in_graphs && !in_suspects) {
-            b.note(fmt::format("the exit snapshot {} is left out of the flame graphs and the "
-                               "suspects (a program's exit often frees what it held)",
-                               name));
+            b.note(
+                fmt::format("the exit snapshot {} is left out of the flame graphs and the "
+                            "suspects (a program's exit often frees what it held)",
+                            name));
             continue;
         }
         if (!in_graphs) {
-            b.note(fmt::format("the exit snapshot {} is left out of the flame graphs (a program's "
-                               "exit often frees what it held); the suspects use it to have the "
-                               "{} snapshots they need",
-                               name, k_min_suspect_snapshots));
+            b.note(
+                fmt::format("the exit snapshot {} is left out of the flame graphs (a program's "
+                            "exit often frees what it held); the suspects use it to have the "
+                            "{} snapshots they need",
+                            name, k_min_suspect_snapshots));
             b.leave_out_of_graphs(name);
         }
         if (!in_suspects) leave_out_of_suspects.push_back(name);
@@ -212,16 +218,18 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
 void add_watch_db(ReportBuilder& b, const fs::path& path, const InputOptions& options) {
     series::Store store(path, series::OpenMode::existing);
     const auto targets = store.list_targets();
-    if (targets.empty()) throw util::Error("{}: the watch database has no targets yet", path.string());
+    if (targets.empty())
+        throw util::Error("{}: the watch database has no targets yet", path.string());
     const series::TargetInfo* found = nullptr;
     if (!options.target.empty()) {
         for (const auto& t : targets) {
             if (t.key == options.target || t.display == options.target) found = &t;
         }
         if (found == nullptr) {
-            throw util::UsageError("--target {}: {} has no such target (see `leakhunt history "
-                                   "--db {}`)",
-                                   options.target, path.string(), path.string());
+            throw util::UsageError(
+                "--target {}: {} has no such target (see `leakhunt history "
+                "--db {}`)",
+                options.target, path.string(), path.string());
         }
     } else if (targets.size() == 1) {
         found = &targets.front();
@@ -231,7 +239,8 @@ void add_watch_db(ReportBuilder& b, const fs::path& path, const InputOptions& op
             keys += (i ? ", " : "") + targets[i].key;
         }
         throw util::UsageError("{} holds {} targets ({}{}): choose one with --target KEY",
-                               path.string(), targets.size(), keys, targets.size() > 8 ? ", ..." : "");
+                               path.string(), targets.size(), keys,
+                               targets.size() > 8 ? ", ..." : "");
     }
     series::Series s = store.load_series(found->id);
     s.name = found->display.empty() ? found->key : found->display;
@@ -244,13 +253,20 @@ void add_watch_db(ReportBuilder& b, const fs::path& path, const InputOptions& op
 
 std::string_view to_string(InputKind kind) {
     switch (kind) {
-        case InputKind::record_dir: return "record directory";
-        case InputKind::watch_db: return "watch database";
-        case InputKind::series: return "series";
-        case InputKind::profile: return "profile";
-        case InputKind::suspects: return "suspects";
-        case InputKind::retention_paths: return "retention paths";
-        case InputKind::heap_scan: return "heap scan";
+        case InputKind::record_dir:
+            return "record directory";
+        case InputKind::watch_db:
+            return "watch database";
+        case InputKind::series:
+            return "series";
+        case InputKind::profile:
+            return "profile";
+        case InputKind::suspects:
+            return "suspects";
+        case InputKind::retention_paths:
+            return "retention paths";
+        case InputKind::heap_scan:
+            return "heap scan";
     }
     return "?";
 }
@@ -286,11 +302,12 @@ InputKind detect_input(const fs::path& path) {
             if (is_paths_json(rows)) return InputKind::retention_paths;
         }
         if (series::looks_like_jsonl(head)) return InputKind::series;
-        throw util::Error("{}: JSON, but neither a series (JSON lines of `watch --json`, "
-                          "Prometheus query_range), suspects (objects with \"function\") nor "
-                          "retention paths (`paths --json`, or objects with \"root\" and "
-                          "\"hops\")",
-                          path.string());
+        throw util::Error(
+            "{}: JSON, but neither a series (JSON lines of `watch --json`, "
+            "Prometheus query_range), suspects (objects with \"function\") nor "
+            "retention paths (`paths --json`, or objects with \"root\" and "
+            "\"hops\")",
+            path.string());
     }
     const size_t eol = head.find('\n');
     const std::string_view first_line = std::string_view(head).substr(0, eol);
@@ -301,9 +318,15 @@ InputKind detect_input(const fs::path& path) {
 InputKind add_input(ReportBuilder& b, const fs::path& path, const InputOptions& options) {
     const InputKind kind = detect_input(path);
     switch (kind) {
-        case InputKind::record_dir: add_record_dir(b, path, options); break;
-        case InputKind::watch_db: add_watch_db(b, path, options); break;
-        case InputKind::series: add_series_file(b, path, util::read_file(path), options); break;
+        case InputKind::record_dir:
+            add_record_dir(b, path, options);
+            break;
+        case InputKind::watch_db:
+            add_watch_db(b, path, options);
+            break;
+        case InputKind::series:
+            add_series_file(b, path, util::read_file(path), options);
+            break;
         case InputKind::profile: {
             profile::Profile p = profile::read_profile(path);
             b.add_source("profile", path.string(), fmt::format("{} stacks", p.samples.size()));
@@ -323,7 +346,9 @@ InputKind add_input(ReportBuilder& b, const fs::path& path, const InputOptions& 
             b.set_retention_paths(std::move(rows), path.string());
             break;
         }
-        case InputKind::heap_scan: add_heap_scan(b, path, "retention paths"); break;
+        case InputKind::heap_scan:
+            add_heap_scan(b, path, "retention paths");
+            break;
     }
     return kind;
 }

@@ -14,7 +14,15 @@
 
 namespace leakhunt::report {
 
-enum class InputKind { record_dir, watch_db, series, profile, suspects, retention_paths, heap_scan };
+enum class InputKind {
+    record_dir,
+    watch_db,
+    series,
+    profile,
+    suspects,
+    retention_paths,
+    heap_scan
+};
 
 std::string_view to_string(InputKind kind);
 

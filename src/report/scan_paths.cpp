@@ -41,9 +41,10 @@ nlohmann::json retention_rows_from_paths_json(const nlohmann::json& rows,
         if (site.is_object() && site.contains("label") && site["label"].is_string()) {
             return site["label"].get<std::string>();
         }
-        throw util::Error("{}: a site without a \"label\" (is it the output of `leakhunt paths "
-                          "--json`?)",
-                          source);
+        throw util::Error(
+            "{}: a site without a \"label\" (is it the output of `leakhunt paths "
+            "--json`?)",
+            source);
     };
     nlohmann::json out = nlohmann::json::array();
     try {

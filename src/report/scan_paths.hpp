@@ -24,7 +24,8 @@ nlohmann::json retention_rows(const heapscan::RetentionReport& report, size_t ma
 bool is_paths_json(const nlohmann::json& rows);
 // Those rows as the report's rows (above), sites in the order given. Throws util::Error naming
 // `source` for a site row without the fields `paths` writes.
-nlohmann::json retention_rows_from_paths_json(const nlohmann::json& rows, const std::string& source);
+nlohmann::json retention_rows_from_paths_json(const nlohmann::json& rows,
+                                              const std::string& source);
 
 // Reads and symbolizes the scan at `scan_path` and returns its rows; symbol warnings are
 // appended to `warnings`. Throws util::Error naming the file.

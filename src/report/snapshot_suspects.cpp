@@ -72,19 +72,23 @@ std::string growth_outside_heap(const std::vector<Aggregated>& snaps, std::span<
         util::format_bytes(rss_growth), util::format_bytes(heap_growth),
         100.0 * std::max(0.0, heap_growth) / rss_growth);
     if (runtime == "Node.js") {
-        return said + "; it is in the Node.js runtime's own heap (V8): take a heap snapshot "
-                      "(node --heapsnapshot-signal=SIGUSR2, or the inspector)";
+        return said +
+               "; it is in the Node.js runtime's own heap (V8): take a heap snapshot "
+               "(node --heapsnapshot-signal=SIGUSR2, or the inspector)";
     }
     if (runtime == "Java") {
-        return said + "; it is in the JVM's own heap: take a heap dump (jcmd PID GC.heap_dump "
-                      "FILE.hprof)";
+        return said +
+               "; it is in the JVM's own heap: take a heap dump (jcmd PID GC.heap_dump "
+               "FILE.hprof)";
     }
     if (runtime == "Python") {
-        return said + "; it is in the Python runtime's own heap (pymalloc arenas): take "
-                      "tracemalloc snapshots or a gc object graph";
+        return said +
+               "; it is in the Python runtime's own heap (pymalloc arenas): take "
+               "tracemalloc snapshots or a gc object graph";
     }
-    return said + "; it is in a runtime's own heap (take its heap snapshot), in memory mapped "
-                  "outside malloc, or in fragmentation (RSS grows while in-use bytes stay flat)";
+    return said +
+           "; it is in a runtime's own heap (take its heap snapshot), in memory mapped "
+           "outside malloc, or in fragmentation (RSS grows while in-use bytes stay flat)";
 }
 
 // Sorts `snapshots` by profile time (then by NNNN), fills `order` with their names and returns
@@ -102,9 +106,10 @@ std::vector<double> order_by_time(std::vector<SuspectSnapshot>& snapshots,
     for (size_t i = 0; i < snapshots.size(); ++i) {
         const int64_t ti = snapshots[i].profile->time_nanos;
         if (i > 0 && ti <= snapshots[i - 1].profile->time_nanos) {
-            throw util::Error("{} and {} carry the same profile time ({} ns): suspects needs "
-                              "snapshots taken at different times",
-                              snapshots[i - 1].name, snapshots[i].name, ti);
+            throw util::Error(
+                "{} and {} carry the same profile time ({} ns): suspects needs "
+                "snapshots taken at different times",
+                snapshots[i - 1].name, snapshots[i].name, ti);
         }
         t.push_back(static_cast<double>(ti - first) / 1e9);
         order.push_back(snapshots[i].name);
@@ -140,16 +145,15 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
         if (!profile::sample_type_index(p, sample_index)) {
             // aggregate() would say "choose one of those with --sample-index", which suspects
             // cannot take: it follows what a heap holds.
-            throw util::Error("{} has no sample type {} (it has: {}): suspects follows the "
-                              "in-use values of heap profiles (inuse_space, inuse_objects)",
-                              s.name, sample_index, profile::sample_type_names(p));
+            throw util::Error(
+                "{} has no sample type {} (it has: {}): suspects follows the "
+                "in-use values of heap profiles (inuse_space, inuse_objects)",
+                s.name, sample_index, profile::sample_type_names(p));
         }
-        snaps.push_back({s.name, s.index, p.time_nanos,
-                         symbolize::aggregate(p, symbolizer, options, s.name),
-                         p.period > 1 && p.period_type.type == "space"
-                             ? static_cast<double>(p.period)
-                             : 0.0,
-                         s.rss_bytes, &p});
+        snaps.push_back(
+            {s.name, s.index, p.time_nanos, symbolize::aggregate(p, symbolizer, options, s.name),
+             p.period > 1 && p.period_type.type == "space" ? static_cast<double>(p.period) : 0.0,
+             s.rss_bytes, &p});
     }
     if (progress) progress(snaps.size(), snapshots.size());
 
@@ -171,7 +175,8 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
             if (sampled) {
                 if (s.stderr_values.empty()) s.stderr_values.assign(snaps.size(), 0.0);
                 const auto bytes = static_cast<double>(r.flat.get("inuse_space"));
-                if (bytes > 0) s.stderr_values[i] = s.values[i] * std::sqrt(snaps[i].period / bytes);
+                if (bytes > 0)
+                    s.stderr_values[i] = s.values[i] * std::sqrt(snaps[i].period / bytes);
             }
             s.function = r.function;
             s.file = r.file;
@@ -191,8 +196,8 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
     for (auto& [name, s] : sites) series.push_back(std::move(s));
     out.unit = sample_index == "inuse_space" ? "bytes" : "objects";
     out.report = trend::find_suspects(t, std::move(series), out.unit);
-    out.growth_outside_heap = growth_outside_heap(
-        snaps, t, out.unit == "bytes" ? out.report.total_growth : 0.0);
+    out.growth_outside_heap =
+        growth_outside_heap(snaps, t, out.unit == "bytes" ? out.report.total_growth : 0.0);
     if (!out.growth_outside_heap.empty()) {
         // Not the leak: keep them listed (--all), ranked by nothing.
         auto& others = out.report.others;

@@ -23,7 +23,7 @@ namespace leakhunt::report {
 inline constexpr size_t k_min_suspect_snapshots = 3;
 
 struct SuspectSnapshot {
-    std::string name;  // file name or path, for messages
+    std::string name;    // file name or path, for messages
     unsigned index = 0;  // NNNN of heap.PID.NNNN.pb.gz (orders snapshots with equal times)
     const profile::Profile* profile = nullptr;
     double rss_bytes = 0;  // the process's RSS when it was taken (the timeline's); 0: unknown
@@ -48,9 +48,9 @@ struct SnapshotSuspects {
     // heap's sites do is not the leak.
     std::string growth_outside_heap;
     trend::SuspectReport report;
-    std::string unit;            // "bytes" (inuse_space) or "objects" (inuse_objects)
-    int64_t first_total = 0;     // in-use value of the earliest snapshot
-    int64_t last_total = 0;      // ... of the latest
+    std::string unit;                // "bytes" (inuse_space) or "objects" (inuse_objects)
+    int64_t first_total = 0;         // in-use value of the earliest snapshot
+    int64_t last_total = 0;          // ... of the latest
     std::vector<std::string> order;  // snapshot names in time order
 };
 
@@ -70,8 +70,8 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
 // "1,204 goroutines blocked in chan receive in main.handleRequest.func1 (main.go:42), +310/min".
 struct GoroutineSuspects {
     trend::SuspectReport report;
-    int64_t first_total = 0;  // goroutines in the earliest profile
-    int64_t last_total = 0;   // ... in the latest
+    int64_t first_total = 0;         // goroutines in the earliest profile
+    int64_t last_total = 0;          // ... in the latest
     std::vector<std::string> order;  // profile names in time order
 };
 // At least k_min_suspect_snapshots goroutine profiles at different times (rss_bytes unused);

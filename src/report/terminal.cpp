@@ -32,11 +32,21 @@ std::string wrap(Color c, std::string_view code, std::string_view s) {
 }
 }  // namespace
 
-std::string Style::bold(std::string_view s) const { return wrap(color, "1", s); }
-std::string Style::red(std::string_view s) const { return wrap(color, "1;31", s); }
-std::string Style::yellow(std::string_view s) const { return wrap(color, "33", s); }
-std::string Style::green(std::string_view s) const { return wrap(color, "32", s); }
-std::string Style::dim(std::string_view s) const { return wrap(color, "2", s); }
+std::string Style::bold(std::string_view s) const {
+    return wrap(color, "1", s);
+}
+std::string Style::red(std::string_view s) const {
+    return wrap(color, "1;31", s);
+}
+std::string Style::yellow(std::string_view s) const {
+    return wrap(color, "33", s);
+}
+std::string Style::green(std::string_view s) const {
+    return wrap(color, "32", s);
+}
+std::string Style::dim(std::string_view s) const {
+    return wrap(color, "2", s);
+}
 
 std::string sparkline(std::span<const double> values, size_t width) {
     static const char* const k_bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};

@@ -17,7 +17,9 @@ nlohmann::json number_or_null(const std::optional<double>& v) {
     return nullptr;
 }
 
-double round_to(double v, double unit) { return std::round(v / unit) * unit; }
+double round_to(double v, double unit) {
+    return std::round(v / unit) * unit;
+}
 
 }  // namespace
 
@@ -27,9 +29,8 @@ nlohmann::json verdict_json(const series::Series& s, const trend::Classification
     j["series"] = s.name;
     if (!s.labels.empty()) j["labels"] = s.labels;
     j["verdict"] = std::string(trend::to_string(a.verdict));
-    j["growth_bytes_per_hour"] = std::isfinite(a.growth_bytes_per_hour)
-                                     ? std::round(a.growth_bytes_per_hour)
-                                     : 0.0;
+    j["growth_bytes_per_hour"] =
+        std::isfinite(a.growth_bytes_per_hour) ? std::round(a.growth_bytes_per_hour) : 0.0;
     j["confidence"] = round_to(a.confidence, 0.001);
     j["first_leak_at_s"] = number_or_null(c.first_leak_at_s);
     if (c.limit_bytes) {
@@ -47,13 +48,14 @@ nlohmann::json verdict_json(const series::Series& s, const trend::Classification
     if (c.per_work) {
         const trend::WorkAssessment& w = *c.per_work;
         j["time_verdict"] = std::string(trend::to_string(c.time_verdict));
-        j["per_work"] = {{"verdict", std::string(trend::to_string(w.verdict))},
-                         {"bytes_per_unit", std::round(w.per_unit * 100) / 100},
-                         {"first_half_bytes_per_unit", std::round(w.first_half_per_unit * 100) / 100},
-                         {"second_half_bytes_per_unit", std::round(w.second_half_per_unit * 100) / 100},
-                         {"units", std::round(w.units)},
-                         {"p_value", w.p_value},
-                         {"evidence", w.evidence}};
+        j["per_work"] = {
+            {"verdict", std::string(trend::to_string(w.verdict))},
+            {"bytes_per_unit", std::round(w.per_unit * 100) / 100},
+            {"first_half_bytes_per_unit", std::round(w.first_half_per_unit * 100) / 100},
+            {"second_half_bytes_per_unit", std::round(w.second_half_per_unit * 100) / 100},
+            {"units", std::round(w.units)},
+            {"p_value", w.p_value},
+            {"evidence", w.evidence}};
     }
     return j;
 }
@@ -73,10 +75,14 @@ std::string verdict_word(trend::Verdict v, const Style& style) {
     std::string w(trend::to_string(v));
     for (char& ch : w) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     switch (v) {
-        case trend::Verdict::leak: return style.red(w);
-        case trend::Verdict::bounded: return style.yellow(w);
-        case trend::Verdict::healthy: return style.green(w);
-        case trend::Verdict::inconclusive: return style.dim(w);
+        case trend::Verdict::leak:
+            return style.red(w);
+        case trend::Verdict::bounded:
+            return style.yellow(w);
+        case trend::Verdict::healthy:
+            return style.green(w);
+        case trend::Verdict::inconclusive:
+            return style.dim(w);
     }
     return w;
 }

@@ -13,11 +13,12 @@
 namespace leakhunt::series {
 namespace {
 
-constexpr std::string_view k_known[] = {k_rss,          k_pss,           k_anon,
-                                        k_heap_inuse,   k_fds,           k_threads,
-                                        k_cgroup_usage, k_cgroup_limit};
+constexpr std::string_view k_known[] = {k_rss, k_pss,     k_anon,         k_heap_inuse,
+                                        k_fds, k_threads, k_cgroup_usage, k_cgroup_limit};
 
-bool is_bytes(std::string_view column) { return column.ends_with("_bytes"); }
+bool is_bytes(std::string_view column) {
+    return column.ends_with("_bytes");
+}
 
 // How to turn an absolute time that is too large into Unix seconds.
 std::string unix_unit_hint(double t) {
@@ -43,17 +44,18 @@ std::optional<std::string> value_problem(std::string_view column, double value,
     const std::string_view name = shown_as.empty() ? column : shown_as;
     const std::string_view what = is_bytes(column) ? "a memory size" : "a count";
     if (std::isinf(value)) {
-        return fmt::format("{} is infinite; {} cannot be (check how the file was produced)",
-                           name, what);
+        return fmt::format("{} is infinite; {} cannot be (check how the file was produced)", name,
+                           what);
     }
     if (value < 0) {
         return fmt::format("{} is negative ({}); {} cannot be (check how the file was produced)",
                            name, value, what);
     }
     if (value > k_max_value) {
-        return fmt::format("{} is {}, more than 2^60{}; {} cannot be (check the column's unit and "
-                           "how the file was produced)",
-                           name, value, is_bytes(column) ? " bytes (1 EiB)" : "", what);
+        return fmt::format(
+            "{} is {}, more than 2^60{}; {} cannot be (check the column's unit and "
+            "how the file was produced)",
+            name, value, is_bytes(column) ? " bytes (1 EiB)" : "", what);
     }
     return std::nullopt;
 }
@@ -62,9 +64,10 @@ std::optional<std::string> time_problem(std::string_view column, double t, TimeK
     if (!std::isfinite(t)) return fmt::format("{} is not a finite time ({})", column, t);
     if (kind == TimeKind::absolute) {
         if (t < 0) {
-            return fmt::format("{} {} is before 1970 (Unix time 0); a memory series cannot be "
-                               "(check how the file was produced)",
-                               column, t);
+            return fmt::format(
+                "{} {} is before 1970 (Unix time 0); a memory series cannot be "
+                "(check how the file was produced)",
+                column, t);
         }
         if (t > k_max_unix_s) {
             return fmt::format("{} {} is not Unix seconds: it would be after the year 2286 ({})",
@@ -73,18 +76,20 @@ std::optional<std::string> time_problem(std::string_view column, double t, TimeK
         return std::nullopt;
     }
     if (std::fabs(t) > k_max_relative_s) {
-        return fmt::format("{} is {}, more than 1e10 s (317 years) from 0: not a time in seconds "
-                           "({})",
-                           column, t, k_relative_hint);
+        return fmt::format(
+            "{} is {}, more than 1e10 s (317 years) from 0: not a time in seconds "
+            "({})",
+            column, t, k_relative_hint);
     }
     return std::nullopt;
 }
 
 std::optional<std::string> span_problem(std::string_view column, double first, double t) {
     if (!(t - first > k_max_span_s)) return std::nullopt;
-    return fmt::format("{} is {:.0f} years after the first row's; a memory series spans less "
-                       "than 100 years, so the column is not in seconds ({})",
-                       column, (t - first) / (365.25 * 86400), k_relative_hint);
+    return fmt::format(
+        "{} is {:.0f} years after the first row's; a memory series spans less "
+        "than 100 years, so the column is not in seconds ({})",
+        column, (t - first) / (365.25 * 86400), k_relative_hint);
 }
 
 std::optional<std::string> step_warning(std::string_view where, std::string_view column,
@@ -97,15 +102,17 @@ std::optional<std::string> step_warning(std::string_view where, std::string_view
     std::nth_element(steps.begin(), mid, steps.end());
     const double step = *mid;
     if (step < k_min_plausible_step_s) {
-        return fmt::format("{}: the rows are only {} s apart (median): memory is not sampled "
-                           "that often, so {} is probably not in seconds (convert it to "
-                           "seconds, or the growth per hour will be far off)",
-                           where, step, column);
+        return fmt::format(
+            "{}: the rows are only {} s apart (median): memory is not sampled "
+            "that often, so {} is probably not in seconds (convert it to "
+            "seconds, or the growth per hour will be far off)",
+            where, step, column);
     }
     if (kind == TimeKind::relative && step >= k_max_plausible_relative_step_s) {
-        return fmt::format("{}: {} advances by {} per row (median), {} between samples; if it is "
-                           "in milliseconds, divide it by 1000 ({} is in seconds)",
-                           where, column, step, util::format_duration(step), column);
+        return fmt::format(
+            "{}: {} advances by {} per row (median), {} between samples; if it is "
+            "in milliseconds, divide it by 1000 ({} is in seconds)",
+            where, column, step, util::format_duration(step), column);
     }
     return std::nullopt;
 }

@@ -28,9 +28,9 @@ namespace leakhunt::series {
 enum class TimeKind { relative, absolute };
 
 inline constexpr double k_max_value = 1152921504606846976.0;  // 2^60
-inline constexpr double k_max_unix_s = 1e10;                   // 2286-11-20
+inline constexpr double k_max_unix_s = 1e10;                  // 2286-11-20
 inline constexpr double k_max_relative_s = 1e10;
-inline constexpr double k_max_span_s = 100 * 365.25 * 86400;   // 100 years
+inline constexpr double k_max_span_s = 100 * 365.25 * 86400;  // 100 years
 inline constexpr double k_min_plausible_step_s = 1e-3;
 inline constexpr double k_max_plausible_relative_step_s = 1000;
 

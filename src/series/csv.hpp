@@ -41,7 +41,7 @@ void write_csv(const std::filesystem::path& path, const std::vector<Series>& ser
 // is cut off. So a reader sees every row complete or not at all. append() hands the rows to the
 // kernel (no user-space buffering); sync() makes them durable across power loss as well.
 class CsvAppender {
-public:
+  public:
     struct Row {
         double unix_time = 0;  // seconds since the epoch; written as RFC 3339 with milliseconds
         std::string target;
@@ -61,7 +61,7 @@ public:
     const std::filesystem::path& path() const { return m_path; }
     const std::string& header() const { return m_header; }
 
-private:
+  private:
     void write_all(std::string_view data);
 
     std::filesystem::path m_path;

@@ -66,9 +66,10 @@ void split_line(std::string_view line, std::vector<std::string_view>& fields,
             ++i;
             for (;;) {
                 if (i >= line.size()) {
-                    throw util::Error("{}:{}: a quoted field is not closed (end it with \" on "
-                                      "the same line; write \"\" for a quote inside it)",
-                                      source, line_no);
+                    throw util::Error(
+                        "{}:{}: a quoted field is not closed (end it with \" on "
+                        "the same line; write \"\" for a quote inside it)",
+                        source, line_no);
                 }
                 if (line[i] == '"') {
                     if (i + 1 < line.size() && line[i + 1] == '"') {
@@ -83,9 +84,10 @@ void split_line(std::string_view line, std::vector<std::string_view>& fields,
             }
             while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
             if (i < line.size() && line[i] != ',') {
-                throw util::Error("{}:{}: text after a closing quote (put the whole field in "
-                                  "quotes)",
-                                  source, line_no);
+                throw util::Error(
+                    "{}:{}: text after a closing quote (put the whole field in "
+                    "quotes)",
+                    source, line_no);
             }
         } else {
             const size_t comma = line.find(',', i);
@@ -114,7 +116,7 @@ struct Column {
 constexpr size_t k_progress_rows = 1 << 16;
 
 class Lines {
-public:
+  public:
     explicit Lines(std::string_view text) : m_text(text) {}
     // The next line that is neither blank nor a comment, with its 1-based number.
     bool next(std::string_view& line, size_t& line_no) {
@@ -135,7 +137,7 @@ public:
     }
     size_t position() const { return m_pos < m_text.size() ? m_pos : m_text.size(); }
 
-private:
+  private:
     std::string_view m_text;
     size_t m_pos = 0;
     size_t m_line = 0;
@@ -151,8 +153,7 @@ ReadResult parse_csv(std::string_view text, std::string_view source_name,
     std::string_view line;
     size_t line_no = 0;
     if (!lines.next(line, line_no)) {
-        throw util::Error("{} is empty: expected a header row such as t_seconds,rss_bytes",
-                          source);
+        throw util::Error("{} is empty: expected a header row such as t_seconds,rss_bytes", source);
     }
     const size_t header_line = line_no;
     std::vector<std::string_view> fields;
@@ -169,15 +170,17 @@ ReadResult parse_csv(std::string_view text, std::string_view source_name,
         Column c;
         c.name = std::string(fields[i]);
         if (c.name.empty()) {
-            throw util::Error("{}:{}: column {} of the header has no name (name every column, "
-                              "e.g. t_seconds,rss_bytes)",
-                              source, line_no, i + 1);
+            throw util::Error(
+                "{}:{}: column {} of the header has no name (name every column, "
+                "e.g. t_seconds,rss_bytes)",
+                source, line_no, i + 1);
         }
         for (const auto& other : columns) {
             if (other.name == c.name) {
-                throw util::Error("{}:{}: column {} appears twice in the header (rename or "
-                                  "remove one of them)",
-                                  source, line_no, c.name);
+                throw util::Error(
+                    "{}:{}: column {} appears twice in the header (rename or "
+                    "remove one of them)",
+                    source, line_no, c.name);
             }
         }
         if ((c.name == "t_seconds" || c.name == "timestamp") && !time_col) {
@@ -199,17 +202,19 @@ ReadResult parse_csv(std::string_view text, std::string_view source_name,
         columns.push_back(std::move(c));
     }
     if (!time_col) {
-        throw util::Error("{}:{}: the header has no t_seconds or timestamp column (the first "
-                          "column must be t_seconds, in seconds, or timestamp, in RFC 3339 such "
-                          "as 2026-11-21T06:19:15Z)",
-                          source, line_no);
+        throw util::Error(
+            "{}:{}: the header has no t_seconds or timestamp column (the first "
+            "column must be t_seconds, in seconds, or timestamp, in RFC 3339 such "
+            "as 2026-11-21T06:19:15Z)",
+            source, line_no);
     }
     bool has_rss = false;
     for (const auto& c : columns) has_rss = has_rss || c.name == k_rss;
     if (!has_rss) {
-        throw util::Error("{}:{}: the header has no rss_bytes column (add a rss_bytes column "
-                          "with the resident set size in bytes)",
-                          source, line_no);
+        throw util::Error(
+            "{}:{}: the header has no rss_bytes column (add a rss_bytes column "
+            "with the resident set size in bytes)",
+            source, line_no);
     }
 
     std::vector<std::string> warnings;
@@ -223,9 +228,10 @@ ReadResult parse_csv(std::string_view text, std::string_view source_name,
         }
         split_line(line, fields, scratch, source, line_no);
         if (fields.size() != columns.size()) {
-            throw util::Error("{}:{}: expected {} fields as in the header on line {}, found {} "
-                              "(check for a missing or extra comma)",
-                              source, line_no, columns.size(), header_line, fields.size());
+            throw util::Error(
+                "{}:{}: expected {} fields as in the header on line {}, found {} "
+                "(check for a missing or extra comma)",
+                source, line_no, columns.size(), header_line, fields.size());
         }
         const std::string_view tcell = fields[*time_col];
         if (tcell.empty()) {
@@ -237,16 +243,18 @@ ReadResult parse_csv(std::string_view text, std::string_view source_name,
             t = parse_rfc3339(tcell);
             if (!t) t = parse_number(tcell);
             if (!t || !std::isfinite(*t)) {
-                throw util::Error("{}:{}: timestamp {} is neither RFC 3339 nor Unix seconds (use "
-                                  "a time such as 2026-11-21T06:19:15Z or 1795241955)",
-                                  source, line_no, quote_cell(tcell));
+                throw util::Error(
+                    "{}:{}: timestamp {} is neither RFC 3339 nor Unix seconds (use "
+                    "a time such as 2026-11-21T06:19:15Z or 1795241955)",
+                    source, line_no, quote_cell(tcell));
             }
         } else {
             t = parse_number(tcell);
             if (!t || !std::isfinite(*t)) {
-                throw util::Error("{}:{}: t_seconds {} is not a number (use decimal seconds "
-                                  "such as 12.5)",
-                                  source, line_no, quote_cell(tcell));
+                throw util::Error(
+                    "{}:{}: t_seconds {} is not a number (use decimal seconds "
+                    "such as 12.5)",
+                    source, line_no, quote_cell(tcell));
             }
         }
         std::fill(values.begin(), values.end(), nan);
@@ -261,14 +269,15 @@ ReadResult parse_csv(std::string_view text, std::string_view source_name,
             if (!v || std::isinf(*v)) {
                 if (c.role == Role::lenient_value) {
                     c.ignored = true;
-                    warnings.push_back(fmt::format(
-                        "{}:{}: column {} has a non-numeric value {} and was ignored", source,
-                        line_no, c.name, quote_cell(cell)));
+                    warnings.push_back(
+                        fmt::format("{}:{}: column {} has a non-numeric value {} and was ignored",
+                                    source, line_no, c.name, quote_cell(cell)));
                     continue;
                 }
-                throw util::Error("{}:{}: {} is not a number: {} (use a plain number such as "
-                                  "123456 or 3.1e8; leave the cell empty for a missing value)",
-                                  source, line_no, c.name, quote_cell(cell));
+                throw util::Error(
+                    "{}:{}: {} is not a number: {} (use a plain number such as "
+                    "123456 or 3.1e8; leave the cell empty for a missing value)",
+                    source, line_no, c.name, quote_cell(cell));
             }
             values[c.value_index] = *v;
         }

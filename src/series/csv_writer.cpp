@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <set>
 
 #include <fmt/format.h>
@@ -20,9 +20,8 @@
 namespace leakhunt::series {
 namespace {
 
-constexpr std::string_view k_contract_order[] = {k_rss,          k_pss,           k_anon,
-                                                 k_heap_inuse,   k_fds,           k_threads,
-                                                 k_cgroup_usage, k_cgroup_limit};
+constexpr std::string_view k_contract_order[] = {k_rss, k_pss,     k_anon,         k_heap_inuse,
+                                                 k_fds, k_threads, k_cgroup_usage, k_cgroup_limit};
 
 // Value columns of all series in the written order: contract order, then alphabetical.
 std::vector<std::string> column_order(const std::vector<Series>& series) {
@@ -129,9 +128,10 @@ void write_csv(const std::filesystem::path& path, const std::vector<Series>& ser
 CsvAppender::CsvAppender(std::filesystem::path path, std::vector<std::string> columns)
     : m_path(std::move(path)), m_columns(std::move(columns)) {
     if (std::find(m_columns.begin(), m_columns.end(), k_rss) == m_columns.end()) {
-        throw util::Error("cannot write {}: the columns must include rss_bytes (the one "
-                          "required column of the series CSV)",
-                          m_path.string());
+        throw util::Error(
+            "cannot write {}: the columns must include rss_bytes (the one "
+            "required column of the series CSV)",
+            m_path.string());
     }
     m_header = "timestamp,target,pid";
     for (const auto& c : m_columns) {
@@ -140,9 +140,10 @@ CsvAppender::CsvAppender(std::filesystem::path path, std::vector<std::string> co
     }
     m_fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (m_fd < 0) {
-        throw util::Error("cannot open {} for appending: {} (check that the directory exists "
-                          "and is writable)",
-                          m_path.string(), util::errno_text(errno));
+        throw util::Error(
+            "cannot open {} for appending: {} (check that the directory exists "
+            "and is writable)",
+            m_path.string(), util::errno_text(errno));
     }
     struct stat st {};
     if (::fstat(m_fd, &st) != 0) {
@@ -163,9 +164,10 @@ CsvAppender::CsvAppender(std::filesystem::path path, std::vector<std::string> co
         first = first.substr(0, first.find('\n'));
         if (!first.empty() && first.back() == '\r') first.remove_suffix(1);
         if (first != m_header) {
-            throw util::Error("{}:1: the existing header \"{}\" differs from the one this watch "
-                              "writes, \"{}\" (choose a new file or move the old one away)",
-                              m_path.string(), first.substr(0, 200), m_header);
+            throw util::Error(
+                "{}:1: the existing header \"{}\" differs from the one this watch "
+                "writes, \"{}\" (choose a new file or move the old one away)",
+                m_path.string(), first.substr(0, 200), m_header);
         }
         // Cut a torn last line left by a crash in the middle of a write.
         off_t end = st.st_size;
@@ -184,9 +186,10 @@ CsvAppender::CsvAppender(std::filesystem::path path, std::vector<std::string> co
                 end = start;
             }
             if (end > 0 && ::ftruncate(m_fd, end) != 0) {
-                throw util::Error("cannot repair {}: {} (its last line is incomplete; remove it "
-                                  "by hand)",
-                                  m_path.string(), util::errno_text(errno));
+                throw util::Error(
+                    "cannot repair {}: {} (its last line is incomplete; remove it "
+                    "by hand)",
+                    m_path.string(), util::errno_text(errno));
             }
         }
     } catch (...) {

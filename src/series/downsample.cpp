@@ -8,8 +8,10 @@
 
 namespace leakhunt::series {
 
-std::vector<size_t> min_max_indices(std::span<const double> t, std::span<const double> main, size_t buckets) {
-    if (main.size() != t.size()) throw util::Error("min_max_indices: the column and the times differ in length");
+std::vector<size_t> min_max_indices(std::span<const double> t, std::span<const double> main,
+                                    size_t buckets) {
+    if (main.size() != t.size())
+        throw util::Error("min_max_indices: the column and the times differ in length");
     if (buckets == 0) throw util::Error("min_max_indices: at least one bucket is needed");
     const size_t n = t.size();
     std::vector<size_t> out;

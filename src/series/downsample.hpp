@@ -15,6 +15,7 @@ namespace leakhunt::series {
 // Indices into t (ascending, no repeats) of the samples to draw. `main` is as long as t; NaN
 // values are skipped (a bucket of only NaN keeps its first sample, so gaps stay gaps). Returns
 // every index when t has at most 2 * buckets samples. `buckets` must be at least 1.
-std::vector<size_t> min_max_indices(std::span<const double> t, std::span<const double> main, size_t buckets);
+std::vector<size_t> min_max_indices(std::span<const double> t, std::span<const double> main,
+                                    size_t buckets);
 
 }  // namespace leakhunt::series

@@ -28,13 +28,16 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-const char* type_name(const nlohmann::json& j) { return j.type_name(); }
+const char* type_name(const nlohmann::json& j) {
+    return j.type_name();
+}
 
 // The message of a nlohmann exception without its "[json.exception.parse_error.101] " prefix.
 std::string short_what(const std::exception& e) {
     std::string_view w = e.what();
     const size_t close = w.find("] ");
-    if (!w.empty() && w.front() == '[' && close != std::string_view::npos) w.remove_prefix(close + 2);
+    if (!w.empty() && w.front() == '[' && close != std::string_view::npos)
+        w.remove_prefix(close + 2);
     return std::string(w);
 }
 
@@ -68,8 +71,8 @@ bool looks_like_jsonl(std::string_view text) {
     size_t pos = 0;
     while (pos < text.size()) {
         const size_t nl = text.find('\n', pos);
-        const std::string_view line =
-            trim(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
+        const std::string_view line = trim(
+            text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
         if (!line.empty() && line.front() != '#') {
             return line.front() == '{' && line.back() == '}';
         }
@@ -102,18 +105,20 @@ ReadResult parse_jsonl(std::string_view text, std::string_view source_name) {
         try {
             obj = nlohmann::json::parse(line);
         } catch (const nlohmann::json::parse_error& e) {
-            throw util::Error("{}:{}: invalid JSON at byte {} of the line: {} (write one JSON "
-                              "object per line)",
-                              source, line_no, e.byte, short_what(e));
+            throw util::Error(
+                "{}:{}: invalid JSON at byte {} of the line: {} (write one JSON "
+                "object per line)",
+                source, line_no, e.byte, short_what(e));
         } catch (const nlohmann::json::exception& e) {
             // E.g. out_of_range 406, "number overflow parsing '1e999'".
             throw util::Error("{}:{}: invalid JSON: {} (write one JSON object per line)", source,
                               line_no, short_what(e));
         }
         if (!obj.is_object()) {
-            throw util::Error("{}:{}: expected a JSON object, found {} (write one object per "
-                              "line such as {{\"t\":1795241955,\"rss_bytes\":123456}})",
-                              source, line_no, type_name(obj));
+            throw util::Error(
+                "{}:{}: expected a JSON object, found {} (write one object per "
+                "line such as {{\"t\":1795241955,\"rss_bytes\":123456}})",
+                source, line_no, type_name(obj));
         }
         std::optional<double> t;
         TimeKind kind = TimeKind::absolute;
@@ -131,17 +136,19 @@ ReadResult parse_jsonl(std::string_view text, std::string_view source_name) {
                 if (!t) t = parse_number(s);
             }
             if (!t || !std::isfinite(*t)) {
-                throw util::Error("{}:{}: \"{}\" is not a valid time: {} (use Unix seconds such "
-                                  "as 1795241955.5 or an RFC 3339 string such as "
-                                  "\"2026-11-21T06:19:15Z\")",
-                                  source, line_no, time_key, it->dump().substr(0, 60));
+                throw util::Error(
+                    "{}:{}: \"{}\" is not a valid time: {} (use Unix seconds such "
+                    "as 1795241955.5 or an RFC 3339 string such as "
+                    "\"2026-11-21T06:19:15Z\")",
+                    source, line_no, time_key, it->dump().substr(0, 60));
             }
             break;
         }
         if (!t) {
-            throw util::Error("{}:{}: the object has no time (add \"t\" with Unix seconds, "
-                              "\"timestamp\" in RFC 3339, or \"t_seconds\")",
-                              source, line_no);
+            throw util::Error(
+                "{}:{}: the object has no time (add \"t\" with Unix seconds, "
+                "\"timestamp\" in RFC 3339, or \"t_seconds\")",
+                source, line_no);
         }
         std::string target;
         std::optional<std::string> pid;
@@ -152,8 +159,8 @@ ReadResult parse_jsonl(std::string_view text, std::string_view source_name) {
             if (key == "target" || key == "pid") {
                 auto text_value = key_text(v);
                 if (!text_value) {
-                    throw util::Error("{}:{}: \"{}\" must be a string or a number, not {}",
-                                      source, line_no, key, type_name(v));
+                    throw util::Error("{}:{}: \"{}\" must be a string or a number, not {}", source,
+                                      line_no, key, type_name(v));
                 }
                 (key == "target" ? target : pid.emplace()) = std::move(*text_value);
                 continue;
@@ -163,14 +170,15 @@ ReadResult parse_jsonl(std::string_view text, std::string_view source_name) {
             const bool known = is_known_column(key);
             if (!value || std::isinf(*value)) {
                 if (known) {
-                    throw util::Error("{}:{}: \"{}\" is not a number: {} (use a number, or null "
-                                      "for a missing value)",
-                                      source, line_no, key, v.dump().substr(0, 60));
+                    throw util::Error(
+                        "{}:{}: \"{}\" is not a number: {} (use a number, or null "
+                        "for a missing value)",
+                        source, line_no, key, v.dump().substr(0, 60));
                 }
                 ignored.push_back(key);
-                warnings.push_back(fmt::format(
-                    "{}:{}: key \"{}\" has a non-numeric value and was ignored", source, line_no,
-                    key));
+                warnings.push_back(
+                    fmt::format("{}:{}: key \"{}\" has a non-numeric value and was ignored", source,
+                                line_no, key));
                 continue;
             }
             const size_t idx = builder.column(key);
@@ -180,9 +188,10 @@ ReadResult parse_jsonl(std::string_view text, std::string_view source_name) {
         builder.add_row(line_no, time_key, *t, kind, target, pid, values);
     }
     if (!any_line) {
-        throw util::Error("{} is empty: expected one JSON object per line such as "
-                          "{{\"t\":1795241955,\"rss_bytes\":123456}}",
-                          source);
+        throw util::Error(
+            "{} is empty: expected one JSON object per line such as "
+            "{{\"t\":1795241955,\"rss_bytes\":123456}}",
+            source);
     }
     ReadResult result = std::move(builder).finish(std::move(warnings), 0);
     for (const auto& key : ignored) {

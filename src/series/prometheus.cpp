@@ -23,7 +23,8 @@ constexpr std::string_view k_hint = "expected the output of /api/v1/query_range"
 std::string short_what(const std::exception& e) {
     std::string_view w = e.what();
     const size_t close = w.find("] ");
-    if (!w.empty() && w.front() == '[' && close != std::string_view::npos) w.remove_prefix(close + 2);
+    if (!w.empty() && w.front() == '[' && close != std::string_view::npos)
+        w.remove_prefix(close + 2);
     return std::string(w);
 }
 
@@ -101,13 +102,14 @@ ReadResult parse_prometheus_json(std::string_view text, std::string_view source_
                           k_hint);
     }
     if (*status == "error") {
-        throw util::Error("{}: Prometheus returned an error: {}: {} (check the query and the "
-                          "time range)",
-                          source, string_field(doc, "errorType"), string_field(doc, "error"));
+        throw util::Error(
+            "{}: Prometheus returned an error: {}: {} (check the query and the "
+            "time range)",
+            source, string_field(doc, "errorType"), string_field(doc, "error"));
     }
     if (*status != "success") {
-        throw util::Error("{}: unexpected status \"{}\" ({})", source,
-                          status->get<std::string>(), k_hint);
+        throw util::Error("{}: unexpected status \"{}\" ({})", source, status->get<std::string>(),
+                          k_hint);
     }
     const auto data = doc.find("data");
     if (data == doc.end() || !data->is_object()) {
@@ -115,26 +117,28 @@ ReadResult parse_prometheus_json(std::string_view text, std::string_view source_
     }
     const std::string result_type = string_field(*data, "resultType");
     if (result_type != "matrix") {
-        throw util::Error("{}: the result type is \"{}\": expected a range query result "
-                          "(matrix); use /api/v1/query_range",
-                          source, result_type);
+        throw util::Error(
+            "{}: the result type is \"{}\": expected a range query result "
+            "(matrix); use /api/v1/query_range",
+            source, result_type);
     }
     const auto result = data->find("result");
     if (result == data->end() || !result->is_array()) {
         throw util::Error("{}: data.result is missing or not an array ({})", source, k_hint);
     }
     if (result->empty()) {
-        throw util::Error("{}: the query returned no series (check the metric name, the label "
-                          "matchers and the time range)",
-                          source);
+        throw util::Error(
+            "{}: the query returned no series (check the metric name, the label "
+            "matchers and the time range)",
+            source);
     }
 
     ReadResult out;
     if (const auto w = doc.find("warnings"); w != doc.end() && w->is_array()) {
         for (const auto& item : *w) {
-            out.warnings.push_back(fmt::format(
-                "{}: Prometheus warning: {}", source,
-                item.is_string() ? item.get<std::string>() : item.dump()));
+            out.warnings.push_back(
+                fmt::format("{}: Prometheus warning: {}", source,
+                            item.is_string() ? item.get<std::string>() : item.dump()));
         }
     }
     size_t index = 0;
@@ -146,8 +150,8 @@ ReadResult parse_prometheus_json(std::string_view text, std::string_view source_
         Series s;
         if (const auto m = entry.find("metric"); m != entry.end()) {
             if (!m->is_object()) {
-                throw util::Error("{}: result {}: \"metric\" is not an object ({})", source,
-                                  index, k_hint);
+                throw util::Error("{}: result {}: \"metric\" is not an object ({})", source, index,
+                                  k_hint);
             }
             for (const auto& [k, v] : m->items()) {
                 s.labels.emplace(k, v.is_string() ? v.get<std::string>() : v.dump());
@@ -174,17 +178,16 @@ ReadResult parse_prometheus_json(std::string_view text, std::string_view source_
         for (const auto& pair : *values) {
             ++sample;
             if (!pair.is_array() || pair.size() != 2 || !pair[0].is_number()) {
-                throw util::Error("{}: result {} ({}), sample {}: expected [unix_time, "
-                                  "\"value\"], found {} ({})",
-                                  source, index, s.name, sample, pair.dump().substr(0, 60),
-                                  k_hint);
+                throw util::Error(
+                    "{}: result {} ({}), sample {}: expected [unix_time, "
+                    "\"value\"], found {} ({})",
+                    source, index, s.name, sample, pair.dump().substr(0, 60), k_hint);
             }
             const double ts = pair[0].get<double>();
             const auto v = sample_value(pair[1]);
             if (!v || !std::isfinite(ts)) {
-                throw util::Error("{}: result {} ({}), sample {}: {} is not a number ({})",
-                                  source, index, s.name, sample, pair.dump().substr(0, 60),
-                                  k_hint);
+                throw util::Error("{}: result {} ({}), sample {}: {} is not a number ({})", source,
+                                  index, s.name, sample, pair.dump().substr(0, 60), k_hint);
             }
             if (std::isnan(*v)) {
                 ++nan_count;
@@ -206,11 +209,12 @@ ReadResult parse_prometheus_json(std::string_view text, std::string_view source_
             if (!origin) origin = ts;
             const double t = ts - *origin;
             if (!s.t.empty() && t < s.t.back()) {
-                throw util::Error("{}: result {} ({}), sample {}: time goes backwards ({} after "
-                                  "{}) (Prometheus returns samples in time order; check the "
-                                  "file)",
-                                  source, index, s.name, sample, format_rfc3339(ts),
-                                  format_rfc3339(*origin + s.t.back()));
+                throw util::Error(
+                    "{}: result {} ({}), sample {}: time goes backwards ({} after "
+                    "{}) (Prometheus returns samples in time order; check the "
+                    "file)",
+                    source, index, s.name, sample, format_rfc3339(ts),
+                    format_rfc3339(*origin + s.t.back()));
             }
             if (!s.t.empty() && t == s.t.back()) {
                 ++duplicates;
@@ -221,18 +225,18 @@ ReadResult parse_prometheus_json(std::string_view text, std::string_view source_
             rss.push_back(*v);
         }
         if (nan_count + inf_count > 0) {
-            out.warnings.push_back(fmt::format(
-                "{}: {}: dropped {} NaN and {} infinite sample{}", source, s.name, nan_count,
-                inf_count, nan_count + inf_count == 1 ? "" : "s"));
+            out.warnings.push_back(fmt::format("{}: {}: dropped {} NaN and {} infinite sample{}",
+                                               source, s.name, nan_count, inf_count,
+                                               nan_count + inf_count == 1 ? "" : "s"));
         }
         if (duplicates > 0) {
-            out.warnings.push_back(fmt::format(
-                "{}: {}: {} samples repeated a time; the last of each was kept", source, s.name,
-                duplicates));
+            out.warnings.push_back(
+                fmt::format("{}: {}: {} samples repeated a time; the last of each was kept", source,
+                            s.name, duplicates));
         }
         if (s.t.empty()) {
-            out.warnings.push_back(fmt::format(
-                "{}: {} has no finite samples and was skipped", source, s.name));
+            out.warnings.push_back(
+                fmt::format("{}: {} has no finite samples and was skipped", source, s.name));
             continue;
         }
         s.epoch_offset = origin;
@@ -240,9 +244,10 @@ ReadResult parse_prometheus_json(std::string_view text, std::string_view source_
         out.series.push_back(std::move(s));
     }
     if (out.series.empty()) {
-        throw util::Error("{}: no samples: none of the {} series has a finite value (check the "
-                          "query)",
-                          source, result->size());
+        throw util::Error(
+            "{}: no samples: none of the {} series has a finite value (check the "
+            "query)",
+            source, result->size());
     }
     return out;
 }

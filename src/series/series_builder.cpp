@@ -124,10 +124,10 @@ ReadResult SeriesBuilder::finish(std::vector<std::string> warnings, size_t heade
     ReadResult out;
     out.warnings = std::move(warnings);
     if (m_dropped > 0) {
-        out.warnings.push_back(fmt::format(
-            "{}: {} row{} without a rss_bytes value {} dropped (first on line {})", m_source,
-            m_dropped, m_dropped == 1 ? "" : "s", m_dropped == 1 ? "was" : "were",
-            m_first_dropped_line));
+        out.warnings.push_back(
+            fmt::format("{}: {} row{} without a rss_bytes value {} dropped (first on line {})",
+                        m_source, m_dropped, m_dropped == 1 ? "" : "s",
+                        m_dropped == 1 ? "was" : "were", m_first_dropped_line));
     }
     if (m_duplicates > 0) {
         out.warnings.push_back(fmt::format(
@@ -138,14 +138,15 @@ ReadResult SeriesBuilder::finish(std::vector<std::string> warnings, size_t heade
     for (auto& g : m_groups) {
         if (g.series.t.empty()) {
             if (!g.target.empty()) {
-                out.warnings.push_back(fmt::format(
-                    "{}: target {} has no row with a rss_bytes value and was skipped", m_source,
-                    g.target));
+                out.warnings.push_back(
+                    fmt::format("{}: target {} has no row with a rss_bytes value and was skipped",
+                                m_source, g.target));
             }
             continue;
         }
         Series s = std::move(g.series);
-        if (auto w = step_warning(s.name, m_time_column, s.t, m_kind.value_or(TimeKind::relative))) {
+        if (auto w =
+                step_warning(s.name, m_time_column, s.t, m_kind.value_or(TimeKind::relative))) {
             out.warnings.push_back(std::move(*w));
         }
         for (size_t c = 0; c < m_columns.size(); ++c) {
@@ -163,13 +164,15 @@ ReadResult SeriesBuilder::finish(std::vector<std::string> warnings, size_t heade
         const std::string where =
             header_line > 0 ? fmt::format("{}:{}", m_source, header_line) : m_source;
         if (m_rows_seen == 0) {
-            throw util::Error("{}: no samples: the file has a header but no rows (record some "
-                              "samples first)",
-                              where);
+            throw util::Error(
+                "{}: no samples: the file has a header but no rows (record some "
+                "samples first)",
+                where);
         }
-        throw util::Error("{}: no samples: none of the {} rows has a rss_bytes value (fill in "
-                          "rss_bytes; empty and NaN cells count as missing)",
-                          where, m_rows_seen);
+        throw util::Error(
+            "{}: no samples: none of the {} rows has a rss_bytes value (fill in "
+            "rss_bytes; empty and NaN cells count as missing)",
+            where, m_rows_seen);
     }
     return out;
 }

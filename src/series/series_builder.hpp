@@ -2,8 +2,9 @@
 // target, records restarts when the pid changes, keeps the last of rows with the same time,
 // drops rows without rss_bytes, rejects time going backwards and values or times outside the
 // bounds of series/bounds.hpp, warns about a time column in the wrong unit, and makes absolute
-// times relative with epoch_offset. The readers own the syntax; this class owns the rules they share, so both
-// formats word their errors and warnings the same way. Not thread-safe; one per parse.
+// times relative with epoch_offset. The readers own the syntax; this class owns the rules they
+// share, so both formats word their errors and warnings the same way. Not thread-safe; one per
+// parse.
 #pragma once
 
 #include <cstddef>
@@ -30,7 +31,7 @@ struct ReadResult {
 };
 
 class SeriesBuilder {
-public:
+  public:
     // `source` names the input in messages ("mem.csv"); series are named after its file name.
     explicit SeriesBuilder(std::string source);
 
@@ -54,7 +55,7 @@ public:
     // `header_line` (0 if the format has none) is the line that errors without a row point to.
     ReadResult finish(std::vector<std::string> warnings, size_t header_line) &&;
 
-private:
+  private:
     struct Group {
         std::string target;
         Series series;

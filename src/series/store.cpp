@@ -111,11 +111,16 @@ std::string text_column(sqlite3_stmt* s, int col) {
 
 std::string_view to_string(EventKind kind) {
     switch (kind) {
-        case EventKind::start: return "start";
-        case EventKind::restart: return "restart";
-        case EventKind::exit: return "exit";
-        case EventKind::leak: return "leak";
-        case EventKind::verdict: return "verdict";
+        case EventKind::start:
+            return "start";
+        case EventKind::restart:
+            return "restart";
+        case EventKind::exit:
+            return "exit";
+        case EventKind::leak:
+            return "leak";
+        case EventKind::verdict:
+            return "verdict";
     }
     return "unknown";
 }
@@ -134,8 +139,9 @@ std::filesystem::path default_db_path() {
             home = pw != nullptr ? pw->pw_dir : nullptr;
         }
         if (home == nullptr) {
-            throw util::Error("cannot find a place for the watch database: HOME is not set "
-                              "(set LEAKHUNT_DB or pass --db FILE)");
+            throw util::Error(
+                "cannot find a place for the watch database: HOME is not set "
+                "(set LEAKHUNT_DB or pass --db FILE)");
         }
         path = std::filesystem::path(home) / ".local" / "state" / "leakhunt" / "watch.db";
     }
@@ -143,31 +149,36 @@ std::filesystem::path default_db_path() {
         std::error_code ec;
         std::filesystem::create_directories(path.parent_path(), ec);
         if (ec) {
-            throw util::Error("cannot create {}: {} (set LEAKHUNT_DB or pass --db FILE with a "
-                              "writable path)",
-                              path.parent_path().string(), ec.message());
+            throw util::Error(
+                "cannot create {}: {} (set LEAKHUNT_DB or pass --db FILE with a "
+                "writable path)",
+                path.parent_path().string(), ec.message());
         }
     }
     return path;
 }
 
-void Store::StmtDeleter::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+void Store::StmtDeleter::operator()(sqlite3_stmt* s) const {
+    sqlite3_finalize(s);
+}
 
 void Store::fail(std::string_view what, int rc) {
     const char* msg = m_db != nullptr ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
-        throw util::Error("{}: {}: the database is locked by another process (wait, or use "
-                          "another --db file)",
-                          m_path.string(), what);
+        throw util::Error(
+            "{}: {}: the database is locked by another process (wait, or use "
+            "another --db file)",
+            m_path.string(), what);
     }
     if (rc == SQLITE_FULL) {
         throw util::Error("{}: {}: the disk is full (free some space)", m_path.string(), what);
     }
     // Every SQLite failure reaches the user through here, as one line that says what to do.
     if ((rc & 0xff) == SQLITE_CORRUPT) {
-        throw util::Error("{} is damaged ({}: SQLite says \"{}\"): move it away and watch "
-                          "again, or pass another --db",
-                          m_path.string(), what, msg);
+        throw util::Error(
+            "{} is damaged ({}: SQLite says \"{}\"): move it away and watch "
+            "again, or pass another --db",
+            m_path.string(), what, msg);
     }
     throw util::Error("{}: {}: SQLite says \"{}\" (check the file and its directory)",
                       m_path.string(), what, msg);
@@ -187,9 +198,10 @@ void Store::exec(const char* sql) {
         const std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
         sqlite3_free(err);
         if (rc == SQLITE_NOTADB) {
-            throw util::Error("{} is not a leakhunt database: {} (choose another file with --db, "
-                              "or move this one away)",
-                              m_path.string(), msg);
+            throw util::Error(
+                "{} is not a leakhunt database: {} (choose another file with --db, "
+                "or move this one away)",
+                m_path.string(), msg);
         }
         fail("cannot run a statement", rc);
     }
@@ -207,9 +219,10 @@ Store::Store(const std::filesystem::path& path, OpenMode mode) : m_path(path) {
         const std::string msg = m_db != nullptr ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
         sqlite3_close(m_db);
         m_db = nullptr;
-        throw util::Error("cannot open {}: {} (check that the directory exists and is "
-                          "writable)",
-                          path.string(), msg);
+        throw util::Error(
+            "cannot open {}: {} (check that the directory exists and is "
+            "writable)",
+            path.string(), msg);
     }
     try {
         sqlite3_busy_timeout(m_db, k_busy_timeout_ms);
@@ -252,15 +265,17 @@ void Store::check_and_create_schema(OpenMode mode) {
     const auto tables = int_query("SELECT count(*) FROM sqlite_master");
     if (app_id == k_application_id) {
         if (version > k_schema_version) {
-            throw util::Error("{} was written by a newer leakhunt (schema version {}; this one "
-                              "knows up to {}) (upgrade leakhunt or use another --db file)",
-                              m_path.string(), version, k_schema_version);
+            throw util::Error(
+                "{} was written by a newer leakhunt (schema version {}; this one "
+                "knows up to {}) (upgrade leakhunt or use another --db file)",
+                m_path.string(), version, k_schema_version);
         }
     } else if (app_id != 0 || tables != 0 || mode == OpenMode::existing) {
-        throw util::Error("{} is not a leakhunt database (it is a SQLite database with {} "
-                          "schema objects of another application) (choose another file with "
-                          "--db)",
-                          m_path.string(), tables);
+        throw util::Error(
+            "{} is not a leakhunt database (it is a SQLite database with {} "
+            "schema objects of another application) (choose another file with "
+            "--db)",
+            m_path.string(), tables);
     }
     exec("PRAGMA journal_mode = WAL");
     exec("PRAGMA synchronous = NORMAL");
@@ -398,8 +413,7 @@ void Store::add_event(int64_t target_id, double t, EventKind kind, std::string_v
     sqlite3_bind_int64(s.get(), 1, target_id);
     sqlite3_bind_double(s.get(), 2, t);
     sqlite3_bind_text(s.get(), 3, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
-    sqlite3_bind_text(s.get(), 4, detail.data(), static_cast<int>(detail.size()),
-                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(s.get(), 4, detail.data(), static_cast<int>(detail.size()), SQLITE_TRANSIENT);
     const int rc = sqlite3_step(s.get());
     if (rc != SQLITE_DONE) fail(fmt::format("cannot add an event to target {}", target_id), rc);
 }
@@ -474,9 +488,10 @@ Series Store::load_series(int64_t target_id) {
         sqlite3_bind_int64(s.get(), 1, target_id);
         const int rc = sqlite3_step(s.get());
         if (rc == SQLITE_DONE) {
-            throw util::Error("{}: there is no target {} (list the targets with leakhunt watch "
-                              "--db {} --list)",
-                              m_path.string(), target_id, m_path.string());
+            throw util::Error(
+                "{}: there is no target {} (list the targets with leakhunt watch "
+                "--db {} --list)",
+                m_path.string(), target_id, m_path.string());
         }
         if (rc != SQLITE_ROW) fail("cannot read a target", rc);
         out.labels.emplace("target", text_column(s.get(), 0));

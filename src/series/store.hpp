@@ -52,10 +52,10 @@ struct TargetInfo {
     int64_t instances = 0;
     int64_t samples = 0;
     std::optional<double> first_t, last_t;  // sample time range, if any samples
-    std::optional<int64_t> last_pid;         // pid of the latest instance, if any
-    int64_t last_starttime = 0;              // and its starttime (with last_pid)
-    bool running = false;                    // the latest instance has not exited
-    std::string last_cmdline;                // of the latest instance
+    std::optional<int64_t> last_pid;        // pid of the latest instance, if any
+    int64_t last_starttime = 0;             // and its starttime (with last_pid)
+    bool running = false;                   // the latest instance has not exited
+    std::string last_cmdline;               // of the latest instance
 };
 
 // Whether opening may create the database.
@@ -64,7 +64,7 @@ enum class OpenMode { create, existing };
 // Owns one SQLite connection (WAL, busy timeout) and its prepared statements. Not thread-safe:
 // use it from one thread. Every method throws util::Error naming the file on failure.
 class Store {
-public:
+  public:
     static constexpr int k_schema_version = 1;
 
     explicit Store(const std::filesystem::path& path, OpenMode mode = OpenMode::create);
@@ -97,7 +97,7 @@ public:
     // instance wins. Throws if the target does not exist.
     Series load_series(int64_t target_id);
 
-private:
+  private:
     struct StmtDeleter {
         void operator()(sqlite3_stmt* s) const;
     };

@@ -38,7 +38,9 @@ Civil civil_from_days(int64_t z) {
     return {y + (m <= 2 ? 1 : 0), m, d};
 }
 
-bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool is_leap(int64_t y) {
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int64_t days_in_month(int64_t y, int64_t m) {
     static constexpr int64_t k_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -47,7 +49,7 @@ int64_t days_in_month(int64_t y, int64_t m) {
 
 // A checked cursor over the timestamp text.
 class Cursor {
-public:
+  public:
     explicit Cursor(std::string_view s) : m_s(s) {}
     bool done() const { return m_pos >= m_s.size(); }
     char peek() const { return done() ? '\0' : m_s[m_pos]; }
@@ -70,7 +72,7 @@ public:
         return v;
     }
 
-private:
+  private:
     std::string_view m_s;
     size_t m_pos = 0;
 };

@@ -82,28 +82,33 @@ double parse_work_value(std::string_view text, std::string_view field) {
     }
     if (field.empty()) {
         if (const auto v = number(text)) return *v;
-        throw util::Error("expected one number (the work done so far), got {} (name a JSON field "
-                          "or a Prometheus metric after #)",
-                          quoted(trim(text)));
+        throw util::Error(
+            "expected one number (the work done so far), got {} (name a JSON field "
+            "or a Prometheus metric after #)",
+            quoted(trim(text)));
     }
     const std::string_view body = trim(text);
     if (!body.empty() && body.front() == '{') {
         const auto j = nlohmann::json::parse(body, nullptr, false);
         if (j.is_discarded() || !j.is_object()) {
-            throw util::Error("the reply starts like JSON but is not a JSON object: {}", quoted(body));
+            throw util::Error("the reply starts like JSON but is not a JSON object: {}",
+                              quoted(body));
         }
         const auto it = j.find(std::string(field));
         if (it == j.end() || !it->is_number()) {
-            throw util::Error("the JSON reply has no number field {}: {}", quoted(field), quoted(body));
+            throw util::Error("the JSON reply has no number field {}: {}", quoted(field),
+                              quoted(body));
         }
         const double v = it->get<double>();
-        if (!std::isfinite(v)) throw util::Error("the field {} is not a finite number", quoted(field));
+        if (!std::isfinite(v))
+            throw util::Error("the field {} is not a finite number", quoted(field));
         return v;
     }
     if (const auto v = prometheus_metric(text, field)) return *v;
-    throw util::Error("no metric {} in the reply (neither a JSON object nor Prometheus text with "
-                      "it): {}",
-                      quoted(field), quoted(body));
+    throw util::Error(
+        "no metric {} in the reply (neither a JSON object nor Prometheus text with "
+        "it): {}",
+        quoted(field), quoted(body));
 }
 
 namespace {
@@ -119,7 +124,8 @@ std::optional<LoadSummary> find_summary(const std::string& s) {
     static const std::regex redis(R"((\d+) requests completed in ([0-9.]+) seconds)");
     LoadSummary sum{"redis-benchmark", 0, 0.0};
     bool any = false;
-    for (auto it = std::sregex_iterator(s.begin(), s.end(), redis); it != std::sregex_iterator(); ++it) {
+    for (auto it = std::sregex_iterator(s.begin(), s.end(), redis); it != std::sregex_iterator();
+         ++it) {
         sum.requests += std::stod((*it)[1]);
         *sum.seconds += std::stod((*it)[2]);
         any = true;
@@ -139,7 +145,8 @@ std::optional<LoadSummary> find_summary(const std::string& s) {
     // hey: "Status code distribution:\n  [200]\t1000 responses"
     static const std::regex hey(R"(\[\d{3}\]\s+(\d+) responses)");
     LoadSummary h{"hey", 0, std::nullopt};
-    for (auto it = std::sregex_iterator(s.begin(), s.end(), hey); it != std::sregex_iterator(); ++it) {
+    for (auto it = std::sregex_iterator(s.begin(), s.end(), hey); it != std::sregex_iterator();
+         ++it) {
         h.requests += std::stod((*it)[1]);
     }
     if (h.requests > 0) return h;

@@ -18,8 +18,8 @@ namespace leakhunt::series {
 double parse_work_value(std::string_view text, std::string_view field);
 
 struct LoadSummary {
-    std::string tool;       // "wrk", "k6", "redis-benchmark", "ab", "hey"
-    double requests = 0;    // completed requests
+    std::string tool;               // "wrk", "k6", "redis-benchmark", "ab", "hey"
+    double requests = 0;            // completed requests
     std::optional<double> seconds;  // how long the load ran, when the summary says
 };
 

@@ -47,7 +47,7 @@ std::map<std::string, double, std::less<>> last_values(const series::Series& s) 
 }
 
 std::string timeline_signature(const fs::path& file) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(file.c_str(), &st) != 0) return "";
     return fmt::format("{}:{}.{}", st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 }
@@ -118,8 +118,8 @@ void Collector::refresh_database(Database& db) {
             }
             e.status.source = "db:" + db.path.string();
             e.status.target = info.key;
-            e.status.name = name_from_cmdline(info.last_pid.value_or(0), info.last_cmdline,
-                                              info.display);
+            e.status.name =
+                name_from_cmdline(info.last_pid.value_or(0), info.last_cmdline, info.display);
             e.status.pid = info.last_pid;
             e.status.running = info.running;
             e.status.last_sample_unix = *info.last_t;
@@ -137,9 +137,10 @@ void Collector::refresh_database(Database& db) {
 void Collector::refresh_dir(RecordDir& dir) {
     std::error_code ec;
     if (!fs::is_directory(dir.path, ec)) {
-        dir.error = fmt::format("{} is not a directory (start the program with leakhunt record "
-                                "--out {} -- CMD)",
-                                dir.path.string(), dir.path.string());
+        dir.error = fmt::format(
+            "{} is not a directory (start the program with leakhunt record "
+            "--out {} -- CMD)",
+            dir.path.string(), dir.path.string());
         dir.pids.clear();
         return;
     }
@@ -274,12 +275,14 @@ std::string Collector::metrics_text() {
     x.add(metric::build_info, {{"version", LEAKHUNT_VERSION}}, 1);
     x.declare(metric::source_up, MetricType::gauge,
               "1 if the watch database or record directory could be read at this scrape, else 0.");
-    for (const auto& s : source_list) x.add(metric::source_up, {{"source", s.source}}, s.up ? 1 : 0);
+    for (const auto& s : source_list)
+        x.add(metric::source_up, {{"source", s.source}}, s.up ? 1 : 0);
 
     x.declare(metric::resident, MetricType::gauge, "Resident set size at the last sample.");
     x.declare(metric::proportional, MetricType::gauge,
               "Proportional set size (PSS) at the last sample (watch --smaps).");
-    x.declare(metric::anonymous, MetricType::gauge, "Anonymous resident memory at the last sample.");
+    x.declare(metric::anonymous, MetricType::gauge,
+              "Anonymous resident memory at the last sample.");
     x.declare(metric::heap_inuse, MetricType::gauge,
               "Heap bytes in use per the leakhunt agent at the last sample (record directories).");
     x.declare(metric::open_fds, MetricType::gauge, "Open file descriptors at the last sample.");
@@ -311,9 +314,12 @@ std::string Collector::metrics_text() {
         std::string_view metric;
     };
     constexpr Column k_gauges[] = {
-        {series::k_rss, metric::resident},        {series::k_pss, metric::proportional},
-        {series::k_anon, metric::anonymous},      {series::k_heap_inuse, metric::heap_inuse},
-        {series::k_fds, metric::open_fds},        {series::k_threads, metric::threads},
+        {series::k_rss, metric::resident},
+        {series::k_pss, metric::proportional},
+        {series::k_anon, metric::anonymous},
+        {series::k_heap_inuse, metric::heap_inuse},
+        {series::k_fds, metric::open_fds},
+        {series::k_threads, metric::threads},
         {series::k_cgroup_usage, metric::cgroup_usage},
     };
     std::set<std::pair<std::string, std::string>> seen;
@@ -324,10 +330,12 @@ std::string Collector::metrics_text() {
         if (!seen.emplace(p.target, pid).second) continue;
         const Labels labels{{"target", p.target}, {"name", p.name}, {"pid", pid}};
         for (const auto& g : k_gauges) {
-            if (auto it = p.last.find(g.column); it != p.last.end()) x.add(g.metric, labels, it->second);
+            if (auto it = p.last.find(g.column); it != p.last.end())
+                x.add(g.metric, labels, it->second);
         }
         const auto& a = p.classification.memory;
-        if (p.classification.limit_bytes) x.add(metric::limit, labels, *p.classification.limit_bytes);
+        if (p.classification.limit_bytes)
+            x.add(metric::limit, labels, *p.classification.limit_bytes);
         x.add(metric::running, labels, p.running ? 1 : 0);
         x.add(metric::last_sample, labels, p.last_sample_unix);
         x.add(metric::samples, labels, static_cast<double>(a.samples));

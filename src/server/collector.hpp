@@ -52,14 +52,13 @@ inline constexpr std::string_view flag = "leakhunt_verdict_flag";
 }  // namespace metric
 
 // The flags of trend::classify exported as leakhunt_verdict_flag{flag=...} 1 or 0.
-inline constexpr std::string_view k_flags[] = {"fd_growth",        "thread_growth",
-                                               "fragmentation",    "restarts",
-                                               "goroutine_growth", "go_fragmentation"};
+inline constexpr std::string_view k_flags[] = {"fd_growth", "thread_growth",    "fragmentation",
+                                               "restarts",  "goroutine_growth", "go_fragmentation"};
 
 struct SourceConfig {
-    std::vector<std::filesystem::path> databases;  // leakhunt watch --db files
+    std::vector<std::filesystem::path> databases;    // leakhunt watch --db files
     std::vector<std::filesystem::path> record_dirs;  // leakhunt record --out directories
-    std::optional<double> limit_bytes;  // --limit, for targets without a cgroup limit
+    std::optional<double> limit_bytes;               // --limit, for targets without a cgroup limit
 };
 
 // One watched process (a database target or a recorded pid) as last seen.
@@ -84,7 +83,7 @@ struct SourceStatus {
 };
 
 class Collector {
-public:
+  public:
     explicit Collector(SourceConfig config);
     Collector(const Collector&) = delete;
     Collector& operator=(const Collector&) = delete;
@@ -100,7 +99,7 @@ public:
     // The agent processes of the record directories that are alive now.
     std::vector<pid_t> live_agent_pids();
 
-private:
+  private:
     struct Entry {
         int64_t samples = 0;
         double last_t = 0;

@@ -55,7 +55,7 @@ void address_of(const sockaddr_storage& a, std::string& ip, int& port) {
 // read ahead, then the socket, all of it before the request's deadline; writes before the
 // response's deadline. Bytes left unread (a pipelined next request) stay in `buffered`.
 class ConnectionStream final : public httplib::Stream {
-public:
+  public:
     ConnectionStream(GatedServer::Connection& c, const GateLimits& limits)
         : m_c(c),
           m_read_deadline(Clock::now() + limits.request_timeout),
@@ -64,9 +64,7 @@ public:
     bool is_readable() const override {
         return m_offset < m_c.buffered.size() || wait_for(m_c.fd, POLLIN, m_read_deadline);
     }
-    bool is_writable() const override {
-        return wait_for(m_c.fd, POLLOUT, write_deadline());
-    }
+    bool is_writable() const override { return wait_for(m_c.fd, POLLOUT, write_deadline()); }
     ssize_t read(char* ptr, size_t size) override {
         if (m_offset < m_c.buffered.size()) {
             const size_t n = std::min(size, m_c.buffered.size() - m_offset);
@@ -110,7 +108,7 @@ public:
     // Drops the bytes the parser consumed from the read-ahead buffer.
     void keep_unread() { m_c.buffered.erase(0, m_offset); }
 
-private:
+  private:
     // The response's time starts with its first write.
     Clock::time_point write_deadline() const {
         if (!m_write_started) {

@@ -37,7 +37,7 @@ struct GateLimits {
 };
 
 class GatedServer : public httplib::Server {
-public:
+  public:
     explicit GatedServer(GateLimits limits = {});
     GatedServer(const GatedServer&) = delete;
     GatedServer& operator=(const GatedServer&) = delete;
@@ -61,7 +61,7 @@ public:
         bool keep = false;  // handed back open by a worker
     };
 
-private:
+  private:
     void answer(Connection c);
     void hand_back(Connection c);
 

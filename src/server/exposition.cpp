@@ -39,9 +39,12 @@ size_t utf8_sequence(std::string_view s, size_t i) {
 
 std::string_view type_name(MetricType type) {
     switch (type) {
-        case MetricType::gauge: return "gauge";
-        case MetricType::counter: return "counter";
-        case MetricType::untyped: return "untyped";
+        case MetricType::gauge:
+            return "gauge";
+        case MetricType::counter:
+            return "counter";
+        case MetricType::untyped:
+            return "untyped";
     }
     return "untyped";
 }
@@ -112,8 +115,12 @@ std::string format_sample_value(double value) {
     return fmt::format("{}", value);
 }
 
-bool valid_metric_name(std::string_view name) { return valid_name(name, true); }
-bool valid_label_name(std::string_view name) { return valid_name(name, false); }
+bool valid_metric_name(std::string_view name) {
+    return valid_name(name, true);
+}
+bool valid_label_name(std::string_view name) {
+    return valid_name(name, false);
+}
 
 void Exposition::declare(std::string_view name, MetricType type, std::string_view help) {
     for (const auto& f : m_families) {
@@ -157,7 +164,8 @@ std::string Exposition::render() const {
     std::string out;
     for (const auto& f : m_families) {
         if (f.samples.empty()) continue;
-        out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f.name, f.help, f.name, type_name(f.type));
+        out +=
+            fmt::format("# HELP {} {}\n# TYPE {} {}\n", f.name, f.help, f.name, type_name(f.type));
         for (const auto& line : f.samples) {
             out += line;
             out += '\n';

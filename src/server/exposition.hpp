@@ -33,12 +33,12 @@ bool valid_label_name(std::string_view name);
 // name twice returns the existing family; a sample for an undeclared family is a programming
 // error (std::logic_error), as is an invalid metric or label name.
 class Exposition {
-public:
+  public:
     void declare(std::string_view name, MetricType type, std::string_view help);
     void add(std::string_view name, const Labels& labels, double value);
     std::string render() const;
 
-private:
+  private:
     struct Family {
         std::string name;
         MetricType type;

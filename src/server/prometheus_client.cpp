@@ -99,9 +99,9 @@ series::ReadResult query_range(const RangeQuery& q, const FetchProgress& progres
     const auto seconds = static_cast<time_t>(q.timeout_s);
     client.set_connection_timeout(std::min<time_t>(seconds, 10), 0);
     client.set_read_timeout(seconds, 0);
-    const std::string path = fmt::format(
-        "{}/api/v1/query_range?query={}&start={:.3f}&end={:.3f}&step={}", e.prefix,
-        url_encode(q.query), q.start_unix, q.end_unix, q.step_s);
+    const std::string path =
+        fmt::format("{}/api/v1/query_range?query={}&start={:.3f}&end={:.3f}&step={}", e.prefix,
+                    url_encode(q.query), q.start_unix, q.end_unix, q.step_s);
     httplib::Headers headers{{"Accept", "application/json"}};
     auto result = progress ? client.Get(path, headers,
                                         [&](uint64_t received, uint64_t total) {
@@ -111,8 +111,8 @@ series::ReadResult query_range(const RangeQuery& q, const FetchProgress& progres
                            : client.Get(path, headers);
     if (!result) {
         const httplib::Error err = result.error();
-        const bool tls = err == httplib::Error::SSLConnection ||
-                         err == httplib::Error::SSLServerVerification;
+        const bool tls =
+            err == httplib::Error::SSLConnection || err == httplib::Error::SSLServerVerification;
         throw util::Error("cannot reach Prometheus at {}: {} ({})", q.url,
                           profile::http_failure_text(err, static_cast<double>(seconds)),
                           tls ? "check its certificate, or name its CA with --ca-cert"

@@ -42,7 +42,8 @@ std::string render(const Rule& r) {
         "        annotations:\n"
         "          summary: {}\n"
         "          description: {}\n",
-        r.alert, yaml_quoted(r.expr), r.for_, r.severity, yaml_quoted(r.summary), yaml_quoted(r.description));
+        r.alert, yaml_quoted(r.expr), r.for_, r.severity, yaml_quoted(r.summary),
+        yaml_quoted(r.description));
 }
 
 }  // namespace
@@ -76,20 +77,19 @@ std::string alerting_rules_yaml(const RulesOptions& o) {
                      "diff them.",
                      prometheus_duration(o.for_s), o.min_confidence)});
     rules.push_back(
-        {"MemoryLimitSoon",
-         fmt::format("{} < {}", metric::projected, std::ceil(o.limit_within_s)), "5m", "critical",
+        {"MemoryLimitSoon", fmt::format("{} < {}", metric::projected, std::ceil(o.limit_within_s)),
+         "5m", "critical",
          "{{ $labels.name }} (pid {{ $labels.pid }}) will reach its memory limit soon",
          "At the current growth, {{ $labels.target }} reaches its memory limit in {{ $value | "
          "humanizeDuration }}; expect an OOM kill."});
     rules.push_back(
-        {"FileDescriptorGrowth",
-         fmt::format("{}{{flag=\"fd_growth\"}} == 1", metric::flag), prometheus_duration(o.for_s),
-         "warning", "{{ $labels.name }} (pid {{ $labels.pid }}) keeps opening file descriptors",
+        {"FileDescriptorGrowth", fmt::format("{}{{flag=\"fd_growth\"}} == 1", metric::flag),
+         prometheus_duration(o.for_s), "warning",
+         "{{ $labels.name }} (pid {{ $labels.pid }}) keeps opening file descriptors",
          "The open fds of {{ $labels.target }} grow without bound (leakhunt verdict flag "
          "fd_growth): a descriptor leak ends in EMFILE."});
     rules.push_back(
-        {"ThreadGrowth",
-         fmt::format("{}{{flag=\"thread_growth\"}} == 1", metric::flag),
+        {"ThreadGrowth", fmt::format("{}{{flag=\"thread_growth\"}} == 1", metric::flag),
          prometheus_duration(o.for_s), "warning",
          "{{ $labels.name }} (pid {{ $labels.pid }}) keeps starting threads",
          "The thread count of {{ $labels.target }} grows without bound (leakhunt verdict flag "

@@ -9,8 +9,8 @@
 namespace leakhunt::server {
 
 struct RulesOptions {
-    double for_s = 1800;            // how long a condition must hold before the alert fires
-    double min_confidence = 0.8;    // of the leak verdict
+    double for_s = 1800;               // how long a condition must hold before the alert fires
+    double min_confidence = 0.8;       // of the leak verdict
     double limit_within_s = 6 * 3600;  // alert when the projected limit is closer than this
     std::string group = "leakhunt";
 };

@@ -20,9 +20,10 @@ std::string html_escape(std::string_view text) {
 
 ListenAddress parse_listen(std::string_view text) {
     const auto bad = [&](std::string_view why) {
-        return util::UsageError("--listen {}: {} (use HOST:PORT, e.g. 127.0.0.1:9464 or "
-                                "[::1]:9464)",
-                                text, why);
+        return util::UsageError(
+            "--listen {}: {} (use HOST:PORT, e.g. 127.0.0.1:9464 or "
+            "[::1]:9464)",
+            text, why);
     };
     const size_t colon = text.rfind(':');
     if (colon == std::string_view::npos) throw bad("no port");
@@ -34,7 +35,8 @@ ListenAddress parse_listen(std::string_view text) {
         throw bad("an IPv6 address needs brackets");
     }
     int port = -1;
-    const auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    const auto [p, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
     if (ec != std::errc() || p != port_text.data() + port_text.size() || port < 0 || port > 65535) {
         throw bad("the port must be a number from 0 to 65535");
     }
@@ -81,8 +83,8 @@ std::string redact_host_paths(std::string_view text) {
             auto it = exists.find(first);
             if (it == exists.end()) {
                 std::error_code ec;
-                it = exists.emplace(std::string(first), fs::exists(fs::path("/") / first, ec))
-                         .first;
+                it =
+                    exists.emplace(std::string(first), fs::exists(fs::path("/") / first, ec)).first;
             }
             host = it->second;
         }

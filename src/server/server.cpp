@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "profile/pprof.hpp"
 #include "proc/agent_control.hpp"
+#include "profile/pprof.hpp"
 #include "server/exposition.hpp"
 #include "server/safety.hpp"
 #include "symbolize/symbolizer.hpp"
@@ -45,9 +45,8 @@ Server::Server(ServerOptions options, std::shared_ptr<Collector> collector)
         const int yes = 1;
         ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
-    m_http.set_keep_alive_timeout(std::chrono::duration_cast<std::chrono::seconds>(
-                                      m_options.limits.request_timeout)
-                                      .count());
+    m_http.set_keep_alive_timeout(
+        std::chrono::duration_cast<std::chrono::seconds>(m_options.limits.request_timeout).count());
     m_http.set_exception_handler(
         [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
             try {
@@ -62,8 +61,8 @@ Server::Server(ServerOptions options, std::shared_ptr<Collector> collector)
         });
     if (m_options.log) {
         m_http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-            m_options.log(fmt::format("{} {} {} {} {} bytes", req.remote_addr, req.method,
-                                      req.path, res.status, res.body.size()));
+            m_options.log(fmt::format("{} {} {} {} {} bytes", req.remote_addr, req.method, req.path,
+                                      res.status, res.body.size()));
         });
     }
     add_builtin_routes();
@@ -87,17 +86,17 @@ void Server::scrub(const httplib::Request& req, httplib::Response& res) const {
 
 void Server::get(const std::string& pattern, std::string description, Handler handler) {
     m_routes.push_back({"GET", pattern, std::move(description)});
-    m_http.Get(pattern, [this, h = std::move(handler)](const httplib::Request& req,
-                                                        httplib::Response& res) {
-        h(req, res);
-        scrub(req, res);
-    });
+    m_http.Get(pattern,
+               [this, h = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+                   h(req, res);
+                   scrub(req, res);
+               });
 }
 
 void Server::post(const std::string& pattern, std::string description, Handler handler) {
     m_routes.push_back({"POST", pattern, std::move(description)});
     m_http.Post(pattern, [this, h = std::move(handler)](const httplib::Request& req,
-                                                         httplib::Response& res) {
+                                                        httplib::Response& res) {
         if (authorized(req, res)) h(req, res);
         scrub(req, res);
     });
@@ -105,17 +104,21 @@ void Server::post(const std::string& pattern, std::string description, Handler h
 
 bool Server::authorized(const httplib::Request& req, httplib::Response& res) const {
     switch (check_bearer(req.get_header_value("Authorization"), m_options.token)) {
-        case Auth::ok: return true;
+        case Auth::ok:
+            return true;
         case Auth::no_token_configured:
-            fail(res, 403, "this endpoint changes state and needs a token: start leakhunt serve "
-                           "with --token-file FILE (or --token T) and send "
-                           "`Authorization: Bearer T`");
+            fail(res, 403,
+                 "this endpoint changes state and needs a token: start leakhunt serve "
+                 "with --token-file FILE (or --token T) and send "
+                 "`Authorization: Bearer T`");
             return false;
         case Auth::missing:
             res.set_header("WWW-Authenticate", "Bearer realm=\"leakhunt\"");
             fail(res, 401, "missing `Authorization: Bearer TOKEN` header");
             return false;
-        case Auth::wrong: fail(res, 403, "wrong token"); return false;
+        case Auth::wrong:
+            fail(res, 403, "wrong token");
+            return false;
     }
     return false;
 }
@@ -134,8 +137,9 @@ int Server::bind() {
         const int e = errno;
         std::string why = "is the address one of this host's?";
         if (e == EADDRINUSE) {
-            why = "the port is in use, by another `leakhunt serve` or another program (see "
-                  "`ss -ltnp`)";
+            why =
+                "the port is in use, by another `leakhunt serve` or another program (see "
+                "`ss -ltnp`)";
         } else if (e == EACCES) {
             why = "ports below 1024 need root or CAP_NET_BIND_SERVICE";
         } else if (e == EADDRNOTAVAIL) {
@@ -148,12 +152,17 @@ int Server::bind() {
     return port;
 }
 
-bool Server::run() { return m_http.serve(); }
+bool Server::run() {
+    return m_http.serve();
+}
 
-void Server::stop() { m_http.stop_serving(); }
+void Server::stop() {
+    m_http.stop_serving();
+}
 
 void Server::add_builtin_routes() {
-    get("/endpoints", "this page: every endpoint, source and process", [this](const auto& req, auto& res) { index(req, res); });
+    get("/endpoints", "this page: every endpoint, source and process",
+        [this](const auto& req, auto& res) { index(req, res); });
     get("/metrics", "Prometheus metrics of every watched process (text format 0.0.4)",
         [this](const auto& req, auto& res) { metrics(req, res); });
     get("/debug/pprof/heap",
@@ -185,8 +194,9 @@ void Server::index(const httplib::Request&, httplib::Response& res) {
         html += fmt::format("<li>{}: {}</li>\n", html_escape(s.source),
                             s.up ? std::string("ok") : html_escape(s.error));
     }
-    html += "</ul>\n<h2>Processes</h2>\n<table>\n<tr><th>name</th><th>pid</th><th>target</th>"
-            "<th>verdict</th><th>growth</th><th>confidence</th><th>samples</th></tr>\n";
+    html +=
+        "</ul>\n<h2>Processes</h2>\n<table>\n<tr><th>name</th><th>pid</th><th>target</th>"
+        "<th>verdict</th><th>growth</th><th>confidence</th><th>samples</th></tr>\n";
     for (const auto& p : processes) {
         const auto& a = p.classification.memory;
         html += fmt::format(
@@ -212,15 +222,17 @@ void Server::pprof_heap(const httplib::Request& req, httplib::Response& res) {
     } else {
         const auto live = m_collector->live_agent_pids();
         if (live.empty()) {
-            return fail(res, 404, "no live process under the agent in the record directories "
-                                  "(--dir); pass ?pid=N");
+            return fail(res, 404,
+                        "no live process under the agent in the record directories "
+                        "(--dir); pass ?pid=N");
         }
         if (live.size() > 1) {
             std::string list;
             for (pid_t p : live) list += fmt::format("{}{}", list.empty() ? "" : ", ", p);
-            return fail(res, 400, fmt::format("several processes run under the agent ({}): "
-                                              "choose one with ?pid=N",
-                                              list));
+            return fail(res, 400,
+                        fmt::format("several processes run under the agent ({}): "
+                                    "choose one with ?pid=N",
+                                    list));
         }
         pid = live.front();
     }
@@ -255,9 +267,10 @@ proc::AgentSnapshot Server::ask_agent(pid_t pid, httplib::Response& res) {
     if (m_agent_requests.fetch_add(1) >= most) {
         m_agent_requests.fetch_sub(1);
         res.set_header("Retry-After", "1");
-        fail(res, 503, fmt::format("{} snapshot requests are waiting for agents already; try "
-                                   "again in a second",
-                                   most));
+        fail(res, 503,
+             fmt::format("{} snapshot requests are waiting for agents already; try "
+                         "again in a second",
+                         most));
         return {};
     }
     struct Release {
@@ -288,13 +301,15 @@ void Server::file(const httplib::Request& req, httplib::Response& res) {
     const auto [p, ec] =
         std::from_chars(index_text.data(), index_text.data() + index_text.size(), index);
     if (ec != std::errc() || index >= dirs.size()) {
-        return fail(res, 404, fmt::format("there is no record directory {} (serve has {})",
-                                          index_text, dirs.size()));
+        return fail(
+            res, 404,
+            fmt::format("there is no record directory {} (serve has {})", index_text, dirs.size()));
     }
     const auto resolved = resolve_inside(dirs[index], std::string(req.matches[2]));
     if (!resolved) {
-        return fail(res, 404, "no such file in the record directory (paths outside it are "
-                              "refused)");
+        return fail(res, 404,
+                    "no such file in the record directory (paths outside it are "
+                    "refused)");
     }
     const std::string name = resolved->filename().string();
     const bool csv = name.ends_with(".csv");

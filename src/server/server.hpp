@@ -26,7 +26,7 @@ namespace leakhunt::server {
 
 struct ServerOptions {
     std::string host = "127.0.0.1";
-    int port = 9464;  // 0: any free port (see Server::bind)
+    int port = 9464;    // 0: any free port (see Server::bind)
     std::string token;  // empty: no token; state-changing routes are then refused
     // Called once per request when set (serve --verbose), and for errors worth a line.
     std::function<void(std::string_view)> log;
@@ -35,7 +35,7 @@ struct ServerOptions {
 };
 
 class Server {
-public:
+  public:
     using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
     Server(ServerOptions options, std::shared_ptr<Collector> collector);
@@ -61,7 +61,7 @@ public:
     // Sends a plain-text error body with the status.
     static void fail(httplib::Response& res, int status, std::string_view message);
 
-private:
+  private:
     struct Route {
         std::string method;
         std::string pattern;

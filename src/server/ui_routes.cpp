@@ -65,9 +65,9 @@ std::optional<Source> parse_source(const httplib::Request& req, httplib::Respons
     if (req.has_param("db")) {
         const auto n = parse_number(req.get_param_value("db"));
         if (!n || *n >= config.databases.size()) {
-            Server::fail(res, 404, fmt::format("there is no database {} (serve has {}; see /)",
-                                               req.get_param_value("db"),
-                                               config.databases.size()));
+            Server::fail(res, 404,
+                         fmt::format("there is no database {} (serve has {}; see /)",
+                                     req.get_param_value("db"), config.databases.size()));
             return std::nullopt;
         }
         s.database = true;
@@ -83,10 +83,10 @@ std::optional<Source> parse_source(const httplib::Request& req, httplib::Respons
     if (req.has_param("dir")) {
         const auto n = parse_number(req.get_param_value("dir"));
         if (!n || *n >= config.record_dirs.size()) {
-            Server::fail(res, 404, fmt::format("there is no record directory {} (serve has {}; "
-                                               "see /)",
-                                               req.get_param_value("dir"),
-                                               config.record_dirs.size()));
+            Server::fail(res, 404,
+                         fmt::format("there is no record directory {} (serve has {}; "
+                                     "see /)",
+                                     req.get_param_value("dir"), config.record_dirs.size()));
             return std::nullopt;
         }
         const auto pid = parse_number(req.get_param_value("pid"));
@@ -223,18 +223,22 @@ std::string targets_page(const nlohmann::json& rows, int refresh_ms) {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         "<link rel=\"icon\" href=\"data:,\">";
-    html += fmt::format("<meta http-equiv=\"refresh\" content=\"{}\">", std::max(5, refresh_ms / 1000));
-    html += "<title>leakhunt serve</title><style>body{font:14px system-ui,sans-serif;margin:2em}"
-            "table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;"
-            "text-align:left}.LEAK,.leak{color:#b00;font-weight:bold}.num{text-align:right}"
-            "</style></head><body>\n<h1>leakhunt serve</h1>\n";
+    html +=
+        fmt::format("<meta http-equiv=\"refresh\" content=\"{}\">", std::max(5, refresh_ms / 1000));
+    html +=
+        "<title>leakhunt serve</title><style>body{font:14px system-ui,sans-serif;margin:2em}"
+        "table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;"
+        "text-align:left}.LEAK,.leak{color:#b00;font-weight:bold}.num{text-align:right}"
+        "</style></head><body>\n<h1>leakhunt serve</h1>\n";
     if (rows.empty()) {
-        html += "<p>No targets yet: the watch databases have no samples and the record "
-                "directories no timelines or snapshots.</p>\n";
+        html +=
+            "<p>No targets yet: the watch databases have no samples and the record "
+            "directories no timelines or snapshots.</p>\n";
     } else {
-        html += "<table id=\"targets\">\n<tr><th>target</th><th>name</th><th>pid</th>"
-                "<th>verdict</th><th>growth</th><th>samples</th><th>snapshots</th>"
-                "<th>source</th></tr>\n";
+        html +=
+            "<table id=\"targets\">\n<tr><th>target</th><th>name</th><th>pid</th>"
+            "<th>verdict</th><th>growth</th><th>samples</th><th>snapshots</th>"
+            "<th>source</th></tr>\n";
         for (const auto& r : rows) {
             const std::string verdict = cell(r["verdict"]);
             const std::string growth =
@@ -247,13 +251,14 @@ std::string targets_page(const nlohmann::json& rows, int refresh_ms) {
                 "<td class=\"num\">{}</td><td>{}: {}</td></tr>\n",
                 html_escape(r["url"].get<std::string>()), cell(r["target"]), cell(r["name"]),
                 cell(r["pid"]), verdict, verdict, growth, cell(r["samples"]),
-                r.contains("snapshots") ? cell(r["snapshots"]) : std::string(),
-                cell(r["source"]), cell(r["source_path"]));
+                r.contains("snapshots") ? cell(r["snapshots"]) : std::string(), cell(r["source"]),
+                cell(r["source_path"]));
         }
         html += "</table>\n";
     }
-    html += "<p><a href=\"/endpoints\">Endpoints</a> (Prometheus <a href=\"/metrics\">/metrics</a>, "
-            "<a href=\"/api/targets.json\">/api/targets.json</a>, ...)</p>\n</body></html>\n";
+    html +=
+        "<p><a href=\"/endpoints\">Endpoints</a> (Prometheus <a href=\"/metrics\">/metrics</a>, "
+        "<a href=\"/api/targets.json\">/api/targets.json</a>, ...)</p>\n</body></html>\n";
     return html;
 }
 
@@ -284,9 +289,8 @@ void report_json(UiState& ui, const httplib::Request& req, httplib::Response& re
             return;
         }
     }
-    report::ReportBuilder builder(fmt::format("leakhunt live: {} {}",
-                                              source->database ? "target" : "PID",
-                                              source->target));
+    report::ReportBuilder builder(
+        fmt::format("leakhunt live: {} {}", source->database ? "target" : "PID", source->target));
     report::InputOptions options;
     options.target = source->target;
     try {
@@ -327,12 +331,12 @@ void add_ui_routes(Server& server, int refresh_ms) {
     ui->refresh_ms = refresh_ms;
     server.get("/", "the live UI: every target of the databases and record directories",
                [ui](const httplib::Request&, httplib::Response& res) {
-                   res.set_content(targets_page(target_rows(ui->server->collector()),
-                                                ui->refresh_ms),
-                                   k_html);
+                   res.set_content(
+                       targets_page(target_rows(ui->server->collector()), ui->refresh_ms), k_html);
                });
-    server.get("/api/targets.json", "the targets of the live UI as JSON (name, pid, verdict, "
-                                    "growth, url)",
+    server.get("/api/targets.json",
+               "the targets of the live UI as JSON (name, pid, verdict, "
+               "growth, url)",
                [ui](const httplib::Request&, httplib::Response& res) {
                    res.set_header("Cache-Control", "no-store");
                    res.set_content(target_rows(ui->server->collector()).dump() + "\n", k_json);
@@ -342,19 +346,17 @@ void add_ui_routes(Server& server, int refresh_ms) {
                    const auto source = parse_source(req, res, ui->server->collector().config());
                    if (!source) return;
                    const std::string title =
-                       fmt::format("leakhunt live: {}", source->database
-                                                            ? source->target
-                                                            : "PID " + source->target);
+                       fmt::format("leakhunt live: {}",
+                                   source->database ? source->target : "PID " + source->target);
                    res.set_content(report::render_live_html("/api/report.json?" + source->query(),
                                                             title, ui->refresh_ms),
                                    k_html);
                });
-    server.get("/api/report.json",
-               "the report data of ?db=N&target=KEY or ?dir=N&pid=P (rebuilt when the source "
-               "changed)",
-               [ui](const httplib::Request& req, httplib::Response& res) {
-                   report_json(*ui, req, res);
-               });
+    server.get(
+        "/api/report.json",
+        "the report data of ?db=N&target=KEY or ?dir=N&pid=P (rebuilt when the source "
+        "changed)",
+        [ui](const httplib::Request& req, httplib::Response& res) { report_json(*ui, req, res); });
 }
 
 }  // namespace leakhunt::server

@@ -30,8 +30,8 @@ constexpr std::array<std::string_view, 4> k_heap_types = {"inuse_space", "inuse_
 // Modules and sources that are not the user's code: the C and C++ runtimes and the standard
 // library's headers (templates inlined into the user's binary).
 constexpr std::array<std::string_view, 9> k_runtime_modules = {
-    "libc.so",  "libstdc++.so", "libc++.so",      "libc++abi.so", "libgcc_s.so",
-    "libm.so",  "ld-linux",     "libpthread.so", "ld-musl"};
+    "libc.so", "libstdc++.so", "libc++.so",     "libc++abi.so", "libgcc_s.so",
+    "libm.so", "ld-linux",     "libpthread.so", "ld-musl"};
 
 // `inlined`: the frame is not the location's outermost one. Inlined frames carry unqualified
 // names ("_M_create", "allocate"), so their source file tells; the outermost frame's file can be
@@ -41,14 +41,16 @@ bool is_library_frame(const Frame& f, bool inlined) {
     for (auto m : k_runtime_modules) {
         if (f.module.starts_with(m)) return true;
     }
-    if (inlined &&
-        (f.file.starts_with("/usr/include/") || f.file.find("/include/c++/") != std::string::npos)) {
+    if (inlined && (f.file.starts_with("/usr/include/") ||
+                    f.file.find("/include/c++/") != std::string::npos)) {
         return true;
     }
     return f.function.starts_with("std::") || f.function.starts_with("__gnu_cxx::");
 }
 
-std::string module_name(const Frame& f) { return f.module.empty() ? "[unknown]" : f.module; }
+std::string module_name(const Frame& f) {
+    return f.module.empty() ? "[unknown]" : f.module;
+}
 
 // One frame of one location, resolved to what the sample loop needs.
 struct FrameInfo {
@@ -130,11 +132,13 @@ class Builder {
                 }
             }
             if (stack.empty()) stack.push_back(&unknown_frame());
-            if (m_focus && std::none_of(stack.begin(), stack.end(), [](auto f) { return f->focus; })) {
+            if (m_focus &&
+                std::none_of(stack.begin(), stack.end(), [](auto f) { return f->focus; })) {
                 ++out.samples_dropped;
                 continue;
             }
-            if (m_ignore && std::any_of(stack.begin(), stack.end(), [](auto f) { return f->ignore; })) {
+            if (m_ignore &&
+                std::any_of(stack.begin(), stack.end(), [](auto f) { return f->ignore; })) {
                 ++out.samples_dropped;
                 continue;
             }
@@ -341,9 +345,9 @@ class Builder {
                 row.function = display;
                 row.file = f.file;
                 row.line = f.line;
-                row.name = f.file.empty()    ? display
-                           : f.line == 0     ? fmt::format("{} {}", display, f.file)
-                                             : fmt::format("{} {}:{}", display, f.file, f.line);
+                row.name = f.file.empty() ? display
+                           : f.line == 0  ? fmt::format("{} {}", display, f.file)
+                                          : fmt::format("{} {}:{}", display, f.file, f.line);
                 key = row.name + '\0' + f.module;
                 break;
             case Granularity::file:
@@ -356,7 +360,8 @@ class Builder {
                 key = row.name;
                 break;
         }
-        const auto [it, inserted] = m_row_ids.try_emplace(key, static_cast<uint32_t>(m_rows.size()));
+        const auto [it, inserted] =
+            m_row_ids.try_emplace(key, static_cast<uint32_t>(m_rows.size()));
         if (inserted) m_rows.push_back(std::move(row));
         return it->second;
     }
@@ -469,7 +474,8 @@ std::string short_callee(std::string_view function) {
     std::vector<std::string> parts;
     for (size_t pos = 0; pos <= name.size();) {
         const size_t next = name.find("::", pos);
-        parts.push_back(name.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
+        parts.push_back(
+            name.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
         if (next == std::string::npos) break;
         pos = next + 2;
     }
@@ -480,10 +486,10 @@ std::string short_callee(std::string_view function) {
     }
     const std::string& cls = parts[std::min(i, parts.size() - 1)];
     static const std::map<std::string, std::string, std::less<>> k_known = {
-        {"basic_string", "string"},   {"_Hashtable", "unordered_map"},
-        {"_Rb_tree", "map"},          {"_Vector_base", "vector"},
-        {"_Deque_base", "deque"},     {"__new_allocator", "allocator"},
-        {"_List_base", "list"},       {"__shared_count", "shared_ptr"},
+        {"basic_string", "string"},    {"_Hashtable", "unordered_map"},
+        {"_Rb_tree", "map"},           {"_Vector_base", "vector"},
+        {"_Deque_base", "deque"},      {"__new_allocator", "allocator"},
+        {"_List_base", "list"},        {"__shared_count", "shared_ptr"},
         {"_Function_base", "function"}};
     const auto known = k_known.find(cls);
     return "std::" + (known != k_known.end() ? known->second : cls);

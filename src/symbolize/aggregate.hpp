@@ -46,7 +46,7 @@ struct HeapValues {
 };
 
 struct AggregateRow {
-    std::string name;      // the row's key as shown: a function, "function file:line", a file, a module
+    std::string name;  // the row's key as shown: a function, "function file:line", a file, a module
     std::string function;  // function rows and line rows; the display name (module+0x.. if unknown)
     std::string file;      // empty when unknown (and for module rows)
     int64_t line = 0;      // line rows: the line; function rows: the site line holding the most
@@ -90,9 +90,9 @@ void sort_rows(std::vector<AggregateRow>& rows, std::string_view sample_type, So
 std::string strip_templates_and_parameters(std::string_view name);
 
 // The short name of a library function that allocates for its caller: "std::string" for any
-// std::__cxx11::basic_string<char...> member, "std::vector" for std::vector<...>::_M_realloc_insert,
-// "operator new" for operator new(unsigned long); the name without templates and parameters
-// otherwise.
+// std::__cxx11::basic_string<char...> member, "std::vector" for
+// std::vector<...>::_M_realloc_insert, "operator new" for operator new(unsigned long); the name
+// without templates and parameters otherwise.
 std::string short_callee(std::string_view function);
 
 }  // namespace leakhunt::symbolize

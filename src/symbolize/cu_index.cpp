@@ -180,7 +180,8 @@ CuRanges::CuRanges(Dwfl_Module* module) {
     Dwarf_Addr bias = 0;
     for (Dwarf_Die* cu = dwfl_module_nextcu(module, nullptr, &bias); cu != nullptr;
          cu = dwfl_module_nextcu(module, cu, &bias)) {
-        for (const auto& [lo, hi] : ranges_of(cu)) m_spans.push_back({lo + bias, hi + bias, cu, bias});
+        for (const auto& [lo, hi] : ranges_of(cu))
+            m_spans.push_back({lo + bias, hi + bias, cu, bias});
     }
     std::sort(m_spans.begin(), m_spans.end(),
               [](const Span& a, const Span& b) { return a.lo < b.lo; });

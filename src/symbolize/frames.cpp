@@ -5,7 +5,6 @@
 #include <array>
 #include <filesystem>
 
-
 namespace leakhunt::symbolize {
 namespace {
 

@@ -31,7 +31,8 @@ std::optional<uint64_t> hex(std::string_view s) {
 std::optional<int64_t> decimal(std::string_view s) {
     int64_t v = 0;
     const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size() || v < 0) return std::nullopt;
+    if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size() || v < 0)
+        return std::nullopt;
     return v;
 }
 
@@ -43,12 +44,14 @@ Frame perf_map_frame(std::string_view name) {
     f.module = "[jit]";
     std::string_view rest = name;
     // "JS:", "LazyCompile:", "Function:", "Builtin:", "Eval:": the kind of code.
-    if (const size_t colon = rest.find(':'); colon != std::string_view::npos && colon < 32 &&
-                                             rest.substr(0, colon).find(' ') == std::string_view::npos) {
+    if (const size_t colon = rest.find(':');
+        colon != std::string_view::npos && colon < 32 &&
+        rest.substr(0, colon).find(' ') == std::string_view::npos) {
         rest.remove_prefix(colon + 1);
     }
     // V8's tier: ~ interpreted, ^ baseline, + Maglev, * optimized.
-    if (!rest.empty() && (rest.front() == '~' || rest.front() == '^' || rest.front() == '*' || rest.front() == '+')) {
+    if (!rest.empty() && (rest.front() == '~' || rest.front() == '^' || rest.front() == '*' ||
+                          rest.front() == '+')) {
         rest.remove_prefix(1);
     }
     // "name file:line:col" (the file may be absent; the name may be empty: an anonymous function).
@@ -89,9 +92,10 @@ PerfMap PerfMap::parse(std::string_view text) {
         const size_t s1 = line.find(' ');
         const size_t s2 = s1 == std::string_view::npos ? s1 : line.find(' ', s1 + 1);
         const auto start = s1 == std::string_view::npos ? std::nullopt : hex(line.substr(0, s1));
-        const auto size = s2 == std::string_view::npos ? std::nullopt : hex(line.substr(s1 + 1, s2 - s1 - 1));
-        if (!start || !size || *size == 0 || *start > UINT64_MAX - *size || line.size() - s2 - 1 > k_max_name ||
-            m.m_names.size() >= UINT32_MAX) {
+        const auto size =
+            s2 == std::string_view::npos ? std::nullopt : hex(line.substr(s1 + 1, s2 - s1 - 1));
+        if (!start || !size || *size == 0 || *start > UINT64_MAX - *size ||
+            line.size() - s2 - 1 > k_max_name || m.m_names.size() >= UINT32_MAX) {
             if (!line.empty()) ++m.m_skipped;
             continue;
         }
@@ -129,23 +133,26 @@ PerfMap PerfMap::parse(std::string_view text) {
     return m;
 }
 
-std::optional<PerfMap> PerfMap::load(pid_t pid, uid_t owner, std::string* why, const std::string& path) {
+std::optional<PerfMap> PerfMap::load(pid_t pid, uid_t owner, std::string* why,
+                                     const std::string& path) {
     const std::string file = path.empty() ? fmt::format("/tmp/perf-{}.map", pid) : path;
     const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
-        if (errno != ENOENT && why != nullptr) *why = fmt::format("cannot read {}: {}", file, util::errno_text(errno));
+        if (errno != ENOENT && why != nullptr)
+            *why = fmt::format("cannot read {}: {}", file, util::errno_text(errno));
         return std::nullopt;
     }
-    struct stat st{};
+    struct stat st {};
     std::string problem;
     if (::fstat(fd, &st) != 0) {
         problem = util::errno_text(errno);
     } else if (!S_ISREG(st.st_mode)) {
         problem = "not a regular file";
     } else if (st.st_uid != owner && st.st_uid != 0) {
-        problem = fmt::format("owned by uid {}, not by the process's uid {} (another user may have "
-                              "planted it in /tmp)",
-                              st.st_uid, owner);
+        problem = fmt::format(
+            "owned by uid {}, not by the process's uid {} (another user may have "
+            "planted it in /tmp)",
+            st.st_uid, owner);
     } else if (static_cast<uint64_t>(st.st_size) > k_max_file_bytes) {
         problem = fmt::format("larger than {} MiB", k_max_file_bytes >> 20);
     }

@@ -80,7 +80,8 @@ SymbolizeStats symbolize_profile(profile::Profile& p, Symbolizer& symbolizer,
             ++stats.locations;
             if (const auto frame = jit->frame_at(location.address)) {
                 ++stats.symbolized;
-                location.lines.push_back({.function_id = functions.intern(*frame), .line = frame->line, .column = 0});
+                location.lines.push_back(
+                    {.function_id = functions.intern(*frame), .line = frame->line, .column = 0});
             }
             continue;
         }

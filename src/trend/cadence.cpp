@@ -29,14 +29,16 @@ Cadence cadence_of(std::span<const double> restart_times) {
     c.restarts = restart_times.size();
     if (c.restarts < 2) return c;
     std::vector<double> gaps;
-    for (size_t i = 1; i < restart_times.size(); ++i) gaps.push_back(restart_times[i] - restart_times[i - 1]);
+    for (size_t i = 1; i < restart_times.size(); ++i)
+        gaps.push_back(restart_times[i] - restart_times[i - 1]);
     c.median_gap_s = median(gaps);
     if (!(c.median_gap_s > 0)) return c;
     std::vector<double> dev;
     for (double g : gaps) dev.push_back(std::fabs(g - c.median_gap_s));
     c.irregularity = median(dev) / c.median_gap_s;
-    c.regular = std::all_of(gaps.begin(), gaps.end(),
-                            [&](double g) { return std::fabs(g - c.median_gap_s) <= 0.5 * c.median_gap_s; });
+    c.regular = std::all_of(gaps.begin(), gaps.end(), [&](double g) {
+        return std::fabs(g - c.median_gap_s) <= 0.5 * c.median_gap_s;
+    });
     return c;
 }
 

@@ -53,7 +53,9 @@ Verdict verdict_at(const Clean& c, size_t end, const Options& o, std::span<const
 }
 
 // Evaluation points for a replay: every `stride` samples from the first that can say anything.
-size_t replay_stride(size_t n, size_t points) { return std::max<size_t>(1, n / points); }
+size_t replay_stride(size_t n, size_t points) {
+    return std::max<size_t>(1, n / points);
+}
 
 void add_flag(Assessment& a, const series::Series& s, std::string_view column,
               std::string_view flag, std::string_view what) {
@@ -88,9 +90,10 @@ void judge_per_work(Classification& out, const series::Series& s, const Clean& m
     Assessment& a = out.memory;
     std::vector<std::string> evidence = per.evidence;
     if (per.verdict != Verdict::inconclusive && per.verdict != a.verdict) {
-        evidence.push_back(fmt::format("judged per {} done: over time alone memory would be judged "
-                                       "{}",
-                                       options.unit, to_string(a.verdict)));
+        evidence.push_back(
+            fmt::format("judged per {} done: over time alone memory would be judged "
+                        "{}",
+                        options.unit, to_string(a.verdict)));
         a.verdict = per.verdict;
         if (a.verdict == Verdict::leak) {
             a.confidence = std::max(a.confidence, 1.0 - per.p_value);
@@ -145,8 +148,8 @@ void add_go_fragmentation(Assessment& a, const series::Series& s) {
         "(HeapIdle) and only {} of that went back to the OS (HeapReleased): runtime memory high, "
         "in-use heap low, and runtime.GC() gives little back (fragmentation, or idle spans the "
         "scavenger keeps; medians of the last {} samples)",
-        util::format_bytes(heap_sys), util::format_bytes(heap_inuse),
-        util::format_bytes(heap_idle), util::format_bytes(heap_released), rows.size() - late));
+        util::format_bytes(heap_sys), util::format_bytes(heap_inuse), util::format_bytes(heap_idle),
+        util::format_bytes(heap_released), rows.size() - late));
 }
 
 }  // namespace
@@ -182,7 +185,8 @@ Classification classify(const series::Series& s, const ClassifyOptions& options)
     out.time_verdict = a.verdict;
     judge_per_work(out, s, c, options.work);
 
-    if (options.detection_latency && a.verdict == Verdict::leak && out.time_verdict == Verdict::leak) {
+    if (options.detection_latency && a.verdict == Verdict::leak &&
+        out.time_verdict == Verdict::leak) {
         const size_t n = c.t.size();
         const size_t stride = replay_stride(n, 240);
         size_t prev = 0;

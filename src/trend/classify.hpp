@@ -13,7 +13,7 @@
 namespace leakhunt::trend {
 
 struct Classification {
-    Assessment memory;                     // of rss_bytes (or the chosen column)
+    Assessment memory;                      // of rss_bytes (or the chosen column)
     std::optional<double> first_leak_at_s;  // series time; nullopt if never
     std::optional<double> limit_bytes;      // the limit used for the projection
     // When the series has a work column (series::k_work_total or k_work_rate): memory judged per
@@ -34,7 +34,7 @@ struct ClassifyOptions {
 Classification classify(const series::Series& s, const ClassifyOptions& options);
 
 struct VerdictChange {
-    double t_s = 0;   // series time of the first sample at which the new verdict was given
+    double t_s = 0;  // series time of the first sample at which the new verdict was given
     size_t samples = 0;
     Verdict verdict = Verdict::inconclusive;
     double growth_bytes_per_hour = 0;

@@ -26,12 +26,12 @@ bool VerdictHysteresis::apply(Assessment& a) {
     const Verdict judged = a.verdict;
     const bool changed = update(judged);
     if (judged != m_shown) {
-        a.evidence.insert(a.evidence.begin(),
-                          fmt::format("still {}: the latest judgement says {}, {} of {} in a row "
-                                      "needed to change the verdict (the evidence below is the "
-                                      "latest judgement's)",
-                                      to_string(m_shown), to_string(judged), m_disagreeing,
-                                      m_confirm));
+        a.evidence.insert(
+            a.evidence.begin(),
+            fmt::format("still {}: the latest judgement says {}, {} of {} in a row "
+                        "needed to change the verdict (the evidence below is the "
+                        "latest judgement's)",
+                        to_string(m_shown), to_string(judged), m_disagreeing, m_confirm));
         a.verdict = m_shown;
     }
     return changed;

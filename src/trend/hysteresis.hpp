@@ -4,8 +4,9 @@
 //
 // The state machine: the shown verdict starts inconclusive ("not known yet"). The first definite
 // judgement (leak, bounded or healthy) is shown at once, so that detection is not delayed. After
-// that, even back to inconclusive, the shown verdict changes only when `confirm` judgements in a row disagree with it, and
-// then becomes the latest of them; a judgement that agrees resets the count. So
+// that, even back to inconclusive, the shown verdict changes only when `confirm` judgements in a
+// row disagree with it, and then becomes the latest of them; a judgement that agrees resets the
+// count. So
 //   leak, inconclusive, leak, inconclusive, leak          shows leak throughout (one change),
 //   leak, healthy, healthy, healthy                        shows leak, then healthy at the 3rd.
 // Not thread-safe; one per judged target.
@@ -21,7 +22,7 @@ namespace leakhunt::trend {
 inline constexpr size_t k_hysteresis_confirm = 3;
 
 class VerdictHysteresis {
-public:
+  public:
     explicit VerdictHysteresis(size_t confirm = k_hysteresis_confirm) : m_confirm(confirm) {}
 
     // Feeds one judgement; true when the shown verdict changed.
@@ -36,7 +37,7 @@ public:
     // Judgements in a row so far that disagree with the shown verdict.
     size_t disagreeing() const { return m_disagreeing; }
 
-private:
+  private:
     Verdict m_shown = Verdict::inconclusive;
     size_t m_disagreeing = 0;
     bool m_decided = false;  // a definite verdict was shown once

@@ -66,7 +66,8 @@ std::optional<double> slope_between(const std::vector<double>& x, const std::vec
 // When the traffic varies and the baselines follow it (memory = a + c * rate) clearly better
 // than they follow the work done (memory = a + c * work), as memory in flight does and a leak
 // does not: the sentence that says so.
-std::optional<std::string> follows_traffic(const std::vector<double>& x, const std::vector<double>& b,
+std::optional<std::string> follows_traffic(const std::vector<double>& x,
+                                           const std::vector<double>& b,
                                            const std::vector<double>& rate, double noise_by_work,
                                            const WorkOptions& o) {
     std::vector<double> r, rb;
@@ -133,17 +134,19 @@ WorkAssessment assess_per_work(std::span<const double> t, std::span<const double
     }
     const size_t n = ws.size();
     if (n < k_min_samples_leak) {
-        a.evidence.push_back(fmt::format("only {} samples have both memory and a count of work: at "
-                                         "least {} are needed to judge memory per {}",
-                                         n, k_min_samples_leak, options.unit));
+        a.evidence.push_back(
+            fmt::format("only {} samples have both memory and a count of work: at "
+                        "least {} are needed to judge memory per {}",
+                        n, k_min_samples_leak, options.unit));
         return a;
     }
     const double w0 = *std::min_element(ws.begin(), ws.end());
     a.units = *std::max_element(ws.begin(), ws.end()) - w0;
     if (!(a.units > 0)) {
-        a.evidence.push_back(fmt::format("no {} was done while memory was sampled: memory per {} "
-                                         "cannot be judged",
-                                         options.unit, options.unit));
+        a.evidence.push_back(
+            fmt::format("no {} was done while memory was sampled: memory per {} "
+                        "cannot be judged",
+                        options.unit, options.unit));
         return a;
     }
 
@@ -153,7 +156,8 @@ WorkAssessment assess_per_work(std::span<const double> t, std::span<const double
     std::vector<double> low(k, std::numeric_limits<double>::infinity()), low_at(k, k_nan);
     std::vector<size_t> first_i(k, n), last_i(k, n);
     for (size_t i = 0; i < n; ++i) {
-        const auto slot = std::min(k - 1, static_cast<size_t>((ws[i] - w0) / a.units * static_cast<double>(k)));
+        const auto slot =
+            std::min(k - 1, static_cast<size_t>((ws[i] - w0) / a.units * static_cast<double>(k)));
         if (vs[i] < low[slot]) {
             low[slot] = vs[i];
             low_at[slot] = ws[i];
@@ -172,9 +176,10 @@ WorkAssessment assess_per_work(std::span<const double> t, std::span<const double
     }
     a.windows = x.size();
     if (a.windows < k_min_windows || x.back() <= x.front()) {
-        a.evidence.push_back(fmt::format("the count of work moved in {} steps only: at least {} "
-                                         "are needed to judge memory per {}",
-                                         a.windows, k_min_windows, options.unit));
+        a.evidence.push_back(
+            fmt::format("the count of work moved in {} steps only: at least {} "
+                        "are needed to judge memory per {}",
+                        a.windows, k_min_windows, options.unit));
         return a;
     }
     const Line fit = theil_sen(x, b);
@@ -195,9 +200,9 @@ WorkAssessment assess_per_work(std::span<const double> t, std::span<const double
     const bool significant = mk.p_up < k_significance && fit.slope > 0;
     const bool large = rise > k_rise_over_noise * noise && rise > k_rise_over_level * level;
     const std::string over = units_text(a.units, options);
-    const std::string halves =
-        fmt::format("{} in the first half of the work, {} in the second",
-                    per_unit(a.first_half_per_unit, options), per_unit(a.second_half_per_unit, options));
+    const std::string halves = fmt::format("{} in the first half of the work, {} in the second",
+                                           per_unit(a.first_half_per_unit, options),
+                                           per_unit(a.second_half_per_unit, options));
     if (significant && large) {
         const bool slowing = a.first_half_per_unit > 0 &&
                              a.second_half_per_unit < k_steady_ratio * a.first_half_per_unit;
@@ -220,12 +225,13 @@ WorkAssessment assess_per_work(std::span<const double> t, std::span<const double
         a.evidence.push_back(fmt::format(
             "the lowest memory in each of {} equal slices of the work rises from {} to {}: "
             "Mann-Kendall tau = {:.2f}, {}",
-            a.windows, amount(b.front(), options), amount(b.back(), options), mk.tau, p_text(mk.p_up)));
+            a.windows, amount(b.front(), options), amount(b.back(), options), mk.tau,
+            p_text(mk.p_up)));
         return a;
     }
     if (n < k_min_samples_settled) {
-        a.evidence.push_back(fmt::format("{} samples are too few to call memory per {} flat", n,
-                                         options.unit));
+        a.evidence.push_back(
+            fmt::format("{} samples are too few to call memory per {} flat", n, options.unit));
         return a;
     }
     a.verdict = Verdict::healthy;

@@ -41,8 +41,8 @@ struct WorkAssessment {
     double per_unit = 0;             // memory kept per unit of work (the baselines' slope)
     double first_half_per_unit = 0;  // the same over the first and the second half of the work
     double second_half_per_unit = 0;
-    double units = 0;                // work done over the judged samples
-    double p_value = 1;              // of the baselines' rise (Mann-Kendall, one-sided)
+    double units = 0;    // work done over the judged samples
+    double p_value = 1;  // of the baselines' rise (Mann-Kendall, one-sided)
     size_t windows = 0;
     std::vector<std::string> evidence;
 };

@@ -140,18 +140,19 @@ namespace {
 // How the baseline's growth in the second half compares with the first, in words that say what
 // the two numbers say (a leak's second half grows at least k_slowing_ratio as fast).
 std::string growth_change_text(double first_per_s, double second_per_s, const Options& options) {
-    const std::string rates =
-        fmt::format("{} in the first half, {} in the second", format_growth(first_per_s * 3600, options),
-                    format_growth(second_per_s * 3600, options));
+    const std::string rates = fmt::format("{} in the first half, {} in the second",
+                                          format_growth(first_per_s * 3600, options),
+                                          format_growth(second_per_s * 3600, options));
     if (first_per_s <= 0) return fmt::format("growth began in the second half: {}", rates);
     const double change = second_per_s / first_per_s - 1;
     if (std::fabs(change) < 0.1) return fmt::format("growth is steady: {}", rates);
     if (change > 0) return fmt::format("growth sped up by {:.0f}%: {}", 100 * change, rates);
     const double ratio = second_per_s / first_per_s;
-    return fmt::format("growth slowed by {:.0f}% ({}), {} levelling off (that needs a second half "
-                       "under {:.0f}% of the first half's rate)",
-                       -100 * change, rates, ratio >= 0.6 ? "still far from" : "but is not yet",
-                       100 * k_slowing_ratio);
+    return fmt::format(
+        "growth slowed by {:.0f}% ({}), {} levelling off (that needs a second half "
+        "under {:.0f}% of the first half's rate)",
+        -100 * change, rates, ratio >= 0.6 ? "still far from" : "but is not yet",
+        100 * k_slowing_ratio);
 }
 
 std::string p_text(double p) {
@@ -181,9 +182,9 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
     if (n > 0) r.peak = *std::max_element(v.begin(), v.end());
     if (n < k_min_samples_leak || span <= 0) {
         r.watch_more_s = dt > 0 ? dt * static_cast<double>(k_min_samples_settled - n) : 0.0;
-        r.evidence.push_back(fmt::format(
-            "only {} samples: at least {} are needed before anything can be said", n,
-            k_min_samples_leak));
+        r.evidence.push_back(
+            fmt::format("only {} samples: at least {} are needed before anything can be said", n,
+                        k_min_samples_leak));
         return r;
     }
 
@@ -259,13 +260,13 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
 
     const std::string over = util::format_duration(span);
     const std::string window_word =
-        (period_bins && cycles >= 8) ? fmt::format("cycle (every {})",
-                                                   util::format_duration(*r.period_s))
-                                     : fmt::format("of {} windows", k);
-    const std::string base_text = fmt::format(
-        "baseline (the lowest {} in each {}) went from {} to {} over {}", options.what,
-        window_word, format_amount(fit.at(base.t.front()), options),
-        format_amount(fit.at(base.t.back()), options), over);
+        (period_bins && cycles >= 8)
+            ? fmt::format("cycle (every {})", util::format_duration(*r.period_s))
+            : fmt::format("of {} windows", k);
+    const std::string base_text =
+        fmt::format("baseline (the lowest {} in each {}) went from {} to {} over {}", options.what,
+                    window_word, format_amount(fit.at(base.t.front()), options),
+                    format_amount(fit.at(base.t.back()), options), over);
 
     const double relative_rise = level > 0 ? rise / level : 0.0;
     const size_t patience = patience_samples(relative_rise);
@@ -307,23 +308,23 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
         r.fit = Line{slope, fit.at(t.front()) - slope * t.front()};
         const double amplitude = quantile(bins.mean, 0.95) - quantile(bins.mean, 0.05);
         const double lag_rise = level > 0 ? shift * cycles / level : 0.0;
-        const bool lag_growth = chunks >= 4 && positive == chunks &&
-                                lag_rise > k_min_lag_rise_fraction;
+        const bool lag_growth =
+            chunks >= 4 && positive == chunks && lag_rise > k_min_lag_rise_fraction;
         const bool lag_leak = lag_growth && n >= patience_samples(lag_rise);
         r.evidence.push_back(fmt::format(
             "memory follows a cycle of {} ({:.1f} cycles seen, {} from low to high)",
             util::format_duration(period_s), cycles, format_amount(amplitude, options)));
-        r.evidence.push_back(fmt::format(
-            "compared with one cycle earlier, {} is {} {} ({} of {} stretches higher)",
-            options.what, format_amount(std::fabs(shift), options),
-            shift >= 0 ? "higher" : "lower", positive, chunks));
+        r.evidence.push_back(
+            fmt::format("compared with one cycle earlier, {} is {} {} ({} of {} stretches higher)",
+                        options.what, format_amount(std::fabs(shift), options),
+                        shift >= 0 ? "higher" : "lower", positive, chunks));
         if (lag_leak) {
             r.verdict = Verdict::leak;
             r.p_value = std::pow(0.5, static_cast<double>(chunks));
             r.confidence = std::min(1.0, 0.5 + 0.5 * std::min(1.0, cycles / 4.0));
-            r.evidence.push_back(fmt::format(
-                "each cycle starts higher than the last: {} per cycle, {}",
-                format_amount(shift, options), format_growth(slope * 3600, options)));
+            r.evidence.push_back(
+                fmt::format("each cycle starts higher than the last: {} per cycle, {}",
+                            format_amount(shift, options), format_growth(slope * 3600, options)));
         } else if (lag_growth) {
             r.verdict = Verdict::inconclusive;
             r.watch_more_s = dt * static_cast<double>(patience_samples(lag_rise) - n);
@@ -399,10 +400,10 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
                 "{} grew by {} until about {}, then levelled off near {}", options.what,
                 format_amount(final_level - start_level, options),
                 util::format_duration(off_at - t.front()), format_amount(final_level, options)));
-            r.evidence.push_back(fmt::format(
-                "growth slowed from {} in the first half to {} in the second",
-                format_growth(first.slope * 3600, options),
-                format_growth(second.slope * 3600, options)));
+            r.evidence.push_back(
+                fmt::format("growth slowed from {} in the first half to {} in the second",
+                            format_growth(first.slope * 3600, options),
+                            format_growth(second.slope * 3600, options)));
             return r;
         }
         r.verdict = Verdict::leak;
@@ -411,21 +412,23 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
                                       (0.6 + 0.4 * std::min(1.0, static_cast<double>(k) / 24.0)),
                                   0.0, 1.0);
         r.evidence.push_back(base_text);
-        r.evidence.push_back(fmt::format(
-            "the rise is steady: Mann-Kendall tau = {:.2f}, {} over {} windows; "
-            "{} of rise against {} of noise",
-            mk.tau, p_text(mk.p_up), k, format_amount(rise, options),
-            format_amount(noise, options)));
+        r.evidence.push_back(
+            fmt::format("the rise is steady: Mann-Kendall tau = {:.2f}, {} over {} windows; "
+                        "{} of rise against {} of noise",
+                        mk.tau, p_text(mk.p_up), k, format_amount(rise, options),
+                        format_amount(noise, options)));
         r.evidence.push_back(growth_change_text(first.slope, second.slope, options));
         return r;
     }
 
     // Not a significant rise. Warm-up that stopped early is bounded; flat is healthy.
     if (n < k_min_samples_settled || k < 8) {
-        r.watch_more_s = dt * static_cast<double>(k_min_samples_settled - std::min(n, k_min_samples_settled));
+        r.watch_more_s =
+            dt * static_cast<double>(k_min_samples_settled - std::min(n, k_min_samples_settled));
         if (r.watch_more_s && *r.watch_more_s <= 0) r.watch_more_s = span;
         r.evidence.push_back(base_text);
-        r.evidence.push_back(fmt::format("{} samples over {} are too few to call it flat", n, over));
+        r.evidence.push_back(
+            fmt::format("{} samples over {} are too few to call it flat", n, over));
         return r;
     }
     const double early = std::min(base.v[0], base.v[1]);
@@ -443,10 +446,10 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
         r.verdict = Verdict::bounded;
         r.slope_per_s = fit_part(base, k / 2, k).slope;
         r.confidence = std::min(1.0, static_cast<double>(k - reached) / static_cast<double>(k));
-        r.evidence.push_back(fmt::format(
-            "{} warmed up by {} in the first {}, then stayed near {}", options.what,
-            format_amount(grown, options), util::format_duration(base.t[reached] - t.front()),
-            format_amount(late, options)));
+        r.evidence.push_back(fmt::format("{} warmed up by {} in the first {}, then stayed near {}",
+                                         options.what, format_amount(grown, options),
+                                         util::format_duration(base.t[reached] - t.front()),
+                                         format_amount(late, options)));
         return r;
     }
     if (mk.p_up < k_hint_alpha && fit.slope > 0) {
@@ -454,9 +457,9 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
         r.verdict = Verdict::inconclusive;
         r.watch_more_s = span;
         r.evidence.push_back(base_text);
-        r.evidence.push_back(fmt::format(
-            "it may be growing ({}), but not yet clearly enough to call it a leak",
-            p_text(mk.p_up)));
+        r.evidence.push_back(
+            fmt::format("it may be growing ({}), but not yet clearly enough to call it a leak",
+                        p_text(mk.p_up)));
         return r;
     }
     if (noise > k_max_flat_noise * std::fabs(level)) {
@@ -471,9 +474,9 @@ SegmentResult analyze_segment(std::span<const double> t, std::span<const double>
         return r;
     }
     r.verdict = Verdict::healthy;
-    r.confidence = std::clamp((1.0 - std::min(1.0, std::fabs(mk.tau))) *
-                                  std::min(1.0, static_cast<double>(n) / 200.0),
-                              0.0, 1.0);
+    r.confidence = std::clamp(
+        (1.0 - std::min(1.0, std::fabs(mk.tau))) * std::min(1.0, static_cast<double>(n) / 200.0),
+        0.0, 1.0);
     r.evidence.push_back(fmt::format("baseline is flat: {} over {} ({}, not significant)",
                                      format_growth(fit.slope * 3600, options), over,
                                      p_text(mk.p_up)));

@@ -18,9 +18,9 @@ struct SegmentResult {
     double slope_per_s = 0;  // baseline growth
     double p_value = 1;
     double confidence = 0;
-    double level = 0;       // median of the baseline
-    double peak = 0;        // highest value in the segment
-    double recent_high = 0; // high of the last window (for the limit projection)
+    double level = 0;        // median of the baseline
+    double peak = 0;         // highest value in the segment
+    double recent_high = 0;  // high of the last window (for the limit projection)
     std::optional<double> period_s;
     std::optional<double> watch_more_s;
     std::vector<std::string> evidence;

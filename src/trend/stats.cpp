@@ -22,7 +22,9 @@ double quantile(std::span<const double> values, double q) {
     return lo_value + (hi_value - lo_value) * frac;
 }
 
-double median(std::span<const double> values) { return quantile(values, 0.5); }
+double median(std::span<const double> values) {
+    return quantile(values, 0.5);
+}
 
 double mad_sigma(std::span<const double> values) {
     if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
@@ -56,7 +58,9 @@ Line theil_sen(std::span<const double> x, std::span<const double> y) {
     return line;
 }
 
-double normal_sf(double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); }
+double normal_sf(double z) {
+    return 0.5 * std::erfc(z / std::sqrt(2.0));
+}
 
 MannKendall mann_kendall(std::span<const double> y) {
     MannKendall mk;

@@ -21,7 +21,8 @@ double slope_per_hour(std::span<const double> t, std::span<const double> y) {
 
 std::string amount(double v, std::string_view unit) {
     if (unit == "bytes") return util::format_bytes(v);
-    if (unit == "goroutines") return util::format_count(v) + (v == 1 ? " goroutine" : " goroutines");
+    if (unit == "goroutines")
+        return util::format_count(v) + (v == 1 ? " goroutine" : " goroutines");
     return fmt::format("{:.0f} objects", v);
 }
 
@@ -59,9 +60,11 @@ std::string site_words(const SiteSeries& s, std::string_view unit) {
     // "ns::Cache::insert(std::string const&) const" -> "ns::Cache::insert": sentences stay short.
     std::string where(util::without_parameters(s.function));
     if (!s.file.empty()) {
-        where += s.line != 0 ? fmt::format(" ({}:{})", s.file, s.line) : fmt::format(" ({})", s.file);
+        where +=
+            s.line != 0 ? fmt::format(" ({}:{})", s.file, s.line) : fmt::format(" ({})", s.file);
     }
-    const std::string what = !s.callee.empty() ? s.callee : (unit == "bytes" ? "memory" : "objects");
+    const std::string what =
+        !s.callee.empty() ? s.callee : (unit == "bytes" ? "memory" : "objects");
     return fmt::format("{} allocated in {}", what, where);
 }
 
@@ -70,10 +73,10 @@ std::string sentence(const Suspect& s, std::span<const double> t_seconds, std::s
     const SiteTrend& t = s.trend;
     const std::string words = site_words(s.site, unit);
     // A goroutine group's sentences other than growth say "the group of goroutines ... holds".
-    const std::string site = unit == "goroutines" && t.shape != SiteShape::steady_growth &&
-                                     t.shape != SiteShape::plateau
-                                 ? "the group of goroutines " + words
-                                 : words;
+    const std::string site =
+        unit == "goroutines" && t.shape != SiteShape::steady_growth && t.shape != SiteShape::plateau
+            ? "the group of goroutines " + words
+            : words;
     switch (t.shape) {
         case SiteShape::steady_growth: {
             const auto steps = static_cast<size_t>(std::lround(t.monotone * double(n - 1)));
@@ -86,8 +89,7 @@ std::string sentence(const Suspect& s, std::span<const double> t_seconds, std::s
                 return fmt::format("{} {} instances/min ({}), {}: {:.0f}% of all heap growth",
                                    s.site.function,
                                    util::format_count(per_min, util::CountSign::always),
-                                   rate(t.slope_per_hour, unit), how,
-                                   100.0 * s.share_of_growth);
+                                   rate(t.slope_per_hour, unit), how, 100.0 * s.share_of_growth);
             }
             if (unit == "goroutines") {
                 // "1,204 goroutines blocked in chan receive in F (main.go:42), +310/min, ..."
@@ -100,19 +102,22 @@ std::string sentence(const Suspect& s, std::span<const double> t_seconds, std::s
         }
         case SiteShape::plateau:
             if (unit == "goroutines") {
-                return fmt::format("{} {}: grew from {} and levelled off (plateau: {} over the "
-                                   "late snapshots)",
-                                   amount(t.last, unit), site, util::format_count(t.first),
-                                   rate(t.late_slope_per_hour, unit));
+                return fmt::format(
+                    "{} {}: grew from {} and levelled off (plateau: {} over the "
+                    "late snapshots)",
+                    amount(t.last, unit), site, util::format_count(t.first),
+                    rate(t.late_slope_per_hour, unit));
             }
-            return fmt::format("{} grew from {} to {} and levelled off (plateau: {} over the "
-                               "late snapshots): {:.0f}% of all heap growth",
-                               site, amount(t.first, unit), amount(t.last, unit),
-                               rate(t.late_slope_per_hour, unit), 100.0 * s.share_of_growth);
+            return fmt::format(
+                "{} grew from {} to {} and levelled off (plateau: {} over the "
+                "late snapshots): {:.0f}% of all heap growth",
+                site, amount(t.first, unit), amount(t.last, unit),
+                rate(t.late_slope_per_hour, unit), 100.0 * s.share_of_growth);
         case SiteShape::churn:
-            return fmt::format("{} goes up and down between {} and {} with no significant trend "
-                               "(churn)",
-                               site, amount(t.min, unit), amount(t.max, unit));
+            return fmt::format(
+                "{} goes up and down between {} and {} with no significant trend "
+                "(churn)",
+                site, amount(t.min, unit), amount(t.max, unit));
         case SiteShape::shrinking:
             return fmt::format("{} shrinks {}, from {} to {}", site, rate(t.slope_per_hour, unit),
                                amount(t.first, unit), amount(t.last, unit));
@@ -128,11 +133,16 @@ std::string sentence(const Suspect& s, std::span<const double> t_seconds, std::s
 
 std::string_view shape_name(SiteShape shape) {
     switch (shape) {
-        case SiteShape::steady_growth: return "steady growth";
-        case SiteShape::plateau: return "plateau";
-        case SiteShape::churn: return "churn";
-        case SiteShape::shrinking: return "shrinking";
-        case SiteShape::flat: return "flat";
+        case SiteShape::steady_growth:
+            return "steady growth";
+        case SiteShape::plateau:
+            return "plateau";
+        case SiteShape::churn:
+            return "churn";
+        case SiteShape::shrinking:
+            return "shrinking";
+        case SiteShape::flat:
+            return "flat";
     }
     return "flat";
 }
@@ -179,8 +189,8 @@ SiteTrend site_trend(std::span<const double> t, std::span<const double> y,
         // (requests, a stalled machine) must not make a steady rise look levelled off.
         const double rise = r.last - r.first;
         const double late_share = double(n - 1 - late_begin) / double(n - 1);
-        const double late_change = std::fabs(r.late_slope_per_hour) *
-                                   (t.back() - t.front()) * late_share / k_seconds_per_hour;
+        const double late_change = std::fabs(r.late_slope_per_hour) * (t.back() - t.front()) *
+                                   late_share / k_seconds_per_hour;
         const auto [late_min, late_max] = std::minmax_element(late.begin(), late.end());
         plateau = rise > 0 && rise >= 0.5 * (r.max - r.min) &&
                   (mk.p_up < k_suspect_significance || r.monotone >= 0.75) &&
@@ -202,8 +212,7 @@ SiteTrend site_trend(std::span<const double> t, std::span<const double> y,
         r.shape = SiteShape::plateau;
         r.net_growth = r.last - r.first;  // its Theil-Sen slope understates a rise that stopped
     } else if (r.slope_per_hour > 0 &&
-               ((mk.p_up < k_suspect_significance && r.monotone >= k_suspect_monotone) ||
-                all_up)) {
+               ((mk.p_up < k_suspect_significance && r.monotone >= k_suspect_monotone) || all_up)) {
         r.shape = SiteShape::steady_growth;
     } else if (r.slope_per_hour < 0 &&
                ((mk.p_down < k_suspect_significance &&
@@ -252,15 +261,17 @@ SuspectReport find_suspects(std::span<const double> t_seconds, std::vector<SiteS
         const double noise = s.site.stderr_values.empty() ? 0.0 : s.site.stderr_values.back();
         if (growth < k_minor_growth_of_heap * report.in_use_last) {
             s.minor = true;
-            s.sentence += fmt::format("; too small to be a suspect: {} over the window, under "
-                                      "{:g}% of the {} in use",
-                                      amount(growth, unit), 100 * k_minor_growth_of_heap,
-                                      amount(report.in_use_last, unit));
+            s.sentence += fmt::format(
+                "; too small to be a suspect: {} over the window, under "
+                "{:g}% of the {} in use",
+                amount(growth, unit), 100 * k_minor_growth_of_heap,
+                amount(report.in_use_last, unit));
         } else if (growth < k_minor_noise_sigmas * noise) {
             s.minor = true;
-            s.sentence += fmt::format("; too small to be a suspect: {} over the window, within "
-                                      "the sampling noise (standard error {})",
-                                      amount(growth, unit), amount(noise, unit));
+            s.sentence += fmt::format(
+                "; too small to be a suspect: {} over the window, within "
+                "the sampling noise (standard error {})",
+                amount(growth, unit), amount(noise, unit));
         }
     }
     std::stable_sort(all.begin(), all.end(), [](const Suspect& a, const Suspect& b) {

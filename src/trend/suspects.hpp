@@ -24,13 +24,13 @@ enum class SiteShape { steady_growth, plateau, churn, shrinking, flat };
 std::string_view shape_name(SiteShape shape);
 
 struct SiteTrend {
-    double slope_per_hour = 0;       // Theil-Sen over the whole window, units per hour
-    double late_slope_per_hour = 0;  // Theil-Sen over the last 40% of the snapshots (n >= 5)
-    double early_slope_per_hour = 0; // Theil-Sen over the first 60% of the snapshots (n >= 5)
-    double tau = 0;                  // Mann-Kendall tau in [-1, 1]
-    double p_up = 1;                 // Mann-Kendall one-sided p-value for "increasing"
-    double p_down = 1;               // ... for "decreasing"
-    double monotone = 0;             // fraction of steps that did not go down, in [0, 1]
+    double slope_per_hour = 0;        // Theil-Sen over the whole window, units per hour
+    double late_slope_per_hour = 0;   // Theil-Sen over the last 40% of the snapshots (n >= 5)
+    double early_slope_per_hour = 0;  // Theil-Sen over the first 60% of the snapshots (n >= 5)
+    double tau = 0;                   // Mann-Kendall tau in [-1, 1]
+    double p_up = 1;                  // Mann-Kendall one-sided p-value for "increasing"
+    double p_down = 1;                // ... for "decreasing"
+    double monotone = 0;              // fraction of steps that did not go down, in [0, 1]
     double net_growth = 0;  // growth over the window: slope x window; last - first for a plateau
     double first = 0, last = 0, min = 0, max = 0;
     SiteShape shape = SiteShape::flat;
@@ -114,9 +114,9 @@ struct Suspect {
 struct SuspectReport {
     // steady growth, by slope descending (JVM platform classes after the other sites)
     std::vector<Suspect> suspects;
-    std::vector<Suspect> others;    // minor growth, plateau, churn, shrinking, flat: by slope
-    double in_use_last = 0;         // all sites' values at the last snapshot
-    double total_growth = 0;        // the denominator of share_of_growth
+    std::vector<Suspect> others;  // minor growth, plateau, churn, shrinking, flat: by slope
+    double in_use_last = 0;       // all sites' values at the last snapshot
+    double total_growth = 0;      // the denominator of share_of_growth
     double window_seconds = 0;
     size_t snapshots = 0;
 };

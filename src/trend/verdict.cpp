@@ -17,10 +17,14 @@ using detail::format_growth;
 
 std::string_view to_string(Verdict v) {
     switch (v) {
-        case Verdict::leak: return "leak";
-        case Verdict::bounded: return "bounded";
-        case Verdict::healthy: return "healthy";
-        case Verdict::inconclusive: return "inconclusive";
+        case Verdict::leak:
+            return "leak";
+        case Verdict::bounded:
+            return "bounded";
+        case Verdict::healthy:
+            return "healthy";
+        case Verdict::inconclusive:
+            return "inconclusive";
     }
     return "inconclusive";
 }
@@ -56,7 +60,7 @@ std::vector<size_t> detect_restarts(std::span<const double> t, std::span<const d
         // A new process starts where the old one began: the drop undoes nearly all of the
         // lifetime's rise above its lowest level.
         const double floor = *std::min_element(v.begin() + static_cast<std::ptrdiff_t>(seg_start),
-                                                v.begin() + static_cast<std::ptrdiff_t>(i));
+                                               v.begin() + static_cast<std::ptrdiff_t>(i));
         if (after - floor > k_restart_return * (before - floor)) continue;
         out.push_back(i);
         seg_start = i;
@@ -116,7 +120,8 @@ Assessment assess(std::span<const double> t, std::span<const double> v, const Op
             const size_t from = bounds[s], to = bounds[s + 1];
             segs.push_back(detail::analyze_segment(t.subspan(from, to - from),
                                                    v.subspan(from, to - from), options));
-            if (segs.back().verdict == Verdict::leak) leak_slopes.push_back(segs.back().slope_per_s);
+            if (segs.back().verdict == Verdict::leak)
+                leak_slopes.push_back(segs.back().slope_per_s);
             if (s + 2 < bounds.size()) peaks.push_back(segs.back().peak);
         }
         size_t judged = 0;
@@ -156,9 +161,10 @@ Assessment assess(std::span<const double> t, std::span<const double> v, const Op
             const double lo = *std::min_element(peaks.begin(), peaks.end());
             const double hi = *std::max_element(peaks.begin(), peaks.end());
             if (hi <= 1.15 * lo) {
-                sentence += fmt::format(", each time after reaching about {} (a limit being hit: "
-                                        "an OOM kill?)",
-                                        format_amount(median(peaks), options));
+                sentence += fmt::format(
+                    ", each time after reaching about {} (a limit being hit: "
+                    "an OOM kill?)",
+                    format_amount(median(peaks), options));
             }
         }
         a.evidence.push_back(sentence);
@@ -182,10 +188,10 @@ Assessment assess(std::span<const double> t, std::span<const double> v, const Op
             a.evidence.push_back(fmt::format("it is already at its limit of {}",
                                              format_amount(*options.limit_bytes, options)));
         } else {
-            a.evidence.push_back(fmt::format(
-                "at this rate it reaches its limit of {} in {} (now up to {})",
-                format_amount(*options.limit_bytes, options), util::format_duration(eta),
-                format_amount(high, options)));
+            a.evidence.push_back(
+                fmt::format("at this rate it reaches its limit of {} in {} (now up to {})",
+                            format_amount(*options.limit_bytes, options),
+                            util::format_duration(eta), format_amount(high, options)));
         }
     }
     return a;

@@ -48,8 +48,8 @@ struct Options {
 
 struct Assessment {
     Verdict verdict = Verdict::inconclusive;
-    double growth_bytes_per_hour = 0;  // baseline growth (units per hour when not bytes)
-    double confidence = 0;             // 0..1
+    double growth_bytes_per_hour = 0;            // baseline growth (units per hour when not bytes)
+    double confidence = 0;                       // 0..1
     std::optional<double> projected_limit_at_s;  // series time at which the limit is reached
     std::optional<double> watch_more_s;          // inconclusive: how much longer to watch
     std::vector<std::string> evidence;

@@ -11,7 +11,7 @@
 namespace leakhunt::util {
 
 class Error : public std::runtime_error {
-public:
+  public:
     explicit Error(const std::string& what) : std::runtime_error(what) {}
 
     template <typename... Args>
@@ -21,7 +21,7 @@ public:
 
 // A usage error: the command line itself is wrong (exit code 2).
 class UsageError : public Error {
-public:
+  public:
     using Error::Error;
 };
 

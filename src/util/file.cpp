@@ -73,9 +73,10 @@ std::string read_file_in_dir(const std::filesystem::path& dir, std::string_view 
     if (::fstat(f.fd, &st) != 0) throw Error("cannot read {}: {}", name, errno_text(errno));
     if (!S_ISREG(st.st_mode)) throw Error("refusing to read {}: not a regular file", name);
     if (!owners.empty() && std::find(owners.begin(), owners.end(), st.st_uid) == owners.end()) {
-        throw Error("refusing to read {}: it belongs to uid {}, not to the user of the process "
-                    "that named it",
-                    name, st.st_uid);
+        throw Error(
+            "refusing to read {}: it belongs to uid {}, not to the user of the process "
+            "that named it",
+            name, st.st_uid);
     }
     std::string out;
     if (!read_all(f.fd, out)) throw Error("cannot read {}: {}", name, errno_text(errno));
@@ -143,7 +144,8 @@ std::filesystem::path resolve_program(const std::string& argv0) {
     while (true) {
         const size_t colon = dirs.find(':');
         const std::string dir(dirs.substr(0, colon));
-        const std::filesystem::path candidate = std::filesystem::path(dir.empty() ? "." : dir) / argv0;
+        const std::filesystem::path candidate =
+            std::filesystem::path(dir.empty() ? "." : dir) / argv0;
         if (::access(candidate.c_str(), X_OK) == 0) return candidate;
         if (colon == std::string_view::npos) return argv0;
         dirs.remove_prefix(colon + 1);

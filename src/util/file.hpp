@@ -39,7 +39,7 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
 // An output file that appears under its final name only on commit(); destroyed uncommitted, the
 // temporary is removed. Not thread-safe.
 class AtomicFile {
-public:
+  public:
     explicit AtomicFile(std::filesystem::path path);
     AtomicFile(const AtomicFile&) = delete;
     AtomicFile& operator=(const AtomicFile&) = delete;
@@ -49,7 +49,7 @@ public:
     void commit();
     const std::filesystem::path& path() const { return m_path; }
 
-private:
+  private:
     std::filesystem::path m_path;
     std::filesystem::path m_tmp;
     int m_fd = -1;

@@ -18,7 +18,8 @@ size_t operator_symbol_length(std::string_view s) {
     while (n < s.size() && s[n] == ' ') ++n;
     if (s.substr(n).starts_with("()") || s.substr(n).starts_with("[]")) return n + 2;
     const size_t start = n;
-    while (n < s.size() && std::string_view("<>=!+-*/%^&|~,").find(s[n]) != std::string_view::npos) {
+    while (n < s.size() &&
+           std::string_view("<>=!+-*/%^&|~,").find(s[n]) != std::string_view::npos) {
         ++n;
     }
     return n > start ? n : 0;
@@ -31,7 +32,8 @@ std::string_view without_parameters(std::string_view function) {
     int depth = 0;  // of <...> and [...]
     for (size_t i = 0; i < function.size(); ++i) {
         const char c = function[i];
-        if (function.substr(i).starts_with(k_operator) && (i == 0 || !is_name_char(function[i - 1]))) {
+        if (function.substr(i).starts_with(k_operator) &&
+            (i == 0 || !is_name_char(function[i - 1]))) {
             const size_t end = i + k_operator.size();
             const size_t next = end + operator_symbol_length(function.substr(end));
             if (next > end && depth == 0 && next < function.size() && function[next] == '(') {

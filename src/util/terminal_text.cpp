@@ -62,13 +62,27 @@ std::string terminal_safe(std::string_view text) {
         }
         if (len == 1 && (cp < 0x20 || cp == 0x7F)) {
             switch (cp) {
-                case 0x1B: out += "\\e"; break;
-                case 0x07: out += "\\a"; break;
-                case 0x08: out += "\\b"; break;
-                case 0x09: out += "\\t"; break;
-                case 0x0A: out += "\\n"; break;
-                case 0x0D: out += "\\r"; break;
-                default: out += fmt::format("\\x{:02x}", static_cast<unsigned>(cp)); break;
+                case 0x1B:
+                    out += "\\e";
+                    break;
+                case 0x07:
+                    out += "\\a";
+                    break;
+                case 0x08:
+                    out += "\\b";
+                    break;
+                case 0x09:
+                    out += "\\t";
+                    break;
+                case 0x0A:
+                    out += "\\n";
+                    break;
+                case 0x0D:
+                    out += "\\r";
+                    break;
+                default:
+                    out += fmt::format("\\x{:02x}", static_cast<unsigned>(cp));
+                    break;
             }
         } else if ((cp >= 0x80 && cp <= 0x9F) || reorders(cp)) {
             out += fmt::format("\\u{:04x}", static_cast<std::uint32_t>(cp));

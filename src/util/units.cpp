@@ -150,7 +150,8 @@ std::string format_duration(double seconds) {
     }
     // Beyond ~31,700 years a duration is only "more than" (llround would overflow past 2^63).
     constexpr double k_longest = 1e12;
-    if (seconds > k_longest) return fmt::format("over {}d", static_cast<long long>(k_longest / 86400));
+    if (seconds > k_longest)
+        return fmt::format("over {}d", static_cast<long long>(k_longest / 86400));
     auto total = static_cast<long long>(std::llround(seconds));
     long long d = total / 86400, h = (total % 86400) / 3600, m = (total % 3600) / 60,
               s = total % 60;

@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const ClassHistogram h = parse_class_histogram(text);
         if (h.classes.size() > k_max_classes + 1) std::abort();
         for (const auto& c : h.classes) {
-            if (c.name.size() > k_max_class_name + 3 || c.instances < 0 || c.bytes < 0) std::abort();
+            if (c.name.size() > k_max_class_name + 3 || c.instances < 0 || c.bytes < 0)
+                std::abort();
         }
         (void)histogram_profile(h, 0);
     } catch (const leakhunt::util::Error&) {

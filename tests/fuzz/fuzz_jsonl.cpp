@@ -1,5 +1,5 @@
-// libFuzzer target for the JSON-lines series reader: any input must either parse into valid series or throw
-// util::Error; any other exception, crash or sanitizer report is a bug.
+// libFuzzer target for the JSON-lines series reader: any input must either parse into valid series
+// or throw util::Error; any other exception, crash or sanitizer report is a bug.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>

@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (!bytes.empty() && bytes.front() == 'M') {
             const auto maps = parse_proc_maps(bytes.substr(1), "fuzz");
             for (size_t i = 0; i < maps.size(); ++i) {
-                if (maps[i].id != i + 1 || maps[i].memory_limit < maps[i].memory_start) std::abort();
+                if (maps[i].id != i + 1 || maps[i].memory_limit < maps[i].memory_start)
+                    std::abort();
             }
             return 0;
         }

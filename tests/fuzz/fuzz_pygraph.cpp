@@ -1,6 +1,6 @@
-// libFuzzer target for the Python object graph (.pygraph) reader: any input must either parse into a graph
-// whose invariants hold (Graph::check ran) or throw util::Error; then the analyses run on it
-// (dominators, class histogram, shortest paths and their shapes) and must not fail.
+// libFuzzer target for the Python object graph (.pygraph) reader: any input must either parse into
+// a graph whose invariants hold (Graph::check ran) or throw util::Error; then the analyses run on
+// it (dominators, class histogram, shortest paths and their shapes) and must not fail.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

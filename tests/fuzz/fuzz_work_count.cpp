@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     // The first line names the field, the rest is the reply.
     const size_t nl = text.find('\n');
-    const std::string_view field = nl == std::string_view::npos ? std::string_view() : text.substr(0, nl);
+    const std::string_view field =
+        nl == std::string_view::npos ? std::string_view() : text.substr(0, nl);
     const std::string_view body = nl == std::string_view::npos ? text : text.substr(nl + 1);
     try {
         if (!std::isfinite(leakhunt::series::parse_work_value(body, field))) std::abort();

@@ -11,18 +11,20 @@
 #define SLOT 64
 #endif
 
-#define PARK_IN_DEAD_SLOT()                                                           \
-    __asm__ __volatile__("movl $100, %%edi\n\t"                                       \
-                         "call malloc@PLT\n\t"                                        \
-                         "movq %%rax, -%c0(%%rbp)\n\t"                                \
-                         "xorl %%eax, %%eax\n\t"                                      \
-                         :                                                            \
-                         : "i"(SLOT)                                                  \
-                         : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", \
-                           "memory")
+#define PARK_IN_DEAD_SLOT()           \
+    __asm__ __volatile__(             \
+        "movl $100, %%edi\n\t"        \
+        "call malloc@PLT\n\t"         \
+        "movq %%rax, -%c0(%%rbp)\n\t" \
+        "xorl %%eax, %%eax\n\t"       \
+        :                             \
+        : "i"(SLOT)                   \
+        : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory")
 
 #ifdef EXPLICIT_EXIT
-__attribute__((noinline)) static void park(void) { PARK_IN_DEAD_SLOT(); }
+__attribute__((noinline)) static void park(void) {
+    PARK_IN_DEAD_SLOT();
+}
 
 int main(void) {
     park();

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static inline int square(int x) { return x * x; }
+static inline int square(int x) {
+    return x * x;
+}
 
 static inline int sum_of_squares(const int* v, int n) {
     int total = 0;

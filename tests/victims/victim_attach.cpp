@@ -33,7 +33,9 @@ std::vector<void*> g_old;   // --pre blocks
 std::size_t g_leaked = 0;
 volatile sig_atomic_t g_end_early = 0;  // SIGUSR1: end the run now, normally
 
-void on_usr1(int) { g_end_early = 1; }
+void on_usr1(int) {
+    g_end_early = 1;
+}
 
 __attribute__((noinline)) void attach_leak_site(std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {

@@ -44,10 +44,14 @@ std::size_t Flags::bytes(const std::string& name, std::size_t fallback) {
     if (ec != std::errc{}) fail("--" + name + " wants a byte count, got " + text);
     std::size_t scale = 1;
     const std::string suffix(ptr, end);
-    if (suffix == "K" || suffix == "k" || suffix == "KiB") scale = std::size_t{1} << 10;
-    else if (suffix == "M" || suffix == "MiB") scale = std::size_t{1} << 20;
-    else if (suffix == "G" || suffix == "GiB") scale = std::size_t{1} << 30;
-    else if (!suffix.empty()) fail("--" + name + ": unknown suffix " + suffix + " (K, M, G)");
+    if (suffix == "K" || suffix == "k" || suffix == "KiB")
+        scale = std::size_t{1} << 10;
+    else if (suffix == "M" || suffix == "MiB")
+        scale = std::size_t{1} << 20;
+    else if (suffix == "G" || suffix == "GiB")
+        scale = std::size_t{1} << 30;
+    else if (!suffix.empty())
+        fail("--" + name + ": unknown suffix " + suffix + " (K, M, G)");
     return value * scale;
 }
 

@@ -19,7 +19,7 @@ namespace leakhunt::victims {
 
 // Flags of the form `--name value`. Everything after a lone `--` is kept as the rest().
 class Flags {
-public:
+  public:
     // Exits with status 2 and a usage line on a malformed command line.
     Flags(std::span<char* const> args, const char* usage);
 
@@ -30,7 +30,7 @@ public:
     // Exits with status 2 if a flag was given that no bytes()/number()/count() asked for.
     void reject_unknown() const;
 
-private:
+  private:
     [[noreturn]] void fail(const std::string& message) const;
 
     const char* m_usage;
@@ -44,13 +44,13 @@ void announce_ready();
 
 // Calls back every `tick` until `seconds` have passed (seconds <= 0: forever).
 class TickClock {
-public:
+  public:
     TickClock(double seconds, std::chrono::milliseconds tick);
     // Sleeps until the next tick; false once the run time is over.
     bool next();
     double elapsed_seconds() const;
 
-private:
+  private:
     std::chrono::steady_clock::time_point m_start;
     std::chrono::steady_clock::time_point m_next;
     std::optional<std::chrono::steady_clock::time_point> m_end;

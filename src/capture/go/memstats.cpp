@@ -21,8 +21,8 @@ constexpr std::string_view k_block = "# runtime.MemStats";
 std::string shown(std::string_view v) {
     std::string out;
     for (char c : v.substr(0, 40)) {
-        out += static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f ? c
-                                                                                            : '?';
+        out +=
+            static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f ? c : '?';
     }
     return out;
 }
@@ -113,12 +113,18 @@ std::optional<MemStats> parse_memstats_text(std::string_view text, std::string_v
         if (eq == std::string_view::npos) continue;
         const std::string_view key = line.substr(0, eq);
         const std::string_view value = line.substr(eq + 3);
-        if (key == "HeapInuse") m.heap_inuse = field_number(value, where, key);
-        else if (key == "HeapIdle") m.heap_idle = field_number(value, where, key);
-        else if (key == "HeapReleased") m.heap_released = field_number(value, where, key);
-        else if (key == "HeapSys") m.heap_sys = field_number(value, where, key);
-        else if (key == "NumGC") m.num_gc = field_number(value, where, key);
-        else if (key == "PauseNs") pause_total = pause_sum(value, where, pauses);
+        if (key == "HeapInuse")
+            m.heap_inuse = field_number(value, where, key);
+        else if (key == "HeapIdle")
+            m.heap_idle = field_number(value, where, key);
+        else if (key == "HeapReleased")
+            m.heap_released = field_number(value, where, key);
+        else if (key == "HeapSys")
+            m.heap_sys = field_number(value, where, key);
+        else if (key == "NumGC")
+            m.num_gc = field_number(value, where, key);
+        else if (key == "PauseNs")
+            pause_total = pause_sum(value, where, pauses);
     }
     // Every pause is in the buffer while NumGC <= 256; after that the oldest are overwritten.
     if (pause_total && m.num_gc && *m.num_gc <= static_cast<double>(k_pause_buffer)) {
@@ -157,10 +163,10 @@ std::optional<MemStats> parse_expvar_memstats(std::string_view text, std::string
 
 std::vector<std::string> go_counter_columns() {
     std::vector<std::string> out;
-    for (std::string_view c : {series::k_goroutines, series::k_go_heap_inuse,
-                               series::k_go_heap_idle, series::k_go_heap_released,
-                               series::k_go_heap_sys, series::k_go_gc_count,
-                               series::k_go_gc_pause_total}) {
+    for (std::string_view c :
+         {series::k_goroutines, series::k_go_heap_inuse, series::k_go_heap_idle,
+          series::k_go_heap_released, series::k_go_heap_sys, series::k_go_gc_count,
+          series::k_go_gc_pause_total}) {
         out.emplace_back(c);
     }
     return out;

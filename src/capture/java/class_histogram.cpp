@@ -13,8 +13,8 @@
 #include "capture/java/class_histogram.hpp"
 
 #include <limits>
-#include <utility>
 #include <unordered_map>
+#include <utility>
 
 #include "proc/text_scan.hpp"
 #include "util/error.hpp"
@@ -30,15 +30,24 @@ using proc::detail::trim;
 
 std::string_view primitive_name(char code) {
     switch (code) {
-        case 'B': return "byte";
-        case 'C': return "char";
-        case 'D': return "double";
-        case 'F': return "float";
-        case 'I': return "int";
-        case 'J': return "long";
-        case 'S': return "short";
-        case 'Z': return "boolean";
-        default: return {};
+        case 'B':
+            return "byte";
+        case 'C':
+            return "char";
+        case 'D':
+            return "double";
+        case 'F':
+            return "float";
+        case 'I':
+            return "int";
+        case 'J':
+            return "long";
+        case 'S':
+            return "short";
+        case 'Z':
+            return "boolean";
+        default:
+            return {};
     }
 }
 
@@ -133,7 +142,8 @@ ClassHistogram parse_class_histogram(std::string_view text) {
         }
         const auto instances = count_field(next_token(cursor));
         const auto bytes = count_field(next_token(cursor));
-        if (!instances || !bytes) bad_line(number, "the instance count or byte size is not a number", t);
+        if (!instances || !bytes)
+            bad_line(number, "the instance count or byte size is not a number", t);
         const std::string_view raw = trim(cursor);
         if (raw.empty()) bad_line(number, "no class name", t);
         if (h.classes.size() >= k_max_classes) {
@@ -162,8 +172,9 @@ profile::Profile histogram_profile(const ClassHistogram& h, int64_t time_nanos) 
     profile::Profile p = profile::make_heap_profile();
     p.time_nanos = time_nanos;
     p.period = 1;
-    p.comments.push_back("JVM class histogram (GC.class_histogram): live instances and shallow "
-                         "bytes per class");
+    p.comments.push_back(
+        "JVM class histogram (GC.class_histogram): live instances and shallow "
+        "bytes per class");
     p.samples.reserve(h.classes.size());
     p.locations.reserve(h.classes.size());
     p.functions.reserve(h.classes.size());

@@ -15,7 +15,7 @@
 namespace leakhunt::capture::java {
 
 struct ClassCount {
-    std::string name;  // the Java name: "java.lang.String[]", "byte[]", "com.example.Session"
+    std::string name;    // the Java name: "java.lang.String[]", "byte[]", "com.example.Session"
     std::string module;  // "java.base@17.0.15"; empty for the unnamed module (the class path)
     int64_t instances = 0;
     int64_t bytes = 0;  // shallow size of all instances

@@ -63,12 +63,14 @@ bool has_text(std::string_view haystack, std::string_view needle) {
 bool attach_disabled_by_option(pid_t pid) {
     const std::string proc = fmt::format("/proc/{}/", pid);
     constexpr std::string_view k_flag = "-XX:+DisableAttachMechanism";
-    if (const auto cmdline = util::try_read_file(proc + "cmdline"); cmdline && has_text(*cmdline, k_flag)) {
+    if (const auto cmdline = util::try_read_file(proc + "cmdline");
+        cmdline && has_text(*cmdline, k_flag)) {
         return true;
     }
     if (const auto env = util::try_read_file(proc + "environ")) {
         for (const char* name : {"JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS"}) {
-            if (const auto v = proc::environ_value(*env, name); v && has_text(*v, k_flag)) return true;
+            if (const auto v = proc::environ_value(*env, name); v && has_text(*v, k_flag))
+                return true;
         }
     }
     return false;
@@ -146,7 +148,8 @@ ToolResult run_tool(const std::vector<std::string>& argv, uid_t uid, gid_t gid,
     const auto deadline = Clock::now() + timeout;
     char buf[65536];
     while (true) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         if (left <= 0ms) {
             r.timed_out = true;
             break;
@@ -195,10 +198,11 @@ Jvm::Jvm(pid_t pid) : m_pid(pid) {
     m_uid = st.st_uid;
     m_gid = st.st_gid;
     if (!maps_library(pid, "libjvm.so")) {
-        throw util::Error("process {} is not a Java VM (it has no libjvm.so mapped); nothing was "
-                          "sent to it (record another runtime with --runtime, or give the "
-                          "JVM's PID)",
-                          pid);
+        throw util::Error(
+            "process {} is not a Java VM (it has no libjvm.so mapped); nothing was "
+            "sent to it (record another runtime with --runtime, or give the "
+            "JVM's PID)",
+            pid);
     }
     std::error_code ec;
     const fs::path exe = fs::read_symlink(proc / "exe", ec);
@@ -212,13 +216,16 @@ Jvm::Jvm(pid_t pid) : m_pid(pid) {
         if (on_path.has_parent_path() && ::access(on_path.c_str(), X_OK) == 0) m_jcmd = on_path;
     }
     if (m_jcmd.empty()) {
-        throw util::Error("no jcmd beside {} or on PATH: install the JDK's tools (Debian: "
-                          "apt-get install openjdk-17-jdk-headless)",
-                          util::terminal_safe(ec ? std::string("the JVM's java") : exe.string()));
+        throw util::Error(
+            "no jcmd beside {} or on PATH: install the JDK's tools (Debian: "
+            "apt-get install openjdk-17-jdk-headless)",
+            util::terminal_safe(ec ? std::string("the JVM's java") : exe.string()));
     }
 }
 
-bool Jvm::alive() const { return !proc::has_exited(m_pid); }
+bool Jvm::alive() const {
+    return !proc::has_exited(m_pid);
+}
 
 std::string Jvm::failure(const std::string& command, const ToolResult& r) const {
     if (!alive()) return fmt::format("pid {} exited", m_pid);
@@ -240,9 +247,10 @@ std::string Jvm::run(const std::vector<std::string>& args, std::chrono::millisec
 
 bool Jvm::wait_ready(std::chrono::milliseconds limit, const std::function<bool()>& keep_waiting) {
     if (attach_disabled_by_option(m_pid)) {
-        throw util::Error("pid {} runs with -XX:+DisableAttachMechanism: jcmd cannot reach it "
-                          "(restart it without that option to record it)",
-                          m_pid);
+        throw util::Error(
+            "pid {} runs with -XX:+DisableAttachMechanism: jcmd cannot reach it "
+            "(restart it without that option to record it)",
+            m_pid);
     }
     const auto deadline = Clock::now() + limit;
     std::string last;
@@ -254,24 +262,25 @@ bool Jvm::wait_ready(std::chrono::milliseconds limit, const std::function<bool()
                                           m_uid, m_gid, 30s, 64 * 1024);
             if (r.ok()) return true;
             if (has_text(r.output, "does not support the attach mechanism")) {
-                throw util::Error("pid {} does not allow attaching (started with "
-                                  "-XX:+DisableAttachMechanism?): jcmd cannot reach it",
-                                  m_pid);
+                throw util::Error(
+                    "pid {} does not allow attaching (started with "
+                    "-XX:+DisableAttachMechanism?): jcmd cannot reach it",
+                    m_pid);
             }
             last = failure("VM.version", r);
         }
         if (Clock::now() >= deadline) {
             if (last.empty()) {
-                throw util::Error("pid {} does not handle SIGQUIT (started with -Xrs or "
-                                  "-XX:+ReduceSignalUsage?), so jcmd cannot attach without killing "
-                                  "it; nothing was sent",
-                                  m_pid);
+                throw util::Error(
+                    "pid {} does not handle SIGQUIT (started with -Xrs or "
+                    "-XX:+ReduceSignalUsage?), so jcmd cannot attach without killing "
+                    "it; nothing was sent",
+                    m_pid);
             }
-            throw util::Error("pid {} did not answer jcmd within {}: {} (is it the JVM's own "
-                              "user, or a JVM in another container?)",
-                              m_pid,
-                              util::format_duration(std::chrono::duration<double>(limit).count()),
-                              last);
+            throw util::Error(
+                "pid {} did not answer jcmd within {}: {} (is it the JVM's own "
+                "user, or a JVM in another container?)",
+                m_pid, util::format_duration(std::chrono::duration<double>(limit).count()), last);
         }
         if (!keep_waiting()) return false;
     }
@@ -299,11 +308,12 @@ void Jvm::heap_dump(const fs::path& dir, const std::string& name, double heap_us
         const double free = static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize);
         // A dump of the live objects is about the size of the heap they use, plus headers.
         if (free < heap_used * 1.1) {
-            throw util::Error("not enough free space in {} for a heap dump of pid {}: {} free, its "
-                              "heap uses {} (free some space, or record into another directory "
-                              "with -o)",
-                              util::terminal_safe(dir.string()), m_pid, util::format_bytes(free),
-                              util::format_bytes(heap_used));
+            throw util::Error(
+                "not enough free space in {} for a heap dump of pid {}: {} free, its "
+                "heap uses {} (free some space, or record into another directory "
+                "with -o)",
+                util::terminal_safe(dir.string()), m_pid, util::format_bytes(free),
+                util::format_bytes(heap_used));
         }
     }
     // The JVM writes the file as its own user: a staging directory it owns, inside `dir`, then
@@ -331,10 +341,11 @@ void Jvm::heap_dump(const fs::path& dir, const std::string& name, double heap_us
         fs::remove_all(staging, ec);
         std::string why = failure("GC.heap_dump", r);
         if (has_text(r.output, "Permission denied") || has_text(r.output, "No such file")) {
-            why = fmt::format("the JVM's user (uid {}) cannot write into {}: make the directory "
-                              "and its parents reachable by that user, or record into one it "
-                              "can write (e.g. under /tmp)",
-                              m_uid, util::terminal_safe(dir.string()));
+            why = fmt::format(
+                "the JVM's user (uid {}) cannot write into {}: make the directory "
+                "and its parents reachable by that user, or record into one it "
+                "can write (e.g. under /tmp)",
+                m_uid, util::terminal_safe(dir.string()));
         }
         throw util::Error("heap dump of pid {} failed: {}", m_pid, why);
     }
@@ -347,8 +358,8 @@ void Jvm::heap_dump(const fs::path& dir, const std::string& name, double heap_us
     const int rename_error = ec.value();
     fs::remove_all(staging, ec);
     if (rename_error != 0) {
-        throw util::Error("cannot move the heap dump into {}: {}", util::terminal_safe(dir.string()),
-                          util::errno_text(rename_error));
+        throw util::Error("cannot move the heap dump into {}: {}",
+                          util::terminal_safe(dir.string()), util::errno_text(rename_error));
     }
 }
 

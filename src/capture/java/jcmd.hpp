@@ -21,7 +21,7 @@ namespace leakhunt::capture::java {
 
 // What a bounded run of a tool returned.
 struct ToolResult {
-    int status = 0;         // wait status
+    int status = 0;          // wait status
     bool timed_out = false;  // killed after the timeout
     bool cut = false;        // killed because it printed more than the bound
     std::string output;      // stdout and stderr, interleaved, at most the bound

@@ -21,8 +21,8 @@ constexpr size_t k_max_name = 256;
 bool valid_name(std::string_view name) {
     if (name.empty() || name.size() > k_max_name) return false;
     for (char c : name) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '.' || c == '_' || c == '-';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
         if (!ok) return false;
     }
     return true;
@@ -49,7 +49,8 @@ std::optional<double> sum_numbered(const PerfCounters& c, std::string_view prefi
                                    std::string_view suffix, int limit = 64) {
     std::optional<double> total;
     for (int i = 0; i < limit; ++i) {
-        const auto v = get(c, std::string(prefix) + "." + std::to_string(i) + "." + std::string(suffix));
+        const auto v =
+            get(c, std::string(prefix) + "." + std::to_string(i) + "." + std::string(suffix));
         if (!v) break;
         total = total.value_or(0) + *v;
     }
@@ -79,9 +80,14 @@ PerfCounters parse_perf_counters(std::string_view text) {
 }
 
 std::vector<std::string> jvm_counter_columns() {
-    return {"heap_used_bytes",      "heap_committed_bytes",      "old_gen_used_bytes",
-            "metaspace_used_bytes", "metaspace_committed_bytes", "threads",
-            "gc_count",             "gc_time_s"};
+    return {"heap_used_bytes",
+            "heap_committed_bytes",
+            "old_gen_used_bytes",
+            "metaspace_used_bytes",
+            "metaspace_committed_bytes",
+            "threads",
+            "gc_count",
+            "gc_time_s"};
 }
 
 std::map<std::string, double> jvm_counters(const PerfCounters& c) {

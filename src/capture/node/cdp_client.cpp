@@ -7,13 +7,13 @@
 #include <algorithm>
 #include <optional>
 
+#include <fmt/format.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
@@ -48,9 +48,10 @@ tcp::endpoint loopback_endpoint(const Endpoint& e) {
     beast::error_code ec;
     const asio::ip::address a = asio::ip::make_address(e.address, ec);
     if (ec || !a.is_loopback()) {
-        throw util::Error("the inspector address {} is not a loopback address: leakhunt "
-                          "connects to 127.0.0.1 or ::1 only",
-                          short_text(e.address));
+        throw util::Error(
+            "the inspector address {} is not a loopback address: leakhunt "
+            "connects to 127.0.0.1 or ::1 only",
+            short_text(e.address));
     }
     return {a, e.port};
 }
@@ -115,13 +116,15 @@ std::vector<InspectorTarget> list_targets(const Endpoint& endpoint,
     const auto& response = parser.get();
     if (response.result() != http::status::ok) {
         throw util::Error("http://{}/json/list answered {} {}: not a node inspector",
-                          where(endpoint), response.result_int(), short_text(std::string(response.reason()), 60));
+                          where(endpoint), response.result_int(),
+                          short_text(std::string(response.reason()), 60));
     }
     const json list = json::parse(response.body(), nullptr, false);
     if (!list.is_array()) {
-        throw util::Error("http://{}/json/list is not a JSON list of targets (it starts {:?}): "
-                          "not a node inspector",
-                          where(endpoint), short_text(response.body(), 60));
+        throw util::Error(
+            "http://{}/json/list is not a JSON list of targets (it starts {:?}): "
+            "not a node inspector",
+            where(endpoint), short_text(response.body(), 60));
     }
     std::vector<InspectorTarget> targets;
     for (const json& item : list) {
@@ -171,9 +174,10 @@ struct CdpSession::Impl {
 
     long write(std::string_view method, const json& params, std::chrono::milliseconds timeout) {
         if (!is_open) {
-            throw util::Error("the inspector connection to {} is closed (the process ended, or "
-                              "closed its inspector)",
-                              where(endpoint));
+            throw util::Error(
+                "the inspector connection to {} is closed (the process ended, or "
+                "closed its inspector)",
+                where(endpoint));
         }
         const long id = next_id++;
         const std::string text = json{{"id", id}, {"method", method}, {"params", params}}.dump();
@@ -198,9 +202,10 @@ CdpSession::CdpSession(const Endpoint& endpoint, const std::string& websocket_pa
         m->ws.async_handshake(where(endpoint), websocket_path, handler);
     });
     if (ec) {
-        m->fail("the WebSocket handshake (is another debugger attached, or is this not an "
-                "inspector?)",
-                ec, timeout);
+        m->fail(
+            "the WebSocket handshake (is another debugger attached, or is this not an "
+            "inspector?)",
+            ec, timeout);
     }
 }
 
@@ -219,9 +224,8 @@ bool CdpSession::open() const {
 void CdpSession::close() {
     if (!m->is_open) return;
     beast::get_lowest_layer(m->ws).expires_after(std::chrono::seconds(2));
-    (void)run_one(m->ioc, [&](auto handler) {
-        m->ws.async_close(websocket::close_code::normal, handler);
-    });
+    (void)run_one(m->ioc,
+                  [&](auto handler) { m->ws.async_close(websocket::close_code::normal, handler); });
     m->drop();
 }
 
@@ -244,9 +248,10 @@ json CdpSession::call(std::string_view method, const json& params,
         json message = json::parse(text, nullptr, false);
         if (!message.is_object()) {
             m->drop();
-            throw util::Error("the inspector at {} sent a message that is not a JSON object "
-                              "during {} (it starts {:?})",
-                              where(m->endpoint), method, short_text(text, 60));
+            throw util::Error(
+                "the inspector at {} sent a message that is not a JSON object "
+                "during {} (it starts {:?})",
+                where(m->endpoint), method, short_text(text, 60));
         }
         const auto found = message.find("id");
         if (found == message.end()) {

@@ -48,14 +48,15 @@ void check_same_network(pid_t pid) {
     const fs::path ours = fs::read_symlink("/proc/self/ns/net", a);
     const fs::path theirs = fs::read_symlink(fs::path("/proc") / std::to_string(pid) / "ns/net", b);
     if (b) {
-        throw util::Error("cannot read /proc/{}/ns/net: {} (run as the process owner or root)",
-                          pid, b.message());
+        throw util::Error("cannot read /proc/{}/ns/net: {} (run as the process owner or root)", pid,
+                          b.message());
     }
     if (!a && ours != theirs) {
-        throw util::Error("process {} runs in another network namespace (a container?): its "
-                          "inspector would listen on a loopback leakhunt cannot reach; run "
-                          "leakhunt inside that namespace (e.g. nsenter -t {} -n leakhunt ...)",
-                          pid, pid);
+        throw util::Error(
+            "process {} runs in another network namespace (a container?): its "
+            "inspector would listen on a loopback leakhunt cannot reach; run "
+            "leakhunt inside that namespace (e.g. nsenter -t {} -n leakhunt ...)",
+            pid, pid);
     }
 }
 
@@ -105,25 +106,26 @@ bool listens_on(pid_t pid, std::uint16_t port) {
 InspectorLocation open_inspector(pid_t pid, std::chrono::milliseconds timeout) {
     check_same_network(pid);
     if (!catches_sigusr1(pid)) {
-        throw util::Error("process {} does not handle SIGUSR1, so its inspector cannot be opened "
-                          "from outside (leakhunt does not send it: it would end the process); "
-                          "start it with --inspect=127.0.0.1:0, or under `leakhunt record -- "
-                          "node ...`",
-                          pid);
+        throw util::Error(
+            "process {} does not handle SIGUSR1, so its inspector cannot be opened "
+            "from outside (leakhunt does not send it: it would end the process); "
+            "start it with --inspect=127.0.0.1:0, or under `leakhunt record -- "
+            "node ...`",
+            pid);
     }
     const auto before = reachable_sockets(pid);
     if (::kill(pid, SIGUSR1) != 0) {
-        throw util::Error("cannot send SIGUSR1 to process {}: {} (run as the process owner or "
-                          "root)",
-                          pid, util::errno_text(errno));
+        throw util::Error(
+            "cannot send SIGUSR1 to process {}: {} (run as the process owner or "
+            "root)",
+            pid, util::errno_text(errno));
     }
     const auto deadline = Clock::now() + timeout;
     while (Clock::now() < deadline) {
         std::vector<proc::ListeningSocket> fresh;
         for (auto& s : reachable_sockets(pid)) {
-            const bool old = std::any_of(before.begin(), before.end(), [&](const auto& b) {
-                return b.inode == s.inode;
-            });
+            const bool old = std::any_of(before.begin(), before.end(),
+                                         [&](const auto& b) { return b.inode == s.inode; });
             if (!old) fresh.push_back(std::move(s));
         }
         if (!fresh.empty()) {
@@ -139,11 +141,12 @@ InspectorLocation open_inspector(pid_t pid, std::chrono::milliseconds timeout) {
     }
     // No new port: the inspector may have been open already (--inspect, a debugger).
     if (auto loc = probe(before)) return *loc;
-    throw util::Error("no inspector port of process {} appeared within {:.3g} s of SIGUSR1 (its "
-                      "inspector port may be taken by another process: node says why on its "
-                      "own stderr; or it was started with --inspect on an address that is not "
-                      "loopback)",
-                      pid, static_cast<double>(timeout.count()) / 1000);
+    throw util::Error(
+        "no inspector port of process {} appeared within {:.3g} s of SIGUSR1 (its "
+        "inspector port may be taken by another process: node says why on its "
+        "own stderr; or it was started with --inspect on an address that is not "
+        "loopback)",
+        pid, static_cast<double>(timeout.count()) / 1000);
 }
 
 }  // namespace leakhunt::capture::node

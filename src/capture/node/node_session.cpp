@@ -14,9 +14,9 @@
 
 #include "capture/node/inspector.hpp"
 #include "capture/node/sampling_profile.hpp"
-#include "profile/pprof.hpp"
 #include "proc/proc_files.hpp"
 #include "proc/system_info.hpp"
+#include "profile/pprof.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/units.hpp"
@@ -83,8 +83,8 @@ constexpr char k_memory_usage[] =
 }  // namespace
 
 std::vector<std::string> timeline_counters() {
-    return {"js_heap_used_bytes", "js_heap_total_bytes", "external_bytes",
-            "array_buffers_bytes", "gc_count",           "gc_seconds"};
+    return {"js_heap_used_bytes", "js_heap_total_bytes", "external_bytes", "array_buffers_bytes",
+            "gc_count",           "gc_seconds"};
 }
 
 struct NodeSession::Impl {
@@ -123,7 +123,12 @@ struct NodeSession::Impl {
     }
 
     Impl(pid_t p, fs::path d, recorddir::Manifest m, SessionOptions opts)
-        : pid(p), started(start_time_of(p)), dir(std::move(d)), manifest(std::move(m)), o(opts), writer(dir, p),
+        : pid(p),
+          started(start_time_of(p)),
+          dir(std::move(d)),
+          manifest(std::move(m)),
+          o(opts),
+          writer(dir, p),
           timeline(dir, p, timeline_counters()) {}
 
     json call(const char* method, const json& params = json::object()) {
@@ -156,10 +161,11 @@ struct NodeSession::Impl {
 
     void read_gc() {
         if (gc_object.empty()) return;
-        const json v = returned_value(call(
-            "Runtime.callFunctionOn",
-            {{"objectId", gc_object}, {"functionDeclaration", k_gc_take}, {"returnByValue", true},
-             {"silent", true}}));
+        const json v =
+            returned_value(call("Runtime.callFunctionOn", {{"objectId", gc_object},
+                                                           {"functionDeclaration", k_gc_take},
+                                                           {"returnByValue", true},
+                                                           {"silent", true}}));
         if (v.is_array() && v.size() == 2 && v[0].is_number() && v[1].is_number()) {
             gc_count += v[0].get<double>();
             gc_seconds += v[1].get<double>() / 1e6;  // cost is in microseconds
@@ -180,10 +186,9 @@ NodeSession::NodeSession(pid_t pid, fs::path dir, recorddir::Manifest manifest,
         }
         m->cdp = std::make_unique<CdpSession>(m->where.endpoint, m->where.target.websocket_path,
                                               options.open_timeout);
-        m->cdp->set_event_handler(
-            [impl = m.get()](std::string_view method, const json& params) {
-                impl->on_event(method, params);
-            });
+        m->cdp->set_event_handler([impl = m.get()](std::string_view method, const json& params) {
+            impl->on_event(method, params);
+        });
         try {
             m->call("NodeRuntime.notifyWhenWaitingForDisconnect", {{"enabled", true}});
         } catch (const util::Error&) {
@@ -194,10 +199,9 @@ NodeSession::NodeSession(pid_t pid, fs::path dir, recorddir::Manifest manifest,
             m->version = v.get<std::string>();
         }
         if (options.profile) {
-            m->call("HeapProfiler.startSampling",
-                    {{"samplingInterval", options.sampling_interval},
-                     {"includeObjectsCollectedByMajorGC", false},
-                     {"includeObjectsCollectedByMinorGC", false}});
+            m->call("HeapProfiler.startSampling", {{"samplingInterval", options.sampling_interval},
+                                                   {"includeObjectsCollectedByMajorGC", false},
+                                                   {"includeObjectsCollectedByMinorGC", false}});
             m->sampling = true;
             m->start_gc_profiler();
         }
@@ -209,9 +213,9 @@ NodeSession::NodeSession(pid_t pid, fs::path dir, recorddir::Manifest manifest,
     m->manifest.runtime = "node";
     m->manifest.capture = "inspector";
     m->manifest.pid = pid;
-    m->manifest.sampling = fmt::format(
-        "every {} on average (V8 sampling heap profiler, live objects after a full GC)",
-        util::format_bytes(static_cast<double>(options.sampling_interval)));
+    m->manifest.sampling =
+        fmt::format("every {} on average (V8 sampling heap profiler, live objects after a full GC)",
+                    util::format_bytes(static_cast<double>(options.sampling_interval)));
     if (!m->version.empty()) m->manifest.extra["node_version"] = m->version;
     m->manifest.extra["inspector"] =
         fmt::format("{}:{} ({})", m->where.endpoint.address, m->where.endpoint.port,
@@ -251,8 +255,8 @@ SnapshotResult NodeSession::snapshot(const std::string& reason) {
     m->call("HeapProfiler.collectGarbage");
     const double now = unix_time();
     const json result = m->call("HeapProfiler.getSamplingProfile");
-    const profile::Profile p = sampling_profile_to_pprof(
-        result, m->o.sampling_interval, static_cast<std::int64_t>(now * 1e9));
+    const profile::Profile p = sampling_profile_to_pprof(result, m->o.sampling_interval,
+                                                         static_cast<std::int64_t>(now * 1e9));
     recorddir::TimelineRow row;
     row.unix_time = now;
     row.rss_bytes = rss_of(m->pid);
@@ -285,10 +289,11 @@ HeapSnapshotResult NodeSession::heap_snapshot() {
     const std::uint64_t estimate =
         (std::isnan(used) ? 0 : static_cast<std::uint64_t>(2 * used)) + k_min_free_bytes;
     if (const std::uint64_t free = free_bytes(m->dir); free < estimate) {
-        throw util::Error("not taking a heap snapshot: {} has {} free and the snapshot of a {} JS "
-                          "heap may need {} (free some space, or record into another directory)",
-                          m->dir.string(), util::format_bytes(static_cast<double>(free)),
-                          util::format_bytes(used), util::format_bytes(static_cast<double>(estimate)));
+        throw util::Error(
+            "not taking a heap snapshot: {} has {} free and the snapshot of a {} JS "
+            "heap may need {} (free some space, or record into another directory)",
+            m->dir.string(), util::format_bytes(static_cast<double>(free)),
+            util::format_bytes(used), util::format_bytes(static_cast<double>(estimate)));
     }
     const std::string name = m->writer.reserve(recorddir::Kind::heapsnapshot);
     util::AtomicFile out(m->dir / name);
@@ -304,18 +309,18 @@ HeapSnapshotResult NodeSession::heap_snapshot() {
             return;
         }
         if (bytes + text.size() > m->o.max_heapsnapshot_bytes) {
-            refused = fmt::format("the heap snapshot of process {} is larger than {}: not kept",
-                                  m->pid,
-                                  util::format_bytes(static_cast<double>(m->o.max_heapsnapshot_bytes)));
+            refused =
+                fmt::format("the heap snapshot of process {} is larger than {}: not kept", m->pid,
+                            util::format_bytes(static_cast<double>(m->o.max_heapsnapshot_bytes)));
             return;
         }
         if (bytes + text.size() >= next_check) {
             next_check += 16u << 20;
             if (free_bytes(m->dir) < k_min_free_bytes + text.size()) {
-                refused = fmt::format("the file system of {} is nearly full (less than {} free): "
-                                      "the heap snapshot was not kept",
-                                      m->dir.string(),
-                                      util::format_bytes(static_cast<double>(k_min_free_bytes)));
+                refused = fmt::format(
+                    "the file system of {} is nearly full (less than {} free): "
+                    "the heap snapshot was not kept",
+                    m->dir.string(), util::format_bytes(static_cast<double>(k_min_free_bytes)));
                 return;
             }
         }
@@ -357,8 +362,9 @@ std::vector<std::string> NodeSession::finish() {
     }
     if (m->cdp && m->cdp->open() && !m->gc_object.empty()) {
         try {
-            m->call("Runtime.callFunctionOn",
-                    {{"objectId", m->gc_object}, {"functionDeclaration", k_gc_stop}, {"silent", true}});
+            m->call(
+                "Runtime.callFunctionOn",
+                {{"objectId", m->gc_object}, {"functionDeclaration", k_gc_stop}, {"silent", true}});
             m->call("Runtime.releaseObjectGroup", {{"objectGroup", k_object_group}});
         } catch (const util::Error& e) {
             left.push_back(fmt::format("could not stop the GC profiler: {}", e.what()));
@@ -373,14 +379,16 @@ std::vector<std::string> NodeSession::finish() {
         // done below takes milliseconds); the timer never keeps an ending program alive.
         try {
             m->call("Runtime.evaluate",
-                    {{"expression", fmt::format("setTimeout(() => process._debugEnd(), {}).unref(), undefined",
-                                                k_close_delay.count())},
+                    {{"expression",
+                      fmt::format("setTimeout(() => process._debugEnd(), {}).unref(), undefined",
+                                  k_close_delay.count())},
                      {"silent", true}});
         } catch (const util::Error&) {
         }
         m->cdp->close();
         const auto deadline = Clock::now() + k_close_delay + std::chrono::seconds(10);
-        while (listens_on(m->pid, m->where.endpoint.port) && Clock::now() < deadline && process_lives()) {
+        while (listens_on(m->pid, m->where.endpoint.port) && Clock::now() < deadline &&
+               process_lives()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
         if (listens_on(m->pid, m->where.endpoint.port)) {

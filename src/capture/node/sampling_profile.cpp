@@ -117,9 +117,10 @@ profile::Profile sampling_profile_to_pprof(const json& result, std::int64_t inte
     profile::Profile p = profile::make_heap_profile();
     p.period = interval_bytes;
     p.time_nanos = time_nanos;
-    p.comments.push_back("V8 sampling heap profiler (HeapProfiler.getSamplingProfile): live "
-                         "objects only; alloc_* repeat inuse_* (V8 keeps no record of collected "
-                         "objects)");
+    p.comments.push_back(
+        "V8 sampling heap profiler (HeapProfiler.getSamplingProfile): live "
+        "objects only; alloc_* repeat inuse_* (V8 keeps no record of collected "
+        "objects)");
     Builder builder(p);
 
     // node id -> its stack (leaf first), without V8's "(root)".
@@ -132,12 +133,14 @@ profile::Profile sampling_profile_to_pprof(const json& result, std::int64_t inte
     while (!todo.empty()) {
         auto [node, parent] = todo.back();
         todo.pop_back();
-        if (!node->is_object()) throw util::Error("the inspector's sampling heap profile: a node is no object");
+        if (!node->is_object())
+            throw util::Error("the inspector's sampling heap profile: a node is no object");
         const std::int64_t id = integer(*node, "id", "a node");
         std::vector<std::uint64_t> stack;
         if (!root) {
             const json& frame = field(*node, "callFrame", "a node");
-            if (!frame.is_object()) throw util::Error("the inspector's sampling heap profile: callFrame is no object");
+            if (!frame.is_object())
+                throw util::Error("the inspector's sampling heap profile: callFrame is no object");
             stack.reserve(parent->size() + 1);
             stack.push_back(builder.location(frame));
             stack.insert(stack.end(), parent->begin(), parent->end());
@@ -145,9 +148,11 @@ profile::Profile sampling_profile_to_pprof(const json& result, std::int64_t inte
         root = false;
         self_size[id] = integer(*node, "selfSize", "a node");
         auto [it, inserted] = stacks.emplace(id, std::move(stack));
-        if (!inserted) throw util::Error("the inspector's sampling heap profile: node id {} twice", id);
+        if (!inserted)
+            throw util::Error("the inspector's sampling heap profile: node id {} twice", id);
         if (const auto children = node->find("children"); children != node->end()) {
-            if (!children->is_array()) throw util::Error("the inspector's sampling heap profile: children is no list");
+            if (!children->is_array())
+                throw util::Error("the inspector's sampling heap profile: children is no list");
             for (const json& child : *children) todo.emplace_back(&child, &it->second);
         }
     }

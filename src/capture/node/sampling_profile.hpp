@@ -29,7 +29,7 @@ std::string script_file(std::string_view url);
 // {"callFrame": {"functionName", "url", "lineNumber" (0-based), ...}, "selfSize", "id",
 // "children"}. `interval_bytes` is the sampling interval it was started with. Throws util::Error
 // (naming the field) when the shape is not that; the call tree is walked without recursion.
-profile::Profile sampling_profile_to_pprof(const nlohmann::json& result, std::int64_t interval_bytes,
-                                           std::int64_t time_nanos);
+profile::Profile sampling_profile_to_pprof(const nlohmann::json& result,
+                                           std::int64_t interval_bytes, std::int64_t time_nanos);
 
 }  // namespace leakhunt::capture::node

@@ -75,25 +75,28 @@ int ptrace_scope() {
 void check_ptrace(pid_t pid) {
     const int scope = ptrace_scope();
     if (scope == 3) {
-        throw util::Error("cannot attach to process {}: ptrace is disabled on this host "
-                          "(/proc/sys/kernel/yama/ptrace_scope is 3 until reboot); start the "
-                          "program under `leakhunt record -- python3 ...` instead",
-                          pid);
+        throw util::Error(
+            "cannot attach to process {}: ptrace is disabled on this host "
+            "(/proc/sys/kernel/yama/ptrace_scope is 3 until reboot); start the "
+            "program under `leakhunt record -- python3 ...` instead",
+            pid);
     }
     if (::geteuid() == 0) return;
     if (scope >= 1) {
-        throw util::Error("cannot attach to process {}: yama ptrace_scope is {}, so only root (or "
-                          "CAP_SYS_PTRACE) may attach to a process it did not start; run "
-                          "leakhunt as root, or start the program under `leakhunt record -- "
-                          "python3 ...`",
-                          pid, scope);
+        throw util::Error(
+            "cannot attach to process {}: yama ptrace_scope is {}, so only root (or "
+            "CAP_SYS_PTRACE) may attach to a process it did not start; run "
+            "leakhunt as root, or start the program under `leakhunt record -- "
+            "python3 ...`",
+            pid, scope);
     }
     const auto uids = proc::process_uids(pid);
     for (const uid_t u : uids) {
         if (u != ::geteuid()) {
-            throw util::Error("cannot attach to process {}: it runs as {} and this is {}; run "
-                              "leakhunt as that user or as root",
-                              pid, proc::describe_user(u), proc::describe_user(::geteuid()));
+            throw util::Error(
+                "cannot attach to process {}: it runs as {} and this is {}; run "
+                "leakhunt as that user or as root",
+                pid, proc::describe_user(u), proc::describe_user(::geteuid()));
         }
     }
 }
@@ -107,22 +110,25 @@ std::string why_from_log(const std::string& log, pid_t pid) {
         return fmt::format("process {} exited during the attach", pid);
     }
     if (log.find("ptrace: Operation not permitted") != std::string::npos) {
-        return fmt::format("ptrace of process {} was refused (another debugger or tracer holds "
-                           "it, it is not dumpable, or a seccomp filter or container forbids "
-                           "ptrace); nothing was changed in it",
-                           pid);
+        return fmt::format(
+            "ptrace of process {} was refused (another debugger or tracer holds "
+            "it, it is not dumpable, or a seccomp filter or container forbids "
+            "ptrace); nothing was changed in it",
+            pid);
     }
     if (log.find("No symbol \"PyGILState_Ensure\"") != std::string::npos ||
         log.find("No symbol table is loaded") != std::string::npos) {
-        return fmt::format("process {}'s interpreter does not export PyGILState_Ensure (a "
-                           "static or stripped build): start the program under `leakhunt "
-                           "record -- python3 ...` instead",
-                           pid);
+        return fmt::format(
+            "process {}'s interpreter does not export PyGILState_Ensure (a "
+            "static or stripped build): start the program under `leakhunt "
+            "record -- python3 ...` instead",
+            pid);
     }
     if (log.find("signaled while in a function called from GDB") != std::string::npos) {
-        return fmt::format("the call into process {} was interrupted and unwound (a signal, or "
-                           "the timeout); the process runs on unchanged",
-                           pid);
+        return fmt::format(
+            "the call into process {} was interrupted and unwound (a signal, or "
+            "the timeout); the process runs on unchanged",
+            pid);
     }
     const size_t err = log.rfind("\n");
     std::string last = log.substr(0, err == std::string::npos ? log.size() : err);
@@ -135,13 +141,15 @@ std::string why_from_log(const std::string& log, pid_t pid) {
 }  // namespace
 
 void attach_bootstrap(const AttachOptions& o) {
-    if (proc::has_exited(o.pid)) throw util::Error("cannot attach to process {}: it has exited", o.pid);
+    if (proc::has_exited(o.pid))
+        throw util::Error("cannot attach to process {}: it has exited", o.pid);
     (void)python_version_of(o.pid);
     const fs::path gdb = util::resolve_program("gdb");
     if (!gdb.has_parent_path() || ::access(gdb.c_str(), X_OK) != 0) {
-        throw util::Error("attaching to a running Python needs gdb, which is not installed "
-                          "(apt-get install gdb), or start the program under `leakhunt record "
-                          "-- python3 ...`");
+        throw util::Error(
+            "attaching to a running Python needs gdb, which is not installed "
+            "(apt-get install gdb), or start the program under `leakhunt record "
+            "-- python3 ...`");
     }
     check_ptrace(o.pid);
     std::string tmpl = "/tmp/leakhunt-gdb.XXXXXX";
@@ -160,7 +168,8 @@ void attach_bootstrap(const AttachOptions& o) {
     util::write_file_atomic(work / "attach.gdb", gdb_script(o));
     const fs::path log_path = work / "gdb.log";
     const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (log < 0) throw util::Error("cannot write {}: {}", log_path.string(), util::errno_text(errno));
+    if (log < 0)
+        throw util::Error("cannot write {}: {}", log_path.string(), util::errno_text(errno));
     const std::string pid_text = std::to_string(o.pid);
     const std::string script = (work / "attach.gdb").string();
     const pid_t child = ::fork();
@@ -178,8 +187,8 @@ void attach_bootstrap(const AttachOptions& o) {
         ::dup2(null, 0);
         ::dup2(log, 1);
         ::dup2(log, 2);
-        ::execl(gdb.c_str(), "gdb", "-nx", "-batch", "-p", pid_text.c_str(), "-x",
-                script.c_str(), static_cast<char*>(nullptr));
+        ::execl(gdb.c_str(), "gdb", "-nx", "-batch", "-p", pid_text.c_str(), "-x", script.c_str(),
+                static_cast<char*>(nullptr));
         ::_exit(127);
     }
     ::close(log);
@@ -197,26 +206,29 @@ void attach_bootstrap(const AttachOptions& o) {
             ::kill(child, SIGINT);
             interrupted = true;
         } else if (interrupted && waited > o.timeout_s + 30) {
-            throw util::Error("gdb (pid {}) did not finish the attach to process {} within {:.0f} "
-                              "s and did not stop when interrupted; it was left running so that "
-                              "it can restore the process (check on it with ps)",
-                              child, o.pid, o.timeout_s + 30);
+            throw util::Error(
+                "gdb (pid {}) did not finish the attach to process {} within {:.0f} "
+                "s and did not stop when interrupted; it was left running so that "
+                "it can restore the process (check on it with ps)",
+                child, o.pid, o.timeout_s + 30);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     const std::string text = util::try_read_file(log_path).value_or("");
     if (interrupted) {
-        throw util::Error("attaching to process {} timed out after {:.0f} s: the interpreter did "
-                          "not give the GIL to the injected call (a thread holds it in a long C "
-                          "call, or the process is stopped); the call was unwound and the "
-                          "process runs on unchanged",
-                          o.pid, o.timeout_s);
+        throw util::Error(
+            "attaching to process {} timed out after {:.0f} s: the interpreter did "
+            "not give the GIL to the injected call (a thread holds it in a long C "
+            "call, or the process is stopped); the call was unwound and the "
+            "process runs on unchanged",
+            o.pid, o.timeout_s);
     }
     if (text.find("leakhunt-rc 0") == std::string::npos) {
         if (text.find("leakhunt-rc -1") != std::string::npos) {
-            throw util::Error("the bootstrap raised an exception inside process {} (see its "
-                              "stderr); nothing is recorded",
-                              o.pid);
+            throw util::Error(
+                "the bootstrap raised an exception inside process {} (see its "
+                "stderr); nothing is recorded",
+                o.pid);
         }
         throw util::Error("cannot attach to process {}: {}", o.pid, why_from_log(text, o.pid));
     }

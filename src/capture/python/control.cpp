@@ -101,9 +101,10 @@ std::string Control::request(const std::string& what, double timeout_s) const {
     ucred cred{};
     socklen_t size = sizeof cred;
     if (::getsockopt(sock.fd, SOL_SOCKET, SO_PEERCRED, &cred, &size) != 0 || cred.pid != m_pid) {
-        throw util::Error("the control socket {} was opened by process {}, not by process {}: "
-                          "its answer is not trusted",
-                          path, cred.pid, m_pid);
+        throw util::Error(
+            "the control socket {} was opened by process {}, not by process {}: "
+            "its answer is not trusted",
+            path, cred.pid, m_pid);
     }
     const std::string line = what + "\n";
     if (::send(sock.fd, line.data(), line.size(), MSG_NOSIGNAL) < 0) {
@@ -114,9 +115,10 @@ std::string Control::request(const std::string& what, double timeout_s) const {
     if (reply == "ok") return {};
     if (reply.starts_with("ok ")) return reply.substr(3);
     if (reply.empty()) {
-        throw util::Error("the tracemalloc bootstrap in process {} did not answer `{}` within "
-                          "{:.0f} s (the process ended, or holds the GIL in a long C call)",
-                          m_pid, what, timeout_s);
+        throw util::Error(
+            "the tracemalloc bootstrap in process {} did not answer `{}` within "
+            "{:.0f} s (the process ended, or holds the GIL in a long C call)",
+            m_pid, what, timeout_s);
     }
     bool ok = true;
     const std::string text =
@@ -143,9 +145,10 @@ PyTraceFile Control::snapshot(double timeout_s) const {
     // "trace.N": the only names the bootstrap gives; anything else is refused.
     if (!name.starts_with("trace.") || name.size() < 7 || name.size() > 26 ||
         name.find_first_not_of("0123456789", 6) != std::string::npos) {
-        throw util::Error("the tracemalloc bootstrap in process {} answered with \"{}\", not a "
-                          "snapshot file name: refused",
-                          m_pid, printable(name));
+        throw util::Error(
+            "the tracemalloc bootstrap in process {} answered with \"{}\", not a "
+            "snapshot file name: refused",
+            m_pid, printable(name));
     }
     return read_trace(name);
 }
@@ -156,9 +159,10 @@ std::string Control::heap_graph(double timeout_s, std::string* stats) const {
     // "graph.N": the only names the bootstrap gives; anything else is refused.
     if (!name.starts_with("graph.") || name.size() < 7 || name.size() > 26 ||
         name.find_first_not_of("0123456789", 6) != std::string::npos) {
-        throw util::Error("the bootstrap in process {} answered with \"{}\", not an object graph "
-                          "file name: refused",
-                          m_pid, printable(name));
+        throw util::Error(
+            "the bootstrap in process {} answered with \"{}\", not an object graph "
+            "file name: refused",
+            m_pid, printable(name));
     }
     const fs::path path = m_dir / name;
     struct stat st {};
@@ -170,7 +174,8 @@ std::string Control::heap_graph(double timeout_s, std::string* stats) const {
     }
     std::string bytes = util::read_file_in_dir(m_dir, name, std::vector<uid_t>{m_uid, 0});
     ::unlink(path.c_str());
-    if (stats != nullptr) *stats = printable(reply.size() > name.size() ? reply.substr(name.size() + 1) : "");
+    if (stats != nullptr)
+        *stats = printable(reply.size() > name.size() ? reply.substr(name.size() + 1) : "");
     return bytes;
 }
 

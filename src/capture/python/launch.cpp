@@ -22,9 +22,12 @@ namespace leakhunt::capture::python {
 namespace fs = std::filesystem;
 namespace {
 
-bool is_flag(char c) { return std::string_view("bBdEiIOPqRsSuv").find(c) != std::string_view::npos; }
-bool takes_value(char c) { return c == 'W' || c == 'X'; }
-
+bool is_flag(char c) {
+    return std::string_view("bBdEiIOPqRsSuv").find(c) != std::string_view::npos;
+}
+bool takes_value(char c) {
+    return c == 'W' || c == 'X';
+}
 
 }  // namespace
 
@@ -64,9 +67,10 @@ std::vector<std::string> bootstrap_command(const std::vector<std::string>& argv,
             continue;
         }
         if (a.starts_with("--")) {
-            throw util::UsageError("python option {}: nothing to record (give a script, -m "
-                                   "MODULE or -c COMMAND)",
-                                   a);
+            throw util::UsageError(
+                "python option {}: nothing to record (give a script, -m "
+                "MODULE or -c COMMAND)",
+                a);
         }
         // A group of one-letter options: flags, then maybe one that takes a value.
         std::string flags = "-";
@@ -77,13 +81,15 @@ std::vector<std::string> bootstrap_command(const std::vector<std::string>& argv,
                 continue;
             }
             if (c == 'x') {
-                throw util::UsageError("python's -x (skip the first line of the script) cannot "
-                                       "be recorded: drop it");
+                throw util::UsageError(
+                    "python's -x (skip the first line of the script) cannot "
+                    "be recorded: drop it");
             }
             if (takes_value(c) || c == 'c' || c == 'm') {
                 std::string value = a.substr(k + 1);
                 if (value.empty()) {
-                    if (i + 1 >= argv.size()) throw util::UsageError("python's -{} needs a value", c);
+                    if (i + 1 >= argv.size())
+                        throw util::UsageError("python's -{} needs a value", c);
                     value = argv[++i];
                 }
                 if (flags.size() > 1) out.push_back(flags);
@@ -97,16 +103,18 @@ std::vector<std::string> bootstrap_command(const std::vector<std::string>& argv,
                 }
                 break;
             }
-            throw util::UsageError("python option -{}: nothing to record (give a script, -m "
-                                   "MODULE or -c COMMAND; -h and -V only print)",
-                                   c);
+            throw util::UsageError(
+                "python option -{}: nothing to record (give a script, -m "
+                "MODULE or -c COMMAND; -h and -V only print)",
+                c);
         }
         if (flags.size() > 1) out.push_back(flags);
         ++i;
     }
     if (program.empty()) {
-        throw util::UsageError("record needs a python program: a script, -m MODULE, -c COMMAND "
-                               "or - (the interactive interpreter cannot be recorded)");
+        throw util::UsageError(
+            "record needs a python program: a script, -m MODULE, -c COMMAND "
+            "or - (the interactive interpreter cannot be recorded)");
     }
     out.push_back(bootstrap.string());
     out.push_back("--ctl");
@@ -126,9 +134,10 @@ std::string python_version_of(pid_t pid) {
         if (ec == std::errc::no_such_file_or_directory) {
             throw util::Error("no process with pid {}", pid);
         }
-        throw util::Error("cannot read /proc/{}/exe: {} (run leakhunt as the process's user or "
-                          "root)",
-                          pid, ec.message());
+        throw util::Error(
+            "cannot read /proc/{}/exe: {} (run leakhunt as the process's user or "
+            "root)",
+            pid, ec.message());
     }
     static const std::regex k_name(R"(^(?:lib)?python([0-9]+)\.([0-9]+)[^/]*$)");
     std::smatch m;
@@ -141,17 +150,19 @@ std::string python_version_of(pid_t pid) {
         if (maps && std::regex_search(*maps, m, k_lib)) found = m[1].str() + "." + m[2].str();
     }
     if (found.empty()) {
-        throw util::Error("process {} ({}) is not a CPython interpreter (no python in its "
-                          "executable's name, no libpython mapped): record it with --runtime "
-                          "native",
-                          pid, exe.filename().string());
+        throw util::Error(
+            "process {} ({}) is not a CPython interpreter (no python in its "
+            "executable's name, no libpython mapped): record it with --runtime "
+            "native",
+            pid, exe.filename().string());
     }
     const int major = std::stoi(found.substr(0, found.find('.')));
     const int minor = std::stoi(found.substr(found.find('.') + 1));
     if (major != 3 || minor < 8) {
-        throw util::Error("process {} runs Python {}: attaching needs CPython 3.8 or later "
-                          "(start it under `leakhunt record -- python3 ...` instead)",
-                          pid, found);
+        throw util::Error(
+            "process {} runs Python {}: attaching needs CPython 3.8 or later "
+            "(start it under `leakhunt record -- python3 ...` instead)",
+            pid, found);
     }
     return found;
 }

@@ -27,9 +27,10 @@ class Fields {
         : m_rest(line), m_where(where), m_number(number) {}
 
     [[noreturn]] void fail(std::string_view what) const {
-        throw util::Error("{}:{}: {} (the file is not a complete leakhunt-pytrace 1 snapshot; "
-                          "was it written by this leakhunt's bootstrap?)",
-                          m_where, m_number, what);
+        throw util::Error(
+            "{}:{}: {} (the file is not a complete leakhunt-pytrace 1 snapshot; "
+            "was it written by this leakhunt's bootstrap?)",
+            m_where, m_number, what);
     }
 
     bool done() const { return m_rest.empty(); }
@@ -48,8 +49,8 @@ class Fields {
         int64_t v = 0;
         const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
         if (ec != std::errc{} || end != f.data() + f.size() || v < min || v > max) {
-            fail(fmt::format("{} \"{}\" is not a whole number from {} to {}", what,
-                             f.substr(0, 40), min, max));
+            fail(fmt::format("{} \"{}\" is not a whole number from {} to {}", what, f.substr(0, 40),
+                             min, max));
         }
         return v;
     }
@@ -136,8 +137,8 @@ PyTraceFile parse_pytrace(std::string_view text, std::string_view where) {
         if (kind == "frame") {
             const auto id = f.integer("frame id", 0, static_cast<int64_t>(k_max_frames) - 1);
             if (static_cast<size_t>(id) != out.frames.size()) {
-                f.fail(fmt::format("frame id {} out of order (expected {})", id,
-                                   out.frames.size()));
+                f.fail(
+                    fmt::format("frame id {} out of order (expected {})", id, out.frames.size()));
             }
             PyFrame frame;
             frame.line = f.integer("line", 0, INT32_MAX);
@@ -185,9 +186,10 @@ PyTraceFile parse_pytrace(std::string_view text, std::string_view where) {
             const auto frames = f.integer("frame count", 0, k_max_value);
             if (static_cast<size_t>(traces) != out.traces.size() ||
                 static_cast<size_t>(frames) != out.frames.size()) {
-                f.fail(fmt::format("the trailer counts {} tracebacks and {} frames, the file has "
-                                   "{} and {}",
-                                   traces, frames, out.traces.size(), out.frames.size()));
+                f.fail(
+                    fmt::format("the trailer counts {} tracebacks and {} frames, the file has "
+                                "{} and {}",
+                                traces, frames, out.traces.size(), out.frames.size()));
             }
             ended = true;
         } else {
@@ -221,8 +223,8 @@ profile::Profile to_profile(const PyTraceFile& trace) {
             std::make_tuple(std::string_view(f.function), std::string_view(f.file), f.first_line),
             p.functions.size() + 1);
         if (fnew) {
-            p.functions.push_back(profile::Function{fit->second, f.function, f.function, f.file,
-                                                    f.first_line});
+            p.functions.push_back(
+                profile::Function{fit->second, f.function, f.function, f.file, f.first_line});
         }
         auto [lit, lnew] =
             locations.try_emplace(std::make_pair(fit->second, f.line), p.locations.size() + 1);
@@ -244,12 +246,12 @@ profile::Profile to_profile(const PyTraceFile& trace) {
         p.samples.push_back(std::move(s));
     }
     if (trace.dropped_bytes > 0 || trace.dropped_blocks > 0) {
-        p.comments.push_back(fmt::format("{} smaller tracebacks summed without frames",
-                                         trace.dropped_traces));
-        p.samples.push_back(profile::Sample{{},
-                                            {trace.dropped_blocks, trace.dropped_bytes,
-                                             trace.dropped_blocks, trace.dropped_bytes},
-                                            {}});
+        p.comments.push_back(
+            fmt::format("{} smaller tracebacks summed without frames", trace.dropped_traces));
+        p.samples.push_back(profile::Sample{
+            {},
+            {trace.dropped_blocks, trace.dropped_bytes, trace.dropped_blocks, trace.dropped_bytes},
+            {}});
     }
     return p;
 }

@@ -47,10 +47,10 @@ struct PyTraceback {
 
 struct PyTraceFile {
     double unix_time = 0;
-    int64_t traced_bytes = 0;       // tracemalloc.get_traced_memory()[0]
-    int64_t traced_peak_bytes = 0;  // ... [1]
-    int depth = 0;                  // tracemalloc's frame limit
-    int64_t gc_objects = -1;        // len(gc.get_objects()); -1 when not counted
+    int64_t traced_bytes = 0;                 // tracemalloc.get_traced_memory()[0]
+    int64_t traced_peak_bytes = 0;            // ... [1]
+    int depth = 0;                            // tracemalloc's frame limit
+    int64_t gc_objects = -1;                  // len(gc.get_objects()); -1 when not counted
     std::array<int64_t, 3> gc_count{};        // gc.get_count()
     std::array<int64_t, 3> gc_collections{};  // gc.get_stats()[g]["collections"]
     int64_t dropped_traces = 0, dropped_bytes = 0, dropped_blocks = 0;

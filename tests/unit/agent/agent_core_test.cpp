@@ -37,13 +37,13 @@ TEST(ReadAttachConfig, EveryFieldAndAnOutDirThatRunsToTheEnd) {
 TEST(ReadAttachConfig, RefusesMalformedRequests) {
     Config c;
     EXPECT_FALSE(read_attach_config(c, nullptr));
-    EXPECT_FALSE(read_attach_config(c, "interval=1"));             // no out
-    EXPECT_FALSE(read_attach_config(c, "interval=x;out=/tmp"));    // not a number
-    EXPECT_FALSE(read_attach_config(c, "interval=;out=/tmp"));     // empty
-    EXPECT_FALSE(read_attach_config(c, "depth=0;out=/tmp"));       // depth 0
-    EXPECT_FALSE(read_attach_config(c, "unwind=fast;out=/tmp"));   // unknown unwinder
-    EXPECT_FALSE(read_attach_config(c, "colour=red;out=/tmp"));    // unknown field
-    EXPECT_FALSE(read_attach_config(c, "out="));                   // empty directory
+    EXPECT_FALSE(read_attach_config(c, "interval=1"));            // no out
+    EXPECT_FALSE(read_attach_config(c, "interval=x;out=/tmp"));   // not a number
+    EXPECT_FALSE(read_attach_config(c, "interval=;out=/tmp"));    // empty
+    EXPECT_FALSE(read_attach_config(c, "depth=0;out=/tmp"));      // depth 0
+    EXPECT_FALSE(read_attach_config(c, "unwind=fast;out=/tmp"));  // unknown unwinder
+    EXPECT_FALSE(read_attach_config(c, "colour=red;out=/tmp"));   // unknown field
+    EXPECT_FALSE(read_attach_config(c, "out="));                  // empty directory
 }
 
 TEST(Sampler, EveryAllocationAtIntervalOneAndNoneAtZero) {

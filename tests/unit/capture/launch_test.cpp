@@ -12,18 +12,22 @@ using V = std::vector<std::string>;
 
 V with_boot(V before, V program) {
     V out = std::move(before);
-    for (const char* s : {"/lib/boot.py", "--ctl", "/tmp/c", "--depth", "8", "--"}) out.push_back(s);
+    for (const char* s : {"/lib/boot.py", "--ctl", "/tmp/c", "--depth", "8", "--"})
+        out.push_back(s);
     out.insert(out.end(), program.begin(), program.end());
     return out;
 }
 
-V cmd(const V& argv) { return bootstrap_command(argv, "/lib/boot.py", "/tmp/c", 8); }
+V cmd(const V& argv) {
+    return bootstrap_command(argv, "/lib/boot.py", "/tmp/c", 8);
+}
 
 TEST(BootstrapCommand, ScriptModuleCommandAndStdin) {
     EXPECT_EQ(cmd({"python3", "app.py", "-m", "x"}), with_boot({"python3"}, {"app.py", "-m", "x"}));
     EXPECT_EQ(cmd({"python3", "-m", "http.server", "80"}),
               with_boot({"python3"}, {"-m", "http.server", "80"}));
-    EXPECT_EQ(cmd({"python3", "-c", "print(1)", "a"}), with_boot({"python3"}, {"-c", "print(1)", "a"}));
+    EXPECT_EQ(cmd({"python3", "-c", "print(1)", "a"}),
+              with_boot({"python3"}, {"-c", "print(1)", "a"}));
     EXPECT_EQ(cmd({"python3", "-", "a"}), with_boot({"python3"}, {"-", "a"}));
 }
 
@@ -34,7 +38,8 @@ TEST(BootstrapCommand, InterpreterOptionsStayInFront) {
     EXPECT_EQ(cmd({"python3", "-Om", "mod"}), with_boot({"python3", "-O"}, {"-m", "mod"}));
     EXPECT_EQ(cmd({"python3", "--check-hash-based-pycs", "never", "--", "-app.py"}),
               with_boot({"python3", "--check-hash-based-pycs", "never"}, {"-app.py"}));
-    EXPECT_EQ(cmd({"env", "A=1", "python3", "app.py"}), with_boot({"env", "A=1", "python3"}, {"app.py"}));
+    EXPECT_EQ(cmd({"env", "A=1", "python3", "app.py"}),
+              with_boot({"env", "A=1", "python3"}, {"app.py"}));
 }
 
 TEST(BootstrapCommand, RefusesWhatRunsNoProgram) {

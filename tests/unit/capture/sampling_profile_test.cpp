@@ -23,7 +23,10 @@ std::int64_t cdp_size(std::int64_t size, std::int64_t interval, std::int64_t* co
 }
 
 json frame(const char* name, const char* url, int line) {
-    return {{"functionName", name}, {"scriptId", "1"}, {"url", url}, {"lineNumber", line},
+    return {{"functionName", name},
+            {"scriptId", "1"},
+            {"url", url},
+            {"lineNumber", line},
             {"columnNumber", 2}};
 }
 
@@ -37,23 +40,22 @@ TEST(ScriptFile, FileUrlsBecomePaths) {
 
 TEST(SamplingProfileToPprof, StacksNamesLinesAndScaledValues) {
     const std::int64_t interval = 32768;
-    const json head = {
-        {"callFrame", frame("(root)", "", -1)},
-        {"selfSize", 0},
-        {"id", 1},
-        {"children",
-         {{{"callFrame", frame("handle", "file:///srv/server.js", 9)},
-           {"selfSize", 0},
-           {"id", 2},
-           {"children",
-            {{{"callFrame", frame("cacheSession", "file:///srv/server.js", 41)},
-              {"selfSize", 0},
-              {"id", 3},
-              {"children", json::array()}},
-             {{"callFrame", frame("", "file:///srv/server.js", 60)},
-              {"selfSize", 0},
-              {"id", 4},
-              {"children", json::array()}}}}}}}};
+    const json head = {{"callFrame", frame("(root)", "", -1)},
+                       {"selfSize", 0},
+                       {"id", 1},
+                       {"children",
+                        {{{"callFrame", frame("handle", "file:///srv/server.js", 9)},
+                          {"selfSize", 0},
+                          {"id", 2},
+                          {"children",
+                           {{{"callFrame", frame("cacheSession", "file:///srv/server.js", 41)},
+                             {"selfSize", 0},
+                             {"id", 3},
+                             {"children", json::array()}},
+                            {{"callFrame", frame("", "file:///srv/server.js", 60)},
+                             {"selfSize", 0},
+                             {"id", 4},
+                             {"children", json::array()}}}}}}}};
     const std::int64_t b1 = cdp_size(1616, interval);
     const std::int64_t b2 = cdp_size(2048, interval);
     const json result = {{"profile",
@@ -91,15 +93,16 @@ TEST(SamplingProfileToPprof, MalformedRepliesAreErrors) {
     EXPECT_THROW(sampling_profile_to_pprof(json::array(), 32768, 0), util::Error);
     EXPECT_THROW(sampling_profile_to_pprof({{"profile", {{"samples", json::array()}}}}, 32768, 0),
                  util::Error);
-    const json no_id = {{"profile", {{"head", {{"callFrame", frame("(root)", "", -1)}, {"selfSize", 0}}}}}};
+    const json no_id = {
+        {"profile", {{"head", {{"callFrame", frame("(root)", "", -1)}, {"selfSize", 0}}}}}};
     EXPECT_THROW(sampling_profile_to_pprof(no_id, 32768, 0), util::Error);
-    const json dup = {{"profile",
-                       {{"head",
-                         {{"callFrame", frame("(root)", "", -1)},
-                          {"selfSize", 0},
-                          {"id", 1},
-                          {"children",
-                           {{{"callFrame", frame("f", "", 0)}, {"selfSize", 0}, {"id", 1}}}}}}}}};
+    const json dup = {
+        {"profile",
+         {{"head",
+           {{"callFrame", frame("(root)", "", -1)},
+            {"selfSize", 0},
+            {"id", 1},
+            {"children", {{{"callFrame", frame("f", "", 0)}, {"selfSize", 0}, {"id", 1}}}}}}}}};
     EXPECT_THROW(sampling_profile_to_pprof(dup, 32768, 0), util::Error);
 }
 

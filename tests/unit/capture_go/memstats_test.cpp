@@ -36,9 +36,15 @@ std::string heap_text(const std::string& num_gc, const std::string& pause_ns) {
            "# HeapObjects = 2157\n"
            "# Stack = 327680 / 327680\n"
            "# NextGC = 4194304\n"
-           "# PauseNs = " + pause_ns + "\n"
-           "# PauseEnd = " + pauses(256, "0") + "\n"
-           "# NumGC = " + num_gc + "\n"
+           "# PauseNs = " +
+           pause_ns +
+           "\n"
+           "# PauseEnd = " +
+           pauses(256, "0") +
+           "\n"
+           "# NumGC = " +
+           num_gc +
+           "\n"
            "# GCCPUFraction = 0\n"
            "# DebugGC = false\n"
            "# MaxRSS = 7786496\n";
@@ -46,7 +52,7 @@ std::string heap_text(const std::string& num_gc, const std::string& pause_ns) {
 
 TEST(ParseMemstatsText, ReadsTheFieldsAndSumsThePauses) {
     std::string pause = pauses(256, "0");
-    pause.replace(1, 1, "1500");  // first pause 1500 ns
+    pause.replace(1, 1, "1500");                 // first pause 1500 ns
     pause.replace(pause.size() - 2, 1, "2500");  // last 2500 ns
     const auto m = parse_memstats_text(heap_text("3", pause), "u");
     ASSERT_TRUE(m);

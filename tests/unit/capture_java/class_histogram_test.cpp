@@ -64,8 +64,9 @@ TEST(ParseClassHistogram, ReadsWhatJcmdPrinted) {
 }
 
 TEST(ParseClassHistogram, SaysWhichLineIsWrong) {
-    const std::string head = " num     #instances         #bytes  class name (module)\n"
-                             "-------------------------------------------------------\n";
+    const std::string head =
+        " num     #instances         #bytes  class name (module)\n"
+        "-------------------------------------------------------\n";
     try {
         (void)parse_class_histogram(head + "   1:          12   x  [B\nTotal 12 96\n");
         FAIL() << "accepted a bad byte count";
@@ -73,17 +74,21 @@ TEST(ParseClassHistogram, SaysWhichLineIsWrong) {
         EXPECT_NE(std::string(e.what()).find("line 3"), std::string::npos) << e.what();
     }
     EXPECT_THROW((void)parse_class_histogram(head + "   1:  1  16\nTotal 1 16\n"), util::Error);
-    EXPECT_THROW((void)parse_class_histogram(head + "   1:  1  16  Foo\n"), util::Error);  // no Total
-    EXPECT_THROW((void)parse_class_histogram("4242:\ncom.sun.tools.attach.AttachNotSupportedException"),
-                 util::Error);
-    EXPECT_THROW((void)parse_class_histogram(head + "   1:  99999999999999999999  16  Foo\nTotal 1 1\n"),
-                 util::Error);
+    EXPECT_THROW((void)parse_class_histogram(head + "   1:  1  16  Foo\n"),
+                 util::Error);  // no Total
+    EXPECT_THROW(
+        (void)parse_class_histogram("4242:\ncom.sun.tools.attach.AttachNotSupportedException"),
+        util::Error);
+    EXPECT_THROW(
+        (void)parse_class_histogram(head + "   1:  99999999999999999999  16  Foo\nTotal 1 1\n"),
+        util::Error);
 }
 
 TEST(ParseClassHistogram, KeepsAtMostTheBoundAndTheTotals) {
     std::string text = " num     #instances         #bytes  class name (module)\n";
     const size_t n = k_max_classes + 3;
-    for (size_t i = 0; i < n; ++i) text += "   " + std::to_string(i + 1) + ":  2  32  C" + std::to_string(i) + "\n";
+    for (size_t i = 0; i < n; ++i)
+        text += "   " + std::to_string(i + 1) + ":  2  32  C" + std::to_string(i) + "\n";
     text += "Total " + std::to_string(2 * n) + " " + std::to_string(32 * n) + "\n";
     const ClassHistogram h = parse_class_histogram(text);
     ASSERT_EQ(h.classes.size(), k_max_classes + 1);
@@ -115,7 +120,9 @@ TEST(HistogramProfile, OneSamplePerClassNamedByTheClass) {
         const auto* f = profile::find_function(back, loc->lines[0].function_id);
         ASSERT_NE(f, nullptr);
         EXPECT_EQ(f->name, h.classes[i].name);
-        EXPECT_EQ(profile::is_java_class_mapping(profile::find_mapping(back, loc->mapping_id)->filename), true);
+        EXPECT_EQ(
+            profile::is_java_class_mapping(profile::find_mapping(back, loc->mapping_id)->filename),
+            true);
         const std::vector<int64_t> want{h.classes[i].instances, h.classes[i].bytes,
                                         h.classes[i].instances, h.classes[i].bytes};
         EXPECT_EQ(s.values, want);

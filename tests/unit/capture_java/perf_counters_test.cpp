@@ -51,7 +51,8 @@ TEST(JvmCounters, FromWhatJcmdPrinted) {
 }
 
 TEST(JvmCounters, LeavesOutWhatIsMissing) {
-    const auto c = jvm_counters(parse_perf_counters("java.threads.live=3\nsun.gc.collector.0.time=5\n"));
+    const auto c =
+        jvm_counters(parse_perf_counters("java.threads.live=3\nsun.gc.collector.0.time=5\n"));
     EXPECT_EQ(c.size(), 1u);
     EXPECT_EQ(c.at("threads"), 3);
 }

@@ -62,7 +62,8 @@ TEST(IsWrapper, ShellsAndExecWrappersByName) {
 
 TEST(IsWrapper, ScriptsRunByAShellOrEnv) {
     namespace fs = std::filesystem;
-    const fs::path dir = fs::temp_directory_path() / ("leakhunt_cli_test." + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("leakhunt_cli_test." + std::to_string(::getpid()));
     fs::create_directories(dir);
     auto script = [&](const std::string& name, const std::string& text) {
         const fs::path p = dir / name;
@@ -73,7 +74,9 @@ TEST(IsWrapper, ScriptsRunByAShellOrEnv) {
     EXPECT_TRUE(is_wrapper(script("start.sh", "#!/bin/sh\nexec ./server\n")));
     EXPECT_TRUE(is_wrapper(script("run", "#! /usr/bin/env python3\nimport os\n")));
     EXPECT_FALSE(is_wrapper(script("tool.py", "#!/usr/bin/python3\nprint(1)\n")));
-    EXPECT_FALSE(is_wrapper(script("data", "\x7f" "ELF\x02\x01\x01")));
+    EXPECT_FALSE(is_wrapper(script("data",
+                                   "\x7f"
+                                   "ELF\x02\x01\x01")));
     EXPECT_FALSE(is_wrapper((dir / "missing").string()));
     fs::remove_all(dir);
 }

@@ -16,9 +16,9 @@ struct Fake {
     std::vector<std::string> writes;
     Progress::Clock::time_point now{};
     Progress make(uint64_t total, Progress::Unit unit = Progress::Unit::items) {
-        return Progress("scanning", total, unit,
-                        [this](std::string_view s) { writes.emplace_back(s); },
-                        [this] { return now; }, Progress::Config{500ms, 100ms, 60});
+        return Progress(
+            "scanning", total, unit, [this](std::string_view s) { writes.emplace_back(s); },
+            [this] { return now; }, Progress::Config{500ms, 100ms, 60});
     }
 };
 
@@ -65,16 +65,21 @@ TEST(Progress, UnknownTotalAndBytes) {
 
 TEST(Progress, NeverDrawnMeansNeverCleared) {
     Fake f;
-    { Progress p = f.make(10); p.advance(10); }
+    {
+        Progress p = f.make(10);
+        p.advance(10);
+    }
     EXPECT_TRUE(f.writes.empty());
 }
 
 TEST(Progress, SilentWithoutSink) {
-    Progress p("x", 10, Progress::Unit::items, {}, [] { return Progress::Clock::now(); },
-               Progress::Config{0ms, 0ms, 80});
+    Progress p(
+        "x", 10, Progress::Unit::items, {}, [] { return Progress::Clock::now(); },
+        Progress::Config{0ms, 0ms, 80});
     p.advance(5);
     p.finish();
-    EXPECT_EQ(p.line(), "x [################################--------------------------------] 5/10 (50%)");
+    EXPECT_EQ(p.line(),
+              "x [################################--------------------------------] 5/10 (50%)");
 }
 
 }  // namespace

@@ -83,15 +83,15 @@ TEST(Protobuf, VarintBytes) {
 
 TEST(Protobuf, FieldsAndNestedMessage) {
     OwnedBuffer out;
-    pb::field_uint(out.b, 1, 150);   // 08 96 01
-    pb::field_int(out.b, 2, 0);      // omitted
-    pb::field_bytes(out.b, 3, "hi", 2);  // 1a 02 68 69
+    pb::field_uint(out.b, 1, 150);                                          // 08 96 01
+    pb::field_int(out.b, 2, 0);                                             // omitted
+    pb::field_bytes(out.b, 3, "hi", 2);                                     // 1a 02 68 69
     pb::field_message(out.b, 4, [](auto& s) { pb::field_uint(s, 1, 5); });  // 22 02 08 05
     const std::uint64_t v[] = {3, 270};
     pb::field_packed(out.b, 5, v, 2);  // 2a 03 03 8e 02
-    EXPECT_EQ(out.bytes(), (std::vector<std::uint8_t>{0x08, 0x96, 0x01, 0x1a, 0x02, 0x68, 0x69,
-                                                      0x22, 0x02, 0x08, 0x05, 0x2a, 0x03, 0x03,
-                                                      0x8e, 0x02}));
+    EXPECT_EQ(out.bytes(),
+              (std::vector<std::uint8_t>{0x08, 0x96, 0x01, 0x1a, 0x02, 0x68, 0x69, 0x22, 0x02, 0x08,
+                                         0x05, 0x2a, 0x03, 0x03, 0x8e, 0x02}));
 }
 
 TEST(Protobuf, NegativeInt64IsTenBytes) {
@@ -118,7 +118,8 @@ TEST(HeapProfileEncoder, StringTableStartsEmptyAndDedups) {
     const std::string all(reinterpret_cast<char*>(out.b.data), out.b.size);
     EXPECT_NE(all.find(std::string("\x32\x00", 2)), std::string::npos);  // field 6, ""
     size_t count = 0;
-    for (size_t pos = all.find("/bin/x"); pos != std::string::npos; pos = all.find("/bin/x", pos + 1)) {
+    for (size_t pos = all.find("/bin/x"); pos != std::string::npos;
+         pos = all.find("/bin/x", pos + 1)) {
         ++count;
     }
     EXPECT_EQ(count, 1u);

@@ -42,8 +42,9 @@ TEST(compute_dominators, weak_edges_do_not_retain_and_unreached_nodes_keep_their
 
 TEST(compute_dominators, shortcuts_retain_only_from_the_root) {
     // root(0) -> s(1, synthetic) -> a(2) -> b(3); a -shortcut-> c(4); b -> c.
-    const Graph g = make_graph({{"", 0, 1, 1}, {"(GC roots)", 0, 2, 1}, {"A", 1}, {"B", 2}, {"C", 4}},
-                               {{0, 1}, {1, 2}, {2, 3}, {2, 4, 3}, {3, 4}});
+    const Graph g =
+        make_graph({{"", 0, 1, 1}, {"(GC roots)", 0, 2, 1}, {"A", 1}, {"B", 2}, {"C", 4}},
+                   {{0, 1}, {1, 2}, {2, 3}, {2, 4, 3}, {3, 4}});
     const Dominators d = compute_dominators(Retention(g));
     EXPECT_EQ(d.idom[4], 3u);
     EXPECT_EQ(d.retained[3], 6u);
@@ -52,8 +53,9 @@ TEST(compute_dominators, shortcuts_retain_only_from_the_root) {
 TEST(compute_dominators, edges_from_runtime_internals_to_the_programs_objects_are_skipped) {
     // root -shortcut-> global(1, user root) -> s(3); root -> (GC roots)(2) -> h(4) -> s.
     // The runtime's handle h also points at s; s is dominated by global, as in DevTools.
-    const Graph g = make_graph({{"", 0, 1, 1}, {"global", 5}, {"(GC roots)", 0, 2, 1}, {"S", 7}, {"H", 3}},
-                               {{0, 1, 3}, {0, 2}, {1, 3}, {2, 4}, {4, 3}});
+    const Graph g =
+        make_graph({{"", 0, 1, 1}, {"global", 5}, {"(GC roots)", 0, 2, 1}, {"S", 7}, {"H", 3}},
+                   {{0, 1, 3}, {0, 2}, {1, 3}, {2, 4}, {4, 3}});
     const Dominators d = compute_dominators(Retention(g));
     EXPECT_EQ(d.idom[3], 1u);
     EXPECT_EQ(d.retained[1], 12u);
@@ -98,7 +100,8 @@ std::vector<NodeIndex> brute_idom(const Graph& g, const Retention& r) {
     for (NodeIndex v = 0; v < n; ++v) {
         const auto without = reach(v);
         dominated_by[v].assign(n, false);
-        for (NodeIndex w = 0; w < n; ++w) dominated_by[v][w] = all[w] && w != v && (v == k_root || !without[w]);
+        for (NodeIndex w = 0; w < n; ++w)
+            dominated_by[v][w] = all[w] && w != v && (v == k_root || !without[w]);
     }
     std::vector<NodeIndex> idom(n, k_no_node);
     for (NodeIndex w = 1; w < n; ++w) {
@@ -121,12 +124,14 @@ TEST(compute_dominators, equals_a_brute_force_oracle_on_random_graphs) {
     for (int round = 0; round < 300; ++round) {
         const auto n = static_cast<NodeIndex>(2 + rng() % 30);
         std::vector<N> nodes{{"", 0, 1, 1}};
-        for (NodeIndex i = 1; i < n; ++i) nodes.push_back({"C" + std::to_string(rng() % 3), rng() % 100 + 1, i});
+        for (NodeIndex i = 1; i < n; ++i)
+            nodes.push_back({"C" + std::to_string(rng() % 3), rng() % 100 + 1, i});
         std::vector<E> edges;
         const size_t m = static_cast<size_t>(rng() % (3 * n));
         for (size_t i = 0; i < m; ++i) {
             const auto type = static_cast<uint8_t>(rng() % 10 == 0 ? 2 : rng() % 10 == 0 ? 3 : 0);
-            edges.push_back({static_cast<NodeIndex>(rng() % n), static_cast<NodeIndex>(1 + rng() % (n - 1)), type});
+            edges.push_back({static_cast<NodeIndex>(rng() % n),
+                             static_cast<NodeIndex>(1 + rng() % (n - 1)), type});
         }
         const Graph g = make_graph(nodes, edges);
         const Retention r(g);
@@ -145,8 +150,9 @@ TEST(compute_dominators, equals_a_brute_force_oracle_on_random_graphs) {
 
 TEST(class_histogram, counts_self_and_retained_without_counting_nested_instances_twice) {
     // root -> a1(A 10) -> a2(A 5) -> b(B 7); root -> b2(B 1); an empty object is not counted.
-    const Graph g = make_graph({{"", 0, 1, 1}, {"A", 10}, {"A", 5}, {"B", 7}, {"B", 1}, {"Empty", 0}},
-                               {{0, 1}, {1, 2}, {2, 3}, {0, 4}, {0, 5}});
+    const Graph g =
+        make_graph({{"", 0, 1, 1}, {"A", 10}, {"A", 5}, {"B", 7}, {"B", 1}, {"Empty", 0}},
+                   {{0, 1}, {1, 2}, {2, 3}, {0, 4}, {0, 5}});
     const auto rows = class_histogram(g, compute_dominators(Retention(g)));
     ASSERT_EQ(rows.size(), 2u);
     EXPECT_EQ(g.strings.get(rows[0].name), "A");
@@ -160,9 +166,11 @@ TEST(class_histogram, counts_self_and_retained_without_counting_nested_instances
 }
 
 TEST(diff_classes, matches_nodes_by_id) {
-    const Graph a = make_graph({{"", 0, 1, 1}, {"S", 10, 3}, {"S", 10, 5}, {"T", 4, 7}}, {{0, 1}, {0, 2}, {0, 3}});
-    const Graph b = make_graph({{"", 0, 1, 1}, {"S", 10, 5}, {"S", 12, 9}, {"S", 12, 11}, {"T", 4, 7}},
-                               {{0, 1}, {0, 2}, {0, 3}, {0, 4}});
+    const Graph a = make_graph({{"", 0, 1, 1}, {"S", 10, 3}, {"S", 10, 5}, {"T", 4, 7}},
+                               {{0, 1}, {0, 2}, {0, 3}});
+    const Graph b =
+        make_graph({{"", 0, 1, 1}, {"S", 10, 5}, {"S", 12, 9}, {"S", 12, 11}, {"T", 4, 7}},
+                   {{0, 1}, {0, 2}, {0, 3}, {0, 4}});
     const auto rows = diff_classes(a, b);
     ASSERT_EQ(rows.size(), 1u);
     EXPECT_EQ(rows[0].name, "S");
@@ -178,18 +186,32 @@ TEST(diff_classes, matches_nodes_by_id) {
 
 TEST(leak_set, is_new_in_the_second_and_alive_in_the_third) {
     const Graph a = make_graph({{"", 0, 1, 1}, {"S", 1, 3}}, {{0, 1}});
-    const Graph b = make_graph({{"", 0, 1, 1}, {"S", 1, 3}, {"S", 1, 5}, {"S", 1, 7}}, {{0, 1}, {0, 2}, {0, 3}});
-    const Graph c = make_graph({{"", 0, 1, 1}, {"S", 1, 3}, {"S", 1, 7}, {"S", 1, 9}}, {{0, 1}, {0, 2}, {0, 3}});
+    const Graph b = make_graph({{"", 0, 1, 1}, {"S", 1, 3}, {"S", 1, 5}, {"S", 1, 7}},
+                               {{0, 1}, {0, 2}, {0, 3}});
+    const Graph c = make_graph({{"", 0, 1, 1}, {"S", 1, 3}, {"S", 1, 7}, {"S", 1, 9}},
+                               {{0, 1}, {0, 2}, {0, 3}});
     EXPECT_EQ(leak_set(a, b, c), (std::vector<NodeIndex>{2}));
 }
 
 TEST(shortest_paths, user_roots_first_and_grouped_by_shape) {
     // root -shortcut-> global(1) -sessions-> Map(2) -table-> T(3) -[0..2]-> S(4..6);
     // root -> (GC roots)(7) -> S(4) as well (a runtime handle, same length via a system root).
-    const Graph g = make_graph(
-        {{"", 0, 1, 1}, {"global", 1}, {"Map", 2}, {"T", 3}, {"S", 4}, {"S", 4}, {"S", 4}, {"(GC roots)", 0, 0, 1}},
-        {{0, 7}, {0, 1, 3}, {1, 2, 0, "sessions"}, {2, 3, 0, "table"}, {3, 4, 1, "0"}, {3, 5, 1, "1"}, {3, 6, 1, "2"},
-         {7, 4, 0, "h"}});
+    const Graph g = make_graph({{"", 0, 1, 1},
+                                {"global", 1},
+                                {"Map", 2},
+                                {"T", 3},
+                                {"S", 4},
+                                {"S", 4},
+                                {"S", 4},
+                                {"(GC roots)", 0, 0, 1}},
+                               {{0, 7},
+                                {0, 1, 3},
+                                {1, 2, 0, "sessions"},
+                                {2, 3, 0, "table"},
+                                {3, 4, 1, "0"},
+                                {3, 5, 1, "1"},
+                                {3, 6, 1, "2"},
+                                {7, 4, 0, "h"}});
     const ShortestPaths p = shortest_paths(g, nullptr);
     EXPECT_EQ(p.distance[1], 1u);
     EXPECT_EQ(p.distance[4], 4u);
@@ -202,13 +224,15 @@ TEST(shortest_paths, user_roots_first_and_grouped_by_shape) {
     EXPECT_EQ(groups[0].count, 3u);
     EXPECT_EQ(groups[0].self_bytes, 12u);
     EXPECT_EQ(shape_text(g, shapes, groups[0].shape, g.class_index(4)),
-              (std::vector<std::string>{"global", "property `sessions` (Map)", "property `table` (T)", "element [] (S)"}));
+              (std::vector<std::string>{"global", "property `sessions` (Map)",
+                                        "property `table` (T)", "element [] (S)"}));
 }
 
 TEST(shortest_paths, a_chain_is_one_repeated_step) {
     // root -shortcut-> global -head-> L(2) -next-> L(3) -next-> L(4) -next-> L(5)
-    const Graph g = make_graph({{"", 0, 1, 1}, {"global", 1}, {"L", 1}, {"L", 1}, {"L", 1}, {"L", 1}},
-                               {{0, 1, 3}, {1, 2, 0, "head"}, {2, 3, 0, "next"}, {3, 4, 0, "next"}, {4, 5, 0, "next"}});
+    const Graph g = make_graph(
+        {{"", 0, 1, 1}, {"global", 1}, {"L", 1}, {"L", 1}, {"L", 1}, {"L", 1}},
+        {{0, 1, 3}, {1, 2, 0, "head"}, {2, 3, 0, "next"}, {3, 4, 0, "next"}, {4, 5, 0, "next"}});
     const ShortestPaths p = shortest_paths(g, nullptr);
     PathShapes shapes(g, p);
     EXPECT_NE(shapes.shape_of(3), shapes.shape_of(4));
@@ -216,7 +240,8 @@ TEST(shortest_paths, a_chain_is_one_repeated_step) {
     EXPECT_EQ(shape_text(g, shapes, shapes.shape_of(3), g.class_index(3)),
               (std::vector<std::string>{"global", "property `head` (L)", "property `next` (L)"}));
     EXPECT_EQ(shape_text(g, shapes, shapes.shape_of(5), g.class_index(5)),
-              (std::vector<std::string>{"global", "property `head` (L)", "property `next` (L) [a chain of these]"}));
+              (std::vector<std::string>{"global", "property `head` (L)",
+                                        "property `next` (L) [a chain of these]"}));
     const Dominators d = compute_dominators(Retention(g));
     const auto groups = group_paths(shapes, {2, 3, 4, 5}, d, g);
     ASSERT_EQ(groups.size(), 3u);

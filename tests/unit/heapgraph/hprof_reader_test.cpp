@@ -45,7 +45,8 @@ class Writer {
         id_(0);
         id_(0);
     }
-    // A HEAP_DUMP_SEGMENT holding `body` (built with the sub-record writers below on another Writer).
+    // A HEAP_DUMP_SEGMENT holding `body` (built with the sub-record writers below on another
+    // Writer).
     void segment(const std::string& body) {
         record(0x1c, body.size());
         m_out.append(body);
@@ -62,8 +63,8 @@ class Writer {
         uint8_t type;
         uint64_t value = 0;
     };
-    void class_dump(uint64_t id, uint64_t super, std::vector<Field> statics, std::vector<Field> fields,
-                    uint64_t loader = 0) {
+    void class_dump(uint64_t id, uint64_t super, std::vector<Field> statics,
+                    std::vector<Field> fields, uint64_t loader = 0) {
         u1(0x20);
         id_(id);
         u4(0);
@@ -130,11 +131,24 @@ class Writer {
     }
     void value(uint8_t type, uint64_t v) {
         switch (type) {
-            case 2: id_(v); break;
-            case 4: case 8: u1(static_cast<uint8_t>(v)); break;
-            case 5: case 9: u2(static_cast<uint16_t>(v)); break;
-            case 6: case 10: u4(static_cast<uint32_t>(v)); break;
-            default: u8(v); break;
+            case 2:
+                id_(v);
+                break;
+            case 4:
+            case 8:
+                u1(static_cast<uint8_t>(v));
+                break;
+            case 5:
+            case 9:
+                u2(static_cast<uint16_t>(v));
+                break;
+            case 6:
+            case 10:
+                u4(static_cast<uint32_t>(v));
+                break;
+            default:
+                u8(v);
+                break;
         }
     }
     void put(uint64_t v, unsigned n) {
@@ -195,7 +209,9 @@ struct EdgeText {
     std::string name;
     bool operator==(const EdgeText&) const = default;
 };
-void PrintTo(const EdgeText& e, std::ostream* os) { *os << e.from << "->" << e.to << " " << e.type << " " << e.name; }
+void PrintTo(const EdgeText& e, std::ostream* os) {
+    *os << e.from << "->" << e.to << " " << e.type << " " << e.name;
+}
 
 std::vector<EdgeText> edges(const Graph& g) {
     std::vector<EdgeText> out;
@@ -213,17 +229,18 @@ TEST_P(parse_hprof_sizes, tiny_dump_nodes_edges_and_sizes) {
     const unsigned id = GetParam();
     const Graph g = parse_hprof(tiny_dump(id), "tiny.hprof");
     ASSERT_EQ(g.node_count(), 12u);
-    EXPECT_EQ(g.node_id, (std::vector<uint64_t>{0, 0x100, 0x200, 0x300, 0x400, 0x500, 0x1000, 0x1100, 0x1200,
-                                                0x1300, 0x1400, 0x1500}));
+    EXPECT_EQ(g.node_id, (std::vector<uint64_t>{0, 0x100, 0x200, 0x300, 0x400, 0x500, 0x1000,
+                                                0x1100, 0x1200, 0x1300, 0x1400, 0x1500}));
     std::vector<std::string> names, classes;
     for (NodeIndex n = 0; n < g.node_count(); ++n) {
         names.emplace_back(g.name(n));
         classes.emplace_back(g.class_name(n));
     }
-    EXPECT_EQ(names, (std::vector<std::string>{"(GC roots)", "class java.lang.Object", "class Holder",
-                                               "class java.lang.ref.Reference", "class java.lang.Object[]",
-                                               "java.lang.Object[]", "Holder", "java.lang.Object",
-                                               "java.lang.ref.Reference", "java.lang.Object", "int[]", "byte[]"}));
+    EXPECT_EQ(names, (std::vector<std::string>{
+                         "(GC roots)", "class java.lang.Object", "class Holder",
+                         "class java.lang.ref.Reference", "class java.lang.Object[]",
+                         "java.lang.Object[]", "Holder", "java.lang.Object",
+                         "java.lang.ref.Reference", "java.lang.Object", "int[]", "byte[]"}));
     EXPECT_EQ(classes[1], "java.lang.Class");
     EXPECT_EQ(classes[6], "Holder");
     // 8-byte ids: compressed oops (12-byte header, 4-byte refs, 16-byte array header).
@@ -274,7 +291,8 @@ TEST(parse_hprof, every_truncation_is_an_error_naming_the_file_and_offset) {
 
 TEST(parse_hprof, classes_of_the_application_loader_are_roots_and_held_by_their_loader) {
     // Object(0x100), ClassLoader(0x150), AppClassLoader(0x200, a ClassLoader); App(0x300, loaded
-    // by 0x900, an AppClassLoader); Other(0x400, loaded by 0x910, a plain Object: no system loader).
+    // by 0x900, an AppClassLoader); Other(0x400, loaded by 0x910, a plain Object: no system
+    // loader).
     Writer w(8);
     w.string(1, "java/lang/Object");
     w.string(2, "jdk/internal/loader/ClassLoaders$AppClassLoader");

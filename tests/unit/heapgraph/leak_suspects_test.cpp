@@ -53,9 +53,10 @@ TEST(leak_suspects, a_lower_threshold_finds_the_smaller_holder_too) {
 }
 
 TEST(leak_suspects, instances_of_one_class_under_the_roots_are_a_suspect_together) {
-    // root -> Worker(1..3), each Worker 10 -> List 20 -> 4 Items of 10 (70 each); root -> Big(4) 790.
-    // Heap 1000: no Worker alone keeps 10%, the three keep 21%.
-    std::vector<test::N> nodes{{"", 0, 1, 1}, {"Worker", 10}, {"Worker", 10}, {"Worker", 10}, {"Big", 790}};
+    // root -> Worker(1..3), each Worker 10 -> List 20 -> 4 Items of 10 (70 each); root -> Big(4)
+    // 790. Heap 1000: no Worker alone keeps 10%, the three keep 21%.
+    std::vector<test::N> nodes{
+        {"", 0, 1, 1}, {"Worker", 10}, {"Worker", 10}, {"Worker", 10}, {"Big", 790}};
     std::vector<test::E> edges{{0, 1}, {0, 2}, {0, 3}, {0, 4}};
     for (NodeIndex w = 1; w <= 3; ++w) {
         const auto list = static_cast<NodeIndex>(nodes.size());

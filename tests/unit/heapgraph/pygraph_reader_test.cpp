@@ -84,18 +84,18 @@ std::string build(const std::vector<std::string>& strings, const std::vector<Fil
 
 // module `app` global REGISTRY -> dict -> values "a", "b" (Session) -> each a __dict__ (dict);
 // a class attribute Cache._store -> list -> [0] Session (the third); a string key.
-const std::vector<std::string> k_strings = {"", "dict", "app.Session", "list", "str", "app", "REGISTRY",
-                                            "a", "b", "app.Cache", "_store"};
+const std::vector<std::string> k_strings = {
+    "", "dict", "app.Session", "list", "str", "app", "REGISTRY", "a", "b", "app.Cache", "_store"};
 std::vector<FileNode> k_nodes() {
     return {
         {1, 232, 1000, {{1, 2, k_none}, {2, 1, 7}, {1, 2, k_none}, {3, 1, 8}}},  // 0 REGISTRY
-        {4, 50, 1001, {}},                                                     // 1 the key "a" (and "b")
-        {2, 48, 1002, {{4, 0, k_none}}},                                       // 2 Session a
-        {2, 48, 1003, {{5, 0, k_none}}},                                       // 3 Session b
-        {1, 104, 1004, {}},                                                    // 4 a's __dict__
-        {1, 104, 1005, {}},                                                    // 5 b's __dict__
-        {3, 64, 1006, {{7, 3, 0}}},                                            // 6 Cache._store
-        {2, 48, 1007, {}},                                                     // 7 Session in the list
+        {4, 50, 1001, {}},                // 1 the key "a" (and "b")
+        {2, 48, 1002, {{4, 0, k_none}}},  // 2 Session a
+        {2, 48, 1003, {{5, 0, k_none}}},  // 3 Session b
+        {1, 104, 1004, {}},               // 4 a's __dict__
+        {1, 104, 1005, {}},               // 5 b's __dict__
+        {3, 64, 1006, {{7, 3, 0}}},       // 6 Cache._store
+        {2, 48, 1007, {}},                // 7 Session in the list
     };
 }
 const std::vector<FileRoot> k_roots = {{1, 5, 6, 0}, {3, 9, 10, 6}};
@@ -162,8 +162,12 @@ TEST(python_pattern, names_a_registry_an_lru_cache_and_a_traceback) {
 
     // module `app` global `quote` -> lru wrapper -> ref dict -> value dict;
     // global `errors` (list) -> [0] ValueError -> ref traceback -> ref frame -> ref dict.
-    const std::vector<std::string> strings = {"", "functools._lru_cache_wrapper", "dict", "app", "quote",
-                                              "k", "list", "ValueError", "traceback", "frame", "errors"};
+    const std::vector<std::string> strings = {"",          "functools._lru_cache_wrapper",
+                                              "dict",      "app",
+                                              "quote",     "k",
+                                              "list",      "ValueError",
+                                              "traceback", "frame",
+                                              "errors"};
     const std::vector<FileNode> nodes = {
         {1, 100, 1, {{1, 0, k_none}}},  // 0 the wrapper
         {2, 200, 2, {{2, 1, 5}}},       // 1 its cache
@@ -174,14 +178,16 @@ TEST(python_pattern, names_a_registry_an_lru_cache_and_a_traceback) {
         {9, 400, 7, {{7, 0, k_none}}},  // 6 frame
         {2, 64, 8, {}},                 // 7 the frame's locals
     };
-    const Graph h = parse_pygraph(build(strings, nodes, {{1, 3, 4, 0}, {1, 3, 10, 3}}), "u.pygraph");
+    const Graph h =
+        parse_pygraph(build(strings, nodes, {{1, 3, 4, 0}, {1, 3, 10, 3}}), "u.pygraph");
     const ShortestPaths hp = shortest_paths(h, nullptr);
     PathShapes hs(h, hp);
     // Node indices: super-root, one group, then the file's nodes from 2.
     EXPECT_EQ(python_pattern(h, hs, hs.shape_of(2 + 2)),
               "an lru_cache without a bound (maxsize=None): one entry per distinct argument, kept "
               "forever; give it a maxsize");
-    EXPECT_NE(python_pattern(h, hs, hs.shape_of(2 + 7)).find("held through a traceback"), std::string::npos);
+    EXPECT_NE(python_pattern(h, hs, hs.shape_of(2 + 7)).find("held through a traceback"),
+              std::string::npos);
     EXPECT_EQ(python_pattern(h, hs, hs.shape_of(2 + 0)), "");  // the wrapper itself
 }
 
@@ -230,7 +236,8 @@ TEST(parse_pygraph, a_count_larger_than_the_file_is_refused_before_allocating) {
     // The strings section's count (after the 16-byte header and its tag).
     const uint64_t huge = uint64_t{1} << 60;
     std::memcpy(bad.data() + 20, &huge, 8);
-    EXPECT_NE(error_of(bad).find("byte 28: the string lengths of 1152921504606846976 entries run past the end"),
+    EXPECT_NE(error_of(bad).find(
+                  "byte 28: the string lengths of 1152921504606846976 entries run past the end"),
               std::string::npos)
         << error_of(bad);
 }

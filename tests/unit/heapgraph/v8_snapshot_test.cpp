@@ -17,7 +17,8 @@ namespace {
 // root(synthetic) -shortcut-> global(object) -property "cache"-> Map(object) -internal "table"->
 // (array) -element 0-> Session; -element 1-> Session; a closure and a string hang off global.
 // Node fields in a non-default order (id before name) to show the meta drives the reader.
-const std::string k_snapshot = R"json({"snapshot":{"meta":{"node_fields":["type","id","name","self_size","edge_count","trace_node_id"],
+const std::string k_snapshot =
+    R"json({"snapshot":{"meta":{"node_fields":["type","id","name","self_size","edge_count","trace_node_id"],
 "node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic","concatenated string","sliced string","symbol","bigint","object shape"],"number","string","number","number","number"],
 "edge_fields":["type","name_or_index","to_node"],"edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"]},
 "node_count":7,"edge_count":6},
@@ -77,16 +78,21 @@ std::string error_of(const std::string& text) {
 
 TEST(parse_v8_snapshot, errors_name_the_file_and_byte_offset) {
     const size_t cut = k_snapshot.find("5,13,5,40") + 4;
-    EXPECT_EQ(error_of(k_snapshot.substr(0, cut)),
-              fmt::format("x.heapsnapshot: byte {}: expected ',' or ']' in \"nodes\", found the end of "
-                          "the file (not a complete V8 heap snapshot; take it again)", cut));
+    EXPECT_EQ(
+        error_of(k_snapshot.substr(0, cut)),
+        fmt::format("x.heapsnapshot: byte {}: expected ',' or ']' in \"nodes\", found the end of "
+                    "the file (not a complete V8 heap snapshot; take it again)",
+                    cut));
     std::string bad = k_snapshot;
     bad.replace(bad.find("1,0,24"), 6, "1,0,25");  // not the start of a node
-    EXPECT_NE(error_of(bad).find("an edge to 25 that is not the start of one of the 7 nodes"), std::string::npos);
+    EXPECT_NE(error_of(bad).find("an edge to 25 that is not the start of one of the 7 nodes"),
+              std::string::npos);
     std::string count = k_snapshot;
     count.replace(count.find("3,3,1,20,3,0"), 12, "3,3,1,20,4,0");
-    EXPECT_NE(error_of(count).find("7 edges, but the nodes' edge counts add up to 8"), std::string::npos);
-    EXPECT_NE(error_of("[]").find("byte 0: expected '{' in the top level, found '['"), std::string::npos);
+    EXPECT_NE(error_of(count).find("7 edges, but the nodes' edge counts add up to 8"),
+              std::string::npos);
+    EXPECT_NE(error_of("[]").find("byte 0: expected '{' in the top level, found '['"),
+              std::string::npos);
     EXPECT_NE(error_of(R"({"nodes":[]})").find("\"nodes\" before \"snapshot\""), std::string::npos);
     std::string big = k_snapshot;
     big.replace(big.find("5,13,5,40"), 9, "5,13,5,9007199254740993");
@@ -97,7 +103,8 @@ TEST(v8_path_filter, holds_back_the_first_of_a_weakmap_values_two_edges) {
     // root -shortcut-> global; global -key-> K, global -wm-> table T; K and T each reach the value
     // V by an internal edge naming the same pair. K is reached first; the filter makes V's path
     // go through the table, as DevTools does.
-    const std::string text = R"json({"snapshot":{"meta":{"node_fields":["type","name","id","self_size","edge_count"],
+    const std::string text =
+        R"json({"snapshot":{"meta":{"node_fields":["type","name","id","self_size","edge_count"],
 "node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic"],"string","number","number","number"],
 "edge_fields":["type","name_or_index","to_node"],"edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"]}},
 "nodes":[9,0,1,0,1, 3,1,3,8,2, 3,2,5,8,1, 1,3,7,8,1, 3,4,9,8,0],

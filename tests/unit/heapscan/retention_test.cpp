@@ -16,8 +16,8 @@ using test::ScanBuilder;
 ScanFile scan() {
     ScanBuilder b;
     b.summary()
-        .record(ScanTag::module, 0u, 0x10000u, std::string("/nonexistent/app"), std::string(""),
-                1u, 0x10000u, 0x20000u, 3u)
+        .record(ScanTag::module, 0u, 0x10000u, std::string("/nonexistent/app"), std::string(""), 1u,
+                0x10000u, 0x20000u, 3u)
         .record(ScanTag::thread, 0u, 42u, std::string("app"))
         .record(ScanTag::thread, 1u, 43u, std::string("worker"))
         .record(ScanTag::stack, 1u, 1u, 0x10100u)
@@ -129,8 +129,9 @@ TEST(BuildLeaks, DirectFirstThenBiggest) {
 }
 
 TEST(ShortFunction, DropsTemplateArgumentsAndParameters) {
-    EXPECT_EQ(short_function("std::vector<Session*, std::allocator<Session*> >::reserve(unsigned long)"),
-              "std::vector::reserve");
+    EXPECT_EQ(
+        short_function("std::vector<Session*, std::allocator<Session*> >::reserve(unsigned long)"),
+        "std::vector::reserve");
     EXPECT_EQ(short_function("make_node(Node*)"), "make_node");
     EXPECT_EQ(short_function("void std::vector<int>::_M_realloc_insert<int>(int&&)"),
               "std::vector::_M_realloc_insert");

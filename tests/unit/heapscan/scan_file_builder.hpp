@@ -18,7 +18,7 @@ struct Sink {
 };
 
 class ScanBuilder {
-public:
+  public:
     ScanBuilder() {
         m_out.append(format::k_scan_magic, sizeof format::k_scan_magic);
         Sink s{&m_out};
@@ -38,8 +38,8 @@ public:
         return *this;
     }
     ScanBuilder& summary(std::uint64_t blocks = 10, std::uint64_t bytes = 1000) {
-        return record(format::ScanTag::summary, 42u, 1700000000000u, 1500u, 900u, 2u, blocks,
-                      bytes, 7u, 700u, 4096u, std::string("request"), 65536u);
+        return record(format::ScanTag::summary, 42u, 1700000000000u, 1500u, 900u, 2u, blocks, bytes,
+                      7u, 700u, 4096u, std::string("request"), 65536u);
     }
     std::string finish() {
         std::string out = m_out;
@@ -54,7 +54,7 @@ public:
         return out;
     }
 
-private:
+  private:
     static void put(Sink& s, std::uint64_t v) { format::pb::varint(s, v); }
     static void put(Sink& s, unsigned v) { format::pb::varint(s, v); }
     static void put(Sink& s, int v) { format::pb::varint(s, static_cast<std::uint64_t>(v)); }

@@ -23,12 +23,16 @@ const std::vector<std::string> k_sessions_path = {
 const std::vector<std::string> k_orders_path = {
     "(GC roots)", "internal `1` (system / NativeContext)", "context `pendingOrders` (Map)",
     "internal `table` (system / OrderedHashMap)", "element [] (Order)"};
-const std::vector<std::string> k_listener_path = {
-    "(GC roots)", "internal `1` (system / NativeContext)", "context `bus` (EventEmitter)",
-    "property `_events` (Object)", "property `config` (Array)", "element [] (closure)"};
+const std::vector<std::string> k_listener_path = {"(GC roots)",
+                                                  "internal `1` (system / NativeContext)",
+                                                  "context `bus` (EventEmitter)",
+                                                  "property `_events` (Object)",
+                                                  "property `config` (Array)",
+                                                  "element [] (closure)"};
 
 TEST(NormaliseSite, DropsArgumentsTemplatesAndClones) {
-    EXPECT_EQ(normalise_site("ns::Cache<int, std::string>::put(int const&) [clone .isra.0]"), "ns::Cache::put");
+    EXPECT_EQ(normalise_site("ns::Cache<int, std::string>::put(int const&) [clone .isra.0]"),
+              "ns::Cache::put");
     EXPECT_EQ(normalise_site("  cacheSession "), "cacheSession");
     EXPECT_EQ(normalise_site("operator new(unsigned long)"), "operator new");
 }
@@ -45,9 +49,10 @@ TEST(HolderShape, V8NodeTypesKeepTheirParentheses) {
     // shape_text writes V8's own node types, "(closure)", "(array)", in parentheses as it writes
     // classes: they stay apart from the program's classes.
     EXPECT_EQ(holder_shape("node", {"global / ", "property `get process` (closure)",
-                                    "internal `context` (system / Context)", "context `_process` (process)",
-                                    "internal `elements` (array)"}),
-              (std::vector<std::string>{"global", "(closure)", "system/Context", "(process)", "(array)"}));
+                                    "internal `context` (system / Context)",
+                                    "context `_process` (process)", "internal `elements` (array)"}),
+              (std::vector<std::string>{"global", "(closure)", "system/Context", "(process)",
+                                        "(array)"}));
 }
 
 TEST(HolderShape, NativeRootKindAndContainers) {
@@ -69,7 +74,8 @@ TEST(Match, LearnedShapeMatchesAnotherProgramButNotAnotherShape) {
     const auto same = match(signature_of({"node", "rememberOrder", k_orders_path}), lib);
     ASSERT_TRUE(same.has_value());
     EXPECT_EQ(same->pattern->id, "LEAK-1");
-    EXPECT_EQ(describe(*same), "looks like LEAK-1 `session cache without eviction`, fixed by an LRU of 10k entries");
+    EXPECT_EQ(describe(*same),
+              "looks like LEAK-1 `session cache without eviction`, fixed by an LRU of 10k entries");
     // Another shape: not the learned pattern (the built-in listener pattern instead).
     const auto other = match(signature_of({"node", "subscribe", k_listener_path}), lib);
     ASSERT_TRUE(other.has_value());
@@ -85,15 +91,26 @@ TEST(Match, LearnedShapeMatchesAnotherProgramButNotAnotherShape) {
 TEST(Match, ALearnedShapeMatchesWhateverWayLeadsToItsOwner) {
     // Real paths of two programs (hunt on service.js cache, then on orders.js): the same Map in a
     // module variable, reached once through the global and once through a SIGTERM handler.
-    const std::vector<std::string> first = {
-        "global / ", "property `queueMicrotask` (closure)", "internal `context` (system / Context)",
-        "context `sessions` (Map)", "internal `table` (array)", "internal [] (Object)",
-        "property `roles` (Array)", "internal `elements` (array)"};
-    const std::vector<std::string> second = {
-        "global / ", "property `queueMicrotask` (closure)", "internal `context` (system / Context)",
-        "context `process` (process)", "property `_events` (Object)", "property `SIGTERM` (closure)",
-        "internal `context` (system / Context)", "context `processed` (Map)", "internal `table` (array)",
-        "internal [] (Object)", "property `lines` (Array)", "internal `elements` (array)"};
+    const std::vector<std::string> first = {"global / ",
+                                            "property `queueMicrotask` (closure)",
+                                            "internal `context` (system / Context)",
+                                            "context `sessions` (Map)",
+                                            "internal `table` (array)",
+                                            "internal [] (Object)",
+                                            "property `roles` (Array)",
+                                            "internal `elements` (array)"};
+    const std::vector<std::string> second = {"global / ",
+                                             "property `queueMicrotask` (closure)",
+                                             "internal `context` (system / Context)",
+                                             "context `process` (process)",
+                                             "property `_events` (Object)",
+                                             "property `SIGTERM` (closure)",
+                                             "internal `context` (system / Context)",
+                                             "context `processed` (Map)",
+                                             "internal `table` (array)",
+                                             "internal [] (Object)",
+                                             "property `lines` (Array)",
+                                             "internal `elements` (array)"};
     Pattern learned;
     learned.id = "LEAK-1";
     learned.title = "session cache without eviction";
@@ -132,7 +149,8 @@ TEST(Match, BuiltinsNeedTheirTokensInOrder) {
 class PatternsFile : public ::testing::Test {
   protected:
     void SetUp() override {
-        m_dir = std::filesystem::temp_directory_path() / ("patterns_test." + std::to_string(::getpid()));
+        m_dir = std::filesystem::temp_directory_path() /
+                ("patterns_test." + std::to_string(::getpid()));
         std::filesystem::create_directories(m_dir);
     }
     void TearDown() override { std::filesystem::remove_all(m_dir); }
@@ -171,12 +189,15 @@ TEST_F(PatternsFile, ErrorsNameTheFileAndField) {
     expect_error("{", "not JSON");
     expect_error(R"({"version": 2, "patterns": []})", "`version`");
     expect_error(R"({"version": 1})", "`patterns`");
-    expect_error(R"({"version": 1, "patterns": [{"id": "LEAK-1", "fix": "x", "signature": {"runtime": "node", "site": "a"}}]})",
-                 "patterns[0]: field `title`");
-    expect_error(R"({"version": 1, "patterns": [{"id": "LEAK-1", "title": "t", "fix": "x", "signature": {"runtime": "node", "holder": [1]}}]})",
-                 "`holder`");
-    expect_error(R"({"version": 1, "patterns": [{"id": "LEAK-1", "title": "t", "fix": "x", "signature": {"runtime": "node"}}]})",
-                 "neither");
+    expect_error(
+        R"({"version": 1, "patterns": [{"id": "LEAK-1", "fix": "x", "signature": {"runtime": "node", "site": "a"}}]})",
+        "patterns[0]: field `title`");
+    expect_error(
+        R"({"version": 1, "patterns": [{"id": "LEAK-1", "title": "t", "fix": "x", "signature": {"runtime": "node", "holder": [1]}}]})",
+        "`holder`");
+    expect_error(
+        R"({"version": 1, "patterns": [{"id": "LEAK-1", "title": "t", "fix": "x", "signature": {"runtime": "node"}}]})",
+        "neither");
 }
 
 TEST_F(PatternsFile, DefaultPathFollowsXdgDataHome) {

@@ -14,7 +14,10 @@ namespace {
 Profile one(uint64_t address, const std::string& fn, int64_t bytes) {
     Profile p = make_heap_profile();
     p.time_nanos = 1000;
-    p.mappings = {{.id = 1, .memory_start = 0x1000, .memory_limit = 0x9000, .filename = "/bin/app",
+    p.mappings = {{.id = 1,
+                   .memory_start = 0x1000,
+                   .memory_limit = 0x9000,
+                   .filename = "/bin/app",
                    .build_id = "abcd"}};
     p.functions = {{.id = 1, .name = "main"}, {.id = 2, .name = fn}};
     p.locations = {{.id = 1, .mapping_id = 1, .address = 0x1100, .lines = {{1, 3}}},

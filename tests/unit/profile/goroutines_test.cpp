@@ -28,7 +28,9 @@ class GoroutineProfile {
         Sample s;
         for (const auto& [name, line] : frames) {
             const uint64_t id = m_p.locations.size() + 1;
-            m_p.functions.push_back({.id = id, .name = name, .system_name = name,
+            m_p.functions.push_back({.id = id,
+                                     .name = name,
+                                     .system_name = name,
                                      .filename = "/src/" + name.substr(0, name.find('.')) + ".go"});
             m_p.locations.push_back({.id = id, .address = 0x400000 + id, .lines = {{id, line, 0}}});
             s.location_ids.push_back(id);

@@ -140,8 +140,7 @@ TEST(ParseLegacyHeap, HandWrittenSampledValues) {
     const double s = 1.0 / (1.0 - std::exp(-4096.0 / 524288.0));
     EXPECT_EQ(p.samples[0].values,
               (std::vector<int64_t>{static_cast<int64_t>(5 * s), static_cast<int64_t>(20480 * s),
-                                    static_cast<int64_t>(3 * s),
-                                    static_cast<int64_t>(12288 * s)}));
+                                    static_cast<int64_t>(3 * s), static_cast<int64_t>(12288 * s)}));
     EXPECT_EQ(p.samples[0].values[2], 385);
     EXPECT_EQ(p.samples[1].values, (std::vector<int64_t>{0, 0, 0, 0}));
     EXPECT_TRUE(p.samples[1].location_ids.empty());
@@ -192,7 +191,7 @@ TEST(ParseProcMaps, ShortLinesPermsOffsetBuildIdAndAttributes) {
         "3000-4000: r-xp $lib/b.so (@1f000) abc123\n"  // perms, offset, build id
         "5000-6000: rw-p $lib/data\n"                  // not code: skipped
         "7000-8000 r-xp 00002000 08:01 42 /bin/with space (deleted)\n"
-        "9000-a000: $root$rootx\n",                    // one pass, first match
+        "9000-a000: $root$rootx\n",  // one pass, first match
         "m");
     ASSERT_EQ(maps.size(), 4U);
     EXPECT_EQ(maps[0].filename, "/bin/a");
@@ -218,8 +217,9 @@ TEST(ParseLegacyHeap, GoEmptyStackSampleIsKept) {
 }
 
 TEST(ParseLegacyHeap, GrowthAndFragmentationProfilesAreAKindNotRead) {
-    const std::string growth = parse_error("heap profile: 85: 178257920 [ 85: 178257920] @ growthz\n"
-                                           "     1:  2097152 [     1:  2097152] @ 0xb83003\n");
+    const std::string growth = parse_error(
+        "heap profile: 85: 178257920 [ 85: 178257920] @ growthz\n"
+        "     1:  2097152 [     1:  2097152] @ 0xb83003\n");
     EXPECT_EQ(growth,
               "cannot read bad.heap:1: it is a gperftools `growthz` profile (the stacks that grew "
               "the heap, not what it holds), a kind leakhunt does not read; give it a heap "

@@ -164,8 +164,6 @@ TEST(ParseProfile, RenumbersSparseIds) {
     EXPECT_EQ(q.mappings.at(0).filename, "/bin/x");
 }
 
-
-
 TEST(PreferredSampleType, HeapFirstThenTheProfilesOwnChoiceThenTheLast) {
     Profile p = make_heap_profile();
     EXPECT_EQ(preferred_sample_type(p), "inuse_space");

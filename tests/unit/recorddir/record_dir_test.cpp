@@ -47,11 +47,11 @@ TEST(RecordDirNames, RoundTrip) {
 }
 
 TEST(RecordDirNames, RejectsLookalikes) {
-    for (const char* bad : {"heap.42.0001.pb", "heap.42.1.pb.gz", "heap.-1.0001.pb.gz",
-                            "heap.42.0001.pb.gz.tmp", "heap..0001.scan", "heap.4x.0001.scan",
-                            "xheap.42.0001.scan", "heap.42.0001.", "heap.42",
-                            "goroutine.42.0001.scan", "goroutine.42.1.pb.gz",
-                            "goroutines.42.0001.pb.gz", "goroutine.42.0001.pb"}) {
+    for (const char* bad :
+         {"heap.42.0001.pb", "heap.42.1.pb.gz", "heap.-1.0001.pb.gz", "heap.42.0001.pb.gz.tmp",
+          "heap..0001.scan", "heap.4x.0001.scan", "xheap.42.0001.scan", "heap.42.0001.", "heap.42",
+          "goroutine.42.0001.scan", "goroutine.42.1.pb.gz", "goroutines.42.0001.pb.gz",
+          "goroutine.42.0001.pb"}) {
         EXPECT_FALSE(parse_snapshot_name(bad)) << bad;
     }
     EXPECT_EQ(parse_timeline_name("timeline.12.csv"), 12);
@@ -144,7 +144,8 @@ TEST(RecordDirTimeline, BadNumberNamesFileLineAndColumn) {
 TEST(RecordDirTimeline, CutOffLastRowIsLeftOut) {
     const auto rows = parse_timeline(
         "timestamp,rss_bytes,heap_inuse_bytes,heap_inuse_objects,agent_bytes,reason,snapshot\n"
-        "1,2,3,4,5,periodic,heap.1.0000.pb.gz\n2,3", "t");
+        "1,2,3,4,5,periodic,heap.1.0000.pb.gz\n2,3",
+        "t");
     EXPECT_EQ(rows.size(), 1u);
 }
 

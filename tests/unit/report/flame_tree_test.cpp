@@ -33,7 +33,7 @@ TEST(BuildFlameTree, FoldsStacksRootFirstWithoutAllocatorFrames) {
     EXPECT_EQ(main.children[0].name, "cache_put(int)");  // largest first
     EXPECT_EQ(main.children[0].value, 2500);
     EXPECT_EQ(main.children[0].where, "cache.cpp:42");  // the first frame seen
-    EXPECT_TRUE(main.children[0].children.empty());      // operator new and the hook are cut
+    EXPECT_TRUE(main.children[0].children.empty());     // operator new and the hook are cut
     EXPECT_EQ(main.children[1].name, "[anon:jit]+0x2040");
     EXPECT_EQ(main.children[1].value, 100);
     EXPECT_EQ(count_nodes(root), 4U);

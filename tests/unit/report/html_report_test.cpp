@@ -10,15 +10,19 @@ namespace leakhunt::report {
 
 TEST(ScriptSafeJson, EscapesWhatCouldEndTheScriptElement) {
     const nlohmann::json j = {{"name", "</script><img src=x onerror=alert(1)>&\u2028\u2029"}};
-    EXPECT_EQ(script_safe_json(j),
-              R"({"name":"\u003c/script\u003e\u003cimg src=x onerror=alert(1)\u003e\u0026\u2028\u2029"})");
+    EXPECT_EQ(
+        script_safe_json(j),
+        R"({"name":"\u003c/script\u003e\u003cimg src=x onerror=alert(1)\u003e\u0026\u2028\u2029"})");
     // And it is still the same JSON.
     EXPECT_EQ(nlohmann::json::parse(script_safe_json(j)), j);
 }
 
 TEST(ScriptSafeJson, ReplacesInvalidUtf8) {
-    const nlohmann::json j = {{"name", std::string("a\xff" "b")}};
-    EXPECT_EQ(script_safe_json(j), "{\"name\":\"a\xEF\xBF\xBD" "b\"}");
+    const nlohmann::json j = {{"name", std::string("a\xff"
+                                                   "b")}};
+    EXPECT_EQ(script_safe_json(j),
+              "{\"name\":\"a\xEF\xBF\xBD"
+              "b\"}");
 }
 
 TEST(HtmlEscape, EscapesMarkup) {
@@ -44,8 +48,9 @@ TEST(RenderReportHtml, OneDataBlockThatParsesBack) {
 
 TEST(RenderLiveHtml, PointsAtTheDataUrlWithoutData) {
     const std::string html = render_live_html("/api/report.json?target=\"a\"", "live", 5000);
-    EXPECT_NE(html.find(R"(data-url="/api/report.json?target=&quot;a&quot;" data-refresh-ms="5000")"),
-              std::string::npos);
+    EXPECT_NE(
+        html.find(R"(data-url="/api/report.json?target=&quot;a&quot;" data-refresh-ms="5000")"),
+        std::string::npos);
     EXPECT_EQ(html.find("id=\"leakhunt-data\""), std::string::npos);
 }
 

@@ -34,9 +34,8 @@ series::Series linear_series() {
 class TempDir {
   public:
     TempDir() {
-        m_path = fs::temp_directory_path() /
-                 ("leakhunt-report-test-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(s_count++));
+        m_path = fs::temp_directory_path() / ("leakhunt-report-test-" + std::to_string(::getpid()) +
+                                              "-" + std::to_string(s_count++));
         fs::create_directories(m_path);
     }
     ~TempDir() { fs::remove_all(m_path); }
@@ -144,14 +143,15 @@ TEST(ReportBuilder, ProfilesGiveFlameAndDiff) {
     EXPECT_EQ(doc["diff_flame"]["root"]["d"], 2400);
     EXPECT_TRUE(doc["timeline"].is_null());
     EXPECT_EQ(doc["missing"][0].get<std::string>().rfind("verdict and memory timeline: no memory "
-                                                          "series",
-                                                          0),
+                                                         "series",
+                                                         0),
               0U);
 }
 
 TEST(ReportBuilder, SuspectsAndPathsAreCheckedAndKept) {
     ReportBuilder b("t");
-    b.set_suspects(nlohmann::json::parse(R"([{"function":"f","growth_bytes_per_hour":1}])"), "s.json");
+    b.set_suspects(nlohmann::json::parse(R"([{"function":"f","growth_bytes_per_hour":1}])"),
+                   "s.json");
     b.set_retention_paths(nlohmann::json::parse(R"([{"root":"g","hops":[],"blocks":1,"bytes":8}])"),
                           "p.json");
     EXPECT_THROW(b.set_suspects(nlohmann::json::parse(R"([{"x":1}])"), "bad.json"), util::Error);
@@ -170,10 +170,12 @@ TEST(DetectInput, TellsKindsApartByContent) {
               InputKind::suspects);
     EXPECT_EQ(detect_input(d.write("s.jsonl", "{\"function\":\"f\"}\n{\"function\":\"g\"}\n")),
               InputKind::suspects);
-    EXPECT_EQ(detect_input(d.write("p.json", "{\n \"paths\": [{\"root\": \"g\", \"hops\": []}]\n}\n")),
-              InputKind::retention_paths);
+    EXPECT_EQ(
+        detect_input(d.write("p.json", "{\n \"paths\": [{\"root\": \"g\", \"hops\": []}]\n}\n")),
+        InputKind::retention_paths);
     EXPECT_EQ(detect_input(d.write("w.jsonl", "{\"t\":1,\"rss_bytes\":5}\n")), InputKind::series);
-    EXPECT_EQ(detect_input(d.write("h.gz", std::string("\x1f\x8b\x08\x00", 4))), InputKind::profile);
+    EXPECT_EQ(detect_input(d.write("h.gz", std::string("\x1f\x8b\x08\x00", 4))),
+              InputKind::profile);
     EXPECT_EQ(detect_input(d.path()), InputKind::record_dir);
 }
 

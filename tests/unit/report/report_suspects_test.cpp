@@ -18,7 +18,8 @@ namespace {
 profile::Profile snapshot(double t_s, int64_t leaky_bytes) {
     profile::Profile p = profile::make_heap_profile();
     p.time_nanos = 1'700'000'000'000'000'000 + static_cast<int64_t>(t_s * 1e9);
-    p.mappings = {{.id = 1, .memory_start = 0x1000, .memory_limit = 0x9000, .filename = "/opt/app"}};
+    p.mappings = {
+        {.id = 1, .memory_start = 0x1000, .memory_limit = 0x9000, .filename = "/opt/app"}};
     p.functions = {{.id = 1, .name = "leaky", .filename = "leak.cpp"},
                    {.id = 2, .name = "steady", .filename = "keep.cpp"},
                    {.id = 3, .name = "main", .filename = "main.cpp"}};
@@ -26,8 +27,7 @@ profile::Profile snapshot(double t_s, int64_t leaky_bytes) {
                    {.id = 2, .mapping_id = 1, .address = 0x1200, .lines = {{2, 20}}},
                    {.id = 3, .mapping_id = 1, .address = 0x1300, .lines = {{3, 5}}}};
     // alloc_objects, alloc_space, inuse_objects, inuse_space
-    p.samples = {{{1, 3}, {1, leaky_bytes, 1, leaky_bytes}, {}},
-                 {{2, 3}, {1, 5000, 1, 5000}, {}}};
+    p.samples = {{{1, 3}, {1, leaky_bytes, 1, leaky_bytes}, {}}, {{2, 3}, {1, 5000, 1, 5000}, {}}};
     return p;
 }
 
@@ -35,7 +35,8 @@ TEST(ReportSuspects, ComputedFromSnapshotsWithTheLeakingFunctionFirst) {
     ReportBuilder b("t");
     // 100 bytes per second: 360000 bytes per hour.
     for (int i = 0; i < 6; ++i) {
-        b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz", snapshot(10.0 * i, 1000 + 1000 * i));
+        b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz",
+                      snapshot(10.0 * i, 1000 + 1000 * i));
     }
     // The exit snapshot frees everything; left out as `leakhunt suspects` does.
     b.add_profile("heap.7.0006.pb.gz", snapshot(60, 0));
@@ -74,9 +75,8 @@ TEST(ReportSuspects, AProfileLeftOutOfTheGraphsStillCountsForTheSuspects) {
     for (const auto& m : doc["missing"]) {
         EXPECT_EQ(m.get<std::string>().find("has 2 heap snapshots"), std::string::npos) << m;
     }
-    const auto said = std::find_if(b.summary().begin(), b.summary().end(), [](const auto& line) {
-        return line.starts_with("suspects:");
-    });
+    const auto said = std::find_if(b.summary().begin(), b.summary().end(),
+                                   [](const auto& line) { return line.starts_with("suspects:"); });
     const bool used_three =
         (said != b.summary().end() && said->ends_with("over 3 snapshots")) ||
         std::any_of(doc["missing"].begin(), doc["missing"].end(), [](const nlohmann::json& m) {
@@ -106,7 +106,8 @@ TEST(ReportSuspects, TooFewSnapshotsSaysHowMany) {
 
 TEST(ReportSuspects, NothingGrowingIsSaid) {
     ReportBuilder b("t");
-    for (int i = 0; i < 4; ++i) b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz", snapshot(i, 1000));
+    for (int i = 0; i < 4; ++i)
+        b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz", snapshot(i, 1000));
     b.suspects_from_profiles("rec (PID 7)");
     symbolize::Symbolizer sym;
     const nlohmann::json doc = b.build(sym);
@@ -118,7 +119,8 @@ TEST(ReportSuspects, NothingGrowingIsSaid) {
 
 TEST(ReportSuspects, GivenSuspectsWinOverComputedOnes) {
     ReportBuilder b("t");
-    for (int i = 0; i < 4; ++i) b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz", snapshot(i, 1000 * (i + 1)));
+    for (int i = 0; i < 4; ++i)
+        b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz", snapshot(i, 1000 * (i + 1)));
     b.suspects_from_profiles("rec (PID 7)");
     b.set_suspects(nlohmann::json::array({{{"function", "given"}}}), "s.json");
     symbolize::Symbolizer sym;
@@ -131,8 +133,9 @@ TEST(ReportSuspects, SameTimeIsAnErrorNamingTheFiles) {
     std::vector<profile::Profile> ps = {snapshot(0, 1), snapshot(0, 2), snapshot(1, 3)};
     symbolize::Symbolizer sym;
     try {
-        find_snapshot_suspects({{"a.pb.gz", 0, &ps[0]}, {"b.pb.gz", 1, &ps[1]}, {"c.pb.gz", 2, &ps[2]}},
-                               sym, "inuse_space");
+        find_snapshot_suspects(
+            {{"a.pb.gz", 0, &ps[0]}, {"b.pb.gz", 1, &ps[1]}, {"c.pb.gz", 2, &ps[2]}}, sym,
+            "inuse_space");
         FAIL();
     } catch (const util::Error& e) {
         EXPECT_EQ(std::string(e.what()).substr(0, 30), "a.pb.gz and b.pb.gz carry the ");
@@ -156,7 +159,8 @@ TEST(ReportVerdict, ATimelineTooShortToDecideTakesTheSnapshotsClearGrowth) {
     ReportBuilder b("t");
     b.set_series(short_timeline(10));
     for (int i = 0; i < 6; ++i) {
-        b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz", snapshot(10.0 * i, 1000 + 1000 * i));
+        b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz",
+                      snapshot(10.0 * i, 1000 + 1000 * i));
     }
     b.suspects_from_profiles("rec (PID 7)");
     symbolize::Symbolizer sym;
@@ -174,15 +178,17 @@ TEST(ReportVerdict, ATimelineTooShortToDecideTakesTheSnapshotsClearGrowth) {
     EXPECT_EQ(v["evidence"][2],
               "the memory timeline (10 samples) is too short or too noisy to decide on its own:");
     EXPECT_EQ(v["evidence"][3].get<std::string>().rfind("timeline: only 10 samples", 0), 0u);
-    const std::string said = "verdict: leak, +352 KiB/h, from the heap snapshots (the timeline "
-                             "alone cannot decide)";
+    const std::string said =
+        "verdict: leak, +352 KiB/h, from the heap snapshots (the timeline "
+        "alone cannot decide)";
     EXPECT_NE(std::find(b.summary().begin(), b.summary().end(), said), b.summary().end());
 }
 
 TEST(ReportVerdict, SnapshotsWithoutGrowthLeaveTheTimelineVerdict) {
     ReportBuilder b("t");
     b.set_series(short_timeline(10));
-    for (int i = 0; i < 4; ++i) b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz", snapshot(i, 1000));
+    for (int i = 0; i < 4; ++i)
+        b.add_profile("heap.7.000" + std::to_string(i) + ".pb.gz", snapshot(i, 1000));
     b.suspects_from_profiles("rec (PID 7)");
     symbolize::Symbolizer sym;
     const nlohmann::json doc = b.build(sym);
@@ -222,9 +228,10 @@ TEST(ReportSuspects, RssGrowthOutsideTheHeapIsSaidInsteadOfRanked) {
     EXPECT_NE(rss_and_heap(15.0 * 1024 * 1024, "/usr/lib/jvm/java-17/lib/server/libjvm.so")
                   .growth_outside_heap.find("the JVM's own heap: take a heap dump"),
               std::string::npos);
-    EXPECT_NE(rss_and_heap(15.0 * 1024 * 1024, "/opt/app").growth_outside_heap.find(
-                  "in a runtime's own heap (take its heap snapshot), in memory mapped outside "
-                  "malloc, or in fragmentation"),
+    EXPECT_NE(rss_and_heap(15.0 * 1024 * 1024, "/opt/app")
+                  .growth_outside_heap.find(
+                      "in a runtime's own heap (take its heap snapshot), in memory mapped outside "
+                      "malloc, or in fragmentation"),
               std::string::npos);
 }
 
@@ -242,13 +249,17 @@ TEST(ReportSuspects, HeapGrowthThatExplainsTheRssIsRanked) {
 TEST(ReportPaths, RetentionRowsFlattenSitesAndPaths) {
     heapscan::RetentionReport r;
     heapscan::SiteRetention site;
-    site.site = {.function = "fill_sessions", .via = "std::vector::reserve", .file = "holders.cpp", .line = 60};
+    site.site = {.function = "fill_sessions",
+                 .via = "std::vector::reserve",
+                 .file = "holders.cpp",
+                 .line = 60};
     site.count = 3;
     site.bytes = 3000;
     heapscan::RetentionPath p;
     p.root = "global g_sessions (holders)";
-    p.hops = {{.site = {.function = "make_session", .file = "holders.cpp", .line = 40}, .offset = 8},
-              {.site = site.site, .offset = 16, .offsets_vary = true}};
+    p.hops = {
+        {.site = {.function = "make_session", .file = "holders.cpp", .line = 40}, .offset = 8},
+        {.site = site.site, .offset = 16, .offsets_vary = true}};
     p.count = 3;
     p.bytes = 3000;
     site.paths = {p, p};

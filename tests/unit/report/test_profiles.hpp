@@ -22,7 +22,8 @@ inline profile::Profile wide_heap(int n) {
     for (int i = 0; i < n; ++i) {
         const uint64_t id = static_cast<uint64_t>(i) + 3;
         p.functions.push_back({.id = id, .name = "fn_" + std::to_string(i)});
-        p.locations.push_back({.id = id, .mapping_id = 1, .address = 0x2000 + id, .lines = {{id, 1}}});
+        p.locations.push_back(
+            {.id = id, .mapping_id = 1, .address = 0x2000 + id, .lines = {{id, 1}}});
         p.samples.push_back({{id, 1}, {1, 1, 1, 1}, {}});
     }
     return p;

@@ -54,11 +54,11 @@ TEST(SeriesBounds, EveryReaderRefusesANegativeValueInTheSameWords) {
         parse_jsonl("{\"t\":1795241955,\"rss_bytes\":1}\n{\"t\":1795242015,\"rss_bytes\":-5}\n",
                     "w");
     });
-    const std::string prom = error_of([] {
-        parse_prometheus_json(prometheus(R"([1795241955,"1"],[1795242015,"-5"])"), "prom");
-    });
-    const std::string why = "is negative (-5); a memory size cannot be (check how the file was "
-                            "produced)";
+    const std::string prom = error_of(
+        [] { parse_prometheus_json(prometheus(R"([1795241955,"1"],[1795242015,"-5"])"), "prom"); });
+    const std::string why =
+        "is negative (-5); a memory size cannot be (check how the file was "
+        "produced)";
     EXPECT_EQ(csv, "m.csv:3: rss_bytes " + why);
     EXPECT_EQ(jsonl, "w:2: rss_bytes " + why);
     EXPECT_EQ(prom, "prom: result 1 (mem), sample 2: the value " + why);
@@ -69,17 +69,13 @@ TEST(SeriesBounds, TimesThatCannotBeSecondsAreRefusedWithTheFix) {
               "m.csv:3: t_seconds is 1e+300, more than 1e10 s (317 years) from 0: not a time in "
               "seconds (if the column holds milliseconds, microseconds or nanoseconds, divide "
               "it by 1e3, 1e6 or 1e9; Unix times go in a timestamp column)");
-    EXPECT_EQ(error_of([] {
-                  parse_csv("timestamp,rss_bytes\n1795241955000000000,1\n", "m.csv");
-              }),
+    EXPECT_EQ(error_of([] { parse_csv("timestamp,rss_bytes\n1795241955000000000,1\n", "m.csv"); }),
               "m.csv:2: timestamp 1.795241955e+18 is not Unix seconds: it would be after the "
               "year 2286 (if it is Unix nanoseconds, divide it by 1e9)");
     EXPECT_EQ(error_of([] { parse_jsonl("{\"t\":1795241955000,\"rss_bytes\":1}\n", "w"); }),
               "w:1: t 1795241955000 is not Unix seconds: it would be after the year 2286 (if it "
               "is Unix milliseconds, divide it by 1000)");
-    EXPECT_EQ(error_of([] {
-                  parse_prometheus_json(prometheus(R"([1795241955123,"1"])"), "prom");
-              }),
+    EXPECT_EQ(error_of([] { parse_prometheus_json(prometheus(R"([1795241955123,"1"])"), "prom"); }),
               "prom: result 1 (mem), sample 1: the time 1795241955123 is not Unix seconds: it "
               "would be after the year 2286 (if it is Unix milliseconds, divide it by 1000)");
 }
@@ -98,9 +94,10 @@ TEST(SeriesBounds, StepsThatLookLikeAnotherUnitAreWarnedAbout) {
     EXPECT_EQ(ms.warnings[0],
               "m.csv: t_seconds advances by 1000 per row (median), 16m40s between samples; if it "
               "is in milliseconds, divide it by 1000 (t_seconds is in seconds)");
-    const auto ns = parse_jsonl("{\"t_seconds\":0,\"rss_bytes\":1}\n{\"t_seconds\":1e-9,"
-                                "\"rss_bytes\":2}\n{\"t_seconds\":2e-9,\"rss_bytes\":3}\n",
-                                "w");
+    const auto ns = parse_jsonl(
+        "{\"t_seconds\":0,\"rss_bytes\":1}\n{\"t_seconds\":1e-9,"
+        "\"rss_bytes\":2}\n{\"t_seconds\":2e-9,\"rss_bytes\":3}\n",
+        "w");
     ASSERT_EQ(ns.warnings.size(), 1u);
     EXPECT_EQ(ns.warnings[0],
               "w: the rows are only 1e-09 s apart (median): memory is not sampled that often, so "
@@ -108,9 +105,9 @@ TEST(SeriesBounds, StepsThatLookLikeAnotherUnitAreWarnedAbout) {
               "hour will be far off)");
     // Seconds are not warned about, nor are Unix times an hour apart.
     EXPECT_TRUE(parse_csv("t_seconds,rss_bytes\n0,1\n10,2\n20,3\n", "m.csv").warnings.empty());
-    EXPECT_TRUE(parse_csv("timestamp,rss_bytes\n1795241955,1\n1795245555,2\n1795249155,3\n",
-                          "m.csv")
-                    .warnings.empty());
+    EXPECT_TRUE(
+        parse_csv("timestamp,rss_bytes\n1795241955,1\n1795245555,2\n1795249155,3\n", "m.csv")
+            .warnings.empty());
 }
 
 }  // namespace

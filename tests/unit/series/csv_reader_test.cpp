@@ -56,7 +56,8 @@ TEST(ParseCsv, KnownAndUnknownColumns) {
     EXPECT_EQ(s.column("host"), nullptr);
     EXPECT_EQ(s.column("event"), nullptr);
     ASSERT_EQ(r.warnings.size(), 1u);
-    EXPECT_EQ(r.warnings[0], "m.csv:2: column host has a non-numeric value \"web-1\" and was ignored");
+    EXPECT_EQ(r.warnings[0],
+              "m.csv:2: column host has a non-numeric value \"web-1\" and was ignored");
 }
 
 TEST(ParseCsv, CrlfBomCommentsBlankLinesNanAndExponent) {
@@ -70,8 +71,9 @@ TEST(ParseCsv, CrlfBomCommentsBlankLinesNanAndExponent) {
     EXPECT_TRUE(std::isnan(heap[2]));
     EXPECT_EQ(s.column("host"), nullptr);
     ASSERT_EQ(r.warnings.size(), 2u);
-    EXPECT_EQ(r.warnings[1], k_data + "crlf_bom.csv: 1 row without a rss_bytes value was dropped "
-                                      "(first on line 5)");
+    EXPECT_EQ(r.warnings[1], k_data +
+                                 "crlf_bom.csv: 1 row without a rss_bytes value was dropped "
+                                 "(first on line 5)");
 }
 
 TEST(ParseCsv, RowsWithoutRssAreDroppedWithACount) {
@@ -87,14 +89,16 @@ TEST(ParseCsv, DuplicateTimesKeepTheLastRow) {
     EXPECT_EQ(r.series.at(0).t, (std::vector<double>{0, 5}));
     EXPECT_EQ(col(r.series.at(0), k_rss), (std::vector<double>{2, 5}));
     ASSERT_EQ(r.warnings.size(), 1u);
-    EXPECT_EQ(r.warnings[0], "m.csv: 3 rows repeated the time of the row before; the last row "
-                             "for each time was kept (first on line 3)");
+    EXPECT_EQ(r.warnings[0],
+              "m.csv: 3 rows repeated the time of the row before; the last row "
+              "for each time was kept (first on line 3)");
 }
 
 TEST(ParseCsv, QuotedFields) {
-    const auto r = parse_csv("t_seconds,target,rss_bytes\n0,\"a,b\",1\n1,\"a,b\",2\n"
-                             "1,\"say \"\"hi\"\"\",3\n",
-                             "m.csv");
+    const auto r = parse_csv(
+        "t_seconds,target,rss_bytes\n0,\"a,b\",1\n1,\"a,b\",2\n"
+        "1,\"say \"\"hi\"\"\",3\n",
+        "m.csv");
     ASSERT_EQ(r.series.size(), 2u);
     EXPECT_EQ(r.series[0].name, "m.csv:a,b");
     EXPECT_EQ(r.series[1].labels.at("target"), "say \"hi\"");
@@ -187,9 +191,10 @@ TEST(ParseCsvErrors, TimeGoingBackwardsNamesThePreviousTime) {
               "m.csv:5: time goes backwards: 5 s comes after 10 s on line 3 (sort the rows by "
               "time)");
     EXPECT_EQ(error_of([] {
-                  parse_csv("timestamp,target,rss_bytes\n2026-11-21T06:19:15Z,a,1\n"
-                            "2026-11-21T06:19:10Z,b,1\n2026-11-21T06:19:14Z,a,1\n",
-                            "m.csv");
+                  parse_csv(
+                      "timestamp,target,rss_bytes\n2026-11-21T06:19:15Z,a,1\n"
+                      "2026-11-21T06:19:10Z,b,1\n2026-11-21T06:19:14Z,a,1\n",
+                      "m.csv");
               }),
               "m.csv:4: time goes backwards: 2026-11-21T06:19:14.000Z comes after "
               "2026-11-21T06:19:15.000Z on line 2 for target a (sort the rows by time)");
@@ -199,8 +204,9 @@ TEST(ParseCsvErrors, HeaderWithoutRows) {
     EXPECT_EQ(error_of([] { parse_csv("# c\nt_seconds,rss_bytes\n\n", "m.csv"); }),
               "m.csv:2: no samples: the file has a header but no rows (record some samples "
               "first)");
-    EXPECT_TRUE(starts_with(error_of([] { parse_csv("t_seconds,rss_bytes\n0,\n1,NaN\n", "m.csv"); }),
-                            "m.csv:1: no samples: none of the 2 rows has a rss_bytes value"));
+    EXPECT_TRUE(
+        starts_with(error_of([] { parse_csv("t_seconds,rss_bytes\n0,\n1,NaN\n", "m.csv"); }),
+                    "m.csv:1: no samples: none of the 2 rows has a rss_bytes value"));
 }
 
 TEST(ParseCsvErrors, NegativeRss) {
@@ -210,8 +216,9 @@ TEST(ParseCsvErrors, NegativeRss) {
 }
 
 TEST(ParseCsvErrors, UnclosedQuote) {
-    EXPECT_TRUE(starts_with(error_of([] { parse_csv("t_seconds,target,rss_bytes\n0,\"a,1\n", "m.csv"); }),
-                            "m.csv:2: a quoted field is not closed"));
+    EXPECT_TRUE(
+        starts_with(error_of([] { parse_csv("t_seconds,target,rss_bytes\n0,\"a,1\n", "m.csv"); }),
+                    "m.csv:2: a quoted field is not closed"));
 }
 
 TEST(ReadCsv, MissingFileSaysWhy) {
@@ -240,18 +247,15 @@ TEST_P(CorpusTest, ReadsEveryTrace) {
 
 INSTANTIATE_TEST_SUITE_P(
     Traces, CorpusTest,
-    ::testing::Values(CorpusTrace{"batch_spikes.csv", 2880}, CorpusTrace{"daily_cycle.csv", 4320},
-                      CorpusTrace{"daily_cycle_leak.csv", 4320},
-                      CorpusTrace{"flat_noisy.csv", 2160},
-                      CorpusTrace{"late_onset_leak.csv", 3600},
-                      CorpusTrace{"late_plateau.csv", 2880},
-                      CorpusTrace{"leak_with_restarts.csv", 2880},
-                      CorpusTrace{"linear_leak.csv", 2880}, CorpusTrace{"log_growth.csv", 4320},
-                      CorpusTrace{"sawtooth_flat.csv", 4320},
-                      CorpusTrace{"sawtooth_rising.csv", 4320},
-                      CorpusTrace{"slow_leak_under_spikes.csv", 4320},
-                      CorpusTrace{"step_leak.csv", 3600}, CorpusTrace{"too_short.csv", 36},
-                      CorpusTrace{"warmup_plateau.csv", 2880}),
+    ::testing::Values(
+        CorpusTrace{"batch_spikes.csv", 2880}, CorpusTrace{"daily_cycle.csv", 4320},
+        CorpusTrace{"daily_cycle_leak.csv", 4320}, CorpusTrace{"flat_noisy.csv", 2160},
+        CorpusTrace{"late_onset_leak.csv", 3600}, CorpusTrace{"late_plateau.csv", 2880},
+        CorpusTrace{"leak_with_restarts.csv", 2880}, CorpusTrace{"linear_leak.csv", 2880},
+        CorpusTrace{"log_growth.csv", 4320}, CorpusTrace{"sawtooth_flat.csv", 4320},
+        CorpusTrace{"sawtooth_rising.csv", 4320}, CorpusTrace{"slow_leak_under_spikes.csv", 4320},
+        CorpusTrace{"step_leak.csv", 3600}, CorpusTrace{"too_short.csv", 36},
+        CorpusTrace{"warmup_plateau.csv", 2880}),
     [](const auto& param_info) {
         std::string n = param_info.param.file;
         return n.substr(0, n.find('.'));

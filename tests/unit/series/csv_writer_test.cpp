@@ -56,8 +56,9 @@ TEST(FormatCsv, SeveralSeriesGetATargetColumn) {
     b.t = {5};
     b.columns["rss_bytes"] = {7};
     const std::string text = format_csv({a, b});
-    EXPECT_TRUE(starts_with(text, "t_seconds,target,rss_bytes,pss_bytes,fds,alpha,zeta\n"
-                                  "0,api,1048576,1,10,0.5,1\n"));
+    EXPECT_TRUE(starts_with(text,
+                            "t_seconds,target,rss_bytes,pss_bytes,fds,alpha,zeta\n"
+                            "0,api,1048576,1,10,0.5,1\n"));
     EXPECT_NE(text.find("\n5,\"name:^db,main\",7,,,,\n"), std::string::npos);
 }
 
@@ -114,7 +115,8 @@ TEST(CsvAppender, WritesHeaderOnceAndAppendsAcrossReopen) {
     const auto path = dir.path() / "watch.csv";
     {
         CsvAppender app(path, {"rss_bytes", "fds"});
-        app.append({{1795241955.0, "api", 4242, {100, 10}}, {1795241955.0, "db", 17, {500, k_nan}}});
+        app.append(
+            {{1795241955.0, "api", 4242, {100, 10}}, {1795241955.0, "db", 17, {500, k_nan}}});
         app.append({{1795241965.0, "api", 4242, {110, 11}}});
     }
     {
@@ -137,16 +139,18 @@ TEST(CsvAppender, WritesHeaderOnceAndAppendsAcrossReopen) {
 TEST(CsvAppender, CutsATornLastLine) {
     TempDir dir;
     const auto path = dir.path() / "watch.csv";
-    util::write_file_atomic(path, "timestamp,target,pid,rss_bytes\n"
-                                  "2026-11-21T06:19:15.000Z,api,1,100\n"
-                                  "2026-11-21T06:19:2");
+    util::write_file_atomic(path,
+                            "timestamp,target,pid,rss_bytes\n"
+                            "2026-11-21T06:19:15.000Z,api,1,100\n"
+                            "2026-11-21T06:19:2");
     {
         CsvAppender app(path, {"rss_bytes"});
         app.append({{1795241965.0, "api", 1, {110}}});
     }
-    EXPECT_EQ(util::read_file(path), "timestamp,target,pid,rss_bytes\n"
-                                     "2026-11-21T06:19:15.000Z,api,1,100\n"
-                                     "2026-11-21T06:19:25.000Z,api,1,110\n");
+    EXPECT_EQ(util::read_file(path),
+              "timestamp,target,pid,rss_bytes\n"
+              "2026-11-21T06:19:15.000Z,api,1,100\n"
+              "2026-11-21T06:19:25.000Z,api,1,110\n");
 }
 
 TEST(CsvAppender, RejectsADifferentHeader) {

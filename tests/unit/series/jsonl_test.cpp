@@ -36,14 +36,16 @@ TEST(ParseJsonl, GroupsByTargetWithRestartsAndDroppedRows) {
     ASSERT_EQ(r.warnings.size(), 2u);
     EXPECT_EQ(r.warnings[0],
               k_data + "watch.jsonl:8: key \"host\" has a non-numeric value and was ignored");
-    EXPECT_EQ(r.warnings[1], k_data + "watch.jsonl: 1 row without a rss_bytes value was dropped "
-                                      "(first on line 7)");
+    EXPECT_EQ(r.warnings[1], k_data +
+                                 "watch.jsonl: 1 row without a rss_bytes value was dropped "
+                                 "(first on line 7)");
 }
 
 TEST(ParseJsonl, TimeKeys) {
-    auto r = parse_jsonl("{\"timestamp\":\"2026-11-21T06:19:15Z\",\"rss_bytes\":1}\n"
-                         "{\"timestamp\":\"2026-11-21T06:19:16.5Z\",\"rss_bytes\":\"2\"}\n",
-                         "w.jsonl");
+    auto r = parse_jsonl(
+        "{\"timestamp\":\"2026-11-21T06:19:15Z\",\"rss_bytes\":1}\n"
+        "{\"timestamp\":\"2026-11-21T06:19:16.5Z\",\"rss_bytes\":\"2\"}\n",
+        "w.jsonl");
     EXPECT_EQ(*r.series.at(0).epoch_offset, 1795241955.0);
     EXPECT_EQ(r.series.at(0).t, (std::vector<double>{0, 1.5}));
     r = parse_jsonl("{\"t_seconds\":3,\"rss_bytes\":1}\n{\"t_seconds\":4,\"rss_bytes\":2}",
@@ -62,8 +64,9 @@ TEST(ParseJsonlErrors, Messages) {
     EXPECT_EQ(error_of([] { parse_jsonl("\n\n", "w.jsonl"); }),
               "w.jsonl is empty: expected one JSON object per line such as "
               "{\"t\":1795241955,\"rss_bytes\":123456}");
-    EXPECT_TRUE(starts_with(error_of([] { parse_jsonl("{\"t\":1,\"rss_bytes\":1}\n{\"t\":2,", "w"); }),
-                            "w:2: invalid JSON at byte "));
+    EXPECT_TRUE(
+        starts_with(error_of([] { parse_jsonl("{\"t\":1,\"rss_bytes\":1}\n{\"t\":2,", "w"); }),
+                    "w:2: invalid JSON at byte "));
     // Found by fuzz_jsonl (tests/fuzz/regressions): nlohmann throws out_of_range, not parse_error.
     EXPECT_TRUE(starts_with(error_of([] { parse_jsonl("{\"t\":1,\"rss_bytes\":1e999}", "w"); }),
                             "w:1: invalid JSON: number overflow parsing '1e999'"));
@@ -71,21 +74,26 @@ TEST(ParseJsonlErrors, Messages) {
                             "w:1: expected a JSON object, found array"));
     EXPECT_TRUE(starts_with(error_of([] { parse_jsonl("{\"rss_bytes\":1}\n", "w"); }),
                             "w:1: the object has no time"));
-    EXPECT_TRUE(starts_with(error_of([] { parse_jsonl("{\"t\":\"soon\",\"rss_bytes\":1}\n", "w"); }),
-                            "w:1: \"t\" is not a valid time: \"soon\""));
-    EXPECT_TRUE(starts_with(error_of([] { parse_jsonl("{\"t\":1,\"rss_bytes\":\"12 MB\"}\n", "w"); }),
-                            "w:1: \"rss_bytes\" is not a number: \"12 MB\""));
+    EXPECT_TRUE(
+        starts_with(error_of([] { parse_jsonl("{\"t\":\"soon\",\"rss_bytes\":1}\n", "w"); }),
+                    "w:1: \"t\" is not a valid time: \"soon\""));
+    EXPECT_TRUE(
+        starts_with(error_of([] { parse_jsonl("{\"t\":1,\"rss_bytes\":\"12 MB\"}\n", "w"); }),
+                    "w:1: \"rss_bytes\" is not a number: \"12 MB\""));
     EXPECT_TRUE(starts_with(error_of([] { parse_jsonl("{\"t\":1,\"rss_bytes\":-1}\n", "w"); }),
                             "w:1: rss_bytes is negative (-1)"));
-    EXPECT_TRUE(starts_with(error_of([] { parse_jsonl("{\"t\":1,\"rss_bytes\":1,\"pid\":[1]}", "w"); }),
-                            "w:1: \"pid\" must be a string or a number, not array"));
-    EXPECT_EQ(error_of([] { parse_jsonl("{\"t\":5,\"rss_bytes\":1}\n{\"t\":4,\"rss_bytes\":1}", "w"); }),
-              "w:2: time goes backwards: 1970-01-01T00:00:04.000Z comes after "
-              "1970-01-01T00:00:05.000Z on line 1 (sort the rows by time)");
+    EXPECT_TRUE(
+        starts_with(error_of([] { parse_jsonl("{\"t\":1,\"rss_bytes\":1,\"pid\":[1]}", "w"); }),
+                    "w:1: \"pid\" must be a string or a number, not array"));
+    EXPECT_EQ(
+        error_of([] { parse_jsonl("{\"t\":5,\"rss_bytes\":1}\n{\"t\":4,\"rss_bytes\":1}", "w"); }),
+        "w:2: time goes backwards: 1970-01-01T00:00:04.000Z comes after "
+        "1970-01-01T00:00:05.000Z on line 1 (sort the rows by time)");
     EXPECT_TRUE(starts_with(error_of([] {
-                                parse_jsonl("{\"t\":5,\"rss_bytes\":1}\n"
-                                            "{\"t_seconds\":6,\"rss_bytes\":1}",
-                                            "w");
+                                parse_jsonl(
+                                    "{\"t\":5,\"rss_bytes\":1}\n"
+                                    "{\"t_seconds\":6,\"rss_bytes\":1}",
+                                    "w");
                             }),
                             "w:2: this row's time is relative but earlier rows' are absolute"));
     EXPECT_TRUE(starts_with(error_of([] { parse_jsonl("{\"t\":1,\"rss_bytes\":null}", "w"); }),

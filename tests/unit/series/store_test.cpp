@@ -105,9 +105,11 @@ TEST(Store, SampleOfUnknownInstanceRollsBack) {
     Store store(dir.path() / "w.db");
     const int64_t t = store.get_or_create_target("pid:1", "init");
     const int64_t i = store.start_instance(t, 1, 1, "init", 0);
-    EXPECT_TRUE(starts_with(error_of([&] { store.add_samples({sample(i, 1, 1), sample(777, 2, 2)}); }),
-                            (dir.path() / "w.db").string() +
-                                ": cannot add a sample of instance 777 (does it exist?)"));
+    EXPECT_TRUE(starts_with(
+        error_of([&] {
+            store.add_samples({sample(i, 1, 1), sample(777, 2, 2)});
+        }),
+        (dir.path() / "w.db").string() + ": cannot add a sample of instance 777 (does it exist?)"));
     EXPECT_TRUE(store.load_series(t).empty());  // the whole batch was rolled back
     store.add_samples({sample(i, 1, 1)});
     EXPECT_EQ(store.load_series(t).size(), 1u);
@@ -118,8 +120,9 @@ TEST(StoreErrors, NotADatabase) {
     const auto path = dir.path() / "notes.txt";
     util::write_file_atomic(path, std::string(4096, 'x'));
     EXPECT_EQ(error_of([&] { Store store(path); }),
-              path.string() + " is not a leakhunt database: file is not a database (choose "
-                              "another file with --db, or move this one away)");
+              path.string() +
+                  " is not a leakhunt database: file is not a database (choose "
+                  "another file with --db, or move this one away)");
 }
 
 TEST(StoreErrors, ForeignSqliteDatabase) {
@@ -143,8 +146,9 @@ TEST(StoreErrors, NewerSchema) {
     sqlite3_exec(db, "PRAGMA user_version = 7", nullptr, nullptr, nullptr);
     sqlite3_close(db);
     EXPECT_EQ(error_of([&] { Store store(path); }),
-              path.string() + " was written by a newer leakhunt (schema version 7; this one "
-                              "knows up to 1) (upgrade leakhunt or use another --db file)");
+              path.string() +
+                  " was written by a newer leakhunt (schema version 7; this one "
+                  "knows up to 1) (upgrade leakhunt or use another --db file)");
 }
 
 TEST(StoreErrors, ExistingModeNeedsTheFile) {
@@ -173,8 +177,10 @@ TEST(DefaultDbPath, EnvironmentOrder) {
     EXPECT_EQ(default_db_path(), dir.path() / "state" / "leakhunt" / "watch.db");
     ::unsetenv("XDG_STATE_HOME");
     ::setenv("HOME", (dir.path() / "home").c_str(), 1);
-    EXPECT_EQ(default_db_path(), dir.path() / "home" / ".local" / "state" / "leakhunt" / "watch.db");
-    EXPECT_TRUE(std::filesystem::is_directory(dir.path() / "home" / ".local" / "state" / "leakhunt"));
+    EXPECT_EQ(default_db_path(),
+              dir.path() / "home" / ".local" / "state" / "leakhunt" / "watch.db");
+    EXPECT_TRUE(
+        std::filesystem::is_directory(dir.path() / "home" / ".local" / "state" / "leakhunt"));
 
     auto restore = [](const char* name, const char* old, const std::string& value) {
         if (old) {

@@ -41,7 +41,7 @@ inline const std::vector<double>& col(const Series& s, std::string_view name) {
 }
 
 class TempDir {
-public:
+  public:
     TempDir() {
         std::string tmpl = (std::filesystem::temp_directory_path() / "leakhunt-series-XXXXXX");
         m_path = ::mkdtemp(tmpl.data());
@@ -54,7 +54,7 @@ public:
     }
     const std::filesystem::path& path() const { return m_path; }
 
-private:
+  private:
     std::filesystem::path m_path;
 };
 

@@ -16,7 +16,8 @@ TEST(ParseWorkValue, APlainNumber) {
 }
 
 TEST(ParseWorkValue, AFieldOfAJsonObject) {
-    EXPECT_DOUBLE_EQ(parse_work_value(R"({"mode":"leak","requests":118046,"cached":3})", "requests"), 118046);
+    EXPECT_DOUBLE_EQ(
+        parse_work_value(R"({"mode":"leak","requests":118046,"cached":3})", "requests"), 118046);
     EXPECT_THROW(parse_work_value(R"({"requests":"many"})", "requests"), util::Error);
     EXPECT_THROW(parse_work_value(R"({"requests":)", "requests"), util::Error);
 }
@@ -34,7 +35,8 @@ TEST(ParseWorkValue, AMetricOfThePrometheusTextFormatSummedOverLabels) {
         (void)parse_work_value(text, "missing_total");
         FAIL();
     } catch (const util::Error& e) {
-        EXPECT_NE(std::string(e.what()).find("no metric \"missing_total\""), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("no metric \"missing_total\""), std::string::npos)
+            << e.what();
     }
 }
 
@@ -59,11 +61,18 @@ TEST(ParseLoadSummary, RedisBenchmarkAddsItsTests) {
 }
 
 TEST(ParseLoadSummary, K6AbAndHey) {
-    EXPECT_DOUBLE_EQ(parse_load_summary("     http_reqs......................: 41234  1374.4/s\n")->requests, 41234);
-    const auto ab = parse_load_summary("Complete requests:      1000\nTime taken for tests:   1.234 seconds\n");
+    EXPECT_DOUBLE_EQ(
+        parse_load_summary("     http_reqs......................: 41234  1374.4/s\n")->requests,
+        41234);
+    const auto ab =
+        parse_load_summary("Complete requests:      1000\nTime taken for tests:   1.234 seconds\n");
     EXPECT_EQ(ab->tool, "ab");
     EXPECT_DOUBLE_EQ(*ab->seconds, 1.234);
-    EXPECT_DOUBLE_EQ(parse_load_summary("Status code distribution:\n  [200]\t990 responses\n  [503]\t10 responses\n")->requests, 1000);
+    EXPECT_DOUBLE_EQ(
+        parse_load_summary(
+            "Status code distribution:\n  [200]\t990 responses\n  [503]\t10 responses\n")
+            ->requests,
+        1000);
     EXPECT_FALSE(parse_load_summary("nothing to see"));
     EXPECT_FALSE(parse_load_summary(std::string(400, '9') + " requests in 1s"));
 }

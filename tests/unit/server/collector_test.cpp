@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 class CollectorTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         m_dir = fs::temp_directory_path() / ("leakhunt-collector-" + std::to_string(::getpid()));
         fs::create_directories(m_dir);
@@ -28,8 +28,7 @@ protected:
     void TearDown() override { fs::remove_all(m_dir); }
 
     // n samples one second apart from t0, rss = 100 MiB + rate * t.
-    static void add_samples(series::Store& store, int64_t instance, double t0, int n,
-                            double rate) {
+    static void add_samples(series::Store& store, int64_t instance, double t0, int n, double rate) {
         std::vector<series::SampleRow> batch;
         int64_t noise = 1;
         for (int i = 0; i < n; ++i) {
@@ -67,28 +66,36 @@ TEST_F(CollectorTest, ExportsAWatchedLeakAndFollowsNewSamples) {
     Collector c(SourceConfig{{db}, {}, 2e9});
     std::string text = c.metrics_text();
     const std::string labels = R"({target="name:^api",name="api\"<b>",pid="4242"})";
-    EXPECT_EQ(line_of(text, "leakhunt_process_open_fds{"), "leakhunt_process_open_fds" + labels + " 12");
-    EXPECT_EQ(line_of(text, "leakhunt_process_threads{"), "leakhunt_process_threads" + labels + " 3");
-    EXPECT_EQ(line_of(text, "leakhunt_process_running{"), "leakhunt_process_running" + labels + " 1");
-    EXPECT_EQ(line_of(text, "leakhunt_verdict_samples{"), "leakhunt_verdict_samples" + labels + " 600");
+    EXPECT_EQ(line_of(text, "leakhunt_process_open_fds{"),
+              "leakhunt_process_open_fds" + labels + " 12");
+    EXPECT_EQ(line_of(text, "leakhunt_process_threads{"),
+              "leakhunt_process_threads" + labels + " 3");
+    EXPECT_EQ(line_of(text, "leakhunt_process_running{"),
+              "leakhunt_process_running" + labels + " 1");
+    EXPECT_EQ(line_of(text, "leakhunt_verdict_samples{"),
+              "leakhunt_verdict_samples" + labels + " 600");
     EXPECT_EQ(line_of(text, "leakhunt_memory_limit_bytes{"),
               "leakhunt_memory_limit_bytes" + labels + " 2000000000");
-    EXPECT_EQ(line_of(text, "leakhunt_leak_verdict{"),
-              R"(leakhunt_leak_verdict{target="name:^api",name="api\"<b>",pid="4242",verdict="leak"} 1)");
+    EXPECT_EQ(
+        line_of(text, "leakhunt_leak_verdict{"),
+        R"(leakhunt_leak_verdict{target="name:^api",name="api\"<b>",pid="4242",verdict="leak"} 1)");
     EXPECT_EQ(line_of(text, "leakhunt_source_up{"),
               fmt::format("leakhunt_source_up{{source=\"db:{}\"}} 1", db.string()));
     const std::string growth = line_of(text, "leakhunt_memory_growth_bytes_per_second{");
     ASSERT_FALSE(growth.empty()) << text;
     EXPECT_NEAR(std::stod(growth.substr(growth.rfind(' ') + 1)), 100000, 1000);
     EXPECT_FALSE(line_of(text, "leakhunt_projected_limit_seconds{").empty());
-    EXPECT_NE(text.find("# TYPE leakhunt_memory_growth_bytes_per_second gauge\n"), std::string::npos);
+    EXPECT_NE(text.find("# TYPE leakhunt_memory_growth_bytes_per_second gauge\n"),
+              std::string::npos);
 
     // More samples from the writer's connection show up at the next scrape.
     add_samples(writer, instance, 1.7e9 + 600, 30, 100000);
     writer.end_instance(instance, 1.7e9 + 630);
     text = c.metrics_text();
-    EXPECT_EQ(line_of(text, "leakhunt_verdict_samples{"), "leakhunt_verdict_samples" + labels + " 630");
-    EXPECT_EQ(line_of(text, "leakhunt_process_running{"), "leakhunt_process_running" + labels + " 0");
+    EXPECT_EQ(line_of(text, "leakhunt_verdict_samples{"),
+              "leakhunt_verdict_samples" + labels + " 630");
+    EXPECT_EQ(line_of(text, "leakhunt_process_running{"),
+              "leakhunt_process_running" + labels + " 0");
 }
 
 TEST_F(CollectorTest, AMissingDatabaseIsDownUntilItAppears) {

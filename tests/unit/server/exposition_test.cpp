@@ -11,16 +11,23 @@ namespace leakhunt::server {
 namespace {
 
 TEST(EscapeLabelValue, EscapesBackslashQuoteAndNewline) {
-    EXPECT_EQ(escape_label_value(R"(a\b"c)" "\n" "d"), R"(a\\b\"c\nd)");
+    EXPECT_EQ(escape_label_value(R"(a\b"c)"
+                                 "\n"
+                                 "d"),
+              R"(a\\b\"c\nd)");
     EXPECT_EQ(escape_label_value("<script>'x'</script>"), "<script>'x'</script>");
 }
 
 TEST(EscapeLabelValue, KeepsUtf8AndReplacesInvalidBytes) {
     EXPECT_EQ(escape_label_value("caf\xC3\xA9"), "caf\xC3\xA9");
-    EXPECT_EQ(escape_label_value("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
-    EXPECT_EQ(escape_label_value("\xC3"), "\xEF\xBF\xBD");            // truncated sequence
+    EXPECT_EQ(escape_label_value("a\xFF"
+                                 "b"),
+              "a\xEF\xBF\xBD"
+              "b");
+    EXPECT_EQ(escape_label_value("\xC3"), "\xEF\xBF\xBD");                  // truncated sequence
     EXPECT_EQ(escape_label_value("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong '/'
-    EXPECT_EQ(escape_label_value("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+    EXPECT_EQ(escape_label_value("\xED\xA0\x80"),
+              "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
 }
 
 TEST(EscapeHelp, EscapesBackslashAndNewlineOnly) {

@@ -60,7 +60,7 @@ TEST(CheckBearer, DistinguishesMissingWrongAndOk) {
 }
 
 class ResolveInside : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         m_dir = fs::temp_directory_path() / ("leakhunt-safety-" + std::to_string(::getpid()));
         fs::create_directories(m_dir / "rec" / "sub");
@@ -91,9 +91,9 @@ TEST_F(ResolveInside, RefusesEverythingOutside) {
     EXPECT_FALSE(resolve_inside(root, "sub/../../secret.txt"));
     EXPECT_FALSE(resolve_inside(root, "../rec2/c.txt"));  // a sibling sharing the prefix
     EXPECT_FALSE(resolve_inside(root, (m_dir / "secret.txt").string()));  // absolute
-    EXPECT_FALSE(resolve_inside(root, "out.txt"));          // symlink to outside
+    EXPECT_FALSE(resolve_inside(root, "out.txt"));                        // symlink to outside
     EXPECT_FALSE(resolve_inside(root, "updir/secret.txt"));  // directory symlink to outside
-    EXPECT_FALSE(resolve_inside(root, "sub"));              // not a file
+    EXPECT_FALSE(resolve_inside(root, "sub"));               // not a file
     EXPECT_FALSE(resolve_inside(root, "."));
     EXPECT_FALSE(resolve_inside(root, "missing.txt"));
     EXPECT_FALSE(resolve_inside(root, ""));

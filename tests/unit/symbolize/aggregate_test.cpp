@@ -201,8 +201,9 @@ TEST(Aggregate, RanksByASampleTypeThatIsNotAHeapOne) {
         aggregate(p, s, o, "goroutine.pb.gz");
         FAIL();
     } catch (const util::Error& e) {
-        EXPECT_STREQ(e.what(), "goroutine.pb.gz has no sample type inuse_space (it has: "
-                               "goroutine); choose one of those with --sample-index");
+        EXPECT_STREQ(e.what(),
+                     "goroutine.pb.gz has no sample type inuse_space (it has: "
+                     "goroutine); choose one of those with --sample-index");
     }
 }
 

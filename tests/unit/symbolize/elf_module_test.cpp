@@ -141,8 +141,8 @@ std::vector<std::vector<Line>> addr2line_chains(const std::string& binary,
         std::ofstream out(list);
         for (uint64_t a : addrs) out << std::hex << "0x" << a << "\n";
     }
-    const std::string cmd = std::string(LEAKHUNT_ADDR2LINE) + " -a -f -i -e " + binary +
-                            " < " + list;
+    const std::string cmd =
+        std::string(LEAKHUNT_ADDR2LINE) + " -a -f -i -e " + binary + " < " + list;
     FILE* pipe = ::popen(cmd.c_str(), "r");
     std::vector<std::vector<Line>> chains;
     if (pipe == nullptr) return chains;
@@ -165,7 +165,8 @@ std::vector<std::vector<Line>> addr2line_chains(const std::string& binary,
             Line l;
             l.function = lines[i] == "??" ? "" : lines[i];
             std::string where = i + 1 < lines.size() ? lines[i + 1] : "??:0";
-            if (const auto d = where.find(" (discriminator"); d != std::string::npos) where.resize(d);
+            if (const auto d = where.find(" (discriminator"); d != std::string::npos)
+                where.resize(d);
             const auto colon = where.rfind(':');
             const std::string file = where.substr(0, colon);
             const std::string number = colon == std::string::npos ? "" : where.substr(colon + 1);
@@ -212,8 +213,9 @@ TEST(ElfModule, ClangBuiltCodeWithoutArangesGetsFileAndLine) {
             }
             ++with_line;
             if (want.size() > 1) ++with_inlines;
-            ASSERT_EQ(got.size(), want.size()) << "DWARF " << version << " at 0x" << std::hex
-                                               << addrs[i] << ": " << describe(module.lookup(addrs[i]));
+            ASSERT_EQ(got.size(), want.size())
+                << "DWARF " << version << " at 0x" << std::hex << addrs[i] << ": "
+                << describe(module.lookup(addrs[i]));
             for (size_t k = 0; k < got.size(); ++k) {
                 EXPECT_EQ(got[k].function, want[k].function) << std::hex << "0x" << addrs[i];
                 EXPECT_EQ(got[k].file, want[k].file) << std::hex << "0x" << addrs[i];

@@ -14,7 +14,9 @@ namespace {
 
 // agent hook -> operator new -> cache_put (user) -> main, a second sample directly in main, a
 // third under an unsymbolized JIT frame (common/heap_profiles.hpp).
-profile::Profile heap() { return leakhunt::testing::small_heap(); }
+profile::Profile heap() {
+    return leakhunt::testing::small_heap();
+}
 
 // The rows that are allocation sites (flat values), as `top` lists them.
 std::vector<AggregateRow> flat_by_function(const profile::Profile& p, Symbolizer& symbolizer,

@@ -52,8 +52,8 @@ TEST(PerfMap, LaterLinesWinWhereTheyOverlap) {
 }
 
 TEST(PerfMap, LoadRefusesALinkAndAnotherUsersFile) {
-    const std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                      ("perfmap-test-" + std::to_string(::getpid()));
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("perfmap-test-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const std::filesystem::path file = dir / "perf-1.map";
     std::ofstream(file) << "1000 10 JS:*f /x.js:3:1\n";

@@ -25,7 +25,9 @@ struct Labelled {
 };
 
 // Test names and failure messages show the trace's name, not the struct's bytes.
-[[maybe_unused]] void PrintTo(const Labelled& l, std::ostream* os) { *os << l.name; }
+[[maybe_unused]] void PrintTo(const Labelled& l, std::ostream* os) {
+    *os << l.name;
+}
 
 std::vector<Labelled> read_labels(const std::string& dir) {
     std::vector<Labelled> out;
@@ -44,8 +46,12 @@ std::vector<Labelled> read_labels(const std::string& dir) {
     return out;
 }
 
-std::string corpus_dir() { return std::string(LEAKHUNT_CORPUS) + "/traces"; }
-std::string real_dir() { return std::string(LEAKHUNT_TEST_DATA) + "/traces"; }
+std::string corpus_dir() {
+    return std::string(LEAKHUNT_CORPUS) + "/traces";
+}
+std::string real_dir() {
+    return std::string(LEAKHUNT_TEST_DATA) + "/traces";
+}
 
 series::Series load(const Labelled& l) {
     auto r = series::read_csv(l.dir + "/" + l.name + ".csv");

@@ -40,7 +40,8 @@ Traffic simulate(size_t n, double dt, Rate rate, Memory memory, double saw, doub
     return r;
 }
 
-series::Series as_series(const Traffic& r, std::string_view work_column, const std::vector<double>& work) {
+series::Series as_series(const Traffic& r, std::string_view work_column,
+                         const std::vector<double>& work) {
     series::Series s;
     s.name = "sim";
     s.t = r.t;
@@ -152,7 +153,8 @@ TEST(AssessPerWork, TooFewSamplesOrNoWorkIsInconclusive) {
     }
     const WorkAssessment a = assess_per_work(tt, vv, ww, {});
     EXPECT_EQ(a.verdict, Verdict::inconclusive);
-    EXPECT_NE(a.evidence.front().find("no request was done"), std::string::npos) << a.evidence.front();
+    EXPECT_NE(a.evidence.front().find("no request was done"), std::string::npos)
+        << a.evidence.front();
 }
 
 }  // namespace leakhunt::trend

@@ -42,7 +42,7 @@ TEST(MannKendall, MonotoneSequenceIsSignificant) {
     std::vector<double> up;
     for (int i = 0; i < 10; ++i) up.push_back(i);
     MannKendall mk = mann_kendall(up);
-    EXPECT_DOUBLE_EQ(mk.s, 45.0);                      // all 45 pairs increase
+    EXPECT_DOUBLE_EQ(mk.s, 45.0);                       // all 45 pairs increase
     EXPECT_DOUBLE_EQ(mk.variance, 10.0 * 9 * 25 / 18);  // n(n-1)(2n+5)/18 = 125
     EXPECT_DOUBLE_EQ(mk.tau, 1.0);
     EXPECT_NEAR(mk.z, 44.0 / std::sqrt(125.0), 1e-12);

@@ -123,7 +123,8 @@ TEST(SiteTrend, PlateauThatFilledInTheFirstSnapshots) {
 // looks like levelling off; with their standard errors, the shortfall is within the noise.
 TEST(SiteTrend, SamplingNoiseIsNotAPlateau) {
     const std::vector<double> t = {0, 0.5, 1, 1.5, 2, 2.5, 3};
-    const std::vector<double> y = {2631693, 5789724, 8947756, 11579450, 12105788, 13158466, 13684804};
+    const std::vector<double> y = {2631693,  5789724,  8947756, 11579450,
+                                   12105788, 13158466, 13684804};
     std::vector<double> se;
     for (double v : y) se.push_back(std::sqrt(v * 524288));
     EXPECT_EQ(site_trend(t, y).shape, SiteShape::plateau);
@@ -228,12 +229,11 @@ TEST(SiteTrend, BunchedLateSnapshotsOfALeakAreNotAPlateau) {
 }
 
 TEST(FindSuspects, RanksTheLeakFirstAndFiltersTheRest) {
-    std::vector<SiteSeries> sites = {
-        site("cache", {0, 1000, 2000, 3000, 3000, 3000, 3000, 3000}),
-        site("churn", {5000, 1000, 6000, 500, 5500, 2000, 4000, 1500}),
-        site("leak", {1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000}),
-        site("slow", {100, 110, 120, 130, 140, 150, 160, 170}),
-        site("same", {9, 9, 9, 9, 9, 9, 9, 9})};
+    std::vector<SiteSeries> sites = {site("cache", {0, 1000, 2000, 3000, 3000, 3000, 3000, 3000}),
+                                     site("churn", {5000, 1000, 6000, 500, 5500, 2000, 4000, 1500}),
+                                     site("leak", {1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000}),
+                                     site("slow", {100, 110, 120, 130, 140, 150, 160, 170}),
+                                     site("same", {9, 9, 9, 9, 9, 9, 9, 9})};
     const SuspectReport r = find_suspects(minutes(8), std::move(sites), "bytes");
     EXPECT_EQ(r.snapshots, 8U);
     EXPECT_DOUBLE_EQ(r.window_seconds, 420.0);
@@ -257,8 +257,6 @@ TEST(FindSuspects, RanksTheLeakFirstAndFiltersTheRest) {
               "memory allocated in churn goes up and down between 500 B and 5.86 KiB with no "
               "significant trend (churn)");
 }
-
-
 
 // Go's method names have a '(' that is not a parameter list: the sentence keeps them whole, and
 // still drops a C++ function's parameters.

@@ -37,7 +37,8 @@ constexpr double MB = 1e6;
 
 TEST(Assess, LinearLeakIsLeakWithRate) {
     // 20 MB/h on 300 MB, 3 MB noise, 8 h at 10 s.
-    Gen g = make(2880, 10, [](double t) { return 300 * MB + 20 * MB * t / 3600; }, 3 * MB);
+    Gen g = make(
+        2880, 10, [](double t) { return 300 * MB + 20 * MB * t / 3600; }, 3 * MB);
     Assessment a = assess(g.t, g.v, Options{});
     EXPECT_EQ(a.verdict, Verdict::leak);
     EXPECT_NEAR(a.growth_bytes_per_hour, 20 * MB, 1 * MB);
@@ -47,7 +48,8 @@ TEST(Assess, LinearLeakIsLeakWithRate) {
 
 TEST(Assess, SameShapeAtAnotherTimeScaleGivesSameVerdict) {
     // 200 KB/s for 4 minutes at 0.5 s on a 40 MB process: the same shape as a slow leak.
-    Gen fast = make(480, 0.5, [](double t) { return 40 * MB + 0.2 * MB * t; }, 0.5 * MB);
+    Gen fast = make(
+        480, 0.5, [](double t) { return 40 * MB + 0.2 * MB * t; }, 0.5 * MB);
     Assessment a = assess(fast.t, fast.v, Options{});
     EXPECT_EQ(a.verdict, Verdict::leak);
     EXPECT_NEAR(a.growth_bytes_per_hour, 0.2 * MB * 3600, 0.05 * 0.2 * MB * 3600);
@@ -56,22 +58,25 @@ TEST(Assess, SameShapeAtAnotherTimeScaleGivesSameVerdict) {
     for (double& t : slow.t) t *= 120;
     Assessment b = assess(slow.t, slow.v, Options{});
     EXPECT_EQ(b.verdict, Verdict::leak);
-    EXPECT_NEAR(b.growth_bytes_per_hour * 120, a.growth_bytes_per_hour, 1e-6 * a.growth_bytes_per_hour);
+    EXPECT_NEAR(b.growth_bytes_per_hour * 120, a.growth_bytes_per_hour,
+                1e-6 * a.growth_bytes_per_hour);
 }
 
 TEST(Assess, FlatNoiseIsHealthy) {
-    Gen g = make(2000, 10, [](double) { return 500 * MB; }, 20 * MB);
+    Gen g = make(
+        2000, 10, [](double) { return 500 * MB; }, 20 * MB);
     EXPECT_EQ(assess(g.t, g.v, Options{}).verdict, Verdict::healthy);
 }
 
 TEST(Assess, WarmupThenFlatIsBounded) {
-    Gen g = make(2880, 10, [](double t) { return 200 * MB + 500 * MB * (1 - std::exp(-t / 2400)); },
-                 5 * MB);
+    Gen g = make(
+        2880, 10, [](double t) { return 200 * MB + 500 * MB * (1 - std::exp(-t / 2400)); }, 5 * MB);
     EXPECT_EQ(assess(g.t, g.v, Options{}).verdict, Verdict::bounded);
 }
 
 TEST(Assess, TooFewSamplesIsInconclusiveAndSaysHowLong) {
-    Gen g = make(20, 10, [](double) { return 300 * MB; }, 1 * MB);
+    Gen g = make(
+        20, 10, [](double) { return 300 * MB; }, 1 * MB);
     Assessment a = assess(g.t, g.v, Options{});
     EXPECT_EQ(a.verdict, Verdict::inconclusive);
     ASSERT_TRUE(a.watch_more_s.has_value());
@@ -79,31 +84,34 @@ TEST(Assess, TooFewSamplesIsInconclusiveAndSaysHowLong) {
 }
 
 TEST(Assess, SpikesThatReturnAreHealthy) {
-    Gen g = make(2880, 10,
-                 [](double t) {
-                     double phase = std::fmod(t, 3600);
-                     return 300 * MB + (phase < 600 ? 800 * MB : 0.0);
-                 },
-                 5 * MB);
+    Gen g = make(
+        2880, 10,
+        [](double t) {
+            double phase = std::fmod(t, 3600);
+            return 300 * MB + (phase < 600 ? 800 * MB : 0.0);
+        },
+        5 * MB);
     EXPECT_EQ(assess(g.t, g.v, Options{}).verdict, Verdict::healthy);
 }
 
 TEST(Assess, RestartsAreDetectedAndEachLifetimeJudged) {
     // 200 MB/h from 260 MB, killed at 1.5 GB: restarts every 6.2 h.
-    Gen g = make(2880, 30, [](double t) { return 260 * MB + std::fmod(200 * MB * t / 3600, 1240 * MB); },
-                 5 * MB);
+    Gen g = make(
+        2880, 30, [](double t) { return 260 * MB + std::fmod(200 * MB * t / 3600, 1240 * MB); },
+        5 * MB);
     Assessment a = assess(g.t, g.v, Options{});
     EXPECT_EQ(a.verdict, Verdict::leak);
     EXPECT_EQ(a.restarts_s.size(), 3u);
     EXPECT_NEAR(a.growth_bytes_per_hour, 200 * MB, 10 * MB);
     bool cadence = false;
-    for (const auto& e : a.evidence) cadence = cadence || e.find("restarted 3 times") != std::string::npos;
+    for (const auto& e : a.evidence)
+        cadence = cadence || e.find("restarted 3 times") != std::string::npos;
     EXPECT_TRUE(cadence);
 }
 
 TEST(Assess, KnownRestartsSplitTheSeries) {
-    Gen g = make(600, 1, [](double t) { return 100 * MB + (t < 300 ? t : t - 300) * 0.1 * MB; },
-                 0.2 * MB);
+    Gen g = make(
+        600, 1, [](double t) { return 100 * MB + (t < 300 ? t : t - 300) * 0.1 * MB; }, 0.2 * MB);
     std::vector<double> restarts{300.0};
     Assessment a = assess(g.t, g.v, Options{}, restarts);
     ASSERT_EQ(a.restarts_s.size(), 1u);
@@ -114,10 +122,13 @@ TEST(Assess, KnownRestartsSplitTheSeries) {
 // collections uncommit the heap down to 290 MB (far above the 40 MB start), and it saws there.
 // Not a restart: the warm-up is not judged alone, and the whole series levelled off.
 Gen g1_uncommit() {
-    return make(960, 0.25, [](double t) {
-        if (t < 45) return 40 * MB + 16 * MB * t;
-        return 290 * MB + 40 * MB * std::fmod(t, 5.0) / 5.0;
-    }, 1 * MB);
+    return make(
+        960, 0.25,
+        [](double t) {
+            if (t < 45) return 40 * MB + 16 * MB * t;
+            return 290 * MB + 40 * MB * std::fmod(t, 5.0) / 5.0;
+        },
+        1 * MB);
 }
 
 TEST(DetectRestarts, ACollectorReturningMemoryAboveTheStartIsNoRestart) {
@@ -130,9 +141,10 @@ TEST(DetectRestarts, ACollectorReturningMemoryAboveTheStartIsNoRestart) {
 
 TEST(DetectRestarts, ADropBackToTheStartIsARestart) {
     // The same climb, then back to 45 MB (a new process) and climbing again.
-    Gen g = make(960, 0.25, [](double t) {
-        return t < 45 ? 40 * MB + 16 * MB * t : 45 * MB + 16 * MB * (t - 45);
-    }, 1 * MB);
+    Gen g = make(
+        960, 0.25,
+        [](double t) { return t < 45 ? 40 * MB + 16 * MB * t : 45 * MB + 16 * MB * (t - 45); },
+        1 * MB);
     const auto cuts = detect_restarts(g.t, g.v);
     ASSERT_EQ(cuts.size(), 1u);
     EXPECT_DOUBLE_EQ(g.t[cuts[0]], 45.0);
@@ -141,8 +153,9 @@ TEST(DetectRestarts, ADropBackToTheStartIsARestart) {
 TEST(Assess, WhenPidsAreKnownOnlyKnownRestartsCount) {
     // Drops to the start without a PID change: the same process returned memory (e.g. a full GC
     // after a long ramp), judged as one lifetime.
-    Gen g = make(2880, 30, [](double t) { return 260 * MB + std::fmod(200 * MB * t / 3600, 1240 * MB); },
-                 5 * MB);
+    Gen g = make(
+        2880, 30, [](double t) { return 260 * MB + std::fmod(200 * MB * t / 3600, 1240 * MB); },
+        5 * MB);
     Options o;
     o.instances = Options::Instances::known;
     EXPECT_TRUE(assess(g.t, g.v, o).restarts_s.empty());
@@ -153,7 +166,8 @@ TEST(Assess, WhenPidsAreKnownOnlyKnownRestartsCount) {
 }
 
 TEST(Assess, ProjectsTimeToLimit) {
-    Gen g = make(2880, 10, [](double t) { return 300 * MB + 36 * MB * t / 3600; }, 0.0);
+    Gen g = make(
+        2880, 10, [](double t) { return 300 * MB + 36 * MB * t / 3600; }, 0.0);
     Options o;
     o.limit_bytes = 1000 * MB;
     Assessment a = assess(g.t, g.v, o);
@@ -162,12 +176,14 @@ TEST(Assess, ProjectsTimeToLimit) {
     // Now at 300 + 36*8 = 588 MB; 412 MB left at 36 MB/h = 41200 s after the last sample.
     const double last = g.t.back();
     const double high = g.v.back();
-    EXPECT_NEAR(*a.projected_limit_at_s, last + (1000 * MB - high) / (a.growth_bytes_per_hour / 3600), 1.0);
+    EXPECT_NEAR(*a.projected_limit_at_s,
+                last + (1000 * MB - high) / (a.growth_bytes_per_hour / 3600), 1.0);
     EXPECT_NEAR(*a.projected_limit_at_s - last, 41200, 500);
 }
 
 TEST(Assess, MinRateSuppressesSlowGrowth) {
-    Gen g = make(2880, 10, [](double t) { return 300 * MB + 20 * MB * t / 3600; }, 1 * MB);
+    Gen g = make(
+        2880, 10, [](double t) { return 300 * MB + 20 * MB * t / 3600; }, 1 * MB);
     Options o;
     o.min_rate_bytes_per_hour = 50 * MB;
     Assessment a = assess(g.t, g.v, o);
@@ -198,7 +214,8 @@ TEST(Assess, AStraightLineOfLargeValuesHasNoCycle) {
     // Near 2^60 a double's rounding of the bin sums has patterns of its own, which passed for
     // cycles ("memory follows a cycle of 1760s" on a straight line).
     for (double base : {1e15, 1e17, 1e18}) {
-        Gen g = make(5000, 1, [base](double t) { return base + 1e6 * t; }, 0.0);
+        Gen g = make(
+            5000, 1, [base](double t) { return base + 1e6 * t; }, 0.0);
         Assessment a = assess(g.t, g.v, Options{});
         EXPECT_FALSE(a.period_s.has_value()) << base << ": " << *a.period_s;
     }
@@ -207,13 +224,14 @@ TEST(Assess, AStraightLineOfLargeValuesHasNoCycle) {
 TEST(Assess, GrowthThatSlowedIsSaidToHaveSlowed) {
     // 100 MB/h for 4 h, then 70 MB/h: still a leak, and the evidence says by how much it slowed
     // (it said "growth is not slowing: +95.4 MiB/h in the first half, +66.8 MiB/h in the second").
-    Gen g = make(2880, 10,
-                 [](double t) {
-                     const double half = 14400;
-                     return 300 * MB + 100 * MB * std::min(t, half) / 3600 +
-                            70 * MB * std::max(0.0, t - half) / 3600;
-                 },
-                 0.0);
+    Gen g = make(
+        2880, 10,
+        [](double t) {
+            const double half = 14400;
+            return 300 * MB + 100 * MB * std::min(t, half) / 3600 +
+                   70 * MB * std::max(0.0, t - half) / 3600;
+        },
+        0.0);
     Assessment a = assess(g.t, g.v, Options{});
     ASSERT_EQ(a.verdict, Verdict::leak);
     ASSERT_FALSE(a.evidence.empty());
@@ -222,13 +240,15 @@ TEST(Assess, GrowthThatSlowedIsSaidToHaveSlowed) {
               "still far from levelling off (that needs a second half under 40% of the first "
               "half's rate)");
     // A steady leak says so.
-    Gen s = make(2880, 10, [](double t) { return 300 * MB + 100 * MB * t / 3600; }, 0.0);
+    Gen s = make(
+        2880, 10, [](double t) { return 300 * MB + 100 * MB * t / 3600; }, 0.0);
     EXPECT_EQ(assess(s.t, s.v, Options{}).evidence.back(),
               "growth is steady: +95.4 MiB/h in the first half, +95.4 MiB/h in the second");
 }
 
 TEST(Classify, FlagsFdGrowth) {
-    Gen g = make(600, 1, [](double) { return 50 * MB; }, 0.1 * MB);
+    Gen g = make(
+        600, 1, [](double) { return 50 * MB; }, 0.1 * MB);
     series::Series s;
     s.t = g.t;
     s.columns["rss_bytes"] = g.v;
@@ -244,8 +264,10 @@ TEST(Classify, FlagsFdGrowth) {
 TEST(Classify, ARiseAcrossManyCyclesNeedsNoSampleCountToBeALeak) {
     // A 5 s GC sawtooth of 30 MB on a baseline rising 0.1 MB/s, sampled every 0.25 s for 240 s:
     // the rise is seen across many cycles long before 400 samples (100 s) have been taken.
-    Gen g = make(960, 0.25, [](double t) { return 200 * MB + 0.1 * MB * t + 30 * MB * std::fmod(t, 5.0) / 5.0; },
-                 0.3 * MB);
+    Gen g = make(
+        960, 0.25,
+        [](double t) { return 200 * MB + 0.1 * MB * t + 30 * MB * std::fmod(t, 5.0) / 5.0; },
+        0.3 * MB);
     series::Series s;
     s.t = g.t;
     s.columns["rss_bytes"] = g.v;
@@ -256,7 +278,8 @@ TEST(Classify, ARiseAcrossManyCyclesNeedsNoSampleCountToBeALeak) {
 }
 
 TEST(Classify, LimitComesFromCgroupColumn) {
-    Gen g = make(2880, 10, [](double t) { return 300 * MB + 36 * MB * t / 3600; }, 1 * MB);
+    Gen g = make(
+        2880, 10, [](double t) { return 300 * MB + 36 * MB * t / 3600; }, 1 * MB);
     series::Series s;
     s.t = g.t;
     s.columns["rss_bytes"] = g.v;
@@ -270,11 +293,13 @@ TEST(Classify, LimitComesFromCgroupColumn) {
 }
 
 TEST(PatienceSamples, FallsWithTheRelativeRise) {
-    Gen g = make(100, 1, [](double t) { return 100 * MB + 0.01 * MB * t; }, 0.05 * MB);
+    Gen g = make(
+        100, 1, [](double t) { return 100 * MB + 0.01 * MB * t; }, 0.05 * MB);
     // 1% rise over 100 samples: inconclusive or healthy, never leak.
     EXPECT_NE(assess(g.t, g.v, Options{}).verdict, Verdict::leak);
     // Memory tripling in 100 samples is a leak.
-    Gen h = make(100, 1, [](double t) { return 10 * MB + 0.3 * MB * t; }, 0.05 * MB);
+    Gen h = make(
+        100, 1, [](double t) { return 10 * MB + 0.3 * MB * t; }, 0.05 * MB);
     EXPECT_EQ(assess(h.t, h.v, Options{}).verdict, Verdict::leak);
 }
 

@@ -24,7 +24,7 @@ void expect_error(F f, const std::string& message) {
 }
 
 class FileTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         m_dir = fs::temp_directory_path() / ("leakhunt_file_test." + std::to_string(::getpid()));
         fs::create_directories(m_dir);

@@ -6,10 +6,12 @@
 namespace leakhunt::util {
 
 TEST(WithoutParameters, CxxNames) {
-    EXPECT_EQ(without_parameters("ns::Cache::insert(std::string const&) const"), "ns::Cache::insert");
+    EXPECT_EQ(without_parameters("ns::Cache::insert(std::string const&) const"),
+              "ns::Cache::insert");
     EXPECT_EQ(without_parameters("std::vector<int, std::allocator<int> >::push_back(int const&)"),
               "std::vector<int, std::allocator<int> >::push_back");
-    EXPECT_EQ(without_parameters("(anonymous namespace)::fill(int)"), "(anonymous namespace)::fill");
+    EXPECT_EQ(without_parameters("(anonymous namespace)::fill(int)"),
+              "(anonymous namespace)::fill");
     EXPECT_EQ(without_parameters("a::(anonymous namespace)::fill(int)"),
               "a::(anonymous namespace)::fill");
     EXPECT_EQ(without_parameters("Foo::operator()(int) const"), "Foo::operator()");

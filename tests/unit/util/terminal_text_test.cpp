@@ -34,18 +34,28 @@ TEST(TerminalSafe, EscapesEveryC0ControlAndDel) {
 }
 
 TEST(TerminalSafe, EscapesC1ControlsAndBidiOverrides) {
-    EXPECT_EQ(terminal_safe("\xC2\x9B" "2J"), "\\u009b2J");        // CSI as U+009B
-    EXPECT_EQ(terminal_safe("\xC2\x9D" "0;t"), "\\u009d0;t");      // OSC as U+009D
-    EXPECT_EQ(terminal_safe("a\xE2\x80\xAE" "b"), "a\\u202eb");    // RIGHT-TO-LEFT OVERRIDE
-    EXPECT_EQ(terminal_safe("a\xE2\x81\xA6" "b"), "a\\u2066b");    // LEFT-TO-RIGHT ISOLATE
-    EXPECT_EQ(terminal_safe("\xC2\xA0"), "\xC2\xA0");                // U+00A0 is printable
+    EXPECT_EQ(terminal_safe("\xC2\x9B"
+                            "2J"),
+              "\\u009b2J");  // CSI as U+009B
+    EXPECT_EQ(terminal_safe("\xC2\x9D"
+                            "0;t"),
+              "\\u009d0;t");  // OSC as U+009D
+    EXPECT_EQ(terminal_safe("a\xE2\x80\xAE"
+                            "b"),
+              "a\\u202eb");  // RIGHT-TO-LEFT OVERRIDE
+    EXPECT_EQ(terminal_safe("a\xE2\x81\xA6"
+                            "b"),
+              "a\\u2066b");                            // LEFT-TO-RIGHT ISOLATE
+    EXPECT_EQ(terminal_safe("\xC2\xA0"), "\xC2\xA0");  // U+00A0 is printable
 }
 
 TEST(TerminalSafe, EscapesInvalidUtf8ByteByByte) {
-    EXPECT_EQ(terminal_safe("\x9b" "2J"), "\\x9b2J");               // a raw 8-bit CSI
-    EXPECT_EQ(terminal_safe("\xC3"), "\\xc3");                       // truncated sequence
-    EXPECT_EQ(terminal_safe("\xC0\x9B"), "\\xc0\\x9b");              // overlong ESC-like form
-    EXPECT_EQ(terminal_safe("\xED\xA0\x80"), "\\xed\\xa0\\x80");     // a UTF-16 surrogate
+    EXPECT_EQ(terminal_safe("\x9b"
+                            "2J"),
+              "\\x9b2J");                                                  // a raw 8-bit CSI
+    EXPECT_EQ(terminal_safe("\xC3"), "\\xc3");                             // truncated sequence
+    EXPECT_EQ(terminal_safe("\xC0\x9B"), "\\xc0\\x9b");                    // overlong ESC-like form
+    EXPECT_EQ(terminal_safe("\xED\xA0\x80"), "\\xed\\xa0\\x80");           // a UTF-16 surrogate
     EXPECT_EQ(terminal_safe("\xF4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
 }
 

@@ -48,13 +48,21 @@ bool allocator_in_use() {
 LEAKHUNT_SITE void* workload_site_alloc(std::size_t i, std::size_t size) {
     void* block = nullptr;
     switch (i % 5) {
-        case 0: block = std::malloc(size); break;
-        case 1: block = std::calloc(size, 1); break;
-        case 2: block = std::realloc(nullptr, size); break;
+        case 0:
+            block = std::malloc(size);
+            break;
+        case 1:
+            block = std::calloc(size, 1);
+            break;
+        case 2:
+            block = std::realloc(nullptr, size);
+            break;
         case 3:
             if (posix_memalign(&block, 64, size) != 0) block = nullptr;
             break;
-        default: block = std::aligned_alloc(32, (size + 31) & ~std::size_t{31}); break;
+        default:
+            block = std::aligned_alloc(32, (size + 31) & ~std::size_t{31});
+            break;
     }
     if (block == nullptr) std::abort();
     std::memset(block, 0x42, size);

@@ -37,11 +37,14 @@ LEAKHUNT_SITE void* deepbind_site_alloc(std::size_t size) {
     return block;
 }
 
-LEAKHUNT_SITE void* deepbind_site_again(std::size_t size) { return deepbind_site_alloc(size); }
+LEAKHUNT_SITE void* deepbind_site_again(std::size_t size) {
+    return deepbind_site_alloc(size);
+}
 
 int main(int argc, char** argv) {
-    leakhunt::victims::agent::Flags flags({argv, static_cast<std::size_t>(argc)},
-                                          "usage: agent_deepbind --mode deepbind|bypass|runpath [--module PATH]");
+    leakhunt::victims::agent::Flags flags(
+        {argv, static_cast<std::size_t>(argc)},
+        "usage: agent_deepbind --mode deepbind|bypass|runpath [--module PATH]");
     const std::string mode = flags.text("mode", "deepbind");
     const std::string module = flags.text("module", AGENT_DEEPBIND_MODULE_PATH);
     flags.reject_unknown();
@@ -62,12 +65,14 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "agent_deepbind: %s\n", dlerror());
             return 1;
         }
-        auto release = reinterpret_cast<void (*)(void**, std::size_t)>(dlsym(handle, "deepbind_release"));
+        auto release =
+            reinterpret_cast<void (*)(void**, std::size_t)>(dlsym(handle, "deepbind_release"));
         if (release == nullptr) return 1;
         release(blocks, k_blocks);
     } else if (mode == "bypass") {
         void* libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-        auto libc_free = reinterpret_cast<void (*)(void*)>(libc != nullptr ? dlsym(libc, "free") : nullptr);
+        auto libc_free =
+            reinterpret_cast<void (*)(void*)>(libc != nullptr ? dlsym(libc, "free") : nullptr);
         if (libc_free == nullptr) return 1;
         // Reserved first: a large request in between would make glibc merge the freed chunks.
         std::vector<void*> again;

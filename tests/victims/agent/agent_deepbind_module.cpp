@@ -1,7 +1,7 @@
 // The module agent_deepbind opens with RTLD_DEEPBIND: it frees the blocks the program allocated,
 // half through a direct call (a lazily bound PLT slot) and half through a function pointer the
-// code loads from the GOT (a GLOB_DAT slot). With deep binding both resolve to the C library's free first, past
-// the preloaded agent, unless the agent patched them.
+// code loads from the GOT (a GLOB_DAT slot). With deep binding both resolve to the C library's free
+// first, past the preloaded agent, unless the agent patched them.
 #include <cstddef>
 #include <cstdlib>
 

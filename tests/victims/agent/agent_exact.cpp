@@ -34,28 +34,74 @@ namespace {
 using leakhunt::victims::agent::escape;
 
 enum class Site : std::size_t {
-    malloc_small, malloc_medium, malloc_large, malloc_zero, calloc, realloc_null,
-    realloc_chain_start, realloc_grow, realloc_grow_last, realloc_zero_source, realloc_to_zero,
-    reallocarray, reallocarray_resize, posix_memalign, aligned_alloc, memalign, valloc, pvalloc,
-    new_object, new_array, new_array_cookie, new_aligned, new_aligned_array, new_nothrow,
-    new_nothrow_array, new_aligned_nothrow, new_aligned_array_nothrow, operator_new_direct, operator_new_array_direct,
-    thread_produce, count
+    malloc_small,
+    malloc_medium,
+    malloc_large,
+    malloc_zero,
+    calloc,
+    realloc_null,
+    realloc_chain_start,
+    realloc_grow,
+    realloc_grow_last,
+    realloc_zero_source,
+    realloc_to_zero,
+    reallocarray,
+    reallocarray_resize,
+    posix_memalign,
+    aligned_alloc,
+    memalign,
+    valloc,
+    pvalloc,
+    new_object,
+    new_array,
+    new_array_cookie,
+    new_aligned,
+    new_aligned_array,
+    new_nothrow,
+    new_nothrow_array,
+    new_aligned_nothrow,
+    new_aligned_array_nothrow,
+    operator_new_direct,
+    operator_new_array_direct,
+    thread_produce,
+    count
 };
 
 constexpr std::array<const char*, static_cast<std::size_t>(Site::count)> k_site_names = {
-    "site_malloc_small", "site_malloc_medium", "site_malloc_large", "site_malloc_zero",
-    "site_calloc", "site_realloc_null", "site_realloc_chain_start", "site_realloc_grow",
-    "site_realloc_grow_last", "site_realloc_zero_source", "site_realloc_to_zero",
-    "site_reallocarray", "site_reallocarray_resize", "site_posix_memalign", "site_aligned_alloc",
-    "site_memalign", "site_valloc", "site_pvalloc", "site_new_object", "site_new_array",
-    "site_new_array_cookie", "site_new_aligned", "site_new_aligned_array", "site_new_nothrow",
-    "site_new_nothrow_array", "site_new_aligned_nothrow", "site_new_aligned_array_nothrow",
+    "site_malloc_small",
+    "site_malloc_medium",
+    "site_malloc_large",
+    "site_malloc_zero",
+    "site_calloc",
+    "site_realloc_null",
+    "site_realloc_chain_start",
+    "site_realloc_grow",
+    "site_realloc_grow_last",
+    "site_realloc_zero_source",
+    "site_realloc_to_zero",
+    "site_reallocarray",
+    "site_reallocarray_resize",
+    "site_posix_memalign",
+    "site_aligned_alloc",
+    "site_memalign",
+    "site_valloc",
+    "site_pvalloc",
+    "site_new_object",
+    "site_new_array",
+    "site_new_array_cookie",
+    "site_new_aligned",
+    "site_new_aligned_array",
+    "site_new_nothrow",
+    "site_new_nothrow_array",
+    "site_new_aligned_nothrow",
+    "site_new_aligned_array_nothrow",
     "site_operator_new_direct",
-    "site_operator_new_array_direct", "site_thread_produce"};
+    "site_operator_new_array_direct",
+    "site_thread_produce"};
 
 // Ground truth per site. Thread-safe (relaxed atomics; read after every thread is joined).
 class Ledger {
-public:
+  public:
     void allocated(Site site, std::size_t bytes) {
         Counts& counts = m_counts[static_cast<std::size_t>(site)];
         counts.alloc_bytes.fetch_add(bytes, std::memory_order_relaxed);
@@ -74,12 +120,12 @@ public:
             std::printf(
                 "{\"function\": \"%s\", \"inuse_bytes\": %zu, \"inuse_objects\": %zu, "
                 "\"alloc_bytes\": %zu, \"alloc_objects\": %zu}\n",
-                k_site_names[i], c.inuse_bytes.load(), c.inuse_objects.load(),
-                c.alloc_bytes.load(), c.alloc_objects.load());
+                k_site_names[i], c.inuse_bytes.load(), c.inuse_objects.load(), c.alloc_bytes.load(),
+                c.alloc_objects.load());
         }
     }
 
-private:
+  private:
     struct Counts {
         std::atomic<std::size_t> alloc_bytes{0};
         std::atomic<std::size_t> alloc_objects{0};
@@ -129,9 +175,15 @@ static_assert(sizeof(Aligned64) == 192);
 
 // ---- Allocation sites: external linkage so the symbol names are exactly these. ----
 
-LEAKHUNT_SITE void* site_malloc_small(std::size_t size) { return touch(std::malloc(size), size); }
-LEAKHUNT_SITE void* site_malloc_medium(std::size_t size) { return touch(std::malloc(size), size); }
-LEAKHUNT_SITE void* site_malloc_large(std::size_t size) { return touch(std::malloc(size), size); }
+LEAKHUNT_SITE void* site_malloc_small(std::size_t size) {
+    return touch(std::malloc(size), size);
+}
+LEAKHUNT_SITE void* site_malloc_medium(std::size_t size) {
+    return touch(std::malloc(size), size);
+}
+LEAKHUNT_SITE void* site_malloc_large(std::size_t size) {
+    return touch(std::malloc(size), size);
+}
 LEAKHUNT_SITE void* site_malloc_zero() {
     void* block = std::malloc(0);  // glibc: a unique minimum-size block that must be freed
     escape(block);
@@ -182,10 +234,14 @@ LEAKHUNT_SITE void* site_aligned_alloc(std::size_t alignment, std::size_t size) 
 LEAKHUNT_SITE void* site_memalign(std::size_t alignment, std::size_t size) {
     return touch(memalign(alignment, size), size);
 }
-LEAKHUNT_SITE void* site_valloc(std::size_t size) { return touch(valloc(size), size); }
+LEAKHUNT_SITE void* site_valloc(std::size_t size) {
+    return touch(valloc(size), size);
+}
 // pvalloc rounds the size up to whole pages; callers pass a page multiple so the requested and
 // the rounded size agree and the ground truth does not depend on which one the agent records.
-LEAKHUNT_SITE void* site_pvalloc(std::size_t size) { return touch(pvalloc(size), size); }
+LEAKHUNT_SITE void* site_pvalloc(std::size_t size) {
+    return touch(pvalloc(size), size);
+}
 LEAKHUNT_SITE Widget* site_new_object(std::uint64_t seed) {
     auto* widget = new Widget{{seed, seed + 1, seed + 2, seed + 3, seed + 4}};
     escape(widget);
@@ -268,30 +324,51 @@ void exercise(Site site, Allocate allocate, Keep keep, Release release) {
     }
 }
 
-void free_block(const Block& block, std::size_t) { std::free(block.pointer); }
+void free_block(const Block& block, std::size_t) {
+    std::free(block.pointer);
+}
 
 void run_malloc_family() {
-    exercise<100>(Site::malloc_small,
-                  [](std::size_t i) { const std::size_t size = 8 * (1 + i % 8);
-                                      return Block{site_malloc_small(size), size}; },
-                  [](std::size_t i) { return i % 3 != 0; }, free_block);
-    exercise<20>(Site::malloc_medium,
-                 [](std::size_t i) { const std::size_t size = 1000 + 100 * i;
-                                     return Block{site_malloc_medium(size), size}; },
-                 [](std::size_t i) { return i % 2 != 0; }, free_block);
+    exercise<100>(
+        Site::malloc_small,
+        [](std::size_t i) {
+            const std::size_t size = 8 * (1 + i % 8);
+            return Block{site_malloc_small(size), size};
+        },
+        [](std::size_t i) { return i % 3 != 0; }, free_block);
+    exercise<20>(
+        Site::malloc_medium,
+        [](std::size_t i) {
+            const std::size_t size = 1000 + 100 * i;
+            return Block{site_malloc_medium(size), size};
+        },
+        [](std::size_t i) { return i % 2 != 0; }, free_block);
     // Above glibc's default mmap threshold (128 KiB): served by mmap, freed by munmap.
-    exercise<4>(Site::malloc_large,
-                [](std::size_t i) { const std::size_t size = (std::size_t{1} << 20) + 4096 * i;
-                                    return Block{site_malloc_large(size), size}; },
-                [](std::size_t i) { return i != 0; }, free_block);
-    exercise<5>(Site::malloc_zero, [](std::size_t) { return Block{site_malloc_zero(), 0}; },
-                [](std::size_t i) { return i >= 2; }, free_block);
-    exercise<30>(Site::calloc,
-                 [](std::size_t i) { return Block{site_calloc(i + 1, 12), (i + 1) * 12}; },
-                 [](std::size_t i) { return i % 2 != 0; }, free_block);
-    exercise<10>(Site::realloc_null,
-                 [](std::size_t i) { return Block{site_realloc_null(48 + i), 48 + i}; },
-                 [](std::size_t i) { return i >= 3; }, free_block);
+    exercise<4>(
+        Site::malloc_large,
+        [](std::size_t i) {
+            const std::size_t size = (std::size_t{1} << 20) + 4096 * i;
+            return Block{site_malloc_large(size), size};
+        },
+        [](std::size_t i) { return i != 0; }, free_block);
+    exercise<5>(
+        Site::malloc_zero,
+        [](std::size_t) {
+            return Block{site_malloc_zero(), 0};
+        },
+        [](std::size_t i) { return i >= 2; }, free_block);
+    exercise<30>(
+        Site::calloc,
+        [](std::size_t i) {
+            return Block{site_calloc(i + 1, 12), (i + 1) * 12};
+        },
+        [](std::size_t i) { return i % 2 != 0; }, free_block);
+    exercise<10>(
+        Site::realloc_null,
+        [](std::size_t i) {
+            return Block{site_realloc_null(48 + i), 48 + i};
+        },
+        [](std::size_t i) { return i >= 3; }, free_block);
 }
 
 // Four blocks grown ten times each: nine steps from site_realloc_grow, the tenth from
@@ -364,94 +441,152 @@ void run_realloc_edges() {
 }
 
 void run_aligned_family() {
-    exercise<10>(Site::posix_memalign,
-                 [](std::size_t i) { const std::size_t size = 100 + 10 * i;
-                                     const std::size_t alignment = std::size_t{16} << (2 * (i % 4));
-                                     return Block{site_posix_memalign(alignment, size), size}; },
-                 [](std::size_t i) { return i % 2 == 0; }, free_block);
-    exercise<10>(Site::aligned_alloc,
-                 [](std::size_t i) { return Block{site_aligned_alloc(128, 128 * (i + 1)),
-                                                  128 * (i + 1)}; },
-                 [](std::size_t i) { return i >= 4; }, free_block);
-    exercise<10>(Site::memalign,
-                 [](std::size_t i) { return Block{site_memalign(32, 200 + i), 200 + i}; },
-                 [](std::size_t i) { return i % 5 != 0; }, free_block);
-    exercise<4>(Site::valloc, [](std::size_t i) { return Block{site_valloc(1000 + i), 1000 + i}; },
-                [](std::size_t i) { return i != 3; }, free_block);
+    exercise<10>(
+        Site::posix_memalign,
+        [](std::size_t i) {
+            const std::size_t size = 100 + 10 * i;
+            const std::size_t alignment = std::size_t{16} << (2 * (i % 4));
+            return Block{site_posix_memalign(alignment, size), size};
+        },
+        [](std::size_t i) { return i % 2 == 0; }, free_block);
+    exercise<10>(
+        Site::aligned_alloc,
+        [](std::size_t i) {
+            return Block{site_aligned_alloc(128, 128 * (i + 1)), 128 * (i + 1)};
+        },
+        [](std::size_t i) { return i >= 4; }, free_block);
+    exercise<10>(
+        Site::memalign,
+        [](std::size_t i) {
+            return Block{site_memalign(32, 200 + i), 200 + i};
+        },
+        [](std::size_t i) { return i % 5 != 0; }, free_block);
+    exercise<4>(
+        Site::valloc,
+        [](std::size_t i) {
+            return Block{site_valloc(1000 + i), 1000 + i};
+        },
+        [](std::size_t i) { return i != 3; }, free_block);
     const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-    exercise<3>(Site::pvalloc, [page](std::size_t) { return Block{site_pvalloc(2 * page), 2 * page}; },
-                [](std::size_t i) { return i != 0; }, free_block);
+    exercise<3>(
+        Site::pvalloc,
+        [page](std::size_t) {
+            return Block{site_pvalloc(2 * page), 2 * page};
+        },
+        [](std::size_t i) { return i != 0; }, free_block);
 }
 
 void run_operator_new_family() {
-    exercise<50>(Site::new_object,
-                 [](std::size_t i) { return Block{site_new_object(i), sizeof(Widget)}; },
-                 [](std::size_t i) { return i % 4 != 0; },
-                 [](const Block& b, std::size_t) { delete static_cast<Widget*>(b.pointer); });
-    exercise<20>(Site::new_array,
-                 [](std::size_t i) { return Block{site_new_array(25 + i), 4 * (25 + i)}; },
-                 [](std::size_t i) { return i % 2 != 0; },
-                 [](const Block& b, std::size_t) { delete[] static_cast<std::uint32_t*>(b.pointer); });
-    exercise<6>(Site::new_array_cookie,
-                [](std::size_t) { return Block{site_new_array_cookie(10),
-                                               10 * sizeof(Tracked) + k_array_cookie}; },
-                [](std::size_t i) { return i >= 2; },
-                [](const Block& b, std::size_t) { delete[] static_cast<Tracked*>(b.pointer); });
-    exercise<12>(Site::new_aligned, [](std::size_t) { return Block{site_new_aligned(), 192}; },
-                 [](std::size_t i) { return i % 3 != 0; },
-                 [](const Block& b, std::size_t i) {
-                     if (i == 3) ::operator delete(b.pointer, std::align_val_t{64});  // unsized
-                     else delete static_cast<Aligned64*>(b.pointer);  // sized aligned delete
-                 });
+    exercise<50>(
+        Site::new_object,
+        [](std::size_t i) {
+            return Block{site_new_object(i), sizeof(Widget)};
+        },
+        [](std::size_t i) { return i % 4 != 0; },
+        [](const Block& b, std::size_t) { delete static_cast<Widget*>(b.pointer); });
+    exercise<20>(
+        Site::new_array,
+        [](std::size_t i) {
+            return Block{site_new_array(25 + i), 4 * (25 + i)};
+        },
+        [](std::size_t i) { return i % 2 != 0; },
+        [](const Block& b, std::size_t) { delete[] static_cast<std::uint32_t*>(b.pointer); });
+    exercise<6>(
+        Site::new_array_cookie,
+        [](std::size_t) {
+            return Block{site_new_array_cookie(10), 10 * sizeof(Tracked) + k_array_cookie};
+        },
+        [](std::size_t i) { return i >= 2; },
+        [](const Block& b, std::size_t) { delete[] static_cast<Tracked*>(b.pointer); });
+    exercise<12>(
+        Site::new_aligned,
+        [](std::size_t) {
+            return Block{site_new_aligned(), 192};
+        },
+        [](std::size_t i) { return i % 3 != 0; },
+        [](const Block& b, std::size_t i) {
+            if (i == 3)
+                ::operator delete (b.pointer, std::align_val_t{64});  // unsized
+            else
+                delete static_cast<Aligned64*>(b.pointer);  // sized aligned delete
+        });
     // Trivially destructible elements: no array cookie, operator new[] gets exactly 3 * 192.
-    exercise<4>(Site::new_aligned_array,
-                [](std::size_t) { return Block{site_new_aligned_array(3), 3 * 192}; },
-                [](std::size_t i) { return i >= 3; },
-                [](const Block& b, std::size_t i) {
-                    if (i == 0) delete[] static_cast<Aligned64*>(b.pointer);
-                    else if (i == 1) ::operator delete[](b.pointer, b.size, std::align_val_t{64});
-                    else ::operator delete[](b.pointer, std::align_val_t{64}, std::nothrow);
-                });
-    exercise<10>(Site::new_nothrow,
-                 [](std::size_t i) { return Block{site_new_nothrow(i), sizeof(Widget)}; },
-                 [](std::size_t i) { return i >= 5; },
-                 [](const Block& b, std::size_t) { delete static_cast<Widget*>(b.pointer); });
-    exercise<5>(Site::new_nothrow_array,
-                [](std::size_t i) { return Block{site_new_nothrow_array(16 + i), 8 * (16 + i)}; },
-                [](std::size_t i) { return i != 4; },
-                [](const Block& b, std::size_t) {
-                    delete[] static_cast<std::uint64_t*>(b.pointer); });
-    exercise<4>(Site::new_aligned_nothrow,
-                [](std::size_t) { return Block{site_new_aligned_nothrow(), 192}; },
-                [](std::size_t i) { return i != 1 && i != 2; },
-                [](const Block& b, std::size_t i) {
-                    if (i == 1) {
-                        delete static_cast<Aligned64*>(b.pointer);  // sized aligned delete
-                    } else {
-                        ::operator delete(b.pointer, std::align_val_t{64}, std::nothrow);
-                    }
-                });
-    exercise<3>(Site::new_aligned_array_nothrow,
-                [](std::size_t) { return Block{site_new_aligned_array_nothrow(2), 2 * 192}; },
-                [](std::size_t i) { return i != 0; },
-                [](const Block& b, std::size_t) { delete[] static_cast<Aligned64*>(b.pointer); });
-    exercise<8>(Site::operator_new_direct,
-                [](std::size_t i) { return Block{site_operator_new_direct(100 + i), 100 + i}; },
-                [](std::size_t i) { return i >= 3; },
-                [](const Block& b, std::size_t i) {
-                    if (i == 0) ::operator delete(b.pointer);
-                    else if (i == 1) ::operator delete(b.pointer, b.size);
-                    else ::operator delete(b.pointer, std::nothrow);
-                });
-    exercise<4>(Site::operator_new_array_direct,
-                [](std::size_t i) { return Block{site_operator_new_array_direct(64 * (i + 1)),
-                                                 64 * (i + 1)}; },
-                [](std::size_t i) { return i >= 3; },
-                [](const Block& b, std::size_t i) {
-                    if (i == 0) ::operator delete[](b.pointer);
-                    else if (i == 1) ::operator delete[](b.pointer, b.size);
-                    else ::operator delete[](b.pointer, std::nothrow);
-                });
+    exercise<4>(
+        Site::new_aligned_array,
+        [](std::size_t) {
+            return Block{site_new_aligned_array(3), 3 * 192};
+        },
+        [](std::size_t i) { return i >= 3; },
+        [](const Block& b, std::size_t i) {
+            if (i == 0)
+                delete[] static_cast<Aligned64*>(b.pointer);
+            else if (i == 1)
+                ::operator delete[](b.pointer, b.size, std::align_val_t{64});
+            else
+                ::operator delete[](b.pointer, std::align_val_t{64}, std::nothrow);
+        });
+    exercise<10>(
+        Site::new_nothrow,
+        [](std::size_t i) {
+            return Block{site_new_nothrow(i), sizeof(Widget)};
+        },
+        [](std::size_t i) { return i >= 5; },
+        [](const Block& b, std::size_t) { delete static_cast<Widget*>(b.pointer); });
+    exercise<5>(
+        Site::new_nothrow_array,
+        [](std::size_t i) {
+            return Block{site_new_nothrow_array(16 + i), 8 * (16 + i)};
+        },
+        [](std::size_t i) { return i != 4; },
+        [](const Block& b, std::size_t) { delete[] static_cast<std::uint64_t*>(b.pointer); });
+    exercise<4>(
+        Site::new_aligned_nothrow,
+        [](std::size_t) {
+            return Block{site_new_aligned_nothrow(), 192};
+        },
+        [](std::size_t i) { return i != 1 && i != 2; },
+        [](const Block& b, std::size_t i) {
+            if (i == 1) {
+                delete static_cast<Aligned64*>(b.pointer);  // sized aligned delete
+            } else {
+                ::operator delete (b.pointer, std::align_val_t{64}, std::nothrow);
+            }
+        });
+    exercise<3>(
+        Site::new_aligned_array_nothrow,
+        [](std::size_t) {
+            return Block{site_new_aligned_array_nothrow(2), 2 * 192};
+        },
+        [](std::size_t i) { return i != 0; },
+        [](const Block& b, std::size_t) { delete[] static_cast<Aligned64*>(b.pointer); });
+    exercise<8>(
+        Site::operator_new_direct,
+        [](std::size_t i) {
+            return Block{site_operator_new_direct(100 + i), 100 + i};
+        },
+        [](std::size_t i) { return i >= 3; },
+        [](const Block& b, std::size_t i) {
+            if (i == 0)
+                ::operator delete(b.pointer);
+            else if (i == 1)
+                ::operator delete(b.pointer, b.size);
+            else
+                ::operator delete(b.pointer, std::nothrow);
+        });
+    exercise<4>(
+        Site::operator_new_array_direct,
+        [](std::size_t i) {
+            return Block{site_operator_new_array_direct(64 * (i + 1)), 64 * (i + 1)};
+        },
+        [](std::size_t i) { return i >= 3; },
+        [](const Block& b, std::size_t i) {
+            if (i == 0)
+                ::operator delete[](b.pointer);
+            else if (i == 1)
+                ::operator delete[](b.pointer, b.size);
+            else
+                ::operator delete[](b.pointer, std::nothrow);
+        });
 }
 
 // Cross-thread frees: 4 producers allocate 1000 blocks each and push them through a bounded
@@ -469,7 +604,7 @@ struct QueuedBlock {
 
 // A bounded FIFO in static storage (no allocation). Thread-safe.
 class BlockQueue {
-public:
+  public:
     void push(const QueuedBlock& block) {
         std::unique_lock lock(m_mutex);
         m_not_full.wait(lock, [this] { return m_size < m_slots.size(); });
@@ -490,7 +625,7 @@ public:
         return true;
     }
 
-private:
+  private:
     static constexpr std::size_t k_total = k_producers * k_per_producer;
     std::mutex m_mutex;
     std::condition_variable m_not_full;
@@ -524,15 +659,17 @@ void consume() {
 void run_threads() {
     std::array<std::thread, k_producers + k_consumers> threads;
     for (std::size_t i = 0; i < k_consumers; ++i) threads[i] = std::thread(consume);
-    for (std::size_t i = 0; i < k_producers; ++i) threads[k_consumers + i] = std::thread(produce, i);
+    for (std::size_t i = 0; i < k_producers; ++i)
+        threads[k_consumers + i] = std::thread(produce, i);
     for (std::thread& thread : threads) thread.join();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    leakhunt::victims::agent::Flags flags({argv, static_cast<std::size_t>(argc)},
-                                          "usage: agent_exact [--hold SECONDS=0 (<0: until a signal)]");
+    leakhunt::victims::agent::Flags flags(
+        {argv, static_cast<std::size_t>(argc)},
+        "usage: agent_exact [--hold SECONDS=0 (<0: until a signal)]");
     const double hold = flags.number("hold", 0);
     flags.reject_unknown();
 

@@ -39,9 +39,13 @@ std::atomic<bool> g_started{false};
     for (std::size_t i = 0;; ++i) std::free(exit_site_leak(32 + i % 1024));
 }
 
-[[noreturn]] void throw_uncaught() { throw std::runtime_error("agent_exit_paths: uncaught"); }
+[[noreturn]] void throw_uncaught() {
+    throw std::runtime_error("agent_exit_paths: uncaught");
+}
 
-void exit_seven(int) { _exit(7); }
+void exit_seven(int) {
+    _exit(7);
+}
 
 [[noreturn]] void store_through_null() {
     // In assembly: the compiler may not drop the store or turn it into a trap of its own.
@@ -57,8 +61,9 @@ void exit_seven(int) { _exit(7); }
 }  // namespace
 
 int main(int argc, char** argv) {
-    leakhunt::victims::agent::Flags flags({argv, static_cast<std::size_t>(argc)},
-                                          "usage: agent_exit_paths --mode return|exit|_exit|abort|throw|segv|sigterm|own_handler");
+    leakhunt::victims::agent::Flags flags(
+        {argv, static_cast<std::size_t>(argc)},
+        "usage: agent_exit_paths --mode return|exit|_exit|abort|throw|segv|sigterm|own_handler");
     const std::string mode = flags.text("mode", "return");
     flags.reject_unknown();
     if (mode != "return" && mode != "exit" && mode != "_exit" && mode != "abort" &&

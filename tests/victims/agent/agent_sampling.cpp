@@ -9,10 +9,18 @@ namespace {
 
 std::vector<void*> g_keep;
 
-extern "C" __attribute__((noipa)) void* site_sampling_huge() { return std::malloc(1 << 20); }
-extern "C" __attribute__((noipa)) void* site_sampling_large() { return std::malloc(16 << 10); }
-extern "C" __attribute__((noipa)) void* site_sampling_medium() { return std::malloc(512); }
-extern "C" __attribute__((noipa)) void* site_sampling_small() { return std::malloc(32); }
+extern "C" __attribute__((noipa)) void* site_sampling_huge() {
+    return std::malloc(1 << 20);
+}
+extern "C" __attribute__((noipa)) void* site_sampling_large() {
+    return std::malloc(16 << 10);
+}
+extern "C" __attribute__((noipa)) void* site_sampling_medium() {
+    return std::malloc(512);
+}
+extern "C" __attribute__((noipa)) void* site_sampling_small() {
+    return std::malloc(32);
+}
 
 void touch(void* p, std::size_t n) {
     if (p == nullptr) std::abort();

@@ -129,7 +129,9 @@ int main(int argc, char** argv) {
     }
     sender.join();
     std::printf("async: signals=%lu handled=%lu\n", signals, g_handled.load());
-    std::fprintf(stderr, "agent_signal_alloc: async handler allocations %lu of %lu, %zu main "
-                 "iterations\n", g_handler_allocs.load() - signals, signals, iterations);
+    std::fprintf(stderr,
+                 "agent_signal_alloc: async handler allocations %lu of %lu, %zu main "
+                 "iterations\n",
+                 g_handler_allocs.load() - signals, signals, iterations);
     return 0;
 }

@@ -35,13 +35,20 @@ struct Scalar {
 
 void release(Slot& slot) {
     switch (slot.kind) {
-        case Kind::none: break;
+        case Kind::none:
+            break;
         case Kind::malloc:
         case Kind::calloc:
         case Kind::realloc:
-        case Kind::aligned: std::free(slot.pointer); break;
-        case Kind::new_scalar: delete static_cast<Scalar*>(slot.pointer); break;
-        case Kind::new_array: delete[] static_cast<unsigned char*>(slot.pointer); break;
+        case Kind::aligned:
+            std::free(slot.pointer);
+            break;
+        case Kind::new_scalar:
+            delete static_cast<Scalar*>(slot.pointer);
+            break;
+        case Kind::new_array:
+            delete[] static_cast<unsigned char*>(slot.pointer);
+            break;
     }
     slot = Slot{};
 }
@@ -50,13 +57,25 @@ void release(Slot& slot) {
 
 LEAKHUNT_SITE void churn_site_allocate(Slot& slot, std::uint64_t choice, std::size_t size) {
     switch (choice % 6) {
-        case 0: slot = Slot{std::malloc(size), size, Kind::malloc}; break;
-        case 1: slot = Slot{std::calloc(1, size), size, Kind::calloc}; break;
-        case 2: slot = Slot{std::realloc(std::malloc(size / 2 + 1), size), size, Kind::realloc}; break;
-        case 3: slot = Slot{std::aligned_alloc(64, (size + 63) & ~std::size_t{63}), size, Kind::aligned};
-                break;
-        case 4: slot = Slot{new Scalar{}, sizeof(Scalar), Kind::new_scalar}; break;
-        default: slot = Slot{new unsigned char[size], size, Kind::new_array}; break;
+        case 0:
+            slot = Slot{std::malloc(size), size, Kind::malloc};
+            break;
+        case 1:
+            slot = Slot{std::calloc(1, size), size, Kind::calloc};
+            break;
+        case 2:
+            slot = Slot{std::realloc(std::malloc(size / 2 + 1), size), size, Kind::realloc};
+            break;
+        case 3:
+            slot =
+                Slot{std::aligned_alloc(64, (size + 63) & ~std::size_t{63}), size, Kind::aligned};
+            break;
+        case 4:
+            slot = Slot{new Scalar{}, sizeof(Scalar), Kind::new_scalar};
+            break;
+        default:
+            slot = Slot{new unsigned char[size], size, Kind::new_array};
+            break;
     }
     if (slot.pointer == nullptr) std::abort();
     static_cast<unsigned char*>(slot.pointer)[0] = 1;

@@ -22,11 +22,13 @@
 namespace leakhunt::victims::agent {
 
 // Makes `pointer` escape, so GCC cannot elide a malloc/free or new/delete pair (-fallocation-dce).
-inline void escape(const void* pointer) { asm volatile("" : : "g"(pointer) : "memory"); }
+inline void escape(const void* pointer) {
+    asm volatile("" : : "g"(pointer) : "memory");
+}
 
 // Flags of the form `--name value`; an unknown or malformed flag exits with status 2.
 class Flags {
-public:
+  public:
     Flags(std::span<char* const> args, const char* usage) : m_usage(usage) {
         for (std::size_t i = 1; i < args.size(); ++i) {
             const std::string flag = args[i];
@@ -72,7 +74,7 @@ public:
         if (!m_values.empty()) fail("unknown flag: --" + m_values.begin()->first);
     }
 
-private:
+  private:
     [[noreturn]] void fail(const std::string& message) const {
         std::fprintf(stderr, "error: %s\n%s\n", message.c_str(), m_usage);
         std::exit(2);

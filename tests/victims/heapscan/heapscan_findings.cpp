@@ -57,7 +57,9 @@ void* touch_module(void* fn) {
     return reinterpret_cast<void*>(touch());
 }
 
-void* idle(void*) { return nullptr; }
+void* idle(void*) {
+    return nullptr;
+}
 
 int run_loader() {
     for (int i = 0; i < 8; ++i) {
@@ -115,7 +117,9 @@ __attribute__((noinline)) void leak_small() {
         std::memset(p, 0, 48);
     }
 }
-__attribute__((noinline)) void* make_held_by_big() { return std::calloc(1, 64); }
+__attribute__((noinline)) void* make_held_by_big() {
+    return std::calloc(1, 64);
+}
 __attribute__((noinline)) void leak_big_chunk() {
     auto** big = static_cast<void**>(std::malloc(256 * 1024));
     std::memset(big, 0, 256 * 1024);
@@ -123,7 +127,8 @@ __attribute__((noinline)) void leak_big_chunk() {
 }
 
 int run_mapping() {
-    void* m = mmap(nullptr, sizeof(Region), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* m =
+        mmap(nullptr, sizeof(Region), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) return 1;
     g_region = static_cast<Region*>(m);
     keep_in_mapping(200);
@@ -195,7 +200,9 @@ __attribute__((noinline)) Node* make_node(Node* next) {
     n->next = next;
     return n;
 }
-__attribute__((noinline)) char* make_buffer() { return static_cast<char*>(std::malloc(64)); }
+__attribute__((noinline)) char* make_buffer() {
+    return static_cast<char*>(std::malloc(64));
+}
 
 int run_holders() {
     Node* nodes[k_nodes];
@@ -236,7 +243,8 @@ int main(int argc, char** argv) {
     } else if (mode == "holders") {
         rc = run_holders();
     } else {
-        std::fprintf(stderr, "usage: heapscan_findings loader|top|malloc0|mapping|unjoined|holders\n");
+        std::fprintf(stderr,
+                     "usage: heapscan_findings loader|top|malloc0|mapping|unjoined|holders\n");
         return 2;
     }
     scrub_stack();

@@ -62,9 +62,15 @@ __attribute__((noinline)) Session* make_session(long id) {
     s->id = id;
     return s;
 }
-__attribute__((noinline)) Item* make_item() { return new Item{}; }
-__attribute__((noinline)) Record* make_record() { return new Record{}; }
-__attribute__((noinline)) Holder* make_holder() { return new Holder{}; }
+__attribute__((noinline)) Item* make_item() {
+    return new Item{};
+}
+__attribute__((noinline)) Record* make_record() {
+    return new Record{};
+}
+__attribute__((noinline)) Holder* make_holder() {
+    return new Holder{};
+}
 
 __attribute__((noinline)) void fill_sessions() {
     g_sessions.reserve(1000);
@@ -96,7 +102,9 @@ __attribute__((noinline)) void leak_buffers() {
     }
 }
 
-__attribute__((noinline)) Child* make_child() { return new Child{}; }
+__attribute__((noinline)) Child* make_child() {
+    return new Child{};
+}
 __attribute__((noinline)) Parent* make_parent() {
     auto* p = new Parent{};
     for (auto& k : p->kids) k = make_child();
@@ -109,7 +117,9 @@ __attribute__((noinline)) void leak_parents() {
     }
 }
 
-__attribute__((noinline)) Link* make_link() { return new Link{}; }
+__attribute__((noinline)) Link* make_link() {
+    return new Link{};
+}
 __attribute__((noinline)) void leak_cycles() {
     for (int i = 0; i < 3; ++i) {
         Link* a = make_link();

@@ -48,7 +48,9 @@ __attribute__((noinline)) void leak_array() {
         p[0] = 1;
     }
 }
-__attribute__((noinline)) Child* make_child() { return new Child{}; }
+__attribute__((noinline)) Child* make_child() {
+    return new Child{};
+}
 __attribute__((noinline)) Parent* make_parent() {
     auto* p = new Parent{};
     for (auto& k : p->kids) k = make_child();
@@ -60,7 +62,9 @@ __attribute__((noinline)) void leak_tree() {
         (void)p;
     }
 }
-__attribute__((noinline)) Link* make_link() { return new Link{}; }
+__attribute__((noinline)) Link* make_link() {
+    return new Link{};
+}
 __attribute__((noinline)) void leak_cycle() {
     for (int i = 0; i < 2; ++i) {
         Link* a = make_link();
