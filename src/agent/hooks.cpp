@@ -70,7 +70,7 @@ bool in_arena(const void* p) {
 }
 
 // Blocks are [size_t size][padding][data], data 16-aligned (or `align`-aligned).
-void* arena_alloc(std::size_t n, std::size_t align = 16) {
+__attribute__((noinline, cold)) void* arena_alloc(std::size_t n, std::size_t align = 16) {
     if (align < 16) align = 16;
     std::size_t used = g_arena_used.load(std::memory_order_relaxed);
     for (;;) {
@@ -90,7 +90,7 @@ std::size_t arena_size(const void* p) {
     return n;
 }
 
-bool resolve() {
+__attribute__((noinline, cold)) bool resolve() {
     int expected = 0;
     if (!g_resolve_state.compare_exchange_strong(expected, 1)) {
         // Another call is resolving (possibly this thread, from inside dlsym).
@@ -132,28 +132,49 @@ __attribute__((noinline, flatten)) void* record_and_return(void* p, std::size_t 
     return p;
 }
 
-// Returns p, recorded if it is to be.
+// Returns p, recorded if it is to be. The sampler first: it says no to almost every call, in
+// one subtraction on thread-local memory, before anything else is read.
 inline void* after_alloc(void* p, std::size_t size) {
-    if (p == nullptr || !should_record() || !should_sample(size)) return p;
+    if (!should_sample(size)) [[likely]]
+        return p;
+    if (p == nullptr || !should_record()) return p;
     return record_and_return(p, size);
 }
 
-inline void before_free(void* p) {
-    if (p == nullptr || !should_record() || !maybe_recorded(p)) return;
-    RecursionGuard guard;
-    record_free(p);
-}
-
-void* do_malloc(std::size_t n) {
-    if (!ready()) return arena_alloc(n);
+// malloc once the sampler has chosen this call (every call in full mode).
+__attribute__((noinline)) void* malloc_sampled(std::size_t n) {
     void* p = g_orig.malloc(n);
-    return after_alloc(p, n);
+    if (p == nullptr || !should_record()) return p;
+    return record_and_return(p, n);
 }
 
-void do_free(void* p) {
-    if (p == nullptr || in_arena(p)) return;
-    if (!ready()) return;  // cannot happen: nothing was allocated before resolution but arena
-    before_free(p);
+// The fast path of malloc and operator new: the sampler decides before the call, so that an
+// unsampled call is a tail call to the allocator, with no frame of its own.
+inline void* do_malloc(std::size_t n) {
+    if (!ready()) [[unlikely]]
+        return arena_alloc(n);
+    if (!should_sample(n)) [[likely]]
+        return g_orig.malloc(n);
+    return malloc_sampled(n);
+}
+
+// free of a block the filter could not rule out (every free in full mode).
+__attribute__((noinline)) void free_maybe_recorded(void* p) {
+    if (p != nullptr && should_record()) {
+        RecursionGuard guard;
+        record_free(p);
+    }
+    g_orig.free(p);
+}
+
+// The fast path of free and operator delete: one filter load, then a tail call to the allocator.
+inline void do_free(void* p) {
+    if (in_arena(p)) [[unlikely]]
+        return;
+    if (!ready()) [[unlikely]]
+        return;  // cannot happen: before resolution all came from the arena
+    if (maybe_recorded(p)) [[unlikely]]
+        return free_maybe_recorded(p);
     g_orig.free(p);
 }
 
@@ -475,12 +496,15 @@ std::size_t leakhunt::agent::attach_restore() {
 
 namespace {
 
-void* new_or_throw(std::size_t n) {
+// Out of memory in operator new: the original runs the new-handler and throws std::bad_alloc.
+__attribute__((noinline, cold)) void* new_failed(std::size_t n) {
+    return g_orig.new_plain != nullptr ? after_alloc(g_orig.new_plain(n), n) : nullptr;
+}
+
+inline void* new_or_throw(std::size_t n) {
     void* p = do_malloc(n == 0 ? 1 : n);
-    if (p == nullptr && g_orig.new_plain != nullptr) {
-        // Out of memory: the original runs the new-handler and throws std::bad_alloc.
-        p = after_alloc(g_orig.new_plain(n), n);
-    }
+    if (p == nullptr) [[unlikely]]
+        return new_failed(n);
     return p;
 }
 

@@ -13,11 +13,13 @@
 #include "agent/unwind.hpp"
 
 namespace leakhunt::agent {
+
+LiveTable g_live;
+constinit thread_local Sampler t_sampler __attribute__((tls_model("initial-exec")));
+
 namespace {
 
 StackTable g_stacks;
-LiveTable g_live;
-thread_local Sampler t_sampler __attribute__((tls_model("initial-exec")));
 
 // Recently interned stacks of this thread, by hash: a hit skips the shard lock and the
 // comparison of every frame. Trusts the 64-bit hash (a false hit needs two different stacks of
@@ -119,14 +121,6 @@ StackTable& stacks() {
 }
 LiveTable& live() {
     return g_live;
-}
-
-bool should_sample(std::size_t size) {
-    return t_sampler.sample(size, g_config.sample_interval, g_config.seed);
-}
-
-bool maybe_recorded(void* p) {
-    return g_live.maybe_present(reinterpret_cast<std::uintptr_t>(p));
 }
 
 void record_alloc(void* p, std::size_t size) {

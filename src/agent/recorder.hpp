@@ -7,19 +7,39 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "agent/config.hpp"
 #include "agent/live_table.hpp"
+#include "agent/sampler.hpp"
 #include "agent/stack_table.hpp"
 
 namespace leakhunt::agent {
 
-// True if this allocation is to be recorded: the sampler's inline fast path (one subtraction),
-// so unsampled allocations cost nothing more.
-bool should_sample(std::size_t size);
+// This thread's byte sampler and the table of recorded blocks: defined in recorder.cpp, visible
+// here so that the hooks' fast paths below inline into every hook.
+extern thread_local constinit Sampler t_sampler __attribute__((tls_model("initial-exec")));
+extern LiveTable g_live;
+// Set once the agent is initialised; before, and after a fatal internal error, hooks only
+// forward to the allocator.
+extern std::atomic<bool> g_active;
+
+// True if this allocation is to be recorded. Inline: when it does not sample, one subtraction
+// and one comparison on thread-local memory (full and off modes always take the slow path).
+// Until the agent is active (configured, and not disabled) nothing is sampled and the sampler is
+// not started: its first gap must be drawn from the configured interval and seed.
+inline bool should_sample(std::size_t size) {
+    const auto s = static_cast<std::int64_t>(size);
+    if (t_sampler.skip(s)) [[likely]]
+        return false;
+    return t_sampler.slow_path(
+        s, g_active.load(std::memory_order_relaxed) ? g_config.sample_interval : 0, g_config.seed);
+}
 // Records an allocation that should_sample() chose.
 void record_alloc(void* p, std::size_t size);
 // False if p is certainly not recorded (sampled mode's lock-free filter; always true in full
-// mode): most frees stop here.
-bool maybe_recorded(void* p);
+// mode): most frees stop here, after one load.
+inline bool maybe_recorded(void* p) {
+    return g_live.maybe_present(reinterpret_cast<std::uintptr_t>(p));
+}
 // Call before the memory is released, so the address cannot be reused first.
 void record_free(void* p);
 // Forget p without counting a free (a realloc that failed keeps the old block: re-record it).
@@ -37,10 +57,6 @@ void init_stack_cache();
 
 StackTable& stacks();
 LiveTable& live();
-
-// Set once the agent is initialised; before, and after a fatal internal error, hooks only
-// forward to the allocator.
-extern std::atomic<bool> g_active;
 
 // An internal failure (no memory for the agent's tables): stop recording, say why once on stderr,
 // and leave the program running as it would without the agent.

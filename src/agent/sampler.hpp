@@ -11,7 +11,9 @@
 // interval 1 records every allocation (w = 1 exactly, no scaling); interval 0 is off.
 //
 // constexpr-constructible, so it lives in zero-initialised TLS; the fast path is one subtraction
-// and one comparison. Not thread-safe by design: one per thread.
+// and one comparison, inlined into the hooks. Full mode (interval 1) and off (0) keep the count at
+// zero, so they always take the out-of-line slow path, which decides. Not thread-safe by design:
+// one per thread.
 #pragma once
 
 #include <cstddef>
@@ -25,17 +27,27 @@ class Sampler {
 
     // True if this allocation of `size` bytes is to be recorded.
     bool sample(std::size_t size, std::uint64_t interval, std::uint64_t seed) {
-        if (interval <= 1) return interval == 1;
         const auto s = static_cast<std::int64_t>(size);
-        if (m_bytes_until_sample > s) {
-            m_bytes_until_sample -= s;
+        if (skip(s)) [[likely]]
             return false;
-        }
         return slow_path(s, interval, seed);
     }
 
+    // The fast path alone: true (and the bytes counted) if this allocation is certainly not
+    // sampled; otherwise the caller decides with slow_path.
+    bool skip(std::int64_t size) {
+        if (m_bytes_until_sample > size) {
+            m_bytes_until_sample -= size;
+            return true;
+        }
+        return false;
+    }
+    // Interval 0 (off, or the agent not yet configured) returns false and starts nothing, so the
+    // first gap is drawn with the configured interval and seed.
+    __attribute__((noinline)) bool slow_path(std::int64_t size, std::uint64_t interval,
+                                             std::uint64_t seed);
+
   private:
-    bool slow_path(std::int64_t size, std::uint64_t interval, std::uint64_t seed);
     std::int64_t next_gap(std::uint64_t interval);
 
     std::int64_t m_bytes_until_sample = 0;
