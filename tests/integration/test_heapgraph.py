@@ -122,6 +122,35 @@ class HeapSnapshotTest(Case):
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"{cut}: byte 100000: ", r.stderr)
 
+    def test_a_malformed_snapshot_is_one_clear_error(self):
+        import json
+        with open(self.b, "rb") as f:
+            data = f.read()
+        snapshot = json.loads(data)
+        out_of_range = json.loads(data)
+        out_of_range["edges"][out_of_range["snapshot"]["meta"]["edge_fields"].index("to_node")] = 10**9
+        no_fields = json.loads(data)
+        del no_fields["snapshot"]["meta"]["node_fields"]
+        cases = {
+            "not JSON": (b"hello, not a snapshot\n", "byte 0: expected '{'"),
+            "garbage": (data[:200000] + b"@@@@" + data[200004:], "byte 20000"),
+            "edge": (json.dumps(out_of_range).encode(), "an edge to 1000000000 that is not"),
+            "meta": (json.dumps(no_fields).encode(), 'snapshot.meta has no "node_fields"'),
+        }
+        self.assertIn("nodes", snapshot)
+        for name, (content, what) in cases.items():
+            bad = self.path(name.replace(" ", "_") + ".heapsnapshot")
+            with open(bad, "wb") as f:
+                f.write(content)
+            for verb in (["top"], ["paths"]):
+                r = run(verb + [bad])
+                self.assertEqual(r.returncode, 1, name)
+                self.assertEqual(r.stdout, "", name)
+                self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+                self.assertRegex(r.stderr, rf"^leakhunt: error: {bad}: byte \d+: ", name)
+                self.assertIn(what, r.stderr, name)
+                self.assertIn("(not a complete V8 heap snapshot; take it again)", r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -53,6 +53,48 @@ def suspects(directory):
     return r, [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
 
 
+def debugger_session(port):
+    """Attaches a debugger to node's inspector on `port` as DevTools does (a WebSocket session on
+    the first target); returns the connected socket."""
+    import base64
+    import socket
+    import urllib.request
+    targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
+    path = targets[0]["webSocketDebuggerUrl"].split(f":{port}", 1)[1]
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    assert reply.startswith(b"HTTP/1.1 101"), reply
+    return s
+
+
+def debugger_evaluate(s, expression):
+    """Sends Runtime.evaluate on a debugger session (one masked text frame) and returns the
+    reply's text: proof that the session still works."""
+    payload = json.dumps({"id": 7, "method": "Runtime.evaluate",
+                          "params": {"expression": expression}}).encode()
+    assert len(payload) < 126
+    mask = os.urandom(4)
+    s.sendall(bytes([0x81, 0x80 | len(payload)]) + mask +
+              bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+    data = b""
+    deadline = time.time() + 10
+    while b'"id":7' not in data and time.time() < deadline:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace")
+
+
 @unittest.skipUnless(os.path.exists(NODE), "needs Debian's nodejs (/usr/bin/node)")
 class NativeMemoryOfNode(Case):
     """The native agent in node: stacks through JIT code are named from node's perf map."""
@@ -258,6 +300,38 @@ class RecordNode(Case):
         r = run(["snapshot", str(p.pid), "--heap", "-o", out], timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(os.path.exists(os.path.join(out, f"heap.{p.pid}.0001.heapsnapshot")))
+        p.send_signal(signal.SIGTERM)
+        rest, _ = p.communicate(timeout=10)
+        self.assertRegex(rest, r"^done \d+\n$")
+
+    def test_snapshot_while_a_debugger_is_attached(self):
+        # node started with --inspect, a debugger (a DevTools-like WebSocket session) attached:
+        # node's inspector takes a second session, so the snapshot is taken; the inspector that
+        # leakhunt did not open stays open, and the debugger's session still answers.
+        errors = open(self.path("node.err"), "w")
+        p = subprocess.Popen([NODE, "--inspect=127.0.0.1:0", SERVICE, "cache", "0", RATE],
+                             stdout=subprocess.PIPE, stderr=errors, text=True,
+                             start_new_session=True)
+        errors.close()
+        self.procs.append(p)
+        self.assertEqual(p.stdout.readline(), "ready\n")
+        time.sleep(0.5)
+        with open(self.path("node.err")) as f:
+            err = f.read()
+        port = int(re.search(r"ws://127\.0\.0\.1:(\d+)/", err).group(1))
+        debugger = debugger_session(port)
+        try:
+            before = listening_ports(p.pid)
+            out = self.path("heap")
+            r = run(["snapshot", str(p.pid), "--heap", "-o", out], timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(os.listdir(out), [f"heap.{p.pid}.0000.heapsnapshot"])
+            self.assertIsNone(p.poll())
+            self.assertEqual(listening_ports(p.pid), before)
+            self.assertIn(port, before)
+            self.assertIn('"value":42', debugger_evaluate(debugger, "40 + 2"))
+        finally:
+            debugger.close()
         p.send_signal(signal.SIGTERM)
         rest, _ = p.communicate(timeout=10)
         self.assertRegex(rest, r"^done \d+\n$")
