@@ -16,7 +16,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Case, run  # noqa: E402
+from harness import LEAKHUNT, Case, run  # noqa: E402
 
 NODE = "/usr/bin/node"
 SERVICE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../victims/node/service.js")
@@ -335,6 +335,35 @@ class RecordNode(Case):
         p.send_signal(signal.SIGTERM)
         rest, _ = p.communicate(timeout=10)
         self.assertRegex(rest, r"^done \d+\n$")
+
+    def test_snapshot_of_a_process_that_exits_mid_snapshot(self):
+        # A heap of a million objects takes seconds to serialise; the process is killed as soon
+        # as the snapshot's first bytes are written. One clear line, exit 1, nothing left behind.
+        program = ("globalThis.keep = []; for (let i = 0; i < 1e6; i++) keep.push({i, s: 'x' + i});"
+                   "process.stdout.write('ready\\n'); setInterval(() => {}, 1000);")
+        p = subprocess.Popen([NODE, "-e", program], stdout=subprocess.PIPE, text=True,
+                             stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        self.procs.append(p)
+        self.assertEqual(p.stdout.readline(), "ready\n")
+        out = self.path("heap")
+        snap = subprocess.Popen([LEAKHUNT, "snapshot", str(p.pid), "--heap", "-o", out],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.procs.append(snap)
+        deadline = time.time() + 60
+        while time.time() < deadline and snap.poll() is None:
+            if os.path.isdir(out) and os.listdir(out):
+                break
+            time.sleep(0.005)
+        self.assertIsNone(snap.poll(), "the snapshot must still be in progress")
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(timeout=10)
+        stdout, stderr = snap.communicate(timeout=60)
+        self.assertEqual(snap.returncode, 1, stderr)
+        self.assertEqual(stdout, "")
+        self.assertEqual(len(stderr.splitlines()), 1, stderr)
+        self.assertRegex(stderr, r"^leakhunt: error: .*\(.*\)$")
+        self.assertEqual(os.listdir(out), [])
 
     def test_pid_of_a_process_that_is_not_node(self):
         # Without --runtime a native process gets the native agent (test_attach.py); forced to
