@@ -132,20 +132,23 @@ __attribute__((noinline, flatten)) void* record_and_return(void* p, std::size_t 
     return p;
 }
 
+// A block the sampler chose: recorded unless the allocation failed or this thread must not record.
+inline void* keep_sampled(void* p, std::size_t size) {
+    if (p == nullptr || !should_record()) return p;
+    return record_and_return(p, size);
+}
+
 // Returns p, recorded if it is to be. The sampler first: it says no to almost every call, in
 // one subtraction on thread-local memory, before anything else is read.
 inline void* after_alloc(void* p, std::size_t size) {
     if (!should_sample(size)) [[likely]]
         return p;
-    if (p == nullptr || !should_record()) return p;
-    return record_and_return(p, size);
+    return keep_sampled(p, size);
 }
 
 // malloc once the sampler has chosen this call (every call in full mode).
 __attribute__((noinline)) void* malloc_sampled(std::size_t n) {
-    void* p = g_orig.malloc(n);
-    if (p == nullptr || !should_record()) return p;
-    return record_and_return(p, n);
+    return keep_sampled(g_orig.malloc(n), n);
 }
 
 // The fast path of malloc and operator new: the sampler decides before the call, so that an
