@@ -144,8 +144,14 @@ class HeapScan(ScanCase):
         s = self.paths(scan, "^make_record")
         self.assertEqual(s["count"], 300)
         thread = re.search(r"thread \d+", self.paths(scan, "^make_holder")["paths"][0]["root"])[0]
+        # The last Record's address may still sit in a register of that thread (the loop's last
+        # make_record returned it there): a block reached first through it is credited to the
+        # registers of the same thread. Any other holder is wrong.
         for path in s["paths"]:
-            self.assertTrue(path["root"].startswith(f"stack of {thread} "), path["root"])
+            self.assertTrue(path["root"].startswith((f"stack of {thread} ", f"registers of {thread} ")),
+                            path["root"])
+        self.assertGreaterEqual(sum(p["count"] for p in s["paths"]
+                                    if p["root"].startswith(f"stack of {thread} ")), 295)
         # The text output says it in words, biggest holder first.
         r = run(["paths", scan])
         self.assertEqual(r.returncode, 0, r.stderr)
