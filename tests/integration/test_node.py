@@ -104,7 +104,7 @@ class NativeMemoryOfNode(Case):
         script = os.path.join(os.path.dirname(SERVICE), "buffers.js")
         r = run(["record", "--runtime", "native", "-o", out, "--snapshot-every", "0.5s", "--",
                  NODE, "--perf-basic-prof", "--interpreted-frames-native-stack", script, "60"],
-                timeout=120)
+                timeout=120, cwd=self.dir)  # node 20 writes an isolate-*-v8.log into its cwd
         self.assertEqual(r.returncode, 0, r.stderr)
         snapshots = sorted(glob.glob(os.path.join(out, "heap.*.pb.gz")))
         self.assertGreaterEqual(len(snapshots), 2, r.stderr)
