@@ -133,12 +133,33 @@ std::vector<std::string> native_shape(const std::vector<std::string>& steps) {
     return out;
 }
 
-// Java and Python graphs: the root's kind and the runtime's container classes are kept
-// (java.util.HashMap, dict, list), the program's classes become "object".
+// The root of a Java or Python path, by kind: "class com.example.App" (its statics), "thread
+// main", "JNI global", "module `app`", "class `Cache`"; a Python local root is the frame's code.
+std::string managed_root(std::string_view runtime, std::string_view step) {
+    if (step.starts_with("(")) return std::string(step);  // (GC roots)
+    if (runtime == "java") {
+        for (const char* kind : {"class", "thread", "JNI", "Java frame", "native stack",
+                                 "sticky class", "monitor used", "thread object"}) {
+            if (step.starts_with(kind)) return kind;
+        }
+        return "root";
+    }
+    if (step.starts_with("module ")) return "module";
+    if (step.starts_with("class ")) return "class";
+    return "frame";
+}
+
+// Java and Python graphs: the root's kind, "static" before a static field, and the runtime's
+// container classes (java.util.HashMap, dict, list) are kept; the program's classes become
+// "object".
 std::vector<std::string> managed_shape(std::string_view runtime,
                                        const std::vector<std::string>& steps) {
     std::vector<std::string> out;
     for (size_t i = 0; i < steps.size(); ++i) {
+        if (i == 0 && !steps[0].ends_with(")")) {
+            out.push_back(managed_root(runtime, steps[0]));
+            continue;
+        }
         std::string cls = step_class(steps[i]);
         const bool runtime_class =
             runtime == "java"
@@ -147,7 +168,7 @@ std::vector<std::string> managed_shape(std::string_view runtime,
                    cls == "function" || cls == "cell" || cls == "tuple" ||
                    cls.starts_with("functools.") || cls.starts_with("("));
         if (i > 0 && contains(steps[i], " [] ")) out.push_back("[]");
-        if (i == 0 && contains(steps[i], "static")) out.push_back("static");
+        if (steps[i].starts_with("static field")) out.push_back("static");
         out.push_back(runtime_class ? cls : "object");
     }
     return out;

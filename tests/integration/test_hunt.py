@@ -2,7 +2,8 @@
 demo service (native, started without the agent) leaking under wrk, a Node service leaking, a
 healthy and a bounded demo service (hunt says so and takes no heap dump), and the pattern library
 (`learn` from one program's leak, a second program with the same shape is named, another shape is
-not). Budgets are short so that the whole file runs in a few minutes."""
+not), a JVM and a CPython service each leaking through a static or module-level map.
+Budgets are short so that the whole file runs in a few minutes."""
 import json
 import os
 import shutil
@@ -12,8 +13,12 @@ import time
 import unittest
 
 from harness import Case, binary, free_port, run
+import test_python as python_victims  # a module, so its test classes are not run again here
 
 NODE = "/usr/bin/node"
+JAVA = "/usr/bin/java"
+JAVAC = "/usr/bin/javac"
+JAVA_SOURCES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../victims/java/com/example")
 VICTIMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../victims/node")
 SERVICE = os.path.join(VICTIMS, "service.js")
 ORDERS = os.path.join(VICTIMS, "orders.js")
@@ -231,6 +236,64 @@ class Hunt(Case):
         r = self.node_hunt(listener.pid, third, patterns)
         self.assertNotIn("LEAK-1", r.stdout)
         self.assertIn("node-listener", summary_line(r.stdout, "pattern"), r.stdout)
+
+    # -- JVM and CPython ------------------------------------------------------------------------
+
+    def assert_managed_hunt(self, r, out, runtime, suspect, holder, pattern, dump_ext):
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn(f", {runtime},", r.stdout.splitlines()[0], r.stdout)
+        self.assertTrue(summary_line(r.stdout, "verdict").startswith("leak"), r.stdout)
+        self.assertIn(suspect, summary_line(r.stdout, "top suspect"), r.stdout)
+        held = summary_line(r.stdout, "held by")
+        self.assertIn(holder, held, r.stdout)
+        self.assertIn(f"[heap graph heap.", held)
+        self.assertIn(pattern, summary_line(r.stdout, "pattern"), r.stdout)
+        self.assertEqual(len([f for f in heap_dumps(out) if f.endswith(dump_ext)]), 1)
+        with open(os.path.join(out, "finding.json")) as f:
+            finding = json.load(f)
+        self.assertEqual(finding["runtime"], runtime)
+        for name in ("watch.csv", "report.html"):
+            self.assertTrue(os.path.exists(os.path.join(out, name)), name)
+
+    @unittest.skipUnless(os.access(JAVAC, os.X_OK), "needs a JDK (openjdk-17-jdk-headless)")
+    def test_jvm_leak_names_the_class_and_its_static_holder(self):
+        classes = self.path("classes")
+        subprocess.run([JAVAC, "-d", classes] + [os.path.join(JAVA_SOURCES, f) for f in
+                                                 sorted(os.listdir(JAVA_SOURCES))],
+                       check=True, timeout=120)
+        jvm = subprocess.Popen([JAVA, "-Xmx256m", "-cp", classes, "com.example.SessionLeak", "3000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               start_new_session=True)
+        self.procs.append(jvm)
+        self.assertEqual(jvm.stdout.readline(), "ready\n")
+        out = self.path("hunt")
+        r = self.hunt(jvm.pid, out, "20s", "60s")
+        self.assert_managed_hunt(r, out, "java", "com.example.Session",
+                                 "class com.example.SessionLeak -> static field `SESSIONS`",
+                                 "java-static-collection", ".hprof")
+        self.assertIsNone(jvm.poll())
+
+    @unittest.skipUnless(os.path.exists(python_victims.PYTHON), "needs Debian's python3")
+    def test_python_leak_names_the_line_and_its_module_global(self):
+        port = free_port()
+        service = subprocess.Popen([python_victims.PYTHON, python_victims.victim("registry_server.py"),
+                                    str(port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                   text=True, start_new_session=True)
+        self.procs.append(service)
+        self.assertEqual(service.stdout.readline(), "ready\n")
+        load = python_victims.Load(port)
+        try:
+            out = self.path("hunt")
+            r = self.hunt(service.pid, out, "20s", "60s")
+        finally:
+            load.end()
+        self.assert_managed_hunt(r, out, "python", "register (registry_server.py:10)",
+                                 "module `__main__` -> global `SESSIONS` (dict)",
+                                 "python-module-registry", ".pygraph")
+        # Detached: tracemalloc stopped, no tracer, and the service still answers.
+        with open(f"/proc/{service.pid}/status") as f:
+            self.assertIn("TracerPid:\t0", f.read())
+        python_victims.wait_port(port)
 
     def test_learn_errors(self):
         r = run(["learn", self.dir, "--title", "t", "--fix", "f", "--patterns", self.path("p.json")])

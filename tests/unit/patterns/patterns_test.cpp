@@ -146,6 +146,42 @@ TEST(Match, BuiltinsNeedTheirTokensInOrder) {
     EXPECT_EQ(lru->pattern->id, "python-lru-cache");
 }
 
+// What `paths` prints for a Java static map and a Python module-level dict (a hunt on
+// tests/victims/java/.../SessionLeak.java and tests/victims/python/registry_server.py).
+const std::vector<std::string> k_java_static_path = {
+    "class com.example.SessionLeak",
+    "static field `SESSIONS` (java.util.concurrent.ConcurrentHashMap)",
+    "field `table` (java.util.concurrent.ConcurrentHashMap$Node[])",
+    "element [] (java.util.concurrent.ConcurrentHashMap$Node)",
+    "field `val` (com.example.Session)"};
+const std::vector<std::string> k_python_module_path = {"module `__main__`",
+                                                       "global `SESSIONS` (dict)"};
+
+TEST(HolderShape, JavaAndPythonRootsByKind) {
+    EXPECT_EQ(holder_shape("java", k_java_static_path),
+              (std::vector<std::string>{"class", "static", "java.util.concurrent.ConcurrentHashMap",
+                                        "java.util.concurrent.ConcurrentHashMap$Node[]", "[]",
+                                        "java.util.concurrent.ConcurrentHashMap$Node", "object"}));
+    EXPECT_EQ(holder_shape("python", k_python_module_path),
+              (std::vector<std::string>{"module", "dict"}));
+    EXPECT_EQ(holder_shape("python", {"class `Cache`", "class attribute `items` (list)"}),
+              (std::vector<std::string>{"class", "list"}));
+    EXPECT_EQ(holder_shape("python", {"handle", "local `seen` (set)"}),
+              (std::vector<std::string>{"frame", "set"}));
+}
+
+TEST(Match, BuiltinsOfJavaAndPythonMeetTheirPaths) {
+    const auto java = match(signature_of({"java", "com.example.Session", k_java_static_path}), {});
+    ASSERT_TRUE(java.has_value());
+    EXPECT_EQ(java->pattern->id, "java-static-collection");
+    const auto python = match(signature_of({"python", "register", k_python_module_path}), {});
+    ASSERT_TRUE(python.has_value());
+    EXPECT_EQ(python->pattern->id, "python-module-registry");
+    // A dict held by a frame is no module-level registry.
+    EXPECT_FALSE(match(signature_of({"python", "handle", {"handle", "local `seen` (dict)"}}), {})
+                     .has_value());
+}
+
 class PatternsFile : public ::testing::Test {
   protected:
     void SetUp() override {
