@@ -217,8 +217,8 @@ int run_suspects(const SuspectsArgs& args) {
     std::vector<std::pair<std::string, unsigned>> goroutine_files;
     std::string source;
     size_t left_out = 0;
-    std::map<std::string, double> rss_of;  // snapshot path -> RSS, from a directory's timeline
-    std::string runtime;                   // from a directory's manifest; empty: unknown
+    std::map<std::string, report::SnapshotFacts> facts_of;  // file name -> from the timeline
+    std::string runtime;  // from a directory's manifest; empty: unknown
     const pid_t want_pid = args.pid.empty() ? 0 : parse_pid_option("--pid", args.pid);
     // Heap graphs (heap dumps, V8 snapshots) are ranked by their class histograms: given as
     // files, or a record directory that holds them and no profiles.
@@ -255,11 +255,7 @@ int run_suspects(const SuspectsArgs& args) {
         source = fmt::format("{} (PID {})", args.inputs[0], pid);
         if (const auto manifest = recorddir::read_manifest(args.inputs[0]))
             runtime = manifest->runtime;
-        for (const auto& row : recorddir::read_timeline(args.inputs[0], pid)) {
-            if (!row.snapshot.empty()) {
-                rss_of[(fs::path(args.inputs[0]) / row.snapshot).string()] = row.rss_bytes;
-            }
-        }
+        facts_of = report::snapshot_facts(args.inputs[0], pid);
     } else {
         if (want_pid != 0) throw util::UsageError("--pid applies to a record directory only");
         for (size_t i = 0; i < args.inputs.size(); ++i) {
@@ -304,9 +300,11 @@ int run_suspects(const SuspectsArgs& args) {
     }
     std::vector<report::SuspectSnapshot> inputs;
     for (size_t i = 0; i < files.size(); ++i) {
-        const auto rss = rss_of.find(files[i].first);
-        inputs.push_back({files[i].first, files[i].second, &profiles[i],
-                          rss == rss_of.end() ? 0.0 : rss->second});
+        const auto facts = facts_of.find(fs::path(files[i].first).filename().string());
+        const report::SnapshotFacts f =
+            facts == facts_of.end() ? report::SnapshotFacts{} : facts->second;
+        inputs.push_back(
+            {files[i].first, files[i].second, &profiles[i], f.rss_bytes, f.collected_heap_bytes});
     }
     Progress bar = Progress::on_stderr("aggregating", files.size());
     const report::SnapshotSuspects found = report::find_snapshot_suspects(
@@ -336,6 +334,7 @@ int run_suspects(const SuspectsArgs& args) {
             warn(found.growth_outside_heap);
             if (!goroutine_growth.empty()) warn(goroutine_growth);
         }
+        if (!found.filling_in.empty()) warn(found.filling_in);
         for (size_t i = 0; i < std::min(limit, report.suspects.size()); ++i) {
             nlohmann::json row = report::suspect_json(report.suspects[i], i + 1, unit);
             if (const auto m = suspect_pattern(report.suspects[i], runtime, learned))
@@ -367,6 +366,9 @@ int run_suspects(const SuspectsArgs& args) {
             found.growth_outside_heap.c_str());
         if (!goroutine_growth.empty()) std::printf("%s.\n", goroutine_growth.c_str());
     } else if (report.suspects.empty()) {
+        if (!found.filling_in.empty()) {
+            std::printf("%s.\n", util::terminal_safe(found.filling_in).c_str());
+        }
         std::printf(
             "No allocation site grows steadily (%zu sites: none monotone and "
             "significant).\n",

@@ -34,8 +34,8 @@ using Clock = std::chrono::steady_clock;
 constexpr double k_watch_samples = 500;
 constexpr double k_min_interval_s = 0.04;
 constexpr double k_max_interval_s = 5;
-// A bounded or healthy verdict must hold this long (and at least this share of --watch-first)
-// before the watch stops early.
+// A verdict must hold this long (and at least this share of --watch-first) before the watch
+// stops early.
 constexpr double k_min_hold_s = 5;
 constexpr double k_hold_share = 0.2;
 // Of the time left after the watch, the capture takes this share; the rest is for the heap
@@ -90,10 +90,9 @@ WatchOutcome watch_phase(const HuntOptions& o, HuntFacts& facts) {
                             rss.empty() ? "?" : util::format_bytes(rss.back()),
                             util::format_rate(t.live.growth_bytes_per_hour), trend::to_string(v)));
         }
-        // A leak stops the watch at once (what the watch is for); a settled verdict (bounded,
-        // healthy) must hold first, since a leak's first minutes can look settled.
-        if (v == trend::Verdict::leak ||
-            (v != trend::Verdict::inconclusive && elapsed - held_since >= hold_s)) {
+        // A verdict must hold before the watch stops early: a leak's first minutes can look
+        // settled, and a warm-up or a cache filling up looks like a leak until it stops.
+        if (v != trend::Verdict::inconclusive && elapsed - held_since >= hold_s) {
             out.decided_early = true;
             return false;
         }

@@ -176,9 +176,11 @@ void ReportBuilder::set_retention_paths(nlohmann::json paths, const std::string&
         m_paths = std::move(paths);
 }
 
-void ReportBuilder::suspects_from_profiles(std::string source, std::vector<std::string> leave_out) {
+void ReportBuilder::suspects_from_profiles(std::string source, std::vector<std::string> leave_out,
+                                           std::map<std::string, SnapshotFacts> facts) {
     m_suspect_source = std::move(source);
     m_suspect_leave_out = std::move(leave_out);
+    m_suspect_facts = std::move(facts);
 }
 
 std::optional<nlohmann::json> ReportBuilder::computed_suspects(symbolize::Symbolizer& symbolizer,
@@ -191,7 +193,10 @@ std::optional<nlohmann::json> ReportBuilder::computed_suspects(symbolize::Symbol
             continue;
         }
         const auto parsed = recorddir::parse_snapshot_name(name);
-        snaps.push_back({name, parsed ? parsed->seq : static_cast<unsigned>(i), &p});
+        const auto facts = m_suspect_facts.find(name);
+        const SnapshotFacts f = facts == m_suspect_facts.end() ? SnapshotFacts{} : facts->second;
+        snaps.push_back({name, parsed ? parsed->seq : static_cast<unsigned>(i), &p, f.rss_bytes,
+                         f.collected_heap_bytes});
     }
     if (snaps.size() < k_min_suspect_snapshots) {
         why_not = fmt::format(

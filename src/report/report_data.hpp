@@ -19,6 +19,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@
 
 #include "profile/profile.hpp"
 #include "report/flame_tree.hpp"
+#include "report/snapshot_suspects.hpp"
 #include "series/series.hpp"
 #include "symbolize/symbolizer.hpp"
 #include "trend/classify.hpp"
@@ -55,8 +57,10 @@ class ReportBuilder {
     // Computes the suspects from the profiles when build() runs (as `leakhunt suspects` does),
     // unless a suspects list is given: the profiles are snapshots of one process, the ones named
     // in `leave_out` (an exit snapshot, by recorddir::select_profiles) are not used. `source`
-    // names them in messages.
-    void suspects_from_profiles(std::string source, std::vector<std::string> leave_out = {});
+    // names them in messages; `facts` (by profile name, from the record directory's timeline)
+    // give the RSS and runtime heap each one was taken at.
+    void suspects_from_profiles(std::string source, std::vector<std::string> leave_out = {},
+                                std::map<std::string, SnapshotFacts> facts = {});
     // A profile the flame graphs do not draw (an exit snapshot the suspects still need).
     void leave_out_of_graphs(std::string name) { m_graph_leave_out.push_back(std::move(name)); }
 
@@ -94,6 +98,7 @@ class ReportBuilder {
     std::optional<nlohmann::json> m_suspects;
     std::optional<std::string> m_suspect_source;
     std::vector<std::string> m_suspect_leave_out;
+    std::map<std::string, SnapshotFacts> m_suspect_facts;  // by profile name
     std::vector<std::string> m_graph_leave_out;
     size_t m_suspect_snapshots = 0;  // snapshots the computed suspects used
     std::function<void(size_t, size_t)> m_progress;

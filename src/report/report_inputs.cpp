@@ -202,8 +202,14 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
         if (!in_suspects) leave_out_of_suspects.push_back(name);
         b.add_profile(name, profile::read_profile(file));
     }
+    std::map<std::string, SnapshotFacts> facts;
+    try {
+        facts = snapshot_facts(dir, pid);
+    } catch (const util::Error& e) {
+        b.note(e.what());
+    }
     b.suspects_from_profiles(fmt::format("{} (PID {})", dir.string(), pid),
-                             std::move(leave_out_of_suspects));
+                             std::move(leave_out_of_suspects), std::move(facts));
     // Retention paths of the latest heap scan, as `leakhunt paths` groups them.
     if (const auto scans = files.files(pid, recorddir::Kind::scan); !scans.empty()) {
         try {

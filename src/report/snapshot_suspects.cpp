@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "profile/goroutines.hpp"
+#include "recorddir/record_dir.hpp"
 #include "symbolize/aggregate.hpp"
 #include "trend/stats.hpp"
 #include "util/error.hpp"
@@ -89,6 +90,28 @@ std::string growth_outside_heap(const std::vector<Aggregated>& snaps, std::span<
     return said +
            "; it is in a runtime's own heap (take its heap snapshot), in memory mapped "
            "outside malloc, or in fragmentation (RSS grows while in-use bytes stay flat)";
+}
+
+// The sentence of SnapshotSuspects::filling_in, or "".
+std::string filling_in(std::span<const double> t, std::span<const double> collected,
+                       const trend::SuspectReport& report) {
+    if (report.suspects.empty() || collected.size() != t.size()) return "";
+    double sites_growth = 0;
+    for (const auto& s : report.suspects) sites_growth += s.trend.net_growth;
+    const double window = t.back() - t.front();
+    const double heap_growth = trend::theil_sen(t, collected).slope * window;
+    const trend::MannKendall mk = trend::mann_kendall(collected);
+    if (sites_growth <= 0 || (mk.p_up < k_collected_heap_p &&
+                              heap_growth >= k_collected_heap_share_of_sites * sites_growth)) {
+        return "";
+    }
+    return fmt::format(
+        "The runtime's heap after a full collection did not grow with the sampled sites ({} -> "
+        "{}, trend {}, Mann-Kendall p {:.2g}; the sites rose {}): the sampling profiler sees only "
+        "what was allocated since it started, so long-lived objects fill it in without any "
+        "growth",
+        util::format_bytes(collected.front()), util::format_bytes(collected.back()),
+        util::format_bytes(heap_growth), mk.p_up, util::format_bytes(sites_growth));
 }
 
 // Sorts `snapshots` by profile time (then by NNNN), fills `order` with their names and returns
@@ -205,8 +228,34 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
                       std::make_move_iterator(out.report.suspects.end()));
         out.report.suspects.clear();
     }
+    std::vector<double> collected;
+    for (const auto& s : snapshots) {
+        if (!(s.collected_heap_bytes > 0)) break;  // unknown: 0 or NaN (an empty timeline cell)
+        collected.push_back(s.collected_heap_bytes);
+    }
+    if (out.unit == "bytes" && out.growth_outside_heap.empty()) {
+        out.filling_in = filling_in(t, collected, out.report);
+        if (!out.filling_in.empty()) {
+            auto& others = out.report.others;
+            others.insert(others.begin(), std::make_move_iterator(out.report.suspects.begin()),
+                          std::make_move_iterator(out.report.suspects.end()));
+            out.report.suspects.clear();
+        }
+    }
     out.first_total = snaps.front().rows.total.get(sample_index);
     out.last_total = snaps.back().rows.total.get(sample_index);
+    return out;
+}
+
+std::map<std::string, SnapshotFacts> snapshot_facts(const std::filesystem::path& dir, long pid) {
+    std::map<std::string, SnapshotFacts> out;
+    for (const auto& row : recorddir::read_timeline(dir, pid)) {
+        if (row.snapshot.empty()) continue;
+        SnapshotFacts& f = out[row.snapshot];
+        f.rss_bytes = row.rss_bytes;
+        if (const auto js = row.counters.find("js_heap_used_bytes"); js != row.counters.end())
+            f.collected_heap_bytes = js->second;
+    }
     return out;
 }
 

@@ -7,7 +7,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,9 @@ struct SuspectSnapshot {
     unsigned index = 0;  // NNNN of heap.PID.NNNN.pb.gz (orders snapshots with equal times)
     const profile::Profile* profile = nullptr;
     double rss_bytes = 0;  // the process's RSS when it was taken (the timeline's); 0: unknown
+    // The runtime's own heap in use right after a full collection, taken with the snapshot
+    // (Node.js: the timeline's js_heap_used_bytes); 0: unknown.
+    double collected_heap_bytes = 0;
 };
 
 // RSS growth below this says nothing of where memory went.
@@ -39,6 +44,14 @@ inline constexpr double k_min_rss_growth_bytes = 4.0 * 1024 * 1024;
 inline constexpr double k_heap_share_of_rss_growth = 0.05;
 inline constexpr double k_native_heap_share_of_rss_growth = 0.01;
 
+// A sampling profile that sees only what was allocated since sampling began (V8's) fills in as
+// long-lived objects are sampled: every such site rises from zero for as long as its objects
+// live. Its sites are ranked only when the runtime's heap after a full collection grows too:
+// significantly (Mann-Kendall, p below this) and by at least this share of the ranked sites'
+// growth. Else no site is ranked (SnapshotSuspects::filling_in says why).
+inline constexpr double k_collected_heap_p = 0.05;
+inline constexpr double k_collected_heap_share_of_sites = 0.5;
+
 struct SnapshotSuspects {
     // Set when the RSS of every snapshot is known, its trend (Theil-Sen, over the window) grew
     // it by at least k_min_rss_growth_bytes, and the trend of the profiled heap's in-use bytes
@@ -47,12 +60,25 @@ struct SnapshotSuspects {
     // Then no site is ranked (report.suspects is empty; they are in report.others): what the
     // heap's sites do is not the leak.
     std::string growth_outside_heap;
+    // Set when every snapshot carries collected_heap_bytes, sites were ranked, and that heap did
+    // not grow with them (k_collected_heap_p, k_collected_heap_share_of_sites): one sentence.
+    // Then no site is ranked (they are in report.others).
+    std::string filling_in;
     trend::SuspectReport report;
     std::string unit;                // "bytes" (inuse_space) or "objects" (inuse_objects)
     int64_t first_total = 0;         // in-use value of the earliest snapshot
     int64_t last_total = 0;          // ... of the latest
     std::vector<std::string> order;  // snapshot names in time order
 };
+
+// What a record directory's timeline says of each of PID's snapshots, by file name: the RSS and
+// the runtime's heap after a full collection (js_heap_used_bytes) when it was taken. Empty
+// without a timeline; util::Error from a malformed one.
+struct SnapshotFacts {
+    double rss_bytes = 0;
+    double collected_heap_bytes = 0;
+};
+std::map<std::string, SnapshotFacts> snapshot_facts(const std::filesystem::path& dir, long pid);
 
 // The suspects of `snapshots` (at least k_min_suspect_snapshots, taken at different profile
 // times) by `sample_index` ("inuse_space" or "inuse_objects"), after comparing the heap's growth

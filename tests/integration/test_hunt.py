@@ -4,11 +4,13 @@ healthy and a bounded demo service (hunt says so and takes no heap dump), and th
 (`learn` from one program's leak, a second program with the same shape is named, another shape is
 not), a JVM and a CPython service each leaking through a static or module-level map.
 Budgets are short so that the whole file runs in a few minutes."""
+import http.client
 import json
 import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import unittest
 
@@ -42,6 +44,43 @@ def files_under(directory):
 def heap_dumps(directory):
     return [f for f in files_under(directory)
             if f.endswith((".scan", ".heapsnapshot", ".hprof", ".pygraph"))]
+
+
+class PacedLoad:
+    """GET `path` on 127.0.0.1:port over one keep-alive connection, from a thread, until end():
+    after `delay` seconds, `burst` requests as fast as they are answered, then `rate` per second."""
+
+    def __init__(self, port, path, delay, burst, rate):
+        self.port, self.path, self.delay, self.burst, self.rate = port, path, delay, burst, rate
+        self.n = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        if self.stopping.wait(self.delay):
+            return
+        conn, paced_from = None, None
+        while not self.stopping.is_set():
+            if self.n >= self.burst:
+                paced_from = paced_from or time.monotonic()
+                ahead = paced_from + (self.n - self.burst) / self.rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+            try:
+                conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", self.path)
+                conn.getresponse().read()
+                self.n += 1
+            except (OSError, http.client.HTTPException):
+                conn = None
+                time.sleep(0.05)
+        if conn:
+            conn.close()
+
+    def end(self):
+        self.stopping.set()
+        self.thread.join()
 
 
 class Hunt(Case):
@@ -119,16 +158,24 @@ class Hunt(Case):
         self.assertFalse(os.path.exists(os.path.join(out, "record")))
         self.assertTrue(os.path.exists(os.path.join(out, "report.html")))
 
-    @unittest.skip("unreliable: on a quiet machine the cache is full before the watch starts "
-                   "(healthy), and under the suite's load the demo's RSS crept 47 -> 55 MiB in "
-                   "steps after the cache was full and the watch said leak; needs a bounded "
-                   "victim whose fill is paced")
-    @unittest.skipUnless(shutil.which("wrk"), "needs wrk")
     def test_bounded_service_is_said_bounded_without_a_heap_dump(self):
-        # The cache fills (4,000 entries of 8 KiB) during the watch, then evicts.
-        p = self.start_service("bounded", "--leak-bytes", "8192", "--cache-entries", "4000")
-        out = self.path("hunt")
-        r = self.hunt(p.pid, out, "25s", "40s")
+        # The watch sees a flat start, the cache (2,000 entries of 16 KiB) filled in a burst of a
+        # few seconds, then a plateau where each request (50/s) evicts one entry: a step that
+        # stops, whatever the machine's speed.
+        port = free_port()
+        p = subprocess.Popen([binary("leaky_service"), "--port", str(port), "--mode", "bounded",
+                              "--threads", "2", "--leak-bytes", "16384", "--cache-entries", "2000"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             start_new_session=True)
+        self.procs.append(p)
+        self.assertIn("listening", p.stdout.readline())
+        load = PacedLoad(port, "/session?user=7", delay=4, burst=2000, rate=50)
+        try:
+            out = self.path("hunt")
+            r = self.hunt(p.pid, out, "40s", "60s")
+        finally:
+            load.end()
+        self.assertGreater(load.n, 2000, "the load never filled the cache")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertTrue(summary_line(r.stdout, "verdict").startswith("bounded"), r.stdout)
         self.assertIn("no capture", summary_line(r.stdout, "stopped"))

@@ -198,9 +198,6 @@ class RecordNode(Case):
         self.assertIn("--duration reached", r.stderr)
         self.assert_leak_named(out, "subscribe")
 
-    @unittest.skip("flaky (1 run in 2 on a loaded machine): the healthy client's live sampled "
-                   "bytes under processTimers rise from 0 to 130-270 KiB over 10 s and read as "
-                   "steady growth; a longer recording is needed to tell (not explained yet)")
     def test_command_healthy_service_has_no_suspect(self):
         out, r = self.record_command("healthy", 0, duration="10s")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -255,9 +252,6 @@ class RecordNode(Case):
     def test_pid_listener_leak(self):
         self.check_pid_recording("listener", "subscribe", "6s")
 
-    @unittest.skip("flaky (1 run in 2 on a loaded machine): the healthy client's live sampled "
-                   "bytes under processTimers rise from 0 to 130-270 KiB over 10 s and read as "
-                   "steady growth; a longer recording is needed to tell (not explained yet)")
     def test_pid_healthy(self):
         self.check_pid_recording("healthy", None, "10s")
 

@@ -246,6 +246,53 @@ TEST(ReportSuspects, HeapGrowthThatExplainsTheRssIsRanked) {
     EXPECT_EQ(s.report.suspects.size(), 1u);
 }
 
+// Five snapshots of node's sampling profile whose site `leaky` rises 1000 bytes a snapshot, taken
+// when the V8 heap after a full collection was `collected[i]` (0: unknown).
+SnapshotSuspects sampled_with_collected_heap(const std::vector<double>& collected) {
+    std::vector<profile::Profile> ps;
+    for (int i = 0; i < 5; ++i) {
+        ps.push_back(snapshot(10.0 * i, 1000 + 1000 * i));
+        ps.back().mappings[0].filename = "/usr/bin/node";
+    }
+    std::vector<SuspectSnapshot> in;
+    for (size_t i = 0; i < ps.size(); ++i) {
+        in.push_back({"heap.7.000" + std::to_string(i) + ".pb.gz", static_cast<unsigned>(i), &ps[i],
+                      0.0, collected[i]});
+    }
+    symbolize::Symbolizer sym;
+    return find_snapshot_suspects(std::move(in), sym, "inuse_space");
+}
+
+TEST(ReportSuspects, SampledSitesFillingInWhileTheHeapIsFlatAreNotRanked) {
+    // The V8 heap after GC wobbles around 4 MB with no trend: the site's rise is the profile
+    // filling in since sampling began.
+    SnapshotSuspects s = sampled_with_collected_heap({4e6, 4.002e6, 3.999e6, 4.001e6, 4e6});
+    EXPECT_TRUE(s.report.suspects.empty());
+    ASSERT_FALSE(s.report.others.empty());
+    EXPECT_EQ(s.report.others[0].site.function, "leaky");
+    EXPECT_EQ(s.filling_in.rfind("The runtime's heap after a full collection did not grow with "
+                                 "the sampled sites (3.81 MiB -> 3.81 MiB",
+                                 0),
+              0u)
+        << s.filling_in;
+    // A steady heap rise, but a tenth of the sites' rise: the sites still fill in.
+    s = sampled_with_collected_heap({4e6, 4e6 + 100, 4e6 + 200, 4e6 + 300, 4e6 + 400});
+    EXPECT_TRUE(s.report.suspects.empty());
+    EXPECT_FALSE(s.filling_in.empty());
+}
+
+TEST(ReportSuspects, SampledSitesGrowingWithTheHeapAreRanked) {
+    SnapshotSuspects s =
+        sampled_with_collected_heap({4e6, 4e6 + 1000, 4e6 + 2000, 4e6 + 3000, 4e6 + 4000});
+    EXPECT_EQ(s.filling_in, "");
+    ASSERT_EQ(s.report.suspects.size(), 1u);
+    EXPECT_EQ(s.report.suspects[0].site.function, "leaky");
+    // The heap unknown (a profile without a timeline, or an older recording): no comparison.
+    s = sampled_with_collected_heap({0, 0, 0, 0, 0});
+    EXPECT_EQ(s.filling_in, "");
+    EXPECT_EQ(s.report.suspects.size(), 1u);
+}
+
 TEST(ReportPaths, RetentionRowsFlattenSitesAndPaths) {
     heapscan::RetentionReport r;
     heapscan::SiteRetention site;
