@@ -1,7 +1,8 @@
-// Starting, polling and stopping child processes in their own process groups.
-#include "cli/child_process.hpp"
+// Starting, polling and stopping child processes in their own process groups, and bounded runs.
+#include "proc/child_process.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -10,7 +11,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <thread>
 
 #include <fmt/format.h>
@@ -20,21 +23,57 @@
 
 extern char** environ;
 
-namespace leakhunt::cli {
+namespace leakhunt::proc {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// argv for exec, pointing into `argv` (built before fork: the child may only exec).
+std::vector<char*> exec_argv(const std::vector<std::string>& argv) {
+    std::vector<char*> out;
+    for (const auto& a : argv) out.push_back(const_cast<char*>(a.c_str()));
+    out.push_back(nullptr);
+    return out;
+}
+
+// Our environment without the variables named in `drop`, then `extra` ("NAME=value").
+std::vector<char*> exec_environment(const std::vector<std::string>& extra,
+                                    const std::vector<std::string_view>& drop) {
+    std::vector<char*> out;
+    for (char** e = environ; *e != nullptr; ++e) {
+        const std::string_view entry = *e;
+        const std::string_view name = entry.substr(0, entry.find('='));
+        bool dropped = false;
+        for (std::string_view d : drop) dropped = dropped || name == d;
+        if (!dropped) out.push_back(*e);
+    }
+    for (const auto& e : extra) out.push_back(const_cast<char*>(e.c_str()));
+    out.push_back(nullptr);
+    return out;
+}
+
+// In the child, right after fork (async-signal-safe calls only): its own process group when
+// asked, `death_signal` when leakhunt dies, no blocked signals, and `defaults` at their default
+// action. If leakhunt is killed outright (SIGKILL, the OOM killer), its children go too, as
+// stopping them would have done: a leaking program left running fills the machine. The signal
+// comes when the forking thread ends, and every caller forks from the main thread.
+void prepare_child(pid_t parent, bool own_group, int death_signal,
+                   std::initializer_list<int> defaults) {
+    if (own_group) ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, death_signal);
+    if (::getppid() != parent) ::_exit(127);  // it died before the line above
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig : defaults) ::signal(sig, SIG_DFL);
+}
 
 pid_t fork_exec(const std::vector<std::string>& argv, const std::string& description,
                 bool stdout_to_stderr = false, bool own_group = true,
                 const std::vector<std::string>& extra_env = {}, int stdout_fd = -1) {
     if (argv.empty()) throw util::Error("no command given");
-    std::vector<char*> cargv;
-    for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    // The environment is built before fork: the child may only exec.
-    std::vector<char*> envp;
-    for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
-    for (const auto& e : extra_env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
+    std::vector<char*> cargv = exec_argv(argv);
+    std::vector<char*> envp = exec_environment(extra_env, {});
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) {
         throw util::Error("cannot start {}: {}", description, util::errno_text(errno));
@@ -48,19 +87,7 @@ pid_t fork_exec(const std::vector<std::string>& argv, const std::string& descrip
         throw util::Error("cannot start {}: {}", description, util::errno_text(e));
     }
     if (pid == 0) {
-        // Child: own process group, default signal state, then exec. Only async-signal-safe calls.
-        if (own_group) ::setpgid(0, 0);
-        // If leakhunt is killed outright (SIGKILL, the OOM killer), its program goes too, as
-        // stop() would have done: a leaking program left running fills the machine. The signal
-        // comes when the forking thread ends, and every caller forks from the main thread.
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (::getppid() != parent) ::_exit(127);  // it died before the line above
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::signal(SIGPIPE, SIG_DFL);
-        ::signal(SIGINT, SIG_DFL);
-        ::signal(SIGTERM, SIG_DFL);
+        prepare_child(parent, own_group, SIGTERM, {SIGPIPE, SIGINT, SIGTERM});
         if (stdout_to_stderr) ::dup2(2, 1);
         if (stdout_fd >= 0) ::dup2(stdout_fd, 1);
         ::execvpe(cargv[0], cargv.data(), envp.data());
@@ -86,87 +113,121 @@ pid_t fork_exec(const std::vector<std::string>& argv, const std::string& descrip
     return pid;
 }
 
+// Reads the child's output from `fd` into `r` until it closes it, the deadline passes (timed_out)
+// or it prints more than `max_output` (cut: the output keeps the first `max_output` bytes).
+void read_output(int fd, Clock::time_point deadline, size_t max_output, RunResult& r) {
+    using std::chrono::milliseconds;
+    char buf[65536];
+    for (;;) {
+        const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+        if (left <= milliseconds(0)) {
+            r.timed_out = true;
+            return;
+        }
+        pollfd p{fd, POLLIN, 0};
+        const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
+        if (n < 0 && errno != EINTR) return;
+        if (n <= 0) continue;
+        const ssize_t got = ::read(fd, buf, sizeof buf);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return;  // EOF: the command closed its output
+        if (r.output.size() + static_cast<size_t>(got) > max_output) {
+            r.output.append(buf, max_output - r.output.size());
+            r.cut = true;
+            return;
+        }
+        r.output.append(buf, static_cast<size_t>(got));
+    }
+}
+
 }  // namespace
 
-std::string run_for_output(const std::string& command, double timeout_s, size_t max_bytes) {
+bool RunResult::ok() const {
+    return !timed_out && !cut && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+RunResult run_bounded(const BoundedRun& run) {
+    if (run.argv.empty()) throw util::Error("internal: run_bounded without a program");
+    const std::string& program = run.argv.front();
+    std::vector<char*> cargv = exec_argv(run.argv);
+    std::vector<char*> envp = exec_environment({}, run.drop_env);
+    const bool switch_ids = run.user && ::geteuid() == 0 &&
+                            (run.user->uid != ::geteuid() || run.user->gid != ::getegid());
+    const uid_t uid = run.user ? run.user->uid : 0;
+    const gid_t gid = run.user ? run.user->gid : 0;
+    const char* dir = run.working_dir.empty() ? nullptr : run.working_dir.c_str();
+    const bool merge = run.err == BoundedRun::Stderr::merge;
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0) {
-        throw util::Error("cannot run '{}': {}", command, util::errno_text(errno));
+        throw util::Error("cannot run {}: {}", program, util::errno_text(errno));
     }
-    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) {
         const int e = errno;
         ::close(out[0]);
         ::close(out[1]);
-        if (null_fd >= 0) ::close(null_fd);
-        throw util::Error("cannot run '{}': {}", command, util::errno_text(e));
+        throw util::Error("cannot run {}: {}", program, util::errno_text(e));
     }
     if (pid == 0) {
-        ::setpgid(0, 0);
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) ::_exit(127);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::signal(SIGPIPE, SIG_DFL);
+        prepare_child(parent, true, SIGKILL, {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT});
+        const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null >= 0) ::dup2(null, 0);
         ::dup2(out[1], 1);
-        if (null_fd >= 0) ::dup2(null_fd, 0);
-        ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+        if (merge) ::dup2(out[1], 2);
+        if (dir != nullptr && ::chdir(dir) != 0) ::_exit(126);
+        if (switch_ids) {
+            // E.g. a JVM's attach listener and jcmd both insist on the same user: become it.
+            if (::setgroups(1, &gid) != 0 || ::setresgid(gid, gid, gid) != 0 ||
+                ::setresuid(uid, uid, uid) != 0) {
+                static const char k_msg[] = "cannot switch to the process's user\n";
+                ssize_t ignored = ::write(2, k_msg, sizeof k_msg - 1);
+                (void)ignored;
+                ::_exit(126);
+            }
+        }
+        ::execve(cargv[0], cargv.data(), envp.data());
+        static const char k_msg[] = "cannot execute the program\n";
+        ssize_t ignored = ::write(2, k_msg, sizeof k_msg - 1);
+        (void)ignored;
         ::_exit(127);
     }
     ::setpgid(pid, pid);
     ::close(out[1]);
-    if (null_fd >= 0) ::close(null_fd);
-    std::string text;
-    std::string failure;
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-    char buf[4096];
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            failure = fmt::format("ran longer than {:g} s", timeout_s);
-            break;
-        }
-        pollfd p{out[0], POLLIN, 0};
-        const int r = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) continue;
-        const ssize_t n = ::read(out[0], buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        if (text.size() + static_cast<size_t>(n) > max_bytes) {
-            failure = fmt::format("printed more than {} bytes", max_bytes);
-            break;
-        }
-        text.append(buf, static_cast<size_t>(n));
-    }
+    RunResult r;
+    const auto deadline = Clock::now() + run.timeout;
+    read_output(out[0], deadline, run.max_output, r);
     ::close(out[0]);
-    int status = 0;
-    // It may close its stdout and go on: it still gets only the time left.
-    while (failure.empty()) {
-        const pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid) break;
-        if (r < 0 && errno != EINTR) break;
-        if (std::chrono::steady_clock::now() >= deadline) {
-            failure = fmt::format("ran longer than {:g} s", timeout_s);
+    // It may close its output and go on: it still gets only the time left.
+    while (!r.timed_out && !r.cut) {
+        const pid_t w = ::waitpid(pid, &r.status, WNOHANG);
+        if (w == pid) return r;
+        if (w < 0 && errno != EINTR) break;
+        if (Clock::now() >= deadline) {
+            r.timed_out = true;
             break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    if (!failure.empty()) {
-        ::kill(-pid, SIGKILL);
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
+    if (r.timed_out || r.cut) ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, &r.status, 0) < 0 && errno == EINTR) {
     }
-    if (!failure.empty()) throw util::Error("the command '{}' {}", command, failure);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        throw util::Error("the command '{}' {}", command, describe_wait_status(status));
+    return r;
+}
+
+std::string run_for_output(const std::string& command, double timeout_s, size_t max_bytes) {
+    BoundedRun run;
+    run.argv = {"/bin/sh", "-c", command};
+    run.timeout = std::chrono::milliseconds(std::llround(timeout_s * 1000));
+    run.max_output = max_bytes;
+    const RunResult r = run_bounded(run);
+    if (r.timed_out)
+        throw util::Error("the command '{}' ran longer than {:g} s", command, timeout_s);
+    if (r.cut) throw util::Error("the command '{}' printed more than {} bytes", command, max_bytes);
+    if (!r.ok()) {
+        throw util::Error("the command '{}' {}", command, describe_wait_status(r.status));
     }
-    return text;
+    return r.output;
 }
 
 void forward_signal(pid_t child, int sig) {
@@ -292,4 +353,4 @@ void ChildProcess::stop(double grace_s) {
     if (::waitpid(m_pid, &status, 0) == m_pid) m_status = status;
 }
 
-}  // namespace leakhunt::cli
+}  // namespace leakhunt::proc
