@@ -29,7 +29,7 @@ echo "== unit and integration tests"
 (cd build && ctest -j"$jobs" --output-on-failure)
 
 echo "== unit tests under ASan + UBSan"
-unit_tests="util_test agent_core_test format_test proc_test recorddir_test series_test trend_test profile_test symbolize_test report_test server_test cli_test heapscan_test heapgraph_test capture_test capture_python_test capture_java_test capture_go_test patterns_test"
+unit_tests="util_test agent_core_test format_test proc_test recorddir_test series_test trend_test profile_test symbolize_test report_test server_test cli_test watch_test heapscan_test heapgraph_test capture_test capture_python_test capture_java_test capture_go_test patterns_test"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLEAKHUNT_SANITIZE=ON -DLEAKHUNT_WERROR=ON \
   -DLEAKHUNT_BUILD_BENCH=OFF > build-asan.log 2>&1 || { cat build-asan.log; exit 1; }
 cmake --build build-asan -j"$jobs" --target $unit_tests \

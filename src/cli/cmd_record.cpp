@@ -17,7 +17,6 @@
 
 #include "capture/runtime.hpp"
 #include "cli/agent_files.hpp"
-#include "cli/child_process.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/heapscan_view.hpp"
@@ -26,6 +25,7 @@
 #include "cli/record_attach.hpp"
 #include "cli/record_runtime.hpp"
 #include "cli/snapshot_symbolizer.hpp"
+#include "proc/child_process.hpp"
 #include "proc/process_list.hpp"
 #include "profile/fetch.hpp"
 #include "recorddir/record_dir.hpp"
@@ -292,8 +292,8 @@ int run_record(const RecordArgs& args) {
     sigaddset(&set, SIGQUIT);
     sigaddset(&set, SIGCHLD);
     ::sigprocmask(SIG_BLOCK, &set, &old);
-    ChildProcess child =
-        ChildProcess::spawn(command, ChildProcess::Stdout::inherit, ChildProcess::Group::same);
+    proc::ChildProcess child = proc::ChildProcess::spawn(
+        command, proc::ChildProcess::Stdout::inherit, proc::ChildProcess::Group::same);
     ::unsetenv("LD_PRELOAD");
     SnapshotSymbolizer symbolizer(dir);
     recorddir::Manifest manifest;
@@ -318,7 +318,7 @@ int run_record(const RecordArgs& args) {
         siginfo_t info{};
         const int sig = ::sigtimedwait(&set, &info, &ts);
         if (sig > 0 && sig != SIGCHLD && info.si_code != SI_KERNEL && info.si_pid != ::getpid()) {
-            forward_signal(child.pid(), sig);
+            proc::forward_signal(child.pid(), sig);
         }
         if (agent_found || std::chrono::steady_clock::now() < next_check || !child.running()) {
             continue;
@@ -380,7 +380,7 @@ int run_record(const RecordArgs& args) {
                             "interval passed, or ran without the agent (statically linked or "
                             "setuid programs ignore LD_PRELOAD)");
     }
-    std::fprintf(stderr, "leakhunt: the program %s\n", describe_wait_status(status).c_str());
+    std::fprintf(stderr, "leakhunt: the program %s\n", proc::describe_wait_status(status).c_str());
     const bool leaked = args.leak_check && report_exit_leaks(dir);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && leaked) return k_exit_leak;
     if (WIFEXITED(status)) return WEXITSTATUS(status);

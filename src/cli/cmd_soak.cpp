@@ -18,11 +18,10 @@
 #include <optional>
 #include <thread>
 
-#include "cli/child_process.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/watch_view.hpp"
-#include "cli/watcher.hpp"
+#include "proc/child_process.hpp"
 #include "profile/fetch.hpp"
 #include "report/verdict_report.hpp"
 #include "series/csv.hpp"
@@ -32,6 +31,7 @@
 #include "util/file.hpp"
 #include "util/terminal_text.hpp"
 #include "util/units.hpp"
+#include "watch/watcher.hpp"
 
 namespace leakhunt::cli {
 namespace {
@@ -68,7 +68,7 @@ class WorkCounter {
     double read() {
         try {
             const std::string text =
-                m_url.empty() ? run_for_output(m_spec, k_timeout_s, k_max_bytes)
+                m_url.empty() ? proc::run_for_output(m_spec, k_timeout_s, k_max_bytes)
                               : profile::fetch_url(m_url, {std::chrono::milliseconds(2000),
                                                            std::chrono::milliseconds(2000)});
             return series::parse_work_value(text, m_field);
@@ -163,7 +163,7 @@ bool port_open(int port) {
     return ok;
 }
 
-void wait_ready(ChildProcess& service, int port, double timeout_s) {
+void wait_ready(proc::ChildProcess& service, int port, double timeout_s) {
     const auto start = std::chrono::steady_clock::now();
     for (;;) {
         if (!service.running()) {
@@ -197,7 +197,7 @@ int run_soak(const SoakArgs& args) {
     const double interval = args.interval.empty()
                                 ? std::clamp(duration / 600.0, 0.05, 5.0)
                                 : parse_duration_option("--interval", args.interval);
-    WatchConfig config;
+    watch::WatchConfig config;
     if (!args.limit.empty()) config.engine.limit_bytes = parse_bytes_option("--limit", args.limit);
     if (!args.min_rate.empty()) {
         config.engine.min_rate_bytes_per_hour = parse_rate_option("--min-rate", args.min_rate);
@@ -209,14 +209,15 @@ int run_soak(const SoakArgs& args) {
 
     const report::Style style{report::color_for_fd(2)};
     std::fprintf(stderr, "leakhunt: starting %s\n", command.front().c_str());
-    ChildProcess service = ChildProcess::spawn(
-        command, args.json ? ChildProcess::Stdout::to_stderr : ChildProcess::Stdout::inherit);
+    proc::ChildProcess service =
+        proc::ChildProcess::spawn(command, args.json ? proc::ChildProcess::Stdout::to_stderr
+                                                     : proc::ChildProcess::Stdout::inherit);
     if (args.ready_port > 0) {
         wait_ready(service, args.ready_port,
                    parse_duration_option("--ready-timeout", args.ready_timeout));
         std::fprintf(stderr, "leakhunt: service ready on port %d\n", args.ready_port);
     }
-    ChildProcess load;
+    proc::ChildProcess load;
     bool load_reported = false;
     const auto watcher_clock = [] {
         return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -227,7 +228,7 @@ int run_soak(const SoakArgs& args) {
     std::optional<WorkCounter> counter;
     if (!args.work_counter.empty()) counter.emplace(args.work_counter);
     if (!args.load.empty()) {
-        load = ChildProcess::spawn_shell(args.load, {}, (dir / "load.out").string());
+        load = proc::ChildProcess::spawn_shell(args.load, {}, (dir / "load.out").string());
         load_started = watcher_clock();
         std::fprintf(stderr, "leakhunt: load started: %s\n", args.load.c_str());
     }
@@ -237,9 +238,9 @@ int run_soak(const SoakArgs& args) {
                  util::format_duration(interval).c_str());
 
     config.judge_from_s = warmup;
-    Watcher watcher(config, {{TargetSpec::Kind::command, service.pid(), {}}});
+    watch::Watcher watcher(config, {{watch::TargetSpec::Kind::command, service.pid(), {}}});
     WatchView view(args.json ? ViewMode::quiet : ViewMode::lines);
-    LoopOptions loop;
+    watch::LoopOptions loop;
     loop.interval_s = interval;
     loop.duration_s = warmup + duration;
     loop.command = &service;
@@ -268,7 +269,7 @@ int run_soak(const SoakArgs& args) {
         }
         return true;
     };
-    const LoopEnd end = run_watch_loop(watcher, view, loop);
+    const watch::LoopEnd end = run_watch_loop(watcher, view, loop);
     if (!args.load.empty() && load_ended == 0) load_ended = watcher_clock();
     // A load generator still running is stopped as at a ^C (SIGINT to its group), which wrk and
     // k6 answer with their summary, before the SIGTERM of stop().
@@ -297,7 +298,7 @@ int run_soak(const SoakArgs& args) {
     service.stop();
 
     trend::Classification result = watcher.finish().front();
-    const TargetState& target = watcher.targets().front();
+    const watch::TargetState& target = watcher.targets().front();
     series::Series judged = watcher.judged_series(target);
     series::Series recorded = target.series;
     nlohmann::json per_summary;
@@ -323,7 +324,7 @@ int run_soak(const SoakArgs& args) {
     j["warmup_s"] = warmup;
     j["interval_s"] = interval;
     j["service_exit"] = died ? nlohmann::json(service_end) : nlohmann::json(nullptr);
-    j["interrupted"] = end == LoopEnd::interrupted;
+    j["interrupted"] = end == watch::LoopEnd::interrupted;
     j["load_failure"] =
         load_failure.empty() ? nlohmann::json(nullptr) : nlohmann::json(load_failure);
     util::write_file_atomic(dir / "verdict.json", j.dump(2) + "\n");
@@ -338,7 +339,7 @@ int run_soak(const SoakArgs& args) {
                     (dir / "verdict.json").c_str());
     }
     (void)style;
-    if (end == LoopEnd::interrupted) {
+    if (end == watch::LoopEnd::interrupted) {
         throw util::Error("interrupted before the soak ended; partial results are in {}",
                           dir.string());
     }

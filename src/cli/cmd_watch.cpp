@@ -9,16 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "cli/child_process.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/watch_view.hpp"
-#include "cli/watcher.hpp"
+#include "proc/child_process.hpp"
 #include "report/verdict_report.hpp"
 #include "series/store.hpp"
 #include "util/error.hpp"
 #include "util/terminal_text.hpp"
 #include "util/units.hpp"
+#include "watch/watcher.hpp"
 
 namespace leakhunt::cli {
 namespace {
@@ -42,20 +42,22 @@ struct WatchArgs {
 };
 
 int run_watch(const WatchArgs& args) {
-    std::vector<TargetSpec> specs;
+    std::vector<watch::TargetSpec> specs;
     for (const auto& p : args.pids) {
-        specs.push_back({TargetSpec::Kind::pid, parse_pid_option("", p), {}});
+        specs.push_back({watch::TargetSpec::Kind::pid, parse_pid_option("", p), {}});
     }
-    for (const auto& n : args.names) specs.push_back({TargetSpec::Kind::name, 0, n});
-    for (const auto& c : args.cgroups) specs.push_back({TargetSpec::Kind::cgroup, 0, c});
+    for (const auto& n : args.names) specs.push_back({watch::TargetSpec::Kind::name, 0, n});
+    for (const auto& c : args.cgroups) specs.push_back({watch::TargetSpec::Kind::cgroup, 0, c});
     const auto& command = trailing_command();
     if (specs.empty() && command.empty()) {
         throw util::UsageError(
             "nothing to watch: give PIDs, --name REGEX, --cgroup PATH or -- COMMAND ARGS");
     }
 
-    WatchConfig config;
-    config.json_lines = args.json;
+    watch::WatchConfig config;
+    if (args.json) {
+        config.json_line = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
+    }
     if (args.smaps && args.no_smaps)
         throw util::UsageError("--smaps and --no-smaps contradict each other");
     if (args.smaps) config.smaps = true;
@@ -68,27 +70,27 @@ int run_watch(const WatchArgs& args) {
     if (!args.min_rate.empty()) {
         config.engine.min_rate_bytes_per_hour = parse_rate_option("--min-rate", args.min_rate);
     }
-    LoopOptions loop;
+    watch::LoopOptions loop;
     loop.interval_s = parse_duration_option("--interval", args.interval);
     if (!args.duration.empty())
         loop.duration_s = parse_duration_option("--duration", args.duration);
 
-    ChildProcess child;
+    proc::ChildProcess child;
     if (!command.empty()) {
-        child = ChildProcess::spawn(
-            command, args.json ? ChildProcess::Stdout::to_stderr : ChildProcess::Stdout::inherit);
-        specs.push_back({TargetSpec::Kind::command, child.pid(), {}});
+        child = proc::ChildProcess::spawn(command, args.json ? proc::ChildProcess::Stdout::to_stderr
+                                                             : proc::ChildProcess::Stdout::inherit);
+        specs.push_back({watch::TargetSpec::Kind::command, child.pid(), {}});
         loop.command = &child;
     }
-    Watcher watcher(config, specs);
+    watch::Watcher watcher(config, specs);
     ViewMode mode =
         args.json ? ViewMode::quiet : (::isatty(1) != 0 ? ViewMode::tty : ViewMode::lines);
     WatchView view(mode);
-    const LoopEnd end = run_watch_loop(watcher, view, loop);
+    const watch::LoopEnd end = run_watch_loop(watcher, view, loop);
     // Whether the program ended by itself, before we stop it. When the loop ended because the
     // program's /proc files went, the kernel may not have made it a zombie yet (its memory goes
     // before its exit is reported): wait for the exit a moment rather than call it running.
-    if (!command.empty() && end == LoopEnd::targets_ended) child.wait_for(2.0);
+    if (!command.empty() && end == watch::LoopEnd::targets_ended) child.wait_for(2.0);
     const bool program_ended = !command.empty() && !child.running();
     if (!command.empty() && child.running()) child.stop();
 
@@ -96,7 +98,8 @@ int run_watch(const WatchArgs& args) {
     bool any_leak = false;
     FILE* out = args.json ? stderr : stdout;
     const report::Style style{args.json ? report::Color::off : report::color_for_fd(1)};
-    std::fprintf(out, "\n%s after %s:\n", end == LoopEnd::interrupted ? "Stopped" : "Finished",
+    std::fprintf(out, "\n%s after %s:\n",
+                 end == watch::LoopEnd::interrupted ? "Stopped" : "Finished",
                  util::format_duration(watcher.now() - watcher.t0()).c_str());
     for (size_t i = 0; i < results.size(); ++i) {
         const auto& t = watcher.targets()[i];

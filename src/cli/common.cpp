@@ -2,7 +2,6 @@
 #include "cli/common.hpp"
 
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 
 #include "proc/proc_files.hpp"
@@ -108,11 +107,6 @@ const char* stop_signal_text(int sig) {
         default:
             return "terminated";
     }
-}
-
-double unix_now() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 }  // namespace leakhunt::cli

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "util/units.hpp"
+
 namespace leakhunt::cli {
 
 // Exit codes of DESIGN.md.
@@ -55,6 +57,6 @@ const char* stop_signal_text(int sig);
 bool stop_requested();
 
 // Unix time now, in seconds.
-double unix_now();
+using util::unix_now;
 
 }  // namespace leakhunt::cli

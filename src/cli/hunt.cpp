@@ -17,10 +17,10 @@
 #include "cli/record_attach.hpp"
 #include "cli/record_runtime.hpp"
 #include "cli/watch_view.hpp"
-#include "cli/watcher.hpp"
 #include "util/error.hpp"
 #include "util/terminal_text.hpp"
 #include "util/units.hpp"
+#include "watch/watcher.hpp"
 
 namespace leakhunt::cli {
 namespace {
@@ -56,17 +56,17 @@ double seconds_since(Clock::time_point t) {
 }
 
 struct WatchOutcome {
-    LoopEnd end = LoopEnd::duration;
+    watch::LoopEnd end = watch::LoopEnd::duration;
     bool decided_early = false;
 };
 
 WatchOutcome watch_phase(const HuntOptions& o, HuntFacts& facts) {
-    WatchConfig config;
+    watch::WatchConfig config;
     config.csv = o.dir / "watch.csv";
     config.engine.limit_bytes = o.limit_bytes;
-    Watcher watcher(config, {o.target.watch});
+    watch::Watcher watcher(config, {o.target.watch});
     WatchView view(ViewMode::quiet);
-    LoopOptions loop;
+    watch::LoopOptions loop;
     loop.interval_s = o.interval_s.value_or(
         std::clamp(o.watch_first_s / k_watch_samples, k_min_interval_s, k_max_interval_s));
     loop.duration_s = o.watch_first_s;
@@ -77,7 +77,7 @@ WatchOutcome watch_phase(const HuntOptions& o, HuntFacts& facts) {
     double held_since = 0;
     WatchOutcome out;
     loop.keep_going = [&](double now) {
-        const TargetState& t = watcher.targets().front();
+        const watch::TargetState& t = watcher.targets().front();
         const double elapsed = now - watcher.t0();
         const trend::Verdict v = t.hysteresis.verdict();
         if (!held || *held != v) held = v, held_since = elapsed;
@@ -110,7 +110,7 @@ WatchOutcome watch_phase(const HuntOptions& o, HuntFacts& facts) {
     facts.verdict = results.front();
     // Stopped on the live leak verdict: that judgement stands (the final pass over the same
     // samples, without the hysteresis, may sit just below the bar).
-    const TargetState& t = watcher.targets().front();
+    const watch::TargetState& t = watcher.targets().front();
     if (out.decided_early && t.hysteresis.verdict() == trend::Verdict::leak &&
         facts.verdict.memory.verdict != trend::Verdict::leak) {
         facts.verdict.memory = t.live;
@@ -203,12 +203,12 @@ int run_hunt(const HuntOptions& o) {
     // 1. Watch.
     const WatchOutcome watched = watch_phase(o, facts);
     const trend::Verdict verdict = facts.verdict.memory.verdict;
-    facts.interrupted = watched.end == LoopEnd::interrupted;
+    facts.interrupted = watched.end == watch::LoopEnd::interrupted;
     bool capture = verdict == trend::Verdict::leak || o.profile_anyway;
     if (facts.interrupted) {
         facts.stopped_because = "interrupted during the watch; nothing was captured";
         capture = false;
-    } else if (watched.end == LoopEnd::targets_ended) {
+    } else if (watched.end == watch::LoopEnd::targets_ended) {
         facts.stopped_because = "the process ended during the watch";
         capture = false;
     } else if (!capture) {

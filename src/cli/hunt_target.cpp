@@ -44,7 +44,7 @@ HuntTarget resolve_pid(pid_t pid) {
             "namespace)",
             pid);
     }
-    return {pid, {TargetSpec::Kind::pid, pid, {}}, process_name(pid)};
+    return {pid, {watch::TargetSpec::Kind::pid, pid, {}}, process_name(pid)};
 }
 
 HuntTarget resolve_name(const std::string& regex) {
@@ -103,7 +103,7 @@ HuntTarget resolve_cgroup(const std::string& path) {
     }
     if (best == 0) throw util::Error("cgroup {} holds no process to profile", dir.string());
     HuntTarget t = resolve_pid(best);
-    t.watch = {TargetSpec::Kind::cgroup, 0, path};
+    t.watch = {watch::TargetSpec::Kind::cgroup, 0, path};
     return t;
 }
 

@@ -9,14 +9,14 @@
 #include <optional>
 #include <string>
 
-#include "cli/watcher.hpp"
+#include "watch/watcher.hpp"
 
 namespace leakhunt::cli {
 
 struct HuntTarget {
-    pid_t pid = 0;     // the process to profile
-    TargetSpec watch;  // what the watch phase follows (the PID, or the cgroup)
-    std::string name;  // the program's name, for messages
+    pid_t pid = 0;                      // the process to profile
+    leakhunt::watch::TargetSpec watch;  // what the watch phase follows (the PID, or the cgroup)
+    std::string name;                   // the program's name, for messages
 };
 
 // Throws util::UsageError for a regex that does not parse, util::Error when nothing (or more than

@@ -20,9 +20,9 @@
 #include <fmt/format.h>
 
 #include "cli/agent_files.hpp"
-#include "cli/child_process.hpp"
 #include "cli/common.hpp"
 #include "cli/snapshot_symbolizer.hpp"
+#include "proc/child_process.hpp"
 #include "proc/proc_files.hpp"
 #include "recorddir/record_dir.hpp"
 #include "util/error.hpp"
@@ -218,7 +218,7 @@ double inject(const NativeAttachArgs& args, const std::string& name, const fs::p
         if (!script) throw util::Error("cannot write {}", (tmp / "attach.gdb").string());
     }
     const auto started = std::chrono::steady_clock::now();
-    ChildProcess child = ChildProcess::spawn_shell(
+    proc::ChildProcess child = proc::ChildProcess::spawn_shell(
         fmt::format("exec {} -nx -batch -p {} -x {}/attach.gdb >{}/gdb.log 2>&1",
                     gdb_string(gdb, "gdb"), args.pid, tmp.string(), tmp.string()));
     if (!child.wait_for(k_gdb_timeout_s)) {

@@ -29,9 +29,9 @@
 #include "capture/java/jcmd.hpp"
 #include "capture/java/perf_counters.hpp"
 #include "capture/runtime.hpp"
-#include "cli/child_process.hpp"
 #include "cli/common.hpp"
 #include "cli/record_runtime.hpp"
+#include "proc/child_process.hpp"
 #include "proc/proc_files.hpp"
 #include "profile/pprof.hpp"
 #include "recorddir/record_dir.hpp"
@@ -90,8 +90,8 @@ class JavaRecorder {
     int record() {
         pid_t pid = m_args.pid;
         if (!m_args.command.empty()) {
-            m_child = ChildProcess::spawn(m_args.command, ChildProcess::Stdout::inherit,
-                                          ChildProcess::Group::same);
+            m_child = proc::ChildProcess::spawn(m_args.command, proc::ChildProcess::Stdout::inherit,
+                                                proc::ChildProcess::Group::same);
             pid = m_child->pid();
             if (!wait_for_jvm(pid)) return finish_without_jvm();
         }
@@ -172,7 +172,7 @@ class JavaRecorder {
         if (wake.exited || (!m_jvm->alive())) why = fmt::format("pid {} exited", pid);
         if (m_child && !wake.any() && m_child->running()) {
             // --count or --duration ended the recording of a program we started: it ends too
-            // (it could not outlive leakhunt: ChildProcess gives it a parent-death signal).
+            // (it could not outlive leakhunt: proc::ChildProcess gives it a parent-death signal).
             std::fprintf(stderr, "leakhunt: %s: stopping the program (SIGTERM)\n", why.c_str());
             m_child->stop(10.0);
             m_stopped_it = true;
@@ -229,7 +229,7 @@ class JavaRecorder {
                 continue;
             }
             if (m_child && info.si_code != SI_KERNEL && info.si_pid != ::getpid()) {
-                forward_signal(m_child->pid(), sig);
+                proc::forward_signal(m_child->pid(), sig);
             }
             w.signal = sig;
             return w;
@@ -319,7 +319,7 @@ class JavaRecorder {
 
     // The program ended (or a signal came) before it was a JVM that answers.
     int finish_without_jvm() {
-        if (m_stop_signal != 0 && m_child) forward_signal(m_child->pid(), m_stop_signal);
+        if (m_stop_signal != 0 && m_child) proc::forward_signal(m_child->pid(), m_stop_signal);
         std::fprintf(stderr,
                      "leakhunt: no snapshot was written: the program %s before its JVM "
                      "answered jcmd\n",
@@ -357,7 +357,8 @@ class JavaRecorder {
         if (!m_child) return k_exit_ok;
         m_child->wait();
         const int status = *m_child->wait_status();
-        std::fprintf(stderr, "leakhunt: the program %s\n", describe_wait_status(status).c_str());
+        std::fprintf(stderr, "leakhunt: the program %s\n",
+                     proc::describe_wait_status(status).c_str());
         if (m_stopped_it) return k_exit_ok;
         if (WIFEXITED(status)) return WEXITSTATUS(status);
         if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -366,7 +367,7 @@ class JavaRecorder {
 
     const RuntimeRecordArgs& m_args;
     sigset_t m_set{}, m_old{};
-    std::optional<ChildProcess> m_child;
+    std::optional<proc::ChildProcess> m_child;
     std::optional<jv::Jvm> m_jvm;
     std::optional<recorddir::SnapshotWriter> m_snapshots;
     std::optional<recorddir::TimelineWriter> m_timeline;

@@ -20,9 +20,9 @@
 #include "capture/node/inspector.hpp"
 #include "capture/node/node_session.hpp"
 #include "capture/runtime.hpp"
-#include "cli/child_process.hpp"
 #include "cli/common.hpp"
 #include "cli/record_runtime.hpp"
+#include "proc/child_process.hpp"
 #include "proc/process_list.hpp"
 #include "util/error.hpp"
 #include "util/terminal_text.hpp"
@@ -80,7 +80,7 @@ std::optional<pid_t> ready_node(pid_t child) {
 // Waits until `when` but at most 250 ms (so the caller can look at the process), or until a
 // signal of `set` comes; returns it (after forwarding a stop signal to the program when it came
 // from elsewhere than the terminal, which reached the program already), or 0.
-int wait_slice(const sigset_t& set, Clock::time_point when, ChildProcess* child) {
+int wait_slice(const sigset_t& set, Clock::time_point when, proc::ChildProcess* child) {
     const auto now = Clock::now();
     if (now >= when) return 0;
     const auto left = std::min<Clock::duration>(when - now, std::chrono::milliseconds(250));
@@ -91,19 +91,19 @@ int wait_slice(const sigset_t& set, Clock::time_point when, ChildProcess* child)
     if (sig <= 0) return 0;
     if (sig != SIGCHLD && child != nullptr && info.si_code != SI_KERNEL &&
         info.si_pid != ::getpid()) {
-        forward_signal(child->pid(), sig);
+        proc::forward_signal(child->pid(), sig);
     }
     return sig;
 }
 
 // Waits for the program to end, passing on stop signals.
-void wait_for_program(const sigset_t& set, ChildProcess& child) {
+void wait_for_program(const sigset_t& set, proc::ChildProcess& child) {
     while (child.running()) (void)wait_slice(set, Clock::now() + std::chrono::seconds(1), &child);
 }
 
-int program_status(ChildProcess& child) {
+int program_status(proc::ChildProcess& child) {
     const int status = *child.wait_status();
-    std::fprintf(stderr, "leakhunt: the program %s\n", describe_wait_status(status).c_str());
+    std::fprintf(stderr, "leakhunt: the program %s\n", proc::describe_wait_status(status).c_str());
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return k_exit_error;
@@ -160,13 +160,13 @@ int record_node(const RuntimeRecordArgs& a) {
         ~Restore() { ::sigprocmask(SIG_SETMASK, &mask, nullptr); }
     } restore{old};
 
-    std::optional<ChildProcess> child;
+    std::optional<proc::ChildProcess> child;
     pid_t pid = a.pid;
     if (!a.command.empty()) {
         {
             NodeOptionsForChild options;
-            child.emplace(ChildProcess::spawn(a.command, ChildProcess::Stdout::inherit,
-                                              ChildProcess::Group::same));
+            child.emplace(proc::ChildProcess::spawn(a.command, proc::ChildProcess::Stdout::inherit,
+                                                    proc::ChildProcess::Group::same));
         }
         const auto deadline = Clock::now() + k_start_timeout;
         std::optional<pid_t> ready;

@@ -20,9 +20,9 @@
 #include "capture/python/control.hpp"
 #include "capture/python/launch.hpp"
 #include "cli/agent_files.hpp"
-#include "cli/child_process.hpp"
 #include "cli/common.hpp"
 #include "cli/record_runtime.hpp"
+#include "proc/child_process.hpp"
 #include "proc/proc_files.hpp"
 #include "proc/system_info.hpp"
 #include "profile/pprof.hpp"
@@ -209,7 +209,7 @@ recorddir::Manifest manifest_of(const RuntimeRecordArgs& a, pid_t pid, int depth
 
 // Sleeps until `when`, the end of the started program, or a stop signal; returns the signal
 // (0 if none). A signal that did not come from the terminal is passed on to the program.
-int wait_until(const sigset_t& set, Clock::time_point when, ChildProcess* child, pid_t pid) {
+int wait_until(const sigset_t& set, Clock::time_point when, proc::ChildProcess* child, pid_t pid) {
     while (true) {
         if (child != nullptr ? !child->running() : !alive(pid)) return 0;
         const auto now = Clock::now();
@@ -221,7 +221,7 @@ int wait_until(const sigset_t& set, Clock::time_point when, ChildProcess* child,
         const int sig = ::sigtimedwait(&set, &info, &ts);
         if (sig <= 0 || sig == SIGCHLD) continue;
         if (child != nullptr && info.si_code != SI_KERNEL && info.si_pid != ::getpid()) {
-            forward_signal(child->pid(), sig);
+            proc::forward_signal(child->pid(), sig);
         }
         return sig;
     }
@@ -249,8 +249,8 @@ int record_started(const RuntimeRecordArgs& a, int depth) {
     sigset_t set = stop_signals(), old;
     sigaddset(&set, SIGCHLD);
     ::sigprocmask(SIG_BLOCK, &set, &old);
-    ChildProcess child =
-        ChildProcess::spawn(argv, ChildProcess::Stdout::inherit, ChildProcess::Group::same);
+    proc::ChildProcess child = proc::ChildProcess::spawn(argv, proc::ChildProcess::Stdout::inherit,
+                                                         proc::ChildProcess::Group::same);
     control.set_pid(child.pid());
     std::fprintf(stderr, "leakhunt: recording python pid %d (tracemalloc, %d frames) into %s\n",
                  child.pid(), depth, util::terminal_safe(a.dir.string()).c_str());
@@ -326,7 +326,7 @@ int record_started(const RuntimeRecordArgs& a, int depth) {
     rec.summary(why);
     rec.say_graphs_missing(why);
     const int status = *child.wait_status();
-    std::fprintf(stderr, "leakhunt: the program %s\n", describe_wait_status(status).c_str());
+    std::fprintf(stderr, "leakhunt: the program %s\n", proc::describe_wait_status(status).c_str());
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return k_exit_error;

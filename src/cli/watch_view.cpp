@@ -1,12 +1,9 @@
-// Rendering of the live view and the sampling loop.
+// Rendering of the live view.
 #include "cli/watch_view.hpp"
 
-#include <signal.h>
-
-#include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 
 #include <fmt/format.h>
 
@@ -19,7 +16,7 @@
 namespace leakhunt::cli {
 namespace {
 
-std::string row(const TargetState& t, const report::Style& style) {
+std::string row(const watch::TargetState& t, const report::Style& style) {
     const auto& rss = t.series.columns.at("rss_bytes");
     std::vector<double> recent;
     for (size_t i = rss.size() > 240 ? rss.size() - 240 : 0; i < rss.size(); ++i) {
@@ -50,7 +47,7 @@ std::string row(const TargetState& t, const report::Style& style) {
 
 }  // namespace
 
-std::string WatchView::table(const Watcher& w, double now) const {
+std::string WatchView::table(const watch::Watcher& w, double now) const {
     const report::Style style{m_mode == ViewMode::tty ? report::Color::on : report::Color::off};
     std::string out =
         style.bold(fmt::format("{:<28} {:>7} {:>10} {:>14} {:<13}{:>7} {}", "TARGET", "PID", "RSS",
@@ -63,12 +60,13 @@ std::string WatchView::table(const Watcher& w, double now) const {
     return out;
 }
 
-void WatchView::update(Watcher& w, double now) {
+void WatchView::update(watch::Watcher& w, double now) {
     // Notices quote process names and command lines: untrusted.
     auto notices = w.take_notices();
     for (auto& n : notices) n = util::terminal_safe(n);
     if (m_mode == ViewMode::quiet) {
         for (const auto& n : notices) std::fprintf(stderr, "leakhunt: %s\n", n.c_str());
+        std::fflush(stdout);  // the tick's JSON lines, whole
         return;
     }
     if (m_mode == ViewMode::tty) {
@@ -103,60 +101,10 @@ void WatchView::close() {
     m_lines = 0;
 }
 
-LoopEnd run_watch_loop(Watcher& w, WatchView& view, const LoopOptions& options) {
-    sigset_t set = stop_signals(), old;
-    ::sigprocmask(SIG_BLOCK, &set, &old);
-    const auto start = std::chrono::steady_clock::now();
-    auto next = start;
-    const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(options.interval_s));
-    LoopEnd end = LoopEnd::interrupted;
-    for (;;) {
-        const double now = w.now();
-        w.tick(now);
-        if (options.command != nullptr && !options.command->running()) {
-            w.command_ended(options.command->exit_text());
-        }
-        view.update(w, now);
-        if (w.all_ended()) {
-            end = LoopEnd::targets_ended;
-            break;
-        }
-        if (options.keep_going && !options.keep_going(now)) {
-            end = LoopEnd::stopped;
-            break;
-        }
-        const double elapsed =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        if (options.duration_s && elapsed + 1e-9 >= *options.duration_s) {
-            end = LoopEnd::duration;
-            break;
-        }
-        next += interval;
-        auto wait = next - std::chrono::steady_clock::now();
-        if (wait < std::chrono::steady_clock::duration::zero()) {
-            next = std::chrono::steady_clock::now();  // fell behind: don't burst to catch up
-            wait = std::chrono::steady_clock::duration::zero();
-        }
-        if (options.duration_s) {
-            auto until_end = start +
-                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                 std::chrono::duration<double>(*options.duration_s)) -
-                             std::chrono::steady_clock::now();
-            if (until_end < wait && until_end > std::chrono::steady_clock::duration::zero()) {
-                wait = until_end;
-                next = std::chrono::steady_clock::now() + wait;
-            }
-        }
-        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
-        timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-        int sig = ::sigtimedwait(&set, nullptr, &ts);
-        if (sig > 0) {
-            end = LoopEnd::interrupted;
-            break;
-        }
-    }
-    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+watch::LoopEnd run_watch_loop(watch::Watcher& w, WatchView& view, watch::LoopOptions options) {
+    options.stop_signals = stop_signals();
+    options.on_tick = [&](double now) { view.update(w, now); };
+    const watch::LoopEnd end = watch::run_loop(w, options);
     view.close();
     return end;
 }

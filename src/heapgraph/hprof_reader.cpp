@@ -1,4 +1,6 @@
-// The streaming HPROF reader; see hprof_reader.hpp for the format, the passes and the rules.
+// The streaming HPROF reader: its three passes and the graph they build; see hprof_reader.hpp for
+// the format, the passes and the rules (the reads are in hprof_format.hpp, the class layouts in
+// hprof_classes.hpp).
 #include "heapgraph/hprof_reader.hpp"
 
 #include <fcntl.h>
@@ -16,130 +18,13 @@
 
 #include <fmt/format.h>
 
+#include "heapgraph/hprof_classes.hpp"
+#include "heapgraph/hprof_format.hpp"
+#include "heapgraph/id_index.hpp"
 #include "util/error.hpp"
 
 namespace leakhunt::heapgraph {
 namespace {
-
-constexpr size_t k_chunk = size_t{1} << 20;
-
-// Checked big-endian reads from a file (buffered, pread) or from memory, bounded by a limit (the
-// end of the current record) and by the end of the input. Not thread-safe.
-class Input {
-  public:
-    Input(std::string_view bytes, std::string where)
-        : m_where(std::move(where)), m_size(bytes.size()), m_limit(bytes.size()) {
-        m_data = reinterpret_cast<const uint8_t*>(bytes.data());
-        m_len = bytes.size();
-    }
-    Input(int fd, uint64_t size, std::string where)
-        : m_where(std::move(where)), m_fd(fd), m_size(size), m_limit(size), m_buf(k_chunk) {
-        m_data = m_buf.data();
-    }
-
-    uint64_t offset() const { return m_base + m_pos; }
-    uint64_t size() const { return m_size; }
-    uint64_t remaining() const { return m_limit - offset(); }
-    void set_limit(uint64_t limit) { m_limit = limit; }
-    const std::string& where() const { return m_where; }
-
-    void seek(uint64_t off) {
-        if (off >= m_base && off <= m_base + m_len) {
-            m_pos = static_cast<size_t>(off - m_base);
-        } else {
-            m_base = off;
-            m_len = m_pos = 0;
-        }
-    }
-    // `n` contiguous bytes (n <= k_chunk), checked against the limit.
-    const uint8_t* take(size_t n, std::string_view what) {
-        if (n > remaining())
-            fail("{} runs past the end of its {}", what, m_limit == m_size ? "file" : "record");
-        ensure(n);
-        const uint8_t* p = m_data + m_pos;
-        m_pos += n;
-        return p;
-    }
-    void skip(uint64_t n, std::string_view what) {
-        if (n > remaining())
-            fail("{} runs past the end of its {}", what, m_limit == m_size ? "file" : "record");
-        if (n <= m_len - m_pos) {
-            m_pos += static_cast<size_t>(n);
-        } else {
-            seek(offset() + n);
-        }
-    }
-    uint8_t u1(std::string_view what) { return *take(1, what); }
-    uint16_t u2(std::string_view what) { return static_cast<uint16_t>(be(take(2, what), 2)); }
-    uint32_t u4(std::string_view what) { return static_cast<uint32_t>(be(take(4, what), 4)); }
-    uint64_t u8(std::string_view what) { return be(take(8, what), 8); }
-    uint64_t id(unsigned id_size, std::string_view what) {
-        return be(take(id_size, what), id_size);
-    }
-    static uint64_t be(const uint8_t* p, unsigned n) {
-        uint64_t v = 0;
-        for (unsigned i = 0; i < n; ++i) v = (v << 8) | p[i];
-        return v;
-    }
-
-    template <typename... Args>
-    [[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) const {
-        throw util::Error("{}: byte {}: {} (not a complete HPROF heap dump; take it again)",
-                          m_where, offset(), fmt::format(f, std::forward<Args>(args)...));
-    }
-
-  private:
-    void ensure(size_t n) {
-        if (m_len - m_pos >= n) return;
-        if (m_fd < 0) fail("the input ends early");  // cannot happen: the limit is within the input
-        std::memmove(m_buf.data(), m_buf.data() + m_pos, m_len - m_pos);
-        m_base += m_pos;
-        m_len -= m_pos;
-        m_pos = 0;
-        while (m_len < n) {
-            const ssize_t r = ::pread(m_fd, m_buf.data() + m_len, m_buf.size() - m_len,
-                                      static_cast<off_t>(m_base + m_len));
-            if (r < 0 && errno == EINTR) continue;
-            if (r < 0) throw util::Error("cannot read {}: {}", m_where, util::errno_text(errno));
-            if (r == 0) fail("the file ended early (was it truncated while being read?)");
-            m_len += static_cast<size_t>(r);
-        }
-    }
-
-    std::string m_where;
-    int m_fd = -1;
-    uint64_t m_size = 0;
-    uint64_t m_limit = 0;
-    std::vector<uint8_t> m_buf;
-    const uint8_t* m_data = nullptr;
-    uint64_t m_base = 0;  // offset of m_data[0]
-    size_t m_len = 0;     // valid bytes at m_data
-    size_t m_pos = 0;
-};
-
-// Top-level record tags and heap dump sub-record tags (HPROF 1.0.2).
-enum class Tag : uint8_t {
-    string = 0x01,
-    load_class = 0x02,
-    start_thread = 0x0a,
-    heap_dump = 0x0c,
-    heap_dump_segment = 0x1c,
-};
-enum class Sub : uint8_t {
-    root_unknown = 0xff,
-    root_jni_global = 0x01,
-    root_jni_local = 0x02,
-    root_java_frame = 0x03,
-    root_native_stack = 0x04,
-    root_sticky_class = 0x05,
-    root_thread_block = 0x06,
-    root_monitor_used = 0x07,
-    root_thread_object = 0x08,
-    class_dump = 0x20,
-    instance_dump = 0x21,
-    obj_array_dump = 0x22,
-    prim_array_dump = 0x23,
-};
 
 // Edge types of the model, in this order.
 enum EdgeKind : uint8_t {
@@ -150,112 +35,10 @@ enum EdgeKind : uint8_t {
     e_internal,
     e_root_first,  // then one per root kind, in k_root_kinds order
 };
-struct RootKind {
-    Sub tag;
-    const char* name;
-};
-constexpr RootKind k_root_kinds[] = {
-    {Sub::root_unknown, "unknown root"},        {Sub::root_jni_global, "JNI global"},
-    {Sub::root_jni_local, "JNI local"},         {Sub::root_java_frame, "Java frame"},
-    {Sub::root_native_stack, "native stack"},   {Sub::root_sticky_class, "sticky class"},
-    {Sub::root_thread_block, "thread block"},   {Sub::root_monitor_used, "monitor used"},
-    {Sub::root_thread_object, "thread object"},
-};
 // Not an HPROF root: a class of the application or platform class loader, which the JVM never
 // unloads; a root as in MAT ("System Class"), so a static field's path starts at its class.
 constexpr uint8_t k_system_class_kind = std::size(k_root_kinds);
-// The loaders whose classes are never unloaded (JDK 9+, and JDK 8's).
-constexpr std::string_view k_system_loaders[] = {
-    "jdk.internal.loader.ClassLoaders$AppClassLoader",
-    "jdk.internal.loader.ClassLoaders$PlatformClassLoader", "sun.misc.Launcher$AppClassLoader",
-    "sun.misc.Launcher$ExtClassLoader"};
 enum NodeKind : uint8_t { n_root, n_instance, n_class, n_array };
-
-// The size of a basic type's value in the dump (objects: the id size); 0 for an invalid type.
-unsigned value_size(uint8_t type, unsigned id_size) {
-    switch (type) {
-        case 1:
-        case 2:
-            return id_size;  // 1: "array object" in old writers
-        case 4:
-        case 8:
-            return 1;  // boolean, byte
-        case 5:
-        case 9:
-            return 2;  // char, short
-        case 6:
-        case 10:
-            return 4;  // float, int
-        case 7:
-        case 11:
-            return 8;  // double, long
-        default:
-            return 0;
-    }
-}
-bool is_ref(uint8_t type) {
-    return type == 1 || type == 2;
-}
-const char* prim_array_name(uint8_t type) {
-    switch (type) {
-        case 4:
-            return "boolean[]";
-        case 5:
-            return "char[]";
-        case 6:
-            return "float[]";
-        case 7:
-            return "double[]";
-        case 8:
-            return "byte[]";
-        case 9:
-            return "short[]";
-        case 10:
-            return "int[]";
-        case 11:
-            return "long[]";
-        default:
-            return nullptr;
-    }
-}
-uint64_t align8(uint64_t v) {
-    return (v + 7) & ~uint64_t{7};
-}
-
-// Fields HotSpot adds to some JDK classes that the dump does not list (javaClasses.hpp,
-// ALL_INJECTED_FIELDS in JDK 17): native words (intptr_t) and references. They count in the
-// JVM's instance size, so in `jmap -histo`'s.
-struct Injected {
-    std::string_view cls;
-    unsigned words;
-    unsigned refs;
-};
-constexpr Injected k_injected[] = {
-    {"java.lang.ClassLoader", 1, 0},                                 // loader_data
-    {"java.lang.Module", 1, 0},                                      // module_entry
-    {"java.lang.invoke.MemberName", 1, 0},                           // vmindex
-    {"java.lang.invoke.ResolvedMethodName", 1, 1},                   // vmtarget, vmholder
-    {"java.lang.invoke.MethodHandleNatives$CallSiteContext", 2, 0},  // vmdependencies, last_cleanup
-};
-
-struct Field {
-    uint64_t name_id = 0;
-    uint8_t type = 0;
-    StringIndex name = 0;  // resolved after the first pass
-};
-
-struct ClassInfo {
-    uint64_t id = 0, super_id = 0, loader_id = 0;
-    std::vector<Field> fields;   // declared instance fields, as written
-    std::vector<Field> statics;  // names and types (values are read again in later passes)
-    // Resolved after the first pass.
-    std::vector<Field> all_fields;  // this class's, then its super class's, ... (the dump's order)
-    uint64_t data_bytes = 0;        // instance data in the dump
-    uint64_t shallow = 0;           // the JVM's size of an instance
-    uint64_t mirror = 0;           // the JVM's size of the class object (java.lang.Class + statics)
-    size_t weak_field = SIZE_MAX;  // index in all_fields of Reference.referent
-    StringIndex name = 0, node_name = 0;
-};
 
 struct Root {
     uint8_t kind;  // index in k_root_kinds
@@ -277,10 +60,10 @@ struct RawRoot {
 
 class Reader {
   public:
-    explicit Reader(Input& in) : m_in(in) {}
+    explicit Reader(HprofInput& in) : m_in(in) {}
 
     Graph read() {
-        header();
+        m_id = read_hprof_header(m_in);
         m_data_start = m_in.offset();
         m_graph.node_id.push_back(0);  // the root
         pass(1);
@@ -295,22 +78,6 @@ class Reader {
     }
 
   private:
-    void header() {
-        const size_t n = static_cast<size_t>(std::min<uint64_t>(m_in.remaining(), 31));
-        const std::string_view h(reinterpret_cast<const char*>(m_in.take(n, "the header")), n);
-        const size_t nul = h.find('\0');
-        const std::string_view magic = h.substr(0, nul);
-        if (nul == std::string_view::npos ||
-            (magic != "JAVA PROFILE 1.0.2" && magic != "JAVA PROFILE 1.0.1")) {
-            m_in.seek(0);
-            m_in.fail("no HPROF header (\"JAVA PROFILE 1.0.2\")");
-        }
-        m_in.seek(nul + 1);
-        m_id = m_in.u4("the id size");
-        if (m_id != 4 && m_id != 8) m_in.fail("an id size of {} (HPROF uses 4 or 8)", m_id);
-        m_in.u8("the header's time");
-    }
-
     // One sequential read of the records.
     void pass(int which) {
         m_pass = which;
@@ -362,7 +129,7 @@ class Reader {
         const uint64_t id = m_in.id(m_id, "a string id");
         std::string s;
         for (uint64_t left = len - m_id; left > 0;) {
-            const size_t n = static_cast<size_t>(std::min<uint64_t>(left, k_chunk));
+            const size_t n = static_cast<size_t>(std::min<uint64_t>(left, k_hprof_chunk));
             s.append(reinterpret_cast<const char*>(m_in.take(n, "a string")), n);
             left -= n;
         }
@@ -439,36 +206,7 @@ class Reader {
     }
 
     // Passes 2 and 3: the node of an object the dump holds.
-    // A bucket index over the sorted ids (by the id's offset from the lowest, k_buckets of them)
-    // narrows each binary search to a few ids: the passes look up every reference twice.
-    NodeIndex node_of(uint64_t id) const {
-        const std::vector<uint64_t>& ids = m_graph.node_id;
-        if (id < m_id_low || m_bucket_first.empty()) return k_no_node;
-        const uint64_t b = (id - m_id_low) >> m_bucket_shift;
-        if (b + 1 >= m_bucket_first.size()) return k_no_node;
-        const auto lo = ids.begin() + m_bucket_first[b];
-        const auto hi = ids.begin() + m_bucket_first[b + 1];
-        const auto it = std::lower_bound(lo, hi, id);
-        if (it == hi || *it != id) return k_no_node;
-        return static_cast<NodeIndex>(it - ids.begin());
-    }
-    void index_ids() {
-        const std::vector<uint64_t>& ids = m_graph.node_id;
-        m_bucket_first.clear();
-        if (ids.size() < 2) return;
-        m_id_low = ids[1];
-        const uint64_t span = ids.back() - m_id_low;
-        m_bucket_shift = 0;
-        while ((span >> m_bucket_shift) >= k_buckets) ++m_bucket_shift;
-        const uint64_t buckets = (span >> m_bucket_shift) + 1;
-        m_bucket_first.assign(buckets + 1, 0);
-        // m_bucket_first[b]: the first index whose id is in bucket b or later.
-        size_t i = 1;
-        for (uint64_t b = 0; b <= buckets; ++b) {
-            while (i < ids.size() && ((ids[i] - m_id_low) >> m_bucket_shift) < b) ++i;
-            m_bucket_first[b] = static_cast<NodeIndex>(i);
-        }
-    }
+    NodeIndex node_of(uint64_t id) const { return m_ids.find(m_graph.node_id, id); }
     // The node of an object the first pass saw.
     NodeIndex own_node(uint64_t id, uint64_t at) {
         const NodeIndex n = node_of(id);
@@ -499,7 +237,7 @@ class Reader {
         m_graph.edge_type[e] = type;
     }
 
-    const ClassInfo& class_of(uint64_t id, uint64_t at) {
+    const HprofClass& class_of(uint64_t id, uint64_t at) {
         const auto it = m_class_by_id.find(id);
         if (it == m_class_by_id.end()) {
             m_in.seek(at);
@@ -524,7 +262,7 @@ class Reader {
             if (size == 0) m_in.fail("a constant of unknown type {}", type);
             m_in.skip(size, "a constant");
         }
-        ClassInfo* info = nullptr;
+        HprofClass* info = nullptr;
         NodeIndex node = k_no_node;
         if (m_pass == 1) {
             object_id(id, at);
@@ -539,7 +277,7 @@ class Reader {
             info->loader_id = loader_id;
         } else {
             node = own_node(id, at);
-            const ClassInfo& c = class_of(id, at);
+            const HprofClass& c = class_of(id, at);
             if (m_pass == 2) {
                 m_graph.node_type[node] = n_class;
                 m_graph.node_name[node] = c.node_name;
@@ -559,10 +297,10 @@ class Reader {
             const uint8_t type = m_in.u1("a static field's type");
             const unsigned size = value_size(type, m_id);
             if (size == 0) m_in.fail("a static field of unknown type {}", type);
-            const uint64_t value = Input::be(m_in.take(size, "a static field's value"), size);
+            const uint64_t value = HprofInput::be(m_in.take(size, "a static field's value"), size);
             if (info != nullptr) info->statics.push_back({name, type, 0});
             if (m_pass != 1 && is_ref(type)) {
-                const ClassInfo& c = class_of(id, at);
+                const HprofClass& c = class_of(id, at);
                 if (i >= c.statics.size())
                     m_in.fail("a class with more static fields than on the first read");
                 edge(node, value, e_static, c.statics[i].name);
@@ -588,7 +326,7 @@ class Reader {
             m_in.skip(bytes, "an object's fields");
             return;
         }
-        const ClassInfo& c = class_of(class_id, at);
+        const HprofClass& c = class_of(class_id, at);
         if (bytes != c.data_bytes) {
             m_in.seek(at);
             m_in.fail("an instance of {} with {} bytes of fields, where its class declares {}",
@@ -600,17 +338,15 @@ class Reader {
             m_graph.node_name[node] = c.name;
             m_graph.self_size[node] = c.shallow;
             if (const auto loader = m_system_loader.find(id); loader != m_system_loader.end()) {
-                const std::string_view cls = m_graph.strings.get(c.name);
-                loader->second = std::find(std::begin(k_system_loaders), std::end(k_system_loaders),
-                                           cls) != std::end(k_system_loaders);
+                loader->second = is_system_loader(m_graph.strings.get(c.name));
             }
         }
         const uint8_t* p = m_in.take(bytes, "an object's fields");
         for (size_t i = 0; i < c.all_fields.size(); ++i) {
-            const Field& f = c.all_fields[i];
+            const HprofField& f = c.all_fields[i];
             const unsigned size = value_size(f.type, m_id);
             if (is_ref(f.type))
-                edge(node, Input::be(p, size), i == c.weak_field ? e_weak : e_field, f.name);
+                edge(node, HprofInput::be(p, size), i == c.weak_field ? e_weak : e_field, f.name);
             p += size;
         }
     }
@@ -634,7 +370,7 @@ class Reader {
             m_graph.node_type[node] = n_array;
             m_graph.node_name[node] =
                 it == m_class_by_id.end() ? m_s_unknown_array : m_classes[it->second].name;
-            m_graph.self_size[node] = align8(m_array_header + uint64_t{n} * m_ref);
+            m_graph.self_size[node] = align8(m_layout.array_header + uint64_t{n} * m_layout.ref);
         }
         for (uint32_t i = 0; i < n; ++i)
             edge(node, m_in.id(m_id, "an array element"), e_element, i);
@@ -654,14 +390,9 @@ class Reader {
             const NodeIndex node = own_node(id, at);
             m_graph.node_type[node] = n_array;
             m_graph.node_name[node] = m_prim_names[type];
-            m_graph.self_size[node] = align8(array_base(size) + uint64_t{n} * size);
+            m_graph.self_size[node] = align8(m_layout.array_base(size) + uint64_t{n} * size);
         }
         m_in.skip(uint64_t{n} * size, "an array's elements");
-    }
-
-    uint64_t array_base(unsigned elem) const {
-        // 32-bit JVMs align 8-byte elements to 8 after a 12-byte header.
-        return m_id == 4 && elem == 8 ? 16 : m_array_header;
     }
 
     StringIndex intern(std::string_view s) {
@@ -691,12 +422,7 @@ class Reader {
             throw util::Error("{}: {} objects, more than a heap graph holds", m_in.where(),
                               ids.size() - 1);
         }
-        // Compressed oops and class pointers below a 32 GB span (see the header).
-        const bool compressed =
-            m_id == 4 || ids.size() < 2 || ids.back() - ids[1] < (uint64_t{32} << 30);
-        m_header = m_id == 4 ? 8 : compressed ? 12 : 16;
-        m_array_header = m_id == 4 ? 12 : compressed ? 16 : 24;
-        m_ref = m_id == 4 ? 4 : compressed ? 4 : 8;
+        m_layout = JvmLayout::of_dump(m_id, ids.size() < 2 ? 0 : ids.back() - ids[1]);
 
         g.strings = StringTable();
         m_interned.clear();
@@ -728,7 +454,7 @@ class Reader {
 
         const size_t n = ids.size();
         ids.shrink_to_fit();
-        index_ids();
+        m_ids.build(ids);
         g.node_name.assign(n, empty);
         g.node_name[k_root] = root_name;
         g.self_size.assign(n, 0);
@@ -744,56 +470,17 @@ class Reader {
             field_names.emplace(id, s);
             return s;
         };
-        for (ClassInfo& c : m_classes) {
+        for (HprofClass& c : m_classes) {
             const auto name_id = m_class_name_id.find(c.id);
             const std::string name = name_id == m_class_name_id.end()
                                          ? fmt::format("(class {:#x})", c.id)
                                          : java_class_name(hprof_string(name_id->second));
             c.name = intern(name);
             c.node_name = intern("class " + name);
-            for (Field& f : c.fields) f.name = field_name(f.name_id);
-            for (Field& f : c.statics) f.name = field_name(f.name_id);
+            for (HprofField& f : c.fields) f.name = field_name(f.name_id);
+            for (HprofField& f : c.statics) f.name = field_name(f.name_id);
         }
-        const uint64_t class_instance = [&] {
-            for (const ClassInfo& c : m_classes) {
-                if (g.strings.get(c.name) == "java.lang.Class") return jvm_field_bytes(c);
-            }
-            return uint64_t{0};
-        }();
-        for (ClassInfo& c : m_classes) {
-            // This class's fields, then its super class's, up the chain.
-            size_t steps = 0;
-            uint64_t injected = 0;
-            for (const ClassInfo* k = &c; k != nullptr;) {
-                const bool reference = g.strings.get(k->name) == "java.lang.ref.Reference";
-                for (const Injected& in : k_injected) {
-                    if (g.strings.get(k->name) == in.cls)
-                        injected += in.words * uint64_t{m_id} + in.refs * m_ref;
-                }
-                for (const Field& f : k->fields) {
-                    if (reference && g.strings.get(f.name) == "referent")
-                        c.weak_field = c.all_fields.size();
-                    c.all_fields.push_back(f);
-                    c.data_bytes += value_size(f.type, m_id);
-                }
-                const auto sup = m_class_by_id.find(k->super_id);
-                k = k->super_id == 0 || sup == m_class_by_id.end() ? nullptr
-                                                                   : &m_classes[sup->second];
-                if (++steps > m_classes.size()) {
-                    throw util::Error(
-                        "{}: class {} is its own super class (not a valid HPROF heap dump)",
-                        m_in.where(), g.strings.get(c.name));
-                }
-            }
-            uint64_t field_bytes = injected;
-            for (const Field& f : c.all_fields)
-                field_bytes += is_ref(f.type) ? m_ref : value_size(f.type, m_id);
-            c.shallow = align8(m_header + field_bytes);
-            uint64_t static_bytes = 0;
-            for (const Field& f : c.statics)
-                static_bytes += is_ref(f.type) ? m_ref : value_size(f.type, m_id);
-            c.mirror = align8(m_header + class_instance + static_bytes);
-        }
+        lay_out_classes(m_classes, m_class_by_id, g.strings, m_layout, m_in.where());
         // The roots, by node, without repeats.
         for (const RawRoot& r : m_raw_roots) {
             const NodeIndex node = node_of(r.id);
@@ -808,7 +495,7 @@ class Reader {
             m_roots.push_back({r.kind, node, name});
         }
         std::vector<RawRoot>().swap(m_raw_roots);
-        for (const ClassInfo& c : m_classes) {
+        for (const HprofClass& c : m_classes) {
             if (c.loader_id != 0) m_system_loader.emplace(c.loader_id, false);
         }
     }
@@ -816,7 +503,7 @@ class Reader {
     // After the second pass, which found the loaders' classes: the system classes' roots, then
     // the roots without repeats.
     void add_system_classes() {
-        for (const ClassInfo& c : m_classes) {
+        for (const HprofClass& c : m_classes) {
             const auto loader = m_system_loader.find(c.loader_id);
             if (loader != m_system_loader.end() && loader->second) {
                 m_roots.push_back({k_system_class_kind, node_of(c.id), m_empty});
@@ -825,13 +512,6 @@ class Reader {
         std::sort(m_roots.begin(), m_roots.end());
         m_roots.erase(std::unique(m_roots.begin(), m_roots.end()), m_roots.end());
         m_graph.first_edge[k_root] = m_roots.size();
-    }
-
-    // A class's own instance data at the JVM's sizes, unaligned, for java.lang.Class's mirror.
-    uint64_t jvm_field_bytes(const ClassInfo& c) const {
-        uint64_t b = 0;
-        for (const Field& f : c.fields) b += is_ref(f.type) ? m_ref : value_size(f.type, m_id);
-        return b;
     }
 
     // After the second pass: counts to starts; the third pass writes at first_edge[n]++.
@@ -870,7 +550,7 @@ class Reader {
         }
     }
 
-    Input& m_in;
+    HprofInput& m_in;
     unsigned m_id = 0;
     int m_pass = 0;
     uint64_t m_data_start = 0;
@@ -878,77 +558,27 @@ class Reader {
     std::unordered_map<uint64_t, std::string> m_strings;
     std::unordered_map<uint64_t, uint64_t> m_class_name_id;
     std::unordered_map<uint32_t, uint64_t> m_thread_name_id;
-    std::vector<ClassInfo> m_classes;
+    std::vector<HprofClass> m_classes;
     std::unordered_map<uint64_t, size_t> m_class_by_id;
     std::vector<RawRoot> m_raw_roots;
     std::vector<Root> m_roots;
-    static constexpr uint64_t k_buckets = uint64_t{1} << 20;
-    std::vector<NodeIndex> m_bucket_first;  // k_buckets + 1 entries at most (4 MB)
-    uint64_t m_id_low = 0;
-    unsigned m_bucket_shift = 0;
-    std::unordered_map<uint64_t, bool> m_system_loader;  // loader id -> one of k_system_loaders
+    SortedIdIndex m_ids;
+    std::unordered_map<uint64_t, bool> m_system_loader;  // loader id -> is_system_loader
     StringIndex m_empty = 0;
     std::unordered_map<std::string, StringIndex> m_interned;
-    uint64_t m_header = 12, m_array_header = 16, m_ref = 4;
+    JvmLayout m_layout;
     StringIndex m_s_super = 0, m_s_loader = 0, m_s_defined = 0, m_s_unknown_array = 0;
     StringIndex m_prim_names[12] = {};
 };
 
 }  // namespace
 
-std::string java_class_name(std::string_view jvm) {
-    size_t dims = 0;
-    while (dims < jvm.size() && jvm[dims] == '[') ++dims;
-    std::string_view base = jvm.substr(dims);
-    std::string out;
-    if (dims > 0 && base.size() >= 2 && base.front() == 'L' && base.back() == ';') {
-        base = base.substr(1, base.size() - 2);
-    } else if (dims > 0 && base.size() == 1) {
-        switch (base[0]) {
-            case 'Z':
-                out = "boolean";
-                break;
-            case 'C':
-                out = "char";
-                break;
-            case 'F':
-                out = "float";
-                break;
-            case 'D':
-                out = "double";
-                break;
-            case 'B':
-                out = "byte";
-                break;
-            case 'S':
-                out = "short";
-                break;
-            case 'I':
-                out = "int";
-                break;
-            case 'J':
-                out = "long";
-                break;
-            default:
-                break;
-        }
-    }
-    if (out.empty()) {
-        out.assign(base);
-        std::replace(out.begin(), out.end(), '/', '.');
-        // A hidden class ("Foo$$Lambda$14+0x0000000800c01234") is named with a '/' by Java.
-        if (const size_t plus = out.rfind("+0x"); plus != std::string::npos) out[plus] = '/';
-    }
-    for (size_t i = 0; i < dims; ++i) out += "[]";
-    return out;
-}
-
 bool is_hprof_name(const std::filesystem::path& path) {
     return path.extension() == ".hprof";
 }
 
 Graph parse_hprof(std::string_view bytes, const std::string& where) {
-    Input in(bytes, where);
+    HprofInput in(bytes, where);
     return Reader(in).read();
 }
 
@@ -963,7 +593,7 @@ Graph read_hprof(const std::filesystem::path& path) {
     if (::fstat(fd, &st) != 0)
         throw util::Error("cannot read {}: {}", path.string(), util::errno_text(errno));
     if (!S_ISREG(st.st_mode)) throw util::Error("{} is not a regular file", path.string());
-    Input in(fd, static_cast<uint64_t>(st.st_size), path.string());
+    HprofInput in(fd, static_cast<uint64_t>(st.st_size), path.string());
     return Reader(in).read();
 }
 

@@ -5,284 +5,19 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <optional>
 #include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "heapgraph/v8_json_input.hpp"
 #include "util/error.hpp"
 
 namespace leakhunt::heapgraph {
 namespace {
 
-constexpr size_t k_chunk = size_t{1} << 20;
 constexpr size_t k_max_header = size_t{16} << 20;
-constexpr uint64_t k_max_number = (uint64_t{1} << 53) - 1;
-
-// Bytes from a file (read in chunks) or from memory, with the absolute offset for errors.
-class Input {
-  public:
-    Input(std::string_view bytes, std::string where) : m_where(std::move(where)) {
-        m_data = bytes.data();
-        m_end = bytes.size();
-    }
-    Input(int fd, std::string where) : m_where(std::move(where)), m_fd(fd), m_buf(k_chunk) {
-        m_data = m_buf.data();
-    }
-
-    // The next byte, or -1 at the end.
-    int peek() {
-        if (m_pos == m_end && !refill()) return -1;
-        return static_cast<unsigned char>(m_data[m_pos]);
-    }
-    int get() {
-        const int c = peek();
-        if (c >= 0) ++m_pos;
-        return c;
-    }
-    int next_token() {  // skips white space, then peeks
-        for (;;) {
-            const int c = peek();
-            if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return c;
-            ++m_pos;
-        }
-    }
-    void expect(char want, std::string_view in) {
-        const int c = next_token();
-        if (c != want) fail("expected '{}' in {}, found {}", want, in, shown(c));
-        ++m_pos;
-    }
-    uint64_t offset() const { return m_base + m_pos; }
-    const std::string& where() const { return m_where; }
-
-    template <typename... Args>
-    [[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) const {
-        throw util::Error("{}: byte {}: {} (not a complete V8 heap snapshot; take it again)",
-                          m_where, offset(), fmt::format(f, std::forward<Args>(args)...));
-    }
-    static std::string shown(int c) {
-        if (c < 0) return "the end of the file";
-        if (c >= 0x20 && c < 0x7f) return fmt::format("'{}'", static_cast<char>(c));
-        return fmt::format("byte {:#04x}", c);
-    }
-
-    // A non-negative integer, the next token. The hot path of the reader.
-    uint64_t number(std::string_view in) {
-        int c = next_token();
-        if (c < '0' || c > '9') {
-            if (c == '-') fail("a negative number in {}", in);
-            fail("expected a number in {}, found {}", in, shown(c));
-        }
-        uint64_t v = 0;
-        for (;;) {
-            if (m_pos == m_end && !refill()) break;
-            const char ch = m_data[m_pos];
-            if (ch < '0' || ch > '9') break;
-            v = v * 10 + static_cast<uint64_t>(ch - '0');
-            if (v > k_max_number) fail("a number above 2^53 in {}", in);
-            ++m_pos;
-        }
-        c = peek();
-        if (c == '.' || c == 'e' || c == 'E') fail("a fractional number in {}", in);
-        return v;
-    }
-
-    // A JSON string (the opening quote next), decoded to UTF-8 into `out`.
-    void string(std::string& out, std::string_view in) {
-        out.clear();
-        if (next_token() != '"') fail("expected a string in {}, found {}", in, shown(peek()));
-        ++m_pos;
-        for (;;) {
-            if (m_pos == m_end && !refill()) fail("a string in {} runs to the end of the file", in);
-            // Copy the plain run at once.
-            size_t run = m_pos;
-            while (run < m_end && m_data[run] != '"' && m_data[run] != '\\' &&
-                   static_cast<unsigned char>(m_data[run]) >= 0x20) {
-                ++run;
-            }
-            out.append(m_data + m_pos, run - m_pos);
-            m_pos = run;
-            if (m_pos == m_end) continue;
-            const char ch = m_data[m_pos++];
-            if (ch == '"') return;
-            if (ch != '\\') fail("a control character in a string in {}", in);
-            const int e = get();
-            switch (e) {
-                case '"':
-                    out += '"';
-                    break;
-                case '\\':
-                    out += '\\';
-                    break;
-                case '/':
-                    out += '/';
-                    break;
-                case 'b':
-                    out += '\b';
-                    break;
-                case 'f':
-                    out += '\f';
-                    break;
-                case 'n':
-                    out += '\n';
-                    break;
-                case 'r':
-                    out += '\r';
-                    break;
-                case 't':
-                    out += '\t';
-                    break;
-                case 'u': {
-                    uint32_t cp = hex4(in);
-                    if (cp >= 0xd800 && cp < 0xdc00) {
-                        // A high surrogate: a low one should follow; V8 writes lone ones too.
-                        if (peek() == '\\') {
-                            ++m_pos;
-                            if (get() != 'u') fail("a bad escape in a string in {}", in);
-                            const uint32_t lo = hex4(in);
-                            if (lo >= 0xdc00 && lo < 0xe000) {
-                                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                            } else {
-                                put_utf8(out, 0xfffd);
-                                cp = lo >= 0xd800 && lo < 0xe000 ? 0xfffd : lo;
-                            }
-                        } else {
-                            cp = 0xfffd;
-                        }
-                    } else if (cp >= 0xdc00 && cp < 0xe000) {
-                        cp = 0xfffd;
-                    }
-                    put_utf8(out, cp);
-                    break;
-                }
-                default:
-                    fail("a bad escape in a string in {}", in);
-            }
-        }
-    }
-
-    // Skips any JSON value, iteratively; appends its text to `copy` when given (bounded).
-    void skip_value(std::string_view in, std::string* copy = nullptr, size_t limit = 0) {
-        size_t depth = 0;
-        std::string scratch;
-        for (;;) {
-            const int c = next_token();
-            const uint64_t start = offset();
-            auto keep = [&](std::string_view text) {
-                if (copy == nullptr) return;
-                copy->append(text);
-                if (copy->size() > limit) fail("{} is larger than {} MB", in, limit >> 20);
-            };
-            if (c == '{' || c == '[') {
-                ++m_pos;
-                ++depth;
-                keep(std::string_view(c == '{' ? "{" : "["));
-                if (next_token() == (c == '{' ? '}' : ']')) {
-                    ++m_pos;
-                    --depth;
-                    keep(c == '{' ? "}" : "]");
-                    if (depth == 0) return;
-                    goto after_value;
-                }
-                continue;
-            }
-            if (c == '"') {
-                string(scratch, in);
-                // Re-encoded for the kept text; bytes that are not UTF-8 (the input is untrusted)
-                // become U+FFFD rather than an exception.
-                keep(nlohmann::json(scratch).dump(-1, ' ', false,
-                                                  nlohmann::json::error_handler_t::replace));
-            } else if (c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n') {
-                // A scalar: copy its characters.
-                std::string lit;
-                for (int d = peek();
-                     d >= 0 && (std::isalnum(d) || d == '-' || d == '+' || d == '.'); d = peek()) {
-                    lit += static_cast<char>(d);
-                    ++m_pos;
-                    if (lit.size() > 400) fail("a value too long in {}", in);
-                }
-                keep(lit);
-            } else {
-                fail("expected a value in {}, found {}", in, shown(c));
-            }
-            (void)start;
-        after_value:
-            if (depth == 0) return;
-            // Inside a container: a key's ':' , a ',' or the closing bracket.
-            for (;;) {
-                const int d = next_token();
-                if (d == ':' || d == ',') {
-                    ++m_pos;
-                    keep(d == ':' ? ":" : ",");
-                    break;
-                }
-                if (d == '}' || d == ']') {
-                    ++m_pos;
-                    keep(d == '}' ? "}" : "]");
-                    if (--depth == 0) return;
-                    continue;
-                }
-                fail("expected ',' or a closing bracket in {}, found {}", in, shown(d));
-            }
-        }
-    }
-
-  private:
-    bool refill() {
-        if (m_fd < 0) return false;
-        m_base += m_end;
-        m_pos = m_end = 0;
-        for (;;) {
-            const ssize_t got = ::read(m_fd, m_buf.data(), m_buf.size());
-            if (got < 0 && errno == EINTR) continue;
-            if (got < 0) throw util::Error("{}: cannot read: {}", m_where, util::errno_text(errno));
-            m_end = static_cast<size_t>(got);
-            return got > 0;
-        }
-    }
-    uint32_t hex4(std::string_view in) {
-        uint32_t v = 0;
-        for (int i = 0; i < 4; ++i) {
-            const int c = get();
-            v <<= 4;
-            if (c >= '0' && c <= '9')
-                v |= static_cast<uint32_t>(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                v |= static_cast<uint32_t>(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F')
-                v |= static_cast<uint32_t>(c - 'A' + 10);
-            else
-                fail("a bad \\u escape in a string in {}", in);
-        }
-        return v;
-    }
-    static void put_utf8(std::string& out, uint32_t cp) {
-        if (cp < 0x80) {
-            out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-            out += static_cast<char>(0xc0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-            out += static_cast<char>(0xe0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (cp & 0x3f));
-        } else {
-            out += static_cast<char>(0xf0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (cp & 0x3f));
-        }
-    }
-
-    std::string m_where;
-    int m_fd = -1;
-    std::vector<char> m_buf;
-    const char* m_data = nullptr;
-    size_t m_pos = 0, m_end = 0;
-    uint64_t m_base = 0;
-};
 
 // What the meta says, as positions in a record.
 struct Meta {
@@ -309,7 +44,7 @@ std::vector<std::string> type_names(const nlohmann::json& types, size_t at) {
     return out;
 }
 
-Meta read_meta(const std::string& text, Input& in) {
+Meta read_meta(const std::string& text, V8JsonInput& in) {
     nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("meta") || !j["meta"].is_object()) {
         in.fail("\"snapshot\" has no \"meta\" object");
@@ -393,7 +128,7 @@ void describe_types(Graph& g, const Meta& meta) {
     }
 }
 
-Graph parse(Input& in) {
+Graph parse(V8JsonInput& in) {
     std::optional<Meta> meta;
     Graph g;
     // Strings of the file are appended after the type class names; node and edge names are
@@ -449,7 +184,8 @@ Graph parse(Input& in) {
                         g.node_id.push_back(rec[meta->n_id]);
                         g.self_size.push_back(rec[meta->n_self]);
                         edges_expected += rec[meta->n_edges];
-                        if (edges_expected > k_max_number) in.fail("edge counts add up past 2^53");
+                        if (edges_expected > k_max_snapshot_number)
+                            in.fail("edge counts add up past 2^53");
                         g.first_edge.push_back(edges_expected);
                     }
                     const int c = in.next_token();
@@ -460,7 +196,8 @@ Graph parse(Input& in) {
                         break;
                     }
                     if (c != ',')
-                        in.fail("expected ',' or ']' in \"nodes\", found {}", Input::shown(c));
+                        in.fail("expected ',' or ']' in \"nodes\", found {}",
+                                V8JsonInput::shown(c));
                 }
             }
         } else if (key == "edges") {
@@ -511,7 +248,8 @@ Graph parse(Input& in) {
                         break;
                     }
                     if (c != ',')
-                        in.fail("expected ',' or ']' in \"edges\", found {}", Input::shown(c));
+                        in.fail("expected ',' or ']' in \"edges\", found {}",
+                                V8JsonInput::shown(c));
                 }
             }
             if (g.edge_to.size() != edges_expected) {
@@ -534,7 +272,8 @@ Graph parse(Input& in) {
                     in.get();
                     if (c == ']') break;
                     if (c != ',')
-                        in.fail("expected ',' or ']' in \"strings\", found {}", Input::shown(c));
+                        in.fail("expected ',' or ']' in \"strings\", found {}",
+                                V8JsonInput::shown(c));
                 }
             }
         } else {
@@ -543,7 +282,8 @@ Graph parse(Input& in) {
         const int c = in.next_token();
         in.get();
         if (c == '}') break;
-        if (c != ',') in.fail("expected ',' or '}}' at the top level, found {}", Input::shown(c));
+        if (c != ',')
+            in.fail("expected ',' or '}}' at the top level, found {}", V8JsonInput::shown(c));
     }
     if (in.next_token() != -1) in.fail("data after the end of the snapshot");
     if (!have_nodes || !have_edges || !have_strings) {
@@ -618,7 +358,7 @@ class V8PathFilter final : public PathFilter {
 }  // namespace
 
 Graph parse_v8_snapshot(std::string_view bytes, const std::string& where) {
-    Input in(bytes, where);
+    V8JsonInput in(bytes, where);
     return parse(in);
 }
 
@@ -630,7 +370,7 @@ Graph read_v8_snapshot(const std::filesystem::path& path) {
         ~Closer() { ::close(fd); }
     } closer{fd};
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    Input in(fd, path.string());
+    V8JsonInput in(fd, path.string());
     Graph g = parse(in);
     // The arrays were grown as the file was read: give back what they over-reserved.
     g.node_name.shrink_to_fit();

@@ -18,15 +18,11 @@
 #include "server/exposition.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/units.hpp"
 
 namespace leakhunt::server {
 namespace fs = std::filesystem;
 namespace {
-
-double unix_now() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 bool alive(int64_t pid) {
     return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
@@ -267,7 +263,7 @@ std::string Collector::metrics_text() {
     const auto started = std::chrono::steady_clock::now();
     const std::vector<ProcessStatus> processes = refresh();
     const std::vector<SourceStatus> source_list = sources();
-    const double now = unix_now();
+    const double now = util::unix_now();
 
     Exposition x;
     x.declare(metric::build_info, MetricType::gauge,

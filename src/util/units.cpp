@@ -2,6 +2,7 @@
 #include "util/units.hpp"
 
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 
@@ -159,6 +160,11 @@ std::string format_duration(double seconds) {
     if (h > 0) return fmt::format("{}h{:02}m", h, m);
     if (s == 0) return fmt::format("{}m", m);
     return fmt::format("{}m{:02}s", m, s);
+}
+
+double unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 }  // namespace leakhunt::util

@@ -39,4 +39,7 @@ std::string format_count(double count, CountSign sign = CountSign::when_negative
 // 5400 -> "1h30m", 42.5 -> "42.5s", 2 days -> "2d0h".
 std::string format_duration(double seconds);
 
+// Unix time now, in seconds (the system clock).
+double unix_now();
+
 }  // namespace leakhunt::util

@@ -1,19 +1,12 @@
 #include "capture/java/jcmd.hpp"
 
-#include <fcntl.h>
-#include <grp.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -23,8 +16,6 @@
 #include "util/file.hpp"
 #include "util/terminal_text.hpp"
 #include "util/units.hpp"
-
-extern char** environ;
 
 namespace leakhunt::capture::java {
 namespace fs = std::filesystem;
@@ -78,103 +69,6 @@ bool attach_disabled_by_option(pid_t pid) {
 
 }  // namespace
 
-bool ToolResult::ok() const {
-    return !timed_out && !cut && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-ToolResult run_tool(const std::vector<std::string>& argv, uid_t uid, gid_t gid,
-                    std::chrono::milliseconds timeout, size_t max_output) {
-    if (argv.empty()) throw util::Error("internal: run_tool without a program");
-    std::vector<char*> cargv;
-    for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    // Built before fork: the child only changes ids and execs.
-    std::vector<char*> envp;
-    for (char** e = environ; *e != nullptr; ++e) {
-        const std::string_view entry = *e;
-        if (entry.starts_with("JAVA_TOOL_OPTIONS=") || entry.starts_with("_JAVA_OPTIONS=") ||
-            entry.starts_with("JDK_JAVA_OPTIONS=")) {
-            continue;
-        }
-        envp.push_back(*e);
-    }
-    envp.push_back(nullptr);
-    const bool switch_ids = ::geteuid() == 0 && (uid != ::geteuid() || gid != ::getegid());
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0) {
-        throw util::Error("cannot run {}: {}", argv[0], util::errno_text(errno));
-    }
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        const int e = errno;
-        ::close(out[0]);
-        ::close(out[1]);
-        throw util::Error("cannot run {}: {}", argv[0], util::errno_text(e));
-    }
-    if (pid == 0) {
-        // Child: async-signal-safe calls only.
-        ::setpgid(0, 0);
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) ::_exit(127);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, SIG_DFL);
-        const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (null >= 0) ::dup2(null, 0);
-        ::dup2(out[1], 1);
-        ::dup2(out[1], 2);
-        if (::chdir("/") != 0) ::_exit(126);
-        if (switch_ids) {
-            // The JVM's attach listener and jcmd both insist on the same user: become it.
-            if (::setgroups(1, &gid) != 0 || ::setresgid(gid, gid, gid) != 0 ||
-                ::setresuid(uid, uid, uid) != 0) {
-                static const char k_msg[] = "cannot switch to the process's user\n";
-                ssize_t ignored = ::write(2, k_msg, sizeof k_msg - 1);
-                (void)ignored;
-                ::_exit(126);
-            }
-        }
-        ::execve(cargv[0], cargv.data(), envp.data());
-        static const char k_msg[] = "cannot execute the program\n";
-        ssize_t ignored = ::write(2, k_msg, sizeof k_msg - 1);
-        (void)ignored;
-        ::_exit(127);
-    }
-    ::setpgid(pid, pid);
-    ::close(out[1]);
-    ToolResult r;
-    const auto deadline = Clock::now() + timeout;
-    char buf[65536];
-    while (true) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left <= 0ms) {
-            r.timed_out = true;
-            break;
-        }
-        pollfd p{out[0], POLLIN, 0};
-        const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
-        if (n < 0 && errno != EINTR) break;
-        if (n <= 0) continue;
-        const ssize_t got = ::read(out[0], buf, sizeof buf);
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) break;  // EOF: the tool closed its output
-        if (r.output.size() + static_cast<size_t>(got) > max_output) {
-            r.output.append(buf, max_output - r.output.size());
-            r.cut = true;
-            break;
-        }
-        r.output.append(buf, static_cast<size_t>(got));
-    }
-    ::close(out[0]);
-    if (r.timed_out || r.cut) ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, &r.status, 0) < 0 && errno == EINTR) {
-    }
-    return r;
-}
-
 bool catches_signal(pid_t pid, int sig) {
     const auto text = util::try_read_file(fmt::format("/proc/{}/status", pid));
     if (!text) return false;
@@ -227,18 +121,30 @@ bool Jvm::alive() const {
     return !proc::has_exited(m_pid);
 }
 
-std::string Jvm::failure(const std::string& command, const ToolResult& r) const {
+std::string Jvm::failure(const std::string& command, const proc::RunResult& r) const {
     if (!alive()) return fmt::format("pid {} exited", m_pid);
     if (r.timed_out) return fmt::format("jcmd {} got no answer in time", command);
     if (r.cut) return fmt::format("jcmd {} printed more than leakhunt reads", command);
     return reason_of(r.output);
 }
 
+proc::RunResult Jvm::tool(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
+                          size_t max_output) const {
+    proc::BoundedRun run;
+    run.argv = {m_jcmd.string(), std::to_string(m_pid)};
+    run.argv.insert(run.argv.end(), args.begin(), args.end());
+    run.timeout = timeout;
+    run.max_output = max_output;
+    run.err = proc::BoundedRun::Stderr::merge;
+    run.user = proc::BoundedRun::User{m_uid, m_gid};
+    run.working_dir = "/";
+    run.drop_env = {"JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS"};
+    return proc::run_bounded(run);
+}
+
 std::string Jvm::run(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                      size_t max_output) {
-    std::vector<std::string> argv{m_jcmd.string(), std::to_string(m_pid)};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const ToolResult r = run_tool(argv, m_uid, m_gid, timeout, max_output);
+    const proc::RunResult r = tool(args, timeout, max_output);
     if (!r.ok()) {
         throw util::Error("jcmd {} {} failed: {}", m_pid, args.front(), failure(args.front(), r));
     }
@@ -258,8 +164,7 @@ bool Jvm::wait_ready(std::chrono::milliseconds limit, const std::function<bool()
         if (!alive()) throw util::Error("pid {} exited before it answered jcmd", m_pid);
         // jcmd wakes the attach listener with SIGQUIT, which kills a process not handling it.
         if (catches_signal(m_pid, SIGQUIT)) {
-            const ToolResult r = run_tool({m_jcmd.string(), std::to_string(m_pid), "VM.version"},
-                                          m_uid, m_gid, 30s, 64 * 1024);
+            const proc::RunResult r = tool({"VM.version"}, 30s, 64 * 1024);
             if (r.ok()) return true;
             if (has_text(r.output, "does not support the attach mechanism")) {
                 throw util::Error(
@@ -296,8 +201,7 @@ ClassHistogram Jvm::class_histogram() {
 }
 
 PerfCounters Jvm::perf_counters() {
-    const ToolResult r = run_tool({m_jcmd.string(), std::to_string(m_pid), "PerfCounter.print"},
-                                  m_uid, m_gid, 60s, 4 * 1024 * 1024);
+    const proc::RunResult r = tool({"PerfCounter.print"}, 60s, 4 * 1024 * 1024);
     if (!r.ok()) return {};
     return parse_perf_counters(r.output);
 }
@@ -333,9 +237,8 @@ void Jvm::heap_dump(const fs::path& dir, const std::string& name, double heap_us
                           util::terminal_safe(staging.string()), m_uid, util::errno_text(e));
     }
     const fs::path file = staging / name;
-    const ToolResult r = run_tool(
-        {m_jcmd.string(), std::to_string(m_pid), "GC.heap_dump", "-all=false", file.string()},
-        m_uid, m_gid, 1800s, 1024 * 1024);
+    const proc::RunResult r =
+        tool({"GC.heap_dump", "-all=false", file.string()}, 1800s, 1024 * 1024);
     const bool written = r.ok() && has_text(r.output, "Heap dump file created");
     if (!written) {
         fs::remove_all(staging, ec);

@@ -16,24 +16,9 @@
 
 #include "capture/java/class_histogram.hpp"
 #include "capture/java/perf_counters.hpp"
+#include "proc/child_process.hpp"
 
 namespace leakhunt::capture::java {
-
-// What a bounded run of a tool returned.
-struct ToolResult {
-    int status = 0;          // wait status
-    bool timed_out = false;  // killed after the timeout
-    bool cut = false;        // killed because it printed more than the bound
-    std::string output;      // stdout and stderr, interleaved, at most the bound
-    bool ok() const;         // exited 0, in time, whole
-};
-
-// Runs argv (argv[0] a path) as uid/gid (no change when they are ours), stdout and stderr into
-// one pipe, in its own process group; kills the group after `timeout` or past `max_output`
-// bytes. The environment loses the JVM option variables (JAVA_TOOL_OPTIONS, _JAVA_OPTIONS,
-// JDK_JAVA_OPTIONS) so the tool's own JVM starts plain. Throws util::Error when it cannot start.
-ToolResult run_tool(const std::vector<std::string>& argv, uid_t uid, gid_t gid,
-                    std::chrono::milliseconds timeout, size_t max_output);
 
 class Jvm {
   public:
@@ -63,10 +48,15 @@ class Jvm {
     void heap_dump(const std::filesystem::path& dir, const std::string& name, double heap_used);
 
   private:
-    // Runs jcmd PID ARGS; throws util::Error on failure, naming the command and why.
+    // Runs jcmd PID ARGS as the JVM's user (the attach socket accepts only its own uid), stdout
+    // and stderr together, in /; the JVM option variables (JAVA_TOOL_OPTIONS, _JAVA_OPTIONS,
+    // JDK_JAVA_OPTIONS) are left out, so jcmd's own JVM starts plain.
+    proc::RunResult tool(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
+                         size_t max_output) const;
+    // The same; throws util::Error on failure, naming the command and why.
     std::string run(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                     size_t max_output);
-    std::string failure(const std::string& command, const ToolResult& r) const;
+    std::string failure(const std::string& command, const proc::RunResult& r) const;
 
     pid_t m_pid;
     uid_t m_uid = 0;

@@ -1,5 +1,5 @@
 // The Watcher: targets, sampling, outputs and live verdicts for `watch` and `soak`.
-#include "cli/watcher.hpp"
+#include "watch/watcher.hpp"
 
 #include <unistd.h>
 
@@ -13,13 +13,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/common.hpp"
 #include "proc/process_list.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/units.hpp"
 
-namespace leakhunt::cli {
+namespace leakhunt::watch {
 namespace {
 
 constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
@@ -112,7 +111,7 @@ Watcher::Watcher(WatchConfig config, std::vector<TargetSpec> targets)
           o.cgroup = targets.size() <= 50 ? proc::ReadCgroup::yes : proc::ReadCgroup::no;
           return o;
       }()),
-      m_t0(unix_now()) {
+      m_t0(util::unix_now()) {
     if (m_config.db) m_store = std::make_unique<series::Store>(*m_config.db);
     if (m_config.csv) m_csv = std::make_unique<series::CsvAppender>(*m_config.csv, watch_columns());
     for (auto& spec : targets) {
@@ -353,7 +352,7 @@ void Watcher::record(TargetState& t, double now, const proc::MemorySample* s,
     if (m_csv) {
         m_csv->append({series::CsvAppender::Row{now, t.display, t.pid, values}});
     }
-    if (m_config.json_lines) {
+    if (m_config.json_line) {
         nlohmann::json j;
         j["t"] = now;
         j["target"] = t.display;
@@ -363,7 +362,7 @@ void Watcher::record(TargetState& t, double now, const proc::MemorySample* s,
         }
         j["verdict"] = std::string(trend::to_string(t.live.verdict));
         j["growth_bytes_per_hour"] = std::round(t.live.growth_bytes_per_hour);
-        std::printf("%s\n", j.dump().c_str());
+        m_config.json_line(j.dump());
     }
 }
 
@@ -435,8 +434,7 @@ void Watcher::tick(double now) {
     for (size_t i = 0; i < m_targets.size(); ++i) {
         if ((m_ticks + i) % stride == 0) judge(m_targets[i], now);
     }
-    std::erase_if(m_on_leak, [](ChildProcess& c) { return !c.running(); });  // reaps
-    if (m_config.json_lines) std::fflush(stdout);
+    std::erase_if(m_on_leak, [](proc::ChildProcess& c) { return !c.running(); });  // reaps
     ++m_ticks;
 }
 
@@ -509,7 +507,7 @@ void Watcher::fire_on_leak(const TargetState& t) {
             fmt::format("LEAKHUNT_PROJECTED_LIMIT_AT={:.0f}", *t.live.projected_limit_at_s + m_t0));
     }
     try {
-        m_on_leak.push_back(ChildProcess::spawn_shell(m_config.on_leak, env));
+        m_on_leak.push_back(proc::ChildProcess::spawn_shell(m_config.on_leak, env));
         notice(
             fmt::format("{}: ran --on-leak command (pid {})", t.display, m_on_leak.back().pid()));
     } catch (const util::Error& e) {
@@ -542,4 +540,4 @@ std::vector<trend::Classification> Watcher::finish() {
     return out;
 }
 
-}  // namespace leakhunt::cli
+}  // namespace leakhunt::watch

@@ -1,21 +1,23 @@
 // The sampling engine behind `watch` and `soak`: follows targets (PIDs, a command-line regex
 // across restarts, cgroups, a started command), samples them each tick, writes the samples to the
-// store, the CSV and JSON lines, and keeps a live verdict per target. Runs on the caller's thread;
-// not thread-safe.
+// store, the CSV and JSON lines, and keeps a live verdict per target. Prints nothing: the JSON
+// lines go to the caller's sink, the messages for the user wait in take_notices(). Runs on the
+// caller's thread; not thread-safe.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <regex>
 #include <string>
 #include <vector>
 
-#include "cli/child_process.hpp"
 #include "proc/cgroup_reader.hpp"
+#include "proc/child_process.hpp"
 #include "proc/process_sampler.hpp"
 #include "series/csv.hpp"
 #include "series/series.hpp"
@@ -23,7 +25,7 @@
 #include "trend/classify.hpp"
 #include "trend/hysteresis.hpp"
 
-namespace leakhunt::cli {
+namespace leakhunt::watch {
 
 struct TargetSpec {
     enum class Kind { pid, name, cgroup, command };
@@ -35,7 +37,8 @@ struct TargetSpec {
 struct WatchConfig {
     std::optional<std::filesystem::path> db;   // empty: no database
     std::optional<std::filesystem::path> csv;  // append-only series CSV
-    bool json_lines = false;                   // one JSON object per sample on stdout
+    // When set: called with one JSON object per sample (no newline), in sampling order.
+    std::function<void(const std::string& line)> json_line;
     // Read smaps_rollup (PSS, USS): yes, no, or unset = only for small watches (it costs kernel
     // time proportional to the process's size; see proc::SamplerOptions).
     std::optional<bool> smaps;
@@ -128,8 +131,8 @@ class Watcher {
     std::unique_ptr<series::Store> m_store;
     std::unique_ptr<series::CsvAppender> m_csv;
     std::vector<std::string> m_notices;
-    std::vector<ChildProcess> m_on_leak;       // --on-leak commands still running
-    std::vector<series::SampleRow> m_pending;  // rows not yet in the store
+    std::vector<proc::ChildProcess> m_on_leak;  // --on-leak commands still running
+    std::vector<series::SampleRow> m_pending;   // rows not yet in the store
     std::optional<std::vector<series::TargetInfo>> m_stored_targets;  // read once, on resume
     double m_last_flush = 0;
     double m_t0 = 0;
@@ -140,4 +143,4 @@ class Watcher {
 // Column names of a watch series, in CSV order.
 const std::vector<std::string>& watch_columns();
 
-}  // namespace leakhunt::cli
+}  // namespace leakhunt::watch
