@@ -7,6 +7,7 @@
 
 #include "symbolize/aggregate.hpp"
 #include "symbolize/elf_module.hpp"
+#include "symbolize/frames.hpp"
 #include "util/error.hpp"
 #include "util/units.hpp"
 
@@ -15,22 +16,6 @@ namespace {
 
 std::string base_name(const std::string& path) {
     return std::filesystem::path(path).filename().string();
-}
-
-// Frames of the allocator and the standard library, skipped when naming a site.
-bool is_library_frame(const symbolize::Frame& f) {
-    const std::string& n = f.function;
-    return n.empty() || n.starts_with("std::") || n.starts_with("__gnu_cxx::") ||
-           n.starts_with("operator new") || n.starts_with("__") || n == "malloc" || n == "calloc" ||
-           n == "realloc" || n.starts_with("void std::") || n.starts_with("__cxx");
-}
-
-// The C and C++ runtime and the loader: frames there are rarely the holder the user means.
-bool is_system_module(const std::string& module) {
-    return module.starts_with("libc.so") || module.starts_with("libc-") ||
-           module.starts_with("ld-linux") || module.starts_with("libpthread") ||
-           module.starts_with("libstdc++") || module.starts_with("libgcc_s") ||
-           module.starts_with("libm.so");
 }
 
 }  // namespace
@@ -126,11 +111,17 @@ SiteName ScanSymbols::site(uint64_t stack_id) {
         return s;
     }
     std::vector<symbolize::Frame> all;
+    std::vector<bool> library;  // by symbolize's one rule, and the allocator's entry points
     for (uint64_t ip : it->second) {
-        for (auto& f : frames(ip)) all.push_back(std::move(f));
+        auto fs = frames(ip);
+        for (size_t i = 0; i < fs.size(); ++i) {
+            library.push_back(symbolize::is_allocator_function(fs[i].function) ||
+                              symbolize::is_library_frame(fs[i], i + 1 < fs.size()));
+            all.push_back(std::move(fs[i]));
+        }
     }
     size_t user = 0;
-    while (user < all.size() && is_library_frame(all[user])) ++user;
+    while (user < all.size() && library[user]) ++user;
     if (user == all.size()) user = 0;
     const auto& f = all[user];
     s.function = f.function.empty() ? f.display_name() : short_function(f.function);
@@ -203,7 +194,7 @@ std::string ScanSymbols::root(const ScanRoot& r) {
                 const auto& f = fs.back();  // the outermost function: inlined helpers fold into it
                 const std::string name =
                     f.function.empty() ? f.display_name() : short_function(f.function);
-                if (is_system_module(f.module) && i + 1 < chain.size()) {
+                if (symbolize::is_runtime_module(f.module) && i + 1 < chain.size()) {
                     if (inner.empty()) inner = name;
                     continue;
                 }

@@ -27,27 +27,6 @@ constexpr uint32_t k_none = UINT32_MAX;
 constexpr std::array<std::string_view, 4> k_heap_types = {"inuse_space", "inuse_objects",
                                                           "alloc_space", "alloc_objects"};
 
-// Modules and sources that are not the user's code: the C and C++ runtimes and the standard
-// library's headers (templates inlined into the user's binary).
-constexpr std::array<std::string_view, 9> k_runtime_modules = {
-    "libc.so", "libstdc++.so", "libc++.so",     "libc++abi.so", "libgcc_s.so",
-    "libm.so", "ld-linux",     "libpthread.so", "ld-musl"};
-
-// `inlined`: the frame is not the location's outermost one. Inlined frames carry unqualified
-// names ("_M_create", "allocate"), so their source file tells; the outermost frame's file can be
-// a header too (a line of inlined code without its own DWARF scope) while the function is the
-// user's, so there only the module and the qualified name count.
-bool is_library_frame(const Frame& f, bool inlined) {
-    for (auto m : k_runtime_modules) {
-        if (f.module.starts_with(m)) return true;
-    }
-    if (inlined && (f.file.starts_with("/usr/include/") ||
-                    f.file.find("/include/c++/") != std::string::npos)) {
-        return true;
-    }
-    return f.function.starts_with("std::") || f.function.starts_with("__gnu_cxx::");
-}
-
 std::string module_name(const Frame& f) {
     return f.module.empty() ? "[unknown]" : f.module;
 }

@@ -14,7 +14,35 @@ constexpr std::array<std::string_view, 16> k_allocators = {
     "pvalloc",        "operator new",   "operator new[]",  "__libc_malloc",
     "__libc_calloc",  "__libc_realloc", "__libc_memalign", "__posix_memalign"};
 
+constexpr std::array<std::string_view, 9> k_runtime_modules = {
+    "libc.so", "libstdc++.so", "libc++.so",     "libc++abi.so", "libgcc_s.so",
+    "libm.so", "ld-linux",     "libpthread.so", "ld-musl"};
+
+// The qualified name without a leading return type: "void std::vector<int>::push_back(...)" ->
+// "std::vector<int>::push_back(...)" (a space before the first '<' or '(' ends the type).
+std::string_view without_return_type(std::string_view name) {
+    const size_t open = name.find_first_of("<(");
+    const size_t space = name.substr(0, open).rfind(' ');
+    if (space == std::string_view::npos || name.starts_with("operator")) return name;
+    return name.substr(space + 1);
+}
+
 }  // namespace
+
+bool is_runtime_module(std::string_view module) {
+    return std::any_of(k_runtime_modules.begin(), k_runtime_modules.end(),
+                       [&](std::string_view m) { return module.starts_with(m); });
+}
+
+bool is_library_frame(const Frame& f, bool inlined) {
+    if (is_runtime_module(f.module)) return true;
+    if (inlined && (f.file.starts_with("/usr/include/") ||
+                    f.file.find("/include/c++/") != std::string::npos)) {
+        return true;
+    }
+    const std::string_view name = without_return_type(f.function);
+    return name.starts_with("std::") || name.starts_with("__gnu_cxx::");
+}
 
 bool is_allocator_function(std::string_view name) {
     // "operator new(unsigned long, std::align_val_t)" -> "operator new"; "malloc@plt" -> "malloc".

@@ -18,6 +18,19 @@ namespace leakhunt::symbolize {
 // (any overload), their glibc __libc_ and __GI_ aliases and @plt stubs.
 bool is_allocator_function(std::string_view name);
 
+// The C and C++ runtimes and the loader (libc, libstdc++, libc++, libgcc_s, libm, ld-linux,
+// libpthread, musl), by the module's file name.
+bool is_runtime_module(std::string_view module);
+
+// Not the user's code, the one rule every view (profiles, heap scans, flame graphs) names an
+// allocation site by: a frame in a runtime module, of the standard library by its qualified name
+// (a leading return type, "void std::...", is looked past), or, for an `inlined` frame (not its
+// location's outermost one), by its source in the standard library's headers. Inlined frames
+// carry unqualified names ("_M_create", "allocate"), so their file tells; the outermost frame's
+// file can be a header too (a line of inlined code without its own DWARF scope) while the
+// function is the user's, so there only the module and the name count.
+bool is_library_frame(const Frame& f, bool inlined);
+
 // The frames of one location, innermost first: from its lines when symbolized, else from
 // `symbolizer` (an unknown frame at worst). Never empty.
 std::vector<Frame> location_frames(const profile::Profile& p, const profile::Location& location,
