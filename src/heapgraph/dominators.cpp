@@ -1,6 +1,7 @@
 // SEMI-NCA dominators and retained sizes; see dominators.hpp for the rules and why.
 #include "heapgraph/dominators.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace leakhunt::heapgraph {
@@ -26,6 +27,81 @@ Retention::Retention(const Graph& g) : m_graph(g) {
     }
 }
 
+namespace {
+
+// Steps 2 and 3 of compute_dominators: each numbered node's semidominator, by number. When w is
+// processed its predecessors numbered below it are not linked yet and offer their own number, so
+// those are folded into semi[w] as the predecessor lists are built, and only the predecessors
+// numbered above w are listed (in CSR form: counted at [w], summed to each list's end, then filled
+// backwards to its start). Offset: the lists' offset type, 4 bytes where the graph's edges allow.
+template <typename Offset>
+std::vector<NodeIndex> semidominators(const Retention& r, std::vector<NodeIndex> number,
+                                      const std::vector<NodeIndex>& vertex,
+                                      const std::vector<NodeIndex>& parent, NodeIndex loose) {
+    const Graph& g = r.graph();
+    constexpr NodeIndex none = k_no_node;
+    const auto reached = static_cast<NodeIndex>(vertex.size());
+    // The root's extra children have it as a predecessor; the loose nodes' edges count for
+    // nothing (in DevTools they cannot lower a semidominator).
+    std::vector<NodeIndex> semi(reached);
+    for (NodeIndex w = 0; w < reached; ++w) semi[w] = parent[w] == 0 ? 0 : w;
+    std::vector<Offset> first(static_cast<size_t>(reached) + 1, 0);
+    std::vector<NodeIndex> preds;
+    auto each_pred = [&](auto&& above, auto&& below) {
+        for (NodeIndex v = 0; v < loose; ++v) {
+            const NodeIndex node = vertex[v];
+            for (EdgeIndex e = g.first_edge[node]; e < g.first_edge[node + 1]; ++e) {
+                if (!r.retains(node, e)) continue;
+                const NodeIndex w = number[g.edge_to[e]];
+                if (v > w) {
+                    above(w, v);
+                } else {
+                    below(w, v);
+                }
+            }
+        }
+    };
+    each_pred([&](NodeIndex w, NodeIndex) { ++first[w]; },
+              [&](NodeIndex w, NodeIndex v) { semi[w] = std::min(semi[w], v); });
+    for (NodeIndex w = 1; w < reached; ++w) first[w] += first[w - 1];
+    first[reached] = first[reached - 1];
+    preds.resize(first[reached]);
+    each_pred([&](NodeIndex w, NodeIndex v) { preds[--first[w]] = v; },
+              [](NodeIndex, NodeIndex) {});
+    std::vector<NodeIndex>().swap(number);
+
+    // In reverse preorder. label[v]: the smallest semidominator number on the path from v up to
+    // (not including) the root of its tree in the link forest.
+    std::vector<NodeIndex> label(semi), ancestor(reached, none);
+    std::vector<NodeIndex> path;
+    auto eval = [&](NodeIndex v) {
+        if (ancestor[v] == none) return label[v];
+        // Compress the path v -> ... -> (child of the forest root), iteratively.
+        NodeIndex x = v;
+        while (ancestor[ancestor[x]] != none) {
+            path.push_back(x);
+            x = ancestor[x];
+        }
+        while (!path.empty()) {
+            const NodeIndex y = path.back();
+            path.pop_back();
+            const NodeIndex a = ancestor[y];
+            if (label[a] < label[y]) label[y] = label[a];
+            ancestor[y] = ancestor[a];
+        }
+        return label[v];
+    };
+    for (NodeIndex w = reached - 1; w > 0; --w) {
+        NodeIndex s = semi[w];
+        for (Offset i = first[w]; i < first[w + 1]; ++i) s = std::min(s, eval(preds[i]));
+        semi[w] = label[w] = s;
+        ancestor[w] = parent[w];
+    }
+    return semi;
+}
+
+}  // namespace
+
 Dominators compute_dominators(const Retention& r) {
     const Graph& g = r.graph();
     const NodeIndex n = g.node_count();
@@ -38,8 +114,7 @@ Dominators compute_dominators(const Retention& r) {
     std::vector<NodeIndex> parent;  // by number; from step 4 on, the immediate dominator
     vertex.reserve(n);
     parent.reserve(n);
-    std::vector<uint64_t> pred_first;  // predecessors by number, in CSR form
-    std::vector<NodeIndex> preds;
+    std::vector<NodeIndex> semi;  // by number
     NodeIndex reached = 0, loose = 0;
     {
         std::vector<NodeIndex> number(n, none);  // node -> number
@@ -91,64 +166,11 @@ Dominators compute_dominators(const Retention& r) {
         }
         reached = static_cast<NodeIndex>(vertex.size());
 
-        // 2. Predecessors over the same predicate. The root's extra children have it as one; the
-        // loose nodes' edges count for nothing (in DevTools they cannot lower a semidominator).
-        // Counted at [w], summed to each list's end, then filled backwards to its start.
-        pred_first.assign(static_cast<size_t>(reached) + 1, 0);
-        auto each_pred = [&](auto&& add) {
-            for (NodeIndex v = 0; v < loose; ++v) {
-                const NodeIndex node = vertex[v];
-                for (EdgeIndex e = g.first_edge[node]; e < g.first_edge[node + 1]; ++e) {
-                    if (r.retains(node, e)) add(number[g.edge_to[e]], v);
-                }
-            }
-            for (NodeIndex w = 1; w < reached; ++w) {
-                if (parent[w] == 0) add(w, 0);
-            }
-        };
-        each_pred([&](NodeIndex w, NodeIndex) { ++pred_first[w]; });
-        for (NodeIndex v = 1; v < reached; ++v) pred_first[v] += pred_first[v - 1];
-        pred_first[reached] = pred_first[reached - 1];
-        preds.resize(pred_first[reached]);
-        each_pred([&](NodeIndex w, NodeIndex v) { preds[--pred_first[w]] = v; });
+        // 2-3. Semidominators.
+        semi = g.edge_count() < UINT32_MAX
+                   ? semidominators<uint32_t>(r, std::move(number), vertex, parent, loose)
+                   : semidominators<uint64_t>(r, std::move(number), vertex, parent, loose);
     }
-
-    // 3. Semidominators in reverse preorder. label[v]: the smallest semidominator number on the
-    // path from v up to (not including) the root of its tree in the link forest.
-    std::vector<NodeIndex> semi(reached);
-    {
-        std::vector<NodeIndex> label(reached), ancestor(reached, none);
-        for (NodeIndex v = 0; v < reached; ++v) semi[v] = label[v] = v;
-        std::vector<NodeIndex> path;
-        auto eval = [&](NodeIndex v) {
-            if (ancestor[v] == none) return label[v];
-            // Compress the path v -> ... -> (child of the forest root), iteratively.
-            NodeIndex x = v;
-            while (ancestor[ancestor[x]] != none) {
-                path.push_back(x);
-                x = ancestor[x];
-            }
-            while (!path.empty()) {
-                const NodeIndex y = path.back();
-                path.pop_back();
-                const NodeIndex a = ancestor[y];
-                if (label[a] < label[y]) label[y] = label[a];
-                ancestor[y] = ancestor[a];
-            }
-            return label[v];
-        };
-        for (NodeIndex w = reached - 1; w > 0; --w) {
-            NodeIndex s = semi[w];
-            for (uint64_t i = pred_first[w]; i < pred_first[w + 1]; ++i) {
-                const NodeIndex u = eval(preds[i]);
-                if (u < s) s = u;
-            }
-            semi[w] = label[w] = s;
-            ancestor[w] = parent[w];
-        }
-    }
-    std::vector<NodeIndex>().swap(preds);
-    std::vector<uint64_t>().swap(pred_first);
 
     // 4. Immediate dominators, in place of the parents: the nearest common ancestor of the parent
     // and the semidominator (the dominators of smaller numbers are already final).

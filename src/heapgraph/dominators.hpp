@@ -18,7 +18,9 @@
 // Dominators are computed with SEMI-NCA (Georgiadis' variant of Lengauer-Tarjan: semidominators
 // by path-compressed evaluation, then each idom as the nearest common ancestor of parent and
 // semidominator), every pass iterative: real heaps have chains millions deep. Scratch memory at
-// its peak is 28 bytes a reached node and 4 per retaining edge, beside the result's 12 a node.
+// its peak is 24 bytes a reached node and 4 per retaining edge that leads back to a node numbered
+// earlier in the depth-first order (the only predecessors kept in lists), beside the result's 12
+// bytes a node.
 #pragma once
 
 #include <cstdint>
