@@ -204,7 +204,7 @@ class MemlabOracleTest(Case):
     back to DevTools' (--devtools), every class's count, self size and retained size must equal
     leakhunt's exactly. Stock memlab must agree on counts and self sizes; its retained sizes differ
     by those rules alone (an object that both the program and the runtime's handles reach is
-    dominated by the program's holder in DevTools, by the root in memlab).
+    dominated by the program's holder in DevTools, by what dominates both holders in memlab).
 
     memlab is installed by scripts/install-deps.sh; without it these tests fail, they do not skip."""
 
