@@ -4,14 +4,14 @@
 # The program holds OBJECTS sessions in a Map (each a Session object with a distinct string and a
 # small array: about four snapshot nodes each) and writes its heap with v8.writeHeapSnapshot.
 # The peer is memlab (`memlab analyze object-size`: parse, dominators, retained sizes, the biggest
-# objects), installed with `PUPPETEER_SKIP_DOWNLOAD=1 npm install --ignore-scripts memlab` into
-# MEMLAB_DIR (default /tmp/leakhunt-memlab); without it only leakhunt runs.
+# objects), which scripts/install-deps.sh installs into MEMLAB_DIR (default ~/.cache/leakhunt/memlab);
+# without it only leakhunt runs.
 # Usage: bench/v8_snapshot.sh [OBJECTS] [LEAKHUNT]   (defaults: 1000000, build/bin/leakhunt)
 # Needs node and GNU time. KEEP=DIR keeps the snapshot there.
 set -eu
 objects=${1:-1000000}
 leakhunt=${2:-build/bin/leakhunt}
-memlab_dir=${MEMLAB_DIR:-/tmp/leakhunt-memlab}
+memlab_dir=${MEMLAB_DIR:-$HOME/.cache/leakhunt/memlab}
 work=${KEEP:-$(mktemp -d /tmp/leakhunt-v8-bench.XXXXXX)}
 mkdir -p "$work"
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what leakhunt needs to build, test and run its demo on Debian 12 (bookworm).
-# Idempotent: skips apt when everything is already installed.
+# Idempotent: skips apt when everything is already installed, and npm when memlab is.
 set -euo pipefail
 packages=(
   build-essential cmake g++ clang clang-format libclang-rt-14-dev llvm python3 gdb
@@ -22,10 +22,25 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "install-deps: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# memlab, the V8 heap-snapshot oracle of tests/integration/test_heapgraph.py and the peer of
+# bench/v8_snapshot.sh, from npm into ~/.cache/leakhunt/memlab (MEMLAB_DIR): its browser download
+# skipped and no install scripts run, so it installs without anything but the npm registry.
+memlab_version=2.0.5
+memlab_dir=${MEMLAB_DIR:-$HOME/.cache/leakhunt/memlab}
+if [ -f "$memlab_dir/node_modules/memlab/package.json" ] &&
+   grep -q "\"version\": \"$memlab_version\"" "$memlab_dir/node_modules/memlab/package.json"; then
+  echo "install-deps: memlab $memlab_version present in $memlab_dir"
+else
+  echo "install-deps: installing memlab $memlab_version into $memlab_dir"
+  mkdir -p "$memlab_dir"
+  PUPPETEER_SKIP_DOWNLOAD=1 npm install --prefix "$memlab_dir" --ignore-scripts --no-audit \
+    --no-fund --loglevel=error "memlab@$memlab_version"
+fi

@@ -2,15 +2,25 @@
 //
 // One edge predicate (Retention::retains) serves every pass that asks "does this edge keep its
 // target alive?": the depth-first numbering and the predecessor lists of the dominator
-// computation both read it, so they cannot disagree. It follows Chrome DevTools' HeapSnapshot
-// model: weak edges never retain; shortcut edges retain only from the super-root; and an edge
-// from an object the program does not own (reached only through the runtime's internals) to one
-// it does (reached from a user root over visible edges) is skipped, so that objects the debugger
-// or the runtime also hold are dominated by the program's own holders.
+// computation both read it, so they cannot disagree. It is Chrome DevTools' HeapSnapshot model
+// (computeIsEssentialEdge): weak edges never retain; shortcut edges retain only from the
+// super-root; self edges are ignored; and, for the formats that carry them (V8: Graph::page_roots
+// and Graph::not_retaining, see graph.hpp), an edge from a node that is not page-owned to one
+// that is never retains, nor does a WeakMap's edge from its table to a value.
+//
+// In DevTools' model (Graph::devtools_model, V8 only) every node gets a dominator: after the
+// depth-first search from the root, each node that nothing retains (only weak edges lead to it)
+// is searched from as if the root held it, and the nodes still left (held only by one another)
+// are each put directly under the root, retaining only themselves; the root's retained size is
+// then the whole heap. Otherwise (HPROF, Python) what the root does not reach is garbage: no
+// dominator, and it retains only itself.
 //
 // Dominators are computed with SEMI-NCA (Georgiadis' variant of Lengauer-Tarjan: semidominators
 // by path-compressed evaluation, then each idom as the nearest common ancestor of parent and
-// semidominator), every pass iterative: real heaps have chains millions deep.
+// semidominator), every pass iterative: real heaps have chains millions deep. Scratch memory at
+// its peak is 24 bytes a reached node and 4 per retaining edge that leads back to a node numbered
+// earlier in the depth-first order (the only predecessors kept in lists), beside the result's 12
+// bytes a node.
 #pragma once
 
 #include <cstdint>
@@ -20,33 +30,42 @@
 
 namespace leakhunt::heapgraph {
 
-// The retaining-edge predicate for one graph. Holds a bit per node (owned by the program).
+// The retaining-edge predicate for one graph. Holds a bit per node (page-owned) when the graph
+// has page roots.
 class Retention {
   public:
     explicit Retention(const Graph& g);
     bool retains(NodeIndex from, EdgeIndex e) const {
-        const EdgeClass c = m_graph.type_of_edge(e).cls;
-        if (c == EdgeClass::weak) return false;
-        if (c == EdgeClass::shortcut && from != k_root) return false;
-        if (from != k_root && !m_owned.empty() && m_owned[m_graph.edge_to[e]] && !m_owned[from])
-            return false;
-        return true;
+        const Graph& g = m_graph;
+        const EdgeClass c = g.type_of_edge(e).cls;
+        const NodeIndex to = g.edge_to[e];
+        if (c == EdgeClass::weak || to == from) return false;
+        if (!g.not_retaining.empty() && g.not_retaining[e]) return false;
+        if (from == k_root) return true;
+        if (c == EdgeClass::shortcut) return false;
+        return m_page.empty() || !m_page[to] || m_page[from];
     }
-    bool owned(NodeIndex n) const { return !m_owned.empty() && m_owned[n]; }
+    bool page_owned(NodeIndex n) const { return !m_page.empty() && m_page[n]; }
     const Graph& graph() const { return m_graph; }
 
   private:
     const Graph& m_graph;
-    std::vector<bool> m_owned;  // empty when the graph has no user roots
+    std::vector<bool> m_page;  // empty when the graph has no page roots
 };
 
 struct Dominators {
-    std::vector<NodeIndex> idom;      // k_no_node for the root and for nodes it does not reach
-    std::vector<uint64_t> retained;   // self size plus what the node alone keeps alive
-    std::vector<NodeIndex> preorder;  // reachable nodes in depth-first preorder (root first)
+    std::vector<NodeIndex> idom;     // k_no_node for the root and the nodes it does not reach
+    std::vector<uint64_t> retained;  // self size plus what the node alone keeps alive
 };
 
 Dominators compute_dominators(const Retention& r);
+
+// The dominator tree's children in CSR form: node i's, in increasing order, are
+// children[first[i]] .. children[first[i + 1] - 1] (fewer than 2^32 in all: one per node).
+struct DominatorChildren {
+    std::vector<NodeIndex> first, children;
+};
+DominatorChildren dominator_children(const Dominators& d);
 
 // Per key, the summed retained size of the nodes with that key that no other node with the same
 // key dominates (so nested instances are not counted twice). key[n] < keys, or k_no_key.

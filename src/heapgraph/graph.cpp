@@ -35,7 +35,8 @@ size_t Graph::memory_bytes() const {
            self_size.capacity() * sizeof(uint64_t) + node_id.capacity() * sizeof(uint64_t) +
            node_type.capacity() + first_edge.capacity() * sizeof(EdgeIndex) +
            edge_to.capacity() * sizeof(NodeIndex) + edge_name.capacity() * sizeof(uint32_t) +
-           edge_type.capacity();
+           edge_type.capacity() + page_roots.capacity() * sizeof(NodeIndex) +
+           not_retaining.capacity() / 8;
 }
 
 void Graph::check(const std::string& where) const {
@@ -43,7 +44,8 @@ void Graph::check(const std::string& where) const {
     if (n == 0) throw util::Error("{}: the heap graph has no nodes (not even a root)", where);
     if (self_size.size() != n || node_id.size() != n || node_type.size() != n ||
         first_edge.size() != n + 1 || first_edge[0] != 0 || first_edge[n] != edge_to.size() ||
-        edge_name.size() != edge_to.size() || edge_type.size() != edge_to.size()) {
+        edge_name.size() != edge_to.size() || edge_type.size() != edge_to.size() ||
+        (!not_retaining.empty() && not_retaining.size() != edge_to.size())) {
         throw util::Error("{}: inconsistent heap graph arrays", where);
     }
     for (size_t i = 0; i < n; ++i) {
@@ -63,6 +65,9 @@ void Graph::check(const std::string& where) const {
             throw util::Error("{}: edge {} names string {} of {}", where, e, edge_name[e],
                               strings.size());
         }
+    }
+    for (const NodeIndex r : page_roots) {
+        if (r >= n) throw util::Error("{}: a page root past the last node", where);
     }
     for (const NodeType& t : node_types) {
         if (!t.class_is_name && t.class_name >= strings.size())

@@ -7,8 +7,8 @@
 //
 // Memory per object is a design number: 29 bytes per node (name 4, self size 8, id 8, type 1,
 // first edge 8) and 9 per edge (target 4, name 4, type 1; parallel arrays, no padding), plus the
-// strings. Strings are stored as the format gives them; NameCanon compares names by text.
-// Plain data; not thread-safe for writing.
+// strings (and, in a V8 graph with WeakMap entries, a bit per edge). Strings are stored as the
+// format gives them; NameCanon compares names by text. Plain data; not thread-safe for writing.
 #pragma once
 
 #include <cstdint>
@@ -54,9 +54,6 @@ struct EdgeType {
     std::string name;  // the format's own name: "property", "element", "weak", ...
     EdgeClass cls = EdgeClass::strong;
     bool named_by_index = false;  // the edge's name is a number (an array index), not a string
-    // Part of the program's own object graph as its user sees it (V8: not hidden, internal or
-    // weak). Objects reachable over such edges from a user root are "owned by the program".
-    bool visible = true;
     bool fold_name =
         false;  // path shapes fold its names to "[]" (a dict's keys: data, not structure)
 };
@@ -103,6 +100,19 @@ struct Graph {
     std::vector<NodeIndex> edge_to;
     std::vector<uint32_t> edge_name;  // a string index, or the index itself when named_by_index
     std::vector<uint8_t> edge_type;
+
+    // Chrome DevTools' HeapSnapshot model, which only V8 snapshots follow: the V8 reader turns it
+    // on and fills its two lists; HPROF and Python graphs keep it off (an empty list is no rule).
+    // - devtools_model: the nodes the root's search does not reach get a dominator too (see
+    //   dominators.hpp); otherwise they are unreachable garbage that retains only itself;
+    // - page_roots: the program's own entry points (the global objects the root reaches by
+    //   shortcut edges, "(Document DOM trees)"). Everything reachable from them over non-weak
+    //   edges is "page-owned", and an edge from a node that is not to one that is never retains;
+    // - not_retaining: per edge, set for an edge that never retains although its type does (a
+    //   WeakMap's internal edge from its table to a value: the value's edge from its key counts).
+    bool devtools_model = false;
+    std::vector<NodeIndex> page_roots;
+    std::vector<bool> not_retaining;
 
     // node_id names the same object in another snapshot of the process (V8's ids). HPROF's ids are
     // addresses, which a moving GC changes: such graphs are compared by class, not by object.

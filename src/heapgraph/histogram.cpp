@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <string_view>
+#include <unordered_map>
 
 namespace leakhunt::heapgraph {
 
@@ -13,27 +14,25 @@ bool counted(const Graph& g, NodeIndex n) {
 
 std::vector<ClassRow> class_histogram(const Graph& g, const Dominators& d) {
     const NodeIndex n = g.node_count();
-    std::vector<ClassRow> by_string(g.strings.size());
+    // A dense key per class (its canonical name's row), so that the rows are as many as the
+    // classes, not as the strings.
+    std::vector<ClassRow> rows;
+    std::unordered_map<StringIndex, uint32_t> row_of;
     NameCanon canon(g);
-    for (NodeIndex i = 0; i < n; ++i) {
-        if (!counted(g, i)) continue;
-        ClassRow& r = by_string[canon(g.class_index(i))];
-        ++r.count;
-        r.self_bytes += g.self_size[i];
-    }
-    // Retained: nested instances of a class counted once, at the outermost.
     std::vector<uint32_t> key(n, k_no_key);
     for (NodeIndex i = 0; i < n; ++i) {
-        if (counted(g, i)) key[i] = canon(g.class_index(i));
+        if (!counted(g, i)) continue;
+        const StringIndex name = canon(g.class_index(i));
+        const auto [it, added] = row_of.emplace(name, static_cast<uint32_t>(rows.size()));
+        if (added) rows.push_back({name, 0, 0, 0});
+        ClassRow& r = rows[it->second];
+        ++r.count;
+        r.self_bytes += g.self_size[i];
+        key[i] = it->second;
     }
-    const auto retained = retained_by_key(d, key, static_cast<uint32_t>(by_string.size()));
-    for (size_t s = 0; s < retained.size(); ++s) by_string[s].retained_bytes = retained[s];
-    std::vector<ClassRow> rows;
-    for (StringIndex s = 0; s < by_string.size(); ++s) {
-        if (by_string[s].count == 0) continue;
-        by_string[s].name = s;
-        rows.push_back(by_string[s]);
-    }
+    // Retained: nested instances of a class counted once, at the outermost.
+    const auto retained = retained_by_key(d, key, static_cast<uint32_t>(rows.size()));
+    for (size_t r = 0; r < rows.size(); ++r) rows[r].retained_bytes = retained[r];
     std::sort(rows.begin(), rows.end(), [&](const ClassRow& a, const ClassRow& b) {
         if (a.retained_bytes != b.retained_bytes) return a.retained_bytes > b.retained_bytes;
         if (a.self_bytes != b.self_bytes) return a.self_bytes > b.self_bytes;

@@ -436,15 +436,13 @@ class Reader {
             {"array", true, 0, false, false, true},
         };
         g.edge_types = {
-            {"field", EdgeClass::strong, false, true},
-            {"static field", EdgeClass::strong, false, true},
-            {"element", EdgeClass::strong, true, true},
-            {"weak", EdgeClass::weak, false, true},
-            {"internal", EdgeClass::strong, false, true},
+            {"field", EdgeClass::strong, false},    {"static field", EdgeClass::strong, false},
+            {"element", EdgeClass::strong, true},   {"weak", EdgeClass::weak, false},
+            {"internal", EdgeClass::strong, false},
         };
         for (const RootKind& k : k_root_kinds)
-            g.edge_types.push_back({k.name, EdgeClass::strong, false, true});
-        g.edge_types.push_back({"system class", EdgeClass::strong, false, true});
+            g.edge_types.push_back({k.name, EdgeClass::strong, false});
+        g.edge_types.push_back({"system class", EdgeClass::strong, false});
         m_empty = empty;
         m_s_super = intern("<super>");
         m_s_loader = intern("<class loader>");

@@ -9,19 +9,9 @@ namespace leakhunt::heapgraph {
 std::vector<LeakSuspect> leak_suspects(const Graph& g, const Dominators& d,
                                        const LeakSuspectOptions& options) {
     const NodeIndex n = g.node_count();
-    // The dominator tree's children, CSR.
-    std::vector<uint64_t> first(static_cast<size_t>(n) + 1, 0);
-    for (NodeIndex i = 0; i < n; ++i) {
-        if (d.idom[i] != k_no_node) ++first[d.idom[i] + 1];
-    }
-    for (NodeIndex i = 0; i < n; ++i) first[i + 1] += first[i];
-    std::vector<NodeIndex> children(first[n]);
-    {
-        std::vector<uint64_t> fill(first.begin(), first.end() - 1);
-        for (NodeIndex i = 0; i < n; ++i) {
-            if (d.idom[i] != k_no_node) children[fill[d.idom[i]]++] = i;
-        }
-    }
+    const DominatorChildren tree = dominator_children(d);
+    const std::vector<NodeIndex>& first = tree.first;
+    const std::vector<NodeIndex>& children = tree.children;
     const auto total = static_cast<double>(d.retained[k_root]);
     const auto big = [&](NodeIndex x) {
         return static_cast<double>(d.retained[x]) >= options.min_share * total;
@@ -33,7 +23,7 @@ std::vector<LeakSuspect> leak_suspects(const Graph& g, const Dominators& d,
     while (!stack.empty()) {
         const NodeIndex x = stack.back();
         stack.pop_back();
-        for (uint64_t c = first[x]; c < first[x + 1]; ++c) {
+        for (NodeIndex c = first[x]; c < first[x + 1]; ++c) {
             const NodeIndex child = children[c];
             if (!big(child)) continue;
             if (g.node_types[g.node_type[child]].synthetic) {
@@ -55,7 +45,7 @@ std::vector<LeakSuspect> leak_suspects(const Graph& g, const Dominators& d,
             uint64_t count = 0, retained = 0;
         };
         std::unordered_map<StringIndex, Group> by_class;
-        for (uint64_t c = first[k_root]; c < first[k_root + 1]; ++c) {
+        for (NodeIndex c = first[k_root]; c < first[k_root + 1]; ++c) {
             const NodeIndex x = children[c];
             // Objects only: not classes (their statics are the JDK's in any small heap) nor a
             // format's grouping nodes.
@@ -83,7 +73,7 @@ std::vector<LeakSuspect> leak_suspects(const Graph& g, const Dominators& d,
         NodeIndex x = holder;
         for (;;) {
             NodeIndex biggest = k_no_node;
-            for (uint64_t c = first[x]; c < first[x + 1]; ++c) {
+            for (NodeIndex c = first[x]; c < first[x + 1]; ++c) {
                 if (biggest == k_no_node || d.retained[children[c]] > d.retained[biggest])
                     biggest = children[c];
             }
@@ -97,7 +87,7 @@ std::vector<LeakSuspect> leak_suspects(const Graph& g, const Dominators& d,
         s.accumulation = x;
         // What accumulates: the class whose dominated children retain the most.
         std::unordered_map<StringIndex, std::pair<uint64_t, uint64_t>> by_class;
-        for (uint64_t c = first[x]; c < first[x + 1]; ++c) {
+        for (NodeIndex c = first[x]; c < first[x + 1]; ++c) {
             auto& [count, bytes] = by_class[canon(g.class_index(children[c]))];
             ++count;
             bytes += d.retained[children[c]];

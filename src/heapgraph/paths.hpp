@@ -4,7 +4,7 @@
 // from the user roots (the program's own globals), then from the runtime's root groups for what
 // is left, so a path through the program's own variables wins over one through the runtime's
 // handles of the same length. Weak edges are never followed; a format adds its own rules through
-// a PathFilter (V8's are in v8_snapshot.hpp).
+// a PathFilter (V8's are in v8_rules.hpp).
 //
 // A path's shape is its sequence of steps (holder class, edge kind, edge name with array indices
 // folded to "[]"); a run of identical steps (a linked list) is one step marked repeated. The

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <optional>
-#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -106,7 +105,7 @@ void describe_types(Graph& g, const Meta& meta) {
         t.synthetic = name == "synthetic";
         t.named_in_paths =
             name == "synthetic" || name == "hidden" || name == "array" || name == "object shape";
-        t.count_empty = name == "native";
+        // Nodes of self size 0, natives too, stay out of class rows (DevTools' buildAggregates).
         if (!t.class_is_name) {
             const std::string cls = name == "hidden" ? "(system)"
                                     : name == "code" ? "(compiled code)"
@@ -122,8 +121,6 @@ void describe_types(Graph& g, const Meta& meta) {
                 : name == "shortcut" ? EdgeClass::shortcut
                                      : EdgeClass::strong;
         t.named_by_index = name == "element" || name == "hidden";
-        t.visible =
-            !(name == "hidden" || name == "internal" || name == "weak" || name == "invisible");
         g.edge_types.push_back(std::move(t));
     }
 }
@@ -296,64 +293,9 @@ Graph parse(V8JsonInput& in) {
         if (!g.edge_types[g.edge_type[e]].named_by_index) g.edge_name[e] += file_strings_at;
     }
     g.check(in.where());
+    add_v8_retention_rules(g);
     return g;
 }
-
-class V8PathFilter final : public PathFilter {
-  public:
-    explicit V8PathFilter(const Graph& g) : m_graph(g) {
-        for (size_t i = 0; i < g.node_types.size(); ++i) {
-            if (g.node_types[i].name == "hidden") m_hidden = static_cast<int>(i);
-            if (g.node_types[i].name == "array") m_array = static_cast<int>(i);
-        }
-        for (size_t i = 0; i < g.edge_types.size(); ++i) {
-            if (g.edge_types[i].name == "internal") m_internal = static_cast<int>(i);
-        }
-    }
-    bool follow(NodeIndex from, EdgeIndex e) override {
-        const Graph& g = m_graph;
-        const int type = g.node_type[from];
-        if (type == m_hidden && g.name(from) == "system / NativeContext" &&
-            !g.type_of_edge(e).named_by_index &&
-            g.strings.get(g.edge_name[e]) == "sloppy_function_map") {
-            return false;
-        }
-        if (type == m_array && g.name(from) == "(map descriptors)") {
-            uint64_t index = 0;
-            if (g.type_of_edge(e).named_by_index) {
-                index = g.edge_name[e];
-            } else {
-                const std::string_view s = g.strings.get(g.edge_name[e]);
-                if (s.empty() || s.size() > 10 ||
-                    s.find_first_not_of("0123456789") != std::string_view::npos)
-                    return true;
-                for (char c : s) index = index * 10 + static_cast<uint64_t>(c - '0');
-            }
-            return index < 2 || index % 3 != 1;
-        }
-        if (g.edge_type[e] == m_internal) {
-            const std::string_view name = g.strings.get(g.edge_name[e]);
-            const size_t digits = name.find_first_not_of("0123456789");
-            if (digits == 0 || digits == std::string_view::npos) return true;
-            const std::string_view rest = name.substr(digits);
-            if (!rest.starts_with(" / part of key (") || !rest.ends_with(")") ||
-                rest.find(") pair in WeakMap (table @") == std::string_view::npos) {
-                return true;
-            }
-            const std::string key(rest);
-            if (m_pending.erase(key) == 0) {
-                m_pending.insert(key);
-                return false;
-            }
-        }
-        return true;
-    }
-
-  private:
-    const Graph& m_graph;
-    int m_hidden = -1, m_array = -1, m_internal = -1;
-    std::unordered_set<std::string> m_pending;
-};
 
 }  // namespace
 
@@ -386,10 +328,6 @@ Graph read_v8_snapshot(const std::filesystem::path& path) {
 
 bool is_v8_snapshot_name(const std::filesystem::path& path) {
     return path.extension() == ".heapsnapshot";
-}
-
-std::unique_ptr<PathFilter> v8_path_filter(const Graph& g) {
-    return std::make_unique<V8PathFilter>(g);
 }
 
 }  // namespace leakhunt::heapgraph

@@ -9,18 +9,20 @@
 // document). Bounds: the header at most 16 MB, counts below 2^32, numbers below 2^53, every
 // index checked. A malformed file throws util::Error naming the file and the byte offset.
 //
+// The graph carries DevTools' retention rules for V8 (v8_rules.hpp: Graph::devtools_model, the
+// page roots, a WeakMap table's edges).
+//
 // Names as Chrome DevTools shows them: an object's or a native's class is its name (the
 // constructor); other types are grouped as "(closure)", "(string)", "(array)", "(system)" for
 // hidden, "(compiled code)" for code, "(concatenated string)", and so on.
 #pragma once
 
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <string_view>
 
 #include "heapgraph/graph.hpp"
-#include "heapgraph/paths.hpp"
+#include "heapgraph/v8_rules.hpp"
 
 namespace leakhunt::heapgraph {
 
@@ -31,14 +33,5 @@ Graph parse_v8_snapshot(std::string_view bytes, const std::string& where);
 
 // True for a file name ending in ".heapsnapshot".
 bool is_v8_snapshot_name(const std::filesystem::path& path);
-
-// DevTools' extra rules for retainer paths in V8 heaps (JSHeapSnapshot's distance filter):
-// - a NativeContext's `sloppy_function_map` is not followed;
-// - in "(map descriptors)" arrays only the number, the enum cache and the descriptors' keys and
-//   values are followed, not the shared descriptor links (crbug.com/413608);
-// - a WeakMap value is reported by two internal edges (from the table and from the key); the
-//   first seen is held back and only the second is followed, so a key is never "held" by its
-//   own WeakMap value.
-std::unique_ptr<PathFilter> v8_path_filter(const Graph& g);
 
 }  // namespace leakhunt::heapgraph

@@ -32,12 +32,29 @@ TEST(compute_dominators, diamond) {
 }
 
 TEST(compute_dominators, weak_edges_do_not_retain_and_unreached_nodes_keep_their_self_size) {
-    // root -> a -weak-> b; root -> c -> b; root -weak-> x.
-    const Graph g = make_graph({{"", 0, 1, 1}, {"A", 1}, {"B", 2}, {"C", 4}, {"X", 8}},
-                               {{0, 1}, {1, 2, 2}, {0, 3}, {3, 2}, {0, 4, 2}});
+    // root -> a -weak-> b; root -> c -> b; root -weak-> x -> y.
+    Graph g = make_graph({{"", 0, 1, 1}, {"A", 1}, {"B", 2}, {"C", 4}, {"X", 8}, {"Y", 16}},
+                         {{0, 1}, {1, 2, 2}, {0, 3}, {3, 2}, {0, 4, 2}, {4, 5}});
     const Dominators d = compute_dominators(Retention(g));
-    EXPECT_EQ(d.idom, (std::vector<NodeIndex>{k_no_node, 0, 3, 0, k_no_node}));
-    EXPECT_EQ(d.retained, (std::vector<uint64_t>{7, 1, 2, 6, 8}));
+    EXPECT_EQ(d.idom, (std::vector<NodeIndex>{k_no_node, 0, 3, 0, k_no_node, k_no_node}));
+    EXPECT_EQ(d.retained, (std::vector<uint64_t>{7, 1, 2, 6, 8, 16}));
+    // In DevTools' model x, which nothing retains, is searched from as if the root held it: it
+    // keeps y, and the root retains the whole heap.
+    g.devtools_model = true;
+    const Dominators dt = compute_dominators(Retention(g));
+    EXPECT_EQ(dt.idom, (std::vector<NodeIndex>{k_no_node, 0, 3, 0, 0, 4}));
+    EXPECT_EQ(dt.retained, (std::vector<uint64_t>{31, 1, 2, 6, 24, 16}));
+}
+
+TEST(compute_dominators, nodes_held_only_by_one_another_each_hang_off_the_root_in_devtools_model) {
+    // root; p <-> q (a cycle nothing else reaches), q -> s, q -> self. DevTools puts each of them
+    // directly under the root, retaining only itself.
+    Graph g =
+        make_graph({{"", 0, 1, 1}, {"P", 1}, {"Q", 2}, {"S", 4}}, {{1, 2}, {2, 1}, {2, 3}, {2, 2}});
+    g.devtools_model = true;
+    const Dominators d = compute_dominators(Retention(g));
+    EXPECT_EQ(d.idom, (std::vector<NodeIndex>{k_no_node, 0, 0, 0}));
+    EXPECT_EQ(d.retained, (std::vector<uint64_t>{7, 1, 2, 4}));
 }
 
 TEST(compute_dominators, shortcuts_retain_only_from_the_root) {
@@ -50,16 +67,53 @@ TEST(compute_dominators, shortcuts_retain_only_from_the_root) {
     EXPECT_EQ(d.retained[3], 6u);
 }
 
-TEST(compute_dominators, edges_from_runtime_internals_to_the_programs_objects_are_skipped) {
-    // root -shortcut-> global(1, user root) -> s(3); root -> (GC roots)(2) -> h(4) -> s.
-    // The runtime's handle h also points at s; s is dominated by global, as in DevTools.
-    const Graph g =
-        make_graph({{"", 0, 1, 1}, {"global", 5}, {"(GC roots)", 0, 2, 1}, {"S", 7}, {"H", 3}},
-                   {{0, 1, 3}, {0, 2}, {1, 3}, {2, 4}, {4, 3}});
+// root -shortcut-> global(1) -> s(3) -> t(5); root -> (GC roots)(2) -> h(4) -> s; h -> t.
+// The runtime's handle h also points at s and t.
+Graph global_and_handle() {
+    return make_graph(
+        {{"", 0, 1, 1}, {"global", 5}, {"(GC roots)", 0, 2, 1}, {"S", 7}, {"H", 3}, {"T", 11}},
+        {{0, 1, 3}, {0, 2}, {1, 3}, {2, 4}, {4, 3}, {3, 5}, {4, 5}});
+}
+
+TEST(compute_dominators, edges_from_runtime_internals_to_page_owned_objects_do_not_retain) {
+    // With global as the page root (what the V8 reader makes of the root's shortcut), s and t are
+    // page-owned and h is not: h's edges to them are skipped, and global dominates both, as in
+    // DevTools' Summary.
+    Graph g = global_and_handle();
+    g.devtools_model = true;
+    g.devtools_model = true;
+    g.page_roots = {1};
+    const Retention r(g);
+    EXPECT_TRUE(r.page_owned(3));
+    EXPECT_TRUE(r.page_owned(5));
+    EXPECT_FALSE(r.page_owned(4));
+    const Dominators d = compute_dominators(r);
+    EXPECT_EQ(d.idom, (std::vector<NodeIndex>{k_no_node, 0, 0, 1, 2, 3}));
+    EXPECT_EQ(d.retained[1], 5u + 7 + 11);
+    EXPECT_EQ(d.retained[3], 7u + 11);
+    EXPECT_EQ(d.retained[4], 3u);
+    // Without page roots (HPROF and Python graphs have none) every edge counts: s and t have two
+    // holders each, so only the root dominates them.
+    g.devtools_model = false;
+    g.devtools_model = false;
+    g.page_roots.clear();
+    const Dominators plain = compute_dominators(Retention(g));
+    EXPECT_EQ(plain.idom, (std::vector<NodeIndex>{k_no_node, 0, 0, 0, 2, 0}));
+    EXPECT_EQ(plain.retained[1], 5u);
+    EXPECT_EQ(plain.retained[4], 3u);
+}
+
+TEST(compute_dominators, an_edge_marked_not_retaining_does_not_retain) {
+    // A WeakMap value v is held by its key k and its table t; the table's edge is marked (the V8
+    // reader marks it), so the key alone dominates the value.
+    Graph g =
+        make_graph({{"", 0, 1, 1}, {"K", 1}, {"T", 2}, {"V", 4}}, {{0, 1}, {0, 2}, {1, 3}, {2, 3}});
+    EXPECT_EQ(compute_dominators(Retention(g)).idom[3], 0u);
+    g.not_retaining.assign(g.edge_count(), false);
+    g.not_retaining[3] = true;  // t -> v
     const Dominators d = compute_dominators(Retention(g));
     EXPECT_EQ(d.idom[3], 1u);
-    EXPECT_EQ(d.retained[1], 12u);
-    EXPECT_EQ(d.retained[4], 3u);
+    EXPECT_EQ(d.retained[1], 5u);
 }
 
 TEST(compute_dominators, a_chain_a_million_deep_needs_no_recursion) {
@@ -76,36 +130,86 @@ TEST(compute_dominators, a_chain_a_million_deep_needs_no_recursion) {
     EXPECT_EQ(d.idom[n], n - 1);
 }
 
-// Brute force: v dominates w iff w is unreachable from the root once v is removed.
-std::vector<NodeIndex> brute_idom(const Graph& g, const Retention& r) {
+// Brute force over DevTools' rules written out plainly: the retaining edges (weak never;
+// shortcut only from the root; never from a node to itself; never a marked edge; never from a
+// node that is not page-owned to one that is), plus an edge from the root to each node that no
+// retaining edge reaches and that the search from the root does not reach either. The nodes
+// still not reached then are each held by the root alone (their own edges count for nothing).
+// Outside DevTools' model the nodes the root does not reach have no dominator.
+// v dominates w iff w is unreachable from the root once v is removed.
+std::vector<NodeIndex> brute_idom(const Graph& g) {
     const NodeIndex n = g.node_count();
-    auto reach = [&](NodeIndex removed) {
-        std::vector<bool> seen(n, false);
-        std::vector<NodeIndex> stack{k_root};
-        seen[k_root] = true;
+    std::vector<bool> page(n, false);
+    for (NodeIndex p : g.page_roots) {
+        std::vector<NodeIndex> stack{p};
+        page[p] = true;
         while (!stack.empty()) {
             const NodeIndex x = stack.back();
             stack.pop_back();
             for (EdgeIndex e = g.first_edge[x]; e < g.first_edge[x + 1]; ++e) {
-                const NodeIndex t = g.edge_to[e];
-                if (t == removed || seen[t] || !r.retains(x, e)) continue;
-                seen[t] = true;
-                stack.push_back(t);
+                if (g.type_of_edge(e).cls == EdgeClass::weak || page[g.edge_to[e]]) continue;
+                page[g.edge_to[e]] = true;
+                stack.push_back(g.edge_to[e]);
+            }
+        }
+    }
+    const bool any_page = !g.page_roots.empty();
+    auto retaining = [&](NodeIndex x, EdgeIndex e) {
+        const EdgeClass c = g.type_of_edge(e).cls;
+        const NodeIndex t = g.edge_to[e];
+        if (c == EdgeClass::weak || t == x) return false;
+        if (!g.not_retaining.empty() && g.not_retaining[e]) return false;
+        if (x == k_root) return true;
+        if (c == EdgeClass::shortcut) return false;
+        return !(any_page && page[t] && !page[x]);
+    };
+    std::vector<bool> orphan(n, false), loose(n, false);
+    auto reach = [&](NodeIndex removed) {
+        std::vector<bool> seen(n, false);
+        std::vector<NodeIndex> stack{k_root};
+        seen[k_root] = true;
+        auto visit = [&](NodeIndex t) {
+            if (t == removed || seen[t]) return;
+            seen[t] = true;
+            stack.push_back(t);
+        };
+        while (!stack.empty()) {
+            const NodeIndex x = stack.back();
+            stack.pop_back();
+            if (loose[x]) continue;
+            for (EdgeIndex e = g.first_edge[x]; e < g.first_edge[x + 1]; ++e) {
+                if (retaining(x, e)) visit(g.edge_to[e]);
+            }
+            if (x == k_root) {
+                for (NodeIndex v = 1; v < n; ++v) {
+                    if (orphan[v] || loose[v]) visit(v);
+                }
             }
         }
         return seen;
     };
-    const std::vector<bool> all = reach(k_no_node);
+    {
+        const auto first = reach(k_no_node);
+        std::vector<bool> held(n, false);
+        for (NodeIndex x = 0; x < n; ++x) {
+            for (EdgeIndex e = g.first_edge[x]; e < g.first_edge[x + 1]; ++e) {
+                if (retaining(x, e)) held[g.edge_to[e]] = true;
+            }
+        }
+        for (NodeIndex v = 1; v < n; ++v) orphan[v] = g.devtools_model && !first[v] && !held[v];
+        const auto second = reach(k_no_node);
+        for (NodeIndex v = 1; v < n; ++v) loose[v] = g.devtools_model && !second[v];
+    }
+    const auto all = reach(k_no_node);
     std::vector<std::vector<bool>> dominated_by(n);  // dominated_by[v][w]: v strictly dominates w
     for (NodeIndex v = 0; v < n; ++v) {
         const auto without = reach(v);
         dominated_by[v].assign(n, false);
         for (NodeIndex w = 0; w < n; ++w)
-            dominated_by[v][w] = all[w] && w != v && (v == k_root || !without[w]);
+            dominated_by[v][w] = all[w] && w != v && w != k_root && (v == k_root || !without[w]);
     }
     std::vector<NodeIndex> idom(n, k_no_node);
     for (NodeIndex w = 1; w < n; ++w) {
-        if (!all[w]) continue;
         // The strict dominator of w that every other strict dominator of w dominates.
         for (NodeIndex v = 0; v < n; ++v) {
             if (!dominated_by[v][w]) continue;
@@ -121,7 +225,7 @@ std::vector<NodeIndex> brute_idom(const Graph& g, const Retention& r) {
 
 TEST(compute_dominators, equals_a_brute_force_oracle_on_random_graphs) {
     std::mt19937 rng(12345);
-    for (int round = 0; round < 300; ++round) {
+    for (int round = 0; round < 600; ++round) {
         const auto n = static_cast<NodeIndex>(2 + rng() % 30);
         std::vector<N> nodes{{"", 0, 1, 1}};
         for (NodeIndex i = 1; i < n; ++i)
@@ -133,17 +237,33 @@ TEST(compute_dominators, equals_a_brute_force_oracle_on_random_graphs) {
             edges.push_back({static_cast<NodeIndex>(rng() % n),
                              static_cast<NodeIndex>(1 + rng() % (n - 1)), type});
         }
-        const Graph g = make_graph(nodes, edges);
-        const Retention r(g);
-        const Dominators d = compute_dominators(r);
-        ASSERT_EQ(d.idom, brute_idom(g, r)) << "round " << round;
-        // Retained size = self + retained of the dominator-tree children.
+        Graph g = make_graph(nodes, edges);
+        // Half the rounds follow DevTools' model with the V8 rules: a page root or two, an edge or
+        // two marked.
+        if (round % 2 == 1) {
+            g.devtools_model = true;
+            for (int k = 0; k < 2; ++k)
+                g.page_roots.push_back(static_cast<NodeIndex>(1 + rng() % (n - 1)));
+            if (g.edge_count() > 0) {
+                g.not_retaining.assign(g.edge_count(), false);
+                for (int k = 0; k < 2; ++k) g.not_retaining[rng() % g.edge_count()] = true;
+            }
+        }
+        const Dominators d = compute_dominators(Retention(g));
+        ASSERT_EQ(d.idom, brute_idom(g)) << "round " << round;
+        // Retained size = self + retained of the dominator-tree children; in DevTools' model the
+        // root's is the heap.
+        uint64_t heap = 0;
         for (NodeIndex v = 0; v < n; ++v) {
+            heap += g.self_size[v];
             uint64_t sum = g.self_size[v];
             for (NodeIndex w = 0; w < n; ++w) {
                 if (d.idom[w] == v) sum += d.retained[w];
             }
             ASSERT_EQ(d.retained[v], sum) << "round " << round << " node " << v;
+        }
+        if (g.devtools_model) {
+            ASSERT_EQ(d.retained[k_root], heap) << "round " << round;
         }
     }
 }

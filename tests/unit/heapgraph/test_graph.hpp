@@ -28,10 +28,10 @@ inline Graph make_graph(const std::vector<N>& nodes, std::vector<E> edges) {
     g.node_types = {NodeType{"object", true, 0, false, false, false},
                     NodeType{"synthetic", false, 0, true, true, false}};
     g.node_types[1].class_name = g.strings.add("(synthetic)");
-    g.edge_types = {EdgeType{"property", EdgeClass::strong, false, true},
-                    EdgeType{"element", EdgeClass::strong, true, true},
-                    EdgeType{"weak", EdgeClass::weak, false, false},
-                    EdgeType{"shortcut", EdgeClass::shortcut, false, true}};
+    g.edge_types = {EdgeType{"property", EdgeClass::strong, false},
+                    EdgeType{"element", EdgeClass::strong, true},
+                    EdgeType{"weak", EdgeClass::weak, false},
+                    EdgeType{"shortcut", EdgeClass::shortcut, false}};
     for (const N& n : nodes) {
         g.node_name.push_back(g.strings.add(n.name));
         g.self_size.push_back(n.self);

@@ -67,6 +67,16 @@ TEST(parse_v8_snapshot, reads_nodes_edges_and_names_as_devtools_does) {
     EXPECT_EQ(g.strings.get(rows[4].name), "(closure)");
 }
 
+TEST(parse_v8_snapshot, a_native_of_self_size_0_is_not_counted_as_devtools_summary_does) {
+    std::string text = k_snapshot;
+    text.replace(text.find("5,13,5,40,0,0"), 13, "8,13,5,0,0,0");  // the closure: a native of 0
+    const Graph g = parse_v8_snapshot(text, "n.heapsnapshot");
+    EXPECT_EQ(g.class_name(6), "onUpdate");
+    const auto rows = class_histogram(g, compute_dominators(Retention(g)));
+    ASSERT_EQ(rows.size(), 4u);
+    for (const ClassRow& r : rows) EXPECT_NE(g.strings.get(r.name), "onUpdate");
+}
+
 std::string error_of(const std::string& text) {
     try {
         parse_v8_snapshot(text, "x.heapsnapshot");
@@ -113,11 +123,39 @@ TEST(v8_path_filter, holds_back_the_first_of_a_weakmap_values_two_edges) {
 "1 / part of key (K @5) -> value (V @9) pair in WeakMap (table @7)",
 "2 / part of key (K @5) -> value (V @9) pair in WeakMap (table @7)"]})json";
     const Graph g = parse_v8_snapshot(text, "w.heapsnapshot");
+    // DevTools' retention rules: global (the root's shortcut) is the page root, and the table's
+    // edge to V does not retain, so the key dominates the value.
+    EXPECT_TRUE(g.devtools_model);
+    EXPECT_EQ(g.page_roots, (std::vector<NodeIndex>{1}));
+    EXPECT_EQ(g.not_retaining, (std::vector<bool>{false, false, false, false, true}));
+    EXPECT_EQ(compute_dominators(Retention(g)).idom[4], 2u);
     EXPECT_EQ(shortest_paths(g, nullptr).parent[4], 2u);
     auto filter = v8_path_filter(g);
     const ShortestPaths p = shortest_paths(g, filter.get());
     EXPECT_EQ(p.parent[4], 3u);
     EXPECT_EQ(p.distance[4], 3u);
+}
+
+TEST(weakmap_table_id, reads_devtools_pattern_and_nothing_else) {
+    EXPECT_EQ(weakmap_table_id("12 / part of key (Object @5) -> value (Array @9) pair in WeakMap "
+                               "(table @77)"),
+              77u);
+    // Names with " @", ")" and " -> value (" inside the key's or the value's name.
+    EXPECT_EQ(weakmap_table_id("3 / part of key (a) -> value (b @1) @5) -> value (c @2) pair in "
+                               "WeakMap (table @8)"),
+              8u);
+    for (const char* other : {
+             "table",
+             "/ part of key (K @5) -> value (V @9) pair in WeakMap (table @7)",
+             "1 / part of key (K @5) -> value (V @9) pair in WeakMap (table @)",
+             "1 / part of key (K @5) -> value (V @9) pair in WeakMap (table @7x)",
+             "1 / part of key (K) -> value (V @9) pair in WeakMap (table @7)",
+             "1 / part of key (K @5) -> value (V) pair in WeakMap (table @7)",
+             "1 / part of key (K @5) -> value (V @9) pair in WeakMap (table @7",
+             "1 / part of key (K @5) pair in WeakMap (table @7)",
+         }) {
+        EXPECT_EQ(weakmap_table_id(other), std::nullopt) << other;
+    }
 }
 
 }  // namespace
