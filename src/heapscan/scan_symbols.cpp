@@ -8,6 +8,7 @@
 #include "symbolize/aggregate.hpp"
 #include "symbolize/elf_module.hpp"
 #include "symbolize/frames.hpp"
+#include "symbolize/symbolizer.hpp"
 #include "util/error.hpp"
 #include "util/units.hpp"
 
@@ -37,8 +38,15 @@ std::string SiteName::label() const {
     return s;
 }
 
-ScanSymbols::ScanSymbols(const ScanFile& scan) : m_scan(scan) {}
+ScanSymbols::ScanSymbols(const ScanFile& scan)
+    : m_scan(scan), m_own(std::make_unique<symbolize::Symbolizer>()), m_symbolizer(*m_own) {}
+ScanSymbols::ScanSymbols(const ScanFile& scan, symbolize::Symbolizer& symbolizer)
+    : m_scan(scan), m_symbolizer(symbolizer) {}
 ScanSymbols::~ScanSymbols() = default;
+
+const std::vector<std::string>& ScanSymbols::warnings() const {
+    return m_symbolizer.warnings();
+}
 
 const ScanModule* ScanSymbols::module_of(uint64_t address) const {
     for (const auto& m : m_scan.modules) {
@@ -50,22 +58,7 @@ const ScanModule* ScanSymbols::module_of(uint64_t address) const {
 }
 
 symbolize::ElfModule* ScanSymbols::elf(const ScanModule& m) {
-    auto it = m_elves.find(m.index);
-    if (it != m_elves.end()) return it->second.get();
-    std::unique_ptr<symbolize::ElfModule> e;
-    try {
-        e = std::make_unique<symbolize::ElfModule>(m.path);
-        if (!m.build_id.empty() && !e->build_id().empty() && e->build_id() != m.build_id) {
-            m_warnings.push_back(
-                fmt::format("{} was rebuilt since the scan (build ID {} != {}); "
-                            "its frames are left unnamed",
-                            m.path, e->build_id(), m.build_id));
-            e.reset();
-        }
-    } catch (const util::Error& err) {
-        m_warnings.push_back(err.what());
-    }
-    return m_elves.emplace(m.index, std::move(e)).first->second.get();
+    return m_symbolizer.module(m.path, m.build_id);
 }
 
 std::vector<symbolize::Frame> ScanSymbols::frames(uint64_t address) {

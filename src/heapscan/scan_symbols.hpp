@@ -1,8 +1,9 @@
 // Names for what a scan file mentions: allocation stacks (code addresses), roots (a global by
 // its symbol, a thread's stack by the function whose frame holds the slot, TLS by its variable)
-// and allocation sites ("std::vector::reserve in fill_sessions (holders.cpp:60)"). Opens each
-// module's ELF once (symbolize::ElfModule); what cannot be named is shown as module+offset and
-// the reason recorded once in warnings(). Not thread-safe.
+// and allocation sites ("std::vector::reserve in fill_sessions (holders.cpp:60)"). Each
+// module's ELF comes from a symbolize::Symbolizer (opened once, its build ID checked there, as
+// for profiles); what cannot be named is shown as module+offset and the reason recorded once in
+// warnings(). Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,8 @@
 
 namespace leakhunt::symbolize {
 class ElfModule;
-}
+class Symbolizer;
+}  // namespace leakhunt::symbolize
 
 namespace leakhunt::heapscan {
 
@@ -33,6 +35,8 @@ struct SiteName {
 class ScanSymbols {
   public:
     explicit ScanSymbols(const ScanFile& scan);
+    // With a symbolizer shared with other readers (its open modules are reused).
+    ScanSymbols(const ScanFile& scan, symbolize::Symbolizer& symbolizer);
     ScanSymbols(const ScanSymbols&) = delete;
     ScanSymbols& operator=(const ScanSymbols&) = delete;
     ~ScanSymbols();
@@ -49,7 +53,7 @@ class ScanSymbols {
     // symbol covers is named by its address).
     std::string root(const ScanRoot& r);
 
-    const std::vector<std::string>& warnings() const { return m_warnings; }
+    const std::vector<std::string>& warnings() const;
 
   private:
     const ScanModule* module_of(uint64_t address) const;
@@ -57,9 +61,9 @@ class ScanSymbols {
     std::string thread_name(uint64_t index) const;
 
     const ScanFile& m_scan;
-    std::map<uint64_t, std::unique_ptr<symbolize::ElfModule>> m_elves;  // by module index
+    std::unique_ptr<symbolize::Symbolizer> m_own;  // when none was given
+    symbolize::Symbolizer& m_symbolizer;
     std::map<uint64_t, std::vector<symbolize::Frame>> m_frames;
-    std::vector<std::string> m_warnings;
 };
 
 // "std::vector<int, std::allocator<int> >::reserve(unsigned long)" -> "std::vector::reserve".

@@ -30,20 +30,21 @@ bool is_pseudo_file(const std::string& filename) {
 Symbolizer::Symbolizer() = default;
 Symbolizer::~Symbolizer() = default;
 
-Symbolizer::ModuleEntry& Symbolizer::entry_for(const profile::Mapping& mapping) {
-    auto key = std::make_pair(mapping.filename, lower(mapping.build_id));
+Symbolizer::ModuleEntry& Symbolizer::entry_for(const std::string& path,
+                                               const std::string& build_id) {
+    auto key = std::make_pair(path, lower(build_id));
     auto [it, inserted] = m_modules.try_emplace(key);
     ModuleEntry& entry = it->second;
     if (!inserted) return entry;
     try {
-        auto module = std::make_unique<ElfModule>(mapping.filename);
+        auto module = std::make_unique<ElfModule>(path);
         if (!key.second.empty() && !module->build_id().empty() &&
             module->build_id() != key.second) {
             m_warnings.push_back(fmt::format(
-                "{} has build ID {} but the profile recorded {}: the file changed since the "
-                "profile was taken, so its frames are left unsymbolized (symbolize on the host "
-                "and build that ran the program)",
-                mapping.filename, module->build_id(), key.second));
+                "{} has build ID {} but the profile or scan recorded {}: the file changed since "
+                "it was taken, so its frames are left unsymbolized (read it on the host and "
+                "build that ran the program)",
+                path, module->build_id(), key.second));
         } else {
             entry.module = std::move(module);
         }
@@ -51,6 +52,10 @@ Symbolizer::ModuleEntry& Symbolizer::entry_for(const profile::Mapping& mapping) 
         m_warnings.emplace_back(e.what());
     }
     return entry;
+}
+
+ElfModule* Symbolizer::module(const std::string& path, const std::string& build_id) {
+    return entry_for(path, build_id).module.get();
 }
 
 std::vector<Frame> Symbolizer::symbolize(const profile::Mapping& mapping, uint64_t address) {
@@ -63,7 +68,7 @@ std::vector<Frame> Symbolizer::symbolize(const profile::Mapping& mapping, uint64
         if (mapping.filename.empty()) unknown.module_offset = address;
         return {unknown};
     }
-    ModuleEntry& entry = entry_for(mapping);
+    ModuleEntry& entry = entry_for(mapping.filename, mapping.build_id);
     if (!entry.module) return {unknown};
     auto [cached, inserted] = entry.frames.try_emplace(offset);
     if (inserted) {

@@ -34,6 +34,11 @@ class Symbolizer {
     // `address` is used as given: callers pass return address - 1 for non-leaf frames.
     std::vector<Frame> symbolize(const profile::Mapping& mapping, uint64_t address);
 
+    // The ELF file at `path` as the profiled or scanned process had it (`build_id`, when known,
+    // must match): opened once and kept for every later call, profiles' and scans' alike; null,
+    // with a warning recorded once, when it cannot be used.
+    ElfModule* module(const std::string& path, const std::string& build_id);
+
     // One sentence per problem met so far (file missing or unreadable, build ID mismatch).
     const std::vector<std::string>& warnings() const { return m_warnings; }
 
@@ -51,7 +56,7 @@ class Symbolizer {
     };
     // The entry for `mapping`, opened on first use; its module is null (and a warning recorded
     // once) when the file cannot be used.
-    ModuleEntry& entry_for(const profile::Mapping& mapping);
+    ModuleEntry& entry_for(const std::string& path, const std::string& build_id);
     uint32_t intern(const std::string& s);
 
     // Keyed by (filename, build ID from the profile): a rebuilt file is judged per build ID.
