@@ -110,12 +110,18 @@ class Recorder {
     }
 
     // Asks for a snapshot; a failure is said and the recording goes on.
+    // Said once per run of failures: an interpreter that is shutting down (its bootstrap gone,
+    // the exit snapshot being written) fails every request until it ends.
     bool take(const std::string& reason) {
         try {
             write(m_control.snapshot(k_request_timeout_s), reason);
+            m_failing = false;
             return true;
         } catch (const util::Error& e) {
-            if (alive(m_pid)) warnf("snapshot {} of pid {} failed: {}", m_written, m_pid, e.what());
+            if (alive(m_pid) && !m_failing) {
+                warnf("snapshot {} of pid {} failed: {}", m_written, m_pid, e.what());
+            }
+            m_failing = true;
             return false;
         }
     }
@@ -192,6 +198,7 @@ class Recorder {
     recorddir::TimelineWriter m_timeline;
     recorddir::TimelineRow m_last;
     size_t m_written = 0;
+    bool m_failing = false;
     std::string m_exit_snapshot;
     long m_graphs = 0;
     bool m_graphs_failed = false;

@@ -289,9 +289,11 @@ class PythonNative(harness.Case):
         self.assertTrue(os.path.isfile(self.LIB), self.LIB)
         port = harness.free_port()
         out = self.path("rec")
+        # Under load for the whole recording: --duration stops the program (after a last
+        # snapshot of each kind), as a service that leaks to its end.
         p = subprocess.Popen([harness.LEAKHUNT, "record", "--native", "--all", "-o", out,
-                              "--snapshot-every", "1s", "--", PYTHON, victim("c_cache_server.py"),
-                              self.LIB, str(port), "300"],
+                              "--snapshot-every", "1s", "--duration", "8s", "--", PYTHON,
+                              victim("c_cache_server.py"), self.LIB, str(port)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.procs.append(p)
         self.assertEqual(p.stdout.readline(), "ready\n")
@@ -299,12 +301,34 @@ class PythonNative(harness.Case):
         load = Load(port)
         rest, err = p.communicate(timeout=180)
         load.end()
-        # The program's own output and status, nothing of ours on its streams.
-        self.assertEqual(rest, "served 300\n")
-        self.assertEqual(p.returncode, 7, err)
-        self.assertEqual([l for l in err.splitlines() if not l.startswith("leakhunt:")], [], err)
+        self.assertEqual(p.returncode, 128 + signal.SIGTERM, err)
+        self.assertEqual(rest, "")
         self.assertIn("the interpreter's native memory: leakhunt suspects", err)
         self.assert_c_leak_found(out)
+
+    def test_c_leak_output_and_status_unchanged(self):
+        # Run to its own end (20 requests): the same stdout, stderr and status as without us.
+        def run(prefix):
+            port = harness.free_port()
+            p = subprocess.Popen(prefix + [PYTHON, victim("c_cache_server.py"), self.LIB,
+                                           str(port), "20"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.procs.append(p)
+            self.assertEqual(p.stdout.readline(), "ready\n")
+            for i in range(20):
+                urllib.request.urlopen("http://127.0.0.1:%d/login?user=u%d" % (port, i),
+                                       timeout=10).read()
+            rest, err = p.communicate(timeout=120)
+            return p.returncode, rest, err
+        plain = run([])
+        self.assertEqual(plain, (7, "served 20\n", ""))
+        out = self.path("rec")
+        code, rest, err = run([harness.LEAKHUNT, "record", "--native", "--all", "-o", out, "--"])
+        self.assertEqual((code, rest), plain[:2], err)
+        self.assertEqual([l for l in err.splitlines() if not l.startswith("leakhunt:")], [], err)
+        # The agent's exit snapshot is the native manifest's.
+        with open(os.path.join(out, "native", "manifest.json")) as f:
+            self.assertTrue(json.load(f)["exit_snapshot"].endswith(".pb.gz"))
 
     def test_c_leak_attached(self):
         port = harness.free_port()
