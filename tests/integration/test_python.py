@@ -375,6 +375,98 @@ class PythonNative(harness.Case):
             self.assertNotIn("libleakhunt_agent", f.read())
 
 
+def line_of(path, marker):
+    """The number of the one line of `path` that contains `marker` (the oracle for suspects)."""
+    with open(path) as f:
+        found = [n for n, text in enumerate(f, 1) if marker in text]
+    assert len(found) == 1, (marker, found)
+    return found[0]
+
+
+class PythonAsyncioPatterns(harness.Case):
+    """An asyncio service (asyncio_service.py) leaking per connection into a module-level dict
+    (`buffers`), or through tracebacks kept in a module-level list (`errors`), or not at all
+    (`healthy`): suspects names the leaking line first (started and attached), and the object
+    graph's paths name the holding global."""
+
+    SERVICE = victim("asyncio_service.py")
+    LEAKS = {
+        "buffers": ("serve", "BUFFERS[number] = bytearray(1024)"),
+        "errors": ("parse", "payload = Payload(user, user.encode() * 200)"),
+    }
+
+    def ranked(self, out):
+        r = harness.run(["suspects", out, "--json"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return [s for s in harness.json_lines(r.stdout) if s.get("rank") is not None]
+
+    def assert_leak_first(self, out, mode):
+        function, marker = self.LEAKS[mode]
+        ranked = self.ranked(out)
+        self.assertTrue(ranked, "no suspect")
+        first = ranked[0]
+        self.assertEqual((first["function"], first["file"], first["line"]),
+                         (function, self.SERVICE, line_of(self.SERVICE, marker)), ranked[:3])
+        self.assertEqual(first["shape"], "steady growth")
+
+    def record_started(self, mode):
+        port = harness.free_port()
+        out = self.path("rec-" + mode)
+        p = subprocess.Popen([harness.LEAKHUNT, "record", "-o", out, "--snapshot-every", "1s",
+                              "--duration", "7s", "--", PYTHON, self.SERVICE, mode, str(port)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        self.assertEqual(p.stdout.readline(), "ready\n")
+        wait_port(port)
+        load = Load(port)
+        _, err = p.communicate(timeout=120)
+        load.end()
+        self.assertEqual(p.returncode, 128 + signal.SIGTERM, err)
+        return out
+
+    def test_started(self):
+        for mode in ("buffers", "errors"):
+            with self.subTest(mode=mode):
+                self.assert_leak_first(self.record_started(mode), mode)
+        self.assertEqual(self.ranked(self.record_started("healthy")), [])
+
+    def attached(self, mode):
+        port = harness.free_port()
+        p = self.start([PYTHON, self.SERVICE, mode, str(port)])
+        wait_port(port)
+        load = Load(port)
+        out = self.path("rec-" + mode)
+        r = harness.run(["record", "--pid", str(p.pid), "-o", out, "--snapshot-every", "1s",
+                         "--duration", "6s"], timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assert_leak_first(out, mode)
+        # Two object graphs of the running service, a second apart, still under load.
+        graphs = self.path("graphs-" + mode)
+        for _ in range(2):
+            g = harness.run(["snapshot", str(p.pid), "--heap", "-o", graphs], timeout=180)
+            self.assertEqual(g.returncode, 0, g.stderr)
+            time.sleep(1)
+        load.end()
+        self.assertIsNone(p.poll(), "the target died")
+        return graphs
+
+    def test_buffers_attached_paths_name_the_dict(self):
+        paths = held_by(self.attached("buffers"), "bytearray")
+        self.assertTrue(paths, "no path")
+        self.assertEqual(paths[0]["steps"], ["module `__main__`", "global `BUFFERS` (dict)",
+                                             "value [] (bytearray)"], paths[:2])
+        self.assertTrue(paths[0]["pattern"].startswith("a module-level registry"), paths[0])
+
+    def test_errors_attached_paths_name_the_list_through_the_traceback(self):
+        paths = held_by(self.attached("errors"), "__main__.Payload")
+        self.assertTrue(paths, "no path")
+        steps = paths[0]["steps"]
+        self.assertEqual(steps[:3], ["module `__main__`", "global `FAILED` (list)",
+                                     "element [] (ValueError)"], paths[:2])
+        self.assertEqual(steps[-1], "ref (__main__.Payload)")
+        self.assertTrue(paths[0]["pattern"].startswith("held through a traceback"), paths[0])
+
+
 def graph_counts(path):
     """{type: count} of an object graph, through `top --json`."""
     r = harness.run(["top", "--json", "--top", "0", path])

@@ -1,16 +1,19 @@
 """An asyncio HTTP/1.0 service (GET /login?user=N, one request per connection) with one leak
 per mode, beside healthy churn (a per-request row list freed when the request ends):
-  tasks   each request starts an audit task and keeps it in the module-level set AUDITS, never
-          discarded once done (the Task and its finished coroutine stay);
+  buffers each connection's buffer is kept in the module-level dict BUFFERS under its number and
+          never removed when the connection closes;
   errors  each request's parse fails, and the caught exception is kept in the module-level list
           FAILED: its traceback keeps parse's frame, and the frame its local `payload`;
-  healthy the same work, the audit tasks discarded when done and no exception kept.
+  healthy the same work, the buffer removed when its connection closes, no exception kept.
+Every mode starts an audit task per request, discarded from AUDITS when done.
 Usage: asyncio_service.py MODE PORT. Prints "ready" once it listens."""
 import asyncio
 import sys
 
 AUDITS = set()
+BUFFERS = {}
 FAILED = []
+CONNECTIONS = 0
 
 
 class Payload:
@@ -32,24 +35,30 @@ async def audit(user):
 
 
 def handle(mode, user):
-    if mode == "tasks":
-        AUDITS.add(asyncio.ensure_future(audit(user)))  # the leak: never discarded
-    else:
-        task = asyncio.ensure_future(audit(user))
-        AUDITS.add(task)
-        task.add_done_callback(AUDITS.discard)
+    task = asyncio.ensure_future(audit(user))
+    AUDITS.add(task)
+    task.add_done_callback(AUDITS.discard)
     try:
         parse(user)
     except ValueError as e:
         if mode == "errors":
             FAILED.append(e)  # the leak: the traceback keeps parse's frame
+    return render(user)
+
+
+def render(user):
     rows = [("row", i, user) for i in range(100)]  # churn: freed when the request ends
     return ("%d rows for %s" % (len(rows), user)).encode()
 
 
 async def serve(mode, reader, writer):
+    global CONNECTIONS
+    CONNECTIONS += 1
+    number = CONNECTIONS
+    BUFFERS[number] = bytearray(1024)  # the connection's buffer
     try:
         request = await reader.readline()
+        BUFFERS[number][: len(request)] = request
         while (await reader.readline()) not in (b"\r\n", b"\n", b""):
             pass
         path = request.split(b" ")[1].decode() if request.count(b" ") >= 2 else "/"
@@ -58,6 +67,8 @@ async def serve(mode, reader, writer):
         await writer.drain()
     finally:
         writer.close()
+        if mode != "buffers":
+            del BUFFERS[number]  # what `buffers` forgets
 
 
 async def main():
