@@ -17,14 +17,17 @@ namespace fs = std::filesystem;
 namespace {
 // How long the agent may take to write the snapshot asked for before the program is stopped.
 constexpr double k_snapshot_timeout_s = 30;
+
+void create(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw util::Error("cannot create {}: {}", dir.string(), ec.message());
+}
 }  // namespace
 
 PythonNative::PythonNative(const RuntimeRecordArgs& args, double every_s) : m_enabled(args.native) {
     if (!m_enabled) return;
     m_settings.dir = args.dir / recorddir::k_native_dir;
-    std::error_code ec;
-    fs::create_directories(m_settings.dir, ec);
-    if (ec) throw util::Error("cannot create {}: {}", m_settings.dir.string(), ec.message());
     m_settings.sample_interval = args.native_interval;
     m_settings.every_s = every_s;
     // Through a wrapper (`env X=1 python3 ...`) the interpreter is a later exec.
@@ -46,6 +49,7 @@ void PythonNative::note_in(recorddir::Manifest& python_manifest) const {
 void PythonNative::before_spawn() {
     if (!m_enabled) return;
     m_settings.agent = agent_library();
+    create(m_settings.dir);
     export_preload(m_settings);
 }
 
@@ -103,7 +107,9 @@ void PythonNative::check_attachable(pid_t pid, double duration_s) {
 }
 
 void PythonNative::attach() {
-    if (m_attachment) m_attachment->start();
+    if (!m_attachment) return;
+    create(m_settings.dir);
+    m_attachment->start();
 }
 
 void PythonNative::finish_attached(bool exited, const char* why) {

@@ -25,8 +25,8 @@ class SnapshotSymbolizer;
 
 class PythonNative {
   public:
-    // Creates DIR/native when args.native; `every_s` is the Python snapshots' interval, which
-    // the agent's periodic snapshots follow.
+    // DIR/native when args.native (created when the agent is started); `every_s` is the Python
+    // snapshots' interval, which the agent's periodic snapshots follow.
     PythonNative(const RuntimeRecordArgs& args, double every_s);
     ~PythonNative();
     PythonNative(const PythonNative&) = delete;

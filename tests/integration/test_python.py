@@ -351,6 +351,16 @@ class PythonNative(harness.Case):
                                       timeout=5).read()
         self.assertTrue(body.startswith(b"100 rows for after, sum "), body)
         self.assertIsNone(p.poll())
+        # The agent can be attached once: a second --native is refused by its checks, before the
+        # bootstrap is injected (nothing is written, nothing started in the process).
+        again = self.path("again")
+        r = harness.run(["record", "--pid", str(p.pid), "--native", "-o", again, "--duration",
+                         "2s"], timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("detached by an earlier `record --pid`", r.stderr)
+        self.assertEqual(os.listdir(again), [])
+        self.assertEqual(len(os.listdir("/proc/%d/task" % p.pid)), 1)
+        self.assertIsNone(p.poll())
 
     def test_native_refused_where_it_does_not_apply(self):
         cases = [
