@@ -60,11 +60,32 @@ def wait_port(port, timeout=10):
     raise AssertionError("port %d never answered" % port)
 
 
+def record_under_load(case, args, port):
+    """`leakhunt record ARGS` of a service (started with `-- ...`) that prints "ready" and listens
+    on `port`, under Load until the recording ends; returns (status, the rest of its stdout,
+    stderr)."""
+    p = subprocess.Popen([harness.LEAKHUNT, "record"] + args, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    case.procs.append(p)
+    case.assertEqual(p.stdout.readline(), "ready\n")
+    wait_port(port)
+    load = Load(port)
+    rest, err = p.communicate(timeout=180)
+    load.end()
+    return p.returncode, rest, err
+
+
+def ranked(out):
+    """The ranked suspects of `suspects --json` for a record directory."""
+    r = harness.run(["suspects", out, "--json"])
+    if r.returncode != 0:
+        raise AssertionError(r.stderr)
+    return [s for s in harness.json_lines(r.stdout) if s.get("rank") is not None]
+
+
 class PythonRecord(harness.Case):
     def suspects(self, out):
-        r = harness.run(["suspects", out, "--json"])
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return [s for s in harness.json_lines(r.stdout) if s.get("rank") is not None]
+        return ranked(out)
 
     def assert_named_first(self, ranked, function, file_name):
         self.assertTrue(ranked, "no suspect ranked")
@@ -76,17 +97,10 @@ class PythonRecord(harness.Case):
     def record_server(self, extra_args):
         port = harness.free_port()
         out = self.path("rec")
-        p = subprocess.Popen([harness.LEAKHUNT, "record", "-o", out, "--snapshot-every", "1s",
-                              "--duration", "7s", "--", PYTHON, victim("registry_server.py"),
-                              str(port)] + extra_args,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.procs.append(p)
-        self.assertEqual(p.stdout.readline().strip(), "ready")
-        wait_port(port)
-        load = Load(port)
-        _, err = p.communicate(timeout=60)
-        load.end()
-        return p.returncode, out, err
+        code, _, err = record_under_load(
+            self, ["-o", out, "--snapshot-every", "1s", "--duration", "7s", "--", PYTHON,
+                   victim("registry_server.py"), str(port)] + extra_args, port)
+        return code, out, err
 
     def test_registry_server_started(self):
         code, out, err = self.record_server([])
@@ -250,11 +264,6 @@ class PythonNative(harness.Case):
 
     LIB = os.path.join(os.path.dirname(os.path.abspath(harness.BIN)), "lib", "libquote_cache.so")
 
-    def ranked(self, out):
-        r = harness.run(["suspects", out, "--json"])
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return [s for s in harness.json_lines(r.stdout) if s.get("rank") is not None]
-
     def assert_c_leak_found(self, out):
         native = os.path.join(out, "native")
         with open(os.path.join(native, "manifest.json")) as f:
@@ -262,22 +271,22 @@ class PythonNative(harness.Case):
         self.assertEqual(manifest["runtime"], "native")
         with open(os.path.join(out, "manifest.json")) as f:
             self.assertEqual(json.load(f)["extra"]["native"], "native")
-        ranked = self.ranked(native)
-        self.assertTrue(ranked, "no native suspect")
-        self.assertEqual(ranked[0]["function"], "cache_quote", ranked[:3])
-        self.assertEqual(os.path.basename(ranked[0]["file"]), "quote_cache.c")
-        self.assertEqual(ranked[0]["shape"], "steady growth")
+        found = ranked(native)
+        self.assertTrue(found, "no native suspect")
+        self.assertEqual(found[0]["function"], "cache_quote", found[:3])
+        self.assertEqual(os.path.basename(found[0]["file"]), "quote_cache.c")
+        self.assertEqual(found[0]["shape"], "steady growth")
         # The scratch buffer of checksum is freed at once: never a suspect.
-        self.assertNotIn("checksum", [s["function"] for s in ranked])
+        self.assertNotIn("checksum", [s["function"] for s in found])
         # The Python view does not see the C leak: none of its suspects is the service's code,
         # and what it ranks grows at a small fraction of the C leak's rate. (http.server's
         # `'do_' + self.command` does grow slowly there: CPython 3.11's method cache keeps up to
         # 4096 attribute-name strings alive, each a new "do_GET" here; bounded, but steady over
         # seconds.) It points to the native part.
-        python = self.ranked(out)
+        python = ranked(out)
         self.assertEqual([s for s in python if s["file"].endswith("c_cache_server.py")], [],
                          python)
-        self.assertGreater(ranked[0]["growth_bytes_per_hour"],
+        self.assertGreater(found[0]["growth_bytes_per_hour"],
                            10 * sum(s["growth_bytes_per_hour"] for s in python))
         text = harness.run(["suspects", out])
         self.assertIn("recorded beside it: leakhunt suspects %s" % native, text.stdout)
@@ -291,17 +300,10 @@ class PythonNative(harness.Case):
         out = self.path("rec")
         # Under load for the whole recording: --duration stops the program (after a last
         # snapshot of each kind), as a service that leaks to its end.
-        p = subprocess.Popen([harness.LEAKHUNT, "record", "--native", "--all", "-o", out,
-                              "--snapshot-every", "1s", "--duration", "8s", "--", PYTHON,
-                              victim("c_cache_server.py"), self.LIB, str(port)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.procs.append(p)
-        self.assertEqual(p.stdout.readline(), "ready\n")
-        wait_port(port)
-        load = Load(port)
-        rest, err = p.communicate(timeout=180)
-        load.end()
-        self.assertEqual(p.returncode, 128 + signal.SIGTERM, err)
+        code, rest, err = record_under_load(
+            self, ["--native", "--all", "-o", out, "--snapshot-every", "1s", "--duration", "8s",
+                   "--", PYTHON, victim("c_cache_server.py"), self.LIB, str(port)], port)
+        self.assertEqual(code, 128 + signal.SIGTERM, err)
         self.assertEqual(rest, "")
         self.assertIn("the interpreter's native memory: leakhunt suspects", err)
         self.assert_c_leak_found(out)
@@ -405,40 +407,29 @@ class PythonAsyncioPatterns(harness.Case):
         "errors": ("parse", "payload = Payload(user, user.encode() * 200)"),
     }
 
-    def ranked(self, out):
-        r = harness.run(["suspects", out, "--json"])
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return [s for s in harness.json_lines(r.stdout) if s.get("rank") is not None]
-
     def assert_leak_first(self, out, mode):
         function, marker = self.LEAKS[mode]
-        ranked = self.ranked(out)
-        self.assertTrue(ranked, "no suspect")
-        first = ranked[0]
+        found = ranked(out)
+        self.assertTrue(found, "no suspect")
+        first = found[0]
         self.assertEqual((first["function"], first["file"], first["line"]),
-                         (function, self.SERVICE, line_of(self.SERVICE, marker)), ranked[:3])
+                         (function, self.SERVICE, line_of(self.SERVICE, marker)), found[:3])
         self.assertEqual(first["shape"], "steady growth")
 
     def record_started(self, mode):
         port = harness.free_port()
         out = self.path("rec-" + mode)
-        p = subprocess.Popen([harness.LEAKHUNT, "record", "-o", out, "--snapshot-every", "1s",
-                              "--duration", "7s", "--", PYTHON, self.SERVICE, mode, str(port)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.procs.append(p)
-        self.assertEqual(p.stdout.readline(), "ready\n")
-        wait_port(port)
-        load = Load(port)
-        _, err = p.communicate(timeout=120)
-        load.end()
-        self.assertEqual(p.returncode, 128 + signal.SIGTERM, err)
+        code, _, err = record_under_load(
+            self, ["-o", out, "--snapshot-every", "1s", "--duration", "7s", "--", PYTHON,
+                   self.SERVICE, mode, str(port)], port)
+        self.assertEqual(code, 128 + signal.SIGTERM, err)
         return out
 
     def test_started(self):
         for mode in ("buffers", "errors"):
             with self.subTest(mode=mode):
                 self.assert_leak_first(self.record_started(mode), mode)
-        self.assertEqual(self.ranked(self.record_started("healthy")), [])
+        self.assertEqual(ranked(self.record_started("healthy")), [])
 
     def attached(self, mode):
         port = harness.free_port()
