@@ -429,7 +429,11 @@ class PythonAsyncioPatterns(harness.Case):
         for mode in ("buffers", "errors"):
             with self.subTest(mode=mode):
                 self.assert_leak_first(self.record_started(mode), mode)
-        self.assertEqual(ranked(self.record_started("healthy")), [])
+        # The healthy mode's own lines never grow. (asyncio's own sites may: over seconds of
+        # constant load, socket.accept's sockets wait for their scheduled close; seen once in
+        # four runs on a loaded host, so only the service's code is held to no suspect.)
+        healthy = ranked(self.record_started("healthy"))
+        self.assertEqual([s for s in healthy if s["file"] == self.SERVICE], [], healthy)
 
     def attached(self, mode):
         port = harness.free_port()
