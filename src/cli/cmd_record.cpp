@@ -20,6 +20,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/heapscan_view.hpp"
+#include "cli/native_preload.hpp"
 #include "cli/profile_puller.hpp"
 #include "cli/progress.hpp"
 #include "cli/record_attach.hpp"
@@ -51,8 +52,22 @@ struct RecordArgs {
     std::string runtime = "auto";
     std::string pid_text;
     int heap_snapshots = 0;
+    bool native = false;
     CLI::App* cmd = nullptr;
 };
+
+// The native agent's sampling interval from --all and --sample-interval (default 512K).
+std::uint64_t agent_interval(const RecordArgs& args) {
+    if (args.all && !args.sample_interval.empty()) {
+        throw util::UsageError(
+            "--all and --sample-interval contradict each other (--all = "
+            "--sample-interval 1)");
+    }
+    if (args.all) return 1;
+    if (args.sample_interval.empty()) return 512 * 1024;
+    return static_cast<std::uint64_t>(
+        parse_bytes_option("--sample-interval", args.sample_interval));
+}
 
 // The runtime to record: --runtime when given, else told from the program or the process.
 capture::Runtime chosen_runtime(const RecordArgs& args, pid_t pid) {
@@ -69,10 +84,20 @@ capture::Runtime chosen_runtime(const RecordArgs& args, pid_t pid) {
 
 // Records a node, java or python program through its runtime (record_runtime.hpp).
 int run_runtime_record(const RecordArgs& args, capture::Runtime runtime, pid_t pid) {
+    const bool python = runtime == capture::Runtime::python;
+    if (args.native && !python) {
+        throw util::UsageError(
+            "--native records a Python interpreter's malloc beside tracemalloc; a {} program's "
+            "native memory is recorded with --runtime native instead",
+            capture::runtime_name(runtime));
+    }
     for (const char* agent_only :
          {"--all", "--sample-interval", "--depth", "--follow-children", "--leak-check"}) {
-        // --depth is also tracemalloc's frame limit.
-        if (runtime == capture::Runtime::python && agent_only == std::string_view("--depth")) {
+        const std::string_view option = agent_only;
+        // --depth is also tracemalloc's frame limit; with --native the sampling options
+        // configure the agent in the interpreter.
+        if (python && (option == "--depth" ||
+                       (args.native && (option == "--all" || option == "--sample-interval")))) {
             continue;
         }
         if (args.cmd->count(agent_only) > 0) {
@@ -102,6 +127,8 @@ int run_runtime_record(const RecordArgs& args, capture::Runtime runtime, pid_t p
     r.count = args.count;
     r.heap_snapshots = args.heap_snapshots;
     if (args.cmd->count("--depth") > 0) r.depth = args.depth;
+    r.native = args.native;
+    if (args.native) r.native_interval = agent_interval(args);
     r.cmd = args.cmd;
     switch (runtime) {
         case capture::Runtime::node:
@@ -132,8 +159,8 @@ int run_pull(const RecordArgs& args) {
             "--pprof-url pulls a running service's profile; it runs no "
             "program, so drop `-- CMD ARGS` (or drop --pprof-url)");
     }
-    for (const char* agent_only :
-         {"--all", "--sample-interval", "--depth", "--follow-children", "--leak-check"}) {
+    for (const char* agent_only : {"--all", "--sample-interval", "--depth", "--follow-children",
+                                   "--leak-check", "--native"}) {
         if (args.cmd->count(agent_only) > 0) {
             throw util::UsageError("{} configures the agent and does not apply to --pprof-url",
                                    agent_only);
@@ -242,12 +269,14 @@ int run_record(const RecordArgs& args) {
     if (args.cmd->count("--max-failures") > 0) {
         throw util::UsageError("--max-failures applies to --pprof-url only");
     }
-    const auto& command = trailing_command();
-    if (args.all && !args.sample_interval.empty()) {
+    if (args.native) {
         throw util::UsageError(
-            "--all and --sample-interval contradict each other (--all = "
-            "--sample-interval 1)");
+            "--native records a Python interpreter's malloc beside tracemalloc; this {} is "
+            "native already: drop --native",
+            attach != 0 ? fmt::format("process ({})", process_name(attach)) : "program");
     }
+    const auto& command = trailing_command();
+    const std::uint64_t interval = agent_interval(args);
     if (args.leak_check && !args.all && args.sample_interval != "1") {
         throw util::UsageError(
             "--leak-check needs --all: the heap scan must know every live block");
@@ -255,34 +284,23 @@ int run_record(const RecordArgs& args) {
     if (args.depth < 1 || args.depth > 256) {
         throw util::UsageError("--depth {}: use 1 to 256", args.depth);
     }
-    std::uint64_t interval = 512 * 1024;
-    if (args.all) interval = 1;
-    if (!args.sample_interval.empty()) {
-        interval = static_cast<std::uint64_t>(
-            parse_bytes_option("--sample-interval", args.sample_interval));
-    }
     double every = 0;
     if (!args.snapshot_every.empty()) {
         every = parse_duration_option("--snapshot-every", args.snapshot_every);
     }
     if (attach != 0) return run_attach_record(args, attach, interval, every);
-    const std::filesystem::path agent = agent_library();
-    const std::filesystem::path dir = output_directory(args);
-
-    std::string preload = agent.string();
-    if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0') {
-        preload += ":" + std::string(old);
-    }
-    ::setenv("LD_PRELOAD", preload.c_str(), 1);
-    ::setenv("LEAKHUNT_OUT", dir.c_str(), 1);
-    ::setenv("LEAKHUNT_SAMPLE_INTERVAL", std::to_string(interval).c_str(), 1);
-    ::setenv("LEAKHUNT_SNAPSHOT_EVERY", fmt::format("{}", every).c_str(), 1);
-    ::setenv("LEAKHUNT_DEPTH", std::to_string(args.depth).c_str(), 1);
+    PreloadSettings preload;
+    preload.agent = agent_library();
+    preload.dir = output_directory(args);
+    preload.sample_interval = interval;
+    preload.every_s = every;
+    preload.depth = args.depth;
     // Through a wrapper (`sh -c 'exec ./server'`, env, nice, timeout, a #!/bin/sh script) the
     // program is a later exec: the agent must stay in LD_PRELOAD to reach it.
-    const bool wrapper = is_wrapper(command.front());
-    ::setenv("LEAKHUNT_FOLLOW_CHILDREN", args.follow_children || wrapper ? "1" : "0", 1);
-    ::setenv("LEAKHUNT_LEAK_CHECK", args.leak_check ? "1" : "0", 1);
+    preload.follow_children = args.follow_children || is_wrapper(command.front());
+    preload.leak_check = args.leak_check;
+    const std::filesystem::path& dir = preload.dir;
+    export_preload(preload);
 
     // The program keeps our terminal and process group: ^C reaches it directly, as without us;
     // we wait for it to end rather than die first. A stop signal sent to leakhunt alone (kill,
@@ -294,18 +312,9 @@ int run_record(const RecordArgs& args) {
     ::sigprocmask(SIG_BLOCK, &set, &old);
     proc::ChildProcess child = proc::ChildProcess::spawn(
         command, proc::ChildProcess::Stdout::inherit, proc::ChildProcess::Group::same);
-    ::unsetenv("LD_PRELOAD");
+    unexport_preload();
     SnapshotSymbolizer symbolizer(dir);
-    recorddir::Manifest manifest;
-    manifest.runtime = "native";
-    manifest.capture = "agent";
-    manifest.command = command;
-    manifest.pid = child.pid();
-    manifest.start_unix = unix_now();
-    manifest.sampling =
-        interval == 1
-            ? "every allocation"
-            : "every " + util::format_bytes(static_cast<double>(interval)) + " on average";
+    recorddir::Manifest manifest = preload_manifest(preload, command, child.pid());
     recorddir::write_manifest(dir, manifest);
     std::fprintf(stderr, "leakhunt: recording pid %d (%s%s) into %s\n", child.pid(),
                  interval == 1 ? "" : "sampling ", manifest.sampling.c_str(),
@@ -345,33 +354,7 @@ int run_record(const RecordArgs& args) {
     const int status = *child.wait_status();
     for (const auto& w : symbolizer.finish()) warn(w);
 
-    size_t snapshots = 0;
-    const recorddir::Listing listing = recorddir::list(dir);
-    // The recorded program is the process readers show (the one with the most snapshots: a
-    // wrapper's program, not the wrapper); its exit snapshot is the one its timeline marks.
-    if (const auto main = recorddir::main_id(listing)) manifest.pid = *main;
-    for (const auto& [pid, timeline] : listing.timelines) {
-        const auto rows = recorddir::read_timeline(dir, pid);
-        snapshots += rows.size();
-        if (pid == manifest.pid) {
-            for (const auto& row : rows) {
-                if (row.reason == "exit" && recorddir::parse_snapshot_name(row.snapshot)) {
-                    manifest.exit_snapshot = row.snapshot;
-                }
-            }
-        }
-        if (rows.empty()) continue;
-        const auto& last = rows.back();
-        std::fprintf(stderr,
-                     "leakhunt: pid %ld: %zu snapshot%s; last (%s): %s in use in %.0f objects, "
-                     "RSS %s, agent %s -> %s\n",
-                     pid, rows.size(), rows.size() == 1 ? "" : "s", last.reason.c_str(),
-                     util::format_bytes(last.heap_inuse_bytes).c_str(), last.heap_inuse_objects,
-                     util::format_bytes(last.rss_bytes).c_str(),
-                     util::format_bytes(last.agent_bytes).c_str(),
-                     util::terminal_safe((dir / last.snapshot).string()).c_str());
-    }
-    recorddir::write_manifest(dir, manifest);
+    const size_t snapshots = finish_preloaded(dir, manifest);
     if (snapshots == 0) {
         warn(agent_warned ? "no snapshot was written: the program ran without the agent (see "
                             "above)"
@@ -523,6 +506,11 @@ Runner add_record(CLI::App& app) {
     cmd->add_option("--heap-snapshots", args->heap_snapshots,
                     "node, java, python: also take this many heap graphs spaced over the "
                     "recording, for `leakhunt paths` (default 0)");
+    cmd->add_flag("--native", args->native,
+                  "python: also run the native agent in the interpreter (preloaded, or attached "
+                  "with --pid) and write its snapshots into OUT/native, so that a leak in C code "
+                  "(an extension, ctypes) is named by its C function; --all and "
+                  "--sample-interval set its sampling");
     cmd->footer("  -- CMD ARGS   the program to run (not with --pprof-url or --pid)");
     args->cmd = cmd;
     return [args] { return run_record(*args); };

@@ -102,6 +102,20 @@ int run_report(const ReportArgs& args) {
         break;
     }
     if (match) data["notes"].push_back(patterns::describe(*match));
+    // A Python recording made with --native: its native part is a record directory of its own,
+    // reported on its own page.
+    std::vector<std::string> native_parts;
+    for (const auto& input : args.inputs) {
+        if (!std::filesystem::is_directory(input)) continue;
+        if (const auto native = recorddir::native_part(input)) {
+            native_parts.push_back(native->string());
+            data["notes"].push_back(fmt::format(
+                "The interpreter's native memory (malloc from C extensions and ctypes, which "
+                "tracemalloc does not see) was recorded beside it in {}: leakhunt suspects {}; "
+                "leakhunt report {} -o native.html",
+                native->string(), native->string(), native->string()));
+        }
+    }
     const std::string html = report::render_report_html(data);
     util::write_file_atomic(args.output, html);
     if (!args.data_output.empty()) {
@@ -117,6 +131,10 @@ int run_report(const ReportArgs& args) {
     for (const auto& w : symbolizer.warnings()) warn(w);
     if (match)
         std::printf("  pattern  %s\n", util::terminal_safe(patterns::describe(*match)).c_str());
+    for (const auto& native : native_parts) {
+        std::printf("  native   %s (not in this page: leakhunt report %s -o native.html)\n",
+                    util::terminal_safe(native).c_str(), util::terminal_safe(native).c_str());
+    }
     std::printf("wrote %s (%s)\n", args.output.c_str(),
                 util::format_bytes(static_cast<double>(html.size())).c_str());
     std::fflush(stdout);

@@ -203,6 +203,14 @@ void print_goroutine_suspects(const SuspectsArgs& args, const report::GoroutineS
     print_ranking(report, "goroutines", limit, args.all);
 }
 
+// What a Python recording made with --native says about its native part.
+std::string native_pointer(const fs::path& native) {
+    return fmt::format(
+        "The interpreter's native memory (malloc from C extensions and ctypes, which "
+        "tracemalloc does not see) was recorded beside it: leakhunt suspects {}",
+        util::terminal_safe(native.string()));
+}
+
 int run_suspects(const SuspectsArgs& args) {
     // One heap graph: what keeps the heap alive, as MAT's leak suspects.
     if (args.inputs.size() == 1 && is_heap_graph_file(args.inputs[0]) &&
@@ -218,7 +226,8 @@ int run_suspects(const SuspectsArgs& args) {
     std::string source;
     size_t left_out = 0;
     std::map<std::string, report::SnapshotFacts> facts_of;  // file name -> from the timeline
-    std::string runtime;  // from a directory's manifest; empty: unknown
+    std::string runtime;             // from a directory's manifest; empty: unknown
+    std::optional<fs::path> native;  // `record --native`: the interpreter's malloc
     const pid_t want_pid = args.pid.empty() ? 0 : parse_pid_option("--pid", args.pid);
     // Heap graphs (heap dumps, V8 snapshots) are ranked by their class histograms: given as
     // files, or a record directory that holds them and no profiles.
@@ -256,6 +265,7 @@ int run_suspects(const SuspectsArgs& args) {
         if (const auto manifest = recorddir::read_manifest(args.inputs[0]))
             runtime = manifest->runtime;
         facts_of = report::snapshot_facts(args.inputs[0], pid);
+        native = recorddir::native_part(args.inputs[0]);
     } else {
         if (want_pid != 0) throw util::UsageError("--pid applies to a record directory only");
         for (size_t i = 0; i < args.inputs.size(); ++i) {
@@ -347,6 +357,7 @@ int run_suspects(const SuspectsArgs& args) {
         }
         if (goroutines) print_goroutine_suspects(args, *goroutines, source);
         std::fflush(stdout);
+        if (native) std::fprintf(stderr, "leakhunt: %s\n", native_pointer(*native).c_str());
         return k_exit_ok;
     }
     const auto first = static_cast<double>(found.first_total);
@@ -384,6 +395,7 @@ int run_suspects(const SuspectsArgs& args) {
         std::printf("\n");
         print_goroutine_suspects(args, *goroutines, source);
     }
+    if (native) std::printf("\n%s.\n", native_pointer(*native).c_str());
     std::fflush(stdout);
     return k_exit_ok;
 }

@@ -21,6 +21,7 @@
 
 #include "cli/agent_files.hpp"
 #include "cli/common.hpp"
+#include "cli/native_preload.hpp"
 #include "cli/snapshot_symbolizer.hpp"
 #include "proc/child_process.hpp"
 #include "proc/proc_files.hpp"
@@ -266,48 +267,110 @@ bool running(pid_t pid) {
     return !proc::has_exited(pid);
 }
 
-size_t snapshot_count(const fs::path& dir, pid_t pid) {
-    return recorddir::read_timeline(dir, pid).size();
-}
-
 }  // namespace
 
-int record_attach(const NativeAttachArgs& args) {
-    const std::string name = process_name(args.pid);
-    check_attachable(args.pid, name);
-    const std::string gdb = find_in_path("gdb");
-    if (gdb.empty()) {
+NativeAttachment::NativeAttachment(NativeAttachArgs args)
+    : m_args(std::move(args)), m_name(process_name(m_args.pid)) {
+    check_attachable(m_args.pid, m_name);
+    m_gdb = find_in_path("gdb");
+    if (m_gdb.empty()) {
         throw util::Error(
             "attaching to a running native process needs gdb, which is not in PATH "
             "(install it: apt-get install gdb), or start the program under "
             "`leakhunt record -- CMD`");
     }
-    const fs::path agent = agent_library();
+    m_agent = agent_library();
+}
 
-    recorddir::Manifest manifest;
-    manifest.runtime = "native";
-    manifest.capture = "agent-attach";
-    manifest.pid = args.pid;
-    manifest.start_unix = unix_now();
-    manifest.sampling = args.sample_interval == 1
-                            ? "every allocation"
-                            : "every " +
-                                  util::format_bytes(static_cast<double>(args.sample_interval)) +
-                                  " on average";
-    manifest.extra["attached"] = "only allocations made after the attach are seen";
-    manifest.extra["attached_unix"] = fmt::format("{:.3f}", manifest.start_unix);
-    recorddir::write_manifest(args.dir, manifest);
+NativeAttachment::~NativeAttachment() = default;
 
-    sigset_t set = stop_signals(), old;
-    ::sigprocmask(SIG_BLOCK, &set, &old);
-    SnapshotSymbolizer symbolizer(args.dir);
-    const double paused = inject(args, name, agent, gdb);
+void NativeAttachment::start() {
+    m_manifest.runtime = "native";
+    m_manifest.capture = "agent-attach";
+    m_manifest.pid = m_args.pid;
+    m_manifest.start_unix = unix_now();
+    m_manifest.sampling = preload_sampling(m_args.sample_interval);
+    m_manifest.extra["attached"] = "only allocations made after the attach are seen";
+    m_manifest.extra["attached_unix"] = fmt::format("{:.3f}", m_manifest.start_unix);
+    recorddir::write_manifest(m_args.dir, m_manifest);
+    m_symbolizer = std::make_unique<SnapshotSymbolizer>(m_args.dir);
+    const double paused = inject(m_args, m_name, m_agent, m_gdb);
     std::fprintf(stderr,
                  "leakhunt: attached to pid %d (%s) in %.0f ms; recording %s into %s (only "
                  "allocations made from now on are seen)\n",
-                 args.pid, util::terminal_safe(name).c_str(), paused * 1000,
-                 args.sample_interval == 1 ? "every allocation" : manifest.sampling.c_str(),
-                 util::terminal_safe(args.dir.string()).c_str());
+                 m_args.pid, util::terminal_safe(m_name).c_str(), paused * 1000,
+                 m_manifest.sampling.c_str(), util::terminal_safe(m_args.dir.string()).c_str());
+}
+
+size_t NativeAttachment::snapshots() const {
+    return recorddir::read_timeline(m_args.dir, m_args.pid).size();
+}
+
+void NativeAttachment::finish(bool exited, const char* why) {
+    const pid_t pid = m_args.pid;
+    exited = exited || !running(pid);
+    std::string detach_error;
+    if (!exited && m_args.scan_before_detach && m_args.sample_interval == 1 && !stop_requested()) {
+        std::fprintf(stderr,
+                     "leakhunt: scanning the heap of pid %d (its threads stop for the "
+                     "scan)\n",
+                     pid);
+        try {
+            // The reply's file names are not read here (the scan is found in the record
+            // directory, through recorddir), so the raw request is enough.
+            const proc::AgentReply reply =
+                proc::agent_request(pid, k_scan_timeout_s, "snapshot scan");
+            if (const size_t err = reply.text.find("scan-error="); err != std::string::npos) {
+                warnf("the heap scan of pid {} failed: {}", pid,
+                      util::terminal_safe(reply.text.substr(err + 11)));
+            } else if (!reply.text.starts_with("ok ")) {
+                warnf("the heap scan of pid {} failed: {}", pid, util::terminal_safe(reply.text));
+            }
+        } catch (const util::Error& e) {
+            if (running(pid)) warnf("the heap scan of pid {} failed: {}", pid, e.what());
+        }
+    }
+    if (!exited) {
+        try {
+            const proc::AgentReply reply = proc::agent_request(pid, k_detach_timeout_s, "detach");
+            if (!reply.text.starts_with("ok ")) detach_error = reply.text;
+        } catch (const util::Error& e) {
+            if (running(pid))
+                detach_error = e.what();
+            else
+                exited = true;
+        }
+    }
+    if (m_symbolizer) {
+        for (const auto& w : m_symbolizer->finish()) warn(w);
+    }
+    const auto rows = recorddir::read_timeline(m_args.dir, pid);
+    if (!rows.empty()) {
+        const auto& last = rows.back();
+        std::fprintf(stderr,
+                     "leakhunt: pid %d: %zu snapshot%s; last (%s): %s in use in %.0f "
+                     "objects allocated since the attach -> %s\n",
+                     pid, rows.size(), rows.size() == 1 ? "" : "s", last.reason.c_str(),
+                     util::format_bytes(last.heap_inuse_bytes).c_str(), last.heap_inuse_objects,
+                     util::terminal_safe((m_args.dir / last.snapshot).string()).c_str());
+    }
+    if (!detach_error.empty()) {
+        throw util::Error(
+            "the agent in pid {} did not detach: {} (it keeps recording until the "
+            "program exits)",
+            pid, util::terminal_safe(detach_error));
+    }
+    std::fprintf(stderr, "leakhunt: %s; %s\n", why,
+                 exited ? "the program ended while recorded"
+                        : "detached: the program runs on unchanged (the agent's code stays "
+                          "mapped, inactive)");
+}
+
+int record_attach(const NativeAttachArgs& args) {
+    NativeAttachment attachment(args);
+    sigset_t set = stop_signals(), old;
+    ::sigprocmask(SIG_BLOCK, &set, &old);
+    attachment.start();
     const auto started = std::chrono::steady_clock::now();
     const char* why = nullptr;
     bool exited = false;
@@ -322,67 +385,12 @@ int record_attach(const NativeAttachArgs& args) {
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
                          .count() >= args.duration_s) {
             why = "--duration reached";
-        } else if (args.count > 0 &&
-                   snapshot_count(args.dir, args.pid) >= static_cast<size_t>(args.count)) {
+        } else if (args.count > 0 && attachment.snapshots() >= static_cast<size_t>(args.count)) {
             why = "--count reached";
         }
     }
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
-    std::string detach_error;
-    if (!exited && args.scan_before_detach && args.sample_interval == 1 && !stop_requested()) {
-        std::fprintf(stderr,
-                     "leakhunt: scanning the heap of pid %d (its threads stop for the "
-                     "scan)\n",
-                     args.pid);
-        try {
-            // The reply's file names are not read here (the scan is found in the record
-            // directory, through recorddir), so the raw request is enough.
-            const proc::AgentReply reply =
-                proc::agent_request(args.pid, k_scan_timeout_s, "snapshot scan");
-            if (const size_t err = reply.text.find("scan-error="); err != std::string::npos) {
-                warnf("the heap scan of pid {} failed: {}", args.pid,
-                      util::terminal_safe(reply.text.substr(err + 11)));
-            } else if (!reply.text.starts_with("ok ")) {
-                warnf("the heap scan of pid {} failed: {}", args.pid,
-                      util::terminal_safe(reply.text));
-            }
-        } catch (const util::Error& e) {
-            if (running(args.pid)) warnf("the heap scan of pid {} failed: {}", args.pid, e.what());
-        }
-    }
-    if (!exited) {
-        try {
-            const proc::AgentReply reply =
-                proc::agent_request(args.pid, k_detach_timeout_s, "detach");
-            if (!reply.text.starts_with("ok ")) detach_error = reply.text;
-        } catch (const util::Error& e) {
-            if (running(args.pid))
-                detach_error = e.what();
-            else
-                exited = true;
-        }
-    }
-    for (const auto& w : symbolizer.finish()) warn(w);
-    const auto rows = recorddir::read_timeline(args.dir, args.pid);
-    if (!rows.empty()) {
-        const auto& last = rows.back();
-        std::fprintf(stderr,
-                     "leakhunt: pid %d: %zu snapshot%s; last (%s): %s in use in %.0f "
-                     "objects allocated since the attach -> %s\n",
-                     args.pid, rows.size(), rows.size() == 1 ? "" : "s", last.reason.c_str(),
-                     util::format_bytes(last.heap_inuse_bytes).c_str(), last.heap_inuse_objects,
-                     util::terminal_safe((args.dir / last.snapshot).string()).c_str());
-    }
-    if (!detach_error.empty()) {
-        throw util::Error(
-            "the agent in pid {} did not detach: {} (it keeps recording until the "
-            "program exits)",
-            args.pid, util::terminal_safe(detach_error));
-    }
-    std::fprintf(stderr, "leakhunt: %s; %s\n", why,
-                 exited ? "the program ended while recorded"
-                        : "detached: the program runs on unchanged (the agent's code stays "
-                          "mapped, inactive)");
+    attachment.finish(exited, why);
     return k_exit_ok;
 }
 

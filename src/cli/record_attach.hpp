@@ -9,6 +9,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <string>
+
+#include "recorddir/record_dir.hpp"
 
 namespace leakhunt::cli {
 
@@ -27,5 +31,37 @@ struct NativeAttachArgs {
 
 // Returns the exit code (0, or 1 after an error that left the program running).
 int record_attach(const NativeAttachArgs& args);
+
+class SnapshotSymbolizer;
+
+// The steps of record_attach for a recorder that runs its own loop (`record --pid PID --native`
+// on a Python interpreter): the checks, the attach, the detach.
+class NativeAttachment {
+  public:
+    // Checks that the agent can be attached to args.pid, and finds gdb and the agent; throws
+    // util::Error saying why not and what to do. Nothing is done to the process yet.
+    explicit NativeAttachment(NativeAttachArgs args);
+    ~NativeAttachment();
+    NativeAttachment(const NativeAttachment&) = delete;
+    NativeAttachment& operator=(const NativeAttachment&) = delete;
+
+    // Writes the manifest of args.dir and loads and starts the agent through gdb; throws when it
+    // could not (the process goes on unchanged).
+    void start();
+    // The snapshots the agent has written so far.
+    size_t snapshots() const;
+    // Unless the process ended: the heap scan (scan_before_detach) and the detach, which writes
+    // the last snapshot. Then symbolizes and says what was written and `why` the recording
+    // ended. Throws util::Error when the agent did not detach.
+    void finish(bool exited, const char* why);
+
+  private:
+    NativeAttachArgs m_args;
+    std::string m_name;
+    std::string m_gdb;
+    std::filesystem::path m_agent;
+    recorddir::Manifest m_manifest;
+    std::unique_ptr<SnapshotSymbolizer> m_symbolizer;
+};
 
 }  // namespace leakhunt::cli

@@ -21,6 +21,7 @@
 #include "capture/python/launch.hpp"
 #include "cli/agent_files.hpp"
 #include "cli/common.hpp"
+#include "cli/record_python_native.hpp"
 #include "cli/record_runtime.hpp"
 #include "proc/child_process.hpp"
 #include "proc/proc_files.hpp"
@@ -62,8 +63,10 @@ double rss_of(pid_t pid) {
     return statm.resident ? static_cast<double>(*statm.resident) : k_nan;
 }
 
+// A zombie counts as ended: the program that `record` started is one until it is waited for, and
+// a snapshot asked for as it exits is no failure to report.
 bool alive(pid_t pid) {
-    return ::kill(pid, 0) == 0 || errno == EPERM;
+    return !proc::has_exited(pid);
 }
 
 class Recorder {
@@ -107,12 +110,18 @@ class Recorder {
     }
 
     // Asks for a snapshot; a failure is said and the recording goes on.
+    // Said once per run of failures: an interpreter that is shutting down (its bootstrap gone,
+    // the exit snapshot being written) fails every request until it ends.
     bool take(const std::string& reason) {
         try {
             write(m_control.snapshot(k_request_timeout_s), reason);
+            m_failing = false;
             return true;
         } catch (const util::Error& e) {
-            if (alive(m_pid)) warnf("snapshot {} of pid {} failed: {}", m_written, m_pid, e.what());
+            if (alive(m_pid) && !m_failing) {
+                warnf("snapshot {} of pid {} failed: {}", m_written, m_pid, e.what());
+            }
+            m_failing = true;
             return false;
         }
     }
@@ -189,6 +198,7 @@ class Recorder {
     recorddir::TimelineWriter m_timeline;
     recorddir::TimelineRow m_last;
     size_t m_written = 0;
+    bool m_failing = false;
     std::string m_exit_snapshot;
     long m_graphs = 0;
     bool m_graphs_failed = false;
@@ -246,15 +256,19 @@ Limits limits_of(const RuntimeRecordArgs& a) {
 int record_started(const RuntimeRecordArgs& a, int depth) {
     py::Control control(::geteuid(), ::getegid());
     const auto argv = py::bootstrap_command(a.command, python_bootstrap(), control.dir(), depth);
+    Limits lim = limits_of(a);
+    PythonNative native(a, std::chrono::duration<double>(lim.every).count());
     sigset_t set = stop_signals(), old;
     sigaddset(&set, SIGCHLD);
     ::sigprocmask(SIG_BLOCK, &set, &old);
+    native.before_spawn();
     proc::ChildProcess child = proc::ChildProcess::spawn(argv, proc::ChildProcess::Stdout::inherit,
                                                          proc::ChildProcess::Group::same);
+    native.after_spawn(child.pid(), a.command);
     control.set_pid(child.pid());
-    std::fprintf(stderr, "leakhunt: recording python pid %d (tracemalloc, %d frames) into %s\n",
-                 child.pid(), depth, util::terminal_safe(a.dir.string()).c_str());
-    Limits lim = limits_of(a);
+    std::fprintf(stderr, "leakhunt: recording python pid %d (tracemalloc, %d frames%s) into %s\n",
+                 child.pid(), depth, native.what().c_str(),
+                 util::terminal_safe(a.dir.string()).c_str());
     // The bootstrap listens before the program's first line runs.
     std::string hello;
     const auto ready_by = Clock::now() + std::chrono::seconds(static_cast<int>(k_start_timeout_s));
@@ -271,8 +285,10 @@ int record_started(const RuntimeRecordArgs& a, int depth) {
         (void)sig;
     }
     recorddir::Manifest manifest = manifest_of(a, child.pid(), depth, hello);
+    native.note_in(manifest);
     recorddir::write_manifest(a.dir, manifest);
     Recorder rec(a, control, child.pid());
+    if (!hello.empty()) native.check_loaded(child.pid());
     if (hello.empty() && child.running()) {
         warnf(
             "the tracemalloc bootstrap in pid {} did not answer within {:.0f} s{}; the "
@@ -306,6 +322,7 @@ int record_started(const RuntimeRecordArgs& a, int depth) {
         // The program is stopped, as record stops every program it started, after a last
         // snapshot and with tracemalloc stopped (no exit snapshot then).
         rec.take("final");
+        native.last_snapshot(child.pid());
         rec.graphs_owed();
         try {
             (void)control.request("stop", k_request_timeout_s);
@@ -325,6 +342,7 @@ int record_started(const RuntimeRecordArgs& a, int depth) {
     recorddir::write_manifest(a.dir, manifest);
     rec.summary(why);
     rec.say_graphs_missing(why);
+    native.finish_started();
     const int status = *child.wait_status();
     std::fprintf(stderr, "leakhunt: the program %s\n", proc::describe_wait_status(status).c_str());
     if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -339,12 +357,16 @@ int record_attached(const RuntimeRecordArgs& a, int depth) {
     if (::stat(fmt::format("/proc/{}", pid).c_str(), &st) != 0) {
         throw util::Error("no process with pid {}", pid);
     }
+    // The native agent's checks come first: nothing is done to the process if either part
+    // cannot attach.
+    PythonNative native(a, std::chrono::duration<double>(limits_of(a).every).count());
+    native.check_attachable(pid, a.duration_s);
     py::Control control(st.st_uid, st.st_gid);
     control.set_pid(pid);
     std::fprintf(stderr,
                  "leakhunt: attaching to python pid %d through gdb (tracemalloc, %d "
-                 "frames)\n",
-                 pid, depth);
+                 "frames%s)\n",
+                 pid, depth, native.what().c_str());
     py::AttachOptions o;
     o.pid = pid;
     o.bootstrap = python_bootstrap();
@@ -373,7 +395,17 @@ int record_attached(const RuntimeRecordArgs& a, int depth) {
             "stopped at the end",
             pid);
     }
+    try {
+        native.attach();
+    } catch (const util::Error&) {
+        try {
+            (void)control.request("stop", k_request_timeout_s);
+        } catch (const util::Error&) {
+        }
+        throw;
+    }
     recorddir::Manifest manifest = manifest_of(a, pid, depth, hello);
+    native.note_in(manifest);
     recorddir::write_manifest(a.dir, manifest);
     std::fprintf(stderr, "leakhunt: recording python pid %d into %s\n", pid,
                  util::terminal_safe(a.dir.string()).c_str());
@@ -414,6 +446,7 @@ int record_attached(const RuntimeRecordArgs& a, int depth) {
     recorddir::write_manifest(a.dir, manifest);
     rec.summary(why);
     rec.say_graphs_missing(why);
+    native.finish_attached(!alive(pid), why.c_str());
     return rec.written() > 0 ? k_exit_ok : k_exit_error;
 }
 

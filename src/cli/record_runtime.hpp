@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -25,7 +26,11 @@ struct RuntimeRecordArgs {
     long count = 0;                    // --count; 0: no limit
     int heap_snapshots = 0;            // --heap-snapshots N: heap graphs spaced over the run
     int depth = 0;                     // --depth (python: tracemalloc's frames); 0: default
-    CLI::App* cmd = nullptr;           // to ask which options were given
+    // --native (python only): the native agent in the interpreter as well, writing DIR/native
+    // (recorddir::k_native_dir), sampling every `native_interval` bytes (1: every allocation).
+    bool native = false;
+    std::uint64_t native_interval = 0;
+    CLI::App* cmd = nullptr;  // to ask which options were given
 };
 
 // Each returns the exit code: the program's own status when it started one, else 0/1.

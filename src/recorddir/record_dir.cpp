@@ -386,4 +386,11 @@ Selection select_profiles(const fs::path& dir, const Listing& listing, long id, 
     return s;
 }
 
+std::optional<fs::path> native_part(const fs::path& dir) {
+    const fs::path native = dir / k_native_dir;
+    std::error_code ec;
+    if (!fs::is_regular_file(native / k_manifest_name, ec)) return std::nullopt;
+    return native;
+}
+
 }  // namespace leakhunt::recorddir

@@ -40,6 +40,9 @@ std::string snapshot_name(long id, unsigned seq, Kind kind);
 // "timeline.ID.csv"
 std::string timeline_name(long id);
 inline constexpr char k_manifest_name[] = "manifest.json";
+// A Python recording made with `record --native` holds the native agent's recording of the same
+// interpreter in this subdirectory: a record directory of its own, with its own manifest.
+inline constexpr char k_native_dir[] = "native";
 
 struct SnapshotName {
     long id = 0;
@@ -151,6 +154,10 @@ struct Manifest {
 void write_manifest(const std::filesystem::path& dir, const Manifest& manifest);
 // nullopt when absent; util::Error naming the file and field when malformed.
 std::optional<Manifest> read_manifest(const std::filesystem::path& dir);
+
+// DIR/native when DIR is a record directory with a native recording beside it (k_native_dir
+// holding a manifest), else nullopt.
+std::optional<std::filesystem::path> native_part(const std::filesystem::path& dir);
 
 // The snapshots an analysis over time uses, for one id: its profiles in sequence order, without
 // the exit snapshot when at least `min_needed` others remain (a program's exit often frees what

@@ -220,6 +220,22 @@ TEST_F(RecordDirTest, ManifestRoundTripAndErrors) {
     EXPECT_THROW(read_manifest(m_dir), util::Error);
 }
 
+TEST_F(RecordDirTest, NativePartOnlyWithItsManifest) {
+    // `record --native`: DIR/native is a record directory of its own, known by its manifest.
+    EXPECT_FALSE(native_part(m_dir));
+    std::filesystem::create_directories(m_dir / k_native_dir);
+    EXPECT_FALSE(native_part(m_dir));  // an empty directory of that name is not one
+    // The native part's snapshots are not the Python recording's.
+    touch(std::string(k_native_dir) + "/" + snapshot_name(4, 0, Kind::profile));
+    EXPECT_TRUE(list(m_dir).ids().empty());
+    Manifest m;
+    m.runtime = "native";
+    write_manifest(m_dir / k_native_dir, m);
+    ASSERT_TRUE(native_part(m_dir));
+    EXPECT_EQ(*native_part(m_dir), m_dir / "native");
+    EXPECT_FALSE(native_part(m_dir / k_native_dir));
+}
+
 TEST_F(RecordDirTest, ExitSnapshotLeftOutOnlyWhenEnoughRemain) {
     for (int i = 0; i < 3; ++i) touch(snapshot_name(9, static_cast<unsigned>(i), Kind::profile));
     touch("timeline.9.csv",
