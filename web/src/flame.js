@@ -78,13 +78,18 @@ export class Flame {
   }
 
   // The size of each frame wide enough, after its name (a data attribute the style sheet shows,
-  // so the label's text stays the name alone). foreignObject widths are set synchronously.
+  // so the label's text stays the name alone). foreignObject widths are set synchronously; the
+  // frames' rectangles get theirs on d3's next timer ticks, so they are given the same width now
+  // (a page drawn, or captured, between the ticks never shows a label wider than its frame).
   sizeLabels () {
     for (const g of this.container.querySelectorAll('g.frame')) {
       const d = g.__data__
       const div = g.querySelector('foreignObject div')
+      const rect = g.querySelector('rect')
       if (!d || !div) continue
-      const wide = Number(g.querySelector('foreignObject').getAttribute('width')) >= SIZE_LABEL_MIN_PX
+      const width = g.querySelector('foreignObject').getAttribute('width')
+      if (rect && width !== null) rect.setAttribute('width', width)
+      const wide = Number(width) >= SIZE_LABEL_MIN_PX
       div.dataset.size = wide ? this.sizeText(d) : ''
     }
   }
