@@ -236,6 +236,10 @@ test('corpus series report: every sample of the trace, verdict leak', async () =
   assert.ok(label.left >= s2.timelinePlot.left && label.right <= s2.timelinePlot.right, `label ${JSON.stringify(label)} inside ${JSON.stringify(s2.timelinePlot)} (unzoomed: ${JSON.stringify(full.timelineLabels)})`)
   await page.screenshot({ path: join(ARTIFACTS, 'report-corpus-leak-label.png'), fullPage: true })
   assert.deepEqual(s.timelineAxes, ['time since start', 'memory'])
+  // Round ticks: whole multiples of one binary unit, whole seconds or minutes.
+  assert.ok(s.timelineTicks.memory.length >= 3, JSON.stringify(s.timelineTicks))
+  for (const t of s.timelineTicks.memory) assert.match(t, /^\d+ (B|KiB|MiB|GiB)$/)
+  for (const t of s.timelineTicks.time) assert.match(t, /^(\d+(\.0)?s|\d+m(00|15|30|45)s)$/)
   assert.equal(await page.title(), 'leakhunt report: service_leak')
   assert.deepEqual(page.errors, [])
   await page.close()

@@ -31,6 +31,7 @@ const state = {
   diffZoomedRoot: null,
   diffWidestRed: null,
   timelineAxes: [],
+  timelineTicks: {},
   timelineLabels: [],
   totals: null,
   suspectsRows: 0,

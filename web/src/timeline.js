@@ -85,6 +85,12 @@ export class Timeline {
     this.state.timelineWidth = width
   }
 
+  // The tick labels last drawn on an axis, kept for tests (state.timelineTicks).
+  ticks (axis, labels) {
+    this.state.timelineTicks = { ...this.state.timelineTicks, [axis]: labels }
+    return labels
+  }
+
   // Raw arrays of the data's timeline: x values, the value columns and their labels.
   prepare (tl) {
     const offset = Number.isFinite(tl.epoch_offset_s) ? tl.epoch_offset_s : 0
@@ -170,8 +176,8 @@ export class Timeline {
       axes: [
         r.offset
           ? { label: 'time (UTC)' }
-          : { label: 'time since start', incrs: SECOND_STEPS, values: (u, vals) => vals.map((v) => formatDuration(v)) },
-        { label: 'memory', size: 70, incrs: BYTE_STEPS, values: (u, vals, axis, space, step) => vals.map((v) => roundBytes(v, step)) }
+          : { label: 'time since start', incrs: SECOND_STEPS, values: (u, vals) => this.ticks('time', vals.map((v) => formatDuration(v))) },
+        { label: 'memory', size: 70, incrs: BYTE_STEPS, values: (u, vals, axis, space, step) => this.ticks('memory', vals.map((v) => roundBytes(v, step))) }
       ],
       cursor: { drag: { x: true, y: false } },
       plugins: [markersPlugin(() => this.markers(), (labels, plot) => { this.state.timelineLabels = labels; this.state.timelinePlot = plot })],
