@@ -62,12 +62,8 @@ int run_report(const ReportArgs& args) {
     if (!args.limit.empty()) {
         options.classify.engine.limit_bytes = parse_bytes_option("--limit", args.limit);
     }
-    const std::string title =
-        args.title.empty()
-            ? fmt::format("leakhunt report: {}",
-                          std::filesystem::path(args.inputs.front()).filename().string())
-            : args.title;
-    report::ReportBuilder builder(title);
+    // Without --title: "leakhunt report: SERVICE", the service named by the inputs.
+    report::ReportBuilder builder(args.title);
     // Reading a record directory reads every snapshot: a bar while the inputs are read, and the
     // "read" lines after it, so that the bar never shares a line with them.
     std::vector<std::string> read_lines;
@@ -152,7 +148,9 @@ Runner add_report(CLI::App& app) {
                     "Prometheus JSON), pprof heap profiles, heap scans (.scan), suspects or "
                     "retention-path JSON (`suspects --json`, `paths --json`)");
     cmd->add_option("-o,--out,--output", args->output, "The HTML file to write")->required();
-    cmd->add_option("--title", args->title, "Page title (default: from the first input)");
+    cmd->add_option("--title", args->title,
+                    "Page title (default: \"leakhunt report: SERVICE\", the recorded program or "
+                    "the series' target)");
     cmd->add_option("--target", args->target,
                     "Which series to draw when an input holds several: a watch target's key or "
                     "name, a series name or label value, or a PID of a record directory");

@@ -13,6 +13,7 @@
 #include "report/verdict_report.hpp"
 #include "series/downsample.hpp"
 #include "series/timestamp.hpp"
+#include "symbolize/aggregate.hpp"
 #include "util/error.hpp"
 #include "util/units.hpp"
 
@@ -108,6 +109,70 @@ bool verdict_from_suspects(nlohmann::json& verdict, const nlohmann::json& suspec
     return true;
 }
 
+// Rows of the table beside the flame graph: the functions holding the most, as `leakhunt top`
+// ranks them.
+constexpr size_t k_flame_table_rows = 20;
+
+// The count that goes with a byte sample type: objects in use for inuse_space, allocations for
+// alloc_space; nullopt for any other type.
+std::optional<int64_t> objects_of(const symbolize::HeapValues& v, std::string_view type) {
+    if (type == "inuse_space") return v.inuse_objects;
+    if (type == "alloc_space") return v.alloc_objects;
+    return std::nullopt;
+}
+
+// The first k_flame_table_rows rows of `leakhunt top --json` for `type`: function, file, line,
+// bytes (top's flat), objects and share (flat / total, a fraction).
+nlohmann::json flame_table_json(const symbolize::Aggregate& agg, std::string_view type) {
+    const int64_t total = agg.total.get(type);
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& r : agg.rows) {
+        if (rows.size() == k_flame_table_rows) break;
+        if (r.flat == symbolize::HeapValues{}) continue;  // only on stacks: `top` drops them too
+        const auto objects = objects_of(r.flat, type);
+        const int64_t v = r.flat.get(type);
+        rows.push_back(
+            {{"function", r.function},
+             {"file", r.file},
+             {"line", r.line},
+             {"bytes", v},
+             {"objects", objects ? nlohmann::json(*objects) : nlohmann::json(nullptr)},
+             {"share", total == 0 ? 0.0 : static_cast<double>(v) / static_cast<double>(total)}});
+    }
+    return rows;
+}
+
+// Summary totals as memray and heaptrack give them, from what the inputs hold: peak and last RSS
+// (and heap in use) of the whole series, and the latest snapshot's in-use bytes and objects and
+// its allocations (sampled profiles hold the estimate pprof scales them to).
+nlohmann::json totals_json(const std::optional<series::Series>& s,
+                           const symbolize::Aggregate* latest) {
+    nlohmann::json t = nlohmann::json::object();
+    auto peak_and_last = [&](std::string_view column, const char* peak, const char* last) {
+        const std::vector<double>* v = s ? s->column(column) : nullptr;
+        if (v == nullptr) return;
+        std::optional<double> hi, end;
+        for (double x : *v) {
+            if (!std::isfinite(x)) continue;
+            if (!hi || x > *hi) hi = x;
+            end = x;
+        }
+        if (hi) t[peak] = *hi;
+        if (end) t[last] = *end;
+    };
+    peak_and_last(series::k_rss, "peak_rss_bytes", "last_rss_bytes");
+    peak_and_last(series::k_heap_inuse, "peak_heap_bytes", "last_heap_bytes");
+    if (latest != nullptr) {
+        t["snapshot_inuse_bytes"] = latest->total.inuse_bytes;
+        t["snapshot_inuse_objects"] = latest->total.inuse_objects;
+        if (latest->total.alloc_objects > 0) {
+            t["snapshot_alloc_bytes"] = latest->total.alloc_bytes;
+            t["snapshot_allocations"] = latest->total.alloc_objects;
+        }
+    }
+    return t;
+}
+
 std::string now_rfc3339() {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     return series::format_rfc3339(std::chrono::duration<double>(now).count());
@@ -115,7 +180,8 @@ std::string now_rfc3339() {
 
 }  // namespace
 
-ReportBuilder::ReportBuilder(std::string title) : m_title(std::move(title)) {}
+ReportBuilder::ReportBuilder(std::string title, std::string prefix)
+    : m_title(std::move(title)), m_prefix(std::move(prefix)) {}
 
 void ReportBuilder::add_source(std::string kind, std::string path, std::string detail) {
     nlohmann::json s = {{"kind", std::move(kind)}, {"path", std::move(path)}};
@@ -268,7 +334,13 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
     nlohmann::json doc;
     doc["format"] = "leakhunt-report";
     doc["version"] = k_report_version;
-    doc["title"] = m_title;
+    std::string service = m_service;
+    if (service.empty() && m_series) service = m_series->name;
+    if (service.empty() && !m_profiles.empty()) service = m_profiles.front().first;
+    doc["service"] = service;
+    doc["title"] = !m_title.empty()  ? m_title
+                   : service.empty() ? m_prefix
+                                     : fmt::format("{}: {}", m_prefix, service);
     doc["generated_at"] = generated_at.empty() ? now_rfc3339() : std::move(generated_at);
     doc["leakhunt_version"] = "0.1.0";
     doc["sources"] = m_sources;
@@ -328,6 +400,7 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
             drawn.push_back(&entry);
         }
     }
+    std::optional<symbolize::Aggregate> latest;
     if (!drawn.empty()) {
         const auto& [name, p] = *drawn.back();
         FlameNode root = build_flame_tree(p, symbolizer, name, flame);
@@ -335,6 +408,10 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
         doc["flame"] = {{"file", name},        {"sample_type", flame.sample_type},
                         {"total", root.value}, {"stacks", p.samples.size()},
                         {"nodes", nodes},      {"root", flame_json(root, WithDelta::no)}};
+        symbolize::AggregateOptions by_function;
+        by_function.sort_by = flame.sample_type;
+        latest = symbolize::aggregate(p, symbolizer, by_function, name);
+        doc["flame"]["top"] = flame_table_json(*latest, flame.sample_type);
         m_summary.push_back(
             fmt::format("flame graph: {} ({} stacks, {} nodes)", name, p.samples.size(), nodes));
     } else {
@@ -343,6 +420,8 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
             "flame graph: no heap profile was given (a `leakhunt record` directory "
             "or a pprof heap profile)");
     }
+
+    doc["totals"] = totals_json(m_series, latest ? &*latest : nullptr);
 
     if (drawn.size() >= 2) {
         const auto& [from_name, from] = *drawn.front();

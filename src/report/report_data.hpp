@@ -2,7 +2,9 @@
 // (a memory series, heap snapshots, suspects, retention paths) and builds one JSON document
 // (ReportData) that web/src/main.js draws. Whatever is missing is said in its "missing" list, so
 // a report never shows a silently empty section. Layout of the document (every part optional
-// except format, version, title, sources, missing and notes):
+// except format, version, title, service, sources, missing and notes):
+//   title, service  the page's title (--title, else "leakhunt report: SERVICE") and the service:
+//                   the recorded program "name (PID n)", a series' target, or its file's stem
 //   verdict         verdict_json() of the series (DESIGN.md's verdict JSON); when the series
 //                   cannot decide (inconclusive) and the suspects grow clearly,
 //                   a leak at their summed growth with "based_on": "heap snapshots"
@@ -11,7 +13,12 @@
 //   suspects        the rows of `leakhunt suspects --json` (function, file, line,
 //                    growth_bytes_per_hour, share_of_growth, shape, confidence): given, or
 //                    computed from the snapshots of a record directory (3 or more)
-//   flame           {file, sample_type, total, stacks, nodes, root} of the last snapshot
+//   flame           {file, sample_type, total, stacks, nodes, root, top} of the last snapshot;
+//                    top: the first 20 rows of `leakhunt top --json` {function, file, line,
+//                    bytes, objects, share}
+//   totals          {peak_rss_bytes, last_rss_bytes, peak_heap_bytes, last_heap_bytes,
+//                    snapshot_inuse_bytes, snapshot_inuse_objects, snapshot_allocations,
+//                    snapshot_alloc_bytes}, each only where the inputs have it
 //   diff_flame      {from, to, sample_type, total, delta, nodes, root} between first and last
 //   retention_paths [{root, hops: [{site, offset}], blocks, bytes}] (site: a label such as
 //                    "std::vector::reserve in fill_sessions (holders.cpp:60)")
@@ -39,7 +46,15 @@ inline constexpr int k_report_version = 1;
 
 class ReportBuilder {
   public:
-    explicit ReportBuilder(std::string title);
+    // An empty title is "{prefix}: {service}", the service being set_service's name, else the
+    // series' name, else the first profile's.
+    explicit ReportBuilder(std::string title, std::string prefix = "leakhunt report");
+
+    // The name of the service reported on (the recorded program, the series' target); the first
+    // call wins.
+    void set_service(std::string name) {
+        if (m_service.empty()) m_service = std::move(name);
+    }
 
     // kind: "record directory", "watch database", "series", "profile", "suspects",
     // "retention paths"; detail: what was taken from it.
@@ -91,6 +106,8 @@ class ReportBuilder {
                                                     std::string& why_not);
 
     std::string m_title;
+    std::string m_prefix;
+    std::string m_service;
     nlohmann::json m_sources = nlohmann::json::array();
     std::optional<series::Series> m_series;
     trend::ClassifyOptions m_classify;

@@ -91,6 +91,16 @@ bool series_matches(const series::Series& s, const std::string& target) {
                        [&](const auto& kv) { return kv.second == target; });
 }
 
+// The service a series is of: its target (or, for Prometheus, its container, pod, job or
+// instance label), else its file's name without the extension.
+std::string series_service(const series::Series& s, const fs::path& path) {
+    for (const char* key : {"target", "container", "pod", "job", "instance"}) {
+        if (const auto it = s.labels.find(key); it != s.labels.end() && !it->second.empty())
+            return it->second;
+    }
+    return path.stem().string();
+}
+
 void add_series_file(ReportBuilder& b, const fs::path& path, std::string_view text,
                      const InputOptions& options) {
     series::ReadResult read = series::parse_series(text, path.filename().string());
@@ -112,6 +122,7 @@ void add_series_file(ReportBuilder& b, const fs::path& path, std::string_view te
     }
     b.add_source("series", path.string(),
                  fmt::format("{}, {} samples", read.series[pick].name, read.series[pick].size()));
+    b.set_service(series_service(read.series[pick], path));
     b.set_series(std::move(read.series[pick]), options.classify);
 }
 
@@ -150,6 +161,19 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
                             "with --target PID)",
                             dir.string(), pids.size(), pid));
         }
+    }
+    // The service: the recorded program's name, as the manifest's command gives it.
+    std::optional<recorddir::Manifest> manifest;
+    try {
+        manifest = recorddir::read_manifest(dir);
+    } catch (const util::Error& e) {
+        b.note(e.what());
+    }
+    if (manifest && !manifest->command.empty() && (manifest->pid == pid || pids.size() == 1)) {
+        b.set_service(fmt::format("{} (PID {})",
+                                  fs::path(manifest->command.front()).filename().string(), pid));
+    } else {
+        b.set_service(fmt::format("PID {}", pid));
     }
     b.add_source(
         "record directory", dir.string(),
@@ -250,6 +274,7 @@ void add_watch_db(ReportBuilder& b, const fs::path& path, const InputOptions& op
     }
     series::Series s = store.load_series(found->id);
     s.name = found->display.empty() ? found->key : found->display;
+    b.set_service(s.name);
     b.add_source("watch database", path.string(),
                  fmt::format("target {}, {} samples", found->key, s.size()));
     b.set_series(std::move(s), options.classify);

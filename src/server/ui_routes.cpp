@@ -289,8 +289,7 @@ void report_json(UiState& ui, const httplib::Request& req, httplib::Response& re
             return;
         }
     }
-    report::ReportBuilder builder(
-        fmt::format("leakhunt live: {} {}", source->database ? "target" : "PID", source->target));
+    report::ReportBuilder builder("", "leakhunt live");
     report::InputOptions options;
     options.target = source->target;
     try {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ARTIFACTS, BIN, launch, leakhunt, openPage, state, heapProfile } from './support.mjs'
+import { formatBytes } from '../../web/src/format.js'
 
 const TEST_DATA = process.env.LEAKHUNT_TEST_DATA
 const HOSTILE = '<img src=x onerror="window.__pwned=1">'
@@ -40,6 +41,9 @@ before(async () => {
   rec.html = join(dir, 'rec.html')
   rec.json = join(dir, 'rec.json')
   leakhunt(['report', rec.dir, '-o', rec.html, '--data', rec.json, '--title', 'victim_leak'])
+  // `top --json` of the snapshot the flame graph draws (the exit snapshot is left out of it).
+  rec.flameFile = JSON.parse(readFileSync(rec.json, 'utf8')).flame.file
+  rec.flameTop = leakhunt(['top', '--json', join(rec.dir, rec.flameFile)]).trim().split('\n').map((l) => JSON.parse(l))
   browser = await launch()
 })
 
@@ -96,14 +100,102 @@ test('record report: timeline, flame graph top frame, zoom, no console errors', 
   const diffZoomed = await clickFrame(page, '#diff-flame', 1)
   await page.waitForFunction((n) => window.leakhunt.diffZoomedRoot === n, diffZoomed)
   // A narrower window: the timeline and the flame graph follow its width, the zoom stays.
-  const wide = await page.evaluate(() => [window.leakhunt.timelineWidth, Number(document.querySelector('#flame svg').getAttribute('width'))])
+  const wide = await page.evaluate(() => [window.leakhunt.timelineWidth])
   await page.setViewportSize({ width: 800, height: 900 })
   await page.waitForFunction((w) => window.leakhunt.timelineWidth < w - 200, wide[0])
-  await page.waitForFunction((w) => Number(document.querySelector('#flame svg').getAttribute('width')) < w - 200, wide[1])
+  // (The flame graph's table moves below it in a narrow window: the graph takes the section's width.)
+  await page.waitForFunction(() => { const box = document.querySelector('#flame .flame'); const w = Number(document.querySelector('#flame svg').getAttribute('width')); return w < 800 && Math.abs(w - box.clientWidth) < 3 })
   const canvas = await page.evaluate(() => document.querySelector('#timeline canvas').getBoundingClientRect().width)
   assert.ok(canvas <= 800, `the timeline's canvas is ${canvas} px wide in an 800 px window`)
   assert.equal((await state(page)).flameZoomedRoot, zoomed)
   assert.deepEqual(page.errors, [])
+  await page.close()
+})
+
+test('record report without --title: the service names the page, the verdict comes first', async () => {
+  const html = join(dir, 'untitled.html')
+  leakhunt(['report', rec.dir, '-o', html])
+  const pid = /^heap\.(\d+)\./.exec(rec.lastHeap.split('/').pop())[1]
+  const page = await openPage(browser, pathToFileURL(html).href)
+  assert.deepEqual(page.errors, [])
+  assert.equal(await page.title(), `leakhunt report: victim_leak (PID ${pid})`)
+  assert.equal(await page.locator('h1').textContent(), `leakhunt report: victim_leak (PID ${pid})`)
+  // The verdict is the first section; the notes on what is missing come after everything else.
+  const order = await page.evaluate(() => [...document.querySelectorAll('#leakhunt-app > section')].filter((e) => !e.hidden).map((e) => e.id))
+  assert.equal(order[0], 'verdict')
+  assert.equal(order[order.length - 1], 'notes')
+  await page.close()
+})
+
+test('record report: axis titles, legend values without hovering, totals', async () => {
+  const page = await openPage(browser, pathToFileURL(rec.html).href)
+  const s = await state(page)
+  const data = JSON.parse(readFileSync(rec.json, 'utf8'))
+  assert.deepEqual(page.errors, [])
+  assert.deepEqual(s.timelineAxes, ['time (UTC)', 'memory'])
+  // Without the cursor on the chart the legend holds each line's last value.
+  const legend = await page.locator('#timeline .u-legend .u-value').allTextContents()
+  const last = (col) => col.filter((v) => v !== null).pop()
+  assert.equal(legend[1], `${formatBytes(last(data.timeline.rss_bytes))} (last)`)
+  assert.equal(legend[2], `${formatBytes(last(data.timeline.heap_inuse_bytes))} (last)`)
+  // Totals: the peak and last RSS of the timeline file, the snapshot's in-use bytes as `top` sums them.
+  const csv = readFileSync(join(rec.dir, readdirSync(rec.dir).find((f) => /^timeline\.\d+\.csv$/.test(f))), 'utf8').trim().split('\n')
+  const rssAt = csv[0].split(',').indexOf('rss_bytes')
+  const rss = csv.slice(1).map((l) => Number(l.split(',')[rssAt])).filter((v) => Number.isFinite(v))
+  assert.equal(s.totals.peak_rss_bytes, Math.max(...rss))
+  assert.equal(s.totals.last_rss_bytes, rss[rss.length - 1])
+  assert.equal(s.totals.snapshot_inuse_bytes, rec.flameTop.reduce((sum, r) => sum + r.inuse_bytes, 0))
+  assert.equal(s.totals.snapshot_inuse_objects, rec.flameTop.reduce((sum, r) => sum + r.inuse_objects, 0))
+  assert.match(await page.locator('#totals').textContent(), /peak RSS/)
+  await page.close()
+})
+
+test('record report: the table beside the flame graph is `top --json`, sizes on wide frames, search', async () => {
+  const page = await openPage(browser, pathToFileURL(rec.html).href)
+  const s = await state(page)
+  assert.deepEqual(page.errors, [])
+  assert.equal(s.flameTitleFile, rec.flameFile)
+  const want = rec.flameTop.slice(0, s.flameTable.length)
+  assert.ok(s.flameTable.length >= 2, `${s.flameTable.length} rows`)
+  assert.deepEqual(s.flameTable.map((r) => [r.function, r.bytes, r.objects]), want.map((r) => [r.function, r.inuse_bytes, r.inuse_objects]))
+  for (const [i, r] of s.flameTable.entries()) assert.ok(Math.abs(100 * r.share - want[i]['flat%']) < 1e-9, `share of ${r.function}`)
+  const cells = await page.locator('#flame table.top tbody tr').first().locator('td').allTextContents()
+  const first = rec.flameTop[0]
+  assert.deepEqual(cells, [first.function, formatBytes(first.inuse_bytes), first.inuse_objects.toLocaleString('en-US'), `${first['flat%'].toFixed(1)}%`])
+  // The root frame is as wide as the chart: it shows its size as text, its name stays its label.
+  const root = await page.evaluate(() => {
+    for (const g of document.querySelectorAll('#flame g.frame')) if (g.__data__.depth === 0) { const d = g.querySelector('div'); return [d.textContent, d.dataset.size] }
+    return null
+  })
+  assert.deepEqual(root, ['all', formatBytes(s.flameRoot.value)])
+  // Search: the frames whose name holds the text are highlighted, and only those.
+  await page.fill('#flame input.flame-search', 'allocate_touched')
+  await page.waitForFunction(() => window.leakhunt.flameSearch && window.leakhunt.flameSearch.term === 'allocate_touched')
+  const marked = await page.evaluate(() => [...document.querySelectorAll('#flame g.frame')]
+    .filter((g) => g.querySelector('rect').getAttribute('fill') === '#E600E6').map((g) => g.__data__.data.n))
+  assert.ok(marked.length >= 1)
+  for (const n of marked) assert.ok(n.toLowerCase().includes('allocate_touched'), n)
+  assert.equal((await state(page)).flameSearch.matches, marked.length)
+  await page.fill('#flame input.flame-search', '')
+  await page.close()
+})
+
+test('record report: the diff flame graph is sized by growth, the growing site is the widest red frame', async () => {
+  const page = await openPage(browser, pathToFileURL(rec.html).href)
+  assert.deepEqual(page.errors, [])
+  const frames = await page.evaluate(() => [...document.querySelectorAll('#diff-flame g.frame')].map((g) => ({
+    name: g.__data__.data.n, leaf: !g.__data__.children, depth: g.__data__.depth, width: Number(g.querySelector('rect').getAttribute('width')),
+    fill: g.querySelector('rect').getAttribute('fill')
+  })))
+  const red = (f) => { const m = /^rgb\((\d+),(\d+),(\d+)\)$/.exec(f.fill); return m && Number(m[1]) === 255 && Number(m[2]) < 128 }
+  const widest = frames.filter((f) => f.leaf && f.depth > 0 && red(f)).sort((a, b) => b.width - a.width)[0]
+  assert.ok(widest, JSON.stringify(frames))
+  // The growing site: the top suspect, the function `top` ranks first.
+  assert.equal(widest.name, rec.suspects[0].function)
+  assert.equal((await state(page)).diffWidestRed, rec.suspects[0].function)
+  // The scale legend names the whole growth, the root's width.
+  const s = await state(page)
+  assert.match(await page.locator('#diff-flame .scale').textContent(), new RegExp(`\\+${formatBytes(s.diffRoot.value).replace('.', '\\.')} \\(all growth\\)`))
   await page.close()
 })
 
@@ -126,6 +218,29 @@ test('corpus series report: every sample of the trace, verdict leak', async () =
   await page.mouse.up()
   await page.waitForFunction(() => window.leakhunt.timelineZoom !== null)
   await page.screenshot({ path: join(ARTIFACTS, 'report-corpus.png'), fullPage: true })
+  // Zoomed so that the "leak first detected" line is near the right edge: its label is drawn left
+  // of the line, inside the plot.
+  await page.dblclick('#timeline .u-over')
+  await page.waitForFunction(() => window.leakhunt.timelineZoom === null)
+  const full = await state(page)
+  const at = (await page.evaluate(() => JSON.parse(document.getElementById('leakhunt-data').textContent).timeline.first_leak_at_s))
+  const span = 300
+  await page.mouse.move(over.x + 2, over.y + over.height / 2)
+  await page.mouse.down()
+  await page.mouse.move(over.x + over.width * (at / span) + 6, over.y + over.height / 2, { steps: 5 })
+  await page.mouse.up()
+  await page.waitForFunction(() => window.leakhunt.timelineZoom !== null)
+  const s2 = await state(page)
+  const label = s2.timelineLabels.find((l) => l.label === 'leak first detected')
+  assert.ok(label, JSON.stringify(s2.timelineLabels))
+  assert.ok(label.left >= s2.timelinePlot.left && label.right <= s2.timelinePlot.right, `label ${JSON.stringify(label)} inside ${JSON.stringify(s2.timelinePlot)} (unzoomed: ${JSON.stringify(full.timelineLabels)})`)
+  await page.screenshot({ path: join(ARTIFACTS, 'report-corpus-leak-label.png'), fullPage: true })
+  assert.deepEqual(s.timelineAxes, ['time since start', 'memory'])
+  // Round ticks: whole multiples of one binary unit, whole seconds or minutes.
+  assert.ok(s.timelineTicks.memory.length >= 3, JSON.stringify(s.timelineTicks))
+  for (const t of s.timelineTicks.memory) assert.match(t, /^\d+ (B|KiB|MiB|GiB)$/)
+  for (const t of s.timelineTicks.time) assert.match(t, /^(\d+(\.0)?s|\d+m(00|15|30|45)s)$/)
+  assert.equal(await page.title(), 'leakhunt report: service_leak')
   assert.deepEqual(page.errors, [])
   await page.close()
 })

@@ -102,6 +102,10 @@ test('serve: / lists the targets, the live page draws and grows', async () => {
   await page.waitForFunction((n) => window.leakhunt.timelinePoints > n, first, { timeout: 5 * REFRESH_MS + 10000 })
   const second = await page.evaluate(() => window.leakhunt.timelinePoints)
   assert.ok(second > first, `live: ${first} -> ${second}`)
+  const live = await page.evaluate(() => JSON.parse(JSON.stringify(window.leakhunt)))
+  assert.equal(live.timelineAxes.length, 2)
+  assert.equal(live.timelineAxes[1], 'memory')
+  assert.ok((await page.title()).startsWith('leakhunt live: '), await page.title())
   assert.deepEqual(page.errors, [])
   await page.screenshot({ path: join(ARTIFACTS, 'serve-live.png'), fullPage: true })
 
@@ -110,6 +114,13 @@ test('serve: / lists the targets, the live page draws and grows', async () => {
   await page.waitForFunction(() => window.leakhunt && window.leakhunt.ready && window.leakhunt.timelinePoints > 0, null, { timeout: 30000 })
   assert.equal(await page.isVisible('#flame'), true)
   assert.equal(await page.isVisible('#suspects'), true)
+  // Named by the recorded program; the table beside the flame graph; the growing site (the
+  // first suspect) is the widest red frame of the diff flame graph.
+  assert.equal(await page.title(), `leakhunt live: victim_leak (PID ${dirRow.pid})`)
+  const recState = await page.evaluate(() => JSON.parse(JSON.stringify(window.leakhunt)))
+  assert.ok(recState.flameTable.length > 0)
+  const suspect = await page.locator('#suspects table.suspects tbody td.fn').first().textContent()
+  assert.equal(recState.diffWidestRed, suspect)
   assert.deepEqual(page.errors, [])
   await page.screenshot({ path: join(ARTIFACTS, 'serve-live-record.png'), fullPage: true })
   await page.close()

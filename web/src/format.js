@@ -13,6 +13,17 @@ export function formatBytes (v) {
   return (neg ? '-' : '') + x.toFixed(digits) + ' ' + UNITS[u]
 }
 
+// An axis tick of bytes, in the binary unit of the tick step: with a step of 500 KiB the ticks
+// read 1000 KiB, 1500 KiB, never 1.46 MiB.
+export function roundBytes (v, step) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return ''
+  let u = 0
+  let unit = 1
+  while (u < UNITS.length - 1 && Math.abs(step) >= unit * 1024) { unit *= 1024; u++ }
+  const x = v / unit
+  return `${Number.isInteger(Math.round(x * 1000) / 1000) ? Math.round(x) : x.toFixed(1)} ${UNITS[u]}`
+}
+
 export function formatRate (bytesPerHour) {
   if (bytesPerHour === null || bytesPerHour === undefined || !Number.isFinite(bytesPerHour)) return '–'
   return (bytesPerHour >= 0 ? '+' : '') + formatBytes(bytesPerHour) + '/h'

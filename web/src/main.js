@@ -6,10 +6,10 @@
 import 'uplot/dist/uPlot.min.css'
 import 'd3-flame-graph/src/flamegraph.css'
 import './style.css'
-import { el } from './format.js'
+import { el, formatBytes } from './format.js'
 import { Timeline } from './timeline.js'
-import { Flame } from './flame.js'
-import { renderHeader, renderNotes, renderVerdict, renderSuspects, renderPaths } from './sections.js'
+import { Flame, growthTree, growthColor } from './flame.js'
+import { renderHeader, renderNotes, renderVerdict, renderTotals, renderSuspects, renderPaths, renderFlameTable } from './sections.js'
 
 const state = {
   ready: false,
@@ -24,8 +24,16 @@ const state = {
   flameRoot: null,
   flameTopFunction: null,
   flameZoomedRoot: null,
+  flameTable: [],
+  flameTitleFile: null,
+  flameSearch: null,
   diffRoot: null,
   diffZoomedRoot: null,
+  diffWidestRed: null,
+  timelineAxes: [],
+  timelineTicks: {},
+  timelineLabels: [],
+  totals: null,
   suspectsRows: 0,
   pathsCount: 0,
   missing: [],
@@ -58,6 +66,25 @@ function topFunction (tree) {
   return best
 }
 
+// The frame without callees that grew the most: the growing site, widest and reddest.
+function widestLeaf (tree) {
+  let best = null
+  const stack = [tree]
+  while (stack.length) {
+    const n = stack.pop()
+    if (n.c) stack.push(...n.c)
+    else if (n !== tree && n.n !== 'other' && (!best || n.v > best.v)) best = n
+  }
+  return best ? best.n : null
+}
+
+// The diff flame graph's colour scale: from no growth to all of it.
+function scale (maxGrowth) {
+  const bar = el('span', { class: 'scale-bar' })
+  bar.style.background = `linear-gradient(to right, ${growthColor(0, 1)}, ${growthColor(0.5, 1)}, ${growthColor(1, 1)})`
+  return [el('span', { text: 'shrank / no growth' }), bar, el('span', { text: `+${formatBytes(maxGrowth)} (all growth)` })]
+}
+
 class Page {
   constructor (app) {
     this.app = app
@@ -75,14 +102,22 @@ class Page {
     this.flameTitle = el('h2')
     this.flameDetails = el('p', { class: 'details' })
     this.flameBox = el('div', { class: 'flame' })
-    this.flameSec.append(this.flameTitle, el('p', { class: 'hint', text: 'Click a frame to zoom, click the root to zoom out.' }), this.flameBox, this.flameDetails)
+    this.flameSearch = el('input', { type: 'search', class: 'flame-search', placeholder: 'search functions', 'aria-label': 'search the flame graph' })
+    this.flameSearch.addEventListener('input', () => { state.flameSearch = this.flame.search(this.flameSearch.value) })
+    this.flameTable = el('div', { class: 'flame-table' })
+    this.flameSec.append(this.flameTitle,
+      el('p', { class: 'hint', text: 'Click a frame to zoom, click the root to zoom out. The table: the functions holding the most, as `leakhunt top` ranks them.' }),
+      this.flameSearch,
+      el('div', { class: 'flame-layout' }, el('div', null, this.flameBox, this.flameDetails), this.flameTable))
     this.diffSec = section('diff-flame')
     this.diffTitle = el('h2')
     this.diffDetails = el('p', { class: 'details' })
     this.diffBox = el('div', { class: 'flame' })
-    this.diffSec.append(this.diffTitle, el('p', { class: 'hint', text: 'Width: in-use bytes in the later snapshot; red: grew, blue: shrank, orange: new.' }), this.diffBox, this.diffDetails)
+    this.diffScale = el('div', { class: 'scale' })
+    this.diffSec.append(this.diffTitle, el('p', { class: 'hint', text: 'Width: the bytes each call stack grew by between the snapshots (what only shrank is left out); colour: growth as a share of all growth, on this scale:' }), this.diffScale, this.diffBox, this.diffDetails)
+    this.totals = section('totals')
     this.paths = section('paths')
-    app.replaceChildren(this.header, this.status, this.notes, this.verdict, this.timelineSec, this.suspects, this.flameSec, this.diffSec, this.paths)
+    app.replaceChildren(this.header, this.status, this.verdict, this.totals, this.timelineSec, this.suspects, this.flameSec, this.diffSec, this.paths, this.notes)
     this.timeline = new Timeline(this.timelineBox, state)
     this.flame = new Flame(this.flameBox, this.flameDetails, 'inuse', (names) => { state.flameZoomedRoot = names[names.length - 1] })
     this.diff = new Flame(this.diffBox, this.diffDetails, 'diff', (names) => { state.diffZoomedRoot = names[names.length - 1] })
@@ -114,6 +149,9 @@ class Page {
     if (!this.suspects.hidden) renderSuspects(this.suspects, suspects)
     state.suspectsRows = suspects ? suspects.length : 0
 
+    this.totals.hidden = !renderTotals(this.totals, data.totals)
+    state.totals = data.totals || null
+
     const fl = data.flame
     this.flameSec.hidden = !(fl && fl.root)
     if (fl && fl.root) {
@@ -121,15 +159,23 @@ class Page {
       this.flame.render(fl.root)
       state.flameRoot = { name: fl.root.n, value: fl.root.v }
       state.flameTopFunction = topFunction(fl.root)
+      state.flameTable = Array.isArray(fl.top) ? fl.top : []
+      state.flameTitleFile = fl.file || null
+      renderFlameTable(this.flameTable, state.flameTable)
       if (!state.flameZoomedRoot) state.flameZoomedRoot = fl.root.n
     }
 
     const df = data.diff_flame
+    const grown = df && df.root ? growthTree(df.root) : null
     this.diffSec.hidden = !(df && df.root)
     if (df && df.root) {
-      this.diffTitle.textContent = `Change between snapshots: ${df.from || ''} → ${df.to || ''}`
-      this.diff.render(df.root)
-      state.diffRoot = { name: df.root.n, value: df.root.v, delta: df.root.d }
+      this.diffTitle.textContent = `Growth between snapshots: ${df.from || ''} → ${df.to || ''}`
+      this.diffBox.hidden = !grown
+      this.diffScale.replaceChildren(...scale(grown ? grown.v : 0))
+      if (grown) this.diff.render(grown)
+      else this.diffDetails.textContent = `nothing grew between the snapshots (net change ${formatBytes(df.root.d)})`
+      state.diffRoot = { name: df.root.n, value: grown ? grown.v : 0, delta: df.root.d }
+      state.diffWidestRed = grown ? widestLeaf(grown) : null
       if (!state.diffZoomedRoot) state.diffZoomedRoot = df.root.n
     }
 

@@ -66,3 +66,35 @@ export function renderPaths (root, paths) {
   })
   root.replaceChildren(el('h2', { text: 'Retention paths: why the memory is not freed' }), el('ul', { class: 'paths' }, ...items))
 }
+
+// Summary totals as memray and heaptrack show them, where the inputs have them; false when none.
+export function renderTotals (root, t) {
+  if (!t || typeof t !== 'object') return false
+  const rows = []
+  const add = (label, value, text) => { if (Number.isFinite(value)) rows.push([label, text(value)]) }
+  const count = (v) => v.toLocaleString('en-US')
+  add('peak RSS', t.peak_rss_bytes, formatBytes)
+  add('RSS at the end', t.last_rss_bytes, formatBytes)
+  add('peak heap in use', t.peak_heap_bytes, formatBytes)
+  add('heap in use at the end', t.last_heap_bytes, formatBytes)
+  add('in use in the latest snapshot', t.snapshot_inuse_bytes, formatBytes)
+  add('objects in use in the latest snapshot', t.snapshot_inuse_objects, count)
+  add('allocations up to the latest snapshot', t.snapshot_allocations, count)
+  add('bytes allocated up to the latest snapshot', t.snapshot_alloc_bytes, formatBytes)
+  if (!rows.length) return false
+  root.replaceChildren(el('h2', { text: 'Totals' }),
+    el('dl', { class: 'facts totals' }, ...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })])))
+  return true
+}
+
+// The functions holding the most in the flame graph's snapshot: the rows of `leakhunt top`.
+export function renderFlameTable (root, rows) {
+  const head = ['function', 'bytes', 'objects', 'share']
+  root.replaceChildren(el('table', { class: 'suspects top' },
+    el('thead', null, el('tr', null, ...head.map((h) => el('th', { text: h })))),
+    el('tbody', null, ...rows.map((r) => el('tr', { title: r.file ? `${r.file}:${r.line}` : null },
+      el('td', { class: 'fn', text: String(r.function ?? '–') }),
+      el('td', { class: 'num', text: formatBytes(r.bytes) }),
+      el('td', { class: 'num', text: Number.isFinite(r.objects) ? r.objects.toLocaleString('en-US') : '–' }),
+      el('td', { class: 'num', text: formatPercent(r.share) }))))))
+}

@@ -5,17 +5,33 @@
 // (live mode) keeps the zoomed range.
 import uPlot from 'uplot'
 import { downsample } from './downsample.js'
-import { formatBytes, formatDuration } from './format.js'
+import { formatBytes, formatDuration, formatRate, roundBytes } from './format.js'
 import { chartWidth, followWidth } from './width.js'
 
 const COLORS = { rss: '#c0392b', heap: '#2471a3', limit: '#7f8c8d', trend: '#e67e22' }
 
-function markersPlugin (getMarkers) {
+// Tick steps: whole binary units (1, 2, 5, 10, ... KiB, MiB, GiB) for memory and whole seconds,
+// minutes, hours and days for time, so that every tick reads as a round number.
+const BYTE_STEPS = []
+for (let unit = 1; unit <= 1024 ** 5; unit *= 1024) {
+  for (const m of [1, 2, 5, 10, 20, 50, 100, 200, 500]) BYTE_STEPS.push(m * unit)
+}
+const SECOND_STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
+  7200, 10800, 21600, 43200, 86400, 172800, 604800, 2592000]
+
+// The last non-null value of a column (the legend's value when the cursor is off the chart).
+function lastValue (column) {
+  for (let i = column.length - 1; i >= 0; i--) if (column[i] !== null && column[i] !== undefined) return column[i]
+  return null
+}
+
+function markersPlugin (getMarkers, onLabels) {
   return {
     hooks: {
       draw: [(u) => {
         const { ctx } = u
         const { top, height } = u.bbox
+        const drawn = []
         ctx.save()
         for (const m of getMarkers()) {
           const x = Math.round(u.valToPos(m.x, 'x', true))
@@ -28,13 +44,22 @@ function markersPlugin (getMarkers) {
           ctx.lineTo(x, top + height)
           ctx.stroke()
           if (m.label) {
+            // Right of the line when it fits inside the plot, else left of it: never clipped.
             ctx.setLineDash([])
             ctx.fillStyle = m.color
             ctx.font = `${11 * uPlot.pxRatio}px sans-serif`
-            ctx.fillText(m.label, x + 4 * uPlot.pxRatio, top + 12 * uPlot.pxRatio)
+            ctx.textAlign = 'left'
+            ctx.textBaseline = 'alphabetic'
+            const w = ctx.measureText(m.label).width
+            const gap = 4 * uPlot.pxRatio
+            const right = u.bbox.left + u.bbox.width
+            const lx = x + gap + w <= right ? x + gap : Math.max(u.bbox.left, x - gap - w)
+            ctx.fillText(m.label, lx, top + 12 * uPlot.pxRatio)
+            drawn.push({ label: m.label, left: lx / uPlot.pxRatio, right: (lx + w) / uPlot.pxRatio })
           }
         }
         ctx.restore()
+        onLabels(drawn, { left: u.bbox.left / uPlot.pxRatio, right: (u.bbox.left + u.bbox.width) / uPlot.pxRatio })
       }]
     }
   }
@@ -58,6 +83,12 @@ export class Timeline {
     u.setData(this.dataFor(u.scales.x.min, u.scales.x.max), false)
     this.inHook = false
     this.state.timelineWidth = width
+  }
+
+  // The tick labels last drawn on an axis, kept for tests (state.timelineTicks).
+  ticks (axis, labels) {
+    this.state.timelineTicks = { ...this.state.timelineTicks, [axis]: labels }
+    return labels
   }
 
   // Raw arrays of the data's timeline: x values, the value columns and their labels.
@@ -128,21 +159,28 @@ export class Timeline {
       return
     }
     if (previous) previous.destroy()
-    const series = [{ label: r.offset ? 'time' : 'time (s)', value: (u, v) => v === null ? '–' : (r.offset ? new Date(v * 1000).toISOString().replace('T', ' ').slice(0, 19) : formatDuration(v)) }]
-    r.labels.forEach((label, i) => series.push({ label, stroke: r.colors[i], width: 1.5, value: (u, v) => formatBytes(v) }))
-    if (Number.isFinite(tl.limit_bytes)) series.push({ label: 'limit', stroke: COLORS.limit, width: 1.5, dash: [8, 4], value: (u, v) => formatBytes(v) })
-    if (tl.trend) series.push({ label: 'fitted trend', stroke: COLORS.trend, width: 2, dash: [3, 3], value: (u, v) => formatBytes(v), spanGaps: false })
+    // Off the chart the legend shows each line's last value (its slope for the trend), so the
+    // figures are there without hovering; on the chart, the values under the cursor.
+    const timeText = (v) => v === null ? '–' : (r.offset ? new Date(v * 1000).toISOString().replace('T', ' ').slice(0, 19) : formatDuration(v))
+    const bytesValue = (u, v, sidx, idx) => idx === null ? `${formatBytes(lastValue(u.data[sidx]))} (last)` : formatBytes(v)
+    const series = [{ label: 'time', value: (u, v, sidx, idx) => idx === null ? `${timeText(lastValue(u.data[0]))} (last)` : timeText(v) }]
+    r.labels.forEach((label, i) => series.push({ label, stroke: r.colors[i], width: 1.5, value: bytesValue }))
+    if (Number.isFinite(tl.limit_bytes)) series.push({ label: 'limit', stroke: COLORS.limit, width: 1.5, dash: [8, 4], value: (u, v, sidx, idx) => formatBytes(idx === null ? tl.limit_bytes : v) })
+    if (tl.trend) series.push({ label: 'fitted trend', stroke: COLORS.trend, width: 2, dash: [3, 3], value: (u, v, sidx, idx) => idx === null ? formatRate(tl.trend.slope_per_s * 3600) : formatBytes(v), spanGaps: false })
     const opts = {
       width: chartWidth(this.container),
       height: 320,
       series,
       scales: { x: { time: !!r.offset } },
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       axes: [
-        r.offset ? {} : { values: (u, vals) => vals.map((v) => formatDuration(v)) },
-        { size: 80, values: (u, vals) => vals.map((v) => formatBytes(v)) }
+        r.offset
+          ? { label: 'time (UTC)' }
+          : { label: 'time since start', incrs: SECOND_STEPS, values: (u, vals) => this.ticks('time', vals.map((v) => formatDuration(v))) },
+        { label: 'memory', size: 70, incrs: BYTE_STEPS, values: (u, vals, axis, space, step) => this.ticks('memory', vals.map((v) => roundBytes(v, step))) }
       ],
       cursor: { drag: { x: true, y: false } },
-      plugins: [markersPlugin(() => this.markers())],
+      plugins: [markersPlugin(() => this.markers(), (labels, plot) => { this.state.timelineLabels = labels; this.state.timelinePlot = plot })],
       hooks: {
         setScale: [(u, key) => {
           if (key !== 'x' || this.inHook || !this.raw) return
@@ -158,6 +196,7 @@ export class Timeline {
     this.inHook = true
     this.plot = new uPlot(opts, data, this.container)
     this.inHook = false
+    this.state.timelineAxes = this.plot.axes.map((a) => a.label)
     this.state.timelineWidth = opts.width
     if (keep) this.plot.setScale('x', keep)
   }

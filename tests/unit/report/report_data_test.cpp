@@ -148,6 +148,68 @@ TEST(ReportBuilder, ProfilesGiveFlameAndDiff) {
               0U);
 }
 
+TEST(ReportBuilder, TheFlameTableIsTopAndTheTotalsAreTheSnapshotsAndTheSeries) {
+    ReportBuilder b("t");
+    b.set_series(linear_series());
+    b.add_profile("heap.1.0002.pb.gz", testing::small_heap());
+    symbolize::Symbolizer s;
+    const nlohmann::json doc = b.build(s);
+    // small_heap: cache_put holds 500 + 2000 bytes in 5 + 1 objects, main 300 in 3 (of 2900).
+    const auto& top = doc["flame"]["top"];
+    ASSERT_GE(top.size(), 2U);
+    EXPECT_EQ(top[0]["function"], "cache_put(int)");
+    EXPECT_EQ(top[0]["bytes"], 2500);
+    EXPECT_EQ(top[0]["objects"], 6);
+    EXPECT_DOUBLE_EQ(top[0]["share"].get<double>(), 2500.0 / 2900.0);
+    EXPECT_EQ(top[1]["function"], "main");
+    EXPECT_EQ(top[1]["bytes"], 300);
+    EXPECT_EQ(top[1]["objects"], 3);
+    const auto& t = doc["totals"];
+    EXPECT_EQ(t["peak_rss_bytes"], 100e6 + 10e3 * 599);
+    EXPECT_EQ(t["last_rss_bytes"], 100e6 + 10e3 * 599);
+    EXPECT_EQ(t["peak_heap_bytes"], 50e6 + 10e3 * 599);
+    EXPECT_EQ(t["snapshot_inuse_bytes"], 2900);
+    EXPECT_EQ(t["snapshot_inuse_objects"], 10);
+    EXPECT_EQ(t["snapshot_allocations"], 15);
+    EXPECT_EQ(t["snapshot_alloc_bytes"], 3400);
+}
+
+TEST(ReportBuilder, WithoutATitleThePageIsNamedByTheService) {
+    {
+        ReportBuilder b("");
+        b.set_series(linear_series());
+        symbolize::Symbolizer s;
+        EXPECT_EQ(b.build(s)["title"], "leakhunt report: mem.csv");
+    }
+    {
+        ReportBuilder b("", "leakhunt live");
+        b.set_service("checkout (PID 7)");
+        b.set_service("ignored");
+        b.set_series(linear_series());
+        symbolize::Symbolizer s;
+        const nlohmann::json doc = b.build(s);
+        EXPECT_EQ(doc["title"], "leakhunt live: checkout (PID 7)");
+        EXPECT_EQ(doc["service"], "checkout (PID 7)");
+    }
+    {
+        ReportBuilder b("given");
+        b.set_service("svc");
+        symbolize::Symbolizer s;
+        EXPECT_EQ(b.build(s)["title"], "given");
+    }
+    {
+        // A series file is named by its target, else by the file's stem.
+        TempDir d;
+        ReportBuilder b("");
+        add_input(b, d.write("payments.csv", "t_seconds,rss_bytes\n0,1\n1,2\n"), {});
+        symbolize::Symbolizer s;
+        EXPECT_EQ(b.build(s)["title"], "leakhunt report: payments");
+        ReportBuilder c("");
+        add_input(c, d.write("m.csv", "t_seconds,target,rss_bytes\n0,api-7,1\n1,api-7,2\n"), {});
+        EXPECT_EQ(c.build(s)["title"], "leakhunt report: api-7");
+    }
+}
+
 TEST(ReportBuilder, SuspectsAndPathsAreCheckedAndKept) {
     ReportBuilder b("t");
     b.set_suspects(nlohmann::json::parse(R"([{"function":"f","growth_bytes_per_hour":1}])"),
