@@ -108,12 +108,17 @@ class Folder {
         std::vector<FrameRef> out;
         const profile::Location* loc = profile::find_location(p, location_id);
         if (loc == nullptr) return out;
-        for (const auto& f : symbolize::location_frames(p, *loc, m_symbolizer)) {
+        const std::vector<symbolize::Frame> frames =
+            symbolize::location_frames(p, *loc, m_symbolizer);
+        for (size_t i = 0; i < frames.size(); ++i) {
+            const symbolize::Frame& f = frames[i];
             FrameRef r;
             r.name = intern(f.display_name());
             if (!f.file.empty())
                 r.where = f.line > 0 ? fmt::format("{}:{}", f.file, f.line) : f.file;
-            r.cut = cut_at_leaf(f);
+            // The allocator, the agent and the standard library's frames above the user's code
+            // are cut from the leaf end, so that the leaves are the user's functions.
+            r.cut = cut_at_leaf(f) || symbolize::is_library_frame(f, i + 1 < frames.size());
             out.push_back(std::move(r));
         }
         return out;

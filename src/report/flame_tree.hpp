@@ -1,10 +1,11 @@
 // Folds the call stacks of heap profiles into the tree a flame graph draws: root "all", one child
 // per calling function, values summed over every sample below. The frames of a sample are
-// symbolized (inline frames expanded), allocator and leakhunt agent frames at the leaf are cut,
-// as `leakhunt top` does, so the leaves are the user's functions that allocated. Small nodes are
-// merged into one "other" node per parent (never more than about k_max_nodes in all), so a profile
-// of 100,000 stacks stays fast to draw. The diff tree has, per node, the later profile's value
-// and the change from the earlier one. Not thread-safe (uses the given Symbolizer).
+// symbolized (inline frames expanded), allocator, leakhunt agent and standard-library frames at the
+// leaf are cut (symbolize::is_library_frame, the rule `top` names a site by), so the leaves are the
+// user's functions that allocated. Small nodes are merged into one "other" node per parent (never
+// more than about k_max_nodes in all), so a profile of 100,000 stacks stays fast to draw. The diff
+// tree has, per node, the later profile's value and the change from the earlier one. Not
+// thread-safe (uses the given Symbolizer).
 #pragma once
 
 #include <cstdint>

@@ -40,6 +40,34 @@ TEST(BuildFlameTree, FoldsStacksRootFirstWithoutAllocatorFrames) {
     EXPECT_EQ(root.delta, 0);
 }
 
+TEST(BuildFlameTree, StandardLibraryFramesAtTheLeafAreCutSoTheLeafIsTheUsersFunction) {
+    // operator new <- allocate (inlined from new_allocator.h) <- vector::_M_realloc_insert (its
+    // own frame, with a return type) <- Cache::put <- main: the leaf is Cache::put.
+    profile::Profile p = profile::make_heap_profile();
+    p.mappings = {{.id = 1, .memory_start = 0x1000, .memory_limit = 0x100000, .filename = "/a"}};
+    p.functions = {
+        {.id = 1, .name = "main", .filename = "main.cpp"},
+        {.id = 2, .name = "Cache::put(int)", .filename = "cache.cpp"},
+        {.id = 3,
+         .name = "void std::vector<int, std::allocator<int> >::_M_realloc_insert<int>(int&&)",
+         .filename = "/usr/include/c++/12/bits/vector.tcc"},
+        {.id = 4, .name = "allocate", .filename = "/usr/include/c++/12/bits/new_allocator.h"},
+        {.id = 5, .name = "operator new(unsigned long)"}};
+    p.locations = {{.id = 1, .mapping_id = 1, .address = 0x1000, .lines = {{1, 7}}},
+                   {.id = 2, .mapping_id = 1, .address = 0x1010, .lines = {{2, 42}}},
+                   {.id = 3, .mapping_id = 1, .address = 0x1020, .lines = {{4, 137}, {3, 512}}},
+                   {.id = 4, .mapping_id = 1, .address = 0x1030, .lines = {{5, 0}}}};
+    p.samples.push_back({{4, 3, 2, 1}, {1, 64, 1, 64}, {}});
+    symbolize::Symbolizer s;
+    const FlameNode root = build_flame_tree(p, s, "heap.pb.gz");
+    ASSERT_EQ(root.children.size(), 1U);
+    ASSERT_EQ(root.children[0].children.size(), 1U);
+    const FlameNode& put = root.children[0].children[0];
+    EXPECT_EQ(put.name, "Cache::put(int)");
+    EXPECT_EQ(put.value, 64);
+    EXPECT_TRUE(put.children.empty());
+}
+
 TEST(BuildFlameTree, MissingSampleTypeNamesTheFile) {
     profile::Profile p = testing::small_heap();
     p.sample_types = {{"samples", "count"}};
