@@ -217,10 +217,10 @@ void attach_bootstrap(const AttachOptions& o) {
     const std::string text = util::try_read_file(log_path).value_or("");
     if (interrupted) {
         throw util::Error(
-            "attaching to process {} timed out after {:.0f} s: the interpreter did "
-            "not give the GIL to the injected call (a thread holds it in a long C "
-            "call, or the process is stopped); the call was unwound and the "
-            "process runs on unchanged",
+            "attaching to process {} timed out after {:.0f} s: the injected call did not "
+            "return (a thread holds the GIL in a long C call, the process is stopped, or "
+            "gdb was slow to start on a loaded machine: try again); the call was unwound "
+            "and the process runs on unchanged",
             o.pid, o.timeout_s);
     }
     if (text.find("leakhunt-rc 0") == std::string::npos) {
