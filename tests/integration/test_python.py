@@ -445,15 +445,18 @@ class PythonAsyncioPatterns(harness.Case):
                          "--duration", "6s"], timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assert_leak_first(out, mode)
-        # Two object graphs of the running service, a second apart, once the load has stopped
-        # (under the load and a loaded CI host, gdb's attach for the graph took over its 30 s
-        # bound once).
+        # Two object graphs of the running service with a burst of load between them, each
+        # taken while no load runs (under the load, on a loaded CI host, gdb's attach for a
+        # graph overran its 30 s bound once): `paths` explains what is new in the second.
         load.end()
         graphs = self.path("graphs-" + mode)
-        for _ in range(2):
+        for burst in (True, False):
             g = harness.run(["snapshot", str(p.pid), "--heap", "-o", graphs], timeout=180)
             self.assertEqual(g.returncode, 0, g.stderr)
-            time.sleep(1)
+            if burst:
+                load = Load(port)
+                time.sleep(1.5)
+                load.end()
         self.assertIsNone(p.poll(), "the target died")
         return graphs
 
