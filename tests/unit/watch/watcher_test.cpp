@@ -28,6 +28,21 @@ double statm_rss(pid_t pid) {
     return resident * static_cast<double>(::sysconf(_SC_PAGESIZE));
 }
 
+// Waits (up to 5 s) until `pid` runs `comm` and its RSS has stopped moving: a process just
+// spawned is still being loaded (exec, the dynamic loader mapping its libraries).
+void wait_settled(pid_t pid, const std::string& comm) {
+    double last = -1;
+    for (int i = 0; i < 250; ++i) {
+        std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+        std::string name;
+        std::getline(in, name);
+        const double now = statm_rss(pid);
+        if (name == comm && now == last) return;
+        last = name == comm ? now : -1;
+        ::usleep(20000);
+    }
+}
+
 WatchConfig quiet_config() {
     WatchConfig c;  // no database, no CSV
     c.smaps = false;
@@ -36,6 +51,7 @@ WatchConfig quiet_config() {
 
 TEST(Watcher, SamplesAPidAndWritesOneJsonLinePerSample) {
     proc::ChildProcess sleeper = proc::ChildProcess::spawn({"sleep", "30"});
+    wait_settled(sleeper.pid(), "sleep");
     std::vector<std::string> lines;
     WatchConfig config = quiet_config();
     config.json_line = [&](const std::string& line) { lines.push_back(line); };
