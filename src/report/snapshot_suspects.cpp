@@ -221,13 +221,14 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
     out.report = trend::find_suspects(t, std::move(series), out.unit);
     out.growth_outside_heap =
         growth_outside_heap(snaps, t, out.unit == "bytes" ? out.report.total_growth : 0.0);
-    if (!out.growth_outside_heap.empty()) {
-        // Not the leak: keep them listed (--all), ranked by nothing.
+    // Not the leak: the ranked sites stay listed (--all), ranked by nothing.
+    const auto unrank = [&out] {
         auto& others = out.report.others;
         others.insert(others.begin(), std::make_move_iterator(out.report.suspects.begin()),
                       std::make_move_iterator(out.report.suspects.end()));
         out.report.suspects.clear();
-    }
+    };
+    if (!out.growth_outside_heap.empty()) unrank();
     std::vector<double> collected;
     for (const auto& s : snapshots) {
         if (!(s.collected_heap_bytes > 0)) break;  // unknown: 0 or NaN (an empty timeline cell)
@@ -235,12 +236,7 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
     }
     if (out.unit == "bytes" && out.growth_outside_heap.empty()) {
         out.filling_in = filling_in(t, collected, out.report);
-        if (!out.filling_in.empty()) {
-            auto& others = out.report.others;
-            others.insert(others.begin(), std::make_move_iterator(out.report.suspects.begin()),
-                          std::make_move_iterator(out.report.suspects.end()));
-            out.report.suspects.clear();
-        }
+        if (!out.filling_in.empty()) unrank();
     }
     out.first_total = snaps.front().rows.total.get(sample_index);
     out.last_total = snaps.back().rows.total.get(sample_index);
