@@ -23,6 +23,7 @@
 #include "cli/heapgraph_view.hpp"
 #include "cli/heapscan_view.hpp"
 #include "cli/profile_input.hpp"
+#include "heapgraph/explain.hpp"
 #include "heapscan/retention.hpp"
 #include "heapscan/scan_file.hpp"
 #include "heapscan/scan_symbols.hpp"
@@ -120,12 +121,8 @@ int run_paths(PathsArgs& args) {
     // Heap snapshots (files, or a record directory of them) are heap graphs; a .scan is native.
     std::vector<std::string> files = args.files;
     if (files.size() == 1) {
-        const auto in_dir = heap_graph_files_in(files[0]);
-        // A recording's leak set: the first, the middle and the last of its snapshots.
-        if (in_dir.size() >= 3)
-            files = {in_dir.front(), in_dir[in_dir.size() / 2], in_dir.back()};
-        else if (!in_dir.empty())
-            files = in_dir;
+        auto in_dir = heap_graph_files_in(files[0]);
+        if (!in_dir.empty()) files = heapgraph::leak_set_files(std::move(in_dir));
     }
     const bool graphs = std::any_of(files.begin(), files.end(),
                                     [](const auto& f) { return is_heap_graph_file(f); });

@@ -46,39 +46,11 @@ std::string signed_count(int64_t n) {
            util::format_count(static_cast<uint64_t>(n < 0 ? -n : n));
 }
 
-// A snapshot read and analysed: the graph, its dominators and retained sizes.
-struct Analysed {
-    std::string file;
-    heapgraph::Graph graph;
-    heapgraph::Dominators dom;
-};
-
-// Each heap graph kind read by its reader, by the file's name.
-heapgraph::Graph read_graph(const std::string& file) {
-    if (heapgraph::is_pygraph_name(file)) return heapgraph::read_pygraph(file);
-    if (heapgraph::is_hprof_name(file)) return heapgraph::read_hprof(file);
-    if (heapgraph::is_v8_snapshot_name(file)) return heapgraph::read_v8_snapshot(file);
-    throw util::Error("{}: no reader for this kind of heap graph in this build", file);
-}
-
-// The format's own path rules (V8's); none for the others.
-std::unique_ptr<heapgraph::PathFilter> path_filter(const std::string& file,
-                                                   const heapgraph::Graph& g) {
-    if (heapgraph::is_v8_snapshot_name(file)) return heapgraph::v8_path_filter(g);
-    return nullptr;
-}
-
 // The heading of the class column in the runtime's own terms.
 const char* class_heading(const std::string& file) {
     if (heapgraph::is_pygraph_name(file)) return "type";
     if (heapgraph::is_hprof_name(file)) return "class";
     return "class (constructor)";
-}
-
-Analysed analyse(const std::string& file) {
-    Analysed a{file, read_graph(file), {}};
-    a.dom = heapgraph::compute_dominators(heapgraph::Retention(a.graph));
-    return a;
 }
 
 size_t limit(int top, bool json, int text_default) {
@@ -98,18 +70,6 @@ bool is_heap_graph_file(const std::string& path) {
     return false;
 }
 
-namespace {
-
-size_t heap_graph_count(const recorddir::Listing& listing, long id) {
-    size_t n = 0;
-    for (const recorddir::Kind kind : recorddir::k_kinds) {
-        if (recorddir::is_heap_graph(kind)) n += listing.count(id, kind);
-    }
-    return n;
-}
-
-}  // namespace
-
 std::string heap_graph_runtime(const std::string& file) {
     const auto name =
         recorddir::parse_snapshot_name(std::filesystem::path(file).filename().string());
@@ -119,37 +79,13 @@ std::string heap_graph_runtime(const std::string& file) {
 }
 
 std::vector<std::string> heap_graph_files_in(const std::string& path) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(path, ec)) return {};
-    const recorddir::Listing listing = recorddir::list(path);
-    std::optional<long> id = recorddir::main_id(listing);
-    // The main process may be a launcher without snapshots: then the one with the most.
-    if (!id || heap_graph_count(listing, *id) == 0) {
-        size_t most = 0;
-        for (long i : listing.ids()) {
-            if (heap_graph_count(listing, i) > most) {
-                most = heap_graph_count(listing, i);
-                id = i;
-            }
-        }
-        if (most == 0) return {};
-    }
-    // Every heap graph kind, in sequence order (one process's graphs are of one kind).
-    std::map<unsigned, std::string> by_seq;
-    for (const recorddir::Kind kind : recorddir::k_kinds) {
-        if (!recorddir::is_heap_graph(kind)) continue;
-        for (const auto& p : listing.files(*id, kind)) {
-            if (auto n = recorddir::parse_snapshot_name(p.filename().string()))
-                by_seq[n->seq] = p.string();
-        }
-    }
     std::vector<std::string> out;
-    for (auto& [seq, p] : by_seq) out.push_back(std::move(p));
+    for (const auto& p : recorddir::heap_graph_files(path)) out.push_back(p.string());
     return out;
 }
 
 profile::Profile heap_graph_profile(const std::string& file) {
-    const heapgraph::Graph g = read_graph(file);
+    const heapgraph::Graph g = heapgraph::read_graph(file);
     heapgraph::NameCanon canon(g);
     std::map<heapgraph::StringIndex, capture::java::ClassCount> rows;
     for (heapgraph::NodeIndex n = 0; n < g.node_count(); ++n) {
@@ -183,7 +119,7 @@ profile::Profile heap_graph_profile(const std::string& file) {
 }
 
 int suspects_heap_graph(const std::string& file, const HeapGraphOptions& options) {
-    const Analysed a = analyse(file);
+    const heapgraph::Analysed a = heapgraph::analyse(file);
     const heapgraph::Graph& g = a.graph;
     heapgraph::LeakSuspectOptions o;
     o.max = limit(options.top, options.json, 10);
@@ -267,17 +203,14 @@ std::vector<std::string> heap_graphs_without_profiles(const std::string& path) {
 }
 
 int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
-    const Analysed a = analyse(file);
+    const heapgraph::Analysed a = heapgraph::analyse(file);
     const heapgraph::Graph& g = a.graph;
     const auto rows = heapgraph::class_histogram(g, a.dom);
     const size_t shown = std::min(rows.size(), limit(options.top, options.json, k_default_classes));
     if (options.json) {
         for (size_t i = 0; i < shown; ++i) {
             const auto& r = rows[i];
-            std::printf("%s\n", nlohmann::json{{"class", g.strings.get(r.name)},
-                                               {"count", r.count},
-                                               {"self_bytes", r.self_bytes},
-                                               {"retained_bytes", r.retained_bytes}}
+            std::printf("%s\n", heapgraph::class_row_json(g, r)
                                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                                     .c_str());
         }
@@ -307,8 +240,8 @@ int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
 
 int diff_heap_graphs(const std::string& base_file, const std::string& cur_file,
                      const HeapGraphOptions& options) {
-    const heapgraph::Graph base = read_graph(base_file);
-    const heapgraph::Graph cur = read_graph(cur_file);
+    const heapgraph::Graph base = heapgraph::read_graph(base_file);
+    const heapgraph::Graph cur = heapgraph::read_graph(cur_file);
     // Objects are matched by id only where ids survive a GC (V8); else classes are compared.
     const bool by_object = base.ids_stable && cur.ids_stable;
     const auto rows = heapgraph::diff_classes(base, cur);
@@ -375,149 +308,12 @@ int diff_heap_graphs(const std::string& base_file, const std::string& cur_file,
     return k_exit_ok;
 }
 
-namespace {
-
-// The nodes to explain, grouped by class, biggest first.
-struct Target {
-    std::string name;
-    std::vector<heapgraph::NodeIndex> nodes;
-    uint64_t self_bytes = 0;
-};
-
-std::vector<heapgraph::NodeIndex> nodes_of_class(const heapgraph::Graph& g, std::string_view name) {
-    std::vector<heapgraph::NodeIndex> out;
-    for (heapgraph::NodeIndex n = 0; n < g.node_count(); ++n) {
-        if (heapgraph::counted(g, n) && g.class_name(n) == name) out.push_back(n);
-    }
-    return out;
-}
-
-}  // namespace
-
 HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files,
                                    const HeapGraphOptions& options) {
-    if (files.empty() || files.size() > 3) {
-        throw util::UsageError(
-            "paths takes one, two or three heap snapshots (or a record directory), not {}",
-            files.size());
-    }
-    const Analysed a = analyse(files.back());
-    const heapgraph::Graph& g = a.graph;
-    const size_t classes = limit(options.top, false, k_default_path_classes);
-    std::vector<Target> targets;
-    HeapGraphPaths out;
-    out.file = files.back();
-    out.nodes = g.node_count();
-    out.edges = g.edge_count();
-    out.snapshots = files.size();
-    std::vector<heapgraph::NodeIndex> pool;  // the nodes that may be explained
-    if (files.size() == 1) {
-        out.what = "the largest classes by retained size";
-        for (const auto& r : heapgraph::class_histogram(g, a.dom)) {
-            if (targets.size() >= classes && options.class_name.empty()) break;
-            const std::string name(g.strings.get(r.name));
-            if (!options.class_name.empty() && name != options.class_name) continue;
-            targets.push_back({name, nodes_of_class(g, name), r.self_bytes});
-        }
-    } else if (!g.ids_stable) {
-        // Heap dumps: ids are addresses, so "new objects" cannot be told; the classes that grew
-        // from the first dump to the last are explained, all their instances.
-        out.what = fmt::format("the classes that grew since {}", files[0]);
-        const heapgraph::Graph first = read_graph(files[0]);
-        std::vector<std::pair<int64_t, std::string>> grown;
-        for (const auto& r : heapgraph::diff_classes(first, g)) {
-            if (r.count_delta() > 0 && r.bytes_delta() > 0)
-                grown.emplace_back(r.bytes_delta(), r.name);
-        }
-        for (const auto& [delta, name] : grown) {
-            if (!options.class_name.empty() && name != options.class_name) continue;
-            if (options.class_name.empty() && targets.size() >= classes) break;
-            Target t{name, nodes_of_class(g, name), 0};
-            for (heapgraph::NodeIndex n : t.nodes) t.self_bytes += g.self_size[n];
-            pool.insert(pool.end(), t.nodes.begin(), t.nodes.end());
-            targets.push_back(std::move(t));
-        }
-    } else {
-        if (files.size() == 2) {
-            out.what = fmt::format("objects new since {}", files[0]);
-            const heapgraph::Graph base = read_graph(files[0]);
-            std::vector<uint64_t> old_ids(base.node_id.begin(), base.node_id.end());
-            std::sort(old_ids.begin(), old_ids.end());
-            for (heapgraph::NodeIndex n = 0; n < g.node_count(); ++n) {
-                if (heapgraph::counted(g, n) &&
-                    !std::binary_search(old_ids.begin(), old_ids.end(), g.node_id[n])) {
-                    pool.push_back(n);
-                }
-            }
-        } else {
-            out.what = fmt::format("the leak set: objects new in {} since {}, still alive",
-                                   files[1], files[0]);
-            const heapgraph::Graph first = read_graph(files[0]);
-            const heapgraph::Graph second = read_graph(files[1]);
-            pool = heapgraph::leak_set(first, second, g);
-        }
-        out.pool = pool.size();
-        // Group the pool by class, biggest self size first.
-        std::map<std::string_view, Target> by_class;
-        for (heapgraph::NodeIndex n : pool) {
-            Target& t = by_class[g.class_name(n)];
-            t.nodes.push_back(n);
-            t.self_bytes += g.self_size[n];
-        }
-        for (auto& [name, t] : by_class) {
-            if (!options.class_name.empty() && name != options.class_name) continue;
-            t.name = std::string(name);
-            targets.push_back(std::move(t));
-        }
-        std::sort(targets.begin(), targets.end(), [](const Target& x, const Target& y) {
-            if (x.self_bytes != y.self_bytes) return x.self_bytes > y.self_bytes;
-            return x.name < y.name;
-        });
-        if (options.class_name.empty() && targets.size() > classes) targets.resize(classes);
-    }
-
-    auto filter = path_filter(files.back(), g);
-    const heapgraph::ShortestPaths sp = heapgraph::shortest_paths(g, filter.get());
-    heapgraph::PathShapes shapes(g, sp);
-    // Python's leak patterns, for objects that came (two or three graphs): in one graph every
-    // global dict would read as a registry.
-    const bool python = heapgraph::is_pygraph_name(files.back()) && files.size() > 1;
-    for (const Target& t : targets) {
-        const auto groups = heapgraph::group_paths(shapes, t.nodes, a.dom, g);
-        const heapgraph::StringIndex cls = t.nodes.empty() ? 0 : g.class_index(t.nodes.front());
-        ClassPaths c;
-        c.name = t.name;
-        c.count = t.nodes.size();
-        c.self_bytes = t.self_bytes;
-        for (const auto& grp : groups) {
-            c.retained_bytes += grp.retained_bytes;
-            c.paths.push_back({grp.count, grp.self_bytes, grp.retained_bytes,
-                               heapgraph::shape_text(g, shapes, grp.shape, cls),
-                               python ? std::optional<std::string>(
-                                            heapgraph::python_pattern(g, shapes, grp.shape))
-                                      : std::nullopt});
-        }
-        out.classes.push_back(std::move(c));
-    }
-    return out;
-}
-
-nlohmann::json class_paths_json(const ClassPaths& c, size_t max_paths) {
-    nlohmann::json paths = nlohmann::json::array();
-    for (size_t i = 0; i < c.paths.size() && i < max_paths; ++i) {
-        const auto& p = c.paths[i];
-        paths.push_back({{"count", p.count},
-                         {"self_bytes", p.self_bytes},
-                         {"retained_bytes", p.retained_bytes},
-                         {"steps", p.steps}});
-        if (p.pattern) paths.back()["pattern"] = *p.pattern;
-    }
-    return {{"type", "class"},
-            {"class", c.name},
-            {"count", c.count},
-            {"self_bytes", c.self_bytes},
-            {"retained_bytes", c.retained_bytes},
-            {"paths", paths}};
+    heapgraph::ExplainOptions o;
+    o.classes = limit(options.top, false, k_default_path_classes);
+    o.class_name = options.class_name;
+    return heapgraph::explain_heap_graphs(files, o);
 }
 
 int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOptions& options) {
@@ -547,7 +343,7 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
                                                           c.paths.front().steps}),
                                   learned);
         if (options.json) {
-            nlohmann::json row = class_paths_json(c, max_paths);
+            nlohmann::json row = heapgraph::class_paths_json(c, max_paths);
             if (match) row["pattern"] = patterns::to_json(*match);
             std::printf("%s\n",
                         row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include "heapgraph/explain.hpp"
 #include "profile/profile.hpp"
 
 namespace leakhunt::cli {
@@ -34,27 +35,8 @@ struct HeapGraphOptions {
     std::optional<std::filesystem::path> patterns_file;  // paths: --patterns (else the default)
 };
 
-// One class of a heap graph and the paths that hold its objects, grouped by shape.
-struct ClassPaths {
-    struct Path {
-        uint64_t count = 0, self_bytes = 0, retained_bytes = 0;
-        std::vector<std::string> steps;  // root first, as heapgraph::shape_text says them
-        // Python graphs: the leak pattern the path shows (heapgraph::python_pattern; "" if none).
-        std::optional<std::string> pattern;
-    };
-    std::string name;
-    uint64_t count = 0, self_bytes = 0, retained_bytes = 0;
-    std::vector<Path> paths;  // biggest retained first
-};
-
-struct HeapGraphPaths {
-    std::string file;  // the snapshot explained (the last one given)
-    std::string what;  // "the largest classes by retained size", "objects new since ...", ...
-    uint64_t nodes = 0, edges = 0;
-    size_t snapshots = 0;
-    uint64_t pool = 0;  // objects explained (two or three snapshots)
-    std::vector<ClassPaths> classes;
-};
+using heapgraph::ClassPaths;
+using heapgraph::HeapGraphPaths;
 
 // A heap graph's class histogram as a heap profile (one sample per class: instances and shallow
 // bytes, as a JVM class histogram is), taken at the file's modification time, so that `suspects`
@@ -74,7 +56,5 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
 // What paths_heap_graphs prints, as data (for `hunt`).
 HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files,
                                    const HeapGraphOptions& options);
-// The JSON row of `paths --json` for one class.
-nlohmann::json class_paths_json(const ClassPaths& c, size_t max_paths);
 
 }  // namespace leakhunt::cli

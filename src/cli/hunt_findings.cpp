@@ -7,6 +7,7 @@
 
 #include "cli/heapgraph_view.hpp"
 #include "recorddir/record_dir.hpp"
+#include "report/heap_graph_report.hpp"
 #include "report/html_report.hpp"
 #include "report/report_data.hpp"
 #include "report/report_inputs.hpp"
@@ -21,37 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char k_finding_name[] = "finding.json";
-// Paths kept per class in DIR/paths.json and the report.
-constexpr size_t k_paths_per_class = 5;
-
-// The heap graphs of the record directory explained (`paths` on it): with two or more, the
-// objects new in the last (the leak set with three); with one, the biggest classes.
-std::optional<HeapGraphPaths> explain_graphs(const fs::path& record) {
-    std::vector<std::string> files = heap_graph_files_in(record.string());
-    if (files.empty()) return std::nullopt;
-    if (files.size() > 3) files = {files.front(), files[files.size() / 2], files.back()};
-    return explain_heap_graphs(files, {});
-}
-
-// The report's rows ({root, site, hops, blocks, bytes}) of a heap graph's class paths.
-nlohmann::json graph_rows(const HeapGraphPaths& g) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& c : g.classes) {
-        for (size_t i = 0; i < c.paths.size() && i < k_paths_per_class; ++i) {
-            const auto& p = c.paths[i];
-            if (p.steps.empty()) continue;
-            nlohmann::json hops = nlohmann::json::array();
-            for (size_t k = 1; k < p.steps.size(); ++k) hops.push_back({{"site", p.steps[k]}});
-            rows.push_back({{"root", p.steps.front()},
-                            {"site", c.name},
-                            {"hops", hops},
-                            {"blocks", p.count},
-                            {"bytes", p.retained_bytes}});
-        }
-    }
-    return rows;
-}
-
 std::vector<std::string> row_steps(const nlohmann::json& row) {
     std::vector<std::string> steps{row.value("root", "")};
     for (const auto& h : row.value("hops", nlohmann::json::array())) {
@@ -123,7 +93,8 @@ HuntFindings analyse_hunt(const fs::path& dir, const HuntFacts& facts,
     in.classify.engine.limit_bytes = facts.verdict.limit_bytes;
     if (fs::exists(dir / "watch.csv")) report::add_input(builder, dir / "watch.csv", in);
     const fs::path record = dir / "record";
-    std::optional<HeapGraphPaths> graphs;
+    std::optional<report::HeapGraphEvidence> graphs;
+    in.heap_graphs = false;  // explained below, and kept for paths.json
     if (!facts.runtime.empty() && fs::is_directory(record)) {
         try {
             report::add_input(builder, record, in);
@@ -134,18 +105,23 @@ HuntFindings analyse_hunt(const fs::path& dir, const HuntFacts& facts,
         const recorddir::Listing listing = recorddir::list(record);
         for (long id : listing.ids())
             out.heap_dump = out.heap_dump || listing.count(id, recorddir::Kind::scan) > 0;
-        try {
-            graphs = explain_graphs(record);
-        } catch (const util::Error& e) {
-            builder.note(fmt::format("heap graph: {}", e.what()));
+        std::vector<std::string> files;
+        for (const auto& p : recorddir::heap_graph_files(record)) files.push_back(p.string());
+        if (!files.empty()) {
+            try {
+                graphs = report::heap_graph_evidence(files);
+            } catch (const util::Error& e) {
+                builder.note(fmt::format("heap graph: {}", e.what()));
+            }
         }
         if (graphs) {
             out.heap_dump = true;
             std::string text;
-            for (const auto& c : graphs->classes)
-                text += class_paths_json(c, k_paths_per_class).dump() + "\n";
+            for (const auto& c : graphs->paths.classes)
+                text +=
+                    heapgraph::class_paths_json(c, report::k_report_paths_per_class).dump() + "\n";
             util::write_file_atomic(dir / "paths.json", text);
-            builder.set_retention_paths(graph_rows(*graphs), (dir / "paths.json").string());
+            report::add_heap_graph_evidence(builder, *graphs);
         }
     }
     if (!facts.runtime.empty()) {
@@ -168,7 +144,7 @@ HuntFindings analyse_hunt(const fs::path& dir, const HuntFacts& facts,
     }
     if (!out.holder.empty())
         out.holder_source =
-            graphs ? "heap graph " + fs::path(graphs->file).filename().string() : "heap scan";
+            graphs ? "heap graph " + fs::path(graphs->paths.file).filename().string() : "heap scan";
     if (!facts.runtime.empty() && (!out.finding.site.empty() || !out.holder.empty())) {
         out.match = patterns::match(patterns::signature_of(out.finding), learned);
     }

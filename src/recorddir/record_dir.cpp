@@ -393,4 +393,44 @@ std::optional<fs::path> native_part(const fs::path& dir) {
     return native;
 }
 
+namespace {
+
+size_t heap_graph_count(const Listing& listing, long id) {
+    size_t n = 0;
+    for (const Kind kind : k_kinds) {
+        if (is_heap_graph(kind)) n += listing.count(id, kind);
+    }
+    return n;
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> heap_graph_files(const std::filesystem::path& dir) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) return {};
+    const Listing listing = list(dir);
+    std::optional<long> id = main_id(listing);
+    if (!id || heap_graph_count(listing, *id) == 0) {
+        size_t most = 0;
+        for (long i : listing.ids()) {
+            if (heap_graph_count(listing, i) > most) {
+                most = heap_graph_count(listing, i);
+                id = i;
+            }
+        }
+        if (most == 0) return {};
+    }
+    // Every heap graph kind, in sequence order (one process's graphs are of one kind).
+    std::map<unsigned, std::filesystem::path> by_seq;
+    for (const Kind kind : k_kinds) {
+        if (!is_heap_graph(kind)) continue;
+        for (const auto& p : listing.files(*id, kind)) {
+            if (auto n = parse_snapshot_name(p.filename().string())) by_seq[n->seq] = p;
+        }
+    }
+    std::vector<std::filesystem::path> out;
+    for (auto& [seq, p] : by_seq) out.push_back(p);
+    return out;
+}
+
 }  // namespace leakhunt::recorddir

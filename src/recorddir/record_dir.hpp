@@ -171,4 +171,9 @@ struct Selection {
 Selection select_profiles(const std::filesystem::path& dir, const Listing& listing, long id,
                           size_t min_needed);
 
+// The heap graphs (.heapsnapshot, .hprof, .pygraph) of a directory's main process, in sequence
+// order; when the main process has none (a launcher), those of the process with the most. Empty
+// when `dir` is not a directory or holds none.
+std::vector<std::filesystem::path> heap_graph_files(const std::filesystem::path& dir);
+
 }  // namespace leakhunt::recorddir

@@ -443,16 +443,26 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
             fmt::format("diff flame graph: needs two heap snapshots, {} given", drawn.size()));
     }
 
+    if (m_heap_graph) {
+        doc["heap_graph"] = *m_heap_graph;
+        m_summary.push_back(fmt::format("heap graph: {} ({} classes shown)",
+                                        (*m_heap_graph)["file"].get<std::string>(),
+                                        (*m_heap_graph)["classes"].size()));
+    } else {
+        doc["heap_graph"] = nullptr;
+    }
+
     if (m_paths && !m_paths->empty()) {
         doc["retention_paths"] = *m_paths;
         m_summary.push_back(fmt::format("retention paths: {}", m_paths->size()));
     } else {
         doc["retention_paths"] = nullptr;
         missing.push_back(m_paths ? "retention paths: the list given is empty"
-                                  : "retention paths: no heap scan was given (scan a process "
-                                    "recorded with --all: `leakhunt snapshot PID --scan`, then "
-                                    "report its record directory, or pass `leakhunt paths "
-                                    "SNAPSHOT --json`)");
+                                  : "retention paths: no heap scan or heap graph was given (scan "
+                                    "a process recorded with --all: `leakhunt snapshot PID "
+                                    "--scan`, or take a heap snapshot of a runtime: `leakhunt "
+                                    "snapshot PID --heap`, then report its record directory; or "
+                                    "pass `leakhunt paths SNAPSHOT --json`)");
     }
 
     std::vector<std::string> notes = m_notes;

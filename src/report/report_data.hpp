@@ -22,6 +22,8 @@
 //   diff_flame      {from, to, sample_type, total, delta, nodes, root} between first and last
 //   retention_paths [{root, hops: [{site, offset}], blocks, bytes}] (site: a label such as
 //                    "std::vector::reserve in fill_sessions (holders.cpp:60)")
+//   heap_graph      {file, nodes, edges, heap_bytes, classes, dominators} of the last heap graph
+//                    (report/heap_graph_report.hpp)
 // Not thread-safe.
 #pragma once
 
@@ -89,6 +91,12 @@ class ReportBuilder {
     // An array of {root, hops, blocks, bytes}. Throws util::Error naming the source otherwise.
     void set_retention_paths(nlohmann::json paths, const std::string& source_name);
 
+    // The heap graph section (report/heap_graph_report.hpp); the first call wins.
+    void set_heap_graph(nlohmann::json section) {
+        if (!m_heap_graph) m_heap_graph = std::move(section);
+    }
+    bool has_heap_graph() const { return m_heap_graph.has_value(); }
+
     void note(std::string text) { m_notes.push_back(std::move(text)); }
 
     // Classifies the series, folds the profiles (symbolized with `symbolizer`) and returns the
@@ -120,6 +128,7 @@ class ReportBuilder {
     size_t m_suspect_snapshots = 0;  // snapshots the computed suspects used
     std::function<void(size_t, size_t)> m_progress;
     std::optional<nlohmann::json> m_paths;
+    std::optional<nlohmann::json> m_heap_graph;
     std::vector<std::string> m_notes;
     std::vector<std::string> m_summary;
 };

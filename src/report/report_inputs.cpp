@@ -8,8 +8,12 @@
 #include <fmt/format.h>
 
 #include "format/scan_format.hpp"
+#include "heapgraph/hprof_reader.hpp"
+#include "heapgraph/pygraph_reader.hpp"
+#include "heapgraph/v8_snapshot.hpp"
 #include "profile/pprof.hpp"
 #include "recorddir/record_dir.hpp"
+#include "report/heap_graph_report.hpp"
 #include "report/scan_paths.hpp"
 #include "report/snapshot_suspects.hpp"
 #include "series/jsonl.hpp"
@@ -25,8 +29,9 @@ namespace {
 
 constexpr std::string_view k_accepted =
     "a `leakhunt record` directory, a watch database, a series (CSV with rss_bytes, JSON lines, "
-    "Prometheus query_range JSON), a pprof heap profile, a heap scan (.scan), or suspects / "
-    "retention-path JSON (`leakhunt suspects --json`, `leakhunt paths --json`)";
+    "Prometheus query_range JSON), a pprof heap profile, a heap scan (.scan), a heap graph "
+    "(.heapsnapshot, .hprof, .pygraph), or suspects / retention-path JSON (`leakhunt suspects "
+    "--json`, `leakhunt paths --json`)";
 
 std::string head_of(const fs::path& path, size_t n) {
     std::ifstream in(path, std::ios::binary);
@@ -243,6 +248,18 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
             b.note(fmt::format("retention paths: {}", e.what()));
         }
     }
+    // A runtime's heap graphs: explained as `leakhunt paths DIR` explains them.
+    if (options.heap_graphs) {
+        std::vector<std::string> heap_graphs;
+        for (const auto& p : recorddir::heap_graph_files(dir)) heap_graphs.push_back(p.string());
+        if (!heap_graphs.empty()) {
+            try {
+                add_heap_graph_evidence(b, heap_graph_evidence(heap_graphs));
+            } catch (const util::Error& e) {
+                b.note(fmt::format("heap graph: {}", e.what()));
+            }
+        }
+    }
 }
 
 void add_watch_db(ReportBuilder& b, const fs::path& path, const InputOptions& options) {
@@ -298,6 +315,8 @@ std::string_view to_string(InputKind kind) {
             return "retention paths";
         case InputKind::heap_scan:
             return "heap scan";
+        case InputKind::heap_graph:
+            return "heap graph";
     }
     return "?";
 }
@@ -309,6 +328,10 @@ InputKind detect_input(const fs::path& path) {
         throw util::Error("{}: no such file or directory (expected {})", path.string(), k_accepted);
     }
     if (fs::is_directory(st)) return InputKind::record_dir;
+    if (heapgraph::is_v8_snapshot_name(path) || heapgraph::is_hprof_name(path) ||
+        heapgraph::is_pygraph_name(path)) {
+        return InputKind::heap_graph;
+    }
     const std::string head = head_of(path, 4096);
     if (head.starts_with(std::string_view("SQLite format 3\0", 16))) return InputKind::watch_db;
     if (head.size() >= 2 && head[0] == '\x1f' && head[1] == '\x8b') return InputKind::profile;
@@ -379,6 +402,10 @@ InputKind add_input(ReportBuilder& b, const fs::path& path, const InputOptions& 
         }
         case InputKind::heap_scan:
             add_heap_scan(b, path, "retention paths");
+            break;
+        case InputKind::heap_graph:
+            b.set_service(path.filename().string());
+            add_heap_graph_evidence(b, heap_graph_evidence({path.string()}));
             break;
     }
     return kind;

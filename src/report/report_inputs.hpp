@@ -21,7 +21,8 @@ enum class InputKind {
     profile,
     suspects,
     retention_paths,
-    heap_scan
+    heap_scan,
+    heap_graph
 };
 
 std::string_view to_string(InputKind kind);
@@ -32,6 +33,9 @@ struct InputOptions {
     // one (a database with several targets is then an error), or the first series of a file.
     std::string target;
     trend::ClassifyOptions classify;
+    // A record directory's heap graphs are explained into the report (off for a caller that
+    // explains them itself, as `hunt` does to keep them).
+    bool heap_graphs = true;
 };
 
 // The kind of `path`; throws util::Error naming the file and what is accepted.

@@ -32,7 +32,7 @@ nlohmann::json retention_rows(const heapscan::RetentionReport& report, size_t ma
 bool is_paths_json(const nlohmann::json& rows) {
     if (!rows.is_array() || rows.empty() || !rows.front().is_object()) return false;
     const auto type = rows.front().find("type");
-    return type != rows.front().end() && (*type == "holder" || *type == "site");
+    return type != rows.front().end() && (*type == "holder" || *type == "site" || *type == "class");
 }
 
 nlohmann::json retention_rows_from_paths_json(const nlohmann::json& rows,
@@ -49,6 +49,23 @@ nlohmann::json retention_rows_from_paths_json(const nlohmann::json& rows,
     nlohmann::json out = nlohmann::json::array();
     try {
         for (const auto& row : rows) {
+            if (row.is_object() && row.value("type", "") == "class") {
+                // A heap graph's class: each path's steps, root first.
+                const std::string cls = row.at("class").get<std::string>();
+                for (const auto& p : row.at("paths")) {
+                    const auto& steps = p.at("steps");
+                    if (steps.empty()) continue;
+                    nlohmann::json hops = nlohmann::json::array();
+                    for (size_t k = 1; k < steps.size(); ++k)
+                        hops.push_back({{"site", steps[k].get<std::string>()}});
+                    out.push_back({{"root", steps[0].get<std::string>()},
+                                   {"site", cls},
+                                   {"hops", std::move(hops)},
+                                   {"blocks", p.at("count")},
+                                   {"bytes", p.at("retained_bytes")}});
+                }
+                continue;
+            }
             if (!row.is_object() || row.value("type", "") != "site") continue;
             const std::string site = label(row.at("site"));
             for (const auto& p : row.at("paths")) {

@@ -19,8 +19,10 @@ namespace leakhunt::report {
 // The rows of `report` (see above).
 nlohmann::json retention_rows(const heapscan::RetentionReport& report, size_t max_paths = 5);
 
-// True for the rows `leakhunt paths --json` prints (JSON lines: {"type": "holder"} per root,
-// {"type": "site", "site": {..., "label"}, "paths": [{root, hops, count, bytes}]} per site).
+// True for the rows `leakhunt paths --json` prints (JSON lines): of a heap scan, {"type":
+// "holder"} per root and {"type": "site", "site": {..., "label"}, "paths": [{root, hops, count,
+// bytes}]} per site; of a heap graph, {"type": "class", "class", "paths": [{steps, count,
+// retained_bytes}]} per class (heapgraph::class_paths_json).
 bool is_paths_json(const nlohmann::json& rows);
 // Those rows as the report's rows (above), sites in the order given. Throws util::Error naming
 // `source` for a site row without the fields `paths` writes.

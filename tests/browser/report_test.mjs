@@ -338,6 +338,42 @@ test('record --all with a heap scan: the paths section names the holder', async 
   await page.close()
 })
 
+test('a V8 heap snapshot: the dominator tree by class, the class table is `top --json`, paths by class', async () => {
+  // A real node program holding 2,000 Sessions (4 KiB of text each) in a global Map.
+  const script = join(dir, 'holder.js')
+  writeFileSync(script, [
+    'class Session { constructor (i) { this.id = i; this.text = String(i).padEnd(4096, "x") } }',
+    'const cache = new Map()',
+    'for (let i = 0; i < 2000; i++) cache.set(i, new Session(i))',
+    'globalThis.cache = cache',
+    'require("v8").writeHeapSnapshot(process.argv[2])'
+  ].join('\n'))
+  const snap = join(dir, 'holder.heapsnapshot')
+  const run = spawnSync(process.execPath, [script, snap], { encoding: 'utf8' })
+  assert.equal(run.status, 0, run.stderr)
+  const html = join(dir, 'heap.html')
+  const json = join(dir, 'heap.json')
+  leakhunt(['report', snap, '-o', html, '--data', json])
+  const data = JSON.parse(readFileSync(json, 'utf8'))
+  const top = leakhunt(['top', '--json', snap]).trim().split('\n').map((l) => JSON.parse(l))
+  assert.deepEqual(data.heap_graph.classes, top.slice(0, 20))
+  const paths = leakhunt(['paths', '--json', snap]).trim().split('\n').map((l) => JSON.parse(l))
+  // Every path `paths` shows (5 per class at most) is a row headed by its class.
+  const expected = paths.flatMap((c) => c.paths.slice(0, 5).filter((p) => p.steps.length).map((p) => [c.class, p.steps[0], p.count]))
+  assert.deepEqual(data.retention_paths.map((r) => [r.site, r.root, r.blocks]), expected)
+  const page = await openPage(browser, pathToFileURL(html).href)
+  assert.deepEqual(page.errors, [])
+  assert.equal(await page.isVisible('#heap-graph'), true)
+  const s = await state(page)
+  assert.equal(s.heapClasses, Math.min(20, top.length))
+  // The widest chain down the dominator tree reaches the 2,000 Sessions as one frame.
+  assert.ok(s.heapWidestChain.includes('Session \u00d7 2,000'), JSON.stringify(s.heapWidestChain))
+  const firstRow = await page.locator('#heap-graph table tbody tr').first().locator('td').first().textContent()
+  assert.equal(firstRow, top[0].class)
+  await page.screenshot({ path: join(ARTIFACTS, 'report-heap-graph.png'), fullPage: true })
+  await page.close()
+})
+
 // python3 -m http.server on loopback, port chosen by the kernel.
 function serve (root) {
   return new Promise((resolve, reject) => {

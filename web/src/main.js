@@ -9,7 +9,7 @@ import './style.css'
 import { el, formatBytes } from './format.js'
 import { Timeline } from './timeline.js'
 import { Flame, growthTree, growthColor } from './flame.js'
-import { renderHeader, renderNotes, renderVerdict, renderTotals, renderSuspects, renderPaths, renderFlameTable } from './sections.js'
+import { renderHeader, renderNotes, renderVerdict, renderTotals, renderSuspects, renderPaths, renderFlameTable, renderHeapClasses } from './sections.js'
 
 const state = {
   ready: false,
@@ -36,6 +36,8 @@ const state = {
   totals: null,
   suspectsRows: 0,
   pathsCount: 0,
+  heapClasses: 0,
+  heapWidestChain: [],
   missing: [],
   drawnAt: null,
   error: null
@@ -64,6 +66,16 @@ function topFunction (tree) {
   let bestV = -1
   for (const [k, v] of self) if (v > bestV || (v === bestV && k < best)) { best = k; bestV = v }
   return best
+}
+
+// The chain of widest frames from the root down: what a person reads first in the dominator tree.
+function widestChain (tree) {
+  const names = []
+  for (let n = tree; n && n.c && n.c.length;) {
+    n = n.c.reduce((a, b) => (b.v > a.v ? b : a))
+    names.push(n.n)
+  }
+  return names
 }
 
 // The frame without callees that grew the most: the growing site, widest and reddest.
@@ -115,12 +127,21 @@ class Page {
     this.diffBox = el('div', { class: 'flame' })
     this.diffScale = el('div', { class: 'scale' })
     this.diffSec.append(this.diffTitle, el('p', { class: 'hint', text: 'Width: the bytes each call stack grew by between the snapshots (what only shrank is left out); colour: growth as a share of all growth, on this scale:' }), this.diffScale, this.diffBox, this.diffDetails)
+    this.heapSec = section('heap-graph')
+    this.heapTitle = el('h2')
+    this.heapDetails = el('p', { class: 'details' })
+    this.heapBox = el('div', { class: 'flame' })
+    this.heapTable = el('div', { class: 'flame-table' })
+    this.heapSec.append(this.heapTitle,
+      el('p', { class: 'hint', text: 'The dominator tree grouped by class: each frame is the objects of one class that the frame above keeps alive, its width what they retain (what would be freed with them). Click a frame to zoom. The table: the biggest classes by retained size, as `leakhunt top` ranks them.' }),
+      el('div', { class: 'flame-layout' }, el('div', null, this.heapBox, this.heapDetails), this.heapTable))
     this.totals = section('totals')
     this.paths = section('paths')
-    app.replaceChildren(this.header, this.status, this.verdict, this.totals, this.timelineSec, this.suspects, this.flameSec, this.diffSec, this.paths, this.notes)
+    app.replaceChildren(this.header, this.status, this.verdict, this.totals, this.timelineSec, this.suspects, this.flameSec, this.diffSec, this.heapSec, this.paths, this.notes)
     this.timeline = new Timeline(this.timelineBox, state)
     this.flame = new Flame(this.flameBox, this.flameDetails, 'inuse', (names) => { state.flameZoomedRoot = names[names.length - 1] })
     this.diff = new Flame(this.diffBox, this.diffDetails, 'diff', (names) => { state.diffZoomedRoot = names[names.length - 1] })
+    this.heap = new Flame(this.heapBox, this.heapDetails, 'inuse', () => {})
   }
 
   render (data) {
@@ -177,6 +198,16 @@ class Page {
       state.diffRoot = { name: df.root.n, value: grown ? grown.v : 0, delta: df.root.d }
       state.diffWidestRed = grown ? widestLeaf(grown) : null
       if (!state.diffZoomedRoot) state.diffZoomedRoot = df.root.n
+    }
+
+    const hg = data.heap_graph
+    this.heapSec.hidden = !(hg && hg.dominators)
+    if (hg && hg.dominators) {
+      this.heapTitle.textContent = `What holds the heap: ${hg.file || ''} (${formatBytes(hg.heap_bytes)} reachable)`
+      this.heap.render(hg.dominators)
+      renderHeapClasses(this.heapTable, Array.isArray(hg.classes) ? hg.classes : [])
+      state.heapClasses = Array.isArray(hg.classes) ? hg.classes.length : 0
+      state.heapWidestChain = widestChain(hg.dominators)
     }
 
     const paths = Array.isArray(data.retention_paths) ? data.retention_paths : null

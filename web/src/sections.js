@@ -98,3 +98,15 @@ export function renderFlameTable (root, rows) {
       el('td', { class: 'num', text: Number.isFinite(r.objects) ? r.objects.toLocaleString('en-US') : '–' }),
       el('td', { class: 'num', text: formatPercent(r.share) }))))))
 }
+
+// The biggest classes of a heap graph by retained size: the rows of `leakhunt top` on it.
+export function renderHeapClasses (root, rows) {
+  const head = ['class', 'objects', 'self size', 'retained']
+  root.replaceChildren(el('table', { class: 'suspects top heap-classes' },
+    el('thead', null, el('tr', null, ...head.map((h) => el('th', { text: h })))),
+    el('tbody', null, ...rows.map((r) => el('tr', null,
+      el('td', { class: 'fn', text: String(r.class ?? '–') }),
+      el('td', { class: 'num', text: Number.isFinite(r.count) ? r.count.toLocaleString('en-US') : '–' }),
+      el('td', { class: 'num', text: formatBytes(r.self_bytes) }),
+      el('td', { class: 'num', text: formatBytes(r.retained_bytes) }))))))
+}

@@ -279,3 +279,48 @@ TEST(AddInput, SeriesFileWithSeveralTargets) {
 }
 
 }  // namespace leakhunt::report
+
+namespace leakhunt::report {
+
+TEST(AddInput, PathsJsonOfAHeapGraphGivesOneRowPerPathHeadedByItsClass) {
+    TempDir d;
+    // Two lines of `leakhunt paths x.heapsnapshot --json`.
+    const fs::path f = d.write(
+        "paths.json",
+        R"j({"type":"class","class":"Session","count":3,"self_bytes":96,"retained_bytes":4096,"paths":[{"count":2,"self_bytes":64,"retained_bytes":4000,"steps":["Window / global","`cache` (Map)","[] (Session)"]},{"count":1,"self_bytes":32,"retained_bytes":96,"steps":["(GC roots)"]}]}
+{"type":"class","class":"Buffer","count":1,"self_bytes":8,"retained_bytes":8,"paths":[{"count":1,"self_bytes":8,"retained_bytes":8,"steps":[]}]}
+)j");
+    EXPECT_EQ(detect_input(f), InputKind::retention_paths);
+    ReportBuilder b("t");
+    add_input(b, f, {});
+    symbolize::Symbolizer s;
+    const nlohmann::json doc = b.build(s);
+    const nlohmann::json& rows = doc["retention_paths"];
+    // A path without steps (not reachable from the roots) has no row.
+    ASSERT_EQ(rows.size(), 2U) << rows.dump();
+    EXPECT_EQ(rows[0]["root"], "Window / global");
+    EXPECT_EQ(rows[0]["site"], "Session");
+    ASSERT_EQ(rows[0]["hops"].size(), 2U);
+    EXPECT_EQ(rows[0]["hops"][1]["site"], "[] (Session)");
+    EXPECT_EQ(rows[0]["blocks"], 2);
+    EXPECT_EQ(rows[0]["bytes"], 4000);
+    EXPECT_EQ(rows[1]["root"], "(GC roots)");
+    EXPECT_TRUE(rows[1]["hops"].empty());
+}
+
+TEST(DetectInput, HeapGraphsByTheirNamesAndABadOneIsNamed) {
+    TempDir d;
+    EXPECT_EQ(detect_input(d.write("a.heapsnapshot", "{}")), InputKind::heap_graph);
+    EXPECT_EQ(detect_input(d.write("heap.1.0001.hprof", "JAVA")), InputKind::heap_graph);
+    const fs::path bad = d.write("heap.7.0002.pygraph", "not a graph");
+    EXPECT_EQ(detect_input(bad), InputKind::heap_graph);
+    ReportBuilder b("t");
+    try {
+        add_input(b, bad, {});
+        FAIL() << "expected an error";
+    } catch (const util::Error& e) {
+        EXPECT_NE(std::string(e.what()).find(bad.string()), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace leakhunt::report
