@@ -94,7 +94,7 @@ HuntFindings analyse_hunt(const fs::path& dir, const HuntFacts& facts,
     if (fs::exists(dir / "watch.csv")) report::add_input(builder, dir / "watch.csv", in);
     const fs::path record = dir / "record";
     std::optional<report::HeapGraphEvidence> graphs;
-    in.heap_graphs = false;  // explained below, and kept for paths.json
+    in.heap_graphs = report::InputOptions::HeapGraphs::caller_explains;  // kept: paths.json
     if (!facts.runtime.empty() && fs::is_directory(record)) {
         try {
             report::add_input(builder, record, in);

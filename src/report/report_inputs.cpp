@@ -249,10 +249,15 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
         }
     }
     // A runtime's heap graphs: explained as `leakhunt paths DIR` explains them.
-    if (options.heap_graphs) {
+    if (options.heap_graphs != InputOptions::HeapGraphs::caller_explains) {
         std::vector<std::string> heap_graphs;
         for (const auto& p : recorddir::heap_graph_files(dir)) heap_graphs.push_back(p.string());
-        if (!heap_graphs.empty()) {
+        if (!heap_graphs.empty() && options.heap_graphs == InputOptions::HeapGraphs::note_only) {
+            b.note(
+                fmt::format("{} heap graph{} of this recording are not drawn here: `leakhunt "
+                            "report {}` draws what holds the heap",
+                            heap_graphs.size(), heap_graphs.size() == 1 ? "" : "s", dir.string()));
+        } else if (!heap_graphs.empty()) {
             try {
                 add_heap_graph_evidence(b, heap_graph_evidence(heap_graphs));
             } catch (const util::Error& e) {

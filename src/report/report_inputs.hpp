@@ -33,9 +33,12 @@ struct InputOptions {
     // one (a database with several targets is then an error), or the first series of a file.
     std::string target;
     trend::ClassifyOptions classify;
-    // A record directory's heap graphs are explained into the report (off for a caller that
-    // explains them itself, as `hunt` does to keep them).
-    bool heap_graphs = true;
+    // What becomes of a record directory's heap graphs: explained into the report; left to the
+    // caller (`hunt` explains them itself, to keep them); or left out with a note (the live page,
+    // which rebuilds its data whenever the directory changes, must not parse a 1 GB heap dump
+    // each time).
+    enum class HeapGraphs { explain, caller_explains, note_only };
+    HeapGraphs heap_graphs = HeapGraphs::explain;
 };
 
 // The kind of `path`; throws util::Error naming the file and what is accepted.

@@ -292,6 +292,7 @@ void report_json(UiState& ui, const httplib::Request& req, httplib::Response& re
     report::ReportBuilder builder("", "leakhunt live");
     report::InputOptions options;
     options.target = source->target;
+    options.heap_graphs = report::InputOptions::HeapGraphs::note_only;
     try {
         report::add_input(builder, source->path, options);
     } catch (const util::UsageError& e) {
