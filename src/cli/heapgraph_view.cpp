@@ -20,6 +20,7 @@
 #include "heapgraph/leak_suspects.hpp"
 #include "heapgraph/paths.hpp"
 #include "heapgraph/pygraph_reader.hpp"
+#include "heapgraph/v8_class_names.hpp"
 #include "heapgraph/v8_snapshot.hpp"
 #include "patterns/patterns.hpp"
 #include "recorddir/record_dir.hpp"
@@ -75,8 +76,10 @@ const char* class_heading(const std::string& file) {
     return "class (constructor)";
 }
 
-Analysed analyse(const std::string& file) {
+Analysed analyse(const std::string& file, bool devtools_names = false) {
     Analysed a{file, read_graph(file), {}};
+    if (devtools_names)
+        heapgraph::use_current_devtools_names(a.graph, heapgraph::infer_interfaces(a.graph));
     a.dom = heapgraph::compute_dominators(heapgraph::Retention(a.graph));
     return a;
 }
@@ -267,7 +270,7 @@ std::vector<std::string> heap_graphs_without_profiles(const std::string& path) {
 }
 
 int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
-    const Analysed a = analyse(file);
+    const Analysed a = analyse(file, options.devtools_names);
     const heapgraph::Graph& g = a.graph;
     const auto rows = heapgraph::class_histogram(g, a.dom);
     const size_t shown = std::min(rows.size(), limit(options.top, options.json, k_default_classes));
@@ -307,8 +310,13 @@ int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
 
 int diff_heap_graphs(const std::string& base_file, const std::string& cur_file,
                      const HeapGraphOptions& options) {
-    const heapgraph::Graph base = read_graph(base_file);
-    const heapgraph::Graph cur = read_graph(cur_file);
+    heapgraph::Graph base = read_graph(base_file);
+    heapgraph::Graph cur = read_graph(cur_file);
+    if (options.devtools_names) {  // both by the current one's interfaces, as DevTools compares
+        const auto interfaces = heapgraph::infer_interfaces(cur);
+        heapgraph::use_current_devtools_names(base, interfaces);
+        heapgraph::use_current_devtools_names(cur, interfaces);
+    }
     // Objects are matched by id only where ids survive a GC (V8); else classes are compared.
     const bool by_object = base.ids_stable && cur.ids_stable;
     const auto rows = heapgraph::diff_classes(base, cur);
@@ -401,7 +409,7 @@ HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files,
             "paths takes one, two or three heap snapshots (or a record directory), not {}",
             files.size());
     }
-    const Analysed a = analyse(files.back());
+    const Analysed a = analyse(files.back(), options.devtools_names);
     const heapgraph::Graph& g = a.graph;
     const size_t classes = limit(options.top, false, k_default_path_classes);
     std::vector<Target> targets;

@@ -21,13 +21,6 @@ bool ends_with_id(std::string_view s) {
     return start < s.size() && s.substr(0, start).ends_with(" @");
 }
 
-int type_named(const auto& types, std::string_view name) {
-    for (size_t i = 0; i < types.size(); ++i) {
-        if (types[i].name == name) return static_cast<int>(i);
-    }
-    return -1;
-}
-
 class V8PathFilter final : public PathFilter {
   public:
     explicit V8PathFilter(const Graph& g) : m_graph(g) {

@@ -14,6 +14,15 @@
 
 namespace leakhunt::heapgraph {
 
+// The index of the node or edge type of V8's name `name` ("native", "weak"); -1 when the file
+// has no such type.
+int type_named(const auto& types, std::string_view name) {
+    for (size_t i = 0; i < types.size(); ++i) {
+        if (types[i].name == name) return static_cast<int>(i);
+    }
+    return -1;
+}
+
 // DevTools' extra rules for retainer paths in V8 heaps (JSHeapSnapshot's distance filter):
 // - a NativeContext's `sloppy_function_map` is not followed;
 // - in "(map descriptors)" arrays only the number, the enum cache and the descriptors' keys and
