@@ -117,6 +117,15 @@ class HeapSnapshotTest(Case):
             self.assertNotIn("Temp", classes)  # dropped before the third snapshot
             self.assertEqual(classes["Session"]["paths"][0]["steps"][1], "property `sessions` (Map)")
 
+    def test_suspects_ranks_three_snapshots_whatever_their_names(self):
+        named = []
+        for i, path in enumerate((self.a, self.b, self.c)):
+            named.append(self.path(f"{'abc'[i]}-{i}.heapsnapshot"))
+            os.symlink(path, named[-1])
+        by_record_names = json_lines(self.lh("suspects", "--json", self.a, self.b, self.c))
+        self.assertTrue(by_record_names)
+        self.assertEqual(json_lines(self.lh("suspects", "--json", *named)), by_record_names)
+
     def test_a_truncated_snapshot_names_the_file_and_offset(self):
         cut = self.path("cut.heapsnapshot")
         with open(self.b, "rb") as f, open(cut, "wb") as out:
