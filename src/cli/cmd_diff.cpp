@@ -41,6 +41,7 @@ struct DiffArgs {
     symbolize::AggregateOptions options;
     int top = -1;  // -1: 20 growing and 20 shrinking in text, all in JSON; 0: all
     bool json = false;
+    bool devtools_names = false;
     std::string format = "text";
     std::string out;
     CLI::App* cmd = nullptr;
@@ -169,6 +170,7 @@ int run_diff(DiffArgs& args) {
         HeapGraphOptions options;
         options.json = args.json;
         options.top = args.top;
+        options.devtools_names = args.devtools_names;
         return diff_heap_graphs(args.base, args.cur, options);
     }
     apply_granularity(args.options, args.by);
@@ -293,6 +295,9 @@ Runner add_diff(CLI::App& app) {
                     "text, all in JSON; 0: all)")
         ->check(CLI::NonNegativeNumber);
     cmd->add_flag("--json", args->json, "Same as --format json");
+    cmd->add_flag("--devtools-names", args->devtools_names,
+                  "V8 snapshots: classes as current Chrome DevTools names them (Function, RegExp, "
+                  "<div>, {a, b} for plain objects), not its older names that memlab shows");
     cmd->add_option("--format", args->format,
                     "text (default), json (one object per row) or pprof (the difference as a "
                     "profile, written to -o FILE)")

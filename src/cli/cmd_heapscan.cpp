@@ -67,6 +67,7 @@ struct PathsArgs {
     int paths = 5;
     bool json = false;
     std::string patterns_file;
+    bool devtools_names = false;
 };
 
 // The pattern a scan's site matches, by its biggest path (patterns/patterns.hpp).
@@ -143,6 +144,7 @@ int run_paths(PathsArgs& args) {
         options.top = args.top;
         options.paths = args.paths;
         options.class_name = args.class_name;
+        options.devtools_names = args.devtools_names;
         if (!args.patterns_file.empty()) options.patterns_file = args.patterns_file;
         return paths_heap_graphs(files, options);
     }
@@ -393,6 +395,9 @@ Runner add_paths(CLI::App& app) {
         ->required();
     cmd->add_option("--class", args->class_name,
                     "Heap snapshots: only objects of this class (constructor)");
+    cmd->add_flag("--devtools-names", args->devtools_names,
+                  "V8 snapshots: classes as current Chrome DevTools names them (Function, RegExp, "
+                  "<div>, {a, b} for plain objects), not its older names that memlab shows");
     cmd->add_option(
         "--patterns", args->patterns_file,
         "The patterns file to match findings against (default: the user's, see `leakhunt learn`)");

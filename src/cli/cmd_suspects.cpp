@@ -280,14 +280,15 @@ int run_suspects(const SuspectsArgs& args) {
             files.emplace_back(args.inputs[i], parsed ? parsed->seq : static_cast<unsigned>(i));
         }
         source = fmt::format("{} files", files.size());
-        // Goroutine profiles given as files: ranked by goroutine count, not by heap.
+        // Goroutine profiles given as files: ranked by goroutine count, not by heap. (A heap graph
+        // is none, whatever its name: it is not read as a profile.)
         const auto is_goroutines = [](const std::pair<std::string, unsigned>& f) {
             const auto parsed =
                 recorddir::parse_snapshot_name(fs::path(f.first).filename().string());
             return parsed ? parsed->kind == recorddir::Kind::goroutine
                           : profile::is_goroutine_profile(profile::read_profile(f.first));
         };
-        if (!files.empty() && std::all_of(files.begin(), files.end(), is_goroutines)) {
+        if (!graphs && !files.empty() && std::all_of(files.begin(), files.end(), is_goroutines)) {
             goroutine_files = std::move(files);
             files.clear();
         }

@@ -37,6 +37,7 @@ struct TopArgs {
     std::string by = "function";
     symbolize::AggregateOptions options;
     int top = -1;  // -1: the default (k_default_text_rows in text, all with --json); 0: all
+    bool devtools_names = false;
     CLI::Option* sample_index = nullptr;  // not given: the profile's preferred sample type
 };
 
@@ -103,6 +104,7 @@ int run_top(TopArgs& args) {
         HeapGraphOptions options;
         options.json = args.json;
         options.top = args.top;
+        options.devtools_names = args.devtools_names;
         return top_heap_graph(args.file, options);
     }
     apply_granularity(args.options, args.by);
@@ -174,6 +176,9 @@ Runner add_top(CLI::App& app) {
                     "(.hprof): its classes by retained size")
         ->required();
     cmd->add_flag("--json", args->json, "One JSON object per row and line");
+    cmd->add_flag("--devtools-names", args->devtools_names,
+                  "V8 snapshots: classes as current Chrome DevTools names them (Function, RegExp, "
+                  "<div>, {a, b} for plain objects), not its older names that memlab shows");
     cmd->add_flag("--cum", args->cum, "Sort by cumulative value (the row anywhere on the stack)");
     args->sample_index = add_aggregate_options(*cmd, args->options, args->by);
     cmd->add_option("--top", args->top,

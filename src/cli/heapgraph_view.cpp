@@ -20,6 +20,7 @@
 #include "heapgraph/leak_suspects.hpp"
 #include "heapgraph/paths.hpp"
 #include "heapgraph/pygraph_reader.hpp"
+#include "heapgraph/v8_class_names.hpp"
 #include "heapgraph/v8_snapshot.hpp"
 #include "patterns/patterns.hpp"
 #include "recorddir/record_dir.hpp"
@@ -203,7 +204,7 @@ std::vector<std::string> heap_graphs_without_profiles(const std::string& path) {
 }
 
 int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
-    const heapgraph::Analysed a = heapgraph::analyse(file);
+    const heapgraph::Analysed a = heapgraph::analyse(file, options.devtools_names);
     const heapgraph::Graph& g = a.graph;
     const auto rows = heapgraph::class_histogram(g, a.dom);
     const size_t shown = std::min(rows.size(), limit(options.top, options.json, k_default_classes));
@@ -240,8 +241,13 @@ int top_heap_graph(const std::string& file, const HeapGraphOptions& options) {
 
 int diff_heap_graphs(const std::string& base_file, const std::string& cur_file,
                      const HeapGraphOptions& options) {
-    const heapgraph::Graph base = heapgraph::read_graph(base_file);
-    const heapgraph::Graph cur = heapgraph::read_graph(cur_file);
+    heapgraph::Graph base = heapgraph::read_graph(base_file);
+    heapgraph::Graph cur = heapgraph::read_graph(cur_file);
+    if (options.devtools_names) {  // both by the current one's interfaces, as DevTools compares
+        const auto interfaces = heapgraph::infer_interfaces(cur);
+        heapgraph::use_current_devtools_names(base, interfaces);
+        heapgraph::use_current_devtools_names(cur, interfaces);
+    }
     // Objects are matched by id only where ids survive a GC (V8); else classes are compared.
     const bool by_object = base.ids_stable && cur.ids_stable;
     const auto rows = heapgraph::diff_classes(base, cur);
@@ -313,6 +319,7 @@ HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files,
     heapgraph::ExplainOptions o;
     o.classes = limit(options.top, false, k_default_path_classes);
     o.class_name = options.class_name;
+    o.devtools_names = options.devtools_names;
     return heapgraph::explain_heap_graphs(files, o);
 }
 

@@ -33,6 +33,7 @@ struct HeapGraphOptions {
     int paths = 5;                                       // paths shown per class; 0: all
     std::string class_name;                              // paths: only this class
     std::optional<std::filesystem::path> patterns_file;  // paths: --patterns (else the default)
+    bool devtools_names = false;  // V8: current DevTools' class names (v8_class_names.hpp)
 };
 
 using heapgraph::ClassPaths;

@@ -10,6 +10,7 @@
 #include "heapgraph/histogram.hpp"
 #include "heapgraph/hprof_reader.hpp"
 #include "heapgraph/pygraph_reader.hpp"
+#include "heapgraph/v8_class_names.hpp"
 #include "heapgraph/v8_rules.hpp"
 #include "heapgraph/v8_snapshot.hpp"
 #include "util/error.hpp"
@@ -31,8 +32,9 @@ std::unique_ptr<PathFilter> path_filter(const std::filesystem::path& file, const
     return nullptr;
 }
 
-Analysed analyse(const std::filesystem::path& file) {
+Analysed analyse(const std::filesystem::path& file, bool devtools_names) {
     Analysed a{file.string(), read_graph(file), {}};
+    if (devtools_names) use_current_devtools_names(a.graph, infer_interfaces(a.graph));
     a.dom = compute_dominators(Retention(a.graph));
     return a;
 }
@@ -72,7 +74,7 @@ std::vector<std::string> leak_set_files(std::vector<std::string> files) {
 HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files,
                                    const ExplainOptions& options) {
     check_count(files);
-    return explain_heap_graphs(files, analyse(files.back()), options);
+    return explain_heap_graphs(files, analyse(files.back(), options.devtools_names), options);
 }
 
 HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files, const Analysed& a,

@@ -33,7 +33,9 @@ struct Analysed {
     Graph graph;
     Dominators dom;
 };
-Analysed analyse(const std::filesystem::path& file);
+// With devtools_names, a V8 graph's classes are named as current DevTools names them
+// (v8_class_names.hpp).
+Analysed analyse(const std::filesystem::path& file, bool devtools_names = false);
 
 // One class of a heap graph and the paths that hold its objects, grouped by shape.
 struct ClassPaths {
@@ -58,8 +60,9 @@ struct HeapGraphPaths {
 };
 
 struct ExplainOptions {
-    size_t classes = 5;      // classes explained, unless class_name chooses one
-    std::string class_name;  // only this class
+    size_t classes = 5;           // classes explained, unless class_name chooses one
+    std::string class_name;       // only this class
+    bool devtools_names = false;  // V8: the last graph's classes as current DevTools names them
 };
 
 // One snapshot: the biggest classes by retained size; two: the classes that grew (heap dumps,

@@ -21,13 +21,6 @@ bool ends_with_id(std::string_view s) {
     return start < s.size() && s.substr(0, start).ends_with(" @");
 }
 
-int type_named(const auto& types, std::string_view name) {
-    for (size_t i = 0; i < types.size(); ++i) {
-        if (types[i].name == name) return static_cast<int>(i);
-    }
-    return -1;
-}
-
 class V8PathFilter final : public PathFilter {
   public:
     explicit V8PathFilter(const Graph& g) : m_graph(g) {
@@ -133,6 +126,53 @@ void add_v8_retention_rules(Graph& g) {
             if (g.not_retaining.empty()) g.not_retaining.assign(g.edge_count(), false);
             g.not_retaining[e] = true;
         }
+    }
+}
+
+void name_detached_nodes(Graph& g, const std::vector<uint8_t>& state) {
+    constexpr uint8_t k_unknown = 0, k_attached = 1, k_detached = 2;
+    const int native = type_named(g.node_types, "native");
+    if (native < 0 || state.size() != g.node_count()) return;
+    const int hidden = type_named(g.edge_types, "hidden");
+    const int weak = type_named(g.edge_types, "weak");
+    std::vector<uint8_t> now(state);
+    std::vector<bool> visited(g.node_count(), false);
+    std::vector<NodeIndex> attached, detached;
+    std::unordered_map<StringIndex, StringIndex> renamed;
+    // A node's state is settled once: a native takes the first it is given, and the state stops at
+    // anything that is not a native.
+    auto settle = [&](NodeIndex n, uint8_t s) {
+        if (visited[n]) return;
+        visited[n] = true;
+        if (g.node_type[n] != native) return;
+        now[n] = s;
+        if (s == k_attached) {
+            attached.push_back(n);
+        } else if (s == k_detached) {
+            auto [it, fresh] = renamed.try_emplace(g.node_name[n], 0);
+            if (fresh) it->second = g.strings.add("Detached " + std::string(g.name(n)));
+            g.node_name[n] = it->second;
+            detached.push_back(n);
+        }
+    };
+    auto pass_on = [&](NodeIndex n, uint8_t s) {
+        for (EdgeIndex e = g.first_edge[n]; e < g.first_edge[n + 1]; ++e) {
+            const int t = g.edge_type[e];
+            if (t != hidden && t != weak) settle(g.edge_to[e], s);
+        }
+    };
+    for (NodeIndex n = 0; n < g.node_count(); ++n) {
+        if (state[n] != k_unknown) settle(n, state[n]);
+    }
+    while (!attached.empty()) {
+        const NodeIndex n = attached.back();
+        attached.pop_back();
+        pass_on(n, k_attached);
+    }
+    while (!detached.empty()) {
+        const NodeIndex n = detached.back();
+        detached.pop_back();
+        if (now[n] != k_attached) pass_on(n, k_detached);
     }
 }
 

@@ -7,11 +7,21 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "heapgraph/graph.hpp"
 #include "heapgraph/paths.hpp"
 
 namespace leakhunt::heapgraph {
+
+// The index of the node or edge type of V8's name `name` ("native", "weak"); -1 when the file
+// has no such type.
+int type_named(const auto& types, std::string_view name) {
+    for (size_t i = 0; i < types.size(); ++i) {
+        if (types[i].name == name) return static_cast<int>(i);
+    }
+    return -1;
+}
 
 // DevTools' extra rules for retainer paths in V8 heaps (JSHeapSnapshot's distance filter):
 // - a NativeContext's `sloppy_function_map` is not followed;
@@ -32,5 +42,13 @@ std::optional<uint64_t> weakmap_table_id(std::string_view edge_name);
 // - not_retaining: a WeakMap value's internal edge from its table (computeIsEssentialEdge: the
 //   value is held by the key and the table together, and DevTools keeps the key's edge).
 void add_v8_retention_rules(Graph& g);
+
+// DevTools' propagateDOMState (memlab's the same): `state` holds each node's `detachedness` field
+// (0 unknown, 1 attached, 2 detached; the snapshots of 7-field formats carry it). The embedder's
+// own (native) nodes that know their state pass it on over edges that are not hidden or weak to
+// the natives they reach, attached first, and a native left detached is renamed "Detached NAME",
+// so that its class (and how paths name it) says so. JavaScript objects keep their names: the state
+// does not pass through them.
+void name_detached_nodes(Graph& g, const std::vector<uint8_t>& state);
 
 }  // namespace leakhunt::heapgraph

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <optional>
 #include <vector>
@@ -22,7 +23,7 @@ constexpr size_t k_max_header = size_t{16} << 20;
 struct Meta {
     size_t node_fields = 0, edge_fields = 0;
     size_t n_type = SIZE_MAX, n_name = SIZE_MAX, n_id = SIZE_MAX, n_self = SIZE_MAX,
-           n_edges = SIZE_MAX;
+           n_edges = SIZE_MAX, n_detached = SIZE_MAX;
     size_t e_type = SIZE_MAX, e_name = SIZE_MAX, e_to = SIZE_MAX;
     std::vector<std::string> node_type_names, edge_type_names;
     uint64_t node_count_hint = 0, edge_count_hint = 0;
@@ -69,6 +70,7 @@ Meta read_meta(const std::string& text, V8JsonInput& in) {
     meta.n_id = field_index(nf, "id");
     meta.n_self = field_index(nf, "self_size");
     meta.n_edges = field_index(nf, "edge_count");
+    meta.n_detached = field_index(nf, "detachedness");  // 7-field formats only
     meta.e_type = field_index(ef, "type");
     meta.e_name = field_index(ef, "name_or_index");
     meta.e_to = field_index(ef, "to_node");
@@ -131,6 +133,7 @@ Graph parse(V8JsonInput& in) {
     // Strings of the file are appended after the type class names; node and edge names are
     // indices into the file's strings, shifted once at the end.
     StringIndex file_strings_at = 0;
+    std::vector<uint8_t> detachedness;  // per node, when the format has the field
     bool have_nodes = false, have_edges = false, have_strings = false;
     uint64_t edges_expected = 0;
     std::string key;
@@ -184,6 +187,10 @@ Graph parse(V8JsonInput& in) {
                         if (edges_expected > k_max_snapshot_number)
                             in.fail("edge counts add up past 2^53");
                         g.first_edge.push_back(edges_expected);
+                        if (meta->n_detached != SIZE_MAX) {
+                            detachedness.push_back(
+                                static_cast<uint8_t>(std::min<uint64_t>(rec[meta->n_detached], 3)));
+                        }
                     }
                     const int c = in.next_token();
                     in.get();
@@ -294,6 +301,7 @@ Graph parse(V8JsonInput& in) {
     }
     g.check(in.where());
     add_v8_retention_rules(g);
+    name_detached_nodes(g, detachedness);
     return g;
 }
 

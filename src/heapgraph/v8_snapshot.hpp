@@ -13,8 +13,10 @@
 // page roots, a WeakMap table's edges).
 //
 // Names as Chrome DevTools shows them: an object's or a native's class is its name (the
-// constructor); other types are grouped as "(closure)", "(string)", "(array)", "(system)" for
-// hidden, "(compiled code)" for code, "(concatenated string)", and so on.
+// constructor), "Detached NAME" for a detached native (v8_rules.hpp, name_detached_nodes); other
+// types are grouped as "(closure)", "(string)", "(array)", "(system)" for hidden, "(compiled
+// code)" for code, "(concatenated string)", and so on (current DevTools' names:
+// v8_class_names.hpp).
 #pragma once
 
 #include <filesystem>

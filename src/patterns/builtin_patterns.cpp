@@ -21,7 +21,14 @@ Pattern builtin(std::string id, std::string runtime, std::string title, std::str
 
 std::vector<Pattern> make() {
     std::vector<Pattern> v;
-    // Node.js
+    // Node.js. A stream's buffer first: whatever holds the stream (a Map of connections, a
+    // timer), what grows is what it was asked to write.
+    v.push_back(builtin("node-stream-backpressure", "node",
+                        "writable stream buffering writes its consumer has not taken",
+                        "stop writing when write() returns false and resume on 'drain' (or use "
+                        "stream.pipeline / pipe, which do); bound or drop what a slow consumer "
+                        "cannot take",
+                        {{"WritableState"}}));
     v.push_back(builtin("node-listener", "node", "listener added per request and never removed",
                         "remove it (emitter.off / once) when the request or object it serves ends",
                         {{"EventEmitter"}}));

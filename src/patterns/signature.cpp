@@ -47,25 +47,11 @@ std::string step_class(std::string_view step) {
 }
 
 // The runtime's own classes keep their names in a shape; the program's are "object".
-constexpr std::array k_js_builtins = {"Map",
-                                      "Set",
-                                      "WeakMap",
-                                      "WeakSet",
-                                      "Array",
-                                      "Promise",
-                                      "EventEmitter",
-                                      "Timeout",
-                                      "TimersList",
-                                      "Immediate",
-                                      "Socket",
-                                      "Server",
-                                      "Buffer",
-                                      "Uint8Array",
-                                      "ArrayBuffer",
-                                      "WeakRef",
-                                      "FinalizationRegistry",
-                                      "Function",
-                                      "Error"};
+constexpr std::array k_js_builtins = {
+    "Map",          "Set",     "WeakMap",    "WeakSet",     "Array",         "Promise",
+    "EventEmitter", "Timeout", "TimersList", "Immediate",   "WritableState", "Socket",
+    "Server",       "Buffer",  "Uint8Array", "ArrayBuffer", "WeakRef",       "FinalizationRegistry",
+    "Function",     "Error"};
 
 std::string js_token(std::string cls) {
     if (cls.starts_with("system / ")) return "system/" + cls.substr(9);

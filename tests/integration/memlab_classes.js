@@ -20,9 +20,14 @@
 // - and so which unreached nodes are searched from as if the root held them: DevTools
 //   (hasOnlyWeakRetainers) takes those with no retainer by an edge that counts under the rules
 //   above; memlab (hasOnlyWeakReferrers) those whose retainers' edges are all weak or shortcuts.
+// and in one rule of which natives are detached (its _propagateDetachednessState, DevTools'
+// propagateDOMState): memlab looks the hidden, weak and invisible edge types up among the edge
+// *fields* ("type", "name_or_index", "to_node"), so it passes a native's state on over hidden and
+// weak edges and not over internal ones (the fourth type, where "invisible" lands); --devtools
+// runs it with the types DevTools skips.
 // Classes are named as leakhunt names them (DevTools' older Summary names: an object's or a
-// native's own name, "(closure)", "(system)" for hidden, "(compiled code)" for code); memlab's
-// "Detached " prefix for natives is taken off. A class's retained size is DevTools'
+// native's own name, "Detached " before a detached native's, "(closure)", "(system)" for hidden,
+// "(compiled code)" for code). A class's retained size is DevTools'
 // calculateClassesRetainedSize: the sum over its nodes of self size > 0 that no node of the class
 // dominates.
 'use strict';
@@ -37,6 +42,8 @@ const {getFullHeapFromFile} = require(path.join(modules, '@memlab/heap-analysis'
 const TraceFinder = require(path.join(modules, '@memlab/core/dist/paths/TraceFinder.js')).default;
 const HeapEdge = require(path.join(modules, '@memlab/core/dist/lib/heap-data/HeapEdge.js')).default;
 const Utils = require(path.join(modules, '@memlab/core/dist/lib/Utils.js')).default;
+const HeapSnapshot =
+    require(path.join(modules, '@memlab/core/dist/lib/heap-data/HeapSnapshot.js')).default;
 
 const WEAKMAP_VALUE =
     /^\d+ \/ part of key \(.*? @\d+\) -> value \(.*? @\d+\) pair in WeakMap \(table @(\d+)\)$/;
@@ -50,6 +57,18 @@ if (devtools) {
       return tableEdges && tableEdges[this.idx] ? 'weak' : rawType.call(this);
     },
   });
+  const propagate = HeapSnapshot.prototype._propagateDetachednessState;
+  HeapSnapshot.prototype._propagateDetachednessState = function() {
+    const kept = [this._edgeHiddenType, this._edgeWeakType, this._edgeInvisibleType];
+    this._edgeHiddenType = this._edgeTypes.indexOf('hidden');
+    this._edgeWeakType = this._edgeTypes.indexOf('weak');
+    this._edgeInvisibleType = this._edgeTypes.indexOf('invisible');
+    try {
+      return propagate.call(this);
+    } finally {
+      [this._edgeHiddenType, this._edgeWeakType, this._edgeInvisibleType] = kept;
+    }
+  };
   TraceFinder.prototype.flagReachableNodesFromWindow = function(snapshot, flags, flag) {
     pageFlag = flag;
     const stack = [];
@@ -105,7 +124,7 @@ function className(node) {
   switch (node.type) {
     case 'object':
     case 'native':
-      return node.is_detached ? node.name.replace(/^Detached /, '') : node.name;
+      return node.name;
     case 'hidden':
       return '(system)';
     case 'code':

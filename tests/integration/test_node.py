@@ -1,8 +1,11 @@
 """leakhunt record on real node processes (Debian's /usr/bin/node) through V8's inspector: a
 started program (`record -- node ...`) and a running one (`record --pid`), each an HTTP service
-that leaks through an unbounded Map cache, through an EventEmitter listener per request, or not
-at all, beside healthy churn. suspects must name the leaking function first and say nothing
-about the healthy one; the program's stdout must be what it is without leakhunt; an inspector
+that leaks through an unbounded Map cache, through an EventEmitter listener per request, through
+a closure in an hour-long timer holding the request's rows, through an interval per request never
+cleared, through a writable stream written without backpressure, or not at all, beside healthy
+churn. suspects must name the leaking function first and say nothing about the healthy one;
+paths must name the holder (the timer list and its Timeouts, the stream's WritableState) and the
+built-in pattern with its fix; the program's stdout must be what it is without leakhunt; an inspector
 that leakhunt opened must be closed again."""
 import glob
 import json
@@ -224,12 +227,12 @@ class RecordNode(Case):
         return out, run(["record", "--pid", str(pid), "-o", out, "--snapshot-every", "1s",
                          *extra], timeout=120)
 
-    def check_pid_recording(self, mode, function, duration):
+    def check_pid_recording(self, mode, function, duration, extra=()):
         p = self.start_node(mode)
         time.sleep(1)
         before = listening_ports(p.pid)
         self.assertEqual(len(before), 1)  # the service's own port
-        out, r = self.record_pid(p.pid, "--duration", duration)
+        out, r = self.record_pid(p.pid, "--duration", duration, *extra)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIsNone(p.poll(), "the recorded process must keep running")
         self.assertEqual(listening_ports(p.pid), before, "the inspector must be closed again")
@@ -254,6 +257,67 @@ class RecordNode(Case):
 
     def test_pid_healthy(self):
         self.check_pid_recording("healthy", None, "10s")
+
+    # The leaks a heap snapshot explains: suspects names the function from the sampled profiles,
+    # paths (on the record directory: the leak set of its three heap snapshots) the holder.
+
+    def class_paths(self, directory, cls):
+        r = run(["paths", "--json", "--class", cls, directory])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = [json.loads(row) for row in r.stdout.splitlines() if row.startswith("{")]
+        self.assertEqual(len(rows), 1, r.stdout[:3000])
+        self.assertGreater(rows[0]["count"], 100, r.stdout[:3000])  # objects of the leak set
+        return rows[0], run(["paths", "--class", cls, directory]).stdout
+
+    def test_command_closure_in_a_timer_named_and_held_by_the_timer_list(self):
+        out, r = self.record_command("timer", 0, duration="8s", extra=("--heap-snapshots", "3"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(glob.glob(os.path.join(out, "*.heapsnapshot"))), 3)
+        self.assert_leak_named(out, "scheduleFollowUp")
+        # The rows each closure captured: the timer list -> its Timeouts -> the callback's
+        # context -> `rows`.
+        # The list is walked from either end (`_idleNext` or `_idlePrev`): a path each.
+        row, text = self.class_paths(out, "Array")
+        self.assertEqual(sum(p["count"] for p in row["paths"]), row["count"])
+        for path in row["paths"]:
+            steps = path["steps"]
+            self.assertIn("element [] (TimersList)", steps)
+            self.assertRegex(steps[-4], r"^property `_idle(Next|Prev)` \(Timeout\)"
+                             r"( \[a chain of these\])?$")
+            self.assertEqual(steps[-3:], ["property `_onTimeout` (closure)",
+                                          "internal `context` (system / Context)",
+                                          "context `rows` (Array)"])
+        self.assertEqual(row["pattern"]["id"], "node-timer")
+        self.assertIn("clearTimeout", row["pattern"]["fix"])
+        self.assertIn("looks like node-timer", text)
+
+    def test_pid_interval_never_cleared_named_and_its_timeouts_held_by_the_timer_list(self):
+        out = self.check_pid_recording("interval", "startPolling", "8s",
+                                       extra=("--heap-snapshots", "3"))
+        row, text = self.class_paths(out, "Timeout")
+        self.assertEqual(sum(p["count"] for p in row["paths"]), row["count"])
+        for path in row["paths"]:
+            self.assertIn("element [] (TimersList)", path["steps"])
+            self.assertRegex(path["steps"][-1], r"^property `_idle(Next|Prev)` \(Timeout\)"
+                             r"( \[a chain of these\])?$")
+        self.assertEqual(row["pattern"]["id"], "node-timer")
+        self.assertIn("clearInterval", text)
+
+    def test_command_stream_without_backpressure_named_and_held_by_its_writable_state(self):
+        out, r = self.record_command("stream", 0, duration="8s", extra=("--heap-snapshots", "3"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assert_leak_named(out, "writeAudit")
+        # Each record's fields: the stream (`auditLog`) -> its WritableState -> the buffered
+        # requests -> the chunk.
+        row, text = self.class_paths(out, "Array")
+        steps = row["paths"][0]["steps"]
+        self.assertIn("context `auditLog` (Writable)", steps)
+        state = steps.index("property `_writableState` (WritableState)")
+        self.assertRegex(steps[state + 1], r"\(Array\)$")  # the buffered writes
+        self.assertEqual(steps[-2:], ["property `chunk` (Object)", "property `fields` (Array)"])
+        self.assertEqual(row["pattern"]["id"], "node-stream-backpressure")
+        self.assertIn("'drain'", row["pattern"]["fix"])
+        self.assertIn("looks like node-stream-backpressure", text)
 
     def test_pid_heap_snapshots(self):
         p = self.start_node("cache")

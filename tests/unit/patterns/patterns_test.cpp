@@ -88,6 +88,40 @@ TEST(Match, LearnedShapeMatchesAnotherProgramButNotAnotherShape) {
     EXPECT_EQ(by_site->how, "same site cacheSession");
 }
 
+TEST(Match, BuiltInNodePatternsNameTheTimerAndTheStreamBuffer) {
+    // Real paths (tests/victims/node/service.js, modes interval and stream): the Timeout list of
+    // an interval per request, and a Writable's buffer behind a consumer that takes too little.
+    const std::vector<std::string> interval = {"global / ",
+                                               "property `clearTimeout` (closure)",
+                                               "internal `context` (system / Context)",
+                                               "context `timerListMap` (Object)",
+                                               "element [] (TimersList)",
+                                               "property `_idleNext` (Timeout)",
+                                               "property `_idleNext` (Timeout) [a chain of these]",
+                                               "property `_onTimeout` (closure)"};
+    const auto timer = match(signature_of({"node", "startPolling", interval}), {});
+    ASSERT_TRUE(timer.has_value());
+    EXPECT_EQ(timer->pattern->id, "node-timer");
+    const std::vector<std::string> stream = {"global / ",
+                                             "property `get process` (closure)",
+                                             "internal `context` (system / Context)",
+                                             "context `auditLog` (Writable)",
+                                             "property `_writableState` (WritableState)",
+                                             "property `<symbol kBufferedValue>` (Array)",
+                                             "element [] (Object)",
+                                             "property `chunk` (Object)"};
+    const auto buffered = match(signature_of({"node", "writeAudit", stream}), {});
+    ASSERT_TRUE(buffered.has_value());
+    EXPECT_EQ(buffered->pattern->id, "node-stream-backpressure");
+    EXPECT_NE(buffered->pattern->fix.find("'drain'"), std::string::npos);
+    // The same stream in a Map of connections is still the stream's buffer, not the Map.
+    std::vector<std::string> in_map = stream;
+    in_map.insert(in_map.begin() + 3,
+                  {"context `connections` (Map)", "internal `table` (system / OrderedHashMap)"});
+    EXPECT_EQ(match(signature_of({"node", "writeAudit", in_map}), {})->pattern->id,
+              "node-stream-backpressure");
+}
+
 TEST(Match, ALearnedShapeMatchesWhateverWayLeadsToItsOwner) {
     // Real paths of two programs (hunt on service.js cache, then on orders.js): the same Map in a
     // module variable, reached once through the global and once through a SIGTERM handler.

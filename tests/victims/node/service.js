@@ -2,11 +2,14 @@
 // its own paced client (keep-alive, a few requests in flight) so that a test needs no load tool.
 //   node service.js MODE REQUESTS RATE
 // MODE: cache (an unbounded Map keyed by request), listener (an EventEmitter listener added per
-// request and never removed) or healthy. It serves REQUESTS requests (0: until SIGTERM) at about
+// request and never removed), timer (a closure scheduled an hour away per request, holding the
+// request's rows), interval (a setInterval per request, never cleared), stream (an audit record
+// per request written to a slow consumer, write()'s false ignored) or healthy. It serves REQUESTS requests (0: until SIGTERM) at about
 // RATE per second, prints "ready" once listening and "done N" at the end, and nothing else.
 'use strict';
 const http = require('http');
 const { EventEmitter } = require('events');
+const { Writable } = require('stream');
 
 const mode = process.argv[2] || 'healthy';
 const total = Number(process.argv[3] || 0);
@@ -32,6 +35,38 @@ function subscribe(id) {
   });
 }
 
+// The leak of mode "timer": each request schedules a follow-up an hour away, and its closure
+// keeps the request's rows alive until then.
+function scheduleFollowUp(id) {
+  const rows = new Array(300).fill('row of ' + id);
+  setTimeout(function followUp() {
+    served += rows.length > 0 ? 0 : 1;
+  }, 3600 * 1000);
+}
+
+// The leak of mode "interval": each request starts polling its job's status, keeping a history
+// of the answers, and nothing ever stops it.
+function startPolling(id) {
+  const state = { id, history: new Array(100).fill(0) };
+  setInterval(function poll() {
+    state.history.push(Date.now());
+  }, 600 * 1000);
+}
+
+// The leak of mode "stream": a slow consumer takes one record every 200 ms, and each request
+// writes one without waiting for 'drain', so the stream's buffer grows.
+const auditLog = new Writable({
+  objectMode: true,
+  highWaterMark: 16,
+  write(record, encoding, callback) {
+    setTimeout(callback, 200);
+  },
+});
+function writeAudit(id) {
+  const record = { id, at: Date.now(), fields: new Array(100).fill(id) };
+  auditLog.write(record);  // its false return (the buffer is full) is ignored
+}
+
 // Healthy churn: each request builds a page and lets it go.
 function renderPage(id) {
   const rows = [];
@@ -43,6 +78,9 @@ const server = http.createServer((req, res) => {
   const id = ++served;
   if (mode === 'cache') cacheSession(id);
   if (mode === 'listener') subscribe(id);
+  if (mode === 'timer') scheduleFollowUp(id);
+  if (mode === 'interval') startPolling(id);
+  if (mode === 'stream') writeAudit(id);
   const body = renderPage(id);
   res.setHeader('content-type', 'application/json');
   res.end(body);
@@ -57,6 +95,8 @@ function finish() {
   process.stdout.write(`done ${sent}\n`);
   server.close();
   agent.destroy();
+  // The leaked timers (and the audit stream's consumer) would keep the loop alive.
+  setTimeout(() => process.exit(0), 100).unref();
 }
 process.on('SIGTERM', finish);
 
