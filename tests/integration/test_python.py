@@ -5,6 +5,7 @@ tracemalloc's own statistics; the program's output and exit status are unchanged
 (.pygraph, `--heap-snapshots`, `snapshot PID --heap`): its counts per type equal gc.get_objects()
 of the same moment, and `paths` names the module global or the lru_cache that holds a leak."""
 import glob
+import http.client
 import json
 import os
 import signal
@@ -40,7 +41,7 @@ class Load:
                 urllib.request.urlopen("http://127.0.0.1:%d/login?user=u%d" % (self.port, self.n),
                                        timeout=2).read()
                 self.n += 1
-            except OSError:
+            except (OSError, http.client.HTTPException):  # refused, or cut off by its end
                 time.sleep(0.05)
             time.sleep(0.002)
 
@@ -81,6 +82,11 @@ def ranked(out):
     if r.returncode != 0:
         raise AssertionError(r.stderr)
     return [s for s in harness.json_lines(r.stdout) if s.get("rank") is not None]
+
+
+def named(found):
+    """(function, file, line, first and last value) of each ranked suspect."""
+    return [(s["function"], s["file"], s["line"], s["first"], s["last"]) for s in found]
 
 
 class PythonRecord(harness.Case):
@@ -139,7 +145,29 @@ class PythonRecord(harness.Case):
         r = harness.run(["record", "-o", out, "--snapshot-every", "1s", "--", PYTHON,
                          victim("loop_service.py"), "healthy", "6"], timeout=90)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(self.suspects(out), [])
+        self.assertEqual(named(self.suspects(out)), [])
+
+    def test_healthy_http_server_started(self):
+        # CPython's type attribute cache keeps each request's 'do_GET' name (http/server.py) and
+        # the "struct_time" name datetime.timetuple looks up (email/utils.py) until its 4096
+        # slots are taken: the bootstrap empties it before each snapshot, so nothing fills in.
+        code, out, err = self.record_server(["healthy"])
+        self.assertEqual(code, 128 + signal.SIGTERM, err)
+        self.assertEqual(named(self.suspects(out)), [])
+
+    def test_healthy_http_server_attached(self):
+        port = harness.free_port()
+        p = self.start([PYTHON, victim("registry_server.py"), str(port), "healthy"])
+        wait_port(port)
+        load = Load(port)
+        out = self.path("rec")
+        r = harness.run(["record", "--pid", str(p.pid), "-o", out, "--snapshot-every", "1s",
+                         "--duration", "7s"], timeout=120)
+        load.end()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertGreater(load.n, 50)
+        self.assertEqual(named(self.suspects(out)), [])
+        self.assertIsNone(p.poll(), "the target died")
 
     def attach(self, argv, duration="6s"):
         p = self.start(argv)
@@ -175,7 +203,7 @@ class PythonRecord(harness.Case):
     def test_healthy_attached(self):
         p, out, r = self.attach([PYTHON, victim("loop_service.py"), "healthy", "0"])
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(self.suspects(out), [])
+        self.assertEqual(named(self.suspects(out)), [])
         self.assertIsNone(p.poll())
 
     def test_snapshot_equals_tracemalloc_statistics(self):
@@ -429,11 +457,23 @@ class PythonAsyncioPatterns(harness.Case):
         for mode in ("buffers", "errors"):
             with self.subTest(mode=mode):
                 self.assert_leak_first(self.record_started(mode), mode)
-        # The healthy mode's own lines never grow. (asyncio's own sites may: over seconds of
-        # constant load, socket.accept's sockets wait for their scheduled close; seen once in
-        # four runs on a loaded host, so only the service's code is held to no suspect.)
-        healthy = ranked(self.record_started("healthy"))
-        self.assertEqual([s for s in healthy if s["file"] == self.SERVICE], [], healthy)
+
+    def test_healthy_started(self):
+        self.assertEqual(named(ranked(self.record_started("healthy"))), [])
+
+    def test_healthy_attached(self):
+        port = harness.free_port()
+        p = self.start([PYTHON, self.SERVICE, "healthy", str(port)])
+        wait_port(port)
+        load = Load(port)
+        out = self.path("rec-healthy")
+        r = harness.run(["record", "--pid", str(p.pid), "-o", out, "--snapshot-every", "1s",
+                         "--duration", "7s"], timeout=120)
+        load.end()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertGreater(load.n, 50)
+        self.assertEqual(named(ranked(out)), [])
+        self.assertIsNone(p.poll(), "the target died")
 
     def attached(self, mode):
         port = harness.free_port()
