@@ -314,8 +314,8 @@ int run_suspects(const SuspectsArgs& args) {
         const auto facts = facts_of.find(fs::path(files[i].first).filename().string());
         const report::SnapshotFacts f =
             facts == facts_of.end() ? report::SnapshotFacts{} : facts->second;
-        inputs.push_back(
-            {files[i].first, files[i].second, &profiles[i], f.rss_bytes, f.collected_heap_bytes});
+        inputs.push_back({files[i].first, files[i].second, &profiles[i], f.rss_bytes,
+                          f.collected_heap_bytes, f.whole_heap_bytes});
     }
     Progress bar = Progress::on_stderr("aggregating", files.size());
     const report::SnapshotSuspects found = report::find_snapshot_suspects(

@@ -262,7 +262,7 @@ std::optional<nlohmann::json> ReportBuilder::computed_suspects(symbolize::Symbol
         const auto facts = m_suspect_facts.find(name);
         const SnapshotFacts f = facts == m_suspect_facts.end() ? SnapshotFacts{} : facts->second;
         snaps.push_back({name, parsed ? parsed->seq : static_cast<unsigned>(i), &p, f.rss_bytes,
-                         f.collected_heap_bytes});
+                         f.collected_heap_bytes, f.whole_heap_bytes});
     }
     if (snaps.size() < k_min_suspect_snapshots) {
         why_not = fmt::format(

@@ -218,7 +218,8 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
     series.reserve(sites.size());
     for (auto& [name, s] : sites) series.push_back(std::move(s));
     out.unit = sample_index == "inuse_space" ? "bytes" : "objects";
-    out.report = trend::find_suspects(t, std::move(series), out.unit);
+    out.report = trend::find_suspects(t, std::move(series), out.unit,
+                                      out.unit == "bytes" ? snapshots.back().whole_heap_bytes : 0);
     out.growth_outside_heap =
         growth_outside_heap(snaps, t, out.unit == "bytes" ? out.report.total_growth : 0.0);
     // Not the leak: the ranked sites stay listed (--all), ranked by nothing.
@@ -245,10 +246,14 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
 
 std::map<std::string, SnapshotFacts> snapshot_facts(const std::filesystem::path& dir, long pid) {
     std::map<std::string, SnapshotFacts> out;
+    const auto manifest = recorddir::read_manifest(dir);
+    const bool partial =
+        manifest && manifest->capture == "tracemalloc" && manifest->command.empty();
     for (const auto& row : recorddir::read_timeline(dir, pid)) {
         if (row.snapshot.empty()) continue;
         SnapshotFacts& f = out[row.snapshot];
         f.rss_bytes = row.rss_bytes;
+        if (partial) f.whole_heap_bytes = row.rss_bytes;
         if (const auto js = row.counters.find("js_heap_used_bytes"); js != row.counters.end())
             f.collected_heap_bytes = js->second;
     }

@@ -32,6 +32,9 @@ struct SuspectSnapshot {
     // The runtime's own heap in use right after a full collection, taken with the snapshot
     // (Node.js: the timeline's js_heap_used_bytes); 0: unknown.
     double collected_heap_bytes = 0;
+    // What the process holds when its profile sees only part of its heap (its RSS then; 0:
+    // the profile sees it all): see SnapshotFacts::whole_heap_bytes.
+    double whole_heap_bytes = 0;
 };
 
 // RSS growth below this says nothing of where memory went.
@@ -74,9 +77,13 @@ struct SnapshotSuspects {
 // What a record directory's timeline says of each of PID's snapshots, by file name: the RSS and
 // the runtime's heap after a full collection (js_heap_used_bytes) when it was taken. Empty
 // without a timeline; util::Error from a malformed one.
+// whole_heap_bytes: the RSS when the recording's profiles see only part of the heap (a
+// tracemalloc recording attached to a running interpreter: it sees only what was allocated
+// since it started, so a few blocks allocated once since then are a large share of its total).
 struct SnapshotFacts {
     double rss_bytes = 0;
     double collected_heap_bytes = 0;
+    double whole_heap_bytes = 0;
 };
 std::map<std::string, SnapshotFacts> snapshot_facts(const std::filesystem::path& dir, long pid);
 

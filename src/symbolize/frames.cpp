@@ -27,6 +27,21 @@ std::string_view without_return_type(std::string_view name) {
     return name.substr(space + 1);
 }
 
+// CPython's standard library: a frozen module ("<frozen abc>") or a .py file in the interpreter's
+// library directory, ".../lib/python3.N/..." (any prefix: /usr, /usr/local, a pyenv version),
+// but not the packages installed there (site-packages, Debian's dist-packages).
+bool is_python_standard_library(std::string_view file) {
+    if (file.starts_with("<frozen ")) return true;
+    if (!file.ends_with(".py")) return false;
+    const size_t lib = file.find("/lib/python3.");
+    if (lib == std::string_view::npos) return false;
+    const std::string_view rest = file.substr(lib + 13);
+    const size_t digits = rest.find_first_not_of("0123456789");
+    if (digits == 0 || digits == std::string_view::npos || rest[digits] != '/') return false;
+    return rest.find("/site-packages/") == std::string_view::npos &&
+           rest.find("/dist-packages/") == std::string_view::npos;
+}
+
 }  // namespace
 
 bool is_runtime_module(std::string_view module) {
@@ -36,6 +51,8 @@ bool is_runtime_module(std::string_view module) {
 
 bool is_library_frame(const Frame& f, bool inlined) {
     if (is_runtime_module(f.module)) return true;
+    // A Python frame (tracemalloc's: no module, a source file) of the standard library.
+    if (f.module.empty() && is_python_standard_library(f.file)) return true;
     if (inlined && (f.file.starts_with("/usr/include/") ||
                     f.file.find("/include/c++/") != std::string::npos)) {
         return true;

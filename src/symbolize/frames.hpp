@@ -28,7 +28,9 @@ bool is_runtime_module(std::string_view module);
 // location's outermost one), by its source in the standard library's headers. Inlined frames
 // carry unqualified names ("_M_create", "allocate"), so their file tells; the outermost frame's
 // file can be a header too (a line of inlined code without its own DWARF scope) while the
-// function is the user's, so there only the module and the name count.
+// function is the user's, so there only the module and the name count. A Python frame (no
+// module) is library code when its file is CPython's standard library: a frozen module, or a
+// .py file under ".../lib/python3.N/" outside site-packages and dist-packages.
 bool is_library_frame(const Frame& f, bool inlined);
 
 // The frames of one location, innermost first: from its lines when symbolized, else from

@@ -232,7 +232,7 @@ SiteTrend site_trend(std::span<const double> t, std::span<const double> y,
 }
 
 SuspectReport find_suspects(std::span<const double> t_seconds, std::vector<SiteSeries> sites,
-                            std::string_view unit) {
+                            std::string_view unit, double whole_in_use) {
     SuspectReport report;
     report.snapshots = t_seconds.size();
     report.window_seconds = t_seconds.back() - t_seconds.front();
@@ -251,6 +251,8 @@ SuspectReport find_suspects(std::span<const double> t_seconds, std::vector<SiteS
         if (growing(s)) report.total_growth += std::max(0.0, s.trend.net_growth);
     }
     for (const auto& s : all) report.in_use_last += std::max(0.0, s.site.values.back());
+    const bool whole = whole_in_use > report.in_use_last;
+    const double minor_base = whole ? whole_in_use : report.in_use_last;
     for (auto& s : all) {
         if (growing(s) && report.total_growth > 0) {
             s.share_of_growth = std::max(0.0, s.trend.net_growth) / report.total_growth;
@@ -259,13 +261,13 @@ SuspectReport find_suspects(std::span<const double> t_seconds, std::vector<SiteS
         if (s.trend.shape != SiteShape::steady_growth) continue;
         const double growth = s.trend.net_growth;
         const double noise = s.site.stderr_values.empty() ? 0.0 : s.site.stderr_values.back();
-        if (growth < k_minor_growth_of_heap * report.in_use_last) {
+        if (growth < k_minor_growth_of_heap * minor_base) {
             s.minor = true;
             s.sentence += fmt::format(
                 "; too small to be a suspect: {} over the window, under "
-                "{:g}% of the {} in use",
-                amount(growth, unit), 100 * k_minor_growth_of_heap,
-                amount(report.in_use_last, unit));
+                "{:g}% of the {} {}",
+                amount(growth, unit), 100 * k_minor_growth_of_heap, amount(minor_base, unit),
+                whole ? "the process holds (the profile sees only part of it)" : "in use");
         } else if (growth < k_minor_noise_sigmas * noise) {
             s.minor = true;
             s.sentence += fmt::format(

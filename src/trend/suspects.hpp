@@ -122,7 +122,10 @@ struct SuspectReport {
 };
 
 // Analyses every site; `unit` is "bytes", "objects" or "goroutines" (how sentences show values).
+// `whole_in_use` (bytes, 0: none) is what the process holds when the profile sees only part of
+// it (tracemalloc attached to a running interpreter sees only what was allocated since): the
+// minor-growth bar is then k_minor_growth_of_heap of the larger of it and in_use_last.
 SuspectReport find_suspects(std::span<const double> t_seconds, std::vector<SiteSeries> sites,
-                            std::string_view unit);
+                            std::string_view unit, double whole_in_use = 0);
 
 }  // namespace leakhunt::trend

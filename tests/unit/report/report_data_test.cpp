@@ -8,7 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include "recorddir/record_dir.hpp"
 #include "report/report_inputs.hpp"
+#include "report/snapshot_suspects.hpp"
 #include "test_profiles.hpp"
 #include "util/error.hpp"
 
@@ -276,6 +278,33 @@ TEST(AddInput, SeriesFileWithSeveralTargets) {
     o.target = "zzz";
     ReportBuilder b2("t");
     EXPECT_THROW(add_input(b2, f, o), util::UsageError);
+}
+
+// tracemalloc attached to a running interpreter sees only what was allocated since: its
+// snapshots carry the process's RSS as what the process holds; started ones do not, nor does a
+// recording of another capture.
+TEST(SnapshotFacts, AnAttachedTracemallocRecordingCarriesTheRss) {
+    const auto facts_with = [](const std::string& capture, std::vector<std::string> command) {
+        TempDir d;
+        recorddir::Manifest m;
+        m.runtime = "python";
+        m.capture = capture;
+        m.command = std::move(command);
+        m.pid = 42;
+        recorddir::write_manifest(d.path(), m);
+        recorddir::TimelineWriter timeline(d.path(), 42);
+        recorddir::TimelineRow row;
+        row.unix_time = 1700000000;
+        row.rss_bytes = 22e6;
+        row.snapshot = "heap.42.0000.pb.gz";
+        timeline.append(row);
+        return snapshot_facts(d.path(), 42).at("heap.42.0000.pb.gz");
+    };
+    const SnapshotFacts attached = facts_with("tracemalloc", {});
+    EXPECT_EQ(attached.rss_bytes, 22e6);
+    EXPECT_EQ(attached.whole_heap_bytes, 22e6);
+    EXPECT_EQ(facts_with("tracemalloc", {"python3", "app.py"}).whole_heap_bytes, 0);
+    EXPECT_EQ(facts_with("agent-attach", {}).whole_heap_bytes, 0);
 }
 
 }  // namespace leakhunt::report

@@ -83,4 +83,58 @@ TEST(IsAllocatorFunction, EntryPointsAndOverloads) {
     }
 }
 
+TEST(IsLibraryFrame, PythonStandardLibraryButNotInstalledPackages) {
+    const auto python = [](const char* file) {
+        Frame f;
+        f.function = "f";
+        f.file = file;
+        return f;
+    };
+    for (const char* file :
+         {"/usr/lib/python3.11/http/server.py", "<frozen abc>", "<frozen importlib._bootstrap>",
+          "/root/.pyenv/versions/3.11.7/lib/python3.11/email/utils.py",
+          "/usr/local/lib/python3.12/functools.py"}) {
+        EXPECT_TRUE(is_library_frame(python(file), false)) << file;
+    }
+    for (const char* file : {"/srv/app.py", "/usr/lib/python3/dist-packages/requests/api.py",
+                             "/usr/local/lib/python3.11/site-packages/flask/app.py",
+                             "/usr/lib/python3.11/dist-packages/x.py", "/srv/lib/python3.x/a.py",
+                             "/usr/lib/python3.11/lib-dynload/x.so", "<string>", "<stdin>"}) {
+        EXPECT_FALSE(is_library_frame(python(file), false)) << file;
+    }
+    // A native frame of a module is judged by its module, not its file.
+    Frame native = python("/usr/lib/python3.11/http/server.py");
+    native.module = "libpython3.11.so.1.0";
+    EXPECT_FALSE(is_library_frame(native, false));
+}
+
+// tracemalloc's frames (no mapping, a file and line each): a standard-library line under the
+// user's line is the user's site; a traceback of only library lines keeps its innermost line.
+TEST(FlatByFunction, PythonSiteIsTheUsersLineUnderTheStandardLibrary) {
+    profile::Profile p = profile::make_heap_profile();
+    const std::vector<std::pair<std::string, std::string>> functions = {
+        {"format_datetime", "/usr/lib/python3.11/email/utils.py"},
+        {"register", "/srv/app.py"},
+        {"handle_one_request", "/usr/lib/python3.11/http/server.py"}};
+    for (size_t i = 0; i < functions.size(); ++i) {
+        const uint64_t id = i + 1;
+        p.functions.push_back({id, functions[i].first, functions[i].first, functions[i].second, 1});
+        profile::Location loc;
+        loc.id = id;
+        loc.address = id;
+        loc.lines.push_back(profile::Line{id, static_cast<int64_t>(10 * id), 0});
+        p.locations.push_back(std::move(loc));
+    }
+    p.samples.push_back({{1, 2}, {2, 200, 2, 200}, {}});  // utils.py under app.py
+    p.samples.push_back({{3}, {1, 50, 1, 50}, {}});       // server.py alone
+    Symbolizer s;
+    const auto rows = flat_by_function(p, s, "inuse_space", "heap.pb.gz");
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].function, "register");
+    EXPECT_EQ(rows[0].line, 20);
+    EXPECT_EQ(rows[0].flat.inuse_bytes, 200);
+    EXPECT_EQ(rows[1].function, "handle_one_request");
+    EXPECT_EQ(rows[1].flat.inuse_bytes, 50);
+}
+
 }  // namespace leakhunt::symbolize

@@ -306,6 +306,30 @@ TEST(FindSuspects, GrowthUnderATenthOfAPercentOfTheHeapIsMinor) {
     EXPECT_FALSE(r.suspects[0].minor);
 }
 
+// tracemalloc attached to a running service sees only what was allocated since: 20 KiB in use,
+// where a selector's map grew by two blocks (136 B). Beside the process's 22 MB it is minor; a
+// leak of 1 KiB a second is not.
+TEST(FindSuspects, AgainstTheWholeProcessWhenTheProfileSeesPartOfIt) {
+    const auto t = minutes(6);
+    std::vector<SiteSeries> sites;
+    sites.push_back(site("churn", {20e3, 19e3, 21e3, 20e3, 19.5e3, 20e3}));
+    sites.push_back(site("selector", {0, 24, 24, 80, 136, 136}));
+    EXPECT_EQ(find_suspects(t, sites, "bytes").suspects.size(), 1u);  // 136 B of 20 KiB
+    SuspectReport r = find_suspects(t, sites, "bytes", 22e6);
+    EXPECT_TRUE(r.suspects.empty());
+    const auto selector = std::find_if(r.others.begin(), r.others.end(), [](const Suspect& s) {
+        return s.site.function == "selector";
+    });
+    ASSERT_NE(selector, r.others.end());
+    EXPECT_TRUE(selector->minor);
+    EXPECT_NE(selector->sentence.find("of the 21.0 MiB the process holds"), std::string::npos)
+        << selector->sentence;
+    sites.push_back(site("leak", {0, 60e3, 120e3, 180e3, 240e3, 300e3}));
+    r = find_suspects(t, sites, "bytes", 22e6);
+    ASSERT_EQ(r.suspects.size(), 1u);
+    EXPECT_EQ(r.suspects[0].site.function, "leak");
+}
+
 // A sampled site where one 32 KiB sample appeared and stayed: within the sampling noise.
 TEST(FindSuspects, OneSampleThatStayedIsWithinTheNoise) {
     const auto t = minutes(6);
