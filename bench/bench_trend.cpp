@@ -148,7 +148,8 @@ void BM_find_suspects(benchmark::State& state) {
     for (std::size_t i = 0; i < n; ++i) t[i] = 60.0 * static_cast<double>(i);
     std::vector<leakhunt::trend::SiteSeries> sites(k_sites);
     for (std::size_t s = 0; s < k_sites; ++s) {
-        sites[s].function = "site" + std::to_string(s);
+        sites[s].key.name = "site" + std::to_string(s);
+        sites[s].key.label = "memory allocated in " + sites[s].key.name;
         for (std::size_t i = 0; i < n; ++i) {
             const auto fi = static_cast<double>(i);
             double v = 0;

@@ -62,7 +62,7 @@ struct SuspectsArgs {
 std::optional<patterns::Match> suspect_pattern(const trend::Suspect& s, const std::string& runtime,
                                                const std::vector<patterns::Pattern>& learned) {
     if (runtime.empty()) return std::nullopt;
-    return patterns::match(patterns::signature_of({runtime, s.site.function, {}}), learned);
+    return patterns::match(patterns::signature_of({runtime, s.site.key.name, {}}), learned);
 }
 
 const char* k_more_hint =

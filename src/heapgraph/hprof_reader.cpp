@@ -22,6 +22,7 @@
 #include "heapgraph/hprof_format.hpp"
 #include "heapgraph/id_index.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 namespace leakhunt::heapgraph {
 namespace {
@@ -581,12 +582,8 @@ Graph parse_hprof(std::string_view bytes, const std::string& where) {
 }
 
 Graph read_hprof(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw util::Error("cannot open {}: {}", path.string(), util::errno_text(errno));
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
+    const util::UniqueFd file = util::open_read_only(path);
+    const int fd = file.get();
     struct stat st {};
     if (::fstat(fd, &st) != 0)
         throw util::Error("cannot read {}: {}", path.string(), util::errno_text(errno));

@@ -13,6 +13,7 @@
 
 #include "heapgraph/v8_json_input.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 namespace leakhunt::heapgraph {
 namespace {
@@ -313,12 +314,8 @@ Graph parse_v8_snapshot(std::string_view bytes, const std::string& where) {
 }
 
 Graph read_v8_snapshot(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw util::Error("cannot open {}: {}", path.string(), util::errno_text(errno));
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
+    const util::UniqueFd file = util::open_read_only(path);
+    const int fd = file.get();
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     V8JsonInput in(fd, path.string());
     Graph g = parse(in);

@@ -51,7 +51,7 @@ CgroupReader::CgroupReader(CgroupRoots roots, fs::path proc_root)
 
 std::optional<CgroupVersion> CgroupReader::detect(const fs::path& dir) {
     int err = 0;
-    const detail::UniqueFd fd = detail::open_dir(AT_FDCWD, dir.c_str(), err);
+    const util::UniqueFd fd = detail::open_dir(AT_FDCWD, dir.c_str(), err);
     if (!fd.valid()) return std::nullopt;
     return detect_at(fd.get());
 }
@@ -108,7 +108,7 @@ std::optional<fs::path> CgroupReader::memory_dir_of(Pid pid) {
 
 std::optional<CgroupMemory> CgroupReader::read(const fs::path& dir) {
     int err = 0;
-    const detail::UniqueFd fd = detail::open_dir(AT_FDCWD, dir.c_str(), err);
+    const util::UniqueFd fd = detail::open_dir(AT_FDCWD, dir.c_str(), err);
     if (!fd.valid()) return std::nullopt;
     const auto version = detect_at(fd.get());
     if (!version) return std::nullopt;

@@ -9,23 +9,10 @@
 
 namespace leakhunt::proc::detail {
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
-    if (this != &o) {
-        if (m_fd >= 0) ::close(m_fd);
-        m_fd = o.m_fd;
-        o.m_fd = -1;
-    }
-    return *this;
-}
-
-UniqueFd::~UniqueFd() {
-    if (m_fd >= 0) ::close(m_fd);
-}
-
-UniqueFd open_dir(int dirfd, const char* path, int& err) {
+util::UniqueFd open_dir(int dirfd, const char* path, int& err) {
     const int fd = ::openat(dirfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) err = errno;
-    return UniqueFd(fd);
+    return util::UniqueFd(fd);
 }
 
 FileBuffer::FileBuffer(std::size_t initial_capacity)
@@ -33,7 +20,7 @@ FileBuffer::FileBuffer(std::size_t initial_capacity)
 
 int FileBuffer::read_at(int dirfd, const char* name) {
     m_size = 0;
-    const UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC));
+    const util::UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return errno;
     for (;;) {
         if (m_size == m_capacity) {
@@ -57,7 +44,7 @@ int FileBuffer::read_at(int dirfd, const char* name) {
 }
 
 long count_dir_entries(int dirfd, const char* name) {
-    const UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    const util::UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd.valid()) return -errno;
     // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
     // (getdents64(2)). Fields are read with memcpy to stay clear of alignment assumptions.

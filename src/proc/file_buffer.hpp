@@ -12,29 +12,13 @@
 #include <memory>
 #include <string_view>
 
+#include "util/file.hpp"
+
 namespace leakhunt::proc::detail {
-
-// An open file descriptor, closed on destruction.
-class UniqueFd {
-  public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) : m_fd(fd) {}
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-    UniqueFd(UniqueFd&& o) noexcept : m_fd(o.m_fd) { o.m_fd = -1; }
-    UniqueFd& operator=(UniqueFd&& o) noexcept;
-    ~UniqueFd();
-
-    int get() const { return m_fd; }
-    bool valid() const { return m_fd >= 0; }
-
-  private:
-    int m_fd = -1;
-};
 
 // Opens a directory (for use as an openat base) with O_PATH; returns an invalid fd and sets
 // `err` to errno on failure.
-UniqueFd open_dir(int dirfd, const char* path, int& err);
+util::UniqueFd open_dir(int dirfd, const char* path, int& err);
 
 class FileBuffer {
   public:

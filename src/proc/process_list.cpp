@@ -32,7 +32,7 @@ std::vector<ProcessInfo> list_processes(const std::filesystem::path& proc_root,
         if (include_self == IncludeSelf::no && pid == self) continue;
 
         int err = 0;
-        const detail::UniqueFd pid_dir = detail::open_dir(::dirfd(dir.get()), entry->d_name, err);
+        const util::UniqueFd pid_dir = detail::open_dir(::dirfd(dir.get()), entry->d_name, err);
         if (!pid_dir.valid()) continue;  // exited meanwhile
         if (buf.read_at(pid_dir.get(), "stat") != 0) continue;
         const StatInfo stat = parse_stat(buf.view());

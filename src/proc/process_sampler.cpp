@@ -44,7 +44,7 @@ std::optional<MemorySample> ProcessSampler::sample(Pid pid, ReadSmaps smaps, Sam
     *end = '\0';
 
     int err = 0;
-    const detail::UniqueFd dir = detail::open_dir(m_proc_fd.get(), name.data(), err);
+    const util::UniqueFd dir = detail::open_dir(m_proc_fd.get(), name.data(), err);
     if (!dir.valid()) {
         if (is_gone(err)) return std::nullopt;
         throw util::Error("cannot open {}/{}: {}", m_options.proc_root.string(), pid,

@@ -104,7 +104,7 @@ class ProcessSampler {
 
   private:
     SamplerOptions m_options;
-    detail::UniqueFd m_proc_fd;
+    util::UniqueFd m_proc_fd;
     detail::FileBuffer m_buf;
     CgroupReader m_cgroup;
     // /proc/PID/cgroup contents -> memory cgroup directory and its latest reading. Processes of

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <span>
 #include <string_view>
 
@@ -11,6 +12,7 @@
 
 #include "profile/goroutines.hpp"
 #include "recorddir/record_dir.hpp"
+#include "report/site_keys.hpp"
 #include "symbolize/aggregate.hpp"
 #include "trend/stats.hpp"
 #include "util/error.hpp"
@@ -140,10 +142,24 @@ std::vector<double> order_by_time(std::vector<SuspectSnapshot>& snapshots,
     return t;
 }
 
-// A module of the JDK itself ("java.base@17.0.15", "jdk.internal.vm.ci@17"): Java SE's modules
-// are named java.*, the JDK's own jdk.* (JEP 200).
-bool is_jdk_module(std::string_view module) {
-    return module.starts_with("java.") || module.starts_with("jdk.");
+// The series of `identity` in `sites`, its key's identity set and its values zero at each of the
+// `snapshots` snapshots when new.
+trend::SiteSeries& series_of(std::map<std::string, trend::SiteSeries>& sites,
+                             const std::string& identity, size_t snapshots) {
+    trend::SiteSeries& s = sites[identity];
+    if (s.values.empty()) {
+        s.key.identity = identity;
+        s.values.assign(snapshots, 0.0);
+    }
+    return s;
+}
+
+// The series of `sites` in identity order.
+std::vector<trend::SiteSeries> in_identity_order(std::map<std::string, trend::SiteSeries>& sites) {
+    std::vector<trend::SiteSeries> series;
+    series.reserve(sites.size());
+    for (auto& [identity, s] : sites) series.push_back(std::move(s));
+    return series;
 }
 
 }  // namespace
@@ -186,14 +202,15 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
     const bool sampled =
         std::all_of(snaps.begin(), snaps.end(), [](const Aggregated& a) { return a.period > 1; });
 
-    // One series per site; identity from the latest snapshot holding it.
+    // One series per site; its key from the latest snapshot holding it (the callee from the
+    // latest that names one). A JVM class (a class histogram's row) counts its instances too.
     std::map<std::string, trend::SiteSeries> sites;
+    std::set<std::string> classes;
     for (size_t i = 0; i < snaps.size(); ++i) {
         for (const auto& r : snaps[i].rows.rows) {
             const int64_t v = r.flat.get(sample_index);
             if (v == 0) continue;
-            trend::SiteSeries& s = sites[r.name];
-            if (s.values.empty()) s.values.assign(snaps.size(), 0.0);
+            trend::SiteSeries& s = series_of(sites, r.name, snaps.size());
             s.values[i] = static_cast<double>(v);
             if (sampled) {
                 if (s.stderr_values.empty()) s.stderr_values.assign(snaps.size(), 0.0);
@@ -201,23 +218,25 @@ SnapshotSuspects find_snapshot_suspects(std::vector<SuspectSnapshot> snapshots,
                 if (bytes > 0)
                     s.stderr_values[i] = s.values[i] * std::sqrt(snaps[i].period / bytes);
             }
-            s.function = r.function;
-            s.file = r.file;
-            s.line = r.line;
-            s.module = r.module;
-            if (!r.callee.empty()) s.callee = r.callee;
+            s.key.name = r.function;
+            s.key.file = r.file;
+            s.key.line = r.line;
+            s.key.module = r.module;
+            if (!r.callee.empty()) s.key.callee = r.callee;
             if (profile::is_java_class_mapping(r.module)) {
-                s.java_class = true;
-                s.platform = is_jdk_module(profile::java_class_mapping_module(r.module));
+                classes.insert(r.name);
+                s.key.rank_last = is_jdk_module(profile::java_class_mapping_module(r.module));
                 if (s.instances.empty()) s.instances.assign(snaps.size(), 0.0);
                 s.instances[i] = static_cast<double>(r.flat.get("inuse_objects"));
             }
         }
     }
-    std::vector<trend::SiteSeries> series;
-    series.reserve(sites.size());
-    for (auto& [name, s] : sites) series.push_back(std::move(s));
     out.unit = sample_index == "inuse_space" ? "bytes" : "objects";
+    for (auto& [identity, s] : sites) {
+        s.key.label =
+            classes.contains(identity) ? class_label(s.key) : allocation_label(s.key, out.unit);
+    }
+    std::vector<trend::SiteSeries> series = in_identity_order(sites);
     out.report = trend::find_suspects(t, std::move(series), out.unit,
                                       out.unit == "bytes" ? snapshots.back().whole_heap_bytes : 0);
     out.growth_outside_heap =
@@ -275,30 +294,27 @@ GoroutineSuspects find_goroutine_suspects(std::vector<SuspectSnapshot> snapshots
         if (i == 0) out.first_total = total;
         out.last_total = total;
         for (auto& g : profile::group_goroutines(p, snapshots[i].name)) {
-            trend::SiteSeries& s = groups[g.key];
-            if (s.values.empty()) s.values.assign(snapshots.size(), 0.0);
+            trend::SiteSeries& s = series_of(groups, g.key, snapshots.size());
             s.values[i] = static_cast<double>(g.count);
-            s.function = std::move(g.function);
-            s.file = std::move(g.file);
-            s.line = g.line;
-            s.state = std::move(g.state);
+            s.key.name = std::move(g.function);
+            s.key.file = std::move(g.file);
+            s.key.line = g.line;
+            s.key.state = std::move(g.state);
         }
     }
-    std::vector<trend::SiteSeries> series;
-    series.reserve(groups.size());
-    for (auto& [key, s] : groups) series.push_back(std::move(s));
-    out.report = trend::find_suspects(t, std::move(series), "goroutines");
+    for (auto& [identity, s] : groups) s.key.label = goroutine_label(s.key);
+    out.report = trend::find_suspects(t, in_identity_order(groups), "goroutines");
     return out;
 }
 
 nlohmann::json suspect_json(const trend::Suspect& s, size_t rank, const std::string& unit) {
     const trend::SiteTrend& t = s.trend;
     nlohmann::json j = {{"rank", rank == 0 ? nlohmann::json(nullptr) : nlohmann::json(rank)},
-                        {"function", s.site.function},
-                        {"file", s.site.file},
-                        {"line", s.site.line},
-                        {"module", s.site.module},
-                        {"callee", s.site.callee},
+                        {"function", s.site.key.name},
+                        {"file", s.site.key.file},
+                        {"line", s.site.key.line},
+                        {"module", s.site.key.module},
+                        {"callee", s.site.key.callee},
                         {"shape", trend::shape_name(t.shape)},
                         {"minor", s.minor},
                         {"growth_per_hour", t.slope_per_hour},
@@ -313,7 +329,7 @@ nlohmann::json suspect_json(const trend::Suspect& s, size_t rank, const std::str
                         {"min", t.min},
                         {"max", t.max},
                         {"sentence", s.sentence}};
-    if (unit == "goroutines") j["state"] = s.site.state;
+    if (unit == "goroutines") j["state"] = s.site.key.state;
     j["growth_bytes_per_hour"] =
         unit == "bytes" ? nlohmann::json(t.slope_per_hour) : nlohmann::json(nullptr);
     return j;

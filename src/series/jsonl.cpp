@@ -32,15 +32,6 @@ const char* type_name(const nlohmann::json& j) {
     return j.type_name();
 }
 
-// The message of a nlohmann exception without its "[json.exception.parse_error.101] " prefix.
-std::string short_what(const std::exception& e) {
-    std::string_view w = e.what();
-    const size_t close = w.find("] ");
-    if (!w.empty() && w.front() == '[' && close != std::string_view::npos)
-        w.remove_prefix(close + 2);
-    return std::string(w);
-}
-
 // A string or number cell as text, for target and pid.
 std::optional<std::string> key_text(const nlohmann::json& v) {
     if (v.is_string()) return v.get<std::string>();
@@ -108,11 +99,11 @@ ReadResult parse_jsonl(std::string_view text, std::string_view source_name) {
             throw util::Error(
                 "{}:{}: invalid JSON at byte {} of the line: {} (write one JSON "
                 "object per line)",
-                source, line_no, e.byte, short_what(e));
+                source, line_no, e.byte, util::exception_text(e));
         } catch (const nlohmann::json::exception& e) {
             // E.g. out_of_range 406, "number overflow parsing '1e999'".
             throw util::Error("{}:{}: invalid JSON: {} (write one JSON object per line)", source,
-                              line_no, short_what(e));
+                              line_no, util::exception_text(e));
         }
         if (!obj.is_object()) {
             throw util::Error(

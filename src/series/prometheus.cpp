@@ -20,14 +20,6 @@ using Json = nlohmann::json;
 constexpr std::string_view k_bom = "\xEF\xBB\xBF";
 constexpr std::string_view k_hint = "expected the output of /api/v1/query_range";
 
-std::string short_what(const std::exception& e) {
-    std::string_view w = e.what();
-    const size_t close = w.find("] ");
-    if (!w.empty() && w.front() == '[' && close != std::string_view::npos)
-        w.remove_prefix(close + 2);
-    return std::string(w);
-}
-
 std::string string_field(const Json& obj, const char* key) {
     const auto it = obj.find(key);
     if (it == obj.end()) return "";
@@ -86,11 +78,11 @@ ReadResult parse_prometheus_json(std::string_view text, std::string_view source_
     try {
         doc = Json::parse(text);
     } catch (const Json::parse_error& e) {
-        throw util::Error("{}: invalid JSON at byte {}: {} ({})", source, e.byte, short_what(e),
-                          k_hint);
+        throw util::Error("{}: invalid JSON at byte {}: {} ({})", source, e.byte,
+                          util::exception_text(e), k_hint);
     } catch (const Json::exception& e) {
         // E.g. out_of_range 406, "number overflow parsing '1e999'".
-        throw util::Error("{}: invalid JSON: {} ({})", source, short_what(e), k_hint);
+        throw util::Error("{}: invalid JSON: {} ({})", source, util::exception_text(e), k_hint);
     }
     if (!doc.is_object()) {
         throw util::Error("{}: expected a JSON object, found {} ({})", source, doc.type_name(),

@@ -234,53 +234,59 @@ void add_symbol_table_name(Dwfl_Module* module, Dwarf_Addr addr, const Position&
     frames.back().function = demangle(name);
 }
 
+// The frames at libdwfl address `addr`: those `walk(cudie, cu_bias, leaf, frames)` adds from the
+// scopes of its compile unit (when it has one), innermost first, then the symbol table's name for
+// the outermost (or the only) frame.
+template <class Walk>
+std::vector<Frame> frames_at(Dwfl_Module* module, std::unique_ptr<CuRanges>& ranges,
+                             Dwarf_Addr addr, Walk walk) {
+    Dwarf_Addr cu_bias = 0;
+    Dwarf_Die* cudie = cu_at(module, ranges, addr, cu_bias);
+    const Position leaf = line_table_position(module, addr, cudie, cu_bias);
+    std::vector<Frame> frames;
+    if (cudie != nullptr) walk(cudie, cu_bias, leaf, frames);
+    add_symbol_table_name(module, addr, leaf, frames);
+    return frames;
+}
+
 }  // namespace
 
 std::vector<Frame> ElfModule::lookup(uint64_t vaddr) const {
     const Dwarf_Addr addr = vaddr + m_bias;
-    Dwarf_Addr cu_bias = 0;
-    Dwarf_Die* cudie = cu_at(m_module, m_cu_ranges, addr, cu_bias);
-    const Position leaf = line_table_position(m_module, addr, cudie, cu_bias);
-    std::vector<Frame> frames;
-    if (cudie != nullptr) {
-        auto& index = m_cu_indexes[dwarf_dieoffset(cudie)];
-        if (!index) index = std::make_unique<CuIndex>(cudie);
-        Position at = leaf;
-        for (int32_t s = index->innermost(addr - cu_bias); s >= 0; s = index->scope(s).parent) {
-            Dwarf_Die scope = index->scope(s).die;
-            if (!add_frame(cudie, &scope, at, m_demangled, frames)) break;
-        }
-    }
-    add_symbol_table_name(m_module, addr, leaf, frames);
-    return frames;
+    return frames_at(
+        m_module, m_cu_ranges, addr,
+        [&](Dwarf_Die* cudie, Dwarf_Addr cu_bias, Position at, std::vector<Frame>& frames) {
+            auto& index = m_cu_indexes[dwarf_dieoffset(cudie)];
+            if (!index) index = std::make_unique<CuIndex>(cudie);
+            for (int32_t s = index->innermost(addr - cu_bias); s >= 0; s = index->scope(s).parent) {
+                Dwarf_Die scope = index->scope(s).die;
+                if (!add_frame(cudie, &scope, at, m_demangled, frames)) break;
+            }
+        });
 }
 
 std::vector<Frame> ElfModule::lookup_by_scopes(uint64_t vaddr) const {
     const Dwarf_Addr addr = vaddr + m_bias;
-    Dwarf_Addr cu_bias = 0;
-    Dwarf_Die* cudie = cu_at(m_module, m_cu_ranges, addr, cu_bias);
-    const Position leaf = line_table_position(m_module, addr, cudie, cu_bias);
-    std::vector<Frame> frames;
-    if (cudie != nullptr) {
-        // dwarf_getscopes stops at an inlined instance and continues in its abstract origin;
-        // the callers are the concrete parents of the innermost scope (as eu-addr2line -i does).
-        Dwarf_Die* scopes = nullptr;
-        int n = dwarf_getscopes(cudie, addr - cu_bias, &scopes);
-        if (n > 0) {
-            Dwarf_Die innermost = scopes[0];
+    return frames_at(
+        m_module, m_cu_ranges, addr,
+        [&](Dwarf_Die* cudie, Dwarf_Addr cu_bias, Position at, std::vector<Frame>& frames) {
+            // dwarf_getscopes stops at an inlined instance and continues in its abstract origin;
+            // the callers are the concrete parents of the innermost scope (as eu-addr2line -i
+            // does).
+            Dwarf_Die* scopes = nullptr;
+            int n = dwarf_getscopes(cudie, addr - cu_bias, &scopes);
+            if (n > 0) {
+                Dwarf_Die innermost = scopes[0];
+                std::free(scopes);
+                scopes = nullptr;
+                n = dwarf_getscopes_die(&innermost, &scopes);
+            }
+            for (int i = 0; i < n; ++i) {
+                if (!is_function_scope(&scopes[i])) continue;
+                if (!add_frame(cudie, &scopes[i], at, m_demangled, frames)) break;
+            }
             std::free(scopes);
-            scopes = nullptr;
-            n = dwarf_getscopes_die(&innermost, &scopes);
-        }
-        Position at = leaf;
-        for (int i = 0; i < n; ++i) {
-            if (!is_function_scope(&scopes[i])) continue;
-            if (!add_frame(cudie, &scopes[i], at, m_demangled, frames)) break;
-        }
-        std::free(scopes);
-    }
-    add_symbol_table_name(m_module, addr, leaf, frames);
-    return frames;
+        });
 }
 
 namespace {

@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include "trend/stats.hpp"
-#include "util/function_name.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::trend {
@@ -41,37 +40,10 @@ std::string rate(double per_hour, std::string_view unit) {
     return util::format_bytes(per_hour) + "/h";
 }
 
-// "blocked in chan receive in main.handleRequest.func1 (main.go:42)": the file's base name keeps
-// the sentence short (JSON keeps the path).
-std::string goroutine_words(const SiteSeries& s) {
-    std::string where = s.function;
-    if (!s.file.empty()) {
-        const std::string_view base = std::string_view(s.file).substr(s.file.rfind('/') + 1);
-        where += s.line != 0 ? fmt::format(" ({}:{})", base, s.line) : fmt::format(" ({})", base);
-    }
-    if (s.state == "running") return "running in " + where;
-    if (s.state == "syscall") return "in a system call in " + where;
-    return fmt::format("blocked in {} in {}", s.state.empty() ? "waiting" : s.state, where);
-}
-
-std::string site_words(const SiteSeries& s, std::string_view unit) {
-    if (unit == "goroutines") return goroutine_words(s);
-    if (s.java_class) return "class " + s.function;
-    // "ns::Cache::insert(std::string const&) const" -> "ns::Cache::insert": sentences stay short.
-    std::string where(util::without_parameters(s.function));
-    if (!s.file.empty()) {
-        where +=
-            s.line != 0 ? fmt::format(" ({}:{})", s.file, s.line) : fmt::format(" ({})", s.file);
-    }
-    const std::string what =
-        !s.callee.empty() ? s.callee : (unit == "bytes" ? "memory" : "objects");
-    return fmt::format("{} allocated in {}", what, where);
-}
-
 std::string sentence(const Suspect& s, std::span<const double> t_seconds, std::string_view unit) {
     const size_t n = t_seconds.size();
     const SiteTrend& t = s.trend;
-    const std::string words = site_words(s.site, unit);
+    const std::string& words = s.site.key.label;
     // A goroutine group's sentences other than growth say "the group of goroutines ... holds".
     const std::string site =
         unit == "goroutines" && t.shape != SiteShape::steady_growth && t.shape != SiteShape::plateau
@@ -83,11 +55,11 @@ std::string sentence(const Suspect& s, std::span<const double> t_seconds, std::s
             const std::string how = steps == n - 1
                                         ? fmt::format("monotone over {} snapshots", n)
                                         : fmt::format("up in {} of {} intervals", steps, n - 1);
-            if (s.site.java_class && s.site.instances.size() == n) {
+            if (s.site.instances.size() == n) {
                 // "com.example.Session +41,000 instances/min (3.5 MiB/min), ..."
                 const double per_min = slope_per_hour(t_seconds, s.site.instances) / 60.0;
                 return fmt::format("{} {} instances/min ({}), {}: {:.0f}% of all heap growth",
-                                   s.site.function,
+                                   s.site.key.name,
                                    util::format_count(per_min, util::CountSign::always),
                                    rate(t.slope_per_hour, unit), how, 100.0 * s.share_of_growth);
             }
@@ -277,7 +249,7 @@ SuspectReport find_suspects(std::span<const double> t_seconds, std::vector<SiteS
         }
     }
     std::stable_sort(all.begin(), all.end(), [](const Suspect& a, const Suspect& b) {
-        if (a.site.platform != b.site.platform) return b.site.platform;
+        if (a.site.key.rank_last != b.site.key.rank_last) return b.site.key.rank_last;
         return a.trend.slope_per_hour > b.trend.slope_per_hour;
     });
     for (auto& s : all) {

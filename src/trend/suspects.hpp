@@ -2,11 +2,10 @@
 // holds over time (Theil-Sen slope, Mann-Kendall monotonicity), the shape of that trend (steady
 // growth, a plateau that grew then stopped, churn that goes up and down with no net trend,
 // shrinking, flat), its share of all growth and a confidence, ranked so that the site that leaks
-// comes first, and said in a sentence a person can check. The site's identity comes in as plain
-// strings (the profile layer aggregates snapshots into SiteSeries); pure functions, thread-safe.
-// A "site" is whatever is counted over the snapshots: an allocation site (unit "bytes" or
-// "objects"), a JVM class, or a group of Go goroutines with one stack (unit "goroutines": the
-// values are goroutine counts, and `state` says what they wait in).
+// comes first, and said in a sentence a person can check. A "site" is whatever is counted over the
+// snapshots, named by a SiteKey that the layer counting it builds (report/site_keys.hpp): an
+// allocation site (unit "bytes" or "objects"), a JVM class, or a group of Go goroutines with one
+// stack (unit "goroutines": the values are goroutine counts). Pure functions, thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -72,28 +71,40 @@ inline constexpr double k_plateau_noise_sigmas = 2.0;
 SiteTrend site_trend(std::span<const double> t_seconds, std::span<const double> values,
                      std::span<const double> stderr_values = {});
 
-// One allocation site across the snapshots.
-struct SiteSeries {
-    std::string function;  // the user's function holding the allocation site
-    std::string file;      // empty when unknown
-    int64_t line = 0;      // 0 when unknown
+// What a site is, as the layer that counts it names it: an allocation site (a native function
+// and what it called to allocate, a JS function, a Python line), a class of a heap (a JVM
+// class), a group of goroutines with one stack. The engine knows no runtime: it says `label` in
+// sentences, ranks `rank_last` sites after the others and hands the rest back untouched.
+struct SiteKey {
+    std::string identity;  // what the series were grouped by (one series per identity)
+    std::string name;      // the site alone: a function, a class, a constructor
+    // The site as a sentence says it, e.g. "std::string allocated in Cache::put (cache.cpp:42)",
+    // "memory allocated in register (app.py:42)", "class com.example.Session", "blocked in chan
+    // receive in main.worker (main.go:42)".
+    std::string label;
+    // Ranked after every other site: what every application's objects are built from (a JVM's
+    // own classes: byte[], String, HashMap$Node), so the application's site that grows with
+    // them comes first.
+    bool rank_last = false;
+    // Where it is, for the caller's rows (empty or 0 when unknown); the engine reads none of it.
+    std::string file;
+    int64_t line = 0;
     std::string module;
-    std::string callee;          // the library function that allocated for it, e.g. "std::string"
-    std::vector<double> values;  // in-use bytes (or objects) at each snapshot
+    std::string callee;  // the library function that allocated for it, e.g. "std::string"
+    std::string state;   // what a group of goroutines waits in, e.g. "chan receive"
+};
+
+// One site across the snapshots.
+struct SiteSeries {
+    SiteKey key;
+    std::vector<double> values;  // in-use bytes (or objects, or goroutines) at each snapshot
     // The standard error of each value when the profiles are sampled (an estimate from a few
     // samples); empty when the values are exact.
     std::vector<double> stderr_values;
-    // A JVM class from a class histogram rather than an allocation site: `function` is the
-    // class, `instances` its live instance count at each snapshot (empty otherwise), and
-    // `platform` says it belongs to the JDK's own modules (java.*, jdk.*): what every
-    // application's objects are built from (byte[], String, HashMap$Node), so a growing
-    // application class ranks before the platform classes that grow with it.
-    bool java_class = false;
-    bool platform = false;
+    // The live instances at each snapshot when `values` are the bytes they hold (a class
+    // histogram); the growth sentence then counts instances: "com.example.Session +41,000
+    // instances/min (3.5 MiB/min)". Empty otherwise.
     std::vector<double> instances;
-    // A goroutine group (unit "goroutines"): its state, e.g. "chan receive"
-    // (profile/goroutines.hpp); `function`, `file` and `line` name its goroutine's frame.
-    std::string state;
 };
 
 // A steady grower too small to be a suspect: its growth over the window is below this fraction
@@ -112,7 +123,7 @@ struct Suspect {
 };
 
 struct SuspectReport {
-    // steady growth, by slope descending (JVM platform classes after the other sites)
+    // steady growth, by slope descending (rank_last sites after the other sites)
     std::vector<Suspect> suspects;
     std::vector<Suspect> others;  // minor growth, plateau, churn, shrinking, flat: by slope
     double in_use_last = 0;       // all sites' values at the last snapshot

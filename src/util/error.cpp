@@ -1,8 +1,9 @@
-// errno to lower-case text for error messages.
+// errno to lower-case text, and exceptions' messages without their tags, for error messages.
 #include "util/error.hpp"
 
 #include <cctype>
 #include <cstring>
+#include <string_view>
 
 namespace leakhunt::util {
 
@@ -13,6 +14,14 @@ std::string errno_text(int err) {
         s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
     }
     return s;
+}
+
+std::string exception_text(const std::exception& e) {
+    std::string_view w = e.what();
+    const size_t close = w.find("] ");
+    if (!w.empty() && w.front() == '[' && close != std::string_view::npos)
+        w.remove_prefix(close + 2);
+    return std::string(w);
 }
 
 }  // namespace leakhunt::util

@@ -28,4 +28,8 @@ class UsageError : public Error {
 // errno as text, e.g. "permission denied" (lower case, as in the rest of our messages).
 std::string errno_text(int err);
 
+// An exception's message without a leading "[category] " tag, e.g. nlohmann's
+// "[json.exception.parse_error.101] ": what a user reads after our own words.
+std::string exception_text(const std::exception& e);
+
 }  // namespace leakhunt::util

@@ -1,4 +1,4 @@
-// Whole-file reads, confined reads and atomic writes.
+// An owned file descriptor, whole-file reads, confined reads and atomic writes.
 #include "util/file.hpp"
 
 #include <fcntl.h>
@@ -12,6 +12,25 @@
 #include "util/error.hpp"
 
 namespace leakhunt::util {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+        if (m_fd >= 0) ::close(m_fd);
+        m_fd = o.m_fd;
+        o.m_fd = -1;
+    }
+    return *this;
+}
+
+UniqueFd::~UniqueFd() {
+    if (m_fd >= 0) ::close(m_fd);
+}
+
+UniqueFd open_read_only(const std::filesystem::path& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) throw Error("cannot open {}: {}", path.string(), errno_text(errno));
+    return fd;
+}
 
 namespace {
 

@@ -1,6 +1,7 @@
-// Small file helpers: whole-file reads that say why they failed, reads confined to one directory
-// (for file names that come from another process), and atomic writes (temporary name + rename in
-// the same directory) so a crash never leaves a half-written output file.
+// Small file helpers: an owned file descriptor, whole-file reads that say why they failed, reads
+// confined to one directory (for file names that come from another process), and atomic writes
+// (temporary name + rename in the same directory) so a crash never leaves a half-written output
+// file.
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +13,27 @@
 #include <string_view>
 
 namespace leakhunt::util {
+
+// An open file descriptor, closed on destruction.
+class UniqueFd {
+  public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) : m_fd(fd) {}
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    UniqueFd(UniqueFd&& o) noexcept : m_fd(o.m_fd) { o.m_fd = -1; }
+    UniqueFd& operator=(UniqueFd&& o) noexcept;
+    ~UniqueFd();
+
+    int get() const { return m_fd; }
+    bool valid() const { return m_fd >= 0; }
+
+  private:
+    int m_fd = -1;
+};
+
+// Opens `path` for reading (close-on-exec); throws Error "cannot open PATH: reason".
+UniqueFd open_read_only(const std::filesystem::path& path);
 
 // Reads a whole file; throws Error naming the path and the reason.
 std::string read_file(const std::filesystem::path& path);

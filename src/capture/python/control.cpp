@@ -29,13 +29,6 @@ constexpr uintmax_t k_max_trace_bytes = uintmax_t{1} << 30;
 // their edges is ~0.5 GB; 4 GiB leaves room for nodes with many edges).
 constexpr uintmax_t k_max_graph_bytes = uintmax_t{4} << 30;
 
-struct Fd {
-    int fd;
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
 // The reply's printable start, for a message (the text comes from the target).
 std::string printable(std::string_view text) {
     std::string out;
@@ -84,13 +77,13 @@ std::string Control::startup_error() const {
 }
 
 std::string Control::request(const std::string& what, double timeout_s) const {
-    const Fd sock{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-    if (sock.fd < 0) throw util::Error("cannot create a socket: {}", util::errno_text(errno));
+    const util::UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (sock.get() < 0) throw util::Error("cannot create a socket: {}", util::errno_text(errno));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     const std::string path = (m_dir / k_socket).string();
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);  // /tmp/...: always fits
-    if (::connect(sock.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         const int err = errno;
         if (proc::has_exited(m_pid)) {
             throw util::Error("process {} exited before its tracemalloc bootstrap answered", m_pid);
@@ -100,18 +93,18 @@ std::string Control::request(const std::string& what, double timeout_s) const {
     }
     ucred cred{};
     socklen_t size = sizeof cred;
-    if (::getsockopt(sock.fd, SOL_SOCKET, SO_PEERCRED, &cred, &size) != 0 || cred.pid != m_pid) {
+    if (::getsockopt(sock.get(), SOL_SOCKET, SO_PEERCRED, &cred, &size) != 0 || cred.pid != m_pid) {
         throw util::Error(
             "the control socket {} was opened by process {}, not by process {}: "
             "its answer is not trusted",
             path, cred.pid, m_pid);
     }
     const std::string line = what + "\n";
-    if (::send(sock.fd, line.data(), line.size(), MSG_NOSIGNAL) < 0) {
+    if (::send(sock.get(), line.data(), line.size(), MSG_NOSIGNAL) < 0) {
         throw util::Error("cannot talk to the tracemalloc bootstrap in process {}: {}", m_pid,
                           util::errno_text(errno));
     }
-    const std::string reply = proc::read_reply(sock.fd, timeout_s);
+    const std::string reply = proc::read_reply(sock.get(), timeout_s);
     if (reply == "ok") return {};
     if (reply.starts_with("ok ")) return reply.substr(3);
     if (reply.empty()) {

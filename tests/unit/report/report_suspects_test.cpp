@@ -224,7 +224,7 @@ TEST(ReportSuspects, RssGrowthOutsideTheHeapIsSaidInsteadOfRanked) {
               "take a heap snapshot (node --heapsnapshot-signal=SIGUSR2, or the inspector)");
     EXPECT_TRUE(s.report.suspects.empty());
     ASSERT_FALSE(s.report.others.empty());
-    EXPECT_EQ(s.report.others[0].site.function, "leaky");
+    EXPECT_EQ(s.report.others[0].site.key.name, "leaky");
     EXPECT_NE(rss_and_heap(15.0 * 1024 * 1024, "/usr/lib/jvm/java-17/lib/server/libjvm.so")
                   .growth_outside_heap.find("the JVM's own heap: take a heap dump"),
               std::string::npos);
@@ -269,7 +269,7 @@ TEST(ReportSuspects, SampledSitesFillingInWhileTheHeapIsFlatAreNotRanked) {
     SnapshotSuspects s = sampled_with_collected_heap({4e6, 4.002e6, 3.999e6, 4.001e6, 4e6});
     EXPECT_TRUE(s.report.suspects.empty());
     ASSERT_FALSE(s.report.others.empty());
-    EXPECT_EQ(s.report.others[0].site.function, "leaky");
+    EXPECT_EQ(s.report.others[0].site.key.name, "leaky");
     EXPECT_EQ(s.filling_in.rfind("The runtime's heap after a full collection did not grow with "
                                  "the sampled sites (3.81 MiB -> 3.81 MiB",
                                  0),
@@ -286,7 +286,7 @@ TEST(ReportSuspects, SampledSitesGrowingWithTheHeapAreRanked) {
         sampled_with_collected_heap({4e6, 4e6 + 1000, 4e6 + 2000, 4e6 + 3000, 4e6 + 4000});
     EXPECT_EQ(s.filling_in, "");
     ASSERT_EQ(s.report.suspects.size(), 1u);
-    EXPECT_EQ(s.report.suspects[0].site.function, "leaky");
+    EXPECT_EQ(s.report.suspects[0].site.key.name, "leaky");
     // The heap unknown (a profile without a timeline, or an older recording): no comparison.
     s = sampled_with_collected_heap({0, 0, 0, 0, 0});
     EXPECT_EQ(s.filling_in, "");

@@ -17,12 +17,26 @@ std::vector<double> minutes(size_t n) {
     return t;
 }
 
+// A native allocation site named `fn`, labelled as the profile layer labels it
+// (report/site_keys.hpp); "leak" is in cache.cpp:42 and allocates through std::string.
 SiteSeries site(const std::string& fn, std::vector<double> values) {
     SiteSeries s;
-    s.function = fn;
-    s.file = fn == "leak" ? "cache.cpp" : "";
-    s.line = fn == "leak" ? 42 : 0;
-    s.callee = fn == "leak" ? "std::string" : "";
+    s.key.identity = fn;
+    s.key.name = fn;
+    s.key.label =
+        fn == "leak" ? "std::string allocated in leak (cache.cpp:42)" : "memory allocated in " + fn;
+    s.values = std::move(values);
+    return s;
+}
+
+// A site of any runtime: `label` as sentences say it, `name` alone.
+SiteSeries keyed(const std::string& name, const std::string& label, std::vector<double> values,
+                 bool rank_last = false) {
+    SiteSeries s;
+    s.key.identity = name;
+    s.key.name = name;
+    s.key.label = label;
+    s.key.rank_last = rank_last;
     s.values = std::move(values);
     return s;
 }
@@ -238,8 +252,8 @@ TEST(FindSuspects, RanksTheLeakFirstAndFiltersTheRest) {
     EXPECT_EQ(r.snapshots, 8U);
     EXPECT_DOUBLE_EQ(r.window_seconds, 420.0);
     ASSERT_EQ(r.suspects.size(), 2U);
-    EXPECT_EQ(r.suspects[0].site.function, "leak");
-    EXPECT_EQ(r.suspects[1].site.function, "slow");
+    EXPECT_EQ(r.suspects[0].site.key.name, "leak");
+    EXPECT_EQ(r.suspects[1].site.key.name, "slow");
     // growth over the window: leak 7000, slow 70, cache (plateau: last - first) 3000
     EXPECT_DOUBLE_EQ(r.total_growth, 7000.0 + 70.0 + 3000.0);
     EXPECT_NEAR(r.suspects[0].share_of_growth, 7000.0 / r.total_growth, 1e-12);
@@ -247,34 +261,33 @@ TEST(FindSuspects, RanksTheLeakFirstAndFiltersTheRest) {
               "std::string allocated in leak (cache.cpp:42) grows 1000 B/min, monotone over 8 "
               "snapshots: 70% of all heap growth");
     ASSERT_EQ(r.others.size(), 3U);
-    EXPECT_EQ(r.others[0].site.function, "cache");
+    EXPECT_EQ(r.others[0].site.key.name, "cache");
     EXPECT_EQ(r.others[0].trend.shape, SiteShape::plateau);
     EXPECT_DOUBLE_EQ(r.others[0].share_of_growth, 3000.0 / 10070.0);
-    EXPECT_EQ(r.others[1].site.function, "same");
-    EXPECT_EQ(r.others[2].site.function, "churn");
+    EXPECT_EQ(r.others[1].site.key.name, "same");
+    EXPECT_EQ(r.others[2].site.key.name, "churn");
     EXPECT_DOUBLE_EQ(r.others[2].share_of_growth, 0.0);
     EXPECT_EQ(r.others[2].sentence,
               "memory allocated in churn goes up and down between 500 B and 5.86 KiB with no "
               "significant trend (churn)");
 }
 
-// Go's method names have a '(' that is not a parameter list: the sentence keeps them whole, and
-// still drops a C++ function's parameters.
-TEST(FindSuspects, SentencesKeepGoMethodNamesWhole) {
-    SiteSeries go;
-    go.function = "main.(*server).handleLookup";
-    go.file = "/src/app/server.go";
-    go.line = 88;
-    go.values = {0, 65536, 131072, 196608};
-    SiteSeries cxx;
-    cxx.function = "ns::Cache::insert(std::string const&) const";
-    cxx.values = {0, 100, 200, 300};
-    const SuspectReport r = find_suspects(minutes(4), {go, cxx}, "bytes");
+// The engine says a site by its key's label alone, whatever runtime it comes from: a Python line
+// and a JS constructor read as their labels, ranked by their growth.
+TEST(FindSuspects, SitesOfAnyRuntimeAreSaidByTheirLabel) {
+    const SuspectReport r = find_suspects(
+        minutes(4),
+        {keyed("register", "memory allocated in register (app.py:42)", {0, 100, 200, 300}),
+         keyed("Session", "memory allocated in Session (server.js:7)", {0, 65536, 131072, 196608})},
+        "bytes");
     ASSERT_EQ(r.suspects.size(), 2U);
+    EXPECT_EQ(r.suspects[0].site.key.name, "Session");
     EXPECT_EQ(r.suspects[0].sentence,
-              "memory allocated in main.(*server).handleLookup (/src/app/server.go:88) grows "
-              "64.0 KiB/min, monotone over 4 snapshots: 100% of all heap growth");
-    EXPECT_EQ(r.suspects[1].sentence.substr(0, 39), "memory allocated in ns::Cache::insert g");
+              "memory allocated in Session (server.js:7) grows 64.0 KiB/min, monotone over 4 "
+              "snapshots: 100% of all heap growth");
+    EXPECT_EQ(r.suspects[1].sentence,
+              "memory allocated in register (app.py:42) grows 100 B/min, monotone over 4 "
+              "snapshots: 0% of all heap growth");
 }
 
 }  // namespace leakhunt::trend
@@ -292,7 +305,7 @@ TEST(FindSuspects, GrowthUnderATenthOfAPercentOfTheHeapIsMinor) {
     EXPECT_TRUE(r.suspects.empty());
     ASSERT_FALSE(r.others.empty());
     const auto creep = std::find_if(r.others.begin(), r.others.end(),
-                                    [](const Suspect& s) { return s.site.function == "creep"; });
+                                    [](const Suspect& s) { return s.site.key.name == "creep"; });
     ASSERT_NE(creep, r.others.end());
     EXPECT_TRUE(creep->minor);
     EXPECT_EQ(creep->trend.shape, SiteShape::steady_growth);
@@ -302,7 +315,7 @@ TEST(FindSuspects, GrowthUnderATenthOfAPercentOfTheHeapIsMinor) {
     sites.push_back(site("leak", {0, 20e3, 40e3, 60e3, 80e3, 100e3, 120e3, 140e3}));
     r = find_suspects(t, sites, "bytes");
     ASSERT_EQ(r.suspects.size(), 1u);
-    EXPECT_EQ(r.suspects[0].site.function, "leak");
+    EXPECT_EQ(r.suspects[0].site.key.name, "leak");
     EXPECT_FALSE(r.suspects[0].minor);
 }
 
@@ -348,21 +361,18 @@ TEST(FindSuspects, OneSampleThatStayedIsWithinTheNoise) {
 // that grow faster with it, and the sentence speaks of instances of a class, not of memory
 // allocated in a function.
 TEST(FindSuspects, JavaApplicationClassesBeforePlatformClasses) {
-    SiteSeries bytes = site("byte[]", {1000, 3000, 5000, 7000, 9000});
-    bytes.java_class = true;
-    bytes.platform = true;
+    SiteSeries bytes = keyed("byte[]", "class byte[]", {1000, 3000, 5000, 7000, 9000}, true);
     bytes.instances = {10, 30, 50, 70, 90};
-    SiteSeries session = site("com.example.Session", {320, 640, 960, 1280, 1600});
-    session.java_class = true;
+    SiteSeries session =
+        keyed("com.example.Session", "class com.example.Session", {320, 640, 960, 1280, 1600});
     session.instances = {10, 20, 30, 40, 50};
-    SiteSeries flat = site("java.lang.Class", {500, 500, 500, 500, 500});
-    flat.java_class = true;
-    flat.platform = true;
+    SiteSeries flat =
+        keyed("java.lang.Class", "class java.lang.Class", {500, 500, 500, 500, 500}, true);
     flat.instances = {5, 5, 5, 5, 5};
     const SuspectReport r = find_suspects(minutes(5), {bytes, session, flat}, "bytes");
     ASSERT_EQ(r.suspects.size(), 2u);
-    EXPECT_EQ(r.suspects[0].site.function, "com.example.Session");
-    EXPECT_EQ(r.suspects[1].site.function, "byte[]");
+    EXPECT_EQ(r.suspects[0].site.key.name, "com.example.Session");
+    EXPECT_EQ(r.suspects[1].site.key.name, "byte[]");
     // 10 instances and 320 bytes a minute; 1280 of 9280 bytes of growth.
     EXPECT_EQ(r.suspects[0].sentence,
               "com.example.Session +10 instances/min (320 B/min), monotone over 5 snapshots: 14% "
@@ -379,20 +389,14 @@ namespace leakhunt::trend {
 TEST(FindSuspects, GoroutineGroupsAreSaidAsGoroutines) {
     // One minute apart: the leaked group gains 310 goroutines a minute; a worker pool grows to 40
     // and stays; the accept loop is one goroutine throughout.
-    SiteSeries leak;
-    leak.function = "main.handleRequest.func1";
-    leak.file = "/src/app/main.go";
-    leak.line = 42;
-    leak.state = "chan receive";
+    SiteSeries leak = keyed("main.handleRequest.func1",
+                            "blocked in chan receive in main.handleRequest.func1 (main.go:42)", {});
     for (int i = 0; i < 6; ++i) leak.values.push_back(54.0 + 310.0 * i);
-    SiteSeries pool;
-    pool.function = "main.worker";
-    pool.state = "chan receive";
-    pool.values = {10, 40, 40, 40, 40, 40};
-    SiteSeries accept;
-    accept.function = "net/http.(*Server).Serve";
-    accept.state = "IO wait";
-    accept.values = {1, 1, 1, 1, 1, 1};
+    const SiteSeries pool =
+        keyed("main.worker", "blocked in chan receive in main.worker", {10, 40, 40, 40, 40, 40});
+    const SiteSeries accept =
+        keyed("net/http.(*Server).Serve", "blocked in IO wait in net/http.(*Server).Serve",
+              {1, 1, 1, 1, 1, 1});
     const SuspectReport r = find_suspects(minutes(6), {pool, accept, leak}, "goroutines");
     ASSERT_EQ(r.suspects.size(), 1u);
     EXPECT_EQ(r.suspects[0].sentence,

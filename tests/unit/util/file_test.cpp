@@ -1,11 +1,13 @@
-// Tests for whole-file reads and atomic writes.
+// Tests for owned file descriptors, whole-file reads, atomic writes, and exception_text.
 #include "util/file.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <span>
+#include <stdexcept>
 
 #include "util/error.hpp"
 
@@ -93,6 +95,35 @@ TEST_F(FileTest, ReadFileInDirRefusesOtherOwnersLinksFifosAndPaths) {
     }
     expect_error([&] { read_file_in_dir(m_dir, "absent"); },
                  "cannot read absent: no such file or directory");
+}
+
+TEST_F(FileTest, OpenReadOnlyOwnsTheDescriptorAndNamesAMissingFile) {
+    write_file_atomic(m_dir / "r.txt", "abc");
+    int raw = -1;
+    {
+        UniqueFd fd = open_read_only(m_dir / "r.txt");
+        ASSERT_TRUE(fd.valid());
+        raw = fd.get();
+        char buf[4] = {};
+        EXPECT_EQ(::read(raw, buf, sizeof buf), 3);
+        EXPECT_STREQ(buf, "abc");
+        UniqueFd moved = std::move(fd);
+        EXPECT_EQ(moved.get(), raw);
+        EXPECT_FALSE(fd.valid());
+    }
+    // Closed once, by the descriptor's last owner.
+    EXPECT_EQ(::fcntl(raw, F_GETFD), -1);
+    expect_error([&] { open_read_only(m_dir / "none"); },
+                 "cannot open " + (m_dir / "none").string() + ": no such file or directory");
+}
+
+TEST(ExceptionText, DropsALeadingTagOnly) {
+    EXPECT_EQ(exception_text(std::runtime_error(
+                  "[json.exception.parse_error.101] parse error at line 1, column 1")),
+              "parse error at line 1, column 1");
+    EXPECT_EQ(exception_text(std::runtime_error("plain [x] text")), "plain [x] text");
+    EXPECT_EQ(exception_text(std::runtime_error("[unclosed tag")), "[unclosed tag");
+    EXPECT_EQ(exception_text(std::runtime_error("")), "");
 }
 
 }  // namespace leakhunt::util
