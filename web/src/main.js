@@ -9,7 +9,7 @@ import './style.css'
 import { el, formatBytes } from './format.js'
 import { Timeline } from './timeline.js'
 import { Flame, growthTree, growthColor } from './flame.js'
-import { renderHeader, renderNotes, renderVerdict, renderTotals, renderSuspects, renderPaths, renderFlameTable } from './sections.js'
+import { renderHeader, renderNotes, renderVerdict, renderTotals, renderSuspects, renderPaths, renderPathSites, renderFlameTable } from './sections.js'
 
 const state = {
   ready: false,
@@ -36,6 +36,7 @@ const state = {
   totals: null,
   suspectsRows: 0,
   pathsCount: 0,
+  pathSites: [],
   missing: [],
   drawnAt: null,
   error: null
@@ -180,9 +181,12 @@ class Page {
     }
 
     const paths = Array.isArray(data.retention_paths) ? data.retention_paths : null
-    this.paths.hidden = !(paths && paths.length)
-    if (!this.paths.hidden) renderPaths(this.paths, paths)
+    const sites = Array.isArray(data.retention_sites) && data.retention_sites.length ? data.retention_sites : null
+    this.paths.hidden = !(sites || (paths && paths.length))
+    if (sites) renderPathSites(this.paths, sites)
+    else if (!this.paths.hidden) renderPaths(this.paths, paths)
     state.pathsCount = paths ? paths.length : 0
+    state.pathSites = sites ? sites.map((s) => ({ heading: s.heading, lines: s.lines })) : []
 
     state.renders++
     if (!state.ready) {
