@@ -113,12 +113,7 @@ int run_paths(PathsArgs& args) {
     // Heap snapshots (files, or a record directory of them) are heap graphs; a .scan is native.
     std::vector<std::string> files = args.files;
     if (files.size() == 1) {
-        const auto in_dir = heap_graph_files_in(files[0]);
-        // A recording's leak set: the first, the middle and the last of its snapshots.
-        if (in_dir.size() >= 3)
-            files = {in_dir.front(), in_dir[in_dir.size() / 2], in_dir.back()};
-        else if (!in_dir.empty())
-            files = in_dir;
+        if (auto in_dir = heap_graph_set_of(files[0]); !in_dir.empty()) files = std::move(in_dir);
     }
     const bool graphs = std::any_of(files.begin(), files.end(),
                                     [](const auto& f) { return is_heap_graph_file(f); });

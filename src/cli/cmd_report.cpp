@@ -14,6 +14,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/heapgraph_view.hpp"
 #include "cli/hunt_findings.hpp"
 #include "cli/progress.hpp"
 #include "patterns/patterns.hpp"
@@ -68,15 +69,45 @@ int run_report(const ReportArgs& args) {
     // "read" lines after it, so that the bar never shares a line with them.
     std::vector<std::string> read_lines;
     Progress reading = Progress::on_stderr("reading inputs", args.inputs.size());
+    // Heap graphs (V8 .heapsnapshot, .hprof, .pygraph: files, or a record directory's) are
+    // explained as `paths` explains them, one to three in order.
+    std::vector<std::string> graphs;
     for (const auto& input : args.inputs) {
         reading.set_label(
             fmt::format("reading {}", std::filesystem::path(input).filename().string()));
-        const report::InputKind kind = report::add_input(builder, input, options);
-        read_lines.push_back(
-            fmt::format("read {} ({})", input, std::string(report::to_string(kind))));
+        if (is_heap_graph_file(input)) {
+            graphs.push_back(input);
+            read_lines.push_back(fmt::format("read {} (heap graph)", input));
+            reading.advance();
+            continue;
+        }
+        const auto in_dir = heap_graph_set_of(input);
+        if (!in_dir.empty()) graphs.insert(graphs.end(), in_dir.begin(), in_dir.end());
+        try {
+            const report::InputKind kind = report::add_input(builder, input, options);
+            read_lines.push_back(
+                fmt::format("read {} ({})", input, std::string(report::to_string(kind))));
+        } catch (const util::Error& e) {
+            if (in_dir.empty()) throw;
+            builder.note(e.what());  // a directory of heap graphs alone: no timeline, no profile
+        }
         reading.advance();
     }
     reading.finish();
+    if (graphs.size() > 3) {
+        throw util::UsageError(
+            "report explains one to three heap graphs in order, as `paths` does (got {})",
+            graphs.size());
+    }
+    if (!graphs.empty()) {
+        const HeapGraphPaths found = explain_heap_graphs(graphs, {});
+        constexpr size_t k_paths = 5;  // as `paths` shows by default
+        builder.set_service(std::filesystem::path(found.file).stem().string());
+        builder.add_source("heap graph", found.file,
+                           fmt::format("{}: {} classes", found.what, found.classes.size()));
+        builder.set_retention_paths(class_rows(found, k_paths), found.file);
+        builder.set_retention_sites(class_sites(found, k_paths));
+    }
     for (const auto& line : read_lines) std::printf("%s\n", util::terminal_safe(line).c_str());
     symbolize::Symbolizer symbolizer;
     Progress bar = Progress::on_stderr("aggregating snapshots for the suspects", 0);
@@ -145,8 +176,9 @@ Runner add_report(CLI::App& app) {
         "report", "Write one self-contained HTML report (verdict, timeline, flame graphs, ...)");
     cmd->add_option("inputs", args->inputs,
                     "Record directories, watch databases, series files (CSV, JSON lines, "
-                    "Prometheus JSON), pprof heap profiles, heap scans (.scan), suspects or "
-                    "retention-path JSON (`suspects --json`, `paths --json`)");
+                    "Prometheus JSON), pprof heap profiles, heap scans (.scan), one to three "
+                    "heap graphs (.heapsnapshot, .hprof, .pygraph), suspects or retention-path "
+                    "JSON (`suspects --json`, `paths --json`)");
     cmd->add_option("-o,--out,--output", args->output, "The HTML file to write")->required();
     cmd->add_option("--title", args->title,
                     "Page title (default: \"leakhunt report: SERVICE\", the recorded program or "

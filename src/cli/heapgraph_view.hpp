@@ -77,4 +77,16 @@ HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files,
 // The JSON row of `paths --json` for one class.
 nlohmann::json class_paths_json(const ClassPaths& c, size_t max_paths);
 
+// The heap graphs `paths PATH` explains for a record directory: the first, the middle and the
+// last of its snapshots (all of them when fewer); empty when it holds none.
+std::vector<std::string> heap_graph_set_of(const std::string& path);
+// The lines `paths` prints for one class: its heading, its first `max_paths` paths (each with its
+// pattern line, Python), and "  ... and N more paths: ..." for the rest. Raw text: the terminal
+// passes each line through util::terminal_safe, the report's page through textContent.
+std::vector<std::string> class_lines(const ClassPaths& c, size_t max_paths);
+// The report's retention rows ({root, site, hops, blocks, bytes}) and sites ({site, heading,
+// lines, ...}, report/scan_paths.hpp) of explained heap graphs.
+nlohmann::json class_rows(const HeapGraphPaths& g, size_t max_paths);
+nlohmann::json class_sites(const HeapGraphPaths& g, size_t max_paths);
+
 }  // namespace leakhunt::cli

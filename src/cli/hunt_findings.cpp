@@ -28,29 +28,9 @@ constexpr size_t k_paths_per_class = 5;
 // The heap graphs of the record directory explained (`paths` on it): with two or more, the
 // objects new in the last (the leak set with three); with one, the biggest classes.
 std::optional<HeapGraphPaths> explain_graphs(const fs::path& record) {
-    std::vector<std::string> files = heap_graph_files_in(record.string());
+    const std::vector<std::string> files = heap_graph_set_of(record.string());
     if (files.empty()) return std::nullopt;
-    if (files.size() > 3) files = {files.front(), files[files.size() / 2], files.back()};
     return explain_heap_graphs(files, {});
-}
-
-// The report's rows ({root, site, hops, blocks, bytes}) of a heap graph's class paths.
-nlohmann::json graph_rows(const HeapGraphPaths& g) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& c : g.classes) {
-        for (size_t i = 0; i < c.paths.size() && i < k_paths_per_class; ++i) {
-            const auto& p = c.paths[i];
-            if (p.steps.empty()) continue;
-            nlohmann::json hops = nlohmann::json::array();
-            for (size_t k = 1; k < p.steps.size(); ++k) hops.push_back({{"site", p.steps[k]}});
-            rows.push_back({{"root", p.steps.front()},
-                            {"site", c.name},
-                            {"hops", hops},
-                            {"blocks", p.count},
-                            {"bytes", p.retained_bytes}});
-        }
-    }
-    return rows;
 }
 
 std::vector<std::string> row_steps(const nlohmann::json& row) {
@@ -142,7 +122,9 @@ HuntFindings analyse_hunt(const fs::path& dir, const HuntFacts& facts,
             for (const auto& c : graphs->classes)
                 text += class_paths_json(c, k_paths_per_class).dump() + "\n";
             util::write_file_atomic(dir / "paths.json", text);
-            builder.set_retention_paths(graph_rows(*graphs), (dir / "paths.json").string());
+            builder.set_retention_paths(class_rows(*graphs, k_paths_per_class),
+                                        (dir / "paths.json").string());
+            builder.set_retention_sites(class_sites(*graphs, k_paths_per_class));
         }
     }
     if (!facts.runtime.empty()) {

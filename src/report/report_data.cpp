@@ -429,6 +429,8 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
     doc["retention_sites"] = nullptr;
     if (m_retention && !m_retention->sites.empty())
         doc["retention_sites"] = retention_sites(*m_retention, m_retention_growth, doc["suspects"]);
+    else if (m_given_sites.is_array() && !m_given_sites.empty())
+        doc["retention_sites"] = m_given_sites;
     if (m_paths && !m_paths->empty()) {
         doc["retention_paths"] = *m_paths;
         m_summary.push_back(fmt::format("retention paths: {}", m_paths->size()));

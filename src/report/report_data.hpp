@@ -99,6 +99,9 @@ class ReportBuilder {
     // retention report or path list given wins.
     void set_retention(heapscan::RetentionReport report, bool with_growth,
                        const std::string& source_name);
+    // Retention sites already in words ({site, heading, lines, ...}, as retention_sites writes
+    // them): a heap graph's classes, which the CLI explains. Shown when no heap scan is.
+    void set_retention_sites(nlohmann::json sites) { m_given_sites = std::move(sites); }
 
     // The totals of what leaked (a heap scan's unreachable blocks) and of what the exit snapshot
     // still held (report/totals.hpp); the last call wins.
@@ -138,6 +141,7 @@ class ReportBuilder {
     std::optional<nlohmann::json> m_paths;
     std::optional<heapscan::RetentionReport> m_retention;
     bool m_retention_growth = false;
+    nlohmann::json m_given_sites;
     std::optional<ScanLeaks> m_leaks;
     std::optional<ExitInUse> m_at_exit;
     std::vector<std::string> m_notes;

@@ -27,8 +27,9 @@ namespace {
 
 constexpr std::string_view k_accepted =
     "a `leakhunt record` directory, a watch database, a series (CSV with rss_bytes, JSON lines, "
-    "Prometheus query_range JSON), a pprof heap profile, a heap scan (.scan), or suspects / "
-    "retention-path JSON (`leakhunt suspects --json`, `leakhunt paths --json`)";
+    "Prometheus query_range JSON), a pprof heap profile, a heap scan (.scan), heap graphs "
+    "(.heapsnapshot, .hprof, .pygraph), or suspects / retention-path JSON (`leakhunt suspects "
+    "--json`, `leakhunt paths --json`)";
 
 std::string head_of(const fs::path& path, size_t n) {
     std::ifstream in(path, std::ios::binary);

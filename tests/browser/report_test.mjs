@@ -6,7 +6,7 @@
 // kept in LEAKHUNT_ARTIFACTS.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, renameSync, rmSync, copyFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -454,6 +454,45 @@ test('record --all --leak-check of a known leak: headings by growth as `paths --
   assert.equal(totals[`still allocated at exit (${manifest.exit_snapshot})`], `${formatBytes(t.exit_inuse_bytes)} in ${count(t.exit_inuse_objects)} objects`)
   assert.match(totals['temporary allocations'], /^not recorded: heaptrack counts an allocation freed with no other allocation in between/)
   await page.screenshot({ path: join(ARTIFACTS, 'report-paths-growth.png'), fullPage: true })
+  await page.close()
+})
+
+test('three V8 heap snapshots: one heading per class of the leak set, the lines `paths` prints', async () => {
+  // A program that keeps 300 Session objects more between each of its three snapshots.
+  const graphs = join(dir, 'graphs')
+  mkdirSync(graphs)
+  const script = `
+    const v8 = require('v8')
+    class Session { constructor (i) { this.id = i; this.user = 'u' + i } }
+    globalThis.kept = []
+    for (let n = 1; n <= 3; n++) {
+      for (let i = 0; i < 300; i++) globalThis.kept.push(new Session(i))
+      v8.writeHeapSnapshot(${JSON.stringify(graphs)} + '/s' + n + '.heapsnapshot')
+    }`
+  execFileSync(process.execPath, ['-e', script])
+  const files = ['s1', 's2', 's3'].map((n) => join(graphs, `${n}.heapsnapshot`))
+  const html = join(dir, 'graphs.html')
+  leakhunt(['report', ...files, '-o', html])
+  const page = await openPage(browser, pathToFileURL(html).href)
+  assert.deepEqual(page.errors, [])
+  assert.equal(await page.title(), 'leakhunt report: s3')
+  const sites = await pageSites(page)
+  // `paths A B C` prints a block per class: its heading line, then its paths.
+  const blocks = {}
+  for (const block of leakhunt(['paths', ...files]).split('\n\n')) {
+    const lines = block.split('\n').filter((l) => l !== '')
+    if (lines.length && / are held by:$/.test(lines[0])) blocks[lines[0]] = lines
+  }
+  assert.equal(sites.length, Object.keys(blocks).length, JSON.stringify({ sites, blocks }))
+  for (const s of sites) {
+    const want = blocks[s.lines[0]]
+    assert.ok(want, `${s.lines[0]} is a class of \`paths\`: ${Object.keys(blocks)}`)
+    assert.deepEqual(s.lines, want.slice(0, s.lines.length))
+  }
+  const session = sites.find((s) => s.heading.startsWith('Session: '))
+  assert.ok(session, JSON.stringify(sites.map((s) => s.heading)))
+  assert.match(session.heading, /^Session: 300 objects of the leak set: objects new in .*s2\.heapsnapshot since .*s1\.heapsnapshot, still alive$/)
+  await page.screenshot({ path: join(ARTIFACTS, 'report-heap-graphs.png'), fullPage: true })
   await page.close()
 })
 
