@@ -25,6 +25,7 @@
 #include "cli/profile_input.hpp"
 #include "heapgraph/explain.hpp"
 #include "heapscan/retention.hpp"
+#include "heapscan/retention_text.hpp"
 #include "heapscan/scan_file.hpp"
 #include "heapscan/scan_symbols.hpp"
 #include "patterns/patterns.hpp"
@@ -35,18 +36,10 @@
 namespace leakhunt::cli {
 namespace {
 
-std::string blocks_text(uint64_t n) {
-    // 12034 -> "12,034 blocks"
-    return util::format_count(n) + (n == 1 ? " block" : " blocks");
-}
+using heapscan::blocks_text;
 
 std::string bytes_text(uint64_t b) {
     return util::format_bytes(static_cast<double>(b));
-}
-
-std::string offset_text(const heapscan::PathHop& h) {
-    return h.offsets_vary ? fmt::format("+{:#x} (and other offsets)", h.offset)
-                          : fmt::format("+{:#x}", h.offset);
 }
 
 nlohmann::json site_json(const heapscan::SiteName& s) {
@@ -122,8 +115,7 @@ int run_paths(PathsArgs& args) {
     // Heap snapshots (files, or a record directory of them) are heap graphs; a .scan is native.
     std::vector<std::string> files = args.files;
     if (files.size() == 1) {
-        auto in_dir = heap_graph_files_in(files[0]);
-        if (!in_dir.empty()) files = heapgraph::leak_set_files(std::move(in_dir));
+        if (auto in_dir = heap_graph_set_of(files[0]); !in_dir.empty()) files = std::move(in_dir);
     }
     const bool graphs = std::any_of(files.begin(), files.end(),
                                     [](const auto& f) { return is_heap_graph_file(f); });
@@ -232,36 +224,8 @@ int run_paths(PathsArgs& args) {
         std::printf("  ... and %zu more roots\n", report.holders.size() - 10);
     std::printf("\n");
     for (const auto& s : report.sites) {
-        const std::string grew =
-            base ? fmt::format(", {}{} since the base scan", s.growth_bytes >= 0 ? "+" : "",
-                               util::format_bytes(static_cast<double>(s.growth_bytes)))
-                 : "";
-        std::printf("%s (%s%s) allocated in %s are held by:\n", blocks_text(s.count).c_str(),
-                    bytes_text(s.bytes).c_str(), grew.c_str(),
-                    util::terminal_safe(s.site.label()).c_str());
-        uint64_t rest_count = 0, rest_bytes = 0;
-        for (size_t i = 0; i < s.paths.size(); ++i) {
-            const auto& p = s.paths[i];
-            if (max_paths != 0 && i >= max_paths) {
-                rest_count += p.count;
-                rest_bytes += p.bytes;
-                continue;
-            }
-            std::printf("  %s (%s): %s\n", blocks_text(p.count).c_str(),
-                        bytes_text(p.bytes).c_str(), util::terminal_safe(p.root).c_str());
-            for (size_t k = 0; k < p.hops.size(); ++k) {
-                const auto& h = p.hops[k];
-                // The first hop's pointer is the root's own slot, named above.
-                const std::string at = k == 0 ? "" : "at " + offset_text(h) + ": ";
-                std::printf("      -> %s%s%s\n", at.c_str(),
-                            util::terminal_safe(h.site.label()).c_str(),
-                            h.repeated ? " [a chain of these]" : "");
-            }
-        }
-        if (rest_count > 0) {
-            std::printf("  ... and %zu more paths: %s (%s)\n", s.paths.size() - max_paths,
-                        blocks_text(rest_count).c_str(), bytes_text(rest_bytes).c_str());
-        }
+        for (const auto& line : heapscan::site_lines(s, base.has_value(), max_paths))
+            std::printf("%s\n", util::terminal_safe(line).c_str());
         if (const auto m = site_pattern(s, learned)) {
             std::printf("  %s\n", util::terminal_safe(patterns::describe(*m)).c_str());
         }

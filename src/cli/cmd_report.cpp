@@ -14,10 +14,12 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/heapgraph_view.hpp"
 #include "cli/hunt_findings.hpp"
 #include "cli/progress.hpp"
 #include "patterns/patterns.hpp"
 #include "recorddir/record_dir.hpp"
+#include "report/heap_graph_report.hpp"
 #include "report/html_report.hpp"
 #include "report/report_inputs.hpp"
 #include "util/error.hpp"
@@ -68,15 +70,33 @@ int run_report(const ReportArgs& args) {
     // "read" lines after it, so that the bar never shares a line with them.
     std::vector<std::string> read_lines;
     Progress reading = Progress::on_stderr("reading inputs", args.inputs.size());
+    // Heap graph files (V8 .heapsnapshot, .hprof, .pygraph) are explained together, one to three
+    // in order, as `paths A B C` explains them; a record directory's by add_input.
+    std::vector<std::string> graphs;
     for (const auto& input : args.inputs) {
         reading.set_label(
             fmt::format("reading {}", std::filesystem::path(input).filename().string()));
+        if (is_heap_graph_file(input)) {
+            graphs.push_back(input);
+            read_lines.push_back(fmt::format("read {} (heap graph)", input));
+            reading.advance();
+            continue;
+        }
         const report::InputKind kind = report::add_input(builder, input, options);
         read_lines.push_back(
             fmt::format("read {} ({})", input, std::string(report::to_string(kind))));
         reading.advance();
     }
     reading.finish();
+    if (graphs.size() > 3) {
+        throw util::UsageError(
+            "report explains one to three heap graphs in order, as `paths` does (got {})",
+            graphs.size());
+    }
+    if (!graphs.empty()) {
+        builder.set_service(std::filesystem::path(graphs.back()).stem().string());
+        report::add_heap_graph_evidence(builder, report::heap_graph_evidence(graphs));
+    }
     for (const auto& line : read_lines) std::printf("%s\n", util::terminal_safe(line).c_str());
     symbolize::Symbolizer symbolizer;
     Progress bar = Progress::on_stderr("aggregating snapshots for the suspects", 0);
@@ -145,8 +165,9 @@ Runner add_report(CLI::App& app) {
         "report", "Write one self-contained HTML report (verdict, timeline, flame graphs, ...)");
     cmd->add_option("inputs", args->inputs,
                     "Record directories, watch databases, series files (CSV, JSON lines, "
-                    "Prometheus JSON), pprof heap profiles, heap scans (.scan), suspects or "
-                    "retention-path JSON (`suspects --json`, `paths --json`)");
+                    "Prometheus JSON), pprof heap profiles, heap scans (.scan), one to three "
+                    "heap graphs (.heapsnapshot, .hprof, .pygraph), suspects or retention-path "
+                    "JSON (`suspects --json`, `paths --json`)");
     cmd->add_option("-o,--out,--output", args->output, "The HTML file to write")->required();
     cmd->add_option("--title", args->title,
                     "Page title (default: \"leakhunt report: SERVICE\", the recorded program or "

@@ -58,4 +58,8 @@ int paths_heap_graphs(const std::vector<std::string>& files, const HeapGraphOpti
 HeapGraphPaths explain_heap_graphs(const std::vector<std::string>& files,
                                    const HeapGraphOptions& options);
 
+// The heap graphs `paths PATH` explains for a record directory: the first, the middle and the
+// last of its snapshots (all of them when fewer); empty when it holds none.
+std::vector<std::string> heap_graph_set_of(const std::string& path);
+
 }  // namespace leakhunt::cli

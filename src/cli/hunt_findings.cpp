@@ -11,6 +11,7 @@
 #include "report/html_report.hpp"
 #include "report/report_data.hpp"
 #include "report/report_inputs.hpp"
+#include "report/scan_paths.hpp"
 #include "report/verdict_report.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -38,11 +39,7 @@ std::vector<std::string> holder_of(const nlohmann::json& rows, const nlohmann::j
     const std::string function = suspect.is_object() ? suspect.value("function", "") : "";
     if (!function.empty()) {
         for (const auto& r : rows) {
-            const std::string site = r.value("site", "");
-            if (site == function || site.find(" in " + function) != std::string::npos ||
-                site.starts_with(function + " ")) {
-                return row_steps(r);
-            }
+            if (report::site_names_function(r.value("site", ""), function)) return row_steps(r);
         }
     }
     return row_steps(rows.front());

@@ -46,26 +46,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct InUse {
-    int64_t bytes = 0;
-    int64_t objects = 0;
-};
-
-InUse in_use(const profile::Profile& p, const std::string& url) {
-    const auto bytes = profile::sample_type_index(p, "inuse_space");
-    const auto objects = profile::sample_type_index(p, "inuse_objects");
-    if (!bytes || !objects) {
-        throw util::Error(
-            "{} is not a heap profile: it has no inuse_space/inuse_objects sample "
-            "types (point --pprof-url at /debug/pprof/heap)",
-            url);
-    }
-    InUse t;
-    for (const auto& s : p.samples) {
-        t.bytes += s.values[*bytes];
-        t.objects += s.values[*objects];
-    }
-    return t;
+profile::InUse in_use(const profile::Profile& p, const std::string& url) {
+    if (const auto t = profile::in_use_totals(p)) return *t;
+    throw util::Error(
+        "{} is not a heap profile: it has no inuse_space/inuse_objects sample "
+        "types (point --pprof-url at /debug/pprof/heap)",
+        url);
 }
 
 // The bytes to store: Go's gzip pprof as served, anything else re-encoded as gzip pprof.
@@ -163,7 +149,7 @@ class Puller {
             const std::string body = profile::fetch_url(m_o.url);
             if (body.empty()) throw util::Error("{} sent an empty reply", m_o.url);
             const profile::Profile p = profile::parse_profile(body, m_o.url);
-            const InUse t = in_use(p, m_o.url);
+            const profile::InUse t = in_use(p, m_o.url);
             const std::string name =
                 m_snapshots.write(recorddir::Kind::profile, snapshot_bytes(body, p));
             recorddir::TimelineRow row;
@@ -358,7 +344,7 @@ class Puller {
     Extra m_memstats_extra{"runtime.MemStats"};
     bool m_vars_missing = false;
     std::optional<double> m_last_goroutines;
-    InUse m_last;
+    profile::InUse m_last;
     std::string m_last_name;
 };
 

@@ -14,6 +14,7 @@
 #include "heapgraph/v8_rules.hpp"
 #include "heapgraph/v8_snapshot.hpp"
 #include "util/error.hpp"
+#include "util/units.hpp"
 
 namespace leakhunt::heapgraph {
 
@@ -203,6 +204,60 @@ nlohmann::json class_paths_json(const ClassPaths& c, size_t max_paths) {
             {"self_bytes", c.self_bytes},
             {"retained_bytes", c.retained_bytes},
             {"paths", paths}};
+}
+
+ClassPaths class_paths_from_json(const nlohmann::json& row, const std::string& source) {
+    ClassPaths c;
+    try {
+        c.name = row.at("class").get<std::string>();
+        c.count = row.at("count").get<uint64_t>();
+        c.self_bytes = row.value("self_bytes", uint64_t{0});
+        c.retained_bytes = row.at("retained_bytes").get<uint64_t>();
+        for (const auto& p : row.at("paths")) {
+            ClassPaths::Path path;
+            path.count = p.at("count").get<uint64_t>();
+            path.self_bytes = p.value("self_bytes", uint64_t{0});
+            path.retained_bytes = p.at("retained_bytes").get<uint64_t>();
+            path.steps = p.at("steps").get<std::vector<std::string>>();
+            if (p.contains("pattern") && p["pattern"].is_string())
+                path.pattern = p["pattern"].get<std::string>();
+            c.paths.push_back(std::move(path));
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw util::Error("{}: a class row that is not what `leakhunt paths --json` writes ({})",
+                          source, e.what());
+    }
+    return c;
+}
+
+std::vector<std::string> class_lines(const ClassPaths& c, size_t max_paths) {
+    std::vector<std::string> lines{
+        fmt::format("{} {} ({} retained, {} self) are held by:", util::format_count(c.count),
+                    c.name, util::format_bytes(static_cast<double>(c.retained_bytes)),
+                    util::format_bytes(static_cast<double>(c.self_bytes)))};
+    uint64_t rest_count = 0, rest_bytes = 0;
+    for (size_t i = 0; i < c.paths.size(); ++i) {
+        const auto& p = c.paths[i];
+        if (i >= max_paths) {
+            rest_count += p.count;
+            rest_bytes += p.retained_bytes;
+            continue;
+        }
+        std::string line;
+        for (const auto& s : p.steps) line += (line.empty() ? "" : " -> ") + s;
+        if (p.steps.empty()) line = "(not reachable from the roots)";
+        lines.push_back(fmt::format("  {} ({}): {}", util::format_count(p.count),
+                                    util::format_bytes(static_cast<double>(p.retained_bytes)),
+                                    line));
+        if (p.pattern && !p.pattern->empty())
+            lines.push_back(fmt::format("      pattern: {}", *p.pattern));
+    }
+    if (rest_count > 0) {
+        lines.push_back(fmt::format("  ... and {} more paths: {} objects ({})",
+                                    c.paths.size() - max_paths, util::format_count(rest_count),
+                                    util::format_bytes(static_cast<double>(rest_bytes))));
+    }
+    return lines;
 }
 
 }  // namespace leakhunt::heapgraph

@@ -85,4 +85,13 @@ nlohmann::json class_row_json(const Graph& g, const ClassRow& r);
 // paths: [{count, self_bytes, retained_bytes, steps, pattern?}]} (at most max_paths paths).
 nlohmann::json class_paths_json(const ClassPaths& c, size_t max_paths);
 
+// A row of `paths --json` (class_paths_json) read back; throws util::Error naming `source` when
+// a field is missing or of another type.
+ClassPaths class_paths_from_json(const nlohmann::json& row, const std::string& source);
+
+// The lines `paths` prints for one class: its heading, its first `max_paths` paths (each with its
+// pattern line, Python), and "  ... and N more paths: ..." for the rest. Raw text: the terminal
+// passes each line through util::terminal_safe, the report's page through textContent.
+std::vector<std::string> class_lines(const ClassPaths& c, size_t max_paths);
+
 }  // namespace leakhunt::heapgraph

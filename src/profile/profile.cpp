@@ -43,6 +43,18 @@ std::optional<size_t> sample_type_index(const Profile& p, std::string_view type)
     return std::nullopt;
 }
 
+std::optional<InUse> in_use_totals(const Profile& p) {
+    const auto bytes = sample_type_index(p, "inuse_space");
+    const auto objects = sample_type_index(p, "inuse_objects");
+    if (!bytes || !objects) return std::nullopt;
+    InUse t;
+    for (const auto& s : p.samples) {
+        if (*bytes < s.values.size()) t.bytes += s.values[*bytes];
+        if (*objects < s.values.size()) t.objects += s.values[*objects];
+    }
+    return t;
+}
+
 std::string sample_type_names(const Profile& p) {
     std::string out;
     for (const auto& t : p.sample_types) out += (out.empty() ? "" : ", ") + t.type;

@@ -105,6 +105,14 @@ Function* find_function(Profile& p, uint64_t id);
 // The index of the sample type named `type` (e.g. "inuse_space"), or nullopt.
 std::optional<size_t> sample_type_index(const Profile& p, std::string_view type);
 
+// A heap profile's in-use totals: the sums of its inuse_space and inuse_objects values (for a
+// sampled profile, the estimate pprof scales them to); nullopt when it lacks either sample type.
+struct InUse {
+    int64_t bytes = 0;
+    int64_t objects = 0;
+};
+std::optional<InUse> in_use_totals(const Profile& p);
+
 // The names of `p`'s sample types, comma-separated ("goroutine", "alloc_objects, ..."), for
 // messages that say which ones a profile has.
 std::string sample_type_names(const Profile& p);

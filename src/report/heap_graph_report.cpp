@@ -8,7 +8,6 @@
 #include "heapgraph/dominator_groups.hpp"
 #include "heapgraph/histogram.hpp"
 #include "report/flame_tree.hpp"
-#include "report/scan_paths.hpp"
 #include "util/units.hpp"
 
 namespace leakhunt::report {
@@ -36,15 +35,58 @@ FlameNode group_node(const heapgraph::Graph& g, const heapgraph::DominatorGroups
 
 }  // namespace
 
+nlohmann::json class_rows(const heapgraph::HeapGraphPaths& g, size_t max_paths) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& c : g.classes) {
+        for (size_t i = 0; i < c.paths.size() && i < max_paths; ++i) {
+            const auto& p = c.paths[i];
+            if (p.steps.empty()) continue;
+            nlohmann::json hops = nlohmann::json::array();
+            for (size_t k = 1; k < p.steps.size(); ++k) hops.push_back({{"site", p.steps[k]}});
+            rows.push_back({{"root", p.steps.front()},
+                            {"site", c.name},
+                            {"hops", hops},
+                            {"blocks", p.count},
+                            {"bytes", p.retained_bytes}});
+        }
+    }
+    return rows;
+}
+
+nlohmann::json class_sites(const heapgraph::HeapGraphPaths& g, size_t max_paths) {
+    nlohmann::json sites = nlohmann::json::array();
+    for (const auto& c : g.classes) {
+        // With two or three snapshots the classes are those that grew (or came new): say so.
+        const std::string heading =
+            g.snapshots > 1
+                ? fmt::format("{}: {} objects of {}", c.name, util::format_count(c.count), g.what)
+                : fmt::format("{}: {} objects, {} retained", c.name, util::format_count(c.count),
+                              util::format_bytes(static_cast<double>(c.retained_bytes)));
+        sites.push_back({{"site", c.name},
+                         {"function", c.name},
+                         {"blocks", c.count},
+                         {"bytes", c.retained_bytes},
+                         {"growth_bytes", nullptr},
+                         {"growth_bytes_per_hour", nullptr},
+                         {"suspect", nullptr},
+                         {"heading", heading},
+                         {"lines", class_lines(c, max_paths)}});
+    }
+    return sites;
+}
+
+void add_heap_graph_paths(ReportBuilder& b, const heapgraph::HeapGraphPaths& g,
+                          const std::string& source) {
+    const nlohmann::json rows = class_rows(g, k_report_paths_per_class);
+    if (!rows.empty()) b.set_retention_paths(rows, source);
+    b.set_retention_sites(class_sites(g, k_report_paths_per_class));
+}
+
 HeapGraphEvidence heap_graph_evidence(const std::vector<std::string>& files) {
     HeapGraphEvidence e;
     const std::vector<std::string> explained = heapgraph::leak_set_files(files);
     const heapgraph::Analysed a = heapgraph::analyse(explained.back());
     e.paths = heapgraph::explain_heap_graphs(explained, a, {});
-    nlohmann::json classes_paths = nlohmann::json::array();
-    for (const auto& c : e.paths.classes)
-        classes_paths.push_back(heapgraph::class_paths_json(c, k_report_paths_per_class));
-    e.rows = retention_rows_from_paths_json(classes_paths, a.file);
     const heapgraph::Graph& g = a.graph;
     nlohmann::json classes = nlohmann::json::array();
     for (const auto& r : heapgraph::class_histogram(g, a.dom)) {
@@ -65,7 +107,7 @@ void add_heap_graph_evidence(ReportBuilder& b, const HeapGraphEvidence& e) {
     b.add_source("heap graph", e.paths.file,
                  fmt::format("{} graph{}: {}", e.paths.snapshots, e.paths.snapshots == 1 ? "" : "s",
                              e.paths.what));
-    if (!e.rows.empty()) b.set_retention_paths(e.rows, e.paths.file);
+    add_heap_graph_paths(b, e.paths, e.paths.file);
     b.set_heap_graph(e.section);
 }
 

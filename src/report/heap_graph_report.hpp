@@ -22,7 +22,6 @@ inline constexpr size_t k_report_heap_classes = 20;
 
 struct HeapGraphEvidence {
     heapgraph::HeapGraphPaths paths;  // what `paths` says of the same files
-    nlohmann::json rows;              // the report's retention rows {root, site, hops, ...}
     // {file, nodes, edges, heap_bytes, classes: [{class, count, self_bytes, retained_bytes}],
     //  dominators: the icicle's tree in flame_json's keys}
     nlohmann::json section;
@@ -31,6 +30,15 @@ struct HeapGraphEvidence {
 // `files`: the graphs of one process, oldest first (recorddir::heap_graph_files); the ones
 // explained are heapgraph::leak_set_files of them, the class table and icicle are the last's.
 HeapGraphEvidence heap_graph_evidence(const std::vector<std::string>& files);
+
+// The report's retention rows ({root, site, hops, blocks, bytes}) and sites ({site, heading,
+// lines, ...}, report/scan_paths.hpp: one heading per class with the lines `paths` prints) of
+// explained heap graphs, at most max_paths paths per class.
+nlohmann::json class_rows(const heapgraph::HeapGraphPaths& g, size_t max_paths);
+nlohmann::json class_sites(const heapgraph::HeapGraphPaths& g, size_t max_paths);
+// Both into the report, the rows named by `source`.
+void add_heap_graph_paths(ReportBuilder& b, const heapgraph::HeapGraphPaths& g,
+                          const std::string& source);
 
 // Adds the evidence to the report (its retention paths and its heap graph section) and names the
 // source.

@@ -9,7 +9,9 @@
 #include <fmt/format.h>
 
 #include "recorddir/record_dir.hpp"
+#include "report/scan_paths.hpp"
 #include "report/snapshot_suspects.hpp"
+#include "report/totals.hpp"
 #include "report/verdict_report.hpp"
 #include "series/downsample.hpp"
 #include "series/timestamp.hpp"
@@ -142,37 +144,6 @@ nlohmann::json flame_table_json(const symbolize::Aggregate& agg, std::string_vie
     return rows;
 }
 
-// Summary totals as memray and heaptrack give them, from what the inputs hold: peak and last RSS
-// (and heap in use) of the whole series, and the latest snapshot's in-use bytes and objects and
-// its allocations (sampled profiles hold the estimate pprof scales them to).
-nlohmann::json totals_json(const std::optional<series::Series>& s,
-                           const symbolize::Aggregate* latest) {
-    nlohmann::json t = nlohmann::json::object();
-    auto peak_and_last = [&](std::string_view column, const char* peak, const char* last) {
-        const std::vector<double>* v = s ? s->column(column) : nullptr;
-        if (v == nullptr) return;
-        std::optional<double> hi, end;
-        for (double x : *v) {
-            if (!std::isfinite(x)) continue;
-            if (!hi || x > *hi) hi = x;
-            end = x;
-        }
-        if (hi) t[peak] = *hi;
-        if (end) t[last] = *end;
-    };
-    peak_and_last(series::k_rss, "peak_rss_bytes", "last_rss_bytes");
-    peak_and_last(series::k_heap_inuse, "peak_heap_bytes", "last_heap_bytes");
-    if (latest != nullptr) {
-        t["snapshot_inuse_bytes"] = latest->total.inuse_bytes;
-        t["snapshot_inuse_objects"] = latest->total.inuse_objects;
-        if (latest->total.alloc_objects > 0) {
-            t["snapshot_alloc_bytes"] = latest->total.alloc_bytes;
-            t["snapshot_allocations"] = latest->total.alloc_objects;
-        }
-    }
-    return t;
-}
-
 std::string now_rfc3339() {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     return series::format_rfc3339(std::chrono::duration<double>(now).count());
@@ -236,10 +207,21 @@ void ReportBuilder::set_retention_paths(nlohmann::json paths, const std::string&
                 source_name);
         }
     }
-    if (m_paths)
+    if (m_paths || m_retention)
         note(fmt::format("only the first retention-path list is shown; {} is not", source_name));
     else
         m_paths = std::move(paths);
+}
+
+void ReportBuilder::set_retention(heapscan::RetentionReport report, bool with_growth,
+                                  const std::string& source_name) {
+    if (m_paths || m_retention) {
+        note(fmt::format("only the first retention-path list is shown; {} is not", source_name));
+        return;
+    }
+    m_paths = retention_rows(report);
+    m_retention = std::move(report);
+    m_retention_growth = with_growth;
 }
 
 void ReportBuilder::suspects_from_profiles(std::string source, std::vector<std::string> leave_out,
@@ -421,7 +403,8 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
             "or a pprof heap profile)");
     }
 
-    doc["totals"] = totals_json(m_series, latest ? &*latest : nullptr);
+    doc["totals"] = totals_json(
+        {m_series ? &*m_series : nullptr, latest ? &*latest : nullptr, m_leaks, m_at_exit});
 
     if (drawn.size() >= 2) {
         const auto& [from_name, from] = *drawn.front();
@@ -452,6 +435,11 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
         doc["heap_graph"] = nullptr;
     }
 
+    doc["retention_sites"] = nullptr;
+    if (m_retention && !m_retention->sites.empty())
+        doc["retention_sites"] = retention_sites(*m_retention, m_retention_growth, doc["suspects"]);
+    else if (m_given_sites.is_array() && !m_given_sites.empty())
+        doc["retention_sites"] = m_given_sites;
     if (m_paths && !m_paths->empty()) {
         doc["retention_paths"] = *m_paths;
         m_summary.push_back(fmt::format("retention paths: {}", m_paths->size()));

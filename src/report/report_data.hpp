@@ -16,12 +16,16 @@
 //   flame           {file, sample_type, total, stacks, nodes, root, top} of the last snapshot;
 //                    top: the first 20 rows of `leakhunt top --json` {function, file, line,
 //                    bytes, objects, share}
-//   totals          {peak_rss_bytes, last_rss_bytes, peak_heap_bytes, last_heap_bytes,
-//                    snapshot_inuse_bytes, snapshot_inuse_objects, snapshot_allocations,
-//                    snapshot_alloc_bytes}, each only where the inputs have it
+//   totals          report/totals.hpp's totals_json: peak and last RSS and heap, the latest
+//                    snapshot's in use and allocations, leaked (a heap scan's unreachable
+//                    blocks), still allocated at exit (the exit snapshot), and why the
+//                    temporary allocations are not recorded; each only where the inputs have it
 //   diff_flame      {from, to, sample_type, total, delta, nodes, root} between first and last
-//   retention_paths [{root, hops: [{site, offset}], blocks, bytes}] (site: a label such as
-//                    "std::vector::reserve in fill_sessions (holders.cpp:60)")
+//   retention_paths [{root, site, hops: [{site, offset}], blocks, bytes}] (site: a label such
+//                    as "std::vector::reserve in fill_sessions (holders.cpp:60)")
+//   retention_sites of a heap scan: [{site, function, blocks, bytes, growth_bytes,
+//                    growth_bytes_per_hour, suspect, heading, lines}], the growing sites first,
+//                    each with the lines `leakhunt paths` prints (report/scan_paths.hpp)
 //   heap_graph      {file, nodes, edges, heap_bytes, classes, dominators} of the last heap graph
 //                    (report/heap_graph_report.hpp)
 // Not thread-safe.
@@ -35,9 +39,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "heapscan/retention.hpp"
 #include "profile/profile.hpp"
 #include "report/flame_tree.hpp"
 #include "report/snapshot_suspects.hpp"
+#include "report/totals.hpp"
 #include "series/series.hpp"
 #include "symbolize/symbolizer.hpp"
 #include "trend/classify.hpp"
@@ -90,6 +96,19 @@ class ReportBuilder {
     void set_suspects(nlohmann::json rows, const std::string& source_name);
     // An array of {root, hops, blocks, bytes}. Throws util::Error naming the source otherwise.
     void set_retention_paths(nlohmann::json paths, const std::string& source_name);
+    // A heap scan's retention report (report/scan_paths.hpp), drawn as one heading per site with
+    // the lines `leakhunt paths` prints; `with_growth`: built against a base scan. The first
+    // retention report or path list given wins.
+    void set_retention(heapscan::RetentionReport report, bool with_growth,
+                       const std::string& source_name);
+    // Retention sites already in words ({site, heading, lines, ...}, as retention_sites writes
+    // them): a heap graph's classes, which the CLI explains. Shown when no heap scan is.
+    void set_retention_sites(nlohmann::json sites) { m_given_sites = std::move(sites); }
+
+    // The totals of what leaked (a heap scan's unreachable blocks) and of what the exit snapshot
+    // still held (report/totals.hpp); the last call wins.
+    void set_scan_leaks(ScanLeaks leaks) { m_leaks = std::move(leaks); }
+    void set_exit_in_use(ExitInUse at_exit) { m_at_exit = std::move(at_exit); }
 
     // The heap graph section (report/heap_graph_report.hpp); the first call wins.
     void set_heap_graph(nlohmann::json section) {
@@ -129,6 +148,11 @@ class ReportBuilder {
     std::function<void(size_t, size_t)> m_progress;
     std::optional<nlohmann::json> m_paths;
     std::optional<nlohmann::json> m_heap_graph;
+    std::optional<heapscan::RetentionReport> m_retention;
+    bool m_retention_growth = false;
+    nlohmann::json m_given_sites;
+    std::optional<ScanLeaks> m_leaks;
+    std::optional<ExitInUse> m_at_exit;
     std::vector<std::string> m_notes;
     std::vector<std::string> m_summary;
 };

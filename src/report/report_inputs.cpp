@@ -11,11 +11,13 @@
 #include "heapgraph/hprof_reader.hpp"
 #include "heapgraph/pygraph_reader.hpp"
 #include "heapgraph/v8_snapshot.hpp"
+#include "heapscan/scan_file.hpp"
 #include "profile/pprof.hpp"
 #include "recorddir/record_dir.hpp"
 #include "report/heap_graph_report.hpp"
 #include "report/scan_paths.hpp"
 #include "report/snapshot_suspects.hpp"
+#include "report/totals.hpp"
 #include "series/jsonl.hpp"
 #include "series/prometheus.hpp"
 #include "series/reader.hpp"
@@ -96,13 +98,37 @@ bool series_matches(const series::Series& s, const std::string& target) {
                        [&](const auto& kv) { return kv.second == target; });
 }
 
+// The program a command line runs: its first word's file name ("/usr/bin/api" -> "api").
+std::string program_name(const std::vector<std::string>& command) {
+    return command.empty() ? std::string() : fs::path(command.front()).filename().string();
+}
+
+// The command `leakhunt soak` wrote into verdict.json beside its series.csv, or empty: the file
+// is another program's output, so anything but an array of strings is ignored.
+std::vector<std::string> soak_command(const fs::path& series_path) {
+    const fs::path verdict = series_path.parent_path() / "verdict.json";
+    std::error_code ec;
+    if (!fs::is_regular_file(verdict, ec)) return {};
+    const nlohmann::json j = nlohmann::json::parse(util::read_file(verdict), nullptr, false);
+    if (!j.is_object() || !j.contains("command") || !j["command"].is_array()) return {};
+    std::vector<std::string> command;
+    for (const auto& word : j["command"]) {
+        if (!word.is_string()) return {};
+        command.push_back(word.get<std::string>());
+    }
+    return command;
+}
+
 // The service a series is of: its target (or, for Prometheus, its container, pod, job or
-// instance label), else its file's name without the extension.
+// instance label), else the program of the soak that wrote it (verdict.json beside it), else its
+// file's name without the extension.
 std::string series_service(const series::Series& s, const fs::path& path) {
     for (const char* key : {"target", "container", "pod", "job", "instance"}) {
         if (const auto it = s.labels.find(key); it != s.labels.end() && !it->second.empty())
             return it->second;
     }
+    if (const std::string program = program_name(soak_command(path)); !program.empty())
+        return program;
     return path.stem().string();
 }
 
@@ -131,14 +157,24 @@ void add_series_file(ReportBuilder& b, const fs::path& path, std::string_view te
     b.set_series(std::move(read.series[pick]), options.classify);
 }
 
-// The retention paths of a heap scan, as `leakhunt paths` groups them; `what` says in the list
-// of sources what was taken from it.
-void add_heap_scan(ReportBuilder& b, const fs::path& scan, const std::string& what) {
+// A heap scan's retention paths, as `leakhunt paths` groups them (against `base`, an earlier
+// scan of the same process, when given), and its leaked blocks, as `leakhunt leaks` counts them;
+// `what` says in the list of sources what was taken from it.
+void add_heap_scan(ReportBuilder& b, const fs::path& scan_path, const std::string& what,
+                   const std::optional<fs::path>& base_path = std::nullopt) {
+    const heapscan::ScanFile scan = heapscan::read_scan_file(scan_path);
+    std::optional<heapscan::ScanFile> base;
+    if (base_path) base = heapscan::read_scan_file(*base_path);
     std::vector<std::string> warnings;
-    nlohmann::json rows = scan_retention_rows(scan, warnings);
+    heapscan::RetentionReport retention = scan_retention(scan, base ? &*base : nullptr, warnings);
     for (const auto& w : warnings) b.note("scan symbols: " + w);
-    b.add_source("heap scan", scan.string(), fmt::format("{}: {} paths", what, rows.size()));
-    b.set_retention_paths(std::move(rows), scan.string());
+    const nlohmann::json rows = retention_rows(retention);
+    b.add_source("heap scan", scan_path.string(),
+                 fmt::format("{}: {} paths{}", what, rows.size(),
+                             base_path ? ", growth since " + base_path->filename().string()
+                                       : std::string()));
+    b.set_retention(std::move(retention), base.has_value(), scan_path.string());
+    b.set_scan_leaks(scan_leaks(scan, scan_path.filename().string()));
 }
 
 void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& options) {
@@ -175,8 +211,7 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
         b.note(e.what());
     }
     if (manifest && !manifest->command.empty() && (manifest->pid == pid || pids.size() == 1)) {
-        b.set_service(fmt::format("{} (PID {})",
-                                  fs::path(manifest->command.front()).filename().string(), pid));
+        b.set_service(fmt::format("{} (PID {})", program_name(manifest->command), pid));
     } else {
         b.set_service(fmt::format("PID {}", pid));
     }
@@ -239,11 +274,24 @@ void add_record_dir(ReportBuilder& b, const fs::path& dir, const InputOptions& o
     }
     b.suspects_from_profiles(fmt::format("{} (PID {})", dir.string(), pid),
                              std::move(leave_out_of_suspects), std::move(facts));
-    // Retention paths of the latest heap scan, as `leakhunt paths` groups them.
+    // What the exit snapshot still held: what heaptrack and memray call leaked.
+    if (graphs.exit_snapshot) {
+        try {
+            if (const auto t = profile::in_use_totals(profile::read_profile(*graphs.exit_snapshot)))
+                b.set_exit_in_use({graphs.exit_snapshot->filename().string(), t->bytes, t->objects,
+                                   manifest ? manifest->sampling : std::string()});
+        } catch (const util::Error& e) {
+            b.note(fmt::format("exit snapshot: {}", e.what()));
+        }
+    }
+    // Retention paths of the latest heap scan, as `leakhunt paths` groups them; with an earlier
+    // scan, the sites that grew since the first one.
     if (const auto scans = files.files(pid, recorddir::Kind::scan); !scans.empty()) {
         try {
-            add_heap_scan(b, scans.back(),
-                          fmt::format("retention paths of the latest of {} scans", scans.size()));
+            add_heap_scan(
+                b, scans.back(),
+                fmt::format("retention paths of the latest of {} scans", scans.size()),
+                scans.size() >= 2 ? std::optional<fs::path>(scans.front()) : std::nullopt);
         } catch (const util::Error& e) {
             b.note(fmt::format("retention paths: {}", e.what()));
         }
@@ -400,7 +448,29 @@ InputKind add_input(ReportBuilder& b, const fs::path& path, const InputOptions& 
         }
         case InputKind::retention_paths: {
             nlohmann::json rows = json_rows(util::read_file(path), path);
-            if (is_paths_json(rows)) rows = retention_rows_from_paths_json(rows, path.string());
+            if (rows.front().value("type", "") == "class") {
+                // A heap graph's `paths --json`: its classes, read back.
+                heapgraph::HeapGraphPaths g;
+                g.file = path.string();
+                g.snapshots = 1;
+                for (const auto& row : rows) {
+                    if (row.is_object() && row.value("type", "") == "class")
+                        g.classes.push_back(heapgraph::class_paths_from_json(row, path.string()));
+                }
+                b.add_source("retention paths", path.string(),
+                             fmt::format("{} classes", g.classes.size()));
+                add_heap_graph_paths(b, g, path.string());
+                break;
+            }
+            if (is_paths_json(rows)) {
+                heapscan::RetentionReport r = retention_from_paths_json(rows, path.string());
+                const bool grew = std::any_of(r.sites.begin(), r.sites.end(),
+                                              [](const auto& s) { return s.growth_bytes != 0; });
+                b.add_source("retention paths", path.string(),
+                             fmt::format("{} sites", r.sites.size()));
+                b.set_retention(std::move(r), grew, path.string());
+                break;
+            }
             b.add_source("retention paths", path.string(), fmt::format("{} paths", rows.size()));
             b.set_retention_paths(std::move(rows), path.string());
             break;
@@ -409,7 +479,7 @@ InputKind add_input(ReportBuilder& b, const fs::path& path, const InputOptions& 
             add_heap_scan(b, path, "retention paths");
             break;
         case InputKind::heap_graph:
-            b.set_service(path.filename().string());
+            b.set_service(path.stem().string());
             add_heap_graph_evidence(b, heap_graph_evidence({path.string()}));
             break;
     }

@@ -20,8 +20,10 @@
 #include "recorddir/record_dir.hpp"
 #include "report/html_report.hpp"
 #include "report/report_inputs.hpp"
+#include "series/series.hpp"
 #include "server/safety.hpp"
 #include "server/server.hpp"
+#include "server/triage.hpp"
 #include "symbolize/symbolizer.hpp"
 #include "trend/verdict.hpp"
 #include "util/error.hpp"
@@ -160,12 +162,14 @@ std::map<long, RecordedProcess> recorded_processes(const fs::path& dir) {
     return out;
 }
 
-// Every target the UI lists, as JSON rows (also the body of /api/targets.json).
+// Every target the UI lists, as JSON rows in triage order (server/triage.hpp; also the body of
+// /api/targets.json).
 nlohmann::json target_rows(Collector& collector) {
     const auto processes = collector.refresh();
     const SourceConfig& config = collector.config();
     nlohmann::json rows = nlohmann::json::array();
-    auto add_status = [](nlohmann::json& row, const ProcessStatus& p) {
+    const double now = util::unix_now();
+    auto add_status = [now](nlohmann::json& row, const ProcessStatus& p) {
         const trend::Assessment& a = p.classification.memory;
         row["name"] = p.name;
         row["pid"] = p.pid ? nlohmann::json(*p.pid) : nlohmann::json(nullptr);
@@ -174,6 +178,19 @@ nlohmann::json target_rows(Collector& collector) {
         row["growth_bytes_per_hour"] = a.growth_bytes_per_hour;
         row["confidence"] = a.confidence;
         row["samples"] = a.samples;
+        const auto left = p.seconds_to_limit(now);
+        row["seconds_to_limit"] = left ? nlohmann::json(*left) : nlohmann::json(nullptr);
+        row["limit_bytes"] = p.classification.limit_bytes
+                                 ? nlohmann::json(*p.classification.limit_bytes)
+                                 : nlohmann::json(nullptr);
+        nlohmann::json spark = nlohmann::json::array();
+        if (p.series) {
+            if (const auto* rss = p.series->column(series::k_rss)) {
+                for (const auto& [t, v] : sparkline_points(p.series->t, *rss))
+                    spark.push_back({t, v});
+            }
+        }
+        row["rss_sparkline"] = std::move(spark);
     };
     for (size_t i = 0; i < config.databases.size(); ++i) {
         const std::string source = "db:" + config.databases[i].string();
@@ -199,7 +216,10 @@ nlohmann::json target_rows(Collector& collector) {
                                   {"verdict", nullptr},
                                   {"growth_bytes_per_hour", nullptr},
                                   {"confidence", nullptr},
-                                  {"samples", 0}};
+                                  {"samples", 0},
+                                  {"seconds_to_limit", nullptr},
+                                  {"limit_bytes", nullptr},
+                                  {"rss_sparkline", nlohmann::json::array()}};
             for (const auto& p : processes) {
                 if (p.source == source && p.pid && *p.pid == pid) add_status(row, p);
             }
@@ -209,6 +229,7 @@ nlohmann::json target_rows(Collector& collector) {
             rows.push_back(std::move(row));
         }
     }
+    sort_by_severity(rows);
     return rows;
 }
 
@@ -228,7 +249,8 @@ std::string targets_page(const nlohmann::json& rows, int refresh_ms) {
     html +=
         "<title>leakhunt serve</title><style>body{font:14px system-ui,sans-serif;margin:2em}"
         "table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;"
-        "text-align:left}.LEAK,.leak{color:#b00;font-weight:bold}.num{text-align:right}"
+        "text-align:left;vertical-align:middle}.leak{color:#b00;font-weight:bold}"
+        ".bounded{color:#a60}.num{text-align:right}"
         "</style></head><body>\n<h1>leakhunt serve</h1>\n";
     if (rows.empty()) {
         html +=
@@ -236,23 +258,35 @@ std::string targets_page(const nlohmann::json& rows, int refresh_ms) {
             "directories no timelines or snapshots.</p>\n";
     } else {
         html +=
-            "<table id=\"targets\">\n<tr><th>target</th><th>name</th><th>pid</th>"
-            "<th>verdict</th><th>growth</th><th>samples</th><th>snapshots</th>"
-            "<th>source</th></tr>\n";
+            "<p>Leaks first, then bounded, healthy and undecided targets; within each, the one "
+            "that reaches its memory limit soonest first.</p>\n"
+            "<table id=\"targets\">\n<tr><th>verdict</th><th>target</th><th>name</th>"
+            "<th>pid</th><th>RSS</th><th>growth</th><th>time to limit</th><th>samples</th>"
+            "<th>snapshots</th><th>source</th></tr>\n";
         for (const auto& r : rows) {
             const std::string verdict = cell(r["verdict"]);
             const std::string growth =
                 r["growth_bytes_per_hour"].is_number()
                     ? html_escape(util::format_rate(r["growth_bytes_per_hour"].get<double>()))
                     : "";
+            const std::string left =
+                r["seconds_to_limit"].is_number()
+                    ? html_escape(util::format_duration(r["seconds_to_limit"].get<double>()))
+                    : "";
+            std::vector<std::pair<double, double>> points;
+            for (const auto& p : r["rss_sparkline"]) {
+                if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number())
+                    points.emplace_back(p[0].get<double>(), p[1].get<double>());
+            }
             html += fmt::format(
-                "<tr><td><a class=\"target\" href=\"{}\">{}</a></td><td>{}</td><td class=\"num\">"
-                "{}</td><td class=\"{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
-                "<td class=\"num\">{}</td><td>{}: {}</td></tr>\n",
-                html_escape(r["url"].get<std::string>()), cell(r["target"]), cell(r["name"]),
-                cell(r["pid"]), verdict, verdict, growth, cell(r["samples"]),
-                r.contains("snapshots") ? cell(r["snapshots"]) : std::string(), cell(r["source"]),
-                cell(r["source_path"]));
+                "<tr><td class=\"verdict {}\">{}</td><td><a class=\"target\" href=\"{}\">{}</a>"
+                "</td><td>{}</td><td class=\"num\">{}</td><td class=\"spark\">{}</td>"
+                "<td class=\"num growth\">{}</td><td class=\"num limit\">{}</td>"
+                "<td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}: {}</td></tr>\n",
+                verdict, verdict, html_escape(r["url"].get<std::string>()), cell(r["target"]),
+                cell(r["name"]), cell(r["pid"]), sparkline_svg(points), growth, left,
+                cell(r["samples"]), r.contains("snapshots") ? cell(r["snapshots"]) : std::string(),
+                cell(r["source"]), cell(r["source_path"]));
         }
         html += "</table>\n";
     }
@@ -335,8 +369,8 @@ void add_ui_routes(Server& server, int refresh_ms) {
                        targets_page(target_rows(ui->server->collector()), ui->refresh_ms), k_html);
                });
     server.get("/api/targets.json",
-               "the targets of the live UI as JSON (name, pid, verdict, "
-               "growth, url)",
+               "the targets of the live UI as JSON, in its triage order (name, pid, verdict, "
+               "growth, seconds_to_limit, rss_sparkline, url)",
                [ui](const httplib::Request&, httplib::Response& res) {
                    res.set_header("Cache-Control", "no-store");
                    res.set_content(target_rows(ui->server->collector()).dump() + "\n", k_json);

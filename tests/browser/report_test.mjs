@@ -6,7 +6,7 @@
 // kept in LEAKHUNT_ARTIFACTS.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, renameSync, rmSync, copyFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -334,6 +334,10 @@ test('record --all with a heap scan: the paths section names the holder', async 
   const text = await page.locator('#paths').textContent()
   assert.match(text, /global g_sessions \(heapscan_holders\)/)
   assert.match(text, /make_session/)
+  // One heading per site, and under it the very lines `leakhunt paths DIR` prints for that site.
+  const sites = await pageSites(page)
+  assertSitesArePaths(sites, pathsBlocks(leakhunt(['paths', out])))
+  assert.ok(sites.some((s) => s.lines.some((l) => /^  1,000 blocks \(.*\): global g_sessions \(heapscan_holders\)/.test(l))), JSON.stringify(sites))
   await page.screenshot({ path: join(ARTIFACTS, 'report-paths.png'), fullPage: true })
   await page.close()
 })
@@ -372,6 +376,233 @@ test('a V8 heap snapshot: the dominator tree by class, the class table is `top -
   assert.equal(firstRow, top[0].class)
   await page.screenshot({ path: join(ARTIFACTS, 'report-heap-graph.png'), fullPage: true })
   await page.close()
+})
+
+// The site blocks of `leakhunt paths` text output: {heading line: [its lines]}.
+function pathsBlocks (text) {
+  const blocks = {}
+  for (const block of text.split('\n\n')) {
+    const lines = block.split('\n').filter((l) => l !== '')
+    if (lines.length && / are held by:$/.test(lines[0])) blocks[lines[0]] = lines
+  }
+  return blocks
+}
+
+// The page's retention sites: [{heading, lines}] in the order shown.
+function pageSites (page) {
+  return page.evaluate(() => [...document.querySelectorAll('#paths section.path-site')].map((s) => ({
+    heading: s.querySelector('h3').textContent, lines: s.querySelector('pre.path-lines').textContent.split('\n')
+  })))
+}
+
+// Each site of the page is a site of `paths`: its heading starts with the site's label, its
+// lines are the lines `paths` printed for it (less a pattern's description `paths` may add).
+function assertSitesArePaths (sites, blocks) {
+  assert.ok(sites.length >= 1 && sites.length === Object.keys(blocks).length, `${JSON.stringify(sites)} vs ${JSON.stringify(blocks)}`)
+  for (const s of sites) {
+    const want = blocks[s.lines[0]]
+    assert.ok(want, `${s.lines[0]} is a heading of \`paths\`: ${Object.keys(blocks)}`)
+    assert.deepEqual(s.lines, want.slice(0, s.lines.length))
+    const label = / allocated in (.*) are held by:$/.exec(s.lines[0])[1]
+    assert.ok(s.heading.startsWith(label), `${s.heading} names ${label}`)
+  }
+}
+
+// Starts `leakhunt record ARGS` of a program that prints "ready" and waits on stdin; resolves
+// with {child, pid, closed, lines} once both the pid (record's stderr) and "ready" are seen.
+function startRecorded (args) {
+  const child = spawn(join(BIN, 'leakhunt'), ['record', ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  const closed = new Promise((resolve) => child.on('close', resolve))
+  const readyCount = () => (stdout.match(/^ready$/gm) || []).length
+  const waitReady = (n) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready (${n}): ${stdout} ${stderr}`)), 30000)
+    const check = () => {
+      const m = /recording pid (\d+)/.exec(stderr)
+      if (m && readyCount() >= n) { clearTimeout(timer); resolve(m[1]) }
+    }
+    child.stderr.on('data', (d) => { stderr += d; check() })
+    child.stdout.on('data', (d) => { stdout += d; check() })
+    child.on('exit', (code) => reject(new Error(`record exited with ${code}: ${stderr}`)))
+    check()
+  })
+  return { child, closed, waitReady }
+}
+
+test('record --all --leak-check of a known leak: headings by growth as `paths --base` gives them, leaked and exit totals exact', async () => {
+  const out = join(dir, 'mapping')
+  // heapscan_findings mapping leaks 262,288 bytes in 4 objects directly and 320 in 5 indirectly,
+  // and holds 200 x 96 B through its own mapping; "more" adds 100 blocks there.
+  const r = startRecorded(['--all', '--leak-check', '-o', out, '--', join(BIN, 'heapscan_findings'), 'mapping'])
+  try {
+    const pid = await r.waitReady(1)
+    leakhunt(['snapshot', pid, '--scan'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    r.child.stdin.write('more\n')
+    await r.waitReady(2)
+    leakhunt(['snapshot', pid, '--scan'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    r.child.stdin.end('\n')
+  } catch (e) {
+    r.child.kill('SIGKILL')
+    throw e
+  }
+  await r.closed
+  const scans = readdirSync(out).filter((f) => /^heap\.\d+\.\d+\.scan$/.test(f)).sort()
+  assert.ok(scans.length >= 3, `two scans and the exit scan: ${scans}`)
+  const html = join(dir, 'mapping.html')
+  const json = join(dir, 'mapping.json')
+  leakhunt(['report', out, '-o', html, '--data', json])
+  const data = JSON.parse(readFileSync(json, 'utf8'))
+  const page = await openPage(browser, pathToFileURL(html).href)
+  assert.deepEqual(page.errors, [])
+  // Headings and lines: those of `paths LATEST --base FIRST`, the grown site first.
+  const sites = await pageSites(page)
+  const paths = leakhunt(['paths', join(out, scans[scans.length - 1]), '--base', join(out, scans[0])])
+  assertSitesArePaths(sites, pathsBlocks(paths))
+  // The grown site (100 more blocks of 96 B) comes first, named with its growth: the suspects'
+  // rate when a suspect allocated there, else its growth since the base scan.
+  assert.match(sites[0].heading, /^make_in_mapping \(heapscan_findings\.cpp:\d+\): (growing \+.*\/h \(suspect make_in_mapping\(\)\); )?\+9\.38 KiB since the base scan$/)
+  if (data.suspects && data.suspects.length) assert.match(sites[0].heading, /growing/, 'the suspect of the snapshots names the site')
+  // Leaked: as `leakhunt leaks` counts the latest scan, and as the victim leaks by construction.
+  // (`leaks` exits 3 when it finds leaks.)
+  const leaks = spawnSync(join(BIN, 'leakhunt'), ['leaks', '--json', out], { encoding: 'utf8' })
+  assert.equal(leaks.status, 3, leaks.stderr)
+  const summary = leaks.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((x) => x.type === 'summary')
+  const t = data.totals
+  assert.equal(t.leaked_bytes, 262288 + 320)
+  assert.equal(t.leaked_objects, 4 + 5)
+  assert.equal(t.leaked_direct_bytes, 262288)
+  assert.deepEqual([t.leaked_bytes, t.leaked_objects], [summary.bytes, summary.objects])
+  // Still allocated at exit: the exit snapshot, every allocation recorded, as `top` sums it.
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'))
+  assert.equal(t.exit_snapshot, manifest.exit_snapshot)
+  const exitTop = leakhunt(['top', '--json', '--top', '0', join(out, manifest.exit_snapshot)]).trim().split('\n').map((l) => JSON.parse(l))
+  assert.equal(t.exit_inuse_bytes, exitTop.reduce((sum, x) => sum + x.inuse_bytes, 0))
+  assert.equal(t.exit_inuse_objects, exitTop.reduce((sum, x) => sum + x.inuse_objects, 0))
+  assert.equal(t.exit_exact, true)
+  // The leaked blocks are still allocated at exit.
+  assert.ok(t.exit_inuse_bytes >= t.leaked_bytes, JSON.stringify(t))
+  assert.equal(t.temporary_allocations, null)
+  const totals = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#totals dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])))
+  const count = (n) => n.toLocaleString('en-US')
+  assert.equal(totals[`leaked (no root reaches them in ${t.leaked_scan})`],
+    `${formatBytes(262608)} in 9 objects (${formatBytes(262288)} in 4 directly)`)
+  assert.equal(totals[`still allocated at exit (${manifest.exit_snapshot})`], `${formatBytes(t.exit_inuse_bytes)} in ${count(t.exit_inuse_objects)} objects`)
+  assert.match(totals['temporary allocations'], /^not recorded: heaptrack counts an allocation freed with no other allocation in between/)
+  await page.screenshot({ path: join(ARTIFACTS, 'report-paths-growth.png'), fullPage: true })
+  await page.close()
+})
+
+test('three V8 heap snapshots: one heading per class of the leak set, the lines `paths` prints', async () => {
+  // A program that keeps 300 Session objects more between each of its three snapshots.
+  const graphs = join(dir, 'graphs')
+  mkdirSync(graphs)
+  const script = `
+    const v8 = require('v8')
+    class Session { constructor (i) { this.id = i; this.user = 'u' + i } }
+    globalThis.kept = []
+    for (let n = 1; n <= 3; n++) {
+      for (let i = 0; i < 300; i++) globalThis.kept.push(new Session(i))
+      v8.writeHeapSnapshot(${JSON.stringify(graphs)} + '/s' + n + '.heapsnapshot')
+    }`
+  execFileSync(process.execPath, ['-e', script])
+  const files = ['s1', 's2', 's3'].map((n) => join(graphs, `${n}.heapsnapshot`))
+  const html = join(dir, 'graphs.html')
+  leakhunt(['report', ...files, '-o', html])
+  const page = await openPage(browser, pathToFileURL(html).href)
+  assert.deepEqual(page.errors, [])
+  assert.equal(await page.title(), 'leakhunt report: s3')
+  const sites = await pageSites(page)
+  // `paths A B C` prints a block per class: its heading line, then its paths.
+  const blocks = {}
+  for (const block of leakhunt(['paths', ...files]).split('\n\n')) {
+    const lines = block.split('\n').filter((l) => l !== '')
+    if (lines.length && / are held by:$/.test(lines[0])) blocks[lines[0]] = lines
+  }
+  assert.equal(sites.length, Object.keys(blocks).length, JSON.stringify({ sites, blocks }))
+  for (const s of sites) {
+    const want = blocks[s.lines[0]]
+    assert.ok(want, `${s.lines[0]} is a class of \`paths\`: ${Object.keys(blocks)}`)
+    assert.deepEqual(s.lines, want.slice(0, s.lines.length))
+  }
+  const session = sites.find((s) => s.heading.startsWith('Session: '))
+  assert.ok(session, JSON.stringify(sites.map((s) => s.heading)))
+  assert.match(session.heading, /^Session: 300 objects of the leak set: objects new in .*s2\.heapsnapshot since .*s1\.heapsnapshot, still alive$/)
+  await page.screenshot({ path: join(ARTIFACTS, 'report-heap-graphs.png'), fullPage: true })
+  await page.close()
+})
+
+test('hostile site and holder names in `paths --json` are shown as text', async () => {
+  const pathsJson = join(dir, 'hostile-paths.json')
+  const site = { function: HOSTILE, via: '', file: '<b>x.cpp</b>', line: 7, label: `${HOSTILE} (<b>x.cpp</b>:7)` }
+  writeFileSync(pathsJson, [
+    { type: 'holder', root: `global ${HOSTILE}`, count: 2, bytes: 64 },
+    { type: 'site', site, count: 2, bytes: 64, growth_bytes: 32, paths: [{ root: `global ${HOSTILE}`, count: 2, bytes: 64, hops: [{ site, offset: 0, offsets_vary: false, repeated: false }] }] }
+  ].map((x) => JSON.stringify(x)).join('\n') + '\n')
+  const html = join(dir, 'hostile-paths.html')
+  leakhunt(['report', pathsJson, '-o', html])
+  const page = await openPage(browser, pathToFileURL(html).href)
+  assert.deepEqual(page.errors, [])
+  assert.equal(await page.evaluate(() => window.__pwned), undefined)
+  assert.equal(await page.evaluate(() => document.querySelectorAll('#paths img, #paths b').length), 0)
+  const sites = await pageSites(page)
+  assert.equal(sites.length, 1)
+  assert.equal(sites[0].heading, `${site.label}: +32 B since the base scan`)
+  assert.deepEqual(sites[0].lines, [
+    `2 blocks (64 B, +32 B since the base scan) allocated in ${site.label} are held by:`,
+    `  2 blocks (64 B): global ${HOSTILE}`,
+    `      -> ${site.label}`])
+  await page.close()
+})
+
+test('short recordings: sub-second time ticks, each label once', async () => {
+  // The 4-s recording of victim_leak: wall-clock time, ticks a fraction of a second apart.
+  let page = await openPage(browser, pathToFileURL(rec.html).href)
+  let ticks = (await state(page)).timelineTicks.time
+  assert.ok(ticks.length >= 4, JSON.stringify(ticks))
+  for (const t of ticks) assert.match(t, /^\d\d:\d\d:\d\d\.\d$/)
+  assert.equal(new Set(ticks).size, ticks.length, JSON.stringify(ticks))
+  await page.close()
+  // 3 s of samples since the start: 0.5s, 1.0s, ... (never 1s, 1s).
+  const csv = join(dir, 'short.csv')
+  let rows = 't_seconds,rss_bytes\n'
+  for (let i = 0; i <= 60; i++) rows += `${(i * 0.05).toFixed(2)},${100000000 + i * 100000}\n`
+  writeFileSync(csv, rows)
+  const html = join(dir, 'short.html')
+  leakhunt(['report', csv, '-o', html])
+  page = await openPage(browser, pathToFileURL(html).href)
+  ticks = (await state(page)).timelineTicks.time
+  assert.ok(ticks.length >= 4, JSON.stringify(ticks))
+  for (const t of ticks) assert.match(t, /^\d\.\ds$/)
+  assert.equal(new Set(ticks).size, ticks.length, JSON.stringify(ticks))
+  const step = Number(ticks[1].slice(0, -1)) - Number(ticks[0].slice(0, -1))
+  assert.ok([0.1, 0.2, 0.5].some((x) => Math.abs(step - x) < 1e-9), `a step of ${step} s`)
+  assert.deepEqual(page.errors, [])
+  await page.screenshot({ path: join(ARTIFACTS, 'report-short.png'), fullPage: true })
+  await page.close()
+})
+
+test("soak's series.csv: the report is titled by the soaked service", async () => {
+  const out = join(dir, 'soak')
+  const r = spawnSync(join(BIN, 'leakhunt'), ['soak', '--duration', '3s', '--warmup', '0s', '--interval', '0.1', '--load', 'sleep 30', '-o', out, '--',
+    join(BIN, 'victim_steady'), '--seconds', '30'], { encoding: 'utf8', timeout: 60000 })
+  assert.ok([0, 3].includes(r.status), r.stderr)
+  const verdict = JSON.parse(readFileSync(join(out, 'verdict.json'), 'utf8'))
+  assert.equal(verdict.command[0], join(BIN, 'victim_steady'))
+  const html = join(dir, 'soak.html')
+  leakhunt(['report', join(out, 'series.csv'), '-o', html])
+  const page = await openPage(browser, pathToFileURL(html).href)
+  assert.deepEqual(page.errors, [])
+  assert.equal(await page.title(), 'leakhunt report: victim_steady')
+  assert.equal(await page.locator('h1').textContent(), 'leakhunt report: victim_steady')
+  await page.close()
+  // Without the verdict.json beside it, the file's name is all there is.
+  const alone = join(dir, 'soak-alone')
+  mkdirSync(alone)
+  copyFileSync(join(out, 'series.csv'), join(alone, 'series.csv'))
+  const html2 = join(dir, 'soak-alone.html')
+  leakhunt(['report', join(alone, 'series.csv'), '-o', html2])
+  assert.match(readFileSync(html2, 'utf8'), /<title>leakhunt report: series<\/title>/)
 })
 
 // python3 -m http.server on loopback, port chosen by the kernel.

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ARTIFACTS, BIN, launch, leakhunt } from './support.mjs'
@@ -125,4 +125,61 @@ test('serve: / lists the targets, the live page draws and grows', async () => {
   await page.screenshot({ path: join(ARTIFACTS, 'serve-live-record.png'), fullPage: true })
   await page.close()
   watch.kill('SIGTERM')
+})
+
+// A timeline as the agent writes it (timeline.PID.csv), ending now: one sample a second of
+// rss(i) for i = 0 .. n-1. PIDs above any pid_max are never alive, so no live name mixes in.
+function writeTimeline (recDir, pid, rss, n = 600) {
+  const now = Date.now() / 1000
+  let text = 'timestamp,rss_bytes,heap_inuse_bytes,heap_inuse_objects,agent_bytes,reason,snapshot\n'
+  for (let i = 0; i < n; i++) text += `${(now - (n - 1 - i)).toFixed(3)},${Math.round(rss(i))},0,0,0,periodic,\n`
+  writeFileSync(join(recDir, `timeline.${pid}.csv`), text)
+}
+
+test('serve: the index is a triage list, leaks first by time to limit, each row with a sparkline', async () => {
+  const rec = join(dir, 'triage')
+  mkdirSync(rec)
+  const MiB = 1024 * 1024
+  // A fixed wobble of +-1 MiB (no randomness): the shapes alone decide the verdicts.
+  const wobble = (i) => ((i * 7919) % 13 - 6) / 6 * MiB
+  // Written in an order the triage must change: healthy, slow leak, bounded, fast leak.
+  writeTimeline(rec, 9000004, (i) => 200 * MiB + wobble(i))
+  writeTimeline(rec, 9000002, (i) => 200 * MiB + 0.1 * MiB * i + wobble(i))
+  writeTimeline(rec, 9000003, (i) => 200 * MiB + 100 * MiB * (1 - Math.exp(-i / 40)) + wobble(i))
+  writeTimeline(rec, 9000001, (i) => 200 * MiB + 0.5 * MiB * i + wobble(i))
+  const base = await startServe(['--dir', rec, '--limit', '1GiB'])
+  const rows = await targets(base)
+  const byPid = Object.fromEntries(rows.map((r) => [r.pid, r]))
+  // The shapes were judged as built (the premise of the order below).
+  assert.deepEqual([9000001, 9000002, 9000003, 9000004].map((p) => byPid[p].verdict), ['leak', 'leak', 'bounded', 'healthy'])
+  // 1 GiB at +0.5 MiB/s from ~500 MiB is ~17 min away; at +0.1 MiB/s ~2 h.
+  assert.ok(byPid[9000001].seconds_to_limit > 600 && byPid[9000001].seconds_to_limit < 1500, JSON.stringify(byPid[9000001]))
+  assert.ok(byPid[9000002].seconds_to_limit > 5400 && byPid[9000002].seconds_to_limit < 9000, JSON.stringify(byPid[9000002]))
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  page.errors = []
+  page.on('pageerror', (e) => page.errors.push(String(e)))
+  await page.goto(`${base}/`)
+  const shown = await page.evaluate(() => [...document.querySelectorAll('#targets tr')].slice(1).map((tr) => ({
+    verdict: tr.querySelector('td.verdict').textContent,
+    pid: Number(tr.querySelector('a.target').textContent),
+    limit: tr.querySelector('td.limit').textContent,
+    growth: tr.querySelector('td.growth').textContent,
+    points: tr.querySelector('td.spark svg polyline') ? tr.querySelector('td.spark svg polyline').getAttribute('points').split(' ').length : 0,
+    external: tr.querySelectorAll('td.spark img, td.spark [href], td.spark [src]').length
+  })))
+  assert.deepEqual(shown.map((r) => r.pid), [9000001, 9000002, 9000003, 9000004])
+  assert.deepEqual(shown.map((r) => r.verdict), ['leak', 'leak', 'bounded', 'healthy'])
+  for (const r of shown) {
+    assert.ok(r.points >= 40, `a sparkline of ${r.points} points for ${r.pid}`)
+    assert.equal(r.external, 0)
+    assert.match(r.growth, /^\+?[\d.]+ (B|KiB|MiB|GiB)\/h$/)
+  }
+  assert.match(shown[0].limit, /^1[0-9]m(\d\ds)?$/)
+  assert.match(shown[1].limit, /^[12]h\d\dm$/)
+  assert.deepEqual(shown.slice(2).map((r) => r.limit), ['', ''])
+  // /api/targets.json is in the same order.
+  assert.deepEqual(rows.map((r) => r.pid), shown.map((r) => r.pid))
+  assert.deepEqual(page.errors, [])
+  await page.screenshot({ path: join(ARTIFACTS, 'serve-index-triage.png'), fullPage: true })
+  await page.close()
 })

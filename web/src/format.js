@@ -41,6 +41,27 @@ export function formatDuration (s) {
   return (neg ? '-' : '') + out
 }
 
+// A time-axis tick at `v` seconds for ticks `step` seconds apart: as many decimals as the step
+// has (0.2 s steps read 1.2s, 1.4s; never 1s, 1s), since the start (2m05.5s) or, with `utc`, as
+// the UTC time of day (14:03:07.5), the date alone for steps of a day or more.
+export function formatTimeTick (v, step, utc) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return ''
+  const decimals = step >= 1 ? 0 : Math.min(3, Math.max(1, -Math.floor(Math.log10(step) + 1e-9)))
+  if (utc) {
+    const iso = new Date(Math.round(v * 1000)).toISOString()
+    if (step >= 86400) return iso.slice(0, 10)
+    if (step >= 60) return iso.slice(11, 16)
+    return iso.slice(11, 19) + (decimals ? '.' + iso.slice(20, 20 + decimals) : '')
+  }
+  const neg = v < 0
+  const a = Math.abs(Math.round(v * 1000) / 1000)
+  let out
+  if (a < 60) out = a.toFixed(decimals) + 's'
+  else if (a < 3600) out = Math.floor(a / 60) + 'm' + (a % 60).toFixed(decimals).padStart(decimals ? 3 + decimals : 2, '0') + 's'
+  else return formatDuration(v)
+  return (neg ? '-' : '') + out
+}
+
 export function formatPercent (fraction) {
   if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return '–'
   return (100 * fraction).toFixed(1) + '%'

@@ -9,7 +9,7 @@ import './style.css'
 import { el, formatBytes } from './format.js'
 import { Timeline } from './timeline.js'
 import { Flame, growthTree, growthColor } from './flame.js'
-import { renderHeader, renderNotes, renderVerdict, renderTotals, renderSuspects, renderPaths, renderFlameTable, renderHeapClasses } from './sections.js'
+import { renderHeader, renderNotes, renderVerdict, renderTotals, renderSuspects, renderPaths, renderPathSites, renderFlameTable, renderHeapClasses } from './sections.js'
 
 const state = {
   ready: false,
@@ -38,6 +38,7 @@ const state = {
   pathsCount: 0,
   heapClasses: 0,
   heapWidestChain: [],
+  pathSites: [],
   missing: [],
   drawnAt: null,
   error: null
@@ -211,9 +212,12 @@ class Page {
     }
 
     const paths = Array.isArray(data.retention_paths) ? data.retention_paths : null
-    this.paths.hidden = !(paths && paths.length)
-    if (!this.paths.hidden) renderPaths(this.paths, paths)
+    const sites = Array.isArray(data.retention_sites) && data.retention_sites.length ? data.retention_sites : null
+    this.paths.hidden = !(sites || (paths && paths.length))
+    if (sites) renderPathSites(this.paths, sites)
+    else if (!this.paths.hidden) renderPaths(this.paths, paths)
     state.pathsCount = paths ? paths.length : 0
+    state.pathSites = sites ? sites.map((s) => ({ heading: s.heading, lines: s.lines })) : []
 
     state.renders++
     if (!state.ready) {

@@ -58,6 +58,15 @@ export function renderSuspects (root, rows) {
   root.replaceChildren(el('h2', { text: 'Suspects: the allocation sites that grow' }), table)
 }
 
+// A heap scan's retention paths: one heading per allocation site, the growing ones first, and
+// under it the lines `leakhunt paths` prints for that site, as C++ wrote them (one rule for both).
+export function renderPathSites (root, sites) {
+  const items = sites.map((s) => el('section', { class: 'path-site' },
+    el('h3', { text: String(s.heading ?? s.site ?? '?') }),
+    el('pre', { class: 'path-lines', text: (Array.isArray(s.lines) ? s.lines : []).map(String).join('\n') })))
+  root.replaceChildren(el('h2', { text: 'Retention paths: why the memory is not freed' }), ...items)
+}
+
 export function renderPaths (root, paths) {
   const items = paths.map((p) => {
     const chain = el('ol', { class: 'chain' }, el('li', { class: 'root', text: String(p.root ?? '?') }),
@@ -81,6 +90,15 @@ export function renderTotals (root, t) {
   add('objects in use in the latest snapshot', t.snapshot_inuse_objects, count)
   add('allocations up to the latest snapshot', t.snapshot_allocations, count)
   add('bytes allocated up to the latest snapshot', t.snapshot_alloc_bytes, formatBytes)
+  if (Number.isFinite(t.leaked_bytes)) {
+    rows.push([`leaked (no root reaches them in ${t.leaked_scan || 'the heap scan'})`,
+      `${formatBytes(t.leaked_bytes)} in ${count(t.leaked_objects)} objects (${formatBytes(t.leaked_direct_bytes)} in ${count(t.leaked_direct_objects)} directly)`])
+  }
+  if (Number.isFinite(t.exit_inuse_bytes)) {
+    rows.push([`still allocated at exit (${t.exit_snapshot || 'the exit snapshot'})`,
+      `${formatBytes(t.exit_inuse_bytes)} in ${count(t.exit_inuse_objects)} objects${t.exit_exact ? '' : ` (estimated from samples${t.exit_sampling ? ' ' + t.exit_sampling : ''})`}`])
+  }
+  if (typeof t.temporary_allocations_note === 'string') rows.push(['temporary allocations', t.temporary_allocations_note])
   if (!rows.length) return false
   root.replaceChildren(el('h2', { text: 'Totals' }),
     el('dl', { class: 'facts totals' }, ...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })])))

@@ -5,13 +5,14 @@
 // (live mode) keeps the zoomed range.
 import uPlot from 'uplot'
 import { downsample } from './downsample.js'
-import { formatBytes, formatDuration, formatRate, roundBytes } from './format.js'
+import { formatBytes, formatDuration, formatRate, formatTimeTick, roundBytes } from './format.js'
 import { chartWidth, followWidth } from './width.js'
 
 const COLORS = { rss: '#c0392b', heap: '#2471a3', limit: '#7f8c8d', trend: '#e67e22' }
 
-// Tick steps: whole binary units (1, 2, 5, 10, ... KiB, MiB, GiB) for memory and whole seconds,
-// minutes, hours and days for time, so that every tick reads as a round number.
+// Tick steps: whole binary units (1, 2, 5, 10, ... KiB, MiB, GiB) for memory and tenths of a
+// second, seconds, minutes, hours and days for time (the same steps since the start and in UTC,
+// which has no offset from the epoch), so that every tick reads as a round number.
 const BYTE_STEPS = []
 for (let unit = 1; unit <= 1024 ** 5; unit *= 1024) {
   for (const m of [1, 2, 5, 10, 20, 50, 100, 200, 500]) BYTE_STEPS.push(m * unit)
@@ -174,9 +175,11 @@ export class Timeline {
       scales: { x: { time: !!r.offset } },
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       axes: [
-        r.offset
-          ? { label: 'time (UTC)' }
-          : { label: 'time since start', incrs: SECOND_STEPS, values: (u, vals) => this.ticks('time', vals.map((v) => formatDuration(v))) },
+        {
+          label: r.offset ? 'time (UTC)' : 'time since start',
+          incrs: SECOND_STEPS,
+          values: (u, vals, axis, space, step) => this.ticks('time', vals.map((v) => formatTimeTick(v, step, !!r.offset)))
+        },
         { label: 'memory', size: 70, incrs: BYTE_STEPS, values: (u, vals, axis, space, step) => this.ticks('memory', vals.map((v) => roundBytes(v, step))) }
       ],
       cursor: { drag: { x: true, y: false } },

@@ -331,7 +331,7 @@ TEST(FindSuspects, AgainstTheWholeProcessWhenTheProfileSeesPartOfIt) {
     SuspectReport r = find_suspects(t, sites, "bytes", 22e6);
     EXPECT_TRUE(r.suspects.empty());
     const auto selector = std::find_if(r.others.begin(), r.others.end(), [](const Suspect& s) {
-        return s.site.function == "selector";
+        return s.site.key.name == "selector";
     });
     ASSERT_NE(selector, r.others.end());
     EXPECT_TRUE(selector->minor);
@@ -340,7 +340,7 @@ TEST(FindSuspects, AgainstTheWholeProcessWhenTheProfileSeesPartOfIt) {
     sites.push_back(site("leak", {0, 60e3, 120e3, 180e3, 240e3, 300e3}));
     r = find_suspects(t, sites, "bytes", 22e6);
     ASSERT_EQ(r.suspects.size(), 1u);
-    EXPECT_EQ(r.suspects[0].site.function, "leak");
+    EXPECT_EQ(r.suspects[0].site.key.name, "leak");
 }
 
 // A sampled site where one 32 KiB sample appeared and stayed: within the sampling noise.
