@@ -332,10 +332,40 @@ Graph read_pygraph(const std::filesystem::path& path) {
 
 namespace leakhunt::heapgraph {
 
+namespace {
+
+bool is_container(std::string_view cls) {
+    return cls == "dict" || cls == "list" || cls == "set" || cls == "collections.OrderedDict" ||
+           cls == "collections.defaultdict" || cls == "collections.deque";
+}
+
+// A logging handler or what it buffers: the stdlib's handlers and LogRecords, and a handler of
+// the program's own (a class named ...Handler) that a logger holds.
+bool is_logging_holder(std::string_view cls, bool under_logger) {
+    if (cls == "logging.LogRecord") return true;
+    if (cls.ends_with("Handler")) return cls.starts_with("logging.") || under_logger;
+    return false;
+}
+
+}  // namespace
+
 std::string python_pattern(const Graph& g, const PathShapes& shapes, uint32_t shape) {
-    if (shape == PathShapes::k_no_shape) return {};
+    if (shape == PathShapes::k_no_shape) {
+        return "not reachable from any root: objects only the interpreter's C state holds, or "
+               "reference cycles the cyclic GC has not freed yet; if they grow, the GC is held "
+               "back (gc.disable(), high thresholds) or a __del__ brings them back: break the "
+               "cycles with weakref";
+    }
     const std::vector<ShapeStep> steps = shapes.steps(shape);
     // steps[i].holder_class holds the node steps[i + 1] leaves from; step 0 leaves the super-root.
+    if (steps.size() >= 2 && g.strings.get(steps[1].holder_class) == "module `gc`" &&
+        steps[1].edge_name != ShapeStep::k_index_name &&
+        g.strings.get(steps[1].edge_name) == "garbage") {
+        return "kept in gc.garbage: cycles the collector found but could not free (or "
+               "gc.DEBUG_SAVEALL keeps them); break the cycle with weakref and clear "
+               "gc.garbage";
+    }
+    bool under_logger = false, in_container = false;
     for (size_t i = 1; i < steps.size(); ++i) {
         const std::string_view holder = g.strings.get(steps[i].holder_class);
         // Unbounded: the cache dict's values are the results themselves (a bounded cache holds
@@ -351,12 +381,26 @@ std::string python_pattern(const Graph& g, const PathShapes& shapes, uint32_t sh
                    "traceback "
                    "alive, with their locals; keep the message, not the exception, or del it";
         }
+        under_logger = under_logger || holder == "logging.Logger" ||
+                       holder == "logging.RootLogger" || holder == "logging.Manager";
+        if (is_logging_holder(holder, under_logger)) {
+            return "kept by a logging handler: a handler that buffers records (MemoryHandler, "
+                   "a list of records) or a record's args keeps each request's objects; flush "
+                   "or bound the buffer, and log text, not the objects";
+        }
+        // A callback in a list or dict of listeners (a signal, an event hook): a bound method
+        // keeps its object, a closure or partial what it captured.
+        if (in_container &&
+            (holder == "method" || holder == "functools.partial" || holder == "cell")) {
+            return "kept by a callback registered per request and never removed (a bound "
+                   "method, closure or partial in a list of listeners keeps what it refers "
+                   "to); unregister it when done, or hold it with weakref.WeakMethod";
+        }
+        in_container = in_container || is_container(holder);
     }
     if (steps.size() >= 3 && g.edge_types[steps[1].edge_type].name == "global") {
         const std::string_view container = g.strings.get(steps[2].holder_class);
-        if (container == "dict" || container == "list" || container == "set" ||
-            container == "collections.OrderedDict" || container == "collections.defaultdict" ||
-            container == "collections.deque") {
+        if (is_container(container)) {
             return fmt::format(
                 "a module-level registry: entries added to a global {} and never "
                 "removed; bound it or remove entries when done",

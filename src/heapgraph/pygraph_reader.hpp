@@ -57,7 +57,13 @@ class PathShapes;
 // - an unbounded functools.lru_cache: a functools._lru_cache_wrapper on the path, its cache
 //   dict's values held directly (a bounded one holds them through its link objects);
 // - a traceback-held cycle: a traceback or frame on the path (an exception kept alive keeps every
-//   frame's locals).
+//   frame's locals);
+// - a logging handler: a logging.*Handler or LogRecord on the path, or a class named ...Handler
+//   under a logging.Logger (a handler that buffers records or their args);
+// - a callback list: a bound method, functools.partial or closure cell after a list, dict or set
+//   on the path (a listener registered per request and never removed);
+// - gc.garbage: the path starts at module `gc`'s global `garbage`;
+// - no path at all (k_no_shape): cycles nothing reaches that the cyclic GC has not freed.
 std::string python_pattern(const Graph& g, const PathShapes& shapes, uint32_t shape);
 
 }  // namespace leakhunt::heapgraph

@@ -158,7 +158,8 @@ TEST(python_pattern, names_a_registry_an_lru_cache_and_a_traceback) {
               "a module-level registry: entries added to a global dict and never removed; bound it "
               "or remove entries when done");
     EXPECT_EQ(python_pattern(g, shapes, shapes.shape_of(10)), "");  // a class attribute's list
-    EXPECT_EQ(python_pattern(g, shapes, PathShapes::k_no_shape), "");
+    EXPECT_NE(python_pattern(g, shapes, PathShapes::k_no_shape).find("not reachable from any root"),
+              std::string::npos);
 
     // module `app` global `quote` -> lru wrapper -> ref dict -> value dict;
     // global `errors` (list) -> [0] ValueError -> ref traceback -> ref frame -> ref dict.
@@ -189,6 +190,51 @@ TEST(python_pattern, names_a_registry_an_lru_cache_and_a_traceback) {
     EXPECT_NE(python_pattern(h, hs, hs.shape_of(2 + 7)).find("held through a traceback"),
               std::string::npos);
     EXPECT_EQ(python_pattern(h, hs, hs.shape_of(2 + 0)), "");  // the wrapper itself
+}
+
+TEST(python_pattern, names_a_logging_handler_a_callback_list_and_gc_garbage) {
+    // module `app` global `log` (logging.Logger) -> ref handlers (list) -> [0] app.KeepHandler
+    //   -> ref records (list) -> [0] app.Request;
+    // module `app` global `LISTENERS` (list) -> [0] method -> ref app.Session;
+    // module `gc` global `garbage` (list) -> [0] app.Node;
+    // module `app` global `plain` (list) -> [0] app.Session (a registry, no callback).
+    const std::vector<std::string> strings = {
+        "",         "logging.Logger", "list",        "app.KeepHandler", "app.Request", "app",
+        "log",      "method",         "app.Session", "LISTENERS",       "gc",          "garbage",
+        "app.Node", "plain"};
+    const std::vector<FileNode> nodes = {
+        {1, 56, 1, {{1, 0, k_none}}},  // 0 the logger
+        {2, 64, 2, {{2, 3, 0}}},       // 1 its handlers
+        {3, 48, 3, {{3, 0, k_none}}},  // 2 the handler
+        {2, 64, 4, {{4, 3, 0}}},       // 3 its records
+        {4, 48, 5, {}},                // 4 a request
+        {2, 64, 6, {{6, 3, 0}}},       // 5 LISTENERS
+        {7, 64, 7, {{7, 0, k_none}}},  // 6 a bound method
+        {8, 48, 8, {}},                // 7 its Session
+        {2, 64, 9, {{9, 3, 0}}},       // 8 gc.garbage
+        {12, 48, 10, {}},              // 9 a Node
+        {2, 64, 11, {{11, 3, 0}}},     // 10 plain
+        {8, 48, 12, {}},               // 11 a Session
+    };
+    const Graph h = parse_pygraph(
+        build(strings, nodes, {{1, 5, 6, 0}, {1, 5, 9, 5}, {1, 10, 11, 8}, {1, 5, 13, 10}}),
+        "v.pygraph");
+    const ShortestPaths hp = shortest_paths(h, nullptr);
+    PathShapes hs(h, hp);
+    // Node indices: super-root, two groups (app, gc), then the file's nodes from 3.
+    EXPECT_EQ(h.name(1), "module `app`");
+    EXPECT_NE(python_pattern(h, hs, hs.shape_of(3 + 4)).find("kept by a logging handler"),
+              std::string::npos)
+        << python_pattern(h, hs, hs.shape_of(3 + 4));
+    EXPECT_NE(python_pattern(h, hs, hs.shape_of(3 + 7)).find("kept by a callback"),
+              std::string::npos)
+        << python_pattern(h, hs, hs.shape_of(3 + 7));
+    EXPECT_NE(python_pattern(h, hs, hs.shape_of(3 + 9)).find("kept in gc.garbage"),
+              std::string::npos)
+        << python_pattern(h, hs, hs.shape_of(3 + 9));
+    EXPECT_NE(python_pattern(h, hs, hs.shape_of(3 + 11)).find("a module-level registry"),
+              std::string::npos)
+        << python_pattern(h, hs, hs.shape_of(3 + 11));
 }
 
 std::string error_of(const std::string& bytes) {
