@@ -651,6 +651,40 @@ class PythonObjectGraph(harness.Case):
                          harness.json_lines(d.stdout))
         self.assertEqual(graph_counts(out), graph_counts(second))
 
+    def two_graphs(self, mode):
+        p = self.start([PYTHON, victim("loop_service.py"), mode, "0"])
+        time.sleep(1)
+        out = self.path("snap")
+        for _ in range(2):
+            r = harness.run(["snapshot", str(p.pid), "--heap", "-o", out], timeout=180)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            time.sleep(1)
+        self.assertIsNone(p.poll(), "the target died")
+        return out
+
+    def test_paths_name_a_logging_handler_that_buffers_records(self):
+        out = self.two_graphs("logging")
+        requests = held_by(out, "__main__.Request")
+        self.assertTrue(requests)
+        # The logger's handlers -> the MemoryHandler's buffer -> a record's args.
+        self.assertEqual(requests[0]["steps"],
+                         ["module `__main__`", "global `LOG` (logging.Logger)", "ref (list)",
+                          "element [] (logging.handlers.MemoryHandler)", "ref (list)",
+                          "element [] (logging.LogRecord)", "ref (tuple)",
+                          "element [] (__main__.Request)"], requests[:2])
+        self.assertTrue(requests[0]["pattern"].startswith("kept by a logging handler"), requests[0])
+        self.assertGreater(requests[0]["count"], 100)
+
+    def test_paths_name_a_callback_list_that_keeps_its_objects(self):
+        out = self.two_graphs("callbacks")
+        requests = held_by(out, "__main__.Request")
+        self.assertTrue(requests)
+        self.assertEqual(requests[0]["steps"], ["module `__main__`", "global `LISTENERS` (list)",
+                                                "element [] (method)", "ref (__main__.Request)"],
+                         requests[:2])
+        self.assertTrue(requests[0]["pattern"].startswith("kept by a callback"), requests[0])
+        self.assertGreater(requests[0]["count"], 100)
+
     def test_paths_through_a_traceback_and_a_thread_local(self):
         p = self.start([PYTHON, victim("holders.py")])
         time.sleep(1)
