@@ -42,6 +42,9 @@ inline bool maybe_recorded(void* p) {
 }
 // Call before the memory is released, so the address cannot be reused first.
 void record_free(void* p);
+// Allocations freed before their thread allocated again (heaptrack's temporary allocations);
+// counted in full mode only (0 otherwise), since the program's start or the attach.
+std::uint64_t temporary_allocations();
 // Forget p without counting a free (a realloc that failed keeps the old block: re-record it).
 void record_restore(void* p, std::uint64_t size, std::uint32_t stack);
 // Removes p's record, returning its size and stack; false if it was not recorded.

@@ -133,15 +133,28 @@ void append_timeline(const char* reason, const char* file, const Totals& t) {
     std::snprintf(path, sizeof path, "%s/timeline.%d.csv", g_config.out_dir, ::getpid());
     const int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return;
+    const bool full = g_config.full();
     if (::lseek(fd, 0, SEEK_END) == 0) {
-        write_all(fd, format::k_timeline_header, sizeof format::k_timeline_header - 1);
+        if (full) {
+            write_all(fd, format::k_timeline_full_header,
+                      sizeof format::k_timeline_full_header - 1);
+        } else {
+            write_all(fd, format::k_timeline_header, sizeof format::k_timeline_header - 1);
+        }
     }
     char line[1024];
-    const int n = std::snprintf(
-        line, sizeof line, "%.3f,%llu,%lld,%lld,%llu,%s,%s\n", now_s(CLOCK_REALTIME),
-        static_cast<unsigned long long>(rss_bytes()), static_cast<long long>(t.inuse_bytes),
-        static_cast<long long>(t.inuse_objects),
-        static_cast<unsigned long long>(agent_memory_bytes()), reason, file);
+    int n = std::snprintf(line, sizeof line, "%.3f,%llu,%lld,%lld,%llu,%s,%s",
+                          now_s(CLOCK_REALTIME), static_cast<unsigned long long>(rss_bytes()),
+                          static_cast<long long>(t.inuse_bytes),
+                          static_cast<long long>(t.inuse_objects),
+                          static_cast<unsigned long long>(agent_memory_bytes()), reason, file);
+    if (n < 0 || static_cast<std::size_t>(n) >= sizeof line - 32) {
+        ::close(fd);
+        return;
+    }
+    n += full ? std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n), ",%llu\n",
+                              static_cast<unsigned long long>(temporary_allocations()))
+              : std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n), "\n");
     write_all(fd, line, static_cast<std::size_t>(n));
     ::close(fd);
 }

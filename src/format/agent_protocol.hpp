@@ -26,5 +26,10 @@ inline socklen_t control_socket_address(sockaddr_un& addr, int pid) {
 // timeline.<pid>.csv: one row per snapshot, a series CSV that `leakhunt classify` reads.
 inline constexpr char k_timeline_header[] =
     "timestamp,rss_bytes,heap_inuse_bytes,heap_inuse_objects,agent_bytes,reason,snapshot\n";
+// The agent's timeline in full mode (`record --all`): one counter more, the temporary
+// allocations so far (heaptrack's: freed before their thread allocated again).
+inline constexpr char k_timeline_full_header[] =
+    "timestamp,rss_bytes,heap_inuse_bytes,heap_inuse_objects,agent_bytes,reason,snapshot,"
+    "temporary_allocations\n";
 
 }  // namespace leakhunt::format

@@ -59,8 +59,18 @@ nlohmann::json totals_json(const TotalsInputs& in) {
         t["exit_sampling"] = in.at_exit->sampling;
         t["exit_exact"] = in.at_exit->sampling.starts_with("every allocation");
     }
-    // Said whenever the page has allocation data at all, so that its absence is explained.
-    if (in.latest != nullptr || in.leaks || in.at_exit) {
+    // The agent's count in full mode (its timeline's last value); else said whenever the page
+    // has allocation data at all, so that its absence is explained.
+    std::optional<double> temporary;
+    if (const std::vector<double>* v =
+            in.series ? in.series->column(k_temporary_column) : nullptr) {
+        for (double x : *v) {
+            if (std::isfinite(x)) temporary = x;
+        }
+    }
+    if (temporary) {
+        t["temporary_allocations"] = static_cast<uint64_t>(*temporary);
+    } else if (in.latest != nullptr || in.leaks || in.at_exit) {
         t["temporary_allocations"] = nullptr;
         t["temporary_allocations_note"] = std::string(k_temporary_not_recorded);
     }

@@ -8,9 +8,10 @@
 //                                         heaptrack and memray call leaked: never freed before
 //                                         the end); exact only when every allocation was recorded
 //   temporary allocations                 heaptrack's: an allocation freed with no other allocation
-//                                         made in between. No leakhunt record keeps the order of
-//                                         allocations and frees, so it is "not recorded" with the
-//                                         reason, never a number.
+//                                         made in between (by its thread): the agent counts them
+//                                         when it records every allocation (`record --all`, the
+//                                         timeline's temporary_allocations); else "not recorded"
+//                                         with the reason, never a number.
 // Pure functions; thread-safe.
 #pragma once
 
@@ -41,11 +42,12 @@ struct ExitInUse {
     std::string sampling;  // the manifest's, e.g. "every allocation"; "" when unknown
 };
 
+// The timeline column of the agent's count (format::k_timeline_full_header).
+inline constexpr std::string_view k_temporary_column = "temporary_allocations";
 // Why the temporary allocations are not in a report.
 inline constexpr std::string_view k_temporary_not_recorded =
-    "not recorded: heaptrack counts an allocation freed with no other allocation in between, "
-    "which needs the order of every allocation and free; leakhunt records snapshots of what is "
-    "in use, not that order";
+    "not recorded: an allocation freed before its thread allocated again (heaptrack's "
+    "definition) is counted only when every allocation is recorded: `leakhunt record --all`";
 
 struct TotalsInputs {
     const series::Series* series = nullptr;
@@ -57,8 +59,8 @@ struct TotalsInputs {
 // {peak_rss_bytes, last_rss_bytes, peak_heap_bytes, last_heap_bytes, snapshot_inuse_bytes,
 //  snapshot_inuse_objects, snapshot_allocations, snapshot_alloc_bytes, leaked_bytes,
 //  leaked_objects, leaked_direct_bytes, leaked_direct_objects, leaked_scan, exit_inuse_bytes,
-//  exit_inuse_objects, exit_snapshot, exit_sampling, exit_exact, temporary_allocations (always
-//  null), temporary_allocations_note}, each only where the inputs have it.
+//  exit_inuse_objects, exit_snapshot, exit_sampling, exit_exact, temporary_allocations (null
+//  when not recorded), temporary_allocations_note (then)}, each only where the inputs have it.
 nlohmann::json totals_json(const TotalsInputs& in);
 
 }  // namespace leakhunt::report

@@ -3,6 +3,7 @@
 handlers that allocate, threads, jemalloc and tcmalloc) keeps its exit status and output under the
 agent in both modes; real programs run unchanged; snapshots are written on request, periodically,
 at exit and by forked children; --follow-children carries the agent across exec."""
+import csv
 import glob
 import json
 import os
@@ -304,6 +305,38 @@ class Accuracy(Case):
             o = top[t["function"]]
             got = (o["inuse_bytes"], o["inuse_objects"], o["alloc_bytes"], o["alloc_objects"])
             self.assertEqual(got, want, t["function"])
+
+    def test_full_mode_counts_temporary_allocations_exactly(self):
+        """heaptrack's temporary allocations (freed before the thread allocates again): two runs
+        of agent_temporary differ by exactly the blocks it frees at once; the report says the
+        timeline's count; a sampled run does not count them and the report says why."""
+        def temporary(alone, pairs):
+            out = self.path(f"temporary{alone}")
+            r = run(["record", "-o", out, "--all", "--", binary("agent_temporary"),
+                     "--alone", str(alone), "--pairs", str(pairs)])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            timeline = glob.glob(os.path.join(out, "timeline.*.csv"))[0]
+            with open(timeline) as f:
+                rows = list(csv.DictReader(f))
+            return out, int(rows[-1]["temporary_allocations"])
+        out, few = temporary(1000, 500)
+        _, many = temporary(4000, 2000)
+        self.assertEqual(many - few, 3000 + 1500)
+        data = self.path("report.json")
+        r = run(["report", out, "-o", self.path("report.html"), "--data", data])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(data) as f:
+            self.assertEqual(json.load(f)["totals"]["temporary_allocations"], few)
+        sampled = self.path("sampled")
+        r = run(["record", "-o", sampled, "--", binary("agent_temporary")])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(glob.glob(os.path.join(sampled, "timeline.*.csv"))[0]) as f:
+            self.assertNotIn("temporary_allocations", f.readline())
+        r = run(["report", sampled, "-o", self.path("s.html"), "--data", data])
+        with open(data) as f:
+            totals = json.load(f)["totals"]
+        self.assertIsNone(totals["temporary_allocations"])
+        self.assertIn("record --all", totals["temporary_allocations_note"])
 
     def test_sampled_estimates_within_10_percent(self):
         """Sampled mode, fixed seed: every site holding at least 5% of the heap is estimated within

@@ -98,6 +98,7 @@ export function renderTotals (root, t) {
     rows.push([`still allocated at exit (${t.exit_snapshot || 'the exit snapshot'})`,
       `${formatBytes(t.exit_inuse_bytes)} in ${count(t.exit_inuse_objects)} objects${t.exit_exact ? '' : ` (estimated from samples${t.exit_sampling ? ' ' + t.exit_sampling : ''})`}`])
   }
+  add('temporary allocations (freed before their thread allocated again)', t.temporary_allocations, count)
   if (typeof t.temporary_allocations_note === 'string') rows.push(['temporary allocations', t.temporary_allocations_note])
   if (!rows.length) return false
   root.replaceChildren(el('h2', { text: 'Totals' }),

@@ -121,6 +121,14 @@ TEST(TotalsJson, LeakedExitAndTemporaryAsTheirCommandsDefineThem) {
     EXPECT_EQ(totals_json(in)["exit_exact"], false);
     // Nothing about allocations: nothing said about them.
     EXPECT_FALSE(totals_json(TotalsInputs{}).contains("temporary_allocations_note"));
+    // A full-mode timeline counts them: its last value, and no note.
+    series::Series s;
+    s.t = {0, 1, 2};
+    s.columns["temporary_allocations"] = {10, 4000, 4500};
+    in.series = &s;
+    const nlohmann::json counted = totals_json(in);
+    EXPECT_EQ(counted["temporary_allocations"], 4500);
+    EXPECT_FALSE(counted.contains("temporary_allocations_note"));
 }
 
 }  // namespace
