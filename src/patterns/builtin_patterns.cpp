@@ -7,7 +7,8 @@ namespace leakhunt::patterns {
 namespace {
 
 Pattern builtin(std::string id, std::string runtime, std::string title, std::string fix,
-                std::vector<std::vector<std::string>> any_of, std::string site_contains = {}) {
+                std::vector<std::vector<std::string>> any_of,
+                std::vector<std::string> site_contains = {}) {
     Pattern p;
     p.id = std::move(id);
     p.title = std::move(title);
@@ -29,6 +30,14 @@ std::vector<Pattern> make() {
                         "stream.pipeline / pipe, which do); bound or drop what a slow consumer "
                         "cannot take",
                         {{"WritableState"}}));
+    // A removed DOM element that JavaScript still references, with the tree under it, whatever
+    // holds it: DevTools names it "Detached <div>" (from its tag), Chrome's natives "Detached
+    // HTMLDivElement" (node's own natives, "Detached Node / ...", are not elements).
+    v.push_back(builtin("node-detached-dom", "node", "detached DOM tree kept by JavaScript",
+                        "drop the references to removed elements (arrays, caches, closures, "
+                        "listeners on them) or hold them in a WeakRef / WeakMap; remove "
+                        "listeners before removing the element",
+                        {}, {"Detached <", "Detached HTML", "Detached SVG"}));
     v.push_back(builtin("node-listener", "node", "listener added per request and never removed",
                         "remove it (emitter.off / once) when the request or object it serves ends",
                         {{"EventEmitter"}}));
@@ -65,7 +74,7 @@ std::vector<Pattern> make() {
     v.push_back(builtin("python-lru-cache", "python", "functools.lru_cache(maxsize=None)",
                         "give it a maxsize (lru_cache(maxsize=1024)) or cache_clear() it; on a "
                         "method it also keeps every self alive",
-                        {{"functools._lru_cache_wrapper"}}, "lru_cache"));
+                        {{"functools._lru_cache_wrapper"}}, {"lru_cache"}));
     v.push_back(builtin("python-module-registry", "python", "module-level registry (dict or list)",
                         "remove entries when done, use weakref.WeakValueDictionary, or bound it",
                         {{"module"}, {"dict", "list", "set"}}));

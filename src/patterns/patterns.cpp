@@ -77,8 +77,8 @@ std::optional<std::string> matches(const Pattern& p, const Signature& s) {
         if (!p.any_of.empty() && !s.holder.empty() && contains_in_order(s.holder, p.any_of)) {
             return "holder shape " + shape_text(s.holder);
         }
-        if (!p.site_contains.empty() && s.site.find(p.site_contains) != std::string::npos) {
-            return "site " + s.site;
+        for (const auto& part : p.site_contains) {
+            if (s.site.find(part) != std::string::npos) return "site " + s.site;
         }
         return std::nullopt;
     }

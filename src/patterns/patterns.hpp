@@ -24,10 +24,10 @@ struct Pattern {
     Signature signature;
     // Learned: the holder shape must be equal (or, without one, the site). Built-in: each
     // element of `any_of` must appear in the holder shape in this order, one of its alternatives
-    // each (a subsequence), or the site matches `site_contains`.
+    // each (a subsequence), or the site holds one of `site_contains`.
     bool builtin = false;
     std::vector<std::vector<std::string>> any_of;
-    std::string site_contains;
+    std::vector<std::string> site_contains;
     std::string learned_from;  // the directory it was learned from (learned patterns)
 };
 

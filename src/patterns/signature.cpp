@@ -164,6 +164,13 @@ std::vector<std::string> managed_shape(std::string_view runtime,
 
 std::string normalise_site(std::string_view site) {
     std::string s = trim(site);
+    // A DOM element as DevTools names it ("<div id=x>", "Detached <div class=y>"): its tag, not a
+    // template argument list.
+    if (const size_t lt = s.find('<');
+        lt != std::string::npos && (lt == 0 || std::string_view(s).substr(0, lt) == "Detached ")) {
+        const size_t end = s.find_first_of(" >", lt + 1);
+        return s.substr(0, end == std::string::npos ? s.size() : end) + ">";
+    }
     if (const size_t clone = s.find(" [clone"); clone != std::string::npos) s.resize(clone);
     s = strip_angles(s);
     // An argument list: the last top-level "(...)" that follows a name.

@@ -343,6 +343,15 @@ class MemlabOracleTest(Case):
         self.assertEqual(stock["Detached Text"]["count"], 1)
         self.assertEqual(stock["Detached HTMLSpanElement"]["count"], 2)
         self.assertNotIn("Text", stock)
+        # paths names the detached divs' holder and the pattern with its fix.
+        r = run(["paths", "--json", "--class", "Detached HTMLDivElement", path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        row = json_lines(r.stdout)[0]
+        self.assertEqual(row["paths"][0]["steps"],
+                         ["Window", "property `leaked` (Array)",
+                          "element [] (Detached HTMLDivElement)"])
+        self.assertEqual(row["pattern"]["id"], "node-detached-dom")
+        self.assertIn("WeakRef", row["pattern"]["fix"])
 
 
 if __name__ == "__main__":

@@ -30,6 +30,12 @@ const std::vector<std::string> k_listener_path = {"(GC roots)",
                                                   "property `config` (Array)",
                                                   "element [] (closure)"};
 
+TEST(NormaliseSite, KeepsADomElementsTag) {
+    EXPECT_EQ(normalise_site("Detached <div class=\"row\">"), "Detached <div>");
+    EXPECT_EQ(normalise_site("<span>"), "<span>");
+    EXPECT_EQ(normalise_site("Detached Node / InternalNode"), "Detached Node / InternalNode");
+}
+
 TEST(NormaliseSite, DropsArgumentsTemplatesAndClones) {
     EXPECT_EQ(normalise_site("ns::Cache<int, std::string>::put(int const&) [clone .isra.0]"),
               "ns::Cache::put");
@@ -120,6 +126,20 @@ TEST(Match, BuiltInNodePatternsNameTheTimerAndTheStreamBuffer) {
                   {"context `connections` (Map)", "internal `table` (system / OrderedHashMap)"});
     EXPECT_EQ(match(signature_of({"node", "writeAudit", in_map}), {})->pattern->id,
               "node-stream-backpressure");
+}
+
+TEST(Match, ADetachedDomTreeIsNamedByItsClassWhateverHoldsIt) {
+    const std::vector<std::string> held = {"Window / global", "context `removed` (Array)",
+                                           "element [] (Detached <div>)"};
+    const auto m = match(signature_of({"node", "Detached <div class=\"row\">", held}), {});
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->pattern->id, "node-detached-dom");
+    EXPECT_NE(m->pattern->fix.find("WeakRef"), std::string::npos);
+    EXPECT_EQ(match(signature_of({"node", "Detached HTMLDivElement", held}), {})->pattern->id,
+              "node-detached-dom");
+    // Node's own natives are not DOM elements.
+    const auto native = match(signature_of({"node", "Detached Node / InternalNode", held}), {});
+    EXPECT_TRUE(!native || native->pattern->id != "node-detached-dom");
 }
 
 TEST(Match, ALearnedShapeMatchesWhateverWayLeadsToItsOwner) {
