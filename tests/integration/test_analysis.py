@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from harness import LEAKHUNT, Case, binary, free_port, json_lines, run
+from harness import LEAKHUNT, TEST_DATA, Case, binary, free_port, json_lines, run
 
 
 def snapshots(out):
@@ -194,7 +194,7 @@ class Diff(Case):
         self.assertIn("site_cache_insert", lines[header + 1])
 
     def test_mismatched_sample_types(self):
-        base = os.path.join(os.environ.get("LEAKHUNT_TEST_DATA", ""), "profile", "go_heap.pb.gz")
+        base = os.path.join(TEST_DATA, "profile", "go_heap.pb.gz")
         cpu = self.path("cpu.pb.gz")
         cpu_profile(cpu)
         r = run(["diff", base, cpu])
@@ -205,7 +205,7 @@ class Diff(Case):
         self.assertEqual(len(r.stderr.strip().splitlines()), 1)
 
     def test_pprof_format_needs_an_output(self):
-        base = os.path.join(os.environ.get("LEAKHUNT_TEST_DATA", ""), "profile", "go_heap.pb.gz")
+        base = os.path.join(TEST_DATA, "profile", "go_heap.pb.gz")
         r = run(["diff", "--format", "pprof", base, base])
         self.assertEqual(r.returncode, 2)
         self.assertIn("-o FILE", r.stderr)
