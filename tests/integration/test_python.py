@@ -651,8 +651,10 @@ class PythonObjectGraph(harness.Case):
                          harness.json_lines(d.stdout))
         self.assertEqual(graph_counts(out), graph_counts(second))
 
-    def two_graphs(self, mode):
-        p = self.start([PYTHON, victim("loop_service.py"), mode, "0"])
+    def two_graphs(self, argv):
+        """Two object graphs of the program `argv`, a second apart; returns (their directory,
+        the running program)."""
+        p = self.start(argv)
         time.sleep(1)
         out = self.path("snap")
         for _ in range(2):
@@ -660,10 +662,10 @@ class PythonObjectGraph(harness.Case):
             self.assertEqual(r.returncode, 0, r.stderr)
             time.sleep(1)
         self.assertIsNone(p.poll(), "the target died")
-        return out
+        return out, p
 
     def test_paths_name_a_logging_handler_that_buffers_records(self):
-        out = self.two_graphs("logging")
+        out, _ = self.two_graphs([PYTHON, victim("loop_service.py"), "logging", "0"])
         requests = held_by(out, "__main__.Request")
         self.assertTrue(requests)
         # The logger's handlers -> the MemoryHandler's buffer -> a record's args.
@@ -676,7 +678,7 @@ class PythonObjectGraph(harness.Case):
         self.assertGreater(requests[0]["count"], 100)
 
     def test_paths_name_a_callback_list_that_keeps_its_objects(self):
-        out = self.two_graphs("callbacks")
+        out, _ = self.two_graphs([PYTHON, victim("loop_service.py"), "callbacks", "0"])
         requests = held_by(out, "__main__.Request")
         self.assertTrue(requests)
         self.assertEqual(requests[0]["steps"], ["module `__main__`", "global `LISTENERS` (list)",
@@ -686,13 +688,7 @@ class PythonObjectGraph(harness.Case):
         self.assertGreater(requests[0]["count"], 100)
 
     def test_paths_through_a_traceback_and_a_thread_local(self):
-        p = self.start([PYTHON, victim("holders.py")])
-        time.sleep(1)
-        out = self.path("snap")
-        for _ in range(2):
-            r = harness.run(["snapshot", str(p.pid), "--heap", "-o", out], timeout=180)
-            self.assertEqual(r.returncode, 0, r.stderr)
-            time.sleep(1)
+        out, p = self.two_graphs([PYTHON, victim("holders.py")])
         payloads = held_by(out, "__main__.Payload")
         self.assertTrue(payloads)
         steps = payloads[0]["steps"]
