@@ -161,6 +161,9 @@ void ReportBuilder::add_source(std::string kind, std::string path, std::string d
 }
 
 void ReportBuilder::set_series(series::Series s, const trend::ClassifyOptions& options) {
+    // The agent's count of temporary allocations, from whichever series has it (a record
+    // directory's timeline beside a soak's or watch's series that is drawn).
+    if (!m_temporary) m_temporary = last_temporary_allocations(s);
     if (m_series) {
         note(fmt::format("only one memory series is drawn: {} is shown, {} is not", m_series->name,
                          s.name));
@@ -403,8 +406,8 @@ nlohmann::json ReportBuilder::build(symbolize::Symbolizer& symbolizer, const Fla
             "or a pprof heap profile)");
     }
 
-    doc["totals"] = totals_json(
-        {m_series ? &*m_series : nullptr, latest ? &*latest : nullptr, m_leaks, m_at_exit});
+    doc["totals"] = totals_json({m_series ? &*m_series : nullptr, latest ? &*latest : nullptr,
+                                 m_leaks, m_at_exit, m_temporary});
 
     if (drawn.size() >= 2) {
         const auto& [from_name, from] = *drawn.front();

@@ -148,6 +148,7 @@ class ReportBuilder {
     std::function<void(size_t, size_t)> m_progress;
     std::optional<nlohmann::json> m_paths;
     std::optional<nlohmann::json> m_heap_graph;
+    std::optional<double> m_temporary;  // the agent's temporary allocations (totals.hpp)
     std::optional<heapscan::RetentionReport> m_retention;
     bool m_retention_growth = false;
     nlohmann::json m_given_sites;

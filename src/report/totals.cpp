@@ -20,6 +20,16 @@ ScanLeaks scan_leaks(const heapscan::ScanFile& scan, std::string name) {
     return out;
 }
 
+std::optional<double> last_temporary_allocations(const series::Series& s) {
+    std::optional<double> out;
+    if (const std::vector<double>* v = s.column(k_temporary_column)) {
+        for (double x : *v) {
+            if (std::isfinite(x)) out = x;
+        }
+    }
+    return out;
+}
+
 nlohmann::json totals_json(const TotalsInputs& in) {
     nlohmann::json t = nlohmann::json::object();
     auto peak_and_last = [&](std::string_view column, const char* peak, const char* last) {
@@ -61,13 +71,8 @@ nlohmann::json totals_json(const TotalsInputs& in) {
     }
     // The agent's count in full mode (its timeline's last value); else said whenever the page
     // has allocation data at all, so that its absence is explained.
-    std::optional<double> temporary;
-    if (const std::vector<double>* v =
-            in.series ? in.series->column(k_temporary_column) : nullptr) {
-        for (double x : *v) {
-            if (std::isfinite(x)) temporary = x;
-        }
-    }
+    std::optional<double> temporary = in.temporary;
+    if (!temporary && in.series != nullptr) temporary = last_temporary_allocations(*in.series);
     if (temporary) {
         t["temporary_allocations"] = static_cast<uint64_t>(*temporary);
     } else if (in.latest != nullptr || in.leaks || in.at_exit) {

@@ -54,7 +54,13 @@ struct TotalsInputs {
     const symbolize::Aggregate* latest = nullptr;  // the latest drawn snapshot
     std::optional<ScanLeaks> leaks;
     std::optional<ExitInUse> at_exit;
+    // The agent's count, when a series other than the one drawn had it; else the drawn series'
+    // column is read.
+    std::optional<double> temporary;
 };
+
+// The last value of a series' temporary_allocations column; nullopt without one.
+std::optional<double> last_temporary_allocations(const series::Series& s);
 
 // {peak_rss_bytes, last_rss_bytes, peak_heap_bytes, last_heap_bytes, snapshot_inuse_bytes,
 //  snapshot_inuse_objects, snapshot_allocations, snapshot_alloc_bytes, leaked_bytes,

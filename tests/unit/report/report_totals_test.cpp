@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "heapscan/retention_text.hpp"
+#include "report/report_data.hpp"
 #include "report/scan_paths.hpp"
 #include "report/totals.hpp"
 #include "util/error.hpp"
@@ -129,6 +130,24 @@ TEST(TotalsJson, LeakedExitAndTemporaryAsTheirCommandsDefineThem) {
     const nlohmann::json counted = totals_json(in);
     EXPECT_EQ(counted["temporary_allocations"], 4500);
     EXPECT_FALSE(counted.contains("temporary_allocations_note"));
+}
+
+TEST(TotalsJson, TheAgentsCountComesFromARecordingsTimelineBesideTheSeriesDrawn) {
+    // A soak's series is drawn; the record directory's timeline (not drawn) has the count.
+    series::Series soak;
+    soak.name = "series.csv";
+    soak.t = {0, 1, 2};
+    soak.columns["rss_bytes"] = {1e6, 2e6, 3e6};
+    series::Series timeline = soak;
+    timeline.name = "timeline.7.csv";
+    timeline.columns["temporary_allocations"] = {1, 700, 1501};
+    ReportBuilder b("t");
+    b.set_series(soak);
+    b.set_series(timeline);
+    symbolize::Symbolizer symbols;
+    const nlohmann::json doc = b.build(symbols);
+    EXPECT_EQ(doc["timeline"]["name"], "series.csv");
+    EXPECT_EQ(doc["totals"]["temporary_allocations"], 1501);
 }
 
 }  // namespace
