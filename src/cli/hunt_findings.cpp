@@ -102,9 +102,7 @@ HuntFindings analyse_hunt(const fs::path& dir, const HuntFacts& facts,
         const recorddir::Listing listing = recorddir::list(record);
         for (long id : listing.ids())
             out.heap_dump = out.heap_dump || listing.count(id, recorddir::Kind::scan) > 0;
-        std::vector<std::string> files;
-        for (const auto& p : recorddir::heap_graph_files(record)) files.push_back(p.string());
-        if (!files.empty()) {
+        if (const auto files = heap_graph_files_in(record.string()); !files.empty()) {
             try {
                 graphs = report::heap_graph_evidence(files);
             } catch (const util::Error& e) {
